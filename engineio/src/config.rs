@@ -1,0 +1,288 @@
+//! Engine options with documented defaults matching the reference server.
+//!
+//! Pure data: no I/O. The transports read it; [`EngineConfig::session`]
+//! extracts what the session state machine needs.
+
+use std::time::Duration;
+
+/// Which transports the engine accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Transports {
+    /// HTTP long-polling.
+    pub polling: bool,
+    /// WebSocket.
+    pub websocket: bool,
+}
+
+impl Default for Transports {
+    /// Both transports.
+    fn default() -> Self {
+        Transports {
+            polling: true,
+            websocket: true,
+        }
+    }
+}
+
+/// The transport a session currently uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TransportKind {
+    /// HTTP long-polling.
+    Polling,
+    /// WebSocket.
+    WebSocket,
+}
+
+impl TransportKind {
+    /// The name used in the `transport` query parameter.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransportKind::Polling => "polling",
+            TransportKind::WebSocket => "websocket",
+        }
+    }
+
+    /// Parses a `transport` query parameter.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "polling" => Some(TransportKind::Polling),
+            "websocket" => Some(TransportKind::WebSocket),
+            _ => None,
+        }
+    }
+}
+
+/// What to do when a session's send buffer is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum SlowClientPolicy {
+    /// Return [`SendError::Full`](crate::SendError::Full) to the sender (default).
+    #[default]
+    Error,
+    /// Return the error and close the session with reason "slow client".
+    Close,
+}
+
+/// Cross-origin resource sharing for the polling transport.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Cors {
+    /// Allowed origins. Empty: CORS headers are not sent (default).
+    pub origins: CorsOrigins,
+    /// Send `Access-Control-Allow-Credentials: true`. Default false.
+    pub credentials: bool,
+    /// Methods for preflight answers. Default `GET, POST, OPTIONS`.
+    pub methods: Vec<String>,
+    /// Allowed request headers. Empty (default): reflect the request's
+    /// `Access-Control-Request-Headers`.
+    pub allowed_headers: Vec<String>,
+}
+
+/// Which origins CORS allows.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum CorsOrigins {
+    /// CORS disabled (default).
+    #[default]
+    None,
+    /// Any origin (the request's origin is reflected).
+    Any,
+    /// Exactly these origins (`scheme://host[:port]`).
+    List(Vec<String>),
+}
+
+impl Cors {
+    /// CORS allowing any origin, reflecting it, without credentials.
+    pub fn any() -> Self {
+        Cors {
+            origins: CorsOrigins::Any,
+            ..Cors::default()
+        }
+    }
+
+    /// The value for `Access-Control-Allow-Origin`, if `origin` is allowed.
+    pub fn allow_origin<'a>(&self, origin: Option<&'a str>) -> Option<&'a str> {
+        match (&self.origins, origin) {
+            (CorsOrigins::None, _) => None,
+            (CorsOrigins::Any, Some(o)) => Some(o),
+            (CorsOrigins::Any, None) => Some("*"),
+            (CorsOrigins::List(list), Some(o)) if list.iter().any(|a| a == o) => Some(o),
+            (CorsOrigins::List(_), _) => None,
+        }
+    }
+
+    /// Preflight methods, defaulted.
+    pub fn methods_header(&self) -> String {
+        if self.methods.is_empty() {
+            "GET, POST, OPTIONS".to_owned()
+        } else {
+            self.methods.join(", ")
+        }
+    }
+}
+
+/// The optional `io` cookie set on the handshake response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cookie {
+    /// Cookie name. Default `io`.
+    pub name: String,
+    /// Path attribute. Default `/`.
+    pub path: String,
+    /// HttpOnly attribute. Default true.
+    pub http_only: bool,
+    /// SameSite attribute. Default `Lax`.
+    pub same_site: String,
+}
+
+impl Default for Cookie {
+    fn default() -> Self {
+        Cookie {
+            name: "io".into(),
+            path: "/".into(),
+            http_only: true,
+            same_site: "Lax".into(),
+        }
+    }
+}
+
+/// Engine options. Every field has a documented default; see [`Default`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct EngineConfig {
+    /// Interval between server pings. Default 25 s.
+    pub ping_interval: Duration,
+    /// Time the client has to answer a ping. Default 20 s.
+    pub ping_timeout: Duration,
+    /// Time a WebSocket upgrade may take before it is abandoned. Default 10 s.
+    pub upgrade_timeout: Duration,
+    /// Largest accepted message, POST body and WebSocket message, in bytes;
+    /// announced in the handshake. Default 1,000,000.
+    pub max_payload: usize,
+    /// Accepted transports. Default both.
+    pub transports: Transports,
+    /// Offer and allow upgrades from polling to WebSocket. Default true.
+    pub allow_upgrades: bool,
+    /// Request path. Default `/engine.io/`.
+    pub path: String,
+    /// CORS for polling. Default disabled.
+    pub cors: Cors,
+    /// The `io` cookie. Default none.
+    pub cookie: Option<Cookie>,
+    /// Time allowed to read a request's headers. Default 10 s.
+    pub header_read_timeout: Duration,
+    /// Time allowed to read a POST body. Default 10 s.
+    pub body_read_timeout: Duration,
+    /// Most sessions open at once; further handshakes get 503. Default 100,000.
+    pub max_sessions: usize,
+    /// Packets the application may queue for one session before sends fail
+    /// with `SendError::Full`. Default 1024.
+    pub send_buffer: usize,
+    /// What a full send buffer does. Default [`SlowClientPolicy::Error`].
+    pub slow_client: SlowClientPolicy,
+    /// Most packets accepted in one polling POST. Default 1024.
+    pub max_packets_per_post: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            ping_interval: Duration::from_millis(25_000),
+            ping_timeout: Duration::from_millis(20_000),
+            upgrade_timeout: Duration::from_millis(10_000),
+            max_payload: 1_000_000,
+            transports: Transports::default(),
+            allow_upgrades: true,
+            path: "/engine.io/".into(),
+            cors: Cors::default(),
+            cookie: None,
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(10),
+            max_sessions: 100_000,
+            send_buffer: 1024,
+            slow_client: SlowClientPolicy::Error,
+            max_packets_per_post: 1024,
+        }
+    }
+}
+
+macro_rules! setters {
+    ($($(#[$m:meta])* $name:ident: $ty:ty;)*) => {
+        impl EngineConfig {
+            $($(#[$m])* pub fn $name(mut self, v: $ty) -> Self { self.$name = v; self })*
+        }
+    };
+}
+
+setters! {
+    /// Sets [`EngineConfig::ping_interval`].
+    ping_interval: Duration;
+    /// Sets [`EngineConfig::ping_timeout`].
+    ping_timeout: Duration;
+    /// Sets [`EngineConfig::upgrade_timeout`].
+    upgrade_timeout: Duration;
+    /// Sets [`EngineConfig::max_payload`].
+    max_payload: usize;
+    /// Sets [`EngineConfig::transports`].
+    transports: Transports;
+    /// Sets [`EngineConfig::allow_upgrades`].
+    allow_upgrades: bool;
+    /// Sets [`EngineConfig::path`].
+    path: String;
+    /// Sets [`EngineConfig::cors`].
+    cors: Cors;
+    /// Sets [`EngineConfig::cookie`].
+    cookie: Option<Cookie>;
+    /// Sets [`EngineConfig::header_read_timeout`].
+    header_read_timeout: Duration;
+    /// Sets [`EngineConfig::body_read_timeout`].
+    body_read_timeout: Duration;
+    /// Sets [`EngineConfig::max_sessions`].
+    max_sessions: usize;
+    /// Sets [`EngineConfig::send_buffer`].
+    send_buffer: usize;
+    /// Sets [`EngineConfig::slow_client`].
+    slow_client: SlowClientPolicy;
+    /// Sets [`EngineConfig::max_packets_per_post`].
+    max_packets_per_post: usize;
+}
+
+impl EngineConfig {
+    /// The upgrades offered to a session on `transport`.
+    pub fn upgrades_for(&self, transport: TransportKind) -> &'static [&'static str] {
+        if transport == TransportKind::Polling && self.allow_upgrades && self.transports.websocket {
+            &["websocket"]
+        } else {
+            &[]
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_reference_server() {
+        let c = EngineConfig::default();
+        assert_eq!(c.ping_interval, Duration::from_millis(25_000));
+        assert_eq!(c.ping_timeout, Duration::from_millis(20_000));
+        assert_eq!(c.upgrade_timeout, Duration::from_millis(10_000));
+        assert_eq!(c.max_payload, 1_000_000);
+        assert_eq!(c.path, "/engine.io/");
+        assert!(c.allow_upgrades);
+        assert_eq!(c.upgrades_for(TransportKind::Polling), &["websocket"]);
+        assert!(c.upgrades_for(TransportKind::WebSocket).is_empty());
+    }
+
+    #[test]
+    fn cors_origin_matching() {
+        let any = Cors::any();
+        assert_eq!(any.allow_origin(Some("http://a")), Some("http://a"));
+        assert_eq!(any.allow_origin(None), Some("*"));
+        let list = Cors {
+            origins: CorsOrigins::List(vec!["http://a".into()]),
+            ..Cors::default()
+        };
+        assert_eq!(list.allow_origin(Some("http://a")), Some("http://a"));
+        assert_eq!(list.allow_origin(Some("http://b")), None);
+        assert_eq!(Cors::default().allow_origin(Some("http://a")), None);
+    }
+}

@@ -1,0 +1,284 @@
+//! Engine.IO v4 packets: the seven types, text and binary encodings.
+//!
+//! Pure codec: no I/O, no clock. Decoding works on raw bytes, never assumes
+//! UTF-8 and never panics; every failure is a [`PacketError`].
+//! See <https://github.com/socketio/engine.io-protocol#protocol>.
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+use crate::error::PacketError;
+use crate::str::Str;
+
+/// The packet type, as its digit on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum PacketType {
+    /// `0`: handshake.
+    Open = b'0',
+    /// `1`: close the session.
+    Close = b'1',
+    /// `2`: heartbeat ping (or upgrade probe).
+    Ping = b'2',
+    /// `3`: heartbeat pong (or probe answer).
+    Pong = b'3',
+    /// `4`: application message.
+    Message = b'4',
+    /// `5`: complete an upgrade.
+    Upgrade = b'5',
+    /// `6`: no operation (releases a pending poll during upgrade).
+    Noop = b'6',
+}
+
+impl PacketType {
+    /// Parses a type digit.
+    pub fn from_byte(b: u8) -> Result<Self, PacketError> {
+        Ok(match b {
+            b'0' => PacketType::Open,
+            b'1' => PacketType::Close,
+            b'2' => PacketType::Ping,
+            b'3' => PacketType::Pong,
+            b'4' => PacketType::Message,
+            b'5' => PacketType::Upgrade,
+            b'6' => PacketType::Noop,
+            other => return Err(PacketError::UnknownType(other)),
+        })
+    }
+}
+
+/// One Engine.IO packet.
+///
+/// Payloads of `Close`, `Upgrade` and `Noop` are ignored on decode, as the
+/// reference server does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Packet {
+    /// Handshake with its JSON payload.
+    Open(Str),
+    /// Close.
+    Close,
+    /// Ping with optional payload (`probe` during upgrade).
+    Ping(Str),
+    /// Pong with optional payload (`probe` during upgrade).
+    Pong(Str),
+    /// Text message.
+    Message(Str),
+    /// Binary message (raw bytes on WebSocket, `b`+base64 in a polling payload).
+    Binary(Bytes),
+    /// Upgrade.
+    Upgrade,
+    /// No operation.
+    Noop,
+}
+
+/// One WebSocket frame's worth of encoded packet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Frame {
+    /// A text frame.
+    Text(Str),
+    /// A binary frame.
+    Binary(Bytes),
+}
+
+impl Packet {
+    /// The packet's type; binary messages are `Message`.
+    pub fn packet_type(&self) -> PacketType {
+        match self {
+            Packet::Open(_) => PacketType::Open,
+            Packet::Close => PacketType::Close,
+            Packet::Ping(_) => PacketType::Ping,
+            Packet::Pong(_) => PacketType::Pong,
+            Packet::Message(_) | Packet::Binary(_) => PacketType::Message,
+            Packet::Upgrade => PacketType::Upgrade,
+            Packet::Noop => PacketType::Noop,
+        }
+    }
+
+    /// Decodes a text packet (a WebSocket text frame or one record of a
+    /// polling payload) from raw bytes, checking UTF-8. Shares `data`.
+    pub fn decode_text(data: Bytes) -> Result<Packet, PacketError> {
+        let s = Str::from_utf8(data).map_err(|_| PacketError::InvalidUtf8)?;
+        Packet::decode_str(s)
+    }
+
+    /// Decodes a text packet already known to be UTF-8. Shares `s`.
+    pub fn decode_str(s: Str) -> Result<Packet, PacketError> {
+        let first = *s.as_bytes().first().ok_or(PacketError::Empty)?;
+        let ty = PacketType::from_byte(first)?;
+        // The type byte is ASCII, so index 1 is a char boundary.
+        let data = || s.slice_from(1);
+        Ok(match ty {
+            PacketType::Open => Packet::Open(data()),
+            PacketType::Close => Packet::Close,
+            PacketType::Ping => Packet::Ping(data()),
+            PacketType::Pong => Packet::Pong(data()),
+            PacketType::Message => Packet::Message(data()),
+            PacketType::Upgrade => Packet::Upgrade,
+            PacketType::Noop => Packet::Noop,
+        })
+    }
+
+    /// Decodes a WebSocket binary frame: always a binary message in v4.
+    pub fn decode_binary(data: Bytes) -> Packet {
+        Packet::Binary(data)
+    }
+
+    fn text_payload(&self) -> Option<&Str> {
+        match self {
+            Packet::Open(s) | Packet::Ping(s) | Packet::Pong(s) | Packet::Message(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Encodes the packet as one WebSocket frame.
+    pub fn encode_frame(&self) -> Frame {
+        match self {
+            Packet::Binary(b) => Frame::Binary(b.clone()),
+            other => {
+                let mut buf = BytesMut::with_capacity(other.text_len());
+                other.encode_text_into(&mut buf);
+                // Type digit plus UTF-8 payload is UTF-8.
+                Frame::Text(Str::from_utf8(buf.freeze()).unwrap_or_default())
+            }
+        }
+    }
+
+    /// Length of this packet's text form (binary: `b` + base64).
+    pub fn text_len(&self) -> usize {
+        match self {
+            Packet::Binary(b) => 1 + b.len().div_ceil(3) * 4,
+            other => 1 + other.text_payload().map_or(0, |s| s.len()),
+        }
+    }
+
+    /// Appends the packet's text form, as used in a polling payload:
+    /// binary messages become `b` + standard base64.
+    pub fn encode_text_into(&self, out: &mut BytesMut) {
+        use base64::Engine as _;
+        match self {
+            Packet::Binary(b) => {
+                out.reserve(self.text_len());
+                out.put_u8(b'b');
+                let start = out.len();
+                out.resize(start + b.len().div_ceil(3) * 4, 0);
+                let n = base64::engine::general_purpose::STANDARD
+                    .encode_slice(b, &mut out[start..])
+                    .unwrap_or(0);
+                out.truncate(start + n);
+            }
+            other => {
+                out.put_u8(other.packet_type() as u8);
+                if let Some(s) = other.text_payload() {
+                    out.extend_from_slice(s.as_bytes());
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use rand::Rng;
+
+    pub(crate) fn random_text(rng: &mut impl Rng) -> Str {
+        let len = rng.random_range(0..12);
+        let s: String = (0..len)
+            .map(|_| match rng.random_range(0..4) {
+                0 => 'é',
+                1 => '✓',
+                2 => char::from(rng.random_range(0x20u8..0x7f)),
+                _ => char::from_u32(rng.random_range(0x20..0xd7ff)).unwrap_or('x'),
+            })
+            .filter(|c| *c != '\u{1e}')
+            .collect();
+        Str::from(s)
+    }
+
+    pub(crate) fn random_packet(rng: &mut impl Rng) -> Packet {
+        match rng.random_range(0..8) {
+            0 => Packet::Open(random_text(rng)),
+            1 => Packet::Close,
+            2 => Packet::Ping(random_text(rng)),
+            3 => Packet::Pong(random_text(rng)),
+            4 => Packet::Message(random_text(rng)),
+            5 => {
+                let len = rng.random_range(0..20);
+                Packet::Binary((0..len).map(|_| rng.random()).collect::<Vec<u8>>().into())
+            }
+            6 => Packet::Upgrade,
+            _ => Packet::Noop,
+        }
+    }
+
+    #[test]
+    fn decodes_every_type() {
+        let cases: [(&str, Packet); 9] = [
+            ("0{}", Packet::Open("{}".into())),
+            ("1", Packet::Close),
+            ("2", Packet::Ping(Str::new())),
+            ("2probe", Packet::Ping("probe".into())),
+            ("3probe", Packet::Pong("probe".into())),
+            ("4hello é", Packet::Message("hello é".into())),
+            ("4", Packet::Message(Str::new())),
+            ("5", Packet::Upgrade),
+            ("6", Packet::Noop),
+        ];
+        for (wire, want) in cases {
+            assert_eq!(
+                Packet::decode_text(Bytes::from(wire)).unwrap(),
+                want,
+                "{wire}"
+            );
+        }
+    }
+
+    #[test]
+    fn rejects_bad_text() {
+        assert_eq!(Packet::decode_text(Bytes::new()), Err(PacketError::Empty));
+        assert_eq!(
+            Packet::decode_text(Bytes::from_static(b"abc")),
+            Err(PacketError::UnknownType(b'a'))
+        );
+        assert_eq!(
+            Packet::decode_text(Bytes::from_static(b"7")),
+            Err(PacketError::UnknownType(b'7'))
+        );
+        assert_eq!(
+            Packet::decode_text(Bytes::from_static(b"4\xff\xfe")),
+            Err(PacketError::InvalidUtf8)
+        );
+        // A lone continuation byte as the type must not panic when sliced.
+        assert!(Packet::decode_text(Bytes::from_static(b"\xc3\xa9")).is_err());
+    }
+
+    #[test]
+    fn encodes_frames() {
+        assert_eq!(
+            Packet::Message("hi".into()).encode_frame(),
+            Frame::Text("4hi".into())
+        );
+        assert_eq!(
+            Packet::Binary(Bytes::from_static(&[1, 2])).encode_frame(),
+            Frame::Binary(Bytes::from_static(&[1, 2]))
+        );
+        let mut out = BytesMut::new();
+        Packet::Binary(Bytes::from_static(&[1, 2, 3, 4])).encode_text_into(&mut out);
+        assert_eq!(&out[..], b"bAQIDBA==");
+    }
+
+    #[test]
+    fn frame_round_trip_property() {
+        let mut rng = rand::rng();
+        for _ in 0..5000 {
+            let p = random_packet(&mut rng);
+            let back = match p.encode_frame() {
+                Frame::Text(s) => Packet::decode_text(s.into_bytes()).unwrap(),
+                Frame::Binary(b) => Packet::decode_binary(b),
+            };
+            assert_eq!(back, p);
+            let mut out = BytesMut::new();
+            p.encode_text_into(&mut out);
+            assert_eq!(out.len(), p.text_len(), "{p:?}");
+        }
+    }
+}

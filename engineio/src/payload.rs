@@ -1,0 +1,136 @@
+//! HTTP long-polling payloads: packets joined by the record separator
+//! `\x1e`, binary packets as `b` + base64.
+//!
+//! Pure codec. See <https://github.com/socketio/engine.io-protocol#http-long-polling-1>.
+
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+use base64::engine::DecodePaddingMode;
+use base64::Engine as _;
+use bytes::{BufMut, Bytes, BytesMut};
+
+use crate::error::PacketError;
+use crate::packet::Packet;
+use crate::str::Str;
+
+/// The record separator between packets of a payload.
+pub const SEPARATOR: u8 = 0x1e;
+
+/// Standard alphabet; accepts input with or without padding.
+const LENIENT_BASE64: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+/// Decodes a polling payload (a POST body). Text records share `body`.
+///
+/// Fails on the first bad record: invalid UTF-8 anywhere, an empty record,
+/// an unknown type or invalid base64.
+pub fn decode(body: Bytes) -> Result<Vec<Packet>, PacketError> {
+    let text = Str::from_utf8(body).map_err(|_| PacketError::InvalidUtf8)?;
+    let bytes = text.as_bytes();
+    let mut packets = Vec::with_capacity(1 + memchr_count(bytes));
+    let mut start = 0;
+    loop {
+        let end = bytes[start..]
+            .iter()
+            .position(|&b| b == SEPARATOR)
+            .map_or(bytes.len(), |i| start + i);
+        let record = bytes.slice(start..end);
+        packets.push(decode_record(record)?);
+        if end == bytes.len() {
+            return Ok(packets);
+        }
+        start = end + 1;
+    }
+}
+
+fn memchr_count(b: &[u8]) -> usize {
+    b.iter().filter(|&&c| c == SEPARATOR).count()
+}
+
+fn decode_record(record: Bytes) -> Result<Packet, PacketError> {
+    match record.first() {
+        None => Err(PacketError::Empty),
+        Some(b'b') => LENIENT_BASE64
+            .decode(&record[1..])
+            .map(|v| Packet::Binary(Bytes::from(v)))
+            .map_err(|_| PacketError::InvalidBase64),
+        // The record is a slice of valid UTF-8 split at an ASCII separator.
+        Some(_) => Packet::decode_text(record),
+    }
+}
+
+/// Encodes packets into one polling payload (a GET response body).
+pub fn encode<'a>(packets: impl IntoIterator<Item = &'a Packet>) -> Bytes {
+    let mut out = BytesMut::new();
+    for (i, p) in packets.into_iter().enumerate() {
+        if i > 0 {
+            out.put_u8(SEPARATOR);
+        }
+        p.encode_text_into(&mut out);
+    }
+    out.freeze()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::packet::tests::random_packet;
+
+    #[test]
+    fn spec_examples() {
+        let p = decode(Bytes::from_static(b"4hello\x1e2\x1e4world")).unwrap();
+        assert_eq!(
+            p,
+            vec![
+                Packet::Message("hello".into()),
+                Packet::Ping(Str::new()),
+                Packet::Message("world".into())
+            ]
+        );
+        let p = decode(Bytes::from_static(b"4hello\x1ebAQIDBA==")).unwrap();
+        assert_eq!(p[1], Packet::Binary(Bytes::from_static(&[1, 2, 3, 4])));
+        assert_eq!(encode(&p), Bytes::from_static(b"4hello\x1ebAQIDBA=="));
+    }
+
+    #[test]
+    fn base64_without_padding_is_accepted() {
+        let p = decode(Bytes::from_static(b"bAQIDBA")).unwrap();
+        assert_eq!(p, vec![Packet::Binary(Bytes::from_static(&[1, 2, 3, 4]))]);
+        assert_eq!(
+            decode(Bytes::from_static(b"b")).unwrap(),
+            vec![Packet::Binary(Bytes::new())]
+        );
+    }
+
+    #[test]
+    fn malformed_payloads() {
+        let bad: [(&[u8], PacketError); 7] = [
+            (b"", PacketError::Empty),
+            (b"4a\x1e", PacketError::Empty),
+            (b"\x1e4a", PacketError::Empty),
+            (b"abc", PacketError::UnknownType(b'a')),
+            (b"4a\x1e9", PacketError::UnknownType(b'9')),
+            (b"b!!!", PacketError::InvalidBase64),
+            (b"4\xff", PacketError::InvalidUtf8),
+        ];
+        for (input, want) in bad {
+            assert_eq!(
+                decode(Bytes::copy_from_slice(input)),
+                Err(want),
+                "{input:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn round_trip_property() {
+        let mut rng = rand::rng();
+        for _ in 0..2000 {
+            let n = rand::Rng::random_range(&mut rng, 1..6);
+            let packets: Vec<Packet> = (0..n).map(|_| random_packet(&mut rng)).collect();
+            let wire = encode(&packets);
+            assert_eq!(decode(wire).unwrap(), packets);
+        }
+    }
+}

@@ -1,0 +1,536 @@
+//! The Engine.IO session state machine (sans-IO).
+//!
+//! Owns one session's protocol state: handshake, heartbeat, the upgrade from
+//! polling to WebSocket, close from either side and the outgoing buffer. It
+//! never reads a clock, spawns or does I/O: the caller passes `now`, feeds
+//! inputs and drains outputs.
+//!
+//! # Call order
+//! 1. Create with [`Session::new`]; for polling, the handshake request is the
+//!    first poll ([`Session::handle_poll`]).
+//! 2. Feed inputs as they happen: `handle_packet` (active transport),
+//!    `handle_poll`, `handle_poll_dropped`, `handle_upgrade_start`,
+//!    `handle_probe_packet`, `handle_probe_closed`, `handle_transport_closed`,
+//!    `handle_parse_error`, `send`, `close`.
+//! 3. After every input, drain [`Session::poll_transmit`] and
+//!    [`Session::poll_event`] until they return `None`, then re-arm one timer
+//!    at [`Session::poll_timeout`]; when it fires call
+//!    [`Session::handle_timeout`] (early or repeated calls are harmless).
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+
+use crate::config::{EngineConfig, TransportKind};
+use crate::error::{CloseReason, SendError};
+use crate::packet::Packet;
+use crate::payload;
+use crate::sid::Sid;
+use crate::str::Str;
+
+/// The session's timers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timer {
+    /// Send the next ping.
+    PingDue = 0,
+    /// The client must have answered the last ping.
+    PongDeadline = 1,
+    /// The upgrade must have completed.
+    UpgradeDeadline = 2,
+    /// A server-initiated close on polling gives up waiting for a poll.
+    CloseDeadline = 3,
+}
+
+const TIMERS: [Timer; 4] = [
+    Timer::PingDue,
+    Timer::PongDeadline,
+    Timer::UpgradeDeadline,
+    Timer::CloseDeadline,
+];
+
+#[derive(Debug, Default, Clone, Copy)]
+struct TimerTable([Option<Instant>; 4]);
+
+impl TimerTable {
+    fn set(&mut self, t: Timer, at: Instant) {
+        self.0[t as usize] = Some(at);
+    }
+    fn stop(&mut self, t: Timer) {
+        self.0[t as usize] = None;
+    }
+    fn get(&self, t: Timer) -> Option<Instant> {
+        self.0[t as usize]
+    }
+    fn next(&self) -> Option<Instant> {
+        self.0.iter().flatten().min().copied()
+    }
+    fn is_expired(&self, t: Timer, now: Instant) -> bool {
+        self.get(t).is_some_and(|at| at <= now)
+    }
+}
+
+/// Something the caller must write to a transport.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Transmit {
+    /// Answer the pending poll (GET) with this payload body.
+    Poll(Bytes),
+    /// Write this packet on the active WebSocket.
+    WebSocket(Packet),
+    /// Write this packet on the WebSocket being upgraded to.
+    Probe(Packet),
+    /// Close the WebSocket being upgraded to: the upgrade failed.
+    AbortProbe,
+    /// Close the active WebSocket after writing everything before this.
+    CloseWebSocket,
+}
+
+/// Something the layer above must know.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// A text message, in arrival order.
+    Message(Str),
+    /// A binary message, in arrival order.
+    Binary(Bytes),
+    /// The session now uses WebSocket.
+    Upgraded,
+    /// The session closed; always the last event, emitted once.
+    Closed(CloseReason),
+}
+
+/// A poll (GET) that cannot be served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PollError {
+    /// A poll was already pending: the session is now closed.
+    Overlap,
+    /// The session is not on polling (it upgraded); the session is unaffected.
+    WrongTransport,
+    /// The session is closed.
+    Closed,
+}
+
+/// A WebSocket upgrade that cannot start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UpgradeError {
+    /// Upgrades are disabled, or the session is not on polling.
+    NotAllowed,
+    /// Another upgrade is in progress.
+    InProgress,
+    /// The session is closed or closing.
+    Closed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Upgrade {
+    None,
+    /// A WebSocket is attached; waiting for `2probe`.
+    Attached,
+    /// `3probe` sent; polls get noops; waiting for `5`.
+    Probed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum State {
+    Open,
+    /// A server close on polling: the close packet waits for a poll.
+    Closing(CloseReason),
+    Closed,
+}
+
+/// What the pending poll gets when the session ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Farewell {
+    Close,
+    Noop,
+}
+
+/// One Engine.IO session. See the module docs for the call order.
+#[derive(Debug)]
+pub struct Session {
+    sid: Sid,
+    ping_interval: Duration,
+    ping_timeout: Duration,
+    upgrade_timeout: Duration,
+    max_payload: usize,
+    allow_upgrades: bool,
+    send_buffer: usize,
+    transport: TransportKind,
+    upgrade: Upgrade,
+    state: State,
+    poll_pending: bool,
+    outbox: VecDeque<Packet>,
+    transmits: VecDeque<Transmit>,
+    events: VecDeque<Event>,
+    timers: TimerTable,
+}
+
+impl Session {
+    /// A new session on `transport`; queues the open packet and schedules the
+    /// first ping `ping_interval` from `now`.
+    pub fn new(sid: Sid, config: &EngineConfig, transport: TransportKind, now: Instant) -> Self {
+        let mut s = Session {
+            sid,
+            ping_interval: config.ping_interval,
+            ping_timeout: config.ping_timeout,
+            upgrade_timeout: config.upgrade_timeout,
+            max_payload: config.max_payload,
+            allow_upgrades: !config.upgrades_for(transport).is_empty(),
+            send_buffer: config.send_buffer.max(1),
+            transport,
+            upgrade: Upgrade::None,
+            state: State::Open,
+            poll_pending: false,
+            outbox: VecDeque::new(),
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+            timers: TimerTable::default(),
+        };
+        let open = serde_json::json!({
+            "sid": sid.as_str(),
+            "upgrades": config.upgrades_for(transport),
+            "pingInterval": duration_ms(config.ping_interval),
+            "pingTimeout": duration_ms(config.ping_timeout),
+            "maxPayload": config.max_payload,
+        });
+        s.outbox
+            .push_back(Packet::Open(Str::from(open.to_string())));
+        s.timers.set(Timer::PingDue, now + s.ping_interval);
+        s
+    }
+
+    /// The session id.
+    pub fn sid(&self) -> Sid {
+        self.sid
+    }
+
+    /// The active transport.
+    pub fn transport(&self) -> TransportKind {
+        self.transport
+    }
+
+    /// Whether the session has closed (the `Closed` event was emitted).
+    pub fn is_closed(&self) -> bool {
+        self.state == State::Closed
+    }
+
+    /// Whether a poll is waiting for data.
+    pub fn is_poll_pending(&self) -> bool {
+        self.poll_pending
+    }
+
+    /// Whether an upgrade is in progress.
+    pub fn is_upgrading(&self) -> bool {
+        self.upgrade != Upgrade::None
+    }
+
+    /// Packets queued and not yet handed out as transmits.
+    pub fn buffered(&self) -> usize {
+        self.outbox.len()
+    }
+
+    /// Whether the active transport can take application data right now
+    /// without buffering: a pending poll, or a WebSocket, with nothing queued.
+    pub fn wants_data(&self) -> bool {
+        self.state == State::Open
+            && self.outbox.is_empty()
+            && match self.transport {
+                TransportKind::Polling => self.poll_pending && self.upgrade != Upgrade::Probed,
+                TransportKind::WebSocket => true,
+            }
+    }
+
+    /// Queues an application packet (`Message` or `Binary`).
+    ///
+    /// Fails with `Full` when `send_buffer` packets are already queued, and
+    /// with `Closed` once the session is closing.
+    pub fn send(&mut self, packet: Packet) -> Result<(), SendError> {
+        if self.state != State::Open {
+            return Err(SendError::Closed);
+        }
+        if self.outbox.len() >= self.send_buffer {
+            return Err(SendError::Full);
+        }
+        self.outbox.push_back(packet);
+        Ok(())
+    }
+
+    /// Closes the session from the server side: the client gets a close packet.
+    pub fn close(&mut self, now: Instant, reason: CloseReason) {
+        if self.state != State::Open {
+            return;
+        }
+        match self.transport {
+            TransportKind::WebSocket => self.finish(reason, Some(Farewell::Close)),
+            TransportKind::Polling => {
+                self.abort_upgrade();
+                self.outbox.push_back(Packet::Close);
+                self.state = State::Closing(reason);
+                self.timers = TimerTable::default();
+                self.timers
+                    .set(Timer::CloseDeadline, now + self.ping_timeout);
+            }
+        }
+    }
+
+    /// A GET arrived on the polling transport.
+    pub fn handle_poll(&mut self, _now: Instant) -> Result<(), PollError> {
+        if self.state == State::Closed {
+            return Err(PollError::Closed);
+        }
+        if self.transport != TransportKind::Polling {
+            return Err(PollError::WrongTransport);
+        }
+        if self.poll_pending {
+            self.finish(CloseReason::TransportError, Some(Farewell::Close));
+            return Err(PollError::Overlap);
+        }
+        self.poll_pending = true;
+        Ok(())
+    }
+
+    /// The pending poll's HTTP connection went away before it was answered.
+    pub fn handle_poll_dropped(&mut self, _now: Instant) {
+        if self.poll_pending {
+            self.poll_pending = false;
+            self.finish(CloseReason::TransportError, None);
+        }
+    }
+
+    /// A packet arrived on the active transport (WebSocket frame or one
+    /// packet of a POST payload).
+    pub fn handle_packet(&mut self, now: Instant, packet: Packet) {
+        if self.state != State::Open {
+            return;
+        }
+        match packet {
+            Packet::Message(s) => self.events.push_back(Event::Message(s)),
+            Packet::Binary(b) => self.events.push_back(Event::Binary(b)),
+            Packet::Pong(_) => {
+                if self.timers.get(Timer::PongDeadline).is_some() {
+                    self.timers.stop(Timer::PongDeadline);
+                    self.timers.set(Timer::PingDue, now + self.ping_interval);
+                }
+            }
+            Packet::Ping(data) => self.outbox.push_back(Packet::Pong(data)),
+            Packet::Close => self.finish(CloseReason::TransportClose, Some(Farewell::Noop)),
+            Packet::Noop | Packet::Upgrade => {}
+            Packet::Open(_) => self.finish(CloseReason::ParseError, Some(Farewell::Close)),
+        }
+    }
+
+    /// The peer sent undecodable bytes on the active transport.
+    pub fn handle_parse_error(&mut self, _now: Instant) {
+        if self.state != State::Closed {
+            self.finish(CloseReason::ParseError, Some(Farewell::Close));
+        }
+    }
+
+    /// The active WebSocket closed (`error` false) or failed (`error` true).
+    pub fn handle_transport_closed(&mut self, _now: Instant, error: bool) {
+        if self.state == State::Closed || self.transport != TransportKind::WebSocket {
+            return;
+        }
+        let reason = if error {
+            CloseReason::TransportError
+        } else {
+            CloseReason::TransportClose
+        };
+        self.finish(reason, None);
+    }
+
+    /// A WebSocket with this sid was accepted; the upgrade begins.
+    pub fn handle_upgrade_start(&mut self, now: Instant) -> Result<(), UpgradeError> {
+        if self.state != State::Open {
+            return Err(UpgradeError::Closed);
+        }
+        if !self.allow_upgrades || self.transport != TransportKind::Polling {
+            return Err(UpgradeError::NotAllowed);
+        }
+        if self.upgrade != Upgrade::None {
+            return Err(UpgradeError::InProgress);
+        }
+        self.upgrade = Upgrade::Attached;
+        self.timers
+            .set(Timer::UpgradeDeadline, now + self.upgrade_timeout);
+        Ok(())
+    }
+
+    /// A packet arrived on the WebSocket being upgraded to. Anything but
+    /// `2probe` then `5` abandons the upgrade, as the reference server does.
+    pub fn handle_probe_packet(&mut self, _now: Instant, packet: Packet) {
+        if self.state != State::Open {
+            return;
+        }
+        match (self.upgrade, packet) {
+            (Upgrade::Attached, Packet::Ping(p)) if p == "probe" => {
+                self.transmits.push_back(Transmit::Probe(Packet::Pong(p)));
+                self.upgrade = Upgrade::Probed;
+            }
+            (Upgrade::Probed, Packet::Upgrade) => {
+                self.upgrade = Upgrade::None;
+                self.timers.stop(Timer::UpgradeDeadline);
+                if self.poll_pending {
+                    self.poll_pending = false;
+                    self.transmits.push_back(Transmit::Poll(noop_payload()));
+                }
+                self.transport = TransportKind::WebSocket;
+                self.events.push_back(Event::Upgraded);
+            }
+            (Upgrade::None, _) => {}
+            _ => self.abort_upgrade(),
+        }
+    }
+
+    /// The WebSocket being upgraded to closed or failed before completing.
+    pub fn handle_probe_closed(&mut self, _now: Instant) {
+        if self.upgrade != Upgrade::None {
+            self.upgrade = Upgrade::None;
+            self.timers.stop(Timer::UpgradeDeadline);
+        }
+    }
+
+    /// Fires every expired timer; harmless when nothing is due.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        for t in TIMERS {
+            if !self.timers.is_expired(t, now) {
+                continue;
+            }
+            self.timers.stop(t);
+            match t {
+                Timer::PingDue => {
+                    self.outbox.push_back(Packet::Ping(Str::new()));
+                    self.timers
+                        .set(Timer::PongDeadline, now + self.ping_timeout);
+                }
+                Timer::PongDeadline => self.finish(CloseReason::PingTimeout, Some(Farewell::Close)),
+                Timer::UpgradeDeadline => self.abort_upgrade(),
+                Timer::CloseDeadline => {
+                    if let State::Closing(reason) = self.state.clone() {
+                        self.outbox.clear();
+                        self.state = State::Open;
+                        self.finish(reason, None);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The earliest deadline, if any timer is armed.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.timers.next()
+    }
+
+    /// The next thing to write, if any.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        if let Some(t) = self.transmits.pop_front() {
+            return Some(t);
+        }
+        match self.transport {
+            TransportKind::WebSocket => self.outbox.pop_front().map(Transmit::WebSocket),
+            TransportKind::Polling if self.poll_pending => {
+                if self.upgrade == Upgrade::Probed {
+                    self.poll_pending = false;
+                    return Some(Transmit::Poll(noop_payload()));
+                }
+                if self.outbox.is_empty() {
+                    return None;
+                }
+                self.poll_pending = false;
+                let body = self.drain_payload();
+                if let State::Closing(reason) = &self.state {
+                    if self.outbox.is_empty() {
+                        let reason = reason.clone();
+                        self.state = State::Open;
+                        self.finish(reason, None);
+                    }
+                }
+                Some(Transmit::Poll(body))
+            }
+            TransportKind::Polling => None,
+        }
+    }
+
+    /// The next event for the layer above, if any.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// Encodes queued packets into one payload of at most `max_payload`
+    /// bytes (always at least one packet).
+    fn drain_payload(&mut self) -> Bytes {
+        let mut out = BytesMut::new();
+        while let Some(p) = self.outbox.front() {
+            let extra = p.text_len() + usize::from(!out.is_empty());
+            if !out.is_empty() && out.len() + extra > self.max_payload {
+                break;
+            }
+            if !out.is_empty() {
+                out.extend_from_slice(&[payload::SEPARATOR]);
+            }
+            p.encode_text_into(&mut out);
+            self.outbox.pop_front();
+        }
+        out.freeze()
+    }
+
+    fn abort_upgrade(&mut self) {
+        if self.upgrade != Upgrade::None {
+            self.upgrade = Upgrade::None;
+            self.timers.stop(Timer::UpgradeDeadline);
+            self.transmits.push_back(Transmit::AbortProbe);
+        }
+    }
+
+    /// Ends the session: answers a pending poll, closes the WebSocket,
+    /// stops every timer and emits `Closed`.
+    fn finish(&mut self, reason: CloseReason, farewell: Option<Farewell>) {
+        if self.state == State::Closed {
+            return;
+        }
+        self.abort_upgrade();
+        self.state = State::Closed;
+        self.timers = TimerTable::default();
+        let last = farewell.map(|f| match f {
+            Farewell::Close => Packet::Close,
+            Farewell::Noop => Packet::Noop,
+        });
+        match self.transport {
+            TransportKind::WebSocket => {
+                // Only a server-side close tells the client why.
+                if let Some(Packet::Close) = last {
+                    self.outbox.push_back(Packet::Close);
+                }
+                self.transmits
+                    .extend(self.outbox.drain(..).map(Transmit::WebSocket));
+                self.transmits.push_back(Transmit::CloseWebSocket);
+            }
+            TransportKind::Polling => {
+                if self.poll_pending {
+                    self.poll_pending = false;
+                    let body = match last {
+                        Some(Packet::Noop) | None => noop_payload(),
+                        Some(p) => payload::encode(self.outbox.iter().chain([&p])),
+                    };
+                    self.transmits.push_back(Transmit::Poll(body));
+                }
+                self.outbox.clear();
+            }
+        }
+        self.events.push_back(Event::Closed(reason));
+    }
+}
+
+fn noop_payload() -> Bytes {
+    Bytes::from_static(b"6")
+}
+
+fn duration_ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests;
