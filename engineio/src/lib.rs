@@ -23,3 +23,20 @@ pub use packet::{Frame, Packet, PacketType};
 pub use session::{Event, PollError, Session, Transmit, UpgradeError};
 pub use sid::Sid;
 pub use str::Str;
+
+#[cfg(feature = "tokio")]
+mod driver;
+#[cfg(feature = "tokio")]
+mod engine;
+#[cfg(feature = "tokio")]
+mod socket;
+#[cfg(feature = "tokio")]
+mod transport;
+
+#[cfg(feature = "tokio")]
+pub use engine::{BoxFuture, Engine, EngineBuilder, EngineService, PeerAddr, Refusal, RequestInfo};
+#[cfg(feature = "tokio")]
+pub use socket::{Handler, Handshake, Socket};
+
+/// Re-exported so users and tests need not depend on `bytes` directly.
+pub use bytes;

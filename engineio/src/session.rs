@@ -29,6 +29,10 @@ use crate::payload;
 use crate::sid::Sid;
 use crate::str::Str;
 
+/// How long a polling session closed by the client waits for the GET the
+/// client still had in flight (it gets a noop), before it ends.
+pub const CLIENT_CLOSE_GRACE: Duration = Duration::from_secs(1);
+
 /// The session's timers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Timer {
@@ -316,9 +320,28 @@ impl Session {
                 }
             }
             Packet::Ping(data) => self.outbox.push_back(Packet::Pong(data)),
-            Packet::Close => self.finish(CloseReason::TransportClose, Some(Farewell::Noop)),
+            Packet::Close => self.handle_client_close(now),
             Packet::Noop | Packet::Upgrade => {}
             Packet::Open(_) => self.finish(CloseReason::ParseError, Some(Farewell::Close)),
+        }
+    }
+
+    /// The client closed. On polling its close races with the GET it still
+    /// has in flight; that GET gets the noop the spec asks for if it arrives
+    /// within [`CLIENT_CLOSE_GRACE`].
+    fn handle_client_close(&mut self, now: Instant) {
+        if self.transport == TransportKind::Polling && !self.poll_pending {
+            self.abort_upgrade();
+            self.outbox.clear();
+            self.outbox.push_back(Packet::Noop);
+            self.state = State::Closing(CloseReason::TransportClose);
+            self.timers = TimerTable::default();
+            self.timers.set(
+                Timer::CloseDeadline,
+                now + CLIENT_CLOSE_GRACE.min(self.ping_timeout),
+            );
+        } else {
+            self.finish(CloseReason::TransportClose, Some(Farewell::Noop));
         }
     }
 

@@ -248,6 +248,24 @@ fn client_close_answers_pending_poll_with_noop() {
 }
 
 #[test]
+fn client_close_racing_its_poll_still_answers_it_with_noop() {
+    let mut h = Harness::polling();
+    h.s.handle_packet(h.now, Packet::Close);
+    assert!(h.events().is_empty());
+    assert_eq!(
+        h.s.send(Packet::Message("x".into())),
+        Err(SendError::Closed)
+    );
+    assert_eq!(poll_body(&h.poll()), b"6");
+    assert_eq!(h.events(), [Event::Closed(CloseReason::TransportClose)]);
+    // Without a poll the session ends after the grace period.
+    let mut h = Harness::polling();
+    h.s.handle_packet(h.now, Packet::Close);
+    assert_eq!(h.advance(), Duration::from_millis(200));
+    assert_eq!(h.events(), [Event::Closed(CloseReason::TransportClose)]);
+}
+
+#[test]
 fn close_during_pending_poll_delivers_close_packet() {
     let mut h = Harness::polling();
     assert!(h.poll().is_empty());

@@ -1,0 +1,510 @@
+//! The tokio task that owns one [`Session`].
+//!
+//! The driver is the session's single owner: transports and sockets reach it
+//! through channels ([`Ctl`] and the bounded send buffer). It feeds WebSocket
+//! frames, polls, posts and timer expiries into the session, writes the
+//! session's transmits and reports its events to the [`Handler`]. One
+//! `Sleep` is re-armed only when the session's deadline changes. No lock is
+//! held while the handler runs.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use bytes::Bytes;
+use futures_util::{Sink, Stream};
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Sleep;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::config::TransportKind;
+use crate::engine::Inner;
+use crate::packet::{Frame, Packet};
+use crate::session::{Event, PollError, Session, Transmit};
+use crate::socket::{Ctl, Socket};
+use crate::transport::websocket::Ws;
+
+/// Inputs handled per wake-up before yielding to other tasks.
+const BUDGET: usize = 64;
+
+/// How long a closed session's WebSockets may take to flush and close.
+const CLOSE_LINGER: std::time::Duration = std::time::Duration::from_secs(5);
+
+fn now() -> Instant {
+    tokio::time::Instant::now().into_std()
+}
+
+/// A WebSocket plus its write state.
+struct WsSlot {
+    ws: Box<Ws>,
+    /// Frames were started and not yet flushed.
+    dirty: bool,
+    /// Closing: send a close frame, flush and drop.
+    closing: bool,
+}
+
+impl WsSlot {
+    fn new(ws: Box<Ws>) -> Self {
+        WsSlot {
+            ws,
+            dirty: false,
+            closing: false,
+        }
+    }
+
+    /// Polls readiness for one more frame.
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), ()>> {
+        Pin::new(&mut *self.ws).poll_ready(cx).map_err(|_| ())
+    }
+
+    fn start_send(&mut self, packet: &Packet) -> Result<(), ()> {
+        let msg = match packet.encode_frame() {
+            Frame::Text(s) => Message::Text(s.into_bytes().try_into().map_err(|_| ())?),
+            Frame::Binary(b) => Message::Binary(b),
+        };
+        self.dirty = true;
+        Pin::new(&mut *self.ws).start_send(msg).map_err(|_| ())
+    }
+
+    /// Flushes written frames; `Ready(Err)` when the socket failed.
+    fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), ()>> {
+        if !self.dirty {
+            return Poll::Ready(Ok(()));
+        }
+        let r = Pin::new(&mut *self.ws).poll_flush(cx).map_err(|_| ());
+        if let Poll::Ready(Ok(())) = r {
+            self.dirty = false;
+        }
+        r
+    }
+
+    /// Sends the close handshake; `Ready` once done or failed.
+    fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        Pin::new(&mut *self.ws).poll_close(cx).map(|_| ())
+    }
+}
+
+/// What reading one frame gave.
+enum Read {
+    Packet(Packet),
+    ParseError,
+    Closed { error: bool },
+    Skip,
+}
+
+fn poll_read(ws: &mut WsSlot, cx: &mut Context<'_>) -> Poll<Read> {
+    Pin::new(&mut *ws.ws).poll_next(cx).map(|item| match item {
+        Some(Ok(Message::Text(t))) => match Packet::decode_text(Bytes::from(t)) {
+            Ok(p) => Read::Packet(p),
+            Err(_) => Read::ParseError,
+        },
+        Some(Ok(Message::Binary(b))) => Read::Packet(Packet::decode_binary(b)),
+        // tungstenite queues pong replies itself; they go out on the next flush.
+        Some(Ok(Message::Ping(_))) => {
+            ws.dirty = true;
+            Read::Skip
+        }
+        Some(Ok(Message::Pong(_))) | Some(Ok(Message::Frame(_))) => Read::Skip,
+        Some(Ok(Message::Close(_))) | None => Read::Closed { error: false },
+        Some(Err(_)) => Read::Closed { error: true },
+    })
+}
+
+pub(crate) struct Driver {
+    session: Session,
+    socket: Socket,
+    engine: Arc<Inner>,
+    app_rx: mpsc::Receiver<Packet>,
+    ctl_rx: mpsc::UnboundedReceiver<Ctl>,
+    ws: Option<WsSlot>,
+    probe: Option<WsSlot>,
+    pending_poll: Option<oneshot::Sender<Result<Bytes, PollError>>>,
+    /// A transmit that waits for its WebSocket to be writable.
+    stalled: Option<Transmit>,
+    timer: Pin<Box<Sleep>>,
+    deadline: Option<Instant>,
+    connected: bool,
+    unregistered: bool,
+    /// Set once closed: how long sockets may take to flush and close.
+    linger: Option<Pin<Box<Sleep>>>,
+}
+
+impl Driver {
+    pub(crate) fn new(
+        session: Session,
+        socket: Socket,
+        engine: Arc<Inner>,
+        app_rx: mpsc::Receiver<Packet>,
+        ctl_rx: mpsc::UnboundedReceiver<Ctl>,
+        ws: Option<Box<Ws>>,
+    ) -> Self {
+        Driver {
+            session,
+            socket,
+            engine,
+            app_rx,
+            ctl_rx,
+            ws: ws.map(WsSlot::new),
+            probe: None,
+            pending_poll: None,
+            stalled: None,
+            timer: Box::pin(tokio::time::sleep_until(tokio::time::Instant::now())),
+            deadline: None,
+            connected: false,
+            unregistered: false,
+            linger: None,
+        }
+    }
+
+    fn handle_ctl(&mut self, ctl: Ctl, now: Instant) {
+        match ctl {
+            Ctl::Poll(reply) => match self.session.handle_poll(now) {
+                Ok(()) => self.pending_poll = Some(reply),
+                Err(e) => {
+                    let _ = reply.send(Err(e));
+                }
+            },
+            Ctl::Post(packets, reply) => {
+                let result = match packets {
+                    _ if self.session.is_closed() => Err(PollError::Closed),
+                    _ if self.session.transport() != TransportKind::Polling => {
+                        Err(PollError::WrongTransport)
+                    }
+                    Ok(packets) => {
+                        for p in packets {
+                            self.session.handle_packet(now, p);
+                        }
+                        Ok(())
+                    }
+                    Err(_) => {
+                        self.session.handle_parse_error(now);
+                        Err(PollError::Closed)
+                    }
+                };
+                let _ = reply.send(result);
+            }
+            Ctl::Probe(ws) => match self.session.handle_upgrade_start(now) {
+                Ok(()) => self.probe = Some(WsSlot::new(ws)),
+                Err(_) => {
+                    let mut slot = WsSlot::new(ws);
+                    slot.closing = true;
+                    self.probe = Some(slot);
+                }
+            },
+            Ctl::Close(reason) => self.session.close(now, reason),
+        }
+    }
+
+    /// Feeds every available input into the session. Returns whether any came.
+    fn poll_inputs(&mut self, cx: &mut Context<'_>, now: Instant) -> bool {
+        let mut progress = false;
+        // WebSocket frames first: an upgrade packet must be seen before a
+        // poll that the client sent after it.
+        for _ in 0..BUDGET {
+            let Some(probe) = self.probe.as_mut().filter(|p| !p.closing) else {
+                break;
+            };
+            let Poll::Ready(read) = poll_read(probe, cx) else {
+                break;
+            };
+            progress = true;
+            match read {
+                Read::Packet(p) => self.session.handle_probe_packet(now, p),
+                Read::ParseError | Read::Closed { .. } => {
+                    self.session.handle_probe_closed(now);
+                    self.probe = None;
+                }
+                Read::Skip => {}
+            }
+            if self.session.transport() == TransportKind::WebSocket && self.ws.is_none() {
+                self.ws = self.probe.take();
+            }
+        }
+        if let Some(ws) = self.ws.as_mut().filter(|w| !w.closing) {
+            for _ in 0..BUDGET {
+                let Poll::Ready(read) = poll_read(ws, cx) else {
+                    break;
+                };
+                progress = true;
+                match read {
+                    Read::Packet(p) => self.session.handle_packet(now, p),
+                    Read::ParseError => self.session.handle_parse_error(now),
+                    Read::Closed { error } => self.session.handle_transport_closed(now, error),
+                    Read::Skip => {}
+                }
+                if self.session.is_closed() {
+                    break;
+                }
+            }
+        }
+        for _ in 0..BUDGET {
+            let Poll::Ready(Some(ctl)) = self.ctl_rx.poll_recv(cx) else {
+                break;
+            };
+            progress = true;
+            self.handle_ctl(ctl, now);
+        }
+        if let Some(reply) = self.pending_poll.as_mut() {
+            if reply.poll_closed(cx).is_ready() {
+                self.pending_poll = None;
+                self.session.handle_poll_dropped(now);
+                progress = true;
+            }
+        }
+        progress
+    }
+
+    fn poll_timer(&mut self, cx: &mut Context<'_>, now: Instant) -> bool {
+        let mut fired = false;
+        loop {
+            let next = self.session.poll_timeout();
+            if next != self.deadline {
+                self.deadline = next;
+                if let Some(at) = next {
+                    self.timer
+                        .as_mut()
+                        .reset(tokio::time::Instant::from_std(at));
+                }
+            }
+            if self.deadline.is_none() || self.timer.as_mut().poll(cx).is_pending() {
+                return fired;
+            }
+            fired = true;
+            self.session
+                .handle_timeout(now.max(self.deadline.unwrap_or(now)));
+            if self.session.poll_timeout() == self.deadline {
+                // Nothing changed: avoid spinning on a stale deadline.
+                return fired;
+            }
+        }
+    }
+
+    fn dispatch_events(&mut self) -> bool {
+        let mut any = false;
+        let Driver {
+            session,
+            socket,
+            engine,
+            app_rx,
+            ctl_rx,
+            unregistered,
+            ..
+        } = self;
+        let handler = &*engine.handler;
+        while let Some(ev) = session.poll_event() {
+            any = true;
+            match ev {
+                Event::Message(s) => handler.on_message(socket, s),
+                Event::Binary(b) => handler.on_binary(socket, b),
+                Event::Upgraded => {
+                    socket
+                        .0
+                        .transport
+                        .store(TransportKind::WebSocket as u8, Ordering::Relaxed);
+                    handler.on_upgrade(socket);
+                }
+                Event::Closed(reason) => {
+                    // Unregister first: a request after the close sees no session.
+                    *unregistered = true;
+                    engine.unregister(session.sid());
+                    app_rx.close();
+                    ctl_rx.close();
+                    handler.on_close(socket, reason);
+                }
+            }
+        }
+        any
+    }
+
+    /// Moves application packets into the session while the transport can
+    /// take them: this is where the send buffer drains, and nowhere else.
+    fn pull_app(&mut self, cx: &mut Context<'_>) -> bool {
+        let mut any = false;
+        let mut bytes = 0usize;
+        for _ in 0..BUDGET {
+            match self.session.transport() {
+                TransportKind::Polling => {
+                    // Batch while a poll waits, up to one payload's worth.
+                    if !self.session.is_poll_pending()
+                        || self.session.is_upgrading()
+                        || self.session.is_closed()
+                        || bytes >= self.engine.config.max_payload
+                    {
+                        break;
+                    }
+                }
+                TransportKind::WebSocket => {
+                    let Some(ws) = self.ws.as_mut() else { break };
+                    if !self.session.wants_data()
+                        || self.stalled.is_some()
+                        || ws.poll_ready(cx).is_pending()
+                    {
+                        break;
+                    }
+                }
+            }
+            let Poll::Ready(Some(packet)) = self.app_rx.poll_recv(cx) else {
+                break;
+            };
+            bytes += packet.text_len();
+            any = true;
+            if self.session.send(packet).is_err() {
+                break;
+            }
+            if self.session.transport() == TransportKind::WebSocket {
+                self.write_transmits(cx);
+            }
+        }
+        any
+    }
+
+    /// Writes the session's transmits. Returns whether anything was written.
+    fn write_transmits(&mut self, cx: &mut Context<'_>) -> bool {
+        let mut any = false;
+        loop {
+            let Some(t) = self.stalled.take().or_else(|| self.session.poll_transmit()) else {
+                return any;
+            };
+            any = true;
+            match t {
+                Transmit::Poll(body) => {
+                    if let Some(reply) = self.pending_poll.take() {
+                        let _ = reply.send(Ok(body));
+                    }
+                }
+                Transmit::WebSocket(ref p) | Transmit::Probe(ref p) => {
+                    let is_probe = matches!(t, Transmit::Probe(_));
+                    let slot = if is_probe {
+                        self.probe.as_mut()
+                    } else {
+                        self.ws.as_mut()
+                    };
+                    let Some(slot) = slot else { continue };
+                    match slot.poll_ready(cx) {
+                        Poll::Pending => {
+                            self.stalled = Some(t);
+                            return any;
+                        }
+                        Poll::Ready(Ok(())) => {
+                            if slot.start_send(p).is_err() {
+                                self.ws_failed(is_probe);
+                            }
+                        }
+                        Poll::Ready(Err(())) => self.ws_failed(is_probe),
+                    }
+                }
+                Transmit::AbortProbe => {
+                    if let Some(p) = self.probe.as_mut() {
+                        p.closing = true;
+                    }
+                }
+                Transmit::CloseWebSocket => {
+                    if let Some(w) = self.ws.as_mut() {
+                        w.closing = true;
+                    }
+                }
+            }
+        }
+    }
+
+    fn ws_failed(&mut self, is_probe: bool) {
+        let now = now();
+        if is_probe {
+            self.probe = None;
+            self.session.handle_probe_closed(now);
+        } else {
+            self.session.handle_transport_closed(now, true);
+        }
+    }
+
+    /// Flushes and closes WebSockets. Returns whether a socket is still busy.
+    fn poll_sockets(&mut self, cx: &mut Context<'_>) -> bool {
+        let mut busy = false;
+        for is_probe in [true, false] {
+            let slot = if is_probe {
+                &mut self.probe
+            } else {
+                &mut self.ws
+            };
+            let Some(s) = slot.as_mut() else { continue };
+            match s.poll_flush(cx) {
+                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Err(())) => {
+                    *slot = None;
+                    self.ws_failed(is_probe);
+                    continue;
+                }
+                Poll::Pending => {
+                    busy = true;
+                    continue;
+                }
+            }
+            if s.closing {
+                if s.poll_close(cx).is_ready() {
+                    *slot = None;
+                } else {
+                    busy = true;
+                }
+            }
+        }
+        busy
+    }
+
+    fn unregister(&mut self) {
+        if !self.unregistered {
+            self.unregistered = true;
+            self.engine.unregister(self.session.sid());
+        }
+    }
+}
+
+impl Future for Driver {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        if !this.connected {
+            this.connected = true;
+            this.engine.handler.on_connect(&this.socket);
+        }
+        for _ in 0..BUDGET {
+            let now = now();
+            let mut progress = this.poll_inputs(cx, now);
+            progress |= this.poll_timer(cx, now);
+            progress |= this.dispatch_events();
+            progress |= this.write_transmits(cx);
+            progress |= this.pull_app(cx);
+            progress |= this.write_transmits(cx);
+            progress |= this.dispatch_events();
+            let busy = this.poll_sockets(cx);
+            if this.session.is_closed() {
+                if this.stalled.is_none() && !busy {
+                    this.ws = None;
+                    this.probe = None;
+                    return Poll::Ready(());
+                }
+                // A peer that does not read must not keep a closed session alive.
+                let linger = this
+                    .linger
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(CLOSE_LINGER)));
+                if linger.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(());
+                }
+            }
+            if !progress {
+                return Poll::Pending;
+            }
+        }
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        self.unregister();
+    }
+}

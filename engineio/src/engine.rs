@@ -1,0 +1,270 @@
+//! [`Engine`]: the session registry plus the entry points that serve HTTP.
+//!
+//! Owns the sid → socket map (a short-lived std lock, never held across an
+//! await or a handler call) and the configuration. Each session lives in its
+//! own driver task; the registry only holds handles.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use bytes::Bytes;
+use http::{HeaderMap, Method, Request, Response};
+use http_body_util::Full;
+use hyper::body::Body;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
+
+use crate::config::{EngineConfig, TransportKind};
+use crate::error::CloseReason;
+use crate::sid::Sid;
+use crate::socket::{Handler, Socket};
+
+/// Boxed future returned by an [`allow_request`](EngineBuilder::allow_request) hook.
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+type AllowRequestFn = dyn Fn(RequestInfo) -> BoxFuture<Result<(), Refusal>> + Send + Sync;
+
+/// What an `allow_request` hook sees of a handshake request.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct RequestInfo {
+    /// HTTP method.
+    pub method: Method,
+    /// Request path.
+    pub path: String,
+    /// Raw query string (without `?`).
+    pub query: String,
+    /// Request headers.
+    pub headers: HeaderMap,
+    /// Peer address, when known.
+    pub peer: Option<SocketAddr>,
+    /// Requested transport.
+    pub transport: TransportKind,
+}
+
+/// A refusal from an `allow_request` hook: answered with status 403 and
+/// `{"code":code,"message":message}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// Error code in the body; the reference server uses 4 ("Forbidden").
+    pub code: u16,
+    /// Error message in the body.
+    pub message: String,
+}
+
+impl Refusal {
+    /// Code 4 with `message`.
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Refusal {
+            code: 4,
+            message: message.into(),
+        }
+    }
+}
+
+/// The peer address of a request, as a request extension. [`Engine::serve`]
+/// and [`Engine::serve_connection`] insert it; apps that mount
+/// [`Engine::handle`] in their own server may insert it too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerAddr(pub SocketAddr);
+
+pub(crate) struct Inner {
+    pub(crate) config: EngineConfig,
+    pub(crate) handler: Arc<dyn Handler>,
+    pub(crate) allow_request: Option<Arc<AllowRequestFn>>,
+    sessions: Mutex<HashMap<Sid, Socket>>,
+}
+
+impl Inner {
+    fn sessions(&self) -> MutexGuard<'_, HashMap<Sid, Socket>> {
+        self.sessions.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn lookup(&self, sid: &Sid) -> Option<Socket> {
+        self.sessions().get(sid).cloned()
+    }
+
+    /// Registers a socket unless the session cap is reached.
+    pub(crate) fn register(&self, socket: &Socket) -> bool {
+        let mut map = self.sessions();
+        if map.len() >= self.config.max_sessions {
+            return false;
+        }
+        map.insert(socket.sid(), socket.clone());
+        true
+    }
+
+    pub(crate) fn unregister(&self, sid: Sid) {
+        self.sessions().remove(&sid);
+    }
+}
+
+/// An Engine.IO server: configuration, a [`Handler`] and the open sessions.
+/// Cheap to clone.
+#[derive(Clone)]
+pub struct Engine(pub(crate) Arc<Inner>);
+
+/// Builds an [`Engine`].
+pub struct EngineBuilder {
+    config: EngineConfig,
+    allow_request: Option<Arc<AllowRequestFn>>,
+}
+
+impl EngineBuilder {
+    /// Installs an async hook that sees every handshake request (method,
+    /// path, query, headers, peer) and may refuse it.
+    pub fn allow_request<F, Fut>(mut self, hook: F) -> Self
+    where
+        F: Fn(RequestInfo) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), Refusal>> + Send + 'static,
+    {
+        self.allow_request = Some(Arc::new(move |info| Box::pin(hook(info))));
+        self
+    }
+
+    /// Builds the engine reporting to `handler`.
+    pub fn build(self, handler: impl Handler) -> Engine {
+        Engine(Arc::new(Inner {
+            config: self.config,
+            handler: Arc::new(handler),
+            allow_request: self.allow_request,
+            sessions: Mutex::new(HashMap::new()),
+        }))
+    }
+}
+
+impl Engine {
+    /// An engine with `config` reporting to `handler`.
+    pub fn new(config: EngineConfig, handler: impl Handler) -> Engine {
+        Engine::builder(config).build(handler)
+    }
+
+    /// A builder for options beyond [`EngineConfig`].
+    pub fn builder(config: EngineConfig) -> EngineBuilder {
+        EngineBuilder {
+            config,
+            allow_request: None,
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &EngineConfig {
+        &self.0.config
+    }
+
+    /// The open session with this id.
+    pub fn socket(&self, sid: Sid) -> Option<Socket> {
+        self.0.lookup(&sid)
+    }
+
+    /// Every open session.
+    pub fn sockets(&self) -> Vec<Socket> {
+        self.0.sessions().values().cloned().collect()
+    }
+
+    /// Number of open sessions.
+    pub fn session_count(&self) -> usize {
+        self.0.sessions().len()
+    }
+
+    /// Closes every session with reason "server shutting down".
+    pub fn close_all(&self) {
+        for s in self.sockets() {
+            s.close_with(CloseReason::ServerShuttingDown);
+        }
+    }
+
+    /// Answers one HTTP request on the engine path. Use this to mount the
+    /// engine in another server; WebSocket upgrades need hyper's upgrade
+    /// extension on the request (hyper and axum keep it).
+    pub async fn handle<B>(&self, req: Request<B>) -> Response<Full<Bytes>>
+    where
+        B: Body + Send + Unpin + 'static,
+        B::Data: Send,
+        B::Error: std::error::Error + Send + Sync + 'static,
+    {
+        crate::transport::handle(&self.0, req).await
+    }
+
+    /// A hyper [`Service`](hyper::service::Service) for this engine.
+    pub fn service(&self, peer: Option<SocketAddr>) -> EngineService {
+        EngineService {
+            engine: self.clone(),
+            peer,
+        }
+    }
+
+    /// Serves HTTP/1.1 (with upgrades) on one already-accepted connection.
+    pub async fn serve_connection<I>(
+        &self,
+        io: I,
+        peer: Option<SocketAddr>,
+    ) -> Result<(), hyper::Error>
+    where
+        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(self.0.config.header_read_timeout)
+            .serve_connection(TokioIo::new(io), self.service(peer))
+            .with_upgrades()
+            .await
+    }
+
+    /// Accepts connections on `listener` forever, one task per connection.
+    pub async fn serve(&self, listener: TcpListener) -> std::io::Result<()> {
+        loop {
+            let (stream, peer) = match listener.accept().await {
+                Ok(c) => c,
+                // Out of descriptors and similar: back off instead of spinning.
+                Err(_) => {
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
+            let _ = stream.set_nodelay(true);
+            let engine = self.clone();
+            tokio::spawn(async move {
+                let _ = engine.serve_connection(stream, Some(peer)).await;
+            });
+        }
+    }
+}
+
+/// The engine as a hyper service, answering every request with [`Engine::handle`].
+#[derive(Clone)]
+pub struct EngineService {
+    engine: Engine,
+    peer: Option<SocketAddr>,
+}
+
+impl<B> hyper::service::Service<Request<B>> for EngineService
+where
+    B: Body + Send + Unpin + 'static,
+    B::Data: Send,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
+    type Response = Response<Full<Bytes>>;
+    type Error = std::convert::Infallible;
+    type Future = BoxFuture<Result<Self::Response, Self::Error>>;
+
+    fn call(&self, mut req: Request<B>) -> Self::Future {
+        if let Some(peer) = self.peer {
+            req.extensions_mut().insert(PeerAddr(peer));
+        }
+        let engine = self.engine.clone();
+        Box::pin(async move { Ok(engine.handle(req).await) })
+    }
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("sessions", &self.session_count())
+            .finish()
+    }
+}

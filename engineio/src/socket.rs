@@ -1,0 +1,197 @@
+//! [`Socket`]: the application's handle to one session, and the
+//! [`Handler`] trait through which the engine reports to the application.
+//!
+//! A socket talks to the session's driver task over two channels: a bounded
+//! one for application packets (the send buffer) and a control channel for
+//! transport requests and closes. No lock is shared with the driver.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::config::{SlowClientPolicy, TransportKind};
+use crate::error::{CloseReason, PacketError, SendError};
+use crate::packet::Packet;
+use crate::session::PollError;
+use crate::sid::Sid;
+use crate::str::Str;
+use crate::transport::websocket::Ws;
+
+/// Receives a session's lifecycle and messages. Called on the session's
+/// driver task, in arrival order; implementations must not block (spawn
+/// for slow work). `on_connect` comes first and `on_close` last, once.
+pub trait Handler: Send + Sync + 'static {
+    /// A session opened.
+    fn on_connect(&self, socket: &Socket) {
+        let _ = socket;
+    }
+    /// A text message arrived.
+    fn on_message(&self, socket: &Socket, text: Str);
+    /// A binary message arrived.
+    fn on_binary(&self, socket: &Socket, data: Bytes);
+    /// The session upgraded from polling to WebSocket.
+    fn on_upgrade(&self, socket: &Socket) {
+        let _ = socket;
+    }
+    /// The session closed.
+    fn on_close(&self, socket: &Socket, reason: CloseReason) {
+        let _ = (socket, reason);
+    }
+}
+
+/// What the client sent when it opened the session.
+#[derive(Debug, Clone)]
+pub struct Handshake {
+    /// Request URI of the handshake.
+    pub uri: http::Uri,
+    /// Request headers of the handshake.
+    pub headers: http::HeaderMap,
+    /// Peer address, when known.
+    pub peer: Option<SocketAddr>,
+    /// When the handshake happened.
+    pub issued_at: SystemTime,
+}
+
+impl Handshake {
+    /// The first value of query parameter `name`, percent-decoded.
+    pub fn query(&self, name: &str) -> Option<String> {
+        crate::transport::query_param(self.uri.query().unwrap_or(""), name)
+    }
+}
+
+/// Control messages from transports and handles to the driver.
+pub(crate) enum Ctl {
+    Poll(oneshot::Sender<Result<Bytes, PollError>>),
+    Post(
+        Result<Vec<Packet>, PacketError>,
+        oneshot::Sender<Result<(), PollError>>,
+    ),
+    Probe(Box<Ws>),
+    Close(CloseReason),
+}
+
+pub(crate) struct Shared {
+    pub(crate) sid: Sid,
+    pub(crate) handshake: Handshake,
+    pub(crate) app_tx: mpsc::Sender<Packet>,
+    pub(crate) ctl_tx: mpsc::UnboundedSender<Ctl>,
+    pub(crate) slow_client: SlowClientPolicy,
+    pub(crate) transport: AtomicU8,
+    close_requested: AtomicBool,
+    /// A POST is being served (overlap detection).
+    pub(crate) post_active: AtomicBool,
+    /// A WebSocket has been accepted for this session (probe or active).
+    pub(crate) ws_claimed: AtomicBool,
+}
+
+/// A cheap, clonable handle to one Engine.IO session.
+#[derive(Clone)]
+pub struct Socket(pub(crate) Arc<Shared>);
+
+impl Socket {
+    pub(crate) fn new(
+        sid: Sid,
+        handshake: Handshake,
+        transport: TransportKind,
+        send_buffer: usize,
+        slow_client: SlowClientPolicy,
+    ) -> (Socket, mpsc::Receiver<Packet>, mpsc::UnboundedReceiver<Ctl>) {
+        let (app_tx, app_rx) = mpsc::channel(send_buffer.max(1));
+        let (ctl_tx, ctl_rx) = mpsc::unbounded_channel();
+        let shared = Shared {
+            sid,
+            handshake,
+            app_tx,
+            ctl_tx,
+            slow_client,
+            transport: AtomicU8::new(transport as u8),
+            close_requested: AtomicBool::new(false),
+            post_active: AtomicBool::new(false),
+            ws_claimed: AtomicBool::new(transport == TransportKind::WebSocket),
+        };
+        (Socket(Arc::new(shared)), app_rx, ctl_rx)
+    }
+
+    /// The session id.
+    pub fn sid(&self) -> Sid {
+        self.0.sid
+    }
+
+    /// The handshake request.
+    pub fn handshake(&self) -> &Handshake {
+        &self.0.handshake
+    }
+
+    /// The transport in use.
+    pub fn transport(&self) -> TransportKind {
+        if self.0.transport.load(Ordering::Relaxed) == TransportKind::WebSocket as u8 {
+            TransportKind::WebSocket
+        } else {
+            TransportKind::Polling
+        }
+    }
+
+    /// Queues a text message.
+    pub fn send_text(&self, text: impl Into<Str>) -> Result<(), SendError> {
+        self.send(Packet::Message(text.into()))
+    }
+
+    /// Queues a binary message.
+    pub fn send_binary(&self, data: impl Into<Bytes>) -> Result<(), SendError> {
+        self.send(Packet::Binary(data.into()))
+    }
+
+    /// Queues a packet without waiting. A full send buffer is
+    /// [`SendError::Full`] (and closes the session under
+    /// [`SlowClientPolicy::Close`]); it never blocks or grows.
+    pub fn send(&self, packet: Packet) -> Result<(), SendError> {
+        match self.0.app_tx.try_send(packet) {
+            Ok(()) => Ok(()),
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                if self.0.slow_client == SlowClientPolicy::Close {
+                    self.close_with(CloseReason::SlowClient);
+                }
+                Err(SendError::Full)
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => Err(SendError::Closed),
+        }
+    }
+
+    /// Waits for room in the send buffer, then queues the packet.
+    pub async fn send_async(&self, packet: Packet) -> Result<(), SendError> {
+        self.0
+            .app_tx
+            .send(packet)
+            .await
+            .map_err(|_| SendError::Closed)
+    }
+
+    /// Closes the session; the client gets a close packet.
+    pub fn close(&self) {
+        self.close_with(CloseReason::ForcedClose);
+    }
+
+    pub(crate) fn close_with(&self, reason: CloseReason) {
+        if !self.0.close_requested.swap(true, Ordering::AcqRel) {
+            let _ = self.0.ctl_tx.send(Ctl::Close(reason));
+        }
+    }
+
+    /// Whether the session's driver has stopped.
+    pub fn is_closed(&self) -> bool {
+        self.0.ctl_tx.is_closed()
+    }
+}
+
+impl std::fmt::Debug for Socket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Socket")
+            .field("sid", &self.0.sid)
+            .field("transport", &self.transport())
+            .finish()
+    }
+}

@@ -1,0 +1,325 @@
+//! HTTP glue: routes a request on the engine path to the handshake, the
+//! polling transport or the WebSocket transport, and maps every failure to
+//! the reference server's status and `{"code":N,"message":"..."}` body.
+
+pub(crate) mod polling;
+pub(crate) mod websocket;
+
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use bytes::Bytes;
+use http::header::{self, HeaderValue};
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::Full;
+use hyper::body::Body;
+
+use crate::config::TransportKind;
+use crate::engine::{Inner, PeerAddr, Refusal, RequestInfo};
+use crate::session::Session;
+use crate::sid::Sid;
+use crate::socket::{Handshake, Socket};
+
+/// The reference server's error codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ErrorCode {
+    UnknownTransport = 0,
+    UnknownSid = 1,
+    BadHandshakeMethod = 2,
+    BadRequest = 3,
+    Forbidden = 4,
+    UnsupportedProtocolVersion = 5,
+}
+
+impl ErrorCode {
+    fn message(self) -> &'static str {
+        match self {
+            ErrorCode::UnknownTransport => "Transport unknown",
+            ErrorCode::UnknownSid => "Session ID unknown",
+            ErrorCode::BadHandshakeMethod => "Bad handshake method",
+            ErrorCode::BadRequest => "Bad request",
+            ErrorCode::Forbidden => "Forbidden",
+            ErrorCode::UnsupportedProtocolVersion => "Unsupported protocol version",
+        }
+    }
+
+    fn status(self) -> StatusCode {
+        match self {
+            ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
+pub(crate) type Resp = Response<Full<Bytes>>;
+
+pub(crate) fn error_response(status: StatusCode, code: u16, message: &str) -> Resp {
+    let body = serde_json::json!({ "code": code, "message": message }).to_string();
+    let mut r = Response::new(Full::new(Bytes::from(body)));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+pub(crate) fn error(code: ErrorCode) -> Resp {
+    error_response(code.status(), code as u16, code.message())
+}
+
+/// The first value of `name` in a raw query string, percent-decoded.
+pub(crate) fn query_param(query: &str, name: &str) -> Option<String> {
+    query.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        (percent_decode(k) == name).then(|| percent_decode(v))
+    })
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < b.len() => {
+                let hex = std::str::from_utf8(&b[i + 1..i + 3]).ok();
+                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    Some(v) => {
+                        out.push(v);
+                        i += 3;
+                        continue;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn path_matches(configured: &str, path: &str) -> bool {
+    let c = configured.trim_end_matches('/');
+    let p = path.trim_end_matches('/');
+    c == p
+}
+
+/// Adds CORS headers to a polling response, when CORS is on and the origin is allowed.
+fn cors<B>(inner: &Inner, req: &Request<B>, mut resp: Resp) -> Resp {
+    let origin = req
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok());
+    let cfg = &inner.config.cors;
+    if let Some(allowed) = cfg.allow_origin(origin) {
+        let h = resp.headers_mut();
+        if let Ok(v) = HeaderValue::from_str(allowed) {
+            h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
+        }
+        if allowed != "*" {
+            h.append(header::VARY, HeaderValue::from_static("Origin"));
+        }
+        if cfg.credentials {
+            h.insert(
+                header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+                HeaderValue::from_static("true"),
+            );
+        }
+    }
+    resp
+}
+
+fn preflight<B>(inner: &Inner, req: &Request<B>) -> Resp {
+    let mut resp = Response::new(Full::new(Bytes::new()));
+    *resp.status_mut() = StatusCode::NO_CONTENT;
+    let cfg = &inner.config.cors;
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&cfg.methods_header()) {
+        h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, v);
+    }
+    let headers = if cfg.allowed_headers.is_empty() {
+        req.headers()
+            .get(header::ACCESS_CONTROL_REQUEST_HEADERS)
+            .cloned()
+    } else {
+        HeaderValue::from_str(&cfg.allowed_headers.join(", ")).ok()
+    };
+    if let Some(v) = headers {
+        h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, v);
+    }
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
+    cors(inner, req, resp)
+}
+
+pub(crate) async fn handle<B>(inner: &Arc<Inner>, req: Request<B>) -> Resp
+where
+    B: Body + Send + Unpin + 'static,
+    B::Data: Send,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
+    if !path_matches(&inner.config.path, req.uri().path()) {
+        let mut r = Response::new(Full::new(Bytes::from_static(b"Not Found")));
+        *r.status_mut() = StatusCode::NOT_FOUND;
+        return r;
+    }
+    if req.method() == Method::OPTIONS && inner.config.cors.allow_origin(None).is_some() {
+        return preflight(inner, &req);
+    }
+    route(inner, req).await
+}
+
+async fn route<B>(inner: &Arc<Inner>, req: Request<B>) -> Resp
+where
+    B: Body + Send + Unpin + 'static,
+    B::Data: Send,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
+    let query = req.uri().query().unwrap_or("").to_owned();
+    let transports = inner.config.transports;
+    let transport = match query_param(&query, "transport")
+        .as_deref()
+        .and_then(TransportKind::parse)
+    {
+        Some(t @ TransportKind::Polling) if transports.polling => t,
+        Some(t @ TransportKind::WebSocket) if transports.websocket => t,
+        _ => return with_cors(inner, &req, error(ErrorCode::UnknownTransport)),
+    };
+    if query_param(&query, "EIO").as_deref() != Some("4") {
+        return with_cors(inner, &req, error(ErrorCode::UnsupportedProtocolVersion));
+    }
+    let is_upgrade = websocket::is_upgrade_request(&req);
+    match query_param(&query, "sid") {
+        Some(sid) => {
+            let Some(socket) = Sid::parse(&sid).and_then(|s| inner.lookup(&s)) else {
+                return with_cors(inner, &req, error(ErrorCode::UnknownSid));
+            };
+            match transport {
+                TransportKind::WebSocket if is_upgrade => websocket::upgrade(inner, socket, req),
+                TransportKind::WebSocket => error(ErrorCode::BadRequest),
+                TransportKind::Polling => polling::handle(inner, socket, req).await,
+            }
+        }
+        None => handshake(inner, req, transport, is_upgrade).await,
+    }
+}
+
+fn with_cors<B>(inner: &Inner, req: &Request<B>, resp: Resp) -> Resp {
+    cors(inner, req, resp)
+}
+
+async fn handshake<B>(
+    inner: &Arc<Inner>,
+    req: Request<B>,
+    transport: TransportKind,
+    is_upgrade: bool,
+) -> Resp
+where
+    B: Body + Send + Unpin + 'static,
+{
+    if req.method() != Method::GET {
+        return with_cors(inner, &req, error(ErrorCode::BadHandshakeMethod));
+    }
+    if transport == TransportKind::WebSocket && !is_upgrade {
+        return error(ErrorCode::BadRequest);
+    }
+    let peer = req.extensions().get::<PeerAddr>().map(|p| p.0);
+    if let Some(hook) = &inner.allow_request {
+        let info = RequestInfo {
+            method: req.method().clone(),
+            path: req.uri().path().to_owned(),
+            query: req.uri().query().unwrap_or("").to_owned(),
+            headers: req.headers().clone(),
+            peer,
+            transport,
+        };
+        if let Err(Refusal { code, message }) = hook(info).await {
+            return with_cors(
+                inner,
+                &req,
+                error_response(ErrorCode::Forbidden.status(), code, &message),
+            );
+        }
+    }
+    let handshake = Handshake {
+        uri: req.uri().clone(),
+        headers: req.headers().clone(),
+        peer,
+        issued_at: SystemTime::now(),
+    };
+    let sid = Sid::random();
+    let config = &inner.config;
+    let (socket, app_rx, ctl_rx) = Socket::new(
+        sid,
+        handshake,
+        transport,
+        config.send_buffer,
+        config.slow_client,
+    );
+    if !inner.register(&socket) {
+        return with_cors(
+            inner,
+            &req,
+            error_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::BadRequest as u16,
+                "Server is at capacity",
+            ),
+        );
+    }
+    let now = now();
+    let session = Session::new(sid, config, transport, now);
+    match transport {
+        TransportKind::Polling => polling::open(inner, session, socket, app_rx, ctl_rx, &req, now),
+        TransportKind::WebSocket => websocket::open(inner, session, socket, app_rx, ctl_rx, req),
+    }
+}
+
+/// Sets the `io` cookie on a handshake response when configured.
+pub(crate) fn set_cookie(inner: &Inner, sid: Sid, resp: &mut Resp) {
+    if let Some(c) = &inner.config.cookie {
+        let mut v = format!("{}={}; Path={}", c.name, sid, c.path);
+        if c.http_only {
+            v.push_str("; HttpOnly");
+        }
+        if !c.same_site.is_empty() {
+            v.push_str("; SameSite=");
+            v.push_str(&c.same_site);
+        }
+        if let Ok(v) = HeaderValue::from_str(&v) {
+            resp.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+}
+
+pub(crate) fn now() -> Instant {
+    tokio::time::Instant::now().into_std()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_params() {
+        let q = "EIO=4&transport=polling&sid=abc%2Dd&x=a+b&flag";
+        assert_eq!(query_param(q, "EIO").as_deref(), Some("4"));
+        assert_eq!(query_param(q, "sid").as_deref(), Some("abc-d"));
+        assert_eq!(query_param(q, "x").as_deref(), Some("a b"));
+        assert_eq!(query_param(q, "flag").as_deref(), Some(""));
+        assert_eq!(query_param(q, "nope"), None);
+        assert_eq!(percent_decode("%"), "%");
+        assert_eq!(percent_decode("%4"), "%4");
+        assert_eq!(percent_decode("%zz"), "%zz");
+        assert_eq!(percent_decode("%ff"), "\u{fffd}");
+    }
+
+    #[test]
+    fn paths() {
+        assert!(path_matches("/engine.io/", "/engine.io/"));
+        assert!(path_matches("/engine.io/", "/engine.io"));
+        assert!(!path_matches("/engine.io/", "/other/"));
+    }
+}

@@ -1,0 +1,165 @@
+//! WebSocket glue: the HTTP upgrade handshake, direct WebSocket sessions and
+//! upgrades of polling sessions (the probe WebSocket is handed to the
+//! session's driver; the session decides when it becomes the transport).
+//!
+//! Message and frame limits are `max_payload`; buffers start small so an
+//! idle connection holds little memory.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::header::{self, HeaderValue};
+use http::{Request, Response, StatusCode};
+use http_body_util::Full;
+use hyper::upgrade::Upgraded;
+use hyper_util::rt::TokioIo;
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_tungstenite::WebSocketStream;
+
+use super::{error, set_cookie, ErrorCode, Resp};
+use crate::config::{EngineConfig, TransportKind};
+use crate::driver::Driver;
+use crate::engine::Inner;
+use crate::packet::Packet;
+use crate::session::Session;
+use crate::socket::{Ctl, Socket};
+
+/// The WebSocket type the driver owns.
+pub(crate) type Ws = WebSocketStream<TokioIo<Upgraded>>;
+
+/// Read buffer of a WebSocket: small, so idle connections stay cheap.
+const READ_BUFFER: usize = 4 * 1024;
+
+fn header_has_token<B>(req: &Request<B>, name: header::HeaderName, token: &str) -> bool {
+    req.headers().get_all(name).iter().any(|v| {
+        v.to_str()
+            .map(|s| s.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+            .unwrap_or(false)
+    })
+}
+
+/// Whether the request asks for a WebSocket upgrade.
+pub(crate) fn is_upgrade_request<B>(req: &Request<B>) -> bool {
+    header_has_token(req, header::CONNECTION, "upgrade")
+        && header_has_token(req, header::UPGRADE, "websocket")
+        && req.headers().contains_key(header::SEC_WEBSOCKET_KEY)
+        && req
+            .headers()
+            .get(header::SEC_WEBSOCKET_VERSION)
+            .is_some_and(|v| v == "13")
+}
+
+pub(crate) fn ws_config(config: &EngineConfig) -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(0)
+        .max_message_size(Some(config.max_payload))
+        .max_frame_size(Some(config.max_payload))
+}
+
+fn switching_protocols<B>(req: &Request<B>) -> Resp {
+    let key = req
+        .headers()
+        .get(header::SEC_WEBSOCKET_KEY)
+        .map(|k| derive_accept_key(k.as_bytes()))
+        .unwrap_or_default();
+    let mut resp = Response::new(Full::new(Bytes::new()));
+    *resp.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let h = resp.headers_mut();
+    h.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
+    h.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    if let Ok(v) = HeaderValue::from_str(&key) {
+        h.insert(header::SEC_WEBSOCKET_ACCEPT, v);
+    }
+    resp
+}
+
+/// Takes the upgrade future off the request; fails when the server that
+/// delivered the request does not support upgrades.
+fn take_upgrade<B>(req: &mut Request<B>) -> Option<hyper::upgrade::OnUpgrade> {
+    req.extensions_mut().remove::<hyper::upgrade::OnUpgrade>()
+}
+
+async fn accept(on: hyper::upgrade::OnUpgrade, config: WebSocketConfig) -> Option<Box<Ws>> {
+    let upgraded = on.await.ok()?;
+    let ws =
+        WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await;
+    Some(Box::new(ws))
+}
+
+/// A WebSocket-only session: 101 now, the driver once the upgrade completes.
+pub(crate) fn open<B>(
+    inner: &Arc<Inner>,
+    session: Session,
+    socket: Socket,
+    app_rx: mpsc::Receiver<Packet>,
+    ctl_rx: mpsc::UnboundedReceiver<Ctl>,
+    mut req: Request<B>,
+) -> Resp {
+    let sid = session.sid();
+    let Some(on) = take_upgrade(&mut req) else {
+        inner.unregister(sid);
+        return error(ErrorCode::BadRequest);
+    };
+    let inner2 = inner.clone();
+    let config = ws_config(&inner.config);
+    tokio::spawn(async move {
+        match accept(on, config).await {
+            Some(ws) => Driver::new(session, socket, inner2, app_rx, ctl_rx, Some(ws)).await,
+            None => inner2.unregister(sid),
+        }
+    });
+    let mut resp = switching_protocols(&req);
+    set_cookie(inner, sid, &mut resp);
+    resp
+}
+
+/// An upgrade of a polling session. Refused (400, session untouched) when
+/// the session is not on polling or already has a WebSocket.
+pub(crate) fn upgrade<B>(inner: &Arc<Inner>, socket: Socket, mut req: Request<B>) -> Resp {
+    if !inner.config.allow_upgrades {
+        return error(ErrorCode::BadRequest);
+    }
+    if socket.transport() != TransportKind::Polling
+        || socket.0.ws_claimed.swap(true, Ordering::AcqRel)
+    {
+        // Like the reference server: complete the handshake, then close
+        // this WebSocket at once; the session's own transport is untouched.
+        return refuse(inner, req);
+    }
+    let Some(on) = take_upgrade(&mut req) else {
+        socket.0.ws_claimed.store(false, Ordering::Release);
+        return error(ErrorCode::BadRequest);
+    };
+    let config = ws_config(&inner.config);
+    tokio::spawn(async move {
+        match accept(on, config).await {
+            Some(ws) => {
+                if let Err(mpsc::error::SendError(Ctl::Probe(_ws))) =
+                    socket.0.ctl_tx.send(Ctl::Probe(ws))
+                {
+                    // The session ended meanwhile; dropping closes the socket.
+                }
+            }
+            None => socket.0.ws_claimed.store(false, Ordering::Release),
+        }
+    });
+    switching_protocols(&req)
+}
+
+/// Accepts the WebSocket handshake and closes the connection right away.
+fn refuse<B>(inner: &Inner, mut req: Request<B>) -> Resp {
+    let Some(on) = take_upgrade(&mut req) else {
+        return error(ErrorCode::BadRequest);
+    };
+    let config = ws_config(&inner.config);
+    tokio::spawn(async move {
+        if let Some(mut ws) = accept(on, config).await {
+            let _ = ws.close(None).await;
+        }
+    });
+    switching_protocols(&req)
+}
