@@ -22,6 +22,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::config::TransportKind;
 use crate::engine::Inner;
+use crate::error::CloseReason;
 use crate::packet::{Frame, Packet};
 use crate::session::{Event, PollError, Session, Transmit};
 use crate::socket::{Ctl, Socket};
@@ -169,19 +170,22 @@ impl Driver {
             },
             Ctl::Post(packets, reply) => {
                 let result = match packets {
-                    _ if self.session.is_closed() => Err(PollError::Closed),
+                    _ if self.session.is_closed() => Err(Some(PollError::Closed)),
                     _ if self.session.transport() != TransportKind::Polling => {
-                        Err(PollError::WrongTransport)
+                        Err(Some(PollError::WrongTransport))
                     }
                     Ok(packets) => {
                         for p in packets {
                             self.session.handle_packet(now, p);
                         }
-                        Ok(())
+                        match self.session.close_reason() {
+                            Some(CloseReason::ParseError) => Err(None),
+                            _ => Ok(()),
+                        }
                     }
                     Err(_) => {
                         self.session.handle_parse_error(now);
-                        Err(PollError::Closed)
+                        Err(None)
                     }
                 };
                 let _ = reply.send(result);
@@ -194,7 +198,15 @@ impl Driver {
                     self.probe = Some(slot);
                 }
             },
-            Ctl::Close(reason) => self.session.close(now, reason),
+            Ctl::Close(reason) => {
+                // What the application sent before closing still goes out first.
+                while let Ok(p) = self.app_rx.try_recv() {
+                    if self.session.send(p).is_err() {
+                        break;
+                    }
+                }
+                self.session.close(now, reason);
+            }
         }
     }
 

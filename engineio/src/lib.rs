@@ -4,6 +4,30 @@
 //! runtime, no clock reads, no I/O. The `tokio` feature (default) adds the
 //! driver and the HTTP long-polling and WebSocket transports on hyper 1.x and
 //! tokio-tungstenite.
+//!
+//! ```no_run
+//! use engineio::{bytes::Bytes, Engine, EngineConfig, Handler, Socket, Str};
+//!
+//! struct Echo;
+//! impl Handler for Echo {
+//!     fn on_message(&self, socket: &Socket, text: Str) {
+//!         let _ = socket.send_text(text);
+//!     }
+//!     fn on_binary(&self, socket: &Socket, data: Bytes) {
+//!         let _ = socket.send_binary(data);
+//!     }
+//! }
+//!
+//! # #[tokio::main] async fn main() -> std::io::Result<()> {
+//! let engine = Engine::new(EngineConfig::default().path("/engine.io/".into()), Echo);
+//! engine.serve(tokio::net::TcpListener::bind("127.0.0.1:3000").await?).await
+//! # }
+//! ```
+//!
+//! To mount the engine in another hyper or axum app, route the engine path
+//! to [`Engine::handle`]; to serve a connection you accepted yourself, use
+//! [`Engine::serve_connection`]. Sessions are driven by a pure
+//! [`Session`] that you can also drive from another runtime.
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
@@ -40,3 +64,8 @@ pub use socket::{Handler, Handshake, Socket};
 
 /// Re-exported so users and tests need not depend on `bytes` directly.
 pub use bytes;
+
+/// The workspace README's Rust examples, compiled as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

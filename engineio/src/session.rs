@@ -165,6 +165,7 @@ pub struct Session {
     transport: TransportKind,
     upgrade: Upgrade,
     state: State,
+    close_reason: Option<CloseReason>,
     poll_pending: bool,
     outbox: VecDeque<Packet>,
     transmits: VecDeque<Transmit>,
@@ -187,6 +188,7 @@ impl Session {
             transport,
             upgrade: Upgrade::None,
             state: State::Open,
+            close_reason: None,
             poll_pending: false,
             outbox: VecDeque::new(),
             transmits: VecDeque::new(),
@@ -219,6 +221,11 @@ impl Session {
     /// Whether the session has closed (the `Closed` event was emitted).
     pub fn is_closed(&self) -> bool {
         self.state == State::Closed
+    }
+
+    /// Why the session closed, once it has.
+    pub fn close_reason(&self) -> Option<&CloseReason> {
+        self.close_reason.as_ref()
     }
 
     /// Whether a poll is waiting for data.
@@ -543,6 +550,7 @@ impl Session {
                 self.outbox.clear();
             }
         }
+        self.close_reason = Some(reason.clone());
         self.events.push_back(Event::Closed(reason));
     }
 }

@@ -66,9 +66,10 @@ impl Handshake {
 /// Control messages from transports and handles to the driver.
 pub(crate) enum Ctl {
     Poll(oneshot::Sender<Result<Bytes, PollError>>),
+    /// The reply's `Err(None)` means the payload was a protocol error.
     Post(
         Result<Vec<Packet>, PacketError>,
-        oneshot::Sender<Result<(), PollError>>,
+        oneshot::Sender<Result<(), Option<PollError>>>,
     ),
     Probe(Box<Ws>),
     Close(CloseReason),

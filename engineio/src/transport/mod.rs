@@ -14,7 +14,7 @@ use http::{Method, Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper::body::Body;
 
-use crate::config::TransportKind;
+use crate::config::{CorsOrigins, TransportKind};
 use crate::engine::{Inner, PeerAddr, Refusal, RequestInfo};
 use crate::session::Session;
 use crate::sid::Sid;
@@ -165,7 +165,7 @@ where
         *r.status_mut() = StatusCode::NOT_FOUND;
         return r;
     }
-    if req.method() == Method::OPTIONS && inner.config.cors.allow_origin(None).is_some() {
+    if req.method() == Method::OPTIONS && inner.config.cors.origins != CorsOrigins::None {
         return preflight(inner, &req);
     }
     route(inner, req).await

@@ -151,15 +151,14 @@ where
             Ok(p)
         }
     });
-    let failed = packets.is_err();
     let (tx, rx) = oneshot::channel();
     if socket.0.ctl_tx.send(Ctl::Post(packets, tx)).is_err() {
         return error(ErrorCode::UnknownSid);
     }
     match rx.await {
         Ok(Ok(())) => text_response(Bytes::from_static(b"ok")),
-        _ if failed => error(ErrorCode::BadRequest),
-        Ok(Err(e)) => poll_error(e),
+        Ok(Err(None)) => error(ErrorCode::BadRequest),
+        Ok(Err(Some(e))) => poll_error(e),
         Err(_) => error(ErrorCode::UnknownSid),
     }
 }

@@ -1,0 +1,104 @@
+//! Closing from either side on both transports.
+mod common;
+use common::*;
+
+use std::time::Duration;
+
+use engineio::CloseReason;
+
+#[tokio::test]
+async fn client_close_on_polling_answers_pending_poll_with_noop() {
+    let srv = start(fast_config()).await;
+    let (sid, _) = open_polling(srv.addr).await;
+    let pending = tokio::spawn(get(srv.addr, eio(Some(&sid), "polling").leak()));
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    assert_eq!(
+        post(srv.addr, &eio(Some(&sid), "polling"), b"1")
+            .await
+            .text(),
+        "ok"
+    );
+    let r = pending.await.unwrap();
+    assert_eq!((r.status, r.text().as_str()), (200, "6"));
+    get(srv.addr, &eio(Some(&sid), "polling"))
+        .await
+        .assert_error(400, 1);
+    assert_eq!(srv.rec.closed(&sid).await, CloseReason::TransportClose);
+}
+
+#[tokio::test]
+async fn client_close_racing_its_poll() {
+    let srv = start(fast_config()).await;
+    let (sid, _) = open_polling(srv.addr).await;
+    // The close arrives before the GET the client had in flight.
+    assert_eq!(
+        post(srv.addr, &eio(Some(&sid), "polling"), b"1")
+            .await
+            .text(),
+        "ok"
+    );
+    let r = get(srv.addr, &eio(Some(&sid), "polling")).await;
+    assert_eq!((r.status, r.text().as_str()), (200, "6"));
+    assert_eq!(srv.rec.closed(&sid).await, CloseReason::TransportClose);
+}
+
+#[tokio::test]
+async fn client_close_on_websocket() {
+    let srv = start(fast_config()).await;
+    let (mut ws, sid) = open_ws(srv.addr).await;
+    ws_send(&mut ws, "1").await;
+    assert!(ws_next(&mut ws).await.is_none());
+    assert_eq!(srv.rec.closed(&sid).await, CloseReason::TransportClose);
+}
+
+#[tokio::test]
+async fn websocket_dropped_by_client() {
+    let srv = start(fast_config()).await;
+    let (ws, sid) = open_ws(srv.addr).await;
+    drop(ws);
+    let r = srv.rec.closed(&sid).await;
+    assert!(
+        matches!(r, CloseReason::TransportClose | CloseReason::TransportError),
+        "{r:?}"
+    );
+    assert_eq!(srv.engine.session_count(), 0);
+}
+
+#[tokio::test]
+async fn server_close_on_polling_delivers_close_packet() {
+    let srv = start(fast_config()).await;
+    let (sid, _) = open_polling(srv.addr).await;
+    let socket = srv.rec.socket(&sid);
+    socket.send_text("last words").unwrap();
+    socket.close();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let r = get(srv.addr, &eio(Some(&sid), "polling")).await;
+    assert_eq!(r.text(), "4last words\x1e1");
+    assert_eq!(srv.rec.closed(&sid).await, CloseReason::ForcedClose);
+    assert!(socket.send_text("x").is_err());
+}
+
+#[tokio::test]
+async fn server_close_on_websocket_sends_close_packet() {
+    let srv = start(fast_config()).await;
+    let (mut ws, sid) = open_ws(srv.addr).await;
+    srv.rec.socket(&sid).close();
+    assert_eq!(ws_text(&mut ws).await, "1");
+    assert!(ws_next(&mut ws).await.is_none());
+    assert_eq!(srv.rec.closed(&sid).await, CloseReason::ForcedClose);
+}
+
+#[tokio::test]
+async fn close_all_shuts_every_session() {
+    let srv = start(fast_config()).await;
+    let (mut ws, sid) = open_ws(srv.addr).await;
+    let (psid, _) = open_polling(srv.addr).await;
+    srv.engine.close_all();
+    assert_eq!(ws_text(&mut ws).await, "1");
+    assert_eq!(srv.rec.closed(&sid).await, CloseReason::ServerShuttingDown);
+    assert_eq!(
+        get(srv.addr, &eio(Some(&psid), "polling")).await.text(),
+        "1"
+    );
+    assert_eq!(srv.rec.closed(&psid).await, CloseReason::ServerShuttingDown);
+}

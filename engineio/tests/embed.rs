@@ -1,0 +1,71 @@
+//! Embedding: mounting the engine in another hyper service, and handing it
+//! an already-accepted connection.
+mod common;
+use common::*;
+
+use std::convert::Infallible;
+
+use engineio::bytes::Bytes;
+use engineio::Engine;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+
+#[tokio::test]
+async fn mounted_next_to_other_routes() {
+    let rec = Recorder::default();
+    let engine = Engine::new(fast_config(), rec.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let (stream, _) = listener.accept().await.unwrap();
+            let engine = engine.clone();
+            let svc = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                let engine = engine.clone();
+                async move {
+                    if req.uri().path().starts_with("/engine.io") {
+                        Ok::<_, Infallible>(engine.handle(req).await)
+                    } else {
+                        Ok(hyper::Response::new(http_body_util::Full::new(
+                            Bytes::from_static(b"app"),
+                        )))
+                    }
+                }
+            });
+            tokio::spawn(
+                hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), svc)
+                    .with_upgrades(),
+            );
+        }
+    });
+    assert_eq!(get(addr, "/health").await.text(), "app");
+    let (sid, _) = open_polling(addr).await;
+    post(addr, &eio(Some(&sid), "polling"), b"4hi").await;
+    assert_eq!(get(addr, &eio(Some(&sid), "polling")).await.text(), "4hi");
+    let (mut ws, _) = open_ws(addr).await;
+    ws_send(&mut ws, "4ws").await;
+    assert_eq!(ws_text(&mut ws).await, "4ws");
+}
+
+#[tokio::test]
+async fn serve_an_accepted_connection() {
+    let rec = Recorder::default();
+    let engine = Engine::new(fast_config(), rec.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let e = engine.clone();
+    tokio::spawn(async move {
+        let (stream, peer) = listener.accept().await.unwrap();
+        e.serve_connection(stream, Some(peer)).await
+    });
+    let (mut ws, sid) = open_ws(addr).await;
+    ws_send(&mut ws, "4one").await;
+    assert_eq!(ws_text(&mut ws).await, "4one");
+    let peer = rec.socket(&sid).handshake().peer.unwrap();
+    assert!(peer.ip().is_loopback());
+    assert_eq!(
+        rec.socket(&sid).handshake().query("transport").as_deref(),
+        Some("websocket")
+    );
+}

@@ -1,0 +1,171 @@
+//! Payload limits on both transports and the bounded send buffer.
+mod common;
+use common::*;
+
+use std::time::Duration;
+
+use engineio::{CloseReason, SendError, SlowClientPolicy};
+use futures_util::SinkExt;
+use tokio::io::AsyncWriteExt;
+use tokio_tungstenite::tungstenite::Message;
+
+#[tokio::test]
+async fn declared_oversized_post_is_refused_unread() {
+    let srv = start(fast_config().max_payload(1000)).await;
+    let (sid, _) = open_polling(srv.addr).await;
+    // Declares 10 GB and sends nothing: answered at once, nothing buffered.
+    let r = request(
+        srv.addr,
+        "POST",
+        &eio(Some(&sid), "polling"),
+        &[("Content-Length", "10000000000")],
+        b"",
+    )
+    .await;
+    assert_eq!(r.status, 413);
+    assert_eq!(srv.rec.closed(&sid).await, CloseReason::TransportError);
+}
+
+#[tokio::test]
+async fn streamed_oversized_post_stops_at_the_limit() {
+    let srv = start(fast_config().max_payload(1000)).await;
+    let (sid, _) = open_polling(srv.addr).await;
+    let mut s = tokio::net::TcpStream::connect(srv.addr).await.unwrap();
+    let head = format!(
+        "POST {} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+        eio(Some(&sid), "polling")
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    let chunk = format!("190\r\n4{}\r\n", "a".repeat(399));
+    for _ in 0..3 {
+        s.write_all(chunk.as_bytes()).await.unwrap();
+    }
+    // The body never ends, yet the server answers once past 1000 bytes.
+    let r = read_response(&mut s).await;
+    assert_eq!(r.status, 413);
+    assert_eq!(srv.rec.closed(&sid).await, CloseReason::TransportError);
+}
+
+#[tokio::test]
+async fn post_at_the_limit_is_accepted() {
+    let srv = start(fast_config().max_payload(1000)).await;
+    let (sid, _) = open_polling(srv.addr).await;
+    let body = format!("4{}", "x".repeat(999));
+    assert_eq!(
+        post(srv.addr, &eio(Some(&sid), "polling"), body.as_bytes())
+            .await
+            .status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn too_many_packets_in_one_post() {
+    let srv = start(fast_config().max_packets_per_post(3)).await;
+    let (sid, _) = open_polling(srv.addr).await;
+    let r = post(
+        srv.addr,
+        &eio(Some(&sid), "polling"),
+        b"4a\x1e4b\x1e4c\x1e4d",
+    )
+    .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(srv.rec.closed(&sid).await, CloseReason::ParseError);
+}
+
+#[tokio::test]
+async fn oversized_websocket_message_closes() {
+    let srv = start(fast_config().max_payload(1000)).await;
+    let (mut ws, sid) = open_ws(srv.addr).await;
+    ws_send(&mut ws, &format!("4{}", "x".repeat(999))).await;
+    assert_eq!(ws_text(&mut ws).await.len(), 1000);
+    let _ = ws
+        .send(Message::text(format!("4{}", "x".repeat(5000))))
+        .await;
+    assert!(ws_next(&mut ws).await.is_none());
+    assert_eq!(srv.rec.closed(&sid).await, CloseReason::TransportError);
+}
+
+#[tokio::test]
+async fn invalid_websocket_packets_close_with_parse_error() {
+    for bad in ["abc", "", "9"] {
+        let srv = start(fast_config()).await;
+        let (mut ws, sid) = open_ws(srv.addr).await;
+        ws_send(&mut ws, bad).await;
+        assert_eq!(ws_text(&mut ws).await, "1", "close packet after {bad:?}");
+        assert!(ws_next(&mut ws).await.is_none());
+        assert_eq!(
+            srv.rec.closed(&sid).await,
+            CloseReason::ParseError,
+            "{bad:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn full_send_buffer_is_an_error_not_a_timeout() {
+    let srv = start(
+        fast_config()
+            .ping_interval(Duration::from_secs(30))
+            .send_buffer(4),
+    )
+    .await;
+    let (sid, _) = open_polling(srv.addr).await;
+    let socket = srv.rec.socket(&sid);
+    for i in 0..4 {
+        socket.send_text(format!("m{i}")).unwrap();
+    }
+    assert_eq!(socket.send_text("overflow"), Err(SendError::Full));
+    assert_eq!(srv.rec.events(&sid), [Seen::Connect], "not closed");
+    assert_eq!(
+        get(srv.addr, &eio(Some(&sid), "polling")).await.text(),
+        "4m0\x1e4m1\x1e4m2\x1e4m3"
+    );
+    socket.send_text("after").unwrap();
+}
+
+#[tokio::test]
+async fn slow_client_policy_close() {
+    let cfg = fast_config()
+        .ping_interval(Duration::from_secs(30))
+        .send_buffer(2)
+        .slow_client(SlowClientPolicy::Close);
+    let srv = start(cfg).await;
+    let (sid, _) = open_polling(srv.addr).await;
+    let socket = srv.rec.socket(&sid);
+    socket.send_text("a").unwrap();
+    socket.send_text("b").unwrap();
+    assert_eq!(socket.send_text("c"), Err(SendError::Full));
+    // The buffered packets and the close packet reach the client.
+    assert_eq!(
+        get(srv.addr, &eio(Some(&sid), "polling")).await.text(),
+        "4a\x1e4b\x1e1"
+    );
+    assert_eq!(srv.rec.closed(&sid).await, CloseReason::SlowClient);
+}
+
+#[tokio::test]
+async fn websocket_client_that_never_reads_fills_the_buffer() {
+    let srv = start(
+        fast_config()
+            .ping_interval(Duration::from_secs(30))
+            .send_buffer(8),
+    )
+    .await;
+    let (_ws, sid) = open_ws(srv.addr).await;
+    let socket = srv.rec.socket(&sid);
+    let big = "x".repeat(256 * 1024);
+    let mut full = false;
+    for _ in 0..2000 {
+        match socket.send_text(big.as_str()) {
+            Ok(()) => tokio::time::sleep(Duration::from_millis(1)).await,
+            Err(SendError::Full) => {
+                full = true;
+                break;
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert!(full, "the send buffer is bounded");
+    assert_eq!(srv.rec.events(&sid), [Seen::Connect], "still open");
+}
