@@ -23,7 +23,7 @@ use tokio_tungstenite::tungstenite::Message;
 use crate::config::TransportKind;
 use crate::engine::Inner;
 use crate::error::CloseReason;
-use crate::packet::{Frame, Packet};
+use crate::packet::Packet;
 use crate::session::{Event, PollError, Session, Transmit};
 use crate::socket::{Ctl, Socket};
 use crate::transport::websocket::Ws;
@@ -62,9 +62,9 @@ impl WsSlot {
     }
 
     fn start_send(&mut self, packet: &Packet) -> Result<(), ()> {
-        let msg = match packet.encode_frame() {
-            Frame::Text(s) => Message::Text(s.into_bytes().try_into().map_err(|_| ())?),
-            Frame::Binary(b) => Message::Binary(b),
+        let msg = match packet {
+            Packet::Binary(b) => Message::Binary(b.clone()),
+            other => Message::Text(other.to_text().into()),
         };
         self.dirty = true;
         Pin::new(&mut *self.ws).start_send(msg).map_err(|_| ())

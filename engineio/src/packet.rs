@@ -133,13 +133,28 @@ impl Packet {
     pub fn encode_frame(&self) -> Frame {
         match self {
             Packet::Binary(b) => Frame::Binary(b.clone()),
+            other => Frame::Text(Str::from(other.to_text())),
+        }
+    }
+
+    /// The packet's text form (binary messages as `b` + base64), as a
+    /// `String` so that callers can hand it on without re-validating.
+    pub fn to_text(&self) -> String {
+        use base64::Engine as _;
+        let mut s = String::with_capacity(self.text_len());
+        match self {
+            Packet::Binary(b) => {
+                s.push('b');
+                base64::engine::general_purpose::STANDARD.encode_string(b, &mut s);
+            }
             other => {
-                let mut buf = BytesMut::with_capacity(other.text_len());
-                other.encode_text_into(&mut buf);
-                // Type digit plus UTF-8 payload is UTF-8.
-                Frame::Text(Str::from_utf8(buf.freeze()).unwrap_or_default())
+                s.push(char::from(other.packet_type() as u8));
+                if let Some(p) = other.text_payload() {
+                    s.push_str(p);
+                }
             }
         }
+        s
     }
 
     /// Length of this packet's text form (binary: `b` + base64).
@@ -279,6 +294,7 @@ pub(crate) mod tests {
             let mut out = BytesMut::new();
             p.encode_text_into(&mut out);
             assert_eq!(out.len(), p.text_len(), "{p:?}");
+            assert_eq!(p.to_text().as_bytes(), &out[..]);
         }
     }
 }

@@ -8,48 +8,53 @@ use std::fmt;
 use std::ops::Deref;
 
 use bytes::Bytes;
+use bytestring::ByteString;
 
 /// Immutable UTF-8 text sharing its buffer on clone.
+///
+/// Validated once on construction (the safe `bytestring` crate keeps the
+/// proof), so reading it as `&str` costs nothing.
 #[derive(Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Str(Bytes);
+pub struct Str(ByteString);
 
 impl Str {
     /// An empty string (no allocation).
-    pub const fn new() -> Self {
-        Str(Bytes::new())
+    pub fn new() -> Self {
+        Str(ByteString::new())
     }
 
     /// A string referring to static text (no allocation).
-    pub const fn from_static(s: &'static str) -> Self {
-        Str(Bytes::from_static(s.as_bytes()))
+    pub fn from_static(s: &'static str) -> Self {
+        Str(ByteString::from_static(s))
     }
 
     /// Validates `bytes` as UTF-8 and wraps them without copying.
     pub fn from_utf8(bytes: Bytes) -> Result<Self, std::str::Utf8Error> {
-        std::str::from_utf8(&bytes)?;
-        Ok(Str(bytes))
+        ByteString::try_from(bytes).map(Str)
     }
 
     /// The text.
     pub fn as_str(&self) -> &str {
-        // The constructor checked the bytes; the fallback never runs.
-        std::str::from_utf8(&self.0).unwrap_or_default()
+        &self.0
     }
 
     /// The underlying bytes (shares the buffer).
     pub fn as_bytes(&self) -> &Bytes {
-        &self.0
+        self.0.as_bytes()
     }
 
     /// Converts into the underlying bytes (shares the buffer).
     pub fn into_bytes(self) -> Bytes {
-        self.0
+        self.0.into_bytes()
     }
 
-    /// A sub-string sharing this buffer; `range` must fall on char boundaries.
+    /// The text from byte `start` on, sharing this buffer. `start` must be a
+    /// char boundary; otherwise the result is empty (never a panic).
     pub(crate) fn slice_from(&self, start: usize) -> Str {
-        debug_assert!(self.as_str().is_char_boundary(start));
-        Str(self.0.slice(start..))
+        match self.0.get(start..) {
+            Some(tail) => Str(self.0.slice_ref(tail)),
+            None => Str::new(),
+        }
     }
 }
 
@@ -68,13 +73,13 @@ impl AsRef<str> for Str {
 
 impl From<String> for Str {
     fn from(s: String) -> Self {
-        Str(Bytes::from(s))
+        Str(ByteString::from(s))
     }
 }
 
 impl From<&str> for Str {
     fn from(s: &str) -> Self {
-        Str(Bytes::copy_from_slice(s.as_bytes()))
+        Str(ByteString::from(s))
     }
 }
 
