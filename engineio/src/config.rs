@@ -179,6 +179,10 @@ pub struct EngineConfig {
     pub slow_client: SlowClientPolicy,
     /// Most packets accepted in one polling POST. Default 1024.
     pub max_packets_per_post: usize,
+    /// Read buffer of each WebSocket in bytes: resident for as long as the
+    /// connection lives, so it is most of an idle connection's cost; larger
+    /// messages still arrive whole, in more reads. Default 4096.
+    pub ws_read_buffer: usize,
 }
 
 impl Default for EngineConfig {
@@ -199,6 +203,7 @@ impl Default for EngineConfig {
             send_buffer: 1024,
             slow_client: SlowClientPolicy::Error,
             max_packets_per_post: 1024,
+            ws_read_buffer: 4096,
         }
     }
 }
@@ -242,6 +247,8 @@ setters! {
     slow_client: SlowClientPolicy;
     /// Sets [`EngineConfig::max_packets_per_post`].
     max_packets_per_post: usize;
+    /// Sets [`EngineConfig::ws_read_buffer`].
+    ws_read_buffer: usize;
 }
 
 impl EngineConfig {

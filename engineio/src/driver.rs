@@ -41,6 +41,8 @@ fn now() -> Instant {
 /// A WebSocket plus its write state.
 struct WsSlot {
     ws: Box<Ws>,
+    /// The client asked for binary as base64 text (`b64=1`).
+    base64: bool,
     /// Frames were started and not yet flushed.
     dirty: bool,
     /// Closing: send a close frame, flush and drop.
@@ -48,9 +50,10 @@ struct WsSlot {
 }
 
 impl WsSlot {
-    fn new(ws: Box<Ws>) -> Self {
+    fn new(ws: Box<Ws>, base64: bool) -> Self {
         WsSlot {
             ws,
+            base64,
             dirty: false,
             closing: false,
         }
@@ -63,7 +66,7 @@ impl WsSlot {
 
     fn start_send(&mut self, packet: &Packet) -> Result<(), ()> {
         let msg = match packet {
-            Packet::Binary(b) => Message::Binary(b.clone()),
+            Packet::Binary(b) if !self.base64 => Message::Binary(b.clone()),
             other => Message::Text(other.to_text().into()),
         };
         self.dirty = true;
@@ -129,6 +132,8 @@ pub(crate) struct Driver {
     deadline: Option<Instant>,
     connected: bool,
     unregistered: bool,
+    /// The client asked for binary as base64 text (`b64=1`).
+    base64: bool,
     /// Set once closed: how long sockets may take to flush and close.
     linger: Option<Pin<Box<Sleep>>>,
 }
@@ -142,13 +147,17 @@ impl Driver {
         ctl_rx: mpsc::UnboundedReceiver<Ctl>,
         ws: Option<Box<Ws>>,
     ) -> Self {
+        let base64 = socket
+            .handshake()
+            .query("b64")
+            .is_some_and(|v| v == "1" || v == "true");
         Driver {
             session,
             socket,
             engine,
             app_rx,
             ctl_rx,
-            ws: ws.map(WsSlot::new),
+            ws: ws.map(|w| WsSlot::new(w, base64)),
             probe: None,
             pending_poll: None,
             stalled: None,
@@ -156,6 +165,7 @@ impl Driver {
             deadline: None,
             connected: false,
             unregistered: false,
+            base64,
             linger: None,
         }
     }
@@ -190,18 +200,17 @@ impl Driver {
                 };
                 let _ = reply.send(result);
             }
-            Ctl::Probe(ws) => match self.session.handle_upgrade_start(now) {
-                Ok(()) => self.probe = Some(WsSlot::new(ws)),
-                Err(_) => {
-                    let mut slot = WsSlot::new(ws);
-                    slot.closing = true;
-                    self.probe = Some(slot);
-                }
-            },
+            Ctl::Probe(ws) => {
+                let mut slot = WsSlot::new(ws, self.base64);
+                // A refused probe is closed (and its claim released) by poll_sockets.
+                slot.closing = self.session.handle_upgrade_start(now).is_err();
+                self.probe = Some(slot);
+            }
             Ctl::Close(reason) => {
-                // What the application sent before closing still goes out first.
+                // What the application sent before closing still goes out
+                // first: at most `send_buffer` packets, the channel's capacity.
                 while let Ok(p) = self.app_rx.try_recv() {
-                    if self.session.send(p).is_err() {
+                    if self.session.send_before_close(p).is_err() {
                         break;
                     }
                 }
@@ -227,7 +236,7 @@ impl Driver {
                 Read::Packet(p) => self.session.handle_probe_packet(now, p),
                 Read::ParseError | Read::Closed { .. } => {
                     self.session.handle_probe_closed(now);
-                    self.probe = None;
+                    self.drop_probe();
                 }
                 Read::Skip => {}
             }
@@ -337,23 +346,16 @@ impl Driver {
         let mut any = false;
         let mut bytes = 0usize;
         for _ in 0..BUDGET {
+            if !self.session.wants_data() {
+                break;
+            }
             match self.session.transport() {
-                TransportKind::Polling => {
-                    // Batch while a poll waits, up to one payload's worth.
-                    if !self.session.is_poll_pending()
-                        || self.session.is_upgrading()
-                        || self.session.is_closed()
-                        || bytes >= self.engine.config.max_payload
-                    {
-                        break;
-                    }
-                }
+                // Batch while a poll waits, up to one payload's worth.
+                TransportKind::Polling if bytes >= self.engine.config.max_payload => break,
+                TransportKind::Polling => {}
                 TransportKind::WebSocket => {
                     let Some(ws) = self.ws.as_mut() else { break };
-                    if !self.session.wants_data()
-                        || self.stalled.is_some()
-                        || ws.poll_ready(cx).is_pending()
-                    {
+                    if self.stalled.is_some() || ws.poll_ready(cx).is_pending() {
                         break;
                     }
                 }
@@ -363,9 +365,8 @@ impl Driver {
             };
             bytes += packet.text_len();
             any = true;
-            if self.session.send(packet).is_err() {
-                break;
-            }
+            // `wants_data` guaranteed room: this cannot drop the packet.
+            let _ = self.session.send(packet);
             if self.session.transport() == TransportKind::WebSocket {
                 self.write_transmits(cx);
             }
@@ -373,18 +374,22 @@ impl Driver {
         any
     }
 
-    /// Writes the session's transmits. Returns whether anything was written.
+    /// Writes the session's transmits. Returns whether any was consumed.
     fn write_transmits(&mut self, cx: &mut Context<'_>) -> bool {
         let mut any = false;
         loop {
             let Some(t) = self.stalled.take().or_else(|| self.session.poll_transmit()) else {
                 return any;
             };
-            any = true;
             match t {
                 Transmit::Poll(body) => {
-                    if let Some(reply) = self.pending_poll.take() {
-                        let _ = reply.send(Ok(body));
+                    let delivered = self
+                        .pending_poll
+                        .take()
+                        .is_some_and(|r| r.send(Ok(body)).is_ok());
+                    if !delivered {
+                        // The GET went away just now: its packets are lost.
+                        self.session.handle_poll_dropped(now());
                     }
                 }
                 Transmit::WebSocket(ref p) | Transmit::Probe(ref p) => {
@@ -394,18 +399,20 @@ impl Driver {
                     } else {
                         self.ws.as_mut()
                     };
-                    let Some(slot) = slot else { continue };
-                    match slot.poll_ready(cx) {
-                        Poll::Pending => {
-                            self.stalled = Some(t);
-                            return any;
-                        }
-                        Poll::Ready(Ok(())) => {
-                            if slot.start_send(p).is_err() {
-                                self.ws_failed(is_probe);
+                    if let Some(slot) = slot {
+                        match slot.poll_ready(cx) {
+                            Poll::Pending => {
+                                // Not consumed: no progress, the socket wakes us.
+                                self.stalled = Some(t);
+                                return any;
                             }
+                            Poll::Ready(Ok(())) => {
+                                if slot.start_send(p).is_err() {
+                                    self.ws_failed(is_probe);
+                                }
+                            }
+                            Poll::Ready(Err(())) => self.ws_failed(is_probe),
                         }
-                        Poll::Ready(Err(())) => self.ws_failed(is_probe),
                     }
                 }
                 Transmit::AbortProbe => {
@@ -419,13 +426,21 @@ impl Driver {
                     }
                 }
             }
+            any = true;
+        }
+    }
+
+    /// Drops the probe WebSocket; a later upgrade attempt may claim the session.
+    fn drop_probe(&mut self) {
+        if self.probe.take().is_some() && self.session.transport() == TransportKind::Polling {
+            self.socket.0.ws_claimed.store(false, Ordering::Release);
         }
     }
 
     fn ws_failed(&mut self, is_probe: bool) {
         let now = now();
         if is_probe {
-            self.probe = None;
+            self.drop_probe();
             self.session.handle_probe_closed(now);
         } else {
             self.session.handle_transport_closed(now, true);
@@ -445,8 +460,10 @@ impl Driver {
             match s.poll_flush(cx) {
                 Poll::Ready(Ok(())) => {}
                 Poll::Ready(Err(())) => {
-                    *slot = None;
                     self.ws_failed(is_probe);
+                    if !is_probe {
+                        self.ws = None;
+                    }
                     continue;
                 }
                 Poll::Pending => {
@@ -456,7 +473,11 @@ impl Driver {
             }
             if s.closing {
                 if s.poll_close(cx).is_ready() {
-                    *slot = None;
+                    if is_probe {
+                        self.drop_probe();
+                    } else {
+                        self.ws = None;
+                    }
                 } else {
                     busy = true;
                 }
@@ -490,8 +511,10 @@ impl Future for Driver {
             progress |= this.write_transmits(cx);
             progress |= this.pull_app(cx);
             progress |= this.write_transmits(cx);
-            progress |= this.dispatch_events();
             let busy = this.poll_sockets(cx);
+            // A flush failure above may have closed the session: report it.
+            progress |= this.write_transmits(cx);
+            progress |= this.dispatch_events();
             if this.session.is_closed() {
                 if this.stalled.is_none() && !busy {
                     this.ws = None;

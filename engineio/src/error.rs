@@ -18,9 +18,9 @@ pub enum PacketError {
     InvalidUtf8,
     /// A `b`-prefixed payload packet whose base64 is invalid.
     InvalidBase64,
-    /// A payload larger than the configured limit.
-    TooLarge {
-        /// The configured limit in bytes.
+    /// A polling payload with more packets than the configured limit.
+    TooManyPackets {
+        /// The configured limit.
         limit: usize,
     },
 }
@@ -32,7 +32,9 @@ impl fmt::Display for PacketError {
             PacketError::UnknownType(b) => write!(f, "unknown packet type byte 0x{b:02x}"),
             PacketError::InvalidUtf8 => f.write_str("text packet is not valid utf-8"),
             PacketError::InvalidBase64 => f.write_str("invalid base64 in binary packet"),
-            PacketError::TooLarge { limit } => write!(f, "payload larger than {limit} bytes"),
+            PacketError::TooManyPackets { limit } => {
+                write!(f, "payload holds more than {limit} packets")
+            }
         }
     }
 }

@@ -70,6 +70,21 @@ pub enum Packet {
     Noop,
 }
 
+/// Standard alphabet; accepts input with or without padding.
+const LENIENT_BASE64: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    base64::engine::GeneralPurposeConfig::new()
+        .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+);
+
+fn decode_base64(data: &[u8]) -> Result<Bytes, PacketError> {
+    use base64::Engine as _;
+    LENIENT_BASE64
+        .decode(data)
+        .map(Bytes::from)
+        .map_err(|_| PacketError::InvalidBase64)
+}
+
 /// One WebSocket frame's worth of encoded packet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Frame {
@@ -101,8 +116,14 @@ impl Packet {
     }
 
     /// Decodes a text packet already known to be UTF-8. Shares `s`.
+    ///
+    /// `b` + base64 is a binary message, as the reference parser accepts on
+    /// every transport (clients with `forceBase64` send it over WebSocket).
     pub fn decode_str(s: Str) -> Result<Packet, PacketError> {
         let first = *s.as_bytes().first().ok_or(PacketError::Empty)?;
+        if first == b'b' {
+            return decode_base64(&s.as_bytes()[1..]).map(Packet::Binary);
+        }
         let ty = PacketType::from_byte(first)?;
         // The type byte is ASCII, so index 1 is a char boundary.
         let data = || s.slice_from(1);
@@ -262,8 +283,20 @@ pub(crate) mod tests {
             Packet::decode_text(Bytes::from_static(b"4\xff\xfe")),
             Err(PacketError::InvalidUtf8)
         );
-        // A lone continuation byte as the type must not panic when sliced.
+        // A multi-byte character as the type must not panic when sliced.
         assert!(Packet::decode_text(Bytes::from_static(b"\xc3\xa9")).is_err());
+        assert_eq!(
+            Packet::decode_text(Bytes::from_static(b"b!!")),
+            Err(PacketError::InvalidBase64)
+        );
+    }
+
+    #[test]
+    fn base64_text_packet_is_binary() {
+        assert_eq!(
+            Packet::decode_text(Bytes::from_static(b"bAQIDBA==")).unwrap(),
+            Packet::Binary(Bytes::from_static(&[1, 2, 3, 4]))
+        );
     }
 
     #[test]

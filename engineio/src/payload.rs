@@ -3,9 +3,6 @@
 //!
 //! Pure codec. See <https://github.com/socketio/engine.io-protocol#http-long-polling-1>.
 
-use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
-use base64::engine::DecodePaddingMode;
-use base64::Engine as _;
 use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::error::PacketError;
@@ -15,20 +12,19 @@ use crate::str::Str;
 /// The record separator between packets of a payload.
 pub const SEPARATOR: u8 = 0x1e;
 
-/// Standard alphabet; accepts input with or without padding.
-const LENIENT_BASE64: GeneralPurpose = GeneralPurpose::new(
-    &base64::alphabet::STANDARD,
-    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
-);
-
 /// Decodes a polling payload (a POST body). Text records share `body`.
 ///
-/// Fails on the first bad record: invalid UTF-8 anywhere, an empty record,
-/// an unknown type or invalid base64.
-pub fn decode(body: Bytes) -> Result<Vec<Packet>, PacketError> {
+/// Fails on the first bad record (invalid UTF-8 anywhere, an empty record,
+/// an unknown type, invalid base64) and, before allocating anything, when
+/// the payload holds more than `max_packets` packets.
+pub fn decode(body: Bytes, max_packets: usize) -> Result<Vec<Packet>, PacketError> {
+    let count = 1 + body.iter().filter(|&&c| c == SEPARATOR).count();
+    if count > max_packets {
+        return Err(PacketError::TooManyPackets { limit: max_packets });
+    }
     let text = Str::from_utf8(body).map_err(|_| PacketError::InvalidUtf8)?;
     let bytes = text.as_bytes();
-    let mut packets = Vec::with_capacity(1 + memchr_count(bytes));
+    let mut packets = Vec::with_capacity(count);
     let mut start = 0;
     loop {
         let end = bytes[start..]
@@ -44,20 +40,10 @@ pub fn decode(body: Bytes) -> Result<Vec<Packet>, PacketError> {
     }
 }
 
-fn memchr_count(b: &[u8]) -> usize {
-    b.iter().filter(|&&c| c == SEPARATOR).count()
-}
-
 fn decode_record(record: Bytes) -> Result<Packet, PacketError> {
-    match record.first() {
-        None => Err(PacketError::Empty),
-        Some(b'b') => LENIENT_BASE64
-            .decode(&record[1..])
-            .map(|v| Packet::Binary(Bytes::from(v)))
-            .map_err(|_| PacketError::InvalidBase64),
-        // The record is a slice of valid UTF-8 split at an ASCII separator.
-        Some(_) => Packet::decode_text(record),
-    }
+    // A slice of valid UTF-8 split at an ASCII separator is valid UTF-8;
+    // `decode_text` also handles `b` + base64 records.
+    Packet::decode_text(record)
 }
 
 /// Encodes packets into one polling payload (a GET response body).
@@ -77,9 +63,24 @@ mod tests {
     use super::*;
     use crate::packet::tests::random_packet;
 
+    fn decode_all(body: Bytes) -> Result<Vec<Packet>, PacketError> {
+        decode(body, usize::MAX)
+    }
+
+    #[test]
+    fn packet_count_is_checked_before_allocating() {
+        let body = Bytes::from(vec![SEPARATOR; 1_000_000]);
+        assert_eq!(
+            decode(body, 1024),
+            Err(PacketError::TooManyPackets { limit: 1024 })
+        );
+        assert_eq!(decode(Bytes::from_static(b"4a\x1e4b"), 2).unwrap().len(), 2);
+        assert!(decode(Bytes::from_static(b"4a\x1e4b\x1e4c"), 2).is_err());
+    }
+
     #[test]
     fn spec_examples() {
-        let p = decode(Bytes::from_static(b"4hello\x1e2\x1e4world")).unwrap();
+        let p = decode_all(Bytes::from_static(b"4hello\x1e2\x1e4world")).unwrap();
         assert_eq!(
             p,
             vec![
@@ -88,17 +89,17 @@ mod tests {
                 Packet::Message("world".into())
             ]
         );
-        let p = decode(Bytes::from_static(b"4hello\x1ebAQIDBA==")).unwrap();
+        let p = decode_all(Bytes::from_static(b"4hello\x1ebAQIDBA==")).unwrap();
         assert_eq!(p[1], Packet::Binary(Bytes::from_static(&[1, 2, 3, 4])));
         assert_eq!(encode(&p), Bytes::from_static(b"4hello\x1ebAQIDBA=="));
     }
 
     #[test]
     fn base64_without_padding_is_accepted() {
-        let p = decode(Bytes::from_static(b"bAQIDBA")).unwrap();
+        let p = decode_all(Bytes::from_static(b"bAQIDBA")).unwrap();
         assert_eq!(p, vec![Packet::Binary(Bytes::from_static(&[1, 2, 3, 4]))]);
         assert_eq!(
-            decode(Bytes::from_static(b"b")).unwrap(),
+            decode_all(Bytes::from_static(b"b")).unwrap(),
             vec![Packet::Binary(Bytes::new())]
         );
     }
@@ -116,7 +117,7 @@ mod tests {
         ];
         for (input, want) in bad {
             assert_eq!(
-                decode(Bytes::copy_from_slice(input)),
+                decode_all(Bytes::copy_from_slice(input)),
                 Err(want),
                 "{input:?}"
             );
@@ -130,7 +131,7 @@ mod tests {
             let n = rand::Rng::random_range(&mut rng, 1..6);
             let packets: Vec<Packet> = (0..n).map(|_| random_packet(&mut rng)).collect();
             let wire = encode(&packets);
-            assert_eq!(decode(wire).unwrap(), packets);
+            assert_eq!(decode_all(wire).unwrap(), packets);
         }
     }
 }

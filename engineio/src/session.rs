@@ -243,14 +243,18 @@ impl Session {
         self.outbox.len()
     }
 
-    /// Whether the active transport can take application data right now
-    /// without buffering: a pending poll, or a WebSocket, with nothing queued.
+    /// Whether the active transport can take application data right now:
+    /// a pending poll (not yet released for an upgrade) with room in the
+    /// buffer, or a WebSocket with nothing queued.
     pub fn wants_data(&self) -> bool {
         self.state == State::Open
-            && self.outbox.is_empty()
             && match self.transport {
-                TransportKind::Polling => self.poll_pending && self.upgrade != Upgrade::Probed,
-                TransportKind::WebSocket => true,
+                TransportKind::Polling => {
+                    self.poll_pending
+                        && self.upgrade != Upgrade::Probed
+                        && self.outbox.len() < self.send_buffer
+                }
+                TransportKind::WebSocket => self.outbox.is_empty(),
             }
     }
 
@@ -264,6 +268,16 @@ impl Session {
         }
         if self.outbox.len() >= self.send_buffer {
             return Err(SendError::Full);
+        }
+        self.outbox.push_back(packet);
+        Ok(())
+    }
+
+    /// Queues the application's last packets before a [`Session::close`],
+    /// beyond `send_buffer` (the caller bounds them).
+    pub fn send_before_close(&mut self, packet: Packet) -> Result<(), SendError> {
+        if self.state != State::Open {
+            return Err(SendError::Closed);
         }
         self.outbox.push_back(packet);
         Ok(())
@@ -303,9 +317,11 @@ impl Session {
         Ok(())
     }
 
-    /// The pending poll's HTTP connection went away before it was answered.
+    /// The pending poll's HTTP connection went away before it was answered,
+    /// or its answer could not be delivered: the session closes, as its
+    /// packets may be lost.
     pub fn handle_poll_dropped(&mut self, _now: Instant) {
-        if self.poll_pending {
+        if self.transport == TransportKind::Polling && self.state != State::Closed {
             self.poll_pending = false;
             self.finish(CloseReason::TransportError, None);
         }
@@ -326,7 +342,9 @@ impl Session {
                     self.timers.set(Timer::PingDue, now + self.ping_interval);
                 }
             }
-            Packet::Ping(data) => self.outbox.push_back(Packet::Pong(data)),
+            // v4 heartbeats go server to client only; like the reference
+            // server, a client ping is an error (and cannot make us queue).
+            Packet::Ping(_) => self.finish(CloseReason::TransportError, Some(Farewell::Close)),
             Packet::Close => self.handle_client_close(now),
             Packet::Noop | Packet::Upgrade => {}
             Packet::Open(_) => self.finish(CloseReason::ParseError, Some(Farewell::Close)),

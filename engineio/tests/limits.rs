@@ -168,4 +168,23 @@ async fn websocket_client_that_never_reads_fills_the_buffer() {
     }
     assert!(full, "the send buffer is bounded");
     assert_eq!(srv.rec.events(&sid), [Seen::Connect], "still open");
+    // A stalled WebSocket waits for writability instead of spinning: over a
+    // second of stall the process burns far less than a core.
+    let before = process_cpu_ms();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let used = process_cpu_ms() - before;
+    assert!(used < 500, "{used} ms of CPU while stalled: busy loop");
+}
+
+/// User + system CPU time of this process, from /proc (Linux).
+fn process_cpu_ms() -> u64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    ticks * 1000 / 100
 }

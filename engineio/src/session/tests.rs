@@ -211,7 +211,7 @@ fn send_buffer_is_bounded() {
 #[test]
 fn incoming_packets_keep_arrival_order() {
     let mut h = Harness::polling();
-    for p in payload::decode(Bytes::from_static(b"4a\x1ebAQ==\x1e4c")).unwrap() {
+    for p in payload::decode(Bytes::from_static(b"4a\x1ebAQ==\x1e4c"), 16).unwrap() {
         h.s.handle_packet(h.now, p);
     }
     assert_eq!(
@@ -442,14 +442,45 @@ fn spurious_timeouts_are_no_ops() {
 }
 
 #[test]
-fn client_ping_gets_pong() {
+fn client_ping_is_a_heartbeat_direction_error() {
     let mut h = Harness::new(TransportKind::WebSocket);
     h.transmits();
     h.s.handle_packet(h.now, Packet::Ping("x".into()));
     assert_eq!(
         h.transmits(),
-        [Transmit::WebSocket(Packet::Pong("x".into()))]
+        [Transmit::WebSocket(Packet::Close), Transmit::CloseWebSocket]
     );
+    assert_eq!(h.events(), [Event::Closed(CloseReason::TransportError)]);
+}
+
+#[test]
+fn wants_data_respects_buffer_and_upgrade() {
+    let mut h = Harness::polling();
+    assert!(!h.s.wants_data(), "no poll pending");
+    h.poll();
+    assert!(h.s.wants_data());
+    for i in 0..4 {
+        h.s.send(Packet::Message(format!("{i}").into())).unwrap();
+    }
+    assert!(!h.s.wants_data(), "buffer at send_buffer");
+    h.transmits();
+    h.poll();
+    h.s.handle_upgrade_start(h.now).unwrap();
+    assert!(
+        h.s.wants_data(),
+        "before the probe, polling still carries data"
+    );
+    h.s.handle_probe_packet(h.now, Packet::Ping("probe".into()));
+    assert!(!h.s.wants_data());
+}
+
+#[test]
+fn undeliverable_poll_answer_closes() {
+    let mut h = Harness::polling();
+    h.s.send(Packet::Message("a".into())).unwrap();
+    h.poll();
+    h.s.handle_poll_dropped(h.now);
+    assert_eq!(h.events(), [Event::Closed(CloseReason::TransportError)]);
 }
 
 #[test]

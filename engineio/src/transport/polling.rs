@@ -18,7 +18,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::{cors, error, error_response, set_cookie, ErrorCode, Resp};
 use crate::driver::Driver;
 use crate::engine::Inner;
-use crate::error::{CloseReason, PacketError};
+use crate::error::CloseReason;
 use crate::packet::Packet;
 use crate::payload;
 use crate::session::{PollError, Session, Transmit};
@@ -142,15 +142,7 @@ where
             return error(ErrorCode::BadRequest);
         }
     };
-    let packets = payload::decode(data).and_then(|p| {
-        if p.len() > inner.config.max_packets_per_post {
-            Err(PacketError::TooLarge {
-                limit: inner.config.max_packets_per_post,
-            })
-        } else {
-            Ok(p)
-        }
-    });
+    let packets = payload::decode(data, inner.config.max_packets_per_post);
     let (tx, rx) = oneshot::channel();
     if socket.0.ctl_tx.send(Ctl::Post(packets, tx)).is_err() {
         return error(ErrorCode::UnknownSid);

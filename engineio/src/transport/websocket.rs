@@ -30,9 +30,6 @@ use crate::socket::{Ctl, Socket};
 /// The WebSocket type the driver owns.
 pub(crate) type Ws = WebSocketStream<TokioIo<Upgraded>>;
 
-/// Read buffer of a WebSocket: small, so idle connections stay cheap.
-const READ_BUFFER: usize = 4 * 1024;
-
 fn header_has_token<B>(req: &Request<B>, name: header::HeaderName, token: &str) -> bool {
     req.headers().get_all(name).iter().any(|v| {
         v.to_str()
@@ -54,7 +51,7 @@ pub(crate) fn is_upgrade_request<B>(req: &Request<B>) -> bool {
 
 pub(crate) fn ws_config(config: &EngineConfig) -> WebSocketConfig {
     WebSocketConfig::default()
-        .read_buffer_size(READ_BUFFER)
+        .read_buffer_size(config.ws_read_buffer.max(64))
         .write_buffer_size(0)
         .max_message_size(Some(config.max_payload))
         .max_frame_size(Some(config.max_payload))

@@ -1,0 +1,62 @@
+//! WebSocket specifics: binary frames, base64 mode, heartbeat direction.
+mod common;
+use common::*;
+
+use engineio::CloseReason;
+use futures_util::SinkExt;
+use tokio_tungstenite::tungstenite::Message;
+
+#[tokio::test]
+async fn binary_frames_round_trip() {
+    let srv = start(fast_config()).await;
+    let (mut ws, _) = open_ws(srv.addr).await;
+    ws.send(Message::binary(vec![1u8, 2, 3, 4])).await.unwrap();
+    match ws_next(&mut ws).await {
+        Some(Message::Binary(b)) => assert_eq!(&b[..], &[1, 2, 3, 4]),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn b64_mode_sends_binary_as_base64_text() {
+    let srv = start(fast_config()).await;
+    let mut ws = ws_connect(srv.addr, "/engine.io/?EIO=4&transport=websocket&b64=1")
+        .await
+        .unwrap();
+    ws_text(&mut ws).await;
+    // A forceBase64 client sends binary as `b` + base64 text.
+    ws_send(&mut ws, "bAQIDBA==").await;
+    assert_eq!(ws_text(&mut ws).await, "bAQIDBA==");
+    // Binary frames are still accepted and answered as base64.
+    ws.send(Message::binary(vec![255u8])).await.unwrap();
+    assert_eq!(ws_text(&mut ws).await, "b/w==");
+}
+
+#[tokio::test]
+async fn client_ping_closes_the_session() {
+    let srv = start(fast_config()).await;
+    let (mut ws, sid) = open_ws(srv.addr).await;
+    ws_send(&mut ws, "2").await;
+    assert_eq!(ws_text(&mut ws).await, "1");
+    assert!(ws_next(&mut ws).await.is_none());
+    assert_eq!(srv.rec.closed(&sid).await, CloseReason::TransportError);
+}
+
+#[tokio::test]
+async fn websocket_level_pings_are_answered() {
+    let srv = start(fast_config()).await;
+    let (mut ws, _) = open_ws(srv.addr).await;
+    ws.send(Message::Ping(vec![7u8].into())).await.unwrap();
+    let pong = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+        loop {
+            match futures_util::StreamExt::next(&mut ws).await {
+                Some(Ok(Message::Pong(p))) => return p,
+                Some(Ok(_)) => continue,
+                other => panic!("{other:?}"),
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(&pong[..], &[7]);
+}
