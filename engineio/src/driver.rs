@@ -25,7 +25,7 @@ use crate::engine::Inner;
 use crate::error::CloseReason;
 use crate::packet::Packet;
 use crate::session::{Event, PollError, Session, Transmit};
-use crate::socket::{Ctl, Socket};
+use crate::socket::{Ctl, Outgoing, Socket};
 use crate::transport::websocket::Ws;
 
 /// Inputs handled per wake-up before yielding to other tasks.
@@ -121,7 +121,7 @@ pub(crate) struct Driver {
     session: Session,
     socket: Socket,
     engine: Arc<Inner>,
-    app_rx: mpsc::Receiver<Packet>,
+    app_rx: mpsc::Receiver<Outgoing>,
     ctl_rx: mpsc::UnboundedReceiver<Ctl>,
     ws: Option<WsSlot>,
     probe: Option<WsSlot>,
@@ -143,7 +143,7 @@ impl Driver {
         session: Session,
         socket: Socket,
         engine: Arc<Inner>,
-        app_rx: mpsc::Receiver<Packet>,
+        app_rx: mpsc::Receiver<Outgoing>,
         ctl_rx: mpsc::UnboundedReceiver<Ctl>,
         ws: Option<Box<Ws>>,
     ) -> Self {
@@ -209,10 +209,8 @@ impl Driver {
             Ctl::Close(reason) => {
                 // What the application sent before closing still goes out
                 // first: at most `send_buffer` packets, the channel's capacity.
-                while let Ok(p) = self.app_rx.try_recv() {
-                    if self.session.send_before_close(p).is_err() {
-                        break;
-                    }
+                while let Ok(out) = self.app_rx.try_recv() {
+                    self.queue(out);
                 }
                 self.session.close(now, reason);
             }
@@ -360,18 +358,33 @@ impl Driver {
                     }
                 }
             }
-            let Poll::Ready(Some(packet)) = self.app_rx.poll_recv(cx) else {
+            let Poll::Ready(Some(out)) = self.app_rx.poll_recv(cx) else {
                 break;
             };
-            bytes += packet.text_len();
+            bytes += out.text_len();
             any = true;
-            // `wants_data` guaranteed room: this cannot drop the packet.
-            let _ = self.session.send(packet);
+            self.queue(out);
             if self.session.transport() == TransportKind::WebSocket {
                 self.write_transmits(cx);
             }
         }
         any
+    }
+
+    /// Hands an item of the send buffer to the session. Callers checked
+    /// `wants_data` (or are closing); a group may exceed `send_buffer` by
+    /// its own size, which the Socket.IO attachment cap bounds.
+    fn queue(&mut self, out: Outgoing) {
+        match out {
+            Outgoing::One(p) => {
+                let _ = self.session.send_before_close(p);
+            }
+            Outgoing::Group(g) => {
+                for p in g {
+                    let _ = self.session.send_before_close(p);
+                }
+            }
+        }
     }
 
     /// Writes the session's transmits. Returns whether any was consumed.

@@ -273,8 +273,8 @@ impl Session {
         Ok(())
     }
 
-    /// Queues the application's last packets before a [`Session::close`],
-    /// beyond `send_buffer` (the caller bounds them).
+    /// Queues a packet beyond `send_buffer`: the caller bounds how many (the
+    /// driver uses it for the last packets before a close and for groups).
     pub fn send_before_close(&mut self, packet: Packet) -> Result<(), SendError> {
         if self.state != State::Open {
             return Err(SendError::Closed);

@@ -5,9 +5,10 @@
 //! one for application packets (the send buffer) and a control channel for
 //! transport requests and closes. No lock is shared with the driver.
 
+use std::any::Any;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
 
 use bytes::Bytes;
@@ -63,6 +64,22 @@ impl Handshake {
     }
 }
 
+/// One item of the send buffer: a packet, or packets that must go out
+/// back to back (a Socket.IO binary packet and its attachments).
+pub(crate) enum Outgoing {
+    One(Packet),
+    Group(Vec<Packet>),
+}
+
+impl Outgoing {
+    pub(crate) fn text_len(&self) -> usize {
+        match self {
+            Outgoing::One(p) => p.text_len(),
+            Outgoing::Group(g) => g.iter().map(Packet::text_len).sum(),
+        }
+    }
+}
+
 /// Control messages from transports and handles to the driver.
 pub(crate) enum Ctl {
     Poll(oneshot::Sender<Result<Bytes, PollError>>),
@@ -78,7 +95,7 @@ pub(crate) enum Ctl {
 pub(crate) struct Shared {
     pub(crate) sid: Sid,
     pub(crate) handshake: Handshake,
-    pub(crate) app_tx: mpsc::Sender<Packet>,
+    pub(crate) app_tx: mpsc::Sender<Outgoing>,
     pub(crate) ctl_tx: mpsc::UnboundedSender<Ctl>,
     pub(crate) slow_client: SlowClientPolicy,
     pub(crate) transport: AtomicU8,
@@ -87,6 +104,8 @@ pub(crate) struct Shared {
     pub(crate) post_active: AtomicBool,
     /// A WebSocket has been accepted for this session (probe or active).
     pub(crate) ws_claimed: AtomicBool,
+    /// The application's per-session value.
+    data: OnceLock<Box<dyn Any + Send + Sync>>,
 }
 
 /// A cheap, clonable handle to one Engine.IO session.
@@ -100,7 +119,11 @@ impl Socket {
         transport: TransportKind,
         send_buffer: usize,
         slow_client: SlowClientPolicy,
-    ) -> (Socket, mpsc::Receiver<Packet>, mpsc::UnboundedReceiver<Ctl>) {
+    ) -> (
+        Socket,
+        mpsc::Receiver<Outgoing>,
+        mpsc::UnboundedReceiver<Ctl>,
+    ) {
         let (app_tx, app_rx) = mpsc::channel(send_buffer.max(1));
         let (ctl_tx, ctl_rx) = mpsc::unbounded_channel();
         let shared = Shared {
@@ -113,6 +136,7 @@ impl Socket {
             close_requested: AtomicBool::new(false),
             post_active: AtomicBool::new(false),
             ws_claimed: AtomicBool::new(transport == TransportKind::WebSocket),
+            data: OnceLock::new(),
         };
         (Socket(Arc::new(shared)), app_rx, ctl_rx)
     }
@@ -150,7 +174,18 @@ impl Socket {
     /// [`SendError::Full`] (and closes the session under
     /// [`SlowClientPolicy::Close`]); it never blocks or grows.
     pub fn send(&self, packet: Packet) -> Result<(), SendError> {
-        match self.0.app_tx.try_send(packet) {
+        self.try_send(Outgoing::One(packet))
+    }
+
+    /// Queues packets that must reach the client back to back, with nothing
+    /// from other senders in between (a Socket.IO binary packet and its
+    /// attachments). Counts as one item of the send buffer.
+    pub fn send_group(&self, packets: Vec<Packet>) -> Result<(), SendError> {
+        self.try_send(Outgoing::Group(packets))
+    }
+
+    fn try_send(&self, out: Outgoing) -> Result<(), SendError> {
+        match self.0.app_tx.try_send(out) {
             Ok(()) => Ok(()),
             Err(mpsc::error::TrySendError::Full(_)) => {
                 if self.0.slow_client == SlowClientPolicy::Close {
@@ -162,11 +197,29 @@ impl Socket {
         }
     }
 
+    /// Attaches the application's value to this session, once. Returns the
+    /// value back if one is already set.
+    pub fn set_data<T: Any + Send + Sync>(&self, value: T) -> Result<(), T> {
+        let mut slot = Some(value);
+        self.0
+            .data
+            .get_or_init(|| Box::new(slot.take().expect("taken once")));
+        match slot {
+            None => Ok(()),
+            Some(v) => Err(v),
+        }
+    }
+
+    /// The application's value, if one of type `T` is set.
+    pub fn data<T: Any + Send + Sync>(&self) -> Option<&T> {
+        self.0.data.get()?.downcast_ref()
+    }
+
     /// Waits for room in the send buffer, then queues the packet.
     pub async fn send_async(&self, packet: Packet) -> Result<(), SendError> {
         self.0
             .app_tx
-            .send(packet)
+            .send(Outgoing::One(packet))
             .await
             .map_err(|_| SendError::Closed)
     }

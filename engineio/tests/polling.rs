@@ -173,3 +173,26 @@ async fn server_messages_wait_for_the_next_poll() {
         "4a\x1ebCQ=="
     );
 }
+
+#[tokio::test]
+async fn groups_go_out_back_to_back_and_sessions_hold_app_data() {
+    let srv = start(fast_config()).await;
+    let (sid, _) = open_polling(srv.addr).await;
+    let socket = srv.rec.socket(&sid);
+    assert_eq!(socket.set_data(7u32), Ok(()));
+    assert_eq!(socket.set_data(8u32), Err(8));
+    assert_eq!(socket.data::<u32>(), Some(&7));
+    assert_eq!(socket.data::<String>(), None);
+    socket
+        .send_group(vec![
+            engineio::Packet::Message("head".into()),
+            engineio::Packet::Binary(vec![1u8].into()),
+        ])
+        .unwrap();
+    socket.send_text("after").unwrap();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert_eq!(
+        get(srv.addr, &eio(Some(&sid), "polling")).await.text(),
+        "4head\x1ebAQ==\x1e4after"
+    );
+}

@@ -19,10 +19,9 @@ use super::{cors, error, error_response, set_cookie, ErrorCode, Resp};
 use crate::driver::Driver;
 use crate::engine::Inner;
 use crate::error::CloseReason;
-use crate::packet::Packet;
 use crate::payload;
 use crate::session::{PollError, Session, Transmit};
-use crate::socket::{Ctl, Socket};
+use crate::socket::{Ctl, Outgoing, Socket};
 
 fn text_response(body: Bytes) -> Resp {
     let mut r = Response::new(Full::new(body));
@@ -38,7 +37,7 @@ pub(crate) fn open<B>(
     inner: &Arc<Inner>,
     mut session: Session,
     socket: Socket,
-    app_rx: mpsc::Receiver<Packet>,
+    app_rx: mpsc::Receiver<Outgoing>,
     ctl_rx: mpsc::UnboundedReceiver<Ctl>,
     req: &Request<B>,
     now: Instant,

@@ -23,9 +23,8 @@ use super::{error, set_cookie, ErrorCode, Resp};
 use crate::config::{EngineConfig, TransportKind};
 use crate::driver::Driver;
 use crate::engine::Inner;
-use crate::packet::Packet;
 use crate::session::Session;
-use crate::socket::{Ctl, Socket};
+use crate::socket::{Ctl, Outgoing, Socket};
 
 /// The WebSocket type the driver owns.
 pub(crate) type Ws = WebSocketStream<TokioIo<Upgraded>>;
@@ -92,7 +91,7 @@ pub(crate) fn open<B>(
     inner: &Arc<Inner>,
     session: Session,
     socket: Socket,
-    app_rx: mpsc::Receiver<Packet>,
+    app_rx: mpsc::Receiver<Outgoing>,
     ctl_rx: mpsc::UnboundedReceiver<Ctl>,
     mut req: Request<B>,
 ) -> Resp {
