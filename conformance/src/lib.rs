@@ -45,3 +45,33 @@ pub fn eio_config() -> EngineConfig {
 pub fn eio_engine() -> Engine {
     Engine::new(eio_config(), Echo)
 }
+
+/// The socket.io-protocol suite's server: on connection emit `auth` with
+/// the handshake's auth; `message` is answered by `message-back` with the
+/// same arguments; `message-with-ack` acks with its arguments; `/custom`
+/// emits `auth` too. `connectTimeout` is 1000 ms.
+pub fn sio_server() -> socketio::SocketIo {
+    let io = socketio::SocketIo::builder()
+        .config(socketio::SocketIoConfig::default().connect_timeout(Duration::from_millis(1000)))
+        .build();
+    io.of("/").on_connection(|socket| async move {
+        let _ = socket.emit("auth", socket.handshake().auth.clone());
+        socket.on("message", |socket, data, _| async move {
+            let _ = socket.emit("message-back", data);
+        });
+        socket.on("message-with-ack", |_, data, ack| async move {
+            if let Some(ack) = ack {
+                let _ = ack.send(data);
+            }
+        });
+    });
+    io.of("/custom").on_connection(|socket| async move {
+        let _ = socket.emit("auth", socket.handshake().auth.clone());
+    });
+    io
+}
+
+/// The Socket.IO suite's engine (path `/socket.io/`).
+pub fn sio_engine() -> Engine {
+    sio_server().engine(eio_config())
+}

@@ -1,9 +1,9 @@
-//! `conformance eio [--port N]`: serves the Engine.IO suite's server on
-//! 127.0.0.1 (port 3000 by default) until interrupted.
+//! `conformance <eio|sio> [--port N]`: serves the Engine.IO or Socket.IO
+//! suite's server on 127.0.0.1 (port 3000 by default) until interrupted.
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: conformance eio [--port N] [--host ADDR]";
+const USAGE: &str = "usage: conformance <eio|sio> [--port N] [--host ADDR]";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -21,14 +21,15 @@ async fn main() -> ExitCode {
             _ => return usage(&format!("unexpected argument {a:?}")),
         }
     }
-    match mode.as_deref() {
-        Some("eio") => {}
+    let (engine, path) = match mode.as_deref() {
+        Some("eio") => (conformance::eio_engine(), "engine.io"),
+        Some("sio") => (conformance::sio_engine(), "socket.io"),
         Some("-h" | "--help") => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
         }
         _ => return usage("missing or unknown mode"),
-    }
+    };
     let listener = match tokio::net::TcpListener::bind((host.as_str(), port)).await {
         Ok(l) => l,
         Err(e) => {
@@ -36,8 +37,7 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let engine = conformance::eio_engine();
-    println!("engine.io conformance server on http://{host}:{port}/engine.io/");
+    println!("conformance server on http://{host}:{port}/{path}/");
     tokio::select! {
         r = engine.serve(listener) => {
             if let Err(e) = r {

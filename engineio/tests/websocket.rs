@@ -60,3 +60,17 @@ async fn websocket_level_pings_are_answered() {
     .unwrap();
     assert_eq!(&pong[..], &[7]);
 }
+
+#[tokio::test]
+async fn sends_from_other_tasks_wake_the_driver() {
+    let srv = start(fast_config().ping_interval(std::time::Duration::from_secs(30))).await;
+    let (mut ws, sid) = open_ws(srv.addr).await;
+    let socket = srv.rec.socket(&sid);
+    tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        socket.send_text("from elsewhere").unwrap();
+    });
+    let started = std::time::Instant::now();
+    assert_eq!(ws_text(&mut ws).await, "4from elsewhere");
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+}

@@ -1,0 +1,364 @@
+//! [`Adapter`]: rooms and cluster-wide operations of one namespace.
+//!
+//! The trait mirrors the reference `ClusterAdapter`: room bookkeeping for
+//! local sockets is synchronous (every node keeps its own), every operation
+//! that may involve other nodes is async. [`LocalAdapter`] is the in-memory
+//! default; a distributed adapter keeps local rooms the same way, publishes
+//! to its peers and applies what they publish through [`WeakNamespace`].
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use engineio::Sid;
+
+use crate::data::Data;
+use crate::namespace::WeakNamespace;
+use crate::packet::Packet;
+use crate::runtime::BoxFuture;
+use crate::socket::{AckError, Handshake};
+
+/// A room name. Every socket is also in the room named by its id.
+pub type Room = String;
+
+/// Who a broadcast reaches.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BroadcastOptions {
+    /// Rooms to reach (union); empty means every socket of the namespace.
+    pub rooms: Vec<Room>,
+    /// Rooms (or socket ids) to leave out.
+    pub except: Vec<Room>,
+    /// Drop the packet for a recipient whose send buffer is full, silently.
+    pub volatile: bool,
+    /// Only this node, not the other nodes of a cluster.
+    pub local: bool,
+}
+
+/// An adapter operation failed (a distributed adapter lost its peers...).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AdapterError {
+    /// The namespace no longer exists.
+    NamespaceGone,
+    /// A distributed adapter could not reach its peers.
+    Remote(String),
+}
+
+impl fmt::Display for AdapterError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AdapterError::NamespaceGone => f.write_str("namespace no longer exists"),
+            AdapterError::Remote(e) => write!(f, "adapter peer error: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for AdapterError {}
+
+/// A socket as `fetch_sockets` reports it (possibly on another node).
+#[derive(Debug, Clone)]
+pub struct SocketInfo {
+    /// Socket id.
+    pub id: Sid,
+    /// Namespace name.
+    pub nsp: String,
+    /// Rooms the socket is in (including its own).
+    pub rooms: Vec<Room>,
+    /// Its handshake.
+    pub handshake: Arc<Handshake>,
+}
+
+/// The answer of one recipient to a broadcast with ack.
+pub type AckResult = Result<Data, AckError>;
+
+/// Rooms and cluster operations for one namespace.
+pub trait Adapter: Send + Sync + 'static {
+    /// Adds a local socket to rooms.
+    fn add_all(&self, sid: Sid, rooms: &[Room]);
+    /// Removes a local socket from a room.
+    fn del(&self, sid: Sid, room: &str);
+    /// Removes a local socket from every room.
+    fn del_all(&self, sid: Sid);
+    /// The rooms a local socket is in.
+    fn socket_rooms(&self, sid: Sid) -> Vec<Room>;
+    /// Every room with a local member.
+    fn rooms(&self) -> Vec<Room>;
+    /// The local sockets `opts` selects, each once.
+    fn local_sockets(&self, opts: &BroadcastOptions) -> Vec<Sid>;
+
+    /// Sends `packet` to every socket `opts` selects, on every node.
+    fn broadcast(
+        &self,
+        packet: Packet,
+        opts: BroadcastOptions,
+    ) -> BoxFuture<Result<(), AdapterError>>;
+    /// Like `broadcast`, collecting every recipient's ack within `timeout`.
+    fn broadcast_with_ack(
+        &self,
+        packet: Packet,
+        opts: BroadcastOptions,
+        timeout: Duration,
+    ) -> BoxFuture<Result<Vec<AckResult>, AdapterError>>;
+    /// Makes the selected sockets join `rooms`.
+    fn add_sockets(
+        &self,
+        opts: BroadcastOptions,
+        rooms: Vec<Room>,
+    ) -> BoxFuture<Result<(), AdapterError>>;
+    /// Makes the selected sockets leave `rooms`.
+    fn del_sockets(
+        &self,
+        opts: BroadcastOptions,
+        rooms: Vec<Room>,
+    ) -> BoxFuture<Result<(), AdapterError>>;
+    /// Disconnects the selected sockets (and their connections if `close`).
+    fn disconnect_sockets(
+        &self,
+        opts: BroadcastOptions,
+        close: bool,
+    ) -> BoxFuture<Result<(), AdapterError>>;
+    /// Describes the selected sockets.
+    fn fetch_sockets(
+        &self,
+        opts: BroadcastOptions,
+    ) -> BoxFuture<Result<Vec<SocketInfo>, AdapterError>>;
+    /// Emits an event to the other nodes' `server_side_emit` listeners.
+    fn server_side_emit(&self, event: String, data: Data) -> BoxFuture<Result<(), AdapterError>>;
+    /// Number of nodes in the cluster (1 for a single node).
+    fn server_count(&self) -> BoxFuture<Result<usize, AdapterError>>;
+}
+
+/// Builds the adapter of each namespace.
+pub type AdapterFactory = Arc<dyn Fn(WeakNamespace) -> Arc<dyn Adapter> + Send + Sync>;
+
+#[derive(Default)]
+struct Rooms {
+    rooms: HashMap<Room, HashSet<Sid>>,
+    sids: HashMap<Sid, HashSet<Room>>,
+}
+
+/// The in-memory adapter: one node, rooms in a map.
+pub struct LocalAdapter {
+    nsp: WeakNamespace,
+    state: Mutex<Rooms>,
+}
+
+impl LocalAdapter {
+    /// An adapter for `nsp`.
+    pub fn new(nsp: WeakNamespace) -> Self {
+        LocalAdapter {
+            nsp,
+            state: Mutex::new(Rooms::default()),
+        }
+    }
+
+    /// The factory to pass to the server builder.
+    pub fn factory() -> AdapterFactory {
+        Arc::new(|nsp| Arc::new(LocalAdapter::new(nsp)))
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Rooms> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn ready<T: Send + 'static>(v: T) -> BoxFuture<T> {
+        Box::pin(std::future::ready(v))
+    }
+}
+
+impl Adapter for LocalAdapter {
+    fn add_all(&self, sid: Sid, rooms: &[Room]) {
+        let mut st = self.lock();
+        for r in rooms {
+            st.rooms.entry(r.clone()).or_default().insert(sid);
+            st.sids.entry(sid).or_default().insert(r.clone());
+        }
+    }
+
+    fn del(&self, sid: Sid, room: &str) {
+        let mut st = self.lock();
+        if let Some(set) = st.rooms.get_mut(room) {
+            set.remove(&sid);
+            if set.is_empty() {
+                st.rooms.remove(room);
+            }
+        }
+        if let Some(set) = st.sids.get_mut(&sid) {
+            set.remove(room);
+        }
+    }
+
+    fn del_all(&self, sid: Sid) {
+        let mut st = self.lock();
+        let Some(rooms) = st.sids.remove(&sid) else {
+            return;
+        };
+        for r in rooms {
+            if let Some(set) = st.rooms.get_mut(&r) {
+                set.remove(&sid);
+                if set.is_empty() {
+                    st.rooms.remove(&r);
+                }
+            }
+        }
+    }
+
+    fn socket_rooms(&self, sid: Sid) -> Vec<Room> {
+        self.lock()
+            .sids
+            .get(&sid)
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    fn rooms(&self) -> Vec<Room> {
+        self.lock().rooms.keys().cloned().collect()
+    }
+
+    fn local_sockets(&self, opts: &BroadcastOptions) -> Vec<Sid> {
+        let st = self.lock();
+        let excluded: HashSet<Sid> = opts
+            .except
+            .iter()
+            .filter_map(|r| st.rooms.get(r))
+            .flatten()
+            .copied()
+            .collect();
+        let mut seen = HashSet::new();
+        let candidates: Box<dyn Iterator<Item = &Sid>> = if opts.rooms.is_empty() {
+            Box::new(st.sids.keys())
+        } else {
+            Box::new(opts.rooms.iter().filter_map(|r| st.rooms.get(r)).flatten())
+        };
+        candidates
+            .filter(|s| !excluded.contains(s) && seen.insert(**s))
+            .copied()
+            .collect()
+    }
+
+    fn broadcast(
+        &self,
+        packet: Packet,
+        opts: BroadcastOptions,
+    ) -> BoxFuture<Result<(), AdapterError>> {
+        let Some(nsp) = self.nsp.upgrade() else {
+            return Self::ready(Err(AdapterError::NamespaceGone));
+        };
+        let sids = self.local_sockets(&opts);
+        nsp.deliver(&packet, &sids, opts.volatile);
+        Self::ready(Ok(()))
+    }
+
+    fn broadcast_with_ack(
+        &self,
+        packet: Packet,
+        opts: BroadcastOptions,
+        timeout: Duration,
+    ) -> BoxFuture<Result<Vec<AckResult>, AdapterError>> {
+        let Some(nsp) = self.nsp.upgrade() else {
+            return Self::ready(Err(AdapterError::NamespaceGone));
+        };
+        let sids = self.local_sockets(&opts);
+        Box::pin(async move { Ok(nsp.deliver_with_ack(packet, &sids, timeout).await) })
+    }
+
+    fn add_sockets(
+        &self,
+        opts: BroadcastOptions,
+        rooms: Vec<Room>,
+    ) -> BoxFuture<Result<(), AdapterError>> {
+        for sid in self.local_sockets(&opts) {
+            self.add_all(sid, &rooms);
+        }
+        Self::ready(Ok(()))
+    }
+
+    fn del_sockets(
+        &self,
+        opts: BroadcastOptions,
+        rooms: Vec<Room>,
+    ) -> BoxFuture<Result<(), AdapterError>> {
+        for sid in self.local_sockets(&opts) {
+            for r in &rooms {
+                self.del(sid, r);
+            }
+        }
+        Self::ready(Ok(()))
+    }
+
+    fn disconnect_sockets(
+        &self,
+        opts: BroadcastOptions,
+        close: bool,
+    ) -> BoxFuture<Result<(), AdapterError>> {
+        let Some(nsp) = self.nsp.upgrade() else {
+            return Self::ready(Err(AdapterError::NamespaceGone));
+        };
+        for sid in self.local_sockets(&opts) {
+            if let Some(s) = nsp.socket(sid) {
+                s.disconnect(close);
+            }
+        }
+        Self::ready(Ok(()))
+    }
+
+    fn fetch_sockets(
+        &self,
+        opts: BroadcastOptions,
+    ) -> BoxFuture<Result<Vec<SocketInfo>, AdapterError>> {
+        let Some(nsp) = self.nsp.upgrade() else {
+            return Self::ready(Err(AdapterError::NamespaceGone));
+        };
+        let infos = self
+            .local_sockets(&opts)
+            .into_iter()
+            .filter_map(|sid| nsp.socket(sid))
+            .map(|s| s.info())
+            .collect();
+        Self::ready(Ok(infos))
+    }
+
+    fn server_side_emit(&self, _event: String, _data: Data) -> BoxFuture<Result<(), AdapterError>> {
+        // A single node has no peers to tell.
+        Self::ready(Ok(()))
+    }
+
+    fn server_count(&self) -> BoxFuture<Result<usize, AdapterError>> {
+        Self::ready(Ok(1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(rooms: &[&str], except: &[&str]) -> BroadcastOptions {
+        BroadcastOptions {
+            rooms: rooms.iter().map(|s| s.to_string()).collect(),
+            except: except.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn rooms_union_except_and_no_duplicates() {
+        let a = LocalAdapter::new(WeakNamespace::dangling());
+        let (s1, s2, s3) = (Sid::random(), Sid::random(), Sid::random());
+        a.add_all(s1, &["r1".into(), "r2".into()]);
+        a.add_all(s2, &["r2".into()]);
+        a.add_all(s3, &["r3".into()]);
+        let mut got = a.local_sockets(&opts(&["r1", "r2"], &[]));
+        got.sort();
+        let mut want = vec![s1, s2];
+        want.sort();
+        assert_eq!(got, want, "each socket once");
+        assert_eq!(a.local_sockets(&opts(&["r1", "r2"], &["r1"])), vec![s2]);
+        assert_eq!(a.local_sockets(&opts(&[], &["r1", "r2"])), vec![s3]);
+        a.del(s1, "r2");
+        assert_eq!(a.socket_rooms(s1), vec!["r1".to_string()]);
+        a.del_all(s1);
+        assert!(a.socket_rooms(s1).is_empty());
+        assert!(!a.rooms().contains(&"r1".to_string()));
+    }
+}

@@ -1,0 +1,258 @@
+//! [`Connection`]: the Socket.IO state of one Engine.IO connection.
+//!
+//! Owns the decoder (attachment reassembly) and the namespace sockets of
+//! the connection. It consumes the connection's messages in order and
+//! never depends on a runtime beyond [`Runtime`](crate::Runtime); any
+//! embedder feeds it `handle_text`, `handle_binary` and `handle_close`.
+
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use engineio::Sid;
+use serde_json::{json, Value};
+
+use crate::conn::{Conn, Encoded};
+use crate::decoder::Decoder;
+use crate::packet::{Packet, PacketType};
+use crate::server::ServerInner;
+use crate::socket::{connect_payload, DisconnectReason, Handshake, Socket};
+
+/// The Engine.IO handshake facts every socket of a connection shares.
+#[derive(Debug, Clone)]
+pub struct ConnectionInfo {
+    /// Request URL (path and query).
+    pub url: String,
+    /// Request headers.
+    pub headers: http::HeaderMap,
+    /// Peer address.
+    pub address: Option<SocketAddr>,
+    /// Handshake time.
+    pub issued: SystemTime,
+}
+
+struct State {
+    decoder: Decoder,
+    sockets: HashMap<String, Socket>,
+    connecting: HashSet<String>,
+    connected_once: bool,
+    closed: bool,
+}
+
+pub(crate) struct Client {
+    conn: Arc<dyn Conn>,
+    server: Arc<ServerInner>,
+    info: ConnectionInfo,
+    state: Mutex<State>,
+}
+
+/// One Engine.IO connection's Socket.IO state. Feed it the connection's
+/// messages in order; it answers through its [`Conn`].
+#[derive(Clone)]
+pub struct Connection(pub(crate) Arc<Client>);
+
+impl Client {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn remove_socket(&self, nsp: &str, id: Sid) {
+        let mut st = self.lock();
+        if st.sockets.get(nsp).is_some_and(|s| s.id() == id) {
+            st.sockets.remove(nsp);
+        }
+    }
+}
+
+impl Connection {
+    pub(crate) fn new(
+        conn: Arc<dyn Conn>,
+        server: Arc<ServerInner>,
+        info: ConnectionInfo,
+    ) -> Connection {
+        let max_attachments = server.config.max_attachments;
+        let client = Arc::new(Client {
+            conn,
+            server,
+            info,
+            state: Mutex::new(State {
+                decoder: Decoder::new(max_attachments),
+                sockets: HashMap::new(),
+                connecting: HashSet::new(),
+                connected_once: false,
+                closed: false,
+            }),
+        });
+        // connectTimeout: a connection that joins no namespace in time is closed.
+        let weak = Arc::downgrade(&client);
+        let rt = client.server.runtime.clone();
+        let sleep = rt.sleep(client.server.config.connect_timeout);
+        rt.spawn(Box::pin(async move {
+            sleep.await;
+            if let Some(c) = weak.upgrade() {
+                let idle = {
+                    let st = c.lock();
+                    !st.connected_once && !st.closed
+                };
+                if idle {
+                    c.conn.close();
+                }
+            }
+        }));
+        Connection(client)
+    }
+
+    /// A text message arrived.
+    pub fn handle_text(&self, text: &str) {
+        let r = self.0.lock().decoder.decode_text(text);
+        self.after_decode(r);
+    }
+
+    /// A binary message arrived.
+    pub fn handle_binary(&self, data: Bytes) {
+        let r = self.0.lock().decoder.decode_binary(data);
+        self.after_decode(r);
+    }
+
+    fn after_decode(&self, r: Result<Option<Packet>, crate::ParseError>) {
+        match r {
+            Ok(Some(p)) => self.handle_packet(p),
+            Ok(None) => {}
+            Err(_) => {
+                self.handle_close(DisconnectReason::ParseError);
+                self.0.conn.close();
+            }
+        }
+    }
+
+    /// The connection closed: every socket disconnects with `reason`.
+    pub fn handle_close(&self, reason: DisconnectReason) {
+        let sockets: Vec<Socket> = {
+            let mut st = self.0.lock();
+            st.closed = true;
+            st.sockets.drain().map(|(_, s)| s).collect()
+        };
+        for s in sockets {
+            s.close(reason.clone());
+        }
+    }
+
+    /// Sockets of this connection, one per namespace.
+    pub fn sockets(&self) -> Vec<Socket> {
+        self.0.lock().sockets.values().cloned().collect()
+    }
+
+    fn handle_packet(&self, p: Packet) {
+        if p.ty == PacketType::Connect {
+            self.connect(p.nsp, p.data.unwrap_or_else(|| json!({})));
+            return;
+        }
+        let socket = self.0.lock().sockets.get(&p.nsp).cloned();
+        if let Some(s) = socket {
+            s.handle_packet(p);
+        }
+    }
+
+    fn send(&self, packet: Packet) {
+        let _ = self.0.conn.send(&Encoded::new(&packet));
+    }
+
+    fn connect(&self, name: String, auth: Value) {
+        {
+            let mut st = self.0.lock();
+            if st.closed || st.sockets.contains_key(&name) || !st.connecting.insert(name.clone()) {
+                return;
+            }
+            st.connected_once = true;
+        }
+        let Some(nsp) = self.0.server.namespace_for(&name) else {
+            self.0.lock().connecting.remove(&name);
+            self.send(Packet::new(
+                PacketType::ConnectError,
+                name,
+                Some(json!({ "message": "Invalid namespace" })),
+            ));
+            return;
+        };
+        let restored = self.0.server.take_recovery(&nsp, &auth);
+        let id = restored.as_ref().map_or_else(Sid::random, |r| r.id);
+        let handshake = Arc::new(Handshake {
+            auth,
+            url: self.0.info.url.clone(),
+            headers: self.0.info.headers.clone(),
+            address: self.0.info.address,
+            issued: self.0.info.issued,
+        });
+        let socket = Socket::new(
+            id,
+            nsp.clone(),
+            self.0.conn.clone(),
+            Arc::downgrade(&self.0),
+            handshake,
+            restored.is_some(),
+            self.0.server.config.max_queued_events,
+        );
+        let skip = restored.is_some() && self.0.server.skip_middlewares();
+        let middlewares = if skip { Vec::new() } else { nsp.middlewares() };
+        let this = self.clone();
+        if middlewares.is_empty() {
+            this.finish_connect(socket, restored);
+            return;
+        }
+        self.0.server.runtime.spawn(Box::pin(async move {
+            for mw in middlewares {
+                if let Err(e) = mw(socket.clone()).await {
+                    this.0.lock().connecting.remove(socket.nsp().name());
+                    this.send(Packet::new(
+                        PacketType::ConnectError,
+                        socket.nsp().name(),
+                        Some(e.payload()),
+                    ));
+                    return;
+                }
+            }
+            this.finish_connect(socket, restored);
+        }));
+    }
+
+    fn finish_connect(&self, socket: Socket, restored: Option<crate::server::Restored>) {
+        let nsp = socket.nsp().clone();
+        {
+            let mut st = self.0.lock();
+            st.connecting.remove(nsp.name());
+            if st.closed {
+                return;
+            }
+            st.sockets.insert(nsp.name().to_owned(), socket.clone());
+        }
+        socket.set_connected();
+        nsp.add_socket(&socket);
+        let pid = self.0.server.recovery_pid(&socket);
+        let missed = restored.map(|r| r.apply(&socket)).unwrap_or_default();
+        self.send(Packet::new(
+            PacketType::Connect,
+            nsp.name(),
+            Some(connect_payload(socket.id(), pid.as_deref())),
+        ));
+        for p in missed {
+            let _ = socket.send_packet(&p);
+        }
+        let handlers = nsp.connection_handlers();
+        if handlers.is_empty() {
+            return;
+        }
+        let gap = self.0.server.config.connect_ack_gap;
+        let rt = self.0.server.runtime.clone();
+        let s = socket.clone();
+        socket.enqueue(Box::pin(async move {
+            if !gap.is_zero() {
+                rt.sleep(gap).await;
+            }
+            for h in handlers {
+                h(s.clone()).await;
+            }
+        }));
+    }
+}

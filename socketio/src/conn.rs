@@ -1,0 +1,68 @@
+//! [`Conn`]: what the Socket.IO core needs from an Engine.IO connection, and
+//! [`Encoded`]: a packet encoded once, shareable between recipients.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use engineio::{Packet as EioPacket, SendError, Str};
+
+use crate::packet::Packet;
+
+/// An Engine.IO connection as the Socket.IO layer uses it. The tokio driver
+/// implements it for `engineio::Socket`; other runtimes implement it on
+/// their own transport.
+pub trait Conn: Send + Sync + 'static {
+    /// Queues an encoded packet: its text and then its attachments, back to
+    /// back. Must not block; a full buffer is `SendError::Full`.
+    fn send(&self, packet: &Encoded) -> Result<(), SendError>;
+    /// Closes the connection.
+    fn close(&self);
+}
+
+/// A Socket.IO packet encoded once: the text message and its attachments.
+/// Cloning shares the buffers, so a broadcast encodes one packet for all.
+#[derive(Debug, Clone)]
+pub struct Encoded(Arc<(Str, Vec<Bytes>)>);
+
+impl Encoded {
+    /// Encodes `packet`.
+    pub fn new(packet: &Packet) -> Self {
+        Encoded(Arc::new((
+            Str::from(packet.encode()),
+            packet.attachments.clone(),
+        )))
+    }
+
+    /// The text message.
+    pub fn text(&self) -> &Str {
+        &self.0 .0
+    }
+
+    /// The binary attachments.
+    pub fn attachments(&self) -> &[Bytes] {
+        &self.0 .1
+    }
+
+    /// The Engine.IO packets to send, in order.
+    pub fn to_engine_packets(&self) -> Vec<EioPacket> {
+        let mut v = Vec::with_capacity(1 + self.attachments().len());
+        v.push(EioPacket::Message(self.text().clone()));
+        v.extend(self.attachments().iter().cloned().map(EioPacket::Binary));
+        v
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl Conn for engineio::Socket {
+    fn send(&self, packet: &Encoded) -> Result<(), SendError> {
+        if packet.attachments().is_empty() {
+            engineio::Socket::send(self, EioPacket::Message(packet.text().clone()))
+        } else {
+            self.send_group(packet.to_engine_packets())
+        }
+    }
+
+    fn close(&self) {
+        engineio::Socket::close(self)
+    }
+}

@@ -1,0 +1,218 @@
+//! [`Data`]: event arguments and ack values with binary attachments.
+//!
+//! JSON arguments carry binary parts as placeholders
+//! (`{"_placeholder":true,"num":N}`) that refer to `attachments`, exactly
+//! as on the wire, so a received packet becomes `Data` without copying and
+//! a sent one is encoded without walking the tree.
+
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::packet::{placeholder, placeholder_index};
+
+/// Arguments of an event or an ack.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Data {
+    args: Vec<Value>,
+    attachments: Vec<Bytes>,
+}
+
+impl Data {
+    /// No arguments.
+    pub fn new() -> Self {
+        Data::default()
+    }
+
+    /// From raw parts; placeholders in `args` must refer to `attachments`.
+    pub fn from_parts(args: Vec<Value>, attachments: Vec<Bytes>) -> Self {
+        Data { args, attachments }
+    }
+
+    /// Appends a JSON argument (anything serializable; a value that fails
+    /// to serialize becomes `null`).
+    pub fn arg(mut self, v: impl Serialize) -> Self {
+        self.push(serde_json::to_value(v).unwrap_or(Value::Null));
+        self
+    }
+
+    /// Appends a binary argument.
+    pub fn binary(mut self, b: impl Into<Bytes>) -> Self {
+        let p = self.attach(b.into());
+        self.args.push(p);
+        self
+    }
+
+    /// Appends a JSON argument.
+    pub fn push(&mut self, v: Value) {
+        self.args.push(v);
+    }
+
+    /// Registers an attachment and returns the placeholder to put anywhere
+    /// inside an argument (binary nested in objects or arrays).
+    pub fn attach(&mut self, b: Bytes) -> Value {
+        self.attachments.push(b);
+        placeholder(self.attachments.len() - 1)
+    }
+
+    /// The arguments (binary parts as placeholders).
+    pub fn args(&self) -> &[Value] {
+        &self.args
+    }
+
+    /// Number of arguments.
+    pub fn len(&self) -> usize {
+        self.args.len()
+    }
+
+    /// Whether there are no arguments.
+    pub fn is_empty(&self) -> bool {
+        self.args.is_empty()
+    }
+
+    /// Argument `i` deserialized into `T`.
+    pub fn get<T: DeserializeOwned>(&self, i: usize) -> Result<T, serde_json::Error> {
+        T::deserialize(self.args.get(i).unwrap_or(&Value::Null))
+    }
+
+    /// All arguments deserialized as one tuple or sequence type.
+    pub fn parse<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        T::deserialize(Value::Array(self.args.clone()))
+    }
+
+    /// The attachments, in placeholder order.
+    pub fn attachments(&self) -> &[Bytes] {
+        &self.attachments
+    }
+
+    /// The attachment a placeholder value stands for.
+    pub fn resolve(&self, v: &Value) -> Option<&Bytes> {
+        match placeholder_index(v)? {
+            Ok(n) => self.attachments.get(n),
+            Err(_) => None,
+        }
+    }
+
+    /// Argument `i` as binary, when it is a placeholder.
+    pub fn binary_arg(&self, i: usize) -> Option<&Bytes> {
+        self.resolve(self.args.get(i)?)
+    }
+
+    /// The parts.
+    pub fn into_parts(self) -> (Vec<Value>, Vec<Bytes>) {
+        (self.args, self.attachments)
+    }
+
+    /// Prepends the event name and returns the payload array and attachments.
+    pub(crate) fn into_event(self, event: &str) -> (Value, Vec<Bytes>) {
+        let mut args = Vec::with_capacity(self.args.len() + 1);
+        args.push(Value::String(event.to_owned()));
+        args.extend(self.args);
+        (Value::Array(args), self.attachments)
+    }
+
+    /// Splits an event payload into its name and arguments.
+    pub(crate) fn from_event(
+        data: Option<Value>,
+        attachments: Vec<Bytes>,
+    ) -> Option<(String, Data)> {
+        let Some(Value::Array(mut args)) = data else {
+            return None;
+        };
+        if args.is_empty() {
+            return None;
+        }
+        let Value::String(name) = args.remove(0) else {
+            return None;
+        };
+        Some((name, Data { args, attachments }))
+    }
+}
+
+impl From<Value> for Data {
+    /// One argument.
+    fn from(v: Value) -> Self {
+        Data {
+            args: vec![v],
+            attachments: Vec::new(),
+        }
+    }
+}
+
+impl From<Vec<Value>> for Data {
+    /// Several arguments.
+    fn from(args: Vec<Value>) -> Self {
+        Data {
+            args,
+            attachments: Vec::new(),
+        }
+    }
+}
+
+impl From<&str> for Data {
+    /// One string argument.
+    fn from(s: &str) -> Self {
+        Data::from(Value::String(s.to_owned()))
+    }
+}
+
+impl From<String> for Data {
+    /// One string argument.
+    fn from(s: String) -> Self {
+        Data::from(Value::String(s))
+    }
+}
+
+impl From<Bytes> for Data {
+    /// One binary argument.
+    fn from(b: Bytes) -> Self {
+        Data::new().binary(b)
+    }
+}
+
+impl From<()> for Data {
+    /// No arguments.
+    fn from(_: ()) -> Self {
+        Data::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn builds_and_reads_binary_anywhere() {
+        let mut d = Data::new().arg("x").binary(Bytes::from_static(b"ab"));
+        let nested = d.attach(Bytes::from_static(b"cd"));
+        d.push(json!({ "file": nested }));
+        assert_eq!(d.len(), 3);
+        assert_eq!(d.binary_arg(1).unwrap(), &Bytes::from_static(b"ab"));
+        assert_eq!(
+            d.resolve(&d.args()[2]["file"]).unwrap(),
+            &Bytes::from_static(b"cd")
+        );
+        assert_eq!(d.get::<String>(0).unwrap(), "x");
+        let (payload, bins) = d.into_event("upload");
+        assert_eq!(payload[0], "upload");
+        assert_eq!(bins.len(), 2);
+        let (name, back) = Data::from_event(Some(payload), bins).unwrap();
+        assert_eq!(name, "upload");
+        assert_eq!(back.len(), 3);
+    }
+
+    #[test]
+    fn typed_arguments() {
+        #[derive(serde::Deserialize, Debug, PartialEq)]
+        struct Msg {
+            text: String,
+        }
+        let d = Data::from(vec![json!({"text": "hi"}), json!(2)]);
+        assert_eq!(d.get::<Msg>(0).unwrap(), Msg { text: "hi".into() });
+        let (m, n): (Msg, u8) = d.parse().unwrap();
+        assert_eq!((m.text.as_str(), n), ("hi", 2));
+        assert!(d.get::<u8>(0).is_err());
+    }
+}

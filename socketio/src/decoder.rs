@@ -1,0 +1,139 @@
+//! The stateful decoder: text packets, and binary packets reassembled from
+//! the binary messages that follow them.
+//!
+//! Owns one connection's reassembly state; the caller feeds Engine.IO
+//! messages in order (`&mut self`). The attachment count is checked against
+//! the cap before anything is allocated for it.
+
+use bytes::Bytes;
+
+use crate::packet::{Packet, ParseError};
+
+/// Default cap on attachments per packet, as in the reference parser.
+pub const DEFAULT_MAX_ATTACHMENTS: usize = 10;
+
+/// Reassembles packets from Engine.IO messages.
+#[derive(Debug)]
+pub struct Decoder {
+    max_attachments: usize,
+    pending: Option<Packet>,
+}
+
+impl Default for Decoder {
+    fn default() -> Self {
+        Decoder::new(DEFAULT_MAX_ATTACHMENTS)
+    }
+}
+
+impl Decoder {
+    /// A decoder accepting at most `max_attachments` attachments per packet.
+    pub fn new(max_attachments: usize) -> Self {
+        Decoder {
+            max_attachments,
+            pending: None,
+        }
+    }
+
+    /// Whether attachments are still expected.
+    pub fn is_pending(&self) -> bool {
+        self.pending.is_some()
+    }
+
+    /// Feeds a text message. `Ok(None)`: a binary packet now waits for its attachments.
+    pub fn decode_text(&mut self, s: &str) -> Result<Option<Packet>, ParseError> {
+        if self.pending.is_some() {
+            return Err(ParseError::UnexpectedText);
+        }
+        let mut p = Packet::decode(s, self.max_attachments)?;
+        if p.ty.is_binary() && p.expected > 0 {
+            p.attachments.reserve_exact(p.expected);
+            self.pending = Some(p);
+            return Ok(None);
+        }
+        p.check_placeholders()?;
+        Ok(Some(p))
+    }
+
+    /// Feeds a binary message (one attachment).
+    pub fn decode_binary(&mut self, data: Bytes) -> Result<Option<Packet>, ParseError> {
+        let p = self.pending.as_mut().ok_or(ParseError::UnexpectedBinary)?;
+        p.attachments.push(data);
+        if p.attachments.len() < p.expected {
+            return Ok(None);
+        }
+        let mut p = self.pending.take().ok_or(ParseError::UnexpectedBinary)?;
+        p.expected = 0;
+        p.check_placeholders()?;
+        Ok(Some(p))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn reassembles_attachments() {
+        let mut d = Decoder::default();
+        let head = r#"52-["message",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#;
+        assert_eq!(d.decode_text(head), Ok(None));
+        assert_eq!(d.decode_binary(Bytes::from_static(&[1, 2, 3])), Ok(None));
+        let p = d
+            .decode_binary(Bytes::from_static(&[4, 5, 6]))
+            .unwrap()
+            .unwrap();
+        assert_eq!(p.attachments.len(), 2);
+        assert_eq!(p.data.unwrap()[0], json!("message"));
+        assert!(!d.is_pending());
+    }
+
+    #[test]
+    fn binary_without_pending_packet_is_an_error() {
+        let mut d = Decoder::default();
+        assert_eq!(
+            d.decode_binary(Bytes::new()),
+            Err(ParseError::UnexpectedBinary)
+        );
+    }
+
+    #[test]
+    fn text_while_pending_is_an_error() {
+        let mut d = Decoder::default();
+        d.decode_text(r#"51-["a",{"_placeholder":true,"num":0}]"#)
+            .unwrap();
+        assert_eq!(d.decode_text("2[\"a\"]"), Err(ParseError::UnexpectedText));
+    }
+
+    #[test]
+    fn out_of_range_placeholder_is_an_error() {
+        let mut d = Decoder::default();
+        d.decode_text(r#"51-["a",{"_placeholder":true,"num":1}]"#)
+            .unwrap();
+        assert_eq!(
+            d.decode_binary(Bytes::new()),
+            Err(ParseError::InvalidPlaceholder)
+        );
+        // Placeholders in a non-binary packet refer to nothing.
+        assert_eq!(
+            d.decode_text(r#"2["a",{"_placeholder":true,"num":0}]"#),
+            Err(ParseError::InvalidPlaceholder)
+        );
+    }
+
+    #[test]
+    fn zero_attachments_completes_at_once() {
+        let mut d = Decoder::default();
+        assert!(d.decode_text(r#"50-["a"]"#).unwrap().is_some());
+    }
+
+    #[test]
+    fn attachment_cap_is_configurable() {
+        let mut d = Decoder::new(2);
+        assert_eq!(
+            d.decode_text(r#"53-["a"]"#),
+            Err(ParseError::TooManyAttachments { limit: 2 })
+        );
+        assert_eq!(d.decode_text(r#"52-["a"]"#), Ok(None));
+    }
+}

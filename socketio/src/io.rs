@@ -1,0 +1,76 @@
+//! The tokio/hyper driver: Socket.IO on the `engineio` crate's transports.
+
+use std::sync::Arc;
+
+use engineio::bytes::Bytes;
+use engineio::{CloseReason, Engine, EngineConfig, Str};
+
+use crate::client::{Connection, ConnectionInfo};
+use crate::server::SocketIo;
+use crate::socket::DisconnectReason;
+
+/// Bridges engine sessions to Socket.IO connections.
+struct Bridge(SocketIo);
+
+fn reason(r: &CloseReason) -> DisconnectReason {
+    match r {
+        CloseReason::PingTimeout => DisconnectReason::PingTimeout,
+        CloseReason::TransportError | CloseReason::SlowClient => DisconnectReason::TransportError,
+        CloseReason::ParseError => DisconnectReason::ParseError,
+        CloseReason::ServerShuttingDown => DisconnectReason::ServerShuttingDown,
+        CloseReason::ForcedClose => DisconnectReason::ForcedServerClose,
+        _ => DisconnectReason::TransportClose,
+    }
+}
+
+impl engineio::Handler for Bridge {
+    fn on_connect(&self, socket: &engineio::Socket) {
+        let h = socket.handshake();
+        let info = ConnectionInfo {
+            url: h.uri.to_string(),
+            headers: h.headers.clone(),
+            address: h.peer,
+            issued: h.issued_at,
+        };
+        let conn = self.0.accept(Arc::new(socket.clone()), info);
+        let _ = socket.set_data(conn);
+    }
+
+    fn on_message(&self, socket: &engineio::Socket, text: Str) {
+        if let Some(c) = socket.data::<Connection>() {
+            c.handle_text(&text);
+        }
+    }
+
+    fn on_binary(&self, socket: &engineio::Socket, data: Bytes) {
+        if let Some(c) = socket.data::<Connection>() {
+            c.handle_binary(data);
+        }
+    }
+
+    fn on_close(&self, socket: &engineio::Socket, r: CloseReason) {
+        if let Some(c) = socket.data::<Connection>() {
+            c.handle_close(reason(&r));
+        }
+    }
+}
+
+impl SocketIo {
+    /// An Engine.IO engine serving this server. The default engine path
+    /// `/engine.io/` becomes `/socket.io/`.
+    pub fn engine(&self, mut config: EngineConfig) -> Engine {
+        if config.path == EngineConfig::default().path {
+            config.path = "/socket.io/".into();
+        }
+        Engine::new(config, Bridge(self.clone()))
+    }
+
+    /// Serves this server on `listener` with `config` until the listener fails.
+    pub async fn serve(
+        &self,
+        listener: tokio::net::TcpListener,
+        config: EngineConfig,
+    ) -> std::io::Result<()> {
+        self.engine(config).serve(listener).await
+    }
+}

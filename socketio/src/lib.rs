@@ -1,0 +1,60 @@
+//! Socket.IO v5 server.
+//!
+//! The protocol core (codec, decoder, namespaces, rooms, acks, broadcasts,
+//! adapters, recovery) depends on no runtime: it needs a [`Runtime`] to
+//! spawn and sleep, and a [`Conn`] per Engine.IO connection. The `tokio`
+//! feature (default) provides both, on the `engineio` crate's transports.
+//!
+//! ```no_run
+//! use socketio::{Data, SocketIo};
+//! use engineio::EngineConfig;
+//!
+//! # #[tokio::main] async fn main() -> std::io::Result<()> {
+//! let io = SocketIo::new();
+//! io.of("/").on_connection(|socket| async move {
+//!     socket.on("chat", |socket, data: Data, ack| async move {
+//!         let _ = socket.broadcast().emit("chat", data.clone());
+//!         if let Some(ack) = ack {
+//!             let _ = ack.send("delivered");
+//!         }
+//!     });
+//! });
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+//! io.serve(listener, EngineConfig::default()).await
+//! # }
+//! ```
+#![warn(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod adapter;
+mod client;
+mod conn;
+mod data;
+pub mod decoder;
+mod namespace;
+mod operators;
+pub mod packet;
+mod runtime;
+mod server;
+mod socket;
+
+#[cfg(feature = "tokio")]
+mod io;
+
+pub use adapter::{
+    Adapter, AdapterError, AdapterFactory, BroadcastOptions, LocalAdapter, Room, SocketInfo,
+};
+pub use client::{Connection, ConnectionInfo};
+pub use conn::{Conn, Encoded};
+pub use data::Data;
+pub use decoder::Decoder;
+pub use namespace::{ConnectError, Namespace, ParentNamespace, WeakNamespace};
+pub use operators::BroadcastOperator;
+pub use packet::{Packet, PacketType, ParseError};
+#[cfg(feature = "tokio")]
+pub use runtime::TokioRuntime;
+pub use runtime::{BoxFuture, Runtime};
+pub use server::{RecoveryConfig, SocketIo, SocketIoBuilder, SocketIoConfig};
+pub use socket::{
+    AckError, AckSender, DisconnectReason, EmitError, Handshake, IntoRooms, PacketVerdict, Socket,
+};

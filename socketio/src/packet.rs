@@ -1,0 +1,538 @@
+//! Socket.IO v5 packets: the seven types, namespace prefix, ack id, JSON
+//! payload and binary attachments.
+//!
+//! Pure codec: no I/O. Decoding validates like the reference parser after
+//! its security fixes and never panics; every failure is a [`ParseError`].
+//! See <https://github.com/socketio/socket.io-protocol#packet-encoding>.
+
+use std::fmt;
+
+use bytes::Bytes;
+use serde_json::Value;
+
+/// Largest accepted ack id: the largest integer a JavaScript peer can hold exactly.
+pub const MAX_ACK_ID: u64 = (1 << 53) - 1;
+
+/// Event names a client may not emit.
+pub const RESERVED_EVENTS: [&str; 6] = [
+    "connect",
+    "connect_error",
+    "disconnect",
+    "disconnecting",
+    "newListener",
+    "removeListener",
+];
+
+/// The packet type, as its digit on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PacketType {
+    /// `0`: connect to a namespace.
+    Connect,
+    /// `1`: disconnect from a namespace.
+    Disconnect,
+    /// `2`: event.
+    Event,
+    /// `3`: acknowledgement.
+    Ack,
+    /// `4`: namespace connection refused.
+    ConnectError,
+    /// `5`: event with binary attachments.
+    BinaryEvent,
+    /// `6`: acknowledgement with binary attachments.
+    BinaryAck,
+}
+
+impl PacketType {
+    fn digit(self) -> char {
+        match self {
+            PacketType::Connect => '0',
+            PacketType::Disconnect => '1',
+            PacketType::Event => '2',
+            PacketType::Ack => '3',
+            PacketType::ConnectError => '4',
+            PacketType::BinaryEvent => '5',
+            PacketType::BinaryAck => '6',
+        }
+    }
+
+    fn from_digit(b: u8) -> Option<Self> {
+        Some(match b {
+            b'0' => PacketType::Connect,
+            b'1' => PacketType::Disconnect,
+            b'2' => PacketType::Event,
+            b'3' => PacketType::Ack,
+            b'4' => PacketType::ConnectError,
+            b'5' => PacketType::BinaryEvent,
+            b'6' => PacketType::BinaryAck,
+            _ => return None,
+        })
+    }
+
+    /// Whether binary attachments follow this packet.
+    pub fn is_binary(self) -> bool {
+        matches!(self, PacketType::BinaryEvent | PacketType::BinaryAck)
+    }
+}
+
+/// Why bytes from a client are not a valid Socket.IO packet. Any of these
+/// closes the connection with reason "parse error".
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ParseError {
+    /// Empty packet.
+    Empty,
+    /// Unknown packet type.
+    UnknownType,
+    /// The attachment count is missing, malformed or not followed by `-`.
+    IllegalAttachments,
+    /// More attachments than allowed.
+    TooManyAttachments {
+        /// The configured cap.
+        limit: usize,
+    },
+    /// The ack id is malformed or too large.
+    InvalidAckId,
+    /// The payload is not JSON, or not the shape this packet type requires.
+    InvalidPayload,
+    /// A placeholder is malformed or refers to a missing attachment.
+    InvalidPlaceholder,
+    /// A binary frame arrived when no attachment was expected.
+    UnexpectedBinary,
+    /// A text packet arrived while attachments were still expected.
+    UnexpectedText,
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = match self {
+            ParseError::Empty => "empty packet",
+            ParseError::UnknownType => "unknown packet type",
+            ParseError::IllegalAttachments => "illegal attachments",
+            ParseError::TooManyAttachments { limit } => {
+                return write!(f, "more than {limit} attachments")
+            }
+            ParseError::InvalidAckId => "invalid ack id",
+            ParseError::InvalidPayload => "invalid payload",
+            ParseError::InvalidPlaceholder => "invalid placeholder",
+            ParseError::UnexpectedBinary => "got binary data when not reconstructing a packet",
+            ParseError::UnexpectedText => "got plaintext data when reconstructing a packet",
+        };
+        f.write_str(s)
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+/// One Socket.IO packet. For binary types, `data` holds placeholders
+/// (`{"_placeholder":true,"num":N}`) and `attachments` the buffers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Packet {
+    /// Type.
+    pub ty: PacketType,
+    /// Namespace, `/` by default.
+    pub nsp: String,
+    /// Ack id.
+    pub id: Option<u64>,
+    /// JSON payload.
+    pub data: Option<Value>,
+    /// Binary attachments (binary types only).
+    pub attachments: Vec<Bytes>,
+    /// Attachments announced in the header (decoding only).
+    pub(crate) expected: usize,
+}
+
+impl Packet {
+    /// A packet without ack id or attachments.
+    pub fn new(ty: PacketType, nsp: impl Into<String>, data: Option<Value>) -> Self {
+        Packet {
+            ty,
+            nsp: nsp.into(),
+            id: None,
+            data,
+            attachments: Vec::new(),
+            expected: 0,
+        }
+    }
+
+    /// An event (`Event` or `BinaryEvent` depending on `attachments`).
+    pub fn event(
+        nsp: impl Into<String>,
+        args: Value,
+        id: Option<u64>,
+        attachments: Vec<Bytes>,
+    ) -> Self {
+        let ty = if attachments.is_empty() {
+            PacketType::Event
+        } else {
+            PacketType::BinaryEvent
+        };
+        Packet {
+            ty,
+            nsp: nsp.into(),
+            id,
+            data: Some(args),
+            attachments,
+            expected: 0,
+        }
+    }
+
+    /// An ack (`Ack` or `BinaryAck` depending on `attachments`).
+    pub fn ack(nsp: impl Into<String>, args: Value, id: u64, attachments: Vec<Bytes>) -> Self {
+        let ty = if attachments.is_empty() {
+            PacketType::Ack
+        } else {
+            PacketType::BinaryAck
+        };
+        Packet {
+            ty,
+            nsp: nsp.into(),
+            id: Some(id),
+            data: Some(args),
+            attachments,
+            expected: 0,
+        }
+    }
+
+    /// Encodes the text part; the attachments follow as binary messages.
+    pub fn encode(&self) -> String {
+        let mut s = String::with_capacity(16);
+        s.push(self.ty.digit());
+        if self.ty.is_binary() {
+            s.push_str(&self.attachments.len().to_string());
+            s.push('-');
+        }
+        if self.nsp != "/" && !self.nsp.is_empty() {
+            s.push_str(&self.nsp);
+            s.push(',');
+        }
+        if let Some(id) = self.id {
+            s.push_str(&id.to_string());
+        }
+        if let Some(data) = &self.data {
+            // Serializing a Value cannot fail.
+            s.push_str(&serde_json::to_string(data).unwrap_or_default());
+        }
+        s
+    }
+
+    /// Decodes the text part of a packet. Binary types come back with
+    /// `attachments` empty; [`crate::Decoder`] collects them.
+    pub fn decode(s: &str, max_attachments: usize) -> Result<Packet, ParseError> {
+        let b = s.as_bytes();
+        let ty = PacketType::from_digit(*b.first().ok_or(ParseError::Empty)?)
+            .ok_or(ParseError::UnknownType)?;
+        let mut i = 1;
+        let mut expected = 0;
+        if ty.is_binary() {
+            let dash = b[i..]
+                .iter()
+                .position(|&c| c == b'-')
+                .ok_or(ParseError::IllegalAttachments)?;
+            let digits = &s[i..i + dash];
+            if digits.is_empty() || digits.len() > 10 || !digits.bytes().all(|c| c.is_ascii_digit())
+            {
+                return Err(ParseError::IllegalAttachments);
+            }
+            let n: usize = digits.parse().map_err(|_| ParseError::IllegalAttachments)?;
+            if n > max_attachments {
+                return Err(ParseError::TooManyAttachments {
+                    limit: max_attachments,
+                });
+            }
+            expected = n;
+            i += dash + 1;
+        }
+        let mut nsp = String::from("/");
+        if b.get(i) == Some(&b'/') {
+            let end = b[i..]
+                .iter()
+                .position(|&c| c == b',')
+                .map_or(b.len(), |p| i + p);
+            nsp = s[i..end].to_owned();
+            i = (end + 1).min(b.len());
+        }
+        let mut id = None;
+        let digits = b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
+        if digits > 0 {
+            let v: u64 = s[i..i + digits]
+                .parse()
+                .map_err(|_| ParseError::InvalidAckId)?;
+            if v > MAX_ACK_ID {
+                return Err(ParseError::InvalidAckId);
+            }
+            id = Some(v);
+            i += digits;
+        }
+        let data = if i < b.len() {
+            let v: Value = serde_json::from_str(&s[i..]).map_err(|_| ParseError::InvalidPayload)?;
+            Some(v)
+        } else {
+            None
+        };
+        if !payload_valid(ty, data.as_ref()) {
+            return Err(ParseError::InvalidPayload);
+        }
+        Ok(Packet {
+            ty,
+            nsp,
+            id,
+            data,
+            attachments: Vec::new(),
+            expected,
+        })
+    }
+
+    /// Checks that every placeholder refers to one of `attachments`.
+    pub(crate) fn check_placeholders(&self) -> Result<(), ParseError> {
+        match &self.data {
+            Some(v) => check_placeholders(v, self.attachments.len()),
+            None => Ok(()),
+        }
+    }
+}
+
+fn payload_valid(ty: PacketType, data: Option<&Value>) -> bool {
+    match ty {
+        PacketType::Connect => data.is_none_or(Value::is_object),
+        PacketType::Disconnect => data.is_none(),
+        PacketType::ConnectError => data.is_some_and(|d| d.is_object() || d.is_string()),
+        PacketType::Event | PacketType::BinaryEvent => match data {
+            Some(Value::Array(a)) => match a.first() {
+                Some(Value::String(name)) => !RESERVED_EVENTS.contains(&name.as_str()),
+                _ => false,
+            },
+            _ => false,
+        },
+        PacketType::Ack | PacketType::BinaryAck => data.is_some_and(Value::is_array),
+    }
+}
+
+/// Whether `v` is a placeholder object, and its index if well formed.
+pub(crate) fn placeholder_index(v: &Value) -> Option<Result<usize, ParseError>> {
+    let obj = v.as_object()?;
+    if obj.get("_placeholder") != Some(&Value::Bool(true)) {
+        return None;
+    }
+    Some(
+        obj.get("num")
+            .and_then(Value::as_u64)
+            .filter(|_| obj.len() == 2)
+            .and_then(|n| usize::try_from(n).ok())
+            .ok_or(ParseError::InvalidPlaceholder),
+    )
+}
+
+fn check_placeholders(v: &Value, count: usize) -> Result<(), ParseError> {
+    if let Some(idx) = placeholder_index(v) {
+        return match idx? {
+            n if n < count => Ok(()),
+            _ => Err(ParseError::InvalidPlaceholder),
+        };
+    }
+    match v {
+        Value::Array(a) => a.iter().try_for_each(|x| check_placeholders(x, count)),
+        Value::Object(o) => o.values().try_for_each(|x| check_placeholders(x, count)),
+        _ => Ok(()),
+    }
+}
+
+/// A placeholder for attachment `num`.
+pub fn placeholder(num: usize) -> Value {
+    serde_json::json!({ "_placeholder": true, "num": num })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn dec(s: &str) -> Result<Packet, ParseError> {
+        Packet::decode(s, 10)
+    }
+
+    #[test]
+    fn spec_examples() {
+        let p = dec("0").unwrap();
+        assert_eq!(
+            (p.ty, p.nsp.as_str(), p.data),
+            (PacketType::Connect, "/", None)
+        );
+        let p = dec("0/admin,{\"token\":\"123\"}").unwrap();
+        assert_eq!(p.nsp, "/admin");
+        assert_eq!(p.data, Some(json!({"token": "123"})));
+        let p = dec("2[\"hello\",1]").unwrap();
+        assert_eq!(p.data, Some(json!(["hello", 1])));
+        let p = dec("2/admin,456[\"project:delete\",123]").unwrap();
+        assert_eq!((p.nsp.as_str(), p.id), ("/admin", Some(456)));
+        let p = dec("3/admin,456[]").unwrap();
+        assert_eq!((p.ty, p.id), (PacketType::Ack, Some(456)));
+        let p = dec("51-[\"hello\",{\"_placeholder\":true,\"num\":0}]").unwrap();
+        assert_eq!((p.ty, p.expected), (PacketType::BinaryEvent, 1));
+        let p = dec("61-/admin,456[{\"_placeholder\":true,\"num\":0}]").unwrap();
+        assert_eq!(
+            (p.ty, p.nsp.as_str(), p.id, p.expected),
+            (PacketType::BinaryAck, "/admin", Some(456), 1)
+        );
+        let p = dec("1/admin,").unwrap();
+        assert_eq!((p.ty, p.nsp.as_str()), (PacketType::Disconnect, "/admin"));
+        // A CONNECT_ERROR with ack id 0 followed by non-JSON.
+        assert_eq!(dec("40/custom").unwrap_err(), ParseError::InvalidPayload);
+        assert_eq!(dec("0/custom").unwrap().nsp, "/custom");
+    }
+
+    #[test]
+    fn rejection_rules() {
+        let bad: &[(&str, ParseError)] = &[
+            ("", ParseError::Empty),
+            ("7", ParseError::UnknownType),
+            ("abc", ParseError::UnknownType),
+            ("0[]", ParseError::InvalidPayload),
+            ("0\"x\"", ParseError::InvalidPayload),
+            ("1{}", ParseError::InvalidPayload),
+            ("2{}", ParseError::InvalidPayload),
+            ("2[]", ParseError::InvalidPayload),
+            ("2[1]", ParseError::InvalidPayload),
+            ("2[\"connect\"]", ParseError::InvalidPayload),
+            ("2[\"disconnecting\",1]", ParseError::InvalidPayload),
+            ("2", ParseError::InvalidPayload),
+            ("2abc[\"a\"]", ParseError::InvalidPayload),
+            ("2[\"a\"", ParseError::InvalidPayload),
+            ("3{}", ParseError::InvalidPayload),
+            ("3", ParseError::InvalidPayload),
+            ("299999999999999999999[\"a\"]", ParseError::InvalidAckId),
+            ("29007199254740992[\"a\"]", ParseError::InvalidAckId),
+            ("5[\"a\"]", ParseError::IllegalAttachments),
+            ("5-[\"a\"]", ParseError::IllegalAttachments),
+            ("5x-[\"a\"]", ParseError::IllegalAttachments),
+            ("511-[\"a\"]", ParseError::TooManyAttachments { limit: 10 }),
+            (
+                "599999999999999999999-[\"a\"]",
+                ParseError::IllegalAttachments,
+            ),
+        ];
+        for (s, want) in bad {
+            assert_eq!(dec(s).as_ref().err(), Some(want), "{s:?}");
+        }
+        assert_eq!(
+            dec("29007199254740991[\"a\"]").unwrap().id,
+            Some(MAX_ACK_ID)
+        );
+    }
+
+    #[test]
+    fn non_ascii_never_panics() {
+        for s in [
+            "é",
+            "2é",
+            "5é-",
+            "5-/é",
+            "0/é",
+            "2/a,é",
+            "5\u{0}-[\"a\"]",
+            "2/,",
+        ] {
+            let _ = dec(s);
+        }
+    }
+
+    #[test]
+    fn placeholders_are_checked() {
+        let mut p = Packet::event(
+            "/",
+            json!(["a", placeholder(0), {"x": [placeholder(1)]}]),
+            None,
+            vec![],
+        );
+        p.attachments = vec![Bytes::new(), Bytes::new()];
+        assert!(p.check_placeholders().is_ok());
+        p.attachments.pop();
+        assert_eq!(p.check_placeholders(), Err(ParseError::InvalidPlaceholder));
+        let p = Packet::event(
+            "/",
+            json!(["a", {"_placeholder": true, "num": "0"}]),
+            None,
+            vec![Bytes::new()],
+        );
+        assert_eq!(p.check_placeholders(), Err(ParseError::InvalidPlaceholder));
+        let p = Packet::event(
+            "/",
+            json!(["a", {"_placeholder": true, "num": -1}]),
+            None,
+            vec![Bytes::new()],
+        );
+        assert_eq!(p.check_placeholders(), Err(ParseError::InvalidPlaceholder));
+    }
+
+    #[test]
+    fn encodes() {
+        assert_eq!(
+            Packet::new(PacketType::Connect, "/", Some(json!({"sid": "x"}))).encode(),
+            "0{\"sid\":\"x\"}"
+        );
+        assert_eq!(
+            Packet::new(
+                PacketType::ConnectError,
+                "/random",
+                Some(json!({"message": "Invalid namespace"}))
+            )
+            .encode(),
+            "4/random,{\"message\":\"Invalid namespace\"}"
+        );
+        assert_eq!(
+            Packet::ack("/", json!([1]), 456, vec![]).encode(),
+            "3456[1]"
+        );
+        let p = Packet::event(
+            "/a",
+            json!(["m", placeholder(0)]),
+            Some(7),
+            vec![Bytes::from_static(b"x")],
+        );
+        assert_eq!(
+            p.encode(),
+            "51-/a,7[\"m\",{\"_placeholder\":true,\"num\":0}]"
+        );
+        assert_eq!(Packet::new(PacketType::Disconnect, "/", None).encode(), "1");
+    }
+
+    #[test]
+    fn round_trip_property() {
+        use rand::Rng;
+        let mut rng = rand::rng();
+        let names = ["/", "/admin", "/a-b_c", "/é"];
+        for _ in 0..3000 {
+            let nsp = names[rng.random_range(0..names.len())];
+            let id = rng
+                .random_bool(0.5)
+                .then(|| rng.random_range(0..=MAX_ACK_ID));
+            let n = rng.random_range(0..4usize);
+            let bins: Vec<Bytes> = (0..n).map(|i| Bytes::from(vec![i as u8; i])).collect();
+            let mut args = vec![
+                json!("ev"),
+                json!(rng.random::<i32>()),
+                json!({"k": [true, null, "s\u{1e}"]}),
+            ];
+            args.extend((0..n).map(placeholder));
+            let p = match rng.random_range(0..5) {
+                0 => Packet::event(nsp, Value::Array(args), id, bins),
+                1 => Packet::ack(nsp, Value::Array(args), id.unwrap_or(1), bins),
+                2 => Packet::new(
+                    PacketType::Connect,
+                    nsp,
+                    rng.random_bool(0.5).then(|| json!({"t": 1})),
+                ),
+                3 => Packet::new(PacketType::Disconnect, nsp, None),
+                _ => Packet::new(
+                    PacketType::ConnectError,
+                    nsp,
+                    Some(json!({"message": "no"})),
+                ),
+            };
+            let mut back = Packet::decode(&p.encode(), 10).unwrap();
+            assert_eq!(back.expected, p.attachments.len());
+            back.attachments = p.attachments.clone();
+            back.expected = 0;
+            assert_eq!(back, p);
+        }
+    }
+}

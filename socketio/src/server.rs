@@ -1,0 +1,507 @@
+//! [`SocketIo`]: the server: configuration, namespaces, connection state
+//! recovery, and the entry point that turns a transport connection into a
+//! [`Connection`].
+
+use std::any::{Any, TypeId};
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::time::{Duration, Instant};
+
+use engineio::Sid;
+use serde_json::Value;
+
+use crate::adapter::{AdapterFactory, BroadcastOptions, LocalAdapter, Room};
+use crate::client::{Connection, ConnectionInfo};
+use crate::conn::{Conn, Encoded};
+use crate::data::Data;
+use crate::namespace::{Namespace, ParentNamespace};
+use crate::operators::BroadcastOperator;
+use crate::packet::{Packet, PacketType};
+use crate::runtime::Runtime;
+use crate::socket::{DisconnectReason, EmitError, IntoRooms, Socket};
+
+/// Connection state recovery (socket.io 4.6+).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecoveryConfig {
+    /// How long a disconnected socket's id, rooms, data and missed packets
+    /// are kept. Default 2 minutes.
+    pub max_disconnection_duration: Duration,
+    /// Skip connection middlewares for a recovered socket. Default true.
+    pub skip_middlewares: bool,
+}
+
+impl Default for RecoveryConfig {
+    fn default() -> Self {
+        RecoveryConfig {
+            max_disconnection_duration: Duration::from_secs(120),
+            skip_middlewares: true,
+        }
+    }
+}
+
+/// Server options with documented defaults.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct SocketIoConfig {
+    /// A connection that joins no namespace within this time is closed. Default 45 s.
+    pub connect_timeout: Duration,
+    /// Most binary attachments per packet. Default 10.
+    pub max_attachments: usize,
+    /// Events of one socket waiting for their handlers; beyond it the
+    /// client is disconnected as overloaded. Default 1024.
+    pub max_queued_events: usize,
+    /// Connection state recovery. Default off.
+    pub recovery: Option<RecoveryConfig>,
+    /// Most packets kept for recovery (oldest dropped first). Default 10,000.
+    pub recovery_max_packets: usize,
+    /// Time between the CONNECT answer and the start of the connection
+    /// handlers, so that the answer reaches the client in a read of its
+    /// own before the handlers' first emits. Clients that handle one frame
+    /// per read, such as the official protocol test suite, depend on it
+    /// (the reference server gets the same gap from its write callbacks).
+    /// Events that arrive meanwhile wait in order. Default 1 ms; zero
+    /// disables it.
+    pub connect_ack_gap: Duration,
+}
+
+impl Default for SocketIoConfig {
+    fn default() -> Self {
+        SocketIoConfig {
+            connect_timeout: Duration::from_secs(45),
+            max_attachments: 10,
+            max_queued_events: 1024,
+            recovery: None,
+            recovery_max_packets: 10_000,
+            connect_ack_gap: Duration::from_millis(1),
+        }
+    }
+}
+
+impl SocketIoConfig {
+    /// Sets [`SocketIoConfig::connect_timeout`].
+    pub fn connect_timeout(mut self, v: Duration) -> Self {
+        self.connect_timeout = v;
+        self
+    }
+    /// Sets [`SocketIoConfig::max_attachments`].
+    pub fn max_attachments(mut self, v: usize) -> Self {
+        self.max_attachments = v;
+        self
+    }
+    /// Sets [`SocketIoConfig::max_queued_events`].
+    pub fn max_queued_events(mut self, v: usize) -> Self {
+        self.max_queued_events = v.max(1);
+        self
+    }
+    /// Sets [`SocketIoConfig::recovery`].
+    pub fn recovery(mut self, v: Option<RecoveryConfig>) -> Self {
+        self.recovery = v;
+        self
+    }
+    /// Sets [`SocketIoConfig::connect_ack_gap`].
+    pub fn connect_ack_gap(mut self, v: Duration) -> Self {
+        self.connect_ack_gap = v;
+        self
+    }
+    /// Sets [`SocketIoConfig::recovery_max_packets`].
+    pub fn recovery_max_packets(mut self, v: usize) -> Self {
+        self.recovery_max_packets = v;
+        self
+    }
+}
+
+type Extensions = HashMap<TypeId, Box<dyn Any + Send + Sync>>;
+type ServerSideHandler = Arc<dyn Fn(&Data) + Send + Sync>;
+
+struct StoredSession {
+    id: Sid,
+    nsp: String,
+    rooms: Vec<Room>,
+    extensions: Extensions,
+    at: Instant,
+}
+
+struct StoredPacket {
+    offset: String,
+    nsp: String,
+    opts: BroadcastOptions,
+    encoded: Encoded,
+    at: Instant,
+}
+
+#[derive(Default)]
+struct Recovery {
+    sessions: HashMap<String, StoredSession>,
+    packets: VecDeque<StoredPacket>,
+}
+
+/// What recovery restores of a socket.
+pub(crate) struct Restored {
+    pub(crate) id: Sid,
+    pub(crate) rooms: Vec<Room>,
+    pub(crate) missed: Vec<Encoded>,
+    pub(crate) extensions: Extensions,
+}
+
+/// The private session id of a socket (recovery only).
+#[derive(Clone)]
+struct Pid(String);
+
+pub(crate) struct ServerInner {
+    pub(crate) config: SocketIoConfig,
+    pub(crate) runtime: Arc<dyn Runtime>,
+    pub(crate) adapter_factory: AdapterFactory,
+    nsps: RwLock<HashMap<String, Namespace>>,
+    parents: RwLock<Vec<ParentNamespace>>,
+    server_side: RwLock<HashMap<String, Vec<ServerSideHandler>>>,
+    recovery: Mutex<Recovery>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl ServerInner {
+    /// The namespace `name`: a static one, or a child a parent creates.
+    pub(crate) fn namespace_for(self: &Arc<Self>, name: &str) -> Option<Namespace> {
+        if let Some(n) = self.nsps.read().ok()?.get(name) {
+            return Some(n.clone());
+        }
+        let parents = self.parents.read().ok()?.clone();
+        let parent = parents.into_iter().find(|p| (p.0.predicate)(name))?;
+        let mut nsps = self.nsps.write().ok()?;
+        if let Some(n) = nsps.get(name) {
+            return Some(n.clone());
+        }
+        let child = Namespace::new(name.to_owned(), self, Some(parent.clone()));
+        nsps.insert(name.to_owned(), child.clone());
+        parent.add_child(child.clone());
+        Some(child)
+    }
+
+    pub(crate) fn skip_middlewares(&self) -> bool {
+        self.config
+            .recovery
+            .as_ref()
+            .is_some_and(|r| r.skip_middlewares)
+    }
+
+    /// The socket's private id for the CONNECT answer (recovery only).
+    pub(crate) fn recovery_pid(&self, socket: &Socket) -> Option<String> {
+        self.config.recovery.as_ref()?;
+        let pid = Sid::random().to_string();
+        socket.insert(Pid(pid.clone()));
+        Some(pid)
+    }
+
+    pub(crate) fn on_socket_closed(&self, socket: &Socket, reason: &DisconnectReason) {
+        let Some(cfg) = &self.config.recovery else {
+            return;
+        };
+        if !reason.is_recoverable() {
+            return;
+        }
+        let Some(Pid(pid)) = socket.get::<Pid>() else {
+            return;
+        };
+        let now = self.runtime.now();
+        let mut rec = lock(&self.recovery);
+        rec.sessions
+            .retain(|_, s| now.duration_since(s.at) < cfg.max_disconnection_duration);
+        rec.sessions.insert(
+            pid,
+            StoredSession {
+                id: socket.id(),
+                nsp: socket.nsp().name().to_owned(),
+                rooms: socket.rooms(),
+                extensions: socket.take_extensions(),
+                at: now,
+            },
+        );
+    }
+
+    /// Appends the recovery offset to a broadcast event and records it.
+    pub(crate) fn record_broadcast(
+        &self,
+        nsp: &Namespace,
+        packet: &mut Packet,
+        opts: &BroadcastOptions,
+    ) {
+        let Some(cfg) = &self.config.recovery else {
+            return;
+        };
+        if packet.ty != PacketType::Event && packet.ty != PacketType::BinaryEvent || opts.volatile {
+            return;
+        }
+        let offset = Sid::random().to_string();
+        if let Some(Value::Array(a)) = packet.data.as_mut() {
+            a.push(Value::String(offset.clone()));
+        }
+        let now = self.runtime.now();
+        let mut rec = lock(&self.recovery);
+        while rec.packets.len() >= self.config.recovery_max_packets.max(1)
+            || rec
+                .packets
+                .front()
+                .is_some_and(|p| now.duration_since(p.at) > cfg.max_disconnection_duration)
+        {
+            rec.packets.pop_front();
+        }
+        rec.packets.push_back(StoredPacket {
+            offset,
+            nsp: nsp.name().to_owned(),
+            opts: opts.clone(),
+            encoded: Encoded::new(packet),
+            at: now,
+        });
+    }
+
+    pub(crate) fn on_broadcast(&self, _nsp: &Namespace, _packet: &Packet, _sids: &[Sid]) {}
+
+    /// Restores the session `auth` names (`pid` and `offset`), if still kept.
+    pub(crate) fn take_recovery(&self, nsp: &Namespace, auth: &Value) -> Option<Restored> {
+        let cfg = self.config.recovery.as_ref()?;
+        let pid = auth.get("pid")?.as_str()?;
+        let offset = auth.get("offset")?.as_str()?;
+        let now = self.runtime.now();
+        let mut rec = lock(&self.recovery);
+        let session = rec.sessions.remove(pid)?;
+        if session.nsp != nsp.name()
+            || now.duration_since(session.at) >= cfg.max_disconnection_duration
+        {
+            return None;
+        }
+        let index = rec.packets.iter().position(|p| p.offset == offset)?;
+        let missed = rec
+            .packets
+            .iter()
+            .skip(index + 1)
+            .filter(|p| p.nsp == session.nsp && included(&session.rooms, &p.opts))
+            .map(|p| p.encoded.clone())
+            .collect();
+        Some(Restored {
+            id: session.id,
+            rooms: session.rooms,
+            missed,
+            extensions: session.extensions,
+        })
+    }
+}
+
+fn included(rooms: &[Room], opts: &BroadcastOptions) -> bool {
+    let targeted = opts.rooms.is_empty() || opts.rooms.iter().any(|r| rooms.contains(r));
+    let excluded = opts.except.iter().any(|r| rooms.contains(r));
+    targeted && !excluded
+}
+
+/// A Socket.IO server. Cheap to clone.
+#[derive(Clone)]
+pub struct SocketIo(pub(crate) Arc<ServerInner>);
+
+/// Builds a [`SocketIo`].
+pub struct SocketIoBuilder {
+    config: SocketIoConfig,
+    runtime: Option<Arc<dyn Runtime>>,
+    adapter: Option<AdapterFactory>,
+}
+
+impl SocketIoBuilder {
+    /// Server options.
+    pub fn config(mut self, config: SocketIoConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// The runtime (required without the `tokio` feature).
+    pub fn runtime(mut self, rt: Arc<dyn Runtime>) -> Self {
+        self.runtime = Some(rt);
+        self
+    }
+
+    /// The adapter of every namespace. Default [`LocalAdapter`].
+    pub fn adapter(mut self, factory: AdapterFactory) -> Self {
+        self.adapter = Some(factory);
+        self
+    }
+
+    /// Builds the server with its main namespace `/`.
+    ///
+    /// # Panics
+    /// Without the `tokio` feature, when no runtime was given.
+    pub fn build(self) -> SocketIo {
+        #[cfg(feature = "tokio")]
+        let runtime = self
+            .runtime
+            .unwrap_or_else(|| Arc::new(crate::runtime::TokioRuntime));
+        #[cfg(not(feature = "tokio"))]
+        let runtime = self
+            .runtime
+            .expect("a Runtime is required without the tokio feature");
+        let io = SocketIo(Arc::new(ServerInner {
+            config: self.config,
+            runtime,
+            adapter_factory: self.adapter.unwrap_or_else(LocalAdapter::factory),
+            nsps: RwLock::new(HashMap::new()),
+            parents: RwLock::new(Vec::new()),
+            server_side: RwLock::new(HashMap::new()),
+            recovery: Mutex::new(Recovery::default()),
+        }));
+        io.of("/");
+        io
+    }
+}
+
+impl SocketIo {
+    /// A builder.
+    pub fn builder() -> SocketIoBuilder {
+        SocketIoBuilder {
+            config: SocketIoConfig::default(),
+            runtime: None,
+            adapter: None,
+        }
+    }
+
+    /// A server with default options on tokio.
+    #[cfg(feature = "tokio")]
+    pub fn new() -> SocketIo {
+        SocketIo::builder().build()
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &SocketIoConfig {
+        &self.0.config
+    }
+
+    /// The static namespace `name`, created if needed.
+    pub fn of(&self, name: &str) -> Namespace {
+        let name = if name.starts_with('/') {
+            name.to_owned()
+        } else {
+            format!("/{name}")
+        };
+        if let Some(n) = self.0.nsps.read().ok().and_then(|m| m.get(&name).cloned()) {
+            return n;
+        }
+        let mut m = self.0.nsps.write().unwrap_or_else(|e| e.into_inner());
+        m.entry(name.clone())
+            .or_insert_with(|| Namespace::new(name, &self.0, None))
+            .clone()
+    }
+
+    /// A dynamic namespace: children are created for names `predicate` accepts.
+    pub fn dynamic(
+        &self,
+        predicate: impl Fn(&str) -> bool + Send + Sync + 'static,
+    ) -> ParentNamespace {
+        let p = ParentNamespace::new(Arc::new(predicate));
+        self.0
+            .parents
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(p.clone());
+        p
+    }
+
+    /// Existing namespaces (static and created children).
+    pub fn namespaces(&self) -> Vec<Namespace> {
+        self.0
+            .nsps
+            .read()
+            .map(|m| m.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Takes a new transport connection. Feed the returned [`Connection`]
+    /// its messages; this is the runtime-independent entry point.
+    pub fn accept(&self, conn: Arc<dyn Conn>, info: ConnectionInfo) -> Connection {
+        Connection::new(conn, self.0.clone(), info)
+    }
+
+    /// Broadcast on the main namespace to `rooms`.
+    pub fn to(&self, rooms: impl IntoRooms) -> BroadcastOperator {
+        self.of("/").to(rooms)
+    }
+
+    /// Broadcast on the main namespace except `rooms`.
+    pub fn except(&self, rooms: impl IntoRooms) -> BroadcastOperator {
+        self.of("/").except(rooms)
+    }
+
+    /// Emits to every socket of the main namespace.
+    pub fn emit(&self, event: &str, data: impl Into<Data>) -> Result<(), EmitError> {
+        self.of("/").emit(event, data)
+    }
+
+    /// Listens to `server_side_emit` events from other nodes.
+    pub fn on_server_side(
+        &self,
+        event: impl Into<String>,
+        f: impl Fn(&Data) + Send + Sync + 'static,
+    ) {
+        self.0
+            .server_side
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(event.into())
+            .or_default()
+            .push(Arc::new(f));
+    }
+
+    /// Emits to the `on_server_side` listeners of the other nodes.
+    pub async fn server_side_emit(
+        &self,
+        event: &str,
+        data: impl Into<Data>,
+    ) -> Result<(), crate::AdapterError> {
+        self.of("/")
+            .adapter()
+            .server_side_emit(event.to_owned(), data.into())
+            .await
+    }
+
+    /// Delivers a `server_side_emit` from another node (called by adapters).
+    pub fn handle_server_side(&self, event: &str, data: &Data) {
+        let hs = self
+            .0
+            .server_side
+            .read()
+            .ok()
+            .and_then(|m| m.get(event).cloned())
+            .unwrap_or_default();
+        for h in hs {
+            h(data);
+        }
+    }
+
+    /// Disconnects every socket of every namespace and closes the connections.
+    pub fn close(&self) {
+        for n in self.namespaces() {
+            for s in n.sockets() {
+                s.disconnect(true);
+            }
+        }
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl Default for SocketIo {
+    fn default() -> Self {
+        SocketIo::new()
+    }
+}
+
+impl std::fmt::Debug for SocketIo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SocketIo")
+            .field("config", &self.0.config)
+            .finish()
+    }
+}
+
+impl Restored {
+    pub(crate) fn apply(self, socket: &Socket) -> Vec<Encoded> {
+        socket.set_extensions(self.extensions);
+        socket.join(self.rooms);
+        self.missed
+    }
+}

@@ -1,0 +1,708 @@
+//! [`Socket`]: one client connected to one namespace.
+//!
+//! Owns the socket's event handlers, its pending acks and its serial event
+//! queue: events run one after another in arrival order (a slow async
+//! handler delays later events rather than being overtaken). User handlers
+//! are never called while a lock is held.
+
+use std::any::{Any, TypeId};
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
+use std::time::{Duration, SystemTime};
+
+use engineio::{SendError, Sid};
+use futures_channel::oneshot;
+use futures_util::FutureExt;
+use serde_json::{json, Value};
+
+use crate::adapter::{Room, SocketInfo};
+use crate::client::Client;
+use crate::conn::{Conn, Encoded};
+use crate::data::Data;
+use crate::namespace::Namespace;
+use crate::operators::BroadcastOperator;
+use crate::packet::{Packet, PacketType};
+use crate::runtime::BoxFuture;
+
+/// The client's handshake, as the socket's namespace saw it.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Handshake {
+    /// The `auth` payload of the CONNECT packet (`{}` when absent).
+    pub auth: Value,
+    /// Request URL of the Engine.IO handshake (path and query).
+    pub url: String,
+    /// Request headers of the Engine.IO handshake.
+    pub headers: http::HeaderMap,
+    /// Peer address, when known.
+    pub address: Option<SocketAddr>,
+    /// When the Engine.IO handshake happened.
+    pub issued: SystemTime,
+}
+
+impl Handshake {
+    /// A query parameter of the handshake URL, percent-decoded.
+    pub fn query(&self, name: &str) -> Option<String> {
+        let q = self.url.split_once('?').map_or("", |(_, q)| q);
+        q.split('&').find_map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (k == name).then(|| percent_decode(v))
+        })
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let Some(v) = std::str::from_utf8(&b[i + 1..i + 3])
+                .ok()
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+            {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(if b[i] == b'+' { b' ' } else { b[i] });
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Why a socket disconnected; strings match the reference server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DisconnectReason {
+    /// The server called `disconnect()`.
+    ServerNamespaceDisconnect,
+    /// The client sent a DISCONNECT packet.
+    ClientNamespaceDisconnect,
+    /// The server is shutting down.
+    ServerShuttingDown,
+    /// The client did not answer a ping in time.
+    PingTimeout,
+    /// The connection closed.
+    TransportClose,
+    /// The connection failed.
+    TransportError,
+    /// The client sent an invalid packet.
+    ParseError,
+    /// The connection was closed by the server.
+    ForcedServerClose,
+}
+
+impl DisconnectReason {
+    /// The reference server's reason string.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            DisconnectReason::ServerNamespaceDisconnect => "server namespace disconnect",
+            DisconnectReason::ClientNamespaceDisconnect => "client namespace disconnect",
+            DisconnectReason::ServerShuttingDown => "server shutting down",
+            DisconnectReason::PingTimeout => "ping timeout",
+            DisconnectReason::TransportClose => "transport close",
+            DisconnectReason::TransportError => "transport error",
+            DisconnectReason::ParseError => "parse error",
+            DisconnectReason::ForcedServerClose => "forced server close",
+        }
+    }
+
+    /// Whether a recoverable disconnect (connection state recovery keeps the session).
+    pub fn is_recoverable(&self) -> bool {
+        matches!(
+            self,
+            DisconnectReason::PingTimeout
+                | DisconnectReason::TransportClose
+                | DisconnectReason::TransportError
+        )
+    }
+}
+
+impl fmt::Display for DisconnectReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why an emit failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EmitError {
+    /// The socket is disconnected.
+    Disconnected,
+    /// The connection's send buffer is full.
+    Full,
+    /// The event name is reserved.
+    Reserved,
+    /// The adapter could not broadcast.
+    Adapter,
+}
+
+impl fmt::Display for EmitError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            EmitError::Disconnected => "socket disconnected",
+            EmitError::Full => "send buffer full",
+            EmitError::Reserved => "reserved event name",
+            EmitError::Adapter => "adapter failed to broadcast",
+        })
+    }
+}
+
+impl std::error::Error for EmitError {}
+
+impl From<SendError> for EmitError {
+    fn from(e: SendError) -> Self {
+        match e {
+            SendError::Full => EmitError::Full,
+            _ => EmitError::Disconnected,
+        }
+    }
+}
+
+/// Why waiting for an ack failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AckError {
+    /// No ack within the timeout.
+    Timeout,
+    /// The socket disconnected first.
+    Disconnected,
+    /// The packet could not be sent.
+    Emit(EmitError),
+}
+
+impl fmt::Display for AckError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AckError::Timeout => f.write_str("ack timed out"),
+            AckError::Disconnected => f.write_str("socket disconnected before the ack"),
+            AckError::Emit(e) => write!(f, "emit failed: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for AckError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            AckError::Emit(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// Answers a client's ack request. Dropping it without sending answers nothing.
+#[derive(Debug)]
+pub struct AckSender {
+    socket: Socket,
+    id: u64,
+}
+
+impl AckSender {
+    /// Sends the ack with `data`.
+    pub fn send(self, data: impl Into<Data>) -> Result<(), EmitError> {
+        let (args, bins) = data.into().into_parts();
+        let packet = Packet::ack(self.socket.nsp_name(), Value::Array(args), self.id, bins);
+        self.socket.send_packet(&Encoded::new(&packet))
+    }
+}
+
+/// An event handler: socket, arguments, and the ack sender if the client asked for one.
+pub type EventHandler = Arc<dyn Fn(Socket, Data, Option<AckSender>) -> BoxFuture<()> + Send + Sync>;
+type AnyHandler = Arc<dyn Fn(&Socket, &str, &Data) + Send + Sync>;
+type DisconnectHandler = Arc<dyn Fn(&Socket, &DisconnectReason) + Send + Sync>;
+/// What a packet middleware decides.
+pub type PacketVerdict = Result<(), Option<Data>>;
+type PacketMiddleware = Arc<dyn Fn(&Socket, &str, &Data) -> PacketVerdict + Send + Sync>;
+
+#[derive(Default)]
+struct Handlers {
+    events: HashMap<String, EventHandler>,
+    any_in: Vec<AnyHandler>,
+    any_out: Vec<AnyHandler>,
+    packet_mw: Vec<PacketMiddleware>,
+    disconnecting: Vec<DisconnectHandler>,
+    disconnect: Vec<DisconnectHandler>,
+}
+
+struct Queue {
+    jobs: VecDeque<BoxFuture<()>>,
+    running: bool,
+}
+
+pub(crate) struct SocketInner {
+    id: Sid,
+    nsp: Namespace,
+    conn: Arc<dyn Conn>,
+    client: Weak<Client>,
+    handshake: Arc<Handshake>,
+    handlers: RwLock<Handlers>,
+    acks: Mutex<HashMap<u64, oneshot::Sender<Data>>>,
+    queue: Mutex<Queue>,
+    connected: AtomicBool,
+    extensions: Mutex<HashMap<TypeId, Box<dyn Any + Send + Sync>>>,
+    recovered: bool,
+    max_queued: usize,
+}
+
+/// One client connected to one namespace. Cheap to clone.
+#[derive(Clone)]
+pub struct Socket(pub(crate) Arc<SocketInner>);
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Socket {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        id: Sid,
+        nsp: Namespace,
+        conn: Arc<dyn Conn>,
+        client: Weak<Client>,
+        handshake: Arc<Handshake>,
+        recovered: bool,
+        max_queued: usize,
+    ) -> Socket {
+        Socket(Arc::new(SocketInner {
+            id,
+            nsp,
+            conn,
+            client,
+            handshake,
+            handlers: RwLock::new(Handlers::default()),
+            acks: Mutex::new(HashMap::new()),
+            queue: Mutex::new(Queue {
+                jobs: VecDeque::new(),
+                running: false,
+            }),
+            connected: AtomicBool::new(false),
+            extensions: Mutex::new(HashMap::new()),
+            recovered,
+            max_queued,
+        }))
+    }
+
+    /// The socket id (not the Engine.IO session id).
+    pub fn id(&self) -> Sid {
+        self.0.id
+    }
+
+    /// The namespace.
+    pub fn nsp(&self) -> &Namespace {
+        &self.0.nsp
+    }
+
+    fn nsp_name(&self) -> &str {
+        self.0.nsp.name()
+    }
+
+    /// The handshake.
+    pub fn handshake(&self) -> &Handshake {
+        &self.0.handshake
+    }
+
+    /// Whether the socket is connected.
+    pub fn connected(&self) -> bool {
+        self.0.connected.load(Ordering::Acquire)
+    }
+
+    /// Whether connection state recovery restored this socket.
+    pub fn recovered(&self) -> bool {
+        self.0.recovered
+    }
+
+    pub(crate) fn set_connected(&self) {
+        self.0.connected.store(true, Ordering::Release);
+    }
+
+    fn handlers(&self) -> std::sync::RwLockWriteGuard<'_, Handlers> {
+        self.0.handlers.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Registers the handler of `event` (replacing a previous one).
+    pub fn on<F, Fut>(&self, event: impl Into<String>, handler: F)
+    where
+        F: Fn(Socket, Data, Option<AckSender>) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let h: EventHandler = Arc::new(move |s, d, a| Box::pin(handler(s, d, a)));
+        self.handlers().events.insert(event.into(), h);
+    }
+
+    /// Removes the handler of `event`.
+    pub fn off(&self, event: &str) {
+        self.handlers().events.remove(event);
+    }
+
+    /// Calls `f` for every incoming event, before its handler.
+    pub fn on_any(&self, f: impl Fn(&Socket, &str, &Data) + Send + Sync + 'static) {
+        self.handlers().any_in.push(Arc::new(f));
+    }
+
+    /// Calls `f` for every outgoing event of this socket.
+    pub fn on_any_outgoing(&self, f: impl Fn(&Socket, &str, &Data) + Send + Sync + 'static) {
+        self.handlers().any_out.push(Arc::new(f));
+    }
+
+    /// A per-packet middleware (`socket.use`): `Ok(())` lets the event
+    /// through, `Err(None)` drops it, `Err(Some(data))` drops it and emits
+    /// an `error` event with `data` to the client.
+    pub fn use_packet(
+        &self,
+        f: impl Fn(&Socket, &str, &Data) -> PacketVerdict + Send + Sync + 'static,
+    ) {
+        self.handlers().packet_mw.push(Arc::new(f));
+    }
+
+    /// Called when the socket is about to leave its rooms (rooms still readable).
+    pub fn on_disconnecting(&self, f: impl Fn(&Socket, &DisconnectReason) + Send + Sync + 'static) {
+        self.handlers().disconnecting.push(Arc::new(f));
+    }
+
+    /// Called once the socket has disconnected.
+    pub fn on_disconnect(&self, f: impl Fn(&Socket, &DisconnectReason) + Send + Sync + 'static) {
+        self.handlers().disconnect.push(Arc::new(f));
+    }
+
+    /// Stores typed per-socket data (one value per type).
+    pub fn insert<T: Any + Send + Sync>(&self, value: T) {
+        lock(&self.0.extensions).insert(TypeId::of::<T>(), Box::new(value));
+    }
+
+    /// A clone of the stored value of type `T`.
+    pub fn get<T: Any + Send + Sync + Clone>(&self) -> Option<T> {
+        lock(&self.0.extensions)
+            .get(&TypeId::of::<T>())?
+            .downcast_ref::<T>()
+            .cloned()
+    }
+
+    pub(crate) fn take_extensions(&self) -> HashMap<TypeId, Box<dyn Any + Send + Sync>> {
+        std::mem::take(&mut *lock(&self.0.extensions))
+    }
+
+    pub(crate) fn set_extensions(&self, ext: HashMap<TypeId, Box<dyn Any + Send + Sync>>) {
+        *lock(&self.0.extensions) = ext;
+    }
+
+    /// Removes and returns the stored value of type `T`.
+    pub fn remove<T: Any + Send + Sync>(&self) -> Option<T> {
+        let b = lock(&self.0.extensions).remove(&TypeId::of::<T>())?;
+        b.downcast::<T>().ok().map(|b| *b)
+    }
+
+    /// Emits `event` to this client.
+    pub fn emit(&self, event: &str, data: impl Into<Data>) -> Result<(), EmitError> {
+        if crate::packet::RESERVED_EVENTS.contains(&event) {
+            return Err(EmitError::Reserved);
+        }
+        let data = data.into();
+        self.notify_outgoing(event, &data);
+        let (payload, bins) = data.into_event(event);
+        self.send_packet(&Encoded::new(&Packet::event(
+            self.nsp_name(),
+            payload,
+            None,
+            bins,
+        )))
+    }
+
+    /// Emits `event` and waits for the client's ack, at most `timeout`.
+    pub async fn emit_with_ack(
+        &self,
+        event: &str,
+        data: impl Into<Data>,
+        timeout: Duration,
+    ) -> Result<Data, AckError> {
+        if crate::packet::RESERVED_EVENTS.contains(&event) {
+            return Err(AckError::Emit(EmitError::Reserved));
+        }
+        let data = data.into();
+        self.notify_outgoing(event, &data);
+        let (payload, bins) = data.into_event(event);
+        let id = self.0.nsp.next_ack_id();
+        let packet = Packet::event(self.nsp_name(), payload, Some(id), bins);
+        let rx = self.register_ack(id);
+        if let Err(e) = self.send_packet(&Encoded::new(&packet)) {
+            lock(&self.0.acks).remove(&id);
+            return Err(AckError::Emit(e));
+        }
+        self.wait_ack(id, rx, timeout).await
+    }
+
+    pub(crate) fn register_ack(&self, id: u64) -> oneshot::Receiver<Data> {
+        let (tx, rx) = oneshot::channel();
+        lock(&self.0.acks).insert(id, tx);
+        rx
+    }
+
+    pub(crate) async fn wait_ack(
+        &self,
+        id: u64,
+        rx: oneshot::Receiver<Data>,
+        timeout: Duration,
+    ) -> Result<Data, AckError> {
+        let sleep = self.0.nsp.runtime().sleep(timeout);
+        match futures_util::future::select(rx, sleep).await {
+            futures_util::future::Either::Left((r, _)) => r.map_err(|_| AckError::Disconnected),
+            futures_util::future::Either::Right(_) => {
+                lock(&self.0.acks).remove(&id);
+                Err(AckError::Timeout)
+            }
+        }
+    }
+
+    fn notify_outgoing(&self, event: &str, data: &Data) {
+        let any_out = self
+            .0
+            .handlers
+            .read()
+            .map(|h| h.any_out.clone())
+            .unwrap_or_default();
+        for f in any_out {
+            f(self, event, data);
+        }
+    }
+
+    pub(crate) fn send_packet(&self, packet: &Encoded) -> Result<(), EmitError> {
+        if !self.connected() {
+            return Err(EmitError::Disconnected);
+        }
+        self.0.conn.send(packet).map_err(EmitError::from)
+    }
+
+    /// Joins rooms.
+    pub fn join(&self, rooms: impl IntoRooms) {
+        self.0.nsp.adapter().add_all(self.0.id, &rooms.into_rooms());
+    }
+
+    /// Leaves a room.
+    pub fn leave(&self, room: &str) {
+        self.0.nsp.adapter().del(self.0.id, room);
+    }
+
+    /// The rooms this socket is in (including its own).
+    pub fn rooms(&self) -> Vec<Room> {
+        self.0.nsp.adapter().socket_rooms(self.0.id)
+    }
+
+    /// Broadcast to `rooms`, excluding this socket.
+    pub fn to(&self, rooms: impl IntoRooms) -> BroadcastOperator {
+        BroadcastOperator::new(self.0.nsp.clone())
+            .except(self.0.id.to_string())
+            .to(rooms)
+    }
+
+    /// Broadcast to every socket of the namespace but this one.
+    pub fn broadcast(&self) -> BroadcastOperator {
+        BroadcastOperator::new(self.0.nsp.clone()).except(self.0.id.to_string())
+    }
+
+    /// Disconnects from the namespace; with `close`, closes the whole connection.
+    pub fn disconnect(&self, close: bool) {
+        if self.connected() {
+            let _ = self.send_packet(&Encoded::new(&Packet::new(
+                PacketType::Disconnect,
+                self.nsp_name(),
+                None,
+            )));
+        }
+        self.close(DisconnectReason::ServerNamespaceDisconnect);
+        if close {
+            self.0.conn.close();
+        }
+    }
+
+    /// What `fetch_sockets` reports of this socket.
+    pub fn info(&self) -> SocketInfo {
+        SocketInfo {
+            id: self.0.id,
+            nsp: self.nsp_name().to_owned(),
+            rooms: self.rooms(),
+            handshake: self.0.handshake.clone(),
+        }
+    }
+
+    /// Ends the socket: `disconnecting`, leave rooms, `disconnect`.
+    pub(crate) fn close(&self, reason: DisconnectReason) {
+        if !self.0.connected.swap(false, Ordering::AcqRel) {
+            return;
+        }
+        let (disconnecting, disconnect) = {
+            let h = self.0.handlers.read().unwrap_or_else(|e| e.into_inner());
+            (h.disconnecting.clone(), h.disconnect.clone())
+        };
+        for f in &disconnecting {
+            f(self, &reason);
+        }
+        self.0.nsp.on_socket_closed(self, &reason);
+        if let Some(client) = self.0.client.upgrade() {
+            client.remove_socket(self.nsp_name(), self.0.id);
+        }
+        // Pending acks fail with `Disconnected` as their senders drop.
+        lock(&self.0.acks).clear();
+        lock(&self.0.queue).jobs.clear();
+        for f in &disconnect {
+            f(self, &reason);
+        }
+    }
+
+    /// Handles a packet for this namespace from the client.
+    pub(crate) fn handle_packet(&self, packet: Packet) {
+        match packet.ty {
+            PacketType::Event | PacketType::BinaryEvent => {
+                let Some((event, data)) = Data::from_event(packet.data, packet.attachments) else {
+                    return;
+                };
+                let ack = packet.id.map(|id| AckSender {
+                    socket: self.clone(),
+                    id,
+                });
+                let socket = self.clone();
+                self.enqueue(Box::pin(
+                    async move { socket.dispatch(event, data, ack).await },
+                ));
+            }
+            PacketType::Ack | PacketType::BinaryAck => {
+                let Some(id) = packet.id else { return };
+                let tx = lock(&self.0.acks).remove(&id);
+                if let Some(tx) = tx {
+                    let args = match packet.data {
+                        Some(Value::Array(a)) => a,
+                        _ => Vec::new(),
+                    };
+                    let _ = tx.send(Data::from_parts(args, packet.attachments));
+                }
+            }
+            PacketType::Disconnect => self.close(DisconnectReason::ClientNamespaceDisconnect),
+            PacketType::Connect | PacketType::ConnectError => {}
+        }
+    }
+
+    async fn dispatch(&self, event: String, data: Data, ack: Option<AckSender>) {
+        let (mws, any_in, handler) = {
+            let h = self.0.handlers.read().unwrap_or_else(|e| e.into_inner());
+            (
+                h.packet_mw.clone(),
+                h.any_in.clone(),
+                h.events.get(&event).cloned(),
+            )
+        };
+        for mw in mws {
+            if let Err(err) = mw(self, &event, &data) {
+                if let Some(err) = err {
+                    let _ = self.emit("error", err);
+                }
+                return;
+            }
+        }
+        for f in any_in {
+            f(self, &event, &data);
+        }
+        if let Some(h) = handler {
+            h(self.clone(), data, ack).await;
+        }
+    }
+
+    /// Runs `job` after every job queued before it.
+    pub(crate) fn enqueue(&self, job: BoxFuture<()>) {
+        let start = {
+            let mut q = lock(&self.0.queue);
+            if q.jobs.len() >= self.0.max_queued {
+                None
+            } else {
+                q.jobs.push_back(job);
+                Some(!std::mem::replace(&mut q.running, true))
+            }
+        };
+        match start {
+            // Overloaded: the client sends faster than its handlers finish.
+            None => self.disconnect(true),
+            Some(true) => {
+                let socket = self.clone();
+                self.0
+                    .nsp
+                    .runtime()
+                    .spawn(Box::pin(async move { socket.run_queue().await }));
+            }
+            Some(false) => {}
+        }
+    }
+
+    async fn run_queue(self) {
+        loop {
+            let job = {
+                let mut q = lock(&self.0.queue);
+                match q.jobs.pop_front() {
+                    Some(j) => j,
+                    None => {
+                        q.running = false;
+                        return;
+                    }
+                }
+            };
+            // A panicking handler must not stall the socket's later events.
+            let _ = AssertUnwindSafe(job).catch_unwind().await;
+        }
+    }
+}
+
+impl fmt::Debug for Socket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Socket")
+            .field("id", &self.0.id)
+            .field("nsp", &self.nsp_name())
+            .finish()
+    }
+}
+
+/// One or several room names.
+pub trait IntoRooms {
+    /// The rooms.
+    fn into_rooms(self) -> Vec<Room>;
+}
+
+impl IntoRooms for &str {
+    fn into_rooms(self) -> Vec<Room> {
+        vec![self.to_owned()]
+    }
+}
+
+impl IntoRooms for String {
+    fn into_rooms(self) -> Vec<Room> {
+        vec![self]
+    }
+}
+
+impl IntoRooms for Sid {
+    fn into_rooms(self) -> Vec<Room> {
+        vec![self.to_string()]
+    }
+}
+
+impl<T: Into<String>> IntoRooms for Vec<T> {
+    fn into_rooms(self) -> Vec<Room> {
+        self.into_iter().map(Into::into).collect()
+    }
+}
+
+impl<T: Into<String> + Clone, const N: usize> IntoRooms for [T; N] {
+    fn into_rooms(self) -> Vec<Room> {
+        self.into_iter().map(Into::into).collect()
+    }
+}
+
+/// The CONNECT answer payload.
+pub(crate) fn connect_payload(id: Sid, pid: Option<&str>) -> Value {
+    match pid {
+        Some(pid) => json!({ "sid": id.as_str(), "pid": pid }),
+        None => json!({ "sid": id.as_str() }),
+    }
+}
