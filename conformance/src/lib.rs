@@ -9,7 +9,11 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod interop;
+
 use std::time::Duration;
+
+pub use interop::{sio_interop_config, sio_interop_server};
 
 use engineio::{Cors, Engine, EngineConfig, Handler, Socket, Str};
 

@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: conformance <eio|sio> [--port N] [--host ADDR]";
+const USAGE: &str = "usage: conformance <eio|sio|sio-interop> [--port N] [--host ADDR]";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -24,6 +24,10 @@ async fn main() -> ExitCode {
     let (engine, path) = match mode.as_deref() {
         Some("eio") => (conformance::eio_engine(), "engine.io"),
         Some("sio") => (conformance::sio_engine(), "socket.io"),
+        Some("sio-interop") => (
+            conformance::sio_interop_server().engine(conformance::sio_interop_config()),
+            "socket.io",
+        ),
         Some("-h" | "--help") => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;

@@ -520,6 +520,13 @@ impl Socket {
         }
     }
 
+    /// Closes the underlying connection without a DISCONNECT packet (the
+    /// reference's `socket.conn.close()`): the client sees the transport
+    /// close and reconnects, recovering its state if recovery is on.
+    pub fn close_connection(&self) {
+        self.0.conn.close();
+    }
+
     /// What `fetch_sockets` reports of this socket.
     pub fn info(&self) -> SocketInfo {
         SocketInfo {

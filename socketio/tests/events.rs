@@ -1,0 +1,212 @@
+//! Events: ordering, binary both ways, catch-alls, packet middlewares, parse errors.
+mod common;
+use common::*;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use engineio::bytes::Bytes;
+use serde_json::json;
+use socketio::{Data, EmitError, SocketIo};
+
+#[tokio::test]
+async fn events_reach_handlers_in_arrival_order() {
+    let io = SocketIo::new();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let seen2 = seen.clone();
+    io.of("/").on_connection(move |s| {
+        let seen = seen2.clone();
+        async move {
+            let seen2 = seen.clone();
+            s.on("slow", move |s, d: Data, _| {
+                let seen = seen2.clone();
+                async move {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    seen.lock().unwrap().push(d.get::<i32>(0).unwrap());
+                    if seen.lock().unwrap().len() == 3 {
+                        let _ = s.emit("done", ());
+                    }
+                }
+            });
+            let seen3 = seen.clone();
+            s.on("fast", move |s, d: Data, _| {
+                let seen = seen3.clone();
+                async move {
+                    seen.lock().unwrap().push(d.get::<i32>(0).unwrap());
+                    if seen.lock().unwrap().len() == 3 {
+                        let _ = s.emit("done", ());
+                    }
+                }
+            });
+        }
+    });
+    let addr = serve(&io).await;
+    let (mut c, _) = Client::connect(addr, "/").await;
+    c.send(r#"42["slow",1]"#).await;
+    c.send(r#"42["fast",2]"#).await;
+    c.send(r#"42["slow",3]"#).await;
+    assert_eq!(c.text().await, r#"42["done"]"#);
+    assert_eq!(*seen.lock().unwrap(), [1, 2, 3]);
+}
+
+#[tokio::test]
+async fn binary_in_both_directions_at_any_depth() {
+    let io = SocketIo::new();
+    io.of("/").on_connection(|s| async move {
+        s.on("upload", |s, d: Data, _| async move {
+            let first = d.binary_arg(0).cloned().unwrap_or_default();
+            let nested = d.resolve(&d.args()[1]["file"]).cloned().unwrap_or_default();
+            let mut out = Data::new()
+                .arg("sizes")
+                .arg(json!([first.len(), nested.len()]));
+            let p = out.attach(Bytes::from_static(b"\xff\x00"));
+            out.push(json!({ "deep": [p] }));
+            let _ = s.emit("result", out);
+        });
+    });
+    let addr = serve(&io).await;
+    let (mut c, _) = Client::connect(addr, "/").await;
+    c.send(
+        r#"452-["upload",{"_placeholder":true,"num":0},{"file":{"_placeholder":true,"num":1}}]"#,
+    )
+    .await;
+    c.send_binary(&[1, 2, 3]).await;
+    c.send_binary(&[4]).await;
+    assert_eq!(
+        c.text().await,
+        r#"451-["result","sizes",[3,1],{"deep":[{"_placeholder":true,"num":0}]}]"#
+    );
+    assert_eq!(c.binary().await, [0xff, 0x00]);
+}
+
+#[tokio::test]
+async fn catch_all_listeners_see_incoming_and_outgoing() {
+    let io = SocketIo::new();
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let log2 = log.clone();
+    io.of("/").on_connection(move |s| {
+        let log = log2.clone();
+        async move {
+            let l1 = log.clone();
+            s.on_any(move |_, ev, _| l1.lock().unwrap().push(format!("in:{ev}")));
+            let l2 = log.clone();
+            s.on_any_outgoing(move |_, ev, _| l2.lock().unwrap().push(format!("out:{ev}")));
+            s.on("ping-me", |s, _, _| async move {
+                let _ = s.emit("pong", ());
+            });
+        }
+    });
+    let addr = serve(&io).await;
+    let (mut c, _) = Client::connect(addr, "/").await;
+    c.send(r#"42["ping-me"]"#).await;
+    assert_eq!(c.text().await, r#"42["pong"]"#);
+    c.send(r#"42["unhandled",1]"#).await;
+    eventually(|| log.lock().unwrap().len() == 3).await;
+    assert_eq!(
+        *log.lock().unwrap(),
+        ["in:ping-me", "out:pong", "in:unhandled"]
+    );
+}
+
+#[tokio::test]
+async fn packet_middleware_drops_or_answers_with_error() {
+    let io = SocketIo::new();
+    io.of("/").on_connection(|s| async move {
+        s.use_packet(|_, ev, _| match ev {
+            "forbidden" => Err(Some(Data::from(json!({"message": "not allowed"})))),
+            "ignored" => Err(None),
+            _ => Ok(()),
+        });
+        for ev in ["forbidden", "ignored", "fine"] {
+            s.on(ev, move |s, _, _| async move {
+                let _ = s.emit("ran", ev);
+            });
+        }
+    });
+    let addr = serve(&io).await;
+    let (mut c, _) = Client::connect(addr, "/").await;
+    c.send(r#"42["forbidden"]"#).await;
+    assert_eq!(c.text().await, r#"42["error",{"message":"not allowed"}]"#);
+    c.send(r#"42["ignored"]"#).await;
+    c.send(r#"42["fine"]"#).await;
+    assert_eq!(c.text().await, r#"42["ran","fine"]"#);
+}
+
+#[tokio::test]
+async fn reserved_event_names_cannot_be_emitted() {
+    let io = SocketIo::new();
+    io.of("/").on_connection(|s| async move {
+        let r = s.emit("disconnect", ());
+        let _ = s.emit("result", format!("{r:?}"));
+    });
+    let addr = serve(&io).await;
+    let (mut c, _) = Client::connect(addr, "/").await;
+    assert_eq!(
+        c.text().await,
+        format!(r#"42["result","{:?}"]"#, Err::<(), _>(EmitError::Reserved))
+    );
+}
+
+#[tokio::test]
+async fn protocol_violations_close_the_connection() {
+    let cases: &[&[&str]] = &[
+        &["4abc"],
+        &["42{}"],
+        &[r#"42abc["message"]"#],
+        &[r#"42["connect"]"#],
+        &["41{}"],
+        &[r#"4511-["a"]"#],
+        &[r#"451-["a",{"_placeholder":true,"num":3}]"#, "BIN"],
+        &[
+            r#"451-["a",{"_placeholder":true,"num":0}]"#,
+            r#"42["text while waiting"]"#,
+        ],
+    ];
+    for frames in cases {
+        let io = SocketIo::new();
+        let addr = serve(&io).await;
+        let (mut c, _) = Client::connect(addr, "/").await;
+        for f in *frames {
+            if *f == "BIN" {
+                c.send_binary(&[1]).await;
+            } else {
+                c.send(f).await;
+            }
+        }
+        c.closed().await;
+    }
+    // A binary frame with no binary packet pending.
+    let io = SocketIo::new();
+    let addr = serve(&io).await;
+    let (mut c, _) = Client::connect(addr, "/").await;
+    c.send_binary(&[1, 2]).await;
+    c.closed().await;
+}
+
+#[tokio::test]
+async fn attachment_cap_is_configurable() {
+    let io = SocketIo::builder()
+        .config(socketio::SocketIoConfig::default().max_attachments(1))
+        .build();
+    let addr = serve(&io).await;
+    let (mut c, _) = Client::connect(addr, "/").await;
+    c.send(r#"452-["a",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#)
+        .await;
+    c.closed().await;
+}
+
+#[tokio::test]
+async fn a_panicking_handler_does_not_stall_later_events() {
+    let io = SocketIo::new();
+    io.of("/").on_connection(|s| async move {
+        s.on("boom", |_, _, _| async move { panic!("handler bug") });
+        s.on("after", |s, _, _| async move {
+            let _ = s.emit("alive", ());
+        });
+    });
+    let addr = serve(&io).await;
+    let (mut c, _) = Client::connect(addr, "/").await;
+    c.send(r#"42["boom"]"#).await;
+    c.send(r#"42["after"]"#).await;
+    assert_eq!(c.text().await, r#"42["alive"]"#);
+}

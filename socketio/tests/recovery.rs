@@ -1,0 +1,124 @@
+//! Connection state recovery: id, rooms, data and missed packets survive a
+//! temporary disconnect.
+mod common;
+use common::*;
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use socketio::{RecoveryConfig, SocketIo, SocketIoConfig};
+
+fn server(max: Duration) -> SocketIo {
+    let io = SocketIo::builder()
+        .config(SocketIoConfig::default().recovery(Some(RecoveryConfig {
+            max_disconnection_duration: max,
+            skip_middlewares: true,
+        })))
+        .build();
+    io.of("/").use_middleware(|s| async move {
+        // Recovered sockets skip middlewares: this would refuse them.
+        if s.handshake().auth.get("pid").is_some() && !s.recovered() {
+            return Err(socketio::ConnectError::new("middleware ran"));
+        }
+        Ok(())
+    });
+    io.of("/").on_connection(|s| async move {
+        if !s.recovered() {
+            s.join("team");
+            s.insert(42u32);
+        }
+        let _ = s.emit(
+            "state",
+            json!({ "recovered": s.recovered(), "data": s.get::<u32>() }),
+        );
+    });
+    io
+}
+
+fn parse(frame: &str, prefix: &str) -> Value {
+    assert!(frame.starts_with(prefix), "{frame}");
+    serde_json::from_str(&frame[prefix.len()..]).unwrap()
+}
+
+#[tokio::test]
+async fn missed_packets_rooms_and_data_are_restored() {
+    let io = server(Duration::from_secs(10));
+    let addr = serve(&io).await;
+    let mut c = Client::open(addr).await;
+    c.send("40").await;
+    let hello = parse(&c.text().await, "40");
+    let (id, pid) = (
+        hello["sid"].as_str().unwrap().to_owned(),
+        hello["pid"].as_str().unwrap().to_owned(),
+    );
+    assert_eq!(
+        parse(&c.text().await, "42"),
+        json!(["state", {"recovered": false, "data": 42}])
+    );
+    io.to("team").emit("tick", json!(1)).unwrap();
+    let tick = parse(&c.text().await, "42");
+    let offset = tick[2]
+        .as_str()
+        .expect("broadcasts carry an offset")
+        .to_owned();
+    drop(c);
+    eventually(|| io.of("/").sockets().is_empty()).await;
+    io.to("team").emit("missed", json!(2)).unwrap();
+    io.to("others").emit("not-for-us", json!(3)).unwrap();
+
+    let mut c = Client::open(addr).await;
+    c.send(&format!(r#"40{{"pid":"{pid}","offset":"{offset}"}}"#))
+        .await;
+    let hello = parse(&c.text().await, "40");
+    assert_eq!(hello["sid"], id.as_str(), "same socket id");
+    let missed = parse(&c.text().await, "42");
+    assert_eq!(missed[0], "missed");
+    assert_eq!(missed[1], 2);
+    assert_eq!(
+        parse(&c.text().await, "42"),
+        json!(["state", {"recovered": true, "data": 42}])
+    );
+    let s = io.of("/").sockets().pop().unwrap();
+    assert!(s.recovered());
+    assert!(s.rooms().contains(&"team".to_string()));
+}
+
+#[tokio::test]
+async fn expired_or_unknown_sessions_get_a_fresh_socket() {
+    let io = server(Duration::from_millis(50));
+    let addr = serve(&io).await;
+    let mut c = Client::open(addr).await;
+    c.send("40").await;
+    let hello = parse(&c.text().await, "40");
+    let pid = hello["pid"].as_str().unwrap().to_owned();
+    c.text().await;
+    io.emit("tick", json!(1)).unwrap();
+    let offset = parse(&c.text().await, "42")[2].as_str().unwrap().to_owned();
+    drop(c);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut c = Client::open(addr).await;
+    c.send(&format!(r#"40{{"pid":"{pid}","offset":"{offset}"}}"#))
+        .await;
+    // Not recoverable: middlewares run again (and refuse, by design of this test).
+    assert_eq!(c.text().await, r#"44{"message":"middleware ran"}"#);
+}
+
+#[tokio::test]
+async fn namespace_disconnect_is_not_recoverable() {
+    let io = server(Duration::from_secs(10));
+    let addr = serve(&io).await;
+    let mut c = Client::open(addr).await;
+    c.send("40").await;
+    let pid = parse(&c.text().await, "40")["pid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    c.text().await;
+    io.emit("tick", json!(1)).unwrap();
+    let offset = parse(&c.text().await, "42")[2].as_str().unwrap().to_owned();
+    c.send("41").await;
+    eventually(|| io.of("/").sockets().is_empty()).await;
+    c.send(&format!(r#"40{{"pid":"{pid}","offset":"{offset}"}}"#))
+        .await;
+    assert_eq!(c.text().await, r#"44{"message":"middleware ran"}"#);
+}
