@@ -79,3 +79,8 @@ pub fn sio_server() -> socketio::SocketIo {
 pub fn sio_engine() -> Engine {
     sio_server().engine(eio_config())
 }
+
+/// The workspace README's Rust examples, compiled as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

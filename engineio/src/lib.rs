@@ -64,8 +64,3 @@ pub use socket::{Handler, Handshake, Socket};
 
 /// Re-exported so users and tests need not depend on `bytes` directly.
 pub use bytes;
-
-/// The workspace README's Rust examples, compiled as doc tests.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-pub struct ReadmeDoctests;
