@@ -224,6 +224,8 @@ type PacketMiddleware = Arc<dyn Fn(&Socket, &str, &Data) -> PacketVerdict + Send
 #[derive(Default)]
 struct Handlers {
     events: HashMap<String, EventHandler>,
+    /// Events whose handlers may run concurrently with later events.
+    concurrent: std::collections::HashSet<String>,
     any_in: Vec<AnyHandler>,
     any_out: Vec<AnyHandler>,
     packet_mw: Vec<PacketMiddleware>,
@@ -336,9 +338,26 @@ impl Socket {
         self.handlers().events.insert(event.into(), h);
     }
 
+    /// Registers a handler of `event` that runs as soon as its event
+    /// arrives, concurrently with other events, instead of in arrival order
+    /// (the opt-in for handlers that must not wait behind slow ones).
+    pub fn on_concurrent<F, Fut>(&self, event: impl Into<String>, handler: F)
+    where
+        F: Fn(Socket, Data, Option<AckSender>) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let event = event.into();
+        let h: EventHandler = Arc::new(move |s, d, a| Box::pin(handler(s, d, a)));
+        let mut hs = self.handlers();
+        hs.concurrent.insert(event.clone());
+        hs.events.insert(event, h);
+    }
+
     /// Removes the handler of `event`.
     pub fn off(&self, event: &str) {
-        self.handlers().events.remove(event);
+        let mut hs = self.handlers();
+        hs.events.remove(event);
+        hs.concurrent.remove(event);
     }
 
     /// Calls `f` for every incoming event, before its handler.
@@ -573,9 +592,20 @@ impl Socket {
                     id,
                 });
                 let socket = self.clone();
-                self.enqueue(Box::pin(
-                    async move { socket.dispatch(event, data, ack).await },
-                ));
+                let concurrent = self
+                    .0
+                    .handlers
+                    .read()
+                    .map(|h| h.concurrent.contains(&event))
+                    .unwrap_or(false);
+                let job: BoxFuture<()> =
+                    Box::pin(async move { socket.dispatch(event, data, ack).await });
+                if concurrent {
+                    let job = AssertUnwindSafe(job).catch_unwind().map(|_| ());
+                    self.0.nsp.runtime().spawn(Box::pin(job));
+                } else {
+                    self.enqueue(job);
+                }
             }
             PacketType::Ack | PacketType::BinaryAck => {
                 let Some(id) = packet.id else { return };

@@ -210,3 +210,29 @@ async fn a_panicking_handler_does_not_stall_later_events() {
     c.send(r#"42["after"]"#).await;
     assert_eq!(c.text().await, r#"42["alive"]"#);
 }
+
+#[tokio::test]
+async fn concurrent_handlers_are_opt_in() {
+    let io = SocketIo::new();
+    io.of("/").on_connection(|s| async move {
+        s.on("slow", |s, _, _| async move {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let _ = s.emit("slow-done", ());
+        });
+        s.on_concurrent("quick", |s, _, _| async move {
+            let _ = s.emit("quick-done", ());
+        });
+        let _ = s.emit("ready", ());
+    });
+    let addr = serve(&io).await;
+    let (mut c, _) = Client::connect(addr, "/").await;
+    assert_eq!(c.text().await, r#"42["ready"]"#);
+    c.send(r#"42["slow"]"#).await;
+    c.send(r#"42["quick"]"#).await;
+    assert_eq!(
+        c.text().await,
+        r#"42["quick-done"]"#,
+        "overtakes the slow handler"
+    );
+    assert_eq!(c.text().await, r#"42["slow-done"]"#);
+}

@@ -1,0 +1,115 @@
+//! The core without tokio: a hand-written runtime (threads) and a
+//! hand-written connection, fed messages directly.
+mod common;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::Duration;
+
+use engineio::SendError;
+use serde_json::json;
+use socketio::{BoxFuture, Conn, ConnectionInfo, Data, Encoded, Runtime, SocketIo};
+
+/// Runs each spawned future on its own thread, parking between polls.
+struct Threads;
+
+struct Unpark(std::thread::Thread);
+impl Wake for Unpark {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+fn block_on<F: Future>(fut: F) -> F::Output {
+    let mut fut = std::pin::pin!(fut);
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    loop {
+        if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+            return v;
+        }
+        std::thread::park_timeout(Duration::from_millis(5));
+    }
+}
+
+/// Completes once its deadline passed (checked on each poll).
+struct Until(std::time::Instant);
+impl Future for Until {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if std::time::Instant::now() >= self.0 {
+            Poll::Ready(())
+        } else {
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+}
+
+impl Runtime for Threads {
+    fn spawn(&self, fut: BoxFuture<()>) {
+        std::thread::spawn(move || block_on(fut));
+    }
+    fn sleep(&self, d: Duration) -> BoxFuture<()> {
+        Box::pin(Until(std::time::Instant::now() + d))
+    }
+}
+
+#[derive(Default)]
+struct Recorder {
+    sent: Mutex<Vec<String>>,
+    closed: Mutex<bool>,
+}
+
+impl Conn for Recorder {
+    fn send(&self, p: &Encoded) -> Result<(), SendError> {
+        self.sent.lock().unwrap().push(p.text().to_string());
+        Ok(())
+    }
+    fn close(&self) {
+        *self.closed.lock().unwrap() = true;
+    }
+}
+
+fn wait_for(conn: &Recorder, n: usize) -> Vec<String> {
+    for _ in 0..400 {
+        let s = conn.sent.lock().unwrap().clone();
+        if s.len() >= n {
+            return s;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    panic!("only {:?}", conn.sent.lock().unwrap());
+}
+
+#[test]
+fn runs_on_a_custom_runtime_and_connection() {
+    let io = SocketIo::builder().runtime(Arc::new(Threads)).build();
+    io.of("/").on_connection(|s| async move {
+        s.on("double", |_, d: Data, ack| async move {
+            let n: i64 = d.get(0).unwrap_or(0);
+            if let Some(ack) = ack {
+                let _ = ack.send(json!(n * 2));
+            }
+        });
+    });
+    let conn = Arc::new(Recorder::default());
+    let info = ConnectionInfo {
+        url: "/socket.io/?EIO=4&transport=websocket".into(),
+        headers: Default::default(),
+        address: None,
+        issued: std::time::SystemTime::now(),
+    };
+    let c = io.accept(conn.clone(), info);
+    c.handle_text("0");
+    assert!(wait_for(&conn, 1)[0].starts_with("0{\"sid\":"));
+    c.handle_text(r#"21["double",21]"#);
+    assert_eq!(wait_for(&conn, 2)[1], "31[42]");
+    c.handle_text("garbage");
+    assert!(
+        *conn.closed.lock().unwrap(),
+        "parse error closes the connection"
+    );
+}
