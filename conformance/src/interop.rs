@@ -26,9 +26,16 @@ use std::time::Duration;
 use serde_json::json;
 use socketio::{ConnectError, Data, RecoveryConfig, SocketIo, SocketIoConfig};
 
-/// The interop server.
+/// The interop server, with connection state recovery.
 pub fn sio_interop_server() -> SocketIo {
-    let config = SocketIoConfig::default().recovery(Some(RecoveryConfig {
+    sio_interop_server_with(true)
+}
+
+/// The interop server; without `recovery`, events carry no recovery offset
+/// (clients that do not know about recovery, like python-socketio, would see
+/// it as an extra argument, as with the reference server).
+pub fn sio_interop_server_with(recovery: bool) -> SocketIo {
+    let config = SocketIoConfig::default().recovery(recovery.then_some(RecoveryConfig {
         max_disconnection_duration: Duration::from_secs(10),
         skip_middlewares: true,
     }));

@@ -13,7 +13,7 @@ mod interop;
 
 use std::time::Duration;
 
-pub use interop::{sio_interop_config, sio_interop_server};
+pub use interop::{sio_interop_config, sio_interop_server, sio_interop_server_with};
 
 use engineio::{Cors, Engine, EngineConfig, Handler, Socket, Str};
 

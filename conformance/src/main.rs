@@ -3,7 +3,8 @@
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: conformance <eio|sio|sio-interop> [--port N] [--host ADDR]";
+const USAGE: &str =
+    "usage: conformance <eio|sio|sio-interop|sio-interop-no-recovery> [--port N] [--host ADDR]";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -26,6 +27,10 @@ async fn main() -> ExitCode {
         Some("sio") => (conformance::sio_engine(), "socket.io"),
         Some("sio-interop") => (
             conformance::sio_interop_server().engine(conformance::sio_interop_config()),
+            "socket.io",
+        ),
+        Some("sio-interop-no-recovery") => (
+            conformance::sio_interop_server_with(false).engine(conformance::sio_interop_config()),
             "socket.io",
         ),
         Some("-h" | "--help") => {

@@ -508,12 +508,15 @@ impl Session {
     }
 
     /// Encodes queued packets into one payload of at most `max_payload`
-    /// bytes (always at least one packet).
+    /// bytes (always at least one packet). A server's close packet goes in a
+    /// response of its own, as the reference server sends it: clients handle
+    /// a close at once but may deliver the messages before it later, so
+    /// sharing a response would let the close overtake them.
     fn drain_payload(&mut self) -> Bytes {
         let mut out = BytesMut::new();
         while let Some(p) = self.outbox.front() {
             let extra = p.text_len() + usize::from(!out.is_empty());
-            if !out.is_empty() && out.len() + extra > self.max_payload {
+            if !out.is_empty() && (out.len() + extra > self.max_payload || *p == Packet::Close) {
                 break;
             }
             if !out.is_empty() {

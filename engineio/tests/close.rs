@@ -73,7 +73,13 @@ async fn server_close_on_polling_delivers_close_packet() {
     socket.close();
     tokio::time::sleep(Duration::from_millis(20)).await;
     let r = get(srv.addr, &eio(Some(&sid), "polling")).await;
-    assert_eq!(r.text(), "4last words\x1e1");
+    assert_eq!(r.text(), "4last words");
+    let r = get(srv.addr, &eio(Some(&sid), "polling")).await;
+    assert_eq!(
+        r.text(),
+        "1",
+        "the close packet comes in a response of its own"
+    );
     assert_eq!(srv.rec.closed(&sid).await, CloseReason::ForcedClose);
     assert!(socket.send_text("x").is_err());
 }

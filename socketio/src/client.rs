@@ -229,8 +229,9 @@ impl Connection {
         }
         socket.set_connected();
         nsp.add_socket(&socket);
-        let pid = self.0.server.recovery_pid(&socket);
+        // Restore first: the restored data holds the private id to keep.
         let missed = restored.map(|r| r.apply(&socket)).unwrap_or_default();
+        let pid = self.0.server.recovery_pid(&socket);
         self.send(Packet::new(
             PacketType::Connect,
             nsp.name(),

@@ -186,12 +186,22 @@ impl ServerInner {
             .is_some_and(|r| r.skip_middlewares)
     }
 
-    /// The socket's private id for the CONNECT answer (recovery only).
+    /// The socket's private id for the CONNECT answer (recovery only):
+    /// a recovered socket keeps its own, as clients compare them to decide
+    /// whether they recovered.
     pub(crate) fn recovery_pid(&self, socket: &Socket) -> Option<String> {
         self.config.recovery.as_ref()?;
+        if let Some(Pid(pid)) = socket.get::<Pid>() {
+            return Some(pid);
+        }
         let pid = Sid::random().to_string();
         socket.insert(Pid(pid.clone()));
         Some(pid)
+    }
+
+    /// Whether connection state recovery is on.
+    pub(crate) fn recovery_enabled(&self) -> bool {
+        self.config.recovery.is_some()
     }
 
     pub(crate) fn on_socket_closed(&self, socket: &Socket, reason: &DisconnectReason) {

@@ -113,13 +113,17 @@ impl DisconnectReason {
         }
     }
 
-    /// Whether a recoverable disconnect (connection state recovery keeps the session).
+    /// Whether connection state recovery keeps the session after this
+    /// disconnect (the reference server's recoverable reasons: all but
+    /// namespace disconnects and parse errors).
     pub fn is_recoverable(&self) -> bool {
         matches!(
             self,
             DisconnectReason::PingTimeout
                 | DisconnectReason::TransportClose
                 | DisconnectReason::TransportError
+                | DisconnectReason::ServerShuttingDown
+                | DisconnectReason::ForcedServerClose
         )
     }
 }
@@ -425,12 +429,18 @@ impl Socket {
         let data = data.into();
         self.notify_outgoing(event, &data);
         let (payload, bins) = data.into_event(event);
-        self.send_packet(&Encoded::new(&Packet::event(
-            self.nsp_name(),
-            payload,
-            None,
-            bins,
-        )))
+        let mut packet = Packet::event(self.nsp_name(), payload, None, bins);
+        if let Some(server) = self.0.nsp.server().filter(|s| s.recovery_enabled()) {
+            // Like the reference: with recovery on, a direct emit is a
+            // broadcast to the socket's own room, stored with an offset so
+            // that it is replayed if the client misses it.
+            let opts = crate::adapter::BroadcastOptions {
+                rooms: vec![self.0.id.to_string()],
+                ..Default::default()
+            };
+            server.record_broadcast(&self.0.nsp, &mut packet, &opts);
+        }
+        self.send_packet(&Encoded::new(&packet))
     }
 
     /// Emits `event` and waits for the client's ack, at most `timeout`.

@@ -40,6 +40,16 @@ fn parse(frame: &str, prefix: &str) -> Value {
     serde_json::from_str(&frame[prefix.len()..]).unwrap()
 }
 
+/// An event's name and arguments without the recovery offset every event
+/// carries when recovery is on (a string as the last argument).
+fn event(frame: &str) -> Value {
+    let mut v = parse(frame, "42");
+    let a = v.as_array_mut().unwrap();
+    assert!(a.last().unwrap().is_string(), "offset missing: {frame}");
+    a.pop();
+    v
+}
+
 #[tokio::test]
 async fn missed_packets_rooms_and_data_are_restored() {
     let io = server(Duration::from_secs(10));
@@ -52,7 +62,7 @@ async fn missed_packets_rooms_and_data_are_restored() {
         hello["pid"].as_str().unwrap().to_owned(),
     );
     assert_eq!(
-        parse(&c.text().await, "42"),
+        event(&c.text().await),
         json!(["state", {"recovered": false, "data": 42}])
     );
     io.to("team").emit("tick", json!(1)).unwrap();
@@ -71,11 +81,16 @@ async fn missed_packets_rooms_and_data_are_restored() {
         .await;
     let hello = parse(&c.text().await, "40");
     assert_eq!(hello["sid"], id.as_str(), "same socket id");
+    assert_eq!(
+        hello["pid"],
+        pid.as_str(),
+        "same private id: clients compare it"
+    );
     let missed = parse(&c.text().await, "42");
     assert_eq!(missed[0], "missed");
     assert_eq!(missed[1], 2);
     assert_eq!(
-        parse(&c.text().await, "42"),
+        event(&c.text().await),
         json!(["state", {"recovered": true, "data": 42}])
     );
     let s = io.of("/").sockets().pop().unwrap();
@@ -121,4 +136,33 @@ async fn namespace_disconnect_is_not_recoverable() {
     c.send(&format!(r#"40{{"pid":"{pid}","offset":"{offset}"}}"#))
         .await;
     assert_eq!(c.text().await, r#"44{"message":"middleware ran"}"#);
+}
+
+#[tokio::test]
+async fn server_closed_connection_is_recoverable_from_an_older_offset() {
+    let io = server(Duration::from_secs(10));
+    io.of("/").on_connection(|s| async move {
+        s.on("drop-me", |s, _, _| async move {
+            s.close_connection();
+        });
+    });
+    let addr = serve(&io).await;
+    let mut c = Client::open(addr).await;
+    c.send("40").await;
+    let hello = parse(&c.text().await, "40");
+    let (id, pid) = (
+        hello["sid"].as_str().unwrap().to_owned(),
+        hello["pid"].as_str().unwrap().to_owned(),
+    );
+    let state = parse(&c.text().await, "42");
+    let offset = state[2].as_str().unwrap().to_owned();
+    c.send(r#"42["drop-me"]"#).await;
+    c.closed().await;
+    io.emit("missed", json!(1)).unwrap();
+    let mut c = Client::open(addr).await;
+    c.send(&format!(r#"40{{"pid":"{pid}","offset":"{offset}"}}"#))
+        .await;
+    let hello = parse(&c.text().await, "40");
+    assert_eq!(hello["sid"], id.as_str());
+    assert_eq!(event(&c.text().await), json!(["missed", 1]));
 }

@@ -271,7 +271,12 @@ fn close_during_pending_poll_delivers_close_packet() {
     assert!(h.poll().is_empty());
     h.s.send(Packet::Message("bye".into())).unwrap();
     h.s.close(h.now, CloseReason::ForcedClose);
-    assert_eq!(poll_body(&h.transmits()), b"4bye\x1e1");
+    assert_eq!(poll_body(&h.transmits()), b"4bye");
+    assert!(
+        h.events().is_empty(),
+        "the close packet has not gone out yet"
+    );
+    assert_eq!(poll_body(&h.poll()), b"1", "close in a response of its own");
     assert_eq!(h.events(), [Event::Closed(CloseReason::ForcedClose)]);
 }
 
