@@ -253,26 +253,41 @@ impl Namespace {
     }
 
     pub(crate) fn on_socket_closed(&self, socket: &Socket, reason: &DisconnectReason) {
-        if let Some(server) = self.server() {
+        let server = self.server();
+        if let Some(server) = &server {
             server.on_socket_closed(socket, reason);
         }
         self.adapter().del_all(socket.id());
-        if let Ok(mut m) = self.0.sockets.write() {
-            m.remove(&socket.id());
+        let empty = match self.0.sockets.write() {
+            Ok(mut m) => {
+                m.remove(&socket.id());
+                m.is_empty()
+            }
+            Err(_) => false,
+        };
+        // A child of a dynamic namespace lives only while it has sockets,
+        // so clients cannot make the server keep any number of them.
+        if let (true, Some(parent), Some(server)) = (empty, &self.0.parent, &server) {
+            if server.config.cleanup_empty_children {
+                server.remove_child(self, parent);
+            }
         }
     }
 
-    /// Sends `packet` to the local sockets `sids`, encoding it once. A full
-    /// send buffer fails that recipient only (volatile or not).
-    pub fn deliver(&self, packet: &Packet, sids: &[Sid], _volatile: bool) {
+    /// Sends `packet` to the local sockets `sids`, encoding it once.
+    ///
+    /// A recipient whose send buffer is full misses a volatile packet. A
+    /// non-volatile one is never dropped silently: that recipient's
+    /// connection is closed instead (a recoverable disconnect, so with
+    /// connection state recovery the client gets the packet on reconnect).
+    pub fn deliver(&self, packet: &Packet, sids: &[Sid], volatile: bool) {
         let encoded = Encoded::new(packet);
         for sid in sids {
             if let Some(s) = self.socket(*sid) {
-                let _ = s.send_packet(&encoded);
+                if s.send_packet(&encoded) == Err(EmitError::Full) && !volatile {
+                    s.close_connection();
+                }
             }
-        }
-        if let Some(server) = self.server() {
-            server.on_broadcast(self, packet, sids);
         }
     }
 
@@ -388,6 +403,12 @@ impl ParentNamespace {
     pub(crate) fn add_child(&self, nsp: Namespace) {
         if let Ok(mut c) = self.0.children.write() {
             c.push(nsp);
+        }
+    }
+
+    pub(crate) fn remove_child(&self, nsp: &Namespace) {
+        if let Ok(mut c) = self.0.children.write() {
+            c.retain(|n| !Arc::ptr_eq(&n.0, &nsp.0));
         }
     }
 

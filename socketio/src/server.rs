@@ -54,6 +54,11 @@ pub struct SocketIoConfig {
     pub recovery: Option<RecoveryConfig>,
     /// Most packets kept for recovery (oldest dropped first). Default 10,000.
     pub recovery_max_packets: usize,
+    /// Forget a dynamic namespace's child once its last socket leaves
+    /// (the reference's `cleanupEmptyChildNamespaces`). Default true, unlike
+    /// the reference: otherwise clients naming new children grow the server
+    /// without bound.
+    pub cleanup_empty_children: bool,
     /// Time between the CONNECT answer and the start of the connection
     /// handlers, so that the answer reaches the client in a read of its
     /// own before the handlers' first emits. Clients that handle one frame
@@ -72,6 +77,7 @@ impl Default for SocketIoConfig {
             max_queued_events: 1024,
             recovery: None,
             recovery_max_packets: 10_000,
+            cleanup_empty_children: true,
             connect_ack_gap: Duration::from_millis(1),
         }
     }
@@ -101,6 +107,11 @@ impl SocketIoConfig {
     /// Sets [`SocketIoConfig::connect_ack_gap`].
     pub fn connect_ack_gap(mut self, v: Duration) -> Self {
         self.connect_ack_gap = v;
+        self
+    }
+    /// Sets [`SocketIoConfig::cleanup_empty_children`].
+    pub fn cleanup_empty_children(mut self, v: bool) -> Self {
+        self.cleanup_empty_children = v;
         self
     }
     /// Sets [`SocketIoConfig::recovery_max_packets`].
@@ -266,7 +277,14 @@ impl ServerInner {
         });
     }
 
-    pub(crate) fn on_broadcast(&self, _nsp: &Namespace, _packet: &Packet, _sids: &[Sid]) {}
+    /// Forgets an empty child namespace (unless a socket joined meanwhile).
+    pub(crate) fn remove_child(&self, child: &Namespace, parent: &ParentNamespace) {
+        let mut nsps = self.nsps.write().unwrap_or_else(|e| e.into_inner());
+        if child.sockets().is_empty() {
+            nsps.remove(child.name());
+            parent.remove_child(child);
+        }
+    }
 
     /// Restores the session `auth` names (`pid` and `offset`), if still kept.
     pub(crate) fn take_recovery(&self, nsp: &Namespace, auth: &Value) -> Option<Restored> {

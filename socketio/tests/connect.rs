@@ -135,6 +135,12 @@ async fn dynamic_namespaces_are_created_on_demand() {
         got,
         [r#"42/room-1,["all","x"]"#, r#"42/room-2,["all","x"]"#]
     );
+    // An emptied child is forgotten; the name can be created again.
+    c.send("41/room-1,").await;
+    eventually(|| parent.children().len() == 1).await;
+    assert_eq!(io.namespaces().len(), 2, "/ and /room-2");
+    c.join_nsp("/room-1", None).await;
+    assert_eq!(c.text().await, r#"42/room-1,["nsp","/room-1"]"#);
 }
 
 #[tokio::test]

@@ -113,3 +113,56 @@ fn runs_on_a_custom_runtime_and_connection() {
         "parse error closes the connection"
     );
 }
+
+/// Accepts `room` packets, then reports a full buffer.
+struct Tight {
+    room: usize,
+    sent: Mutex<usize>,
+    closed: Mutex<bool>,
+}
+
+impl Conn for Tight {
+    fn send(&self, _: &Encoded) -> Result<(), SendError> {
+        let mut n = self.sent.lock().unwrap();
+        if *n >= self.room {
+            return Err(SendError::Full);
+        }
+        *n += 1;
+        Ok(())
+    }
+    fn close(&self) {
+        *self.closed.lock().unwrap() = true;
+    }
+}
+
+#[test]
+fn a_full_buffer_misses_volatile_broadcasts_and_closes_on_others() {
+    let io = SocketIo::builder().runtime(Arc::new(Threads)).build();
+    let conn = Arc::new(Tight {
+        room: 1,
+        sent: Mutex::new(0),
+        closed: Mutex::new(false),
+    });
+    let info = ConnectionInfo {
+        url: "/".into(),
+        headers: Default::default(),
+        address: None,
+        issued: std::time::SystemTime::now(),
+    };
+    let c = io.accept(conn.clone(), info);
+    c.handle_text("0"); // the CONNECT answer fills the buffer
+    io.of("/")
+        .broadcast()
+        .volatile()
+        .emit("v", json!(1))
+        .unwrap();
+    assert!(
+        !*conn.closed.lock().unwrap(),
+        "volatile: dropped for this client only"
+    );
+    io.emit("important", json!(2)).unwrap();
+    assert!(
+        *conn.closed.lock().unwrap(),
+        "never dropped silently: the connection closes"
+    );
+}
