@@ -332,6 +332,9 @@ impl Driver {
                     app_rx.close();
                     ctl_rx.close();
                     handler.on_close(socket, reason);
+                    // The application's per-session value may refer back to
+                    // this socket: dropping it here breaks that cycle.
+                    socket.clear_data();
                 }
             }
         }
@@ -554,5 +557,6 @@ impl Future for Driver {
 impl Drop for Driver {
     fn drop(&mut self) {
         self.unregister();
+        self.socket.clear_data();
     }
 }

@@ -8,7 +8,7 @@
 use std::any::Any;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use bytes::Bytes;
@@ -105,7 +105,7 @@ pub(crate) struct Shared {
     /// A WebSocket has been accepted for this session (probe or active).
     pub(crate) ws_claimed: AtomicBool,
     /// The application's per-session value.
-    data: OnceLock<Box<dyn Any + Send + Sync>>,
+    data: Mutex<Option<Arc<dyn Any + Send + Sync>>>,
 }
 
 /// A cheap, clonable handle to one Engine.IO session.
@@ -136,7 +136,7 @@ impl Socket {
             close_requested: AtomicBool::new(false),
             post_active: AtomicBool::new(false),
             ws_claimed: AtomicBool::new(transport == TransportKind::WebSocket),
-            data: OnceLock::new(),
+            data: Mutex::new(None),
         };
         (Socket(Arc::new(shared)), app_rx, ctl_rx)
     }
@@ -198,21 +198,27 @@ impl Socket {
     }
 
     /// Attaches the application's value to this session, once. Returns the
-    /// value back if one is already set.
+    /// value back if one is already set. The engine drops it once the
+    /// session has closed (after `on_close`), so it may hold this socket.
     pub fn set_data<T: Any + Send + Sync>(&self, value: T) -> Result<(), T> {
-        let mut slot = Some(value);
-        self.0
-            .data
-            .get_or_init(|| Box::new(slot.take().expect("taken once")));
-        match slot {
-            None => Ok(()),
-            Some(v) => Err(v),
+        let mut slot = self.0.data.lock().unwrap_or_else(|e| e.into_inner());
+        if slot.is_some() {
+            return Err(value);
         }
+        *slot = Some(Arc::new(value));
+        Ok(())
     }
 
     /// The application's value, if one of type `T` is set.
-    pub fn data<T: Any + Send + Sync>(&self) -> Option<&T> {
-        self.0.data.get()?.downcast_ref()
+    pub fn data<T: Any + Send + Sync>(&self) -> Option<Arc<T>> {
+        let slot = self.0.data.lock().unwrap_or_else(|e| e.into_inner());
+        slot.clone()?.downcast().ok()
+    }
+
+    /// Drops the application's value (the driver calls it after `on_close`).
+    pub(crate) fn clear_data(&self) {
+        let old = self.0.data.lock().unwrap_or_else(|e| e.into_inner()).take();
+        drop(old);
     }
 
     /// Waits for room in the send buffer, then queues the packet.

@@ -108,3 +108,32 @@ async fn close_all_shuts_every_session() {
     );
     assert_eq!(srv.rec.closed(&psid).await, CloseReason::ServerShuttingDown);
 }
+
+#[tokio::test]
+async fn session_data_is_dropped_after_close() {
+    struct Flag(std::sync::Arc<std::sync::atomic::AtomicBool>);
+    impl Drop for Flag {
+        fn drop(&mut self) {
+            self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+    let srv = start(fast_config()).await;
+    let (ws, sid) = open_ws(srv.addr).await;
+    let dropped = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let socket = srv.rec.socket(&sid);
+    assert!(socket.set_data(Flag(dropped.clone())).is_ok());
+    assert!(socket.data::<Flag>().is_some());
+    drop(ws);
+    srv.rec.closed(&sid).await;
+    for _ in 0..100 {
+        if dropped.load(std::sync::atomic::Ordering::SeqCst) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(
+        dropped.load(std::sync::atomic::Ordering::SeqCst),
+        "value held after close"
+    );
+    assert!(socket.data::<Flag>().is_none());
+}

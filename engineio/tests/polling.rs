@@ -181,7 +181,7 @@ async fn groups_go_out_back_to_back_and_sessions_hold_app_data() {
     let socket = srv.rec.socket(&sid);
     assert_eq!(socket.set_data(7u32), Ok(()));
     assert_eq!(socket.set_data(8u32), Err(8));
-    assert_eq!(socket.data::<u32>(), Some(&7));
+    assert_eq!(socket.data::<u32>().as_deref(), Some(&7));
     assert_eq!(socket.data::<String>(), None);
     socket
         .send_group(vec![

@@ -7,15 +7,18 @@
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
 
 use bytes::Bytes;
 use engineio::Sid;
+use futures_util::FutureExt;
 use serde_json::{json, Value};
 
 use crate::conn::{Conn, Encoded};
 use crate::decoder::Decoder;
+use crate::namespace::ConnectError;
 use crate::packet::{Packet, PacketType};
 use crate::server::ServerInner;
 use crate::socket::{connect_payload, DisconnectReason, Handshake, Socket};
@@ -37,7 +40,6 @@ struct State {
     decoder: Decoder,
     sockets: HashMap<String, Socket>,
     connecting: HashSet<String>,
-    connected_once: bool,
     closed: bool,
 }
 
@@ -64,6 +66,15 @@ impl Client {
             st.sockets.remove(nsp);
         }
     }
+
+    /// Disconnects every socket of this connection (server side), then closes it.
+    pub(crate) fn disconnect_all(&self) {
+        let sockets: Vec<Socket> = self.lock().sockets.values().cloned().collect();
+        for s in sockets {
+            s.disconnect_namespace();
+        }
+        self.conn.close();
+    }
 }
 
 impl Connection {
@@ -81,11 +92,10 @@ impl Connection {
                 decoder: Decoder::new(max_attachments),
                 sockets: HashMap::new(),
                 connecting: HashSet::new(),
-                connected_once: false,
                 closed: false,
             }),
         });
-        // connectTimeout: a connection that joins no namespace in time is closed.
+        // connectTimeout: a connection with no namespace socket by then is closed.
         let weak = Arc::downgrade(&client);
         let rt = client.server.runtime.clone();
         let sleep = rt.sleep(client.server.config.connect_timeout);
@@ -94,7 +104,7 @@ impl Connection {
             if let Some(c) = weak.upgrade() {
                 let idle = {
                     let st = c.lock();
-                    !st.connected_once && !st.closed
+                    st.sockets.is_empty() && !st.closed
                 };
                 if idle {
                     c.conn.close();
@@ -165,7 +175,6 @@ impl Connection {
             if st.closed || st.sockets.contains_key(&name) || !st.connecting.insert(name.clone()) {
                 return;
             }
-            st.connected_once = true;
         }
         let Some(nsp) = self.0.server.namespace_for(&name) else {
             self.0.lock().connecting.remove(&name);
@@ -203,8 +212,14 @@ impl Connection {
         }
         self.0.server.runtime.spawn(Box::pin(async move {
             for mw in middlewares {
-                if let Err(e) = mw(socket.clone()).await {
+                // A panicking middleware refuses the connection like an error.
+                let verdict = AssertUnwindSafe(mw(socket.clone()))
+                    .catch_unwind()
+                    .await
+                    .unwrap_or_else(|_| Err(ConnectError::new("middleware error")));
+                if let Err(e) = verdict {
                     this.0.lock().connecting.remove(socket.nsp().name());
+                    socket.abandon();
                     this.send(Packet::new(
                         PacketType::ConnectError,
                         socket.nsp().name(),
@@ -223,15 +238,36 @@ impl Connection {
             let mut st = self.0.lock();
             st.connecting.remove(nsp.name());
             if st.closed {
+                drop(st);
+                socket.abandon();
                 return;
             }
+            // Registered and marked connected in one step with the client's
+            // state, so a concurrent close either sees it or prevents it.
             st.sockets.insert(nsp.name().to_owned(), socket.clone());
+            socket.set_connected();
+            nsp.add_socket(&socket);
         }
-        socket.set_connected();
-        nsp.add_socket(&socket);
         // Restore first: the restored data holds the private id to keep.
         let missed = restored.map(|r| r.apply(&socket)).unwrap_or_default();
         let pid = self.0.server.recovery_pid(&socket);
+        // The connection handlers are queued before the CONNECT answer goes
+        // out, so the client's first events wait behind them; the queue is
+        // held until the answer is sent.
+        let handlers = nsp.connection_handlers();
+        if !handlers.is_empty() {
+            let gap = self.0.server.config.connect_ack_gap;
+            let rt = self.0.server.runtime.clone();
+            let s = socket.clone();
+            socket.enqueue(Box::pin(async move {
+                if !gap.is_zero() {
+                    rt.sleep(gap).await;
+                }
+                for h in handlers {
+                    h(s.clone()).await;
+                }
+            }));
+        }
         self.send(Packet::new(
             PacketType::Connect,
             nsp.name(),
@@ -240,20 +276,6 @@ impl Connection {
         for p in missed {
             let _ = socket.send_packet(&p);
         }
-        let handlers = nsp.connection_handlers();
-        if handlers.is_empty() {
-            return;
-        }
-        let gap = self.0.server.config.connect_ack_gap;
-        let rt = self.0.server.runtime.clone();
-        let s = socket.clone();
-        socket.enqueue(Box::pin(async move {
-            if !gap.is_zero() {
-                rt.sleep(gap).await;
-            }
-            for h in handlers {
-                h(s.clone()).await;
-            }
-        }));
+        socket.release_queue();
     }
 }

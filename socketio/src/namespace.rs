@@ -21,7 +21,7 @@ use crate::operators::BroadcastOperator;
 use crate::packet::Packet;
 use crate::runtime::{BoxFuture, Runtime};
 use crate::server::ServerInner;
-use crate::socket::{AckError, DisconnectReason, EmitError, IntoRooms, Socket};
+use crate::socket::{AckError, EmitError, IntoRooms, Socket};
 
 /// A connection middleware's refusal: sent to the client as CONNECT_ERROR
 /// `{"message": message, "data": data}`.
@@ -252,25 +252,21 @@ impl Namespace {
             .add_all(socket.id(), &[socket.id().to_string()]);
     }
 
-    pub(crate) fn on_socket_closed(&self, socket: &Socket, reason: &DisconnectReason) {
-        let server = self.server();
-        if let Some(server) = &server {
-            server.on_socket_closed(socket, reason);
-        }
+    pub(crate) fn on_socket_closed(&self, socket: &Socket) {
         self.adapter().del_all(socket.id());
-        let empty = match self.0.sockets.write() {
-            Ok(mut m) => {
-                m.remove(&socket.id());
-                m.is_empty()
-            }
-            Err(_) => false,
-        };
-        // A child of a dynamic namespace lives only while it has sockets,
-        // so clients cannot make the server keep any number of them.
-        if let (true, Some(parent), Some(server)) = (empty, &self.0.parent, &server) {
-            if server.config.cleanup_empty_children {
-                server.remove_child(self, parent);
-            }
+        if let Ok(mut m) = self.0.sockets.write() {
+            m.remove(&socket.id());
+        }
+        self.forget_if_empty();
+    }
+
+    /// A child of a dynamic namespace lives only while it has sockets, so
+    /// clients cannot make the server keep any number of them.
+    pub(crate) fn forget_if_empty(&self) {
+        let Some(parent) = &self.0.parent else { return };
+        let Some(server) = self.server() else { return };
+        if server.config.cleanup_empty_children {
+            server.remove_child(self, parent);
         }
     }
 
@@ -310,7 +306,10 @@ impl Namespace {
                 let sent = s.send_packet(&encoded);
                 let fut: BoxFuture<AckResult> = match sent {
                     Ok(()) => Box::pin(async move { s.wait_ack(id, rx, timeout).await }),
-                    Err(e) => Box::pin(std::future::ready(Err(AckError::Emit(e)))),
+                    Err(e) => {
+                        s.forget_ack(id);
+                        Box::pin(std::future::ready(Err(AckError::Emit(e))))
+                    }
                 };
                 fut
             })

@@ -179,13 +179,19 @@ impl ServerInner {
             return Some(n.clone());
         }
         let parents = self.parents.read().ok()?.clone();
-        let parent = parents.into_iter().find(|p| (p.0.predicate)(name))?;
+        // A panicking predicate refuses the name instead of killing the caller.
+        let parent = parents.into_iter().find(|p| {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (p.0.predicate)(name)))
+                .unwrap_or(false)
+        })?;
+        // Built before taking the lock: the adapter factory is user code.
+        let child = Namespace::new(name.to_owned(), self, Some(parent.clone()));
         let mut nsps = self.nsps.write().ok()?;
         if let Some(n) = nsps.get(name) {
             return Some(n.clone());
         }
-        let child = Namespace::new(name.to_owned(), self, Some(parent.clone()));
         nsps.insert(name.to_owned(), child.clone());
+        drop(nsps);
         parent.add_child(child.clone());
         Some(child)
     }
@@ -215,30 +221,36 @@ impl ServerInner {
         self.config.recovery.is_some()
     }
 
-    pub(crate) fn on_socket_closed(&self, socket: &Socket, reason: &DisconnectReason) {
+    /// Keeps a socket's id, rooms and data after a recoverable disconnect.
+    pub(crate) fn store_session(&self, socket: &Socket, rooms: Vec<Room>) {
         let Some(cfg) = &self.config.recovery else {
             return;
         };
-        if !reason.is_recoverable() {
-            return;
-        }
         let Some(Pid(pid)) = socket.get::<Pid>() else {
             return;
         };
         let now = self.runtime.now();
-        let mut rec = lock(&self.recovery);
-        rec.sessions
-            .retain(|_, s| now.duration_since(s.at) < cfg.max_disconnection_duration);
-        rec.sessions.insert(
-            pid,
-            StoredSession {
-                id: socket.id(),
-                nsp: socket.nsp().name().to_owned(),
-                rooms: socket.rooms(),
-                extensions: socket.take_extensions(),
-                at: now,
-            },
-        );
+        let session = StoredSession {
+            id: socket.id(),
+            nsp: socket.nsp().name().to_owned(),
+            rooms,
+            extensions: socket.take_extensions(),
+            at: now,
+        };
+        let expired: Vec<StoredSession> = {
+            let mut rec = lock(&self.recovery);
+            let keys: Vec<String> = rec
+                .sessions
+                .iter()
+                .filter(|(_, s)| now.duration_since(s.at) >= cfg.max_disconnection_duration)
+                .map(|(k, _)| k.clone())
+                .collect();
+            let expired = keys.iter().filter_map(|k| rec.sessions.remove(k)).collect();
+            rec.sessions.insert(pid, session);
+            expired
+        };
+        // User data is dropped outside the lock: its Drop may emit.
+        drop(expired);
     }
 
     /// Appends the recovery offset to a broadcast event and records it.
@@ -278,12 +290,19 @@ impl ServerInner {
     }
 
     /// Forgets an empty child namespace (unless a socket joined meanwhile).
+    /// By identity: an older instance of the same name never removes a newer one.
     pub(crate) fn remove_child(&self, child: &Namespace, parent: &ParentNamespace) {
-        let mut nsps = self.nsps.write().unwrap_or_else(|e| e.into_inner());
-        if child.sockets().is_empty() {
-            nsps.remove(child.name());
+        let removed = {
+            let mut nsps = self.nsps.write().unwrap_or_else(|e| e.into_inner());
+            let current = nsps
+                .get(child.name())
+                .is_some_and(|n| Arc::ptr_eq(&n.0, &child.0));
+            (current && child.sockets().is_empty()).then(|| nsps.remove(child.name()))
+        };
+        if removed.is_some() {
             parent.remove_child(child);
         }
+        drop(removed);
     }
 
     /// Restores the session `auth` names (`pid` and `offset`), if still kept.
@@ -294,12 +313,15 @@ impl ServerInner {
         let now = self.runtime.now();
         let mut rec = lock(&self.recovery);
         let session = rec.sessions.remove(pid)?;
-        if session.nsp != nsp.name()
-            || now.duration_since(session.at) >= cfg.max_disconnection_duration
-        {
+        let valid = session.nsp == nsp.name()
+            && now.duration_since(session.at) < cfg.max_disconnection_duration;
+        let index = rec.packets.iter().position(|p| p.offset == offset);
+        let (true, Some(index)) = (valid, index) else {
+            drop(rec);
+            // User data is dropped outside the lock: its Drop may emit.
+            drop(session);
             return None;
-        }
-        let index = rec.packets.iter().position(|p| p.offset == offset)?;
+        };
         let missed = rec
             .packets
             .iter()
@@ -307,6 +329,7 @@ impl ServerInner {
             .filter(|p| p.nsp == session.nsp && included(&session.rooms, &p.opts))
             .map(|p| p.encoded.clone())
             .collect();
+        drop(rec);
         Some(Restored {
             id: session.id,
             rooms: session.rooms,
@@ -410,10 +433,10 @@ impl SocketIo {
         if let Some(n) = self.0.nsps.read().ok().and_then(|m| m.get(&name).cloned()) {
             return n;
         }
+        // Built before taking the lock: the adapter factory is user code.
+        let fresh = Namespace::new(name.clone(), &self.0, None);
         let mut m = self.0.nsps.write().unwrap_or_else(|e| e.into_inner());
-        m.entry(name.clone())
-            .or_insert_with(|| Namespace::new(name, &self.0, None))
-            .clone()
+        m.entry(name).or_insert(fresh).clone()
     }
 
     /// A dynamic namespace: children are created for names `predicate` accepts.
@@ -501,11 +524,16 @@ impl SocketIo {
         }
     }
 
-    /// Disconnects every socket of every namespace and closes the connections.
+    /// Shuts down: every socket disconnects with reason "server shutting
+    /// down" and every connection closes.
     pub fn close(&self) {
+        // Like the reference: no DISCONNECT packet (clients would not
+        // reconnect); sockets end with "server shutting down" and the
+        // connections close, so clients reconnect to the next server.
         for n in self.namespaces() {
             for s in n.sockets() {
-                s.disconnect(true);
+                s.close(DisconnectReason::ServerShuttingDown);
+                s.close_connection();
             }
         }
     }

@@ -10,7 +10,7 @@ use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
 use std::time::{Duration, SystemTime};
 
@@ -221,6 +221,7 @@ impl AckSender {
 pub type EventHandler = Arc<dyn Fn(Socket, Data, Option<AckSender>) -> BoxFuture<()> + Send + Sync>;
 type AnyHandler = Arc<dyn Fn(&Socket, &str, &Data) + Send + Sync>;
 type DisconnectHandler = Arc<dyn Fn(&Socket, &DisconnectReason) + Send + Sync>;
+type ErrorHandler = Arc<dyn Fn(&Socket, &Data) + Send + Sync>;
 /// What a packet middleware decides.
 pub type PacketVerdict = Result<(), Option<Data>>;
 type PacketMiddleware = Arc<dyn Fn(&Socket, &str, &Data) -> PacketVerdict + Send + Sync>;
@@ -235,11 +236,14 @@ struct Handlers {
     packet_mw: Vec<PacketMiddleware>,
     disconnecting: Vec<DisconnectHandler>,
     disconnect: Vec<DisconnectHandler>,
+    error: Vec<ErrorHandler>,
 }
 
 struct Queue {
     jobs: VecDeque<BoxFuture<()>>,
     running: bool,
+    /// Jobs wait until the CONNECT answer is out (see `release_queue`).
+    held: bool,
 }
 
 pub(crate) struct SocketInner {
@@ -252,6 +256,10 @@ pub(crate) struct SocketInner {
     acks: Mutex<HashMap<u64, oneshot::Sender<Data>>>,
     queue: Mutex<Queue>,
     connected: AtomicBool,
+    /// Set once the socket closed or was abandoned: it joins no more rooms.
+    closed: AtomicBool,
+    /// Concurrent (`on_concurrent`) handlers running now.
+    concurrent: AtomicUsize,
     extensions: Mutex<HashMap<TypeId, Box<dyn Any + Send + Sync>>>,
     recovered: bool,
     max_queued: usize,
@@ -287,7 +295,10 @@ impl Socket {
             queue: Mutex::new(Queue {
                 jobs: VecDeque::new(),
                 running: false,
+                held: true,
             }),
+            closed: AtomicBool::new(false),
+            concurrent: AtomicUsize::new(0),
             connected: AtomicBool::new(false),
             extensions: Mutex::new(HashMap::new()),
             recovered,
@@ -375,13 +386,20 @@ impl Socket {
     }
 
     /// A per-packet middleware (`socket.use`): `Ok(())` lets the event
-    /// through, `Err(None)` drops it, `Err(Some(data))` drops it and emits
-    /// an `error` event with `data` to the client.
+    /// through; `Err(_)` drops it, and `Err(Some(data))` also calls the
+    /// socket's [`on_error`](Socket::on_error) listeners with `data` (on the
+    /// server, as the reference does; send the client something yourself if
+    /// it should know).
     pub fn use_packet(
         &self,
         f: impl Fn(&Socket, &str, &Data) -> PacketVerdict + Send + Sync + 'static,
     ) {
         self.handlers().packet_mw.push(Arc::new(f));
+    }
+
+    /// Called with the error of a packet middleware that refused an event.
+    pub fn on_error(&self, f: impl Fn(&Socket, &Data) + Send + Sync + 'static) {
+        self.handlers().error.push(Arc::new(f));
     }
 
     /// Called when the socket is about to leave its rooms (rooms still readable).
@@ -460,10 +478,15 @@ impl Socket {
         let packet = Packet::event(self.nsp_name(), payload, Some(id), bins);
         let rx = self.register_ack(id);
         if let Err(e) = self.send_packet(&Encoded::new(&packet)) {
-            lock(&self.0.acks).remove(&id);
+            self.forget_ack(id);
             return Err(AckError::Emit(e));
         }
         self.wait_ack(id, rx, timeout).await
+    }
+
+    pub(crate) fn forget_ack(&self, id: u64) {
+        let tx = lock(&self.0.acks).remove(&id);
+        drop(tx);
     }
 
     pub(crate) fn register_ack(&self, id: u64) -> oneshot::Receiver<Data> {
@@ -472,19 +495,26 @@ impl Socket {
         rx
     }
 
+    /// Waits for ack `id`; its entry is removed however this ends (answer,
+    /// timeout, or the caller dropping the future).
     pub(crate) async fn wait_ack(
         &self,
         id: u64,
         rx: oneshot::Receiver<Data>,
         timeout: Duration,
     ) -> Result<Data, AckError> {
+        struct Guard<'a>(&'a Socket, u64);
+        impl Drop for Guard<'_> {
+            fn drop(&mut self) {
+                let tx = lock(&self.0 .0.acks).remove(&self.1);
+                drop(tx);
+            }
+        }
+        let _guard = Guard(self, id);
         let sleep = self.0.nsp.runtime().sleep(timeout);
         match futures_util::future::select(rx, sleep).await {
             futures_util::future::Either::Left((r, _)) => r.map_err(|_| AckError::Disconnected),
-            futures_util::future::Either::Right(_) => {
-                lock(&self.0.acks).remove(&id);
-                Err(AckError::Timeout)
-            }
+            futures_util::future::Either::Right(_) => Err(AckError::Timeout),
         }
     }
 
@@ -509,7 +539,9 @@ impl Socket {
 
     /// Joins rooms.
     pub fn join(&self, rooms: impl IntoRooms) {
-        self.0.nsp.adapter().add_all(self.0.id, &rooms.into_rooms());
+        if !self.0.closed.load(Ordering::Acquire) {
+            self.0.nsp.adapter().add_all(self.0.id, &rooms.into_rooms());
+        }
     }
 
     /// Leaves a room.
@@ -536,6 +568,19 @@ impl Socket {
 
     /// Disconnects from the namespace; with `close`, closes the whole connection.
     pub fn disconnect(&self, close: bool) {
+        match self.0.client.upgrade().filter(|_| close) {
+            // Like the reference: every namespace of the connection first.
+            Some(client) => client.disconnect_all(),
+            None => {
+                self.disconnect_namespace();
+                if close {
+                    self.0.conn.close();
+                }
+            }
+        }
+    }
+
+    pub(crate) fn disconnect_namespace(&self) {
         if self.connected() {
             let _ = self.send_packet(&Encoded::new(&Packet::new(
                 PacketType::Disconnect,
@@ -544,9 +589,14 @@ impl Socket {
             )));
         }
         self.close(DisconnectReason::ServerNamespaceDisconnect);
-        if close {
-            self.0.conn.close();
-        }
+    }
+
+    /// A socket that never connected (refused, or its connection closed
+    /// during middlewares): forget whatever rooms middlewares joined.
+    pub(crate) fn abandon(&self) {
+        self.0.closed.store(true, Ordering::Release);
+        self.0.nsp.adapter().del_all(self.0.id);
+        self.0.nsp.forget_if_empty();
     }
 
     /// Closes the underlying connection without a DISCONNECT packet (the
@@ -566,27 +616,43 @@ impl Socket {
         }
     }
 
-    /// Ends the socket: `disconnecting`, leave rooms, `disconnect`.
+    /// Ends the socket: `disconnecting`, leave rooms, `disconnect`, and
+    /// (recovery) keep its state for a reconnect.
     pub(crate) fn close(&self, reason: DisconnectReason) {
         if !self.0.connected.swap(false, Ordering::AcqRel) {
             return;
         }
+        self.0.closed.store(true, Ordering::Release);
+        let server = self
+            .0
+            .nsp
+            .server()
+            .filter(|s| s.recovery_enabled() && reason.is_recoverable());
+        let rooms = server.as_ref().map(|_| self.rooms());
         let (disconnecting, disconnect) = {
             let h = self.0.handlers.read().unwrap_or_else(|e| e.into_inner());
             (h.disconnecting.clone(), h.disconnect.clone())
         };
         for f in &disconnecting {
-            f(self, &reason);
+            // User code must not stop the cleanup below.
+            let _ = std::panic::catch_unwind(AssertUnwindSafe(|| f(self, &reason)));
         }
-        self.0.nsp.on_socket_closed(self, &reason);
+        self.0.nsp.on_socket_closed(self);
         if let Some(client) = self.0.client.upgrade() {
             client.remove_socket(self.nsp_name(), self.0.id);
         }
-        // Pending acks fail with `Disconnected` as their senders drop.
-        lock(&self.0.acks).clear();
-        lock(&self.0.queue).jobs.clear();
+        // Pending acks fail with `Disconnected` as their senders drop;
+        // queued events are dropped. Both outside the locks.
+        let acks = std::mem::take(&mut *lock(&self.0.acks));
+        drop(acks);
+        let jobs = std::mem::take(&mut lock(&self.0.queue).jobs);
+        drop(jobs);
         for f in &disconnect {
-            f(self, &reason);
+            let _ = std::panic::catch_unwind(AssertUnwindSafe(|| f(self, &reason)));
+        }
+        // After the handlers, which may still read the socket's data.
+        if let (Some(server), Some(rooms)) = (server, rooms) {
+            server.store_session(self, rooms);
         }
     }
 
@@ -611,7 +677,16 @@ impl Socket {
                 let job: BoxFuture<()> =
                     Box::pin(async move { socket.dispatch(event, data, ack).await });
                 if concurrent {
-                    let job = AssertUnwindSafe(job).catch_unwind().map(|_| ());
+                    // Bounded like the serial queue: beyond it, overloaded.
+                    if self.0.concurrent.fetch_add(1, Ordering::AcqRel) >= self.0.max_queued {
+                        self.0.concurrent.fetch_sub(1, Ordering::AcqRel);
+                        self.disconnect(true);
+                        return;
+                    }
+                    let s = self.clone();
+                    let job = AssertUnwindSafe(job).catch_unwind().map(move |_| {
+                        s.0.concurrent.fetch_sub(1, Ordering::AcqRel);
+                    });
                     self.0.nsp.runtime().spawn(Box::pin(job));
                 } else {
                     self.enqueue(job);
@@ -645,7 +720,15 @@ impl Socket {
         for mw in mws {
             if let Err(err) = mw(self, &event, &data) {
                 if let Some(err) = err {
-                    let _ = self.emit("error", err);
+                    let listeners = self
+                        .0
+                        .handlers
+                        .read()
+                        .map(|h| h.error.clone())
+                        .unwrap_or_default();
+                    for f in listeners {
+                        f(self, &err);
+                    }
                 }
                 return;
             }
@@ -658,6 +741,22 @@ impl Socket {
         }
     }
 
+    /// Lets queued jobs run (they are held until the CONNECT answer is out).
+    pub(crate) fn release_queue(&self) {
+        let start = {
+            let mut q = lock(&self.0.queue);
+            q.held = false;
+            !q.jobs.is_empty() && !std::mem::replace(&mut q.running, true)
+        };
+        if start {
+            let socket = self.clone();
+            self.0
+                .nsp
+                .runtime()
+                .spawn(Box::pin(async move { socket.run_queue().await }));
+        }
+    }
+
     /// Runs `job` after every job queued before it.
     pub(crate) fn enqueue(&self, job: BoxFuture<()>) {
         let start = {
@@ -666,7 +765,7 @@ impl Socket {
                 None
             } else {
                 q.jobs.push_back(job);
-                Some(!std::mem::replace(&mut q.running, true))
+                Some(!q.held && !std::mem::replace(&mut q.running, true))
             }
         };
         match start {

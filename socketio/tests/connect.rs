@@ -185,3 +185,51 @@ async fn invalid_connect_payload_closes_with_parse_error() {
     c.send("40[]").await;
     c.closed().await;
 }
+
+#[tokio::test]
+async fn refused_connects_do_not_keep_the_connection_alive() {
+    let io = SocketIo::builder()
+        .config(SocketIoConfig::default().connect_timeout(Duration::from_millis(150)))
+        .build();
+    let addr = serve(&io).await;
+    let mut c = Client::open(addr).await;
+    c.send("40/nope,").await;
+    assert_eq!(c.text().await, r#"44/nope,{"message":"Invalid namespace"}"#);
+    c.closed().await;
+}
+
+#[tokio::test]
+async fn refused_dynamic_children_and_their_rooms_are_forgotten() {
+    let io = SocketIo::new();
+    let parent = io.dynamic(|n| n.starts_with("/d-"));
+    parent.use_middleware(|s| async move {
+        s.join("joined-in-middleware");
+        Err(ConnectError::new("no"))
+    });
+    let addr = serve(&io).await;
+    let mut c = Client::open(addr).await;
+    for i in 0..20 {
+        c.send(&format!("40/d-{i},")).await;
+        assert_eq!(c.text().await, format!(r#"44/d-{i},{{"message":"no"}}"#));
+    }
+    eventually(|| parent.children().is_empty()).await;
+    assert_eq!(io.namespaces().len(), 1, "only /");
+}
+
+#[tokio::test]
+async fn a_panicking_middleware_refuses_the_connection() {
+    let io = SocketIo::new();
+    io.of("/").use_middleware(|_| async move {
+        if true {
+            panic!("middleware bug");
+        }
+        Ok(())
+    });
+    let addr = serve(&io).await;
+    let mut c = Client::open(addr).await;
+    c.send("40").await;
+    assert_eq!(c.text().await, r#"44{"message":"middleware error"}"#);
+    // The namespace can be tried again (nothing stuck in "connecting").
+    c.send("40").await;
+    assert_eq!(c.text().await, r#"44{"message":"middleware error"}"#);
+}

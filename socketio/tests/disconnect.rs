@@ -86,11 +86,34 @@ async fn transport_close_disconnects_every_namespace() {
 }
 
 #[tokio::test]
-async fn server_close_disconnects_everyone() {
-    let (io, _) = logging_server();
+async fn server_close_shuts_down_without_disconnect_packets() {
+    let (io, log) = logging_server();
     let addr = serve(&io).await;
     let (mut c, _) = Client::connect(addr, "/").await;
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     io.close();
-    assert_eq!(c.text().await, "41");
+    // No "41": clients treat that as final and would not reconnect.
+    c.closed().await;
+    eventually(|| log.lock().unwrap().len() == 2).await;
+    assert_eq!(
+        log.lock().unwrap()[0],
+        "disconnecting:server shutting down:true"
+    );
+}
+
+#[tokio::test]
+async fn disconnect_with_close_covers_every_namespace() {
+    let (io, _) = logging_server();
+    io.of("/other").on_connection(|s| async move {
+        s.on("bye-all", |s, _, _| async move { s.disconnect(true) });
+    });
+    let addr = serve(&io).await;
+    let (mut c, _) = Client::connect(addr, "/").await;
+    c.join_nsp("/other", None).await;
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    c.send(r#"42/other,["bye-all"]"#).await;
+    let mut got = vec![c.text().await, c.text().await];
+    got.sort();
+    assert_eq!(got, ["41", "41/other,"]);
     c.closed().await;
 }

@@ -109,13 +109,17 @@ async fn catch_all_listeners_see_incoming_and_outgoing() {
 }
 
 #[tokio::test]
-async fn packet_middleware_drops_or_answers_with_error() {
+async fn packet_middleware_drops_and_reports_errors_on_the_server() {
     let io = SocketIo::new();
     io.of("/").on_connection(|s| async move {
         s.use_packet(|_, ev, _| match ev {
             "forbidden" => Err(Some(Data::from(json!({"message": "not allowed"})))),
             "ignored" => Err(None),
             _ => Ok(()),
+        });
+        s.on_error(|s, err| {
+            // The error stays on the server; this test forwards it to look at it.
+            let _ = s.emit("server-saw", err.clone());
         });
         for ev in ["forbidden", "ignored", "fine"] {
             s.on(ev, move |s, _, _| async move {
@@ -126,7 +130,10 @@ async fn packet_middleware_drops_or_answers_with_error() {
     let addr = serve(&io).await;
     let (mut c, _) = Client::connect(addr, "/").await;
     c.send(r#"42["forbidden"]"#).await;
-    assert_eq!(c.text().await, r#"42["error",{"message":"not allowed"}]"#);
+    assert_eq!(
+        c.text().await,
+        r#"42["server-saw",{"message":"not allowed"}]"#
+    );
     c.send(r#"42["ignored"]"#).await;
     c.send(r#"42["fine"]"#).await;
     assert_eq!(c.text().await, r#"42["ran","fine"]"#);
