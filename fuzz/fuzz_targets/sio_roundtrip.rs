@@ -2,7 +2,7 @@
 //! through the stateful decoder) gives the same packet.
 #![no_main]
 
-use arbitrary::{Arbitrary, Unstructured};
+use arbitrary::Unstructured;
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
 use serde_json::{json, Value};

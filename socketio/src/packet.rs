@@ -435,6 +435,19 @@ mod tests {
         }
     }
 
+    /// Fuzz regression (sio_packet): a float did not survive decode then
+    /// encode (serde_json parsed it off by one ulp without `float_roundtrip`),
+    /// so an echoed number differed from the client's.
+    #[test]
+    fn floats_survive_a_round_trip() {
+        let wire = format!("4{{\"sage\":900712541094{}49}}", "4".repeat(78));
+        let p = dec(&wire).unwrap();
+        assert_eq!(dec(&p.encode()).unwrap().data, p.data);
+        let p =
+            dec("2[\"n\",0.1,1e-300,1.7976931348623157e308,5e-324,123456789.123456789]").unwrap();
+        assert_eq!(dec(&p.encode()).unwrap().data, p.data);
+    }
+
     #[test]
     fn placeholders_are_checked() {
         let mut p = Packet::event(
