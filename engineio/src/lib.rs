@@ -35,6 +35,7 @@ pub mod config;
 pub mod error;
 pub mod packet;
 pub mod payload;
+pub mod query;
 pub mod session;
 mod sid;
 mod str;

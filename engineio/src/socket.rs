@@ -60,7 +60,7 @@ pub struct Handshake {
 impl Handshake {
     /// The first value of query parameter `name`, percent-decoded.
     pub fn query(&self, name: &str) -> Option<String> {
-        crate::transport::query_param(self.uri.query().unwrap_or(""), name)
+        crate::query::param(self.uri.query().unwrap_or(""), name)
     }
 }
 

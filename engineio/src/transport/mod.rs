@@ -68,39 +68,6 @@ pub(crate) fn error(code: ErrorCode) -> Resp {
     error_response(code.status(), code as u16, code.message())
 }
 
-/// The first value of `name` in a raw query string, percent-decoded.
-pub(crate) fn query_param(query: &str, name: &str) -> Option<String> {
-    query.split('&').find_map(|pair| {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        (percent_decode(k) == name).then(|| percent_decode(v))
-    })
-}
-
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < b.len() => {
-                let hex = std::str::from_utf8(&b[i + 1..i + 3]).ok();
-                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                    Some(v) => {
-                        out.push(v);
-                        i += 3;
-                        continue;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 fn path_matches(configured: &str, path: &str) -> bool {
     let c = configured.trim_end_matches('/');
     let p = path.trim_end_matches('/');
@@ -179,7 +146,7 @@ where
 {
     let query = req.uri().query().unwrap_or("").to_owned();
     let transports = inner.config.transports;
-    let transport = match query_param(&query, "transport")
+    let transport = match crate::query::param(&query, "transport")
         .as_deref()
         .and_then(TransportKind::parse)
     {
@@ -187,11 +154,11 @@ where
         Some(t @ TransportKind::WebSocket) if transports.websocket => t,
         _ => return with_cors(inner, &req, error(ErrorCode::UnknownTransport)),
     };
-    if query_param(&query, "EIO").as_deref() != Some("4") {
+    if crate::query::param(&query, "EIO").as_deref() != Some("4") {
         return with_cors(inner, &req, error(ErrorCode::UnsupportedProtocolVersion));
     }
     let is_upgrade = websocket::is_upgrade_request(&req);
-    match query_param(&query, "sid") {
+    match crate::query::param(&query, "sid") {
         Some(sid) => {
             let Some(socket) = Sid::parse(&sid).and_then(|s| inner.lookup(&s)) else {
                 return with_cors(inner, &req, error(ErrorCode::UnknownSid));
@@ -301,20 +268,6 @@ pub(crate) fn now() -> Instant {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn query_params() {
-        let q = "EIO=4&transport=polling&sid=abc%2Dd&x=a+b&flag";
-        assert_eq!(query_param(q, "EIO").as_deref(), Some("4"));
-        assert_eq!(query_param(q, "sid").as_deref(), Some("abc-d"));
-        assert_eq!(query_param(q, "x").as_deref(), Some("a b"));
-        assert_eq!(query_param(q, "flag").as_deref(), Some(""));
-        assert_eq!(query_param(q, "nope"), None);
-        assert_eq!(percent_decode("%"), "%");
-        assert_eq!(percent_decode("%4"), "%4");
-        assert_eq!(percent_decode("%zz"), "%zz");
-        assert_eq!(percent_decode("%ff"), "\u{fffd}");
-    }
 
     #[test]
     fn paths() {
