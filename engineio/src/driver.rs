@@ -178,7 +178,8 @@ impl Driver {
                     let _ = reply.send(Err(e));
                 }
             },
-            Ctl::Post(packets, reply) => {
+            Ctl::Post(post) => {
+                let (packets, reply) = *post;
                 let result = match packets {
                     _ if self.session.is_closed() => Err(Some(PollError::Closed)),
                     _ if self.session.transport() != TransportKind::Polling => {

@@ -80,14 +80,19 @@ impl Outgoing {
     }
 }
 
+/// A decoded POST body and where to send the outcome.
+pub(crate) type PostRequest = (
+    Result<Vec<Packet>, PacketError>,
+    oneshot::Sender<Result<(), Option<PollError>>>,
+);
+
 /// Control messages from transports and handles to the driver.
 pub(crate) enum Ctl {
     Poll(oneshot::Sender<Result<Bytes, PollError>>),
-    /// The reply's `Err(None)` means the payload was a protocol error.
-    Post(
-        Result<Vec<Packet>, PacketError>,
-        oneshot::Sender<Result<(), Option<PollError>>>,
-    ),
+    /// A decoded POST body and its reply; the reply's `Err(None)` means the
+    /// payload was a protocol error. Boxed: every session's channel
+    /// allocates room for 32 of these up front.
+    Post(Box<PostRequest>),
     Probe(Box<Ws>),
     Close(CloseReason),
 }

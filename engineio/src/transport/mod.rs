@@ -211,8 +211,8 @@ where
         }
     }
     let handshake = Handshake {
-        uri: req.uri().clone(),
-        headers: req.headers().clone(),
+        uri: detach_uri(req.uri()),
+        headers: detach_headers(req.headers()),
         peer,
         issued_at: SystemTime::now(),
     };
@@ -242,6 +242,27 @@ where
         TransportKind::Polling => polling::open(inner, session, socket, app_rx, ctl_rx, &req, now),
         TransportKind::WebSocket => websocket::open(inner, session, socket, app_rx, ctl_rx, req),
     }
+}
+
+/// A copy of `headers` that owns its bytes. hyper's parsed headers are
+/// slices of the connection's read buffer: keeping a plain clone for the
+/// session's life would keep that whole buffer (8 KiB or more) alive.
+fn detach_headers(headers: &http::HeaderMap) -> http::HeaderMap {
+    let mut out = http::HeaderMap::with_capacity(headers.len());
+    for (k, v) in headers {
+        if let Ok(v) = HeaderValue::from_bytes(v.as_bytes()) {
+            // Custom names are slices of the read buffer too.
+            if let Ok(k) = http::HeaderName::from_bytes(k.as_str().as_bytes()) {
+                out.append(k, v);
+            }
+        }
+    }
+    out
+}
+
+/// A copy of `uri` that owns its bytes (see [`detach_headers`]).
+fn detach_uri(uri: &http::Uri) -> http::Uri {
+    http::Uri::try_from(uri.to_string()).unwrap_or_else(|_| uri.clone())
 }
 
 /// Sets the `io` cookie on a handshake response when configured.

@@ -143,7 +143,12 @@ where
     };
     let packets = payload::decode(data, inner.config.max_packets_per_post);
     let (tx, rx) = oneshot::channel();
-    if socket.0.ctl_tx.send(Ctl::Post(packets, tx)).is_err() {
+    if socket
+        .0
+        .ctl_tx
+        .send(Ctl::Post(Box::new((packets, tx))))
+        .is_err()
+    {
         return error(ErrorCode::UnknownSid);
     }
     match rx.await {
