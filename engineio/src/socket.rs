@@ -49,8 +49,8 @@ pub trait Handler: Send + Sync + 'static {
 pub struct Handshake {
     /// Request URI of the handshake.
     pub uri: http::Uri,
-    /// Request headers of the handshake.
-    pub headers: http::HeaderMap,
+    /// Request headers of the handshake (shared with the layers above).
+    pub headers: Arc<http::HeaderMap>,
     /// Peer address, when known.
     pub peer: Option<SocketAddr>,
     /// When the handshake happened.

@@ -28,8 +28,8 @@ use crate::socket::{connect_payload, DisconnectReason, Handshake, Socket};
 pub struct ConnectionInfo {
     /// Request URL (path and query).
     pub url: String,
-    /// Request headers.
-    pub headers: http::HeaderMap,
+    /// Request headers (shared by every socket of the connection).
+    pub headers: Arc<http::HeaderMap>,
     /// Peer address.
     pub address: Option<SocketAddr>,
     /// Handshake time.

@@ -36,8 +36,9 @@ pub struct Handshake {
     pub auth: Value,
     /// Request URL of the Engine.IO handshake (path and query).
     pub url: String,
-    /// Request headers of the Engine.IO handshake.
-    pub headers: http::HeaderMap,
+    /// Request headers of the Engine.IO handshake (shared, not copied, by
+    /// every socket of the connection).
+    pub headers: Arc<http::HeaderMap>,
     /// Peer address, when known.
     pub address: Option<SocketAddr>,
     /// When the Engine.IO handshake happened.

@@ -212,7 +212,7 @@ where
     }
     let handshake = Handshake {
         uri: detach_uri(req.uri()),
-        headers: detach_headers(req.headers()),
+        headers: Arc::new(detach_headers(req.headers())),
         peer,
         issued_at: SystemTime::now(),
     };
