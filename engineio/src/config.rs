@@ -1,6 +1,6 @@
 //! Engine options with documented defaults matching the reference server.
 //!
-//! Pure data: no I/O. The transports read it; [`EngineConfig::session`]
+//! Pure data: no I/O. The transports read it, and [`Session::new`](crate::Session::new)
 //! extracts what the session state machine needs.
 
 use std::time::Duration;
