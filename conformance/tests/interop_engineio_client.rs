@@ -3,33 +3,14 @@
 //! polling-then-upgrade: text and binary echoes both ways, ordering, and a
 //! server-side close. `npm ci` runs on first use if `node_modules` is missing.
 
-use std::path::PathBuf;
+mod common;
+
 use std::process::Command;
-use std::sync::OnceLock;
 
-fn interop_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("interop")
-}
-
-/// Installs the npm packages once per test binary.
-fn ensure_node_modules() {
-    static DONE: OnceLock<()> = OnceLock::new();
-    DONE.get_or_init(|| {
-        let dir = interop_dir();
-        if dir.join("node_modules/engine.io-client").is_dir() {
-            return;
-        }
-        let status = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund"])
-            .current_dir(&dir)
-            .status()
-            .expect("npm must be installed to run the interop tests");
-        assert!(status.success(), "npm ci failed in {}", dir.display());
-    });
-}
+use common::{ensure_npm, interop_dir};
 
 fn run_mode(mode: &str) {
-    ensure_node_modules();
+    ensure_npm();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

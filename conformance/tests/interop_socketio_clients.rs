@@ -6,31 +6,14 @@
 //! `interop/python/sio_client.py`) and the server's contract in
 //! `src/interop.rs`. Missing packages are installed on first use.
 
+mod common;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
 
-fn interop_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("interop")
-}
-
-fn ensure_npm() {
-    static DONE: OnceLock<()> = OnceLock::new();
-    DONE.get_or_init(|| {
-        let dir = interop_dir();
-        if dir.join("node_modules/socket.io-client").is_dir() {
-            return;
-        }
-        let ok = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund"])
-            .current_dir(&dir)
-            .status()
-            .expect("npm must be installed to run the interop tests")
-            .success();
-        assert!(ok, "npm ci failed in {}", dir.display());
-    });
-}
+use common::{ensure_npm, interop_dir};
 
 fn ensure_python() {
     static DONE: OnceLock<()> = OnceLock::new();
