@@ -166,6 +166,8 @@ pub struct Session {
     upgrade: Upgrade,
     state: State,
     close_reason: Option<CloseReason>,
+    /// The last ping was handed to a transport (only then can a pong answer it).
+    ping_sent: bool,
     poll_pending: bool,
     outbox: VecDeque<Packet>,
     transmits: VecDeque<Transmit>,
@@ -189,6 +191,7 @@ impl Session {
             upgrade: Upgrade::None,
             state: State::Open,
             close_reason: None,
+            ping_sent: false,
             poll_pending: false,
             outbox: VecDeque::new(),
             transmits: VecDeque::new(),
@@ -336,8 +339,11 @@ impl Session {
         match packet {
             Packet::Message(s) => self.events.push_back(Event::Message(s)),
             Packet::Binary(b) => self.events.push_back(Event::Binary(b)),
+            // Only a pong for a ping the client could have seen counts: a
+            // client that never polls cannot keep the session alive with
+            // blind pongs (and make unsent pings pile up).
             Packet::Pong(_) => {
-                if self.timers.get(Timer::PongDeadline).is_some() {
+                if self.timers.get(Timer::PongDeadline).is_some() && self.ping_sent {
                     self.timers.stop(Timer::PongDeadline);
                     self.timers.set(Timer::PingDue, now + self.ping_interval);
                 }
@@ -450,6 +456,7 @@ impl Session {
             self.timers.stop(t);
             match t {
                 Timer::PingDue => {
+                    self.ping_sent = false;
                     self.outbox.push_back(Packet::Ping(Str::new()));
                     self.timers
                         .set(Timer::PongDeadline, now + self.ping_timeout);
@@ -478,7 +485,11 @@ impl Session {
             return Some(t);
         }
         match self.transport {
-            TransportKind::WebSocket => self.outbox.pop_front().map(Transmit::WebSocket),
+            TransportKind::WebSocket => {
+                let p = self.outbox.pop_front()?;
+                self.ping_sent |= matches!(p, Packet::Ping(_));
+                Some(Transmit::WebSocket(p))
+            }
             TransportKind::Polling if self.poll_pending => {
                 if self.upgrade == Upgrade::Probed {
                     self.poll_pending = false;
@@ -523,6 +534,7 @@ impl Session {
                 out.extend_from_slice(&[payload::SEPARATOR]);
             }
             p.encode_text_into(&mut out);
+            self.ping_sent |= matches!(p, Packet::Ping(_));
             self.outbox.pop_front();
         }
         out.freeze()

@@ -555,3 +555,25 @@ fn random_input_sequences_keep_invariants() {
         }
     }
 }
+
+/// Fuzz regression (eio_session): a polling client that never polls but
+/// keeps POSTing pongs kept the session alive while every ping piled up
+/// unsent in the outbox, without bound. A pong now only counts once its
+/// ping went out; otherwise the session times out.
+#[test]
+fn blind_pongs_do_not_keep_a_session_that_never_polls() {
+    let mut h = Harness::polling();
+    let mut closed = false;
+    for _ in 0..10 {
+        h.advance(); // ping due (queued, never polled) or pong deadline
+        h.s.handle_packet(h.now, Packet::Pong(Str::new()));
+        assert!(h.s.buffered() <= 2, "outbox grew to {}", h.s.buffered());
+        if h.events()
+            .contains(&Event::Closed(CloseReason::PingTimeout))
+        {
+            closed = true;
+            break;
+        }
+    }
+    assert!(closed, "the session must time out");
+}
