@@ -179,6 +179,10 @@ pub struct EngineConfig {
     pub slow_client: SlowClientPolicy,
     /// Most packets accepted in one polling POST. Default 1024.
     pub max_packets_per_post: usize,
+    /// Compression of polling responses (gzip or deflate, as the client
+    /// accepts) from this many bytes on; `None` disables it. Default 1024,
+    /// as the reference's `httpCompression.threshold`.
+    pub http_compression: Option<usize>,
     /// Read buffer of each WebSocket in bytes: resident for as long as the
     /// connection lives, so it is most of an idle connection's cost; larger
     /// messages still arrive whole, in more reads. Default 4096.
@@ -204,6 +208,7 @@ impl Default for EngineConfig {
             slow_client: SlowClientPolicy::Error,
             max_packets_per_post: 1024,
             ws_read_buffer: 4096,
+            http_compression: Some(1024),
         }
     }
 }
@@ -249,6 +254,8 @@ setters! {
     max_packets_per_post: usize;
     /// Sets [`EngineConfig::ws_read_buffer`].
     ws_read_buffer: usize;
+    /// Sets [`EngineConfig::http_compression`].
+    http_compression: Option<usize>;
 }
 
 impl EngineConfig {

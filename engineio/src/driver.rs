@@ -125,7 +125,10 @@ pub(crate) struct Driver {
     ctl_rx: mpsc::UnboundedReceiver<Ctl>,
     ws: Option<WsSlot>,
     probe: Option<WsSlot>,
-    pending_poll: Option<oneshot::Sender<Result<Bytes, PollError>>>,
+    pending_poll: Option<oneshot::Sender<Result<(Bytes, bool), PollError>>>,
+    /// An application packet queued since the last poll answer asked for
+    /// compression (internal packets are tiny, below any threshold).
+    compress: bool,
     /// A transmit that waits for its WebSocket to be writable.
     stalled: Option<Transmit>,
     timer: Pin<Box<Sleep>>,
@@ -160,6 +163,7 @@ impl Driver {
             ws: ws.map(|w| WsSlot::new(w, base64)),
             probe: None,
             pending_poll: None,
+            compress: false,
             stalled: None,
             timer: Box::pin(tokio::time::sleep_until(tokio::time::Instant::now())),
             deadline: None,
@@ -379,11 +383,12 @@ impl Driver {
     /// `wants_data` (or are closing); a group may exceed `send_buffer` by
     /// its own size, which the Socket.IO attachment cap bounds.
     fn queue(&mut self, out: Outgoing) {
+        self.compress |= out.compress();
         match out {
-            Outgoing::One(p) => {
+            Outgoing::One(p, _) => {
                 let _ = self.session.send_before_close(p);
             }
-            Outgoing::Group(g) => {
+            Outgoing::Group(g, _) => {
                 for p in g {
                     let _ = self.session.send_before_close(p);
                 }
@@ -400,10 +405,10 @@ impl Driver {
             };
             match t {
                 Transmit::Poll(body) => {
-                    let delivered = self
-                        .pending_poll
-                        .take()
-                        .is_some_and(|r| r.send(Ok(body)).is_ok());
+                    let delivered = self.pending_poll.take().is_some_and(|r| {
+                        r.send(Ok((body, std::mem::take(&mut self.compress))))
+                            .is_ok()
+                    });
                     if !delivered {
                         // The GET went away just now: its packets are lost.
                         self.session.handle_poll_dropped(now());

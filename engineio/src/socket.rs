@@ -65,17 +65,24 @@ impl Handshake {
 }
 
 /// One item of the send buffer: a packet, or packets that must go out
-/// back to back (a Socket.IO binary packet and its attachments).
+/// back to back (a Socket.IO binary packet and its attachments), and
+/// whether they may be compressed.
 pub(crate) enum Outgoing {
-    One(Packet),
-    Group(Vec<Packet>),
+    One(Packet, bool),
+    Group(Vec<Packet>, bool),
 }
 
 impl Outgoing {
     pub(crate) fn text_len(&self) -> usize {
         match self {
-            Outgoing::One(p) => p.text_len(),
-            Outgoing::Group(g) => g.iter().map(Packet::text_len).sum(),
+            Outgoing::One(p, _) => p.text_len(),
+            Outgoing::Group(g, _) => g.iter().map(Packet::text_len).sum(),
+        }
+    }
+
+    pub(crate) fn compress(&self) -> bool {
+        match self {
+            Outgoing::One(_, c) | Outgoing::Group(_, c) => *c,
         }
     }
 }
@@ -88,7 +95,8 @@ pub(crate) type PostRequest = (
 
 /// Control messages from transports and handles to the driver.
 pub(crate) enum Ctl {
-    Poll(oneshot::Sender<Result<Bytes, PollError>>),
+    /// A GET; answered with the payload and whether it may be compressed.
+    Poll(oneshot::Sender<Result<(Bytes, bool), PollError>>),
     /// A decoded POST body and its reply; the reply's `Err(None)` means the
     /// payload was a protocol error. Boxed: every session's channel
     /// allocates room for 32 of these up front.
@@ -179,14 +187,27 @@ impl Socket {
     /// [`SendError::Full`] (and closes the session under
     /// [`SlowClientPolicy::Close`]); it never blocks or grows.
     pub fn send(&self, packet: Packet) -> Result<(), SendError> {
-        self.try_send(Outgoing::One(packet))
+        self.try_send(Outgoing::One(packet, true))
+    }
+
+    /// Like [`Socket::send`]; with `compress` false the packet does not ask
+    /// for HTTP compression (a polling response is compressed when one of
+    /// its packets asks for it, it reaches the threshold and the client
+    /// accepts gzip or deflate).
+    pub fn send_with(&self, packet: Packet, compress: bool) -> Result<(), SendError> {
+        self.try_send(Outgoing::One(packet, compress))
     }
 
     /// Queues packets that must reach the client back to back, with nothing
     /// from other senders in between (a Socket.IO binary packet and its
     /// attachments). Counts as one item of the send buffer.
     pub fn send_group(&self, packets: Vec<Packet>) -> Result<(), SendError> {
-        self.try_send(Outgoing::Group(packets))
+        self.try_send(Outgoing::Group(packets, true))
+    }
+
+    /// [`Socket::send_group`] with the compression choice of [`Socket::send_with`].
+    pub fn send_group_with(&self, packets: Vec<Packet>, compress: bool) -> Result<(), SendError> {
+        self.try_send(Outgoing::Group(packets, compress))
     }
 
     fn try_send(&self, out: Outgoing) -> Result<(), SendError> {
@@ -230,7 +251,7 @@ impl Socket {
     pub async fn send_async(&self, packet: Packet) -> Result<(), SendError> {
         self.0
             .app_tx
-            .send(Outgoing::One(packet))
+            .send(Outgoing::One(packet, true))
             .await
             .map_err(|_| SendError::Closed)
     }

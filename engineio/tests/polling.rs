@@ -196,3 +196,79 @@ async fn groups_go_out_back_to_back_and_sessions_hold_app_data() {
         "4head\x1ebAQ==\x1e4after"
     );
 }
+
+#[tokio::test]
+async fn large_poll_answers_are_compressed_when_accepted() {
+    use std::io::Read;
+    let srv = start(fast_config()).await;
+    let (sid, _) = open_polling(srv.addr).await;
+    let socket = srv.rec.socket(&sid);
+    let big = "x".repeat(4000);
+    let target = eio(Some(&sid), "polling");
+    // Accepted: gzip, and the body decodes to the payload.
+    socket.send_text(big.as_str()).unwrap();
+    let r = request(
+        srv.addr,
+        "GET",
+        &target,
+        &[("Accept-Encoding", "gzip, deflate")],
+        b"",
+    )
+    .await;
+    assert_eq!(r.header("content-encoding"), Some("gzip"));
+    assert!(r.body.len() < 200, "compressed to {} bytes", r.body.len());
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(&r.body[..])
+        .read_to_string(&mut text)
+        .unwrap();
+    assert_eq!(text, format!("4{big}"));
+    // deflate only.
+    socket.send_text(big.as_str()).unwrap();
+    let r = request(
+        srv.addr,
+        "GET",
+        &target,
+        &[("Accept-Encoding", "deflate")],
+        b"",
+    )
+    .await;
+    assert_eq!(r.header("content-encoding"), Some("deflate"));
+    let mut text = String::new();
+    flate2::read::DeflateDecoder::new(&r.body[..])
+        .read_to_string(&mut text)
+        .unwrap();
+    assert_eq!(text, format!("4{big}"));
+    // Not accepted, refused with q=0, below the threshold, or opted out: plain.
+    for (accept, msg, compress) in [
+        (None, big.as_str(), true),
+        (Some("gzip;q=0"), big.as_str(), true),
+        (Some("gzip"), "small", true),
+        (Some("gzip"), big.as_str(), false),
+    ] {
+        socket
+            .send_with(engineio::Packet::Message(msg.into()), compress)
+            .unwrap();
+        let headers: Vec<(&str, &str)> =
+            accept.map(|a| ("Accept-Encoding", a)).into_iter().collect();
+        let r = request(srv.addr, "GET", &target, &headers, b"").await;
+        assert_eq!(r.header("content-encoding"), None, "{accept:?} {compress}");
+        assert_eq!(r.text(), format!("4{msg}"));
+    }
+}
+
+#[tokio::test]
+async fn http_compression_can_be_disabled() {
+    let srv = start(fast_config().http_compression(None)).await;
+    let (sid, _) = open_polling(srv.addr).await;
+    srv.rec.socket(&sid).send_text("y".repeat(5000)).unwrap();
+    let r = request(
+        srv.addr,
+        "GET",
+        &eio(Some(&sid), "polling"),
+        &[("Accept-Encoding", "gzip")],
+        b"",
+    )
+    .await;
+    assert_eq!(r.header("content-encoding"), None);
+    assert_eq!(r.body.len(), 5001);
+}

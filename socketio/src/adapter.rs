@@ -22,8 +22,8 @@ use crate::socket::{AckError, Handshake};
 /// A room name. Every socket is also in the room named by its id.
 pub type Room = String;
 
-/// Who a broadcast reaches.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Who a broadcast reaches, and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BroadcastOptions {
     /// Rooms to reach (union); empty means every socket of the namespace.
     pub rooms: Vec<Room>,
@@ -33,6 +33,21 @@ pub struct BroadcastOptions {
     pub volatile: bool,
     /// Only this node, not the other nodes of a cluster.
     pub local: bool,
+    /// The transport may compress the packet (HTTP compression of polling
+    /// responses). Default true, as in the reference.
+    pub compress: bool,
+}
+
+impl Default for BroadcastOptions {
+    fn default() -> Self {
+        BroadcastOptions {
+            rooms: Vec::new(),
+            except: Vec::new(),
+            volatile: false,
+            local: false,
+            compress: true,
+        }
+    }
 }
 
 /// An adapter operation failed (a distributed adapter lost its peers...).
@@ -246,7 +261,7 @@ impl Adapter for LocalAdapter {
             return Self::ready(Err(AdapterError::NamespaceGone));
         };
         let sids = self.local_sockets(&opts);
-        nsp.deliver(&packet, &sids, opts.volatile);
+        nsp.deliver(&packet, &sids, &opts);
         Self::ready(Ok(()))
     }
 

@@ -19,18 +19,24 @@ pub trait Conn: Send + Sync + 'static {
     fn close(&self);
 }
 
-/// A Socket.IO packet encoded once: the text message and its attachments.
-/// Cloning shares the buffers, so a broadcast encodes one packet for all.
+/// A Socket.IO packet encoded once: the text message, its attachments and
+/// whether it may be compressed. Cloning shares the buffers, so a broadcast
+/// encodes one packet for all.
 #[derive(Debug, Clone)]
-pub struct Encoded(Arc<(Str, Vec<Bytes>)>);
+pub struct Encoded(Arc<(Str, Vec<Bytes>)>, bool);
 
 impl Encoded {
-    /// Encodes `packet`.
+    /// Encodes `packet` (compressible).
     pub fn new(packet: &Packet) -> Self {
-        Encoded(Arc::new((
-            Str::from(packet.encode()),
-            packet.attachments.clone(),
-        )))
+        Encoded::with_compress(packet, true)
+    }
+
+    /// Encodes `packet`; `compress` false opts it out of transport compression.
+    pub fn with_compress(packet: &Packet, compress: bool) -> Self {
+        Encoded(
+            Arc::new((Str::from(packet.encode()), packet.attachments.clone())),
+            compress,
+        )
     }
 
     /// The text message.
@@ -41,6 +47,11 @@ impl Encoded {
     /// The binary attachments.
     pub fn attachments(&self) -> &[Bytes] {
         &self.0 .1
+    }
+
+    /// Whether the transport may compress it.
+    pub fn compress(&self) -> bool {
+        self.1
     }
 
     /// The Engine.IO packets to send, in order.
@@ -56,9 +67,9 @@ impl Encoded {
 impl Conn for engineio::Socket {
     fn send(&self, packet: &Encoded) -> Result<(), SendError> {
         if packet.attachments().is_empty() {
-            engineio::Socket::send(self, EioPacket::Message(packet.text().clone()))
+            self.send_with(EioPacket::Message(packet.text().clone()), packet.compress())
         } else {
-            self.send_group(packet.to_engine_packets())
+            self.send_group_with(packet.to_engine_packets(), packet.compress())
         }
     }
 

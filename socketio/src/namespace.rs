@@ -15,7 +15,7 @@ use std::time::Duration;
 use engineio::Sid;
 use serde_json::{json, Value};
 
-use crate::adapter::{AckResult, Adapter};
+use crate::adapter::{AckResult, Adapter, BroadcastOptions};
 use crate::conn::Encoded;
 use crate::operators::BroadcastOperator;
 use crate::packet::Packet;
@@ -276,8 +276,9 @@ impl Namespace {
     /// non-volatile one is never dropped silently: that recipient's
     /// connection is closed instead (a recoverable disconnect, so with
     /// connection state recovery the client gets the packet on reconnect).
-    pub fn deliver(&self, packet: &Packet, sids: &[Sid], volatile: bool) {
-        let encoded = Encoded::new(packet);
+    pub fn deliver(&self, packet: &Packet, sids: &[Sid], opts: &BroadcastOptions) {
+        let volatile = opts.volatile;
+        let encoded = Encoded::with_compress(packet, opts.compress);
         for sid in sids {
             if let Some(s) = self.socket(*sid) {
                 if s.send_packet(&encoded) == Err(EmitError::Full) && !volatile {

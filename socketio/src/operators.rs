@@ -55,6 +55,15 @@ impl BroadcastOperator {
         self
     }
 
+    /// Whether the transport may compress the packet (default true): with
+    /// false, a polling response holding only such packets is sent
+    /// uncompressed. WebSocket frames are never compressed (no
+    /// permessage-deflate).
+    pub fn compress(mut self, compress: bool) -> Self {
+        self.opts.compress = compress;
+        self
+    }
+
     /// The options built so far.
     pub fn options(&self) -> &BroadcastOptions {
         &self.opts

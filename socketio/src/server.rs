@@ -284,7 +284,7 @@ impl ServerInner {
             offset,
             nsp: nsp.name().to_owned(),
             opts: opts.clone(),
-            encoded: Encoded::new(packet),
+            encoded: Encoded::with_compress(packet, opts.compress),
             at: now,
         });
     }

@@ -60,12 +60,14 @@ impl Runtime for Threads {
 #[derive(Default)]
 struct Recorder {
     sent: Mutex<Vec<String>>,
+    compress: Mutex<Vec<bool>>,
     closed: Mutex<bool>,
 }
 
 impl Conn for Recorder {
     fn send(&self, p: &Encoded) -> Result<(), SendError> {
         self.sent.lock().unwrap().push(p.text().to_string());
+        self.compress.lock().unwrap().push(p.compress());
         Ok(())
     }
     fn close(&self) {
@@ -165,4 +167,27 @@ fn a_full_buffer_misses_volatile_broadcasts_and_closes_on_others() {
         *conn.closed.lock().unwrap(),
         "never dropped silently: the connection closes"
     );
+}
+
+#[test]
+fn the_compress_flag_reaches_the_connection() {
+    let io = SocketIo::builder().runtime(Arc::new(Threads)).build();
+    let conn = Arc::new(Recorder::default());
+    let info = ConnectionInfo {
+        url: "/".into(),
+        headers: Default::default(),
+        address: None,
+        issued: std::time::SystemTime::now(),
+    };
+    let c = io.accept(conn.clone(), info);
+    c.handle_text("0");
+    wait_for(&conn, 1);
+    io.emit("a", json!(1)).unwrap();
+    io.of("/")
+        .broadcast()
+        .compress(false)
+        .emit("b", json!(2))
+        .unwrap();
+    wait_for(&conn, 3);
+    assert_eq!(*conn.compress.lock().unwrap(), [true, true, false]);
 }

@@ -72,7 +72,10 @@ where
     B::Error: std::error::Error + Send + Sync + 'static,
 {
     let resp = match *req.method() {
-        Method::GET => poll(&socket).await,
+        Method::GET => {
+            let accept = req.headers().get(header::ACCEPT_ENCODING);
+            poll(inner, &socket, accept).await
+        }
         Method::POST => {
             let (parts, body) = req.into_parts();
             let resp = post(inner, &socket, &parts.headers, body).await;
@@ -91,13 +94,22 @@ fn poll_error(e: PollError) -> Resp {
     }
 }
 
-async fn poll(socket: &Socket) -> Resp {
+async fn poll(inner: &Inner, socket: &Socket, accept_encoding: Option<&HeaderValue>) -> Resp {
     let (tx, rx) = oneshot::channel();
     if socket.0.ctl_tx.send(Ctl::Poll(tx)).is_err() {
         return error(ErrorCode::UnknownSid);
     }
     match rx.await {
-        Ok(Ok(body)) => text_response(body),
+        Ok(Ok((body, compress))) => {
+            match inner
+                .config
+                .http_compression
+                .filter(|t| compress && body.len() >= *t)
+            {
+                Some(_) => compressed_response(body, accept_encoding),
+                None => text_response(body),
+            }
+        }
         Ok(Err(e)) => poll_error(e),
         Err(_) => error(ErrorCode::UnknownSid),
     }
@@ -166,6 +178,51 @@ fn too_large(socket: &Socket) -> Resp {
         ErrorCode::BadRequest as u16,
         "Payload too large",
     )
+}
+
+/// A polling answer compressed with the best encoding the client accepts
+/// (gzip, then deflate); uncompressed if it accepts neither.
+fn compressed_response(body: Bytes, accept_encoding: Option<&HeaderValue>) -> Resp {
+    use flate2::write::{DeflateEncoder, GzEncoder};
+    use flate2::Compression;
+    use std::io::Write;
+    let accepts = |name: &str| {
+        accept_encoding
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                v.split(',').any(|e| {
+                    let mut parts = e.split(';');
+                    let coding = parts.next().unwrap_or("").trim();
+                    let refused =
+                        parts.any(|p| matches!(p.trim(), "q=0" | "q=0.0" | "q=0.00" | "q=0.000"));
+                    coding.eq_ignore_ascii_case(name) && !refused
+                })
+            })
+    };
+    let encoded = if accepts("gzip") {
+        let mut e = GzEncoder::new(Vec::with_capacity(body.len() / 2), Compression::default());
+        e.write_all(&body)
+            .and_then(|_| e.finish())
+            .ok()
+            .map(|b| (b, "gzip"))
+    } else if accepts("deflate") {
+        let mut e = DeflateEncoder::new(Vec::with_capacity(body.len() / 2), Compression::default());
+        e.write_all(&body)
+            .and_then(|_| e.finish())
+            .ok()
+            .map(|b| (b, "deflate"))
+    } else {
+        None
+    };
+    let Some((data, coding)) = encoded else {
+        return text_response(body);
+    };
+    let mut resp = text_response(Bytes::from(data));
+    resp.headers_mut()
+        .insert(header::CONTENT_ENCODING, HeaderValue::from_static(coding));
+    resp.headers_mut()
+        .append(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    resp
 }
 
 enum BodyError {
