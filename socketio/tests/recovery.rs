@@ -50,6 +50,21 @@ fn event(frame: &str) -> Value {
     v
 }
 
+/// Connects, skips the `state` event, and receives one broadcast: returns
+/// the client, its private id and the broadcast's offset.
+async fn connect_and_tick(io: &SocketIo, addr: std::net::SocketAddr) -> (Client, String, String) {
+    let mut c = Client::open(addr).await;
+    c.send("40").await;
+    let pid = parse(&c.text().await, "40")["pid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    c.text().await;
+    io.emit("tick", json!(1)).unwrap();
+    let offset = parse(&c.text().await, "42")[2].as_str().unwrap().to_owned();
+    (c, pid, offset)
+}
+
 #[tokio::test]
 async fn missed_packets_rooms_and_data_are_restored() {
     let io = server(Duration::from_secs(10));
@@ -102,13 +117,7 @@ async fn missed_packets_rooms_and_data_are_restored() {
 async fn expired_or_unknown_sessions_get_a_fresh_socket() {
     let io = server(Duration::from_millis(50));
     let addr = serve(&io).await;
-    let mut c = Client::open(addr).await;
-    c.send("40").await;
-    let hello = parse(&c.text().await, "40");
-    let pid = hello["pid"].as_str().unwrap().to_owned();
-    c.text().await;
-    io.emit("tick", json!(1)).unwrap();
-    let offset = parse(&c.text().await, "42")[2].as_str().unwrap().to_owned();
+    let (c, pid, offset) = connect_and_tick(&io, addr).await;
     drop(c);
     tokio::time::sleep(Duration::from_millis(100)).await;
     let mut c = Client::open(addr).await;
@@ -122,15 +131,7 @@ async fn expired_or_unknown_sessions_get_a_fresh_socket() {
 async fn namespace_disconnect_is_not_recoverable() {
     let io = server(Duration::from_secs(10));
     let addr = serve(&io).await;
-    let mut c = Client::open(addr).await;
-    c.send("40").await;
-    let pid = parse(&c.text().await, "40")["pid"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    c.text().await;
-    io.emit("tick", json!(1)).unwrap();
-    let offset = parse(&c.text().await, "42")[2].as_str().unwrap().to_owned();
+    let (mut c, pid, offset) = connect_and_tick(&io, addr).await;
     c.send("41").await;
     eventually(|| io.of("/").sockets().is_empty()).await;
     c.send(&format!(r#"40{{"pid":"{pid}","offset":"{offset}"}}"#))

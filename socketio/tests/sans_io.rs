@@ -75,6 +75,16 @@ impl Conn for Recorder {
     }
 }
 
+/// A connection's handshake facts, as a transport would report them.
+fn info() -> ConnectionInfo {
+    ConnectionInfo {
+        url: "/socket.io/?EIO=4&transport=websocket".into(),
+        headers: Default::default(),
+        address: None,
+        issued: std::time::SystemTime::now(),
+    }
+}
+
 fn wait_for(conn: &Recorder, n: usize) -> Vec<String> {
     for _ in 0..400 {
         let s = conn.sent.lock().unwrap().clone();
@@ -98,13 +108,7 @@ fn runs_on_a_custom_runtime_and_connection() {
         });
     });
     let conn = Arc::new(Recorder::default());
-    let info = ConnectionInfo {
-        url: "/socket.io/?EIO=4&transport=websocket".into(),
-        headers: Default::default(),
-        address: None,
-        issued: std::time::SystemTime::now(),
-    };
-    let c = io.accept(conn.clone(), info);
+    let c = io.accept(conn.clone(), info());
     c.handle_text("0");
     assert!(wait_for(&conn, 1)[0].starts_with("0{\"sid\":"));
     c.handle_text(r#"21["double",21]"#);
@@ -145,13 +149,7 @@ fn a_full_buffer_misses_volatile_broadcasts_and_closes_on_others() {
         sent: Mutex::new(0),
         closed: Mutex::new(false),
     });
-    let info = ConnectionInfo {
-        url: "/".into(),
-        headers: Default::default(),
-        address: None,
-        issued: std::time::SystemTime::now(),
-    };
-    let c = io.accept(conn.clone(), info);
+    let c = io.accept(conn.clone(), info());
     c.handle_text("0"); // the CONNECT answer fills the buffer
     io.of("/")
         .broadcast()
@@ -173,13 +171,7 @@ fn a_full_buffer_misses_volatile_broadcasts_and_closes_on_others() {
 fn the_compress_flag_reaches_the_connection() {
     let io = SocketIo::builder().runtime(Arc::new(Threads)).build();
     let conn = Arc::new(Recorder::default());
-    let info = ConnectionInfo {
-        url: "/".into(),
-        headers: Default::default(),
-        address: None,
-        issued: std::time::SystemTime::now(),
-    };
-    let c = io.accept(conn.clone(), info);
+    let c = io.accept(conn.clone(), info());
     c.handle_text("0");
     wait_for(&conn, 1);
     io.emit("a", json!(1)).unwrap();
