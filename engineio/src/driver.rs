@@ -386,11 +386,11 @@ impl Driver {
         self.compress |= out.compress();
         match out {
             Outgoing::One(p, _) => {
-                let _ = self.session.send_before_close(p);
+                let _ = self.session.send_unbounded(p);
             }
             Outgoing::Group(g, _) => {
                 for p in g {
-                    let _ = self.session.send_before_close(p);
+                    let _ = self.session.send_unbounded(p);
                 }
             }
         }

@@ -278,7 +278,7 @@ impl Session {
 
     /// Queues a packet beyond `send_buffer`: the caller bounds how many (the
     /// driver uses it for the last packets before a close and for groups).
-    pub fn send_before_close(&mut self, packet: Packet) -> Result<(), SendError> {
+    pub fn send_unbounded(&mut self, packet: Packet) -> Result<(), SendError> {
         if self.state != State::Open {
             return Err(SendError::Closed);
         }

@@ -152,16 +152,16 @@ where
     {
         Some(t @ TransportKind::Polling) if transports.polling => t,
         Some(t @ TransportKind::WebSocket) if transports.websocket => t,
-        _ => return with_cors(inner, &req, error(ErrorCode::UnknownTransport)),
+        _ => return cors(inner, &req, error(ErrorCode::UnknownTransport)),
     };
     if crate::query::param(&query, "EIO").as_deref() != Some("4") {
-        return with_cors(inner, &req, error(ErrorCode::UnsupportedProtocolVersion));
+        return cors(inner, &req, error(ErrorCode::UnsupportedProtocolVersion));
     }
     let is_upgrade = websocket::is_upgrade_request(&req);
     match crate::query::param(&query, "sid") {
         Some(sid) => {
             let Some(socket) = Sid::parse(&sid).and_then(|s| inner.lookup(&s)) else {
-                return with_cors(inner, &req, error(ErrorCode::UnknownSid));
+                return cors(inner, &req, error(ErrorCode::UnknownSid));
             };
             match transport {
                 TransportKind::WebSocket if is_upgrade => websocket::upgrade(inner, socket, req),
@@ -171,10 +171,6 @@ where
         }
         None => handshake(inner, req, transport, is_upgrade).await,
     }
-}
-
-fn with_cors<B>(inner: &Inner, req: &Request<B>, resp: Resp) -> Resp {
-    cors(inner, req, resp)
 }
 
 async fn handshake<B>(
@@ -187,7 +183,7 @@ where
     B: Body + Send + Unpin + 'static,
 {
     if req.method() != Method::GET {
-        return with_cors(inner, &req, error(ErrorCode::BadHandshakeMethod));
+        return cors(inner, &req, error(ErrorCode::BadHandshakeMethod));
     }
     if transport == TransportKind::WebSocket && !is_upgrade {
         return error(ErrorCode::BadRequest);
@@ -203,7 +199,7 @@ where
             transport,
         };
         if let Err(Refusal { code, message }) = hook(info).await {
-            return with_cors(
+            return cors(
                 inner,
                 &req,
                 error_response(ErrorCode::Forbidden.status(), code, &message),
@@ -226,7 +222,7 @@ where
         config.slow_client,
     );
     if !inner.register(&socket) {
-        return with_cors(
+        return cors(
             inner,
             &req,
             error_response(
