@@ -414,6 +414,11 @@ impl Driver {
                         self.session.handle_poll_dropped(now());
                     }
                 }
+                Transmit::PollRefused => {
+                    if let Some(reply) = self.pending_poll.take() {
+                        let _ = reply.send(Err(PollError::WrongTransport));
+                    }
+                }
                 Transmit::WebSocket(ref p) | Transmit::Probe(ref p) => {
                     let is_probe = matches!(t, Transmit::Probe(_));
                     let slot = if is_probe {

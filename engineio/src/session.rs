@@ -33,6 +33,14 @@ use crate::str::Str;
 /// client still had in flight (it gets a noop), before it ends.
 pub const CLIENT_CLOSE_GRACE: Duration = Duration::from_secs(1);
 
+/// How long a GET pending once the upgrade is probed is held before it gets
+/// its noop. The client may have sent it after `5` (the official suite
+/// does), with the two connections read in either order: if `5` arrives
+/// meanwhile the GET is refused (400), as a GET after the upgrade must be.
+/// A real client sends `5` only after its GET was answered, so this only
+/// delays its upgrade by as much.
+pub const PROBED_POLL_HOLD: Duration = Duration::from_millis(20);
+
 /// The session's timers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Timer {
@@ -44,17 +52,20 @@ pub enum Timer {
     UpgradeDeadline = 2,
     /// A server-initiated close on polling gives up waiting for a poll.
     CloseDeadline = 3,
+    /// A GET held during an upgrade gets its noop.
+    ProbedPollRelease = 4,
 }
 
-const TIMERS: [Timer; 4] = [
+const TIMERS: [Timer; 5] = [
     Timer::PingDue,
     Timer::PongDeadline,
     Timer::UpgradeDeadline,
     Timer::CloseDeadline,
+    Timer::ProbedPollRelease,
 ];
 
 #[derive(Debug, Default, Clone, Copy)]
-struct TimerTable([Option<Instant>; 4]);
+struct TimerTable([Option<Instant>; 5]);
 
 impl TimerTable {
     fn set(&mut self, t: Timer, at: Instant) {
@@ -69,9 +80,6 @@ impl TimerTable {
     fn next(&self) -> Option<Instant> {
         self.0.iter().flatten().min().copied()
     }
-    fn is_expired(&self, t: Timer, now: Instant) -> bool {
-        self.get(t).is_some_and(|at| at <= now)
-    }
 }
 
 /// Something the caller must write to a transport.
@@ -80,6 +88,8 @@ impl TimerTable {
 pub enum Transmit {
     /// Answer the pending poll (GET) with this payload body.
     Poll(Bytes),
+    /// Refuse the pending poll (400): the session upgraded while it waited.
+    PollRefused,
     /// Write this packet on the active WebSocket.
     WebSocket(Packet),
     /// Write this packet on the WebSocket being upgraded to.
@@ -305,7 +315,10 @@ impl Session {
     }
 
     /// A GET arrived on the polling transport.
-    pub fn handle_poll(&mut self, _now: Instant) -> Result<(), PollError> {
+    pub fn handle_poll(&mut self, now: Instant) -> Result<(), PollError> {
+        // A poll after the pong deadline finds the session closed, even if
+        // the timer has not fired yet (the official suite polls right then).
+        self.handle_timeout(now);
         if self.state == State::Closed {
             return Err(PollError::Closed);
         }
@@ -317,6 +330,10 @@ impl Session {
             return Err(PollError::Overlap);
         }
         self.poll_pending = true;
+        if self.upgrade == Upgrade::Probed {
+            self.timers
+                .set(Timer::ProbedPollRelease, now + PROBED_POLL_HOLD);
+        }
         Ok(())
     }
 
@@ -333,6 +350,9 @@ impl Session {
     /// A packet arrived on the active transport (WebSocket frame or one
     /// packet of a POST payload).
     pub fn handle_packet(&mut self, now: Instant, packet: Packet) {
+        // Deadlines that passed take effect before the input: a pong after
+        // the pong deadline is too late even if the timer has not fired yet.
+        self.handle_timeout(now);
         if self.state != State::Open {
             return;
         }
@@ -415,7 +435,7 @@ impl Session {
 
     /// A packet arrived on the WebSocket being upgraded to. Anything but
     /// `2probe` then `5` abandons the upgrade, as the reference server does.
-    pub fn handle_probe_packet(&mut self, _now: Instant, packet: Packet) {
+    pub fn handle_probe_packet(&mut self, now: Instant, packet: Packet) {
         if self.state != State::Open {
             return;
         }
@@ -423,13 +443,21 @@ impl Session {
             (Upgrade::Attached, Packet::Ping(p)) if p == "probe" => {
                 self.transmits.push_back(Transmit::Probe(Packet::Pong(p)));
                 self.upgrade = Upgrade::Probed;
+                // A pending GET gets its noop after a short hold: it may be
+                // one the client sent after `5`, read before the WebSocket.
+                if self.poll_pending {
+                    self.timers
+                        .set(Timer::ProbedPollRelease, now + PROBED_POLL_HOLD);
+                }
             }
             (Upgrade::Probed, Packet::Upgrade) => {
                 self.upgrade = Upgrade::None;
                 self.timers.stop(Timer::UpgradeDeadline);
+                // A GET held since the probe came after it: refuse it.
                 if self.poll_pending {
                     self.poll_pending = false;
-                    self.transmits.push_back(Transmit::Poll(noop_payload()));
+                    self.timers.stop(Timer::ProbedPollRelease);
+                    self.transmits.push_back(Transmit::PollRefused);
                 }
                 self.transport = TransportKind::WebSocket;
                 self.events.push_back(Event::Upgraded);
@@ -444,25 +472,33 @@ impl Session {
         if self.upgrade != Upgrade::None {
             self.upgrade = Upgrade::None;
             self.timers.stop(Timer::UpgradeDeadline);
+            self.timers.stop(Timer::ProbedPollRelease);
         }
     }
 
     /// Fires every expired timer; harmless when nothing is due.
     pub fn handle_timeout(&mut self, now: Instant) {
         for t in TIMERS {
-            if !self.timers.is_expired(t, now) {
+            let Some(at) = self.timers.get(t).filter(|at| *at <= now) else {
                 continue;
-            }
+            };
             self.timers.stop(t);
             match t {
                 Timer::PingDue => {
                     self.ping_sent = false;
                     self.outbox.push_back(Packet::Ping(Str::new()));
-                    self.timers
-                        .set(Timer::PongDeadline, now + self.ping_timeout);
+                    // From when the ping was due, not when the caller got
+                    // round to it: the deadline does not drift with timer lag.
+                    self.timers.set(Timer::PongDeadline, at + self.ping_timeout);
                 }
                 Timer::PongDeadline => self.finish(CloseReason::PingTimeout, Some(Farewell::Close)),
                 Timer::UpgradeDeadline => self.abort_upgrade(),
+                Timer::ProbedPollRelease => {
+                    if self.poll_pending && self.upgrade == Upgrade::Probed {
+                        self.poll_pending = false;
+                        self.transmits.push_back(Transmit::Poll(noop_payload()));
+                    }
+                }
                 Timer::CloseDeadline => {
                     if let State::Closing(reason) = self.state.clone() {
                         self.outbox.clear();
@@ -492,8 +528,8 @@ impl Session {
             }
             TransportKind::Polling if self.poll_pending => {
                 if self.upgrade == Upgrade::Probed {
-                    self.poll_pending = false;
-                    return Some(Transmit::Poll(noop_payload()));
+                    // Held until `5` or the release timer.
+                    return None;
                 }
                 if self.outbox.is_empty() {
                     return None;
@@ -544,6 +580,8 @@ impl Session {
         if self.upgrade != Upgrade::None {
             self.upgrade = Upgrade::None;
             self.timers.stop(Timer::UpgradeDeadline);
+            // A held GET becomes an ordinary pending poll again.
+            self.timers.stop(Timer::ProbedPollRelease);
             self.transmits.push_back(Transmit::AbortProbe);
         }
     }

@@ -91,7 +91,7 @@ fuzz_target!(|input: (bool, Vec<Op>)| {
         assert!(s.buffered() <= SEND_BUFFER + 4, "outbox grew to {}", s.buffered());
         while let Some(t) = s.poll_transmit() {
             match t {
-                Transmit::Poll(_) => {
+                Transmit::Poll(_) | Transmit::PollRefused => {
                     assert!(poll_pending, "poll answer without a pending poll");
                     poll_pending = false;
                 }

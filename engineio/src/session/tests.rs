@@ -319,15 +319,15 @@ fn upgrade_happy_path() {
     h.s.send(Packet::Message("during".into())).unwrap();
     h.s.handle_probe_packet(h.now, Packet::Ping("probe".into()));
     let t = h.transmits();
-    assert_eq!(
-        t,
-        [
-            Transmit::Probe(Packet::Pong("probe".into())),
-            Transmit::Poll(Bytes::from_static(b"6"))
-        ]
-    );
-    // Further polls during the upgrade get noops, data stays buffered.
-    assert_eq!(poll_body(&h.poll()), b"6");
+    assert_eq!(t, [Transmit::Probe(Packet::Pong("probe".into()))]);
+    // The pending poll gets its noop after a short hold.
+    assert_eq!(h.advance(), PROBED_POLL_HOLD);
+    assert_eq!(h.transmits(), [Transmit::Poll(Bytes::from_static(b"6"))]);
+    // A further poll during the upgrade is held briefly, then gets a noop;
+    // data stays buffered.
+    assert!(h.poll().is_empty(), "held");
+    assert_eq!(h.advance(), PROBED_POLL_HOLD);
+    assert_eq!(poll_body(&h.transmits()), b"6");
     h.s.handle_probe_packet(h.now, Packet::Upgrade);
     assert_eq!(h.events(), [Event::Upgraded]);
     assert_eq!(h.s.transport(), TransportKind::WebSocket);
@@ -350,8 +350,10 @@ fn ping_during_upgrade_goes_out_on_websocket() {
     h.s.handle_probe_packet(h.now, Packet::Ping("probe".into()));
     h.transmits();
     h.advance(); // ping due while probed
+    assert!(h.poll().is_empty(), "held");
+    h.advance();
     assert_eq!(
-        poll_body(&h.poll()),
+        poll_body(&h.transmits()),
         b"6",
         "no data to polling while upgrading"
     );
@@ -576,4 +578,71 @@ fn blind_pongs_do_not_keep_a_session_that_never_polls() {
         }
     }
     assert!(closed, "the session must time out");
+}
+
+/// Official suite flake ("ignores HTTP requests with same sid after
+/// upgrade"): the client sends `2probe`, `5`, then a GET. If the GET was
+/// read before `5`, it got a noop (200) instead of 400. A GET that arrives
+/// after the probe is now held; `5` arriving meanwhile refuses it.
+#[test]
+fn poll_after_probe_is_refused_when_the_upgrade_follows() {
+    let mut h = Harness::polling();
+    h.s.handle_upgrade_start(h.now).unwrap();
+    h.s.handle_probe_packet(h.now, Packet::Ping("probe".into()));
+    h.transmits();
+    assert!(h.poll().is_empty(), "held");
+    h.s.handle_probe_packet(h.now, Packet::Upgrade);
+    assert_eq!(h.transmits(), [Transmit::PollRefused]);
+    assert!(!h.s.is_poll_pending());
+    assert!(!h.s.is_closed());
+    // Also when the GET was read before the probe itself.
+    let mut h = Harness::polling();
+    assert!(h.poll().is_empty());
+    h.s.handle_upgrade_start(h.now).unwrap();
+    h.s.handle_probe_packet(h.now, Packet::Ping("probe".into()));
+    h.s.handle_probe_packet(h.now, Packet::Upgrade);
+    assert_eq!(
+        h.transmits(),
+        [
+            Transmit::Probe(Packet::Pong("probe".into())),
+            Transmit::PollRefused
+        ]
+    );
+    // A failed upgrade turns a held poll back into an ordinary one.
+    let mut h = Harness::polling();
+    h.s.handle_upgrade_start(h.now).unwrap();
+    h.s.handle_probe_packet(h.now, Packet::Ping("probe".into()));
+    h.transmits();
+    assert!(h.poll().is_empty());
+    h.s.handle_probe_closed(h.now);
+    h.s.send(Packet::Message("x".into())).unwrap();
+    assert_eq!(poll_body(&h.transmits()), b"4x");
+}
+
+/// Official suite flake ("closes the session upon ping timeout"): the
+/// client polls just after pingInterval + pingTimeout; a late timer let
+/// that poll wait and get "1" (200) instead of finding the session gone.
+/// Deadlines now count from when the ping was due and take effect before
+/// any input.
+#[test]
+fn deadlines_apply_before_inputs_and_do_not_drift() {
+    let mut h = Harness::polling();
+    let start = h.now;
+    // The timer fires 30 ms late.
+    h.now = start + Duration::from_millis(330);
+    h.s.handle_timeout(h.now);
+    assert_eq!(h.s.poll_timeout(), Some(start + Duration::from_millis(500)));
+    // Polling at +501 ms, before any timer call, finds the session closed.
+    h.now = start + Duration::from_millis(501);
+    assert_eq!(h.s.handle_poll(h.now), Err(PollError::Closed));
+    assert_eq!(h.events(), [Event::Closed(CloseReason::PingTimeout)]);
+    // A pong past the deadline does not revive a session either.
+    let mut h = Harness::new(TransportKind::WebSocket);
+    let start = h.now;
+    h.s.handle_timeout(start + Duration::from_millis(300));
+    assert!(h
+        .transmits()
+        .contains(&Transmit::WebSocket(Packet::Ping(Str::new()))));
+    h.s.handle_packet(start + Duration::from_millis(501), Packet::Pong(Str::new()));
+    assert!(h.s.is_closed());
 }
