@@ -646,3 +646,25 @@ fn deadlines_apply_before_inputs_and_do_not_drift() {
     h.s.handle_packet(start + Duration::from_millis(501), Packet::Pong(Str::new()));
     assert!(h.s.is_closed());
 }
+
+/// Fuzz regression (eio_session): a poll arriving when a held poll's
+/// release was due released the old poll and accepted the new one in the
+/// same call, so the driver would have given the old poll's noop to the new
+/// request. Now the second GET is an overlap, as any second GET is.
+#[test]
+fn a_second_poll_while_one_is_held_is_an_overlap() {
+    let mut h = Harness::polling();
+    h.s.handle_upgrade_start(h.now).unwrap();
+    h.s.handle_probe_packet(h.now, Packet::Ping("probe".into()));
+    h.transmits();
+    assert!(h.poll().is_empty(), "held");
+    h.now += PROBED_POLL_HOLD * 2;
+    assert_eq!(h.s.handle_poll(h.now), Err(PollError::Overlap));
+    assert_eq!(
+        h.transmits(),
+        [
+            Transmit::AbortProbe,
+            Transmit::Poll(Bytes::from_static(b"1"))
+        ]
+    );
+}
