@@ -12,6 +12,25 @@ use crate::socket::DisconnectReason;
 /// Bridges engine sessions to Socket.IO connections.
 struct Bridge(SocketIo);
 
+impl From<&engineio::Handshake> for ConnectionInfo {
+    /// The connection facts of an Engine.IO handshake.
+    fn from(h: &engineio::Handshake) -> Self {
+        ConnectionInfo {
+            url: h.uri.to_string(),
+            headers: h.headers.clone(),
+            address: h.peer,
+            issued: h.issued_at,
+        }
+    }
+}
+
+impl From<&CloseReason> for DisconnectReason {
+    /// The Socket.IO reason for an engine close reason.
+    fn from(r: &CloseReason) -> Self {
+        reason(r)
+    }
+}
+
 fn reason(r: &CloseReason) -> DisconnectReason {
     match r {
         CloseReason::PingTimeout => DisconnectReason::PingTimeout,
@@ -25,13 +44,7 @@ fn reason(r: &CloseReason) -> DisconnectReason {
 
 impl engineio::Handler for Bridge {
     fn on_connect(&self, socket: &engineio::Socket) {
-        let h = socket.handshake();
-        let info = ConnectionInfo {
-            url: h.uri.to_string(),
-            headers: h.headers.clone(),
-            address: h.peer,
-            issued: h.issued_at,
-        };
+        let info = ConnectionInfo::from(socket.handshake());
         let conn = self.0.accept(Arc::new(socket.clone()), info);
         let _ = socket.set_data(conn);
     }

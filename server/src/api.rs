@@ -1,0 +1,620 @@
+//! The HTTP API: `/api/push`, `/api/broadcast`, `/api/room`, `/api/status`,
+//! the admin routes (`/api/settings`, `/api/monitoring/*`), `/health`,
+//! `/ready`, `/metrics` and the OpenAPI description. Requests authenticate
+//! with `X-API-Key` (and optionally a signature, see [`crate::signing`]),
+//! are rate limited per key, and every error has the documents' shape
+//! `{"success":false,"error","code","requestId"}`.
+
+use std::net::IpAddr;
+use std::sync::atomic::Ordering;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use hmac::{Hmac, Mac};
+use http::header::{self, HeaderValue};
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use socketio::adapter::BroadcastOptions;
+use socketio::Namespace;
+
+use crate::app::{role_room, user_room};
+use crate::http::{json, too_many};
+use crate::monitor::iso8601;
+use crate::signing::{self, SignedHeaders, SigningPolicy};
+use crate::state::{lock, Live, State};
+
+/// The OpenAPI description served at `/api/openapi.json`.
+pub const OPENAPI: &str = include_str!("../openapi.json");
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    Public,
+    Key,
+    Admin,
+}
+
+/// Routes: path, methods, access.
+const ROUTES: &[(&str, &[Method], Access)] = &[
+    ("/api/push", &[Method::POST], Access::Key),
+    ("/api/broadcast", &[Method::POST], Access::Key),
+    ("/api/room", &[Method::POST], Access::Key),
+    ("/api/status", &[Method::GET], Access::Key),
+    (
+        "/api/settings",
+        &[Method::GET, Method::PATCH],
+        Access::Admin,
+    ),
+    ("/api/monitoring/stats", &[Method::GET], Access::Admin),
+    ("/api/monitoring/events", &[Method::GET], Access::Admin),
+    ("/api/monitoring/log", &[Method::GET], Access::Admin),
+    ("/api/monitoring/reset", &[Method::POST], Access::Admin),
+    ("/api/openapi.json", &[Method::GET], Access::Public),
+];
+
+/// An API error: status, code, message.
+struct ApiError(StatusCode, &'static str, String);
+
+impl ApiError {
+    fn bad(msg: impl Into<String>) -> Self {
+        ApiError(StatusCode::BAD_REQUEST, "INVALID_REQUEST", msg.into())
+    }
+}
+
+fn request_id() -> String {
+    let b: [u8; 8] = rand::random();
+    b.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn error_response(e: &ApiError, id: &str) -> Response<Full<Bytes>> {
+    json(
+        e.0,
+        &json!({ "success": false, "error": e.2, "code": e.1, "requestId": id }),
+    )
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Answers a request outside the engine path.
+pub async fn handle(
+    st: &State,
+    live: &Live,
+    ip: IpAddr,
+    req: Request<Incoming>,
+) -> Response<Full<Bytes>> {
+    let path = req.uri().path().to_owned();
+    let id = request_id();
+    let route_label = match path.as_str() {
+        "/health" | "/ready" | "/metrics" => path.clone(),
+        p if live.config.api.enabled && ROUTES.iter().any(|r| r.0 == p) => p.to_owned(),
+        _ => "other".to_owned(),
+    };
+    let mut resp = match path.as_str() {
+        "/health" => json(
+            StatusCode::OK,
+            &json!({ "status": "ok", "timestamp": iso8601(SystemTime::now()) }),
+        ),
+        "/ready" => {
+            let ready = st.ready();
+            let status = if ready {
+                "ready"
+            } else if st.draining() {
+                "draining"
+            } else {
+                "starting"
+            };
+            let code = if ready {
+                StatusCode::OK
+            } else {
+                StatusCode::SERVICE_UNAVAILABLE
+            };
+            json(
+                code,
+                &json!({ "ready": ready, "status": status, "timestamp": iso8601(SystemTime::now()) }),
+            )
+        }
+        "/metrics" => metrics(st, live, ip, &req, &id),
+        p if p.starts_with("/api/") && live.config.api.enabled => {
+            match api(st, live, ip, req, &id).await {
+                Ok(r) => r,
+                Err(e) => {
+                    if e.0 == StatusCode::TOO_MANY_REQUESTS {
+                        too_many(
+                            std::time::Duration::from_secs(e.2.parse().unwrap_or(60)),
+                            Some(&id),
+                        )
+                    } else {
+                        error_response(&e, &id)
+                    }
+                }
+            }
+        }
+        _ => error_response(
+            &ApiError(StatusCode::NOT_FOUND, "NOT_FOUND", "Not found".into()),
+            &id,
+        ),
+    };
+    if route_label != "/health" && route_label != "/ready" {
+        st.metrics
+            .http_requests_total
+            .inc(&[&route_label, resp.status().as_str()]);
+    }
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        resp.headers_mut().insert("x-request-id", v);
+    }
+    resp
+}
+
+fn metrics(
+    st: &State,
+    live: &Live,
+    ip: IpAddr,
+    req: &Request<Incoming>,
+    id: &str,
+) -> Response<Full<Bytes>> {
+    if live.config.api.metrics_require_key {
+        if let Err(e) = authenticate(st, live, ip, req).map(|_| ()) {
+            return error_response(&e, id);
+        }
+    }
+    let rooms = count_rooms(st);
+    let text = st.metrics.render(st.started.elapsed().as_secs(), rooms);
+    let mut r = Response::new(Full::new(Bytes::from(text)));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    r
+}
+
+/// Rooms of every namespace, without the rooms named by socket ids.
+fn count_rooms(st: &State) -> usize {
+    st.io
+        .namespaces()
+        .iter()
+        .map(|n| {
+            let ids: std::collections::HashSet<String> = n
+                .sockets()
+                .iter()
+                .map(|s| s.id().as_str().to_owned())
+                .collect();
+            n.adapter()
+                .rooms()
+                .iter()
+                .filter(|r| !ids.contains(r.as_str()))
+                .count()
+        })
+        .sum()
+}
+
+/// Compares `given` with `key` in time independent of where they differ.
+fn key_matches(given: &[u8], key: &[u8]) -> bool {
+    // Equal-length digests, compared with HMAC's constant-time check.
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(b"api-key-compare") else {
+        return false;
+    };
+    mac.update(key);
+    let expected = mac.finalize().into_bytes();
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(b"api-key-compare") else {
+        return false;
+    };
+    mac.update(given);
+    mac.verify_slice(&expected).is_ok()
+}
+
+/// The key a request carries, if valid: `(key, is_admin)`. Limits failed
+/// attempts per client address.
+fn authenticate(
+    st: &State,
+    live: &Live,
+    ip: IpAddr,
+    req: &Request<Incoming>,
+) -> Result<(String, bool), ApiError> {
+    let given = req
+        .headers()
+        .get("x-api-key")
+        .map(|v| v.as_bytes().to_vec());
+    let api = &live.config.api;
+    let found = given.as_ref().and_then(|g| {
+        let admin = api.admin_keys.iter().find(|k| key_matches(g, k.as_bytes()));
+        let user = api.keys.iter().find(|k| key_matches(g, k.as_bytes()));
+        admin
+            .map(|k| (k.clone(), true))
+            .or(user.map(|k| (k.clone(), false)))
+    });
+    let rate_key = match &found {
+        Some((k, _)) => format!("key:{:x}", Sha256::digest(k.as_bytes())),
+        None => format!("ip:{ip}"),
+    };
+    if let Some(limit) = live.per_minute(live.config.rate_limits.api_requests_per_minute) {
+        if let Err(retry) = lock(&st.api_limiter).check(&rate_key, limit, Instant::now()) {
+            st.metrics.rate_limited_total.inc(&["api"]);
+            return Err(ApiError(
+                StatusCode::TOO_MANY_REQUESTS,
+                "RATE_LIMITED",
+                retry.as_secs_f64().ceil().max(1.0).to_string(),
+            ));
+        }
+    }
+    match (given, found) {
+        (None, _) => {
+            st.metrics.auth_failures_total.inc(&["API_KEY_MISSING"]);
+            Err(ApiError(
+                StatusCode::UNAUTHORIZED,
+                "UNAUTHORIZED",
+                "Missing API key (X-API-Key)".into(),
+            ))
+        }
+        (Some(_), None) => {
+            st.metrics.auth_failures_total.inc(&["INVALID_API_KEY"]);
+            tracing::info!(address = %ip, "API request with an invalid key");
+            Err(ApiError(
+                StatusCode::UNAUTHORIZED,
+                "UNAUTHORIZED",
+                "Invalid API key".into(),
+            ))
+        }
+        (Some(_), Some(f)) => Ok(f),
+    }
+}
+
+async fn api(
+    st: &State,
+    live: &Live,
+    ip: IpAddr,
+    req: Request<Incoming>,
+    _id: &str,
+) -> Result<Response<Full<Bytes>>, ApiError> {
+    let path = req.uri().path().to_owned();
+    let Some(route) = ROUTES.iter().find(|r| r.0 == path) else {
+        return Err(ApiError(
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+            format!("No route {path}"),
+        ));
+    };
+    if !route.1.contains(req.method()) {
+        return Err(ApiError(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "METHOD_NOT_ALLOWED",
+            format!("{} is not allowed on {path}", req.method()),
+        ));
+    }
+    if route.2 == Access::Public {
+        let mut r = Response::new(Full::new(Bytes::from_static(OPENAPI.as_bytes())));
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        return Ok(r);
+    }
+    let (key, admin) = authenticate(st, live, ip, &req)?;
+    let h = req.headers();
+    let signed = SignedHeaders {
+        timestamp: h.get("x-request-timestamp").and_then(|v| v.to_str().ok()),
+        nonce: h.get("x-request-nonce").and_then(|v| v.to_str().ok()),
+        version: h.get("x-signature-version").and_then(|v| v.to_str().ok()),
+        signature: h.get("x-signature").and_then(|v| v.to_str().ok()),
+    };
+    if live.config.api.require_signature || signed.signature.is_some() {
+        let policy = SigningPolicy {
+            window_ms: live.config.api.signature_window_secs.saturating_mul(1000),
+            ..SigningPolicy::default()
+        };
+        let r = signing::verify(
+            key.as_bytes(),
+            req.method().as_str(),
+            &path,
+            &signed,
+            &policy,
+            now_ms(),
+            &mut lock(&st.nonces),
+        );
+        if let Err(e) = r {
+            st.metrics.auth_failures_total.inc(&[e.code()]);
+            tracing::info!(address = %ip, reason = e.code(), "API request signature refused");
+            return Err(ApiError(
+                StatusCode::UNAUTHORIZED,
+                "UNAUTHORIZED",
+                format!("Request signature refused: {e} ({})", e.code()),
+            ));
+        }
+    }
+    if route.2 == Access::Admin && !admin {
+        return Err(ApiError(
+            StatusCode::FORBIDDEN,
+            "FORBIDDEN",
+            "This route needs an admin key".into(),
+        ));
+    }
+    let method = req.method().clone();
+    let query = req.uri().query().unwrap_or("").to_owned();
+    let body = if method == Method::POST || method == Method::PATCH {
+        Some(read_json(req, live.config.api.max_body_bytes).await?)
+    } else {
+        None
+    };
+    let ok = |v: Value| Ok(json(StatusCode::OK, &v));
+    let ts = iso8601(SystemTime::now());
+    match (path.as_str(), body) {
+        ("/api/push", Some(b)) => {
+            let user = match b.get("userId") {
+                Some(Value::String(s)) if !s.is_empty() => s.clone(),
+                Some(Value::Number(n)) if n.is_u64() || n.is_i64() => n.to_string(),
+                _ => {
+                    return Err(ApiError::bad(
+                        "`userId` must be a non-empty string or an integer",
+                    ))
+                }
+            };
+            let (nsp, event, data) = target(st, &b)?;
+            let n = emit(st, live, &nsp, Some(user_room(&user)), &event, data);
+            ok(json!({ "success": true, "delivered": n > 0, "recipients": n, "timestamp": ts }))
+        }
+        ("/api/broadcast", Some(b)) => {
+            let (nsp, event, data) = target(st, &b)?;
+            let n = emit(st, live, &nsp, None, &event, data);
+            ok(json!({ "success": true, "recipients": n, "timestamp": ts }))
+        }
+        ("/api/room", Some(b)) => {
+            let room = match b.get("room") {
+                Some(Value::String(s)) if !s.is_empty() && s.len() <= 256 => s.clone(),
+                _ => {
+                    return Err(ApiError::bad(
+                        "`room` must be a non-empty string (at most 256 bytes)",
+                    ))
+                }
+            };
+            let (nsp, event, data) = target(st, &b)?;
+            let n = emit(st, live, &nsp, Some(room), &event, data);
+            ok(json!({ "success": true, "recipients": n, "timestamp": ts }))
+        }
+        ("/api/status", None) => ok(status(st, live, ts)),
+        ("/api/settings", None) => ok(json!({ "success": true, "settings": live.config.masked() })),
+        ("/api/settings", Some(patch)) => {
+            let next = crate::config::apply_settings_patch(&live.config, &patch)
+                .map_err(|e| ApiError::bad(e.to_string()))?;
+            let masked = next.masked();
+            let new_live = Live::new(next).map_err(ApiError::bad)?;
+            st.set_live(new_live);
+            tracing::info!(address = %ip, "settings changed through the API");
+            ok(json!({ "success": true, "settings": masked }))
+        }
+        ("/api/monitoring/stats", None) => ok(connection_stats(st)),
+        ("/api/monitoring/events", None) => ok(lock(&st.monitor).stats(Instant::now())),
+        ("/api/monitoring/log", None) => {
+            let limit = engineio::query::param(&query, "limit")
+                .map(|l| {
+                    l.parse::<usize>()
+                        .map_err(|_| ApiError::bad("`limit` must be a number"))
+                })
+                .transpose()?
+                .unwrap_or(50);
+            ok(json!({ "success": true, "events": lock(&st.monitor).recent(limit) }))
+        }
+        ("/api/monitoring/reset", Some(_)) => {
+            lock(&st.monitor).reset();
+            ok(json!({ "success": true }))
+        }
+        _ => Err(ApiError(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INTERNAL_SERVER_ERROR",
+            "Unhandled route".into(),
+        )),
+    }
+}
+
+async fn read_json(req: Request<Incoming>, max: usize) -> Result<Value, ApiError> {
+    if let Some(len) = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
+    {
+        if len > max {
+            return Err(too_large(max));
+        }
+    }
+    let body = Limited::new(req.into_body(), max)
+        .collect()
+        .await
+        .map_err(|e| {
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some()
+            {
+                too_large(max)
+            } else {
+                ApiError::bad("Could not read the request body")
+            }
+        })?
+        .to_bytes();
+    if body.is_empty() {
+        return Ok(json!({}));
+    }
+    let v: Value =
+        serde_json::from_slice(&body).map_err(|e| ApiError::bad(format!("Invalid JSON: {e}")))?;
+    if !v.is_object() {
+        return Err(ApiError::bad("The body must be a JSON object"));
+    }
+    Ok(v)
+}
+
+fn too_large(max: usize) -> ApiError {
+    ApiError(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "PAYLOAD_TOO_LARGE",
+        format!("Body larger than {max} bytes"),
+    )
+}
+
+/// The namespace, event and payload of an emit request.
+fn target(st: &State, b: &Value) -> Result<(Namespace, String, Option<Value>), ApiError> {
+    let event = match b.get("event") {
+        Some(Value::String(s)) if !s.is_empty() && s.len() <= 256 => s.clone(),
+        _ => {
+            return Err(ApiError::bad(
+                "`event` must be a non-empty string (at most 256 bytes)",
+            ))
+        }
+    };
+    if socketio::packet::RESERVED_EVENTS.contains(&event.as_str()) {
+        return Err(ApiError::bad(format!("`{event}` is a reserved event name")));
+    }
+    let ns = match b.get("namespace") {
+        None | Some(Value::Null) => "/".to_owned(),
+        Some(Value::String(s)) => s.clone(),
+        _ => return Err(ApiError::bad("`namespace` must be a string")),
+    };
+    let nsp = st
+        .io
+        .namespaces()
+        .into_iter()
+        .find(|n| n.name() == ns)
+        .ok_or_else(|| {
+            ApiError(
+                StatusCode::NOT_FOUND,
+                "NOT_FOUND",
+                format!("No namespace {ns}"),
+            )
+        })?;
+    Ok((nsp, event, b.get("data").cloned()))
+}
+
+/// Content-type events (`{type}:{create|update|delete}` with `type` named
+/// in some role's permissions) only reach roles allowed to receive them.
+fn allowed_roles(live: &Live, event: &str) -> Option<Vec<String>> {
+    let (ty, action) = event.rsplit_once(':')?;
+    if !matches!(action, "create" | "update" | "delete") {
+        return None;
+    }
+    let roles = &live.config.roles;
+    if !roles.values().any(|r| r.content_types.contains_key(ty)) {
+        return None;
+    }
+    Some(
+        roles
+            .iter()
+            .filter(|(_, r)| r.receives(ty, action))
+            .map(|(n, _)| role_room(n))
+            .collect(),
+    )
+}
+
+/// Emits to `room` (or the whole namespace); returns the recipient count.
+fn emit(
+    st: &State,
+    live: &Live,
+    nsp: &Namespace,
+    room: Option<String>,
+    event: &str,
+    data: Option<Value>,
+) -> usize {
+    let mut opts = BroadcastOptions::default();
+    opts.rooms.extend(room.iter().cloned());
+    let mut sids = nsp.adapter().local_sockets(&opts);
+    if let Some(roles) = allowed_roles(live, event) {
+        let ok: std::collections::HashSet<_> = nsp
+            .adapter()
+            .local_sockets(&BroadcastOptions {
+                rooms: roles,
+                ..BroadcastOptions::default()
+            })
+            .into_iter()
+            .collect();
+        sids.retain(|s| ok.contains(s));
+        if !sids.is_empty() {
+            let rooms: Vec<String> = sids.iter().map(|s| s.as_str().to_owned()).collect();
+            let _ = nsp.to(rooms).emit(event, payload(data));
+        }
+    } else if !sids.is_empty() {
+        let op = match room {
+            Some(r) => nsp.to(r),
+            None => nsp.broadcast(),
+        };
+        let _ = op.emit(event, payload(data));
+    }
+    st.metrics
+        .events_sent_total
+        .fetch_add(sids.len() as u64, Ordering::Relaxed);
+    sids.len()
+}
+
+fn payload(data: Option<Value>) -> socketio::Data {
+    match data {
+        Some(v) => socketio::Data::from(v),
+        None => socketio::Data::new(),
+    }
+}
+
+fn status(st: &State, live: &Live, ts: String) -> Value {
+    let mem = memory();
+    json!({
+        "success": true,
+        "status": if st.draining() { "draining" } else { "ok" },
+        "connections": st.connection_count(),
+        "sockets": st.io.namespaces().iter().map(|n| n.sockets().len()).sum::<usize>(),
+        "rooms": count_rooms(st),
+        "uptime": st.started.elapsed().as_secs(),
+        "memory": mem,
+        "version": env!("CARGO_PKG_VERSION"),
+        "environment": live.config.server.environment,
+        "timestamp": ts,
+    })
+}
+
+/// Process memory from `/proc/self/status`, in bytes, in the documents'
+/// shape: `rss` is VmRSS, `heapTotal` VmData, `heapUsed` RssAnon and
+/// `external` RssFile (there is no garbage-collected heap here).
+fn memory() -> Value {
+    let text = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kb = |name: &str| -> u64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+            .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+            .map_or(0, |k| k * 1024)
+    };
+    json!({ "rss": kb("VmRSS"), "heapTotal": kb("VmData"), "heapUsed": kb("RssAnon"), "external": kb("RssFile") })
+}
+
+/// Connection statistics as the monitoring service shapes them.
+fn connection_stats(st: &State) -> Value {
+    let mut rooms = Vec::new();
+    let mut sockets = Vec::new();
+    for n in st.io.namespaces() {
+        let list = n.sockets();
+        let ids: std::collections::HashSet<String> =
+            list.iter().map(|s| s.id().as_str().to_owned()).collect();
+        for r in n.adapter().rooms() {
+            if ids.contains(r.as_str()) {
+                continue;
+            }
+            let opts = BroadcastOptions {
+                rooms: vec![r.clone()],
+                ..BroadcastOptions::default()
+            };
+            rooms.push(json!({ "namespace": n.name(), "name": r, "members": n.adapter().local_sockets(&opts).len() }));
+        }
+        for s in list {
+            let user = s.get::<std::sync::Arc<crate::state::User>>();
+            let h = s.handshake();
+            sockets.push(json!({
+                "id": s.id().as_str(),
+                "namespace": n.name(),
+                "connected": s.connected(),
+                "rooms": s.rooms(),
+                "handshake": {
+                    "address": h.address.map(|a| a.ip().to_string()),
+                    "time": iso8601(h.issued),
+                },
+                "user": user.map(|u| json!({ "id": u.id, "role": u.role })),
+            }));
+        }
+    }
+    json!({ "success": true, "connected": sockets.len(), "rooms": rooms, "sockets": sockets })
+}

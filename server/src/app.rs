@@ -1,0 +1,355 @@
+//! The Socket.IO side of the gateway: namespaces with the authentication
+//! and role middleware, per-user and per-role rooms, the per-connection
+//! event rate limit, connection metrics and logs, and the Engine.IO handler
+//! that counts bytes.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use engineio::bytes::Bytes;
+use engineio::{CloseReason, Engine, EngineConfig, SendError, Str, Transports};
+use serde_json::json;
+use socketio::{
+    Conn, ConnectError, Connection, ConnectionInfo, DisconnectReason, Encoded, Handshake, Socket,
+    SocketIo, SocketIoConfig,
+};
+use std::sync::atomic::Ordering;
+
+use crate::config::Config;
+use crate::jwt::JwtError;
+use crate::rate_limit::{EventLimiter, Limit};
+use crate::state::{lock, State, User};
+
+/// Room of every socket of a user.
+pub fn user_room(id: &str) -> String {
+    format!("user_{id}")
+}
+
+/// Room of every socket of a role (content-type events go there).
+pub fn role_room(role: &str) -> String {
+    format!("role_{role}")
+}
+
+/// The Socket.IO server for `config`.
+pub fn socketio(config: &Config) -> SocketIo {
+    let c = &config.connection;
+    let sio = SocketIoConfig::default()
+        .connect_timeout(Duration::from_millis(c.connect_timeout_ms))
+        .max_attachments(c.max_attachments);
+    SocketIo::builder().config(sio).build()
+}
+
+/// The engine config for `config` (CORS is answered by the HTTP layer from
+/// the live settings, so the engine's own is off).
+pub fn engine_config(config: &Config) -> EngineConfig {
+    let c = &config.connection;
+    let t = &c.transports;
+    EngineConfig::default()
+        .path(config.server.path.clone())
+        .ping_interval(Duration::from_millis(c.ping_interval_ms))
+        .ping_timeout(Duration::from_millis(c.ping_timeout_ms))
+        .max_payload(c.max_payload)
+        .http_compression((c.compression_threshold > 0).then_some(c.compression_threshold))
+        .transports(Transports {
+            polling: t.iter().any(|t| t == "polling"),
+            websocket: t.iter().any(|t| t == "websocket"),
+        })
+        // The live max_connections is enforced before the engine; this is a
+        // backstop far above it.
+        .max_sessions(c.max_connections.saturating_mul(4).max(100_000))
+}
+
+/// Installs the middleware and handlers on `/` and the configured
+/// namespaces, and builds the engine.
+pub fn install(state: &Arc<State>) -> Engine {
+    let config = state.live().config.clone();
+    let names = std::iter::once("/".to_owned()).chain(config.namespaces.keys().cloned());
+    for name in names {
+        let nsp = state.io.of(&name);
+        let st = state.clone();
+        nsp.use_middleware(move |socket| {
+            let st = st.clone();
+            async move { authorize(&st, &socket) }
+        });
+        let st = state.clone();
+        nsp.on_connection(move |socket| {
+            let st = st.clone();
+            async move { on_connection(&st, socket) }
+        });
+    }
+    let engine = Engine::new(
+        engine_config(&config),
+        Bridge {
+            state: Arc::downgrade(state),
+        },
+    );
+    let _ = state.engine.set(engine.clone());
+    engine
+}
+
+/// Where the token came from: `auth.token`, the `token` query parameter or
+/// `Authorization: Bearer`. `Err` for a present but non-string `auth.token`.
+pub fn token(h: &Handshake) -> Result<Option<String>, JwtError> {
+    match h.auth.get("token") {
+        Some(serde_json::Value::String(t)) => return Ok(Some(t.clone())),
+        Some(serde_json::Value::Null) | None => {}
+        Some(_) => return Err(JwtError::Malformed),
+    }
+    if let Some(t) = h.query("token") {
+        return Ok(Some(t));
+    }
+    let bearer = h
+        .headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            let (scheme, rest) = v.trim().split_once(' ')?;
+            scheme
+                .eq_ignore_ascii_case("bearer")
+                .then(|| rest.trim().to_owned())
+        });
+    Ok(bearer)
+}
+
+fn refuse(message: String, code: &str) -> ConnectError {
+    ConnectError::new(message).with_data(json!({ "code": code }))
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// The connection middleware: token, role, namespace permissions.
+fn authorize(st: &State, socket: &Socket) -> Result<(), ConnectError> {
+    let live = st.live();
+    let cfg = &live.config;
+    let ns = socket.nsp().name().to_owned();
+    let required =
+        cfg.auth.require_authentication || cfg.namespaces.get(&ns).is_some_and(|n| n.require_auth);
+    let fail = |code: &str| st.metrics.auth_failures_total.inc(&[code]);
+    let user = match token(socket.handshake()) {
+        Ok(Some(t)) => match st.verifier.verify(&t, now_secs()) {
+            Ok(claims) => User {
+                id: Some(claims.user_id),
+                role: claims.role.unwrap_or_else(|| cfg.auth.default_role.clone()),
+            },
+            Err(e) => {
+                fail(e.code());
+                tracing::info!(namespace = %ns, reason = e.code(), "authentication failed");
+                return Err(refuse(format!("Authentication failed: {e}"), e.code()));
+            }
+        },
+        Ok(None) if required => {
+            fail("AUTH_REQUIRED");
+            tracing::info!(namespace = %ns, "authentication required, no token");
+            return Err(refuse("Authentication required".into(), "AUTH_REQUIRED"));
+        }
+        Ok(None) => User {
+            id: None,
+            role: cfg.auth.anonymous_role.clone(),
+        },
+        Err(e) => {
+            fail(e.code());
+            return Err(refuse(format!("Authentication failed: {e}"), e.code()));
+        }
+    };
+    let perms = cfg.role(&user.role);
+    if !perms.can_connect {
+        fail("FORBIDDEN");
+        return Err(refuse(
+            format!("Forbidden: role `{}` may not connect", user.role),
+            "FORBIDDEN",
+        ));
+    }
+    if !perms.allows_namespace(&ns) {
+        fail("FORBIDDEN");
+        return Err(refuse(
+            format!(
+                "Forbidden: role `{}` may not join namespace `{ns}`",
+                user.role
+            ),
+            "FORBIDDEN",
+        ));
+    }
+    socket.insert(Arc::new(user));
+    Ok(())
+}
+
+fn on_connection(st: &Arc<State>, socket: Socket) {
+    let user = socket.get::<Arc<User>>().unwrap_or_else(|| {
+        Arc::new(User {
+            id: None,
+            role: st.live().config.auth.anonymous_role.clone(),
+        })
+    });
+    if let Some(id) = &user.id {
+        socket.join(user_room(id));
+    }
+    socket.join(role_room(&user.role));
+    let ns = socket.nsp().name().to_owned();
+    let transport = match socket.handshake().query("transport").as_deref() {
+        Some("websocket") => "websocket",
+        _ => "polling",
+    };
+    let authenticated = if user.id.is_some() { "true" } else { "false" };
+    st.metrics
+        .connections_total
+        .inc(&[authenticated, transport]);
+    st.metrics.sockets_delta(&ns, 1);
+    let live = st.live();
+    if live.config.monitoring.connection_logging {
+        tracing::info!(
+            socket = %socket.id(), namespace = %ns, user = user.id.as_deref().unwrap_or("-"),
+            role = %user.role, transport, address = ?socket.handshake().address, "socket connected"
+        );
+    }
+    if live.config.monitoring.event_logging {
+        let m = live.config.monitoring.max_event_log;
+        lock(&st.monitor).log(
+            "connection",
+            json!({ "namespace": ns, "socketId": socket.id().as_str(), "userId": user.id }),
+            m,
+        );
+    }
+
+    let limiter = Mutex::new(EventLimiter::new(Instant::now()));
+    let st2 = st.clone();
+    let user2 = user.clone();
+    socket.use_packet(move |s, event, _| {
+        let st = &st2;
+        st.metrics.events_received_total.fetch_add(1, Ordering::Relaxed);
+        let live = st.live();
+        let mon = &live.config.monitoring;
+        {
+            let mut m = lock(&st.monitor);
+            m.count(event, mon.max_event_types);
+            if mon.event_logging {
+                m.log(event, json!({ "namespace": s.nsp().name(), "socketId": s.id().as_str(), "userId": user2.id }), mon.max_event_log);
+            }
+        }
+        let rl = &live.config.rate_limits;
+        let Some(limit) = live.per_minute(rl.events_per_minute) else {
+            return Ok(());
+        };
+        let burst = (rl.events_per_second > 0).then_some(Limit {
+            max: rl.events_per_second,
+            per: Duration::from_secs(1),
+        });
+        let verdict = lock(&limiter).check(limit, burst, Instant::now());
+        match verdict {
+            Ok(()) => Ok(()),
+            Err(retry) => {
+                st.metrics.rate_limited_total.inc(&["event"]);
+                st.metrics.events_sent_total.fetch_add(1, Ordering::Relaxed);
+                let _ = s.emit(
+                    "error",
+                    json!({
+                        "event": event,
+                        "message": "Rate limit exceeded",
+                        "code": "RATE_LIMITED",
+                        "retryAfter": retry.as_secs_f64().ceil() as u64,
+                    }),
+                );
+                Err(None)
+            }
+        }
+    });
+    let st2 = st.clone();
+    socket.on_disconnect(move |s, reason| {
+        let st = &st2;
+        st.metrics.disconnections_total.inc(&[reason.as_str()]);
+        st.metrics.sockets_delta(s.nsp().name(), -1);
+        let live = st.live();
+        if live.config.monitoring.connection_logging {
+            tracing::info!(socket = %s.id(), namespace = %s.nsp().name(), reason = reason.as_str(), "socket disconnected");
+        }
+        if live.config.monitoring.event_logging {
+            let m = live.config.monitoring.max_event_log;
+            lock(&st.monitor).log("disconnect", json!({ "namespace": s.nsp().name(), "socketId": s.id().as_str(), "reason": reason.as_str() }), m);
+        }
+    });
+}
+
+/// An engine connection, counting the bytes the Socket.IO layer sends.
+struct Counted {
+    socket: engineio::Socket,
+    state: std::sync::Weak<State>,
+}
+
+impl Conn for Counted {
+    fn send(&self, packet: &Encoded) -> Result<(), SendError> {
+        if let Some(st) = self.state.upgrade() {
+            let n =
+                packet.text().len() + packet.attachments().iter().map(Bytes::len).sum::<usize>();
+            st.metrics
+                .bytes_sent_total
+                .fetch_add(n as u64, Ordering::Relaxed);
+        }
+        Conn::send(&self.socket, packet)
+    }
+
+    fn close(&self) {
+        Conn::close(&self.socket)
+    }
+}
+
+/// Engine events to Socket.IO connections, with connection and byte counts.
+struct Bridge {
+    state: std::sync::Weak<State>,
+}
+
+impl engineio::Handler for Bridge {
+    fn on_connect(&self, socket: &engineio::Socket) {
+        let Some(st) = self.state.upgrade() else {
+            socket.close();
+            return;
+        };
+        st.metrics
+            .active_connections
+            .fetch_add(1, Ordering::Relaxed);
+        let info = ConnectionInfo::from(socket.handshake());
+        let conn = Arc::new(Counted {
+            socket: socket.clone(),
+            state: self.state.clone(),
+        });
+        let c = st.io.accept(conn, info);
+        let _ = socket.set_data(c);
+    }
+
+    fn on_message(&self, socket: &engineio::Socket, text: Str) {
+        self.count(text.len());
+        if let Some(c) = socket.data::<Connection>() {
+            c.handle_text(&text);
+        }
+    }
+
+    fn on_binary(&self, socket: &engineio::Socket, data: Bytes) {
+        self.count(data.len());
+        if let Some(c) = socket.data::<Connection>() {
+            c.handle_binary(data);
+        }
+    }
+
+    fn on_close(&self, socket: &engineio::Socket, reason: CloseReason) {
+        if let Some(st) = self.state.upgrade() {
+            st.metrics
+                .active_connections
+                .fetch_sub(1, Ordering::Relaxed);
+        }
+        if let Some(c) = socket.data::<Connection>() {
+            c.handle_close(DisconnectReason::from(&reason));
+        }
+    }
+}
+
+impl Bridge {
+    fn count(&self, n: usize) {
+        if let Some(st) = self.state.upgrade() {
+            st.metrics
+                .bytes_received_total
+                .fetch_add(n as u64, Ordering::Relaxed);
+        }
+    }
+}

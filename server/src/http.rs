@@ -1,0 +1,286 @@
+//! HTTP front: the accept loop (plain or TLS), the router between the
+//! engine path and the HTTP API, client address resolution behind trusted
+//! proxies, IP lists, connection limits and CORS from the live settings.
+
+use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::header::{self, HeaderValue};
+use http::{HeaderMap, Method, Request, Response, StatusCode};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
+
+use crate::ipnet::client_ip;
+use crate::state::{lock, Live, State};
+
+/// A JSON response.
+pub fn json(status: StatusCode, body: &serde_json::Value) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::from(body.to_string())));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    r
+}
+
+/// The rate-limit refusal: 429, `Retry-After` and the documents' body.
+pub fn too_many(retry: Duration, request_id: Option<&str>) -> Response<Full<Bytes>> {
+    let secs = retry.as_secs_f64().ceil().max(1.0) as u64;
+    let mut body = serde_json::json!({
+        "success": false,
+        "error": "Rate limit exceeded",
+        "code": "RATE_LIMITED",
+        "retryAfter": secs,
+    });
+    if let Some(id) = request_id {
+        body["requestId"] = id.into();
+    }
+    let mut r = json(StatusCode::TOO_MANY_REQUESTS, &body);
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    r
+}
+
+/// The client's address: the peer, or the `X-Forwarded-For` client when the
+/// peer is a trusted proxy.
+pub fn client_addr(live: &Live, peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
+    let xff = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
+    client_ip(peer.ip(), xff, &live.trusted)
+}
+
+/// The allowed origin to reflect, if `origin` is allowed by the live CORS
+/// settings.
+fn allowed_origin<'a>(live: &Live, origin: Option<&'a str>) -> Option<&'a str> {
+    let o = origin?;
+    let list = &live.config.cors.origins;
+    list.iter().any(|a| a == "*" || a == o).then_some(o)
+}
+
+fn add_cors(live: &Live, origin: Option<&str>, headers: &mut HeaderMap) {
+    if let Some(o) = allowed_origin(live, origin).and_then(|o| HeaderValue::from_str(o).ok()) {
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, o);
+        headers.append(header::VARY, HeaderValue::from_static("Origin"));
+        if live.config.cors.credentials {
+            headers.insert(
+                header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+                HeaderValue::from_static("true"),
+            );
+        }
+    }
+}
+
+fn preflight(live: &Live, req_headers: &HeaderMap, origin: Option<&str>) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::new()));
+    *r.status_mut() = StatusCode::NO_CONTENT;
+    let h = r.headers_mut();
+    add_cors(live, origin, h);
+    if h.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN) {
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("GET, POST, PATCH, OPTIONS"),
+        );
+        if let Some(v) = req_headers.get(header::ACCESS_CONTROL_REQUEST_HEADERS) {
+            h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, v.clone());
+        }
+        h.insert(
+            header::ACCESS_CONTROL_MAX_AGE,
+            HeaderValue::from_static("86400"),
+        );
+    }
+    r
+}
+
+/// Engine.IO-style error body (`{"code","message"}`), as clients expect on
+/// the engine path.
+fn engine_error(status: StatusCode, code: u8, message: &str) -> Response<Full<Bytes>> {
+    json(
+        status,
+        &serde_json::json!({ "code": code, "message": message }),
+    )
+}
+
+/// Answers one request.
+pub async fn handle(
+    st: Arc<State>,
+    peer: SocketAddr,
+    mut req: Request<Incoming>,
+) -> Response<Full<Bytes>> {
+    let live = st.live();
+    let ip = client_addr(&live, peer, req.headers());
+    let origin = req
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let base = live.config.server.path.trim_end_matches('/');
+    let path = req.uri().path();
+    let on_engine = path == base || path.starts_with(&format!("{base}/"));
+    if req.method() == Method::OPTIONS {
+        return preflight(&live, req.headers(), origin.as_deref());
+    }
+    let mut resp = if on_engine {
+        if let Err(r) = admit(&st, &live, ip, origin.as_deref(), &req) {
+            *r
+        } else {
+            req.extensions_mut()
+                .insert(engineio::PeerAddr(SocketAddr::new(ip, peer.port())));
+            match st.engine.get() {
+                Some(e) => e.handle(req).await,
+                None => engine_error(StatusCode::SERVICE_UNAVAILABLE, 3, "Server starting"),
+            }
+        }
+    } else {
+        crate::api::handle(&st, &live, ip, req).await
+    };
+    add_cors(&live, origin.as_deref(), resp.headers_mut());
+    resp
+}
+
+/// Checks on the engine path: IP lists for every request; origin, draining,
+/// connection rate and max connections for handshakes (requests without `sid`).
+fn admit(
+    st: &State,
+    live: &Live,
+    ip: IpAddr,
+    origin: Option<&str>,
+    req: &Request<Incoming>,
+) -> Result<(), Box<Response<Full<Bytes>>>> {
+    if !live.ip_allowed(ip) {
+        st.metrics
+            .ip_refused_total
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        tracing::info!(address = %ip, "connection refused by the IP lists");
+        return Err(Box::new(engine_error(
+            StatusCode::FORBIDDEN,
+            4,
+            "Forbidden: address not allowed",
+        )));
+    }
+    let query = req.uri().query().unwrap_or("");
+    if engineio::query::param(query, "sid").is_some() {
+        return Ok(());
+    }
+    // A browser page of another site may not open connections (WebSocket
+    // handshakes are not covered by CORS). Clients that send no Origin pass.
+    let origins = &live.config.cors.origins;
+    if let Some(o) = origin {
+        if !origins.is_empty() && allowed_origin(live, Some(o)).is_none() {
+            return Err(Box::new(engine_error(
+                StatusCode::FORBIDDEN,
+                4,
+                "Forbidden: origin not allowed",
+            )));
+        }
+    }
+    if st.draining() {
+        return Err(Box::new(engine_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            3,
+            "Server shutting down",
+        )));
+    }
+    let max = live.config.connection.max_connections;
+    if st.connection_count() >= max {
+        tracing::warn!(max, "connection refused: max connections reached");
+        return Err(Box::new(engine_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            3,
+            &format!("Server full: {max} connections"),
+        )));
+    }
+    if let Some(limit) = live.per_minute(live.config.rate_limits.connections_per_minute) {
+        if let Err(retry) = lock(&st.conn_limiter).check(&ip, limit, Instant::now()) {
+            st.metrics.rate_limited_total.inc(&["connection"]);
+            return Err(Box::new(too_many(retry, None)));
+        }
+    }
+    Ok(())
+}
+
+/// Serves `listener` (through `tls` when set) until `shutdown` turns true;
+/// connections already accepted keep being served.
+pub async fn serve(
+    st: Arc<State>,
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let header_timeout = Duration::from_secs(10);
+    loop {
+        let (stream, peer) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(c) => c,
+                Err(e) => {
+                    // Out of descriptors and similar: back off instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = shutdown.changed() => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let st = st.clone();
+        let tls = tls.clone();
+        tokio::spawn(async move {
+            let svc = hyper::service::service_fn(move |req| {
+                let st = st.clone();
+                async move { Ok::<_, Infallible>(handle(st, peer, req).await) }
+            });
+            let mut b = hyper::server::conn::http1::Builder::new();
+            b.timer(TokioTimer::new())
+                .header_read_timeout(header_timeout);
+            match tls {
+                Some(acceptor) => {
+                    let Ok(Ok(s)) =
+                        tokio::time::timeout(header_timeout, acceptor.accept(stream)).await
+                    else {
+                        return;
+                    };
+                    let _ = b
+                        .serve_connection(TokioIo::new(s), svc)
+                        .with_upgrades()
+                        .await;
+                }
+                None => {
+                    let _ = b
+                        .serve_connection(TokioIo::new(stream), svc)
+                        .with_upgrades()
+                        .await;
+                }
+            }
+        });
+    }
+}
+
+/// A TLS acceptor from PEM certificate chain and key files.
+pub fn tls_acceptor(cert: &str, key: &str) -> Result<TlsAcceptor, String> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    use tokio_rustls::rustls;
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+        .map_err(|e| format!("{cert}: {e}"))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("{cert}: {e}"))?;
+    if certs.is_empty() {
+        return Err(format!("{cert}: no certificate found"));
+    }
+    let key = PrivateKeyDer::from_pem_file(key).map_err(|e| format!("{key}: {e}"))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| format!("certificate/key: {e}"))?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(TlsAcceptor::from(Arc::new(config)))
+}

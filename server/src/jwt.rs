@@ -1,0 +1,692 @@
+//! HMAC-signed JSON Web Tokens (HS256, HS384, HS512) in the compact form of
+//! RFC 7519 / RFC 7515.
+//!
+//! This module owns token verification for client authentication: structural
+//! checks, header policy (`alg`, `typ`, `crit`), constant-time signature
+//! checking against a set of rotating secrets, and the registered time claims
+//! (`exp`, `nbf`, `iat`). It also owns [`sign`], used by tests and tooling to
+//! mint tokens. It performs no I/O and reads no clock: the caller passes the
+//! current Unix time in seconds.
+//!
+//! Verification order (each step runs only if the previous ones passed):
+//! 1. token length against [`Verifier::max_token_len`] (before any decoding);
+//! 2. at least one non-empty secret configured;
+//! 3. exactly three unpadded base64url segments, header a JSON object;
+//! 4. header policy: `alg` (none / allowed), `typ`, `crit`;
+//! 5. signature against every secret (constant time), before the payload is parsed;
+//! 6. payload JSON object and claim types;
+//! 7. `exp` presence and expiry, `nbf`, `iat`, then the subject.
+
+use std::fmt;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use hmac::digest::KeyInit;
+use hmac::{Hmac, Mac};
+use serde_json::{Map, Value};
+use sha2::{Sha256, Sha384, Sha512};
+
+/// Longest `alg` value kept verbatim in [`JwtError::UnsupportedAlgorithm`].
+const MAX_ALG_ECHO: usize = 32;
+
+/// An HMAC signing algorithm accepted in the JWS `alg` header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Algorithm {
+    /// HMAC with SHA-256 (`"HS256"`).
+    Hs256,
+    /// HMAC with SHA-384 (`"HS384"`).
+    Hs384,
+    /// HMAC with SHA-512 (`"HS512"`).
+    Hs512,
+}
+
+impl Algorithm {
+    /// Parses a JWS `alg` value; the match is exact and case-sensitive
+    /// (`"HS256"`, `"HS384"`, `"HS512"`), as RFC 7515 requires.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "HS256" => Some(Self::Hs256),
+            "HS384" => Some(Self::Hs384),
+            "HS512" => Some(Self::Hs512),
+            _ => None,
+        }
+    }
+
+    /// The JWS `alg` value of this algorithm, e.g. `"HS256"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Hs256 => "HS256",
+            Self::Hs384 => "HS384",
+            Self::Hs512 => "HS512",
+        }
+    }
+
+    fn mac(self, key: &[u8], data: &[u8]) -> Vec<u8> {
+        match self {
+            Self::Hs256 => mac_bytes::<Hmac<Sha256>>(key, data),
+            Self::Hs384 => mac_bytes::<Hmac<Sha384>>(key, data),
+            Self::Hs512 => mac_bytes::<Hmac<Sha512>>(key, data),
+        }
+    }
+
+    fn verify(self, key: &[u8], data: &[u8], tag: &[u8]) -> bool {
+        match self {
+            Self::Hs256 => mac_verify::<Hmac<Sha256>>(key, data, tag),
+            Self::Hs384 => mac_verify::<Hmac<Sha384>>(key, data, tag),
+            Self::Hs512 => mac_verify::<Hmac<Sha512>>(key, data, tag),
+        }
+    }
+}
+
+fn mac_bytes<M: Mac + KeyInit>(key: &[u8], data: &[u8]) -> Vec<u8> {
+    // HMAC accepts keys of any length, so the error arm is unreachable in
+    // practice; it yields an empty (never verifying) tag rather than a panic.
+    match <M as Mac>::new_from_slice(key) {
+        Ok(mut mac) => {
+            mac.update(data);
+            mac.finalize().into_bytes().to_vec()
+        }
+        Err(_) => Vec::new(),
+    }
+}
+
+fn mac_verify<M: Mac + KeyInit>(key: &[u8], data: &[u8], tag: &[u8]) -> bool {
+    match <M as Mac>::new_from_slice(key) {
+        Ok(mut mac) => {
+            mac.update(data);
+            mac.verify_slice(tag).is_ok()
+        }
+        Err(_) => false,
+    }
+}
+
+/// Token verification policy and keys.
+///
+/// Empty entries in [`secrets`](Self::secrets) are ignored (an empty HMAC key
+/// would let anyone forge tokens); with no non-empty secret every token is
+/// refused with [`JwtError::NoSecret`].
+#[derive(Clone)]
+pub struct Verifier {
+    /// Accepted HMAC keys; a token verifying under any of them is accepted
+    /// (key rotation). Order does not matter.
+    pub secrets: Vec<Vec<u8>>,
+    /// Accepted `alg` values; any other algorithm is refused.
+    pub algorithms: Vec<Algorithm>,
+    /// Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds.
+    pub leeway_secs: u64,
+    /// Longest accepted token, in bytes; checked before any decoding.
+    pub max_token_len: usize,
+    /// Whether a token without an `exp` claim is refused.
+    pub require_exp: bool,
+}
+
+impl Default for Verifier {
+    /// No secrets, `[Hs256]`, 30 s leeway, 8192-byte tokens, `exp` required.
+    fn default() -> Self {
+        Self {
+            secrets: Vec::new(),
+            algorithms: vec![Algorithm::Hs256],
+            leeway_secs: 30,
+            max_token_len: 8192,
+            require_exp: true,
+        }
+    }
+}
+
+impl fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never print key material.
+        f.debug_struct("Verifier")
+            .field(
+                "secrets",
+                &format_args!("[{} redacted]", self.secrets.len()),
+            )
+            .field("algorithms", &self.algorithms)
+            .field("leeway_secs", &self.leeway_secs)
+            .field("max_token_len", &self.max_token_len)
+            .field("require_exp", &self.require_exp)
+            .finish()
+    }
+}
+
+/// The claims of a verified token.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Claims {
+    /// The subject: the `userId` claim if present, else `sub`; integer
+    /// subjects are rendered in decimal.
+    pub user_id: String,
+    /// The `role` claim, if present.
+    pub role: Option<String>,
+    /// The `exp` claim in Unix seconds (fractions truncated), if present.
+    pub exp: Option<u64>,
+    /// The `iat` claim in Unix seconds (fractions truncated), if present.
+    pub iat: Option<u64>,
+    /// The whole payload object, including the claims above.
+    pub raw: Map<String, Value>,
+}
+
+/// Why a token was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum JwtError {
+    /// The token is longer than [`Verifier::max_token_len`].
+    TooLong,
+    /// The token is not a well-formed compact JWS / JWT.
+    Malformed,
+    /// The header names the `none` algorithm (in any letter case).
+    AlgNone,
+    /// The header names an algorithm that is not accepted; carries the
+    /// (possibly truncated) `alg` value.
+    UnsupportedAlgorithm(String),
+    /// The signature does not verify under any configured secret.
+    BadSignature,
+    /// The `exp` claim (plus leeway) has passed.
+    Expired,
+    /// The `nbf` claim is later than now plus leeway.
+    NotYetValid,
+    /// The `iat` claim is later than now plus leeway.
+    IssuedInFuture,
+    /// The token has no `exp` claim and one is required.
+    MissingExpiry,
+    /// Neither `userId` nor `sub` holds a non-empty string or an integer.
+    MissingSubject,
+    /// No (non-empty) secret is configured, so no token can be verified.
+    NoSecret,
+}
+
+impl JwtError {
+    /// A stable machine-readable code for clients and logs.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::TooLong => "TOKEN_TOO_LONG",
+            Self::Malformed
+            | Self::AlgNone
+            | Self::UnsupportedAlgorithm(_)
+            | Self::BadSignature
+            | Self::MissingSubject => "INVALID_TOKEN",
+            Self::Expired => "TOKEN_EXPIRED",
+            Self::NotYetValid => "TOKEN_NOT_YET_VALID",
+            Self::IssuedInFuture => "TOKEN_ISSUED_IN_FUTURE",
+            Self::MissingExpiry => "TOKEN_MISSING_EXPIRY",
+            Self::NoSecret => "AUTH_NOT_CONFIGURED",
+        }
+    }
+}
+
+impl fmt::Display for JwtError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::TooLong => f.write_str("token too long"),
+            Self::Malformed => f.write_str("malformed token"),
+            Self::AlgNone => f.write_str("unsigned token (alg none) refused"),
+            Self::UnsupportedAlgorithm(alg) => write!(f, "unsupported token algorithm {alg:?}"),
+            Self::BadSignature => f.write_str("bad token signature"),
+            Self::Expired => f.write_str("token expired"),
+            Self::NotYetValid => f.write_str("token not yet valid"),
+            Self::IssuedInFuture => f.write_str("token issued in the future"),
+            Self::MissingExpiry => f.write_str("token has no expiry"),
+            Self::MissingSubject => f.write_str("token has no subject"),
+            Self::NoSecret => f.write_str("no token secret configured"),
+        }
+    }
+}
+
+impl std::error::Error for JwtError {}
+
+impl Verifier {
+    /// Verifies `token` at time `now_unix_secs` and returns its claims.
+    ///
+    /// See the module documentation for the order of the checks. Expiry is
+    /// `now >= exp + leeway`; `nbf` and `iat` are refused when later than
+    /// `now + leeway`.
+    pub fn verify(&self, token: &str, now_unix_secs: u64) -> Result<Claims, JwtError> {
+        if token.len() > self.max_token_len {
+            return Err(JwtError::TooLong);
+        }
+        if !self.secrets.iter().any(|s| !s.is_empty()) {
+            return Err(JwtError::NoSecret);
+        }
+
+        let mut parts = token.split('.');
+        let (Some(header_b64), Some(payload_b64), Some(sig_b64), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(JwtError::Malformed);
+        };
+
+        let header = decode_object(header_b64)?;
+        let alg = self.check_header(&header)?;
+
+        let signature = decode_segment(sig_b64)?;
+        // `header.payload`, exactly as sent.
+        let signing_input = token
+            .get(..header_b64.len() + 1 + payload_b64.len())
+            .ok_or(JwtError::Malformed)?;
+        let verified = self
+            .secrets
+            .iter()
+            .filter(|s| !s.is_empty())
+            .any(|secret| alg.verify(secret, signing_input.as_bytes(), &signature));
+        if !verified {
+            return Err(JwtError::BadSignature);
+        }
+
+        let raw = decode_object(payload_b64)?;
+        let exp = numeric_claim(&raw, "exp")?;
+        let iat = numeric_claim(&raw, "iat")?;
+        let nbf = numeric_claim(&raw, "nbf")?;
+        let role = match raw.get("role") {
+            None => None,
+            Some(Value::String(r)) => Some(r.clone()),
+            Some(_) => return Err(JwtError::Malformed),
+        };
+
+        let horizon = now_unix_secs.saturating_add(self.leeway_secs);
+        match exp {
+            None if self.require_exp => return Err(JwtError::MissingExpiry),
+            Some(exp) if now_unix_secs >= exp.saturating_add(self.leeway_secs) => {
+                return Err(JwtError::Expired)
+            }
+            _ => {}
+        }
+        if nbf.is_some_and(|nbf| nbf > horizon) {
+            return Err(JwtError::NotYetValid);
+        }
+        if iat.is_some_and(|iat| iat > horizon) {
+            return Err(JwtError::IssuedInFuture);
+        }
+
+        let user_id = subject(&raw).ok_or(JwtError::MissingSubject)?;
+        Ok(Claims {
+            user_id,
+            role,
+            exp,
+            iat,
+            raw,
+        })
+    }
+
+    fn check_header(&self, header: &Map<String, Value>) -> Result<Algorithm, JwtError> {
+        let Some(Value::String(alg)) = header.get("alg") else {
+            return Err(JwtError::Malformed);
+        };
+        if alg.eq_ignore_ascii_case("none") {
+            return Err(JwtError::AlgNone);
+        }
+        let alg = match Algorithm::parse(alg) {
+            Some(a) if self.algorithms.contains(&a) => a,
+            _ => {
+                let echo: String = alg.chars().take(MAX_ALG_ECHO).collect();
+                return Err(JwtError::UnsupportedAlgorithm(echo));
+            }
+        };
+        match header.get("typ") {
+            None => {}
+            Some(Value::String(t)) if t.eq_ignore_ascii_case("JWT") => {}
+            Some(_) => return Err(JwtError::Malformed),
+        }
+        if header.contains_key("crit") {
+            return Err(JwtError::Malformed);
+        }
+        Ok(alg)
+    }
+}
+
+/// Decodes one unpadded base64url segment; padding, the standard alphabet's
+/// `+` and `/`, and non-canonical trailing bits are all refused.
+fn decode_segment(segment: &str) -> Result<Vec<u8>, JwtError> {
+    URL_SAFE_NO_PAD
+        .decode(segment)
+        .map_err(|_| JwtError::Malformed)
+}
+
+fn decode_object(segment: &str) -> Result<Map<String, Value>, JwtError> {
+    let bytes = decode_segment(segment)?;
+    match serde_json::from_slice(&bytes) {
+        Ok(Value::Object(map)) => Ok(map),
+        _ => Err(JwtError::Malformed),
+    }
+}
+
+/// Reads a NumericDate claim: a non-negative JSON number, fractions
+/// truncated, saturating at `u64::MAX`.
+fn numeric_claim(map: &Map<String, Value>, name: &str) -> Result<Option<u64>, JwtError> {
+    let Some(value) = map.get(name) else {
+        return Ok(None);
+    };
+    let Value::Number(n) = value else {
+        return Err(JwtError::Malformed);
+    };
+    if let Some(v) = n.as_u64() {
+        return Ok(Some(v));
+    }
+    match n.as_f64() {
+        // `as` saturates for large finite floats.
+        Some(f) if f.is_finite() && f >= 0.0 => Ok(Some(f as u64)),
+        _ => Err(JwtError::Malformed),
+    }
+}
+
+/// The subject: `userId` if that key is present (no fallback even when it
+/// is invalid), else `sub`.
+fn subject(map: &Map<String, Value>) -> Option<String> {
+    let value = map.get("userId").or_else(|| map.get("sub"))?;
+    match value {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        // Integers print in decimal; floats are refused.
+        Value::Number(n) if n.is_u64() || n.is_i64() => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// Signs `claims` (serialized as compact JSON) under `secret` with header
+/// `{"alg":…,"typ":"JWT"}` and returns the compact token.
+pub fn sign(claims: &Value, secret: &[u8], alg: Algorithm) -> String {
+    let header = serde_json::json!({ "alg": alg.as_str(), "typ": "JWT" });
+    let mut token = URL_SAFE_NO_PAD.encode(header.to_string());
+    token.push('.');
+    token.push_str(&URL_SAFE_NO_PAD.encode(claims.to_string()));
+    let tag = alg.mac(secret, token.as_bytes());
+    token.push('.');
+    token.push_str(&URL_SAFE_NO_PAD.encode(tag));
+    token
+}
+
+#[cfg(test)]
+mod tests {
+    use super::JwtError::*;
+    use super::*;
+    use serde_json::json;
+
+    const NOW: u64 = 1_700_000_000;
+    const SECRET: &[u8] = b"test-secret-0123456789";
+    const ALL: [Algorithm; 3] = [Algorithm::Hs256, Algorithm::Hs384, Algorithm::Hs512];
+    const HS256: &str = r#"{"alg":"HS256"}"#;
+
+    fn verifier() -> Verifier {
+        let (secrets, algorithms) = (vec![SECRET.to_vec()], ALL.to_vec());
+        Verifier {
+            secrets,
+            algorithms,
+            ..Verifier::default()
+        }
+    }
+
+    fn b64(s: &str) -> String {
+        URL_SAFE_NO_PAD.encode(s)
+    }
+
+    /// Signs `claims` with HS256 under the test secret.
+    fn hs(claims: Value) -> String {
+        sign(&claims, SECRET, Algorithm::Hs256)
+    }
+
+    /// Verifies with the test verifier at `NOW`.
+    fn run(token: &str) -> Result<Claims, JwtError> {
+        verifier().verify(token, NOW)
+    }
+
+    /// Builds a token from raw header/payload JSON text, signed with HS256.
+    fn raw(header: &str, payload: &str) -> String {
+        let input = format!("{}.{}", b64(header), b64(payload));
+        let tag = Algorithm::Hs256.mac(SECRET, input.as_bytes());
+        format!("{input}.{}", URL_SAFE_NO_PAD.encode(tag))
+    }
+
+    fn good() -> Value {
+        json!({ "userId": "u1", "exp": NOW + 60, "iat": NOW })
+    }
+
+    /// The three segments of a token.
+    fn parts(token: &str) -> Vec<String> {
+        token.split('.').map(str::to_string).collect()
+    }
+
+    /// Asserts that every token is refused with `want`.
+    fn refuse<T: AsRef<str>>(tokens: impl IntoIterator<Item = T>, want: JwtError) {
+        for token in tokens {
+            let token = token.as_ref();
+            assert_eq!(run(token), Err(want.clone()), "{token:?}");
+        }
+    }
+
+    #[test]
+    fn rfc7515_a1_example() {
+        let k = "AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow";
+        let input = "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ";
+        let sig = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+        let mut v = verifier();
+        v.secrets = vec![URL_SAFE_NO_PAD.decode(k).unwrap()];
+        let tag = Algorithm::Hs256.mac(&v.secrets[0], input.as_bytes());
+        assert_eq!(URL_SAFE_NO_PAD.encode(tag), sig);
+        // The signature verifies; the payload (exp 1300819380) has no subject.
+        let token = format!("{input}.{sig}");
+        assert_eq!(v.verify(&token, 1_300_819_000), Err(MissingSubject));
+        assert_eq!(v.verify(&token, 1_300_819_410), Err(Expired));
+        let tampered = format!("{input}.{}", sig.replace('d', "e"));
+        assert_eq!(v.verify(&tampered, 1_300_819_000), Err(BadSignature));
+    }
+
+    #[test]
+    fn round_trip_all_algorithms() {
+        for alg in ALL {
+            assert_eq!(Algorithm::parse(alg.as_str()), Some(alg));
+            let claims = run(&sign(&good(), SECRET, alg)).unwrap();
+            assert_eq!((claims.user_id.as_str(), claims.role), ("u1", None));
+            assert_eq!((claims.exp, claims.iat), (Some(NOW + 60), Some(NOW)));
+            assert_eq!(claims.raw.get("userId"), Some(&json!("u1")));
+        }
+        assert_eq!(Algorithm::parse("hs256"), None);
+        assert_eq!(Algorithm::parse("RS256"), None);
+    }
+
+    #[test]
+    fn rotation_and_secrets() {
+        let token = sign(&good(), b"new-secret", Algorithm::Hs256);
+        let mut v = verifier();
+        assert_eq!(v.verify(&token, NOW), Err(BadSignature));
+        v.secrets.push(b"new-secret".to_vec());
+        assert_eq!(v.verify(&token, NOW).unwrap().user_id, "u1");
+        assert!(v.verify(&hs(good()), NOW).is_ok());
+        // No secret, or only empty ones (which would let anyone sign).
+        let forged = sign(&good(), b"", Algorithm::Hs256);
+        v.secrets = vec![Vec::new()];
+        assert_eq!(v.verify(&forged, NOW), Err(NoSecret));
+        v.secrets.clear();
+        assert_eq!(v.verify(&hs(good()), NOW), Err(NoSecret));
+        v.secrets = vec![Vec::new(), SECRET.to_vec()];
+        assert_eq!(v.verify(&forged, NOW), Err(BadSignature));
+    }
+
+    #[test]
+    fn bad_signatures() {
+        let p = parts(&hs(good()));
+        let evil = b64(&json!({ "userId": "admin", "exp": NOW + 60 }).to_string());
+        let p384 = parts(&sign(&good(), SECRET, Algorithm::Hs384));
+        let cases = [
+            format!("{}.{evil}.{}", p[0], p[2]),
+            format!("{}.{}.", p[0], p[1]),
+            format!("{}.{}.{}", p[0], p[1], &p[2][..20]),
+            // Checked before the payload is parsed.
+            format!("{}.{}.{}", p[0], b64("not json"), p[2]),
+            // An HS256 header over an HS384 MAC.
+            format!("{}.{}.{}", p[0], p384[1], p384[2]),
+        ];
+        refuse(cases, BadSignature);
+    }
+
+    #[test]
+    fn algorithm_rules() {
+        let mut v = verifier();
+        v.algorithms = vec![Algorithm::Hs256];
+        let t512 = sign(&good(), SECRET, Algorithm::Hs512);
+        let unsupported = |s: &str| Err(UnsupportedAlgorithm(s.into()));
+        assert_eq!(v.verify(&t512, NOW), unsupported("HS512"));
+        assert_eq!(
+            v.verify(&raw(r#"{"alg":"RS256"}"#, "{}"), NOW),
+            unsupported("RS256")
+        );
+        let long_alg = raw(&format!(r#"{{"alg":"{}"}}"#, "X".repeat(100)), "{}");
+        assert_eq!(v.verify(&long_alg, NOW), unsupported(&"X".repeat(32)));
+        for alg in ["none", "None", "NONE"] {
+            let t = format!("{}.{}.", b64(&format!(r#"{{"alg":"{alg}"}}"#)), b64("{}"));
+            assert_eq!(run(&t), Err(AlgNone));
+        }
+    }
+
+    #[test]
+    fn header_rules() {
+        let payload = good().to_string();
+        let cases = [
+            r#"{"typ":"JWT"}"#,
+            r#"{"alg":256}"#,
+            r#"["alg","HS256"]"#,
+            "not json",
+            r#"{"alg":"HS256","typ":"JWS"}"#,
+            r#"{"alg":"HS256","typ":1}"#,
+            r#"{"alg":"HS256","crit":["exp"]}"#,
+        ];
+        refuse(cases.map(|h| raw(h, &payload)), Malformed);
+        assert!(run(&raw(r#"{"alg":"HS256","typ":"jwt"}"#, &payload)).is_ok());
+        assert!(run(&raw(HS256, &payload)).is_ok());
+    }
+
+    #[test]
+    fn segment_count_and_encoding() {
+        let token = hs(good());
+        let p = parts(&token);
+        let std_alphabet = p[2].replace(['-', '_'], "+") + "/";
+        let mut cases = vec![
+            format!("{}.{}", p[0], p[1]),
+            format!("{token}.{}", p[2]),
+            format!("{}=.{}.{}", p[0], p[1], p[2]),
+            format!("{token}="),
+            format!("{}.{}.{std_alphabet}", p[0], p[1]),
+            format!(" {token}"),
+        ];
+        cases.extend(["", ".", "..", "abc", "..."].map(String::from));
+        refuse(cases, Malformed);
+    }
+
+    #[test]
+    fn too_long_checked_first() {
+        let mut v = verifier();
+        assert_eq!(v.verify(&"a".repeat(8193), NOW), Err(TooLong));
+        let token = hs(good());
+        v.max_token_len = token.len();
+        assert!(v.verify(&token, NOW).is_ok());
+        v.max_token_len = token.len() - 1;
+        v.secrets.clear();
+        assert_eq!(v.verify(&token, NOW), Err(TooLong));
+    }
+
+    #[test]
+    fn payload_and_claim_types() {
+        let payloads = [
+            "[]",
+            "\"x\"",
+            "1",
+            "null",
+            "{",
+            "",
+            r#"{"userId":"u","exp":"1800000000"}"#,
+            r#"{"userId":"u","exp":-1}"#,
+            r#"{"userId":"u","exp":-0.5}"#,
+            r#"{"userId":"u","exp":null}"#,
+            r#"{"userId":"u","exp":1800000000,"iat":true}"#,
+            r#"{"userId":"u","exp":1800000000,"nbf":[1]}"#,
+            r#"{"userId":"u","exp":1800000000,"role":7}"#,
+        ];
+        refuse(payloads.map(|p| raw(HS256, p)), Malformed);
+        // Floats are truncated; huge floats saturate.
+        let c = run(&hs(json!({"userId":"u","exp":1.8e9,"iat":1_699_999_999.9}))).unwrap();
+        assert_eq!((c.exp, c.iat), (Some(1_800_000_000), Some(1_699_999_999)));
+        let c = run(&hs(json!({"userId":"u","exp":1e300}))).unwrap();
+        assert_eq!(c.exp, Some(u64::MAX));
+    }
+
+    #[test]
+    fn time_claim_edges() {
+        let mut v = verifier(); // leeway 30
+        let t = hs(json!({"userId":"u","exp":NOW}));
+        assert!(v.verify(&t, NOW + 29).is_ok());
+        assert_eq!(v.verify(&t, NOW + 30), Err(Expired));
+        v.leeway_secs = 0;
+        assert_eq!(v.verify(&t, NOW), Err(Expired));
+        assert!(v.verify(&t, NOW - 1).is_ok());
+        let exp = NOW + 1000;
+        assert!(run(&hs(json!({"userId":"u","exp":exp,"nbf":NOW + 30}))).is_ok());
+        assert!(run(&hs(json!({"userId":"u","exp":exp,"iat":NOW + 30}))).is_ok());
+        refuse(
+            [hs(json!({"userId":"u","exp":exp,"nbf":NOW + 31}))],
+            NotYetValid,
+        );
+        refuse(
+            [hs(json!({"userId":"u","exp":exp,"iat":NOW + 31}))],
+            IssuedInFuture,
+        );
+        refuse([hs(json!({"userId":"u"}))], MissingExpiry);
+        v.require_exp = false;
+        assert_eq!(v.verify(&hs(json!({"userId":"u"})), NOW).unwrap().exp, None);
+        // exp + leeway and now + leeway saturate instead of overflowing.
+        v.leeway_secs = 30;
+        let t = hs(json!({"userId":"u","exp":u64::MAX,"iat":u64::MAX,"nbf":u64::MAX}));
+        assert!(v.verify(&t, u64::MAX - 1).is_ok());
+    }
+
+    #[test]
+    fn subject_forms() {
+        let exp = NOW + 60;
+        let user = |claims: Value| run(&hs(claims)).map(|c| c.user_id);
+        assert_eq!(user(json!({"userId":42,"exp":exp})).as_deref(), Ok("42"));
+        assert_eq!(user(json!({"userId":-7,"exp":exp})).as_deref(), Ok("-7"));
+        assert_eq!(user(json!({"sub":"s1","exp":exp})).as_deref(), Ok("s1"));
+        assert_eq!(user(json!({"sub":9,"exp":exp})).as_deref(), Ok("9"));
+        assert_eq!(
+            user(json!({"userId":"a","sub":"b","exp":exp})).as_deref(),
+            Ok("a")
+        );
+        let c = run(&hs(json!({"userId":"a","role":"admin","exp":exp}))).unwrap();
+        assert_eq!(c.role.as_deref(), Some("admin"));
+        let bad = [
+            json!({"exp":exp}),
+            json!({"userId":"","exp":exp}),
+            json!({"userId":1.5,"exp":exp}),
+            json!({"userId":null,"sub":"b","exp":exp}),
+            json!({"userId":true,"exp":exp}),
+            json!({"sub":{"id":1},"exp":exp}),
+            json!({"sub":["x"],"exp":exp}),
+        ];
+        refuse(bad.map(hs), MissingSubject);
+    }
+
+    #[test]
+    fn errors_display_and_codes() {
+        let codes = [
+            (TooLong, "TOKEN_TOO_LONG"),
+            (Malformed, "INVALID_TOKEN"),
+            (AlgNone, "INVALID_TOKEN"),
+            (UnsupportedAlgorithm("x".into()), "INVALID_TOKEN"),
+            (BadSignature, "INVALID_TOKEN"),
+            (Expired, "TOKEN_EXPIRED"),
+            (NotYetValid, "TOKEN_NOT_YET_VALID"),
+            (IssuedInFuture, "TOKEN_ISSUED_IN_FUTURE"),
+            (MissingExpiry, "TOKEN_MISSING_EXPIRY"),
+            (MissingSubject, "INVALID_TOKEN"),
+            (NoSecret, "AUTH_NOT_CONFIGURED"),
+        ];
+        for (e, code) in codes {
+            let s = e.to_string();
+            assert!(
+                !s.is_empty() && !s.ends_with('.') && s == s.to_lowercase(),
+                "{s}"
+            );
+            assert_eq!(e.code(), code);
+        }
+        let dbg = format!("{:?}", verifier());
+        assert!(
+            !dbg.contains("test-secret") && dbg.contains("redacted"),
+            "{dbg}"
+        );
+    }
+}

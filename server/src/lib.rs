@@ -1,0 +1,25 @@
+//! `socketio-server`: a standalone Socket.IO gateway built on the `socketio`
+//! and `engineio` crates: layered configuration, JWT authentication with
+//! role permissions, rate limits, IP lists, an HTTP API (push, broadcast,
+//! room, status, settings, monitoring), Prometheus metrics and graceful
+//! shutdown. The binary is `src/main.rs`; this library holds its parts so
+//! tests and fuzz targets reach them.
+//!
+//! The parsers that face untrusted input ([`jwt`], [`signing`], [`ipnet`],
+//! [`config`]) are pure and never panic on input.
+
+#![warn(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod app;
+pub mod config;
+pub mod http;
+pub mod ipnet;
+pub mod jwt;
+pub mod metrics;
+pub mod monitor;
+pub mod rate_limit;
+pub mod run;
+pub mod signing;
+pub mod state;

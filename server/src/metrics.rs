@@ -1,0 +1,267 @@
+//! Counters and gauges, rendered in the Prometheus text format for
+//! `GET /metrics`. Labels come from small fixed sets (transport, reason
+//! codes, routes, namespaces from the config); never socket or user ids.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::Mutex;
+
+/// A counter family with labels: label values to count.
+#[derive(Debug, Default)]
+pub struct Family(Mutex<BTreeMap<Vec<String>, u64>>);
+
+impl Family {
+    /// Adds `n` to the series with these label values.
+    pub fn add(&self, labels: &[&str], n: u64) {
+        let mut m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(v) = m.get_mut(
+            labels
+                .iter()
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>()
+                .as_slice(),
+        ) {
+            *v += n;
+            return;
+        }
+        m.insert(labels.iter().map(|s| s.to_string()).collect(), n);
+    }
+
+    /// Adds one.
+    pub fn inc(&self, labels: &[&str]) {
+        self.add(labels, 1);
+    }
+
+    /// The value of one series (0 when absent).
+    pub fn get(&self, labels: &[&str]) -> u64 {
+        let m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        m.iter()
+            .find(|(k, _)| k.iter().map(String::as_str).eq(labels.iter().copied()))
+            .map_or(0, |(_, v)| *v)
+    }
+
+    /// The sum over all series.
+    pub fn total(&self) -> u64 {
+        let m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        m.values().sum()
+    }
+
+    fn snapshot(&self) -> Vec<(Vec<String>, u64)> {
+        let m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        m.iter().map(|(k, v)| (k.clone(), *v)).collect()
+    }
+}
+
+/// Every metric the server exports.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// Engine.IO connections open now.
+    pub active_connections: AtomicI64,
+    /// Socket.IO sockets connected now, by namespace.
+    pub active_sockets: Mutex<BTreeMap<String, i64>>,
+    /// Socket connections accepted, by `authenticated` and `transport`.
+    pub connections_total: Family,
+    /// Socket disconnections, by reason.
+    pub disconnections_total: Family,
+    /// Events received from clients.
+    pub events_received_total: AtomicU64,
+    /// Events emitted to clients (per socket reached by a direct emit; a
+    /// broadcast counts once).
+    pub events_sent_total: AtomicU64,
+    /// Engine.IO message bytes received (text and binary payloads).
+    pub bytes_received_total: AtomicU64,
+    /// Engine.IO message bytes queued for clients.
+    pub bytes_sent_total: AtomicU64,
+    /// Rejections by a rate limit, by `limit` (`connection`, `event`, `api`).
+    pub rate_limited_total: Family,
+    /// Refused handshakes and tokens, by `reason` code.
+    pub auth_failures_total: Family,
+    /// Handshakes refused by the IP allow/deny lists.
+    pub ip_refused_total: AtomicU64,
+    /// HTTP API requests, by `route` and `status`.
+    pub http_requests_total: Family,
+}
+
+impl Metrics {
+    /// Adjusts the active socket gauge of `namespace` by `delta`.
+    pub fn sockets_delta(&self, namespace: &str, delta: i64) {
+        let mut m = self
+            .active_sockets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        *m.entry(namespace.to_owned()).or_default() += delta;
+    }
+
+    /// The Prometheus text exposition; `uptime` in seconds, `rooms` the
+    /// room count now.
+    pub fn render(&self, uptime: u64, rooms: usize) -> String {
+        let mut s = String::with_capacity(4096);
+        let r = Ordering::Relaxed;
+        gauge(
+            &mut s,
+            "socket_server_active_connections",
+            "Number of active socket connections",
+            self.active_connections.load(r).max(0),
+        );
+        header(
+            &mut s,
+            "socket_server_active_sockets",
+            "Connected Socket.IO sockets by namespace",
+            "gauge",
+        );
+        for (ns, v) in self
+            .active_sockets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+        {
+            let _ = writeln!(
+                s,
+                "socket_server_active_sockets{{namespace=\"{}\"}} {}",
+                escape(ns),
+                v.max(&0)
+            );
+        }
+        s.push('\n');
+        family(
+            &mut s,
+            "socket_server_connections_total",
+            "Total number of connections",
+            &["authenticated", "transport"],
+            &self.connections_total,
+        );
+        family(
+            &mut s,
+            "socket_server_disconnections_total",
+            "Socket disconnections by reason",
+            &["reason"],
+            &self.disconnections_total,
+        );
+        counter(
+            &mut s,
+            "socket_server_events_received_total",
+            "Events received from clients",
+            self.events_received_total.load(r),
+        );
+        counter(
+            &mut s,
+            "socket_server_events_sent_total",
+            "Events emitted to clients",
+            self.events_sent_total.load(r),
+        );
+        counter(
+            &mut s,
+            "socket_server_bytes_received_total",
+            "Message bytes received",
+            self.bytes_received_total.load(r),
+        );
+        counter(
+            &mut s,
+            "socket_server_bytes_sent_total",
+            "Message bytes sent",
+            self.bytes_sent_total.load(r),
+        );
+        family(
+            &mut s,
+            "socket_server_rate_limited_total",
+            "Requests and events refused by a rate limit",
+            &["limit"],
+            &self.rate_limited_total,
+        );
+        family(
+            &mut s,
+            "socket_server_auth_failures_total",
+            "Authentication failures by reason",
+            &["reason"],
+            &self.auth_failures_total,
+        );
+        counter(
+            &mut s,
+            "socket_server_ip_refused_total",
+            "Handshakes refused by the IP lists",
+            self.ip_refused_total.load(r),
+        );
+        family(
+            &mut s,
+            "socket_server_http_requests_total",
+            "HTTP API requests by route and status",
+            &["route", "status"],
+            &self.http_requests_total,
+        );
+        gauge(
+            &mut s,
+            "socket_server_rooms",
+            "Rooms in use (socket id rooms excluded)",
+            rooms as i64,
+        );
+        gauge(
+            &mut s,
+            "socket_server_uptime_seconds",
+            "Seconds since start",
+            uptime as i64,
+        );
+        s
+    }
+}
+
+fn header(s: &mut String, name: &str, help: &str, kind: &str) {
+    let _ = writeln!(s, "# HELP {name} {help}");
+    let _ = writeln!(s, "# TYPE {name} {kind}");
+}
+
+fn gauge(s: &mut String, name: &str, help: &str, v: i64) {
+    header(s, name, help, "gauge");
+    let _ = writeln!(s, "{name} {v}\n");
+}
+
+fn counter(s: &mut String, name: &str, help: &str, v: u64) {
+    header(s, name, help, "counter");
+    let _ = writeln!(s, "{name} {v}\n");
+}
+
+fn family(s: &mut String, name: &str, help: &str, labels: &[&str], f: &Family) {
+    header(s, name, help, "counter");
+    for (values, v) in f.snapshot() {
+        let pairs: Vec<String> = labels
+            .iter()
+            .zip(&values)
+            .map(|(l, v)| format!("{l}=\"{}\"", escape(v)))
+            .collect();
+        let _ = writeln!(s, "{name}{{{}}} {v}", pairs.join(","));
+    }
+    s.push('\n');
+}
+
+fn escape(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_families_and_escapes_labels() {
+        let m = Metrics::default();
+        m.active_connections.store(3, Ordering::Relaxed);
+        m.connections_total.inc(&["true", "websocket"]);
+        m.connections_total.inc(&["true", "websocket"]);
+        m.connections_total.inc(&["false", "polling"]);
+        m.auth_failures_total.inc(&["a\"b"]);
+        m.sockets_delta("/", 2);
+        let t = m.render(5, 1);
+        assert!(t.contains("# TYPE socket_server_active_connections gauge\nsocket_server_active_connections 3\n"), "{t}");
+        assert!(t.contains("socket_server_connections_total{authenticated=\"true\",transport=\"websocket\"} 2\n"), "{t}");
+        assert!(t.contains("socket_server_connections_total{authenticated=\"false\",transport=\"polling\"} 1\n"), "{t}");
+        assert!(t.contains("reason=\"a\\\"b\""), "{t}");
+        assert!(
+            t.contains("socket_server_active_sockets{namespace=\"/\"} 2"),
+            "{t}"
+        );
+        assert_eq!(m.connections_total.get(&["true", "websocket"]), 2);
+        assert_eq!(m.connections_total.total(), 3);
+    }
+}

@@ -1,0 +1,162 @@
+//! Process lifecycle: logging, binding, serving, and the graceful shutdown
+//! on SIGTERM/SIGINT (refuse new connections, mark not ready, notify
+//! clients, drain, close).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use serde_json::json;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::config::Config;
+use crate::state::State;
+
+/// Installs the tracing subscriber for `config.log` (stderr).
+pub fn init_logging(config: &Config) {
+    let level = match config.log.level.as_str() {
+        "error" => tracing::Level::ERROR,
+        "warn" => tracing::Level::WARN,
+        "debug" => tracing::Level::DEBUG,
+        "trace" => tracing::Level::TRACE,
+        _ => tracing::Level::INFO,
+    };
+    let b = tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .with_target(false);
+    let _ = if config.log.format == "json" {
+        b.json().try_init()
+    } else {
+        b.with_ansi(false).try_init()
+    };
+}
+
+/// A bound, ready-to-run server.
+pub struct Server {
+    /// Shared state (settings, metrics, the Socket.IO server).
+    pub state: Arc<State>,
+    listener: TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("listener", &self.listener)
+            .field("tls", &self.tls.is_some())
+            .finish()
+    }
+}
+
+impl Server {
+    /// Builds the Socket.IO server and binds the listener.
+    pub async fn bind(config: Config) -> Result<Server, String> {
+        let tls = match (&config.server.tls_cert, &config.server.tls_key) {
+            (Some(c), Some(k)) => Some(crate::http::tls_acceptor(c, k)?),
+            _ => None,
+        };
+        let addr = format!("{}:{}", config.server.host, config.server.port);
+        let listener = TcpListener::bind(&addr)
+            .await
+            .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+        let io = crate::app::socketio(&config);
+        let state = State::new(config, io)?;
+        crate::app::install(&state);
+        Ok(Server {
+            state,
+            listener,
+            tls,
+        })
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> std::io::Result<std::net::SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `stop` resolves, then shuts down gracefully.
+    pub async fn run(self, stop: impl std::future::Future<Output = ()>) {
+        let Server {
+            state,
+            listener,
+            tls,
+        } = self;
+        let live = state.live();
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        if let Ok(a) = listener.local_addr() {
+            tracing::info!(
+                "listening on {scheme}://{a}{} (health: /health, metrics: /metrics, API: /api/)",
+                live.config.server.path
+            );
+        }
+        let (tx, rx) = watch::channel(false);
+        let serving = tokio::spawn(crate::http::serve(state.clone(), listener, tls, rx));
+        state.set_ready();
+        stop.await;
+        shutdown(&state).await;
+        let _ = tx.send(true);
+        let _ = serving.await;
+    }
+}
+
+/// Refuses new connections, marks not ready, tells every client
+/// (`server:shutdown` and `server_shutdown` with `reconnectIn`), waits up to
+/// `server.drain_secs` for them to leave, then closes the rest.
+pub async fn shutdown(state: &State) {
+    state.start_draining();
+    let cfg = state.live().config.clone();
+    let notice = json!({
+        "message": "Server is shutting down",
+        "reconnectIn": cfg.server.reconnect_hint_ms,
+        "timestamp": crate::monitor::iso8601(SystemTime::now()),
+    });
+    let n = state.connection_count();
+    tracing::info!(
+        connections = n,
+        drain_secs = cfg.server.drain_secs,
+        "shutting down: draining"
+    );
+    for nsp in state.io.namespaces() {
+        let _ = nsp.emit("server:shutdown", notice.clone());
+        let _ = nsp.emit("server_shutdown", notice.clone());
+    }
+    let deadline = Instant::now() + Duration::from_secs(cfg.server.drain_secs);
+    while state.connection_count() > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let left = state.connection_count();
+    state.io.close();
+    if let Some(e) = state.engine.get() {
+        e.close_all();
+    }
+    // Let the close packets reach the clients.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    tracing::info!(closed = left, "shutdown complete");
+}
+
+/// Resolves on SIGTERM or SIGINT.
+pub async fn signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
+            (Ok(mut t), Ok(mut i)) => {
+                tokio::select! {
+                    _ = t.recv() => tracing::info!("SIGTERM received"),
+                    _ = i.recv() => tracing::info!("SIGINT received"),
+                }
+            }
+            _ => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,179 @@
+//! The server's shared state: the live (run-time changeable) settings, the
+//! limiters, metrics and monitoring. Locks here are held for a lookup or an
+//! update, never across an await or a user callback.
+
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
+use std::time::{Duration, Instant, SystemTime};
+
+use socketio::SocketIo;
+
+use crate::config::Config;
+use crate::ipnet::IpList;
+use crate::jwt::{Algorithm, Verifier};
+use crate::metrics::Metrics;
+use crate::monitor::Monitor;
+use crate::rate_limit::{KeyedLimiter, Limit};
+use crate::signing::NonceCache;
+
+/// The settings in force, with the IP lists parsed.
+#[derive(Debug)]
+pub struct Live {
+    /// The whole effective configuration.
+    pub config: Config,
+    /// Parsed `security.ip_allow`.
+    pub allow: IpList,
+    /// Parsed `security.ip_deny`.
+    pub deny: IpList,
+    /// Parsed `security.trusted_proxies`.
+    pub trusted: IpList,
+}
+
+impl Live {
+    /// Parses the lists of a validated config.
+    pub fn new(config: Config) -> Result<Live, String> {
+        let p = |l: &[String]| IpList::parse(l).map_err(|e| e.to_string());
+        Ok(Live {
+            allow: p(&config.security.ip_allow)?,
+            deny: p(&config.security.ip_deny)?,
+            trusted: p(&config.security.trusted_proxies)?,
+            config,
+        })
+    }
+
+    /// Whether `ip` may connect under the allow and deny lists.
+    pub fn ip_allowed(&self, ip: IpAddr) -> bool {
+        !self.deny.contains(ip) && (self.allow.is_empty() || self.allow.contains(ip))
+    }
+
+    /// A per-minute limit of `max`, or `None` when limits are disabled.
+    pub fn per_minute(&self, max: u32) -> Option<Limit> {
+        self.config.rate_limits.enabled.then_some(Limit {
+            max,
+            per: Duration::from_secs(self.config.rate_limits.window_secs),
+        })
+    }
+}
+
+/// The authenticated user of a socket, stored in its data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// `userId` or `sub` of the token; `None` for anonymous sockets.
+    pub id: Option<String>,
+    /// The role (token claim, `auth.default_role` or `auth.anonymous_role`).
+    pub role: String,
+}
+
+/// Everything the handlers share.
+pub struct State {
+    live: RwLock<Arc<Live>>,
+    /// Token verification (the `auth` section; fixed at start).
+    pub verifier: Verifier,
+    /// Metrics for `/metrics`.
+    pub metrics: Metrics,
+    /// Event statistics and log.
+    pub monitor: Mutex<Monitor>,
+    /// New connections per client IP.
+    pub conn_limiter: Mutex<KeyedLimiter<IpAddr>>,
+    /// API requests per key (or IP without a valid key).
+    pub api_limiter: Mutex<KeyedLimiter<String>>,
+    /// Nonces of signed API requests.
+    pub nonces: Mutex<NonceCache>,
+    /// The Socket.IO server.
+    pub io: SocketIo,
+    /// The engine, once built.
+    pub engine: OnceLock<engineio::Engine>,
+    /// Started at (monotonic), for uptime.
+    pub started: Instant,
+    /// Started at (wall clock).
+    pub started_at: SystemTime,
+    ready: AtomicBool,
+    draining: AtomicBool,
+}
+
+impl std::fmt::Debug for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("State").finish_non_exhaustive()
+    }
+}
+
+/// Locks a mutex, ignoring poisoning (the guarded data stays consistent:
+/// every update is a single step).
+pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl State {
+    /// State for a validated `config` serving `io`.
+    pub fn new(config: Config, io: SocketIo) -> Result<Arc<State>, String> {
+        let a = &config.auth;
+        let verifier = Verifier {
+            secrets: a
+                .jwt_secrets
+                .iter()
+                .map(|s| s.as_bytes().to_vec())
+                .collect(),
+            algorithms: a
+                .jwt_algorithms
+                .iter()
+                .filter_map(|s| Algorithm::parse(s))
+                .collect(),
+            leeway_secs: a.leeway_secs,
+            max_token_len: a.max_token_len,
+            require_exp: a.require_exp,
+        };
+        let keys = config.rate_limits.max_tracked_keys;
+        let nonces = config.api.nonce_cache_size;
+        Ok(Arc::new(State {
+            live: RwLock::new(Arc::new(Live::new(config)?)),
+            verifier,
+            metrics: Metrics::default(),
+            monitor: Mutex::new(Monitor::default()),
+            conn_limiter: Mutex::new(KeyedLimiter::new(keys)),
+            api_limiter: Mutex::new(KeyedLimiter::new(keys)),
+            nonces: Mutex::new(NonceCache::new(nonces)),
+            io,
+            engine: OnceLock::new(),
+            started: Instant::now(),
+            started_at: SystemTime::now(),
+            ready: AtomicBool::new(false),
+            draining: AtomicBool::new(false),
+        }))
+    }
+
+    /// The settings in force now.
+    pub fn live(&self) -> Arc<Live> {
+        self.live.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Replaces the run-time settings.
+    pub fn set_live(&self, live: Live) {
+        *self.live.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(live);
+    }
+
+    /// Ready for traffic (false while starting and draining).
+    pub fn ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire) && !self.draining()
+    }
+
+    /// Marks the server ready.
+    pub fn set_ready(&self) {
+        self.ready.store(true, Ordering::Release);
+    }
+
+    /// Shutting down: new connections are refused.
+    pub fn draining(&self) -> bool {
+        self.draining.load(Ordering::Acquire)
+    }
+
+    /// Starts draining.
+    pub fn start_draining(&self) {
+        self.draining.store(true, Ordering::Release);
+    }
+
+    /// Engine.IO connections open now.
+    pub fn connection_count(&self) -> usize {
+        self.engine.get().map_or(0, |e| e.session_count())
+    }
+}

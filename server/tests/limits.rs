@@ -1,0 +1,173 @@
+//! Rate limits, IP lists behind trusted proxies, max connections and max
+//! payload, end to end: over-limit behaviour and recovery after the window.
+
+mod common;
+
+use std::time::Duration;
+
+use common::Server;
+use serde_json::json;
+
+#[tokio::test]
+async fn event_burst_limit_sends_the_error_event_and_recovers() {
+    let s =
+        Server::start("[rate_limits]\nevents_per_second = 3\n[monitoring]\nevent_logging = true\n")
+            .await;
+    let mut c = s.client("/", json!({})).await;
+    c.connected().await;
+    for i in 0..5 {
+        c.emit("tick", json!([i])).await;
+    }
+    let e = c.event("error").await;
+    assert_eq!(e[0]["code"], "RATE_LIMITED", "{e:?}");
+    assert_eq!(e[0]["event"], "tick");
+    assert_eq!(e[0]["message"], "Rate limit exceeded");
+    // Two of the five were refused, so two error events; the dropped events
+    // were not processed (counted as received, logged, never handled).
+    let e2 = c.event("error").await;
+    assert_eq!(e2[0]["code"], "RATE_LIMITED");
+    assert!(!c.gets_within("error", 300).await);
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    c.emit("tick", json!([9])).await;
+    assert!(
+        !c.gets_within("error", 500).await,
+        "still limited after the window"
+    );
+    let m = s.http("GET", "/metrics", &[], b"").await.text();
+    assert!(
+        m.contains("socket_server_rate_limited_total{limit=\"event\"} 2"),
+        "{m}"
+    );
+}
+
+#[tokio::test]
+async fn event_limit_per_window() {
+    let s = Server::start("[rate_limits]\nevents_per_minute = 4\nwindow_secs = 2\n").await;
+    let mut c = s.client("/", json!({ "transports": ["websocket"] })).await;
+    c.connected().await;
+    for i in 0..5 {
+        c.emit("tick", json!([i])).await;
+    }
+    assert_eq!(c.event("error").await[0]["code"], "RATE_LIMITED");
+    // A sliding window: after two full windows everything is allowed again.
+    tokio::time::sleep(Duration::from_millis(4100)).await;
+    for i in 0..3 {
+        c.emit("tick", json!([i])).await;
+    }
+    assert!(!c.gets_within("error", 500).await);
+}
+
+#[tokio::test]
+async fn connection_rate_per_ip_gets_429_then_recovers() {
+    let s = Server::start("[rate_limits]\nconnections_per_minute = 2\nwindow_secs = 2\n").await;
+    let hs = "/socket.io/?EIO=4&transport=polling";
+    assert_eq!(s.http("GET", hs, &[], b"").await.status, 200);
+    assert_eq!(s.http("GET", hs, &[], b"").await.status, 200);
+    let r = s.http("GET", hs, &[], b"").await;
+    assert_eq!(r.status, 429, "{}", r.text());
+    let b = r.json();
+    assert_eq!(b["success"], false);
+    assert_eq!(b["error"], "Rate limit exceeded");
+    assert_eq!(b["code"], "RATE_LIMITED");
+    let retry = b["retryAfter"].as_u64().unwrap();
+    assert!((1..=2).contains(&retry), "{b}");
+    assert_eq!(r.header("retry-after"), Some(retry.to_string().as_str()));
+    // A real client sees a connect_error.
+    let mut c = s.client("/", json!({})).await;
+    c.refused().await;
+    tokio::time::sleep(Duration::from_millis(4100)).await;
+    assert_eq!(s.http("GET", hs, &[], b"").await.status, 200);
+}
+
+#[tokio::test]
+async fn ip_lists_and_trusted_proxies() {
+    let s = Server::start(
+        "[security]\nip_deny = [\"10.0.0.0/8\"]\ntrusted_proxies = [\"127.0.0.1/32\"]\n",
+    )
+    .await;
+    let hs = "/socket.io/?EIO=4&transport=polling";
+    assert_eq!(s.http("GET", hs, &[], b"").await.status, 200);
+    let r = s
+        .http("GET", hs, &[("x-forwarded-for", "10.1.2.3")], b"")
+        .await;
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert_eq!(r.json()["code"], 4);
+    assert_eq!(
+        s.http("GET", hs, &[("x-forwarded-for", "192.0.2.1")], b"")
+            .await
+            .status,
+        200
+    );
+    // The proxy's client address is the one rate limits and the status see.
+    let s2 = Server::start("[security]\nip_allow = [\"192.0.2.0/24\"]\n").await;
+    // 127.0.0.1 is not in the allow list and no proxy is trusted: the header is ignored.
+    assert_eq!(
+        s2.http("GET", hs, &[("x-forwarded-for", "192.0.2.1")], b"")
+            .await
+            .status,
+        403
+    );
+    let m = s2.http("GET", "/metrics", &[], b"").await.text();
+    assert!(m.contains("socket_server_ip_refused_total 1"), "{m}");
+}
+
+#[tokio::test]
+async fn max_connections_refuses_then_frees() {
+    let s = Server::start_with(
+        &common::base_config(),
+        &["--set", "connection.max_connections=2"],
+        &[],
+    )
+    .await;
+    let mut a = s.client("/", json!({})).await;
+    a.connected().await;
+    let mut b = s.client("/", json!({})).await;
+    b.connected().await;
+    let r = s
+        .http("GET", "/socket.io/?EIO=4&transport=polling", &[], b"")
+        .await;
+    assert_eq!(r.status, 503);
+    assert!(
+        r.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("2 connections"),
+        "{}",
+        r.text()
+    );
+    let mut c = s.client("/", json!({})).await;
+    c.refused().await;
+    a.disconnect().await;
+    a.disconnected(5).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut d = s.client("/", json!({})).await;
+    d.connected().await;
+}
+
+#[tokio::test]
+async fn max_payload_on_both_transports() {
+    let s = Server::start_with(
+        &common::base_config(),
+        &["--set", "connection.max_payload=1000"],
+        &[],
+    )
+    .await;
+    let r = s
+        .http("GET", "/socket.io/?EIO=4&transport=polling", &[], b"")
+        .await;
+    let sid = r.text()[1..].split('"').nth(3).unwrap().to_owned();
+    let big = format!("4{}", "x".repeat(2000));
+    let r = s
+        .http(
+            "POST",
+            &format!("/socket.io/?EIO=4&transport=polling&sid={sid}"),
+            &[("content-type", "text/plain")],
+            big.as_bytes(),
+        )
+        .await;
+    assert_eq!(r.status, 413);
+    let mut c = s.client("/", json!({ "transports": ["websocket"] })).await;
+    c.connected().await;
+    c.emit("big", json!(["y".repeat(2000)])).await;
+    assert_eq!(c.disconnected(5).await, "transport close");
+}

@@ -1,0 +1,61 @@
+//! Graceful shutdown: SIGTERM tells connected clients, marks not ready,
+//! refuses new connections, drains, closes and exits 0.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::Server;
+use serde_json::json;
+
+#[tokio::test]
+async fn sigterm_notifies_drains_and_exits_zero() {
+    let s = Server::start("[server]\ndrain_secs = 3\nreconnect_hint_ms = 1234\n").await;
+    let mut ws = s.client("/", json!({ "transports": ["websocket"] })).await;
+    ws.connected().await;
+    let mut poll = s.client("/", json!({ "transports": ["polling"] })).await;
+    poll.connected().await;
+    let port = s.port;
+    let pid = s.child.id().unwrap();
+    let started = Instant::now();
+    let _ = std::process::Command::new("kill")
+        .arg("-TERM")
+        .arg(pid.to_string())
+        .status();
+    for c in [&mut ws, &mut poll] {
+        let n = c.event("server:shutdown").await;
+        assert_eq!(n[0]["reconnectIn"], 1234, "{n:?}");
+        let n = c.event("server_shutdown").await;
+        assert_eq!(n[0]["reconnectIn"], 1234, "{n:?}");
+    }
+    // Draining: not ready, no new connections, existing ones still served.
+    let r = common::http(port, "GET", "/ready", &[], b"").await;
+    assert_eq!(r.status, 503);
+    assert_eq!(r.json()["status"], "draining");
+    let r = common::http(port, "GET", "/socket.io/?EIO=4&transport=polling", &[], b"").await;
+    assert_eq!(r.status, 503);
+    // The polling client leaves by itself; the WebSocket one is closed at
+    // the end of the drain.
+    poll.disconnect().await;
+    let reason = ws.disconnected(10).await;
+    assert!(
+        reason == "transport close" || reason == "io server disconnect",
+        "{reason}"
+    );
+    let status = s.terminate().await;
+    assert!(status.success(), "{status:?}");
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_secs(3) && took < Duration::from_secs(10),
+        "{took:?}"
+    );
+}
+
+#[tokio::test]
+async fn shutdown_without_clients_is_immediate() {
+    let s = Server::start("[server]\ndrain_secs = 30\n").await;
+    let started = Instant::now();
+    let status = s.terminate().await;
+    assert!(status.success());
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
