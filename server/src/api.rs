@@ -76,6 +76,25 @@ fn error_response(e: &ApiError, id: &str) -> Response<Full<Bytes>> {
     )
 }
 
+/// The response for `e`: 429s carry `Retry-After` and `retryAfter` (the
+/// error's text holds the seconds).
+fn api_error(e: &ApiError, id: &str) -> Response<Full<Bytes>> {
+    if e.0 == StatusCode::TOO_MANY_REQUESTS {
+        too_many(
+            std::time::Duration::from_secs(e.2.parse().unwrap_or(60)),
+            Some(id),
+        )
+    } else {
+        error_response(e, id)
+    }
+}
+
+/// A short, non-secret identifier of an API key.
+fn key_id(key: &str) -> String {
+    let d = Sha256::digest(key.as_bytes());
+    d[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
 fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -124,16 +143,7 @@ pub async fn handle(
         p if p.starts_with("/api/") && live.config.api.enabled => {
             match api(st, live, ip, req, &id).await {
                 Ok(r) => r,
-                Err(e) => {
-                    if e.0 == StatusCode::TOO_MANY_REQUESTS {
-                        too_many(
-                            std::time::Duration::from_secs(e.2.parse().unwrap_or(60)),
-                            Some(&id),
-                        )
-                    } else {
-                        error_response(&e, &id)
-                    }
-                }
+                Err(e) => api_error(&e, &id),
             }
         }
         _ => error_response(
@@ -161,7 +171,7 @@ fn metrics(
 ) -> Response<Full<Bytes>> {
     if live.config.api.metrics_require_key {
         if let Err(e) = authenticate(st, live, ip, req).map(|_| ()) {
-            return error_response(&e, id);
+            return api_error(&e, id);
         }
     }
     let rooms = count_rooms(st);
@@ -229,12 +239,13 @@ fn authenticate(
             .map(|k| (k.clone(), true))
             .or(user.map(|k| (k.clone(), false)))
     });
-    let rate_key = match &found {
-        Some((k, _)) => format!("key:{:x}", Sha256::digest(k.as_bytes())),
-        None => format!("ip:{ip}"),
-    };
     if let Some(limit) = live.per_minute(live.config.rate_limits.api_requests_per_minute) {
-        if let Err(retry) = lock(&st.api_limiter).check(&rate_key, limit, Instant::now()) {
+        let now = Instant::now();
+        let r = match &found {
+            Some((k, _)) => lock(&st.api_limiter).check(&key_id(k), limit, now),
+            None => lock(&st.api_ip_limiter).check(&crate::http::limit_key(ip), limit, now),
+        };
+        if let Err(retry) = r {
             st.metrics.rate_limited_total.inc(&["api"]);
             return Err(ApiError(
                 StatusCode::TOO_MANY_REQUESTS,
@@ -257,7 +268,7 @@ fn authenticate(
             tracing::info!(address = %ip, "API request with an invalid key");
             Err(ApiError(
                 StatusCode::UNAUTHORIZED,
-                "UNAUTHORIZED",
+                "INVALID_API_KEY",
                 "Invalid API key".into(),
             ))
         }
@@ -308,15 +319,21 @@ async fn api(
             window_ms: live.config.api.signature_window_secs.saturating_mul(1000),
             ..SigningPolicy::default()
         };
-        let r = signing::verify(
-            key.as_bytes(),
-            req.method().as_str(),
-            &path,
-            &signed,
-            &policy,
-            now_ms(),
-            &mut lock(&st.nonces),
-        );
+        let r = {
+            let mut caches = lock(&st.nonces);
+            let cache = caches
+                .entry(key_id(&key))
+                .or_insert_with(|| signing::NonceCache::new(live.config.api.nonce_cache_size));
+            signing::verify(
+                key.as_bytes(),
+                req.method().as_str(),
+                &path,
+                &signed,
+                &policy,
+                now_ms(),
+                cache,
+            )
+        };
         if let Err(e) = r {
             st.metrics.auth_failures_total.inc(&[e.code()]);
             tracing::info!(address = %ip, reason = e.code(), "API request signature refused");
@@ -379,7 +396,9 @@ async fn api(
         ("/api/status", None) => ok(status(st, live, ts)),
         ("/api/settings", None) => ok(json!({ "success": true, "settings": live.config.masked() })),
         ("/api/settings", Some(patch)) => {
-            let next = crate::config::apply_settings_patch(&live.config, &patch)
+            let _serial = lock(&st.settings_update);
+            let current = st.live();
+            let next = crate::config::apply_settings_patch(&current.config, &patch)
                 .map_err(|e| ApiError::bad(e.to_string()))?;
             let masked = next.masked();
             let new_live = Live::new(next).map_err(ApiError::bad)?;
@@ -617,4 +636,39 @@ fn connection_stats(st: &State) -> Value {
         }
     }
     json!({ "success": true, "connected": sockets.len(), "rooms": rooms, "sockets": sockets })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_is_in_the_openapi_document() {
+        let spec: Value = serde_json::from_str(OPENAPI).unwrap();
+        for (path, methods, _) in ROUTES {
+            for m in *methods {
+                let op = &spec["paths"][*path][m.as_str().to_ascii_lowercase()];
+                assert!(op.is_object(), "{m} {path} missing from openapi.json");
+            }
+        }
+        for p in ["/health", "/ready", "/metrics"] {
+            assert!(spec["paths"][p]["get"].is_object(), "{p}");
+        }
+        let paths = spec["paths"].as_object().unwrap();
+        for p in paths.keys() {
+            assert!(
+                ROUTES.iter().any(|r| r.0 == p)
+                    || ["/health", "/ready", "/metrics"].contains(&p.as_str()),
+                "{p} documented but not routed"
+            );
+        }
+    }
+
+    #[test]
+    fn key_comparison() {
+        assert!(key_matches(b"abc", b"abc"));
+        assert!(!key_matches(b"abc", b"abd"));
+        assert!(!key_matches(b"", b"abc"));
+        assert_eq!(key_id("k").len(), 16);
+    }
 }

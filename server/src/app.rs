@@ -17,8 +17,9 @@ use std::sync::atomic::Ordering;
 
 use crate::config::Config;
 use crate::jwt::JwtError;
+use crate::monitor::OTHER;
 use crate::rate_limit::{EventLimiter, Limit};
-use crate::state::{lock, State, User};
+use crate::state::{lock, Live, State, User};
 
 /// Room of every socket of a user.
 pub fn user_room(id: &str) -> String {
@@ -126,6 +127,15 @@ fn authorize(st: &State, socket: &Socket) -> Result<(), ConnectError> {
     let live = st.live();
     let cfg = &live.config;
     let ns = socket.nsp().name().to_owned();
+    // Namespace CONNECTs count against the connection's event budget, so a
+    // client cannot churn namespaces (and token checks) for free.
+    if let Err(retry) = check_event_limit(&live, socket) {
+        st.metrics.rate_limited_total.inc(&["event"]);
+        return Err(ConnectError::new("Rate limit exceeded").with_data(json!({
+            "code": "RATE_LIMITED",
+            "retryAfter": retry.as_secs_f64().ceil() as u64,
+        })));
+    }
     let required =
         cfg.auth.require_authentication || cfg.namespaces.get(&ns).is_some_and(|n| n.require_auth);
     let fail = |code: &str| st.metrics.auth_failures_total.inc(&[code]);
@@ -214,7 +224,6 @@ fn on_connection(st: &Arc<State>, socket: Socket) {
         );
     }
 
-    let limiter = Mutex::new(EventLimiter::new(Instant::now()));
     let st2 = st.clone();
     let user2 = user.clone();
     socket.use_packet(move |s, event, _| {
@@ -222,23 +231,15 @@ fn on_connection(st: &Arc<State>, socket: Socket) {
         st.metrics.events_received_total.fetch_add(1, Ordering::Relaxed);
         let live = st.live();
         let mon = &live.config.monitoring;
+        let name = short_name(event);
         {
             let mut m = lock(&st.monitor);
-            m.count(event, mon.max_event_types);
+            m.count(name, mon.max_event_types);
             if mon.event_logging {
-                m.log(event, json!({ "namespace": s.nsp().name(), "socketId": s.id().as_str(), "userId": user2.id }), mon.max_event_log);
+                m.log(name, json!({ "namespace": s.nsp().name(), "socketId": s.id().as_str(), "userId": user2.id }), mon.max_event_log);
             }
         }
-        let rl = &live.config.rate_limits;
-        let Some(limit) = live.per_minute(rl.events_per_minute) else {
-            return Ok(());
-        };
-        let burst = (rl.events_per_second > 0).then_some(Limit {
-            max: rl.events_per_second,
-            per: Duration::from_secs(1),
-        });
-        let verdict = lock(&limiter).check(limit, burst, Instant::now());
-        match verdict {
+        match check_event_limit(&live, s) {
             Ok(()) => Ok(()),
             Err(retry) => {
                 st.metrics.rate_limited_total.inc(&["event"]);
@@ -246,7 +247,7 @@ fn on_connection(st: &Arc<State>, socket: Socket) {
                 let _ = s.emit(
                     "error",
                     json!({
-                        "event": event,
+                        "event": name,
                         "message": "Rate limit exceeded",
                         "code": "RATE_LIMITED",
                         "retryAfter": retry.as_secs_f64().ceil() as u64,
@@ -272,10 +273,45 @@ fn on_connection(st: &Arc<State>, socket: Socket) {
     });
 }
 
-/// An engine connection, counting the bytes the Socket.IO layer sends.
+/// Longest event name recorded in statistics, logs and error replies;
+/// longer names are recorded as [`OTHER`].
+pub const MAX_EVENT_NAME: usize = 128;
+
+/// `event`, or [`OTHER`] when longer than [`MAX_EVENT_NAME`] bytes.
+fn short_name(event: &str) -> &str {
+    if event.len() <= MAX_EVENT_NAME {
+        event
+    } else {
+        OTHER
+    }
+}
+
+/// Counts one event (or namespace CONNECT) of the socket's connection.
+fn check_event_limit(live: &Live, socket: &Socket) -> Result<(), Duration> {
+    let rl = &live.config.rate_limits;
+    let Some(limit) = live.per_minute(rl.events_per_minute) else {
+        return Ok(());
+    };
+    let burst = (rl.events_per_second > 0).then_some(Limit {
+        max: rl.events_per_second,
+        per: Duration::from_secs(1),
+    });
+    let Some(conn) = socket
+        .conn()
+        .as_any()
+        .and_then(|a| a.downcast_ref::<Counted>())
+    else {
+        return Ok(());
+    };
+    lock(&conn.limiter).check(limit, burst, Instant::now())
+}
+
+/// An engine connection: counts the bytes the Socket.IO layer sends and
+/// holds the connection's event limiter (shared by its namespace sockets).
 struct Counted {
     socket: engineio::Socket,
     state: std::sync::Weak<State>,
+    limiter: Mutex<EventLimiter>,
 }
 
 impl Conn for Counted {
@@ -292,6 +328,10 @@ impl Conn for Counted {
 
     fn close(&self) {
         Conn::close(&self.socket)
+    }
+
+    fn as_any(&self) -> Option<&(dyn std::any::Any + Send + Sync)> {
+        Some(self)
     }
 }
 
@@ -313,6 +353,7 @@ impl engineio::Handler for Bridge {
         let conn = Arc::new(Counted {
             socket: socket.clone(),
             state: self.state.clone(),
+            limiter: Mutex::new(EventLimiter::new(Instant::now())),
         });
         let c = st.io.accept(conn, info);
         let _ = socket.set_data(c);

@@ -251,7 +251,7 @@ pub struct RateLimitSection {
     pub connections_per_minute: u32,
     /// Events per Socket.IO connection per minute. Default 1000.
     pub events_per_minute: u32,
-    /// Events per connection per second (burst limit); 0 disables. Default 0.
+    /// Events per connection per second (burst limit); 0 disables. Default 10.
     pub events_per_second: u32,
     /// HTTP API requests per API key (per IP when no valid key) per minute.
     /// Default 100.
@@ -270,7 +270,7 @@ impl Default for RateLimitSection {
             enabled: true,
             connections_per_minute: 100,
             events_per_minute: 1000,
-            events_per_second: 0,
+            events_per_second: 10,
             api_requests_per_minute: 100,
             max_tracked_keys: 100_000,
             window_secs: 60,
@@ -412,10 +412,48 @@ impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ConfigError::Io(p, e) => write!(f, "cannot read {p}: {e}"),
-            ConfigError::Parse(src, e) => write!(f, "{src}: {}", e.trim_end()),
+            ConfigError::Parse(src, e) => write!(f, "{src}: {}", scrub(e).trim_end()),
             ConfigError::Invalid(e) => write!(f, "invalid config: {e}"),
         }
     }
+}
+
+/// A parser message without what could be a secret: source snippets
+/// (TOML syntax errors quote the line) are dropped, and quoted values are
+/// masked when the message is about a secret-holding key.
+fn scrub(msg: &str) -> String {
+    let secretish = ["jwt_secrets", "keys", "admin_keys", "redis", "url"]
+        .iter()
+        .any(|k| msg.contains(k));
+    let mut out = Vec::new();
+    for line in msg.lines() {
+        let t = line.trim_start();
+        let numbered = t
+            .split_once(" |")
+            .is_some_and(|(n, _)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+        if t.starts_with('|') || numbered {
+            continue;
+        }
+        out.push(if secretish {
+            mask_quoted(line)
+        } else {
+            line.to_owned()
+        });
+    }
+    out.join("\n")
+}
+
+fn mask_quoted(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut parts = line.split('"');
+    if let Some(first) = parts.next() {
+        out.push_str(first);
+    }
+    for (i, p) in parts.enumerate() {
+        out.push('"');
+        out.push_str(if i % 2 == 0 { "***" } else { p });
+    }
+    out
 }
 
 impl std::error::Error for ConfigError {
@@ -556,6 +594,22 @@ impl Config {
     /// Checks ranges and cross-field rules.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let bad = |m: String| Err(ConfigError::Invalid(m));
+        let p = self.server.path.trim_end_matches('/');
+        let reserved = ["/api", "/health", "/ready", "/metrics"];
+        if p.is_empty()
+            || reserved
+                .iter()
+                .any(|r| p == *r || p.starts_with(&format!("{r}/")))
+        {
+            return bad(format!(
+                "server.path `{}` would hide the HTTP API, /health, /ready or /metrics",
+                self.server.path
+            ));
+        }
+        let m = &self.monitoring;
+        if m.max_event_log > 100_000 || m.max_event_types > 100_000 {
+            return bad("monitoring.max_event_log and max_event_types are at most 100000".into());
+        }
         if !self.server.path.starts_with('/') {
             return bad(format!(
                 "server.path `{}` must start with `/`",
@@ -691,45 +745,48 @@ impl Config {
     }
 }
 
-/// Sections the settings API may change at run time.
-pub const RUNTIME_SECTIONS: &[&str] = &[
+/// What the settings API may change at run time.
+pub const RUNTIME_SETTINGS: &[&str] = &[
     "cors",
-    "rate_limits",
+    "rate_limits (except max_tracked_keys)",
     "security",
     "roles",
     "monitoring",
     "connection.max_connections",
+    "auth.require_authentication",
+    "namespaces.<existing>.require_auth",
 ];
 
+/// `c` with every run-time changeable setting reset: two configs that
+/// differ only at run time have equal frozen parts.
+fn frozen(c: &Config) -> Config {
+    let mut f = c.clone();
+    f.cors = CorsSection::default();
+    f.rate_limits = RateLimitSection {
+        max_tracked_keys: c.rate_limits.max_tracked_keys,
+        ..RateLimitSection::default()
+    };
+    f.security = SecuritySection::default();
+    f.roles = BTreeMap::new();
+    f.monitoring = MonitoringSection::default();
+    f.connection.max_connections = 0;
+    f.auth.require_authentication = false;
+    f.namespaces
+        .values_mut()
+        .for_each(|n| n.require_auth = false);
+    f
+}
+
 /// Applies a JSON partial update (objects merge, other values replace) to
-/// the run-time changeable parts of `current`; anything else is refused.
+/// `current`; a change to anything outside [`RUNTIME_SETTINGS`] is refused.
 pub fn apply_settings_patch(
     current: &Config,
     patch: &serde_json::Value,
 ) -> Result<Config, ConfigError> {
-    let obj = patch
-        .as_object()
-        .ok_or_else(|| ConfigError::Invalid("settings patch must be a JSON object".into()))?;
-    for (k, v) in obj {
-        match k.as_str() {
-            "cors" | "rate_limits" | "security" | "roles" | "monitoring" => {}
-            "connection" => {
-                let ok = v
-                    .as_object()
-                    .is_some_and(|o| o.keys().all(|k| k == "max_connections"));
-                if !ok {
-                    return Err(ConfigError::Invalid(
-                        "only connection.max_connections can change at run time".into(),
-                    ));
-                }
-            }
-            other => {
-                return Err(ConfigError::Invalid(format!(
-                    "`{other}` cannot change at run time (changeable: {})",
-                    RUNTIME_SECTIONS.join(", ")
-                )))
-            }
-        }
+    if !patch.is_object() {
+        return Err(ConfigError::Invalid(
+            "settings patch must be a JSON object".into(),
+        ));
     }
     let mut base =
         serde_json::to_value(current).map_err(|e| ConfigError::Invalid(e.to_string()))?;
@@ -737,6 +794,12 @@ pub fn apply_settings_patch(
     let next: Config = serde_json::from_value(base)
         .map_err(|e| ConfigError::Parse("settings".into(), e.to_string()))?;
     next.validate()?;
+    if frozen(&next) != frozen(current) {
+        return Err(ConfigError::Invalid(format!(
+            "only these settings change at run time: {}",
+            RUNTIME_SETTINGS.join(", ")
+        )));
+    }
     Ok(next)
 }
 
@@ -850,10 +913,40 @@ mod tests {
             "[api]\nkeys = [\"short\"]",
             "[redis]\nenabled = true",
             "[log]\nformat = \"xml\"",
+            "[server]\npath = \"/\"",
+            "[server]\npath = \"/api/x\"",
+            "[server]\npath = \"/metrics\"",
+            "[monitoring]\nmax_event_log = 1000000",
         ];
         for b in bad {
             assert!(Config::from_toml(b).is_err(), "accepted: {b}");
         }
+    }
+
+    #[test]
+    fn errors_never_echo_secrets() {
+        let e = Layers::new()
+            .set("env", "auth.jwt_secrets", "my-long-secret-value")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            !e.contains("my-long-secret-value") && e.contains("jwt_secrets"),
+            "{e}"
+        );
+        let e = Layers::new()
+            .file("f.toml", "[api]\nkeys = [\"abcdefabcdefabcdef-key\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(!e.contains("abcdefabcdefabcdef"), "{e}");
+        assert!(e.starts_with("f.toml:"), "{e}");
+        let e = Layers::new()
+            .set("t", "server.port", "lots")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("lots"),
+            "non-secret values stay in the message: {e}"
+        );
     }
 
     #[test]
@@ -884,6 +977,35 @@ mod tests {
         assert_eq!(n.rate_limits.events_per_minute, 1000);
         assert_eq!(n.connection.max_connections, 7);
         assert!(apply_settings_patch(&c, &serde_json::json!({"server": {"port": 1}})).is_err());
+        assert!(apply_settings_patch(
+            &c,
+            &serde_json::json!({"rate_limits": {"max_tracked_keys": 5}})
+        )
+        .is_err());
+        assert!(
+            apply_settings_patch(&c, &serde_json::json!({"namespaces": {"/new": {}}})).is_err()
+        );
+        assert!(apply_settings_patch(
+            &c,
+            &serde_json::json!({"auth": {"jwt_secrets": ["0123456789abcdef-x"]}})
+        )
+        .is_err());
+        // Requiring authentication needs a secret, which cannot be added at run time.
+        assert!(apply_settings_patch(
+            &c,
+            &serde_json::json!({"auth": {"require_authentication": true}})
+        )
+        .is_err());
+        let with_secret = Config::from_toml(
+            "[auth]\njwt_secrets = [\"0123456789abcdef-x\"]\n[namespaces.\"/a\"]\n",
+        )
+        .unwrap();
+        let n = apply_settings_patch(
+            &with_secret,
+            &serde_json::json!({"auth": {"require_authentication": true}, "namespaces": {"/a": {"require_auth": true}}}),
+        )
+        .unwrap();
+        assert!(n.auth.require_authentication && n.namespaces["/a"].require_auth);
         assert!(
             apply_settings_patch(&c, &serde_json::json!({"connection": {"max_payload": 1}}))
                 .is_err()

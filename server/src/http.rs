@@ -52,8 +52,35 @@ pub fn too_many(retry: Duration, request_id: Option<&str>) -> Response<Full<Byte
 /// The client's address: the peer, or the `X-Forwarded-For` client when the
 /// peer is a trusted proxy.
 pub fn client_addr(live: &Live, peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
-    let xff = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
-    client_ip(peer.ip(), xff, &live.trusted)
+    // Every header line, in order: a proxy may add its own line rather than
+    // append to the client's.
+    let lines: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    let xff = (!lines.is_empty()).then(|| lines.join(","));
+    client_ip(peer.ip(), xff.as_deref(), &live.trusted)
+}
+
+/// The key a per-address limit counts under: the address, or its /64 for
+/// IPv6 (one host usually holds a whole /64).
+pub fn limit_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            IpAddr::from([s[0], s[1], s[2], s[3], 0, 0, 0, 0])
+        }
+        v4 => v4,
+    }
+}
+
+/// Whether `origin` (`scheme://host[:port]`) names the same host as `host`.
+fn same_origin(origin: &str, host: Option<&str>) -> bool {
+    let Some(host) = host else { return false };
+    origin
+        .split_once("://")
+        .is_some_and(|(_, h)| h.trim_end_matches('/').eq_ignore_ascii_case(host))
 }
 
 /// The allowed origin to reflect, if `origin` is allowed by the live CORS
@@ -169,10 +196,20 @@ fn admit(
         return Ok(());
     }
     // A browser page of another site may not open connections (WebSocket
-    // handshakes are not covered by CORS). Clients that send no Origin pass.
+    // handshakes are not covered by CORS). Clients that send no Origin pass;
+    // with no origins configured, only pages of this very host may connect.
     let origins = &live.config.cors.origins;
     if let Some(o) = origin {
-        if !origins.is_empty() && allowed_origin(live, Some(o)).is_none() {
+        let host = req
+            .headers()
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok());
+        let ok = if origins.is_empty() {
+            same_origin(o, host)
+        } else {
+            allowed_origin(live, Some(o)).is_some()
+        };
+        if !ok {
             return Err(Box::new(engine_error(
                 StatusCode::FORBIDDEN,
                 4,
@@ -197,7 +234,7 @@ fn admit(
         )));
     }
     if let Some(limit) = live.per_minute(live.config.rate_limits.connections_per_minute) {
-        if let Err(retry) = lock(&st.conn_limiter).check(&ip, limit, Instant::now()) {
+        if let Err(retry) = lock(&st.conn_limiter).check(&limit_key(ip), limit, Instant::now()) {
             st.metrics.rate_limited_total.inc(&["connection"]);
             return Err(Box::new(too_many(retry, None)));
         }

@@ -202,9 +202,10 @@ fn main() -> ExitCode {
         }
     };
     rt.block_on(async move {
+        let stop = socketio_server::run::signal();
         match socketio_server::run::Server::bind(config).await {
             Ok(server) => {
-                server.run(socketio_server::run::signal()).await;
+                server.run(stop).await;
                 ExitCode::SUCCESS
             }
             Err(e) => {

@@ -135,28 +135,35 @@ pub async fn shutdown(state: &State) {
     tracing::info!(closed = left, "shutdown complete");
 }
 
-/// Resolves on SIGTERM or SIGINT.
-pub async fn signal() {
+/// Installs the SIGTERM and SIGINT handlers now (call it before binding, so
+/// a signal during startup is not fatal) and returns a future that resolves
+/// on the first of them. Must run inside the tokio runtime.
+pub fn signal() -> impl std::future::Future<Output = ()> + Send {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        match (
+        let streams = (
             signal(SignalKind::terminate()),
             signal(SignalKind::interrupt()),
-        ) {
-            (Ok(mut t), Ok(mut i)) => {
-                tokio::select! {
-                    _ = t.recv() => tracing::info!("SIGTERM received"),
-                    _ = i.recv() => tracing::info!("SIGINT received"),
+        );
+        async move {
+            match streams {
+                (Ok(mut t), Ok(mut i)) => {
+                    tokio::select! {
+                        _ = t.recv() => tracing::info!("SIGTERM received"),
+                        _ = i.recv() => tracing::info!("SIGINT received"),
+                    }
                 }
-            }
-            _ => {
-                let _ = tokio::signal::ctrl_c().await;
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        async move {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }

@@ -2,6 +2,7 @@
 //! limiters, metrics and monitoring. Locks here are held for a lookup or an
 //! update, never across an await or a user callback.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
@@ -76,10 +77,15 @@ pub struct State {
     pub monitor: Mutex<Monitor>,
     /// New connections per client IP.
     pub conn_limiter: Mutex<KeyedLimiter<IpAddr>>,
-    /// API requests per key (or IP without a valid key).
+    /// API requests per valid key.
     pub api_limiter: Mutex<KeyedLimiter<String>>,
-    /// Nonces of signed API requests.
-    pub nonces: Mutex<NonceCache>,
+    /// API requests without a valid key, per client address (/64 for IPv6).
+    pub api_ip_limiter: Mutex<KeyedLimiter<IpAddr>>,
+    /// Nonces of signed API requests, one cache per key (a key's holder
+    /// cannot burn another key's nonces).
+    pub nonces: Mutex<HashMap<String, NonceCache>>,
+    /// Serializes settings updates (read, patch, write).
+    pub settings_update: Mutex<()>,
     /// The Socket.IO server.
     pub io: SocketIo,
     /// The engine, once built.
@@ -124,7 +130,6 @@ impl State {
             require_exp: a.require_exp,
         };
         let keys = config.rate_limits.max_tracked_keys;
-        let nonces = config.api.nonce_cache_size;
         Ok(Arc::new(State {
             live: RwLock::new(Arc::new(Live::new(config)?)),
             verifier,
@@ -132,7 +137,9 @@ impl State {
             monitor: Mutex::new(Monitor::default()),
             conn_limiter: Mutex::new(KeyedLimiter::new(keys)),
             api_limiter: Mutex::new(KeyedLimiter::new(keys)),
-            nonces: Mutex::new(NonceCache::new(nonces)),
+            api_ip_limiter: Mutex::new(KeyedLimiter::new(keys)),
+            nonces: Mutex::new(HashMap::new()),
+            settings_update: Mutex::new(()),
             io,
             engine: OnceLock::new(),
             started: Instant::now(),

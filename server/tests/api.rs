@@ -112,7 +112,7 @@ async fn request_errors_have_the_documented_shape() {
             b"",
         )
         .await;
-    assert_error(&bad_key, 401, "UNAUTHORIZED");
+    assert_error(&bad_key, 401, "INVALID_API_KEY");
     let h = [("x-api-key", KEY), ("content-type", "application/json")];
     assert_error(
         &s.http("POST", "/api/broadcast", &h, b"{not json").await,
@@ -185,6 +185,22 @@ async fn request_errors_have_the_documented_shape() {
         403,
         "FORBIDDEN",
     );
+    // A chunked body (no Content-Length) over the limit is cut off too.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut c = tokio::net::TcpStream::connect(("127.0.0.1", s.port))
+        .await
+        .unwrap();
+    let chunk = "x".repeat(300);
+    let req = format!(
+        "POST /api/broadcast HTTP/1.1\r\nhost: x\r\nconnection: close\r\nx-api-key: {KEY}\r\ntransfer-encoding: chunked\r\n\r\n{:x}\r\n{chunk}\r\n0\r\n\r\n",
+        chunk.len()
+    );
+    c.write_all(req.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), c.read_to_end(&mut raw)).await;
+    let text = String::from_utf8_lossy(&raw);
+    assert!(text.starts_with("HTTP/1.1 413"), "{text}");
+    assert!(text.contains("PAYLOAD_TOO_LARGE"), "{text}");
 }
 
 fn signed(method: &str, path: &str, key: &str, ts: u64, nonce: &str) -> Vec<(String, String)> {

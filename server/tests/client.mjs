@@ -3,7 +3,9 @@
 // Prints one JSON line per happening: {type:"connect",id}, {type:"connect_error",
 // message,data,description}, {type:"disconnect",reason}, {type:"event",event,args},
 // {type:"ack",id,err,args}. Reads JSON commands, one per line:
-// {op:"emit",event,args,ack?,id?}, {op:"disconnect"}, {op:"connect"}.
+// {op:"emit",event,args,ack?,id?}, {op:"disconnect"}, {op:"connect"},
+// {op:"churn",nsp,times} (join and leave another namespace over the same
+// connection; prints {type:"churn",ok,refused,last}).
 // Exits when stdin closes.
 import { createRequire } from "node:module";
 import readline from "node:readline";
@@ -32,6 +34,21 @@ rl.on("line", (line) => {
     } else {
       socket.emit(c.event, ...args);
     }
+  } else if (c.op === "churn") {
+    // Connect to and leave namespace c.nsp c.times times over this socket's
+    // connection (the main socket keeps it open).
+    let ok = 0, refused = 0, last = null;
+    const s = socket.io.socket(c.nsp);
+    const step = (i) => {
+      if (i >= c.times) return out({ type: "churn", ok, refused, last });
+      const done = () => { s.off("connect", onOk); s.off("connect_error", onErr); setImmediate(() => step(i + 1)); };
+      const onOk = () => { ok++; last = "connected"; s.disconnect(); done(); };
+      const onErr = (e) => { refused++; last = (e.data && e.data.code) || e.message; done(); };
+      s.on("connect", onOk);
+      s.on("connect_error", onErr);
+      s.connect();
+    };
+    step(0);
   } else if (c.op === "disconnect") {
     socket.disconnect();
   } else if (c.op === "connect") {

@@ -22,10 +22,12 @@ async fn event_burst_limit_sends_the_error_event_and_recovers() {
     assert_eq!(e[0]["code"], "RATE_LIMITED", "{e:?}");
     assert_eq!(e[0]["event"], "tick");
     assert_eq!(e[0]["message"], "Rate limit exceeded");
-    // Two of the five were refused, so two error events; the dropped events
-    // were not processed (counted as received, logged, never handled).
-    let e2 = c.event("error").await;
-    assert_eq!(e2[0]["code"], "RATE_LIMITED");
+    // The namespace CONNECT spent one of the three, so three of the five
+    // events were refused: three error events; the dropped events were not
+    // processed (counted as received, never handled).
+    for _ in 0..2 {
+        assert_eq!(c.event("error").await[0]["code"], "RATE_LIMITED");
+    }
     assert!(!c.gets_within("error", 300).await);
     tokio::time::sleep(Duration::from_millis(2100)).await;
     c.emit("tick", json!([9])).await;
@@ -35,7 +37,7 @@ async fn event_burst_limit_sends_the_error_event_and_recovers() {
     );
     let m = s.http("GET", "/metrics", &[], b"").await.text();
     assert!(
-        m.contains("socket_server_rate_limited_total{limit=\"event\"} 2"),
+        m.contains("socket_server_rate_limited_total{limit=\"event\"} 3"),
         "{m}"
     );
 }
@@ -48,13 +50,62 @@ async fn event_limit_per_window() {
     for i in 0..5 {
         c.emit("tick", json!([i])).await;
     }
-    assert_eq!(c.event("error").await[0]["code"], "RATE_LIMITED");
+    // CONNECT and three events fit the budget of four: two refusals.
+    for _ in 0..2 {
+        assert_eq!(c.event("error").await[0]["code"], "RATE_LIMITED");
+    }
+    assert!(!c.gets_within("error", 300).await);
     // A sliding window: after two full windows everything is allowed again.
     tokio::time::sleep(Duration::from_millis(4100)).await;
     for i in 0..3 {
         c.emit("tick", json!([i])).await;
     }
     assert!(!c.gets_within("error", 500).await);
+}
+
+#[tokio::test]
+async fn namespace_churn_counts_against_the_connection() {
+    let s = Server::start(
+        "[rate_limits]\nevents_per_minute = 6\nevents_per_second = 0\n[namespaces.\"/open\"]\n",
+    )
+    .await;
+    let mut c = s.client("/", json!({})).await;
+    c.connected().await;
+    // Connecting and leaving /open over and over on the same connection
+    // spends the connection's budget: the limit is per connection, not per
+    // namespace socket.
+    c.send_raw(json!({ "op": "churn", "nsp": "/open", "times": 10 }))
+        .await;
+    let r = c.expect(20, "churn", |v| v["type"] == "churn").await;
+    assert!(r["refused"].as_u64().unwrap() >= 4, "{r}");
+    assert_eq!(r["last"], "RATE_LIMITED", "{r}");
+    // Events on / are refused too now.
+    c.emit("x", json!([1])).await;
+    assert_eq!(c.event("error").await[0]["code"], "RATE_LIMITED");
+}
+
+#[tokio::test]
+async fn long_event_names_are_not_recorded() {
+    let s =
+        Server::start("[monitoring]\nevent_logging = true\n[rate_limits]\nevents_per_second = 1\n")
+            .await;
+    let mut c = s.client("/", json!({})).await;
+    c.connected().await;
+    let long = "n".repeat(5000);
+    c.emit(&long, json!([1])).await;
+    c.emit(&long, json!([2])).await;
+    let e = c.event("error").await;
+    assert_eq!(e[0]["event"], "(other)", "{e:?}");
+    let ev = s
+        .http(
+            "GET",
+            "/api/monitoring/events",
+            &[("x-api-key", common::ADMIN_KEY)],
+            b"",
+        )
+        .await
+        .text();
+    assert!(!ev.contains(&long[..200]) && ev.contains("(other)"), "{ev}");
 }
 
 #[tokio::test]
@@ -98,6 +149,30 @@ async fn ip_lists_and_trusted_proxies() {
             .status,
         200
     );
+    // A proxy that adds its own header line: the client's forged line comes
+    // first and is not believed.
+    let r = s
+        .http(
+            "GET",
+            hs,
+            &[
+                ("x-forwarded-for", "192.0.2.1"),
+                ("x-forwarded-for", "10.1.2.3"),
+            ],
+            b"",
+        )
+        .await;
+    assert_eq!(r.status, 403, "{}", r.text());
+    // A chain: the rightmost untrusted hop is the client.
+    let r = s
+        .http(
+            "GET",
+            hs,
+            &[("x-forwarded-for", "192.0.2.1, 10.1.2.3, 127.0.0.1")],
+            b"",
+        )
+        .await;
+    assert_eq!(r.status, 403, "{}", r.text());
     // The proxy's client address is the one rate limits and the status see.
     let s2 = Server::start("[security]\nip_allow = [\"192.0.2.0/24\"]\n").await;
     // 127.0.0.1 is not in the allow list and no proxy is trusted: the header is ignored.
@@ -170,4 +245,40 @@ async fn max_payload_on_both_transports() {
     c.connected().await;
     c.emit("big", json!(["y".repeat(2000)])).await;
     assert_eq!(c.disconnected(5).await, "transport close");
+}
+
+#[tokio::test]
+async fn browser_origins_are_checked_on_handshakes() {
+    let hs = "/socket.io/?EIO=4&transport=polling";
+    // No origins configured: only pages of this host.
+    let s = Server::start("").await;
+    let r = s
+        .http("GET", hs, &[("origin", "https://evil.example")], b"")
+        .await;
+    assert_eq!(r.status, 403, "{}", r.text());
+    // The test client sends `host: 127.0.0.1`: a page of that origin passes.
+    let r = s
+        .http("GET", hs, &[("origin", "http://127.0.0.1")], b"")
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    // No Origin (non-browser clients): allowed.
+    assert_eq!(s.http("GET", hs, &[], b"").await.status, 200);
+    // A list: listed origins pass and get CORS headers, others are refused.
+    let s =
+        Server::start("[cors]\norigins = [\"https://app.example\"]\ncredentials = true\n").await;
+    let r = s
+        .http("GET", hs, &[("origin", "https://app.example")], b"")
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.header("access-control-allow-origin"),
+        Some("https://app.example")
+    );
+    assert_eq!(r.header("access-control-allow-credentials"), Some("true"));
+    assert_eq!(
+        s.http("GET", hs, &[("origin", "https://other.example")], b"")
+            .await
+            .status,
+        403
+    );
 }

@@ -17,6 +17,12 @@ pub trait Conn: Send + Sync + 'static {
     fn send(&self, packet: &Encoded) -> Result<(), SendError>;
     /// Closes the connection.
     fn close(&self);
+    /// This connection as `Any`, so code that accepted connections with its
+    /// own `Conn` type can reach it again from any of its sockets
+    /// ([`Socket::conn`](crate::Socket::conn)). Default `None`.
+    fn as_any(&self) -> Option<&(dyn std::any::Any + Send + Sync)> {
+        None
+    }
 }
 
 /// A Socket.IO packet encoded once: the text message, its attachments and

@@ -288,6 +288,12 @@ impl Socket {
         self.0.id
     }
 
+    /// The connection this socket rides on, shared by the sockets of every
+    /// namespace the client joined over it.
+    pub fn conn(&self) -> &Arc<dyn Conn> {
+        &self.0.conn
+    }
+
     /// The namespace.
     pub fn nsp(&self) -> &Namespace {
         &self.0.nsp

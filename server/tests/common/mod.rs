@@ -180,6 +180,24 @@ impl Server {
         !buf.starts_with(b"HTTP/1.1 200")
     }
 
+    /// Stops the server (SIGTERM) and returns everything it logged since
+    /// it started listening.
+    pub async fn stop_and_read_logs(mut self) -> String {
+        let pid = self.child.id().unwrap();
+        let _ = std::process::Command::new("kill")
+            .arg("-TERM")
+            .arg(pid.to_string())
+            .status();
+        let mut all = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(20), async {
+            while let Ok(Some(line)) = self.stderr.next_line().await {
+                all.push(line);
+            }
+        })
+        .await;
+        all.join("\n")
+    }
+
     /// Sends SIGTERM and returns the exit status.
     pub async fn terminate(mut self) -> std::process::ExitStatus {
         let pid = self.child.id().unwrap();
@@ -432,6 +450,11 @@ impl Client {
     /// Disconnects the socket.
     pub async fn disconnect(&mut self) {
         self.send(serde_json::json!({ "op": "disconnect" })).await;
+    }
+
+    /// Sends a raw command to the client script.
+    pub async fn send_raw(&mut self, cmd: Value) {
+        self.send(cmd).await;
     }
 
     async fn send(&mut self, cmd: Value) {
