@@ -57,7 +57,7 @@ impl Server {
             _ => None,
         };
         let addr = format!("{}:{}", config.server.host, config.server.port);
-        let listener = TcpListener::bind(&addr)
+        let listener = listen(&addr)
             .await
             .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
         let io = crate::app::socketio(&config);
@@ -98,6 +98,23 @@ impl Server {
         let _ = tx.send(true);
         let _ = serving.await;
     }
+}
+
+/// Binds `addr` with a listen backlog of 1024 (the std default of 128 drops
+/// SYNs when many clients connect at once, and they retry only after 1 s).
+async fn listen(addr: &str) -> std::io::Result<TcpListener> {
+    let sa = tokio::net::lookup_host(addr)
+        .await?
+        .next()
+        .ok_or_else(|| std::io::Error::other("no address"))?;
+    let sock = if sa.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    sock.set_reuseaddr(true)?;
+    sock.bind(sa)?;
+    sock.listen(1024)
 }
 
 /// Refuses new connections, marks not ready, tells every client

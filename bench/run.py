@@ -1,0 +1,308 @@
+#!/usr/bin/env python3
+"""Runs the benchmark: our bench-server and Node's socket.io under the same
+load, side by side, and prints one table (median of the runs).
+
+    python3 bench/run.py                 # full run, 3 repetitions (~15 min)
+    python3 bench/run.py --runs 1 --quick   # small sizes, a minute or two
+    python3 bench/run.py --write         # also write bench/RESULTS.md
+
+Installs what it needs itself: `cargo build --release -p bench` and
+`npm ci --prefix bench/node` (socket.io from the lock file). Each server
+runs alone, pinned to core 0; the load generator is pinned to core 1.
+Server CPU time comes from /proc/<pid>/stat between the load generator's
+READY and PHASE_END marks; memory from /proc/<pid>/status (VmRSS).
+Every figure starts a fresh server. Targets 127.0.0.1 only.
+"""
+
+import argparse
+import json
+import os
+import platform
+import resource
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+LOADGEN = os.path.join(ROOT, "target", "release", "loadgen")
+OURS = os.path.join(ROOT, "target", "release", "bench-server")
+NODE_SERVER = os.path.join(ROOT, "bench", "node", "server.js")
+TICKS = os.sysconf("SC_CLK_TCK")
+SERVER_CORE, LOADGEN_CORE = "0", "1"
+
+
+def raise_nofile():
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cpu_ms(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    # utime and stime are fields 14 and 15 of the whole line.
+    return (int(fields[11]) + int(fields[12])) * 1000.0 / TICKS
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+class Server:
+    def __init__(self, kind):
+        self.kind = kind
+        self.port = free_port()
+        env = dict(os.environ, PORT=str(self.port))
+        cmd = [OURS] if kind == "ours" else ["node", NODE_SERVER]
+        self.proc = subprocess.Popen(
+            ["taskset", "-c", SERVER_CORE] + cmd,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=raise_nofile,
+        )
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        else:
+            raise RuntimeError(f"{kind} server did not start")
+        time.sleep(0.3)
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def loadgen(server, args, timeout=600):
+    """Runs one scenario with --sync; returns (result, server_cpu_ms, memory)
+    where memory holds the server's VmRSS in KiB before the load generator
+    started (`base`), at its READY mark (`ready`) and at PHASE_END (`end`)."""
+    pid = server.proc.pid  # taskset execs the server in place: same pid
+    mem = {"base": rss_kib(pid)}
+    cmd = ["taskset", "-c", LOADGEN_CORE, LOADGEN] + args + ["--url", server.url, "--sync"]
+    p = subprocess.Popen(
+        cmd,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=raise_nofile,
+    )
+    cpu0 = cpu1 = None
+    deadline = time.time() + timeout
+    for line in p.stderr:
+        if time.time() > deadline:
+            break
+        line = line.strip()
+        if line.startswith("READY"):
+            time.sleep(1.0)  # let the last connections settle
+            mem["ready"] = rss_kib(pid)
+            cpu0 = cpu_ms(pid)
+            p.stdin.write("go\n")
+            p.stdin.flush()
+        elif line.startswith("PHASE_END"):
+            cpu1 = cpu_ms(pid)
+            mem["end"] = rss_kib(pid)
+    out, _ = p.communicate(timeout=60)
+    if p.returncode != 0 or cpu0 is None or cpu1 is None:
+        raise RuntimeError(f"loadgen {args} failed (rc {p.returncode}): {out[-500:]}")
+    result = json.loads(out.strip().splitlines()[-1])
+    return result, cpu1 - cpu0, mem
+
+
+def scenarios(quick):
+    s = 0.1 if quick else 1.0
+    n = lambda x: max(10, int(x * s))
+    return [
+        ("ws_connect", ["connect", "--n", str(n(5000)), "--transport", "websocket"]),
+        ("polling_connect", ["connect", "--n", str(n(2000)), "--transport", "polling"]),
+        ("ws_echo", ["echo", "--clients", str(n(1000)), "--rate", str(n(10000)), "--secs", "5" if quick else "10"]),
+        ("polling_echo", ["echo", "--clients", str(n(200)), "--rate", str(n(2000)), "--secs", "5" if quick else "10", "--transport", "polling"]),
+        # Enough rounds for the server's CPU time (10 ms ticks) to resolve.
+        ("broadcast_1k", ["broadcast", "--clients", str(n(1000)), "--rounds", "50"]),
+        ("broadcast_10k", ["broadcast", "--clients", str(n(10000)), "--rounds", "20"]),
+        ("broadcast_10k_room_half", ["broadcast", "--clients", str(n(10000)), "--rounds", "20", "--room-half"]),
+        ("idle_10k", ["hold", "--n", str(n(10000))]),
+        ("idle_max", ["hold", "--n", str(n(19000))]),
+    ]
+
+
+def measure(kind, name, args):
+    srv = Server(kind)
+    try:
+        r, cpu, mem = loadgen(srv, args)
+    finally:
+        srv.stop()
+    fig = {"loadgen_cpu_ms": r.get("loadgen_cpu_ms"), "errors": r.get("errors", 0), "server_cpu_ms": cpu}
+    if name.endswith("connect"):
+        fig["per_sec"] = r["per_sec"]
+        fig["cpu_us_per_conn"] = cpu * 1000 / max(1, r["connections"])
+    elif name.endswith("echo"):
+        fig.update({k: r[k] for k in ("achieved_rate", "p50_us", "p99_us", "p999_us")})
+        fig["cpu_us_per_msg"] = cpu * 1000 / max(1, r["acked"])
+    elif name.startswith("broadcast"):
+        fig["deliveries_per_sec"] = r["deliveries_per_sec"]
+        fig["full_delivery_ms"] = r["median_full_delivery_ms"]
+        fig["cpu_us_per_delivery"] = cpu * 1000 / max(1, r["deliveries"])
+    elif name.startswith("idle"):
+        fig["connections"] = r["connections"]
+        fig["kib_per_conn"] = (mem["ready"] - mem["base"]) / max(1, r["connections"])
+    return fig
+
+
+# (row label, scenario, key, unit, lower is better)
+ROWS = [
+    ("WS connect: connections/s", "ws_connect", "per_sec", "", False),
+    ("WS connect: server CPU per connection", "ws_connect", "cpu_us_per_conn", "µs", True),
+    ("polling connect: server CPU per connection", "polling_connect", "cpu_us_per_conn", "µs", True),
+    ("WS echo+ack: achieved rate", "ws_echo", "achieved_rate", "/s", False),
+    ("WS echo+ack: p50", "ws_echo", "p50_us", "µs", True),
+    ("WS echo+ack: p99", "ws_echo", "p99_us", "µs", True),
+    ("WS echo+ack: p99.9", "ws_echo", "p999_us", "µs", True),
+    ("WS echo+ack: server CPU per message", "ws_echo", "cpu_us_per_msg", "µs", True),
+    ("polling echo+ack: p99", "polling_echo", "p99_us", "µs", True),
+    ("polling echo+ack: server CPU per message", "polling_echo", "cpu_us_per_msg", "µs", True),
+    ("broadcast to 1k: deliveries/s", "broadcast_1k", "deliveries_per_sec", "", False),
+    ("broadcast to 1k: server CPU per delivery", "broadcast_1k", "cpu_us_per_delivery", "µs", True),
+    ("broadcast to 10k: deliveries/s", "broadcast_10k", "deliveries_per_sec", "", False),
+    ("broadcast to 10k: time to full delivery", "broadcast_10k", "full_delivery_ms", "ms", True),
+    ("broadcast to 10k: server CPU per delivery", "broadcast_10k", "cpu_us_per_delivery", "µs", True),
+    ("room of 5k (of 10k): server CPU per delivery", "broadcast_10k_room_half", "cpu_us_per_delivery", "µs", True),
+    ("idle WS connection (10k): resident memory", "idle_10k", "kib_per_conn", "KiB", True),
+    ("idle WS connection (max): resident memory", "idle_max", "kib_per_conn", "KiB", True),
+]
+
+
+def fmt(v, unit):
+    if v is None:
+        return "—"
+    s = f"{v:,.0f}" if v >= 100 else f"{v:,.2f}" if v < 10 else f"{v:,.1f}"
+    return f"{s} {unit}".strip()
+
+
+def table(results):
+    lines = [
+        "| figure | ours | Node socket.io | Node / ours |",
+        "|---|---|---|---|",
+    ]
+    for label, scen, key, unit, lower in ROWS:
+        med = {}
+        for kind in ("ours", "node"):
+            vals = [r[key] for r in results[kind].get(scen, []) if r.get(key) is not None]
+            med[kind] = statistics.median(vals) if vals else None
+        o, n = med["ours"], med["node"]
+        if o and n:
+            ratio = n / o if lower else o / n
+            rs = f"{ratio:,.1f}× {'less' if lower else 'more'}" if ratio >= 1 else f"{1 / ratio:,.1f}× worse"
+        else:
+            rs = "—"
+        lines.append(f"| {label} | {fmt(o, unit)} | {fmt(n, unit)} | {rs} |")
+    extra = []
+    for kind in ("ours", "node"):
+        for scen, runs in results[kind].items():
+            errs = sum(r.get("errors", 0) for r in runs)
+            if errs:
+                extra.append(f"- {kind} {scen}: {errs} load-generator errors over {len(runs)} runs")
+    lg = []
+    for scen, runs in results["ours"].items():
+        cpu = [r.get("loadgen_cpu_ms") for r in runs if r.get("loadgen_cpu_ms") is not None]
+        srv = [r["server_cpu_ms"] for r in runs]
+        if cpu and srv:
+            lg.append(f"{scen} {statistics.median(cpu):,.0f} ms (server {statistics.median(srv):,.0f} ms)")
+    return "\n".join(lines), extra, lg
+
+
+def machine():
+    model = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    node = subprocess.run(["node", "--version"], capture_output=True, text=True).stdout.strip()
+    rustc = subprocess.run(["rustc", "--version"], capture_output=True, text=True).stdout.strip()
+    return f"{model}, {os.cpu_count()} cores, Linux {platform.release()}, {rustc}, Node {node}"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--quick", action="store_true", help="a tenth of the sizes")
+    ap.add_argument("--only", default="", help="comma-separated scenario names")
+    ap.add_argument("--servers", default="ours,node")
+    ap.add_argument("--write", action="store_true", help="write bench/RESULTS.md")
+    ap.add_argument("--no-build", action="store_true")
+    a = ap.parse_args()
+    if not a.no_build:
+        subprocess.run(["cargo", "build", "--release", "-p", "bench"], cwd=ROOT, check=True)
+        subprocess.run(["npm", "ci", "--prefix", "bench/node", "--no-audit", "--no-fund"], cwd=ROOT, check=True,
+                       stdout=subprocess.DEVNULL)
+    only = set(filter(None, a.only.split(",")))
+    kinds = a.servers.split(",")
+    results = {"ours": {}, "node": {}}
+    for run in range(a.runs):
+        for name, args in scenarios(a.quick):
+            if only and name not in only:
+                continue
+            for kind in kinds:
+                t = time.time()
+                try:
+                    fig = measure(kind, name, args)
+                except Exception as e:  # one failed figure must not lose the rest
+                    print(f"run {run + 1} {kind} {name}: FAILED {e}", file=sys.stderr)
+                    continue
+                results[kind].setdefault(name, []).append(fig)
+                print(f"run {run + 1} {kind:4} {name:24} {json.dumps(fig)} ({time.time() - t:.0f} s)", file=sys.stderr)
+    tab, extra, lg = table(results)
+    cmd = "python3 bench/run.py " + " ".join(sys.argv[1:])
+    text = (
+        f"{tab}\n\nMedian of {a.runs} run(s){' (quick sizes)' if a.quick else ''}; server pinned to core "
+        f"{SERVER_CORE}, load generator to core {LOADGEN_CORE}. Machine: {machine()}. "
+        f"{datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}. Reproduce: `{cmd.strip()}`.\n"
+    )
+    if lg:
+        text += "\nLoad generator CPU over the measured phase (ours): " + "; ".join(lg) + ".\n"
+    if extra:
+        text += "\n" + "\n".join(extra) + "\n"
+    print(text)
+    with open(os.path.join(ROOT, "target", "bench-results.json"), "w") as f:
+        json.dump(results, f, indent=1)
+    if a.write:
+        path = os.path.join(ROOT, "bench", "RESULTS.md")
+        with open(path, "w") as f:
+            f.write("# Benchmark results\n\nOurs (`bench-server`) against Node's socket.io 4.8.4 "
+                    "(`bench/node/server.js`), same handlers, same load (`loadgen`), in one run. "
+                    "Costs are server CPU time from /proc; ratios say how much less (or more) "
+                    "we spend or how much more we deliver.\n\n" + text)
+        print(f"wrote {path}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

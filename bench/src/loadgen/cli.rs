@@ -1,0 +1,279 @@
+//! Command line of `loadgen`: `loadgen <scenario> --url URL [options]`.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+/// What `loadgen --help` prints.
+pub const USAGE: &str = "\
+usage: loadgen <scenario> --url http://127.0.0.1:PORT [options]
+
+scenarios:
+  connect    --n N [--concurrency C] [--transport T]   open N connections, timed
+  echo       --clients M --rate R --secs D [--transport T] [--payload B]
+                                                       open-loop echo with acks, latency
+  broadcast  --clients N [--room-half] [--rounds K] [--payload B]
+                                                       time to deliver a broadcast to all
+  hold       --n N [--transport T]                     hold N connections until stdin
+  smoke      (20 WebSocket + 5 polling clients)        self-test; exit 1 on any error
+
+options:
+  --url URL          server, loopback only (http://127.0.0.1:PORT, ws:// too)
+  --path P           Socket.IO path (default /socket.io/)
+  --n, --clients N   connections (connect/hold default 1000, echo 100, broadcast 1000)
+  --concurrency C    handshakes in flight at most (default 200)
+  --transport T      websocket (default) or polling
+  --rate R           echo: total emits per second (default 1000)
+  --secs D           echo: timed phase length in seconds (default 10)
+  --payload B        bytes of the string argument (default 32)
+  --rounds K         broadcast: rounds (default 5)
+  --room-half        broadcast: every second client joins room `half`, emit to it
+  --room NAME        connect/echo/hold: every client joins room NAME
+  --sync             wait for a line on stdin after READY, before the timed phase
+  --threads N        runtime worker threads (default 1)
+  --timeout S        bound on the whole scenario in seconds (default 900)
+
+Prints one JSON object on stdout; READY and PHASE_END lines and progress on stderr.";
+
+/// The scenario to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scenario {
+    /// Connection rate.
+    Connect,
+    /// Ack round-trip latency under an open-loop emit rate.
+    Echo,
+    /// Broadcast fan-out time.
+    Broadcast,
+    /// Idle connections held for a memory figure.
+    Hold,
+    /// Self-test.
+    Smoke,
+}
+
+/// Engine.IO transport the clients use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// WebSocket only (`transport=websocket` from the first request).
+    WebSocket,
+    /// HTTP long-polling only, never upgraded.
+    Polling,
+}
+
+impl Transport {
+    /// The name used on the command line and in results.
+    pub fn name(self) -> &'static str {
+        match self {
+            Transport::WebSocket => "websocket",
+            Transport::Polling => "polling",
+        }
+    }
+}
+
+/// Where the server is.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// Socket address to connect to (always loopback).
+    pub addr: SocketAddr,
+    /// `Host` header value, `127.0.0.1:PORT`.
+    pub host: String,
+    /// Socket.IO path, with leading and trailing `/`.
+    pub path: String,
+}
+
+/// Parsed command line.
+#[derive(Debug, Clone)]
+pub struct Args {
+    /// Scenario to run.
+    pub scenario: Scenario,
+    /// The server.
+    pub target: Target,
+    /// Number of connections (`--n` / `--clients`).
+    pub count: usize,
+    /// Handshakes in flight at most.
+    pub concurrency: usize,
+    /// Transport of the clients.
+    pub transport: Transport,
+    /// Echo: emits per second, all clients together.
+    pub rate: f64,
+    /// Echo: length of the timed phase.
+    pub secs: f64,
+    /// Bytes of the string argument.
+    pub payload: usize,
+    /// Broadcast: rounds.
+    pub rounds: usize,
+    /// Broadcast: to room `half` (every second client) instead of everyone.
+    pub room_half: bool,
+    /// Room every client joins (connect, echo, hold).
+    pub room: Option<String>,
+    /// Wait for a stdin line after READY.
+    pub sync: bool,
+    /// Runtime worker threads.
+    pub threads: usize,
+    /// Bound on the whole scenario.
+    pub timeout: Duration,
+}
+
+/// Parses the URL: scheme `http`/`ws`, loopback host, a port; any path is
+/// ignored (use `--path`).
+fn parse_url(url: &str, path: String) -> Result<Target, String> {
+    let rest = ["http://", "ws://"]
+        .iter()
+        .find_map(|s| url.strip_prefix(s))
+        .ok_or_else(|| format!("--url {url}: expected http://HOST:PORT"))?;
+    let authority = rest.split('/').next().unwrap_or("");
+    let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+        let (h, p) = v6
+            .split_once("]:")
+            .ok_or_else(|| format!("--url {url}: no port"))?;
+        (h, p)
+    } else {
+        authority
+            .rsplit_once(':')
+            .ok_or_else(|| format!("--url {url}: no port"))?
+    };
+    let port: u16 = port.parse().map_err(|_| format!("--url {url}: bad port"))?;
+    let ip: IpAddr = if host.eq_ignore_ascii_case("localhost") {
+        IpAddr::V4(Ipv4Addr::LOCALHOST)
+    } else {
+        host.parse()
+            .map_err(|_| format!("--url {url}: host must be an IP address or localhost"))?
+    };
+    if !ip.is_loopback() {
+        return Err(format!("--url {url}: only loopback addresses are allowed"));
+    }
+    let addr = SocketAddr::new(ip, port);
+    Ok(Target {
+        addr,
+        host: addr.to_string(),
+        path,
+    })
+}
+
+/// Parses the arguments after the program name.
+pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
+    let mut it = args.into_iter();
+    let scenario = match it.next().as_deref() {
+        Some("connect") => Scenario::Connect,
+        Some("echo") => Scenario::Echo,
+        Some("broadcast") => Scenario::Broadcast,
+        Some("hold") => Scenario::Hold,
+        Some("smoke") => Scenario::Smoke,
+        Some("-h" | "--help") | None => return Err(String::new()),
+        Some(other) => return Err(format!("unknown scenario {other:?}")),
+    };
+    let mut url = None;
+    let mut path = "/socket.io/".to_string();
+    let mut count = None;
+    let mut args = Args {
+        scenario,
+        target: parse_url("http://127.0.0.1:1", String::new())?,
+        count: 0,
+        concurrency: 200,
+        transport: Transport::WebSocket,
+        rate: 1000.0,
+        secs: 10.0,
+        payload: 32,
+        rounds: 5,
+        room_half: false,
+        room: None,
+        sync: false,
+        threads: 1,
+        timeout: Duration::from_secs(900),
+    };
+    while let Some(flag) = it.next() {
+        match flag.as_str() {
+            "--sync" => args.sync = true,
+            "--room-half" => args.room_half = true,
+            "-h" | "--help" => return Err(String::new()),
+            _ => {
+                let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
+                let num = |v: &str| v.parse::<f64>().ok().filter(|x| x.is_finite() && *x >= 0.0);
+                let int = |v: &str| {
+                    v.parse::<usize>()
+                        .map_err(|_| format!("{flag} {v}: not a count"))
+                };
+                match flag.as_str() {
+                    "--url" => url = Some(value),
+                    "--path" => {
+                        let mut p = value;
+                        if !p.starts_with('/') {
+                            p.insert(0, '/');
+                        }
+                        if !p.ends_with('/') {
+                            p.push('/');
+                        }
+                        path = p;
+                    }
+                    "--n" | "--clients" => count = Some(int(&value)?),
+                    "--concurrency" => args.concurrency = int(&value)?.max(1),
+                    "--transport" => {
+                        args.transport = match value.as_str() {
+                            "websocket" | "ws" => Transport::WebSocket,
+                            "polling" => Transport::Polling,
+                            _ => return Err(format!("--transport {value}: websocket or polling")),
+                        }
+                    }
+                    "--rate" => {
+                        args.rate = num(&value)
+                            .filter(|r| *r > 0.0)
+                            .ok_or("--rate: a positive number")?
+                    }
+                    "--secs" => {
+                        args.secs = num(&value)
+                            .filter(|s| *s > 0.0)
+                            .ok_or("--secs: a positive number")?
+                    }
+                    "--payload" => args.payload = int(&value)?,
+                    "--rounds" => args.rounds = int(&value)?.max(1),
+                    "--room" => args.room = Some(value),
+                    "--threads" => args.threads = int(&value)?.max(1),
+                    "--timeout" => {
+                        let s = num(&value)
+                            .filter(|s| *s > 0.0)
+                            .ok_or("--timeout: a positive number")?;
+                        args.timeout = Duration::from_secs_f64(s);
+                    }
+                    _ => return Err(format!("unknown option {flag}")),
+                }
+            }
+        }
+    }
+    args.target = parse_url(&url.ok_or("--url is required")?, path)?;
+    args.count = count.unwrap_or(match scenario {
+        Scenario::Echo => 100,
+        _ => 1000,
+    });
+    if args.count == 0 && scenario != Scenario::Smoke {
+        return Err("--n/--clients must be at least 1".into());
+    }
+    Ok(args)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> Result<Args, String> {
+        parse(s.split_whitespace().map(String::from))
+    }
+
+    #[test]
+    fn parses_options() {
+        let a = p("echo --url http://127.0.0.1:3100 --clients 7 --rate 50 --secs 2 --transport polling --sync")
+            .unwrap();
+        assert_eq!(a.scenario, Scenario::Echo);
+        assert_eq!(a.target.addr.port(), 3100);
+        assert_eq!(a.target.path, "/socket.io/");
+        assert_eq!((a.count, a.rate, a.secs, a.sync), (7, 50.0, 2.0, true));
+        assert_eq!(a.transport, Transport::Polling);
+        assert_eq!(p("connect --url ws://localhost:9/x").unwrap().count, 1000);
+    }
+
+    #[test]
+    fn rejects_bad_input() {
+        assert!(p("connect --url http://10.0.0.1:80").is_err());
+        assert!(p("connect").is_err());
+        assert!(p("connect --url http://127.0.0.1:1 --rate").is_err());
+        assert!(p("fly --url http://127.0.0.1:1").is_err());
+        assert!(p("echo --url http://127.0.0.1:1 --bogus 1").is_err());
+    }
+}
