@@ -185,7 +185,8 @@ pub struct EngineConfig {
     pub http_compression: Option<usize>,
     /// Read buffer of each WebSocket in bytes: resident for as long as the
     /// connection lives, so it is most of an idle connection's cost; larger
-    /// messages still arrive whole, in more reads. Default 4096.
+    /// messages still arrive whole, in more reads (one per this many bytes).
+    /// Default 1024: an idle connection costs 3 KiB less than with 4096.
     pub ws_read_buffer: usize,
 }
 
@@ -207,7 +208,7 @@ impl Default for EngineConfig {
             send_buffer: 1024,
             slow_client: SlowClientPolicy::Error,
             max_packets_per_post: 1024,
-            ws_read_buffer: 4096,
+            ws_read_buffer: 1024,
             http_compression: Some(1024),
         }
     }

@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use futures_util::{Sink, Stream};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 use tokio::time::Sleep;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -121,8 +121,6 @@ pub(crate) struct Driver {
     session: Session,
     socket: Socket,
     engine: Arc<Inner>,
-    app_rx: mpsc::Receiver<Outgoing>,
-    ctl_rx: mpsc::UnboundedReceiver<Ctl>,
     ws: Option<WsSlot>,
     probe: Option<WsSlot>,
     pending_poll: Option<oneshot::Sender<Result<(Bytes, bool), PollError>>>,
@@ -146,8 +144,6 @@ impl Driver {
         session: Session,
         socket: Socket,
         engine: Arc<Inner>,
-        app_rx: mpsc::Receiver<Outgoing>,
-        ctl_rx: mpsc::UnboundedReceiver<Ctl>,
         ws: Option<Box<Ws>>,
     ) -> Self {
         let base64 = socket
@@ -158,8 +154,6 @@ impl Driver {
             session,
             socket,
             engine,
-            app_rx,
-            ctl_rx,
             ws: ws.map(|w| WsSlot::new(w, base64)),
             probe: None,
             pending_poll: None,
@@ -214,7 +208,7 @@ impl Driver {
             Ctl::Close(reason) => {
                 // What the application sent before closing still goes out
                 // first: at most `send_buffer` packets, the channel's capacity.
-                while let Ok(out) = self.app_rx.try_recv() {
+                while let Some(out) = self.socket.0.mail.try_app() {
                     self.queue(out);
                 }
                 self.session.close(now, reason);
@@ -265,7 +259,7 @@ impl Driver {
             }
         }
         for _ in 0..BUDGET {
-            let Poll::Ready(Some(ctl)) = self.ctl_rx.poll_recv(cx) else {
+            let Poll::Ready(Some(ctl)) = self.socket.0.mail.poll_ctl(cx) else {
                 break;
             };
             progress = true;
@@ -312,8 +306,6 @@ impl Driver {
             session,
             socket,
             engine,
-            app_rx,
-            ctl_rx,
             unregistered,
             ..
         } = self;
@@ -334,8 +326,8 @@ impl Driver {
                     // Unregister first: a request after the close sees no session.
                     *unregistered = true;
                     engine.unregister(session.sid());
-                    app_rx.close();
-                    ctl_rx.close();
+                    socket.0.mail.close();
+                    socket.0.space.notify_waiters();
                     handler.on_close(socket, reason);
                     // The application's per-session value may refer back to
                     // this socket: dropping it here breaks that cycle.
@@ -366,9 +358,10 @@ impl Driver {
                     }
                 }
             }
-            let Poll::Ready(Some(out)) = self.app_rx.poll_recv(cx) else {
+            let Poll::Ready(Some(out)) = self.socket.0.mail.poll_app(cx) else {
                 break;
             };
+            self.socket.0.space.notify_waiters();
             bytes += out.text_len();
             any = true;
             self.queue(out);
@@ -567,6 +560,10 @@ impl Future for Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        // Handles see the session as closed even if the driver ends early
+        // (a runtime shutting down), as a dropped channel receiver did.
+        self.socket.0.mail.close();
+        self.socket.0.space.notify_waiters();
         self.unregister();
         self.socket.clear_data();
     }

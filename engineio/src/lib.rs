@@ -54,6 +54,8 @@ mod driver;
 #[cfg(feature = "tokio")]
 mod engine;
 #[cfg(feature = "tokio")]
+mod mailbox;
+#[cfg(feature = "tokio")]
 mod socket;
 #[cfg(feature = "tokio")]
 mod transport;

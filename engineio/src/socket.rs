@@ -12,7 +12,9 @@ use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use bytes::Bytes;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{oneshot, Notify};
+
+use crate::mailbox::{Mailbox, PushError};
 
 use crate::config::{SlowClientPolicy, TransportKind};
 use crate::error::{CloseReason, PacketError, SendError};
@@ -108,8 +110,11 @@ pub(crate) enum Ctl {
 pub(crate) struct Shared {
     pub(crate) sid: Sid,
     pub(crate) handshake: Handshake,
-    pub(crate) app_tx: mpsc::Sender<Outgoing>,
-    pub(crate) ctl_tx: mpsc::UnboundedSender<Ctl>,
+    /// Application packets and control messages for the driver task.
+    pub(crate) mail: Mailbox<Outgoing, Ctl>,
+    /// Signalled when the driver takes an application packet or closes
+    /// (for [`Socket::send_async`]).
+    pub(crate) space: Notify,
     pub(crate) slow_client: SlowClientPolicy,
     pub(crate) transport: AtomicU8,
     close_requested: AtomicBool,
@@ -132,18 +137,12 @@ impl Socket {
         transport: TransportKind,
         send_buffer: usize,
         slow_client: SlowClientPolicy,
-    ) -> (
-        Socket,
-        mpsc::Receiver<Outgoing>,
-        mpsc::UnboundedReceiver<Ctl>,
-    ) {
-        let (app_tx, app_rx) = mpsc::channel(send_buffer.max(1));
-        let (ctl_tx, ctl_rx) = mpsc::unbounded_channel();
+    ) -> Socket {
         let shared = Shared {
             sid,
             handshake,
-            app_tx,
-            ctl_tx,
+            mail: Mailbox::new(send_buffer),
+            space: Notify::new(),
             slow_client,
             transport: AtomicU8::new(transport as u8),
             close_requested: AtomicBool::new(false),
@@ -151,7 +150,7 @@ impl Socket {
             ws_claimed: AtomicBool::new(transport == TransportKind::WebSocket),
             data: Mutex::new(None),
         };
-        (Socket(Arc::new(shared)), app_rx, ctl_rx)
+        Socket(Arc::new(shared))
     }
 
     /// The session id.
@@ -211,15 +210,15 @@ impl Socket {
     }
 
     fn try_send(&self, out: Outgoing) -> Result<(), SendError> {
-        match self.0.app_tx.try_send(out) {
+        match self.0.mail.push_app(out) {
             Ok(()) => Ok(()),
-            Err(mpsc::error::TrySendError::Full(_)) => {
+            Err(PushError::Full(_)) => {
                 if self.0.slow_client == SlowClientPolicy::Close {
                     self.close_with(CloseReason::SlowClient);
                 }
                 Err(SendError::Full)
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => Err(SendError::Closed),
+            Err(PushError::Closed(_)) => Err(SendError::Closed),
         }
     }
 
@@ -249,11 +248,21 @@ impl Socket {
 
     /// Waits for room in the send buffer, then queues the packet.
     pub async fn send_async(&self, packet: Packet) -> Result<(), SendError> {
-        self.0
-            .app_tx
-            .send(Outgoing::One(packet, true))
-            .await
-            .map_err(|_| SendError::Closed)
+        let mut out = Outgoing::One(packet, true);
+        loop {
+            // Registered before the attempt, so a slot freed in between is not missed.
+            let notified = self.0.space.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            match self.0.mail.push_app(out) {
+                Ok(()) => return Ok(()),
+                Err(PushError::Closed(_)) => return Err(SendError::Closed),
+                Err(PushError::Full(o)) => {
+                    out = o;
+                    notified.await;
+                }
+            }
+        }
     }
 
     /// Closes the session; the client gets a close packet.
@@ -263,13 +272,13 @@ impl Socket {
 
     pub(crate) fn close_with(&self, reason: CloseReason) {
         if !self.0.close_requested.swap(true, Ordering::AcqRel) {
-            let _ = self.0.ctl_tx.send(Ctl::Close(reason));
+            let _ = self.0.mail.push_ctl(Ctl::Close(reason));
         }
     }
 
     /// Whether the session's driver has stopped.
     pub fn is_closed(&self) -> bool {
-        self.0.ctl_tx.is_closed()
+        self.0.mail.is_closed()
     }
 }
 

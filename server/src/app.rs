@@ -183,6 +183,13 @@ fn authorize(st: &State, socket: &Socket) -> Result<(), ConnectError> {
             "FORBIDDEN",
         ));
     }
+    // Rooms are joined here, before the CONNECT answer: a push or broadcast
+    // sent once the client sees `connect` reaches it (a refused or
+    // abandoned socket leaves them again).
+    if let Some(id) = &user.id {
+        socket.join(user_room(id));
+    }
+    socket.join(role_room(&user.role));
     socket.insert(Arc::new(user));
     Ok(())
 }
@@ -194,10 +201,6 @@ fn on_connection(st: &Arc<State>, socket: Socket) {
             role: st.live().config.auth.anonymous_role.clone(),
         })
     });
-    if let Some(id) = &user.id {
-        socket.join(user_room(id));
-    }
-    socket.join(role_room(&user.role));
     let ns = socket.nsp().name().to_owned();
     let transport = match socket.handshake().query("transport").as_deref() {
         Some("websocket") => "websocket",

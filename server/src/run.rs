@@ -84,15 +84,18 @@ impl Server {
         } = self;
         let live = state.live();
         let scheme = if tls.is_some() { "https" } else { "http" };
-        if let Ok(a) = listener.local_addr() {
+        let addr = listener.local_addr();
+        let (tx, rx) = watch::channel(false);
+        let serving = tokio::spawn(crate::http::serve(state.clone(), listener, tls, rx));
+        // Ready before the "listening" line: whoever waits for that line may
+        // probe /ready at once.
+        state.set_ready();
+        if let Ok(a) = addr {
             tracing::info!(
                 "listening on {scheme}://{a}{} (health: /health, metrics: /metrics, API: /api/)",
                 live.config.server.path
             );
         }
-        let (tx, rx) = watch::channel(false);
-        let serving = tokio::spawn(crate::http::serve(state.clone(), listener, tls, rx));
-        state.set_ready();
         stop.await;
         shutdown(&state).await;
         let _ = tx.send(true);

@@ -214,7 +214,7 @@ where
     };
     let sid = Sid::random();
     let config = &inner.config;
-    let (socket, app_rx, ctl_rx) = Socket::new(
+    let socket = Socket::new(
         sid,
         handshake,
         transport,
@@ -235,8 +235,8 @@ where
     let now = now();
     let session = Session::new(sid, config, transport, now);
     match transport {
-        TransportKind::Polling => polling::open(inner, session, socket, app_rx, ctl_rx, &req, now),
-        TransportKind::WebSocket => websocket::open(inner, session, socket, app_rx, ctl_rx, req),
+        TransportKind::Polling => polling::open(inner, session, socket, &req, now),
+        TransportKind::WebSocket => websocket::open(inner, session, socket, req),
     }
 }
 

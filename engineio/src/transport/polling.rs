@@ -13,7 +13,7 @@ use http::header::{self, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Body;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 use super::{cors, error, error_response, set_cookie, ErrorCode, Resp};
 use crate::driver::Driver;
@@ -21,7 +21,7 @@ use crate::engine::Inner;
 use crate::error::CloseReason;
 use crate::payload;
 use crate::session::{PollError, Session, Transmit};
-use crate::socket::{Ctl, Outgoing, Socket};
+use crate::socket::{Ctl, Socket};
 
 fn text_response(body: Bytes) -> Resp {
     let mut r = Response::new(Full::new(body));
@@ -37,8 +37,6 @@ pub(crate) fn open<B>(
     inner: &Arc<Inner>,
     mut session: Session,
     socket: Socket,
-    app_rx: mpsc::Receiver<Outgoing>,
-    ctl_rx: mpsc::UnboundedReceiver<Ctl>,
     req: &Request<B>,
     now: Instant,
 ) -> Resp {
@@ -51,14 +49,7 @@ pub(crate) fn open<B>(
             return error(ErrorCode::BadRequest);
         }
     };
-    tokio::spawn(Driver::new(
-        session,
-        socket,
-        inner.clone(),
-        app_rx,
-        ctl_rx,
-        None,
-    ));
+    tokio::spawn(Driver::new(session, socket, inner.clone(), None));
     let mut resp = text_response(body);
     set_cookie(inner, sid, &mut resp);
     cors(inner, req, resp)
@@ -96,7 +87,7 @@ fn poll_error(e: PollError) -> Resp {
 
 async fn poll(inner: &Inner, socket: &Socket, accept_encoding: Option<&HeaderValue>) -> Resp {
     let (tx, rx) = oneshot::channel();
-    if socket.0.ctl_tx.send(Ctl::Poll(tx)).is_err() {
+    if socket.0.mail.push_ctl(Ctl::Poll(tx)).is_err() {
         return error(ErrorCode::UnknownSid);
     }
     match rx.await {
@@ -157,8 +148,8 @@ where
     let (tx, rx) = oneshot::channel();
     if socket
         .0
-        .ctl_tx
-        .send(Ctl::Post(Box::new((packets, tx))))
+        .mail
+        .push_ctl(Ctl::Post(Box::new((packets, tx))))
         .is_err()
     {
         return error(ErrorCode::UnknownSid);

@@ -14,7 +14,6 @@ use http::{Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
-use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::WebSocketStream;
@@ -24,7 +23,7 @@ use crate::config::{EngineConfig, TransportKind};
 use crate::driver::Driver;
 use crate::engine::Inner;
 use crate::session::Session;
-use crate::socket::{Ctl, Outgoing, Socket};
+use crate::socket::{Ctl, Socket};
 
 /// The WebSocket type the driver owns.
 pub(crate) type Ws = WebSocketStream<TokioIo<Upgraded>>;
@@ -91,8 +90,6 @@ pub(crate) fn open<B>(
     inner: &Arc<Inner>,
     session: Session,
     socket: Socket,
-    app_rx: mpsc::Receiver<Outgoing>,
-    ctl_rx: mpsc::UnboundedReceiver<Ctl>,
     mut req: Request<B>,
 ) -> Resp {
     let sid = session.sid();
@@ -104,7 +101,7 @@ pub(crate) fn open<B>(
     let config = ws_config(&inner.config);
     tokio::spawn(async move {
         match accept(on, config).await {
-            Some(ws) => Driver::new(session, socket, inner2, app_rx, ctl_rx, Some(ws)).await,
+            Some(ws) => Driver::new(session, socket, inner2, Some(ws)).await,
             None => inner2.unregister(sid),
         }
     });
@@ -134,9 +131,7 @@ pub(crate) fn upgrade<B>(inner: &Arc<Inner>, socket: Socket, mut req: Request<B>
     tokio::spawn(async move {
         match accept(on, config).await {
             Some(ws) => {
-                if let Err(mpsc::error::SendError(Ctl::Probe(_ws))) =
-                    socket.0.ctl_tx.send(Ctl::Probe(ws))
-                {
+                if let Err(Ctl::Probe(_ws)) = socket.0.mail.push_ctl(Ctl::Probe(ws)) {
                     // The session ended meanwhile; dropping closes the socket.
                 }
             }

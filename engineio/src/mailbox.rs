@@ -1,0 +1,220 @@
+//! [`Mailbox`]: the queues from a session's handles to its driver task.
+//!
+//! Two FIFO queues behind one lock, living inside the session's shared
+//! handle: application packets (bounded by the send buffer; full is
+//! `SendError::Full`) and control messages (polls, POSTs, probes, close;
+//! unbounded, as each comes from a request being served). An idle session
+//! allocates nothing here: a queue allocates when it is first used and
+//! gives its memory back once it drains after a burst, where tokio's
+//! channels would keep two channel structures and a 32-slot block each
+//! (about 3 KiB per session) for the session's whole life.
+//!
+//! One receiver (the driver task) polls both queues with the same waker.
+//! The lock is held to push or pop one item, never across a wake or an await.
+
+use std::collections::VecDeque;
+use std::sync::{Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
+
+/// Capacity a drained queue may keep; a larger one is released.
+const KEEP: usize = 8;
+
+/// Why a push was refused.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum PushError<T> {
+    /// The bounded queue is at capacity.
+    Full(T),
+    /// The receiver is gone.
+    Closed(T),
+}
+
+struct State<A, C> {
+    app: VecDeque<A>,
+    ctl: VecDeque<C>,
+    closed: bool,
+    waker: Option<Waker>,
+}
+
+/// Application queue `A` (bounded) and control queue `C` (unbounded).
+pub(crate) struct Mailbox<A, C> {
+    state: Mutex<State<A, C>>,
+    app_capacity: usize,
+}
+
+impl<A, C> Mailbox<A, C> {
+    /// Empty queues; at most `app_capacity` (at least 1) application items.
+    pub(crate) fn new(app_capacity: usize) -> Self {
+        Mailbox {
+            state: Mutex::new(State {
+                app: VecDeque::new(),
+                ctl: VecDeque::new(),
+                closed: false,
+                waker: None,
+            }),
+            app_capacity: app_capacity.max(1),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State<A, C>> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Queues an application item.
+    pub(crate) fn push_app(&self, item: A) -> Result<(), PushError<A>> {
+        let mut s = self.lock();
+        if s.closed {
+            return Err(PushError::Closed(item));
+        }
+        if s.app.len() >= self.app_capacity {
+            return Err(PushError::Full(item));
+        }
+        s.app.push_back(item);
+        let w = s.waker.take();
+        drop(s);
+        if let Some(w) = w {
+            w.wake();
+        }
+        Ok(())
+    }
+
+    /// Queues a control message; gives it back if the receiver is gone.
+    pub(crate) fn push_ctl(&self, item: C) -> Result<(), C> {
+        let mut s = self.lock();
+        if s.closed {
+            return Err(item);
+        }
+        s.ctl.push_back(item);
+        let w = s.waker.take();
+        drop(s);
+        if let Some(w) = w {
+            w.wake();
+        }
+        Ok(())
+    }
+
+    /// The next control message; `Ready(None)` once closed and drained.
+    pub(crate) fn poll_ctl(&self, cx: &mut Context<'_>) -> Poll<Option<C>> {
+        let mut s = self.lock();
+        if let Some(c) = s.ctl.pop_front() {
+            if s.ctl.is_empty() && s.ctl.capacity() > KEEP {
+                s.ctl = VecDeque::new();
+            }
+            return Poll::Ready(Some(c));
+        }
+        if s.closed {
+            return Poll::Ready(None);
+        }
+        register(&mut s.waker, cx);
+        Poll::Pending
+    }
+
+    /// The next application item; `Ready(None)` once closed and drained.
+    pub(crate) fn poll_app(&self, cx: &mut Context<'_>) -> Poll<Option<A>> {
+        let mut s = self.lock();
+        if let Some(a) = pop_app(&mut s) {
+            return Poll::Ready(Some(a));
+        }
+        if s.closed {
+            return Poll::Ready(None);
+        }
+        register(&mut s.waker, cx);
+        Poll::Pending
+    }
+
+    /// The next application item, if one is queued.
+    pub(crate) fn try_app(&self) -> Option<A> {
+        pop_app(&mut self.lock())
+    }
+
+    /// Refuses further pushes; queued items can still be taken.
+    pub(crate) fn close(&self) {
+        let mut s = self.lock();
+        s.closed = true;
+        let w = s.waker.take();
+        drop(s);
+        if let Some(w) = w {
+            w.wake();
+        }
+    }
+
+    /// Whether [`Mailbox::close`] was called.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.lock().closed
+    }
+}
+
+fn pop_app<A, C>(s: &mut State<A, C>) -> Option<A> {
+    let a = s.app.pop_front()?;
+    if s.app.is_empty() && s.app.capacity() > KEEP {
+        s.app = VecDeque::new();
+    }
+    Some(a)
+}
+
+fn register(slot: &mut Option<Waker>, cx: &Context<'_>) {
+    match slot {
+        Some(w) if w.will_wake(cx.waker()) => {}
+        _ => *slot = Some(cx.waker().clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::task::Wake;
+
+    struct Count(AtomicUsize);
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn bounded_app_queue_fifo_and_wakeups() {
+        let m: Mailbox<u32, &str> = Mailbox::new(2);
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        let waker = Waker::from(count.clone());
+        let mut cx = Context::from_waker(&waker);
+        assert_eq!(m.poll_app(&mut cx), Poll::Pending);
+        m.push_app(1).unwrap();
+        assert_eq!(count.0.load(Ordering::SeqCst), 1);
+        m.push_app(2).unwrap();
+        assert_eq!(m.push_app(3), Err(PushError::Full(3)));
+        assert_eq!(m.poll_app(&mut cx), Poll::Ready(Some(1)));
+        assert_eq!(m.try_app(), Some(2));
+        assert_eq!(m.try_app(), None);
+        assert_eq!(m.poll_ctl(&mut cx), Poll::Pending);
+        m.push_ctl("poll").unwrap();
+        assert_eq!(m.poll_ctl(&mut cx), Poll::Ready(Some("poll")));
+    }
+
+    #[test]
+    fn close_refuses_pushes_and_drains() {
+        let m: Mailbox<u32, &str> = Mailbox::new(4);
+        let waker = Waker::from(Arc::new(Count(AtomicUsize::new(0))));
+        let mut cx = Context::from_waker(&waker);
+        m.push_app(7).unwrap();
+        m.close();
+        assert!(m.is_closed());
+        assert_eq!(m.push_app(8), Err(PushError::Closed(8)));
+        assert_eq!(m.push_ctl("x"), Err("x"));
+        assert_eq!(m.poll_app(&mut cx), Poll::Ready(Some(7)));
+        assert_eq!(m.poll_app(&mut cx), Poll::Ready(None));
+        assert_eq!(m.poll_ctl(&mut cx), Poll::Ready(None));
+    }
+
+    #[test]
+    fn drained_queues_release_their_memory() {
+        let m: Mailbox<u64, u64> = Mailbox::new(1000);
+        for i in 0..100 {
+            m.push_app(i).unwrap();
+        }
+        while m.try_app().is_some() {}
+        assert_eq!(m.lock().app.capacity(), 0);
+        m.push_app(1).unwrap();
+        assert!(m.lock().app.capacity() <= KEEP);
+    }
+}
