@@ -31,6 +31,7 @@ LOADGEN = os.path.join(ROOT, "target", "release", "loadgen")
 OURS = os.path.join(ROOT, "target", "release", "bench-server")
 NODE_SERVER = os.path.join(ROOT, "bench", "node", "server.js")
 TICKS = os.sysconf("SC_CLK_TCK")
+NOTES_MARK = "<!-- notes: kept by run.py --write -->"
 SERVER_CORE, LOADGEN_CORE = "0", "1"
 
 
@@ -296,11 +297,18 @@ def main():
         json.dump(results, f, indent=1)
     if a.write:
         path = os.path.join(ROOT, "bench", "RESULTS.md")
+        # Hand-written analysis below the marker survives a rewrite.
+        notes = ""
+        if os.path.exists(path):
+            with open(path) as f:
+                old = f.read()
+            if NOTES_MARK in old:
+                notes = "\n" + NOTES_MARK + old.split(NOTES_MARK, 1)[1]
         with open(path, "w") as f:
             f.write("# Benchmark results\n\nOurs (`bench-server`) against Node's socket.io 4.8.4 "
                     "(`bench/node/server.js`), same handlers, same load (`loadgen`), in one run. "
                     "Costs are server CPU time from /proc; ratios say how much less (or more) "
-                    "we spend or how much more we deliver.\n\n" + text)
+                    "we spend or how much more we deliver.\n\n" + text + notes)
         print(f"wrote {path}", file=sys.stderr)
 
 
