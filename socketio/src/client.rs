@@ -72,6 +72,8 @@ impl Client {
         let sockets: Vec<Socket> = self.lock().sockets.values().cloned().collect();
         for s in sockets {
             s.disconnect_namespace();
+            // Packets held after a CONNECT answer go out before the close.
+            s.release_output();
         }
         self.conn.close();
     }
@@ -251,22 +253,13 @@ impl Connection {
         // Restore first: the restored data holds the private id to keep.
         let missed = restored.map(|r| r.apply(&socket)).unwrap_or_default();
         let pid = self.0.server.recovery_pid(&socket);
-        // The connection handlers are queued before the CONNECT answer goes
-        // out, so the client's first events wait behind them; the queue is
-        // held until the answer is sent.
+        // The answer goes out first; the socket's next packets wait for
+        // `connect_ack_gap` so the answer reaches the client alone.
         let handlers = nsp.connection_handlers();
-        if !handlers.is_empty() {
-            let gap = self.0.server.config.connect_ack_gap;
-            let rt = self.0.server.runtime.clone();
-            let s = socket.clone();
-            socket.enqueue(Box::pin(async move {
-                if !gap.is_zero() {
-                    rt.sleep(gap).await;
-                }
-                for h in handlers {
-                    h(s.clone()).await;
-                }
-            }));
+        let gap = self.0.server.config.connect_ack_gap;
+        let hold = !gap.is_zero() && (!handlers.is_empty() || !missed.is_empty());
+        if hold {
+            socket.hold_output();
         }
         self.send(Packet::new(
             PacketType::Connect,
@@ -275,6 +268,26 @@ impl Connection {
         ));
         for p in missed {
             let _ = socket.send_packet(&p);
+        }
+        // The connection handlers start now, up to their first await (rooms
+        // they join are joined before anyone can react to the answer); the
+        // rest runs before the client's first events, which wait in the
+        // queue (held until here).
+        if !handlers.is_empty() {
+            let s = socket.clone();
+            socket.start_job(Box::pin(async move {
+                for h in handlers {
+                    h(s.clone()).await;
+                }
+            }));
+        }
+        if hold {
+            let rt = self.0.server.runtime.clone();
+            let s = socket.clone();
+            rt.clone().spawn(Box::pin(async move {
+                rt.sleep(gap).await;
+                s.release_output();
+            }));
         }
         socket.release_queue();
     }

@@ -59,13 +59,14 @@ pub struct SocketIoConfig {
     /// the reference: otherwise clients naming new children grow the server
     /// without bound.
     pub cleanup_empty_children: bool,
-    /// Time between the CONNECT answer and the start of the connection
-    /// handlers, so that the answer reaches the client in a read of its
-    /// own before the handlers' first emits. Clients that handle one frame
-    /// per read, such as the official protocol test suite, depend on it
-    /// (the reference server gets the same gap from its write callbacks).
-    /// Events that arrive meanwhile wait in order. Default 1 ms; zero
-    /// disables it.
+    /// Time between the CONNECT answer and the socket's next packets, so
+    /// that the answer reaches the client in a read of its own before the
+    /// connection handlers' first emits. Clients that handle one frame per
+    /// read, such as the official protocol test suite, depend on it (the
+    /// reference server gets the same gap from its write callbacks). The
+    /// handlers themselves start at once (rooms they join are joined before
+    /// anyone can react to the answer); only the socket's output waits, in
+    /// order. Default 1 ms; zero disables it.
     pub connect_ack_gap: Duration,
 }
 

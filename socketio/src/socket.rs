@@ -232,6 +232,10 @@ pub(crate) struct SocketInner {
     handlers: RwLock<Handlers>,
     acks: Mutex<HashMap<u64, oneshot::Sender<Data>>>,
     queue: Mutex<Queue>,
+    /// Packets held back right after the CONNECT answer (`connect_ack_gap`);
+    /// `holding` is the lock-free fast path of `held_output.is_some()`.
+    held_output: Mutex<Option<Vec<Encoded>>>,
+    holding: AtomicBool,
     connected: AtomicBool,
     /// Set once the socket closed or was abandoned: it joins no more rooms.
     closed: AtomicBool,
@@ -274,6 +278,8 @@ impl Socket {
                 running: false,
                 held: true,
             }),
+            held_output: Mutex::new(None),
+            holding: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             concurrent: AtomicUsize::new(0),
             connected: AtomicBool::new(false),
@@ -517,7 +523,33 @@ impl Socket {
         if !self.connected() {
             return Err(EmitError::Disconnected);
         }
+        if self.0.holding.load(Ordering::Acquire) {
+            let mut held = lock(&self.0.held_output);
+            if let Some(v) = held.as_mut() {
+                v.push(packet.clone());
+                return Ok(());
+            }
+        }
         self.0.conn.send(packet).map_err(EmitError::from)
+    }
+
+    /// Holds the socket's packets back until [`Socket::release_output`].
+    pub(crate) fn hold_output(&self) {
+        *lock(&self.0.held_output) = Some(Vec::new());
+        self.0.holding.store(true, Ordering::Release);
+    }
+
+    /// Sends the held packets, in order, and stops holding. Sent under the
+    /// lock so that a concurrent emit cannot overtake them (sends only queue).
+    pub(crate) fn release_output(&self) {
+        let mut held = lock(&self.0.held_output);
+        for p in held.take().unwrap_or_default() {
+            if self.0.conn.send(&p) == Err(engineio::SendError::Full) {
+                self.0.conn.close();
+                break;
+            }
+        }
+        self.0.holding.store(false, Ordering::Release);
     }
 
     /// Joins rooms.
@@ -557,6 +589,7 @@ impl Socket {
             None => {
                 self.disconnect_namespace();
                 if close {
+                    self.release_output();
                     self.0.conn.close();
                 }
             }
@@ -586,6 +619,7 @@ impl Socket {
     /// reference's `socket.conn.close()`): the client sees the transport
     /// close and reconnects, recovering its state if recovery is on.
     pub fn close_connection(&self) {
+        self.release_output();
         self.0.conn.close();
     }
 
@@ -737,6 +771,19 @@ impl Socket {
                 .nsp
                 .runtime()
                 .spawn(Box::pin(async move { socket.run_queue().await }));
+        }
+    }
+
+    /// Runs `job` up to its first await now, as the reference runs its
+    /// connection handler in the same tick as the CONNECT answer, and queues
+    /// the rest (it runs before any event). Call while the queue is held.
+    pub(crate) fn start_job(&self, mut job: BoxFuture<()>) {
+        let waker = std::task::Waker::noop();
+        let mut cx = std::task::Context::from_waker(waker);
+        // The queue task polls it again at once, with its own waker.
+        match std::panic::catch_unwind(AssertUnwindSafe(|| job.as_mut().poll(&mut cx))) {
+            Ok(std::task::Poll::Pending) => lock(&self.0.queue).jobs.push_front(job),
+            Ok(std::task::Poll::Ready(())) | Err(_) => {}
         }
     }
 

@@ -183,3 +183,59 @@ fn the_compress_flag_reaches_the_connection() {
     wait_for(&conn, 3);
     assert_eq!(*conn.compress.lock().unwrap(), [true, true, false]);
 }
+
+/// Keeps spawned futures until the test runs them; sleeps end at once.
+#[derive(Default)]
+struct Later(Mutex<Vec<BoxFuture<()>>>);
+
+impl Runtime for Later {
+    fn spawn(&self, fut: BoxFuture<()>) {
+        self.0.lock().unwrap().push(fut);
+    }
+    fn sleep(&self, _: Duration) -> BoxFuture<()> {
+        Box::pin(std::future::ready(()))
+    }
+}
+
+impl Later {
+    fn run_all(&self) {
+        loop {
+            let jobs: Vec<BoxFuture<()>> = std::mem::take(&mut *self.0.lock().unwrap());
+            if jobs.is_empty() {
+                return;
+            }
+            for j in jobs {
+                block_on(j);
+            }
+        }
+    }
+}
+
+#[test]
+fn connection_handlers_join_rooms_before_anyone_sees_the_answer() {
+    // The reference runs its connection handler in the same tick as the
+    // CONNECT answer: rooms joined there are joined before a broadcast
+    // triggered by the client's `connect` could be computed. Output after
+    // the answer waits for connect_ack_gap, in order.
+    let rt = Arc::new(Later::default());
+    let io = SocketIo::builder().runtime(rt.clone()).build();
+    io.of("/").on_connection(|s| async move {
+        s.join("r");
+        let _ = s.emit("hi", json!(1));
+    });
+    let conn = Arc::new(Recorder::default());
+    let c = io.accept(conn.clone(), info());
+    c.handle_text("0");
+    // Nothing spawned has run: the handler ran up to its end in place.
+    let sent = conn.sent.lock().unwrap().clone();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert!(sent[0].starts_with("0{\"sid\":"), "{sent:?}");
+    io.to("r").emit("room", json!(2)).unwrap();
+    assert_eq!(conn.sent.lock().unwrap().len(), 1, "held during the gap");
+    rt.run_all();
+    let sent = conn.sent.lock().unwrap().clone();
+    assert_eq!(sent[1..], [r#"2["hi",1]"#, r#"2["room",2]"#], "{sent:?}");
+    // After the gap, output is direct again.
+    io.emit("later", json!(3)).unwrap();
+    assert_eq!(conn.sent.lock().unwrap().len(), 4);
+}
