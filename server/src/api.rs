@@ -7,7 +7,7 @@
 
 use std::net::IpAddr;
 use std::sync::atomic::Ordering;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use hmac::{Hmac, Mac};
@@ -56,11 +56,26 @@ const ROUTES: &[(&str, &[Method], Access)] = &[
 ];
 
 /// An API error: status, code, message.
-struct ApiError(StatusCode, &'static str, String);
+struct ApiError(StatusCode, &'static str, String, Option<Duration>);
 
 impl ApiError {
+    fn new(status: StatusCode, code: &'static str, msg: impl Into<String>) -> Self {
+        ApiError(status, code, msg.into(), None)
+    }
+
     fn bad(msg: impl Into<String>) -> Self {
-        ApiError(StatusCode::BAD_REQUEST, "INVALID_REQUEST", msg.into())
+        ApiError::new(StatusCode::BAD_REQUEST, "INVALID_REQUEST", msg)
+    }
+
+    /// Over a rate limit; `retry` is when to try again.
+    fn limited(retry: Duration) -> Self {
+        let mut e = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "RATE_LIMITED",
+            "Rate limit exceeded",
+        );
+        e.3 = Some(retry);
+        e
     }
 }
 
@@ -76,16 +91,12 @@ fn error_response(e: &ApiError, id: &str) -> Response<Full<Bytes>> {
     )
 }
 
-/// The response for `e`: 429s carry `Retry-After` and `retryAfter` (the
-/// error's text holds the seconds).
+/// The response for `e`: rate-limit refusals carry `Retry-After` and
+/// `retryAfter`.
 fn api_error(e: &ApiError, id: &str) -> Response<Full<Bytes>> {
-    if e.0 == StatusCode::TOO_MANY_REQUESTS {
-        too_many(
-            std::time::Duration::from_secs(e.2.parse().unwrap_or(60)),
-            Some(id),
-        )
-    } else {
-        error_response(e, id)
+    match e.3 {
+        Some(retry) => too_many(retry, Some(id)),
+        None => error_response(e, id),
     }
 }
 
@@ -147,7 +158,7 @@ pub async fn handle(
             }
         }
         _ => error_response(
-            &ApiError(StatusCode::NOT_FOUND, "NOT_FOUND", "Not found".into()),
+            &ApiError::new(StatusCode::NOT_FOUND, "NOT_FOUND", "Not found"),
             &id,
         ),
     };
@@ -184,23 +195,26 @@ fn metrics(
     r
 }
 
+/// The rooms of `n`, without the rooms named by its socket ids.
+fn named_rooms(n: &Namespace) -> Vec<String> {
+    let ids: std::collections::HashSet<String> = n
+        .sockets()
+        .iter()
+        .map(|s| s.id().as_str().to_owned())
+        .collect();
+    n.adapter()
+        .rooms()
+        .into_iter()
+        .filter(|r| !ids.contains(r.as_str()))
+        .collect()
+}
+
 /// Rooms of every namespace, without the rooms named by socket ids.
 fn count_rooms(st: &State) -> usize {
     st.io
         .namespaces()
         .iter()
-        .map(|n| {
-            let ids: std::collections::HashSet<String> = n
-                .sockets()
-                .iter()
-                .map(|s| s.id().as_str().to_owned())
-                .collect();
-            n.adapter()
-                .rooms()
-                .iter()
-                .filter(|r| !ids.contains(r.as_str()))
-                .count()
-        })
+        .map(|n| named_rooms(n).len())
         .sum()
 }
 
@@ -247,29 +261,25 @@ fn authenticate(
         };
         if let Err(retry) = r {
             st.metrics.rate_limited_total.inc(&["api"]);
-            return Err(ApiError(
-                StatusCode::TOO_MANY_REQUESTS,
-                "RATE_LIMITED",
-                retry.as_secs_f64().ceil().max(1.0).to_string(),
-            ));
+            return Err(ApiError::limited(retry));
         }
     }
     match (given, found) {
         (None, _) => {
             st.metrics.auth_failures_total.inc(&["API_KEY_MISSING"]);
-            Err(ApiError(
+            Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "UNAUTHORIZED",
-                "Missing API key (X-API-Key)".into(),
+                "Missing API key (X-API-Key)",
             ))
         }
         (Some(_), None) => {
             st.metrics.auth_failures_total.inc(&["INVALID_API_KEY"]);
             tracing::info!(address = %ip, "API request with an invalid key");
-            Err(ApiError(
+            Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "INVALID_API_KEY",
-                "Invalid API key".into(),
+                "Invalid API key",
             ))
         }
         (Some(_), Some(f)) => Ok(f),
@@ -285,14 +295,14 @@ async fn api(
 ) -> Result<Response<Full<Bytes>>, ApiError> {
     let path = req.uri().path().to_owned();
     let Some(route) = ROUTES.iter().find(|r| r.0 == path) else {
-        return Err(ApiError(
+        return Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "NOT_FOUND",
             format!("No route {path}"),
         ));
     };
     if !route.1.contains(req.method()) {
-        return Err(ApiError(
+        return Err(ApiError::new(
             StatusCode::METHOD_NOT_ALLOWED,
             "METHOD_NOT_ALLOWED",
             format!("{} is not allowed on {path}", req.method()),
@@ -337,7 +347,7 @@ async fn api(
         if let Err(e) = r {
             st.metrics.auth_failures_total.inc(&[e.code()]);
             tracing::info!(address = %ip, reason = e.code(), "API request signature refused");
-            return Err(ApiError(
+            return Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "UNAUTHORIZED",
                 format!("Request signature refused: {e} ({})", e.code()),
@@ -345,10 +355,10 @@ async fn api(
         }
     }
     if route.2 == Access::Admin && !admin {
-        return Err(ApiError(
+        return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "FORBIDDEN",
-            "This route needs an admin key".into(),
+            "This route needs an admin key",
         ));
     }
     let method = req.method().clone();
@@ -422,10 +432,10 @@ async fn api(
             lock(&st.monitor).reset();
             ok(json!({ "success": true }))
         }
-        _ => Err(ApiError(
+        _ => Err(ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "INTERNAL_SERVER_ERROR",
-            "Unhandled route".into(),
+            "Unhandled route",
         )),
     }
 }
@@ -465,7 +475,7 @@ async fn read_json(req: Request<Incoming>, max: usize) -> Result<Value, ApiError
 }
 
 fn too_large(max: usize) -> ApiError {
-    ApiError(
+    ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
         "PAYLOAD_TOO_LARGE",
         format!("Body larger than {max} bytes"),
@@ -496,7 +506,7 @@ fn target(st: &State, b: &Value) -> Result<(Namespace, String, Option<Value>), A
         .into_iter()
         .find(|n| n.name() == ns)
         .ok_or_else(|| {
-            ApiError(
+            ApiError::new(
                 StatusCode::NOT_FOUND,
                 "NOT_FOUND",
                 format!("No namespace {ns}"),
@@ -606,20 +616,14 @@ fn connection_stats(st: &State) -> Value {
     let mut rooms = Vec::new();
     let mut sockets = Vec::new();
     for n in st.io.namespaces() {
-        let list = n.sockets();
-        let ids: std::collections::HashSet<String> =
-            list.iter().map(|s| s.id().as_str().to_owned()).collect();
-        for r in n.adapter().rooms() {
-            if ids.contains(r.as_str()) {
-                continue;
-            }
+        for r in named_rooms(&n) {
             let opts = BroadcastOptions {
                 rooms: vec![r.clone()],
                 ..BroadcastOptions::default()
             };
             rooms.push(json!({ "namespace": n.name(), "name": r, "members": n.adapter().local_sockets(&opts).len() }));
         }
-        for s in list {
+        for s in n.sockets() {
             let user = s.get::<std::sync::Arc<crate::state::User>>();
             let h = s.handshake();
             sockets.push(json!({

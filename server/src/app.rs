@@ -133,7 +133,7 @@ fn authorize(st: &State, socket: &Socket) -> Result<(), ConnectError> {
         st.metrics.rate_limited_total.inc(&["event"]);
         return Err(ConnectError::new("Rate limit exceeded").with_data(json!({
             "code": "RATE_LIMITED",
-            "retryAfter": retry.as_secs_f64().ceil() as u64,
+            "retryAfter": crate::http::retry_secs(retry),
         })));
     }
     let required =
@@ -253,7 +253,7 @@ fn on_connection(st: &Arc<State>, socket: Socket) {
                         "event": name,
                         "message": "Rate limit exceeded",
                         "code": "RATE_LIMITED",
-                        "retryAfter": retry.as_secs_f64().ceil() as u64,
+                        "retryAfter": crate::http::retry_secs(retry),
                     }),
                 );
                 Err(None)

@@ -31,9 +31,14 @@ pub fn json(status: StatusCode, body: &serde_json::Value) -> Response<Full<Bytes
     r
 }
 
+/// Whole seconds to wait before retrying (rounded up, at least 1).
+pub fn retry_secs(retry: Duration) -> u64 {
+    retry.as_secs_f64().ceil().max(1.0) as u64
+}
+
 /// The rate-limit refusal: 429, `Retry-After` and the documents' body.
 pub fn too_many(retry: Duration, request_id: Option<&str>) -> Response<Full<Bytes>> {
-    let secs = retry.as_secs_f64().ceil().max(1.0) as u64;
+    let secs = retry_secs(retry);
     let mut body = serde_json::json!({
         "success": false,
         "error": "Rate limit exceeded",
