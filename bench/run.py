@@ -147,6 +147,8 @@ def scenarios(quick):
         ("broadcast_1k", ["broadcast", "--clients", str(n(1000)), "--rounds", "50"]),
         ("broadcast_10k", ["broadcast", "--clients", str(n(10000)), "--rounds", "20"]),
         ("broadcast_10k_room_half", ["broadcast", "--clients", str(n(10000)), "--rounds", "20", "--room-half"]),
+        # Ten emits written back to back per round: what a busy room sees.
+        ("broadcast_10k_burst", ["broadcast", "--clients", str(n(10000)), "--rounds", "10", "--burst", "10"]),
         ("idle_10k", ["hold", "--n", str(n(10000))]),
         ("idle_max", ["hold", "--n", str(n(19000))]),
     ]
@@ -193,6 +195,8 @@ ROWS = [
     ("broadcast to 10k: time to full delivery", "broadcast_10k", "full_delivery_ms", "ms", True),
     ("broadcast to 10k: server CPU per delivery", "broadcast_10k", "cpu_us_per_delivery", "µs", True),
     ("room of 5k (of 10k): server CPU per delivery", "broadcast_10k_room_half", "cpu_us_per_delivery", "µs", True),
+    ("bursts of 10 to 10k: deliveries/s", "broadcast_10k_burst", "deliveries_per_sec", "", False),
+    ("bursts of 10 to 10k: server CPU per delivery", "broadcast_10k_burst", "cpu_us_per_delivery", "µs", True),
     ("idle WS connection (10k): resident memory", "idle_10k", "kib_per_conn", "KiB", True),
     ("idle WS connection (max): resident memory", "idle_max", "kib_per_conn", "KiB", True),
 ]

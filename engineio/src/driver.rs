@@ -15,10 +15,8 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use bytes::Bytes;
-use futures_util::{Sink, Stream};
 use tokio::sync::oneshot;
 use tokio::time::Sleep;
-use tokio_tungstenite::tungstenite::Message;
 
 use crate::config::TransportKind;
 use crate::engine::Inner;
@@ -27,6 +25,7 @@ use crate::packet::Packet;
 use crate::session::{Event, PollError, Session, Transmit};
 use crate::socket::{Ctl, Outgoing, Socket};
 use crate::transport::websocket::Ws;
+use crate::transport::wsconn::WsEvent;
 
 /// Inputs handled per wake-up before yielding to other tasks.
 const BUDGET: usize = 64;
@@ -43,8 +42,6 @@ struct WsSlot {
     ws: Box<Ws>,
     /// The client asked for binary as base64 text (`b64=1`).
     base64: bool,
-    /// Frames were started and not yet flushed.
-    dirty: bool,
     /// Closing: send a close frame, flush and drop.
     closing: bool,
 }
@@ -54,40 +51,27 @@ impl WsSlot {
         WsSlot {
             ws,
             base64,
-            dirty: false,
             closing: false,
         }
     }
 
     /// Polls readiness for one more frame.
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), ()>> {
-        Pin::new(&mut *self.ws).poll_ready(cx).map_err(|_| ())
+        self.ws.poll_ready(cx).map_err(|_| ())
     }
 
-    fn start_send(&mut self, packet: &Packet) -> Result<(), ()> {
-        let msg = match packet {
-            Packet::Binary(b) if !self.base64 => Message::Binary(b.clone()),
-            other => Message::Text(other.to_text().into()),
-        };
-        self.dirty = true;
-        Pin::new(&mut *self.ws).start_send(msg).map_err(|_| ())
+    fn start_send(&mut self, packet: &Packet) {
+        self.ws.start_send(packet, self.base64);
     }
 
     /// Flushes written frames; `Ready(Err)` when the socket failed.
     fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), ()>> {
-        if !self.dirty {
-            return Poll::Ready(Ok(()));
-        }
-        let r = Pin::new(&mut *self.ws).poll_flush(cx).map_err(|_| ());
-        if let Poll::Ready(Ok(())) = r {
-            self.dirty = false;
-        }
-        r
+        self.ws.poll_flush(cx).map_err(|_| ())
     }
 
     /// Sends the close handshake; `Ready` once done or failed.
     fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        Pin::new(&mut *self.ws).poll_close(cx).map(|_| ())
+        self.ws.poll_close(cx)
     }
 }
 
@@ -100,20 +84,14 @@ enum Read {
 }
 
 fn poll_read(ws: &mut WsSlot, cx: &mut Context<'_>) -> Poll<Read> {
-    Pin::new(&mut *ws.ws).poll_next(cx).map(|item| match item {
-        Some(Ok(Message::Text(t))) => match Packet::decode_text(Bytes::from(t)) {
+    ws.ws.poll_next(cx).map(|ev| match ev {
+        WsEvent::Text(t) => match Packet::decode_str(t) {
             Ok(p) => Read::Packet(p),
             Err(_) => Read::ParseError,
         },
-        Some(Ok(Message::Binary(b))) => Read::Packet(Packet::decode_binary(b)),
-        // tungstenite queues pong replies itself; they go out on the next flush.
-        Some(Ok(Message::Ping(_))) => {
-            ws.dirty = true;
-            Read::Skip
-        }
-        Some(Ok(Message::Pong(_))) | Some(Ok(Message::Frame(_))) => Read::Skip,
-        Some(Ok(Message::Close(_))) | None => Read::Closed { error: false },
-        Some(Err(_)) => Read::Closed { error: true },
+        WsEvent::Binary(b) => Read::Packet(Packet::decode_binary(b)),
+        WsEvent::Skip => Read::Skip,
+        WsEvent::Closed { error } => Read::Closed { error },
     })
 }
 
@@ -426,11 +404,7 @@ impl Driver {
                                 self.stalled = Some(t);
                                 return any;
                             }
-                            Poll::Ready(Ok(())) => {
-                                if slot.start_send(p).is_err() {
-                                    self.ws_failed(is_probe);
-                                }
-                            }
+                            Poll::Ready(Ok(())) => slot.start_send(p),
                             Poll::Ready(Err(())) => self.ws_failed(is_probe),
                         }
                     }

@@ -2,8 +2,9 @@
 //!
 //! The protocol core ([`packet`], [`payload`], [`session`]) is pure: no
 //! runtime, no clock reads, no I/O. The `tokio` feature (default) adds the
-//! driver and the HTTP long-polling and WebSocket transports on hyper 1.x and
-//! tokio-tungstenite.
+//! driver and the HTTP long-polling and WebSocket transports on hyper 1.x
+//! (WebSocket frames by [`wsframe`], our own codec: it keeps no buffer for
+//! idle connections and writes queued frames together).
 //!
 //! ```no_run
 //! use engineio::{bytes::Bytes, Engine, EngineConfig, Handler, Socket, Str};
@@ -39,6 +40,7 @@ pub mod query;
 pub mod session;
 mod sid;
 mod str;
+pub mod wsframe;
 
 pub use config::{
     Cookie, Cors, CorsOrigins, EngineConfig, SlowClientPolicy, TransportKind, Transports,

@@ -50,7 +50,11 @@ fuzz_target!(|input: (bool, Vec<Op>)| {
         .ping_timeout(Duration::from_millis(200))
         .upgrade_timeout(Duration::from_millis(500))
         .send_buffer(SEND_BUFFER);
-    let transport = if websocket { TransportKind::WebSocket } else { TransportKind::Polling };
+    let transport = if websocket {
+        TransportKind::WebSocket
+    } else {
+        TransportKind::Polling
+    };
     let mut now = Instant::now();
     let mut s = Session::new(Sid::random(), &config, transport, now);
     let mut poll_pending = false;
@@ -73,7 +77,11 @@ fuzz_target!(|input: (bool, Vec<Op>)| {
                 let _ = s.handle_upgrade_start(now);
             }
             Op::Probe(k) => {
-                let p = if k % 2 == 0 { Packet::Ping(Str::from("probe")) } else { packet(k, String::new()) };
+                let p = if k % 2 == 0 {
+                    Packet::Ping(Str::from("probe"))
+                } else {
+                    packet(k, String::new())
+                };
                 s.handle_probe_packet(now, p);
             }
             Op::ProbeClosed => s.handle_probe_closed(now),
@@ -84,11 +92,18 @@ fuzz_target!(|input: (bool, Vec<Op>)| {
             Op::Advance(ms) => now += Duration::from_millis(u64::from(ms)),
             Op::Timeout => {
                 s.handle_timeout(now);
-                assert!(s.poll_timeout().is_none_or(|t| t > now), "a past deadline survived");
+                assert!(
+                    s.poll_timeout().is_none_or(|t| t > now),
+                    "a past deadline survived"
+                );
             }
         }
         // Internal packets (open, ping, close) may add a few beyond the buffer.
-        assert!(s.buffered() <= SEND_BUFFER + 4, "outbox grew to {}", s.buffered());
+        assert!(
+            s.buffered() <= SEND_BUFFER + 4,
+            "outbox grew to {}",
+            s.buffered()
+        );
         while let Some(t) = s.poll_transmit() {
             match t {
                 Transmit::Poll(_) | Transmit::PollRefused => {
@@ -96,7 +111,11 @@ fuzz_target!(|input: (bool, Vec<Op>)| {
                     poll_pending = false;
                 }
                 Transmit::WebSocket(_) => {
-                    assert_eq!(s.transport(), TransportKind::WebSocket, "websocket transmit while polling");
+                    assert_eq!(
+                        s.transport(),
+                        TransportKind::WebSocket,
+                        "websocket transmit while polling"
+                    );
                 }
                 _ => {}
             }

@@ -32,7 +32,11 @@ fuzz_target!(|data: &[u8]| {
                     assert!(p.attachments.is_empty());
                 }
                 if p.ty == PacketType::Event || p.ty == PacketType::BinaryEvent {
-                    assert!(p.data.as_ref().and_then(|v| v.get(0)).is_some_and(|v| v.is_string()));
+                    assert!(p
+                        .data
+                        .as_ref()
+                        .and_then(|v| v.get(0))
+                        .is_some_and(|v| v.is_string()));
                 }
             }
             Ok(None) => assert!(d.is_pending()),

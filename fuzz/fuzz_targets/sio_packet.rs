@@ -9,9 +9,12 @@ use socketio::Packet;
 const MAX_ATTACHMENTS: usize = 10;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(s) = std::str::from_utf8(data) else { return };
+    let Ok(s) = std::str::from_utf8(data) else {
+        return;
+    };
     if let Ok(p) = Packet::decode(s, MAX_ATTACHMENTS) {
-        let again = Packet::decode(&p.encode(), MAX_ATTACHMENTS).expect("re-encoded packet decodes");
+        let again =
+            Packet::decode(&p.encode(), MAX_ATTACHMENTS).expect("re-encoded packet decodes");
         assert_eq!(again.ty, p.ty);
         assert_eq!(again.nsp, p.nsp);
         assert_eq!(again.id, p.id);

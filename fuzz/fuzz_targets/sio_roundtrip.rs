@@ -10,13 +10,21 @@ use socketio::packet::{placeholder, MAX_ACK_ID, RESERVED_EVENTS};
 use socketio::{Decoder, Packet, PacketType};
 
 fn value(u: &mut Unstructured<'_>, depth: u32) -> arbitrary::Result<Value> {
-    let pick = if depth > 3 { u.int_in_range(0..=3)? } else { u.int_in_range(0..=5)? };
+    let pick = if depth > 3 {
+        u.int_in_range(0..=3)?
+    } else {
+        u.int_in_range(0..=5)?
+    };
     Ok(match pick {
         0 => Value::Null,
         1 => Value::Bool(u.arbitrary()?),
         2 => json!(u.arbitrary::<i64>()?),
         3 => Value::String(u.arbitrary()?),
-        4 => Value::Array((0..u.int_in_range(0..=3)?).map(|_| value(u, depth + 1)).collect::<Result<_, _>>()?),
+        4 => Value::Array(
+            (0..u.int_in_range(0..=3)?)
+                .map(|_| value(u, depth + 1))
+                .collect::<Result<_, _>>()?,
+        ),
         _ => {
             let mut m = serde_json::Map::new();
             for _ in 0..u.int_in_range(0..=3)? {
@@ -39,9 +47,15 @@ fn packet(u: &mut Unstructured<'_>) -> arbitrary::Result<Packet> {
             format!("/{}", s.replace(',', ""))
         }
     };
-    let id = if u.arbitrary()? { Some(u.int_in_range(0..=MAX_ACK_ID)?) } else { None };
+    let id = if u.arbitrary()? {
+        Some(u.int_in_range(0..=MAX_ACK_ID)?)
+    } else {
+        None
+    };
     let n = u.int_in_range(0..=3usize)?;
-    let bins: Vec<Bytes> = (0..n).map(|_| u.arbitrary::<Vec<u8>>().map(Bytes::from)).collect::<Result<_, _>>()?;
+    let bins: Vec<Bytes> = (0..n)
+        .map(|_| u.arbitrary::<Vec<u8>>().map(Bytes::from))
+        .collect::<Result<_, _>>()?;
     let mut args = vec![value(u, 0)?];
     args.extend((0..n).map(placeholder));
     Ok(match u.int_in_range(0..=4)? {
@@ -54,9 +68,21 @@ fn packet(u: &mut Unstructured<'_>) -> arbitrary::Result<Packet> {
             Packet::event(nsp, Value::Array(args), id, bins)
         }
         1 => Packet::ack(nsp, Value::Array(args), id.unwrap_or(0), bins),
-        2 => Packet::new(PacketType::Connect, nsp, if u.arbitrary()? { Some(json!({"k": value(u, 1)?})) } else { None }),
+        2 => Packet::new(
+            PacketType::Connect,
+            nsp,
+            if u.arbitrary()? {
+                Some(json!({"k": value(u, 1)?}))
+            } else {
+                None
+            },
+        ),
         3 => Packet::new(PacketType::Disconnect, nsp, None),
-        _ => Packet::new(PacketType::ConnectError, nsp, Some(json!({"message": u.arbitrary::<String>()?}))),
+        _ => Packet::new(
+            PacketType::ConnectError,
+            nsp,
+            Some(json!({"message": u.arbitrary::<String>()?})),
+        ),
     })
 }
 

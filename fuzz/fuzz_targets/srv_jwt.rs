@@ -12,7 +12,10 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let v = Verifier {
-        secrets: vec![b"fuzz-secret-0123456789".to_vec(), b"second-secret-0123456789".to_vec()],
+        secrets: vec![
+            b"fuzz-secret-0123456789".to_vec(),
+            b"second-secret-0123456789".to_vec(),
+        ],
         algorithms: vec![Algorithm::Hs256, Algorithm::Hs384, Algorithm::Hs512],
         require_exp: false,
         ..Verifier::default()
@@ -28,7 +31,9 @@ fuzz_target!(|data: &[u8]| {
     }
     // Whatever JSON object the input is, a token signed over it verifies
     // or is refused for its claims, never for its signature.
-    if let Ok(claims @ serde_json::Value::Object(_)) = serde_json::from_slice::<serde_json::Value>(data) {
+    if let Ok(claims @ serde_json::Value::Object(_)) =
+        serde_json::from_slice::<serde_json::Value>(data)
+    {
         let t = socketio_server::jwt::sign(&claims, b"fuzz-secret-0123456789", Algorithm::Hs256);
         if let Err(e) = v.verify(&t, 1_800_000_000) {
             assert_ne!(e, socketio_server::jwt::JwtError::BadSignature);

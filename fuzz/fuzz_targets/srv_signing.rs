@@ -24,12 +24,23 @@ fuzz_target!(|i: Input| {
     let mut cache = NonceCache::new(8);
     let sig;
     let signature = if i.sign_it {
-        sig = signing::signature(key, i.method, i.path, i.timestamp.unwrap_or(""), i.nonce.unwrap_or(""));
+        sig = signing::signature(
+            key,
+            i.method,
+            i.path,
+            i.timestamp.unwrap_or(""),
+            i.nonce.unwrap_or(""),
+        );
         Some(sig.as_str())
     } else {
         i.signature
     };
-    let h = SignedHeaders { timestamp: i.timestamp, nonce: i.nonce, version: i.version, signature };
+    let h = SignedHeaders {
+        timestamp: i.timestamp,
+        nonce: i.nonce,
+        version: i.version,
+        signature,
+    };
     let first = signing::verify(key, i.method, i.path, &h, &policy, i.now_ms, &mut cache);
     assert!(cache.len() <= 8);
     if first.is_ok() {

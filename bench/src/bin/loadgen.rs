@@ -6,7 +6,7 @@
 //! ```text
 //! loadgen connect   --url http://127.0.0.1:PORT --n N [--concurrency C] [--transport websocket|polling]
 //! loadgen echo      --url ... --clients M --rate R --secs D [--transport T] [--payload BYTES]
-//! loadgen broadcast --url ... --clients N [--room-half] [--rounds K] [--payload BYTES]
+//! loadgen broadcast --url ... --clients N [--room-half] [--rounds K] [--burst B] [--payload BYTES]
 //! loadgen hold      --url ... --n N [--transport T]
 //! loadgen smoke     --url ...
 //! common: [--sync] [--threads N] [--timeout SECS] [--path /socket.io/] [--room NAME]

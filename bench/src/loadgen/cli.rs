@@ -26,6 +26,7 @@ options:
   --secs D           echo: timed phase length in seconds (default 10)
   --payload B        bytes of the string argument (default 32)
   --rounds K         broadcast: rounds (default 5)
+  --burst B          broadcast: emits per round, sent back to back (default 1)
   --room-half        broadcast: every second client joins room `half`, emit to it
   --room NAME        connect/echo/hold: every client joins room NAME
   --sync             wait for a line on stdin after READY, before the timed phase
@@ -100,6 +101,8 @@ pub struct Args {
     pub payload: usize,
     /// Broadcast: rounds.
     pub rounds: usize,
+    /// Broadcast: emits per round, written back to back.
+    pub burst: usize,
     /// Broadcast: to room `half` (every second client) instead of everyone.
     pub room_half: bool,
     /// Room every client joins (connect, echo, hold).
@@ -173,6 +176,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
         secs: 10.0,
         payload: 32,
         rounds: 5,
+        burst: 1,
         room_half: false,
         room: None,
         sync: false,
@@ -224,6 +228,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
                     }
                     "--payload" => args.payload = int(&value)?,
                     "--rounds" => args.rounds = int(&value)?.max(1),
+                    "--burst" => args.burst = int(&value)?.max(1),
                     "--room" => args.room = Some(value),
                     "--threads" => args.threads = int(&value)?.max(1),
                     "--timeout" => {

@@ -319,14 +319,18 @@ async fn broadcast_round(
     ctx: &Ctx,
     sender: &Conn,
     packet: String,
+    burst: usize,
     round: usize,
     expected: u64,
 ) -> (f64, u64) {
     ctx.round.start(round as u64, expected);
     let t0 = Instant::now();
     let t0_ns = t0.duration_since(ctx.base).as_nanos() as u64;
-    if sender.tx.send(Cmd::Raw(packet)).is_err() {
-        ctx.error("the broadcast sender is gone");
+    // Queued before the sender's task runs: written back to back, one flush.
+    for _ in 0..burst {
+        if sender.tx.send(Cmd::Raw(packet.clone())).is_err() {
+            ctx.error("the broadcast sender is gone");
+        }
     }
     let deadline = tokio::time::Instant::from_std(t0 + ROUND_TIMEOUT);
     match ctx.round.wait(deadline).await {
@@ -350,8 +354,10 @@ async fn broadcast_round(
 /// the receiving task stamps. Rounds are 200 ms apart (the first starts
 /// 200 ms into the phase) and numbered in the argument so late deliveries
 /// never count for the next round; a round not complete within 30 s counts
-/// its missing deliveries as errors. Afterwards each client's count is
-/// checked (members K each, others none). `deliveries_per_sec` = deliveries
+/// its missing deliveries as errors. With `--burst B` the sender writes B
+/// emits back to back each round (one write), and the round lasts until
+/// all B × receivers deliveries. Afterwards each client's count is checked
+/// (members K × B each, others none). `deliveries_per_sec` = deliveries
 /// ÷ the sum of the round times (pauses excluded).
 pub async fn broadcast(args: &Args, ctx: &Arc<Ctx>) -> Result<Map<String, Value>, String> {
     sys::raise_nofile_limit();
@@ -374,10 +380,11 @@ pub async fn broadcast(args: &Args, ctx: &Arc<Ctx>) -> Result<Map<String, Value>
         .iter()
         .find(|c| c.idx == n)
         .ok_or("the sender could not connect")?;
-    let expected = conns
+    let receivers = conns
         .iter()
         .filter(|c| member(c.idx) || (!args.room_half && c.idx == n))
         .count() as u64;
+    let expected = receivers * args.burst as u64;
     if expected == 0 {
         return Err("no receiver could connect".into());
     }
@@ -393,7 +400,7 @@ pub async fn broadcast(args: &Args, ctx: &Arc<Ctx>) -> Result<Map<String, Value>
         } else {
             format!("42[\"broadcast\",{arg}]")
         };
-        let (ms, got) = broadcast_round(ctx, sender, packet, r, expected).await;
+        let (ms, got) = broadcast_round(ctx, sender, packet, args.burst, r, expected).await;
         eprintln!("loadgen: round {r}: {got} deliveries in {ms:.3} ms");
         times.push(round3(ms));
         deliveries += got;
@@ -404,7 +411,11 @@ pub async fn broadcast(args: &Args, ctx: &Arc<Ctx>) -> Result<Map<String, Value>
     let (mut unexpected, mut short) = (0, Vec::new());
     for (idx, report) in idxs.into_iter().zip(reports) {
         let receives = member(idx) || (!args.room_half && idx == n);
-        let allowed = if receives { args.rounds as u64 } else { 0 };
+        let allowed = if receives {
+            (args.rounds * args.burst) as u64
+        } else {
+            0
+        };
         unexpected += report.broadcasts.saturating_sub(allowed);
         if report.broadcasts < allowed {
             short.push(idx);
@@ -429,8 +440,9 @@ pub async fn broadcast(args: &Args, ctx: &Arc<Ctx>) -> Result<Map<String, Value>
     let mut out = base(args, "broadcast");
     out.insert("clients".into(), json!(n));
     out.insert("room_half".into(), json!(args.room_half));
-    out.insert("receivers".into(), json!(expected));
+    out.insert("receivers".into(), json!(receivers));
     out.insert("rounds".into(), json!(args.rounds));
+    out.insert("burst".into(), json!(args.burst));
     out.insert("payload".into(), json!(args.payload));
     out.insert("deliveries".into(), json!(deliveries));
     out.insert("full_delivery_ms".into(), json!(times));
@@ -556,7 +568,7 @@ pub async fn smoke(args: &Args, ctx: &Arc<Ctx>) -> Result<Map<String, Value>, St
             10,
         ),
     ] {
-        let (ms, got) = broadcast_round(ctx, ws[0], packet, r, expected).await;
+        let (ms, got) = broadcast_round(ctx, ws[0], packet, 1, r, expected).await;
         rounds.push(json!({"expected": expected, "delivered": got, "ms": round3(ms)}));
     }
     let end = phase.end();

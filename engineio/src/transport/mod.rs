@@ -4,6 +4,7 @@
 
 pub(crate) mod polling;
 pub(crate) mod websocket;
+pub(crate) mod wsconn;
 
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};

@@ -2,8 +2,8 @@
 //! upgrades of polling sessions (the probe WebSocket is handed to the
 //! session's driver; the session decides when it becomes the transport).
 //!
-//! Message and frame limits are `max_payload`; buffers start small so an
-//! idle connection holds little memory.
+//! Message and frame limits are `max_payload`; the framing itself is
+//! [`super::wsconn`], which holds no buffer while a connection is idle.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -15,9 +15,8 @@ use http_body_util::Full;
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
-use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
-use tokio_tungstenite::WebSocketStream;
 
+use super::wsconn::WsConn;
 use super::{error, set_cookie, ErrorCode, Resp};
 use crate::config::{EngineConfig, TransportKind};
 use crate::driver::Driver;
@@ -26,7 +25,7 @@ use crate::session::Session;
 use crate::socket::{Ctl, Socket};
 
 /// The WebSocket type the driver owns.
-pub(crate) type Ws = WebSocketStream<TokioIo<Upgraded>>;
+pub(crate) type Ws = WsConn<TokioIo<Upgraded>>;
 
 fn header_has_token<B>(req: &Request<B>, name: header::HeaderName, token: &str) -> bool {
     req.headers().get_all(name).iter().any(|v| {
@@ -47,12 +46,18 @@ pub(crate) fn is_upgrade_request<B>(req: &Request<B>) -> bool {
             .is_some_and(|v| v == "13")
 }
 
-pub(crate) fn ws_config(config: &EngineConfig) -> WebSocketConfig {
-    WebSocketConfig::default()
-        .read_buffer_size(config.ws_read_buffer.max(64))
-        .write_buffer_size(0)
-        .max_message_size(Some(config.max_payload))
-        .max_frame_size(Some(config.max_payload))
+/// The limits a WebSocket of this engine gets.
+#[derive(Clone, Copy)]
+pub(crate) struct WsLimits {
+    max_message: usize,
+    read_chunk: usize,
+}
+
+pub(crate) fn ws_config(config: &EngineConfig) -> WsLimits {
+    WsLimits {
+        max_message: config.max_payload,
+        read_chunk: config.ws_read_buffer,
+    }
 }
 
 fn switching_protocols<B>(req: &Request<B>) -> Resp {
@@ -78,11 +83,13 @@ fn take_upgrade<B>(req: &mut Request<B>) -> Option<hyper::upgrade::OnUpgrade> {
     req.extensions_mut().remove::<hyper::upgrade::OnUpgrade>()
 }
 
-async fn accept(on: hyper::upgrade::OnUpgrade, config: WebSocketConfig) -> Option<Box<Ws>> {
+async fn accept(on: hyper::upgrade::OnUpgrade, limits: WsLimits) -> Option<Box<Ws>> {
     let upgraded = on.await.ok()?;
-    let ws =
-        WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, Some(config)).await;
-    Some(Box::new(ws))
+    Some(Box::new(WsConn::new(
+        TokioIo::new(upgraded),
+        limits.max_message,
+        limits.read_chunk,
+    )))
 }
 
 /// A WebSocket-only session: 101 now, the driver once the upgrade completes.
@@ -149,7 +156,7 @@ fn refuse<B>(inner: &Inner, mut req: Request<B>) -> Resp {
     let config = ws_config(&inner.config);
     tokio::spawn(async move {
         if let Some(mut ws) = accept(on, config).await {
-            let _ = ws.close(None).await;
+            ws.close().await;
         }
     });
     switching_protocols(&req)
