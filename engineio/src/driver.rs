@@ -24,8 +24,9 @@ use crate::error::CloseReason;
 use crate::packet::Packet;
 use crate::session::{Event, PollError, Session, Transmit};
 use crate::socket::{Ctl, Outgoing, Socket};
-use crate::transport::websocket::Ws;
+use crate::transport::websocket::{self, Ws};
 use crate::transport::wsconn::WsEvent;
+use hyper::upgrade::OnUpgrade;
 
 /// Inputs handled per wake-up before yielding to other tasks.
 const BUDGET: usize = 64;
@@ -115,15 +116,13 @@ pub(crate) struct Driver {
     base64: bool,
     /// Set once closed: how long sockets may take to flush and close.
     linger: Option<Pin<Box<Sleep>>>,
+    /// A WebSocket session's HTTP upgrade, until it completes: the driver
+    /// is the only task (and allocation) a connection needs from the 101 on.
+    upgrade: Option<OnUpgrade>,
 }
 
 impl Driver {
-    pub(crate) fn new(
-        session: Session,
-        socket: Socket,
-        engine: Arc<Inner>,
-        ws: Option<Box<Ws>>,
-    ) -> Self {
+    pub(crate) fn new(session: Session, socket: Socket, engine: Arc<Inner>) -> Self {
         let base64 = socket
             .handshake()
             .query("b64")
@@ -132,7 +131,7 @@ impl Driver {
             session,
             socket,
             engine,
-            ws: ws.map(|w| WsSlot::new(w, base64)),
+            ws: None,
             probe: None,
             pending_poll: None,
             compress: false,
@@ -143,7 +142,36 @@ impl Driver {
             unregistered: false,
             base64,
             linger: None,
+            upgrade: None,
         }
+    }
+
+    /// A driver for a WebSocket-only session whose WebSocket is the
+    /// completion of `upgrade`; the session ends if the upgrade fails.
+    pub(crate) fn with_upgrade(
+        session: Session,
+        socket: Socket,
+        engine: Arc<Inner>,
+        upgrade: OnUpgrade,
+    ) -> Self {
+        let mut d = Driver::new(session, socket, engine);
+        d.upgrade = Some(upgrade);
+        d
+    }
+
+    /// Waits for the HTTP upgrade; `Ready(false)` when it failed.
+    fn poll_upgrade(&mut self, cx: &mut Context<'_>) -> Poll<bool> {
+        let Some(on) = self.upgrade.as_mut() else {
+            return Poll::Ready(true);
+        };
+        let upgraded = std::task::ready!(Pin::new(on).poll(cx));
+        self.upgrade = None;
+        let Ok(io) = upgraded else {
+            return Poll::Ready(false);
+        };
+        let ws = websocket::wrap(io, websocket::ws_config(&self.engine.config));
+        self.ws = Some(WsSlot::new(ws, self.base64));
+        Poll::Ready(true)
     }
 
     fn handle_ctl(&mut self, ctl: Ctl, now: Instant) {
@@ -493,6 +521,12 @@ impl Future for Driver {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
+        match this.poll_upgrade(cx) {
+            Poll::Pending => return Poll::Pending,
+            // Drop unregisters the session; the handler never saw it.
+            Poll::Ready(false) => return Poll::Ready(()),
+            Poll::Ready(true) => {}
+        }
         if !this.connected {
             this.connected = true;
             this.engine.handler.on_connect(&this.socket);
@@ -524,6 +558,7 @@ impl Future for Driver {
                 }
             }
             if !progress {
+                this.session.release_idle_memory();
                 return Poll::Pending;
             }
         }

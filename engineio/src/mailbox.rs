@@ -104,6 +104,7 @@ impl<A, C> Mailbox<A, C> {
         if s.closed {
             return Poll::Ready(None);
         }
+        release(&mut s.ctl);
         register(&mut s.waker, cx);
         Poll::Pending
     }
@@ -117,6 +118,7 @@ impl<A, C> Mailbox<A, C> {
         if s.closed {
             return Poll::Ready(None);
         }
+        release(&mut s.app);
         register(&mut s.waker, cx);
         Poll::Pending
     }
@@ -140,6 +142,14 @@ impl<A, C> Mailbox<A, C> {
     /// Whether [`Mailbox::close`] was called.
     pub(crate) fn is_closed(&self) -> bool {
         self.lock().closed
+    }
+}
+
+/// Frees an empty queue's allocation: the receiver is about to wait, and an
+/// idle session should hold no queue memory.
+fn release<T>(q: &mut VecDeque<T>) {
+    if q.capacity() > 0 {
+        *q = VecDeque::new();
     }
 }
 

@@ -559,6 +559,19 @@ impl Session {
         }
     }
 
+    /// Frees the memory of empty queues, so that an idle session holds
+    /// none. Optional; a driver calls it when it is about to wait.
+    pub fn release_idle_memory(&mut self) {
+        fn release<T>(q: &mut VecDeque<T>) {
+            if q.is_empty() && q.capacity() > 0 {
+                *q = VecDeque::new();
+            }
+        }
+        release(&mut self.outbox);
+        release(&mut self.transmits);
+        release(&mut self.events);
+    }
+
     /// The next event for the layer above, if any.
     pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()

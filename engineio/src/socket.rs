@@ -51,7 +51,12 @@ pub trait Handler: Send + Sync + 'static {
 pub struct Handshake {
     /// Request URI of the handshake.
     pub uri: http::Uri,
-    /// Request headers of the handshake (shared with the layers above).
+    /// Request headers of the handshake (shared with the layers above),
+    /// without the ones that only negotiate a WebSocket upgrade
+    /// (`Connection`, `Upgrade`, `Sec-WebSocket-Key`, `-Version`,
+    /// `-Extensions`): they describe the transport, not the client, and a
+    /// client that starts with polling never sends them. The allow-request
+    /// hook ([`crate::RequestInfo`]) sees every header.
     pub headers: Arc<http::HeaderMap>,
     /// Peer address, when known.
     pub peer: Option<SocketAddr>,

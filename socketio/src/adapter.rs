@@ -147,10 +147,67 @@ pub trait Adapter: Send + Sync + 'static {
 /// Builds the adapter of each namespace.
 pub type AdapterFactory = Arc<dyn Fn(WeakNamespace) -> Arc<dyn Adapter> + Send + Sync>;
 
+/// A set that holds one member without allocating: most rooms have one
+/// member (every socket's own room) and most sockets one room.
+enum Members<T> {
+    One(T),
+    Many(HashSet<T>),
+}
+
+impl<T> Default for Members<T> {
+    fn default() -> Self {
+        Members::Many(HashSet::new())
+    }
+}
+
+impl<T: std::hash::Hash + Eq> Members<T> {
+    fn insert(&mut self, t: T) {
+        match self {
+            Members::Many(s) if s.is_empty() => *self = Members::One(t),
+            Members::Many(s) => {
+                s.insert(t);
+            }
+            Members::One(a) if *a == t => {}
+            Members::One(_) => {
+                let Members::One(a) = std::mem::take(self) else {
+                    return;
+                };
+                *self = Members::Many(HashSet::from([a, t]));
+            }
+        }
+    }
+
+    fn remove<Q>(&mut self, q: &Q)
+    where
+        T: std::borrow::Borrow<Q>,
+        Q: std::hash::Hash + Eq + ?Sized,
+    {
+        match self {
+            Members::One(a) if (*a).borrow() == q => *self = Members::default(),
+            Members::One(_) => {}
+            Members::Many(s) => {
+                s.remove(q);
+            }
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        matches!(self, Members::Many(s) if s.is_empty())
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &T> {
+        let (one, many) = match self {
+            Members::One(t) => (Some(t), None),
+            Members::Many(s) => (None, Some(s.iter())),
+        };
+        one.into_iter().chain(many.into_iter().flatten())
+    }
+}
+
 #[derive(Default)]
 struct Rooms {
-    rooms: HashMap<Room, HashSet<Sid>>,
-    sids: HashMap<Sid, HashSet<Room>>,
+    rooms: HashMap<Room, Members<Sid>>,
+    sids: HashMap<Sid, Members<Room>>,
 }
 
 /// The in-memory adapter: one node, rooms in a map.
@@ -209,11 +266,11 @@ impl Adapter for LocalAdapter {
         let Some(rooms) = st.sids.remove(&sid) else {
             return;
         };
-        for r in rooms {
-            if let Some(set) = st.rooms.get_mut(&r) {
+        for r in rooms.iter() {
+            if let Some(set) = st.rooms.get_mut(r) {
                 set.remove(&sid);
                 if set.is_empty() {
-                    st.rooms.remove(&r);
+                    st.rooms.remove(r);
                 }
             }
         }
@@ -237,17 +294,24 @@ impl Adapter for LocalAdapter {
             .except
             .iter()
             .filter_map(|r| st.rooms.get(r))
-            .flatten()
+            .flat_map(Members::iter)
             .copied()
             .collect();
+        // Everyone, or one room: no socket can come twice.
+        let unique = opts.rooms.len() <= 1;
         let mut seen = HashSet::new();
         let candidates: Box<dyn Iterator<Item = &Sid>> = if opts.rooms.is_empty() {
             Box::new(st.sids.keys())
         } else {
-            Box::new(opts.rooms.iter().filter_map(|r| st.rooms.get(r)).flatten())
+            Box::new(
+                opts.rooms
+                    .iter()
+                    .filter_map(|r| st.rooms.get(r))
+                    .flat_map(Members::iter),
+            )
         };
         candidates
-            .filter(|s| !excluded.contains(s) && seen.insert(**s))
+            .filter(|s| !excluded.contains(s) && (unique || seen.insert(**s)))
             .copied()
             .collect()
     }
@@ -347,6 +411,32 @@ impl Adapter for LocalAdapter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn members_hold_one_inline_and_more_in_a_set() {
+        let mut m = Members::default();
+        assert!(m.is_empty());
+        m.insert(1);
+        m.insert(1);
+        assert!(matches!(m, Members::One(1)));
+        m.insert(2);
+        m.insert(3);
+        let mut all: Vec<i32> = m.iter().copied().collect();
+        all.sort();
+        assert_eq!(all, vec![1, 2, 3]);
+        for i in [1, 2, 4] {
+            m.remove(&i);
+        }
+        assert_eq!(m.iter().collect::<Vec<_>>(), vec![&3]);
+        m.remove(&3);
+        assert!(m.is_empty());
+        m.insert(5);
+        assert!(matches!(m, Members::One(5)));
+        m.remove(&6);
+        assert!(!m.is_empty());
+        m.remove(&5);
+        assert!(m.is_empty() && m.iter().next().is_none());
+    }
 
     fn opts(rooms: &[&str], except: &[&str]) -> BroadcastOptions {
         BroadcastOptions {

@@ -17,6 +17,7 @@ use futures_util::FutureExt;
 use serde_json::{json, Value};
 
 use crate::conn::{Conn, Encoded};
+use crate::deadlines::ConnectTimeouts;
 use crate::decoder::Decoder;
 use crate::namespace::ConnectError;
 use crate::packet::{Packet, PacketType};
@@ -60,6 +61,18 @@ impl Client {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The connect timeout expired: closes the connection if it has no
+    /// namespace socket.
+    pub(crate) fn close_if_unused(&self) {
+        let unused = {
+            let st = self.lock();
+            st.sockets.is_empty() && !st.closed
+        };
+        if unused {
+            self.conn.close();
+        }
+    }
+
     pub(crate) fn remove_socket(&self, nsp: &str, id: Sid) {
         let mut st = self.lock();
         if st.sockets.get(nsp).is_some_and(|s| s.id() == id) {
@@ -98,21 +111,7 @@ impl Connection {
             }),
         });
         // connectTimeout: a connection with no namespace socket by then is closed.
-        let weak = Arc::downgrade(&client);
-        let rt = client.server.runtime.clone();
-        let sleep = rt.sleep(client.server.config.connect_timeout);
-        rt.spawn(Box::pin(async move {
-            sleep.await;
-            if let Some(c) = weak.upgrade() {
-                let idle = {
-                    let st = c.lock();
-                    st.sockets.is_empty() && !st.closed
-                };
-                if idle {
-                    c.conn.close();
-                }
-            }
-        }));
+        ConnectTimeouts::push(&client.server, &client);
         Connection(client)
     }
 

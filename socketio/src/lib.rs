@@ -30,6 +30,7 @@ pub mod adapter;
 mod client;
 mod conn;
 mod data;
+mod deadlines;
 pub mod decoder;
 mod namespace;
 mod operators;

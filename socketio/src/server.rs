@@ -167,6 +167,7 @@ pub(crate) struct ServerInner {
     parents: RwLock<Vec<ParentNamespace>>,
     server_side: RwLock<HashMap<String, Vec<ServerSideHandler>>>,
     recovery: Mutex<Recovery>,
+    pub(crate) connect_timeouts: crate::deadlines::ConnectTimeouts,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -397,6 +398,7 @@ impl SocketIoBuilder {
             parents: RwLock::new(Vec::new()),
             server_side: RwLock::new(HashMap::new()),
             recovery: Mutex::new(Recovery::default()),
+            connect_timeouts: Default::default(),
         }));
         io.of("/");
         io

@@ -178,6 +178,33 @@ async fn no_connect_within_connect_timeout_closes() {
 }
 
 #[tokio::test]
+async fn connect_timeout_spares_joined_connections_and_restarts_when_idle() {
+    let io = SocketIo::builder()
+        .config(SocketIoConfig::default().connect_timeout(Duration::from_millis(200)))
+        .build();
+    io.of("/").on_connection(|s| async move {
+        s.on("ping", |s, _: socketio::Data, _| async move {
+            let _ = s.emit("pong", ());
+        });
+    });
+    let addr = serve(&io).await;
+    let mut idle = Client::open(addr).await;
+    let mut joined = Client::open(addr).await;
+    joined.join_nsp("/", None).await;
+    idle.closed().await;
+    // Past the joined connection's deadline too: it stays usable.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    joined.send(r#"42["ping"]"#).await;
+    assert_eq!(joined.text().await, r#"42["pong"]"#);
+    // The queue emptied; a later connection still times out.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut late = Client::open(addr).await;
+    late.closed().await;
+    joined.send(r#"42["ping"]"#).await;
+    assert_eq!(joined.text().await, r#"42["pong"]"#);
+}
+
+#[tokio::test]
 async fn invalid_connect_payload_closes_with_parse_error() {
     let io = SocketIo::new();
     let addr = serve(&io).await;

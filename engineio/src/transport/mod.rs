@@ -244,10 +244,39 @@ where
 /// A copy of `headers` that owns its bytes. hyper's parsed headers are
 /// slices of the connection's read buffer: keeping a plain clone for the
 /// session's life would keep that whole buffer (8 KiB or more) alive.
+///
+/// All values share one allocation: a session keeps these for its whole
+/// life, and one small allocation per value costs more than the values.
+/// The headers that only negotiate a WebSocket upgrade are left out (see
+/// [`Handshake::headers`]).
 fn detach_headers(headers: &http::HeaderMap) -> http::HeaderMap {
-    let mut out = http::HeaderMap::with_capacity(headers.len());
-    for (k, v) in headers {
-        if let Ok(v) = HeaderValue::from_bytes(v.as_bytes()) {
+    use http::header::{
+        CONNECTION, SEC_WEBSOCKET_EXTENSIONS, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_VERSION, UPGRADE,
+    };
+    let keep = |k: &http::HeaderName| {
+        ![
+            CONNECTION,
+            UPGRADE,
+            SEC_WEBSOCKET_KEY,
+            SEC_WEBSOCKET_VERSION,
+            SEC_WEBSOCKET_EXTENSIONS,
+        ]
+        .contains(k)
+    };
+    let kept = || headers.iter().filter(|(k, _)| keep(k));
+    let total = kept().map(|(_, v)| v.len()).sum();
+    let mut buf = bytes::BytesMut::with_capacity(total);
+    for (_, v) in kept() {
+        buf.extend_from_slice(v.as_bytes());
+    }
+    let all = buf.freeze();
+    let mut out = http::HeaderMap::with_capacity(kept().count());
+    let mut at = 0;
+    for (k, v) in kept() {
+        let bytes = all.slice(at..at + v.len());
+        at += v.len();
+        // The bytes came from a valid value, so this cannot fail.
+        if let Ok(v) = HeaderValue::from_maybe_shared(bytes) {
             // Custom names are slices of the read buffer too.
             if let Ok(k) = http::HeaderName::from_bytes(k.as_str().as_bytes()) {
                 out.append(k, v);
@@ -292,5 +321,29 @@ mod tests {
         assert!(path_matches("/engine.io/", "/engine.io/"));
         assert!(path_matches("/engine.io/", "/engine.io"));
         assert!(!path_matches("/engine.io/", "/other/"));
+    }
+
+    #[test]
+    fn detached_headers_keep_every_value_in_order() {
+        let mut h = http::HeaderMap::new();
+        h.append("x-a", HeaderValue::from_static("1"));
+        h.append(http::header::HOST, HeaderValue::from_static("example.com"));
+        h.append("x-a", HeaderValue::from_static("two"));
+        h.append(http::header::COOKIE, HeaderValue::from_static(""));
+        let mut ws = h.clone();
+        for (k, v) in [
+            ("connection", "Upgrade"),
+            ("upgrade", "websocket"),
+            ("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="),
+            ("sec-websocket-version", "13"),
+            ("sec-websocket-extensions", "permessage-deflate"),
+        ] {
+            ws.append(k, HeaderValue::from_static(v));
+        }
+        assert_eq!(detach_headers(&ws), h, "upgrade negotiation left out");
+        let d = detach_headers(&h);
+        assert_eq!(d, h);
+        let a: Vec<_> = d.get_all("x-a").iter().collect();
+        assert_eq!(a, vec!["1", "two"]);
     }
 }

@@ -49,7 +49,7 @@ pub(crate) fn open<B>(
             return error(ErrorCode::BadRequest);
         }
     };
-    tokio::spawn(Driver::new(session, socket, inner.clone(), None));
+    tokio::spawn(Driver::new(session, socket, inner.clone()));
     let mut resp = text_response(body);
     set_cookie(inner, sid, &mut resp);
     cors(inner, req, resp)

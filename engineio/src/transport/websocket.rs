@@ -83,13 +83,17 @@ fn take_upgrade<B>(req: &mut Request<B>) -> Option<hyper::upgrade::OnUpgrade> {
     req.extensions_mut().remove::<hyper::upgrade::OnUpgrade>()
 }
 
-async fn accept(on: hyper::upgrade::OnUpgrade, limits: WsLimits) -> Option<Box<Ws>> {
-    let upgraded = on.await.ok()?;
-    Some(Box::new(WsConn::new(
+/// The WebSocket over a completed upgrade.
+pub(crate) fn wrap(upgraded: Upgraded, limits: WsLimits) -> Box<Ws> {
+    Box::new(WsConn::new(
         TokioIo::new(upgraded),
         limits.max_message,
         limits.read_chunk,
-    )))
+    ))
+}
+
+async fn accept(on: hyper::upgrade::OnUpgrade, limits: WsLimits) -> Option<Box<Ws>> {
+    Some(wrap(on.await.ok()?, limits))
 }
 
 /// A WebSocket-only session: 101 now, the driver once the upgrade completes.
@@ -104,14 +108,7 @@ pub(crate) fn open<B>(
         inner.unregister(sid);
         return error(ErrorCode::BadRequest);
     };
-    let inner2 = inner.clone();
-    let config = ws_config(&inner.config);
-    tokio::spawn(async move {
-        match accept(on, config).await {
-            Some(ws) => Driver::new(session, socket, inner2, Some(ws)).await,
-            None => inner2.unregister(sid),
-        }
-    });
+    tokio::spawn(Driver::with_upgrade(session, socket, inner.clone(), on));
     let mut resp = switching_protocols(&req);
     set_cookie(inner, sid, &mut resp);
     resp
