@@ -68,6 +68,11 @@ impl<A, C> Mailbox<A, C> {
         if s.app.len() >= self.app_capacity {
             return Err(PushError::Full(item));
         }
+        if s.app.capacity() == 0 {
+            // Queues are freed when drained: start with room for a burst
+            // instead of growing 1, 2, 4, 8.
+            s.app.reserve_exact(KEEP.min(self.app_capacity));
+        }
         s.app.push_back(item);
         let w = s.waker.take();
         drop(s);

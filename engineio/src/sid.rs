@@ -7,8 +7,19 @@ use base64::Engine as _;
 use rand::RngCore;
 
 /// An Engine.IO session id: random, unguessable, URL-safe, 20 characters.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Sid([u8; 20]);
+
+/// Hashes the first 8 characters only (48 random bits): ids are hashed on
+/// every broadcast delivery, and only ids the server generated are ever
+/// inserted in its maps, so a peer cannot pick colliding keys.
+impl std::hash::Hash for Sid {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        let mut head = [0u8; 8];
+        head.copy_from_slice(&self.0[..8]);
+        state.write_u64(u64::from_ne_bytes(head));
+    }
+}
 
 impl Sid {
     /// Length in characters.

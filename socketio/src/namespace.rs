@@ -279,12 +279,20 @@ impl Namespace {
     pub fn deliver(&self, packet: &Packet, sids: &[Sid], opts: &BroadcastOptions) {
         let volatile = opts.volatile;
         let encoded = Encoded::with_compress(packet, opts.compress);
-        for sid in sids {
-            if let Some(s) = self.socket(*sid) {
-                if s.send_packet(&encoded) == Err(EmitError::Full) && !volatile {
-                    s.close_connection();
+        let mut full = Vec::new();
+        // One read lock for the whole fan-out; queueing a packet takes only
+        // the socket's own locks. Closing may need this lock: after it.
+        if let Ok(sockets) = self.0.sockets.read() {
+            for sid in sids {
+                if let Some(s) = sockets.get(sid) {
+                    if s.send_packet(&encoded) == Err(EmitError::Full) && !volatile {
+                        full.push(s.clone());
+                    }
                 }
             }
+        }
+        for s in full {
+            s.close_connection();
         }
     }
 
