@@ -59,6 +59,9 @@ pub(crate) struct WsConn<S> {
     read_done: bool,
     /// A close frame is queued; nothing may follow it.
     close_queued: bool,
+    /// Bytes were written since the stream was last flushed (a TLS stream
+    /// may hold records until its `poll_flush` completes).
+    unflushed: bool,
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> WsConn<S> {
@@ -74,6 +77,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsConn<S> {
             read_chunk: read_chunk.clamp(64, STACK_READ),
             read_done: false,
             close_queued: false,
+            unflushed: false,
         }
     }
 
@@ -212,18 +216,22 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsConn<S> {
                 return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
             }
             self.wbuf.advance(n);
+            self.unflushed = true;
         }
         self.wbuf = BytesMut::new();
         Poll::Ready(Ok(()))
     }
 
-    /// Writes every queued frame.
+    /// Writes every queued frame and flushes the stream, until it is done
+    /// (a `Pending` flush is retried on the next call, even with nothing
+    /// new queued).
     pub(crate) fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        if self.wbuf.is_empty() {
-            return Poll::Ready(Ok(()));
-        }
         ready!(self.poll_write_buf(cx))?;
-        Pin::new(&mut self.io).poll_flush(cx)
+        if self.unflushed {
+            ready!(Pin::new(&mut self.io).poll_flush(cx))?;
+            self.unflushed = false;
+        }
+        Poll::Ready(Ok(()))
     }
 
     fn queue_close(&mut self, code: Option<u16>) {

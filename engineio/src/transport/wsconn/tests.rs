@@ -168,3 +168,62 @@ async fn close_sends_an_empty_close_frame_once() {
     peer.read_to_end(&mut all).await.unwrap();
     assert_eq!(all, vec![0x88, 0]);
 }
+
+/// A stream whose first flush is pending, like TLS holding records.
+struct SlowFlush {
+    written: Vec<u8>,
+    flushes: usize,
+}
+
+impl AsyncRead for SlowFlush {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        _: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Poll::Pending
+    }
+}
+
+impl AsyncWrite for SlowFlush {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.written.extend_from_slice(buf);
+        Poll::Ready(Ok(buf.len()))
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.flushes += 1;
+        if self.flushes == 1 {
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        Poll::Ready(Ok(()))
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+#[tokio::test]
+async fn a_pending_stream_flush_is_retried_with_nothing_new_queued() {
+    let mut ws = WsConn::new(
+        SlowFlush {
+            written: Vec::new(),
+            flushes: 0,
+        },
+        100,
+        4096,
+    );
+    ws.start_send(&Packet::Noop, false);
+    let first = poll_fn(|cx| Poll::Ready(ws.poll_flush(cx))).await;
+    assert!(first.is_pending());
+    assert_eq!(ws.io.written, vec![0x81, 1, b'6']);
+    poll_fn(|cx| ws.poll_flush(cx)).await.unwrap();
+    assert_eq!(ws.io.flushes, 2);
+    // Flushed: nothing more to do.
+    poll_fn(|cx| ws.poll_flush(cx)).await.unwrap();
+    assert_eq!(ws.io.flushes, 2);
+}
