@@ -66,9 +66,11 @@ impl Refusal {
     }
 }
 
-/// The peer address of a request, as a request extension. [`Engine::serve`]
-/// and [`Engine::serve_connection`] insert it; apps that mount
-/// [`Engine::handle`] in their own server may insert it too.
+/// The peer address of a request, as a request extension: apps that mount
+/// [`Engine::handle`] (or an [`EngineService`] made without a peer) in
+/// their own server insert it to have it in [`Handshake::peer`](crate::Handshake)
+/// and [`RequestInfo::peer`]. [`Engine::serve`] and
+/// [`Engine::serve_connection`] pass the address along themselves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PeerAddr(pub SocketAddr);
 
@@ -187,7 +189,8 @@ impl Engine {
         B::Data: Send,
         B::Error: std::error::Error + Send + Sync + 'static,
     {
-        crate::transport::handle(&self.0, req).await
+        let peer = req.extensions().get::<PeerAddr>().map(|p| p.0);
+        crate::transport::handle(&self.0, req, peer).await
     }
 
     /// A hyper [`Service`](hyper::service::Service) for this engine.
@@ -252,12 +255,14 @@ where
     type Error = std::convert::Infallible;
     type Future = BoxFuture<Result<Self::Response, Self::Error>>;
 
-    fn call(&self, mut req: Request<B>) -> Self::Future {
-        if let Some(peer) = self.peer {
-            req.extensions_mut().insert(PeerAddr(peer));
-        }
+    fn call(&self, req: Request<B>) -> Self::Future {
+        // Passed along rather than stored in the request's extensions,
+        // which would cost two allocations per request.
+        let peer = self
+            .peer
+            .or_else(|| req.extensions().get::<PeerAddr>().map(|p| p.0));
         let engine = self.engine.clone();
-        Box::pin(async move { Ok(engine.handle(req).await) })
+        Box::pin(async move { Ok(crate::transport::handle(&engine.0, req, peer).await) })
     }
 }
 

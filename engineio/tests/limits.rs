@@ -47,6 +47,32 @@ async fn streamed_oversized_post_stops_at_the_limit() {
 }
 
 #[tokio::test]
+async fn stalled_post_body_times_out() {
+    let cfg = fast_config()
+        .ping_interval(Duration::from_secs(20))
+        .body_read_timeout(Duration::from_millis(300));
+    let srv = start(cfg).await;
+    let (sid, _) = open_polling(srv.addr).await;
+    let mut s = tokio::net::TcpStream::connect(srv.addr).await.unwrap();
+    // Declares 10 bytes and sends 2: the first read finds the body
+    // incomplete, so the timeout starts then.
+    let head = format!(
+        "POST {} HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\nConnection: close\r\n\r\n4a",
+        eio(Some(&sid), "polling")
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    let t0 = std::time::Instant::now();
+    let r = read_response(&mut s).await;
+    assert_eq!(r.status, 400);
+    assert!(
+        t0.elapsed() >= Duration::from_millis(250),
+        "{:?}",
+        t0.elapsed()
+    );
+    assert_eq!(srv.rec.closed(&sid).await, CloseReason::TransportError);
+}
+
+#[tokio::test]
 async fn post_at_the_limit_is_accepted() {
     let srv = start(fast_config().max_payload(1000)).await;
     let (sid, _) = open_polling(srv.addr).await;

@@ -6,6 +6,7 @@ pub(crate) mod polling;
 pub(crate) mod websocket;
 pub(crate) mod wsconn;
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
@@ -16,7 +17,7 @@ use http_body_util::Full;
 use hyper::body::Body;
 
 use crate::config::{CorsOrigins, TransportKind};
-use crate::engine::{Inner, PeerAddr, Refusal, RequestInfo};
+use crate::engine::{Inner, Refusal, RequestInfo};
 use crate::session::Session;
 use crate::sid::Sid;
 use crate::socket::{Handshake, Socket};
@@ -122,7 +123,8 @@ fn preflight<B>(inner: &Inner, req: &Request<B>) -> Resp {
     cors(inner, req, resp)
 }
 
-pub(crate) async fn handle<B>(inner: &Arc<Inner>, req: Request<B>) -> Resp
+/// Answers one request; `peer` is the client's address, when known.
+pub(crate) async fn handle<B>(inner: &Arc<Inner>, req: Request<B>, peer: Option<SocketAddr>) -> Resp
 where
     B: Body + Send + Unpin + 'static,
     B::Data: Send,
@@ -136,18 +138,18 @@ where
     if req.method() == Method::OPTIONS && inner.config.cors.origins != CorsOrigins::None {
         return preflight(inner, &req);
     }
-    route(inner, req).await
+    route(inner, req, peer).await
 }
 
-async fn route<B>(inner: &Arc<Inner>, req: Request<B>) -> Resp
+async fn route<B>(inner: &Arc<Inner>, req: Request<B>, peer: Option<SocketAddr>) -> Resp
 where
     B: Body + Send + Unpin + 'static,
     B::Data: Send,
     B::Error: std::error::Error + Send + Sync + 'static,
 {
-    let query = req.uri().query().unwrap_or("").to_owned();
+    let query = req.uri().query().unwrap_or("");
     let transports = inner.config.transports;
-    let transport = match crate::query::param(&query, "transport")
+    let transport = match crate::query::param_cow(query, "transport")
         .as_deref()
         .and_then(TransportKind::parse)
     {
@@ -155,22 +157,21 @@ where
         Some(t @ TransportKind::WebSocket) if transports.websocket => t,
         _ => return cors(inner, &req, error(ErrorCode::UnknownTransport)),
     };
-    if crate::query::param(&query, "EIO").as_deref() != Some("4") {
+    if crate::query::param_cow(query, "EIO").as_deref() != Some("4") {
         return cors(inner, &req, error(ErrorCode::UnsupportedProtocolVersion));
     }
     let is_upgrade = websocket::is_upgrade_request(&req);
-    match crate::query::param(&query, "sid") {
-        Some(sid) => {
-            let Some(socket) = Sid::parse(&sid).and_then(|s| inner.lookup(&s)) else {
-                return cors(inner, &req, error(ErrorCode::UnknownSid));
-            };
-            match transport {
-                TransportKind::WebSocket if is_upgrade => websocket::upgrade(inner, socket, req),
-                TransportKind::WebSocket => error(ErrorCode::BadRequest),
-                TransportKind::Polling => polling::handle(inner, socket, req).await,
-            }
-        }
-        None => handshake(inner, req, transport, is_upgrade).await,
+    // `Some(None)`: a sid that names no open session.
+    let session = crate::query::param_cow(query, "sid")
+        .map(|sid| Sid::parse(&sid).and_then(|s| inner.lookup(&s)));
+    match session {
+        Some(None) => cors(inner, &req, error(ErrorCode::UnknownSid)),
+        Some(Some(socket)) => match transport {
+            TransportKind::WebSocket if is_upgrade => websocket::upgrade(inner, socket, req),
+            TransportKind::WebSocket => error(ErrorCode::BadRequest),
+            TransportKind::Polling => polling::handle(inner, socket, req).await,
+        },
+        None => handshake(inner, req, transport, is_upgrade, peer).await,
     }
 }
 
@@ -179,6 +180,7 @@ async fn handshake<B>(
     req: Request<B>,
     transport: TransportKind,
     is_upgrade: bool,
+    peer: Option<SocketAddr>,
 ) -> Resp
 where
     B: Body + Send + Unpin + 'static,
@@ -189,7 +191,6 @@ where
     if transport == TransportKind::WebSocket && !is_upgrade {
         return error(ErrorCode::BadRequest);
     }
-    let peer = req.extensions().get::<PeerAddr>().map(|p| p.0);
     if let Some(hook) = &inner.allow_request {
         let info = RequestInfo {
             method: req.method().clone(),

@@ -4,8 +4,10 @@
 //! Overlapping POSTs are caught here with an atomic flag; overlapping GETs
 //! by the session. A POST body is read up to `max_payload` and no further.
 
+use std::future::Future;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
@@ -135,7 +137,14 @@ where
     if declared.is_some_and(|n| n > limit as u64) {
         return too_large(socket);
     }
-    let read = tokio::time::timeout(inner.config.body_read_timeout, read_body(body, limit)).await;
+    // A body that came with its headers is read at once; only one still
+    // on its way is timed (no timer to arm and cancel on the common path).
+    let mut read = std::pin::pin!(read_body(body, limit));
+    let first = std::future::poll_fn(|cx| Poll::Ready(read.as_mut().poll(cx))).await;
+    let read = match first {
+        Poll::Ready(r) => Ok(r),
+        Poll::Pending => tokio::time::timeout(inner.config.body_read_timeout, read).await,
+    };
     let data = match read {
         Ok(Ok(data)) => data,
         Ok(Err(BodyError::TooLarge)) => return too_large(socket),
