@@ -787,29 +787,56 @@ impl Socket {
         }
     }
 
-    /// Runs `job` after every job queued before it.
-    pub(crate) fn enqueue(&self, job: BoxFuture<()>) {
-        let start = {
+    /// Runs `job` after every job queued before it. With nothing queued or
+    /// running, it runs now, up to its first await: most handlers finish
+    /// there, and then no task is spawned for them. One that awaits goes to
+    /// a queue task, which polls it again at once with its own waker.
+    pub(crate) fn enqueue(&self, mut job: BoxFuture<()>) {
+        let overloaded = {
             let mut q = lock(&self.0.queue);
             if q.jobs.len() >= self.0.max_queued {
-                None
+                true
+            } else if !q.held && !q.running {
+                // Ours to run: later jobs queue behind it.
+                q.running = true;
+                false
             } else {
                 q.jobs.push_back(job);
-                Some(!q.held && !std::mem::replace(&mut q.running, true))
+                return;
             }
         };
-        match start {
-            // Overloaded: the client sends faster than its handlers finish.
-            None => self.disconnect(true),
-            Some(true) => {
-                let socket = self.clone();
-                self.0
-                    .nsp
-                    .runtime()
-                    .spawn(Box::pin(async move { socket.run_queue().await }));
-            }
-            Some(false) => {}
+        if overloaded {
+            // The client sends faster than its handlers finish.
+            self.disconnect(true);
+            return;
         }
+        let waker = std::task::Waker::noop();
+        let mut cx = std::task::Context::from_waker(waker);
+        // No lock is held here: the handler may use this socket freely.
+        let done = match std::panic::catch_unwind(AssertUnwindSafe(|| job.as_mut().poll(&mut cx))) {
+            Ok(std::task::Poll::Pending) => false,
+            Ok(std::task::Poll::Ready(())) | Err(_) => true,
+        };
+        let job = if done {
+            let mut q = lock(&self.0.queue);
+            if q.jobs.is_empty() {
+                q.running = false;
+                return;
+            }
+            // Jobs queued while it ran: the queue task runs them.
+            None
+        } else {
+            Some(job)
+        };
+        // A job that awaits belongs to the queue task from now on, like one
+        // it had taken from the queue: a close drops queued jobs, not it.
+        let socket = self.clone();
+        self.0.nsp.runtime().spawn(Box::pin(async move {
+            if let Some(job) = job {
+                let _ = AssertUnwindSafe(job).catch_unwind().await;
+            }
+            socket.run_queue().await
+        }));
     }
 
     async fn run_queue(self) {

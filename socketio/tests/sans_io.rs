@@ -239,3 +239,120 @@ fn connection_handlers_join_rooms_before_anyone_sees_the_answer() {
     io.emit("later", json!(3)).unwrap();
     assert_eq!(conn.sent.lock().unwrap().len(), 4);
 }
+
+/// Pending until opened; wakes whoever waited when opened.
+#[derive(Default)]
+struct Gate(Mutex<(bool, Option<Waker>)>);
+
+impl Gate {
+    fn open(&self) {
+        let w = {
+            let mut g = self.0.lock().unwrap();
+            g.0 = true;
+            g.1.take()
+        };
+        if let Some(w) = w {
+            w.wake();
+        }
+    }
+    async fn wait(&self) {
+        std::future::poll_fn(|cx| {
+            let mut g = self.0.lock().unwrap();
+            if g.0 {
+                Poll::Ready(())
+            } else {
+                g.1 = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        })
+        .await
+    }
+}
+
+#[test]
+fn handlers_run_in_place_and_in_order() {
+    let rt = Arc::new(Later::default());
+    let io = SocketIo::builder().runtime(rt.clone()).build();
+    let gate = Arc::new(Gate::default());
+    let g = gate.clone();
+    io.of("/").on_connection(move |s| {
+        let g = g.clone();
+        async move {
+            s.on("fast", |_, d: Data, ack| async move {
+                let _ = ack.unwrap().send(d);
+            });
+            s.on("slow", move |_, d: Data, ack| {
+                let g = g.clone();
+                async move {
+                    g.wait().await;
+                    let _ = ack.unwrap().send(d);
+                }
+            });
+        }
+    });
+    let conn = Arc::new(Recorder::default());
+    let c = io.accept(conn.clone(), info());
+    c.handle_text("0");
+    rt.run_all();
+    let base = conn.sent.lock().unwrap().len();
+    // A handler that does not await runs to its end inside handle_text:
+    // its ack is out at once and nothing was spawned for it.
+    c.handle_text(r#"21["fast",1]"#);
+    assert_eq!(conn.sent.lock().unwrap()[base..], ["31[1]"]);
+    assert!(
+        rt.0.lock().unwrap().is_empty(),
+        "no task for a finished handler"
+    );
+    // One that awaits moves to the queue task; later events wait behind it.
+    c.handle_text(r#"22["slow",2]"#);
+    c.handle_text(r#"23["fast",3]"#);
+    assert_eq!(
+        conn.sent.lock().unwrap().len(),
+        base + 1,
+        "fast waits for slow"
+    );
+    assert_eq!(rt.0.lock().unwrap().len(), 1, "one queue task");
+    gate.open();
+    rt.run_all();
+    assert_eq!(
+        conn.sent.lock().unwrap()[base..],
+        ["31[1]", "32[2]", "33[3]"]
+    );
+    // The queue drained: the next event runs in place again.
+    c.handle_text(r#"24["fast",4]"#);
+    assert_eq!(conn.sent.lock().unwrap().len(), base + 4);
+    assert!(rt.0.lock().unwrap().is_empty());
+}
+
+#[test]
+fn a_handler_that_awaits_outlives_the_connection_closing() {
+    // As in the reference, a handler already running finishes after its
+    // connection closed (queued ones are dropped): here it went to a queue
+    // task at its first await, just before the close.
+    let rt = Arc::new(Later::default());
+    let io = SocketIo::builder().runtime(rt.clone()).build();
+    let gate = Arc::new(Gate::default());
+    let finished = Arc::new(Mutex::new(false));
+    let (g, f) = (gate.clone(), finished.clone());
+    io.of("/").on_connection(move |s| {
+        let (g, f) = (g.clone(), f.clone());
+        async move {
+            s.on("bye", move |_, _: Data, _| {
+                let (g, f) = (g.clone(), f.clone());
+                async move {
+                    g.wait().await;
+                    *f.lock().unwrap() = true;
+                }
+            });
+        }
+    });
+    let conn = Arc::new(Recorder::default());
+    let c = io.accept(conn.clone(), info());
+    c.handle_text("0");
+    rt.run_all();
+    c.handle_text(r#"2["bye"]"#);
+    c.handle_close(socketio::DisconnectReason::TransportClose);
+    gate.open();
+    rt.run_all();
+    assert!(*finished.lock().unwrap(), "the running handler was dropped");
+}
