@@ -5,6 +5,11 @@ load, side by side, and prints one table (median of the runs).
     python3 bench/run.py                 # full run, 3 repetitions (~15 min)
     python3 bench/run.py --runs 1 --quick   # small sizes, a minute or two
     python3 bench/run.py --write         # also write bench/RESULTS.md
+    python3 bench/run.py --peer NAME=CMD # one more server in the table
+
+A peer is any server command that follows the contract of
+`bench/src/bin/bench-server.rs` (port from `PORT`, same handlers); it gets a
+column and a ratio of its own. Nothing here builds or installs a peer.
 
 Installs what it needs itself: `cargo build --release -p bench` and
 `npm ci --prefix bench/node` (socket.io from the lock file). Each server
@@ -18,6 +23,7 @@ import argparse
 import json
 import os
 import platform
+import shlex
 import resource
 import socket
 import statistics
@@ -61,12 +67,17 @@ def rss_kib(pid):
     return 0
 
 
+# Server commands by name; --peer adds to them.
+COMMANDS = {"ours": [OURS], "node": ["node", NODE_SERVER]}
+LABELS = {"ours": "ours", "node": "Node socket.io"}
+
+
 class Server:
     def __init__(self, kind):
         self.kind = kind
         self.port = free_port()
         env = dict(os.environ, PORT=str(self.port))
-        cmd = [OURS] if kind == "ours" else ["node", NODE_SERVER]
+        cmd = COMMANDS[kind]
         self.proc = subprocess.Popen(
             ["taskset", "-c", SERVER_CORE] + cmd,
             env=env,
@@ -209,25 +220,29 @@ def fmt(v, unit):
     return f"{s} {unit}".strip()
 
 
+def ratio_text(o, p, lower):
+    """How ours compares with peer figure `p`: `3.1× less`, `1.2× worse`."""
+    if not (o and p):
+        return "—"
+    ratio = p / o if lower else o / p
+    return f"{ratio:,.1f}× {'less' if lower else 'more'}" if ratio >= 1 else f"{1 / ratio:,.1f}× worse"
+
+
 def table(results):
-    lines = [
-        "| figure | ours | Node socket.io | Node / ours |",
-        "|---|---|---|---|",
-    ]
+    peers = [k for k in results if k != "ours"]
+    head = ["figure", "ours"] + [LABELS[k] for k in peers] + [f"{LABELS[k].split()[0]} / ours" for k in peers]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for label, scen, key, unit, lower in ROWS:
         med = {}
-        for kind in ("ours", "node"):
+        for kind in results:
             vals = [r[key] for r in results[kind].get(scen, []) if r.get(key) is not None]
             med[kind] = statistics.median(vals) if vals else None
-        o, n = med["ours"], med["node"]
-        if o and n:
-            ratio = n / o if lower else o / n
-            rs = f"{ratio:,.1f}× {'less' if lower else 'more'}" if ratio >= 1 else f"{1 / ratio:,.1f}× worse"
-        else:
-            rs = "—"
-        lines.append(f"| {label} | {fmt(o, unit)} | {fmt(n, unit)} | {rs} |")
+        o = med["ours"]
+        cells = [label, fmt(o, unit)] + [fmt(med[k], unit) for k in peers]
+        cells += [ratio_text(o, med[k], lower) for k in peers]
+        lines.append("| " + " | ".join(cells) + " |")
     extra = []
-    for kind in ("ours", "node"):
+    for kind in results:
         for scen, runs in results[kind].items():
             errs = sum(r.get("errors", 0) for r in runs)
             if errs:
@@ -262,6 +277,8 @@ def main():
     ap.add_argument("--quick", action="store_true", help="a tenth of the sizes")
     ap.add_argument("--only", default="", help="comma-separated scenario names")
     ap.add_argument("--servers", default="ours,node")
+    ap.add_argument("--peer", action="append", default=[], metavar="NAME=CMD",
+                    help="one more server: its command (PORT in the environment), measured like the others")
     ap.add_argument("--write", action="store_true", help="write bench/RESULTS.md")
     ap.add_argument("--no-build", action="store_true")
     a = ap.parse_args()
@@ -271,7 +288,13 @@ def main():
                        stdout=subprocess.DEVNULL)
     only = set(filter(None, a.only.split(",")))
     kinds = a.servers.split(",")
-    results = {"ours": {}, "node": {}}
+    for peer in a.peer:
+        name, _, cmd = peer.partition("=")
+        if not name or not cmd or name in COMMANDS:
+            ap.error(f"--peer {peer!r}: want NAME=COMMAND with a new NAME")
+        COMMANDS[name], LABELS[name] = shlex.split(cmd), name
+        kinds.append(name)
+    results = {k: {} for k in ["ours", "node"] + kinds if k in COMMANDS}
     for run in range(a.runs):
         for name, args in scenarios(a.quick):
             if only and name not in only:
@@ -292,6 +315,9 @@ def main():
         f"{SERVER_CORE}, load generator to core {LOADGEN_CORE}. Machine: {machine()}. "
         f"{datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}. Reproduce: `{cmd.strip()}`.\n"
     )
+    others = [k for k in results if k not in ("ours", "node")]
+    if others:
+        text += "\nOther servers: " + "; ".join(f"{k}: `{' '.join(COMMANDS[k])}`" for k in others) + ".\n"
     if lg:
         text += "\nLoad generator CPU over the measured phase (ours): " + "; ".join(lg) + ".\n"
     if extra:
