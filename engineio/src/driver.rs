@@ -76,6 +76,18 @@ impl WsSlot {
     }
 }
 
+/// Inputs that answered `Pending` earlier in the same `Driver::poll`: their
+/// wakers are registered, so polling them again in that call can only
+/// find them still pending (anything new wakes the task, which is polled
+/// again). Skipping them keeps a wake-up for one outgoing packet cheap.
+#[derive(Default)]
+struct Quiet {
+    probe: bool,
+    ws: bool,
+    ctl: bool,
+    timer: bool,
+}
+
 /// What reading one frame gave.
 enum Read {
     Packet(Packet),
@@ -223,15 +235,19 @@ impl Driver {
     }
 
     /// Feeds every available input into the session. Returns whether any came.
-    fn poll_inputs(&mut self, cx: &mut Context<'_>, now: Instant) -> bool {
+    fn poll_inputs(&mut self, cx: &mut Context<'_>, now: Instant, quiet: &mut Quiet) -> bool {
         let mut progress = false;
         // WebSocket frames first: an upgrade packet must be seen before a
         // poll that the client sent after it.
         for _ in 0..BUDGET {
+            if quiet.probe {
+                break;
+            }
             let Some(probe) = self.probe.as_mut().filter(|p| !p.closing) else {
                 break;
             };
             let Poll::Ready(read) = poll_read(probe, cx) else {
+                quiet.probe = true;
                 break;
             };
             progress = true;
@@ -245,11 +261,13 @@ impl Driver {
             }
             if self.session.transport() == TransportKind::WebSocket && self.ws.is_none() {
                 self.ws = self.probe.take();
+                quiet.ws = false;
             }
         }
-        if let Some(ws) = self.ws.as_mut().filter(|w| !w.closing) {
+        if let Some(ws) = self.ws.as_mut().filter(|w| !w.closing && !quiet.ws) {
             for _ in 0..BUDGET {
                 let Poll::Ready(read) = poll_read(ws, cx) else {
+                    quiet.ws = true;
                     break;
                 };
                 progress = true;
@@ -265,7 +283,11 @@ impl Driver {
             }
         }
         for _ in 0..BUDGET {
+            if quiet.ctl {
+                break;
+            }
             let Poll::Ready(Some(ctl)) = self.socket.0.mail.poll_ctl(cx) else {
+                quiet.ctl = true;
                 break;
             };
             progress = true;
@@ -281,8 +303,11 @@ impl Driver {
         progress
     }
 
-    fn poll_timer(&mut self, cx: &mut Context<'_>, now: Instant) -> bool {
+    fn poll_timer(&mut self, cx: &mut Context<'_>, now: Instant, quiet: &mut Quiet) -> bool {
         let mut fired = false;
+        if quiet.timer && self.session.poll_timeout() == self.deadline {
+            return false;
+        }
         loop {
             let next = self.session.poll_timeout();
             if next != self.deadline {
@@ -294,6 +319,7 @@ impl Driver {
                 }
             }
             if self.deadline.is_none() || self.timer.as_mut().poll(cx).is_pending() {
+                quiet.timer = true;
                 return fired;
             }
             fired = true;
@@ -367,13 +393,16 @@ impl Driver {
             let Poll::Ready(Some(out)) = self.socket.0.mail.poll_app(cx) else {
                 break;
             };
-            self.socket.0.space.notify_waiters();
             bytes += out.text_len();
             any = true;
             self.queue(out);
             if self.session.transport() == TransportKind::WebSocket {
                 self.write_transmits(cx);
             }
+        }
+        if any {
+            // Room freed in the send buffer: once per batch, not per item.
+            self.socket.0.space.notify_waiters();
         }
         any
     }
@@ -531,10 +560,11 @@ impl Future for Driver {
             this.connected = true;
             this.engine.handler.on_connect(&this.socket);
         }
+        let mut quiet = Quiet::default();
         for _ in 0..BUDGET {
             let now = now();
-            let mut progress = this.poll_inputs(cx, now);
-            progress |= this.poll_timer(cx, now);
+            let mut progress = this.poll_inputs(cx, now, &mut quiet);
+            progress |= this.poll_timer(cx, now, &mut quiet);
             progress |= this.dispatch_events();
             progress |= this.write_transmits(cx);
             progress |= this.pull_app(cx);

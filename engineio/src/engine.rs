@@ -4,7 +4,6 @@
 //! await or a handler call) and the configuration. Each session lives in its
 //! own driver task; the registry only holds handles.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -20,7 +19,7 @@ use tokio::net::TcpListener;
 
 use crate::config::{EngineConfig, TransportKind};
 use crate::error::CloseReason;
-use crate::sid::Sid;
+use crate::sid::{Sid, SidMap};
 use crate::socket::{Handler, Socket};
 
 /// Boxed future returned by an [`allow_request`](EngineBuilder::allow_request) hook.
@@ -78,11 +77,11 @@ pub(crate) struct Inner {
     pub(crate) config: EngineConfig,
     pub(crate) handler: Arc<dyn Handler>,
     pub(crate) allow_request: Option<Arc<AllowRequestFn>>,
-    sessions: Mutex<HashMap<Sid, Socket>>,
+    sessions: Mutex<SidMap<Socket>>,
 }
 
 impl Inner {
-    fn sessions(&self) -> MutexGuard<'_, HashMap<Sid, Socket>> {
+    fn sessions(&self) -> MutexGuard<'_, SidMap<Socket>> {
         self.sessions.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -134,7 +133,7 @@ impl EngineBuilder {
             config: self.config,
             handler: Arc::new(handler),
             allow_request: self.allow_request,
-            sessions: Mutex::new(HashMap::new()),
+            sessions: Mutex::new(SidMap::default()),
         }))
     }
 }

@@ -48,7 +48,7 @@ pub use config::{
 pub use error::{CloseReason, PacketError, SendError};
 pub use packet::{Frame, Packet, PacketType};
 pub use session::{Event, PollError, Session, Transmit, UpgradeError};
-pub use sid::Sid;
+pub use sid::{BuildSidHasher, Sid, SidHasher, SidMap, SidSet};
 pub use str::Str;
 
 #[cfg(feature = "tokio")]

@@ -4,10 +4,14 @@
 //! handle: application packets (bounded by the send buffer; full is
 //! `SendError::Full`) and control messages (polls, POSTs, probes, close;
 //! unbounded, as each comes from a request being served). An idle session
-//! allocates nothing here: a queue allocates when it is first used and
-//! gives its memory back once it drains after a burst, where tokio's
+//! allocates nothing here: a queue allocates when two items wait at once
+//! and gives its memory back once it drains, where tokio's
 //! channels would keep two channel structures and a 32-slot block each
 //! (about 3 KiB per session) for the session's whole life.
+//!
+//! A queue holds its first item inline and allocates only for a second: a
+//! broadcast queues one packet on every session before any driver runs,
+//! and a heap queue each would be that many allocations at once.
 //!
 //! One receiver (the driver task) polls both queues with the same waker.
 //! The lock is held to push or pop one item, never across a wake or an await.
@@ -16,8 +20,10 @@ use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
-/// Capacity a drained queue may keep; a larger one is released.
-const KEEP: usize = 8;
+/// Slots a queue allocates when a second item arrives (a burst of ten
+/// broadcasts fits), and the most a drained queue keeps until the receiver
+/// waits; a larger one is released as soon as it drains.
+const KEEP: usize = 16;
 
 /// Why a push was refused.
 #[derive(Debug, PartialEq, Eq)]
@@ -28,9 +34,77 @@ pub(crate) enum PushError<T> {
     Closed(T),
 }
 
+/// A FIFO queue that holds one item without allocating.
+enum Fifo<T> {
+    Empty,
+    One(T),
+    /// Two or more items were queued at once; kept (up to [`KEEP`] slots)
+    /// until the receiver waits.
+    Many(VecDeque<T>),
+}
+
+impl<T> Fifo<T> {
+    fn len(&self) -> usize {
+        match self {
+            Fifo::Empty => 0,
+            Fifo::One(_) => 1,
+            Fifo::Many(q) => q.len(),
+        }
+    }
+
+    fn push(&mut self, item: T) {
+        match self {
+            Fifo::Empty => *self = Fifo::One(item),
+            Fifo::Many(q) => q.push_back(item),
+            Fifo::One(_) => {
+                // Room for a burst instead of growing 2, 4, 8.
+                let mut q = VecDeque::with_capacity(KEEP);
+                if let Fifo::One(first) = std::mem::replace(self, Fifo::Empty) {
+                    q.push_back(first);
+                }
+                q.push_back(item);
+                *self = Fifo::Many(q);
+            }
+        }
+    }
+
+    fn pop(&mut self) -> Option<T> {
+        match self {
+            Fifo::Empty => None,
+            Fifo::One(_) => match std::mem::replace(self, Fifo::Empty) {
+                Fifo::One(item) => Some(item),
+                _ => None,
+            },
+            Fifo::Many(q) => {
+                let item = q.pop_front();
+                if q.is_empty() && q.capacity() > KEEP {
+                    *self = Fifo::Empty;
+                }
+                item
+            }
+        }
+    }
+
+    /// Frees the allocation of an empty queue: the receiver is about to
+    /// wait, and an idle session should hold no queue memory.
+    fn release(&mut self) {
+        if matches!(self, Fifo::Many(q) if q.is_empty()) {
+            *self = Fifo::Empty;
+        }
+    }
+
+    #[cfg(test)]
+    fn heap_capacity(&self) -> usize {
+        match self {
+            Fifo::Many(q) => q.capacity(),
+            _ => 0,
+        }
+    }
+}
+
 struct State<A, C> {
-    app: VecDeque<A>,
-    ctl: VecDeque<C>,
+    app: Fifo<A>,
+    ctl: Fifo<C>,
     closed: bool,
     waker: Option<Waker>,
 }
@@ -46,8 +120,8 @@ impl<A, C> Mailbox<A, C> {
     pub(crate) fn new(app_capacity: usize) -> Self {
         Mailbox {
             state: Mutex::new(State {
-                app: VecDeque::new(),
-                ctl: VecDeque::new(),
+                app: Fifo::Empty,
+                ctl: Fifo::Empty,
                 closed: false,
                 waker: None,
             }),
@@ -68,12 +142,7 @@ impl<A, C> Mailbox<A, C> {
         if s.app.len() >= self.app_capacity {
             return Err(PushError::Full(item));
         }
-        if s.app.capacity() == 0 {
-            // Queues are freed when drained: start with room for a burst
-            // instead of growing 1, 2, 4, 8.
-            s.app.reserve_exact(KEEP.min(self.app_capacity));
-        }
-        s.app.push_back(item);
+        s.app.push(item);
         let w = s.waker.take();
         drop(s);
         if let Some(w) = w {
@@ -88,7 +157,7 @@ impl<A, C> Mailbox<A, C> {
         if s.closed {
             return Err(item);
         }
-        s.ctl.push_back(item);
+        s.ctl.push(item);
         let w = s.waker.take();
         drop(s);
         if let Some(w) = w {
@@ -100,16 +169,13 @@ impl<A, C> Mailbox<A, C> {
     /// The next control message; `Ready(None)` once closed and drained.
     pub(crate) fn poll_ctl(&self, cx: &mut Context<'_>) -> Poll<Option<C>> {
         let mut s = self.lock();
-        if let Some(c) = s.ctl.pop_front() {
-            if s.ctl.is_empty() && s.ctl.capacity() > KEEP {
-                s.ctl = VecDeque::new();
-            }
+        if let Some(c) = s.ctl.pop() {
             return Poll::Ready(Some(c));
         }
         if s.closed {
             return Poll::Ready(None);
         }
-        release(&mut s.ctl);
+        s.ctl.release();
         register(&mut s.waker, cx);
         Poll::Pending
     }
@@ -123,7 +189,7 @@ impl<A, C> Mailbox<A, C> {
         if s.closed {
             return Poll::Ready(None);
         }
-        release(&mut s.app);
+        s.app.release();
         register(&mut s.waker, cx);
         Poll::Pending
     }
@@ -150,20 +216,8 @@ impl<A, C> Mailbox<A, C> {
     }
 }
 
-/// Frees an empty queue's allocation: the receiver is about to wait, and an
-/// idle session should hold no queue memory.
-fn release<T>(q: &mut VecDeque<T>) {
-    if q.capacity() > 0 {
-        *q = VecDeque::new();
-    }
-}
-
 fn pop_app<A, C>(s: &mut State<A, C>) -> Option<A> {
-    let a = s.app.pop_front()?;
-    if s.app.is_empty() && s.app.capacity() > KEEP {
-        s.app = VecDeque::new();
-    }
-    Some(a)
+    s.app.pop()
 }
 
 fn register(slot: &mut Option<Waker>, cx: &Context<'_>) {
@@ -228,8 +282,25 @@ mod tests {
             m.push_app(i).unwrap();
         }
         while m.try_app().is_some() {}
-        assert_eq!(m.lock().app.capacity(), 0);
+        assert_eq!(m.lock().app.heap_capacity(), 0);
+        // One item is held inline; a second allocates room for a burst,
+        // which stays until the receiver waits.
         m.push_app(1).unwrap();
-        assert!(m.lock().app.capacity() <= KEEP);
+        assert_eq!(m.lock().app.heap_capacity(), 0);
+        m.push_app(2).unwrap();
+        assert_eq!(m.lock().app.heap_capacity(), KEEP);
+        let waker = Waker::noop();
+        let mut cx = Context::from_waker(waker);
+        assert_eq!(m.poll_app(&mut cx), Poll::Ready(Some(1)));
+        assert_eq!(m.poll_app(&mut cx), Poll::Ready(Some(2)));
+        assert_eq!(m.lock().app.heap_capacity(), KEEP);
+        assert_eq!(m.poll_app(&mut cx), Poll::Pending);
+        assert_eq!(m.lock().app.heap_capacity(), 0);
+        // FIFO order holds across the inline slot and the heap queue.
+        for i in 10..13 {
+            m.push_ctl(i).unwrap();
+        }
+        let got: Vec<u64> = (0..3).filter_map(|_| m.lock().ctl.pop()).collect();
+        assert_eq!(got, [10, 11, 12]);
     }
 }

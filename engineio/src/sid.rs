@@ -1,6 +1,8 @@
 //! Session ids: 20 URL-safe characters from 15 random bytes (120 bits).
 
+use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::hash::{BuildHasher, Hasher};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -20,6 +22,60 @@ impl std::hash::Hash for Sid {
         state.write_u64(u64::from_ne_bytes(head));
     }
 }
+
+/// Builds [`SidHasher`]s: the hasher for maps and sets keyed by [`Sid`].
+///
+/// A sid's hash input is already 48 random bits, so mixing them once
+/// (a folded 64x64-bit multiply) spreads them well and costs a few
+/// instructions where SipHash, std's default, costs about fifty. Keys must
+/// be ids the server generated (every map of this workspace that uses it
+/// only inserts those): keys a peer picks could collide on purpose.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BuildSidHasher;
+
+impl BuildHasher for BuildSidHasher {
+    type Hasher = SidHasher;
+    fn build_hasher(&self) -> SidHasher {
+        SidHasher(0)
+    }
+}
+
+/// The hasher of [`BuildSidHasher`].
+#[derive(Clone, Copy, Debug)]
+pub struct SidHasher(u64);
+
+impl SidHasher {
+    fn mix(&mut self, x: u64) {
+        const K: u64 = 0x9E37_79B9_7F4A_7C15;
+        let p = u128::from(self.0 ^ x) * u128::from(K);
+        self.0 = (p as u64) ^ ((p >> 64) as u64);
+    }
+}
+
+impl Hasher for SidHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Not used by `Sid` (it writes one u64); correct for anything else.
+        for chunk in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            self.mix(u64::from_le_bytes(b) ^ chunk.len() as u64);
+        }
+    }
+
+    fn write_u64(&mut self, x: u64) {
+        self.mix(x);
+    }
+}
+
+/// A map keyed by [`Sid`], hashed with [`BuildSidHasher`].
+pub type SidMap<V> = HashMap<Sid, V, BuildSidHasher>;
+
+/// A set of [`Sid`]s, hashed with [`BuildSidHasher`].
+pub type SidSet = HashSet<Sid, BuildSidHasher>;
 
 impl Sid {
     /// Length in characters.
@@ -75,6 +131,37 @@ impl fmt::Debug for Sid {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sid_maps_find_every_key_and_spread_the_low_and_high_bits() {
+        let ids: Vec<Sid> = (0..4096).map(|_| Sid::random()).collect();
+        let mut map = SidMap::default();
+        for (i, id) in ids.iter().enumerate() {
+            map.insert(*id, i);
+        }
+        assert!(ids
+            .iter()
+            .enumerate()
+            .all(|(i, id)| map.get(id) == Some(&i)));
+        // hashbrown indexes buckets with the low bits and tags with the top
+        // 7: both must spread (4096 keys over 64 values: 64 each on average).
+        let hashes: Vec<u64> = ids.iter().map(|id| BuildSidHasher.hash_one(id)).collect();
+        for shift in [0u32, 57] {
+            let mut counts = [0u32; 64];
+            for h in &hashes {
+                counts[((h >> shift) & 63) as usize] += 1;
+            }
+            let (lo, hi) = (counts.iter().min().unwrap(), counts.iter().max().unwrap());
+            assert!(*lo > 20 && *hi < 120, "shift {shift}: {counts:?}");
+        }
+        // Other inputs hash too (not used by Sid), length included.
+        let h = |b: &[u8]| {
+            let mut s = BuildSidHasher.build_hasher();
+            s.write(b);
+            s.finish()
+        };
+        assert_ne!(h(b"ab"), h(b"ab\0"));
+    }
 
     #[test]
     fn random_ids_are_url_safe_and_distinct() {

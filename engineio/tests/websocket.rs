@@ -74,3 +74,43 @@ async fn sends_from_other_tasks_wake_the_driver() {
     assert_eq!(ws_text(&mut ws).await, "4from elsewhere");
     assert!(started.elapsed() < std::time::Duration::from_secs(2));
 }
+
+#[tokio::test]
+async fn frames_sent_along_with_the_upgrade_request_are_not_lost() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let srv = start(fast_config().ping_interval(std::time::Duration::from_secs(30))).await;
+    let mut s = tokio::net::TcpStream::connect(srv.addr).await.unwrap();
+    // The request and a first message in one write: the server's HTTP
+    // layer reads both before the WebSocket takes over the connection.
+    let mask = [1u8, 2, 3, 4];
+    let payload = b"4early";
+    let mut bytes = format!(
+        "GET {} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+        eio(None, "websocket")
+    )
+    .into_bytes();
+    bytes.extend([0x81, 0x80 | payload.len() as u8]);
+    bytes.extend(mask);
+    bytes.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    s.write_all(&bytes).await.unwrap();
+    let mut head = vec![0u8; 4096];
+    let n = s.read(&mut head).await.unwrap();
+    assert!(
+        head[..n].starts_with(b"HTTP/1.1 101"),
+        "{:?}",
+        String::from_utf8_lossy(&head[..n])
+    );
+    for _ in 0..200 {
+        let seen = srv.rec.seen.lock().unwrap().clone();
+        if seen
+            .iter()
+            .any(|(_, e)| matches!(e, Seen::Text(t) if t == "early"))
+        {
+            return;
+        }
+        drop(seen);
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("the message sent with the upgrade request was lost");
+}

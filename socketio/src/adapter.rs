@@ -11,7 +11,7 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use engineio::Sid;
+use engineio::{Sid, SidMap, SidSet};
 
 use crate::data::Data;
 use crate::namespace::WeakNamespace;
@@ -207,7 +207,7 @@ impl<T: std::hash::Hash + Eq> Members<T> {
 #[derive(Default)]
 struct Rooms {
     rooms: HashMap<Room, Members<Sid>>,
-    sids: HashMap<Sid, Members<Room>>,
+    sids: SidMap<Members<Room>>,
 }
 
 /// The in-memory adapter: one node, rooms in a map.
@@ -290,7 +290,7 @@ impl Adapter for LocalAdapter {
 
     fn local_sockets(&self, opts: &BroadcastOptions) -> Vec<Sid> {
         let st = self.lock();
-        let excluded: HashSet<Sid> = opts
+        let excluded: SidSet = opts
             .except
             .iter()
             .filter_map(|r| st.rooms.get(r))
@@ -299,7 +299,7 @@ impl Adapter for LocalAdapter {
             .collect();
         // Everyone, or one room: no socket can come twice.
         let unique = opts.rooms.len() <= 1;
-        let mut seen = HashSet::new();
+        let mut seen = SidSet::default();
         let candidates: Box<dyn Iterator<Item = &Sid>> = if opts.rooms.is_empty() {
             Box::new(st.sids.keys())
         } else {

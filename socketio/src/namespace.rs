@@ -5,14 +5,13 @@
 //! sockets and its adapter. Delivery to local sockets lives here so that
 //! every adapter (local or distributed) shares it.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, RwLock, Weak};
 use std::time::Duration;
 
-use engineio::Sid;
+use engineio::{Sid, SidMap};
 use serde_json::{json, Value};
 
 use crate::adapter::{AckResult, Adapter, BroadcastOptions};
@@ -120,7 +119,7 @@ pub(crate) struct NsInner {
     hooks: Hooks,
     parent: Option<ParentNamespace>,
     adapter: OnceLock<Arc<dyn Adapter>>,
-    sockets: RwLock<HashMap<Sid, Socket>>,
+    sockets: RwLock<SidMap<Socket>>,
     ack_ids: AtomicU64,
 }
 
@@ -157,7 +156,7 @@ impl Namespace {
             hooks: Hooks::default(),
             parent,
             adapter: OnceLock::new(),
-            sockets: RwLock::new(HashMap::new()),
+            sockets: RwLock::new(SidMap::default()),
             ack_ids: AtomicU64::new(0),
         }));
         let adapter = (server.adapter_factory)(WeakNamespace(Arc::downgrade(&nsp.0)));

@@ -5,8 +5,11 @@
 //! Message and frame limits are `max_payload`; the framing itself is
 //! [`super::wsconn`], which holds no buffer while a connection is idle.
 
+use std::io;
+use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
@@ -14,6 +17,8 @@ use http::{Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
 use super::wsconn::WsConn;
@@ -25,7 +30,56 @@ use crate::session::Session;
 use crate::socket::{Ctl, Socket};
 
 /// The WebSocket type the driver owns.
-pub(crate) type Ws = WsConn<TokioIo<Upgraded>>;
+pub(crate) type Ws = WsConn<WsIo>;
+
+/// The stream under a WebSocket: the TCP connection itself when the
+/// engine's own server accepted it, so reads and writes skip hyper's
+/// boxed `Upgraded` and two adapter layers; otherwise whatever hyper
+/// upgraded (TLS, a connection of another server).
+pub(crate) enum WsIo {
+    Tcp(TcpStream),
+    Upgraded(TokioIo<Upgraded>),
+}
+
+impl AsyncRead for WsIo {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            WsIo::Tcp(s) => Pin::new(s).poll_read(cx, buf),
+            WsIo::Upgraded(s) => Pin::new(s).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for WsIo {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            WsIo::Tcp(s) => Pin::new(s).poll_write(cx, buf),
+            WsIo::Upgraded(s) => Pin::new(s).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            WsIo::Tcp(s) => Pin::new(s).poll_flush(cx),
+            WsIo::Upgraded(s) => Pin::new(s).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            WsIo::Tcp(s) => Pin::new(s).poll_shutdown(cx),
+            WsIo::Upgraded(s) => Pin::new(s).poll_shutdown(cx),
+        }
+    }
+}
 
 fn header_has_token<B>(req: &Request<B>, name: header::HeaderName, token: &str) -> bool {
     req.headers().get_all(name).iter().any(|v| {
@@ -83,13 +137,16 @@ fn take_upgrade<B>(req: &mut Request<B>) -> Option<hyper::upgrade::OnUpgrade> {
     req.extensions_mut().remove::<hyper::upgrade::OnUpgrade>()
 }
 
-/// The WebSocket over a completed upgrade.
+/// The WebSocket over a completed upgrade. Bytes the client sent right
+/// behind its upgrade request, which hyper already read, come first.
 pub(crate) fn wrap(upgraded: Upgraded, limits: WsLimits) -> Box<Ws> {
-    Box::new(WsConn::new(
-        TokioIo::new(upgraded),
-        limits.max_message,
-        limits.read_chunk,
-    ))
+    let (io, read) = match upgraded.downcast::<TokioIo<TcpStream>>() {
+        Ok(parts) => (WsIo::Tcp(parts.io.into_inner()), parts.read_buf),
+        Err(other) => (WsIo::Upgraded(TokioIo::new(other)), Bytes::new()),
+    };
+    let mut ws = WsConn::new(io, limits.max_message, limits.read_chunk);
+    ws.unread(&read);
+    Box::new(ws)
 }
 
 async fn accept(on: hyper::upgrade::OnUpgrade, limits: WsLimits) -> Option<Box<Ws>> {

@@ -33,6 +33,11 @@ const WRITE_HIGH: usize = 64 * 1024;
 /// server answer only the latest ping).
 const PONG_LIMIT: usize = 4 * WRITE_HIGH;
 
+/// First allocation of the write buffer: room for a burst of small frames
+/// queued in one wake (the buffer is freed once flushed), instead of
+/// growing it frame by frame.
+const WRITE_INIT: usize = 1024;
+
 /// What one read from the WebSocket gave.
 #[derive(Debug)]
 pub(crate) enum WsEvent {
@@ -79,6 +84,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsConn<S> {
             close_queued: false,
             unflushed: false,
         }
+    }
+
+    /// Puts bytes already read from the stream (by whoever read the HTTP
+    /// upgrade request) before anything read from it later.
+    pub(crate) fn unread(&mut self, bytes: &[u8]) {
+        self.rbuf.extend_from_slice(bytes);
     }
 
     /// Reads until one message, control frame or end is available.
@@ -196,16 +207,24 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsConn<S> {
         }
         match packet {
             Packet::Binary(b) if !base64 => {
-                self.wbuf.reserve(10 + b.len());
+                self.reserve_frame(10 + b.len());
                 encode_header(&mut self.wbuf, FrameKind::Binary, b.len());
                 self.wbuf.extend_from_slice(b);
             }
             other => {
                 let len = other.text_len();
-                self.wbuf.reserve(10 + len);
+                self.reserve_frame(10 + len);
                 encode_header(&mut self.wbuf, FrameKind::Text, len);
                 other.encode_text_into(&mut self.wbuf);
             }
+        }
+    }
+
+    fn reserve_frame(&mut self, n: usize) {
+        if self.wbuf.capacity() == 0 {
+            self.wbuf.reserve(n.max(WRITE_INIT));
+        } else {
+            self.wbuf.reserve(n);
         }
     }
 

@@ -227,3 +227,17 @@ async fn a_pending_stream_flush_is_retried_with_nothing_new_queued() {
     poll_fn(|cx| ws.poll_flush(cx)).await.unwrap();
     assert_eq!(ws.io.flushes, 2);
 }
+
+#[tokio::test]
+async fn bytes_read_before_the_handoff_come_first() {
+    // hyper may have read the client's first frames, and part of the next,
+    // along with the upgrade request; they precede the stream's bytes.
+    let (mut ws, mut peer) = pair(1000);
+    let mut early = masked(0x81, b"4one");
+    let second = masked(0x81, b"4two");
+    early.extend(&second[..2]);
+    ws.unread(&early);
+    peer.write_all(&second[2..]).await.unwrap();
+    assert!(matches!(next(&mut ws).await, WsEvent::Text(s) if s.as_str() == "4one"));
+    assert!(matches!(next(&mut ws).await, WsEvent::Text(s) if s.as_str() == "4two"));
+}
