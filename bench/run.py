@@ -284,6 +284,9 @@ def main():
     a = ap.parse_args()
     if not a.no_build:
         subprocess.run(["cargo", "build", "--release", "-p", "bench"], cwd=ROOT, check=True)
+    # socket.io itself is installed even with --no-build when missing (a
+    # fresh checkout): otherwise every Node figure fails to start.
+    if not a.no_build or not os.path.isdir(os.path.join(ROOT, "bench", "node", "node_modules")):
         subprocess.run(["npm", "ci", "--prefix", "bench/node", "--no-audit", "--no-fund"], cwd=ROOT, check=True,
                        stdout=subprocess.DEVNULL)
     only = set(filter(None, a.only.split(",")))
