@@ -17,6 +17,47 @@ pub(crate) fn param_cow<'q>(query: &'q str, name: &str) -> Option<Cow<'q, str>> 
     })
 }
 
+/// The Engine.IO parameters of a request, found in one pass over its query
+/// (the first value of each, as [`param`] gives).
+#[derive(Debug, Default, PartialEq)]
+pub(crate) struct EioParams<'q> {
+    pub transport: Option<Cow<'q, str>>,
+    pub eio: Option<Cow<'q, str>>,
+    pub sid: Option<Cow<'q, str>>,
+}
+
+pub(crate) fn eio_params(query: &str) -> EioParams<'_> {
+    let mut p = EioParams::default();
+    // Byte positions instead of `str::split`: this runs on every request.
+    let bytes = query.as_bytes();
+    let mut start = 0;
+    while start <= bytes.len() {
+        let end = bytes[start..]
+            .iter()
+            .position(|&b| b == b'&')
+            .map_or(bytes.len(), |i| start + i);
+        let pair = &query[start..end];
+        start = end + 1;
+        let (k, v) = match pair.bytes().position(|b| b == b'=') {
+            Some(i) => (&pair[..i], &pair[i + 1..]),
+            None => (pair, ""),
+        };
+        let slot = match &*percent_decode(k) {
+            "transport" => &mut p.transport,
+            "EIO" => &mut p.eio,
+            "sid" => &mut p.sid,
+            _ => continue,
+        };
+        if slot.is_none() {
+            *slot = Some(percent_decode(v));
+            if p.transport.is_some() && p.eio.is_some() && p.sid.is_some() {
+                break;
+            }
+        }
+    }
+    p
+}
+
 fn percent_decode(s: &str) -> Cow<'_, str> {
     let b = s.as_bytes();
     if !b.iter().any(|&c| c == b'%' || c == b'+') {
@@ -69,5 +110,28 @@ mod tests {
         assert_eq!(param("a%3Db=1&sid=x", "a=b").as_deref(), Some("1"));
         assert!(matches!(param_cow(q, "EIO"), Some(Cow::Borrowed("4"))));
         assert!(matches!(param_cow(q, "sid"), Some(Cow::Owned(_))));
+    }
+
+    #[test]
+    fn engine_params_in_one_pass_agree_with_param() {
+        for q in [
+            "EIO=4&transport=polling&sid=abc%2Dd&x=a+b&flag",
+            "sid=1&sid=2&transport=websocket&EIO=3&EIO=4",
+            "%45IO=4&transport=poll%69ng",
+            "",
+            "t=1&&=&EIO",
+            "&&sid=&",
+            "transport=websocket&",
+            "sid=%F0%9F%98%80&EIO=4&transport=polling&ignored=1",
+        ] {
+            let p = eio_params(q);
+            assert_eq!(
+                p.transport.as_deref(),
+                param(q, "transport").as_deref(),
+                "{q}"
+            );
+            assert_eq!(p.eio.as_deref(), param(q, "EIO").as_deref(), "{q}");
+            assert_eq!(p.sid.as_deref(), param(q, "sid").as_deref(), "{q}");
+        }
     }
 }

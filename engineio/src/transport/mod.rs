@@ -147,22 +147,21 @@ where
     B::Data: Send,
     B::Error: std::error::Error + Send + Sync + 'static,
 {
-    let query = req.uri().query().unwrap_or("");
+    let params = crate::query::eio_params(req.uri().query().unwrap_or(""));
     let transports = inner.config.transports;
-    let transport = match crate::query::param_cow(query, "transport")
-        .as_deref()
-        .and_then(TransportKind::parse)
-    {
+    let transport = match params.transport.as_deref().and_then(TransportKind::parse) {
         Some(t @ TransportKind::Polling) if transports.polling => t,
         Some(t @ TransportKind::WebSocket) if transports.websocket => t,
         _ => return cors(inner, &req, error(ErrorCode::UnknownTransport)),
     };
-    if crate::query::param_cow(query, "EIO").as_deref() != Some("4") {
+    if params.eio.as_deref() != Some("4") {
         return cors(inner, &req, error(ErrorCode::UnsupportedProtocolVersion));
     }
-    let is_upgrade = websocket::is_upgrade_request(&req);
+    // Only a WebSocket request needs the upgrade headers looked at.
+    let is_upgrade = transport == TransportKind::WebSocket && websocket::is_upgrade_request(&req);
     // `Some(None)`: a sid that names no open session.
-    let session = crate::query::param_cow(query, "sid")
+    let session = params
+        .sid
         .map(|sid| Sid::parse(&sid).and_then(|s| inner.lookup(&s)));
     match session {
         Some(None) => cors(inner, &req, error(ErrorCode::UnknownSid)),
