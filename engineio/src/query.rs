@@ -9,11 +9,31 @@ pub fn param(query: &str, name: &str) -> Option<String> {
 }
 
 /// [`param`] without allocating when neither the keys compared nor the
-/// value hold an escape (`%` or `+`), as in every Engine.IO request.
+/// value hold an escape (`%` or `+`).
 pub(crate) fn param_cow<'q>(query: &'q str, name: &str) -> Option<Cow<'q, str>> {
-    query.split('&').find_map(|pair| {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        (percent_decode(k) == name).then(|| percent_decode(v))
+    pairs(query).find_map(|(k, v)| (percent_decode(k) == name).then(|| percent_decode(v)))
+}
+
+/// The raw `key=value` pairs of a query (`key` alone: an empty value), split
+/// on byte positions rather than with `str::split`: this runs on every
+/// request.
+fn pairs(query: &str) -> impl Iterator<Item = (&str, &str)> {
+    let bytes = query.as_bytes();
+    let mut start = 0;
+    std::iter::from_fn(move || {
+        if start > bytes.len() {
+            return None;
+        }
+        let end = bytes[start..]
+            .iter()
+            .position(|&b| b == b'&')
+            .map_or(bytes.len(), |i| start + i);
+        let pair = &query[start..end];
+        start = end + 1;
+        Some(match pair.bytes().position(|b| b == b'=') {
+            Some(i) => (&pair[..i], &pair[i + 1..]),
+            None => (pair, ""),
+        })
     })
 }
 
@@ -28,20 +48,7 @@ pub(crate) struct EioParams<'q> {
 
 pub(crate) fn eio_params(query: &str) -> EioParams<'_> {
     let mut p = EioParams::default();
-    // Byte positions instead of `str::split`: this runs on every request.
-    let bytes = query.as_bytes();
-    let mut start = 0;
-    while start <= bytes.len() {
-        let end = bytes[start..]
-            .iter()
-            .position(|&b| b == b'&')
-            .map_or(bytes.len(), |i| start + i);
-        let pair = &query[start..end];
-        start = end + 1;
-        let (k, v) = match pair.bytes().position(|b| b == b'=') {
-            Some(i) => (&pair[..i], &pair[i + 1..]),
-            None => (pair, ""),
-        };
+    for (k, v) in pairs(query) {
         let slot = match &*percent_decode(k) {
             "transport" => &mut p.transport,
             "EIO" => &mut p.eio,

@@ -778,12 +778,9 @@ impl Socket {
     /// connection handler in the same tick as the CONNECT answer, and queues
     /// the rest (it runs before any event). Call while the queue is held.
     pub(crate) fn start_job(&self, mut job: BoxFuture<()>) {
-        let waker = std::task::Waker::noop();
-        let mut cx = std::task::Context::from_waker(waker);
         // The queue task polls it again at once, with its own waker.
-        match std::panic::catch_unwind(AssertUnwindSafe(|| job.as_mut().poll(&mut cx))) {
-            Ok(std::task::Poll::Pending) => lock(&self.0.queue).jobs.push_front(job),
-            Ok(std::task::Poll::Ready(())) | Err(_) => {}
+        if !poll_in_place(&mut job) {
+            lock(&self.0.queue).jobs.push_front(job);
         }
     }
 
@@ -810,14 +807,8 @@ impl Socket {
             self.disconnect(true);
             return;
         }
-        let waker = std::task::Waker::noop();
-        let mut cx = std::task::Context::from_waker(waker);
         // No lock is held here: the handler may use this socket freely.
-        let done = match std::panic::catch_unwind(AssertUnwindSafe(|| job.as_mut().poll(&mut cx))) {
-            Ok(std::task::Poll::Pending) => false,
-            Ok(std::task::Poll::Ready(())) | Err(_) => true,
-        };
-        let job = if done {
+        let job = if poll_in_place(&mut job) {
             let mut q = lock(&self.0.queue);
             if q.jobs.is_empty() {
                 q.running = false;
@@ -855,6 +846,17 @@ impl Socket {
             let _ = AssertUnwindSafe(job).catch_unwind().await;
         }
     }
+}
+
+/// Polls `job` once, here, with a waker that does nothing; whoever keeps a
+/// job that is not done must poll it again with a real waker. Returns
+/// whether it is done (a panic ends it too).
+fn poll_in_place(job: &mut BoxFuture<()>) -> bool {
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    !matches!(
+        std::panic::catch_unwind(AssertUnwindSafe(|| job.as_mut().poll(&mut cx))),
+        Ok(std::task::Poll::Pending)
+    )
 }
 
 impl fmt::Debug for Socket {
