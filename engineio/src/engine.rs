@@ -21,6 +21,7 @@ use crate::config::{EngineConfig, TransportKind};
 use crate::error::CloseReason;
 use crate::sid::{Sid, SidMap};
 use crate::socket::{Handler, Socket};
+use crate::transport::ResponseFuture;
 
 /// Boxed future returned by an [`allow_request`](EngineBuilder::allow_request) hook.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
@@ -189,7 +190,10 @@ impl Engine {
         B::Error: std::error::Error + Send + Sync + 'static,
     {
         let peer = req.extensions().get::<PeerAddr>().map(|p| p.0);
-        crate::transport::handle(&self.0, req, peer).await
+        match crate::transport::dispatch(&self.0, req, peer).await {
+            Ok(resp) => resp,
+            Err(never) => match never {},
+        }
     }
 
     /// A hyper [`Service`](hyper::service::Service) for this engine.
@@ -252,7 +256,7 @@ where
 {
     type Response = Response<Full<Bytes>>;
     type Error = std::convert::Infallible;
-    type Future = BoxFuture<Result<Self::Response, Self::Error>>;
+    type Future = ResponseFuture<B>;
 
     fn call(&self, req: Request<B>) -> Self::Future {
         // Passed along rather than stored in the request's extensions,
@@ -260,8 +264,7 @@ where
         let peer = self
             .peer
             .or_else(|| req.extensions().get::<PeerAddr>().map(|p| p.0));
-        let engine = self.engine.clone();
-        Box::pin(async move { Ok(crate::transport::handle(&engine.0, req, peer).await) })
+        crate::transport::dispatch(&self.engine.0, req, peer)
     }
 }
 

@@ -66,6 +66,8 @@ mod transport;
 pub use engine::{BoxFuture, Engine, EngineBuilder, EngineService, PeerAddr, Refusal, RequestInfo};
 #[cfg(feature = "tokio")]
 pub use socket::{Handler, Handshake, Socket};
+#[cfg(feature = "tokio")]
+pub use transport::ResponseFuture;
 
 /// Re-exported so users and tests need not depend on `bytes` directly.
 pub use bytes;

@@ -6,8 +6,12 @@ pub(crate) mod polling;
 pub(crate) mod websocket;
 pub(crate) mod wsconn;
 
+use std::convert::Infallible;
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{ready, Context, Poll};
 use std::time::{Instant, SystemTime};
 
 use bytes::Bytes;
@@ -17,7 +21,7 @@ use http_body_util::Full;
 use hyper::body::Body;
 
 use crate::config::{CorsOrigins, TransportKind};
-use crate::engine::{Inner, Refusal, RequestInfo};
+use crate::engine::{BoxFuture, Inner, Refusal, RequestInfo};
 use crate::session::Session;
 use crate::sid::Sid;
 use crate::socket::{Handshake, Socket};
@@ -77,11 +81,13 @@ fn path_matches(configured: &str, path: &str) -> bool {
 }
 
 /// Adds CORS headers to a polling response, when CORS is on and the origin is allowed.
-fn cors<B>(inner: &Inner, req: &Request<B>, mut resp: Resp) -> Resp {
-    let origin = req
-        .headers()
-        .get(header::ORIGIN)
-        .and_then(|v| v.to_str().ok());
+fn cors<B>(inner: &Inner, req: &Request<B>, resp: Resp) -> Resp {
+    cors_for(inner, req.headers().get(header::ORIGIN), resp)
+}
+
+/// [`cors`] for a request whose `Origin` header was kept aside.
+fn cors_for(inner: &Inner, origin: Option<&HeaderValue>, mut resp: Resp) -> Resp {
+    let origin = origin.and_then(|v| v.to_str().ok());
     let cfg = &inner.config.cors;
     if let Some(allowed) = cfg.allow_origin(origin) {
         let h = resp.headers_mut();
@@ -123,8 +129,73 @@ fn preflight<B>(inner: &Inner, req: &Request<B>) -> Resp {
     cors(inner, req, resp)
 }
 
+/// The answer to one request on the engine path, as [`EngineService`]
+/// returns it.
+///
+/// Most requests are answered at once; only a poll or a POST waits, for the
+/// session's driver, and only a handshake with an
+/// [`allow_request`](crate::EngineBuilder::allow_request) hook needs a boxed
+/// future. So the common requests cost no allocation here and no copy of a
+/// large future state.
+///
+/// [`EngineService`]: crate::EngineService
+#[must_use = "futures do nothing unless polled"]
+pub struct ResponseFuture<B>(Pending<B>);
+
+enum Pending<B> {
+    Ready(Option<Resp>),
+    Poll(polling::PollWait),
+    Post(polling::PostWait<B>),
+    Boxed(BoxFuture<Resp>),
+}
+
+impl<B> ResponseFuture<B> {
+    fn ready(resp: Resp) -> Self {
+        ResponseFuture(Pending::Ready(Some(resp)))
+    }
+}
+
+impl<B> std::fmt::Debug for ResponseFuture<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = match self.0 {
+            Pending::Ready(_) => "ready",
+            Pending::Poll(_) => "poll",
+            Pending::Post(_) => "post",
+            Pending::Boxed(_) => "handshake",
+        };
+        f.debug_tuple("ResponseFuture").field(&state).finish()
+    }
+}
+
+impl<B> Future for ResponseFuture<B>
+where
+    B: Body + Unpin,
+{
+    type Output = Result<Resp, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let resp = match &mut self.get_mut().0 {
+            // Polled again after completion: a contract breach of the
+            // caller's, answered rather than panicked on.
+            Pending::Ready(r) => r.take().unwrap_or_else(|| {
+                error_response(StatusCode::INTERNAL_SERVER_ERROR, 0, "Polled twice")
+            }),
+            Pending::Poll(w) => ready!(w.poll(cx)),
+            Pending::Post(w) => ready!(w.poll(cx)),
+            Pending::Boxed(f) => ready!(f.as_mut().poll(cx)),
+        };
+        Poll::Ready(Ok(resp))
+    }
+}
+
 /// Answers one request; `peer` is the client's address, when known.
-pub(crate) async fn handle<B>(inner: &Arc<Inner>, req: Request<B>, peer: Option<SocketAddr>) -> Resp
+/// Everything that can be decided from the request alone is decided here,
+/// before the returned future is first polled.
+pub(crate) fn dispatch<B>(
+    inner: &Arc<Inner>,
+    req: Request<B>,
+    peer: Option<SocketAddr>,
+) -> ResponseFuture<B>
 where
     B: Body + Send + Unpin + 'static,
     B::Data: Send,
@@ -133,29 +204,21 @@ where
     if !path_matches(&inner.config.path, req.uri().path()) {
         let mut r = Response::new(Full::new(Bytes::from_static(b"Not Found")));
         *r.status_mut() = StatusCode::NOT_FOUND;
-        return r;
+        return ResponseFuture::ready(r);
     }
     if req.method() == Method::OPTIONS && inner.config.cors.origins != CorsOrigins::None {
-        return preflight(inner, &req);
+        return ResponseFuture::ready(preflight(inner, &req));
     }
-    route(inner, req, peer).await
-}
-
-async fn route<B>(inner: &Arc<Inner>, req: Request<B>, peer: Option<SocketAddr>) -> Resp
-where
-    B: Body + Send + Unpin + 'static,
-    B::Data: Send,
-    B::Error: std::error::Error + Send + Sync + 'static,
-{
     let params = crate::query::eio_params(req.uri().query().unwrap_or(""));
     let transports = inner.config.transports;
     let transport = match params.transport.as_deref().and_then(TransportKind::parse) {
         Some(t @ TransportKind::Polling) if transports.polling => t,
         Some(t @ TransportKind::WebSocket) if transports.websocket => t,
-        _ => return cors(inner, &req, error(ErrorCode::UnknownTransport)),
+        _ => return ResponseFuture::ready(cors(inner, &req, error(ErrorCode::UnknownTransport))),
     };
     if params.eio.as_deref() != Some("4") {
-        return cors(inner, &req, error(ErrorCode::UnsupportedProtocolVersion));
+        let resp = error(ErrorCode::UnsupportedProtocolVersion);
+        return ResponseFuture::ready(cors(inner, &req, resp));
     }
     // Only a WebSocket request needs the upgrade headers looked at.
     let is_upgrade = transport == TransportKind::WebSocket && websocket::is_upgrade_request(&req);
@@ -163,50 +226,68 @@ where
     let session = params
         .sid
         .map(|sid| Sid::parse(&sid).and_then(|s| inner.lookup(&s)));
-    match session {
+    ResponseFuture::ready(match session {
         Some(None) => cors(inner, &req, error(ErrorCode::UnknownSid)),
         Some(Some(socket)) => match transport {
             TransportKind::WebSocket if is_upgrade => websocket::upgrade(inner, socket, req),
             TransportKind::WebSocket => error(ErrorCode::BadRequest),
-            TransportKind::Polling => polling::handle(inner, socket, req).await,
+            TransportKind::Polling => return polling::handle(inner, socket, req),
         },
-        None => handshake(inner, req, transport, is_upgrade, peer).await,
-    }
+        None => return handshake(inner, req, transport, is_upgrade, peer),
+    })
 }
 
-async fn handshake<B>(
+fn handshake<B>(
     inner: &Arc<Inner>,
     req: Request<B>,
     transport: TransportKind,
     is_upgrade: bool,
     peer: Option<SocketAddr>,
-) -> Resp
+) -> ResponseFuture<B>
 where
     B: Body + Send + Unpin + 'static,
 {
     if req.method() != Method::GET {
-        return cors(inner, &req, error(ErrorCode::BadHandshakeMethod));
+        let resp = error(ErrorCode::BadHandshakeMethod);
+        return ResponseFuture::ready(cors(inner, &req, resp));
     }
     if transport == TransportKind::WebSocket && !is_upgrade {
-        return error(ErrorCode::BadRequest);
+        return ResponseFuture::ready(error(ErrorCode::BadRequest));
     }
-    if let Some(hook) = &inner.allow_request {
-        let info = RequestInfo {
-            method: req.method().clone(),
-            path: req.uri().path().to_owned(),
-            query: req.uri().query().unwrap_or("").to_owned(),
-            headers: req.headers().clone(),
-            peer,
-            transport,
-        };
-        if let Err(Refusal { code, message }) = hook(info).await {
-            return cors(
-                inner,
-                &req,
-                error_response(ErrorCode::Forbidden.status(), code, &message),
-            );
+    let Some(hook) = &inner.allow_request else {
+        return ResponseFuture::ready(open_session(inner, req, transport, peer));
+    };
+    let info = RequestInfo {
+        method: req.method().clone(),
+        path: req.uri().path().to_owned(),
+        query: req.uri().query().unwrap_or("").to_owned(),
+        headers: req.headers().clone(),
+        peer,
+        transport,
+    };
+    let verdict = hook(info);
+    let inner = inner.clone();
+    ResponseFuture(Pending::Boxed(Box::pin(async move {
+        match verdict.await {
+            Ok(()) => open_session(&inner, req, transport, peer),
+            Err(Refusal { code, message }) => {
+                let resp = error_response(ErrorCode::Forbidden.status(), code, &message);
+                cors(&inner, &req, resp)
+            }
         }
-    }
+    })))
+}
+
+/// Opens a session for an accepted handshake and answers it.
+fn open_session<B>(
+    inner: &Arc<Inner>,
+    req: Request<B>,
+    transport: TransportKind,
+    peer: Option<SocketAddr>,
+) -> Resp
+where
+    B: Body + Send + Unpin + 'static,
+{
     let handshake = Handshake {
         uri: detach_uri(req.uri()),
         headers: Arc::new(detach_headers(req.headers())),

@@ -5,19 +5,22 @@
 //! by the session. A POST body is read up to `max_payload` and no further.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::task::Poll;
+use std::task::{ready, Context, Poll};
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 use http::header::{self, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use hyper::body::Body;
 use tokio::sync::oneshot;
 
-use super::{cors, error, error_response, set_cookie, ErrorCode, Resp};
+use super::{
+    cors, cors_for, error, error_response, set_cookie, ErrorCode, Pending, Resp, ResponseFuture,
+};
 use crate::driver::Driver;
 use crate::engine::Inner;
 use crate::error::CloseReason;
@@ -58,26 +61,63 @@ pub(crate) fn open<B>(
 }
 
 /// Serves a GET or POST on an existing polling session.
-pub(crate) async fn handle<B>(inner: &Arc<Inner>, socket: Socket, req: Request<B>) -> Resp
+pub(crate) fn handle<B>(inner: &Arc<Inner>, socket: Socket, req: Request<B>) -> ResponseFuture<B>
 where
     B: Body + Send + Unpin + 'static,
     B::Data: Send,
     B::Error: std::error::Error + Send + Sync + 'static,
 {
-    let resp = match *req.method() {
+    let origin = || req.headers().get(header::ORIGIN).cloned();
+    match *req.method() {
         Method::GET => {
-            let accept = req.headers().get(header::ACCEPT_ENCODING);
-            poll(inner, &socket, accept).await
+            let (reply, rx) = oneshot::channel();
+            if socket.0.mail.push_ctl(Ctl::Poll(reply)).is_err() {
+                let resp = cors(inner, &req, error(ErrorCode::UnknownSid));
+                return ResponseFuture::ready(resp);
+            }
+            // The client's encodings matter only when answers may be compressed.
+            let accept_encoding = match inner.config.http_compression {
+                Some(_) => req.headers().get(header::ACCEPT_ENCODING).cloned(),
+                None => None,
+            };
+            ResponseFuture(Pending::Poll(PollWait {
+                rx,
+                inner: inner.clone(),
+                accept_encoding,
+                origin: origin(),
+            }))
         }
         Method::POST => {
-            let (parts, body) = req.into_parts();
-            let resp = post(inner, &socket, &parts.headers, body).await;
-            let req = Request::from_parts(parts, ());
-            return cors(inner, &req, resp);
+            if socket.0.post_active.swap(true, Ordering::AcqRel) {
+                // Spec: more than one active POST is a client error that closes the session.
+                socket.close_with(CloseReason::TransportError);
+                return ResponseFuture::ready(cors(inner, &req, error(ErrorCode::BadRequest)));
+            }
+            let limit = inner.config.max_payload;
+            let declared = req
+                .headers()
+                .get(header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<u64>().ok());
+            let origin = origin();
+            let (_, body) = req.into_parts();
+            let post = PostWait {
+                inner: inner.clone(),
+                socket,
+                origin,
+                stage: PostStage::Read {
+                    body,
+                    acc: BodyAcc::default(),
+                    timer: None,
+                },
+            };
+            if declared.is_some_and(|n| n > limit as u64) {
+                return ResponseFuture::ready(post.finish(too_large(&post.socket)));
+            }
+            ResponseFuture(Pending::Post(post))
         }
-        _ => error(ErrorCode::BadRequest),
-    };
-    cors(inner, &req, resp)
+        _ => ResponseFuture::ready(cors(inner, &req, error(ErrorCode::BadRequest))),
+    }
 }
 
 fn poll_error(e: PollError) -> Resp {
@@ -87,87 +127,110 @@ fn poll_error(e: PollError) -> Resp {
     }
 }
 
-async fn poll(inner: &Inner, socket: &Socket, accept_encoding: Option<&HeaderValue>) -> Resp {
-    let (tx, rx) = oneshot::channel();
-    if socket.0.mail.push_ctl(Ctl::Poll(tx)).is_err() {
-        return error(ErrorCode::UnknownSid);
-    }
-    match rx.await {
-        Ok(Ok((body, compress))) => {
-            match inner
-                .config
-                .http_compression
-                .filter(|t| compress && body.len() >= *t)
-            {
-                Some(_) => compressed_response(body, accept_encoding),
-                None => text_response(body),
+/// A GET waiting for the driver to hand it a payload.
+pub(crate) struct PollWait {
+    rx: oneshot::Receiver<Result<(Bytes, bool), PollError>>,
+    inner: Arc<Inner>,
+    accept_encoding: Option<HeaderValue>,
+    origin: Option<HeaderValue>,
+}
+
+impl PollWait {
+    pub(crate) fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Resp> {
+        let resp = match ready!(Pin::new(&mut self.rx).poll(cx)) {
+            Ok(Ok((body, compress))) => {
+                match self
+                    .inner
+                    .config
+                    .http_compression
+                    .filter(|t| compress && body.len() >= *t)
+                {
+                    Some(_) => compressed_response(body, self.accept_encoding.as_ref()),
+                    None => text_response(body),
+                }
             }
-        }
-        Ok(Err(e)) => poll_error(e),
-        Err(_) => error(ErrorCode::UnknownSid),
+            Ok(Err(e)) => poll_error(e),
+            Err(_) => error(ErrorCode::UnknownSid),
+        };
+        Poll::Ready(cors_for(&self.inner, self.origin.as_ref(), resp))
     }
 }
 
-/// Clears the POST-in-progress flag however the request ends.
-struct PostGuard<'a>(&'a Socket);
+/// A POST: its body being read, then the driver's verdict on it awaited.
+/// Dropping it, done or not, ends the session's active POST.
+pub(crate) struct PostWait<B> {
+    inner: Arc<Inner>,
+    socket: Socket,
+    origin: Option<HeaderValue>,
+    stage: PostStage<B>,
+}
 
-impl Drop for PostGuard<'_> {
+enum PostStage<B> {
+    /// A body that came with its headers is read at once; the timer is
+    /// armed only for one still on its way.
+    Read {
+        body: B,
+        acc: BodyAcc,
+        timer: Option<Pin<Box<tokio::time::Sleep>>>,
+    },
+    Wait(oneshot::Receiver<Result<(), Option<PollError>>>),
+}
+
+impl<B> Drop for PostWait<B> {
     fn drop(&mut self) {
-        self.0 .0.post_active.store(false, Ordering::Release);
+        self.socket.0.post_active.store(false, Ordering::Release);
     }
 }
 
-async fn post<B>(inner: &Inner, socket: &Socket, headers: &http::HeaderMap, body: B) -> Resp
+impl<B> PostWait<B>
 where
-    B: Body + Send + Unpin + 'static,
-    B::Data: Send,
-    B::Error: std::error::Error + Send + Sync + 'static,
+    B: Body + Unpin,
 {
-    if socket.0.post_active.swap(true, Ordering::AcqRel) {
-        // Spec: more than one active POST is a client error that closes the session.
-        socket.close_with(CloseReason::TransportError);
-        return error(ErrorCode::BadRequest);
+    fn finish(&self, resp: Resp) -> Resp {
+        cors_for(&self.inner, self.origin.as_ref(), resp)
     }
-    let _guard = PostGuard(socket);
-    let limit = inner.config.max_payload;
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
-        return too_large(socket);
-    }
-    // A body that came with its headers is read at once; only one still
-    // on its way is timed (no timer to arm and cancel on the common path).
-    let mut read = std::pin::pin!(read_body(body, limit));
-    let first = std::future::poll_fn(|cx| Poll::Ready(read.as_mut().poll(cx))).await;
-    let read = match first {
-        Poll::Ready(r) => Ok(r),
-        Poll::Pending => tokio::time::timeout(inner.config.body_read_timeout, read).await,
-    };
-    let data = match read {
-        Ok(Ok(data)) => data,
-        Ok(Err(BodyError::TooLarge)) => return too_large(socket),
-        Ok(Err(BodyError::Io)) | Err(_) => {
-            socket.close_with(CloseReason::TransportError);
-            return error(ErrorCode::BadRequest);
+
+    pub(crate) fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Resp> {
+        if let PostStage::Read { body, acc, timer } = &mut self.stage {
+            let data = match acc.poll_read(body, self.inner.config.max_payload, cx) {
+                Poll::Ready(Ok(data)) => data,
+                Poll::Ready(Err(BodyError::TooLarge)) => {
+                    return Poll::Ready(self.finish(too_large(&self.socket)));
+                }
+                Poll::Ready(Err(BodyError::Io)) => return Poll::Ready(self.broken()),
+                Poll::Pending => {
+                    let timeout = self.inner.config.body_read_timeout;
+                    let timer = timer.get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+                    if timer.as_mut().poll(cx).is_ready() {
+                        return Poll::Ready(self.broken());
+                    }
+                    return Poll::Pending;
+                }
+            };
+            let packets = payload::decode(data, self.inner.config.max_packets_per_post);
+            let (reply, rx) = oneshot::channel();
+            let post = Ctl::Post(Box::new((packets, reply)));
+            if self.socket.0.mail.push_ctl(post).is_err() {
+                return Poll::Ready(self.finish(error(ErrorCode::UnknownSid)));
+            }
+            self.stage = PostStage::Wait(rx);
         }
-    };
-    let packets = payload::decode(data, inner.config.max_packets_per_post);
-    let (tx, rx) = oneshot::channel();
-    if socket
-        .0
-        .mail
-        .push_ctl(Ctl::Post(Box::new((packets, tx))))
-        .is_err()
-    {
-        return error(ErrorCode::UnknownSid);
+        let PostStage::Wait(rx) = &mut self.stage else {
+            unreachable!("the read stage always ends in the wait stage or returns")
+        };
+        let resp = match ready!(Pin::new(rx).poll(cx)) {
+            Ok(Ok(())) => text_response(Bytes::from_static(b"ok")),
+            Ok(Err(None)) => error(ErrorCode::BadRequest),
+            Ok(Err(Some(e))) => poll_error(e),
+            Err(_) => error(ErrorCode::UnknownSid),
+        };
+        Poll::Ready(self.finish(resp))
     }
-    match rx.await {
-        Ok(Ok(())) => text_response(Bytes::from_static(b"ok")),
-        Ok(Err(None)) => error(ErrorCode::BadRequest),
-        Ok(Err(Some(e))) => poll_error(e),
-        Err(_) => error(ErrorCode::UnknownSid),
+
+    /// A body that failed or stalled: the session ends with a transport error.
+    fn broken(&self) -> Resp {
+        self.socket.close_with(CloseReason::TransportError);
+        self.finish(error(ErrorCode::BadRequest))
     }
 }
 
@@ -230,35 +293,51 @@ enum BodyError {
     Io,
 }
 
-/// Reads at most `limit` bytes; memory never exceeds what actually arrived.
-async fn read_body<B>(mut body: B, limit: usize) -> Result<Bytes, BodyError>
-where
-    B: Body + Unpin,
-{
-    let mut first: Option<Bytes> = None;
-    let mut buf = BytesMut::new();
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|_| BodyError::Io)?;
-        let Ok(mut data) = frame.into_data() else {
-            continue;
-        };
-        let chunk = data.copy_to_bytes(data.remaining());
-        let total = first.as_ref().map_or(0, Bytes::len) + buf.len() + chunk.len();
-        if total > limit {
-            return Err(BodyError::TooLarge);
-        }
-        // A single-chunk body is kept without copying.
-        match first.take() {
-            None if buf.is_empty() => first = Some(chunk),
-            prev => {
-                if let Some(p) = prev {
-                    buf.extend_from_slice(&p);
+/// A POST body as read so far: at most `limit` bytes are ever kept, and
+/// memory never exceeds what actually arrived.
+#[derive(Default)]
+struct BodyAcc {
+    /// The first chunk, kept without copying while it is the only one.
+    first: Option<Bytes>,
+    buf: BytesMut,
+}
+
+impl BodyAcc {
+    fn poll_read<B>(
+        &mut self,
+        body: &mut B,
+        limit: usize,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Bytes, BodyError>>
+    where
+        B: Body + Unpin,
+    {
+        while let Some(frame) = ready!(Pin::new(&mut *body).poll_frame(cx)) {
+            let frame = frame.map_err(|_| BodyError::Io)?;
+            let Ok(mut data) = frame.into_data() else {
+                continue;
+            };
+            let chunk = data.copy_to_bytes(data.remaining());
+            let total = self.first.as_ref().map_or(0, Bytes::len) + self.buf.len() + chunk.len();
+            if total > limit {
+                return Poll::Ready(Err(BodyError::TooLarge));
+            }
+            match self.first.take() {
+                None if self.buf.is_empty() => self.first = Some(chunk),
+                prev => {
+                    if let Some(p) = prev {
+                        self.buf.extend_from_slice(&p);
+                    }
+                    self.buf.extend_from_slice(&chunk);
                 }
-                buf.extend_from_slice(&chunk);
             }
         }
+        let data = match self.first.take() {
+            Some(first) => first,
+            None => std::mem::take(&mut self.buf).freeze(),
+        };
+        Poll::Ready(Ok(data))
     }
-    Ok(first.unwrap_or_else(|| buf.freeze()))
 }
 
 use bytes::Buf;
