@@ -194,25 +194,31 @@ impl Packet {
     }
 
     /// Encodes the text part; the attachments follow as binary messages.
+    ///
+    /// Written into one buffer (numbers and JSON included), so a small
+    /// packet costs one allocation.
     pub fn encode(&self) -> String {
-        let mut s = String::with_capacity(16);
-        s.push(self.ty.digit());
+        use std::io::Write;
+        let mut out = Vec::with_capacity(64 + self.nsp.len());
+        out.push(self.ty.digit() as u8);
+        // Writing to a Vec cannot fail.
         if self.ty.is_binary() {
-            s.push_str(&self.attachments.len().to_string());
-            s.push('-');
+            let _ = write!(out, "{}-", self.attachments.len());
         }
         if self.nsp != "/" && !self.nsp.is_empty() {
-            s.push_str(&self.nsp);
-            s.push(',');
+            out.extend_from_slice(self.nsp.as_bytes());
+            out.push(b',');
         }
         if let Some(id) = self.id {
-            s.push_str(&id.to_string());
+            let _ = write!(out, "{id}");
         }
         if let Some(data) = &self.data {
             // Serializing a Value cannot fail.
-            s.push_str(&serde_json::to_string(data).unwrap_or_default());
+            let _ = serde_json::to_writer(&mut out, data);
         }
-        s
+        // Everything written above is UTF-8.
+        String::from_utf8(out)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
     }
 
     /// Decodes the text part of a packet. Binary types come back with
