@@ -203,11 +203,23 @@ type ErrorHandler = Arc<dyn Fn(&Socket, &Data) + Send + Sync>;
 pub type PacketVerdict = Result<(), Option<Data>>;
 type PacketMiddleware = Arc<dyn Fn(&Socket, &str, &Data) -> PacketVerdict + Send + Sync>;
 
+/// An event's handler, and whether it may run concurrently with later events.
+#[derive(Clone)]
+struct EventEntry {
+    handler: EventHandler,
+    concurrent: bool,
+}
+
+/// What an arriving event runs: resolved once, under one read lock.
+struct Dispatch {
+    mws: Vec<PacketMiddleware>,
+    any_in: Vec<AnyHandler>,
+    handler: Option<EventHandler>,
+}
+
 #[derive(Default)]
 struct Handlers {
-    events: HashMap<String, EventHandler>,
-    /// Events whose handlers may run concurrently with later events.
-    concurrent: std::collections::HashSet<String>,
+    events: HashMap<String, EventEntry>,
     any_in: Vec<AnyHandler>,
     any_out: Vec<AnyHandler>,
     packet_mw: Vec<PacketMiddleware>,
@@ -338,8 +350,12 @@ impl Socket {
         F: Fn(Socket, Data, Option<AckSender>) -> Fut + Send + Sync + 'static,
         Fut: std::future::Future<Output = ()> + Send + 'static,
     {
-        let h: EventHandler = Arc::new(move |s, d, a| Box::pin(handler(s, d, a)));
-        self.handlers().events.insert(event.into(), h);
+        let handler: EventHandler = Arc::new(move |s, d, a| Box::pin(handler(s, d, a)));
+        let entry = EventEntry {
+            handler,
+            concurrent: false,
+        };
+        self.handlers().events.insert(event.into(), entry);
     }
 
     /// Registers a handler of `event` that runs as soon as its event
@@ -350,18 +366,17 @@ impl Socket {
         F: Fn(Socket, Data, Option<AckSender>) -> Fut + Send + Sync + 'static,
         Fut: std::future::Future<Output = ()> + Send + 'static,
     {
-        let event = event.into();
-        let h: EventHandler = Arc::new(move |s, d, a| Box::pin(handler(s, d, a)));
-        let mut hs = self.handlers();
-        hs.concurrent.insert(event.clone());
-        hs.events.insert(event, h);
+        let handler: EventHandler = Arc::new(move |s, d, a| Box::pin(handler(s, d, a)));
+        let entry = EventEntry {
+            handler,
+            concurrent: true,
+        };
+        self.handlers().events.insert(event.into(), entry);
     }
 
     /// Removes the handler of `event`.
     pub fn off(&self, event: &str) {
-        let mut hs = self.handlers();
-        hs.events.remove(event);
-        hs.concurrent.remove(event);
+        self.handlers().events.remove(event);
     }
 
     /// Calls `f` for every incoming event, before its handler.
@@ -685,14 +700,20 @@ impl Socket {
                     id,
                 });
                 let socket = self.clone();
-                let concurrent = self
-                    .0
-                    .handlers
-                    .read()
-                    .map(|h| h.concurrent.contains(&event))
-                    .unwrap_or(false);
+                // The handlers in place when the event arrives are the ones
+                // it runs, as in the reference server.
+                let (run, concurrent) = {
+                    let h = self.0.handlers.read().unwrap_or_else(|e| e.into_inner());
+                    let entry = h.events.get(&event);
+                    let run = Dispatch {
+                        mws: h.packet_mw.clone(),
+                        any_in: h.any_in.clone(),
+                        handler: entry.map(|e| e.handler.clone()),
+                    };
+                    (run, entry.is_some_and(|e| e.concurrent))
+                };
                 let job: BoxFuture<()> =
-                    Box::pin(async move { socket.dispatch(event, data, ack).await });
+                    Box::pin(async move { socket.dispatch(event, data, ack, run).await });
                 if concurrent {
                     // Bounded like the serial queue: beyond it, overloaded.
                     if self.0.concurrent.fetch_add(1, Ordering::AcqRel) >= self.0.max_queued {
@@ -725,15 +746,12 @@ impl Socket {
         }
     }
 
-    async fn dispatch(&self, event: String, data: Data, ack: Option<AckSender>) {
-        let (mws, any_in, handler) = {
-            let h = self.0.handlers.read().unwrap_or_else(|e| e.into_inner());
-            (
-                h.packet_mw.clone(),
-                h.any_in.clone(),
-                h.events.get(&event).cloned(),
-            )
-        };
+    async fn dispatch(&self, event: String, data: Data, ack: Option<AckSender>, run: Dispatch) {
+        let Dispatch {
+            mws,
+            any_in,
+            handler,
+        } = run;
         for mw in mws {
             if let Err(err) = mw(self, &event, &data) {
                 if let Some(err) = err {

@@ -243,3 +243,29 @@ async fn concurrent_handlers_are_opt_in() {
     );
     assert_eq!(c.text().await, r#"42["slow-done"]"#);
 }
+
+#[tokio::test]
+async fn on_replaces_a_concurrent_handler_with_a_serial_one() {
+    let io = SocketIo::new();
+    io.of("/").on_connection(|s| async move {
+        s.on("slow", |s, _, _| async move {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let _ = s.emit("slow-done", ());
+        });
+        s.on_concurrent("quick", |s, _, _| async move {
+            let _ = s.emit("concurrent-handler", ());
+        });
+        // Re-registered with `on`: it must queue behind "slow" again.
+        s.on("quick", |s, _, _| async move {
+            let _ = s.emit("quick-done", ());
+        });
+        let _ = s.emit("ready", ());
+    });
+    let addr = serve(&io).await;
+    let (mut c, _) = Client::connect(addr, "/").await;
+    assert_eq!(c.text().await, r#"42["ready"]"#);
+    c.send(r#"42["slow"]"#).await;
+    c.send(r#"42["quick"]"#).await;
+    assert_eq!(c.text().await, r#"42["slow-done"]"#, "waits its turn");
+    assert_eq!(c.text().await, r#"42["quick-done"]"#);
+}
