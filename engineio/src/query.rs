@@ -11,29 +11,83 @@ pub fn param(query: &str, name: &str) -> Option<String> {
 /// [`param`] without allocating when neither the keys compared nor the
 /// value hold an escape (`%` or `+`).
 pub(crate) fn param_cow<'q>(query: &'q str, name: &str) -> Option<Cow<'q, str>> {
-    pairs(query).find_map(|(k, v)| (percent_decode(k) == name).then(|| percent_decode(v)))
+    pairs(query).find_map(|p| (p.key() == name).then(|| p.value()))
 }
 
-/// The raw `key=value` pairs of a query (`key` alone: an empty value), split
-/// on byte positions rather than with `str::split`: this runs on every
+/// One raw `key=value` pair of a query (`key` alone: an empty value), with
+/// whether each side holds an escape, noted while splitting.
+struct Pair<'q> {
+    key: &'q str,
+    value: &'q str,
+    /// Escapes in the key (`[0]`) and in the value (`[1]`).
+    escaped: [bool; 2],
+}
+
+impl<'q> Pair<'q> {
+    fn key(&self) -> Cow<'q, str> {
+        decode_if(self.key, self.escaped[0])
+    }
+
+    fn value(&self) -> Cow<'q, str> {
+        decode_if(self.value, self.escaped[1])
+    }
+}
+
+fn decode_if(s: &str, escaped: bool) -> Cow<'_, str> {
+    if escaped {
+        percent_decode(s)
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
+/// Bytes the splitter stops at: `&` (1), `=` (2), `%` and `+` (3).
+const SPECIAL: [u8; 256] = {
+    let mut t = [0u8; 256];
+    t[b'&' as usize] = 1;
+    t[b'=' as usize] = 2;
+    t[b'%' as usize] = 3;
+    t[b'+' as usize] = 3;
+    t
+};
+
+/// The pairs of a query, in one pass over its bytes: this runs on every
 /// request.
-fn pairs(query: &str) -> impl Iterator<Item = (&str, &str)> {
+fn pairs(query: &str) -> impl Iterator<Item = Pair<'_>> {
     let bytes = query.as_bytes();
     let mut start = 0;
     std::iter::from_fn(move || {
         if start > bytes.len() {
             return None;
         }
-        let end = bytes[start..]
-            .iter()
-            .position(|&b| b == b'&')
-            .map_or(bytes.len(), |i| start + i);
-        let pair = &query[start..end];
-        start = end + 1;
-        Some(match pair.bytes().position(|b| b == b'=') {
-            Some(i) => (&pair[..i], &pair[i + 1..]),
-            None => (pair, ""),
-        })
+        let mut eq = None;
+        let mut escaped = [false; 2];
+        let mut i = start;
+        while i < bytes.len() {
+            match SPECIAL[bytes[i] as usize] {
+                0 => {}
+                1 => break,
+                2 if eq.is_none() => eq = Some(i),
+                2 => {}
+                _ => escaped[eq.is_some() as usize] = true,
+            }
+            i += 1;
+        }
+        // Every split point is an ASCII byte, so a char boundary.
+        let pair = match eq {
+            Some(e) => Pair {
+                key: &query[start..e],
+                value: &query[e + 1..i],
+                escaped,
+            },
+            None => Pair {
+                key: &query[start..i],
+                value: "",
+                escaped,
+            },
+        };
+        start = i + 1;
+        Some(pair)
     })
 }
 
@@ -48,15 +102,15 @@ pub(crate) struct EioParams<'q> {
 
 pub(crate) fn eio_params(query: &str) -> EioParams<'_> {
     let mut p = EioParams::default();
-    for (k, v) in pairs(query) {
-        let slot = match &*percent_decode(k) {
+    for pair in pairs(query) {
+        let slot = match &*pair.key() {
             "transport" => &mut p.transport,
             "EIO" => &mut p.eio,
             "sid" => &mut p.sid,
             _ => continue,
         };
         if slot.is_none() {
-            *slot = Some(percent_decode(v));
+            *slot = Some(pair.value());
             if p.transport.is_some() && p.eio.is_some() && p.sid.is_some() {
                 break;
             }
@@ -65,11 +119,9 @@ pub(crate) fn eio_params(query: &str) -> EioParams<'_> {
     p
 }
 
+/// Percent-decodes `s` (`+` as space); malformed escapes are kept as they are.
 fn percent_decode(s: &str) -> Cow<'_, str> {
     let b = s.as_bytes();
-    if !b.iter().any(|&c| c == b'%' || c == b'+') {
-        return Cow::Borrowed(s);
-    }
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
@@ -117,6 +169,42 @@ mod tests {
         assert_eq!(param("a%3Db=1&sid=x", "a=b").as_deref(), Some("1"));
         assert!(matches!(param_cow(q, "EIO"), Some(Cow::Borrowed("4"))));
         assert!(matches!(param_cow(q, "sid"), Some(Cow::Owned(_))));
+        // An `=` or escape in the value is the value's; `=` alone is a pair.
+        assert_eq!(param("k=a=b%21&z", "k").as_deref(), Some("a=b!"));
+        assert_eq!(param("a+b=1", "a b").as_deref(), Some("1"));
+        assert_eq!(param("a=1&=2", "").as_deref(), Some("2"));
+        assert!(matches!(
+            param_cow("k=%2&x=1", "x"),
+            Some(Cow::Borrowed("1"))
+        ));
+    }
+
+    /// The splitter agrees with a plain `str::split` reading of the same
+    /// rules, over every query of up to five bytes from an alphabet of the
+    /// bytes it treats specially.
+    #[test]
+    fn splitter_agrees_with_str_split() {
+        fn reference(q: &str, name: &str) -> Option<String> {
+            q.split('&').find_map(|kv| {
+                let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+                (percent_decode(k) == name).then(|| percent_decode(v).into_owned())
+            })
+        }
+        let alphabet = ["a", "&", "=", "%", "+", "2", "1"];
+        let mut queries = vec![String::new()];
+        for _ in 0..5 {
+            let longer: Vec<String> = queries
+                .iter()
+                .filter(|q| q.len() == queries.last().map_or(0, String::len))
+                .flat_map(|q| alphabet.iter().map(move |c| format!("{q}{c}")))
+                .collect();
+            queries.extend(longer);
+        }
+        for q in &queries {
+            for name in ["a", "", " ", "!", "a a", "a=", "a!"] {
+                assert_eq!(param(q, name), reference(q, name), "{q:?} {name:?}");
+            }
+        }
     }
 
     #[test]
