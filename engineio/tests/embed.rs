@@ -69,3 +69,36 @@ async fn serve_an_accepted_connection() {
         Some("websocket")
     );
 }
+
+/// The service's futures, driven by hand as a wrapper might: a finished
+/// POST no longer counts as active even while its future is kept, and a
+/// future polled again after its answer answers 500 instead of panicking.
+#[tokio::test]
+async fn service_futures_end_their_post_when_answered() {
+    use std::future::Future;
+    use std::task::{Context, Poll, Waker};
+    let srv = start(fast_config()).await;
+    let (sid, _) = open_polling(srv.addr).await;
+    let svc = srv.engine.service(None);
+    let post = |body: &'static [u8]| {
+        let req = hyper::Request::post(eio(Some(&sid), "polling"))
+            .body(http_body_util::Full::new(Bytes::from_static(body)))
+            .unwrap();
+        hyper::service::Service::call(&svc, req)
+    };
+    let mut first = Box::pin(post(b"4one"));
+    let resp = first.as_mut().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    // Kept, not dropped: the next POST must not be taken as overlapping.
+    let resp = post(b"4two").await.unwrap();
+    assert_eq!(resp.status(), 200, "the first POST ended when answered");
+    let mut cx = Context::from_waker(Waker::noop());
+    match first.as_mut().poll(&mut cx) {
+        Poll::Ready(Ok(r)) => assert_eq!(r.status(), 500),
+        other => panic!("expected a 500 answer, got {other:?}"),
+    }
+    assert_eq!(
+        get(srv.addr, &eio(Some(&sid), "polling")).await.text(),
+        "4one\x1e4two"
+    );
+}

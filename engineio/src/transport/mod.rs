@@ -143,15 +143,17 @@ fn preflight<B>(inner: &Inner, req: &Request<B>) -> Resp {
 pub struct ResponseFuture<B>(Pending<B>);
 
 enum Pending<B> {
-    Ready(Option<Resp>),
+    Ready(Resp),
     Poll(polling::PollWait),
     Post(polling::PostWait<B>),
     Boxed(BoxFuture<Resp>),
+    /// Answered: whatever produced the answer is dropped.
+    Done,
 }
 
 impl<B> ResponseFuture<B> {
     fn ready(resp: Resp) -> Self {
-        ResponseFuture(Pending::Ready(Some(resp)))
+        ResponseFuture(Pending::Ready(resp))
     }
 }
 
@@ -162,6 +164,7 @@ impl<B> std::fmt::Debug for ResponseFuture<B> {
             Pending::Poll(_) => "poll",
             Pending::Post(_) => "post",
             Pending::Boxed(_) => "handshake",
+            Pending::Done => "done",
         };
         f.debug_tuple("ResponseFuture").field(&state).finish()
     }
@@ -174,16 +177,22 @@ where
     type Output = Result<Resp, Infallible>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let resp = match &mut self.get_mut().0 {
-            // Polled again after completion: a contract breach of the
-            // caller's, answered rather than panicked on.
-            Pending::Ready(r) => r.take().unwrap_or_else(|| {
-                error_response(StatusCode::INTERNAL_SERVER_ERROR, 0, "Polled twice")
-            }),
+        let this = self.get_mut();
+        let resp = match &mut this.0 {
             Pending::Poll(w) => ready!(w.poll(cx)),
             Pending::Post(w) => ready!(w.poll(cx)),
             Pending::Boxed(f) => ready!(f.as_mut().poll(cx)),
+            Pending::Ready(_) | Pending::Done => {
+                match std::mem::replace(&mut this.0, Pending::Done) {
+                    Pending::Ready(resp) => resp,
+                    // Polled again after completion: a contract breach of the
+                    // caller's, answered rather than panicked on.
+                    _ => error_response(StatusCode::INTERNAL_SERVER_ERROR, 0, "Polled twice"),
+                }
+            }
         };
+        // Dropped at once: a POST ends exactly when it is answered.
+        this.0 = Pending::Done;
         Poll::Ready(Ok(resp))
     }
 }
@@ -265,10 +274,11 @@ where
         peer,
         transport,
     };
-    let verdict = hook(info);
+    let hook = hook.clone();
     let inner = inner.clone();
     ResponseFuture(Pending::Boxed(Box::pin(async move {
-        match verdict.await {
+        // Called on the first poll, as an async handler would be.
+        match hook(info).await {
             Ok(()) => open_session(&inner, req, transport, peer),
             Err(Refusal { code, message }) => {
                 let resp = error_response(ErrorCode::Forbidden.status(), code, &message);
