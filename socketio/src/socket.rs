@@ -10,7 +10,7 @@ use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
 use std::time::{Duration, SystemTime};
 
@@ -242,6 +242,10 @@ pub(crate) struct SocketInner {
     client: Weak<Client>,
     handshake: Arc<Handshake>,
     handlers: RwLock<Handlers>,
+    /// Bumped under the write lock of `handlers` on every change: a queued
+    /// event whose handlers were resolved at an unchanged generation runs
+    /// them without looking them up again.
+    handlers_gen: AtomicU64,
     acks: Mutex<HashMap<u64, oneshot::Sender<Data>>>,
     queue: Mutex<Queue>,
     /// Packets held back right after the CONNECT answer (`connect_ack_gap`);
@@ -284,6 +288,7 @@ impl Socket {
             client,
             handshake,
             handlers: RwLock::new(Handlers::default()),
+            handlers_gen: AtomicU64::new(0),
             acks: Mutex::new(HashMap::new()),
             queue: Mutex::new(Queue {
                 jobs: VecDeque::new(),
@@ -340,8 +345,25 @@ impl Socket {
         self.0.connected.store(true, Ordering::Release);
     }
 
+    /// The handlers, to change them (which bumps their generation).
     fn handlers(&self) -> std::sync::RwLockWriteGuard<'_, Handlers> {
-        self.0.handlers.write().unwrap_or_else(|e| e.into_inner())
+        let guard = self.0.handlers.write().unwrap_or_else(|e| e.into_inner());
+        self.0.handlers_gen.fetch_add(1, Ordering::Release);
+        guard
+    }
+
+    /// What `event` runs now, whether its handler is concurrent, and the
+    /// generation of the handlers this was read at.
+    fn resolve(&self, event: &str) -> (Dispatch, bool, u64) {
+        let h = self.0.handlers.read().unwrap_or_else(|e| e.into_inner());
+        let gen = self.0.handlers_gen.load(Ordering::Acquire);
+        let entry = h.events.get(event);
+        let run = Dispatch {
+            mws: h.packet_mw.clone(),
+            any_in: h.any_in.clone(),
+            handler: entry.map(|e| e.handler.clone()),
+        };
+        (run, entry.is_some_and(|e| e.concurrent), gen)
     }
 
     /// Registers the handler of `event` (replacing a previous one).
@@ -700,20 +722,12 @@ impl Socket {
                     id,
                 });
                 let socket = self.clone();
-                // The handlers in place when the event arrives are the ones
-                // it runs, as in the reference server.
-                let (run, concurrent) = {
-                    let h = self.0.handlers.read().unwrap_or_else(|e| e.into_inner());
-                    let entry = h.events.get(&event);
-                    let run = Dispatch {
-                        mws: h.packet_mw.clone(),
-                        any_in: h.any_in.clone(),
-                        handler: entry.map(|e| e.handler.clone()),
-                    };
-                    (run, entry.is_some_and(|e| e.concurrent))
-                };
+                // Resolved once here; a queued event whose handlers changed
+                // meanwhile (say, registered by a connection handler after
+                // an await) looks them up again when it runs.
+                let (run, concurrent, gen) = self.resolve(&event);
                 let job: BoxFuture<()> =
-                    Box::pin(async move { socket.dispatch(event, data, ack, run).await });
+                    Box::pin(async move { socket.dispatch(event, data, ack, run, gen).await });
                 if concurrent {
                     // Bounded like the serial queue: beyond it, overloaded.
                     if self.0.concurrent.fetch_add(1, Ordering::AcqRel) >= self.0.max_queued {
@@ -746,7 +760,18 @@ impl Socket {
         }
     }
 
-    async fn dispatch(&self, event: String, data: Data, ack: Option<AckSender>, run: Dispatch) {
+    async fn dispatch(
+        &self,
+        event: String,
+        data: Data,
+        ack: Option<AckSender>,
+        run: Dispatch,
+        gen: u64,
+    ) {
+        let run = match self.0.handlers_gen.load(Ordering::Acquire) == gen {
+            true => run,
+            false => self.resolve(&event).0,
+        };
         let Dispatch {
             mws,
             any_in,

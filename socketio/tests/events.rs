@@ -269,3 +269,27 @@ async fn on_replaces_a_concurrent_handler_with_a_serial_one() {
     assert_eq!(c.text().await, r#"42["slow-done"]"#, "waits its turn");
     assert_eq!(c.text().await, r#"42["quick-done"]"#);
 }
+
+#[tokio::test]
+async fn events_queued_during_the_connection_handler_meet_handlers_it_adds_later() {
+    let io = SocketIo::new();
+    io.of("/").on_connection(|s| async move {
+        // Say, loading the user before listening: events sent meanwhile wait.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        s.use_packet(|_, event, _| match event {
+            "blocked" => Err(None),
+            _ => Ok(()),
+        });
+        s.on("chat", |s, d: Data, _| async move {
+            let _ = s.emit("chat-seen", d);
+        });
+        s.on("blocked", |s, _, _| async move {
+            let _ = s.emit("blocked-ran", ());
+        });
+    });
+    let addr = serve(&io).await;
+    let (mut c, _) = Client::connect(addr, "/").await;
+    c.send(r#"42["blocked"]"#).await;
+    c.send(r#"42["chat","hi"]"#).await;
+    assert_eq!(c.text().await, r#"42["chat-seen","hi"]"#);
+}
