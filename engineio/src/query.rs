@@ -119,6 +119,11 @@ pub(crate) fn eio_params(query: &str) -> EioParams<'_> {
     p
 }
 
+/// The value of one hex digit.
+fn hex(c: u8) -> Option<u8> {
+    (c as char).to_digit(16).map(|d| d as u8)
+}
+
 /// Percent-decodes `s` (`+` as space); malformed escapes are kept as they are.
 fn percent_decode(s: &str) -> Cow<'_, str> {
     let b = s.as_bytes();
@@ -127,17 +132,15 @@ fn percent_decode(s: &str) -> Cow<'_, str> {
     while i < b.len() {
         match b[i] {
             b'+' => out.push(b' '),
-            b'%' if i + 2 < b.len() => {
-                let hex = std::str::from_utf8(&b[i + 1..i + 3]).ok();
-                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                    Some(v) => {
-                        out.push(v);
-                        i += 3;
-                        continue;
-                    }
-                    None => out.push(b'%'),
+            b'%' if i + 2 < b.len() => match (hex(b[i + 1]), hex(b[i + 2])) {
+                // Two hex digits exactly: `from_str_radix` would also take a sign.
+                (Some(h), Some(l)) => {
+                    out.push(h << 4 | l);
+                    i += 3;
+                    continue;
                 }
-            }
+                _ => out.push(b'%'),
+            },
             c => out.push(c),
         }
         i += 1;
@@ -163,6 +166,10 @@ mod tests {
         assert_eq!(percent_decode("%"), "%");
         assert_eq!(percent_decode("%4"), "%4");
         assert_eq!(percent_decode("%zz"), "%zz");
+        // Regression: a sign is not a hex digit (this decoded to 0x01).
+        assert_eq!(percent_decode("%+1"), "% 1");
+        assert_eq!(percent_decode("%-1"), "%-1");
+        assert_eq!(percent_decode("%4a%4A"), "JJ");
         assert_eq!(percent_decode("%ff"), "\u{fffd}");
         assert_eq!(percent_decode("a%20b+c"), "a b c");
         // Keys are decoded before comparing; plain ones are borrowed.
