@@ -166,7 +166,8 @@ pub struct EngineConfig {
     pub cors: Cors,
     /// The `io` cookie. Default none.
     pub cookie: Option<Cookie>,
-    /// Time allowed to read a request's headers. Default 10 s.
+    /// Time allowed to read a request's headers, also the longest an idle
+    /// keep-alive connection waits for its next request. Default 10 s.
     pub header_read_timeout: Duration,
     /// Time allowed to read a POST body. Default 10 s.
     pub body_read_timeout: Duration,

@@ -72,6 +72,49 @@ async fn stalled_post_body_times_out() {
     assert_eq!(srv.rec.closed(&sid).await, CloseReason::TransportError);
 }
 
+/// Slowloris: headers that trickle in, or never come after a keep-alive
+/// answer, lose the connection once `header_read_timeout` passes, and not
+/// before.
+#[tokio::test]
+async fn slow_or_missing_headers_lose_the_connection() {
+    use tokio::io::AsyncReadExt;
+    let timeout = Duration::from_millis(400);
+    let srv = start(fast_config().header_read_timeout(timeout)).await;
+    let path = eio(None, "polling");
+    // One header line every 100 ms: each read makes progress, none finishes.
+    let mut slow = tokio::net::TcpStream::connect(srv.addr).await.unwrap();
+    let t0 = std::time::Instant::now();
+    slow.write_all(format!("GET {path} HTTP/1.1\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut buf = [0u8; 256];
+    let closed_after = loop {
+        tokio::select! {
+            n = slow.read(&mut buf) => {
+                assert_eq!(n.unwrap_or(0), 0, "nothing is answered to a partial head");
+                break t0.elapsed();
+            }
+            _ = tokio::time::sleep(Duration::from_millis(100)) => {
+                assert!(t0.elapsed() < Duration::from_secs(5), "never closed");
+                let _ = slow.write_all(b"X-Slow: 1\r\n").await;
+            }
+        }
+    };
+    assert!(closed_after >= timeout, "{closed_after:?}");
+    assert!(closed_after < timeout * 3, "{closed_after:?}");
+    // A keep-alive connection that answered one request and then idles:
+    // read to the end, the answer arrives and then the close.
+    let mut idle = tokio::net::TcpStream::connect(srv.addr).await.unwrap();
+    let t0 = std::time::Instant::now();
+    idle.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    assert_eq!(read_response(&mut idle).await.status, 200);
+    let idled = t0.elapsed();
+    assert!(idled >= timeout - Duration::from_millis(50), "{idled:?}");
+    assert!(idled < timeout * 3, "{idled:?}");
+}
+
 #[tokio::test]
 async fn post_at_the_limit_is_accepted() {
     let srv = start(fast_config().max_payload(1000)).await;
