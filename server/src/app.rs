@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use engineio::bytes::Bytes;
-use engineio::{CloseReason, Engine, EngineConfig, SendError, Str, Transports};
+use engineio::{CloseReason, Engine, EngineConfig, SendError, SlowClientPolicy, Str, Transports};
 use serde_json::json;
 use socketio::{
     Conn, ConnectError, Connection, ConnectionInfo, DisconnectReason, Encoded, Handshake, Socket,
@@ -50,6 +50,16 @@ pub fn engine_config(config: &Config) -> EngineConfig {
         .ping_interval(Duration::from_millis(c.ping_interval_ms))
         .ping_timeout(Duration::from_millis(c.ping_timeout_ms))
         .max_payload(c.max_payload)
+        .send_buffer(c.send_buffer)
+        .slow_client(match c.slow_client.as_str() {
+            "close" => SlowClientPolicy::Close,
+            _ => SlowClientPolicy::Error,
+        })
+        .header_read_timeout(Duration::from_millis(c.header_read_timeout_ms))
+        .body_read_timeout(Duration::from_millis(c.body_read_timeout_ms))
+        .upgrade_timeout(Duration::from_millis(c.upgrade_timeout_ms))
+        .max_packets_per_post(c.max_packets_per_post)
+        .ws_read_buffer(c.ws_read_buffer)
         .http_compression((c.compression_threshold > 0).then_some(c.compression_threshold))
         .transports(Transports {
             polling: t.iter().any(|t| t == "polling"),
@@ -395,5 +405,35 @@ impl Bridge {
                 .bytes_received_total
                 .fetch_add(n as u64, Ordering::Relaxed);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connection_knobs_reach_the_engine() {
+        let toml = "[connection]\nsend_buffer = 7\nslow_client = \"close\"\n\
+                    header_read_timeout_ms = 1234\nbody_read_timeout_ms = 2345\n\
+                    upgrade_timeout_ms = 3456\nmax_packets_per_post = 9\nws_read_buffer = 128\n";
+        let c = Config::from_toml(toml).unwrap();
+        let e = engine_config(&c);
+        assert_eq!(e.send_buffer, 7);
+        assert_eq!(e.slow_client, SlowClientPolicy::Close);
+        assert_eq!(e.header_read_timeout, Duration::from_millis(1234));
+        assert_eq!(e.body_read_timeout, Duration::from_millis(2345));
+        assert_eq!(e.upgrade_timeout, Duration::from_millis(3456));
+        assert_eq!(e.max_packets_per_post, 9);
+        assert_eq!(e.ws_read_buffer, 128);
+        let d = engine_config(&Config::default());
+        let defaults = EngineConfig::default();
+        assert_eq!(d.send_buffer, defaults.send_buffer);
+        assert_eq!(d.slow_client, defaults.slow_client);
+        assert_eq!(d.header_read_timeout, defaults.header_read_timeout);
+        assert_eq!(d.body_read_timeout, defaults.body_read_timeout);
+        assert_eq!(d.upgrade_timeout, defaults.upgrade_timeout);
+        assert_eq!(d.max_packets_per_post, defaults.max_packets_per_post);
+        assert_eq!(d.ws_read_buffer, defaults.ws_read_buffer);
     }
 }

@@ -110,6 +110,28 @@ pub struct ConnectionSection {
     pub transports: Vec<String>,
     /// Most binary attachments per Socket.IO packet. Default 10.
     pub max_attachments: usize,
+    /// Packets queued for one connection before sends to it fail (a slow
+    /// reader). Default 1024.
+    pub send_buffer: usize,
+    /// What a full send buffer does: `"error"` fails that send (a broadcast
+    /// then closes that connection, so nothing is lost silently); `"close"`
+    /// closes the connection at once, reason "slow client". Default
+    /// `"error"`.
+    pub slow_client: String,
+    /// Time allowed to read a request's headers (also the TLS handshake, and
+    /// the longest an idle keep-alive connection waits), in milliseconds.
+    /// Default 10,000.
+    pub header_read_timeout_ms: u64,
+    /// Time allowed to read a polling POST body, in milliseconds. Default
+    /// 10,000.
+    pub body_read_timeout_ms: u64,
+    /// Time a WebSocket upgrade may take, in milliseconds. Default 10,000.
+    pub upgrade_timeout_ms: u64,
+    /// Most Engine.IO packets in one polling POST. Default 1024.
+    pub max_packets_per_post: usize,
+    /// Most bytes one WebSocket read takes (64 to 16384); idle connections
+    /// hold no read buffer whatever this is. Default 4096.
+    pub ws_read_buffer: usize,
 }
 
 impl Default for ConnectionSection {
@@ -123,6 +145,13 @@ impl Default for ConnectionSection {
             compression_threshold: 1024,
             transports: vec!["polling".into(), "websocket".into()],
             max_attachments: 10,
+            send_buffer: 1024,
+            slow_client: "error".into(),
+            header_read_timeout_ms: 10_000,
+            body_read_timeout_ms: 10_000,
+            upgrade_timeout_ms: 10_000,
+            max_packets_per_post: 1024,
+            ws_read_buffer: 4096,
         }
     }
 }
@@ -626,6 +655,22 @@ impl Config {
         if c.max_payload < 64 {
             return bad("connection.max_payload must be at least 64 bytes".into());
         }
+        if c.header_read_timeout_ms == 0 || c.body_read_timeout_ms == 0 || c.upgrade_timeout_ms == 0
+        {
+            return bad("connection header_read_timeout_ms, body_read_timeout_ms and upgrade_timeout_ms must be above 0".into());
+        }
+        if c.send_buffer == 0 || c.max_packets_per_post == 0 {
+            return bad("connection.send_buffer and max_packets_per_post must be above 0".into());
+        }
+        if c.slow_client != "error" && c.slow_client != "close" {
+            return bad(format!(
+                "connection.slow_client `{}` must be `error` or `close`",
+                c.slow_client
+            ));
+        }
+        if !(64..=16384).contains(&c.ws_read_buffer) {
+            return bad("connection.ws_read_buffer must be between 64 and 16384".into());
+        }
         if c.transports.is_empty()
             || c.transports
                 .iter()
@@ -902,6 +947,10 @@ mod tests {
             "[server]\ntls_cert = \"a.pem\"",
             "[connection]\nping_interval_ms = 0",
             "[connection]\ntransports = [\"carrier-pigeon\"]",
+            "[connection]\nslow_client = \"drop\"",
+            "[connection]\nws_read_buffer = 16385",
+            "[connection]\nsend_buffer = 0",
+            "[connection]\nheader_read_timeout_ms = 0",
             "[cors]\norigins = [\"example.com\"]",
             "[cors]\norigins = [\"*\"]\ncredentials = true",
             "[auth]\njwt_algorithms = [\"none\"]",

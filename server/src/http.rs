@@ -255,7 +255,7 @@ pub async fn serve(
     tls: Option<TlsAcceptor>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let header_timeout = Duration::from_secs(10);
+    let header_timeout = Duration::from_millis(st.live().config.connection.header_read_timeout_ms);
     loop {
         let (stream, peer) = tokio::select! {
             r = listener.accept() => match r {

@@ -282,3 +282,51 @@ async fn browser_origins_are_checked_on_handshakes() {
         403
     );
 }
+
+#[tokio::test]
+async fn connection_knobs_bound_headers_and_posts() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let s = Server::start_with(
+        &common::base_config(),
+        &[
+            "--set",
+            "connection.header_read_timeout_ms=300",
+            "--set",
+            "connection.max_packets_per_post=2",
+        ],
+        &[],
+    )
+    .await;
+    // A request head that never ends loses the connection after 300 ms.
+    let mut slow = tokio::net::TcpStream::connect(("127.0.0.1", s.port))
+        .await
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    slow.write_all(b"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\n")
+        .await
+        .unwrap();
+    let mut buf = [0u8; 64];
+    let n = tokio::time::timeout(Duration::from_secs(5), slow.read(&mut buf))
+        .await
+        .expect("closed within the timeout");
+    assert_eq!(n.unwrap_or(0), 0);
+    assert!(
+        t0.elapsed() >= Duration::from_millis(250),
+        "{:?}",
+        t0.elapsed()
+    );
+    // Three packets in one POST when two are allowed: refused.
+    let r = s
+        .http("GET", "/socket.io/?EIO=4&transport=polling", &[], b"")
+        .await;
+    let sid = r.text()[1..].split('"').nth(3).unwrap().to_owned();
+    let r = s
+        .http(
+            "POST",
+            &format!("/socket.io/?EIO=4&transport=polling&sid={sid}"),
+            &[("content-type", "text/plain")],
+            b"6\x1e6\x1e6",
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+}
