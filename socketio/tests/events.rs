@@ -218,17 +218,16 @@ async fn a_panicking_handler_does_not_stall_later_events() {
     assert_eq!(c.text().await, r#"42["alive"]"#);
 }
 
-#[tokio::test]
-async fn concurrent_handlers_are_opt_in() {
+/// Registers "slow" (answers "slow-done" after 200 ms), lets `quick`
+/// register "quick", then sends "slow" and "quick": the next two answers.
+async fn slow_then_quick(quick: fn(&socketio::Socket)) -> [String; 2] {
     let io = SocketIo::new();
-    io.of("/").on_connection(|s| async move {
+    io.of("/").on_connection(move |s| async move {
         s.on("slow", |s, _, _| async move {
-            tokio::time::sleep(Duration::from_millis(300)).await;
+            tokio::time::sleep(Duration::from_millis(200)).await;
             let _ = s.emit("slow-done", ());
         });
-        s.on_concurrent("quick", |s, _, _| async move {
-            let _ = s.emit("quick-done", ());
-        });
+        quick(&s);
         let _ = s.emit("ready", ());
     });
     let addr = serve(&io).await;
@@ -236,22 +235,27 @@ async fn concurrent_handlers_are_opt_in() {
     assert_eq!(c.text().await, r#"42["ready"]"#);
     c.send(r#"42["slow"]"#).await;
     c.send(r#"42["quick"]"#).await;
+    [c.text().await, c.text().await]
+}
+
+#[tokio::test]
+async fn concurrent_handlers_are_opt_in() {
+    let answers = slow_then_quick(|s| {
+        s.on_concurrent("quick", |s, _, _| async move {
+            let _ = s.emit("quick-done", ());
+        })
+    })
+    .await;
     assert_eq!(
-        c.text().await,
-        r#"42["quick-done"]"#,
+        answers,
+        [r#"42["quick-done"]"#, r#"42["slow-done"]"#],
         "overtakes the slow handler"
     );
-    assert_eq!(c.text().await, r#"42["slow-done"]"#);
 }
 
 #[tokio::test]
 async fn on_replaces_a_concurrent_handler_with_a_serial_one() {
-    let io = SocketIo::new();
-    io.of("/").on_connection(|s| async move {
-        s.on("slow", |s, _, _| async move {
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            let _ = s.emit("slow-done", ());
-        });
+    let answers = slow_then_quick(|s| {
         s.on_concurrent("quick", |s, _, _| async move {
             let _ = s.emit("concurrent-handler", ());
         });
@@ -259,15 +263,13 @@ async fn on_replaces_a_concurrent_handler_with_a_serial_one() {
         s.on("quick", |s, _, _| async move {
             let _ = s.emit("quick-done", ());
         });
-        let _ = s.emit("ready", ());
-    });
-    let addr = serve(&io).await;
-    let (mut c, _) = Client::connect(addr, "/").await;
-    assert_eq!(c.text().await, r#"42["ready"]"#);
-    c.send(r#"42["slow"]"#).await;
-    c.send(r#"42["quick"]"#).await;
-    assert_eq!(c.text().await, r#"42["slow-done"]"#, "waits its turn");
-    assert_eq!(c.text().await, r#"42["quick-done"]"#);
+    })
+    .await;
+    assert_eq!(
+        answers,
+        [r#"42["slow-done"]"#, r#"42["quick-done"]"#],
+        "waits its turn"
+    );
 }
 
 #[tokio::test]
