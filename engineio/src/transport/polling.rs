@@ -191,7 +191,19 @@ where
     }
 
     pub(crate) fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Resp> {
-        if let PostStage::Read { body, acc, timer } = &mut self.stage {
+        loop {
+            let (body, acc, timer) = match &mut self.stage {
+                PostStage::Read { body, acc, timer } => (body, acc, timer),
+                PostStage::Wait(rx) => {
+                    let resp = match ready!(Pin::new(rx).poll(cx)) {
+                        Ok(Ok(())) => text_response(Bytes::from_static(b"ok")),
+                        Ok(Err(None)) => error(ErrorCode::BadRequest),
+                        Ok(Err(Some(e))) => poll_error(e),
+                        Err(_) => error(ErrorCode::UnknownSid),
+                    };
+                    return Poll::Ready(self.finish(resp));
+                }
+            };
             let data = match acc.poll_read(body, self.inner.config.max_payload, cx) {
                 Poll::Ready(Ok(data)) => data,
                 Poll::Ready(Err(BodyError::TooLarge)) => {
@@ -215,16 +227,6 @@ where
             }
             self.stage = PostStage::Wait(rx);
         }
-        let PostStage::Wait(rx) = &mut self.stage else {
-            unreachable!("the read stage always ends in the wait stage or returns")
-        };
-        let resp = match ready!(Pin::new(rx).poll(cx)) {
-            Ok(Ok(())) => text_response(Bytes::from_static(b"ok")),
-            Ok(Err(None)) => error(ErrorCode::BadRequest),
-            Ok(Err(Some(e))) => poll_error(e),
-            Err(_) => error(ErrorCode::UnknownSid),
-        };
-        Poll::Ready(self.finish(resp))
     }
 
     /// A body that failed or stalled: the session ends with a transport error.
