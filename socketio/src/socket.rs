@@ -204,7 +204,6 @@ pub type PacketVerdict = Result<(), Option<Data>>;
 type PacketMiddleware = Arc<dyn Fn(&Socket, &str, &Data) -> PacketVerdict + Send + Sync>;
 
 /// An event's handler, and whether it may run concurrently with later events.
-#[derive(Clone)]
 struct EventEntry {
     handler: EventHandler,
     concurrent: bool,
@@ -372,12 +371,7 @@ impl Socket {
         F: Fn(Socket, Data, Option<AckSender>) -> Fut + Send + Sync + 'static,
         Fut: std::future::Future<Output = ()> + Send + 'static,
     {
-        let handler: EventHandler = Arc::new(move |s, d, a| Box::pin(handler(s, d, a)));
-        let entry = EventEntry {
-            handler,
-            concurrent: false,
-        };
-        self.handlers().events.insert(event.into(), entry);
+        self.set_handler(event.into(), handler, false);
     }
 
     /// Registers a handler of `event` that runs as soon as its event
@@ -388,12 +382,20 @@ impl Socket {
         F: Fn(Socket, Data, Option<AckSender>) -> Fut + Send + Sync + 'static,
         Fut: std::future::Future<Output = ()> + Send + 'static,
     {
+        self.set_handler(event.into(), handler, true);
+    }
+
+    fn set_handler<F, Fut>(&self, event: String, handler: F, concurrent: bool)
+    where
+        F: Fn(Socket, Data, Option<AckSender>) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
         let handler: EventHandler = Arc::new(move |s, d, a| Box::pin(handler(s, d, a)));
         let entry = EventEntry {
             handler,
-            concurrent: true,
+            concurrent,
         };
-        self.handlers().events.insert(event.into(), entry);
+        self.handlers().events.insert(event, entry);
     }
 
     /// Removes the handler of `event`.
