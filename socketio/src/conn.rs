@@ -69,17 +69,29 @@ impl Encoded {
     }
 }
 
+/// Queues `packet` on an Engine.IO session of the tokio driver: the body
+/// of its [`Conn::send`], also called directly on the send path of a
+/// socket that knows its connection is one (no trait object to follow).
+#[cfg(feature = "tokio")]
+pub(crate) fn send_to_engine(socket: &engineio::Socket, packet: &Encoded) -> Result<(), SendError> {
+    if packet.attachments().is_empty() {
+        socket.send_with(EioPacket::Message(packet.text().clone()), packet.compress())
+    } else {
+        socket.send_group_with(packet.to_engine_packets(), packet.compress())
+    }
+}
+
 #[cfg(feature = "tokio")]
 impl Conn for engineio::Socket {
     fn send(&self, packet: &Encoded) -> Result<(), SendError> {
-        if packet.attachments().is_empty() {
-            self.send_with(EioPacket::Message(packet.text().clone()), packet.compress())
-        } else {
-            self.send_group_with(packet.to_engine_packets(), packet.compress())
-        }
+        send_to_engine(self, packet)
     }
 
     fn close(&self) {
         engineio::Socket::close(self)
+    }
+
+    fn as_any(&self) -> Option<&(dyn std::any::Any + Send + Sync)> {
+        Some(self)
     }
 }

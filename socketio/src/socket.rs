@@ -234,10 +234,24 @@ struct Queue {
     held: bool,
 }
 
+// `repr(C)` keeps the fields every packet sent to this socket reads (a
+// broadcast reads them for each recipient, from a cold cache) together at
+// the front, in one cache line; the compiler's order put them 200 bytes
+// apart, behind one more pointer.
+#[repr(C)]
 pub(crate) struct SocketInner {
+    /// `conn` itself when it is an Engine.IO session of the tokio driver:
+    /// sends skip the trait object and the allocation behind it.
+    #[cfg(feature = "tokio")]
+    engine: Option<engineio::Socket>,
+    holding: AtomicBool,
+    connected: AtomicBool,
+    /// Set once the socket closed or was abandoned: it joins no more rooms.
+    closed: AtomicBool,
+    recovered: bool,
+    conn: Arc<dyn Conn>,
     id: Sid,
     nsp: Namespace,
-    conn: Arc<dyn Conn>,
     client: Weak<Client>,
     handshake: Arc<Handshake>,
     handlers: RwLock<Handlers>,
@@ -250,14 +264,9 @@ pub(crate) struct SocketInner {
     /// Packets held back right after the CONNECT answer (`connect_ack_gap`);
     /// `holding` is the lock-free fast path of `held_output.is_some()`.
     held_output: Mutex<Option<Vec<Encoded>>>,
-    holding: AtomicBool,
-    connected: AtomicBool,
-    /// Set once the socket closed or was abandoned: it joins no more rooms.
-    closed: AtomicBool,
     /// Concurrent (`on_concurrent`) handlers running now.
     concurrent: AtomicUsize,
     extensions: Mutex<HashMap<TypeId, Box<dyn Any + Send + Sync>>>,
-    recovered: bool,
     max_queued: usize,
 }
 
@@ -281,6 +290,11 @@ impl Socket {
         max_queued: usize,
     ) -> Socket {
         Socket(Arc::new(SocketInner {
+            #[cfg(feature = "tokio")]
+            engine: conn
+                .as_any()
+                .and_then(|c| c.downcast_ref::<engineio::Socket>())
+                .cloned(),
             id,
             nsp,
             conn,
@@ -568,6 +582,10 @@ impl Socket {
                 v.push(packet.clone());
                 return Ok(());
             }
+        }
+        #[cfg(feature = "tokio")]
+        if let Some(engine) = &self.0.engine {
+            return crate::conn::send_to_engine(engine, packet).map_err(EmitError::from);
         }
         self.0.conn.send(packet).map_err(EmitError::from)
     }

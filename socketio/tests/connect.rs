@@ -31,6 +31,25 @@ async fn main_namespace_answers_with_sid_and_runs_handlers() {
 }
 
 #[tokio::test]
+async fn the_connection_of_a_socket_is_its_engine_session() {
+    let io = SocketIo::new();
+    io.of("/").on_connection(|s| async move {
+        let engine = s
+            .conn()
+            .as_any()
+            .and_then(|c| c.downcast_ref::<engineio::Socket>())
+            .map(|e| e.sid().to_string())
+            .unwrap_or_default();
+        let _ = s.emit("engine", engine);
+    });
+    let addr = serve(&io).await;
+    let mut c = Client::open(addr).await;
+    c.send("40").await;
+    assert!(c.text().await.starts_with("40"));
+    assert_eq!(c.text().await, format!(r#"42["engine","{}"]"#, c.eio_sid));
+}
+
+#[tokio::test]
 async fn custom_namespace_with_auth_payload() {
     let io = SocketIo::new();
     io.of("/custom").on_connection(|s| async move {
