@@ -6,6 +6,11 @@ load, side by side, and prints one table (median of the runs).
     python3 bench/run.py --runs 1 --quick   # small sizes, a minute or two
     python3 bench/run.py --write         # also write bench/RESULTS.md
     python3 bench/run.py --peer NAME=CMD # one more server in the table
+    python3 bench/run.py --servers ours,node  # without the bare floor
+
+Servers: `ours` (bench-server), `node` (bench/node/server.js) and `bare`
+(`bare-ws`: the floor, a plain tokio-tungstenite server that fakes just
+enough of the protocol for the load generator, WebSocket figures only).
 
 A peer is any server command that follows the contract of
 `bench/src/bin/bench-server.rs` (port from `PORT`, same handlers); it gets a
@@ -35,6 +40,7 @@ from datetime import datetime, timezone
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LOADGEN = os.path.join(ROOT, "target", "release", "loadgen")
 OURS = os.path.join(ROOT, "target", "release", "bench-server")
+BARE = os.path.join(ROOT, "target", "release", "bare-ws")
 NODE_SERVER = os.path.join(ROOT, "bench", "node", "server.js")
 TICKS = os.sysconf("SC_CLK_TCK")
 NOTES_MARK = "<!-- notes: kept by run.py --write -->"
@@ -68,8 +74,10 @@ def rss_kib(pid):
 
 
 # Server commands by name; --peer adds to them.
-COMMANDS = {"ours": [OURS], "node": ["node", NODE_SERVER]}
-LABELS = {"ours": "ours", "node": "Node socket.io"}
+COMMANDS = {"ours": [OURS], "node": ["node", NODE_SERVER], "bare": [BARE]}
+LABELS = {"ours": "ours", "node": "Node socket.io", "bare": "bare tokio-tungstenite"}
+# Servers that speak WebSocket only: the polling figures are not theirs.
+WS_ONLY = {"bare"}
 
 
 class Server:
@@ -276,7 +284,7 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--quick", action="store_true", help="a tenth of the sizes")
     ap.add_argument("--only", default="", help="comma-separated scenario names")
-    ap.add_argument("--servers", default="ours,node")
+    ap.add_argument("--servers", default="ours,node,bare")
     ap.add_argument("--peer", action="append", default=[], metavar="NAME=CMD",
                     help="one more server: its command (PORT in the environment), measured like the others")
     ap.add_argument("--write", action="store_true", help="write bench/RESULTS.md")
@@ -297,12 +305,14 @@ def main():
             ap.error(f"--peer {peer!r}: want NAME=COMMAND with a new NAME")
         COMMANDS[name], LABELS[name] = shlex.split(cmd), name
         kinds.append(name)
-    results = {k: {} for k in ["ours", "node"] + kinds if k in COMMANDS}
+    results = {k: {} for k in dict.fromkeys(["ours"] + kinds)}
     for run in range(a.runs):
         for name, args in scenarios(a.quick):
             if only and name not in only:
                 continue
             for kind in kinds:
+                if kind in WS_ONLY and "polling" in name:
+                    continue
                 t = time.time()
                 try:
                     fig = measure(kind, name, args)
@@ -318,7 +328,7 @@ def main():
         f"{SERVER_CORE}, load generator to core {LOADGEN_CORE}. Machine: {machine()}. "
         f"{datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}. Reproduce: `{cmd.strip()}`.\n"
     )
-    others = [k for k in results if k not in ("ours", "node")]
+    others = [k for k in results if k not in ("ours", "node", "bare")]
     if others:
         text += "\nOther servers: " + "; ".join(f"{k}: `{' '.join(COMMANDS[k])}`" for k in others) + ".\n"
     if lg:
@@ -339,7 +349,9 @@ def main():
                 notes = "\n" + NOTES_MARK + old.split(NOTES_MARK, 1)[1]
         with open(path, "w") as f:
             f.write("# Benchmark results\n\nOurs (`bench-server`) against Node's socket.io 4.8.4 "
-                    "(`bench/node/server.js`), same handlers, same load (`loadgen`), in one run. "
+                    "(`bench/node/server.js`), same handlers, same load (`loadgen`), in one run; "
+                    "`bare-ws`, a plain tokio-tungstenite server faking just enough of the protocol, "
+                    "is the floor for the WebSocket figures. "
                     "Costs are server CPU time from /proc; ratios say how much less (or more) "
                     "we spend or how much more we deliver.\n\n" + text + notes)
         print(f"wrote {path}", file=sys.stderr)

@@ -20,11 +20,11 @@ use engineio::EngineConfig;
 use serde_json::Value;
 use socketio::{Data, SocketIo};
 
+#[path = "../listen.rs"]
+mod listen;
+
 fn main() -> std::io::Result<()> {
-    let port: u16 = std::env::var("PORT")
-        .ok()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(3000);
+    let port = listen::port();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -68,12 +68,7 @@ fn main() -> std::io::Result<()> {
             .ping_interval(Duration::from_millis(25_000))
             .ping_timeout(Duration::from_millis(20_000))
             .max_sessions(1_000_000);
-        // Node listens with a backlog of 511; the same here (std's 128 drops
-        // SYNs under a burst of connects).
-        let sock = tokio::net::TcpSocket::new_v4()?;
-        sock.set_reuseaddr(true)?;
-        sock.bind(std::net::SocketAddr::from(([127, 0, 0, 1], port)))?;
-        let listener = sock.listen(511)?;
+        let listener = listen::listen(port)?;
         eprintln!("bench-server listening on 127.0.0.1:{port}");
         io.serve(listener, config).await
     })
