@@ -112,11 +112,13 @@ pub(crate) enum Ctl {
     Close(CloseReason),
 }
 
+// `repr(C)`: the mailbox, which every send locks, first.
+#[repr(C)]
 pub(crate) struct Shared {
-    pub(crate) sid: Sid,
-    pub(crate) handshake: Handshake,
     /// Application packets and control messages for the driver task.
     pub(crate) mail: Mailbox<Outgoing, Ctl>,
+    pub(crate) sid: Sid,
+    pub(crate) handshake: Handshake,
     /// Signalled when the driver takes an application packet or closes
     /// (for [`Socket::send_async`]).
     pub(crate) space: Notify,
@@ -144,9 +146,9 @@ impl Socket {
         slow_client: SlowClientPolicy,
     ) -> Socket {
         let shared = Shared {
+            mail: Mailbox::new(send_buffer),
             sid,
             handshake,
-            mail: Mailbox::new(send_buffer),
             space: Notify::new(),
             slow_client,
             transport: AtomicU8::new(transport as u8),
@@ -175,6 +177,15 @@ impl Socket {
         } else {
             TransportKind::Polling
         }
+    }
+
+    /// Reads, without locking, the part of the session a send writes: a
+    /// hint for a caller about to queue packets on many sessions (a
+    /// broadcast), which can call it on a batch of them first so that their
+    /// cache misses overlap instead of stalling one send after the other.
+    /// Has no effect besides the memory read.
+    pub fn prefetch(&self) {
+        std::hint::black_box(self.0.mail.capacity());
     }
 
     /// Queues a text message.

@@ -282,10 +282,20 @@ impl Namespace {
         // One read lock for the whole fan-out; queueing a packet takes only
         // the socket's own locks. Closing may need this lock: after it.
         if let Ok(sockets) = self.0.sockets.read() {
-            for sid in sids {
-                if let Some(s) = sockets.get(sid) {
+            // Each recipient's state is cold, and a send's lock stops the
+            // CPU from reading ahead: first read a batch of recipients
+            // without locking (their misses overlap), then send to them.
+            let mut batch: [Option<&Socket>; PREFETCH_BATCH] = [None; PREFETCH_BATCH];
+            for chunk in sids.chunks(PREFETCH_BATCH) {
+                for (slot, sid) in batch.iter_mut().zip(chunk) {
+                    *slot = sockets.get(sid);
+                    if let Some(s) = slot {
+                        s.prefetch();
+                    }
+                }
+                for s in batch[..chunk.len()].iter().flatten() {
                     if s.send_packet(&encoded) == Err(EmitError::Full) && !volatile {
-                        full.push(s.clone());
+                        full.push((*s).clone());
                     }
                 }
             }
@@ -355,6 +365,10 @@ impl fmt::Debug for Namespace {
 }
 
 /// Decides whether a requested namespace name belongs to a parent namespace.
+/// Recipients of a broadcast read ahead of sending to them (see
+/// [`Namespace::deliver`]).
+const PREFETCH_BATCH: usize = 16;
+
 pub type NamespacePredicate = Arc<dyn Fn(&str) -> bool + Send + Sync>;
 
 pub(crate) struct ParentInner {

@@ -572,6 +572,16 @@ impl Socket {
         }
     }
 
+    /// Reads what [`Socket::send_packet`] reads first, without locking:
+    /// see `engineio::Socket::prefetch`.
+    pub(crate) fn prefetch(&self) {
+        std::hint::black_box(self.0.connected.load(Ordering::Relaxed));
+        #[cfg(feature = "tokio")]
+        if let Some(engine) = &self.0.engine {
+            engine.prefetch();
+        }
+    }
+
     pub(crate) fn send_packet(&self, packet: &Encoded) -> Result<(), EmitError> {
         if !self.connected() {
             return Err(EmitError::Disconnected);

@@ -184,6 +184,43 @@ fn the_compress_flag_reaches_the_connection() {
     assert_eq!(*conn.compress.lock().unwrap(), [true, true, false]);
 }
 
+/// A broadcast reads its recipients ahead in batches (of 16): every one of
+/// them, batch boundaries included, gets each packet once and in order, to
+/// the whole namespace and to a room.
+#[test]
+fn broadcasts_reach_every_recipient_once_across_batches() {
+    let io = SocketIo::builder().runtime(Arc::new(Threads)).build();
+    io.of("/").on_connection(|s| async move {
+        if s.handshake().query("room").is_some() {
+            s.join("r");
+        }
+    });
+    let conns: Vec<Arc<Recorder>> = (0..37).map(|_| Arc::new(Recorder::default())).collect();
+    let mut clients = Vec::new();
+    for (i, conn) in conns.iter().enumerate() {
+        let mut info = info();
+        if i % 3 == 0 {
+            info.url.push_str("&room=1");
+        }
+        let c = io.accept(conn.clone(), info);
+        c.handle_text("0");
+        wait_for(conn, 1);
+        clients.push(c);
+    }
+    io.emit("all", json!(1)).unwrap();
+    io.to("r").emit("room", json!(2)).unwrap();
+    io.emit("all", json!(3)).unwrap();
+    for (i, conn) in conns.iter().enumerate() {
+        let mut want = vec![r#"2["all",1]"#];
+        if i % 3 == 0 {
+            want.push(r#"2["room",2]"#);
+        }
+        want.push(r#"2["all",3]"#);
+        let got = wait_for(conn, 1 + want.len());
+        assert_eq!(got[1..], want, "recipient {i}");
+    }
+}
+
 /// Keeps spawned futures until the test runs them; sleeps end at once.
 #[derive(Default)]
 struct Later(Mutex<Vec<BoxFuture<()>>>);
