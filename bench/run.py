@@ -59,10 +59,11 @@ def free_port():
 
 
 def cpu_ms(pid):
+    """(user, kernel) CPU time of `pid` so far, in milliseconds."""
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     # utime and stime are fields 14 and 15 of the whole line.
-    return (int(fields[11]) + int(fields[12])) * 1000.0 / TICKS
+    return int(fields[11]) * 1000.0 / TICKS, int(fields[12]) * 1000.0 / TICKS
 
 
 def rss_kib(pid):
@@ -151,7 +152,7 @@ def loadgen(server, args, timeout=600):
     if p.returncode != 0 or cpu0 is None or cpu1 is None:
         raise RuntimeError(f"loadgen {args} failed (rc {p.returncode}): {out[-500:]}")
     result = json.loads(out.strip().splitlines()[-1])
-    return result, cpu1 - cpu0, mem
+    return result, (cpu1[0] - cpu0[0], cpu1[1] - cpu0[1]), mem
 
 
 def scenarios(quick):
@@ -176,21 +177,31 @@ def scenarios(quick):
 def measure(kind, name, args):
     srv = Server(kind)
     try:
-        r, cpu, mem = loadgen(srv, args)
+        r, (user, kernel), mem = loadgen(srv, args)
     finally:
         srv.stop()
+    cpu = user + kernel
     fig = {"loadgen_cpu_ms": r.get("loadgen_cpu_ms"), "errors": r.get("errors", 0), "server_cpu_ms": cpu}
+    units = None
     if name.endswith("connect"):
         fig["per_sec"] = r["per_sec"]
-        fig["cpu_us_per_conn"] = cpu * 1000 / max(1, r["connections"])
+        units = max(1, r["connections"])
+        fig["cpu_us_per_conn"] = cpu * 1000 / units
     elif name.endswith("echo"):
         fig.update({k: r[k] for k in ("achieved_rate", "p50_us", "p99_us", "p999_us")})
-        fig["cpu_us_per_msg"] = cpu * 1000 / max(1, r["acked"])
+        units = max(1, r["acked"])
+        fig["cpu_us_per_msg"] = cpu * 1000 / units
     elif name.startswith("broadcast"):
         fig["deliveries_per_sec"] = r["deliveries_per_sec"]
         fig["full_delivery_ms"] = r["median_full_delivery_ms"]
-        fig["cpu_us_per_delivery"] = cpu * 1000 / max(1, r["deliveries"])
-    elif name.startswith("idle"):
+        units = max(1, r["deliveries"])
+        fig["cpu_us_per_delivery"] = cpu * 1000 / units
+    if units:
+        # The split: user space is the server's own work, the kernel part
+        # mostly the same syscalls for every server (see RESULTS.md).
+        fig["user_us_per_unit"] = user * 1000 / units
+        fig["kernel_us_per_unit"] = kernel * 1000 / units
+    if name.startswith("idle"):
         fig["connections"] = r["connections"]
         fig["kib_per_conn"] = (mem["ready"] - mem["base"]) / max(1, r["connections"])
     return fig
@@ -218,6 +229,19 @@ ROWS = [
     ("bursts of 10 to 10k: server CPU per delivery", "broadcast_10k_burst", "cpu_us_per_delivery", "µs", True),
     ("idle WS connection (10k): resident memory", "idle_10k", "kib_per_conn", "KiB", True),
     ("idle WS connection (max): resident memory", "idle_max", "kib_per_conn", "KiB", True),
+]
+
+
+# Scenarios in the user/kernel split table, with their unit of work.
+SPLIT_ROWS = [
+    ("ws_connect", "connection"),
+    ("polling_connect", "connection"),
+    ("ws_echo", "message"),
+    ("polling_echo", "message"),
+    ("broadcast_1k", "delivery"),
+    ("broadcast_10k", "delivery"),
+    ("broadcast_10k_room_half", "delivery"),
+    ("broadcast_10k_burst", "delivery"),
 ]
 
 
@@ -249,6 +273,22 @@ def table(results):
         cells = [label, fmt(o, unit)] + [fmt(med[k], unit) for k in peers]
         cells += [ratio_text(o, med[k], lower) for k in peers]
         lines.append("| " + " | ".join(cells) + " |")
+    split = ["", "Server CPU per unit split into user space (the server's own work) and kernel, medians:", "",
+             "| scenario (unit) | " + " | ".join(LABELS[k] for k in results) + " |",
+             "|" + "---|" * (1 + len(results))]
+    for scen, unit in SPLIT_ROWS:
+        cells = []
+        for kind in results:
+            runs = [r for r in results[kind].get(scen, []) if r.get("user_us_per_unit") is not None]
+            if not runs:
+                cells.append("—")
+                continue
+            u = statistics.median(r["user_us_per_unit"] for r in runs)
+            k = statistics.median(r["kernel_us_per_unit"] for r in runs)
+            cells.append(f"{fmt(u, '')} + {fmt(k, 'µs')}")
+        if any(c != "—" for c in cells):
+            split.append(f"| {scen} ({unit}) | " + " | ".join(cells) + " |")
+    lines += split if len(split) > 5 else []
     extra = []
     for kind in results:
         for scen, runs in results[kind].items():
