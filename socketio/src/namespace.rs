@@ -364,11 +364,11 @@ impl fmt::Debug for Namespace {
     }
 }
 
-/// Decides whether a requested namespace name belongs to a parent namespace.
 /// Recipients of a broadcast read ahead of sending to them (see
 /// [`Namespace::deliver`]).
 const PREFETCH_BATCH: usize = 16;
 
+/// Decides whether a requested namespace name belongs to a parent namespace.
 pub type NamespacePredicate = Arc<dyn Fn(&str) -> bool + Send + Sync>;
 
 pub(crate) struct ParentInner {
