@@ -232,17 +232,16 @@ ROWS = [
 ]
 
 
-# Scenarios in the user/kernel split table, with their unit of work.
-SPLIT_ROWS = [
-    ("ws_connect", "connection"),
-    ("polling_connect", "connection"),
-    ("ws_echo", "message"),
-    ("polling_echo", "message"),
-    ("broadcast_1k", "delivery"),
-    ("broadcast_10k", "delivery"),
-    ("broadcast_10k_room_half", "delivery"),
-    ("broadcast_10k_burst", "delivery"),
-]
+def unit_of(scenario):
+    """What a scenario's server CPU is divided by (as in `measure`); None
+    for the idle ones."""
+    if scenario.endswith("connect"):
+        return "connection"
+    if scenario.endswith("echo"):
+        return "message"
+    if scenario.startswith("broadcast"):
+        return "delivery"
+    return None
 
 
 def fmt(v, unit):
@@ -273,10 +272,11 @@ def table(results):
         cells = [label, fmt(o, unit)] + [fmt(med[k], unit) for k in peers]
         cells += [ratio_text(o, med[k], lower) for k in peers]
         lines.append("| " + " | ".join(cells) + " |")
-    split = ["", "Server CPU per unit split into user space (the server's own work) and kernel, medians:", "",
-             "| scenario (unit) | " + " | ".join(LABELS[k] for k in results) + " |",
-             "|" + "---|" * (1 + len(results))]
-    for scen, unit in SPLIT_ROWS:
+    split = []
+    for scen, _ in scenarios(False):
+        unit = unit_of(scen)
+        if unit is None:
+            continue
         cells = []
         for kind in results:
             runs = [r for r in results[kind].get(scen, []) if r.get("user_us_per_unit") is not None]
@@ -288,7 +288,10 @@ def table(results):
             cells.append(f"{fmt(u, '')} + {fmt(k, 'µs')}")
         if any(c != "—" for c in cells):
             split.append(f"| {scen} ({unit}) | " + " | ".join(cells) + " |")
-    lines += split if len(split) > 5 else []
+    if split:
+        lines += ["", "Server CPU per unit split into user space (the server's own work) and kernel, medians:", "",
+                  "| scenario (unit) | " + " | ".join(LABELS[k] for k in results) + " |",
+                  "|" + "---|" * (1 + len(results))] + split
     extra = []
     for kind in results:
         for scen, runs in results[kind].items():
