@@ -28,7 +28,7 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc::{unbounded_channel, UnboundedSender};
 use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
 #[path = "../listen.rs"]
 mod listen;
@@ -103,15 +103,9 @@ async fn serve(stream: TcpStream, registry: Registry, id: u64) {
         tokio::select! {
             msg = ws.next() => match msg {
                 Some(Ok(Message::Text(text))) => {
-                    let reply = on_text(text.as_str(), &sid, &registry);
-                    if let Some(reply) = reply {
+                    if let Some(reply) = on_text(text, &sid, &registry) {
                         if ws.send(reply).await.is_err() {
                             break;
-                        }
-                    } else if text.as_str().starts_with("42[\"broadcast\",") {
-                        let frame = Message::Text(text);
-                        for peer in registry.borrow().values() {
-                            let _ = peer.tx.send(frame.clone());
                         }
                     }
                 }
@@ -132,10 +126,19 @@ async fn serve(stream: TcpStream, registry: Registry, id: u64) {
     registry.borrow_mut().remove(&id);
 }
 
-/// The direct answer to a text frame, if it has one; sends room broadcasts
-/// itself. `None` for a plain broadcast (sent by the caller, who holds the
-/// frame) and for anything else.
-fn on_text(text: &str, sid: &str, registry: &Registry) -> Option<Message> {
+/// Queues `frame` on every connection, or on those in `room`.
+fn fan_out(registry: &Registry, frame: &Message, room: Option<&str>) {
+    for peer in registry.borrow().values() {
+        if room.is_none() || peer.room.as_deref() == room {
+            let _ = peer.tx.send(frame.clone());
+        }
+    }
+}
+
+/// The direct answer to a text frame, if it has one; broadcasts are sent
+/// from here (a plain one as the frame came, its buffer shared).
+fn on_text(frame: Utf8Bytes, sid: &str, registry: &Registry) -> Option<Message> {
+    let text = frame.as_str();
     if text.starts_with("40") {
         return Some(Message::text(format!("40{{\"sid\":\"{sid}\"}}")));
     }
@@ -149,6 +152,10 @@ fn on_text(text: &str, sid: &str, registry: &Registry) -> Option<Message> {
             Message::text(format!("43{ack}[{arg}"))
         });
     }
+    if ack.is_empty() && args.starts_with("[\"broadcast\",") {
+        fan_out(registry, &Message::Text(frame), None);
+        return None;
+    }
     if args.starts_with("[\"broadcast-room\",") {
         let Ok(serde_json::Value::Array(mut v)) = serde_json::from_str(args) else {
             return None;
@@ -161,11 +168,7 @@ fn on_text(text: &str, sid: &str, registry: &Registry) -> Option<Message> {
             return None;
         };
         let frame = Message::text(format!("42[\"broadcast\",{arg}]"));
-        for peer in registry.borrow().values() {
-            if peer.room.as_deref() == Some(room.as_str()) {
-                let _ = peer.tx.send(frame.clone());
-            }
-        }
+        fan_out(registry, &frame, Some(&room));
     }
     None
 }
