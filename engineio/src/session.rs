@@ -17,7 +17,6 @@
 //!    at [`Session::poll_timeout`]; when it fires call
 //!    [`Session::handle_timeout`] (early or repeated calls are harmless).
 
-use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
@@ -28,6 +27,8 @@ use crate::packet::Packet;
 use crate::payload;
 use crate::sid::Sid;
 use crate::str::Str;
+
+use self::queue::Queue;
 
 /// How long a polling session closed by the client waits for the GET the
 /// client still had in flight (it gets a noop), before it ends.
@@ -179,9 +180,9 @@ pub struct Session {
     /// The last ping was handed to a transport (only then can a pong answer it).
     ping_sent: bool,
     poll_pending: bool,
-    outbox: VecDeque<Packet>,
-    transmits: VecDeque<Transmit>,
-    events: VecDeque<Event>,
+    outbox: Queue<Packet>,
+    transmits: Queue<Transmit>,
+    events: Queue<Event>,
     timers: TimerTable,
 }
 
@@ -203,9 +204,9 @@ impl Session {
             close_reason: None,
             ping_sent: false,
             poll_pending: false,
-            outbox: VecDeque::new(),
-            transmits: VecDeque::new(),
-            events: VecDeque::new(),
+            outbox: Queue::default(),
+            transmits: Queue::default(),
+            events: Queue::default(),
             timers: TimerTable::default(),
         };
         let open = serde_json::json!({
@@ -562,14 +563,9 @@ impl Session {
     /// Frees the memory of empty queues, so that an idle session holds
     /// none. Optional; a driver calls it when it is about to wait.
     pub fn release_idle_memory(&mut self) {
-        fn release<T>(q: &mut VecDeque<T>) {
-            if q.is_empty() && q.capacity() > 0 {
-                *q = VecDeque::new();
-            }
-        }
-        release(&mut self.outbox);
-        release(&mut self.transmits);
-        release(&mut self.events);
+        self.outbox.release();
+        self.transmits.release();
+        self.events.release();
     }
 
     /// The next event for the layer above, if any.
@@ -629,7 +625,7 @@ impl Session {
                     self.outbox.push_back(Packet::Close);
                 }
                 self.transmits
-                    .extend(self.outbox.drain(..).map(Transmit::WebSocket));
+                    .extend(self.outbox.drain().map(Transmit::WebSocket));
                 self.transmits.push_back(Transmit::CloseWebSocket);
             }
             TransportKind::Polling => {
@@ -656,6 +652,8 @@ fn noop_payload() -> Bytes {
 fn duration_ms(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
+
+mod queue;
 
 #[cfg(test)]
 mod tests;
