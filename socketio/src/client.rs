@@ -266,7 +266,7 @@ impl Connection {
             Some(connect_payload(socket.id(), pid.as_deref())),
         ));
         for p in missed {
-            let _ = socket.send_packet(&p);
+            let _ = socket.send_packet(p);
         }
         // The connection handlers start now, up to their first await (rooms
         // they join are joined before anyone can react to the answer); the

@@ -8,6 +8,9 @@ use engineio::{Packet as EioPacket, SendError, Str};
 
 use crate::packet::Packet;
 
+/// Capacity of the encoding scratch buffer a thread keeps between packets.
+const SCRATCH_KEEP: usize = 64 * 1024;
+
 /// An Engine.IO connection as the Socket.IO layer uses it. The tokio driver
 /// implements it for `engineio::Socket`; other runtimes implement it on
 /// their own transport.
@@ -29,7 +32,12 @@ pub trait Conn: Send + Sync + 'static {
 /// whether it may be compressed. Cloning shares the buffers, so a broadcast
 /// encodes one packet for all.
 #[derive(Debug, Clone)]
-pub struct Encoded(Arc<(Str, Vec<Bytes>)>, bool);
+pub struct Encoded {
+    text: Str,
+    /// `None` when there are none, which is most packets.
+    attachments: Option<Arc<[Bytes]>>,
+    compress: bool,
+}
 
 impl Encoded {
     /// Encodes `packet` (compressible).
@@ -39,25 +47,53 @@ impl Encoded {
 
     /// Encodes `packet`; `compress` false opts it out of transport compression.
     pub fn with_compress(packet: &Packet, compress: bool) -> Self {
-        Encoded(
-            Arc::new((Str::from(packet.encode()), packet.attachments.clone())),
+        thread_local! {
+            /// Where packets are encoded before their exact-size copy:
+            /// one allocation per packet, owned by its text alone.
+            static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        let text = SCRATCH.with(|scratch| {
+            let Ok(mut buf) = scratch.try_borrow_mut() else {
+                // Not reentrant (serializing calls no user code); but were it
+                // ever, this stays correct.
+                return Str::from(packet.encode());
+            };
+            buf.clear();
+            packet.encode_into(&mut buf);
+            let text = match std::str::from_utf8(&buf) {
+                Ok(s) => Str::from(s),
+                Err(_) => Str::from(String::from_utf8_lossy(&buf).into_owned()),
+            };
+            if buf.capacity() > SCRATCH_KEEP {
+                // A large packet does not pin its buffer to the thread.
+                *buf = Vec::new();
+            }
+            text
+        });
+        let attachments = match packet.attachments.is_empty() {
+            true => None,
+            false => Some(Arc::from(packet.attachments.as_slice())),
+        };
+        Encoded {
+            text,
+            attachments,
             compress,
-        )
+        }
     }
 
     /// The text message.
     pub fn text(&self) -> &Str {
-        &self.0 .0
+        &self.text
     }
 
     /// The binary attachments.
     pub fn attachments(&self) -> &[Bytes] {
-        &self.0 .1
+        self.attachments.as_deref().unwrap_or_default()
     }
 
     /// Whether the transport may compress it.
     pub fn compress(&self) -> bool {
-        self.1
+        self.compress
     }
 
     /// The Engine.IO packets to send, in order.
@@ -72,19 +108,20 @@ impl Encoded {
 /// Queues `packet` on an Engine.IO session of the tokio driver: the body
 /// of its [`Conn::send`], also called directly on the send path of a
 /// socket that knows its connection is one (no trait object to follow).
+/// Takes the packet by value, so that a text-only one moves its text into
+/// the queue.
 #[cfg(feature = "tokio")]
-pub(crate) fn send_to_engine(socket: &engineio::Socket, packet: &Encoded) -> Result<(), SendError> {
-    if packet.attachments().is_empty() {
-        socket.send_with(EioPacket::Message(packet.text().clone()), packet.compress())
-    } else {
-        socket.send_group_with(packet.to_engine_packets(), packet.compress())
+pub(crate) fn send_to_engine(socket: &engineio::Socket, packet: Encoded) -> Result<(), SendError> {
+    match packet.attachments {
+        None => socket.send_with(EioPacket::Message(packet.text), packet.compress),
+        Some(_) => socket.send_group_with(packet.to_engine_packets(), packet.compress),
     }
 }
 
 #[cfg(feature = "tokio")]
 impl Conn for engineio::Socket {
     fn send(&self, packet: &Encoded) -> Result<(), SendError> {
-        send_to_engine(self, packet)
+        send_to_engine(self, packet.clone())
     }
 
     fn close(&self) {

@@ -294,7 +294,7 @@ impl Namespace {
                     }
                 }
                 for s in batch[..chunk.len()].iter().flatten() {
-                    if s.send_packet(&encoded) == Err(EmitError::Full) && !volatile {
+                    if s.send_packet(encoded.clone()) == Err(EmitError::Full) && !volatile {
                         full.push((*s).clone());
                     }
                 }
@@ -321,7 +321,7 @@ impl Namespace {
             .filter_map(|sid| self.socket(*sid))
             .map(|s| {
                 let rx = s.register_ack(id);
-                let sent = s.send_packet(&encoded);
+                let sent = s.send_packet(encoded.clone());
                 let fut: BoxFuture<AckResult> = match sent {
                     Ok(()) => Box::pin(async move { s.wait_ack(id, rx, timeout).await }),
                     Err(e) => {

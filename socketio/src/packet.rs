@@ -194,31 +194,33 @@ impl Packet {
     }
 
     /// Encodes the text part; the attachments follow as binary messages.
-    ///
-    /// Written into one buffer (numbers and JSON included), so a small
-    /// packet costs one allocation.
     pub fn encode(&self) -> String {
-        use std::io::Write;
         let mut out = Vec::with_capacity(64 + self.nsp.len());
+        self.encode_into(&mut out);
+        // Everything written is UTF-8.
+        String::from_utf8(out)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    }
+
+    /// Appends the text part to `out` (numbers and JSON included, with no
+    /// formatting machinery in between).
+    pub(crate) fn encode_into(&self, out: &mut Vec<u8>) {
         out.push(self.ty.digit() as u8);
-        // Writing to a Vec cannot fail.
         if self.ty.is_binary() {
-            let _ = write!(out, "{}-", self.attachments.len());
+            push_decimal(out, self.attachments.len() as u64);
+            out.push(b'-');
         }
         if self.nsp != "/" && !self.nsp.is_empty() {
             out.extend_from_slice(self.nsp.as_bytes());
             out.push(b',');
         }
         if let Some(id) = self.id {
-            let _ = write!(out, "{id}");
+            push_decimal(out, id);
         }
         if let Some(data) = &self.data {
-            // Serializing a Value cannot fail.
-            let _ = serde_json::to_writer(&mut out, data);
+            // Serializing a Value into a Vec cannot fail.
+            let _ = serde_json::to_writer(&mut *out, data);
         }
-        // Everything written above is UTF-8.
-        String::from_utf8(out)
-            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
     }
 
     /// Decodes the text part of a packet. Binary types come back with
@@ -345,6 +347,21 @@ fn check_placeholders(v: &Value, count: usize) -> Result<(), ParseError> {
 /// A placeholder for attachment `num`.
 pub fn placeholder(num: usize) -> Value {
     serde_json::json!({ "_placeholder": true, "num": num })
+}
+
+/// Appends `n` in decimal.
+fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
 }
 
 #[cfg(test)]
@@ -480,6 +497,15 @@ mod tests {
             vec![Bytes::new()],
         );
         assert_eq!(p.check_placeholders(), Err(ParseError::InvalidPlaceholder));
+    }
+
+    #[test]
+    fn decimals_are_written_digit_by_digit() {
+        for n in [0, 7, 10, 456, 1_000_000, u64::MAX] {
+            let mut out = Vec::new();
+            super::push_decimal(&mut out, n);
+            assert_eq!(out, n.to_string().into_bytes());
+        }
     }
 
     #[test]

@@ -190,7 +190,7 @@ impl AckSender {
     pub fn send(self, data: impl Into<Data>) -> Result<(), EmitError> {
         let (args, bins) = data.into().into_parts();
         let packet = Packet::ack(self.socket.nsp_name(), Value::Array(args), self.id, bins);
-        self.socket.send_packet(&Encoded::new(&packet))
+        self.socket.send_packet(Encoded::new(&packet))
     }
 }
 
@@ -207,6 +207,16 @@ type PacketMiddleware = Arc<dyn Fn(&Socket, &str, &Data) -> PacketVerdict + Send
 struct EventEntry {
     handler: EventHandler,
     concurrent: bool,
+}
+
+/// An arriving event and what it runs.
+struct Event {
+    name: String,
+    data: Data,
+    ack: Option<AckSender>,
+    run: Dispatch,
+    /// The generation of the handlers `run` was resolved at.
+    gen: u64,
 }
 
 /// What an arriving event runs: resolved once, under one read lock.
@@ -500,7 +510,7 @@ impl Socket {
             };
             server.record_broadcast(&self.0.nsp, &mut packet, &opts);
         }
-        self.send_packet(&Encoded::new(&packet))
+        self.send_packet(Encoded::new(&packet))
     }
 
     /// Emits `event` and waits for the client's ack, at most `timeout`.
@@ -519,7 +529,7 @@ impl Socket {
         let id = self.0.nsp.next_ack_id();
         let packet = Packet::event(self.nsp_name(), payload, Some(id), bins);
         let rx = self.register_ack(id);
-        if let Err(e) = self.send_packet(&Encoded::new(&packet)) {
+        if let Err(e) = self.send_packet(Encoded::new(&packet)) {
             self.forget_ack(id);
             return Err(AckError::Emit(e));
         }
@@ -582,14 +592,16 @@ impl Socket {
         }
     }
 
-    pub(crate) fn send_packet(&self, packet: &Encoded) -> Result<(), EmitError> {
+    /// Sends `packet`, taken by value: a unicast moves its text into the
+    /// connection's queue, a broadcast passes each recipient a clone.
+    pub(crate) fn send_packet(&self, packet: Encoded) -> Result<(), EmitError> {
         if !self.connected() {
             return Err(EmitError::Disconnected);
         }
         if self.0.holding.load(Ordering::Acquire) {
             let mut held = lock(&self.0.held_output);
             if let Some(v) = held.as_mut() {
-                v.push(packet.clone());
+                v.push(packet);
                 return Ok(());
             }
         }
@@ -597,7 +609,7 @@ impl Socket {
         if let Some(engine) = &self.0.engine {
             return crate::conn::send_to_engine(engine, packet).map_err(EmitError::from);
         }
-        self.0.conn.send(packet).map_err(EmitError::from)
+        self.0.conn.send(&packet).map_err(EmitError::from)
     }
 
     /// Holds the socket's packets back until [`Socket::release_output`].
@@ -665,7 +677,7 @@ impl Socket {
 
     pub(crate) fn disconnect_namespace(&self) {
         if self.connected() {
-            let _ = self.send_packet(&Encoded::new(&Packet::new(
+            let _ = self.send_packet(Encoded::new(&Packet::new(
                 PacketType::Disconnect,
                 self.nsp_name(),
                 None,
@@ -751,28 +763,35 @@ impl Socket {
                     socket: self.clone(),
                     id,
                 });
-                let socket = self.clone();
                 // Resolved once here; a queued event whose handlers changed
                 // meanwhile (say, registered by a connection handler after
                 // an await) looks them up again when it runs.
                 let (run, concurrent, gen) = self.resolve(&event);
-                let job: BoxFuture<()> =
-                    Box::pin(async move { socket.dispatch(event, data, ack, run, gen).await });
-                if concurrent {
-                    // Bounded like the serial queue: beyond it, overloaded.
-                    if self.0.concurrent.fetch_add(1, Ordering::AcqRel) >= self.0.max_queued {
-                        self.0.concurrent.fetch_sub(1, Ordering::AcqRel);
-                        self.disconnect(true);
-                        return;
-                    }
-                    let s = self.clone();
-                    let job = AssertUnwindSafe(job).catch_unwind().map(move |_| {
+                let event = Event {
+                    name: event,
+                    data,
+                    ack,
+                    run,
+                    gen,
+                };
+                if !concurrent {
+                    self.run_or_enqueue(event);
+                    return;
+                }
+                // Bounded like the serial queue: beyond it, overloaded.
+                if self.0.concurrent.fetch_add(1, Ordering::AcqRel) >= self.0.max_queued {
+                    self.0.concurrent.fetch_sub(1, Ordering::AcqRel);
+                    self.disconnect(true);
+                    return;
+                }
+                let socket = self.clone();
+                let s = self.clone();
+                let job = AssertUnwindSafe(async move { socket.dispatch(event).await })
+                    .catch_unwind()
+                    .map(move |_| {
                         s.0.concurrent.fetch_sub(1, Ordering::AcqRel);
                     });
-                    self.0.nsp.runtime().spawn(Box::pin(job));
-                } else {
-                    self.enqueue(job);
-                }
+                self.0.nsp.runtime().spawn(Box::pin(job));
             }
             PacketType::Ack | PacketType::BinaryAck => {
                 let Some(id) = packet.id else { return };
@@ -790,14 +809,22 @@ impl Socket {
         }
     }
 
-    async fn dispatch(
-        &self,
-        event: String,
-        data: Data,
-        ack: Option<AckSender>,
-        run: Dispatch,
-        gen: u64,
-    ) {
+    async fn dispatch(&self, event: Event) {
+        if let Some(job) = self.start_dispatch(event) {
+            job.await;
+        }
+    }
+
+    /// Runs `event`'s packet middlewares and `on_any` listeners, and calls
+    /// its handler: what is left to run is the future it returned, if any.
+    fn start_dispatch(&self, event: Event) -> Option<BoxFuture<()>> {
+        let Event {
+            name: event,
+            data,
+            ack,
+            run,
+            gen,
+        } = event;
         let run = match self.0.handlers_gen.load(Ordering::Acquire) == gen {
             true => run,
             false => self.resolve(&event).0,
@@ -820,15 +847,13 @@ impl Socket {
                         f(self, &err);
                     }
                 }
-                return;
+                return None;
             }
         }
         for f in any_in {
             f(self, &event, &data);
         }
-        if let Some(h) = handler {
-            h(self.clone(), data, ack).await;
-        }
+        handler.map(|h| h(self.clone(), data, ack))
     }
 
     /// Lets queued jobs run (they are held until the CONNECT answer is out).
@@ -861,7 +886,11 @@ impl Socket {
     /// running, it runs now, up to its first await: most handlers finish
     /// there, and then no task is spawned for them. One that awaits goes to
     /// a queue task, which polls it again at once with its own waker.
-    pub(crate) fn enqueue(&self, mut job: BoxFuture<()>) {
+    ///
+    /// The job of an event is its dispatch: when it runs now, that runs
+    /// here and only the future its handler returned, if it awaits, is
+    /// kept (no job is boxed for it).
+    fn run_or_enqueue(&self, event: Event) {
         let overloaded = {
             let mut q = lock(&self.0.queue);
             if q.jobs.len() >= self.0.max_queued {
@@ -871,7 +900,9 @@ impl Socket {
                 q.running = true;
                 false
             } else {
-                q.jobs.push_back(job);
+                let socket = self.clone();
+                q.jobs
+                    .push_back(Box::pin(async move { socket.dispatch(event).await }));
                 return;
             }
         };
@@ -880,18 +911,21 @@ impl Socket {
             self.disconnect(true);
             return;
         }
-        // No lock is held here: the handler may use this socket freely.
-        let job = if poll_in_place(&mut job) {
+        // No lock is held here: middlewares and the handler may use this
+        // socket freely. One that panics ends its event, as a queued job's
+        // panic does.
+        let job = std::panic::catch_unwind(AssertUnwindSafe(|| self.start_dispatch(event)))
+            .ok()
+            .flatten();
+        let job = job.and_then(|mut job| (!poll_in_place(&mut job)).then_some(job));
+        if job.is_none() {
             let mut q = lock(&self.0.queue);
             if q.jobs.is_empty() {
                 q.running = false;
                 return;
             }
             // Jobs queued while it ran: the queue task runs them.
-            None
-        } else {
-            Some(job)
-        };
+        }
         // A job that awaits belongs to the queue task from now on, like one
         // it had taken from the queue: a close drops queued jobs, not it.
         let socket = self.clone();

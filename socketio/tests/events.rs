@@ -218,6 +218,31 @@ async fn a_panicking_handler_does_not_stall_later_events() {
     assert_eq!(c.text().await, r#"42["alive"]"#);
 }
 
+#[tokio::test]
+async fn a_panic_before_the_handlers_future_does_not_stall_later_events() {
+    let io = SocketIo::new();
+    io.of("/").on_connection(|s| async move {
+        // Panics while the event is dispatched, outside any future: in a
+        // packet middleware, and in a handler before it returns its future.
+        s.use_packet(|_, event, _| match event {
+            "mw-boom" => panic!("middleware bug"),
+            _ => Ok(()),
+        });
+        s.on("sync-boom", |_, _, _| -> std::future::Ready<()> {
+            panic!("handler bug")
+        });
+        s.on("after", |s, _, _| async move {
+            let _ = s.emit("alive", ());
+        });
+    });
+    let addr = serve(&io).await;
+    let (mut c, _) = Client::connect(addr, "/").await;
+    c.send(r#"42["mw-boom"]"#).await;
+    c.send(r#"42["sync-boom"]"#).await;
+    c.send(r#"42["after"]"#).await;
+    assert_eq!(c.text().await, r#"42["alive"]"#);
+}
+
 /// Registers "slow" (answers "slow-done" after 200 ms), lets `quick`
 /// register "quick", then sends "slow" and "quick": the next two answers.
 async fn slow_then_quick(quick: fn(&socketio::Socket)) -> [String; 2] {
