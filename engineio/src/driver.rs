@@ -342,6 +342,9 @@ impl Driver {
             ..
         } = self;
         let handler = &*engine.handler;
+        // The loop takes application packets after this, so the handlers'
+        // own sends need not wake this task (see `Mailbox::receiving`).
+        let _receiving = socket.0.mail.receiving();
         while let Some(ev) = session.poll_event() {
             any = true;
             match ev {

@@ -16,6 +16,7 @@
 //! One receiver (the driver task) polls both queues with the same waker.
 //! The lock is held to push or pop one item, never across a wake or an await.
 
+use std::cell::Cell;
 use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
@@ -24,6 +25,24 @@ use std::task::{Context, Poll, Waker};
 /// broadcasts fits), and the most a drained queue keeps until the receiver
 /// waits; a larger one is released as soon as it drains.
 const KEEP: usize = 16;
+
+thread_local! {
+    /// The address of the mailbox whose receiver is running application
+    /// code on this thread right now (see [`Mailbox::receiving`]); 0 if none.
+    static RECEIVING: Cell<usize> = const { Cell::new(0) };
+}
+
+/// While alive, application items pushed on this thread to the mailbox
+/// that made it wake nobody. Restores the previous mark when dropped.
+pub(crate) struct Receiving {
+    previous: usize,
+}
+
+impl Drop for Receiving {
+    fn drop(&mut self) {
+        RECEIVING.with(|r| r.set(self.previous));
+    }
+}
 
 /// Why a push was refused.
 #[derive(Debug, PartialEq, Eq)]
@@ -142,6 +161,22 @@ impl<A, C> Mailbox<A, C> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Marks this thread as running application code for this mailbox's
+    /// receiver (its event handlers), until the guard is dropped. The
+    /// receiver promises to take application items after that code returns,
+    /// without being woken: an item those handlers push (an echo's answer)
+    /// then wakes nobody, where a wake would only poll the receiver once
+    /// more, for nothing. Pushes from other threads, other mailboxes' code
+    /// and control messages wake as always.
+    pub(crate) fn receiving(&self) -> Receiving {
+        let previous = RECEIVING.with(|r| r.replace(self.addr()));
+        Receiving { previous }
+    }
+
+    fn addr(&self) -> usize {
+        self as *const Self as usize
+    }
+
     /// Queues an application item.
     pub(crate) fn push_app(&self, item: A) -> Result<(), PushError<A>> {
         let mut s = self.lock();
@@ -152,6 +187,10 @@ impl<A, C> Mailbox<A, C> {
             return Err(PushError::Full(item));
         }
         s.app.push(item);
+        if RECEIVING.with(Cell::get) == self.addr() {
+            // The receiver takes it once its handlers return.
+            return Ok(());
+        }
         let w = s.waker.take();
         drop(s);
         if let Some(w) = w {
@@ -267,6 +306,49 @@ mod tests {
         assert_eq!(m.poll_ctl(&mut cx), Poll::Pending);
         m.push_ctl("poll").unwrap();
         assert_eq!(m.poll_ctl(&mut cx), Poll::Ready(Some("poll")));
+    }
+
+    #[test]
+    fn the_receivers_own_handlers_push_without_waking_it() {
+        let m: Mailbox<u32, &str> = Mailbox::new(8);
+        let other: Mailbox<u32, &str> = Mailbox::new(8);
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        let waker = Waker::from(count.clone());
+        let mut cx = Context::from_waker(&waker);
+        assert_eq!(m.poll_app(&mut cx), Poll::Pending);
+        assert_eq!(m.poll_ctl(&mut cx), Poll::Pending);
+        {
+            let _receiving = m.receiving();
+            m.push_app(1).unwrap();
+            assert_eq!(count.0.load(Ordering::SeqCst), 0);
+            // Marks nest: another mailbox's receiver, then back.
+            {
+                let _inner = other.receiving();
+                m.push_app(2).unwrap();
+                assert_eq!(count.0.load(Ordering::SeqCst), 1);
+            }
+            assert_eq!(m.poll_app(&mut cx), Poll::Ready(Some(1)));
+            assert_eq!(m.poll_app(&mut cx), Poll::Ready(Some(2)));
+            assert_eq!(m.poll_app(&mut cx), Poll::Pending);
+            m.push_app(3).unwrap();
+            // A control message always wakes.
+            m.push_ctl("close").unwrap();
+            assert_eq!(count.0.load(Ordering::SeqCst), 2);
+        }
+        // The mark is gone with the guard; another thread never had it.
+        assert_eq!(m.poll_app(&mut cx), Poll::Ready(Some(3)));
+        assert_eq!(m.poll_app(&mut cx), Poll::Pending);
+        std::thread::scope(|t| {
+            let _receiving = m.receiving();
+            t.spawn(|| m.push_app(4).unwrap()).join().unwrap();
+        });
+        assert_eq!(count.0.load(Ordering::SeqCst), 3);
+        m.push_app(5).unwrap();
+        assert_eq!(
+            count.0.load(Ordering::SeqCst),
+            3,
+            "no waker registered since"
+        );
     }
 
     #[test]
