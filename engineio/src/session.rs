@@ -209,15 +209,14 @@ impl Session {
             events: Queue::default(),
             timers: TimerTable::default(),
         };
-        let open = serde_json::json!({
-            "sid": sid.as_str(),
-            "upgrades": config.upgrades_for(transport),
-            "pingInterval": duration_ms(config.ping_interval),
-            "pingTimeout": duration_ms(config.ping_timeout),
-            "maxPayload": config.max_payload,
-        });
-        s.outbox
-            .push_back(Packet::Open(Str::from(open.to_string())));
+        let open = open_payload(
+            sid,
+            config.upgrades_for(transport),
+            config.ping_interval,
+            config.ping_timeout,
+            config.max_payload,
+        );
+        s.outbox.push_back(Packet::Open(Str::from(open)));
         s.timers.set(Timer::PingDue, now + s.ping_interval);
         s
     }
@@ -647,6 +646,40 @@ impl Session {
 
 fn noop_payload() -> Bytes {
     Bytes::from_static(b"6")
+}
+
+/// The handshake's JSON, written directly: every handshake sends one, and
+/// none of its strings needs escaping (a sid is URL-safe base64, upgrade
+/// names are the server's own).
+fn open_payload(
+    sid: Sid,
+    upgrades: &[&str],
+    ping_interval: Duration,
+    ping_timeout: Duration,
+    max_payload: usize,
+) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(128);
+    out.push_str("{\"sid\":\"");
+    out.push_str(sid.as_str());
+    out.push_str("\",\"upgrades\":[");
+    for (i, u) in upgrades.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push('"');
+        out.push_str(u);
+        out.push('"');
+    }
+    // Writing to a String cannot fail.
+    let _ = write!(
+        out,
+        "],\"pingInterval\":{},\"pingTimeout\":{},\"maxPayload\":{}}}",
+        duration_ms(ping_interval),
+        duration_ms(ping_timeout),
+        max_payload
+    );
+    out
 }
 
 fn duration_ms(d: Duration) -> u64 {

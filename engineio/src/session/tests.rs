@@ -105,6 +105,33 @@ fn handshake_has_exactly_the_spec_keys() {
 }
 
 #[test]
+fn handshake_json_is_what_serde_writes() {
+    let sid = Sid::random();
+    for upgrades in [
+        &[][..],
+        &["websocket"][..],
+        &["websocket", "webtransport"][..],
+    ] {
+        let ours = super::open_payload(
+            sid,
+            upgrades,
+            Duration::from_millis(25_000),
+            Duration::from_millis(20_000),
+            1_000_000,
+        );
+        let theirs = serde_json::json!({
+            "sid": sid.as_str(),
+            "upgrades": upgrades,
+            "pingInterval": 25_000,
+            "pingTimeout": 20_000,
+            "maxPayload": 1_000_000,
+        });
+        let parsed: serde_json::Value = serde_json::from_str(&ours).unwrap();
+        assert_eq!(parsed, theirs, "{ours}");
+    }
+}
+
+#[test]
 fn first_ping_comes_after_ping_interval_not_at_once() {
     let mut h = Harness::new(TransportKind::WebSocket);
     h.transmits();

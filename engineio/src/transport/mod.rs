@@ -377,9 +377,17 @@ fn detach_headers(headers: &http::HeaderMap) -> http::HeaderMap {
     out
 }
 
-/// A copy of `uri` that owns its bytes (see [`detach_headers`]).
+/// A copy of `uri` that owns its bytes (see [`detach_headers`]). A request
+/// line's usual origin form (`/path?query`) is copied as it is, without
+/// formatting the URI first.
 fn detach_uri(uri: &http::Uri) -> http::Uri {
-    http::Uri::try_from(uri.to_string()).unwrap_or_else(|_| uri.clone())
+    let copy = match (uri.scheme(), uri.authority(), uri.path_and_query()) {
+        (None, None, Some(pq)) => {
+            http::Uri::from_maybe_shared(bytes::Bytes::copy_from_slice(pq.as_str().as_bytes()))
+        }
+        _ => http::Uri::try_from(uri.to_string()),
+    };
+    copy.unwrap_or_else(|_| uri.clone())
 }
 
 /// Sets the `io` cookie on a handshake response when configured.
@@ -412,6 +420,20 @@ mod tests {
         assert!(path_matches("/engine.io/", "/engine.io/"));
         assert!(path_matches("/engine.io/", "/engine.io"));
         assert!(!path_matches("/engine.io/", "/other/"));
+    }
+
+    #[test]
+    fn detached_uris_are_equal_copies() {
+        for u in [
+            "/engine.io/?EIO=4&transport=polling&x=a%20b",
+            "/engine.io/",
+            "http://example.com:8080/engine.io/?EIO=4",
+        ] {
+            let uri: http::Uri = u.parse().unwrap();
+            let copy = detach_uri(&uri);
+            assert_eq!(copy, uri);
+            assert_eq!(copy.to_string(), u);
+        }
     }
 
     #[test]
