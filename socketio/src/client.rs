@@ -21,8 +21,9 @@ use crate::deadlines::ConnectTimeouts;
 use crate::decoder::Decoder;
 use crate::namespace::ConnectError;
 use crate::packet::{Packet, PacketType};
+use crate::runtime::BoxFuture;
 use crate::server::ServerInner;
-use crate::socket::{connect_payload, DisconnectReason, Handshake, Socket};
+use crate::socket::{connect_payload, poll_in_place, DisconnectReason, Handshake, Socket};
 
 /// The Engine.IO handshake facts every socket of a connection shares.
 #[derive(Debug, Clone)]
@@ -211,7 +212,7 @@ impl Connection {
             this.finish_connect(socket, restored);
             return;
         }
-        self.0.server.runtime.spawn(Box::pin(async move {
+        let mut job: BoxFuture<()> = Box::pin(async move {
             for mw in middlewares {
                 // A panicking middleware refuses the connection like an error.
                 let verdict = AssertUnwindSafe(mw(socket.clone()))
@@ -230,7 +231,11 @@ impl Connection {
                 }
             }
             this.finish_connect(socket, restored);
-        }));
+        });
+        // Most middlewares decide without awaiting: then no task is spawned.
+        if !poll_in_place(&mut job) {
+            self.0.server.runtime.spawn(job);
+        }
     }
 
     fn finish_connect(&self, socket: Socket, restored: Option<crate::server::Restored>) {

@@ -997,7 +997,7 @@ impl Socket {
 /// Polls `job` once, here, with a waker that does nothing; whoever keeps a
 /// job that is not done must poll it again with a real waker. Returns
 /// whether it is done (a panic ends it too).
-fn poll_in_place(job: &mut BoxFuture<()>) -> bool {
+pub(crate) fn poll_in_place(job: &mut BoxFuture<()>) -> bool {
     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
     !matches!(
         std::panic::catch_unwind(AssertUnwindSafe(|| job.as_mut().poll(&mut cx))),

@@ -171,6 +171,7 @@ async fn handshake_exposes_query_headers_address_and_time() {
             "hs",
             json!({
                 "q": h.query("room"),
+                "url": h.url,
                 "host": h.headers.contains_key("host"),
                 "loopback": h.address.is_some_and(|a| a.ip().is_loopback()),
                 "recent": h.issued.elapsed().map(|d| d.as_secs() < 10).unwrap_or(false),
@@ -182,7 +183,7 @@ async fn handshake_exposes_query_headers_address_and_time() {
     c.join_nsp("/", None).await;
     assert_eq!(
         c.text().await,
-        r#"42["hs",{"q":"a b","host":true,"loopback":true,"recent":true}]"#
+        r#"42["hs",{"q":"a b","url":"/socket.io/?EIO=4&transport=websocket&room=a%20b","host":true,"loopback":true,"recent":true}]"#
     );
 }
 
