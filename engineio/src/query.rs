@@ -92,7 +92,9 @@ fn pairs(query: &str) -> impl Iterator<Item = Pair<'_>> {
 }
 
 /// The Engine.IO parameters of a request, found in one pass over its query
-/// (the first value of each, as [`param`] gives).
+/// (the first value of each, as [`param`] gives). Only the tokio transports
+/// read requests.
+#[cfg(any(feature = "tokio", test))]
 #[derive(Debug, Default, PartialEq)]
 pub(crate) struct EioParams<'q> {
     pub transport: Option<Cow<'q, str>>,
@@ -100,6 +102,7 @@ pub(crate) struct EioParams<'q> {
     pub sid: Option<Cow<'q, str>>,
 }
 
+#[cfg(any(feature = "tokio", test))]
 pub(crate) fn eio_params(query: &str) -> EioParams<'_> {
     let mut p = EioParams::default();
     for pair in pairs(query) {
