@@ -17,7 +17,7 @@ use futures_util::FutureExt;
 use serde_json::{json, Value};
 
 use crate::conn::{Conn, Encoded};
-use crate::deadlines::ConnectTimeouts;
+use crate::deadlines::{AckGap, ConnectTimeout, Deadlines};
 use crate::decoder::Decoder;
 use crate::namespace::ConnectError;
 use crate::packet::{Packet, PacketType};
@@ -112,7 +112,12 @@ impl Connection {
             }),
         });
         // connectTimeout: a connection with no namespace socket by then is closed.
-        ConnectTimeouts::push(&client.server, &client);
+        let timeout = client.server.config.connect_timeout;
+        Deadlines::push(
+            &client.server,
+            timeout,
+            ConnectTimeout(Arc::downgrade(&client)),
+        );
         Connection(client)
     }
 
@@ -286,12 +291,8 @@ impl Connection {
             }));
         }
         if hold {
-            let rt = self.0.server.runtime.clone();
-            let s = socket.clone();
-            rt.clone().spawn(Box::pin(async move {
-                rt.sleep(gap).await;
-                s.release_output();
-            }));
+            // One queue and task per server, not a task per connection.
+            Deadlines::push(&self.0.server, gap, AckGap(socket.clone()));
         }
         socket.release_queue();
     }

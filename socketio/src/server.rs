@@ -14,6 +14,7 @@ use crate::adapter::{AdapterFactory, BroadcastOptions, LocalAdapter, Room};
 use crate::client::{Connection, ConnectionInfo};
 use crate::conn::{Conn, Encoded};
 use crate::data::Data;
+use crate::deadlines::{AckGap, ConnectTimeout, Deadlines};
 use crate::namespace::{Namespace, ParentNamespace};
 use crate::operators::BroadcastOperator;
 use crate::packet::{Packet, PacketType};
@@ -167,7 +168,10 @@ pub(crate) struct ServerInner {
     parents: RwLock<Vec<ParentNamespace>>,
     server_side: RwLock<HashMap<String, Vec<ServerSideHandler>>>,
     recovery: Mutex<Recovery>,
-    pub(crate) connect_timeouts: crate::deadlines::ConnectTimeouts,
+    /// Connections that must join a namespace within `connect_timeout`.
+    pub(crate) connect_timeouts: Deadlines<ConnectTimeout>,
+    /// Sockets whose output waits for `connect_ack_gap`.
+    pub(crate) ack_gaps: Deadlines<AckGap>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -399,6 +403,7 @@ impl SocketIoBuilder {
             server_side: RwLock::new(HashMap::new()),
             recovery: Mutex::new(Recovery::default()),
             connect_timeouts: Default::default(),
+            ack_gaps: Default::default(),
         }));
         io.of("/");
         io
