@@ -6,7 +6,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use engineio::{Packet as EioPacket, SendError, Str};
 
-use crate::packet::Packet;
+use crate::packet::{Packet, Parts};
 
 /// Capacity of the encoding scratch buffer a thread keeps between packets.
 const SCRATCH_KEEP: usize = 64 * 1024;
@@ -47,22 +47,30 @@ impl Encoded {
 
     /// Encodes `packet`; `compress` false opts it out of transport compression.
     pub fn with_compress(packet: &Packet, compress: bool) -> Self {
+        Encoded::from_parts(packet.parts(), &packet.attachments, compress)
+    }
+
+    /// Encodes a packet given by its parts and attachments.
+    pub(crate) fn from_parts(parts: Parts<'_>, attachments: &[Bytes], compress: bool) -> Self {
         thread_local! {
             /// Where packets are encoded before their exact-size copy:
             /// one allocation per packet, owned by its text alone.
             static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
         }
         let text = SCRATCH.with(|scratch| {
-            let Ok(mut buf) = scratch.try_borrow_mut() else {
-                // Not reentrant (serializing calls no user code); but were it
-                // ever, this stays correct.
-                return Str::from(packet.encode());
+            let mut own = Vec::new();
+            // Not reentrant (serializing calls no user code); were it ever,
+            // a fresh buffer keeps this correct.
+            let mut borrowed = scratch.try_borrow_mut();
+            let buf = match borrowed.as_deref_mut() {
+                Ok(buf) => buf,
+                Err(_) => &mut own,
             };
             buf.clear();
-            packet.encode_into(&mut buf);
-            let text = match std::str::from_utf8(&buf) {
+            parts.encode_into(buf);
+            let text = match std::str::from_utf8(buf) {
                 Ok(s) => Str::from(s),
-                Err(_) => Str::from(String::from_utf8_lossy(&buf).into_owned()),
+                Err(_) => Str::from(String::from_utf8_lossy(buf).into_owned()),
             };
             if buf.capacity() > SCRATCH_KEEP {
                 // A large packet does not pin its buffer to the thread.
@@ -70,13 +78,9 @@ impl Encoded {
             }
             text
         });
-        let attachments = match packet.attachments.is_empty() {
-            true => None,
-            false => Some(Arc::from(packet.attachments.as_slice())),
-        };
         Encoded {
             text,
-            attachments,
+            attachments: (!attachments.is_empty()).then(|| Arc::from(attachments)),
             compress,
         }
     }

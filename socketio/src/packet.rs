@@ -202,24 +202,19 @@ impl Packet {
             .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
     }
 
-    /// Appends the text part to `out` (numbers and JSON included, with no
-    /// formatting machinery in between).
+    /// Appends the text part to `out`.
     pub(crate) fn encode_into(&self, out: &mut Vec<u8>) {
-        out.push(self.ty.digit() as u8);
-        if self.ty.is_binary() {
-            push_decimal(out, self.attachments.len() as u64);
-            out.push(b'-');
-        }
-        if self.nsp != "/" && !self.nsp.is_empty() {
-            out.extend_from_slice(self.nsp.as_bytes());
-            out.push(b',');
-        }
-        if let Some(id) = self.id {
-            push_decimal(out, id);
-        }
-        if let Some(data) = &self.data {
-            // Serializing a Value into a Vec cannot fail.
-            let _ = serde_json::to_writer(&mut *out, data);
+        self.parts().encode_into(out);
+    }
+
+    /// What the text part is made of, borrowed.
+    pub(crate) fn parts(&self) -> Parts<'_> {
+        Parts {
+            ty: self.ty,
+            nsp: &self.nsp,
+            id: self.id,
+            data: self.data.as_ref(),
+            attachments: self.attachments.len(),
         }
     }
 
@@ -347,6 +342,41 @@ fn check_placeholders(v: &Value, count: usize) -> Result<(), ParseError> {
 /// A placeholder for attachment `num`.
 pub fn placeholder(num: usize) -> Value {
     serde_json::json!({ "_placeholder": true, "num": num })
+}
+
+/// A packet's text part, borrowed: what an answer or an emit encodes
+/// without building a [`Packet`] (whose namespace is an owned `String`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Parts<'a> {
+    pub(crate) ty: PacketType,
+    pub(crate) nsp: &'a str,
+    pub(crate) id: Option<u64>,
+    pub(crate) data: Option<&'a Value>,
+    /// How many attachments follow (binary types only).
+    pub(crate) attachments: usize,
+}
+
+impl Parts<'_> {
+    /// Appends the text part to `out` (numbers and JSON included, with no
+    /// formatting machinery in between).
+    pub(crate) fn encode_into(&self, out: &mut Vec<u8>) {
+        out.push(self.ty.digit() as u8);
+        if self.ty.is_binary() {
+            push_decimal(out, self.attachments as u64);
+            out.push(b'-');
+        }
+        if self.nsp != "/" && !self.nsp.is_empty() {
+            out.extend_from_slice(self.nsp.as_bytes());
+            out.push(b',');
+        }
+        if let Some(id) = self.id {
+            push_decimal(out, id);
+        }
+        if let Some(data) = self.data {
+            // Serializing a Value into a Vec cannot fail.
+            let _ = serde_json::to_writer(&mut *out, data);
+        }
+    }
 }
 
 /// Appends `n` in decimal.

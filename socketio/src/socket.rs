@@ -25,7 +25,7 @@ use crate::conn::{Conn, Encoded};
 use crate::data::Data;
 use crate::namespace::Namespace;
 use crate::operators::BroadcastOperator;
-use crate::packet::{Packet, PacketType};
+use crate::packet::{Packet, PacketType, Parts};
 use crate::runtime::BoxFuture;
 
 /// The client's handshake, as the socket's namespace saw it.
@@ -189,8 +189,20 @@ impl AckSender {
     /// Sends the ack with `data`.
     pub fn send(self, data: impl Into<Data>) -> Result<(), EmitError> {
         let (args, bins) = data.into().into_parts();
-        let packet = Packet::ack(self.socket.nsp_name(), Value::Array(args), self.id, bins);
-        self.socket.send_packet(Encoded::new(&packet))
+        let args = Value::Array(args);
+        // Encoded from its parts: no `Packet`, no copy of the namespace.
+        let parts = Parts {
+            ty: match bins.is_empty() {
+                true => PacketType::Ack,
+                false => PacketType::BinaryAck,
+            },
+            nsp: self.socket.nsp_name(),
+            id: Some(self.id),
+            data: Some(&args),
+            attachments: bins.len(),
+        };
+        let encoded = Encoded::from_parts(parts, &bins, true);
+        self.socket.send_packet(encoded)
     }
 }
 
@@ -538,18 +550,30 @@ impl Socket {
         let data = data.into();
         self.notify_outgoing(event, &data);
         let (payload, bins) = data.into_event(event);
-        let mut packet = Packet::event(self.nsp_name(), payload, None, bins);
         if let Some(server) = self.0.nsp.server().filter(|s| s.recovery_enabled()) {
             // Like the reference: with recovery on, a direct emit is a
             // broadcast to the socket's own room, stored with an offset so
             // that it is replayed if the client misses it.
+            let mut packet = Packet::event(self.nsp_name(), payload, None, bins);
             let opts = crate::adapter::BroadcastOptions {
                 rooms: vec![self.0.id.to_string()],
                 ..Default::default()
             };
             server.record_broadcast(&self.0.nsp, &mut packet, &opts);
+            return self.send_packet(Encoded::new(&packet));
         }
-        self.send_packet(Encoded::new(&packet))
+        // Encoded from its parts: no `Packet`, no copy of the namespace.
+        let parts = Parts {
+            ty: match bins.is_empty() {
+                true => PacketType::Event,
+                false => PacketType::BinaryEvent,
+            },
+            nsp: self.nsp_name(),
+            id: None,
+            data: Some(&payload),
+            attachments: bins.len(),
+        };
+        self.send_packet(Encoded::from_parts(parts, &bins, true))
     }
 
     /// Emits `event` and waits for the client's ack, at most `timeout`.
