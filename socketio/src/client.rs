@@ -112,12 +112,7 @@ impl Connection {
             }),
         });
         // connectTimeout: a connection with no namespace socket by then is closed.
-        let timeout = client.server.config.connect_timeout;
-        Deadlines::push(
-            &client.server,
-            timeout,
-            ConnectTimeout(Arc::downgrade(&client)),
-        );
+        Deadlines::push(&client.server, ConnectTimeout(Arc::downgrade(&client)));
         Connection(client)
     }
 
@@ -292,7 +287,7 @@ impl Connection {
         }
         if hold {
             // One queue and task per server, not a task per connection.
-            Deadlines::push(&self.0.server, gap, AckGap(socket.clone()));
+            Deadlines::push(&self.0.server, AckGap(socket.clone()));
         }
         socket.release_queue();
     }

@@ -33,10 +33,14 @@ impl<T> Default for Deadlines<T> {
     }
 }
 
-/// Which of a server's queues, and what is done with an item when due.
+/// Which of a server's queues, its delay, and what is done with an item
+/// when due.
 pub(crate) trait Due: Sized + Send + 'static {
     /// The server's queue of this kind.
     fn queue(server: &ServerInner) -> &Deadlines<Self>;
+    /// How long every item of the queue waits (one delay per queue is what
+    /// keeps arrival order the deadline order).
+    fn delay(server: &ServerInner) -> Duration;
     /// Does what was due.
     fn run(self);
 }
@@ -47,6 +51,10 @@ pub(crate) struct ConnectTimeout(pub(crate) Weak<Client>);
 impl Due for ConnectTimeout {
     fn queue(server: &ServerInner) -> &Deadlines<Self> {
         &server.connect_timeouts
+    }
+
+    fn delay(server: &ServerInner) -> Duration {
+        server.config.connect_timeout
     }
 
     fn run(self) {
@@ -64,6 +72,10 @@ impl Due for AckGap {
         &server.ack_gaps
     }
 
+    fn delay(server: &ServerInner) -> Duration {
+        server.config.connect_ack_gap
+    }
+
     fn run(self) {
         self.0.release_output();
     }
@@ -74,11 +86,10 @@ impl<T: Due> Deadlines<T> {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Queues `item`, due `delay` from now (the same delay for every item
-    /// of this queue).
-    pub(crate) fn push(server: &Arc<ServerInner>, delay: Duration, item: T) {
+    /// Queues `item`, due its queue's delay from now.
+    pub(crate) fn push(server: &Arc<ServerInner>, item: T) {
         let rt = &server.runtime;
-        let at = rt.now() + delay;
+        let at = rt.now() + T::delay(server);
         let mut q = T::queue(server).lock();
         q.entries.push_back((at, item));
         if q.running {
