@@ -72,6 +72,22 @@ impl PacketType {
     pub fn is_binary(self) -> bool {
         matches!(self, PacketType::BinaryEvent | PacketType::BinaryAck)
     }
+
+    /// `Event`, or `BinaryEvent` when attachments follow.
+    pub(crate) fn event(binary: bool) -> Self {
+        match binary {
+            true => PacketType::BinaryEvent,
+            false => PacketType::Event,
+        }
+    }
+
+    /// `Ack`, or `BinaryAck` when attachments follow.
+    pub(crate) fn ack(binary: bool) -> Self {
+        match binary {
+            true => PacketType::BinaryAck,
+            false => PacketType::Ack,
+        }
+    }
 }
 
 /// Why bytes from a client are not a valid Socket.IO packet. Any of these
@@ -161,13 +177,8 @@ impl Packet {
         id: Option<u64>,
         attachments: Vec<Bytes>,
     ) -> Self {
-        let ty = if attachments.is_empty() {
-            PacketType::Event
-        } else {
-            PacketType::BinaryEvent
-        };
         Packet {
-            ty,
+            ty: PacketType::event(!attachments.is_empty()),
             nsp: nsp.into(),
             id,
             data: Some(args),
@@ -178,13 +189,8 @@ impl Packet {
 
     /// An ack (`Ack` or `BinaryAck` depending on `attachments`).
     pub fn ack(nsp: impl Into<String>, args: Value, id: u64, attachments: Vec<Bytes>) -> Self {
-        let ty = if attachments.is_empty() {
-            PacketType::Ack
-        } else {
-            PacketType::BinaryAck
-        };
         Packet {
-            ty,
+            ty: PacketType::ack(!attachments.is_empty()),
             nsp: nsp.into(),
             id: Some(id),
             data: Some(args),

@@ -192,10 +192,7 @@ impl AckSender {
         let args = Value::Array(args);
         // Encoded from its parts: no `Packet`, no copy of the namespace.
         let parts = Parts {
-            ty: match bins.is_empty() {
-                true => PacketType::Ack,
-                false => PacketType::BinaryAck,
-            },
+            ty: PacketType::ack(!bins.is_empty()),
             nsp: self.socket.nsp_name(),
             id: Some(self.id),
             data: Some(&args),
@@ -564,10 +561,7 @@ impl Socket {
         }
         // Encoded from its parts: no `Packet`, no copy of the namespace.
         let parts = Parts {
-            ty: match bins.is_empty() {
-                true => PacketType::Event,
-                false => PacketType::BinaryEvent,
-            },
+            ty: PacketType::event(!bins.is_empty()),
             nsp: self.nsp_name(),
             id: None,
             data: Some(&payload),
