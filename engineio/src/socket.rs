@@ -69,6 +69,12 @@ impl Handshake {
     pub fn query(&self, name: &str) -> Option<String> {
         crate::query::param(self.uri.query().unwrap_or(""), name)
     }
+
+    /// The request URL as the request line carried it: path and query
+    /// (a URI in absolute form keeps its scheme and authority).
+    pub fn url(&self) -> String {
+        crate::transport::uri_text(&self.uri).into_owned()
+    }
 }
 
 /// One item of the send buffer: a packet, or packets that must go out

@@ -16,12 +16,7 @@ impl From<&engineio::Handshake> for ConnectionInfo {
     /// The connection facts of an Engine.IO handshake.
     fn from(h: &engineio::Handshake) -> Self {
         ConnectionInfo {
-            // The request line's URL, as the reference's `handshake.url`;
-            // a URI in origin form is its path and query as they are.
-            url: match (h.uri.scheme(), h.uri.authority(), h.uri.path_and_query()) {
-                (None, None, Some(pq)) => pq.as_str().to_owned(),
-                _ => h.uri.to_string(),
-            },
+            url: h.url(),
             headers: h.headers.clone(),
             address: h.peer,
             issued: h.issued_at,

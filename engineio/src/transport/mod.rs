@@ -6,6 +6,7 @@ pub(crate) mod polling;
 pub(crate) mod websocket;
 pub(crate) mod wsconn;
 
+use std::borrow::Cow;
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -377,17 +378,20 @@ fn detach_headers(headers: &http::HeaderMap) -> http::HeaderMap {
     out
 }
 
-/// A copy of `uri` that owns its bytes (see [`detach_headers`]). A request
-/// line's usual origin form (`/path?query`) is copied as it is, without
-/// formatting the URI first.
+/// A copy of `uri` that owns its bytes (see [`detach_headers`]).
 fn detach_uri(uri: &http::Uri) -> http::Uri {
-    let copy = match (uri.scheme(), uri.authority(), uri.path_and_query()) {
-        (None, None, Some(pq)) => {
-            http::Uri::from_maybe_shared(bytes::Bytes::copy_from_slice(pq.as_str().as_bytes()))
-        }
-        _ => http::Uri::try_from(uri.to_string()),
-    };
-    copy.unwrap_or_else(|_| uri.clone())
+    let text = uri_text(uri);
+    http::Uri::from_maybe_shared(Bytes::copy_from_slice(text.as_bytes()))
+        .unwrap_or_else(|_| uri.clone())
+}
+
+/// `uri` as text. A request line's usual origin form (`/path?query`) is
+/// its path and query as they are, without formatting the URI.
+pub(crate) fn uri_text(uri: &http::Uri) -> Cow<'_, str> {
+    match (uri.scheme(), uri.authority(), uri.path_and_query()) {
+        (None, None, Some(pq)) => Cow::Borrowed(pq.as_str()),
+        _ => Cow::Owned(uri.to_string()),
+    }
 }
 
 /// Sets the `io` cookie on a handshake response when configured.
