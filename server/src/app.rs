@@ -238,7 +238,6 @@ fn on_connection(st: &Arc<State>, socket: Socket) {
     }
 
     let st2 = st.clone();
-    let user2 = user.clone();
     socket.use_packet(move |s, event, _| {
         let st = &st2;
         st.metrics.events_received_total.fetch_add(1, Ordering::Relaxed);
@@ -249,7 +248,8 @@ fn on_connection(st: &Arc<State>, socket: Socket) {
             let mut m = lock(&st.monitor);
             m.count(name, mon.max_event_types);
             if mon.event_logging {
-                m.log(name, json!({ "namespace": s.nsp().name(), "socketId": s.id().as_str(), "userId": user2.id }), mon.max_event_log);
+                let user = crate::events::user_of(s).and_then(|u| u.id.clone());
+                m.log(name, json!({ "namespace": s.nsp().name(), "socketId": s.id().as_str(), "userId": user }), mon.max_event_log);
             }
         }
         match check_event_limit(&live, s) {
@@ -275,6 +275,7 @@ fn on_connection(st: &Arc<State>, socket: Socket) {
         let st = &st2;
         st.metrics.disconnections_total.inc(&[reason.as_str()]);
         st.metrics.sockets_delta(s.nsp().name(), -1);
+        crate::events::closed(st, s);
         let live = st.live();
         if live.config.monitoring.connection_logging {
             tracing::info!(socket = %s.id(), namespace = %s.nsp().name(), reason = reason.as_str(), "socket disconnected");
@@ -284,6 +285,7 @@ fn on_connection(st: &Arc<State>, socket: Socket) {
             lock(&st.monitor).log("disconnect", json!({ "namespace": s.nsp().name(), "socketId": s.id().as_str(), "reason": reason.as_str() }), m);
         }
     });
+    crate::events::install(st, &socket);
 }
 
 /// Longest event name recorded in statistics, logs and error replies;

@@ -41,6 +41,8 @@ pub struct Config {
     pub api: ApiSection,
     /// Monitoring and the event log (run-time changeable).
     pub monitoring: MonitoringSection,
+    /// The built-in product events (run-time changeable).
+    pub events: EventsSection,
     /// Redis, for the cluster adapter.
     pub redis: RedisSection,
     /// Logging.
@@ -387,6 +389,58 @@ impl Default for MonitoringSection {
     }
 }
 
+/// `[events]`: the built-in events of the product documents (rooms,
+/// private messages, register/authenticate, chat, presence; see the
+/// `events` module).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct EventsSection {
+    /// Answer the built-in events. Default true; when false they are
+    /// ignored like any event without a handler.
+    pub enabled: bool,
+    /// Send `system:welcome` and `connected` to every new socket. Default true.
+    pub welcome: bool,
+    /// Rooms one socket may join itself (server rooms not counted).
+    /// Default 100.
+    pub max_rooms_per_socket: usize,
+    /// Longest room (and conversation) name in bytes. Default 128.
+    pub max_room_name: usize,
+    /// Allow `private-message` between sockets of a namespace. Default true.
+    pub private_messages: bool,
+    /// Announce `user:online` / `user:offline` to the namespace when a
+    /// user's first socket connects and last one leaves. Each announcement
+    /// reaches every socket of the namespace. Default true.
+    pub presence: bool,
+    /// Longest `content` of `message:send` and `client:message`, in bytes.
+    /// Default 65536.
+    pub max_message_len: usize,
+    /// Chat messages remembered for read receipts (`message:read` reaches
+    /// the sender of one of the last this many). Default 10000.
+    pub message_cache: usize,
+    /// Room (of the client's namespace) that receives `client:event`,
+    /// `client:message` and `client:action`, e.g. `role_service` for a
+    /// backend connected with a `service` token. It must be a server room
+    /// (`user_…` or `role_…`) so clients cannot join it. Default empty: not
+    /// forwarded.
+    pub forward_room: String,
+}
+
+impl Default for EventsSection {
+    fn default() -> Self {
+        EventsSection {
+            enabled: true,
+            welcome: true,
+            max_rooms_per_socket: 100,
+            max_room_name: 128,
+            private_messages: true,
+            presence: true,
+            max_message_len: 65_536,
+            message_cache: 10_000,
+            forward_room: String::new(),
+        }
+    }
+}
+
 /// `[redis]`: read and validated; used once the Redis adapter exists.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
@@ -635,6 +689,23 @@ impl Config {
                 self.server.path
             ));
         }
+        let e = &self.events;
+        if e.max_rooms_per_socket > 100_000 || e.message_cache > 1_000_000 {
+            return bad("events.max_rooms_per_socket is at most 100000 and events.message_cache at most 1000000".into());
+        }
+        if e.max_room_name == 0 || e.max_room_name > 1024 {
+            return bad("events.max_room_name must be 1 to 1024".into());
+        }
+        if !e.forward_room.is_empty()
+            && !crate::events::RESERVED_PREFIXES
+                .iter()
+                .any(|p| e.forward_room.len() > p.len() && e.forward_room.starts_with(p))
+        {
+            return bad(format!(
+                "events.forward_room `{}` must be a server room (user_… or role_…) so clients cannot join it",
+                e.forward_room
+            ));
+        }
         let m = &self.monitoring;
         if m.max_event_log > 100_000 || m.max_event_types > 100_000 {
             return bad("monitoring.max_event_log and max_event_types are at most 100000".into());
@@ -797,6 +868,7 @@ pub const RUNTIME_SETTINGS: &[&str] = &[
     "security",
     "roles",
     "monitoring",
+    "events",
     "connection.max_connections",
     "auth.require_authentication",
     "namespaces.<existing>.require_auth",
@@ -814,6 +886,7 @@ fn frozen(c: &Config) -> Config {
     f.security = SecuritySection::default();
     f.roles = BTreeMap::new();
     f.monitoring = MonitoringSection::default();
+    f.events = EventsSection::default();
     f.connection.max_connections = 0;
     f.auth.require_authentication = false;
     f.namespaces
@@ -1012,6 +1085,28 @@ mod tests {
         assert!(!t.contains("0123456789abcdef"), "{t}");
         assert!(!t.contains("pw@"), "{t}");
         assert!(t.contains("***@h:6379"), "{t}");
+    }
+
+    #[test]
+    fn events_limits_and_forward_room_are_checked() {
+        let c = Config::default();
+        let n = apply_settings_patch(
+            &c,
+            &serde_json::json!({"events": {"presence": false, "forward_room": "role_service"}}),
+        )
+        .unwrap();
+        assert!(!n.events.presence);
+        assert_eq!(n.events.forward_room, "role_service");
+        // A room clients could join, or a bare prefix, is refused.
+        for room in ["backend", "role_", "user"] {
+            let e = Config::from_toml(&format!("[events]\nforward_room = \"{room}\"\n"));
+            assert!(e.is_err(), "{room}");
+        }
+        assert!(Config::from_toml("[events]\nmax_room_name = 0\n").is_err());
+        assert!(Config::from_toml("[events]\nmax_room_name = 2000\n").is_err());
+        assert!(Config::from_toml("[events]\nmessage_cache = 2000000\n").is_err());
+        assert!(Config::from_toml("[events]\nmax_rooms_per_socket = 200000\n").is_err());
+        assert!(Config::from_toml("[events]\nwelcome = false\nbogus = 1\n").is_err());
     }
 
     #[test]

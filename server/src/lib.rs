@@ -14,6 +14,7 @@
 pub mod api;
 pub mod app;
 pub mod config;
+pub mod events;
 pub mod http;
 pub mod ipnet;
 pub mod jwt;

@@ -66,8 +66,8 @@ pub struct Metrics {
     pub disconnections_total: Family,
     /// Events received from clients.
     pub events_received_total: AtomicU64,
-    /// Events the server emitted to clients (API emits and `error`
-    /// replies), one per recipient socket.
+    /// Events the server emitted to clients (API emits, the built-in
+    /// events' answers and `error` replies), one per recipient socket.
     pub events_sent_total: AtomicU64,
     /// Engine.IO message bytes received (text and binary payloads).
     pub bytes_received_total: AtomicU64,

@@ -84,6 +84,8 @@ pub struct State {
     /// Nonces of signed API requests, one cache per key (a key's holder
     /// cannot burn another key's nonces).
     pub nonces: Mutex<HashMap<String, NonceCache>>,
+    /// Presence and recent chat messages of the built-in events.
+    pub chat: Mutex<crate::events::Chat>,
     /// Serializes settings updates (read, patch, write).
     pub settings_update: Mutex<()>,
     /// The Socket.IO server.
@@ -139,6 +141,7 @@ impl State {
             api_limiter: Mutex::new(KeyedLimiter::new(keys)),
             api_ip_limiter: Mutex::new(KeyedLimiter::new(keys)),
             nonces: Mutex::new(HashMap::new()),
+            chat: Mutex::new(crate::events::Chat::default()),
             settings_update: Mutex::new(()),
             io,
             engine: OnceLock::new(),

@@ -1,0 +1,889 @@
+//! The product events of `../shared/seeds`: what clients of the systems
+//! this server stands in for emit, and what they expect back.
+//!
+//! - Rooms: `join-room` / `leave-room` / `get-rooms` (answered through the
+//!   client's ack), `room:join` / `room:leave` (answered with
+//!   `room:join:ack` / `room:leave:ack`, and the ack when asked),
+//!   `conversation:join` / `conversation:leave`.
+//! - `private-message` `{to, message}` to another socket of the namespace.
+//! - `register` (`register:ack`), `authenticate` (`authenticated` or
+//!   `authError`), `ping` (`pong`, and an empty ack when asked).
+//! - `client:event`, `client:message`, `client:action`, answered with
+//!   `server:response`, `message:ack`, `action:result` and forwarded to
+//!   `events.forward_room` when one is set.
+//! - Chat: `message:send` (`message:new` to the conversation,
+//!   `message:delivered` to the sender), `message:read` (to the message's
+//!   sender), `typing:start` / `typing:stop`, `user:status`, presence
+//!   (`user:online` / `user:offline`) and `getOnlineUsers`.
+//! - On connect: `system:welcome` and `connected`.
+//!
+//! A refused request gets `{success: false, error, code}` where the
+//! client listens (its ack or the reply event) and otherwise the `error`
+//! event `{event, message, code}`. Client rooms can never be the server's
+//! own: the `user_` and `role_` rooms and the rooms named by socket ids.
+//!
+//! Locks here guard a map lookup or update and are never held across an
+//! emit or an await.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use engineio::Sid;
+use serde_json::{json, Value};
+use socketio::{AckSender, BroadcastOperator, Data, Namespace, Socket};
+
+use crate::app::{role_room, user_room};
+use crate::config::EventsSection;
+use crate::monitor::{iso8601, unix_ms};
+use crate::state::{lock, Live, State, User};
+
+/// Prefixes of the rooms the server manages; clients cannot join or leave
+/// them.
+pub const RESERVED_PREFIXES: [&str; 2] = ["user_", "role_"];
+
+/// Statuses `user:status` accepts.
+pub const STATUSES: [&str; 4] = ["online", "away", "busy", "offline"];
+
+/// Who is online, and the recent chat messages (for read receipts).
+#[derive(Debug, Default)]
+pub struct Chat {
+    /// Open sockets per (namespace, user id).
+    online: HashMap<(String, String), usize>,
+    /// Recent `message:send` messages by id, oldest first in `order`.
+    messages: HashMap<String, Sent>,
+    order: VecDeque<String>,
+}
+
+/// Where a sent message came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sent {
+    /// The conversation (room) it was sent to.
+    pub conversation: String,
+    /// Its sender's user id, when the sender was authenticated.
+    pub user: Option<String>,
+    /// Its sender's socket id.
+    pub socket: String,
+}
+
+impl Chat {
+    /// Counts a socket of `user` in `nsp`; true when it is the user's first.
+    pub fn socket_opened(&mut self, nsp: &str, user: &str) -> bool {
+        let n = self
+            .online
+            .entry((nsp.to_owned(), user.to_owned()))
+            .or_insert(0);
+        *n += 1;
+        *n == 1
+    }
+
+    /// Uncounts a socket of `user` in `nsp`; true when it was the user's last.
+    pub fn socket_closed(&mut self, nsp: &str, user: &str) -> bool {
+        let key = (nsp.to_owned(), user.to_owned());
+        match self.online.get_mut(&key) {
+            Some(n) if *n > 1 => {
+                *n -= 1;
+                false
+            }
+            Some(_) => {
+                self.online.remove(&key);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Users with at least one socket in `nsp`, sorted.
+    pub fn online_users(&self, nsp: &str) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .online
+            .keys()
+            .filter(|(n, _)| n == nsp)
+            .map(|(_, u)| u.clone())
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// Remembers message `id`, forgetting the oldest beyond `cap`.
+    pub fn remember(&mut self, id: String, sent: Sent, cap: usize) {
+        if cap == 0 {
+            return;
+        }
+        while self.order.len() >= cap {
+            if let Some(old) = self.order.pop_front() {
+                self.messages.remove(&old);
+            }
+        }
+        self.order.push_back(id.clone());
+        self.messages.insert(id, sent);
+    }
+
+    /// A remembered message.
+    pub fn message(&self, id: &str) -> Option<&Sent> {
+        self.messages.get(id)
+    }
+}
+
+/// Why a client room name is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoomError {
+    /// Not a non-empty string.
+    Invalid,
+    /// Longer than `events.max_room_name` bytes.
+    TooLong,
+    /// A control character in the name.
+    Control,
+    /// A server room: `user_…`, `role_…` or a socket id.
+    Reserved,
+}
+
+impl RoomError {
+    /// The error code sent to the client.
+    pub fn code(self) -> &'static str {
+        match self {
+            RoomError::Reserved => "RESERVED_ROOM",
+            _ => "INVALID_ROOM",
+        }
+    }
+
+    /// The message sent to the client.
+    pub fn message(self) -> &'static str {
+        match self {
+            RoomError::Invalid => "Room name must be a non-empty string",
+            RoomError::TooLong => "Room name is too long",
+            RoomError::Control => "Room name contains control characters",
+            RoomError::Reserved => "Room name is reserved by the server",
+        }
+    }
+}
+
+/// Checks a room name a client asked for.
+pub fn check_room(name: Option<&Value>, max_len: usize) -> Result<String, RoomError> {
+    let Some(Value::String(name)) = name else {
+        return Err(RoomError::Invalid);
+    };
+    if name.is_empty() {
+        return Err(RoomError::Invalid);
+    }
+    if name.len() > max_len {
+        return Err(RoomError::TooLong);
+    }
+    if name.chars().any(char::is_control) {
+        return Err(RoomError::Control);
+    }
+    if RESERVED_PREFIXES.iter().any(|p| name.starts_with(p)) || Sid::parse(name).is_some() {
+        return Err(RoomError::Reserved);
+    }
+    Ok(name.clone())
+}
+
+/// Whether `room` is one a client joined (not a server room).
+fn client_room(room: &str, socket: &Socket) -> bool {
+    room != socket.id().as_str() && !RESERVED_PREFIXES.iter().any(|p| room.starts_with(p))
+}
+
+/// A new id with `prefix`: 12 random bytes in hex.
+fn new_id(prefix: &str) -> String {
+    let b: [u8; 12] = rand::random();
+    let mut s = String::with_capacity(prefix.len() + 24);
+    s.push_str(prefix);
+    for x in b {
+        s.push_str(&format!("{x:02x}"));
+    }
+    s
+}
+
+fn now_iso() -> String {
+    iso8601(SystemTime::now())
+}
+
+/// The user of `socket` (anonymous when the middleware stored none).
+pub fn user_of(socket: &Socket) -> Option<Arc<User>> {
+    socket.get::<Arc<User>>()
+}
+
+fn user_id(socket: &Socket) -> Option<String> {
+    user_of(socket).and_then(|u| u.id.clone())
+}
+
+/// Where an answer goes: the client's ack, a reply event, or both.
+struct Reply<'a> {
+    st: &'a State,
+    socket: &'a Socket,
+    event: &'static str,
+    ack: Option<AckSender>,
+    reply: Option<&'static str>,
+}
+
+impl Reply<'_> {
+    fn emit(&self, event: &str, body: Value) {
+        emit(self.st, self.socket, event, body);
+    }
+
+    /// Answers with `body` (a success).
+    fn ok(self, body: Value) {
+        if let Some(r) = self.reply {
+            self.emit(r, body.clone());
+        }
+        if let Some(a) = self.ack {
+            let _ = a.send(body);
+        }
+    }
+
+    /// Answers a refusal: `{success: false, error, code}` (plus `extra`'s
+    /// fields) where the client listens, else the `error` event.
+    fn fail_with(self, code: &str, message: &str, extra: Value) {
+        let mut body = json!({ "success": false, "error": message, "code": code });
+        if let (Value::Object(b), Value::Object(x)) = (&mut body, extra) {
+            b.extend(x);
+        }
+        if self.reply.is_none() && self.ack.is_none() {
+            self.emit(
+                "error",
+                json!({ "event": self.event, "message": message, "code": code }),
+            );
+            return;
+        }
+        self.ok(body);
+    }
+
+    fn fail(self, code: &str, message: &str) {
+        self.fail_with(code, message, Value::Null);
+    }
+}
+
+fn emit(st: &State, socket: &Socket, event: &str, body: Value) {
+    st.metrics.events_sent_total.fetch_add(1, Ordering::Relaxed);
+    let _ = socket.emit(event, body);
+}
+
+/// Emits to the sockets `op` selects, counting one sent event per local
+/// recipient (as the HTTP API does).
+fn fan_out(st: &State, nsp: &Namespace, op: BroadcastOperator, event: &str, body: Value) {
+    let n = nsp.adapter().local_sockets(op.options()).len();
+    st.metrics
+        .events_sent_total
+        .fetch_add(n as u64, Ordering::Relaxed);
+    let _ = op.emit(event, body);
+}
+
+type Handler = fn(&State, &Live, &Socket, &Data, Reply);
+
+/// The events, their reply events and handlers.
+const EVENTS: &[(&str, Option<&str>, Handler)] = &[
+    ("join-room", None, on_join),
+    ("room:join", Some("room:join:ack"), on_join_object),
+    ("conversation:join", None, on_join),
+    ("leave-room", None, on_leave),
+    ("room:leave", Some("room:leave:ack"), on_leave_object),
+    ("conversation:leave", None, on_leave),
+    ("get-rooms", None, on_get_rooms),
+    ("private-message", None, on_private_message),
+    ("register", Some("register:ack"), on_register),
+    ("authenticate", None, on_authenticate),
+    ("ping", None, on_ping),
+    ("client:event", Some("server:response"), on_client_event),
+    ("client:message", Some("message:ack"), on_client_message),
+    ("client:action", Some("action:result"), on_client_action),
+    ("message:send", None, on_message_send),
+    ("message:read", None, on_message_read),
+    ("typing:start", None, on_typing),
+    ("typing:stop", None, on_typing),
+    ("user:status", None, on_user_status),
+    ("getOnlineUsers", None, on_online_users),
+];
+
+/// Installs the handlers on a new socket, sends the welcome events and
+/// announces the user's presence.
+pub fn install(st: &Arc<State>, socket: &Socket) {
+    for &(event, reply, handler) in EVENTS {
+        let st = st.clone();
+        socket.on(event, move |s, data, ack| {
+            let live = st.live();
+            if live.config.events.enabled {
+                let r = Reply {
+                    st: &st,
+                    socket: &s,
+                    event,
+                    ack,
+                    reply,
+                };
+                handler(&st, &live, &s, &data, r);
+            }
+            std::future::ready(())
+        });
+    }
+    let live = st.live();
+    let ev = &live.config.events;
+    if !ev.enabled {
+        return;
+    }
+    let user = user_id(socket);
+    if ev.welcome {
+        emit(
+            st,
+            socket,
+            "system:welcome",
+            json!({
+                "message": "Welcome to the Socket.IO server",
+                "socketId": socket.id().as_str(),
+                "timestamp": now_iso(),
+                "serverInfo": {
+                    "version": env!("CARGO_PKG_VERSION"),
+                    "environment": live.config.server.environment,
+                },
+            }),
+        );
+        emit(
+            st,
+            socket,
+            "connected",
+            json!({ "userId": user, "socketId": socket.id().as_str() }),
+        );
+    }
+    if let Some(u) = &user {
+        presence_opened(st, ev, socket, u);
+    }
+}
+
+/// Marks a socket counted in [`Chat`]'s presence, so that only counted
+/// sockets are uncounted (events may be turned on while it is connected).
+#[derive(Debug, Clone, Copy)]
+struct Present;
+
+/// Called when a socket disconnects: uncounts its user.
+pub fn closed(st: &State, socket: &Socket) {
+    if socket.remove::<Present>().is_none() {
+        return;
+    }
+    let Some(u) = user_id(socket) else { return };
+    let nsp = socket.nsp();
+    let last = lock(&st.chat).socket_closed(nsp.name(), &u);
+    let live = st.live();
+    if last && live.config.events.enabled && live.config.events.presence {
+        let op = nsp.broadcast().except(socket.id().as_str());
+        fan_out(st, nsp, op, "user:offline", json!({ "userId": u }));
+    }
+}
+
+fn presence_opened(st: &State, ev: &EventsSection, socket: &Socket, user: &str) {
+    socket.insert(Present);
+    let first = lock(&st.chat).socket_opened(socket.nsp().name(), user);
+    if first && ev.presence {
+        let body = json!({ "userId": user, "status": "online" });
+        fan_out(st, socket.nsp(), socket.broadcast(), "user:online", body);
+    }
+}
+
+/// The first argument, or `field` of it when it is an object (so both
+/// `emit("join-room", "r")` and `emit("room:join", {room: "r"})` work).
+fn arg_or_field<'a>(data: &'a Data, field: &str) -> Option<&'a Value> {
+    match data.args().first() {
+        Some(Value::Object(o)) => o.get(field),
+        other => other,
+    }
+}
+
+fn join(live: &Live, socket: &Socket, name: Option<&Value>, r: Reply) {
+    let ev = &live.config.events;
+    let room = match check_room(name, ev.max_room_name) {
+        Ok(room) => room,
+        Err(e) => return r.fail(e.code(), e.message()),
+    };
+    let rooms = socket.rooms();
+    if !rooms.contains(&room) {
+        let n = rooms.iter().filter(|x| client_room(x, socket)).count();
+        if n >= ev.max_rooms_per_socket {
+            return r.fail_with(
+                "TOO_MANY_ROOMS",
+                "Too many rooms joined",
+                json!({ "room": room }),
+            );
+        }
+        socket.join(room.clone());
+    }
+    r.ok(json!({ "success": true, "room": room }));
+}
+
+fn on_join(_: &State, live: &Live, s: &Socket, data: &Data, r: Reply) {
+    join(live, s, data.args().first(), r)
+}
+
+fn on_join_object(_: &State, live: &Live, s: &Socket, data: &Data, r: Reply) {
+    join(live, s, arg_or_field(data, "room"), r)
+}
+
+fn leave(live: &Live, socket: &Socket, name: Option<&Value>, r: Reply) {
+    match check_room(name, live.config.events.max_room_name) {
+        Ok(room) => {
+            socket.leave(&room);
+            r.ok(json!({ "success": true, "room": room }));
+        }
+        Err(e) => r.fail(e.code(), e.message()),
+    }
+}
+
+fn on_leave(_: &State, live: &Live, s: &Socket, data: &Data, r: Reply) {
+    leave(live, s, data.args().first(), r)
+}
+
+fn on_leave_object(_: &State, live: &Live, s: &Socket, data: &Data, r: Reply) {
+    leave(live, s, arg_or_field(data, "room"), r)
+}
+
+fn on_get_rooms(_: &State, _: &Live, s: &Socket, _: &Data, r: Reply) {
+    let mut rooms: Vec<String> = s
+        .rooms()
+        .into_iter()
+        .filter(|x| client_room(x, s))
+        .collect();
+    rooms.sort();
+    r.ok(json!({ "success": true, "rooms": rooms }));
+}
+
+fn on_private_message(st: &State, live: &Live, s: &Socket, data: &Data, r: Reply) {
+    if !live.config.events.private_messages {
+        return r.fail("FORBIDDEN", "Private messages are disabled");
+    }
+    let arg = data.args().first();
+    let to = arg.and_then(|a| a.get("to")).and_then(Value::as_str);
+    let message = arg.and_then(|a| a.get("message"));
+    let (Some(to), Some(message)) = (to, message) else {
+        return r.fail("INVALID_MESSAGE_DATA", "Expected {to, message}");
+    };
+    let Some(target) = Sid::parse(to).and_then(|sid| s.nsp().socket(sid)) else {
+        return r.fail("NOT_FOUND", "Target socket not found");
+    };
+    emit(
+        st,
+        &target,
+        "private-message",
+        json!({
+            "from": s.id().as_str(),
+            "fromUser": user_id(s),
+            "message": message,
+            "timestamp": now_iso(),
+        }),
+    );
+    r.ok(json!({ "success": true, "to": to }));
+}
+
+fn on_register(_: &State, _: &Live, s: &Socket, data: &Data, r: Reply) {
+    let Some(Value::String(wanted)) = arg_or_field(data, "userId") else {
+        return r.fail("INVALID_MESSAGE_DATA", "userId must be a string");
+    };
+    match user_id(s) {
+        None => r.fail("AUTH_REQUIRED", "Authentication required"),
+        Some(id) if id == *wanted => r.ok(json!({ "success": true, "userId": id })),
+        Some(_) => r.fail("FORBIDDEN", "userId does not match the authenticated user"),
+    }
+}
+
+/// `authenticate {token}`: the token of an anonymous socket makes it the
+/// user's (rooms, presence); the same user's fresh token is accepted too.
+fn on_authenticate(st: &State, live: &Live, s: &Socket, data: &Data, r: Reply) {
+    let fail = |r: Reply, code: &str, message: &str| {
+        st.metrics.auth_failures_total.inc(&[code]);
+        let body = json!({ "success": false, "message": message, "code": code });
+        r.emit("authError", body.clone());
+        if let Some(a) = r.ack {
+            let _ = a.send(body);
+        }
+    };
+    let Some(Value::String(token)) = arg_or_field(data, "token") else {
+        return fail(r, "INVALID_TOKEN", "token must be a string");
+    };
+    let now = SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let claims = match st.verifier.verify(token, now) {
+        Ok(c) => c,
+        Err(e) => return fail(r, e.code(), &format!("Authentication failed: {e}")),
+    };
+    let cfg = &live.config;
+    let role = claims
+        .role
+        .clone()
+        .unwrap_or_else(|| cfg.auth.default_role.clone());
+    let old = user_of(s);
+    if let Some(prev) = old.as_ref().and_then(|u| u.id.as_ref()) {
+        if *prev != claims.user_id {
+            return fail(r, "FORBIDDEN", "Already authenticated as another user");
+        }
+    }
+    let perms = cfg.role(&role);
+    if !perms.can_connect || !perms.allows_namespace(s.nsp().name()) {
+        return fail(
+            r,
+            "FORBIDDEN",
+            &format!("Forbidden: role `{role}` may not use this namespace"),
+        );
+    }
+    let was_anonymous = old.as_ref().is_none_or(|u| u.id.is_none());
+    if let Some(o) = &old {
+        if o.role != role {
+            s.leave(&role_room(&o.role));
+        }
+    }
+    s.join(vec![user_room(&claims.user_id), role_room(&role)]);
+    s.insert(Arc::new(User {
+        id: Some(claims.user_id.clone()),
+        role: role.clone(),
+    }));
+    if was_anonymous {
+        presence_opened(st, &cfg.events, s, &claims.user_id);
+    }
+    let body = json!({
+        "success": true,
+        "userId": claims.user_id,
+        "role": role,
+        "socketId": s.id().as_str(),
+    });
+    r.emit("authenticated", body.clone());
+    if let Some(a) = r.ack {
+        let _ = a.send(body);
+    }
+}
+
+fn on_ping(st: &State, _: &Live, s: &Socket, data: &Data, r: Reply) {
+    let ts = arg_or_field(data, "timestamp")
+        .cloned()
+        .unwrap_or(Value::Null);
+    emit(
+        st,
+        s,
+        "pong",
+        json!({ "timestamp": ts, "serverTime": unix_ms(SystemTime::now()) }),
+    );
+    if let Some(a) = r.ack {
+        let _ = a.send(Data::new());
+    }
+}
+
+/// Forwards a client request to `events.forward_room`; whether it went.
+fn forward(st: &State, live: &Live, s: &Socket, event: &str, mut body: Value) -> bool {
+    let room = &live.config.events.forward_room;
+    if room.is_empty() {
+        return false;
+    }
+    if let Value::Object(o) = &mut body {
+        o.insert("socketId".into(), s.id().as_str().into());
+        o.insert("userId".into(), user_id(s).into());
+        o.insert("namespace".into(), s.nsp().name().into());
+        o.insert("timestamp".into(), now_iso().into());
+    }
+    fan_out(st, s.nsp(), s.nsp().to(room.as_str()), event, body);
+    true
+}
+
+/// The first argument as an object with a non-empty string `field`.
+fn object_with<'a>(
+    data: &'a Data,
+    field: &str,
+) -> Option<(&'a serde_json::Map<String, Value>, &'a str)> {
+    let o = data.args().first()?.as_object()?;
+    let v = o.get(field)?.as_str().filter(|v| !v.is_empty())?;
+    Some((o, v))
+}
+
+/// `client:event {type, data}` and `client:action {action, params}`: the
+/// same request under other names. `field` names it, `payload` carries its
+/// data, and the answer's `answer` object echoes the name.
+struct Request {
+    event: &'static str,
+    field: &'static str,
+    payload: &'static str,
+    answer: &'static str,
+}
+
+fn request(st: &State, live: &Live, s: &Socket, data: &Data, r: Reply, q: Request) {
+    let request_id = new_id("req_");
+    let Some((o, name)) = object_with(data, q.field) else {
+        let m = format!("Expected {{{}, {}}}", q.field, q.payload);
+        return r.fail_with(
+            "INVALID_MESSAGE_DATA",
+            &m,
+            json!({ "requestId": request_id }),
+        );
+    };
+    let payload = o.get(q.payload).cloned().unwrap_or(Value::Null);
+    let forwarded = forward(
+        st,
+        live,
+        s,
+        q.event,
+        json!({ "requestId": request_id, q.field: name, q.payload: payload }),
+    );
+    r.ok(json!({
+        "success": true,
+        "requestId": request_id,
+        q.answer: { q.field: name, "forwarded": forwarded },
+    }));
+}
+
+const CLIENT_EVENT: Request = Request {
+    event: "client:event",
+    field: "type",
+    payload: "data",
+    answer: "data",
+};
+
+const CLIENT_ACTION: Request = Request {
+    event: "client:action",
+    field: "action",
+    payload: "params",
+    answer: "result",
+};
+
+fn on_client_event(st: &State, live: &Live, s: &Socket, data: &Data, r: Reply) {
+    request(st, live, s, data, r, CLIENT_EVENT)
+}
+
+fn on_client_action(st: &State, live: &Live, s: &Socket, data: &Data, r: Reply) {
+    request(st, live, s, data, r, CLIENT_ACTION)
+}
+
+fn on_client_message(st: &State, live: &Live, s: &Socket, data: &Data, r: Reply) {
+    let request_id = new_id("req_");
+    let Some((o, content)) = object_with(data, "content") else {
+        return r.fail_with(
+            "INVALID_MESSAGE_DATA",
+            "Expected {content, type, metadata}",
+            json!({ "requestId": request_id }),
+        );
+    };
+    if content.len() > live.config.events.max_message_len {
+        return r.fail_with(
+            "MESSAGE_TOO_LARGE",
+            "Message content is too long",
+            json!({ "requestId": request_id }),
+        );
+    }
+    let message_id = new_id("msg_");
+    forward(
+        st,
+        live,
+        s,
+        "client:message",
+        json!({
+            "requestId": request_id,
+            "messageId": message_id,
+            "content": content,
+            "type": o.get("type").cloned().unwrap_or(Value::Null),
+            "metadata": o.get("metadata").cloned().unwrap_or(Value::Null),
+        }),
+    );
+    r.ok(json!({ "success": true, "requestId": request_id, "messageId": message_id }));
+}
+
+/// The conversation of a chat event: a valid room the socket is in.
+fn conversation(live: &Live, s: &Socket, data: &Data) -> Result<String, (&'static str, String)> {
+    let room = check_room(
+        arg_or_field(data, "conversationId"),
+        live.config.events.max_room_name,
+    )
+    .map_err(|e| (e.code(), e.message().to_owned()))?;
+    if !s.rooms().contains(&room) {
+        return Err((
+            "NOT_IN_ROOM",
+            format!("Join conversation `{room}` first (conversation:join)"),
+        ));
+    }
+    Ok(room)
+}
+
+fn on_message_send(st: &State, live: &Live, s: &Socket, data: &Data, r: Reply) {
+    let conv = match conversation(live, s, data) {
+        Ok(c) => c,
+        Err((code, m)) => return r.fail(code, &m),
+    };
+    let Some((o, content)) = object_with(data, "content") else {
+        return r.fail(
+            "INVALID_MESSAGE_DATA",
+            "Expected {conversationId, content, type?}",
+        );
+    };
+    let ev = &live.config.events;
+    if content.len() > ev.max_message_len {
+        return r.fail("MESSAGE_TOO_LARGE", "Message content is too long");
+    }
+    let ty = o.get("type").and_then(Value::as_str).unwrap_or("text");
+    let id = new_id("msg_");
+    let sender = user_id(s);
+    let ts = now_iso();
+    lock(&st.chat).remember(
+        id.clone(),
+        Sent {
+            conversation: conv.clone(),
+            user: sender.clone(),
+            socket: s.id().as_str().to_owned(),
+        },
+        ev.message_cache,
+    );
+    fan_out(
+        st,
+        s.nsp(),
+        s.to(conv.as_str()),
+        "message:new",
+        json!({
+            "id": id,
+            "conversationId": conv,
+            "senderId": sender,
+            "content": content,
+            "type": ty,
+            "timestamp": ts,
+        }),
+    );
+    r.emit(
+        "message:delivered",
+        json!({ "messageId": id, "conversationId": conv }),
+    );
+    if let Some(a) = r.ack {
+        let _ = a.send(json!({ "success": true, "messageId": id, "timestamp": ts }));
+    }
+}
+
+fn on_message_read(st: &State, _: &Live, s: &Socket, data: &Data, r: Reply) {
+    let Some(Value::String(id)) = arg_or_field(data, "messageId") else {
+        return r.fail("INVALID_MESSAGE_DATA", "Expected {messageId}");
+    };
+    let Some(sent) = lock(&st.chat).message(id).cloned() else {
+        return r.fail("NOT_FOUND", "Unknown or expired messageId");
+    };
+    if !s.rooms().contains(&sent.conversation) {
+        return r.fail("NOT_IN_ROOM", "Not in the message's conversation");
+    }
+    let target = sent.user.as_deref().map_or(sent.socket.clone(), user_room);
+    fan_out(
+        st,
+        s.nsp(),
+        s.nsp().to(target),
+        "message:read",
+        json!({
+            "messageId": id,
+            "conversationId": sent.conversation,
+            "userId": user_id(s),
+            "timestamp": now_iso(),
+        }),
+    );
+    r.ok(json!({ "success": true, "messageId": id }));
+}
+
+fn on_typing(st: &State, live: &Live, s: &Socket, data: &Data, r: Reply) {
+    let conv = match conversation(live, s, data) {
+        Ok(c) => c,
+        Err((code, m)) => return r.fail(code, &m),
+    };
+    fan_out(
+        st,
+        s.nsp(),
+        s.to(conv.as_str()),
+        r.event,
+        json!({ "userId": user_id(s), "conversationId": conv }),
+    );
+    r.ok(json!({ "success": true }));
+}
+
+fn on_user_status(st: &State, _: &Live, s: &Socket, data: &Data, r: Reply) {
+    let Some(Value::String(status)) = arg_or_field(data, "status") else {
+        return r.fail("INVALID_MESSAGE_DATA", "status must be a string");
+    };
+    if !STATUSES.contains(&status.as_str()) {
+        return r.fail(
+            "INVALID_MESSAGE_DATA",
+            "status must be online, away, busy or offline",
+        );
+    }
+    let Some(user) = user_id(s) else {
+        return r.fail("AUTH_REQUIRED", "Authentication required");
+    };
+    let (event, body) = if status == "offline" {
+        ("user:offline", json!({ "userId": user }))
+    } else {
+        ("user:online", json!({ "userId": user, "status": status }))
+    };
+    fan_out(st, s.nsp(), s.broadcast(), event, body);
+    r.ok(json!({ "success": true, "status": status }));
+}
+
+fn on_online_users(st: &State, _: &Live, s: &Socket, _: &Data, r: Reply) {
+    let users = lock(&st.chat).online_users(s.nsp().name());
+    if r.ack.is_some() {
+        r.ok(json!({ "success": true, "users": users }));
+    } else {
+        r.emit("getOnlineUsers", json!(users));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn room_names_are_checked() {
+        let ok = |s: &str| check_room(Some(&json!(s)), 16);
+        assert_eq!(ok("chat-1"), Ok("chat-1".into()));
+        assert_eq!(ok("café ☕"), Ok("café ☕".into()));
+        assert_eq!(ok(""), Err(RoomError::Invalid));
+        assert_eq!(check_room(Some(&json!(5)), 16), Err(RoomError::Invalid));
+        assert_eq!(check_room(None, 16), Err(RoomError::Invalid));
+        assert_eq!(ok("a-name-over-16-bytes"), Err(RoomError::TooLong));
+        assert_eq!(ok("a\nb"), Err(RoomError::Control));
+        assert_eq!(ok("user_42"), Err(RoomError::Reserved));
+        assert_eq!(ok("role_admin"), Err(RoomError::Reserved));
+        // A socket id's room is its private channel.
+        let sid = Sid::random();
+        assert_eq!(
+            check_room(Some(&json!(sid.as_str())), 64),
+            Err(RoomError::Reserved)
+        );
+        assert_eq!(RoomError::Reserved.code(), "RESERVED_ROOM");
+        assert_eq!(RoomError::TooLong.code(), "INVALID_ROOM");
+    }
+
+    #[test]
+    fn presence_counts_sockets_per_user_and_namespace() {
+        let mut c = Chat::default();
+        assert!(c.socket_opened("/", "u1"));
+        assert!(!c.socket_opened("/", "u1"));
+        assert!(c.socket_opened("/chat", "u1"));
+        assert!(c.socket_opened("/", "u2"));
+        assert_eq!(c.online_users("/"), vec!["u1", "u2"]);
+        assert!(!c.socket_closed("/", "u1"));
+        assert!(c.socket_closed("/", "u1"));
+        assert!(!c.socket_closed("/", "u1"), "already gone");
+        assert_eq!(c.online_users("/"), vec!["u2"]);
+        assert_eq!(c.online_users("/chat"), vec!["u1"]);
+    }
+
+    #[test]
+    fn the_message_cache_forgets_the_oldest() {
+        let mut c = Chat::default();
+        let sent = |n: &str| Sent {
+            conversation: n.into(),
+            user: None,
+            socket: "s".into(),
+        };
+        for i in 0..5 {
+            c.remember(format!("m{i}"), sent(&format!("c{i}")), 3);
+        }
+        assert!(c.message("m0").is_none());
+        assert!(c.message("m1").is_none());
+        assert_eq!(c.message("m4").unwrap().conversation, "c4");
+        assert_eq!(c.messages.len(), 3);
+        assert_eq!(c.order.len(), 3);
+        c.remember("x".into(), sent("c"), 0);
+        assert!(c.message("x").is_none(), "a cache of 0 keeps nothing");
+    }
+
+    #[test]
+    fn ids_are_prefixed_hex() {
+        let a = new_id("msg_");
+        assert_eq!(a.len(), 4 + 24);
+        assert!(a.starts_with("msg_"));
+        assert!(a[4..].bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_ne!(a, new_id("msg_"));
+    }
+}

@@ -1,0 +1,450 @@
+//! The built-in product events (rooms, private messages, register and
+//! authenticate, ping, client requests, chat, presence), end to end with
+//! socket.io-client.
+
+mod common;
+
+use common::{token, Client, Server, ADMIN_KEY};
+use serde_json::{json, Value};
+
+async fn connect(s: &Server, opts: Value) -> (Client, String) {
+    let mut c = s.client("/", opts).await;
+    let id = c.connected().await;
+    (c, id)
+}
+
+async fn user(s: &Server, id: &str, role: Option<&str>) -> (Client, String) {
+    connect(s, json!({ "auth": { "token": token(id, role) } })).await
+}
+
+async fn room_push(s: &Server, room: &str, n: u32) -> Value {
+    let r = s
+        .api(
+            "POST",
+            "/api/room",
+            Some(json!({ "room": room, "event": "news", "data": { "n": n } })),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    r.json()
+}
+
+#[tokio::test]
+async fn rooms_are_joined_left_and_listed_and_server_rooms_are_refused() {
+    // More than the default 10 events/s from one client.
+    let s = Server::start(
+        "[events]\nmax_rooms_per_socket = 3\n[rate_limits]\nevents_per_second = 1000\n",
+    )
+    .await;
+    let (mut a, _) = connect(&s, json!({ "transports": ["websocket"] })).await;
+    let (mut b, b_id) = connect(&s, json!({ "transports": ["polling"] })).await;
+
+    // Strapi style: the answer is the ack.
+    assert_eq!(
+        a.emit_ack("join-room", json!(["premium-users"])).await,
+        vec![json!({ "success": true, "room": "premium-users" })]
+    );
+    // Standalone-server style: the answer is `room:join:ack` (and the ack).
+    a.emit("room:join", json!([{ "room": "lobby" }])).await;
+    assert_eq!(
+        a.event("room:join:ack").await,
+        vec![json!({ "success": true, "room": "lobby" })]
+    );
+    // Chat style: a bare conversation id.
+    a.emit("conversation:join", json!(["conv-1"])).await;
+    assert_eq!(
+        a.emit_ack("get-rooms", json!([])).await,
+        vec![json!({ "success": true, "rooms": ["conv-1", "lobby", "premium-users"] })]
+    );
+    // The rooms are real: the HTTP API reaches a member, not b.
+    assert_eq!(room_push(&s, "lobby", 1).await["recipients"], 1);
+    assert_eq!(a.event("news").await, vec![json!({ "n": 1 })]);
+    assert!(!b.gets_within("news", 200).await);
+
+    // Joining again is not counted twice; a fourth room is one too many.
+    assert_eq!(
+        a.emit_ack("join-room", json!(["lobby"])).await[0]["success"],
+        true
+    );
+    let r = a.emit_ack("join-room", json!(["fourth"])).await;
+    assert_eq!(r[0]["success"], false);
+    assert_eq!(r[0]["code"], "TOO_MANY_ROOMS");
+
+    // Leaving frees a place.
+    assert_eq!(
+        a.emit_ack("leave-room", json!(["premium-users"])).await,
+        vec![json!({ "success": true, "room": "premium-users" })]
+    );
+    a.emit("room:leave", json!([{ "room": "lobby" }])).await;
+    assert_eq!(a.event("room:leave:ack").await[0]["room"], "lobby");
+    assert_eq!(room_push(&s, "lobby", 2).await["recipients"], 0);
+    assert_eq!(
+        a.emit_ack("join-room", json!(["fourth"])).await[0]["success"],
+        true
+    );
+
+    // Server rooms: per-user and per-role rooms and socket ids.
+    for name in ["user_alice", "role_admin", b_id.as_str()] {
+        let r = a.emit_ack("join-room", json!([name])).await;
+        assert_eq!(r[0]["success"], false, "{name}");
+        assert_eq!(r[0]["code"], "RESERVED_ROOM", "{name}");
+    }
+    let r = a.emit_ack("leave-room", json!(["role_anonymous"])).await;
+    assert_eq!(r[0]["code"], "RESERVED_ROOM");
+    // Bad names; without an ack the refusal comes as `error`.
+    let r = a.emit_ack("join-room", json!([42])).await;
+    assert_eq!(r[0]["code"], "INVALID_ROOM");
+    let long = "x".repeat(129);
+    assert_eq!(
+        a.emit_ack("join-room", json!([long])).await[0]["code"],
+        "INVALID_ROOM"
+    );
+    a.emit("join-room", json!([""])).await;
+    let e = a.event("error").await;
+    assert_eq!(e[0]["event"], "join-room");
+    assert_eq!(e[0]["code"], "INVALID_ROOM");
+    // A private message to b still reaches b only (a is not in b's room).
+    a.emit("private-message", json!([{ "to": b_id, "message": "hi" }]))
+        .await;
+    assert_eq!(b.event("private-message").await[0]["message"], "hi");
+    a.close().await;
+    b.close().await;
+}
+
+#[tokio::test]
+async fn private_messages_reach_the_target_socket_only() {
+    let s = Server::start("").await;
+    let (mut a, a_id) = user(&s, "alice", None).await;
+    let (mut b, b_id) = connect(&s, json!({})).await;
+    let (mut c, _) = connect(&s, json!({})).await;
+
+    let r = a
+        .emit_ack(
+            "private-message",
+            json!([{ "to": b_id, "message": { "text": "hello" } }]),
+        )
+        .await;
+    assert_eq!(r, vec![json!({ "success": true, "to": b_id })]);
+    let got = b.event("private-message").await;
+    assert_eq!(got[0]["from"], a_id);
+    assert_eq!(got[0]["fromUser"], "alice");
+    assert_eq!(got[0]["message"], json!({ "text": "hello" }));
+    assert!(got[0]["timestamp"].as_str().unwrap().ends_with('Z'));
+    assert!(!c.gets_within("private-message", 200).await);
+    assert!(!a.gets_within("private-message", 0).await);
+
+    // An anonymous sender has no user.
+    b.emit("private-message", json!([{ "to": a_id, "message": "yo" }]))
+        .await;
+    assert_eq!(a.event("private-message").await[0]["fromUser"], Value::Null);
+
+    let r = a
+        .emit_ack(
+            "private-message",
+            json!([{ "to": "AAAAAAAAAAAAAAAAAAAA", "message": "?" }]),
+        )
+        .await;
+    assert_eq!(r[0]["code"], "NOT_FOUND");
+    let r = a
+        .emit_ack("private-message", json!([{ "message": "no target" }]))
+        .await;
+    assert_eq!(r[0]["code"], "INVALID_MESSAGE_DATA");
+
+    // Turned off at run time through the settings API.
+    let patch = json!({ "events": { "private_messages": false } }).to_string();
+    let r = s
+        .http(
+            "PATCH",
+            "/api/settings",
+            &[
+                ("x-api-key", ADMIN_KEY),
+                ("content-type", "application/json"),
+            ],
+            patch.as_bytes(),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = a
+        .emit_ack("private-message", json!([{ "to": b_id, "message": "x" }]))
+        .await;
+    assert_eq!(r[0]["code"], "FORBIDDEN");
+    for cl in [a, b, c] {
+        cl.close().await;
+    }
+}
+
+#[tokio::test]
+async fn register_and_authenticate_bind_a_socket_to_its_user() {
+    let s = Server::start("").await;
+    // register: only the token's own user id.
+    let (mut anon, anon_id) = connect(&s, json!({})).await;
+    anon.emit("register", json!([{ "userId": "bob" }])).await;
+    let r = anon.event("register:ack").await;
+    assert_eq!(r[0]["success"], false);
+    assert_eq!(r[0]["code"], "AUTH_REQUIRED");
+    let (mut bob, _) = user(&s, "bob", None).await;
+    bob.emit("register", json!([{ "userId": "bob" }])).await;
+    assert_eq!(
+        bob.event("register:ack").await,
+        vec![json!({ "success": true, "userId": "bob" })]
+    );
+    bob.emit("register", json!([{ "userId": "carol" }])).await;
+    assert_eq!(bob.event("register:ack").await[0]["code"], "FORBIDDEN");
+
+    // authenticate: a bad token is refused and changes nothing.
+    anon.emit("authenticate", json!([{ "token": "not.a.jwt" }]))
+        .await;
+    let e = anon.event("authError").await;
+    assert_eq!(e[0]["success"], false);
+    assert_eq!(e[0]["code"], "INVALID_TOKEN");
+    // A good one makes the socket the user's: the user's pushes reach it.
+    anon.emit("authenticate", json!([{ "token": token("carol", None) }]))
+        .await;
+    let ok = anon.event("authenticated").await;
+    assert_eq!(ok[0]["userId"], "carol");
+    assert_eq!(ok[0]["socketId"], anon_id);
+    let r = s
+        .api(
+            "POST",
+            "/api/push",
+            Some(json!({ "userId": "carol", "event": "note", "data": 1 })),
+        )
+        .await;
+    assert_eq!(r.json()["recipients"], 1, "{}", r.text());
+    assert_eq!(anon.event("note").await, vec![json!(1)]);
+    anon.emit("register", json!([{ "userId": "carol" }])).await;
+    assert_eq!(anon.event("register:ack").await[0]["success"], true);
+    // Another user's token on an authenticated socket is refused.
+    let r = anon
+        .emit_ack("authenticate", json!([{ "token": token("mallory", None) }]))
+        .await;
+    assert_eq!(r[0]["code"], "FORBIDDEN");
+    anon.close().await;
+    bob.close().await;
+}
+
+#[tokio::test]
+async fn welcome_ping_and_presence() {
+    let s = Server::start("").await;
+    let (mut watcher, w_id) = user(&s, "watcher", None).await;
+    let welcome = watcher.event("system:welcome").await;
+    assert_eq!(welcome[0]["socketId"], w_id);
+    assert!(welcome[0]["serverInfo"]["version"].is_string());
+    assert_eq!(
+        watcher.event("connected").await,
+        vec![json!({ "userId": "watcher", "socketId": w_id })]
+    );
+
+    // ping: an empty ack when asked, and `pong`.
+    assert_eq!(
+        watcher
+            .emit_ack("ping", json!([{ "timestamp": 1625097600000u64 }]))
+            .await,
+        Vec::<Value>::new()
+    );
+    let p = watcher.event("pong").await;
+    assert_eq!(p[0]["timestamp"], 1625097600000u64);
+    assert!(p[0]["serverTime"].as_u64().unwrap() > 1625097600000);
+
+    // Presence: the first device announces the user, the second does not,
+    // the last one to leave announces the departure.
+    let (d1, _) = user(&s, "dana", None).await;
+    assert_eq!(
+        watcher.event("user:online").await,
+        vec![json!({ "userId": "dana", "status": "online" })]
+    );
+    let (d2, _) = user(&s, "dana", None).await;
+    assert!(!watcher.gets_within("user:online", 300).await);
+    let online = watcher.emit_ack("getOnlineUsers", json!([])).await;
+    assert_eq!(
+        online,
+        vec![json!({ "success": true, "users": ["dana", "watcher"] })]
+    );
+    d1.close().await;
+    assert!(!watcher.gets_within("user:offline", 300).await);
+    d2.close().await;
+    assert_eq!(
+        watcher.event("user:offline").await,
+        vec![json!({ "userId": "dana" })]
+    );
+    watcher.emit("getOnlineUsers", json!([])).await;
+    assert_eq!(
+        watcher.event("getOnlineUsers").await,
+        vec![json!(["watcher"])]
+    );
+
+    // user:status from an authenticated user reaches the others.
+    let (mut e, _) = user(&s, "erin", None).await;
+    e.emit("user:status", json!(["away"])).await;
+    let mut got = watcher.event("user:online").await;
+    if got[0]["userId"] != "erin" || got[0]["status"] != "away" {
+        got = watcher.event("user:online").await; // erin's arrival came first
+    }
+    assert_eq!(got, vec![json!({ "userId": "erin", "status": "away" })]);
+    e.emit("user:status", json!(["sleeping"])).await;
+    assert_eq!(e.event("error").await[0]["code"], "INVALID_MESSAGE_DATA");
+    watcher.close().await;
+    e.close().await;
+}
+
+#[tokio::test]
+async fn chat_messages_typing_and_read_receipts() {
+    let s = Server::start("").await;
+    let (mut a1, _) = user(&s, "ann", None).await;
+    let (mut a2, _) = user(&s, "ann", None).await; // ann's second device
+    let (mut b, _) = user(&s, "ben", None).await;
+    let (mut out, _) = user(&s, "olga", None).await; // not in the conversation
+
+    // Not in the conversation yet.
+    let r = a1
+        .emit_ack(
+            "message:send",
+            json!([{ "conversationId": "c1", "content": "hi" }]),
+        )
+        .await;
+    assert_eq!(r[0]["code"], "NOT_IN_ROOM");
+    for c in [&mut a1, &mut a2, &mut b] {
+        c.emit("conversation:join", json!(["c1"])).await;
+        // Wait until the join is in place (an ack round trip).
+        c.emit_ack("get-rooms", json!([])).await;
+    }
+
+    a1.emit("typing:start", json!([{ "conversationId": "c1" }]))
+        .await;
+    assert_eq!(
+        b.event("typing:start").await,
+        vec![json!({ "userId": "ann", "conversationId": "c1" })]
+    );
+    assert!(a2.gets_within("typing:start", 300).await);
+    assert!(!a1.gets_within("typing:start", 0).await);
+    assert!(!out.gets_within("typing:start", 0).await);
+
+    let r = a1
+        .emit_ack(
+            "message:send",
+            json!([{ "conversationId": "c1", "content": "Hello, world!", "type": "text" }]),
+        )
+        .await;
+    assert_eq!(r[0]["success"], true);
+    let id = r[0]["messageId"].as_str().unwrap().to_owned();
+    assert_eq!(
+        a1.event("message:delivered").await,
+        vec![json!({ "messageId": id, "conversationId": "c1" })]
+    );
+    let m = b.event("message:new").await;
+    assert_eq!(m[0]["id"], id);
+    assert_eq!(m[0]["senderId"], "ann");
+    assert_eq!(m[0]["content"], "Hello, world!");
+    assert_eq!(m[0]["type"], "text");
+    assert_eq!(a2.event("message:new").await[0]["id"], id);
+    assert!(!out.gets_within("message:new", 200).await);
+
+    // ben reads it: every device of ann is told, nobody else.
+    b.emit("message:read", json!([{ "messageId": id }])).await;
+    for a in [&mut a1, &mut a2] {
+        let r = a.event("message:read").await;
+        assert_eq!(r[0]["messageId"], id);
+        assert_eq!(r[0]["userId"], "ben");
+        assert_eq!(r[0]["conversationId"], "c1");
+    }
+    assert!(!b.gets_within("message:read", 200).await);
+    // Someone outside the conversation cannot send receipts for it.
+    let r = out
+        .emit_ack("message:read", json!([{ "messageId": id }]))
+        .await;
+    assert_eq!(r[0]["code"], "NOT_IN_ROOM");
+    let r = b
+        .emit_ack("message:read", json!([{ "messageId": "msg_unknown" }]))
+        .await;
+    assert_eq!(r[0]["code"], "NOT_FOUND");
+    let big = "x".repeat(65_537);
+    let r = a1
+        .emit_ack(
+            "message:send",
+            json!([{ "conversationId": "c1", "content": big }]),
+        )
+        .await;
+    assert_eq!(r[0]["code"], "MESSAGE_TOO_LARGE");
+    for c in [a1, a2, b, out] {
+        c.close().await;
+    }
+}
+
+#[tokio::test]
+async fn client_requests_are_answered_and_forwarded_to_the_backend_room() {
+    let s = Server::start("[events]\nforward_room = \"role_service\"\nwelcome = false\n").await;
+    let (mut backend, _) = user(&s, "svc", Some("service")).await;
+    let (mut c, c_id) = user(&s, "u7", None).await;
+
+    c.emit(
+        "client:event",
+        json!([{ "type": "cart:update", "data": { "items": 3 } }]),
+    )
+    .await;
+    let r = c.event("server:response").await;
+    assert_eq!(r[0]["success"], true);
+    assert_eq!(
+        r[0]["data"],
+        json!({ "type": "cart:update", "forwarded": true })
+    );
+    let req = r[0]["requestId"].as_str().unwrap().to_owned();
+    let f = backend.event("client:event").await;
+    assert_eq!(f[0]["requestId"], req);
+    assert_eq!(f[0]["type"], "cart:update");
+    assert_eq!(f[0]["data"], json!({ "items": 3 }));
+    assert_eq!(f[0]["socketId"], c_id);
+    assert_eq!(f[0]["userId"], "u7");
+    assert_eq!(f[0]["namespace"], "/");
+
+    c.emit(
+        "client:message",
+        json!([{ "content": "hi", "type": "text", "metadata": { "k": 1 } }]),
+    )
+    .await;
+    let r = c.event("message:ack").await;
+    assert_eq!(r[0]["success"], true);
+    let mid = r[0]["messageId"].as_str().unwrap().to_owned();
+    let f = backend.event("client:message").await;
+    assert_eq!(f[0]["messageId"], mid);
+    assert_eq!(f[0]["metadata"], json!({ "k": 1 }));
+
+    let r = c
+        .emit_ack(
+            "client:action",
+            json!([{ "action": "refresh", "params": { "a": 1 } }]),
+        )
+        .await;
+    assert_eq!(
+        r[0]["result"],
+        json!({ "action": "refresh", "forwarded": true })
+    );
+    assert_eq!(c.event("action:result").await[0]["success"], true);
+    assert_eq!(
+        backend.event("client:action").await[0]["params"],
+        json!({ "a": 1 })
+    );
+
+    // Malformed requests: refused in the reply event, not forwarded.
+    c.emit("client:event", json!([{ "data": 1 }])).await;
+    let r = c.event("server:response").await;
+    assert_eq!(r[0]["success"], false);
+    assert_eq!(r[0]["code"], "INVALID_MESSAGE_DATA");
+    assert!(r[0]["requestId"].is_string());
+    assert!(!backend.gets_within("client:event", 200).await);
+    // Clients cannot join the backend's room.
+    let r = c.emit_ack("join-room", json!(["role_service"])).await;
+    assert_eq!(r[0]["code"], "RESERVED_ROOM");
+    backend.close().await;
+    c.close().await;
+}
+
+#[tokio::test]
+async fn events_can_be_turned_off() {
+    let s = Server::start("[events]\nenabled = false\n").await;
+    let (mut c, _) = connect(&s, json!({})).await;
+    assert!(!c.gets_within("system:welcome", 300).await);
+    c.emit("room:join", json!([{ "room": "lobby" }])).await;
+    assert!(!c.gets_within("room:join:ack", 300).await);
+    assert_eq!(room_push(&s, "lobby", 1).await["recipients"], 0);
+    c.close().await;
+}
