@@ -1,5 +1,6 @@
 //! The HTTP API: `/api/push`, `/api/broadcast`, `/api/room`, `/api/status`,
-//! the admin routes (`/api/settings`, `/api/monitoring/*`), `/health`,
+//! the socket operations (`/api/sockets`, `/api/sockets/{join,leave,
+//! disconnect}`), the admin routes (`/api/settings`, `/api/monitoring/*`), `/health`,
 //! `/ready`, `/metrics` and the OpenAPI description. Requests authenticate
 //! with `X-API-Key` (and optionally a signature, see [`crate::signing`]),
 //! are rate limited per key, and every error has the documents' shape
@@ -10,6 +11,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
+use engineio::Sid;
 use hmac::{Hmac, Mac};
 use http::header::{self, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
@@ -18,7 +20,7 @@ use hyper::body::Incoming;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use socketio::adapter::BroadcastOptions;
-use socketio::Namespace;
+use socketio::{Namespace, Socket};
 
 use crate::app::{role_room, user_room};
 use crate::http::{json, too_many};
@@ -43,6 +45,10 @@ const ROUTES: &[(&str, &[Method], Access)] = &[
     ("/api/broadcast", &[Method::POST], Access::Key),
     ("/api/room", &[Method::POST], Access::Key),
     ("/api/status", &[Method::GET], Access::Key),
+    ("/api/sockets", &[Method::GET], Access::Key),
+    ("/api/sockets/join", &[Method::POST], Access::Key),
+    ("/api/sockets/leave", &[Method::POST], Access::Key),
+    ("/api/sockets/disconnect", &[Method::POST], Access::Key),
     (
         "/api/settings",
         &[Method::GET, Method::PATCH],
@@ -372,38 +378,71 @@ async fn api(
     let ts = iso8601(SystemTime::now());
     match (path.as_str(), body) {
         ("/api/push", Some(b)) => {
-            let user = match b.get("userId") {
-                Some(Value::String(s)) if !s.is_empty() => s.clone(),
-                Some(Value::Number(n)) if n.is_u64() || n.is_i64() => n.to_string(),
-                _ => {
-                    return Err(ApiError::bad(
-                        "`userId` must be a non-empty string or an integer",
-                    ))
+            // One user's sockets, or one socket (the plugin's
+            // `sendPrivateMessage`).
+            let room = match (b.get("userId"), b.get("socketId")) {
+                (Some(_), Some(_)) => {
+                    return Err(ApiError::bad("give `userId` or `socketId`, not both"))
                 }
+                (None, Some(id)) => socket_id(id)?.as_str().to_owned(),
+                (u, None) => user_room(&user_id(u)?),
             };
             let (nsp, event, data) = target(st, &b)?;
-            let n = emit(st, live, &nsp, Some(user_room(&user)), &event, data);
+            let n = emit(st, live, &nsp, Some(room), None, &event, data);
             ok(json!({ "success": true, "delivered": n > 0, "recipients": n, "timestamp": ts }))
         }
         ("/api/broadcast", Some(b)) => {
             let (nsp, event, data) = target(st, &b)?;
-            let n = emit(st, live, &nsp, None, &event, data);
+            // From a socket to all the others (the plugin's `broadcast`).
+            let except = b.get("exceptSocketId").map(socket_id).transpose()?;
+            let n = emit(st, live, &nsp, None, except, &event, data);
             ok(json!({ "success": true, "recipients": n, "timestamp": ts }))
         }
         ("/api/room", Some(b)) => {
-            let room = match b.get("room") {
-                Some(Value::String(s)) if !s.is_empty() && s.len() <= 256 => s.clone(),
-                _ => {
-                    return Err(ApiError::bad(
-                        "`room` must be a non-empty string (at most 256 bytes)",
-                    ))
-                }
-            };
+            let room = room_of(&b)?;
             let (nsp, event, data) = target(st, &b)?;
-            let n = emit(st, live, &nsp, Some(room), &event, data);
+            let n = emit(st, live, &nsp, Some(room), None, &event, data);
             ok(json!({ "success": true, "recipients": n, "timestamp": ts }))
         }
         ("/api/status", None) => ok(status(st, live, ts)),
+        ("/api/sockets", None) => ok(list_sockets(st, &query)?),
+        ("/api/sockets/join", Some(b)) => {
+            let room = room_of(&b)?;
+            let found = select(st, &b, false)?;
+            for s in &found {
+                s.join(room.clone());
+            }
+            ok(json!({ "success": true, "room": room, "sockets": found.len(), "timestamp": ts }))
+        }
+        ("/api/sockets/leave", Some(b)) => {
+            let room = room_of(&b)?;
+            let found = select(st, &b, false)?;
+            for s in &found {
+                s.leave(&room);
+            }
+            ok(json!({ "success": true, "room": room, "sockets": found.len(), "timestamp": ts }))
+        }
+        ("/api/sockets/disconnect", Some(b)) => {
+            let reason = match b.get("reason") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(r)) if r.len() <= 256 => Some(r.clone()),
+                _ => {
+                    return Err(ApiError::bad(
+                        "`reason` must be a string (at most 256 bytes)",
+                    ))
+                }
+            };
+            let found = select(st, &b, true)?;
+            for s in &found {
+                // The notice goes before the DISCONNECT packet, in order.
+                let notice = json!({ "reason": reason, "timestamp": ts });
+                st.metrics.events_sent_total.fetch_add(1, Ordering::Relaxed);
+                let _ = s.emit("force_logout", notice);
+                s.disconnect(false);
+            }
+            tracing::info!(address = %ip, sockets = found.len(), reason = reason.as_deref().unwrap_or("-"), "sockets disconnected through the API");
+            ok(json!({ "success": true, "disconnected": found.len(), "timestamp": ts }))
+        }
         ("/api/settings", None) => ok(json!({ "success": true, "settings": live.config.masked() })),
         ("/api/settings", Some(patch)) => {
             let _serial = lock(&st.settings_update);
@@ -483,6 +522,150 @@ fn too_large(max: usize) -> ApiError {
 }
 
 /// The namespace, event and payload of an emit request.
+/// `room`: a non-empty string of at most 256 bytes.
+fn room_of(b: &Value) -> Result<String, ApiError> {
+    match b.get("room") {
+        Some(Value::String(s)) if !s.is_empty() && s.len() <= 256 => Ok(s.clone()),
+        _ => Err(ApiError::bad(
+            "`room` must be a non-empty string (at most 256 bytes)",
+        )),
+    }
+}
+
+/// A user id: a non-empty string or an integer.
+fn user_id(v: Option<&Value>) -> Result<String, ApiError> {
+    match v {
+        Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
+        Some(Value::Number(n)) if n.is_u64() || n.is_i64() => Ok(n.to_string()),
+        _ => Err(ApiError::bad(
+            "`userId` must be a non-empty string or an integer",
+        )),
+    }
+}
+
+/// A socket id in the server's format.
+fn socket_id(v: &Value) -> Result<Sid, ApiError> {
+    v.as_str()
+        .and_then(Sid::parse)
+        .ok_or_else(|| ApiError::bad("`socketId` must be a socket id (20 characters)"))
+}
+
+fn not_found(what: String) -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "NOT_FOUND", what)
+}
+
+/// The namespace named `name`.
+fn namespace(st: &State, name: &str) -> Result<Namespace, ApiError> {
+    st.io
+        .namespaces()
+        .into_iter()
+        .find(|n| n.name() == name)
+        .ok_or_else(|| not_found(format!("No namespace {name}")))
+}
+
+/// The namespaces a socket operation covers: `namespace`, else `/` (or
+/// every namespace when `all_by_default`).
+fn namespaces(st: &State, b: &Value, all_by_default: bool) -> Result<Vec<Namespace>, ApiError> {
+    match b.get("namespace") {
+        None | Some(Value::Null) if all_by_default => Ok(st.io.namespaces()),
+        None | Some(Value::Null) => Ok(vec![namespace(st, "/")?]),
+        Some(Value::String(n)) => Ok(vec![namespace(st, n)?]),
+        Some(_) => Err(ApiError::bad("`namespace` must be a string")),
+    }
+}
+
+/// The sockets a socket operation names: `socketId` (one socket) or
+/// `userId` (every socket of the user). 404 when none is connected.
+fn select(st: &State, b: &Value, all_by_default: bool) -> Result<Vec<Socket>, ApiError> {
+    let nsps = namespaces(st, b, all_by_default)?;
+    let found: Vec<Socket> = match (b.get("socketId"), b.get("userId")) {
+        (Some(_), Some(_)) => return Err(ApiError::bad("give `socketId` or `userId`, not both")),
+        (Some(id), None) => {
+            let sid = socket_id(id)?;
+            nsps.iter().filter_map(|n| n.socket(sid)).collect()
+        }
+        (None, Some(u)) => {
+            let opts = BroadcastOptions {
+                rooms: vec![user_room(&user_id(Some(u))?)],
+                ..BroadcastOptions::default()
+            };
+            nsps.iter()
+                .flat_map(|n| {
+                    n.adapter()
+                        .local_sockets(&opts)
+                        .into_iter()
+                        .filter_map(|sid| n.socket(sid))
+                })
+                .collect()
+        }
+        (None, None) => return Err(ApiError::bad("`socketId` or `userId` is required")),
+    };
+    if found.is_empty() {
+        return Err(not_found("No such connected socket".into()));
+    }
+    Ok(found)
+}
+
+/// Most sockets `GET /api/sockets` lists.
+pub const MAX_LISTED_SOCKETS: usize = 10_000;
+
+/// `GET /api/sockets?namespace=&room=&userId=&limit=`: the sockets of a
+/// namespace (default `/`), of a room, of a user, or of both.
+fn list_sockets(st: &State, query: &str) -> Result<Value, ApiError> {
+    let q = |k: &str| engineio::query::param(query, k);
+    let nsp = namespace(st, q("namespace").as_deref().unwrap_or("/"))?;
+    let limit = match q("limit") {
+        Some(l) => l
+            .parse::<usize>()
+            .ok()
+            .filter(|l| (1..=MAX_LISTED_SOCKETS).contains(l))
+            .ok_or_else(|| ApiError::bad(format!("`limit` must be 1 to {MAX_LISTED_SOCKETS}")))?,
+        None => 1000,
+    };
+    let in_rooms = |rooms: Vec<String>| {
+        nsp.adapter().local_sockets(&BroadcastOptions {
+            rooms,
+            ..BroadcastOptions::default()
+        })
+    };
+    let sids = match (q("room"), q("userId").map(|u| user_room(&u))) {
+        // `local_sockets` is the union of its rooms; keep those in both.
+        (Some(r), Some(u)) => {
+            let of_user: std::collections::HashSet<Sid> = in_rooms(vec![u]).into_iter().collect();
+            in_rooms(vec![r])
+                .into_iter()
+                .filter(|s| of_user.contains(s))
+                .collect()
+        }
+        (r, u) => in_rooms(r.into_iter().chain(u).collect()),
+    };
+    let total = sids.len();
+    let sockets: Vec<Value> = sids
+        .into_iter()
+        .filter_map(|sid| nsp.socket(sid))
+        .take(limit)
+        .map(|s| socket_json(&s))
+        .collect();
+    Ok(json!({ "success": true, "count": total, "sockets": sockets }))
+}
+
+/// A socket as the API lists it.
+fn socket_json(s: &Socket) -> Value {
+    let user = crate::events::user_of(s);
+    let h = s.handshake();
+    json!({
+        "id": s.id().as_str(),
+        "namespace": s.nsp().name(),
+        "connected": s.connected(),
+        "rooms": s.rooms(),
+        "handshake": {
+            "address": h.address.map(|a| a.ip().to_string()),
+            "time": iso8601(h.issued),
+        },
+        "user": user.map(|u| json!({ "id": u.id, "role": u.role })),
+    })
+}
+
 fn target(st: &State, b: &Value) -> Result<(Namespace, String, Option<Value>), ApiError> {
     let event = match b.get("event") {
         Some(Value::String(s)) if !s.is_empty() && s.len() <= 256 => s.clone(),
@@ -500,19 +683,7 @@ fn target(st: &State, b: &Value) -> Result<(Namespace, String, Option<Value>), A
         Some(Value::String(s)) => s.clone(),
         _ => return Err(ApiError::bad("`namespace` must be a string")),
     };
-    let nsp = st
-        .io
-        .namespaces()
-        .into_iter()
-        .find(|n| n.name() == ns)
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                "NOT_FOUND",
-                format!("No namespace {ns}"),
-            )
-        })?;
-    Ok((nsp, event, b.get("data").cloned()))
+    Ok((namespace(st, &ns)?, event, b.get("data").cloned()))
 }
 
 /// Content-type events (`{type}:{create|update|delete}` with `type` named
@@ -541,11 +712,13 @@ fn emit(
     live: &Live,
     nsp: &Namespace,
     room: Option<String>,
+    except: Option<Sid>,
     event: &str,
     data: Option<Value>,
 ) -> usize {
     let mut opts = BroadcastOptions::default();
     opts.rooms.extend(room.iter().cloned());
+    opts.except.extend(except.map(|s| s.as_str().to_owned()));
     let mut sids = nsp.adapter().local_sockets(&opts);
     if let Some(roles) = allowed_roles(live, event) {
         let ok: std::collections::HashSet<_> = nsp
@@ -562,10 +735,13 @@ fn emit(
             let _ = nsp.to(rooms).emit(event, payload(data));
         }
     } else if !sids.is_empty() {
-        let op = match room {
+        let mut op = match room {
             Some(r) => nsp.to(r),
             None => nsp.broadcast(),
         };
+        if let Some(sid) = except {
+            op = op.except(sid);
+        }
         let _ = op.emit(event, payload(data));
     }
     st.metrics
@@ -624,19 +800,7 @@ fn connection_stats(st: &State) -> Value {
             rooms.push(json!({ "namespace": n.name(), "name": r, "members": n.adapter().local_sockets(&opts).len() }));
         }
         for s in n.sockets() {
-            let user = s.get::<std::sync::Arc<crate::state::User>>();
-            let h = s.handshake();
-            sockets.push(json!({
-                "id": s.id().as_str(),
-                "namespace": n.name(),
-                "connected": s.connected(),
-                "rooms": s.rooms(),
-                "handshake": {
-                    "address": h.address.map(|a| a.ip().to_string()),
-                    "time": iso8601(h.issued),
-                },
-                "user": user.map(|u| json!({ "id": u.id, "role": u.role })),
-            }));
+            sockets.push(socket_json(&s));
         }
     }
     json!({ "success": true, "connected": sockets.len(), "rooms": rooms, "sockets": sockets })
