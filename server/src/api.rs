@@ -734,7 +734,10 @@ fn emit(
             let rooms: Vec<String> = sids.iter().map(|s| s.as_str().to_owned()).collect();
             let _ = nsp.to(rooms).emit(event, payload(data));
         }
-    } else if !sids.is_empty() {
+    } else {
+        // Sent even with no local recipient: with connection state recovery
+        // a briefly disconnected socket gets it when it comes back (and a
+        // cluster adapter would carry it to other nodes).
         let mut op = match room {
             Some(r) => nsp.to(r),
             None => nsp.broadcast(),

@@ -10,8 +10,8 @@ use engineio::bytes::Bytes;
 use engineio::{CloseReason, Engine, EngineConfig, SendError, SlowClientPolicy, Str, Transports};
 use serde_json::json;
 use socketio::{
-    Conn, ConnectError, Connection, ConnectionInfo, DisconnectReason, Encoded, Handshake, Socket,
-    SocketIo, SocketIoConfig,
+    Conn, ConnectError, Connection, ConnectionInfo, DisconnectReason, Encoded, Handshake,
+    RecoveryConfig, Socket, SocketIo, SocketIoConfig,
 };
 use std::sync::atomic::Ordering;
 
@@ -34,9 +34,15 @@ pub fn role_room(role: &str) -> String {
 /// The Socket.IO server for `config`.
 pub fn socketio(config: &Config) -> SocketIo {
     let c = &config.connection;
+    let recovery = (c.recovery_secs > 0).then(|| RecoveryConfig {
+        max_disconnection_duration: Duration::from_secs(c.recovery_secs),
+        skip_middlewares: false,
+    });
     let sio = SocketIoConfig::default()
         .connect_timeout(Duration::from_millis(c.connect_timeout_ms))
-        .max_attachments(c.max_attachments);
+        .max_attachments(c.max_attachments)
+        .recovery(recovery)
+        .recovery_max_packets(c.recovery_max_packets);
     SocketIo::builder().config(sio).build()
 }
 

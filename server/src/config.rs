@@ -134,6 +134,14 @@ pub struct ConnectionSection {
     /// Most bytes one WebSocket read takes (64 to 16384); idle connections
     /// hold no read buffer whatever this is. Default 4096.
     pub ws_read_buffer: usize,
+    /// Connection state recovery: a client that lost its connection and
+    /// comes back within this many seconds gets its socket id, rooms and
+    /// data back, with the packets it missed; 0 turns recovery off.
+    /// Recovered sockets go through the connection middlewares again (their
+    /// token is checked). Default 0 (off, as in the reference server).
+    pub recovery_secs: u64,
+    /// Most packets kept for recovery (oldest dropped first). Default 10,000.
+    pub recovery_max_packets: usize,
 }
 
 impl Default for ConnectionSection {
@@ -154,6 +162,8 @@ impl Default for ConnectionSection {
             upgrade_timeout_ms: 10_000,
             max_packets_per_post: 1024,
             ws_read_buffer: 4096,
+            recovery_secs: 0,
+            recovery_max_packets: 10_000,
         }
     }
 }
@@ -738,6 +748,9 @@ impl Config {
                 "connection.slow_client `{}` must be `error` or `close`",
                 c.slow_client
             ));
+        }
+        if c.recovery_secs > 86_400 || c.recovery_max_packets > 10_000_000 {
+            return bad("connection.recovery_secs is at most 86400 and recovery_max_packets at most 10000000".into());
         }
         if !(64..=16384).contains(&c.ws_read_buffer) {
             return bad("connection.ws_read_buffer must be between 64 and 16384".into());

@@ -15,7 +15,9 @@
 //!   `message:delivered` to the sender), `message:read` (to the message's
 //!   sender), `typing:start` / `typing:stop`, `user:status`, presence
 //!   (`user:online` / `user:offline`) and `getOnlineUsers`.
-//! - On connect: `system:welcome` and `connected`.
+//! - On connect: `system:welcome` and `connected`; after a reconnection
+//!   that asked for recovery, `system:state_recovered` or
+//!   `system:state_recovery_failed`.
 //!
 //! A refused request gets `{success: false, error, code}` where the
 //! client listens (its ack or the reply event) and otherwise the `error`
@@ -341,6 +343,23 @@ pub fn install(st: &Arc<State>, socket: &Socket) {
             socket,
             "connected",
             json!({ "userId": user, "socketId": socket.id().as_str() }),
+        );
+    }
+    // A client that asked to recover (its CONNECT carries `pid`) learns
+    // whether it did.
+    if socket.recovered() {
+        emit(
+            st,
+            socket,
+            "system:state_recovered",
+            json!({ "userId": user, "timestamp": now_iso() }),
+        );
+    } else if socket.handshake().auth.get("pid").is_some() {
+        emit(
+            st,
+            socket,
+            "system:state_recovery_failed",
+            json!({ "message": "Failed to recover connection state", "timestamp": now_iso() }),
         );
     }
     if let Some(u) = &user {

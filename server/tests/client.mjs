@@ -1,11 +1,13 @@
 // A socket.io-client driven over stdin/stdout by the Rust end-to-end tests.
 // Usage: node client.mjs URL [OPTIONS_JSON]
-// Prints one JSON line per happening: {type:"connect",id}, {type:"connect_error",
+// Prints one JSON line per happening: {type:"connect",id,recovered}, {type:"connect_error",
 // message,data,description}, {type:"disconnect",reason}, {type:"event",event,args},
 // {type:"ack",id,err,args}. Reads JSON commands, one per line:
 // {op:"emit",event,args,ack?,id?}, {op:"disconnect"}, {op:"connect"},
 // {op:"churn",nsp,times} (join and leave another namespace over the same
-// connection; prints {type:"churn",ok,refused,last}).
+// connection; prints {type:"churn",ok,refused,last}), {op:"drop"} (closes the
+// Engine.IO connection as a network loss would: the client reconnects when
+// its options allow).
 // Exits when stdin closes.
 import { createRequire } from "node:module";
 import readline from "node:readline";
@@ -17,7 +19,7 @@ const [url, optsJson] = process.argv.slice(2);
 const opts = { reconnection: false, ...JSON.parse(optsJson || "{}") };
 const out = (o) => process.stdout.write(JSON.stringify(o) + "\n");
 const socket = io(url, opts);
-socket.on("connect", () => out({ type: "connect", id: socket.id }));
+socket.on("connect", () => out({ type: "connect", id: socket.id, recovered: socket.recovered }));
 socket.on("connect_error", (e) =>
   out({ type: "connect_error", message: e.message, data: e.data ?? null, description: typeof e.description === "number" ? e.description : null }),
 );
@@ -49,6 +51,8 @@ rl.on("line", (line) => {
       s.connect();
     };
     step(0);
+  } else if (c.op === "drop") {
+    socket.io.engine.close();
   } else if (c.op === "disconnect") {
     socket.disconnect();
   } else if (c.op === "connect") {

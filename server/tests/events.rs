@@ -448,3 +448,64 @@ async fn events_can_be_turned_off() {
     assert_eq!(room_push(&s, "lobby", 1).await["recipients"], 0);
     c.close().await;
 }
+
+#[tokio::test]
+async fn connection_state_recovery_is_announced() {
+    let s = Server::start("[connection]\nrecovery_secs = 30\n[events]\nwelcome = false\n").await;
+    let opts = json!({
+        "auth": { "token": token("rita", None) },
+        "transports": ["websocket"],
+        "reconnection": true,
+        "reconnectionDelay": 1000,
+        "randomizationFactor": 0,
+    });
+    let mut c = s.client("/", opts).await;
+    let id = c.connected().await;
+    assert_eq!(
+        c.emit_ack("join-room", json!(["lobby"])).await[0]["success"],
+        true
+    );
+    // Recovery resumes from the last event the client got: with recovery
+    // on, every event carries its offset as a last argument (as with the
+    // reference server), which the client keeps.
+    assert_eq!(room_push(&s, "lobby", 6).await["recipients"], 1);
+    assert_eq!(c.event("news").await[0], json!({ "n": 6 }));
+    // A network loss: the socket is gone until the client comes back, and
+    // what the room got meanwhile waits for it.
+    c.send_raw(json!({ "op": "drop" })).await;
+    // The client reports a close it made itself; the server sees the
+    // transport go away.
+    assert_eq!(c.disconnected(5).await, "forced close");
+    assert_eq!(room_push(&s, "lobby", 7).await["recipients"], 0);
+    let v = c.expect(10, "reconnect", |v| v["type"] == "connect").await;
+    assert_eq!(v["id"], id, "same socket id");
+    assert_eq!(v["recovered"], true);
+    let r = c.event("system:state_recovered").await;
+    assert_eq!(r[0]["userId"], "rita");
+    assert_eq!(c.event("news").await[0], json!({ "n": 7 }));
+    // Its rooms came back with it.
+    assert_eq!(room_push(&s, "lobby", 8).await["recipients"], 1);
+    assert_eq!(c.event("news").await[0], json!({ "n": 8 }));
+    c.close().await;
+
+    // Back too late: a new socket, told that recovery failed.
+    let s = Server::start("[connection]\nrecovery_secs = 1\n[events]\nwelcome = false\n").await;
+    let opts = json!({
+        "transports": ["websocket"],
+        "reconnection": true,
+        "reconnectionDelay": 2500,
+        "randomizationFactor": 0,
+    });
+    let mut c = s.client("/", opts).await;
+    let id = c.connected().await;
+    c.send_raw(json!({ "op": "drop" })).await;
+    // The client reports a close it made itself; the server sees the
+    // transport go away.
+    assert_eq!(c.disconnected(5).await, "forced close");
+    let v = c.expect(10, "reconnect", |v| v["type"] == "connect").await;
+    assert_ne!(v["id"], id);
+    assert_eq!(v["recovered"], false);
+    let f = c.event("system:state_recovery_failed").await;
+    assert_eq!(f[0]["message"], "Failed to recover connection state");
+    c.close().await;
+}
