@@ -7,6 +7,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use engineio::Sid;
 use serde_json::Value;
 
@@ -55,6 +56,10 @@ pub struct SocketIoConfig {
     pub recovery: Option<RecoveryConfig>,
     /// Most packets kept for recovery (oldest dropped first). Default 10,000.
     pub recovery_max_packets: usize,
+    /// Most bytes of encoded packets kept for recovery (oldest dropped
+    /// first). A packet larger than this empties the buffer instead, so
+    /// that no client recovers past it without it. Default 64 MiB.
+    pub recovery_max_bytes: usize,
     /// Forget a dynamic namespace's child once its last socket leaves
     /// (the reference's `cleanupEmptyChildNamespaces`). Default true, unlike
     /// the reference: otherwise clients naming new children grow the server
@@ -79,6 +84,7 @@ impl Default for SocketIoConfig {
             max_queued_events: 1024,
             recovery: None,
             recovery_max_packets: 10_000,
+            recovery_max_bytes: 64 << 20,
             cleanup_empty_children: true,
             connect_ack_gap: Duration::from_millis(1),
         }
@@ -121,6 +127,11 @@ impl SocketIoConfig {
         self.recovery_max_packets = v;
         self
     }
+    /// Sets [`SocketIoConfig::recovery_max_bytes`].
+    pub fn recovery_max_bytes(mut self, v: usize) -> Self {
+        self.recovery_max_bytes = v;
+        self
+    }
 }
 
 type Extensions = HashMap<TypeId, Box<dyn Any + Send + Sync>>;
@@ -139,6 +150,8 @@ struct StoredPacket {
     nsp: String,
     opts: BroadcastOptions,
     encoded: Encoded,
+    /// Bytes of `encoded` (text and attachments).
+    size: usize,
     at: Instant,
 }
 
@@ -146,6 +159,8 @@ struct StoredPacket {
 struct Recovery {
     sessions: HashMap<String, StoredSession>,
     packets: VecDeque<StoredPacket>,
+    /// Sum of the stored packets' sizes.
+    bytes: usize,
 }
 
 /// What recovery restores of a socket.
@@ -277,20 +292,36 @@ impl ServerInner {
             a.push(Value::String(offset.clone()));
         }
         let now = self.runtime.now();
+        let encoded = Encoded::with_compress(packet, opts.compress);
+        let size =
+            encoded.text().len() + encoded.attachments().iter().map(Bytes::len).sum::<usize>();
+        let max_bytes = self.config.recovery_max_bytes;
         let mut rec = lock(&self.recovery);
+        if size > max_bytes {
+            // Unkept, and no older offset may be recovered past it.
+            rec.packets.clear();
+            rec.bytes = 0;
+            return;
+        }
         while rec.packets.len() >= self.config.recovery_max_packets.max(1)
+            || rec.bytes + size > max_bytes
             || rec
                 .packets
                 .front()
                 .is_some_and(|p| now.duration_since(p.at) > cfg.max_disconnection_duration)
         {
-            rec.packets.pop_front();
+            let Some(old) = rec.packets.pop_front() else {
+                break;
+            };
+            rec.bytes -= old.size;
         }
+        rec.bytes += size;
         rec.packets.push_back(StoredPacket {
             offset,
             nsp: nsp.name().to_owned(),
             opts: opts.clone(),
-            encoded: Encoded::with_compress(packet, opts.compress),
+            encoded,
+            size,
             at: now,
         });
     }

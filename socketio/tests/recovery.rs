@@ -9,8 +9,12 @@ use serde_json::{json, Value};
 use socketio::{RecoveryConfig, SocketIo, SocketIoConfig};
 
 fn server(max: Duration) -> SocketIo {
+    server_with(SocketIoConfig::default(), max)
+}
+
+fn server_with(config: SocketIoConfig, max: Duration) -> SocketIo {
     let io = SocketIo::builder()
-        .config(SocketIoConfig::default().recovery(Some(RecoveryConfig {
+        .config(config.recovery(Some(RecoveryConfig {
             max_disconnection_duration: max,
             skip_middlewares: true,
         })))
@@ -166,4 +170,56 @@ async fn server_closed_connection_is_recoverable_from_an_older_offset() {
     let hello = parse(&c.text().await, "40");
     assert_eq!(hello["sid"], id.as_str());
     assert_eq!(event(&c.text().await), json!(["missed", 1]));
+}
+
+/// Connects and ticks, disconnects, lets `meanwhile` emit, and comes
+/// back with the client's private id and offset: returns the first frame.
+async fn resume_after(
+    io: &SocketIo,
+    addr: std::net::SocketAddr,
+    meanwhile: impl Fn(&SocketIo),
+) -> (Client, String) {
+    let (c, pid, offset) = connect_and_tick(io, addr).await;
+    drop(c);
+    eventually(|| io.of("/").sockets().is_empty()).await;
+    meanwhile(io);
+    let mut c = Client::open(addr).await;
+    c.send(&format!(r#"40{{"pid":"{pid}","offset":"{offset}"}}"#))
+        .await;
+    let first = c.text().await;
+    (c, first)
+}
+
+#[tokio::test]
+async fn the_byte_cap_evicts_old_packets_and_an_oversized_one_empties_the_buffer() {
+    let io = server_with(
+        SocketIoConfig::default().recovery_max_bytes(300),
+        Duration::from_secs(10),
+    );
+    let addr = serve(&io).await;
+    let refused = r#"44{"message":"middleware ran"}"#;
+    // Evicted by size: the client's offset is gone, so it does not recover
+    // (and cannot miss what was evicted).
+    let (_, first) = resume_after(&io, addr, |io| {
+        for _ in 0..3 {
+            io.emit("filler", json!("x".repeat(100))).unwrap();
+        }
+    })
+    .await;
+    assert_eq!(first, refused);
+    // One packet larger than the cap is not kept, and no older offset
+    // survives it.
+    let (_, first) = resume_after(&io, addr, |io| {
+        io.emit("small", json!(1)).unwrap();
+        io.emit("huge", json!("y".repeat(400))).unwrap();
+    })
+    .await;
+    assert_eq!(first, refused);
+    // The control: with room in the buffer, the same steps recover.
+    let (mut c, first) = resume_after(&io, addr, |io| {
+        io.emit("small", json!(2)).unwrap();
+    })
+    .await;
+    assert!(first.starts_with("40"), "{first}");
+    assert_eq!(event(&c.text().await), json!(["small", 2]));
 }
