@@ -380,7 +380,7 @@ async fn api(
         ("/api/push", Some(b)) => {
             // One user's sockets, or one socket (the plugin's
             // `sendPrivateMessage`).
-            let room = match (b.get("userId"), b.get("socketId")) {
+            let room = match (present(&b, "userId"), present(&b, "socketId")) {
                 (Some(_), Some(_)) => {
                     return Err(ApiError::bad("give `userId` or `socketId`, not both"))
                 }
@@ -394,7 +394,7 @@ async fn api(
         ("/api/broadcast", Some(b)) => {
             let (nsp, event, data) = target(st, &b)?;
             // From a socket to all the others (the plugin's `broadcast`).
-            let except = b.get("exceptSocketId").map(socket_id).transpose()?;
+            let except = present(&b, "exceptSocketId").map(socket_id).transpose()?;
             let n = emit(st, live, &nsp, None, except, &event, data);
             ok(json!({ "success": true, "recipients": n, "timestamp": ts }))
         }
@@ -405,9 +405,9 @@ async fn api(
             ok(json!({ "success": true, "recipients": n, "timestamp": ts }))
         }
         ("/api/status", None) => ok(status(st, live, ts)),
-        ("/api/sockets", None) => ok(list_sockets(st, &query)?),
+        ("/api/sockets", None) => ok(list_sockets(st, &query, admin)?),
         ("/api/sockets/join", Some(b)) => {
-            let room = room_of(&b)?;
+            let room = member_room(&b)?;
             let found = select(st, &b, false)?;
             for s in &found {
                 s.join(room.clone());
@@ -415,7 +415,7 @@ async fn api(
             ok(json!({ "success": true, "room": room, "sockets": found.len(), "timestamp": ts }))
         }
         ("/api/sockets/leave", Some(b)) => {
-            let room = room_of(&b)?;
+            let room = member_room(&b)?;
             let found = select(st, &b, false)?;
             for s in &found {
                 s.leave(&room);
@@ -532,6 +532,27 @@ fn room_of(b: &Value) -> Result<String, ApiError> {
     }
 }
 
+/// The `room` of a join or leave: not one of the server's own (`user_…`,
+/// `role_…`, socket ids), whose membership follows the token.
+fn member_room(b: &Value) -> Result<String, ApiError> {
+    let room = room_of(b)?;
+    if crate::events::RESERVED_PREFIXES
+        .iter()
+        .any(|p| room.starts_with(p))
+        || Sid::parse(&room).is_some()
+    {
+        return Err(ApiError::bad(format!(
+            "`{room}` is a server room (user_…, role_… or a socket id)"
+        )));
+    }
+    Ok(room)
+}
+
+/// Field `k` of `b`, with `null` taken as absent.
+fn present<'a>(b: &'a Value, k: &str) -> Option<&'a Value> {
+    b.get(k).filter(|v| !v.is_null())
+}
+
 /// A user id: a non-empty string or an integer.
 fn user_id(v: Option<&Value>) -> Result<String, ApiError> {
     match v {
@@ -577,16 +598,20 @@ fn namespaces(st: &State, b: &Value, all_by_default: bool) -> Result<Vec<Namespa
 /// The sockets a socket operation names: `socketId` (one socket) or
 /// `userId` (every socket of the user). 404 when none is connected.
 fn select(st: &State, b: &Value, all_by_default: bool) -> Result<Vec<Socket>, ApiError> {
-    let nsps = namespaces(st, b, all_by_default)?;
-    let found: Vec<Socket> = match (b.get("socketId"), b.get("userId")) {
+    // Checked before the namespace: a malformed request is a 400 whatever
+    // the namespace.
+    let by = match (present(b, "socketId"), present(b, "userId")) {
         (Some(_), Some(_)) => return Err(ApiError::bad("give `socketId` or `userId`, not both")),
-        (Some(id), None) => {
-            let sid = socket_id(id)?;
-            nsps.iter().filter_map(|n| n.socket(sid)).collect()
-        }
-        (None, Some(u)) => {
+        (Some(id), None) => Ok(socket_id(id)?),
+        (None, Some(u)) => Err(user_id(Some(u))?),
+        (None, None) => return Err(ApiError::bad("`socketId` or `userId` is required")),
+    };
+    let nsps = namespaces(st, b, all_by_default)?;
+    let found: Vec<Socket> = match by {
+        Ok(sid) => nsps.iter().filter_map(|n| n.socket(sid)).collect(),
+        Err(user) => {
             let opts = BroadcastOptions {
-                rooms: vec![user_room(&user_id(Some(u))?)],
+                rooms: vec![user_room(&user)],
                 ..BroadcastOptions::default()
             };
             nsps.iter()
@@ -598,7 +623,6 @@ fn select(st: &State, b: &Value, all_by_default: bool) -> Result<Vec<Socket>, Ap
                 })
                 .collect()
         }
-        (None, None) => return Err(ApiError::bad("`socketId` or `userId` is required")),
     };
     if found.is_empty() {
         return Err(not_found("No such connected socket".into()));
@@ -611,7 +635,7 @@ pub const MAX_LISTED_SOCKETS: usize = 10_000;
 
 /// `GET /api/sockets?namespace=&room=&userId=&limit=`: the sockets of a
 /// namespace (default `/`), of a room, of a user, or of both.
-fn list_sockets(st: &State, query: &str) -> Result<Value, ApiError> {
+fn list_sockets(st: &State, query: &str, admin: bool) -> Result<Value, ApiError> {
     let q = |k: &str| engineio::query::param(query, k);
     let nsp = namespace(st, q("namespace").as_deref().unwrap_or("/"))?;
     let limit = match q("limit") {
@@ -644,26 +668,30 @@ fn list_sockets(st: &State, query: &str) -> Result<Value, ApiError> {
         .into_iter()
         .filter_map(|sid| nsp.socket(sid))
         .take(limit)
-        .map(|s| socket_json(&s))
+        .map(|s| socket_json(&s, admin))
         .collect();
     Ok(json!({ "success": true, "count": total, "sockets": sockets }))
 }
 
-/// A socket as the API lists it.
-fn socket_json(s: &Socket) -> Value {
+/// A socket as the API lists it; its handshake (the client's address)
+/// only for admin keys, as in `/api/monitoring/stats`.
+fn socket_json(s: &Socket, with_handshake: bool) -> Value {
     let user = crate::events::user_of(s);
-    let h = s.handshake();
-    json!({
+    let mut v = json!({
         "id": s.id().as_str(),
         "namespace": s.nsp().name(),
         "connected": s.connected(),
         "rooms": s.rooms(),
-        "handshake": {
+        "user": user.map(|u| json!({ "id": u.id, "role": u.role })),
+    });
+    if with_handshake {
+        let h = s.handshake();
+        v["handshake"] = json!({
             "address": h.address.map(|a| a.ip().to_string()),
             "time": iso8601(h.issued),
-        },
-        "user": user.map(|u| json!({ "id": u.id, "role": u.role })),
-    })
+        });
+    }
+    v
 }
 
 fn target(st: &State, b: &Value) -> Result<(Namespace, String, Option<Value>), ApiError> {
@@ -724,13 +752,26 @@ fn emit(
         let ok: std::collections::HashSet<_> = nsp
             .adapter()
             .local_sockets(&BroadcastOptions {
-                rooms: roles,
+                rooms: roles.clone(),
                 ..BroadcastOptions::default()
             })
             .into_iter()
             .collect();
         sids.retain(|s| ok.contains(s));
-        if !sids.is_empty() {
+        if room.is_none() {
+            if roles.is_empty() {
+                // No role may receive it (and no rooms would mean everyone).
+                return 0;
+            }
+            // Namespace-wide: the allowed roles' rooms are the recipients
+            // (every socket is in its role's room), without listing them.
+            let mut op = nsp.to(roles);
+            if let Some(sid) = except {
+                op = op.except(sid);
+            }
+            let _ = op.emit(event, payload(data));
+        } else if !sids.is_empty() {
+            // A room's members of the allowed roles, one by one.
             let rooms: Vec<String> = sids.iter().map(|s| s.as_str().to_owned()).collect();
             let _ = nsp.to(rooms).emit(event, payload(data));
         }
@@ -803,7 +844,7 @@ fn connection_stats(st: &State) -> Value {
             rooms.push(json!({ "namespace": n.name(), "name": r, "members": n.adapter().local_sockets(&opts).len() }));
         }
         for s in n.sockets() {
-            sockets.push(socket_json(&s));
+            sockets.push(socket_json(&s, true));
         }
     }
     json!({ "success": true, "connected": sockets.len(), "rooms": rooms, "sockets": sockets })

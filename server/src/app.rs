@@ -42,7 +42,8 @@ pub fn socketio(config: &Config) -> SocketIo {
         .connect_timeout(Duration::from_millis(c.connect_timeout_ms))
         .max_attachments(c.max_attachments)
         .recovery(recovery)
-        .recovery_max_packets(c.recovery_max_packets);
+        .recovery_max_packets(c.recovery_max_packets)
+        .recovery_max_bytes(c.recovery_max_bytes);
     SocketIo::builder().config(sio).build()
 }
 
@@ -142,7 +143,6 @@ fn now_secs() -> u64 {
 fn authorize(st: &State, socket: &Socket) -> Result<(), ConnectError> {
     let live = st.live();
     let cfg = &live.config;
-    let ns = socket.nsp().name().to_owned();
     // Namespace CONNECTs count against the connection's event budget, so a
     // client cannot churn namespaces (and token checks) for free.
     if let Err(retry) = check_event_limit(&live, socket) {
@@ -152,8 +152,24 @@ fn authorize(st: &State, socket: &Socket) -> Result<(), ConnectError> {
             "retryAfter": crate::http::retry_secs(retry),
         })));
     }
+    let user = identify(st, cfg, socket)?;
+    // Rooms are joined here, before the CONNECT answer: a push or broadcast
+    // sent once the client sees `connect` reaches it (a refused or
+    // abandoned socket leaves them again).
+    if let Some(id) = &user.id {
+        socket.join(user_room(id));
+    }
+    socket.join(role_room(&user.role));
+    socket.insert(Arc::new(user));
+    Ok(())
+}
+
+/// The user the handshake's token names, with the role's permissions for
+/// the socket's namespace checked.
+fn identify(st: &State, cfg: &Config, socket: &Socket) -> Result<User, ConnectError> {
+    let ns = socket.nsp().name();
     let required =
-        cfg.auth.require_authentication || cfg.namespaces.get(&ns).is_some_and(|n| n.require_auth);
+        cfg.auth.require_authentication || cfg.namespaces.get(ns).is_some_and(|n| n.require_auth);
     let fail = |code: &str| st.metrics.auth_failures_total.inc(&[code]);
     let user = match token(socket.handshake()) {
         Ok(Some(t)) => match st.verifier.verify(&t, now_secs()) {
@@ -189,7 +205,7 @@ fn authorize(st: &State, socket: &Socket) -> Result<(), ConnectError> {
             "FORBIDDEN",
         ));
     }
-    if !perms.allows_namespace(&ns) {
+    if !perms.allows_namespace(ns) {
         fail("FORBIDDEN");
         return Err(refuse(
             format!(
@@ -199,18 +215,45 @@ fn authorize(st: &State, socket: &Socket) -> Result<(), ConnectError> {
             "FORBIDDEN",
         ));
     }
-    // Rooms are joined here, before the CONNECT answer: a push or broadcast
-    // sent once the client sees `connect` reaches it (a refused or
-    // abandoned socket leaves them again).
-    if let Some(id) = &user.id {
+    Ok(user)
+}
+
+/// A recovered socket gets its old data and rooms back after the
+/// middleware ran, so the user it restores is the one of the old token:
+/// the new handshake's user replaces it, with its rooms.
+fn reconcile_recovered(st: &State, socket: &Socket) -> bool {
+    let live = st.live();
+    let fresh = match identify(st, &live.config, socket) {
+        Ok(u) => u,
+        Err(_) => {
+            // Accepted by the middleware a moment ago; expired since.
+            socket.disconnect(false);
+            return false;
+        }
+    };
+    if let Some(old) = socket.get::<Arc<User>>() {
+        if *old == fresh {
+            return true;
+        }
+        if let Some(id) = old.id.as_ref().filter(|id| fresh.id.as_ref() != Some(*id)) {
+            socket.leave(&user_room(id));
+        }
+        if old.role != fresh.role {
+            socket.leave(&role_room(&old.role));
+        }
+    }
+    if let Some(id) = &fresh.id {
         socket.join(user_room(id));
     }
-    socket.join(role_room(&user.role));
-    socket.insert(Arc::new(user));
-    Ok(())
+    socket.join(role_room(&fresh.role));
+    socket.insert(Arc::new(fresh));
+    true
 }
 
 fn on_connection(st: &Arc<State>, socket: Socket) {
+    if socket.recovered() && !reconcile_recovered(st, &socket) {
+        return;
+    }
     let user = socket.get::<Arc<User>>().unwrap_or_else(|| {
         Arc::new(User {
             id: None,

@@ -142,6 +142,9 @@ pub struct ConnectionSection {
     pub recovery_secs: u64,
     /// Most packets kept for recovery (oldest dropped first). Default 10,000.
     pub recovery_max_packets: usize,
+    /// Most bytes of packets kept for recovery (oldest dropped first).
+    /// Default 67,108,864 (64 MiB).
+    pub recovery_max_bytes: usize,
 }
 
 impl Default for ConnectionSection {
@@ -164,6 +167,7 @@ impl Default for ConnectionSection {
             ws_read_buffer: 4096,
             recovery_secs: 0,
             recovery_max_packets: 10_000,
+            recovery_max_bytes: 64 << 20,
         }
     }
 }
@@ -421,9 +425,17 @@ pub struct EventsSection {
     /// user's first socket connects and last one leaves. Each announcement
     /// reaches every socket of the namespace. Default true.
     pub presence: bool,
-    /// Longest `content` of `message:send` and `client:message`, in bytes.
-    /// Default 65536.
+    /// Largest message a client sends through these events, serialized, in
+    /// bytes: the argument of `message:send`, `client:event`,
+    /// `client:message` and `client:action`, and the `message` of
+    /// `private-message`. Default 65536.
     pub max_message_len: usize,
+    /// Who may join and leave rooms with `join-room`, `room:join` and
+    /// `conversation:join`: `"all"`, `"authenticated"` (sockets with a
+    /// token) or `"none"` (rooms are then joined by the application, with
+    /// `POST /api/sockets/join`, after its own access check). Default
+    /// `"all"`.
+    pub client_room_joins: String,
     /// Chat messages remembered for read receipts (`message:read` reaches
     /// the sender of one of the last this many). Default 10000.
     pub message_cache: usize,
@@ -445,6 +457,7 @@ impl Default for EventsSection {
             private_messages: true,
             presence: true,
             max_message_len: 65_536,
+            client_room_joins: "all".into(),
             message_cache: 10_000,
             forward_room: String::new(),
         }
@@ -702,6 +715,12 @@ impl Config {
         let e = &self.events;
         if e.max_rooms_per_socket > 100_000 || e.message_cache > 1_000_000 {
             return bad("events.max_rooms_per_socket is at most 100000 and events.message_cache at most 1000000".into());
+        }
+        if !["all", "authenticated", "none"].contains(&e.client_room_joins.as_str()) {
+            return bad(format!(
+                "events.client_room_joins `{}` must be all, authenticated or none",
+                e.client_room_joins
+            ));
         }
         if e.max_room_name == 0 || e.max_room_name > 1024 {
             return bad("events.max_room_name must be 1 to 1024".into());

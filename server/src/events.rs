@@ -22,7 +22,8 @@
 //! A refused request gets `{success: false, error, code}` where the
 //! client listens (its ack or the reply event) and otherwise the `error`
 //! event `{event, message, code}`. Client rooms can never be the server's
-//! own: the `user_` and `role_` rooms and the rooms named by socket ids.
+//! own: the `user_` and `role_` rooms and the rooms named by socket ids
+//! (see [`sid_room_reserved`]).
 //!
 //! Locks here guard a map lookup or update and are never held across an
 //! emit or an await.
@@ -51,11 +52,27 @@ pub const STATUSES: [&str; 4] = ["online", "away", "busy", "offline"];
 /// Who is online, and the recent chat messages (for read receipts).
 #[derive(Debug, Default)]
 pub struct Chat {
-    /// Open sockets per (namespace, user id).
-    online: HashMap<(String, String), usize>,
+    /// Presence per namespace.
+    online: HashMap<String, Online>,
     /// Recent `message:send` messages by id, oldest first in `order`.
     messages: HashMap<String, Sent>,
     order: VecDeque<String>,
+}
+
+/// The users of one namespace with at least one socket.
+#[derive(Debug, Default)]
+struct Online {
+    /// Open sockets and status per user.
+    users: HashMap<String, Presence>,
+    /// The sorted visible users (status other than `offline`), built on
+    /// the first request after a change.
+    listed: Option<Arc<Vec<String>>>,
+}
+
+#[derive(Debug)]
+struct Presence {
+    sockets: usize,
+    status: &'static str,
 }
 
 /// Where a sent message came from.
@@ -72,40 +89,73 @@ pub struct Sent {
 impl Chat {
     /// Counts a socket of `user` in `nsp`; true when it is the user's first.
     pub fn socket_opened(&mut self, nsp: &str, user: &str) -> bool {
-        let n = self
-            .online
-            .entry((nsp.to_owned(), user.to_owned()))
-            .or_insert(0);
-        *n += 1;
-        *n == 1
+        let o = self.online.entry(nsp.to_owned()).or_default();
+        let p = o.users.entry(user.to_owned()).or_insert(Presence {
+            sockets: 0,
+            status: "online",
+        });
+        p.sockets += 1;
+        let first = p.sockets == 1;
+        if first {
+            o.listed = None;
+        }
+        first
     }
 
     /// Uncounts a socket of `user` in `nsp`; true when it was the user's last.
     pub fn socket_closed(&mut self, nsp: &str, user: &str) -> bool {
-        let key = (nsp.to_owned(), user.to_owned());
-        match self.online.get_mut(&key) {
-            Some(n) if *n > 1 => {
-                *n -= 1;
-                false
-            }
-            Some(_) => {
-                self.online.remove(&key);
+        let Some(o) = self.online.get_mut(nsp) else {
+            return false;
+        };
+        let Some(p) = o.users.get_mut(user) else {
+            return false;
+        };
+        p.sockets -= 1;
+        if p.sockets > 0 {
+            return false;
+        }
+        o.users.remove(user);
+        o.listed = None;
+        if o.users.is_empty() {
+            self.online.remove(nsp);
+        }
+        true
+    }
+
+    /// Sets the status of an online user; true when it changed.
+    pub fn set_status(&mut self, nsp: &str, user: &str, status: &'static str) -> bool {
+        let Some(o) = self.online.get_mut(nsp) else {
+            return false;
+        };
+        match o.users.get_mut(user) {
+            Some(p) if p.status != status => {
+                if (p.status == "offline") != (status == "offline") {
+                    o.listed = None;
+                }
+                p.status = status;
                 true
             }
-            None => false,
+            _ => false,
         }
     }
 
-    /// Users with at least one socket in `nsp`, sorted.
-    pub fn online_users(&self, nsp: &str) -> Vec<String> {
-        let mut v: Vec<String> = self
-            .online
-            .keys()
-            .filter(|(n, _)| n == nsp)
-            .map(|(_, u)| u.clone())
-            .collect();
-        v.sort();
-        v
+    /// Users with a socket in `nsp` who do not appear offline, sorted.
+    pub fn online_users(&mut self, nsp: &str) -> Arc<Vec<String>> {
+        let Some(o) = self.online.get_mut(nsp) else {
+            return Arc::default();
+        };
+        o.listed
+            .get_or_insert_with(|| {
+                let mut v: Vec<String> = o
+                    .users
+                    .iter()
+                    .filter(|(_, p)| p.status != "offline")
+                    .map(|(u, _)| u.clone())
+                    .collect();
+                v.sort();
+                Arc::new(v)
+            })
+            .clone()
     }
 
     /// Remembers message `id`, forgetting the oldest beyond `cap`.
@@ -137,8 +187,10 @@ pub enum RoomError {
     TooLong,
     /// A control character in the name.
     Control,
-    /// A server room: `user_…`, `role_…` or a socket id.
+    /// A server room: `user_…`, `role_…` or a socket's own room.
     Reserved,
+    /// Clients may not join rooms themselves (`events.client_room_joins`).
+    NotAllowed,
 }
 
 impl RoomError {
@@ -146,6 +198,7 @@ impl RoomError {
     pub fn code(self) -> &'static str {
         match self {
             RoomError::Reserved => "RESERVED_ROOM",
+            RoomError::NotAllowed => "FORBIDDEN",
             _ => "INVALID_ROOM",
         }
     }
@@ -157,11 +210,13 @@ impl RoomError {
             RoomError::TooLong => "Room name is too long",
             RoomError::Control => "Room name contains control characters",
             RoomError::Reserved => "Room name is reserved by the server",
+            RoomError::NotAllowed => "Rooms are joined by the server",
         }
     }
 }
 
-/// Checks a room name a client asked for.
+/// Checks the shape of a room name a client asked for (see also
+/// [`sid_room_reserved`]).
 pub fn check_room(name: Option<&Value>, max_len: usize) -> Result<String, RoomError> {
     let Some(Value::String(name)) = name else {
         return Err(RoomError::Invalid);
@@ -175,10 +230,60 @@ pub fn check_room(name: Option<&Value>, max_len: usize) -> Result<String, RoomEr
     if name.chars().any(char::is_control) {
         return Err(RoomError::Control);
     }
-    if RESERVED_PREFIXES.iter().any(|p| name.starts_with(p)) || Sid::parse(name).is_some() {
+    if RESERVED_PREFIXES.iter().any(|p| name.starts_with(p)) {
         return Err(RoomError::Reserved);
     }
     Ok(name.clone())
+}
+
+/// Whether `room`, shaped like a socket id, is a socket's own room that
+/// clients may not join: the id of a connected socket of the namespace, or
+/// any such name when recovery is on (a disconnected socket may come back
+/// with its id). Other 20-character names of that alphabet (many
+/// databases' ids) stay usable.
+pub fn sid_room_reserved(room: &str, socket: &Socket, live: &Live) -> bool {
+    Sid::parse(room).is_some_and(|sid| {
+        live.config.connection.recovery_secs > 0 || socket.nsp().socket(sid).is_some()
+    })
+}
+
+/// A room a client asks to join or leave, checked against the settings.
+fn client_room_name(
+    live: &Live,
+    socket: &Socket,
+    name: Option<&Value>,
+) -> Result<String, RoomError> {
+    let ev = &live.config.events;
+    let allowed = match ev.client_room_joins.as_str() {
+        "all" => true,
+        "authenticated" => user_id(socket).is_some(),
+        _ => false,
+    };
+    if !allowed {
+        return Err(RoomError::NotAllowed);
+    }
+    let room = check_room(name, ev.max_room_name)?;
+    if sid_room_reserved(&room, socket, live) {
+        return Err(RoomError::Reserved);
+    }
+    Ok(room)
+}
+
+/// Serialized size of `v` in bytes.
+fn json_len(v: &Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0 += b.len();
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut c = Count(0);
+    let _ = serde_json::to_writer(&mut c, v);
+    c.0
 }
 
 /// Whether `room` is one a client joined (not a server room).
@@ -374,12 +479,17 @@ struct Present;
 
 /// Called when a socket disconnects: uncounts its user.
 pub fn closed(st: &State, socket: &Socket) {
-    if socket.remove::<Present>().is_none() {
-        return;
-    }
     let Some(u) = user_id(socket) else { return };
     let nsp = socket.nsp();
-    let last = lock(&st.chat).socket_closed(nsp.name(), &u);
+    let last = {
+        // Under the presence lock, so that a socket counted concurrently
+        // (see `presence_opened`) is uncounted here.
+        let mut chat = lock(&st.chat);
+        if socket.remove::<Present>().is_none() {
+            return;
+        }
+        chat.socket_closed(nsp.name(), &u)
+    };
     let live = st.live();
     if last && live.config.events.enabled && live.config.events.presence {
         let op = nsp.broadcast().except(socket.id().as_str());
@@ -388,8 +498,16 @@ pub fn closed(st: &State, socket: &Socket) {
 }
 
 fn presence_opened(st: &State, ev: &EventsSection, socket: &Socket, user: &str) {
-    socket.insert(Present);
-    let first = lock(&st.chat).socket_opened(socket.nsp().name(), user);
+    let first = {
+        let mut chat = lock(&st.chat);
+        // A socket closed meanwhile (say by the HTTP API) has run `closed`
+        // already or will find no mark: it must not be counted.
+        if !socket.connected() {
+            return;
+        }
+        socket.insert(Present);
+        chat.socket_opened(socket.nsp().name(), user)
+    };
     if first && ev.presence {
         let body = json!({ "userId": user, "status": "online" });
         fan_out(st, socket.nsp(), socket.broadcast(), "user:online", body);
@@ -407,7 +525,7 @@ fn arg_or_field<'a>(data: &'a Data, field: &str) -> Option<&'a Value> {
 
 fn join(live: &Live, socket: &Socket, name: Option<&Value>, r: Reply) {
     let ev = &live.config.events;
-    let room = match check_room(name, ev.max_room_name) {
+    let room = match client_room_name(live, socket, name) {
         Ok(room) => room,
         Err(e) => return r.fail(e.code(), e.message()),
     };
@@ -435,7 +553,7 @@ fn on_join_object(_: &State, live: &Live, s: &Socket, data: &Data, r: Reply) {
 }
 
 fn leave(live: &Live, socket: &Socket, name: Option<&Value>, r: Reply) {
-    match check_room(name, live.config.events.max_room_name) {
+    match client_room_name(live, socket, name) {
         Ok(room) => {
             socket.leave(&room);
             r.ok(json!({ "success": true, "room": room }));
@@ -464,7 +582,7 @@ fn on_get_rooms(_: &State, _: &Live, s: &Socket, _: &Data, r: Reply) {
 
 fn on_private_message(st: &State, live: &Live, s: &Socket, data: &Data, r: Reply) {
     if !live.config.events.private_messages {
-        return r.fail("FORBIDDEN", "Private messages are disabled");
+        return r.fail("FEATURE_DISABLED", "Private messages are disabled");
     }
     let arg = data.args().first();
     let to = arg.and_then(|a| a.get("to")).and_then(Value::as_str);
@@ -472,6 +590,9 @@ fn on_private_message(st: &State, live: &Live, s: &Socket, data: &Data, r: Reply
     let (Some(to), Some(message)) = (to, message) else {
         return r.fail("INVALID_MESSAGE_DATA", "Expected {to, message}");
     };
+    if json_len(message) > live.config.events.max_message_len {
+        return r.fail("MESSAGE_TOO_LARGE", "Message is too long");
+    }
     let Some(target) = Sid::parse(to).and_then(|sid| s.nsp().socket(sid)) else {
         return r.fail("NOT_FOUND", "Target socket not found");
     };
@@ -567,7 +688,9 @@ fn on_authenticate(st: &State, live: &Live, s: &Socket, data: &Data, r: Reply) {
 }
 
 fn on_ping(st: &State, _: &Live, s: &Socket, data: &Data, r: Reply) {
+    // Only a number is echoed: the reply must not carry client data.
     let ts = arg_or_field(data, "timestamp")
+        .filter(|v| v.is_number())
         .cloned()
         .unwrap_or(Value::Null);
     emit(
@@ -595,6 +718,14 @@ fn forward(st: &State, live: &Live, s: &Socket, event: &str, mut body: Value) ->
     }
     fan_out(st, s.nsp(), s.nsp().to(room.as_str()), event, body);
     true
+}
+
+/// Whether the first argument, serialized, is longer than
+/// `events.max_message_len`.
+fn too_long(live: &Live, data: &Data) -> bool {
+    data.args()
+        .first()
+        .is_some_and(|a| json_len(a) > live.config.events.max_message_len)
 }
 
 /// The first argument as an object with a non-empty string `field`.
@@ -627,6 +758,13 @@ fn request(st: &State, live: &Live, s: &Socket, data: &Data, r: Reply, q: Reques
             json!({ "requestId": request_id }),
         );
     };
+    if too_long(live, data) {
+        return r.fail_with(
+            "MESSAGE_TOO_LARGE",
+            "Request is too long",
+            json!({ "requestId": request_id }),
+        );
+    }
     let payload = o.get(q.payload).cloned().unwrap_or(Value::Null);
     let forwarded = forward(
         st,
@@ -673,10 +811,10 @@ fn on_client_message(st: &State, live: &Live, s: &Socket, data: &Data, r: Reply)
             json!({ "requestId": request_id }),
         );
     };
-    if content.len() > live.config.events.max_message_len {
+    if too_long(live, data) {
         return r.fail_with(
             "MESSAGE_TOO_LARGE",
-            "Message content is too long",
+            "Message is too long",
             json!({ "requestId": request_id }),
         );
     }
@@ -725,8 +863,8 @@ fn on_message_send(st: &State, live: &Live, s: &Socket, data: &Data, r: Reply) {
         );
     };
     let ev = &live.config.events;
-    if content.len() > ev.max_message_len {
-        return r.fail("MESSAGE_TOO_LARGE", "Message content is too long");
+    if too_long(live, data) {
+        return r.fail("MESSAGE_TOO_LARGE", "Message is too long");
     }
     let ty = o.get("type").and_then(Value::as_str).unwrap_or("text");
     let id = new_id("msg_");
@@ -805,19 +943,26 @@ fn on_typing(st: &State, live: &Live, s: &Socket, data: &Data, r: Reply) {
     r.ok(json!({ "success": true }));
 }
 
-fn on_user_status(st: &State, _: &Live, s: &Socket, data: &Data, r: Reply) {
+fn on_user_status(st: &State, live: &Live, s: &Socket, data: &Data, r: Reply) {
+    if !live.config.events.presence {
+        return r.fail("FEATURE_DISABLED", "Presence is disabled");
+    }
     let Some(Value::String(status)) = arg_or_field(data, "status") else {
         return r.fail("INVALID_MESSAGE_DATA", "status must be a string");
     };
-    if !STATUSES.contains(&status.as_str()) {
+    let Some(&status) = STATUSES.iter().find(|x| **x == status.as_str()) else {
         return r.fail(
             "INVALID_MESSAGE_DATA",
             "status must be online, away, busy or offline",
         );
-    }
+    };
     let Some(user) = user_id(s) else {
         return r.fail("AUTH_REQUIRED", "Authentication required");
     };
+    // Announced once per change (and only for a user counted online).
+    if !lock(&st.chat).set_status(s.nsp().name(), &user, status) {
+        return r.ok(json!({ "success": true, "status": status }));
+    }
     let (event, body) = if status == "offline" {
         ("user:offline", json!({ "userId": user }))
     } else {
@@ -829,10 +974,11 @@ fn on_user_status(st: &State, _: &Live, s: &Socket, data: &Data, r: Reply) {
 
 fn on_online_users(st: &State, _: &Live, s: &Socket, _: &Data, r: Reply) {
     let users = lock(&st.chat).online_users(s.nsp().name());
+    let list = json!(*users);
     if r.ack.is_some() {
-        r.ok(json!({ "success": true, "users": users }));
+        r.ok(json!({ "success": true, "users": list }));
     } else {
-        r.emit("getOnlineUsers", json!(users));
+        r.emit("getOnlineUsers", list);
     }
 }
 
@@ -852,11 +998,12 @@ mod tests {
         assert_eq!(ok("a\nb"), Err(RoomError::Control));
         assert_eq!(ok("user_42"), Err(RoomError::Reserved));
         assert_eq!(ok("role_admin"), Err(RoomError::Reserved));
-        // A socket id's room is its private channel.
+        // The shape of a socket id alone is fine here; whether such a name
+        // is a socket's own room depends on the server (sid_room_reserved).
         let sid = Sid::random();
         assert_eq!(
             check_room(Some(&json!(sid.as_str())), 64),
-            Err(RoomError::Reserved)
+            Ok(sid.as_str().to_owned())
         );
         assert_eq!(RoomError::Reserved.code(), "RESERVED_ROOM");
         assert_eq!(RoomError::TooLong.code(), "INVALID_ROOM");
@@ -869,12 +1016,25 @@ mod tests {
         assert!(!c.socket_opened("/", "u1"));
         assert!(c.socket_opened("/chat", "u1"));
         assert!(c.socket_opened("/", "u2"));
-        assert_eq!(c.online_users("/"), vec!["u1", "u2"]);
+        assert_eq!(*c.online_users("/"), vec!["u1", "u2"]);
+        // Appearing offline hides a user; a repeated status is no change.
+        assert!(c.set_status("/", "u2", "offline"));
+        assert!(!c.set_status("/", "u2", "offline"));
+        assert_eq!(*c.online_users("/"), vec!["u1"]);
+        assert!(c.set_status("/", "u2", "away"));
+        assert_eq!(*c.online_users("/"), vec!["u1", "u2"]);
+        assert!(!c.set_status("/", "nobody", "away"));
         assert!(!c.socket_closed("/", "u1"));
         assert!(c.socket_closed("/", "u1"));
         assert!(!c.socket_closed("/", "u1"), "already gone");
-        assert_eq!(c.online_users("/"), vec!["u2"]);
-        assert_eq!(c.online_users("/chat"), vec!["u1"]);
+        assert_eq!(*c.online_users("/"), vec!["u2"]);
+        assert_eq!(*c.online_users("/chat"), vec!["u1"]);
+        assert!(c.socket_closed("/chat", "u1"));
+        assert!(c.online_users("/chat").is_empty());
+        assert!(
+            !c.online.contains_key("/chat"),
+            "empty namespaces are forgotten"
+        );
     }
 
     #[test]

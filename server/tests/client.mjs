@@ -5,7 +5,8 @@
 // {type:"ack",id,err,args}. Reads JSON commands, one per line:
 // {op:"emit",event,args,ack?,id?}, {op:"disconnect"}, {op:"connect"},
 // {op:"churn",nsp,times} (join and leave another namespace over the same
-// connection; prints {type:"churn",ok,refused,last}), {op:"drop"} (closes the
+// connection; prints {type:"churn",ok,refused,last}), {op:"auth",auth} (the
+// auth of the next CONNECT), {op:"drop"} (closes the
 // Engine.IO connection as a network loss would: the client reconnects when
 // its options allow).
 // Exits when stdin closes.
@@ -51,6 +52,8 @@ rl.on("line", (line) => {
       s.connect();
     };
     step(0);
+  } else if (c.op === "auth") {
+    socket.auth = c.auth;
   } else if (c.op === "drop") {
     socket.io.engine.close();
   } else if (c.op === "disconnect") {

@@ -17,6 +17,41 @@ async fn user(s: &Server, id: &str, role: Option<&str>) -> (Client, String) {
     connect(s, json!({ "auth": { "token": token(id, role) } })).await
 }
 
+async fn patch_settings(s: &Server, patch: Value) {
+    let body = patch.to_string();
+    let r = s
+        .http(
+            "PATCH",
+            "/api/settings",
+            &[
+                ("x-api-key", ADMIN_KEY),
+                ("content-type", "application/json"),
+            ],
+            body.as_bytes(),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+}
+
+async fn get_sockets(s: &Server, query: &str) -> (u16, Value) {
+    let r = s.api("GET", &format!("/api/sockets{query}"), None).await;
+    (r.status, r.json())
+}
+
+/// Waits until `GET /api/sockets{query}` counts `n` sockets.
+async fn wait_for_count(s: &Server, query: &str, n: u64) {
+    for _ in 0..100 {
+        if get_sockets(s, query).await.1["count"] == n {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!(
+        "{query} never counted {n}: {}",
+        get_sockets(s, query).await.1
+    );
+}
+
 async fn room_push(s: &Server, room: &str, n: u32) -> Value {
     let r = s
         .api(
@@ -91,6 +126,14 @@ async fn rooms_are_joined_left_and_listed_and_server_rooms_are_refused() {
     }
     let r = a.emit_ack("leave-room", json!(["role_anonymous"])).await;
     assert_eq!(r[0]["code"], "RESERVED_ROOM");
+    // A name shaped like a socket id that is no socket's (a database id,
+    // say) is an ordinary room while recovery is off.
+    let r = a.emit_ack("leave-room", json!(["fourth"])).await;
+    assert_eq!(r[0]["success"], true);
+    let r = a
+        .emit_ack("join-room", json!(["AAAAAAAAAAAAAAAAAAAA"]))
+        .await;
+    assert_eq!(r[0]["success"], true, "{r:?}");
     // Bad names; without an ack the refusal comes as `error`.
     let r = a.emit_ack("join-room", json!([42])).await;
     assert_eq!(r[0]["code"], "INVALID_ROOM");
@@ -151,23 +194,11 @@ async fn private_messages_reach_the_target_socket_only() {
     assert_eq!(r[0]["code"], "INVALID_MESSAGE_DATA");
 
     // Turned off at run time through the settings API.
-    let patch = json!({ "events": { "private_messages": false } }).to_string();
-    let r = s
-        .http(
-            "PATCH",
-            "/api/settings",
-            &[
-                ("x-api-key", ADMIN_KEY),
-                ("content-type", "application/json"),
-            ],
-            patch.as_bytes(),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text());
+    patch_settings(&s, json!({ "events": { "private_messages": false } })).await;
     let r = a
         .emit_ack("private-message", json!([{ "to": b_id, "message": "x" }]))
         .await;
-    assert_eq!(r[0]["code"], "FORBIDDEN");
+    assert_eq!(r[0]["code"], "FEATURE_DISABLED");
     for cl in [a, b, c] {
         cl.close().await;
     }
@@ -261,7 +292,11 @@ async fn welcome_ping_and_presence() {
         vec![json!({ "success": true, "users": ["dana", "watcher"] })]
     );
     d1.close().await;
-    assert!(!watcher.gets_within("user:offline", 300).await);
+    // Once the server has seen d1 go, dana is still online (d2).
+    wait_for_count(&s, "?userId=dana", 1).await;
+    let online = watcher.emit_ack("getOnlineUsers", json!([])).await;
+    assert_eq!(online[0]["users"], json!(["dana", "watcher"]));
+    assert!(!watcher.gets_within("user:offline", 0).await);
     d2.close().await;
     assert_eq!(
         watcher.event("user:offline").await,
@@ -273,14 +308,33 @@ async fn welcome_ping_and_presence() {
         vec![json!(["watcher"])]
     );
 
-    // user:status from an authenticated user reaches the others.
+    // user:status from an authenticated user reaches the others, once per
+    // change; appearing offline hides the user from the list.
     let (mut e, _) = user(&s, "erin", None).await;
+    assert_eq!(
+        watcher.event("user:online").await,
+        vec![json!({ "userId": "erin", "status": "online" })]
+    );
     e.emit("user:status", json!(["away"])).await;
-    let mut got = watcher.event("user:online").await;
-    if got[0]["userId"] != "erin" || got[0]["status"] != "away" {
-        got = watcher.event("user:online").await; // erin's arrival came first
-    }
-    assert_eq!(got, vec![json!({ "userId": "erin", "status": "away" })]);
+    assert_eq!(
+        watcher.event("user:online").await,
+        vec![json!({ "userId": "erin", "status": "away" })]
+    );
+    assert_eq!(
+        e.emit_ack("user:status", json!(["away"])).await[0]["success"],
+        true
+    );
+    e.emit("user:status", json!(["offline"])).await;
+    assert_eq!(
+        watcher.event("user:offline").await,
+        vec![json!({ "userId": "erin" })]
+    );
+    assert!(
+        !watcher.gets_within("user:online", 0).await,
+        "the repeated `away` was not announced"
+    );
+    let online = watcher.emit_ack("getOnlineUsers", json!([])).await;
+    assert_eq!(online[0]["users"], json!(["watcher"]));
     e.emit("user:status", json!(["sleeping"])).await;
     assert_eq!(e.event("error").await[0]["code"], "INVALID_MESSAGE_DATA");
     watcher.close().await;
@@ -315,7 +369,7 @@ async fn chat_messages_typing_and_read_receipts() {
         b.event("typing:start").await,
         vec![json!({ "userId": "ann", "conversationId": "c1" })]
     );
-    assert!(a2.gets_within("typing:start", 300).await);
+    assert_eq!(a2.event("typing:start").await[0]["userId"], "ann");
     assert!(!a1.gets_within("typing:start", 0).await);
     assert!(!out.gets_within("typing:start", 0).await);
 
@@ -445,6 +499,8 @@ async fn events_can_be_turned_off() {
     assert!(!c.gets_within("system:welcome", 300).await);
     c.emit("room:join", json!([{ "room": "lobby" }])).await;
     assert!(!c.gets_within("room:join:ack", 300).await);
+    // Nothing answers, so give the event the time it would have needed.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     assert_eq!(room_push(&s, "lobby", 1).await["recipients"], 0);
     c.close().await;
 }
@@ -472,10 +528,16 @@ async fn connection_state_recovery_is_announced() {
     assert_eq!(c.event("news").await[0], json!({ "n": 6 }));
     // A network loss: the socket is gone until the client comes back, and
     // what the room got meanwhile waits for it.
+    // The next CONNECT carries a token with another role: the recovered
+    // socket is what the new token says, not what the old one said.
+    let viewer = token("rita", Some("viewer"));
+    c.send_raw(json!({ "op": "auth", "auth": { "token": viewer } }))
+        .await;
     c.send_raw(json!({ "op": "drop" })).await;
     // The client reports a close it made itself; the server sees the
     // transport go away.
     assert_eq!(c.disconnected(5).await, "forced close");
+    wait_for_count(&s, "?room=lobby", 0).await;
     assert_eq!(room_push(&s, "lobby", 7).await["recipients"], 0);
     let v = c.expect(10, "reconnect", |v| v["type"] == "connect").await;
     assert_eq!(v["id"], id, "same socket id");
@@ -483,9 +545,14 @@ async fn connection_state_recovery_is_announced() {
     let r = c.event("system:state_recovered").await;
     assert_eq!(r[0]["userId"], "rita");
     assert_eq!(c.event("news").await[0], json!({ "n": 7 }));
-    // Its rooms came back with it.
+    // Its rooms came back with it, its role is the new token's.
     assert_eq!(room_push(&s, "lobby", 8).await["recipients"], 1);
     assert_eq!(c.event("news").await[0], json!({ "n": 8 }));
+    let (_, mine) = get_sockets(&s, "?userId=rita").await;
+    assert_eq!(mine["sockets"][0]["user"]["role"], "viewer", "{mine}");
+    let rooms = mine["sockets"][0]["rooms"].as_array().unwrap().clone();
+    assert!(rooms.contains(&json!("role_viewer")), "{rooms:?}");
+    assert!(!rooms.contains(&json!("role_authenticated")), "{rooms:?}");
     c.close().await;
 
     // Back too late: a new socket, told that recovery failed.
@@ -498,9 +565,17 @@ async fn connection_state_recovery_is_announced() {
     });
     let mut c = s.client("/", opts).await;
     let id = c.connected().await;
+    // An event first, so that the client has an offset to resume from.
+    let r = s
+        .api(
+            "POST",
+            "/api/push",
+            Some(json!({ "socketId": id, "event": "news", "data": 1 })),
+        )
+        .await;
+    assert_eq!(r.json()["recipients"], 1);
+    assert_eq!(c.event("news").await[0], json!(1));
     c.send_raw(json!({ "op": "drop" })).await;
-    // The client reports a close it made itself; the server sees the
-    // transport go away.
     assert_eq!(c.disconnected(5).await, "forced close");
     let v = c.expect(10, "reconnect", |v| v["type"] == "connect").await;
     assert_ne!(v["id"], id);
@@ -508,4 +583,33 @@ async fn connection_state_recovery_is_announced() {
     let f = c.event("system:state_recovery_failed").await;
     assert_eq!(f[0]["message"], "Failed to recover connection state");
     c.close().await;
+}
+
+#[tokio::test]
+async fn who_may_join_rooms_is_a_setting() {
+    let s =
+        Server::start("[events]\nclient_room_joins = \"authenticated\"\nwelcome = false\n").await;
+    let (mut anon, anon_id) = connect(&s, json!({})).await;
+    let r = anon.emit_ack("join-room", json!(["lobby"])).await;
+    assert_eq!(r[0]["code"], "FORBIDDEN");
+    let (mut u, _) = user(&s, "uma", None).await;
+    assert_eq!(
+        u.emit_ack("join-room", json!(["lobby"])).await[0]["success"],
+        true
+    );
+    // "none": only the application joins sockets to rooms.
+    patch_settings(&s, json!({ "events": { "client_room_joins": "none" } })).await;
+    let r = u.emit_ack("join-room", json!(["other"])).await;
+    assert_eq!(r[0]["code"], "FORBIDDEN");
+    let r = s
+        .api(
+            "POST",
+            "/api/sockets/join",
+            Some(json!({ "socketId": anon_id, "room": "lobby" })),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(room_push(&s, "lobby", 1).await["recipients"], 2);
+    anon.close().await;
+    u.close().await;
 }

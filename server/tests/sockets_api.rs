@@ -68,6 +68,17 @@ async fn sockets_are_listed_moved_messaged_and_disconnected() {
         .as_array()
         .unwrap()
         .contains(&json!("user_u1")));
+    // The client's address is for admin keys only.
+    assert!(first.get("handshake").is_none(), "{first}");
+    let r = s
+        .http(
+            "GET",
+            "/api/sockets?userId=u1",
+            &[("x-api-key", common::ADMIN_KEY)],
+            b"",
+        )
+        .await;
+    assert_eq!(r.json()["sockets"][0]["handshake"]["address"], "127.0.0.1");
     let (_, one) = get(&s, "?limit=1").await;
     assert_eq!(one["count"], 3);
     assert_eq!(one["sockets"].as_array().unwrap().len(), 1);
@@ -182,6 +193,33 @@ async fn sockets_are_listed_moved_messaged_and_disconnected() {
         (
             "/api/broadcast",
             json!({ "event": "e", "exceptSocketId": 1 }),
+            400,
+        ),
+        // The server's own rooms follow the token, not the API.
+        (
+            "/api/sockets/join",
+            json!({ "socketId": b_id, "room": "user_u1" }),
+            400,
+        ),
+        (
+            "/api/sockets/join",
+            json!({ "socketId": b_id, "room": "role_admin" }),
+            400,
+        ),
+        (
+            "/api/sockets/join",
+            json!({ "socketId": b_id, "room": a1_id }),
+            400,
+        ),
+        (
+            "/api/sockets/leave",
+            json!({ "socketId": a1_id, "room": "user_u1" }),
+            400,
+        ),
+        // A malformed id is a 400 even in an unknown namespace.
+        (
+            "/api/sockets/join",
+            json!({ "socketId": "short", "room": "r", "namespace": "/nope" }),
             400,
         ),
     ] {
