@@ -205,8 +205,13 @@ impl Connection {
             restored.is_some(),
             self.0.server.config.max_queued_events,
         );
+        let mut restored = restored;
         let skip = restored.is_some() && self.0.server.skip_middlewares();
         let middlewares = if skip { Vec::new() } else { nsp.middlewares() };
+        if let (Some(r), false) = (restored.as_mut(), middlewares.is_empty()) {
+            // The middlewares see the restored data and rooms.
+            r.restore(&socket);
+        }
         let this = self.clone();
         if middlewares.is_empty() {
             this.finish_connect(socket, restored);
@@ -255,7 +260,7 @@ impl Connection {
             nsp.add_socket(&socket);
         }
         // Restore first: the restored data holds the private id to keep.
-        let missed = restored.map(|r| r.apply(&socket)).unwrap_or_default();
+        let missed = restored.map(|r| r.missed(&socket)).unwrap_or_default();
         let pid = self.0.server.recovery_pid(&socket);
         // The answer goes out first; the socket's next packets wait for
         // `connect_ack_gap` so the answer reaches the client alone.

@@ -29,6 +29,11 @@ pub struct RecoveryConfig {
     /// are kept. Default 2 minutes.
     pub max_disconnection_duration: Duration,
     /// Skip connection middlewares for a recovered socket. Default true.
+    /// When false they run with the restored data and rooms in place (data
+    /// they store replaces the restored value of that type), and the missed
+    /// packets sent are those the socket's rooms select after them: a
+    /// middleware that finds the new credentials weaker can leave rooms, or
+    /// refuse the socket, before anything missed is delivered.
     pub skip_middlewares: bool,
 }
 
@@ -166,9 +171,12 @@ struct Recovery {
 /// What recovery restores of a socket.
 pub(crate) struct Restored {
     pub(crate) id: Sid,
-    pub(crate) rooms: Vec<Room>,
-    pub(crate) missed: Vec<Encoded>,
-    pub(crate) extensions: Extensions,
+    rooms: Vec<Room>,
+    /// Packets sent while it was away that its rooms then selected, with
+    /// the options that selected them.
+    missed: Vec<(Encoded, BroadcastOptions)>,
+    /// Taken once restored.
+    extensions: Option<Extensions>,
 }
 
 /// The private session id of a socket (recovery only).
@@ -364,14 +372,14 @@ impl ServerInner {
             .iter()
             .skip(index + 1)
             .filter(|p| p.nsp == session.nsp && included(&session.rooms, &p.opts))
-            .map(|p| p.encoded.clone())
+            .map(|p| (p.encoded.clone(), p.opts.clone()))
             .collect();
         drop(rec);
         Some(Restored {
             id: session.id,
             rooms: session.rooms,
             missed,
-            extensions: session.extensions,
+            extensions: Some(session.extensions),
         })
     }
 }
@@ -594,9 +602,26 @@ impl std::fmt::Debug for SocketIo {
 }
 
 impl Restored {
-    pub(crate) fn apply(self, socket: &Socket) -> Vec<Encoded> {
-        socket.set_extensions(self.extensions);
-        socket.join(self.rooms);
+    /// Gives the socket its data and rooms back. Done before the
+    /// connection middlewares when they run for recovered sockets, so they
+    /// see (and may change) what comes back; data they store replaces the
+    /// restored value of the same type.
+    pub(crate) fn restore(&mut self, socket: &Socket) {
+        if let Some(ext) = self.extensions.take() {
+            socket.set_extensions(ext);
+            socket.join(std::mem::take(&mut self.rooms));
+        }
+    }
+
+    /// The missed packets the socket's rooms select now (a middleware may
+    /// have left some), restoring first if that was not done.
+    pub(crate) fn missed(mut self, socket: &Socket) -> Vec<Encoded> {
+        self.restore(socket);
+        let rooms = socket.rooms();
         self.missed
+            .into_iter()
+            .filter(|(_, opts)| included(&rooms, opts))
+            .map(|(e, _)| e)
+            .collect()
     }
 }

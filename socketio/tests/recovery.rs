@@ -223,3 +223,55 @@ async fn the_byte_cap_evicts_old_packets_and_an_oversized_one_empties_the_buffer
     assert!(first.starts_with("40"), "{first}");
     assert_eq!(event(&c.text().await), json!(["small", 2]));
 }
+
+#[tokio::test]
+async fn middlewares_of_a_recovered_socket_see_its_data_and_decide_what_it_missed() {
+    let io = SocketIo::builder()
+        .config(SocketIoConfig::default().recovery(Some(RecoveryConfig {
+            max_disconnection_duration: Duration::from_secs(10),
+            skip_middlewares: false,
+        })))
+        .build();
+    io.of("/").use_middleware(|s| async move {
+        if s.recovered() {
+            // The restored data and rooms are there already.
+            assert_eq!(s.get::<u32>(), Some(42));
+            assert!(s.rooms().contains(&"team".to_string()));
+            if s.handshake().auth.get("demoted").is_some() {
+                s.leave("team");
+                s.insert(7u32);
+            }
+        }
+        Ok(())
+    });
+    io.of("/").on_connection(|s| async move {
+        if !s.recovered() {
+            s.join("team");
+            s.insert(42u32);
+        }
+        let _ = s.emit("state", json!({ "data": s.get::<u32>() }));
+    });
+    let addr = serve(&io).await;
+    for demoted in [false, true] {
+        let (c, pid, offset) = connect_and_tick(&io, addr).await;
+        drop(c);
+        eventually(|| io.of("/").sockets().is_empty()).await;
+        io.to("team").emit("team-only", json!(1)).unwrap();
+        io.emit("everyone", json!(2)).unwrap();
+        let mut c = Client::open(addr).await;
+        let extra = if demoted { r#","demoted":true"# } else { "" };
+        c.send(&format!(
+            r#"40{{"pid":"{pid}","offset":"{offset}"{extra}}}"#
+        ))
+        .await;
+        assert!(c.text().await.starts_with("40"));
+        if !demoted {
+            assert_eq!(event(&c.text().await), json!(["team-only", 1]));
+        }
+        assert_eq!(event(&c.text().await), json!(["everyone", 2]));
+        let data = if demoted { 7 } else { 42 };
+        assert_eq!(event(&c.text().await), json!(["state", { "data": data }]));
+        drop(c);
+        eventually(|| io.of("/").sockets().is_empty()).await;
+    }
+}
