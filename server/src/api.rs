@@ -407,16 +407,18 @@ async fn api(
         ("/api/status", None) => ok(status(st, live, ts)),
         ("/api/sockets", None) => ok(list_sockets(st, &query, admin)?),
         ("/api/sockets/join", Some(b)) => {
-            let room = member_room(&b)?;
+            let room = room_of(&b)?;
             let found = select(st, &b, false)?;
+            member_room(live, &room, &found)?;
             for s in &found {
                 s.join(room.clone());
             }
             ok(json!({ "success": true, "room": room, "sockets": found.len(), "timestamp": ts }))
         }
         ("/api/sockets/leave", Some(b)) => {
-            let room = member_room(&b)?;
+            let room = room_of(&b)?;
             let found = select(st, &b, false)?;
+            member_room(live, &room, &found)?;
             for s in &found {
                 s.leave(&room);
             }
@@ -532,20 +534,23 @@ fn room_of(b: &Value) -> Result<String, ApiError> {
     }
 }
 
-/// The `room` of a join or leave: not one of the server's own (`user_…`,
-/// `role_…`, socket ids), whose membership follows the token.
-fn member_room(b: &Value) -> Result<String, ApiError> {
-    let room = room_of(b)?;
-    if crate::events::RESERVED_PREFIXES
+/// Checks the `room` of a join or leave: not one of the server's own,
+/// whose membership follows the token (`user_…`, `role_…`, and a socket's
+/// own room, by the rule of `events::sid_room_reserved`).
+fn member_room(live: &Live, room: &str, sockets: &[Socket]) -> Result<(), ApiError> {
+    let prefixed = crate::events::RESERVED_PREFIXES
         .iter()
-        .any(|p| room.starts_with(p))
-        || Sid::parse(&room).is_some()
+        .any(|p| room.starts_with(p));
+    if prefixed
+        || sockets
+            .iter()
+            .any(|s| crate::events::sid_room_reserved(room, s, live))
     {
         return Err(ApiError::bad(format!(
-            "`{room}` is a server room (user_…, role_… or a socket id)"
+            "`{room}` is a server room (user_…, role_… or a socket's id)"
         )));
     }
-    Ok(room)
+    Ok(())
 }
 
 /// Field `k` of `b`, with `null` taken as absent.
@@ -749,6 +754,10 @@ fn emit(
     opts.except.extend(except.map(|s| s.as_str().to_owned()));
     let mut sids = nsp.adapter().local_sockets(&opts);
     if let Some(roles) = allowed_roles(live, event) {
+        if roles.is_empty() {
+            // No role may receive it (and no rooms would mean everyone).
+            return 0;
+        }
         let ok: std::collections::HashSet<_> = nsp
             .adapter()
             .local_sockets(&BroadcastOptions {
@@ -759,10 +768,6 @@ fn emit(
             .collect();
         sids.retain(|s| ok.contains(s));
         if room.is_none() {
-            if roles.is_empty() {
-                // No role may receive it (and no rooms would mean everyone).
-                return 0;
-            }
             // Namespace-wide: the allowed roles' rooms are the recipients
             // (every socket is in its role's room), without listing them.
             let mut op = nsp.to(roles);

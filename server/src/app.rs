@@ -153,6 +153,24 @@ fn authorize(st: &State, socket: &Socket) -> Result<(), ConnectError> {
         })));
     }
     let user = identify(st, cfg, socket)?;
+    if socket.recovered() {
+        // The old session's data and rooms are back already (recovery runs
+        // this middleware again, before anything missed is sent).
+        if let Some(old) = socket.get::<Arc<User>>() {
+            if old.id != user.id {
+                // Another user (or none) on this session: it must not get
+                // the first one's rooms or missed packets.
+                st.metrics.auth_failures_total.inc(&["RECOVERY_REFUSED"]);
+                return Err(refuse(
+                    "Session belongs to another user; connect again".into(),
+                    "RECOVERY_REFUSED",
+                ));
+            }
+            if old.role != user.role {
+                socket.leave(&role_room(&old.role));
+            }
+        }
+    }
     // Rooms are joined here, before the CONNECT answer: a push or broadcast
     // sent once the client sees `connect` reaches it (a refused or
     // abandoned socket leaves them again).
@@ -218,42 +236,7 @@ fn identify(st: &State, cfg: &Config, socket: &Socket) -> Result<User, ConnectEr
     Ok(user)
 }
 
-/// A recovered socket gets its old data and rooms back after the
-/// middleware ran, so the user it restores is the one of the old token:
-/// the new handshake's user replaces it, with its rooms.
-fn reconcile_recovered(st: &State, socket: &Socket) -> bool {
-    let live = st.live();
-    let fresh = match identify(st, &live.config, socket) {
-        Ok(u) => u,
-        Err(_) => {
-            // Accepted by the middleware a moment ago; expired since.
-            socket.disconnect(false);
-            return false;
-        }
-    };
-    if let Some(old) = socket.get::<Arc<User>>() {
-        if *old == fresh {
-            return true;
-        }
-        if let Some(id) = old.id.as_ref().filter(|id| fresh.id.as_ref() != Some(*id)) {
-            socket.leave(&user_room(id));
-        }
-        if old.role != fresh.role {
-            socket.leave(&role_room(&old.role));
-        }
-    }
-    if let Some(id) = &fresh.id {
-        socket.join(user_room(id));
-    }
-    socket.join(role_room(&fresh.role));
-    socket.insert(Arc::new(fresh));
-    true
-}
-
 fn on_connection(st: &Arc<State>, socket: Socket) {
-    if socket.recovered() && !reconcile_recovered(st, &socket) {
-        return;
-    }
     let user = socket.get::<Arc<User>>().unwrap_or_else(|| {
         Arc::new(User {
             id: None,

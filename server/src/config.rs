@@ -138,7 +138,10 @@ pub struct ConnectionSection {
     /// comes back within this many seconds gets its socket id, rooms and
     /// data back, with the packets it missed; 0 turns recovery off.
     /// Recovered sockets go through the connection middlewares again (their
-    /// token is checked). Default 0 (off, as in the reference server).
+    /// token is checked, before anything missed is delivered): a new role
+    /// replaces the old one, and a token of another user is refused with
+    /// `RECOVERY_REFUSED` (the client connects again, afresh). Default 0
+    /// (off, as in the reference server).
     pub recovery_secs: u64,
     /// Most packets kept for recovery (oldest dropped first). Default 10,000.
     pub recovery_max_packets: usize,
@@ -767,6 +770,9 @@ impl Config {
                 "connection.slow_client `{}` must be `error` or `close`",
                 c.slow_client
             ));
+        }
+        if c.recovery_secs > 0 && c.recovery_max_bytes < c.max_payload.max(65_536) {
+            return bad("connection.recovery_max_bytes must be at least 65536 and at least max_payload, or one message would empty the recovery buffer".into());
         }
         if c.recovery_secs > 86_400 || c.recovery_max_packets > 10_000_000 {
             return bad("connection.recovery_secs is at most 86400 and recovery_max_packets at most 10000000".into());

@@ -102,24 +102,22 @@ impl Chat {
         first
     }
 
-    /// Uncounts a socket of `user` in `nsp`; true when it was the user's last.
-    pub fn socket_closed(&mut self, nsp: &str, user: &str) -> bool {
-        let Some(o) = self.online.get_mut(nsp) else {
-            return false;
-        };
-        let Some(p) = o.users.get_mut(user) else {
-            return false;
-        };
+    /// Uncounts a socket of `user` in `nsp`. When it was the user's last:
+    /// `Some(visible)`, false if the user appeared offline already.
+    pub fn socket_closed(&mut self, nsp: &str, user: &str) -> Option<bool> {
+        let o = self.online.get_mut(nsp)?;
+        let p = o.users.get_mut(user)?;
         p.sockets -= 1;
         if p.sockets > 0 {
-            return false;
+            return None;
         }
+        let visible = p.status != "offline";
         o.users.remove(user);
         o.listed = None;
         if o.users.is_empty() {
             self.online.remove(nsp);
         }
-        true
+        Some(visible)
     }
 
     /// Sets the status of an online user; true when it changed.
@@ -247,11 +245,14 @@ pub fn sid_room_reserved(room: &str, socket: &Socket, live: &Live) -> bool {
     })
 }
 
-/// A room a client asks to join or leave, checked against the settings.
+/// A room a client asks to join (`joining`) or leave, checked against the
+/// settings; leaving is always allowed (rooms the application joined it to
+/// included).
 fn client_room_name(
     live: &Live,
     socket: &Socket,
     name: Option<&Value>,
+    joining: bool,
 ) -> Result<String, RoomError> {
     let ev = &live.config.events;
     let allowed = match ev.client_room_joins.as_str() {
@@ -259,7 +260,7 @@ fn client_room_name(
         "authenticated" => user_id(socket).is_some(),
         _ => false,
     };
-    if !allowed {
+    if joining && !allowed {
         return Err(RoomError::NotAllowed);
     }
     let room = check_room(name, ev.max_room_name)?;
@@ -488,7 +489,9 @@ pub fn closed(st: &State, socket: &Socket) {
         if socket.remove::<Present>().is_none() {
             return;
         }
-        chat.socket_closed(nsp.name(), &u)
+        // Announced when the user's last socket goes, unless it appeared
+        // offline already (user:status).
+        chat.socket_closed(nsp.name(), &u) == Some(true)
     };
     let live = st.live();
     if last && live.config.events.enabled && live.config.events.presence {
@@ -525,7 +528,7 @@ fn arg_or_field<'a>(data: &'a Data, field: &str) -> Option<&'a Value> {
 
 fn join(live: &Live, socket: &Socket, name: Option<&Value>, r: Reply) {
     let ev = &live.config.events;
-    let room = match client_room_name(live, socket, name) {
+    let room = match client_room_name(live, socket, name, true) {
         Ok(room) => room,
         Err(e) => return r.fail(e.code(), e.message()),
     };
@@ -553,7 +556,7 @@ fn on_join_object(_: &State, live: &Live, s: &Socket, data: &Data, r: Reply) {
 }
 
 fn leave(live: &Live, socket: &Socket, name: Option<&Value>, r: Reply) {
-    match client_room_name(live, socket, name) {
+    match client_room_name(live, socket, name, false) {
         Ok(room) => {
             socket.leave(&room);
             r.ok(json!({ "success": true, "room": room }));
@@ -1024,12 +1027,17 @@ mod tests {
         assert!(c.set_status("/", "u2", "away"));
         assert_eq!(*c.online_users("/"), vec!["u1", "u2"]);
         assert!(!c.set_status("/", "nobody", "away"));
-        assert!(!c.socket_closed("/", "u1"));
-        assert!(c.socket_closed("/", "u1"));
-        assert!(!c.socket_closed("/", "u1"), "already gone");
+        assert_eq!(c.socket_closed("/", "u1"), None);
+        assert_eq!(c.socket_closed("/", "u1"), Some(true));
+        assert_eq!(c.socket_closed("/", "u1"), None, "already gone");
         assert_eq!(*c.online_users("/"), vec!["u2"]);
         assert_eq!(*c.online_users("/chat"), vec!["u1"]);
-        assert!(c.socket_closed("/chat", "u1"));
+        assert!(c.set_status("/chat", "u1", "offline"));
+        assert_eq!(
+            c.socket_closed("/chat", "u1"),
+            Some(false),
+            "appeared offline already"
+        );
         assert!(c.online_users("/chat").is_empty());
         assert!(
             !c.online.contains_key("/chat"),

@@ -461,7 +461,7 @@ async fn monitoring_routes() {
 
 #[tokio::test]
 async fn content_type_events_follow_role_permissions() {
-    let s = Server::start("[roles.public.content_types.article]\ncreate = true\n[roles.editor.content_types.article]\ncreate = true\nupdate = true\ndelete = true\n").await;
+    let s = Server::start("[roles.public.content_types.article]\ncreate = true\n[roles.editor.content_types.article]\ncreate = true\nupdate = true\ndelete = true\n[roles.public.content_types.comment]\ncreate = true\n").await;
     let mut anon = s.client("/", json!({})).await;
     anon.connected().await;
     let mut ed = s
@@ -491,6 +491,16 @@ async fn content_type_events_follow_role_permissions() {
     assert_eq!(r.json()["recipients"], 1);
     assert!(ed.gets_within("article:delete", 2000).await);
     assert!(!anon.gets_within("article:delete", 300).await);
+    // An action no role may receive reaches nobody, not even through a
+    // push to one user.
+    let r = s
+        .api(
+            "POST",
+            "/api/push",
+            Some(json!({ "userId": "e", "event": "comment:delete", "data": 1 })),
+        )
+        .await;
+    assert_eq!(r.json()["recipients"], 0, "{}", r.text());
     // Events of types no role mentions go to everyone.
     let r = s
         .api(

@@ -555,6 +555,40 @@ async fn connection_state_recovery_is_announced() {
     assert!(!rooms.contains(&json!("role_authenticated")), "{rooms:?}");
     c.close().await;
 
+    // Another user's token on the same session: no recovery, and nothing
+    // the first user missed is delivered.
+    let opts = json!({
+        "auth": { "token": token("sam", None) },
+        "transports": ["websocket"],
+        "reconnection": true,
+        "reconnectionDelay": 500,
+        "randomizationFactor": 0,
+    });
+    let mut c = s.client("/", opts).await;
+    let id = c.connected().await;
+    let push = |user: &str, n: u32| json!({ "userId": user, "event": "secret", "data": n });
+    let r = s.api("POST", "/api/push", Some(push("sam", 1))).await;
+    assert_eq!(r.json()["recipients"], 1);
+    assert_eq!(c.event("secret").await[0], json!(1));
+    let other = token("eve", None);
+    c.send_raw(json!({ "op": "auth", "auth": { "token": other } }))
+        .await;
+    c.send_raw(json!({ "op": "drop" })).await;
+    assert_eq!(c.disconnected(5).await, "forced close");
+    wait_for_count(&s, "?userId=sam", 0).await;
+    s.api("POST", "/api/push", Some(push("sam", 2))).await;
+    let refused = c.refused().await;
+    assert_eq!(refused["data"]["code"], "RECOVERY_REFUSED", "{refused}");
+    c.send_raw(json!({ "op": "connect" })).await;
+    let v = c.expect(10, "connect", |v| v["type"] == "connect").await;
+    assert_ne!(v["id"], id);
+    assert_eq!(v["recovered"], false);
+    assert!(
+        !c.gets_within("secret", 300).await,
+        "sam's push reached eve"
+    );
+    c.close().await;
+
     // Back too late: a new socket, told that recovery failed.
     let s = Server::start("[connection]\nrecovery_secs = 1\n[events]\nwelcome = false\n").await;
     let opts = json!({
@@ -601,6 +635,12 @@ async fn who_may_join_rooms_is_a_setting() {
     patch_settings(&s, json!({ "events": { "client_room_joins": "none" } })).await;
     let r = u.emit_ack("join-room", json!(["other"])).await;
     assert_eq!(r[0]["code"], "FORBIDDEN");
+    // Leaving stays allowed.
+    assert_eq!(
+        u.emit_ack("leave-room", json!(["lobby"])).await[0]["success"],
+        true
+    );
+    assert_eq!(room_push(&s, "lobby", 0).await["recipients"], 0);
     let r = s
         .api(
             "POST",
@@ -609,7 +649,9 @@ async fn who_may_join_rooms_is_a_setting() {
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.text());
-    assert_eq!(room_push(&s, "lobby", 1).await["recipients"], 2);
+    // The anonymous socket, joined by the application (uma left).
+    assert_eq!(room_push(&s, "lobby", 1).await["recipients"], 1);
+    assert_eq!(anon.event("news").await, vec![json!({ "n": 1 })]);
     anon.close().await;
     u.close().await;
 }

@@ -115,6 +115,14 @@ async fn sockets_are_listed_moved_messaged_and_disconnected() {
     for c in [&mut a1, &mut a2, &mut b] {
         assert_eq!(c.event("v").await, vec![json!(1)]);
     }
+    // A name shaped like a socket id that is no socket's is an ordinary room.
+    let (st, r) = post(
+        &s,
+        "/api/sockets/join",
+        json!({ "socketId": b_id, "room": "AAAAAAAAAAAAAAAAAAAA" }),
+    )
+    .await;
+    assert_eq!(st, 200, "{r}");
     // Leave: one socket.
     let (_, r) = post(
         &s,
