@@ -192,6 +192,13 @@ async fn private_messages_reach_the_target_socket_only() {
         .emit_ack("private-message", json!([{ "message": "no target" }]))
         .await;
     assert_eq!(r[0]["code"], "INVALID_MESSAGE_DATA");
+    // events.max_message_len (64 KiB) bounds the message, whatever its shape.
+    let big = json!({ "parts": vec!["x".repeat(1000); 70] });
+    let r = a
+        .emit_ack("private-message", json!([{ "to": b_id, "message": big }]))
+        .await;
+    assert_eq!(r[0]["code"], "MESSAGE_TOO_LARGE");
+    assert!(!b.gets_within("private-message", 0).await);
 
     // Turned off at run time through the settings API.
     patch_settings(&s, json!({ "events": { "private_messages": false } })).await;
@@ -276,6 +283,11 @@ async fn welcome_ping_and_presence() {
     let p = watcher.event("pong").await;
     assert_eq!(p[0]["timestamp"], 1625097600000u64);
     assert!(p[0]["serverTime"].as_u64().unwrap() > 1625097600000);
+    // Only a number comes back: the answer never carries client data.
+    watcher
+        .emit("ping", json!([{ "timestamp": "x".repeat(1000) }]))
+        .await;
+    assert_eq!(watcher.event("pong").await[0]["timestamp"], Value::Null);
 
     // Presence: the first device announces the user, the second does not,
     // the last one to leave announces the departure.
@@ -478,6 +490,13 @@ async fn client_requests_are_answered_and_forwarded_to_the_backend_room() {
         json!({ "a": 1 })
     );
 
+    // Too large (events.max_message_len, 64 KiB): refused, not forwarded.
+    let big = vec!["x".repeat(1000); 70];
+    c.emit("client:event", json!([{ "type": "t", "data": big }]))
+        .await;
+    let r = c.event("server:response").await;
+    assert_eq!(r[0]["code"], "MESSAGE_TOO_LARGE");
+    assert!(!backend.gets_within("client:event", 200).await);
     // Malformed requests: refused in the reply event, not forwarded.
     c.emit("client:event", json!([{ "data": 1 }])).await;
     let r = c.event("server:response").await;
