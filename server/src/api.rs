@@ -538,13 +538,9 @@ fn room_of(b: &Value) -> Result<String, ApiError> {
 /// whose membership follows the token (`user_…`, `role_…`, and a socket's
 /// own room, by the rule of `events::sid_room_reserved`).
 fn member_room(live: &Live, room: &str, sockets: &[Socket]) -> Result<(), ApiError> {
-    let prefixed = crate::events::RESERVED_PREFIXES
+    if sockets
         .iter()
-        .any(|p| room.starts_with(p));
-    if prefixed
-        || sockets
-            .iter()
-            .any(|s| crate::events::sid_room_reserved(room, s, live))
+        .any(|s| crate::events::is_server_room(room, s, live))
     {
         return Err(ApiError::bad(format!(
             "`{room}` is a server room (user_…, role_… or a socket's id)"

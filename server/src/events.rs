@@ -234,6 +234,12 @@ pub fn check_room(name: Option<&Value>, max_len: usize) -> Result<String, RoomEr
     Ok(name.clone())
 }
 
+/// Whether `room` is one of the server's own, whose membership follows
+/// the token or the socket: `user_…`, `role_…`, or a socket's own room.
+pub fn is_server_room(room: &str, socket: &Socket, live: &Live) -> bool {
+    RESERVED_PREFIXES.iter().any(|p| room.starts_with(p)) || sid_room_reserved(room, socket, live)
+}
+
 /// Whether `room`, shaped like a socket id, is a socket's own room that
 /// clients may not join: the id of a connected socket of the namespace, or
 /// any such name when recovery is on (a disconnected socket may come back
@@ -741,6 +747,33 @@ fn object_with<'a>(
     Some((o, v))
 }
 
+/// Checks a `client:*` request: an object with a non-empty string `field`
+/// (else refused with `expected`), within `events.max_message_len` (else
+/// refused with `too_long_msg`). Gives back the reply, a new request id,
+/// the object and the field's value; or answers the refusal (with the
+/// request id) and gives nothing.
+fn accept<'a, 'r>(
+    live: &Live,
+    data: &'a Data,
+    r: Reply<'r>,
+    field: &str,
+    (expected, too_long_msg): (&str, &str),
+) -> Option<(
+    Reply<'r>,
+    String,
+    &'a serde_json::Map<String, Value>,
+    &'a str,
+)> {
+    let request_id = new_id("req_");
+    let id = json!({ "requestId": request_id });
+    match object_with(data, field) {
+        None => r.fail_with("INVALID_MESSAGE_DATA", expected, id),
+        Some(_) if too_long(live, data) => r.fail_with("MESSAGE_TOO_LARGE", too_long_msg, id),
+        Some((o, v)) => return Some((r, request_id, o, v)),
+    }
+    None
+}
+
 /// `client:event {type, data}` and `client:action {action, params}`: the
 /// same request under other names. `field` names it, `payload` carries its
 /// data, and the answer's `answer` object echoes the name.
@@ -752,22 +785,11 @@ struct Request {
 }
 
 fn request(st: &State, live: &Live, s: &Socket, data: &Data, r: Reply, q: Request) {
-    let request_id = new_id("req_");
-    let Some((o, name)) = object_with(data, q.field) else {
-        let m = format!("Expected {{{}, {}}}", q.field, q.payload);
-        return r.fail_with(
-            "INVALID_MESSAGE_DATA",
-            &m,
-            json!({ "requestId": request_id }),
-        );
+    let expected = format!("Expected {{{}, {}}}", q.field, q.payload);
+    let texts = (expected.as_str(), "Request is too long");
+    let Some((r, request_id, o, name)) = accept(live, data, r, q.field, texts) else {
+        return;
     };
-    if too_long(live, data) {
-        return r.fail_with(
-            "MESSAGE_TOO_LARGE",
-            "Request is too long",
-            json!({ "requestId": request_id }),
-        );
-    }
     let payload = o.get(q.payload).cloned().unwrap_or(Value::Null);
     let forwarded = forward(
         st,
@@ -806,21 +828,11 @@ fn on_client_action(st: &State, live: &Live, s: &Socket, data: &Data, r: Reply) 
 }
 
 fn on_client_message(st: &State, live: &Live, s: &Socket, data: &Data, r: Reply) {
-    let request_id = new_id("req_");
-    let Some((o, content)) = object_with(data, "content") else {
-        return r.fail_with(
-            "INVALID_MESSAGE_DATA",
-            "Expected {content, type, metadata}",
-            json!({ "requestId": request_id }),
-        );
+    let expected = "Expected {content, type, metadata}";
+    let texts = (expected, "Message is too long");
+    let Some((r, request_id, o, content)) = accept(live, data, r, "content", texts) else {
+        return;
     };
-    if too_long(live, data) {
-        return r.fail_with(
-            "MESSAGE_TOO_LARGE",
-            "Message is too long",
-            json!({ "requestId": request_id }),
-        );
-    }
     let message_id = new_id("msg_");
     forward(
         st,
