@@ -523,7 +523,6 @@ fn too_large(max: usize) -> ApiError {
     )
 }
 
-/// The namespace, event and payload of an emit request.
 /// `room`: a non-empty string of at most 256 bytes.
 fn room_of(b: &Value) -> Result<String, ApiError> {
     match b.get("room") {
@@ -585,15 +584,22 @@ fn namespace(st: &State, name: &str) -> Result<Namespace, ApiError> {
         .ok_or_else(|| not_found(format!("No namespace {name}")))
 }
 
+/// The request's `namespace`, `/` when absent.
+fn namespace_of(st: &State, b: &Value) -> Result<Namespace, ApiError> {
+    match present(b, "namespace") {
+        None => namespace(st, "/"),
+        Some(Value::String(n)) => namespace(st, n),
+        Some(_) => Err(ApiError::bad("`namespace` must be a string")),
+    }
+}
+
 /// The namespaces a socket operation covers: `namespace`, else `/` (or
 /// every namespace when `all_by_default`).
 fn namespaces(st: &State, b: &Value, all_by_default: bool) -> Result<Vec<Namespace>, ApiError> {
-    match b.get("namespace") {
-        None | Some(Value::Null) if all_by_default => Ok(st.io.namespaces()),
-        None | Some(Value::Null) => Ok(vec![namespace(st, "/")?]),
-        Some(Value::String(n)) => Ok(vec![namespace(st, n)?]),
-        Some(_) => Err(ApiError::bad("`namespace` must be a string")),
+    if all_by_default && present(b, "namespace").is_none() {
+        return Ok(st.io.namespaces());
     }
+    Ok(vec![namespace_of(st, b)?])
 }
 
 /// The sockets a socket operation names: `socketId` (one socket) or
@@ -695,6 +701,7 @@ fn socket_json(s: &Socket, with_handshake: bool) -> Value {
     v
 }
 
+/// The namespace, event and payload of an emit request.
 fn target(st: &State, b: &Value) -> Result<(Namespace, String, Option<Value>), ApiError> {
     let event = match b.get("event") {
         Some(Value::String(s)) if !s.is_empty() && s.len() <= 256 => s.clone(),
@@ -707,12 +714,7 @@ fn target(st: &State, b: &Value) -> Result<(Namespace, String, Option<Value>), A
     if socketio::packet::RESERVED_EVENTS.contains(&event.as_str()) {
         return Err(ApiError::bad(format!("`{event}` is a reserved event name")));
     }
-    let ns = match b.get("namespace") {
-        None | Some(Value::Null) => "/".to_owned(),
-        Some(Value::String(s)) => s.clone(),
-        _ => return Err(ApiError::bad("`namespace` must be a string")),
-    };
-    Ok((namespace(st, &ns)?, event, b.get("data").cloned()))
+    Ok((namespace_of(st, b)?, event, b.get("data").cloned()))
 }
 
 /// Content-type events (`{type}:{create|update|delete}` with `type` named

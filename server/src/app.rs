@@ -133,7 +133,8 @@ fn refuse(message: String, code: &str) -> ConnectError {
     ConnectError::new(message).with_data(json!({ "code": code }))
 }
 
-fn now_secs() -> u64 {
+/// Seconds since the Unix epoch, for token checks.
+pub(crate) fn now_secs() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
@@ -166,20 +167,29 @@ fn authorize(st: &State, socket: &Socket) -> Result<(), ConnectError> {
                     "RECOVERY_REFUSED",
                 ));
             }
-            if old.role != user.role {
-                socket.leave(&role_room(&old.role));
-            }
         }
     }
     // Rooms are joined here, before the CONNECT answer: a push or broadcast
     // sent once the client sees `connect` reaches it (a refused or
     // abandoned socket leaves them again).
+    bind_user(socket, user);
+    Ok(())
+}
+
+/// Makes `user` the socket's: its per-user and per-role rooms, leaving the
+/// room of the role it had before (a recovered or re-authenticated socket),
+/// and its data.
+pub(crate) fn bind_user(socket: &Socket, user: User) {
+    if let Some(old) = socket.get::<Arc<User>>() {
+        if old.role != user.role {
+            socket.leave(&role_room(&old.role));
+        }
+    }
     if let Some(id) = &user.id {
         socket.join(user_room(id));
     }
     socket.join(role_room(&user.role));
     socket.insert(Arc::new(user));
-    Ok(())
 }
 
 /// The user the handshake's token names, with the role's permissions for

@@ -37,7 +37,7 @@ use engineio::Sid;
 use serde_json::{json, Value};
 use socketio::{AckSender, BroadcastOperator, Data, Namespace, Socket};
 
-use crate::app::{role_room, user_room};
+use crate::app::user_room;
 use crate::config::EventsSection;
 use crate::monitor::{iso8601, unix_ms};
 use crate::state::{lock, Live, State, User};
@@ -644,10 +644,7 @@ fn on_authenticate(st: &State, live: &Live, s: &Socket, data: &Data, r: Reply) {
     let Some(Value::String(token)) = arg_or_field(data, "token") else {
         return fail(r, "INVALID_TOKEN", "token must be a string");
     };
-    let now = SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let claims = match st.verifier.verify(token, now) {
+    let claims = match st.verifier.verify(token, crate::app::now_secs()) {
         Ok(c) => c,
         Err(e) => return fail(r, e.code(), &format!("Authentication failed: {e}")),
     };
@@ -671,16 +668,11 @@ fn on_authenticate(st: &State, live: &Live, s: &Socket, data: &Data, r: Reply) {
         );
     }
     let was_anonymous = old.as_ref().is_none_or(|u| u.id.is_none());
-    if let Some(o) = &old {
-        if o.role != role {
-            s.leave(&role_room(&o.role));
-        }
-    }
-    s.join(vec![user_room(&claims.user_id), role_room(&role)]);
-    s.insert(Arc::new(User {
+    let user = User {
         id: Some(claims.user_id.clone()),
         role: role.clone(),
-    }));
+    };
+    crate::app::bind_user(s, user);
     if was_anonymous {
         presence_opened(st, &cfg.events, s, &claims.user_id);
     }

@@ -187,7 +187,7 @@ impl Connection {
             ));
             return;
         };
-        let restored = self.0.server.take_recovery(&nsp, &auth);
+        let mut restored = self.0.server.take_recovery(&nsp, &auth);
         let id = restored.as_ref().map_or_else(Sid::random, |r| r.id);
         let handshake = Arc::new(Handshake {
             auth,
@@ -205,7 +205,6 @@ impl Connection {
             restored.is_some(),
             self.0.server.config.max_queued_events,
         );
-        let mut restored = restored;
         let skip = restored.is_some() && self.0.server.skip_middlewares();
         let middlewares = if skip { Vec::new() } else { nsp.middlewares() };
         if let (Some(r), false) = (restored.as_mut(), middlewares.is_empty()) {
