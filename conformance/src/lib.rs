@@ -53,11 +53,15 @@ pub fn eio_engine() -> Engine {
 /// The socket.io-protocol suite's server: on connection emit `auth` with
 /// the handshake's auth; `message` is answered by `message-back` with the
 /// same arguments; `message-with-ack` acks with its arguments; `/custom`
-/// emits `auth` too. `connectTimeout` is 1000 ms.
+/// emits `auth` too. `connectTimeout` is 1000 ms. The CONNECT answer is
+/// sent 1 ms ahead of the connection handler's first emit
+/// (`connect_ack_gap`): the suite's raw client handles one WebSocket frame
+/// per read and would miss the emit if both arrived in one read.
 pub fn sio_server() -> socketio::SocketIo {
-    let io = socketio::SocketIo::builder()
-        .config(socketio::SocketIoConfig::default().connect_timeout(Duration::from_millis(1000)))
-        .build();
+    let config = socketio::SocketIoConfig::default()
+        .connect_timeout(Duration::from_millis(1000))
+        .connect_ack_gap(Duration::from_millis(1));
+    let io = socketio::SocketIo::builder().config(config).build();
     io.of("/").on_connection(|socket| async move {
         let _ = socket.emit("auth", socket.handshake().auth.clone());
         socket.on("message", |socket, data, _| async move {

@@ -1,26 +1,64 @@
-//! [`Adapter`]: rooms and cluster-wide operations of one namespace.
+//! [`Adapter`]: rooms and cluster-wide operations of one namespace, and
+//! [`LocalNamespace`]: the namespace as its adapter sees it.
 //!
 //! The trait mirrors the reference `ClusterAdapter`: room bookkeeping for
 //! local sockets is synchronous (every node keeps its own), every operation
 //! that may involve other nodes is async. [`LocalAdapter`] is the in-memory
 //! default; a distributed adapter keeps local rooms the same way, publishes
-//! to its peers and applies what they publish through [`WeakNamespace`].
+//! to its peers and applies what they publish through [`LocalNamespace`],
+//! which is all it knows of the namespace: this module never names the
+//! namespace, socket, client or server types.
 
 use std::collections::{HashMap, HashSet};
-use std::fmt;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
 use engineio::{Sid, SidMap, SidSet};
 
 use crate::data::Data;
-use crate::namespace::WeakNamespace;
+use crate::error::{AckError, AdapterError};
+use crate::handshake::Handshake;
 use crate::packet::Packet;
 use crate::runtime::BoxFuture;
-use crate::socket::{AckError, Handshake};
 
 /// A room name. Every socket is also in the room named by its id.
 pub type Room = String;
+
+/// One or several room names.
+pub trait IntoRooms {
+    /// The rooms.
+    fn into_rooms(self) -> Vec<Room>;
+}
+
+impl IntoRooms for &str {
+    fn into_rooms(self) -> Vec<Room> {
+        vec![self.to_owned()]
+    }
+}
+
+impl IntoRooms for String {
+    fn into_rooms(self) -> Vec<Room> {
+        vec![self]
+    }
+}
+
+impl IntoRooms for Sid {
+    fn into_rooms(self) -> Vec<Room> {
+        vec![self.to_string()]
+    }
+}
+
+impl<T: Into<String>> IntoRooms for Vec<T> {
+    fn into_rooms(self) -> Vec<Room> {
+        self.into_iter().map(Into::into).collect()
+    }
+}
+
+impl<T: Into<String> + Clone, const N: usize> IntoRooms for [T; N] {
+    fn into_rooms(self) -> Vec<Room> {
+        self.into_iter().map(Into::into).collect()
+    }
+}
 
 /// Who a broadcast reaches, and how.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,27 +88,6 @@ impl Default for BroadcastOptions {
     }
 }
 
-/// An adapter operation failed (a distributed adapter lost its peers...).
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum AdapterError {
-    /// The namespace no longer exists.
-    NamespaceGone,
-    /// A distributed adapter could not reach its peers.
-    Remote(String),
-}
-
-impl fmt::Display for AdapterError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            AdapterError::NamespaceGone => f.write_str("namespace no longer exists"),
-            AdapterError::Remote(e) => write!(f, "adapter peer error: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for AdapterError {}
-
 /// A socket as `fetch_sockets` reports it (possibly on another node).
 #[derive(Debug, Clone)]
 pub struct SocketInfo {
@@ -86,6 +103,55 @@ pub struct SocketInfo {
 
 /// The answer of one recipient to a broadcast with ack.
 pub type AckResult = Result<Data, AckError>;
+
+/// The namespace as its adapter sees it: the local sockets, and the
+/// operations a broadcast or a peer's request applies to them. Implemented
+/// by the crate's namespaces; an adapter reaches it through the
+/// [`WeakNamespace`] its factory was given.
+pub trait LocalNamespace: Send + Sync + 'static {
+    /// The namespace's name.
+    fn name(&self) -> &str;
+    /// Sends `packet` to the local sockets `sids`, encoding it once. A
+    /// recipient whose send buffer is full misses a volatile packet; for a
+    /// non-volatile one its connection is closed instead (never a silent
+    /// loss).
+    fn deliver(&self, packet: &Packet, sids: &[Sid], opts: &BroadcastOptions);
+    /// Sends `packet` with one ack id to the local sockets `sids` and
+    /// collects each answer within `timeout`.
+    fn deliver_with_ack(
+        &self,
+        packet: Packet,
+        sids: &[Sid],
+        timeout: Duration,
+    ) -> BoxFuture<Vec<AckResult>>;
+    /// Describes the local sockets `sids` (those still connected).
+    fn fetch(&self, sids: &[Sid]) -> Vec<SocketInfo>;
+    /// Makes the local sockets `sids` join `rooms`.
+    fn join(&self, sids: &[Sid], rooms: &[Room]);
+    /// Makes the local sockets `sids` leave `rooms`.
+    fn leave(&self, sids: &[Sid], rooms: &[Room]);
+    /// Disconnects the local sockets `sids` (their whole connection if `close`).
+    fn disconnect(&self, sids: &[Sid], close: bool);
+    /// Runs this node's `server_side_emit` listeners of the namespace.
+    fn server_side_emit(&self, event: &str, data: &Data);
+}
+
+/// A weak handle on a namespace, held by its adapter (the namespace owns
+/// the adapter, so a strong one would keep both alive).
+#[derive(Clone)]
+pub struct WeakNamespace(Weak<dyn LocalNamespace>);
+
+impl WeakNamespace {
+    /// A handle on `nsp`.
+    pub fn new(nsp: Weak<dyn LocalNamespace>) -> Self {
+        WeakNamespace(nsp)
+    }
+
+    /// The namespace, if it still exists.
+    pub fn upgrade(&self) -> Option<Arc<dyn LocalNamespace>> {
+        self.0.upgrade()
+    }
+}
 
 /// Rooms and cluster operations for one namespace.
 pub trait Adapter: Send + Sync + 'static {
@@ -347,9 +413,10 @@ impl Adapter for LocalAdapter {
         opts: BroadcastOptions,
         rooms: Vec<Room>,
     ) -> BoxFuture<Result<(), AdapterError>> {
-        for sid in self.local_sockets(&opts) {
-            self.add_all(sid, &rooms);
-        }
+        let Some(nsp) = self.nsp.upgrade() else {
+            return Self::ready(Err(AdapterError::NamespaceGone));
+        };
+        nsp.join(&self.local_sockets(&opts), &rooms);
         Self::ready(Ok(()))
     }
 
@@ -358,11 +425,10 @@ impl Adapter for LocalAdapter {
         opts: BroadcastOptions,
         rooms: Vec<Room>,
     ) -> BoxFuture<Result<(), AdapterError>> {
-        for sid in self.local_sockets(&opts) {
-            for r in &rooms {
-                self.del(sid, r);
-            }
-        }
+        let Some(nsp) = self.nsp.upgrade() else {
+            return Self::ready(Err(AdapterError::NamespaceGone));
+        };
+        nsp.leave(&self.local_sockets(&opts), &rooms);
         Self::ready(Ok(()))
     }
 
@@ -374,11 +440,7 @@ impl Adapter for LocalAdapter {
         let Some(nsp) = self.nsp.upgrade() else {
             return Self::ready(Err(AdapterError::NamespaceGone));
         };
-        for sid in self.local_sockets(&opts) {
-            if let Some(s) = nsp.socket(sid) {
-                s.disconnect(close);
-            }
-        }
+        nsp.disconnect(&self.local_sockets(&opts), close);
         Self::ready(Ok(()))
     }
 
@@ -389,13 +451,7 @@ impl Adapter for LocalAdapter {
         let Some(nsp) = self.nsp.upgrade() else {
             return Self::ready(Err(AdapterError::NamespaceGone));
         };
-        let infos = self
-            .local_sockets(&opts)
-            .into_iter()
-            .filter_map(|sid| nsp.socket(sid))
-            .map(|s| s.info())
-            .collect();
-        Self::ready(Ok(infos))
+        Self::ready(Ok(nsp.fetch(&self.local_sockets(&opts))))
     }
 
     fn server_side_emit(&self, _event: String, _data: Data) -> BoxFuture<Result<(), AdapterError>> {
@@ -438,6 +494,26 @@ mod tests {
         assert!(m.is_empty() && m.iter().next().is_none());
     }
 
+    /// A namespace type for adapters whose namespace is gone.
+    struct Gone;
+
+    impl LocalNamespace for Gone {
+        fn name(&self) -> &str {
+            "/"
+        }
+        fn deliver(&self, _: &Packet, _: &[Sid], _: &BroadcastOptions) {}
+        fn deliver_with_ack(&self, _: Packet, _: &[Sid], _: Duration) -> BoxFuture<Vec<AckResult>> {
+            Box::pin(std::future::ready(Vec::new()))
+        }
+        fn fetch(&self, _: &[Sid]) -> Vec<SocketInfo> {
+            Vec::new()
+        }
+        fn join(&self, _: &[Sid], _: &[Room]) {}
+        fn leave(&self, _: &[Sid], _: &[Room]) {}
+        fn disconnect(&self, _: &[Sid], _: bool) {}
+        fn server_side_emit(&self, _: &str, _: &Data) {}
+    }
+
     fn opts(rooms: &[&str], except: &[&str]) -> BroadcastOptions {
         BroadcastOptions {
             rooms: rooms.iter().map(|s| s.to_string()).collect(),
@@ -448,7 +524,7 @@ mod tests {
 
     #[test]
     fn rooms_union_except_and_no_duplicates() {
-        let a = LocalAdapter::new(WeakNamespace::dangling());
+        let a = LocalAdapter::new(WeakNamespace(Weak::<Gone>::new()));
         let (s1, s2, s3) = (Sid::random(), Sid::random(), Sid::random());
         a.add_all(s1, &["r1".into(), "r2".into()]);
         a.add_all(s2, &["r2".into()]);

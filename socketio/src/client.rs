@@ -1,15 +1,15 @@
-//! [`Connection`]: the Socket.IO state of one Engine.IO connection.
+//! [`Connection`]: the Socket.IO state of one Engine.IO connection, and
+//! [`Shared`]: what every connection of a server shares.
 //!
 //! Owns the decoder (attachment reassembly) and the namespace sockets of
 //! the connection. It consumes the connection's messages in order and
 //! never depends on a runtime beyond [`Runtime`](crate::Runtime); any
 //! embedder feeds it `handle_text`, `handle_binary` and `handle_close`.
+//! The connect timeout it is subject to is timed here too.
 
 use std::collections::{HashMap, HashSet};
-use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::SystemTime;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use bytes::Bytes;
 use engineio::Sid;
@@ -17,25 +17,54 @@ use futures_util::FutureExt;
 use serde_json::{json, Value};
 
 use crate::conn::{Conn, Encoded};
-use crate::deadlines::{AckGap, ConnectTimeout, Deadlines};
+use crate::deadlines::{Deadlines, Due};
 use crate::decoder::Decoder;
-use crate::namespace::ConnectError;
+use crate::error::{ConnectError, DisconnectReason, ParseError};
+use crate::handshake::{ConnectionInfo, Handshake};
+use crate::namespace::{Directory, Namespace};
 use crate::packet::{Packet, PacketType};
+use crate::recovery::{Pid, Restored};
 use crate::runtime::BoxFuture;
-use crate::server::ServerInner;
-use crate::socket::{connect_payload, poll_in_place, DisconnectReason, Handshake, Socket};
+use crate::socket::{connect_payload, poll_in_place, AckGap, Link, NewSocket, Socket};
 
-/// The Engine.IO handshake facts every socket of a connection shares.
-#[derive(Debug, Clone)]
-pub struct ConnectionInfo {
-    /// Request URL (path and query).
-    pub url: String,
-    /// Request headers (shared by every socket of the connection).
-    pub headers: Arc<http::HeaderMap>,
-    /// Peer address.
-    pub address: Option<SocketAddr>,
-    /// Handshake time.
-    pub issued: SystemTime,
+/// What every connection of one server shares: its namespaces (with the
+/// server's options and runtime) and its two timer queues.
+/// [`SocketIo`](crate::SocketIo) is a handle on it.
+pub(crate) struct Shared {
+    namespaces: Arc<Directory>,
+    /// Connections that must join a namespace within `connect_timeout`.
+    connect_timeouts: Arc<Deadlines<ConnectTimeout>>,
+    /// Sockets whose output waits for `connect_ack_gap`.
+    ack_gaps: Arc<Deadlines<AckGap>>,
+}
+
+impl Shared {
+    /// The shared state of a server with these namespaces.
+    pub(crate) fn new(namespaces: Arc<Directory>) -> Shared {
+        let config = namespaces.config();
+        let rt = namespaces.runtime().clone();
+        Shared {
+            connect_timeouts: Arc::new(Deadlines::new(config.connect_timeout, rt.clone())),
+            ack_gaps: Arc::new(Deadlines::new(config.connect_ack_gap, rt)),
+            namespaces,
+        }
+    }
+
+    /// The server's namespaces.
+    pub(crate) fn namespaces(&self) -> &Arc<Directory> {
+        &self.namespaces
+    }
+}
+
+/// A connection that must have joined a namespace by its deadline.
+pub(crate) struct ConnectTimeout(Weak<Client>);
+
+impl Due for ConnectTimeout {
+    fn run(self) {
+        if let Some(c) = self.0.upgrade() {
+            c.close_if_unused();
+        }
+    }
 }
 
 struct State {
@@ -47,7 +76,7 @@ struct State {
 
 pub(crate) struct Client {
     conn: Arc<dyn Conn>,
-    server: Arc<ServerInner>,
+    server: Arc<Shared>,
     info: ConnectionInfo,
     state: Mutex<State>,
 }
@@ -73,8 +102,10 @@ impl Client {
             self.conn.close();
         }
     }
+}
 
-    pub(crate) fn remove_socket(&self, nsp: &str, id: Sid) {
+impl Link for Client {
+    fn remove_socket(&self, nsp: &str, id: Sid) {
         let mut st = self.lock();
         if st.sockets.get(nsp).is_some_and(|s| s.id() == id) {
             st.sockets.remove(nsp);
@@ -82,7 +113,7 @@ impl Client {
     }
 
     /// Disconnects every socket of this connection (server side), then closes it.
-    pub(crate) fn disconnect_all(&self) {
+    fn disconnect_all(&self) {
         let sockets: Vec<Socket> = self.lock().sockets.values().cloned().collect();
         for s in sockets {
             s.disconnect_namespace();
@@ -96,10 +127,10 @@ impl Client {
 impl Connection {
     pub(crate) fn new(
         conn: Arc<dyn Conn>,
-        server: Arc<ServerInner>,
+        server: Arc<Shared>,
         info: ConnectionInfo,
     ) -> Connection {
-        let max_attachments = server.config.max_attachments;
+        let max_attachments = server.namespaces.config().max_attachments;
         let client = Arc::new(Client {
             conn,
             server,
@@ -112,7 +143,8 @@ impl Connection {
             }),
         });
         // connectTimeout: a connection with no namespace socket by then is closed.
-        Deadlines::push(&client.server, ConnectTimeout(Arc::downgrade(&client)));
+        let timeout = ConnectTimeout(Arc::downgrade(&client));
+        client.server.connect_timeouts.push(timeout);
         Connection(client)
     }
 
@@ -128,7 +160,7 @@ impl Connection {
         self.after_decode(r);
     }
 
-    fn after_decode(&self, r: Result<Option<Packet>, crate::ParseError>) {
+    fn after_decode(&self, r: Result<Option<Packet>, ParseError>) {
         match r {
             Ok(Some(p)) => self.handle_packet(p),
             Ok(None) => {}
@@ -178,7 +210,7 @@ impl Connection {
                 return;
             }
         }
-        let Some(nsp) = self.0.server.namespace_for(&name) else {
+        let Some(nsp) = self.0.server.namespaces.namespace_for(&name) else {
             self.0.lock().connecting.remove(&name);
             self.send(Packet::new(
                 PacketType::ConnectError,
@@ -187,7 +219,8 @@ impl Connection {
             ));
             return;
         };
-        let mut restored = self.0.server.take_recovery(&nsp, &auth);
+        let now = nsp.runtime().now();
+        let mut restored = nsp.recovery().and_then(|r| r.take(now, &auth));
         let id = restored.as_ref().map_or_else(Sid::random, |r| r.id);
         let handshake = Arc::new(Handshake {
             auth,
@@ -196,20 +229,20 @@ impl Connection {
             address: self.0.info.address,
             issued: self.0.info.issued,
         });
-        let socket = Socket::new(
+        let link: Weak<Client> = Arc::downgrade(&self.0);
+        let socket = nsp.new_socket(NewSocket {
             id,
-            nsp.clone(),
-            self.0.conn.clone(),
-            Arc::downgrade(&self.0),
+            conn: self.0.conn.clone(),
+            link,
             handshake,
-            restored.is_some(),
-            self.0.server.config.max_queued_events,
-        );
-        let skip = restored.is_some() && self.0.server.skip_middlewares();
+            recovered: restored.is_some(),
+            max_queued: self.0.server.namespaces.config().max_queued_events,
+        });
+        let skip = restored.is_some() && nsp.recovery().is_some_and(|r| r.skip_middlewares());
         let middlewares = if skip { Vec::new() } else { nsp.middlewares() };
         if let (Some(r), false) = (restored.as_mut(), middlewares.is_empty()) {
             // The middlewares see the restored data and rooms.
-            r.restore(&socket);
+            restore(&socket, r);
         }
         let this = self.clone();
         if middlewares.is_empty() {
@@ -238,11 +271,11 @@ impl Connection {
         });
         // Most middlewares decide without awaiting: then no task is spawned.
         if !poll_in_place(&mut job) {
-            self.0.server.runtime.spawn(job);
+            nsp.runtime().spawn(job);
         }
     }
 
-    fn finish_connect(&self, socket: Socket, restored: Option<crate::server::Restored>) {
+    fn finish_connect(&self, socket: Socket, restored: Option<Restored>) {
         let nsp = socket.nsp().clone();
         {
             let mut st = self.0.lock();
@@ -259,12 +292,18 @@ impl Connection {
             nsp.add_socket(&socket);
         }
         // Restore first: the restored data holds the private id to keep.
-        let missed = restored.map(|r| r.missed(&socket)).unwrap_or_default();
-        let pid = self.0.server.recovery_pid(&socket);
+        let missed = match restored {
+            Some(mut r) => {
+                restore(&socket, &mut r);
+                r.missed(&socket.rooms())
+            }
+            None => Vec::new(),
+        };
+        let pid = recovery_pid(&nsp, &socket);
         // The answer goes out first; the socket's next packets wait for
         // `connect_ack_gap` so the answer reaches the client alone.
         let handlers = nsp.connection_handlers();
-        let gap = self.0.server.config.connect_ack_gap;
+        let gap = self.0.server.namespaces.config().connect_ack_gap;
         let hold = !gap.is_zero() && (!handlers.is_empty() || !missed.is_empty());
         if hold {
             socket.hold_output();
@@ -291,8 +330,32 @@ impl Connection {
         }
         if hold {
             // One queue and task per server, not a task per connection.
-            Deadlines::push(&self.0.server, AckGap(socket.clone()));
+            self.0.server.ack_gaps.push(AckGap(socket.clone()));
         }
         socket.release_queue();
     }
+}
+
+/// Gives a recovered socket its data and rooms back, once. Done before the
+/// connection middlewares when they run for recovered sockets, so they see
+/// (and may change) what comes back; data they store replaces the restored
+/// value of the same type.
+fn restore(socket: &Socket, restored: &mut Restored) {
+    if let Some((extensions, rooms)) = restored.take_state() {
+        socket.set_extensions(extensions);
+        socket.join(rooms);
+    }
+}
+
+/// The socket's private id for the CONNECT answer (recovery only): a
+/// recovered socket keeps its own, as clients compare them to decide
+/// whether they recovered.
+fn recovery_pid(nsp: &Namespace, socket: &Socket) -> Option<String> {
+    nsp.recovery()?;
+    if let Some(Pid(pid)) = socket.get::<Pid>() {
+        return Some(pid);
+    }
+    let pid = Sid::random().to_string();
+    socket.insert(Pid(pid.clone()));
+    Some(pid)
 }

@@ -3,17 +3,21 @@
 //!
 //! Every item of a queue waits the same delay, so arrival order is deadline
 //! order and a FIFO is the whole timer structure. The task runs only while
-//! the queue holds entries. A server keeps two: connections that must join
-//! a namespace within `connect_timeout`, and sockets whose output is held
-//! for `connect_ack_gap` after their CONNECT answer.
+//! the queue holds entries. What is timed lives with its owner (the
+//! connect timeout in `client.rs`, the CONNECT answer's gap in `socket/`);
+//! this module knows only the [`Due`] contract and the [`Runtime`].
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
-use crate::client::Client;
-use crate::server::ServerInner;
-use crate::socket::Socket;
+use crate::runtime::Runtime;
+
+/// What is done with an item when it is due.
+pub(crate) trait Due: Send + 'static {
+    /// Does what was due. Called with no lock held.
+    fn run(self);
+}
 
 struct Queue<T> {
     entries: VecDeque<(Instant, T)>,
@@ -21,84 +25,43 @@ struct Queue<T> {
     running: bool,
 }
 
-/// Items waiting for their deadline, oldest first.
-pub(crate) struct Deadlines<T>(Mutex<Queue<T>>);
-
-impl<T> Default for Deadlines<T> {
-    fn default() -> Self {
-        Deadlines(Mutex::new(Queue {
-            entries: VecDeque::new(),
-            running: false,
-        }))
-    }
-}
-
-/// Which of a server's queues, its delay, and what is done with an item
-/// when due.
-pub(crate) trait Due: Sized + Send + 'static {
-    /// The server's queue of this kind.
-    fn queue(server: &ServerInner) -> &Deadlines<Self>;
-    /// How long every item of the queue waits (one delay per queue is what
-    /// keeps arrival order the deadline order).
-    fn delay(server: &ServerInner) -> Duration;
-    /// Does what was due.
-    fn run(self);
-}
-
-/// A connection that must have joined a namespace by its deadline.
-pub(crate) struct ConnectTimeout(pub(crate) Weak<Client>);
-
-impl Due for ConnectTimeout {
-    fn queue(server: &ServerInner) -> &Deadlines<Self> {
-        &server.connect_timeouts
-    }
-
-    fn delay(server: &ServerInner) -> Duration {
-        server.config.connect_timeout
-    }
-
-    fn run(self) {
-        if let Some(c) = self.0.upgrade() {
-            c.close_if_unused();
-        }
-    }
-}
-
-/// A socket whose output is held until its CONNECT answer went out alone.
-pub(crate) struct AckGap(pub(crate) Socket);
-
-impl Due for AckGap {
-    fn queue(server: &ServerInner) -> &Deadlines<Self> {
-        &server.ack_gaps
-    }
-
-    fn delay(server: &ServerInner) -> Duration {
-        server.config.connect_ack_gap
-    }
-
-    fn run(self) {
-        self.0.release_output();
-    }
+/// Items waiting for their deadline, oldest first, each `delay` after it
+/// was pushed.
+pub(crate) struct Deadlines<T> {
+    delay: Duration,
+    runtime: Arc<dyn Runtime>,
+    queue: Mutex<Queue<T>>,
 }
 
 impl<T: Due> Deadlines<T> {
-    fn lock(&self) -> MutexGuard<'_, Queue<T>> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    /// An empty queue whose items wait `delay`, timed on `runtime`.
+    pub(crate) fn new(delay: Duration, runtime: Arc<dyn Runtime>) -> Self {
+        Deadlines {
+            delay,
+            runtime,
+            queue: Mutex::new(Queue {
+                entries: VecDeque::new(),
+                running: false,
+            }),
+        }
     }
 
-    /// Queues `item`, due its queue's delay from now.
-    pub(crate) fn push(server: &Arc<ServerInner>, item: T) {
-        let rt = &server.runtime;
-        let at = rt.now() + T::delay(server);
-        let mut q = T::queue(server).lock();
+    fn lock(&self) -> MutexGuard<'_, Queue<T>> {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Queues `item`, due the queue's delay from now. The draining task
+    /// holds the queue weakly: dropping the queue ends it.
+    pub(crate) fn push(self: &Arc<Self>, item: T) {
+        let at = self.runtime.now() + self.delay;
+        let mut q = self.lock();
         q.entries.push_back((at, item));
         if q.running {
             return;
         }
         q.running = true;
         drop(q);
-        let weak = Arc::downgrade(server);
-        rt.spawn(Box::pin(run::<T>(weak)));
+        self.runtime.spawn(Box::pin(run(Arc::downgrade(self))));
     }
 
     /// Takes the entries due at `now`; the next deadline, or `None` (and
@@ -119,25 +82,25 @@ impl<T: Due> Deadlines<T> {
     }
 }
 
-async fn run<T: Due>(server: Weak<ServerInner>) {
+async fn run<T: Due>(queue: Weak<Deadlines<T>>) {
     let mut due = Vec::new();
     // The deadline the last sleep was for: the runtime's sleep is trusted,
     // as a per-item timer would be (one that ends early must not make this
     // loop spin).
     let mut slept_to = None;
     loop {
-        let Some(s) = server.upgrade() else { return };
-        let now = s.runtime.now();
+        let Some(q) = queue.upgrade() else { return };
+        let now = q.runtime.now();
         let horizon = slept_to.map_or(now, |at: Instant| at.max(now));
-        let next = T::queue(&s).take_due(horizon, &mut due);
+        let next = q.take_due(horizon, &mut due);
         // No lock is held while the items run.
         for item in due.drain(..) {
             item.run();
         }
         let Some(at) = next else { return };
         slept_to = Some(at);
-        let sleep = s.runtime.sleep(at.saturating_duration_since(now));
-        drop(s);
+        let sleep = q.runtime.sleep(at.saturating_duration_since(now));
+        drop(q);
         sleep.await;
     }
 }

@@ -5,9 +5,10 @@ use std::sync::Arc;
 use engineio::bytes::Bytes;
 use engineio::{CloseReason, Engine, EngineConfig, Str};
 
-use crate::client::{Connection, ConnectionInfo};
+use crate::client::Connection;
+use crate::error::DisconnectReason;
+use crate::handshake::ConnectionInfo;
 use crate::server::SocketIo;
-use crate::socket::DisconnectReason;
 
 /// Bridges engine sessions to Socket.IO connections.
 struct Bridge(SocketIo);

@@ -28,14 +28,19 @@
 
 pub mod adapter;
 mod client;
+mod config;
 mod conn;
 mod data;
 mod deadlines;
 pub mod decoder;
+mod error;
+mod handshake;
 mod namespace;
 mod operators;
 pub mod packet;
+mod recovery;
 mod runtime;
+mod scope;
 mod server;
 mod socket;
 
@@ -43,19 +48,21 @@ mod socket;
 mod io;
 
 pub use adapter::{
-    Adapter, AdapterError, AdapterFactory, BroadcastOptions, LocalAdapter, Room, SocketInfo,
+    AckResult, Adapter, AdapterFactory, BroadcastOptions, IntoRooms, LocalAdapter, LocalNamespace,
+    Room, SocketInfo, WeakNamespace,
 };
-pub use client::{Connection, ConnectionInfo};
+pub use client::Connection;
+pub use config::{RecoveryConfig, SocketIoConfig};
 pub use conn::{Conn, Encoded};
 pub use data::Data;
 pub use decoder::Decoder;
-pub use namespace::{ConnectError, Namespace, ParentNamespace, WeakNamespace};
+pub use error::{AckError, AdapterError, ConnectError, DisconnectReason, EmitError, ParseError};
+pub use handshake::{ConnectionInfo, Handshake};
+pub use namespace::{Namespace, ParentNamespace};
 pub use operators::BroadcastOperator;
-pub use packet::{Packet, PacketType, ParseError};
+pub use packet::{Packet, PacketType};
 #[cfg(feature = "tokio")]
 pub use runtime::TokioRuntime;
 pub use runtime::{BoxFuture, Runtime};
-pub use server::{RecoveryConfig, SocketIo, SocketIoBuilder, SocketIoConfig};
-pub use socket::{
-    AckError, AckSender, DisconnectReason, EmitError, Handshake, IntoRooms, PacketVerdict, Socket,
-};
+pub use server::{SocketIo, SocketIoBuilder};
+pub use socket::{AckSender, PacketVerdict, Socket};

@@ -1,72 +1,45 @@
 //! Namespaces: static ones, and dynamic ones created on demand by a
-//! [`ParentNamespace`] whose predicate matches the requested name.
+//! [`ParentNamespace`] whose predicate matches the requested name; and the
+//! [`Directory`] of a server's namespaces.
 //!
 //! A namespace owns its connection middlewares and handlers, its connected
-//! sockets and its adapter. Delivery to local sockets lives here so that
-//! every adapter (local or distributed) shares it.
+//! sockets, its adapter (inside its [`Scope`]), its recovery store and its
+//! `server_side_emit` listeners. Delivery to local sockets lives here, as
+//! the namespace's side of [`LocalNamespace`], so that every adapter (local
+//! or distributed) shares it. A namespace never names the client or server
+//! types: connections find it through the directory.
 
+use std::any::Any;
+use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock, RwLock, Weak};
+use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
 
 use engineio::{Sid, SidMap};
-use serde_json::{json, Value};
 
-use crate::adapter::{AckResult, Adapter, BroadcastOptions};
+use crate::adapter::{
+    AckResult, Adapter, AdapterFactory, BroadcastOptions, IntoRooms, LocalNamespace, Room,
+    SocketInfo, WeakNamespace,
+};
+use crate::config::SocketIoConfig;
 use crate::conn::Encoded;
+use crate::data::Data;
+use crate::error::{AckError, ConnectError, EmitError};
 use crate::operators::BroadcastOperator;
 use crate::packet::Packet;
+use crate::recovery::Recovery;
 use crate::runtime::{BoxFuture, Runtime};
-use crate::server::ServerInner;
-use crate::socket::{AckError, EmitError, IntoRooms, Socket};
-
-/// A connection middleware's refusal: sent to the client as CONNECT_ERROR
-/// `{"message": message, "data": data}`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ConnectError {
-    /// Error message.
-    pub message: String,
-    /// Optional extra data.
-    pub data: Option<Value>,
-}
-
-impl ConnectError {
-    /// A refusal with a message.
-    pub fn new(message: impl Into<String>) -> Self {
-        ConnectError {
-            message: message.into(),
-            data: None,
-        }
-    }
-
-    /// Adds data.
-    pub fn with_data(mut self, data: Value) -> Self {
-        self.data = Some(data);
-        self
-    }
-
-    pub(crate) fn payload(&self) -> Value {
-        match &self.data {
-            Some(d) => json!({ "message": self.message, "data": d }),
-            None => json!({ "message": self.message }),
-        }
-    }
-}
-
-impl fmt::Display for ConnectError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for ConnectError {}
+use crate::scope::Scope;
+use crate::socket::{Home, NewSocket, Socket};
 
 /// A connection middleware.
-pub type Middleware = Arc<dyn Fn(Socket) -> BoxFuture<Result<(), ConnectError>> + Send + Sync>;
+pub(crate) type Middleware =
+    Arc<dyn Fn(Socket) -> BoxFuture<Result<(), ConnectError>> + Send + Sync>;
 /// A connection handler.
-pub type ConnectionHandler = Arc<dyn Fn(Socket) -> BoxFuture<()> + Send + Sync>;
+pub(crate) type ConnectionHandler = Arc<dyn Fn(Socket) -> BoxFuture<()> + Send + Sync>;
+/// A `server_side_emit` listener.
+type ServerSideHandler = Arc<dyn Fn(&Data) + Send + Sync>;
 
 /// Middlewares and handlers, shared by a parent namespace and its children.
 #[derive(Default)]
@@ -113,77 +86,57 @@ impl Hooks {
 }
 
 pub(crate) struct NsInner {
-    name: String,
-    server: Weak<ServerInner>,
-    runtime: Arc<dyn Runtime>,
+    scope: Arc<Scope>,
+    /// The directory this namespace is listed in (to forget an empty child).
+    directory: Weak<Directory>,
     hooks: Hooks,
     parent: Option<ParentNamespace>,
-    adapter: OnceLock<Arc<dyn Adapter>>,
     sockets: RwLock<SidMap<Socket>>,
-    ack_ids: AtomicU64,
+    server_side: RwLock<HashMap<String, Vec<ServerSideHandler>>>,
 }
 
 /// A namespace. Cheap to clone.
 #[derive(Clone)]
 pub struct Namespace(pub(crate) Arc<NsInner>);
 
-/// A weak handle on a namespace, held by its adapter.
-#[derive(Clone)]
-pub struct WeakNamespace(Weak<NsInner>);
-
-impl WeakNamespace {
-    /// The namespace, if it still exists.
-    pub fn upgrade(&self) -> Option<Namespace> {
-        self.0.upgrade().map(Namespace)
-    }
-
-    #[cfg(test)]
-    pub(crate) fn dangling() -> Self {
-        WeakNamespace(Weak::new())
-    }
-}
-
 impl Namespace {
-    pub(crate) fn new(
-        name: String,
-        server: &Arc<ServerInner>,
-        parent: Option<ParentNamespace>,
-    ) -> Namespace {
-        let nsp = Namespace(Arc::new(NsInner {
-            name,
-            server: Arc::downgrade(server),
-            runtime: server.runtime.clone(),
-            hooks: Hooks::default(),
-            parent,
-            adapter: OnceLock::new(),
-            sockets: RwLock::new(SidMap::default()),
-            ack_ids: AtomicU64::new(0),
-        }));
-        let adapter = (server.adapter_factory)(WeakNamespace(Arc::downgrade(&nsp.0)));
-        let _ = nsp.0.adapter.set(adapter);
-        nsp
+    /// A namespace `name` listed in `directory`, its adapter built by the
+    /// directory's factory (which gets the namespace as [`LocalNamespace`]).
+    fn new(name: String, directory: &Arc<Directory>, parent: Option<ParentNamespace>) -> Self {
+        Namespace(Arc::new_cyclic(|nsp: &Weak<NsInner>| {
+            let local: Weak<dyn LocalNamespace> = nsp.clone();
+            let adapter = (directory.adapter_factory)(WeakNamespace::new(local));
+            let recovery = Recovery::new(&directory.config);
+            let scope = Scope::new(name, adapter, directory.runtime.clone(), recovery);
+            NsInner {
+                scope: Arc::new(scope),
+                directory: Arc::downgrade(directory),
+                hooks: Hooks::default(),
+                parent,
+                sockets: RwLock::new(SidMap::default()),
+                server_side: RwLock::new(HashMap::new()),
+            }
+        }))
     }
 
     /// The name (`/` for the main namespace).
     pub fn name(&self) -> &str {
-        &self.0.name
+        self.0.scope.name()
     }
 
     /// The adapter.
     pub fn adapter(&self) -> &Arc<dyn Adapter> {
-        self.0.adapter.get().expect("set at construction")
+        self.0.scope.adapter()
     }
 
+    /// The recovery store, when connection state recovery is on.
+    pub(crate) fn recovery(&self) -> Option<&Recovery> {
+        self.0.scope.recovery()
+    }
+
+    /// The runtime.
     pub(crate) fn runtime(&self) -> &Arc<dyn Runtime> {
-        &self.0.runtime
-    }
-
-    pub(crate) fn server(&self) -> Option<Arc<ServerInner>> {
-        self.0.server.upgrade()
-    }
-
-    pub(crate) fn next_ack_id(&self) -> u64 {
-        self.0.ack_ids.fetch_add(1, Ordering::Relaxed)
+        self.0.scope.runtime()
     }
 
     /// Adds a connection middleware: runs before `on_connection`; an
@@ -231,7 +184,7 @@ impl Namespace {
 
     /// The connected local socket with this id.
     pub fn socket(&self, id: Sid) -> Option<Socket> {
-        self.0.sockets.read().ok()?.get(&id).cloned()
+        self.0.socket(id)
     }
 
     /// Every connected local socket.
@@ -243,6 +196,11 @@ impl Namespace {
             .unwrap_or_default()
     }
 
+    /// A socket of this namespace, not yet connected.
+    pub(crate) fn new_socket(&self, spec: NewSocket) -> Socket {
+        Socket::new(self.0.scope.clone(), Box::new(self.clone()), spec)
+    }
+
     pub(crate) fn add_socket(&self, socket: &Socket) {
         if let Ok(mut m) = self.0.sockets.write() {
             m.insert(socket.id(), socket.clone());
@@ -251,22 +209,68 @@ impl Namespace {
             .add_all(socket.id(), &[socket.id().to_string()]);
     }
 
-    pub(crate) fn on_socket_closed(&self, socket: &Socket) {
-        self.adapter().del_all(socket.id());
-        if let Ok(mut m) = self.0.sockets.write() {
-            m.remove(&socket.id());
-        }
-        self.forget_if_empty();
-    }
-
     /// A child of a dynamic namespace lives only while it has sockets, so
     /// clients cannot make the server keep any number of them.
-    pub(crate) fn forget_if_empty(&self) {
+    fn forget_if_empty(&self) {
         let Some(parent) = &self.0.parent else { return };
-        let Some(server) = self.server() else { return };
-        if server.config.cleanup_empty_children {
-            server.remove_child(self, parent);
+        let Some(directory) = self.0.directory.upgrade() else {
+            return;
+        };
+        if directory.config.cleanup_empty_children {
+            directory.remove_child(self, parent);
         }
+    }
+
+    /// Broadcast to `rooms`.
+    pub fn to(&self, rooms: impl IntoRooms) -> BroadcastOperator {
+        self.broadcast().to(rooms)
+    }
+
+    /// Broadcast to everyone but `rooms`.
+    pub fn except(&self, rooms: impl IntoRooms) -> BroadcastOperator {
+        self.broadcast().except(rooms)
+    }
+
+    /// Broadcast to every socket of the namespace.
+    pub fn emit(&self, event: &str, data: impl Into<Data>) -> Result<(), EmitError> {
+        self.broadcast().emit(event, data)
+    }
+
+    /// A broadcast operator on the whole namespace (for `volatile`, `local`...).
+    pub fn broadcast(&self) -> BroadcastOperator {
+        BroadcastOperator::new(self.0.scope.clone())
+    }
+
+    /// Listens to `server_side_emit` events of this namespace from other nodes.
+    pub(crate) fn on_server_side(&self, event: String, f: ServerSideHandler) {
+        self.0
+            .server_side
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(event)
+            .or_default()
+            .push(f);
+    }
+}
+
+impl NsInner {
+    fn socket(&self, id: Sid) -> Option<Socket> {
+        self.sockets.read().ok()?.get(&id).cloned()
+    }
+
+    /// Calls `f` on each local socket of `sids` still connected, with no
+    /// lock held.
+    fn each(&self, sids: &[Sid], f: impl Fn(&Socket)) {
+        let sockets: Vec<Socket> = sids.iter().filter_map(|sid| self.socket(*sid)).collect();
+        for s in &sockets {
+            f(s);
+        }
+    }
+}
+
+impl LocalNamespace for NsInner {
+    fn name(&self) -> &str {
+        self.scope.name()
     }
 
     /// Sends `packet` to the local sockets `sids`, encoding it once.
@@ -275,13 +279,13 @@ impl Namespace {
     /// non-volatile one is never dropped silently: that recipient's
     /// connection is closed instead (a recoverable disconnect, so with
     /// connection state recovery the client gets the packet on reconnect).
-    pub fn deliver(&self, packet: &Packet, sids: &[Sid], opts: &BroadcastOptions) {
+    fn deliver(&self, packet: &Packet, sids: &[Sid], opts: &BroadcastOptions) {
         let volatile = opts.volatile;
         let encoded = Encoded::with_compress(packet, opts.compress);
         let mut full = Vec::new();
         // One read lock for the whole fan-out; queueing a packet takes only
         // the socket's own locks. Closing may need this lock: after it.
-        if let Ok(sockets) = self.0.sockets.read() {
+        if let Ok(sockets) = self.sockets.read() {
             // Each recipient's state is cold, and a send's lock stops the
             // CPU from reading ahead: first read a batch of recipients
             // without locking (their misses overlap), then send to them.
@@ -307,13 +311,13 @@ impl Namespace {
 
     /// Sends `packet` with one ack id to the local sockets `sids` and
     /// collects each answer within `timeout`.
-    pub fn deliver_with_ack(
+    fn deliver_with_ack(
         &self,
         mut packet: Packet,
         sids: &[Sid],
         timeout: Duration,
     ) -> BoxFuture<Vec<AckResult>> {
-        let id = self.next_ack_id();
+        let id = self.scope.next_ack_id();
         packet.id = Some(id);
         let encoded = Encoded::new(&packet);
         let waits: Vec<BoxFuture<AckResult>> = sids
@@ -335,41 +339,81 @@ impl Namespace {
         Box::pin(futures_util::future::join_all(waits))
     }
 
-    /// Broadcast to `rooms`.
-    pub fn to(&self, rooms: impl IntoRooms) -> BroadcastOperator {
-        BroadcastOperator::new(self.clone()).to(rooms)
+    fn fetch(&self, sids: &[Sid]) -> Vec<SocketInfo> {
+        sids.iter()
+            .filter_map(|sid| self.socket(*sid))
+            .map(|s| s.info())
+            .collect()
     }
 
-    /// Broadcast to everyone but `rooms`.
-    pub fn except(&self, rooms: impl IntoRooms) -> BroadcastOperator {
-        BroadcastOperator::new(self.clone()).except(rooms)
+    fn join(&self, sids: &[Sid], rooms: &[Room]) {
+        self.each(sids, |s| s.join(rooms.to_vec()));
     }
 
-    /// Broadcast to every socket of the namespace.
-    pub fn emit(&self, event: &str, data: impl Into<crate::Data>) -> Result<(), EmitError> {
-        BroadcastOperator::new(self.clone()).emit(event, data)
+    fn leave(&self, sids: &[Sid], rooms: &[Room]) {
+        self.each(sids, |s| {
+            for r in rooms {
+                s.leave(r);
+            }
+        });
     }
 
-    /// A broadcast operator on the whole namespace (for `volatile`, `local`...).
-    pub fn broadcast(&self) -> BroadcastOperator {
-        BroadcastOperator::new(self.clone())
+    fn disconnect(&self, sids: &[Sid], close: bool) {
+        self.each(sids, |s| s.disconnect(close));
+    }
+
+    fn server_side_emit(&self, event: &str, data: &Data) {
+        let handlers = self
+            .server_side
+            .read()
+            .ok()
+            .and_then(|m| m.get(event).cloned())
+            .unwrap_or_default();
+        for h in handlers {
+            h(data);
+        }
+    }
+}
+
+impl Home for Namespace {
+    fn left(&self, id: Sid) {
+        let removed = self.0.sockets.write().ok().and_then(|mut m| m.remove(&id));
+        // A socket's last clone may go here: outside the lock.
+        drop(removed);
+        self.forget_if_empty();
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+impl Socket {
+    /// The namespace.
+    pub fn nsp(&self) -> &Namespace {
+        // Every socket is made by `Namespace::new_socket`, whose home is
+        // the namespace itself.
+        match self.home().as_any().downcast_ref::<Namespace>() {
+            Some(nsp) => nsp,
+            None => unreachable!("a socket's home is its namespace"),
+        }
     }
 }
 
 impl fmt::Debug for Namespace {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Namespace")
-            .field("name", &self.0.name)
+            .field("name", &self.name())
             .finish()
     }
 }
 
 /// Recipients of a broadcast read ahead of sending to them (see
-/// [`Namespace::deliver`]).
+/// [`LocalNamespace::deliver`]).
 const PREFETCH_BATCH: usize = 16;
 
 /// Decides whether a requested namespace name belongs to a parent namespace.
-pub type NamespacePredicate = Arc<dyn Fn(&str) -> bool + Send + Sync>;
+pub(crate) type NamespacePredicate = Arc<dyn Fn(&str) -> bool + Send + Sync>;
 
 pub(crate) struct ParentInner {
     pub(crate) predicate: NamespacePredicate,
@@ -434,11 +478,119 @@ impl ParentNamespace {
     }
 
     /// Emits to every socket of every child.
-    pub fn emit(&self, event: &str, data: impl Into<crate::Data>) -> Result<(), EmitError> {
+    pub fn emit(&self, event: &str, data: impl Into<Data>) -> Result<(), EmitError> {
         let data = data.into();
         for c in self.children() {
             c.emit(event, data.clone())?;
         }
         Ok(())
+    }
+}
+
+/// A server's namespaces: the static ones and the children dynamic parents
+/// created, by name, and the parents in the order they were added. Also
+/// what every namespace is built with: the server's options, runtime and
+/// adapter factory.
+pub(crate) struct Directory {
+    config: SocketIoConfig,
+    runtime: Arc<dyn Runtime>,
+    adapter_factory: AdapterFactory,
+    nsps: RwLock<HashMap<String, Namespace>>,
+    parents: RwLock<Vec<ParentNamespace>>,
+}
+
+impl Directory {
+    /// An empty directory.
+    pub(crate) fn new(
+        config: SocketIoConfig,
+        runtime: Arc<dyn Runtime>,
+        adapter_factory: AdapterFactory,
+    ) -> Arc<Directory> {
+        Arc::new(Directory {
+            config,
+            runtime,
+            adapter_factory,
+            nsps: RwLock::new(HashMap::new()),
+            parents: RwLock::new(Vec::new()),
+        })
+    }
+
+    /// The server's options.
+    pub(crate) fn config(&self) -> &SocketIoConfig {
+        &self.config
+    }
+
+    /// The runtime.
+    pub(crate) fn runtime(&self) -> &Arc<dyn Runtime> {
+        &self.runtime
+    }
+
+    /// The namespace `name` (with its leading `/`), created as a static
+    /// one if there is none.
+    pub(crate) fn of(self: &Arc<Self>, name: String) -> Namespace {
+        if let Some(n) = self.nsps.read().ok().and_then(|m| m.get(&name).cloned()) {
+            return n;
+        }
+        // Built before taking the lock: the adapter factory is user code.
+        let fresh = Namespace::new(name.clone(), self, None);
+        let mut m = self.nsps.write().unwrap_or_else(|e| e.into_inner());
+        m.entry(name).or_insert(fresh).clone()
+    }
+
+    /// Adds a dynamic namespace whose children are the names `predicate` accepts.
+    pub(crate) fn dynamic(&self, predicate: NamespacePredicate) -> ParentNamespace {
+        let p = ParentNamespace::new(predicate);
+        self.parents
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(p.clone());
+        p
+    }
+
+    /// Existing namespaces (static and created children).
+    pub(crate) fn all(&self) -> Vec<Namespace> {
+        self.nsps
+            .read()
+            .map(|m| m.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// The namespace a client asks for: a static one, or a child a parent creates.
+    pub(crate) fn namespace_for(self: &Arc<Self>, name: &str) -> Option<Namespace> {
+        if let Some(n) = self.nsps.read().ok()?.get(name) {
+            return Some(n.clone());
+        }
+        let parents = self.parents.read().ok()?.clone();
+        // A panicking predicate refuses the name instead of killing the caller.
+        let parent = parents.into_iter().find(|p| {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (p.0.predicate)(name)))
+                .unwrap_or(false)
+        })?;
+        // Built before taking the lock: the adapter factory is user code.
+        let child = Namespace::new(name.to_owned(), self, Some(parent.clone()));
+        let mut nsps = self.nsps.write().ok()?;
+        if let Some(n) = nsps.get(name) {
+            return Some(n.clone());
+        }
+        nsps.insert(name.to_owned(), child.clone());
+        drop(nsps);
+        parent.add_child(child.clone());
+        Some(child)
+    }
+
+    /// Forgets an empty child namespace (unless a socket joined meanwhile).
+    /// By identity: an older instance of the same name never removes a newer one.
+    fn remove_child(&self, child: &Namespace, parent: &ParentNamespace) {
+        let removed = {
+            let mut nsps = self.nsps.write().unwrap_or_else(|e| e.into_inner());
+            let current = nsps
+                .get(child.name())
+                .is_some_and(|n| Arc::ptr_eq(&n.0, &child.0));
+            (current && child.sockets().is_empty()).then(|| nsps.remove(child.name()))
+        };
+        if removed.is_some() {
+            parent.remove_child(child);
+        }
+        drop(removed);
     }
 }

@@ -1,27 +1,41 @@
 //! [`BroadcastOperator`]: `to` / `except` / `volatile` / `local` selections
 //! and the operations on the sockets they select, through the adapter.
+//!
+//! An operator holds its namespace's [`Scope`], not the namespace: it never
+//! reaches the namespace's sockets except through the adapter.
 
+use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::FutureExt;
 
-use crate::adapter::{AckResult, AdapterError, BroadcastOptions, SocketInfo};
+use crate::adapter::{AckResult, BroadcastOptions, IntoRooms, SocketInfo};
 use crate::data::Data;
-use crate::namespace::Namespace;
+use crate::error::{AdapterError, EmitError};
 use crate::packet::Packet;
-use crate::socket::{EmitError, IntoRooms};
+use crate::scope::Scope;
 
 /// A selection of sockets in one namespace.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct BroadcastOperator {
-    nsp: Namespace,
+    scope: Arc<Scope>,
     opts: BroadcastOptions,
 }
 
+impl fmt::Debug for BroadcastOperator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BroadcastOperator")
+            .field("nsp", &self.scope.name())
+            .field("opts", &self.opts)
+            .finish()
+    }
+}
+
 impl BroadcastOperator {
-    pub(crate) fn new(nsp: Namespace) -> Self {
+    pub(crate) fn new(scope: Arc<Scope>) -> Self {
         BroadcastOperator {
-            nsp,
+            scope,
             opts: BroadcastOptions::default(),
         }
     }
@@ -76,16 +90,16 @@ impl BroadcastOperator {
             return Err(EmitError::Reserved);
         }
         let (payload, bins) = data.into().into_event(event);
-        let mut packet = Packet::event(self.nsp.name(), payload, None, bins);
-        if let Some(server) = self.nsp.server() {
-            server.record_broadcast(&self.nsp, &mut packet, &self.opts);
+        let mut packet = Packet::event(self.scope.name(), payload, None, bins);
+        if let Some(recovery) = self.scope.recovery() {
+            recovery.record(self.scope.runtime().now(), &mut packet, &self.opts);
         }
-        let mut fut = self.nsp.adapter().broadcast(packet, self.opts);
+        let mut fut = self.scope.adapter().broadcast(packet, self.opts);
         // The local adapter finishes at once; a distributed one goes on in the background.
         match (&mut fut).now_or_never() {
             Some(r) => r.map_err(|_| EmitError::Adapter),
             None => {
-                self.nsp.runtime().spawn(Box::pin(async move {
+                self.scope.runtime().spawn(Box::pin(async move {
                     let _ = fut.await;
                 }));
                 Ok(())
@@ -101,8 +115,8 @@ impl BroadcastOperator {
         timeout: Duration,
     ) -> Result<Vec<AckResult>, AdapterError> {
         let (payload, bins) = data.into().into_event(event);
-        let packet = Packet::event(self.nsp.name(), payload, None, bins);
-        self.nsp
+        let packet = Packet::event(self.scope.name(), payload, None, bins);
+        self.scope
             .adapter()
             .broadcast_with_ack(packet, self.opts, timeout)
             .await
@@ -110,12 +124,12 @@ impl BroadcastOperator {
 
     /// Describes the selected sockets.
     pub async fn fetch_sockets(self) -> Result<Vec<SocketInfo>, AdapterError> {
-        self.nsp.adapter().fetch_sockets(self.opts).await
+        self.scope.adapter().fetch_sockets(self.opts).await
     }
 
     /// Makes the selected sockets join `rooms`.
     pub async fn sockets_join(self, rooms: impl IntoRooms) -> Result<(), AdapterError> {
-        self.nsp
+        self.scope
             .adapter()
             .add_sockets(self.opts, rooms.into_rooms())
             .await
@@ -123,7 +137,7 @@ impl BroadcastOperator {
 
     /// Makes the selected sockets leave `rooms`.
     pub async fn sockets_leave(self, rooms: impl IntoRooms) -> Result<(), AdapterError> {
-        self.nsp
+        self.scope
             .adapter()
             .del_sockets(self.opts, rooms.into_rooms())
             .await
@@ -131,7 +145,7 @@ impl BroadcastOperator {
 
     /// Disconnects the selected sockets (their whole connection if `close`).
     pub async fn disconnect_sockets(self, close: bool) -> Result<(), AdapterError> {
-        self.nsp
+        self.scope
             .adapter()
             .disconnect_sockets(self.opts, close)
             .await

@@ -5,10 +5,10 @@
 //! its security fixes and never panics; every failure is a [`ParseError`].
 //! See <https://github.com/socketio/socket.io-protocol#packet-encoding>.
 
-use std::fmt;
-
 use bytes::Bytes;
 use serde_json::Value;
+
+pub use crate::error::ParseError;
 
 /// Largest accepted ack id: the largest integer a JavaScript peer can hold exactly.
 pub const MAX_ACK_ID: u64 = (1 << 53) - 1;
@@ -89,55 +89,6 @@ impl PacketType {
         }
     }
 }
-
-/// Why bytes from a client are not a valid Socket.IO packet. Any of these
-/// closes the connection with reason "parse error".
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ParseError {
-    /// Empty packet.
-    Empty,
-    /// Unknown packet type.
-    UnknownType,
-    /// The attachment count is missing, malformed or not followed by `-`.
-    IllegalAttachments,
-    /// More attachments than allowed.
-    TooManyAttachments {
-        /// The configured cap.
-        limit: usize,
-    },
-    /// The ack id is malformed or too large.
-    InvalidAckId,
-    /// The payload is not JSON, or not the shape this packet type requires.
-    InvalidPayload,
-    /// A placeholder is malformed or refers to a missing attachment.
-    InvalidPlaceholder,
-    /// A binary frame arrived when no attachment was expected.
-    UnexpectedBinary,
-    /// A text packet arrived while attachments were still expected.
-    UnexpectedText,
-}
-
-impl fmt::Display for ParseError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let s = match self {
-            ParseError::Empty => "empty packet",
-            ParseError::UnknownType => "unknown packet type",
-            ParseError::IllegalAttachments => "illegal attachments",
-            ParseError::TooManyAttachments { limit } => {
-                return write!(f, "more than {limit} attachments")
-            }
-            ParseError::InvalidAckId => "invalid ack id",
-            ParseError::InvalidPayload => "invalid payload",
-            ParseError::InvalidPlaceholder => "invalid placeholder",
-            ParseError::UnexpectedBinary => "got binary data when not reconstructing a packet",
-            ParseError::UnexpectedText => "got plaintext data when reconstructing a packet",
-        };
-        f.write_str(s)
-    }
-}
-
-impl std::error::Error for ParseError {}
 
 /// One Socket.IO packet. For binary types, `data` holds placeholders
 /// (`{"_placeholder":true,"num":N}`) and `attachments` the buffers.

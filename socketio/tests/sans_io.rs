@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use engineio::SendError;
 use serde_json::json;
-use socketio::{BoxFuture, Conn, ConnectionInfo, Data, Encoded, Runtime, SocketIo};
+use socketio::{BoxFuture, Conn, ConnectionInfo, Data, Encoded, Runtime, SocketIo, SocketIoConfig};
 
 /// Runs each spawned future on its own thread, parking between polls.
 struct Threads;
@@ -255,7 +255,11 @@ fn connection_handlers_join_rooms_before_anyone_sees_the_answer() {
     // triggered by the client's `connect` could be computed. Output after
     // the answer waits for connect_ack_gap, in order.
     let rt = Arc::new(Later::default());
-    let io = SocketIo::builder().runtime(rt.clone()).build();
+    let config = SocketIoConfig::default().connect_ack_gap(Duration::from_millis(1));
+    let io = SocketIo::builder()
+        .runtime(rt.clone())
+        .config(config)
+        .build();
     io.of("/").on_connection(|s| async move {
         s.join("r");
         let _ = s.emit("hi", json!(1));

@@ -1,0 +1,49 @@
+//! What a client's handshake tells: [`ConnectionInfo`], the Engine.IO
+//! handshake facts every socket of a connection shares, and [`Handshake`],
+//! those facts plus the `auth` payload one namespace's CONNECT carried.
+//!
+//! Pure data; no runtime.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use serde_json::Value;
+
+/// The Engine.IO handshake facts every socket of a connection shares.
+#[derive(Debug, Clone)]
+pub struct ConnectionInfo {
+    /// Request URL (path and query).
+    pub url: String,
+    /// Request headers (shared by every socket of the connection).
+    pub headers: Arc<http::HeaderMap>,
+    /// Peer address.
+    pub address: Option<SocketAddr>,
+    /// Handshake time.
+    pub issued: SystemTime,
+}
+
+/// The client's handshake, as the socket's namespace saw it.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Handshake {
+    /// The `auth` payload of the CONNECT packet (`{}` when absent).
+    pub auth: Value,
+    /// Request URL of the Engine.IO handshake (path and query).
+    pub url: String,
+    /// Request headers of the Engine.IO handshake (shared, not copied, by
+    /// every socket of the connection).
+    pub headers: Arc<http::HeaderMap>,
+    /// Peer address, when known.
+    pub address: Option<SocketAddr>,
+    /// When the Engine.IO handshake happened.
+    pub issued: SystemTime,
+}
+
+impl Handshake {
+    /// A query parameter of the handshake URL, percent-decoded.
+    pub fn query(&self, name: &str) -> Option<String> {
+        let q = self.url.split_once('?').map_or("", |(_, q)| q);
+        engineio::query::param(q, name)
+    }
+}

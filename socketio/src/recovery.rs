@@ -1,0 +1,223 @@
+//! Connection state recovery (socket.io 4.6+): what a namespace keeps of
+//! its sockets after a recoverable disconnect, and of the packets it
+//! broadcast meanwhile, so that a client reconnecting with its private id
+//! and last offset gets its id, rooms, data and missed packets back.
+//!
+//! Owned by the namespace (one store each, as the reference keeps one per
+//! adapter). Pure: callers pass the time; no runtime, no socket. User data
+//! is always dropped outside the store's lock (its `Drop` may emit).
+
+use std::any::{Any, TypeId};
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Instant;
+
+use bytes::Bytes;
+use engineio::Sid;
+use serde_json::Value;
+
+use crate::adapter::{BroadcastOptions, Room};
+use crate::config::{RecoveryConfig, SocketIoConfig};
+use crate::conn::Encoded;
+use crate::packet::{Packet, PacketType};
+
+/// A socket's typed data (one value per type).
+pub(crate) type Extensions = HashMap<TypeId, Box<dyn Any + Send + Sync>>;
+
+/// The private session id of a socket, kept in its data.
+#[derive(Clone)]
+pub(crate) struct Pid(pub(crate) String);
+
+/// What a socket leaves behind after a recoverable disconnect.
+pub(crate) struct Session {
+    /// Its id, given back on recovery.
+    pub(crate) id: Sid,
+    /// The rooms it was in.
+    pub(crate) rooms: Vec<Room>,
+    /// Its data.
+    pub(crate) extensions: Extensions,
+}
+
+struct StoredSession {
+    session: Session,
+    at: Instant,
+}
+
+struct StoredPacket {
+    offset: String,
+    opts: BroadcastOptions,
+    encoded: Encoded,
+    /// Bytes of `encoded` (text and attachments).
+    size: usize,
+    at: Instant,
+}
+
+#[derive(Default)]
+struct Store {
+    sessions: HashMap<String, StoredSession>,
+    packets: VecDeque<StoredPacket>,
+    /// Sum of the stored packets' sizes.
+    bytes: usize,
+}
+
+/// One namespace's recovery store.
+pub(crate) struct Recovery {
+    config: RecoveryConfig,
+    max_packets: usize,
+    max_bytes: usize,
+    store: Mutex<Store>,
+}
+
+/// What recovery gives back to a reconnecting socket.
+pub(crate) struct Restored {
+    /// The socket's id.
+    pub(crate) id: Sid,
+    /// Its data and rooms, until taken.
+    state: Option<(Extensions, Vec<Room>)>,
+    /// Packets sent while it was away that its rooms then selected, with
+    /// the options that selected them.
+    missed: Vec<(Encoded, BroadcastOptions)>,
+}
+
+impl Recovery {
+    /// The store for a namespace of a server with `config`; `None` when
+    /// recovery is off.
+    pub(crate) fn new(config: &SocketIoConfig) -> Option<Recovery> {
+        Some(Recovery {
+            config: config.recovery.clone()?,
+            max_packets: config.recovery_max_packets.max(1),
+            max_bytes: config.recovery_max_bytes,
+            store: Mutex::new(Store::default()),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether a recovered socket skips the connection middlewares.
+    pub(crate) fn skip_middlewares(&self) -> bool {
+        self.config.skip_middlewares
+    }
+
+    /// Keeps the session of the socket whose private id is `pid`, and
+    /// forgets the sessions that expired.
+    pub(crate) fn store(&self, now: Instant, pid: String, session: Session) {
+        let max_age = self.config.max_disconnection_duration;
+        let expired: Vec<StoredSession> = {
+            let mut st = self.lock();
+            let keys: Vec<String> = st
+                .sessions
+                .iter()
+                .filter(|(_, s)| now.duration_since(s.at) >= max_age)
+                .map(|(k, _)| k.clone())
+                .collect();
+            let expired = keys.iter().filter_map(|k| st.sessions.remove(k)).collect();
+            st.sessions.insert(pid, StoredSession { session, at: now });
+            expired
+        };
+        drop(expired);
+    }
+
+    /// Appends the recovery offset to a broadcast event and records it.
+    pub(crate) fn record(&self, now: Instant, packet: &mut Packet, opts: &BroadcastOptions) {
+        if packet.ty != PacketType::Event && packet.ty != PacketType::BinaryEvent || opts.volatile {
+            return;
+        }
+        let offset = Sid::random().to_string();
+        if let Some(Value::Array(a)) = packet.data.as_mut() {
+            a.push(Value::String(offset.clone()));
+        }
+        let encoded = Encoded::with_compress(packet, opts.compress);
+        let size =
+            encoded.text().len() + encoded.attachments().iter().map(Bytes::len).sum::<usize>();
+        let max_age = self.config.max_disconnection_duration;
+        let mut st = self.lock();
+        if size > self.max_bytes {
+            // Unkept, and no older offset may be recovered past it.
+            st.packets.clear();
+            st.bytes = 0;
+            return;
+        }
+        while st.packets.len() >= self.max_packets
+            || st.bytes + size > self.max_bytes
+            || st
+                .packets
+                .front()
+                .is_some_and(|p| now.duration_since(p.at) > max_age)
+        {
+            let Some(old) = st.packets.pop_front() else {
+                break;
+            };
+            st.bytes -= old.size;
+        }
+        st.bytes += size;
+        st.packets.push_back(StoredPacket {
+            offset,
+            opts: opts.clone(),
+            encoded,
+            size,
+            at: now,
+        });
+    }
+
+    /// Takes the session `auth` names (`pid` and `offset`), if still kept
+    /// and its offset still known.
+    pub(crate) fn take(&self, now: Instant, auth: &Value) -> Option<Restored> {
+        let pid = auth.get("pid")?.as_str()?;
+        let offset = auth.get("offset")?.as_str()?;
+        let mut st = self.lock();
+        let stored = st.sessions.remove(pid)?;
+        let valid = now.duration_since(stored.at) < self.config.max_disconnection_duration;
+        let index = st.packets.iter().position(|p| p.offset == offset);
+        let (true, Some(index)) = (valid, index) else {
+            drop(st);
+            drop(stored);
+            return None;
+        };
+        let Session {
+            id,
+            rooms,
+            extensions,
+        } = stored.session;
+        let missed = st
+            .packets
+            .iter()
+            .skip(index + 1)
+            .filter(|p| included(&rooms, &p.opts))
+            .map(|p| (p.encoded.clone(), p.opts.clone()))
+            .collect();
+        drop(st);
+        Some(Restored {
+            id,
+            state: Some((extensions, rooms)),
+            missed,
+        })
+    }
+}
+
+impl Restored {
+    /// The socket's data and rooms; `None` once taken. Given back before
+    /// the connection middlewares when they run for recovered sockets, so
+    /// they see (and may change) what comes back.
+    pub(crate) fn take_state(&mut self) -> Option<(Extensions, Vec<Room>)> {
+        self.state.take()
+    }
+
+    /// The missed packets that a socket in `rooms` gets (a middleware may
+    /// have left some of the restored rooms).
+    pub(crate) fn missed(self, rooms: &[Room]) -> Vec<Encoded> {
+        self.missed
+            .into_iter()
+            .filter(|(_, opts)| included(rooms, opts))
+            .map(|(e, _)| e)
+            .collect()
+    }
+}
+
+/// Whether a broadcast with `opts` reached a socket in `rooms`.
+fn included(rooms: &[Room], opts: &BroadcastOptions) -> bool {
+    let targeted = opts.rooms.is_empty() || opts.rooms.iter().any(|r| rooms.contains(r));
+    let excluded = opts.except.iter().any(|r| rooms.contains(r));
+    targeted && !excluded
+}

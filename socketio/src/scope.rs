@@ -1,0 +1,64 @@
+//! [`Scope`]: what a namespace shares with its sockets and its broadcast
+//! operators: its name, its adapter, the runtime, its recovery store and
+//! its ack ids. Sockets and operators hold a scope, not the namespace, so
+//! they sit below it (the namespace owns its sockets; a socket only needs
+//! these parts of its namespace).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use crate::adapter::Adapter;
+use crate::recovery::Recovery;
+use crate::runtime::Runtime;
+
+/// The parts of a namespace its sockets and operators use.
+pub(crate) struct Scope {
+    name: String,
+    adapter: Arc<dyn Adapter>,
+    runtime: Arc<dyn Runtime>,
+    recovery: Option<Recovery>,
+    ack_ids: AtomicU64,
+}
+
+impl Scope {
+    /// The scope of namespace `name`.
+    pub(crate) fn new(
+        name: String,
+        adapter: Arc<dyn Adapter>,
+        runtime: Arc<dyn Runtime>,
+        recovery: Option<Recovery>,
+    ) -> Scope {
+        Scope {
+            name,
+            adapter,
+            runtime,
+            recovery,
+            ack_ids: AtomicU64::new(0),
+        }
+    }
+
+    /// The namespace's name.
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The namespace's adapter.
+    pub(crate) fn adapter(&self) -> &Arc<dyn Adapter> {
+        &self.adapter
+    }
+
+    /// The runtime.
+    pub(crate) fn runtime(&self) -> &Arc<dyn Runtime> {
+        &self.runtime
+    }
+
+    /// The recovery store, when connection state recovery is on.
+    pub(crate) fn recovery(&self) -> Option<&Recovery> {
+        self.recovery.as_ref()
+    }
+
+    /// A fresh ack id, unique within the namespace.
+    pub(crate) fn next_ack_id(&self) -> u64 {
+        self.ack_ids.fetch_add(1, Ordering::Relaxed)
+    }
+}

@@ -1,0 +1,469 @@
+//! [`Socket`]: one client connected to one namespace.
+//!
+//! Owns the socket's state: its id, data, rooms (through its namespace's
+//! adapter), held output and lifecycle. Its event handlers and their
+//! dispatch are in `handlers.rs`, the serial event queue in `queue.rs`, acks
+//! in both directions in `ack.rs`. User handlers are never called while a
+//! lock is held.
+//!
+//! A socket holds its namespace's [`Scope`] and reaches the namespace and
+//! the connection that own it only through [`Home`] and [`Link`]: this
+//! module never names the namespace, client or server types.
+
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::fmt;
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
+
+use engineio::Sid;
+use futures_channel::oneshot;
+use serde_json::{json, Value};
+
+use crate::adapter::{BroadcastOptions, IntoRooms, Room, SocketInfo};
+use crate::conn::{Conn, Encoded};
+use crate::data::Data;
+use crate::deadlines::Due;
+use crate::error::{DisconnectReason, EmitError};
+use crate::handshake::Handshake;
+use crate::operators::BroadcastOperator;
+use crate::packet::{Packet, PacketType, Parts};
+use crate::recovery::{Extensions, Pid, Session};
+use crate::scope::Scope;
+
+mod ack;
+mod handlers;
+mod queue;
+
+pub use ack::AckSender;
+pub use handlers::PacketVerdict;
+pub(crate) use queue::poll_in_place;
+
+use handlers::Handlers;
+use queue::Queue;
+
+/// The namespace a socket lives in, as the socket sees it (implemented by
+/// the namespace, which owns its sockets).
+pub(crate) trait Home: Send + Sync + 'static {
+    /// The socket `id` is gone (closed, or never connected): the namespace
+    /// forgets it, and a dynamic child left empty may go.
+    fn left(&self, id: Sid);
+    /// The namespace itself, for [`Socket::nsp`](crate::Socket::nsp).
+    fn as_any(&self) -> &dyn Any;
+}
+
+/// The Socket.IO connection a socket belongs to, as the socket sees it
+/// (implemented by the connection, which owns its sockets).
+pub(crate) trait Link: Send + Sync + 'static {
+    /// Disconnects every socket of the connection, then closes it.
+    fn disconnect_all(&self);
+    /// Forgets the socket `id` of namespace `nsp`.
+    fn remove_socket(&self, nsp: &str, id: Sid);
+}
+
+/// A socket whose output is held until its CONNECT answer went out alone
+/// (`connect_ack_gap`).
+pub(crate) struct AckGap(pub(crate) Socket);
+
+impl Due for AckGap {
+    fn run(self) {
+        self.0.release_output();
+    }
+}
+
+// `repr(C)` keeps the fields every packet sent to this socket reads (a
+// broadcast reads them for each recipient, from a cold cache) together at
+// the front, in one cache line; the compiler's order put them 200 bytes
+// apart, behind one more pointer.
+#[repr(C)]
+pub(crate) struct SocketInner {
+    /// `conn` itself when it is an Engine.IO session of the tokio driver:
+    /// sends skip the trait object and the allocation behind it.
+    #[cfg(feature = "tokio")]
+    engine: Option<engineio::Socket>,
+    holding: AtomicBool,
+    connected: AtomicBool,
+    /// Set once the socket closed or was abandoned: it joins no more rooms.
+    closed: AtomicBool,
+    recovered: bool,
+    conn: Arc<dyn Conn>,
+    id: Sid,
+    scope: Arc<Scope>,
+    home: Box<dyn Home>,
+    link: Weak<dyn Link>,
+    handshake: Arc<Handshake>,
+    handlers: RwLock<Handlers>,
+    /// Bumped under the write lock of `handlers` on every change: a queued
+    /// event whose handlers were resolved at an unchanged generation runs
+    /// them without looking them up again.
+    handlers_gen: AtomicU64,
+    acks: Mutex<HashMap<u64, oneshot::Sender<Data>>>,
+    queue: Mutex<Queue>,
+    /// Packets held back right after the CONNECT answer (`connect_ack_gap`);
+    /// `holding` is the lock-free fast path of `held_output.is_some()`.
+    held_output: Mutex<Option<Vec<Encoded>>>,
+    /// Concurrent (`on_concurrent`) handlers running now.
+    concurrent: AtomicUsize,
+    extensions: Mutex<Extensions>,
+    max_queued: usize,
+}
+
+/// What a connection gives a namespace to make one of its sockets.
+pub(crate) struct NewSocket {
+    /// The socket id (a recovered socket keeps its own).
+    pub(crate) id: Sid,
+    /// The Engine.IO connection it rides on.
+    pub(crate) conn: Arc<dyn Conn>,
+    /// The Socket.IO connection that owns it.
+    pub(crate) link: Weak<dyn Link>,
+    /// The client's handshake for this namespace.
+    pub(crate) handshake: Arc<Handshake>,
+    /// Whether connection state recovery restored it.
+    pub(crate) recovered: bool,
+    /// Most events waiting for their handlers (`max_queued_events`).
+    pub(crate) max_queued: usize,
+}
+
+/// One client connected to one namespace. Cheap to clone.
+#[derive(Clone)]
+pub struct Socket(pub(crate) Arc<SocketInner>);
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Socket {
+    /// A socket of the namespace `home` (whose scope is `scope`), not yet
+    /// connected.
+    pub(crate) fn new(scope: Arc<Scope>, home: Box<dyn Home>, spec: NewSocket) -> Socket {
+        let NewSocket {
+            id,
+            conn,
+            link,
+            handshake,
+            recovered,
+            max_queued,
+        } = spec;
+        Socket(Arc::new(SocketInner {
+            #[cfg(feature = "tokio")]
+            engine: conn
+                .as_any()
+                .and_then(|c| c.downcast_ref::<engineio::Socket>())
+                .cloned(),
+            id,
+            scope,
+            home,
+            conn,
+            link,
+            handshake,
+            handlers: RwLock::new(Handlers::default()),
+            handlers_gen: AtomicU64::new(0),
+            acks: Mutex::new(HashMap::new()),
+            queue: Mutex::new(Queue::default()),
+            held_output: Mutex::new(None),
+            holding: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
+            concurrent: AtomicUsize::new(0),
+            connected: AtomicBool::new(false),
+            extensions: Mutex::new(HashMap::new()),
+            recovered,
+            max_queued,
+        }))
+    }
+
+    /// The socket id (not the Engine.IO session id).
+    pub fn id(&self) -> Sid {
+        self.0.id
+    }
+
+    /// The connection this socket rides on, shared by the sockets of every
+    /// namespace the client joined over it.
+    pub fn conn(&self) -> &Arc<dyn Conn> {
+        &self.0.conn
+    }
+
+    fn nsp_name(&self) -> &str {
+        self.0.scope.name()
+    }
+
+    /// The namespace, as [`Home`] (see [`Socket::nsp`](crate::Socket::nsp)).
+    pub(crate) fn home(&self) -> &dyn Home {
+        &*self.0.home
+    }
+
+    /// The handshake.
+    pub fn handshake(&self) -> &Handshake {
+        &self.0.handshake
+    }
+
+    /// Whether the socket is connected.
+    pub fn connected(&self) -> bool {
+        self.0.connected.load(Ordering::Acquire)
+    }
+
+    /// Whether connection state recovery restored this socket.
+    pub fn recovered(&self) -> bool {
+        self.0.recovered
+    }
+
+    pub(crate) fn set_connected(&self) {
+        self.0.connected.store(true, Ordering::Release);
+    }
+
+    /// Stores typed per-socket data (one value per type).
+    pub fn insert<T: Any + Send + Sync>(&self, value: T) {
+        lock(&self.0.extensions).insert(TypeId::of::<T>(), Box::new(value));
+    }
+
+    /// A clone of the stored value of type `T`.
+    pub fn get<T: Any + Send + Sync + Clone>(&self) -> Option<T> {
+        lock(&self.0.extensions)
+            .get(&TypeId::of::<T>())?
+            .downcast_ref::<T>()
+            .cloned()
+    }
+
+    pub(crate) fn take_extensions(&self) -> Extensions {
+        std::mem::take(&mut *lock(&self.0.extensions))
+    }
+
+    pub(crate) fn set_extensions(&self, ext: Extensions) {
+        *lock(&self.0.extensions) = ext;
+    }
+
+    /// Removes and returns the stored value of type `T`.
+    pub fn remove<T: Any + Send + Sync>(&self) -> Option<T> {
+        let b = lock(&self.0.extensions).remove(&TypeId::of::<T>())?;
+        b.downcast::<T>().ok().map(|b| *b)
+    }
+
+    /// Emits `event` to this client.
+    pub fn emit(&self, event: &str, data: impl Into<Data>) -> Result<(), EmitError> {
+        if crate::packet::RESERVED_EVENTS.contains(&event) {
+            return Err(EmitError::Reserved);
+        }
+        let data = data.into();
+        self.notify_outgoing(event, &data);
+        let (payload, bins) = data.into_event(event);
+        if let Some(recovery) = self.0.scope.recovery() {
+            // Like the reference: with recovery on, a direct emit is a
+            // broadcast to the socket's own room, stored with an offset so
+            // that it is replayed if the client misses it.
+            let mut packet = Packet::event(self.nsp_name(), payload, None, bins);
+            let opts = BroadcastOptions {
+                rooms: vec![self.0.id.to_string()],
+                ..Default::default()
+            };
+            recovery.record(self.0.scope.runtime().now(), &mut packet, &opts);
+            return self.send_packet(Encoded::new(&packet));
+        }
+        // Encoded from its parts: no `Packet`, no copy of the namespace.
+        let parts = Parts {
+            ty: PacketType::event(!bins.is_empty()),
+            nsp: self.nsp_name(),
+            id: None,
+            data: Some(&payload),
+            attachments: bins.len(),
+        };
+        self.send_packet(Encoded::from_parts(parts, &bins, true))
+    }
+
+    /// Reads what [`Socket::send_packet`] reads first, without locking:
+    /// see `engineio::Socket::prefetch`.
+    pub(crate) fn prefetch(&self) {
+        std::hint::black_box(self.0.connected.load(Ordering::Relaxed));
+        #[cfg(feature = "tokio")]
+        if let Some(engine) = &self.0.engine {
+            engine.prefetch();
+        }
+    }
+
+    /// Sends `packet`, taken by value: a unicast moves its text into the
+    /// connection's queue, a broadcast passes each recipient a clone.
+    pub(crate) fn send_packet(&self, packet: Encoded) -> Result<(), EmitError> {
+        if !self.connected() {
+            return Err(EmitError::Disconnected);
+        }
+        if self.0.holding.load(Ordering::Acquire) {
+            let mut held = lock(&self.0.held_output);
+            if let Some(v) = held.as_mut() {
+                v.push(packet);
+                return Ok(());
+            }
+        }
+        #[cfg(feature = "tokio")]
+        if let Some(engine) = &self.0.engine {
+            return crate::conn::send_to_engine(engine, packet).map_err(EmitError::from);
+        }
+        self.0.conn.send(&packet).map_err(EmitError::from)
+    }
+
+    /// Holds the socket's packets back until [`Socket::release_output`].
+    pub(crate) fn hold_output(&self) {
+        *lock(&self.0.held_output) = Some(Vec::new());
+        self.0.holding.store(true, Ordering::Release);
+    }
+
+    /// Sends the held packets, in order, and stops holding. Sent under the
+    /// lock so that a concurrent emit cannot overtake them (sends only queue).
+    pub(crate) fn release_output(&self) {
+        let mut held = lock(&self.0.held_output);
+        for p in held.take().unwrap_or_default() {
+            if self.0.conn.send(&p) == Err(engineio::SendError::Full) {
+                self.0.conn.close();
+                break;
+            }
+        }
+        self.0.holding.store(false, Ordering::Release);
+    }
+
+    /// Joins rooms.
+    pub fn join(&self, rooms: impl IntoRooms) {
+        if !self.0.closed.load(Ordering::Acquire) {
+            self.0
+                .scope
+                .adapter()
+                .add_all(self.0.id, &rooms.into_rooms());
+        }
+    }
+
+    /// Leaves a room.
+    pub fn leave(&self, room: &str) {
+        self.0.scope.adapter().del(self.0.id, room);
+    }
+
+    /// The rooms this socket is in (including its own).
+    pub fn rooms(&self) -> Vec<Room> {
+        self.0.scope.adapter().socket_rooms(self.0.id)
+    }
+
+    /// Broadcast to `rooms`, excluding this socket.
+    pub fn to(&self, rooms: impl IntoRooms) -> BroadcastOperator {
+        BroadcastOperator::new(self.0.scope.clone())
+            .except(self.0.id.to_string())
+            .to(rooms)
+    }
+
+    /// Broadcast to every socket of the namespace but this one.
+    pub fn broadcast(&self) -> BroadcastOperator {
+        BroadcastOperator::new(self.0.scope.clone()).except(self.0.id.to_string())
+    }
+
+    /// Disconnects from the namespace; with `close`, closes the whole connection.
+    pub fn disconnect(&self, close: bool) {
+        match self.0.link.upgrade().filter(|_| close) {
+            // Like the reference: every namespace of the connection first.
+            Some(link) => link.disconnect_all(),
+            None => {
+                self.disconnect_namespace();
+                if close {
+                    self.release_output();
+                    self.0.conn.close();
+                }
+            }
+        }
+    }
+
+    pub(crate) fn disconnect_namespace(&self) {
+        if self.connected() {
+            let _ = self.send_packet(Encoded::new(&Packet::new(
+                PacketType::Disconnect,
+                self.nsp_name(),
+                None,
+            )));
+        }
+        self.close(DisconnectReason::ServerNamespaceDisconnect);
+    }
+
+    /// A socket that never connected (refused, or its connection closed
+    /// during middlewares): forget whatever rooms middlewares joined.
+    pub(crate) fn abandon(&self) {
+        self.0.closed.store(true, Ordering::Release);
+        self.0.scope.adapter().del_all(self.0.id);
+        self.0.home.left(self.0.id);
+    }
+
+    /// Closes the underlying connection without a DISCONNECT packet (the
+    /// reference's `socket.conn.close()`): the client sees the transport
+    /// close and reconnects, recovering its state if recovery is on.
+    pub fn close_connection(&self) {
+        self.release_output();
+        self.0.conn.close();
+    }
+
+    /// What `fetch_sockets` reports of this socket.
+    pub fn info(&self) -> SocketInfo {
+        SocketInfo {
+            id: self.0.id,
+            nsp: self.nsp_name().to_owned(),
+            rooms: self.rooms(),
+            handshake: self.0.handshake.clone(),
+        }
+    }
+
+    /// Ends the socket: `disconnecting`, leave rooms, `disconnect`, and
+    /// (recovery) keep its state for a reconnect.
+    pub(crate) fn close(&self, reason: DisconnectReason) {
+        if !self.0.connected.swap(false, Ordering::AcqRel) {
+            return;
+        }
+        self.0.closed.store(true, Ordering::Release);
+        let recovery = self.0.scope.recovery().filter(|_| reason.is_recoverable());
+        let rooms = recovery.map(|_| self.rooms());
+        let (disconnecting, disconnect) = self.disconnect_handlers();
+        for f in &disconnecting {
+            // User code must not stop the cleanup below.
+            let _ = std::panic::catch_unwind(AssertUnwindSafe(|| f(self, &reason)));
+        }
+        self.0.scope.adapter().del_all(self.0.id);
+        self.0.home.left(self.0.id);
+        if let Some(link) = self.0.link.upgrade() {
+            link.remove_socket(self.nsp_name(), self.0.id);
+        }
+        // Pending acks fail with `Disconnected` as their senders drop;
+        // queued events are dropped. Both outside the locks.
+        let acks = std::mem::take(&mut *lock(&self.0.acks));
+        drop(acks);
+        self.drop_queued();
+        for f in &disconnect {
+            let _ = std::panic::catch_unwind(AssertUnwindSafe(|| f(self, &reason)));
+        }
+        // After the handlers, which may still read the socket's data.
+        if let (Some(recovery), Some(rooms), Some(Pid(pid))) = (recovery, rooms, self.get()) {
+            let session = Session {
+                id: self.0.id,
+                rooms,
+                extensions: self.take_extensions(),
+            };
+            recovery.store(self.0.scope.runtime().now(), pid, session);
+        }
+    }
+
+    /// Handles a packet for this namespace from the client.
+    pub(crate) fn handle_packet(&self, packet: Packet) {
+        match packet.ty {
+            PacketType::Event | PacketType::BinaryEvent => self.handle_event(packet),
+            PacketType::Ack | PacketType::BinaryAck => self.handle_ack(packet),
+            PacketType::Disconnect => self.close(DisconnectReason::ClientNamespaceDisconnect),
+            PacketType::Connect | PacketType::ConnectError => {}
+        }
+    }
+}
+
+impl fmt::Debug for Socket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Socket")
+            .field("id", &self.0.id)
+            .field("nsp", &self.nsp_name())
+            .finish()
+    }
+}
+
+/// The CONNECT answer payload.
+pub(crate) fn connect_payload(id: Sid, pid: Option<&str>) -> Value {
+    match pid {
+        Some(pid) => json!({ "sid": id.as_str(), "pid": pid }),
+        None => json!({ "sid": id.as_str() }),
+    }
+}
