@@ -19,9 +19,9 @@ use tokio::sync::oneshot;
 use tokio::time::Sleep;
 
 use crate::config::TransportKind;
-use crate::engine::Inner;
 use crate::error::CloseReason;
 use crate::packet::Packet;
+use crate::registry::Inner;
 use crate::session::{Event, PollError, Session, Transmit};
 use crate::socket::{Ctl, Outgoing, Socket};
 use crate::transport::websocket::{self, Ws};

@@ -1,70 +1,27 @@
-//! [`Engine`]: the session registry plus the entry points that serve HTTP.
+//! [`Engine`]: the entry points that serve HTTP, over the shared state in
+//! [`crate::registry`].
 //!
-//! Owns the sid → socket map (a short-lived std lock, never held across an
-//! await or a handler call) and the configuration. Each session lives in its
-//! own driver task; the registry only holds handles.
+//! Each session lives in its own driver task; the engine only holds the
+//! registry's handles.
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
 use bytes::Bytes;
-use http::{HeaderMap, Method, Request, Response};
+use http::{Request, Response};
 use http_body_util::Full;
 use hyper::body::Body;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 
-use crate::config::{EngineConfig, TransportKind};
+use crate::config::EngineConfig;
 use crate::error::CloseReason;
-use crate::sid::{Sid, SidMap};
+use crate::registry::{AllowRequestFn, Inner, Refusal, RequestInfo};
+use crate::sid::Sid;
 use crate::socket::{Handler, Socket};
 use crate::transport::ResponseFuture;
-
-/// Boxed future returned by an [`allow_request`](EngineBuilder::allow_request) hook.
-pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
-
-type AllowRequestFn = dyn Fn(RequestInfo) -> BoxFuture<Result<(), Refusal>> + Send + Sync;
-
-/// What an `allow_request` hook sees of a handshake request.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct RequestInfo {
-    /// HTTP method.
-    pub method: Method,
-    /// Request path.
-    pub path: String,
-    /// Raw query string (without `?`).
-    pub query: String,
-    /// Request headers.
-    pub headers: HeaderMap,
-    /// Peer address, when known.
-    pub peer: Option<SocketAddr>,
-    /// Requested transport.
-    pub transport: TransportKind,
-}
-
-/// A refusal from an `allow_request` hook: answered with status 403 and
-/// `{"code":code,"message":message}`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refusal {
-    /// Error code in the body; the reference server uses 4 ("Forbidden").
-    pub code: u16,
-    /// Error message in the body.
-    pub message: String,
-}
-
-impl Refusal {
-    /// Code 4 with `message`.
-    pub fn forbidden(message: impl Into<String>) -> Self {
-        Refusal {
-            code: 4,
-            message: message.into(),
-        }
-    }
-}
 
 /// The peer address of a request, as a request extension: apps that mount
 /// [`Engine::handle`] (or an [`EngineService`] made without a peer) in
@@ -73,37 +30,6 @@ impl Refusal {
 /// [`Engine::serve_connection`] pass the address along themselves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PeerAddr(pub SocketAddr);
-
-pub(crate) struct Inner {
-    pub(crate) config: EngineConfig,
-    pub(crate) handler: Arc<dyn Handler>,
-    pub(crate) allow_request: Option<Arc<AllowRequestFn>>,
-    sessions: Mutex<SidMap<Socket>>,
-}
-
-impl Inner {
-    fn sessions(&self) -> MutexGuard<'_, SidMap<Socket>> {
-        self.sessions.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    pub(crate) fn lookup(&self, sid: &Sid) -> Option<Socket> {
-        self.sessions().get(sid).cloned()
-    }
-
-    /// Registers a socket unless the session cap is reached.
-    pub(crate) fn register(&self, socket: &Socket) -> bool {
-        let mut map = self.sessions();
-        if map.len() >= self.config.max_sessions {
-            return false;
-        }
-        map.insert(socket.sid(), socket.clone());
-        true
-    }
-
-    pub(crate) fn unregister(&self, sid: Sid) {
-        self.sessions().remove(&sid);
-    }
-}
 
 /// An Engine.IO server: configuration, a [`Handler`] and the open sessions.
 /// Cheap to clone.
@@ -130,12 +56,11 @@ impl EngineBuilder {
 
     /// Builds the engine reporting to `handler`.
     pub fn build(self, handler: impl Handler) -> Engine {
-        Engine(Arc::new(Inner {
-            config: self.config,
-            handler: Arc::new(handler),
-            allow_request: self.allow_request,
-            sessions: Mutex::new(SidMap::default()),
-        }))
+        Engine(Arc::new(Inner::new(
+            self.config,
+            Arc::new(handler),
+            self.allow_request,
+        )))
     }
 }
 
@@ -165,12 +90,12 @@ impl Engine {
 
     /// Every open session.
     pub fn sockets(&self) -> Vec<Socket> {
-        self.0.sessions().values().cloned().collect()
+        self.0.sockets()
     }
 
     /// Number of open sessions.
     pub fn session_count(&self) -> usize {
-        self.0.sessions().len()
+        self.0.len()
     }
 
     /// Closes every session with reason "server shutting down".

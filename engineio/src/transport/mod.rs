@@ -22,7 +22,7 @@ use http_body_util::Full;
 use hyper::body::Body;
 
 use crate::config::{CorsOrigins, TransportKind};
-use crate::engine::{BoxFuture, Inner, Refusal, RequestInfo};
+use crate::registry::{BoxFuture, Inner, Refusal, RequestInfo};
 use crate::session::Session;
 use crate::sid::Sid;
 use crate::socket::{Handshake, Socket};

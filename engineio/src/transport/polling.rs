@@ -22,9 +22,9 @@ use super::{
     cors, cors_for, error, error_response, set_cookie, ErrorCode, Pending, Resp, ResponseFuture,
 };
 use crate::driver::Driver;
-use crate::engine::Inner;
 use crate::error::CloseReason;
 use crate::payload;
+use crate::registry::Inner;
 use crate::session::{PollError, Session, Transmit};
 use crate::socket::{Ctl, Socket};
 

@@ -25,7 +25,7 @@ use super::wsconn::WsConn;
 use super::{error, set_cookie, ErrorCode, Resp};
 use crate::config::{EngineConfig, TransportKind};
 use crate::driver::Driver;
-use crate::engine::Inner;
+use crate::registry::Inner;
 use crate::session::Session;
 use crate::socket::{Ctl, Socket};
 
