@@ -24,8 +24,7 @@ use crate::packet::Packet;
 use crate::registry::Inner;
 use crate::session::{Event, PollError, Session, Transmit};
 use crate::socket::{Ctl, Outgoing, Socket};
-use crate::transport::websocket::{self, Ws};
-use crate::transport::wsconn::WsEvent;
+use crate::transport::wsconn::{wrap, ws_config, Ws, WsEvent};
 use hyper::upgrade::OnUpgrade;
 
 /// Inputs handled per wake-up before yielding to other tasks.
@@ -181,7 +180,7 @@ impl Driver {
         let Ok(io) = upgraded else {
             return Poll::Ready(false);
         };
-        let ws = websocket::wrap(io, websocket::ws_config(&self.engine.config));
+        let ws = wrap(io, ws_config(&self.engine.config));
         self.ws = Some(WsSlot::new(ws, self.base64));
         Poll::Ready(true)
     }
@@ -217,7 +216,8 @@ impl Driver {
                 };
                 let _ = reply.send(result);
             }
-            Ctl::Probe(ws) => {
+            Ctl::Probe(io) => {
+                let ws = wrap(*io, ws_config(&self.engine.config));
                 let mut slot = WsSlot::new(ws, self.base64);
                 // A refused probe is closed (and its claim released) by poll_sockets.
                 slot.closing = self.session.handle_upgrade_start(now).is_err();

@@ -6,14 +6,13 @@ pub(crate) mod polling;
 pub(crate) mod websocket;
 pub(crate) mod wsconn;
 
-use std::borrow::Cow;
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
@@ -299,12 +298,7 @@ fn open_session<B>(
 where
     B: Body + Send + Unpin + 'static,
 {
-    let handshake = Handshake {
-        uri: detach_uri(req.uri()),
-        headers: Arc::new(detach_headers(req.headers())),
-        peer,
-        issued_at: SystemTime::now(),
-    };
+    let handshake = Handshake::detached(req.uri(), req.headers(), peer);
     let sid = Sid::random();
     let config = &inner.config;
     let socket = Socket::new(
@@ -330,67 +324,6 @@ where
     match transport {
         TransportKind::Polling => polling::open(inner, session, socket, &req, now),
         TransportKind::WebSocket => websocket::open(inner, session, socket, req),
-    }
-}
-
-/// A copy of `headers` that owns its bytes. hyper's parsed headers are
-/// slices of the connection's read buffer: keeping a plain clone for the
-/// session's life would keep that whole buffer (8 KiB or more) alive.
-///
-/// All values share one allocation: a session keeps these for its whole
-/// life, and one small allocation per value costs more than the values.
-/// The headers that only negotiate a WebSocket upgrade are left out (see
-/// [`Handshake::headers`]).
-fn detach_headers(headers: &http::HeaderMap) -> http::HeaderMap {
-    use http::header::{
-        CONNECTION, SEC_WEBSOCKET_EXTENSIONS, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_VERSION, UPGRADE,
-    };
-    let keep = |k: &http::HeaderName| {
-        ![
-            CONNECTION,
-            UPGRADE,
-            SEC_WEBSOCKET_KEY,
-            SEC_WEBSOCKET_VERSION,
-            SEC_WEBSOCKET_EXTENSIONS,
-        ]
-        .contains(k)
-    };
-    let kept = || headers.iter().filter(|(k, _)| keep(k));
-    let total = kept().map(|(_, v)| v.len()).sum();
-    let mut buf = bytes::BytesMut::with_capacity(total);
-    for (_, v) in kept() {
-        buf.extend_from_slice(v.as_bytes());
-    }
-    let all = buf.freeze();
-    let mut out = http::HeaderMap::with_capacity(kept().count());
-    let mut at = 0;
-    for (k, v) in kept() {
-        let bytes = all.slice(at..at + v.len());
-        at += v.len();
-        // The bytes came from a valid value, so this cannot fail.
-        if let Ok(v) = HeaderValue::from_maybe_shared(bytes) {
-            // Custom names are slices of the read buffer too.
-            if let Ok(k) = http::HeaderName::from_bytes(k.as_str().as_bytes()) {
-                out.append(k, v);
-            }
-        }
-    }
-    out
-}
-
-/// A copy of `uri` that owns its bytes (see [`detach_headers`]).
-fn detach_uri(uri: &http::Uri) -> http::Uri {
-    let text = uri_text(uri);
-    http::Uri::from_maybe_shared(Bytes::copy_from_slice(text.as_bytes()))
-        .unwrap_or_else(|_| uri.clone())
-}
-
-/// `uri` as text. A request line's usual origin form (`/path?query`) is
-/// its path and query as they are, without formatting the URI.
-pub(crate) fn uri_text(uri: &http::Uri) -> Cow<'_, str> {
-    match (uri.scheme(), uri.authority(), uri.path_and_query()) {
-        (None, None, Some(pq)) => Cow::Borrowed(pq.as_str()),
-        _ => Cow::Owned(uri.to_string()),
     }
 }
 
@@ -424,43 +357,5 @@ mod tests {
         assert!(path_matches("/engine.io/", "/engine.io/"));
         assert!(path_matches("/engine.io/", "/engine.io"));
         assert!(!path_matches("/engine.io/", "/other/"));
-    }
-
-    #[test]
-    fn detached_uris_are_equal_copies() {
-        for u in [
-            "/engine.io/?EIO=4&transport=polling&x=a%20b",
-            "/engine.io/",
-            "http://example.com:8080/engine.io/?EIO=4",
-        ] {
-            let uri: http::Uri = u.parse().unwrap();
-            let copy = detach_uri(&uri);
-            assert_eq!(copy, uri);
-            assert_eq!(copy.to_string(), u);
-        }
-    }
-
-    #[test]
-    fn detached_headers_keep_every_value_in_order() {
-        let mut h = http::HeaderMap::new();
-        h.append("x-a", HeaderValue::from_static("1"));
-        h.append(http::header::HOST, HeaderValue::from_static("example.com"));
-        h.append("x-a", HeaderValue::from_static("two"));
-        h.append(http::header::COOKIE, HeaderValue::from_static(""));
-        let mut ws = h.clone();
-        for (k, v) in [
-            ("connection", "Upgrade"),
-            ("upgrade", "websocket"),
-            ("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="),
-            ("sec-websocket-version", "13"),
-            ("sec-websocket-extensions", "permessage-deflate"),
-        ] {
-            ws.append(k, HeaderValue::from_static(v));
-        }
-        assert_eq!(detach_headers(&ws), h, "upgrade negotiation left out");
-        let d = detach_headers(&h);
-        assert_eq!(d, h);
-        let a: Vec<_> = d.get_all("x-a").iter().collect();
-        assert_eq!(a, vec!["1", "two"]);
     }
 }
