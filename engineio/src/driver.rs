@@ -3,9 +3,13 @@
 //! The driver is the session's single owner: transports and sockets reach it
 //! through channels ([`Ctl`] and the bounded send buffer). It feeds WebSocket
 //! frames, polls, posts and timer expiries into the session, writes the
-//! session's transmits and reports its events to the [`Handler`]. One
-//! `Sleep` is re-armed only when the session's deadline changes. No lock is
-//! held while the handler runs.
+//! session's transmits and reports its events to the [`Handler`](crate::Handler).
+//! One `Sleep` is re-armed only when the session's deadline changes. No lock
+//! is held while the handler runs.
+//!
+//! It owns the session's WebSockets (made by [`wrap`] from an upgraded
+//! connection) and must not touch the HTTP side: requests are answered by
+//! the transports, and the engine spawns the driver.
 
 use std::future::Future;
 use std::pin::Pin;

@@ -14,14 +14,14 @@ use bytes::Bytes;
 use http::header::{self, HeaderValue};
 use http::{Request, Response, StatusCode};
 use http_body_util::Full;
+use hyper::upgrade::OnUpgrade;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
 use super::wsconn::{wrap, ws_config, Ws, WsLimits};
 use super::{error, set_cookie, ErrorCode, Resp};
 use crate::config::TransportKind;
-use crate::driver::Driver;
 use crate::registry::Inner;
-use crate::session::Session;
+use crate::sid::Sid;
 use crate::socket::{Ctl, Socket};
 
 fn header_has_token<B>(req: &Request<B>, name: header::HeaderName, token: &str) -> bool {
@@ -62,31 +62,24 @@ fn switching_protocols<B>(req: &Request<B>) -> Resp {
 
 /// Takes the upgrade future off the request; fails when the server that
 /// delivered the request does not support upgrades.
-fn take_upgrade<B>(req: &mut Request<B>) -> Option<hyper::upgrade::OnUpgrade> {
-    req.extensions_mut().remove::<hyper::upgrade::OnUpgrade>()
+fn take_upgrade<B>(req: &mut Request<B>) -> Option<OnUpgrade> {
+    req.extensions_mut().remove::<OnUpgrade>()
 }
 
 /// The WebSocket of a refused upgrade, once the handshake completes.
-async fn accept(on: hyper::upgrade::OnUpgrade, limits: WsLimits) -> Option<Box<Ws>> {
+async fn accept(on: OnUpgrade, limits: WsLimits) -> Option<Box<Ws>> {
     Some(wrap(on.await.ok()?, limits))
 }
 
-/// A WebSocket-only session: 101 now, the driver once the upgrade completes.
-pub(crate) fn open<B>(
-    inner: &Arc<Inner>,
-    session: Session,
-    socket: Socket,
-    mut req: Request<B>,
-) -> Resp {
-    let sid = session.sid();
-    let Some(on) = take_upgrade(&mut req) else {
-        inner.unregister(sid);
-        return error(ErrorCode::BadRequest);
-    };
-    tokio::spawn(Driver::with_upgrade(session, socket, inner.clone(), on));
+/// Answers a WebSocket-only handshake: 101 now, and the upgrade whose
+/// completion is the session's WebSocket, for its driver to await. `None`
+/// when the server that delivered the request cannot upgrade (a bad
+/// request).
+pub(crate) fn open<B>(inner: &Inner, sid: Sid, mut req: Request<B>) -> Option<(Resp, OnUpgrade)> {
+    let on = take_upgrade(&mut req)?;
     let mut resp = switching_protocols(&req);
     set_cookie(inner, sid, &mut resp);
-    resp
+    Some((resp, on))
 }
 
 /// An upgrade of a polling session. Refused (400, session untouched) when
