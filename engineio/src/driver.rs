@@ -239,10 +239,38 @@ impl Driver {
     }
 
     /// Feeds every available input into the session. Returns whether any came.
+    #[must_use]
     fn poll_inputs(&mut self, cx: &mut Context<'_>, now: Instant, quiet: &mut Quiet) -> bool {
-        let mut progress = false;
         // WebSocket frames first: an upgrade packet must be seen before a
         // poll that the client sent after it.
+        let mut progress = self.poll_probe(cx, now, quiet);
+        progress |= self.poll_ws(cx, now, quiet);
+        for _ in 0..BUDGET {
+            if quiet.ctl {
+                break;
+            }
+            let Poll::Ready(Some(ctl)) = self.socket.0.mail.poll_ctl(cx) else {
+                quiet.ctl = true;
+                break;
+            };
+            progress = true;
+            self.handle_ctl(ctl, now);
+        }
+        if let Some(reply) = self.pending_poll.as_mut() {
+            if reply.poll_closed(cx).is_ready() {
+                self.pending_poll = None;
+                self.session.handle_poll_dropped(now);
+                progress = true;
+            }
+        }
+        progress
+    }
+
+    /// Feeds the probe WebSocket's frames into the session, and makes the
+    /// probe the transport once the session switched. Returns whether any came.
+    #[must_use]
+    fn poll_probe(&mut self, cx: &mut Context<'_>, now: Instant, quiet: &mut Quiet) -> bool {
+        let mut progress = false;
         for _ in 0..BUDGET {
             if quiet.probe {
                 break;
@@ -268,6 +296,13 @@ impl Driver {
                 quiet.ws = false;
             }
         }
+        progress
+    }
+
+    /// Feeds the active WebSocket's frames into the session. Returns whether any came.
+    #[must_use]
+    fn poll_ws(&mut self, cx: &mut Context<'_>, now: Instant, quiet: &mut Quiet) -> bool {
+        let mut progress = false;
         if let Some(ws) = self.ws.as_mut().filter(|w| !w.closing && !quiet.ws) {
             for _ in 0..BUDGET {
                 let Poll::Ready(read) = poll_read(ws, cx) else {
@@ -286,27 +321,10 @@ impl Driver {
                 }
             }
         }
-        for _ in 0..BUDGET {
-            if quiet.ctl {
-                break;
-            }
-            let Poll::Ready(Some(ctl)) = self.socket.0.mail.poll_ctl(cx) else {
-                quiet.ctl = true;
-                break;
-            };
-            progress = true;
-            self.handle_ctl(ctl, now);
-        }
-        if let Some(reply) = self.pending_poll.as_mut() {
-            if reply.poll_closed(cx).is_ready() {
-                self.pending_poll = None;
-                self.session.handle_poll_dropped(now);
-                progress = true;
-            }
-        }
         progress
     }
 
+    #[must_use]
     fn poll_timer(&mut self, cx: &mut Context<'_>, now: Instant, quiet: &mut Quiet) -> bool {
         let mut fired = false;
         if quiet.timer && self.session.poll_timeout() == self.deadline {
@@ -506,6 +524,7 @@ impl Driver {
     }
 
     /// Flushes and closes WebSockets. Returns whether a socket is still busy.
+    #[must_use]
     fn poll_sockets(&mut self, cx: &mut Context<'_>) -> bool {
         let mut busy = false;
         for is_probe in [true, false] {
