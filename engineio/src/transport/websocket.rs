@@ -1,6 +1,6 @@
 //! WebSocket glue: the HTTP upgrade handshake, direct WebSocket sessions and
-//! upgrades of polling sessions (the probe WebSocket is handed to the
-//! session's driver; the session decides when it becomes the transport).
+//! upgrades of polling sessions (the probe's upgraded connection is handed
+//! to the session's driver; the session decides when it becomes the transport).
 //!
 //! Message and frame limits are `max_payload`; the framing itself is
 //! [`super::wsconn`], which holds no buffer while a connection is idle.
