@@ -1,7 +1,8 @@
 //! Engine options with documented defaults matching the reference server.
 //!
 //! Pure data: no I/O. The transports read it, and [`Session::new`](crate::Session::new)
-//! extracts what the session state machine needs.
+//! extracts what the session state machine needs. It must not depend on
+//! any other module of the crate: every layer reads it.
 
 use std::time::Duration;
 

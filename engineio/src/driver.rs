@@ -3,9 +3,13 @@
 //! The driver is the session's single owner: transports and sockets reach it
 //! through channels ([`Ctl`] and the bounded send buffer). It feeds WebSocket
 //! frames, polls, posts and timer expiries into the session, writes the
-//! session's transmits and reports its events to the [`Handler`]. One
-//! `Sleep` is re-armed only when the session's deadline changes. No lock is
-//! held while the handler runs.
+//! session's transmits and reports its events to the [`Handler`](crate::Handler).
+//! One `Sleep` is re-armed only when the session's deadline changes. No lock
+//! is held while the handler runs.
+//!
+//! It owns the session's WebSockets (made by [`wrap`] from an upgraded
+//! connection) and must not touch the HTTP side: requests are answered by
+//! the transports, and the engine spawns the driver.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -19,13 +23,12 @@ use tokio::sync::oneshot;
 use tokio::time::Sleep;
 
 use crate::config::TransportKind;
-use crate::engine::Inner;
 use crate::error::CloseReason;
 use crate::packet::Packet;
+use crate::registry::Inner;
 use crate::session::{Event, PollError, Session, Transmit};
 use crate::socket::{Ctl, Outgoing, Socket};
-use crate::transport::websocket::{self, Ws};
-use crate::transport::wsconn::WsEvent;
+use crate::transport::wsconn::{wrap, ws_config, Ws, WsEvent};
 use hyper::upgrade::OnUpgrade;
 
 /// Inputs handled per wake-up before yielding to other tasks.
@@ -181,7 +184,7 @@ impl Driver {
         let Ok(io) = upgraded else {
             return Poll::Ready(false);
         };
-        let ws = websocket::wrap(io, websocket::ws_config(&self.engine.config));
+        let ws = wrap(io, ws_config(&self.engine.config));
         self.ws = Some(WsSlot::new(ws, self.base64));
         Poll::Ready(true)
     }
@@ -217,7 +220,8 @@ impl Driver {
                 };
                 let _ = reply.send(result);
             }
-            Ctl::Probe(ws) => {
+            Ctl::Probe(io) => {
+                let ws = wrap(*io, ws_config(&self.engine.config));
                 let mut slot = WsSlot::new(ws, self.base64);
                 // A refused probe is closed (and its claim released) by poll_sockets.
                 slot.closing = self.session.handle_upgrade_start(now).is_err();
@@ -235,10 +239,38 @@ impl Driver {
     }
 
     /// Feeds every available input into the session. Returns whether any came.
+    #[must_use]
     fn poll_inputs(&mut self, cx: &mut Context<'_>, now: Instant, quiet: &mut Quiet) -> bool {
-        let mut progress = false;
         // WebSocket frames first: an upgrade packet must be seen before a
         // poll that the client sent after it.
+        let mut progress = self.poll_probe(cx, now, quiet);
+        progress |= self.poll_ws(cx, now, quiet);
+        for _ in 0..BUDGET {
+            if quiet.ctl {
+                break;
+            }
+            let Poll::Ready(Some(ctl)) = self.socket.0.mail.poll_ctl(cx) else {
+                quiet.ctl = true;
+                break;
+            };
+            progress = true;
+            self.handle_ctl(ctl, now);
+        }
+        if let Some(reply) = self.pending_poll.as_mut() {
+            if reply.poll_closed(cx).is_ready() {
+                self.pending_poll = None;
+                self.session.handle_poll_dropped(now);
+                progress = true;
+            }
+        }
+        progress
+    }
+
+    /// Feeds the probe WebSocket's frames into the session, and makes the
+    /// probe the transport once the session switched. Returns whether any came.
+    #[must_use]
+    fn poll_probe(&mut self, cx: &mut Context<'_>, now: Instant, quiet: &mut Quiet) -> bool {
+        let mut progress = false;
         for _ in 0..BUDGET {
             if quiet.probe {
                 break;
@@ -264,6 +296,13 @@ impl Driver {
                 quiet.ws = false;
             }
         }
+        progress
+    }
+
+    /// Feeds the active WebSocket's frames into the session. Returns whether any came.
+    #[must_use]
+    fn poll_ws(&mut self, cx: &mut Context<'_>, now: Instant, quiet: &mut Quiet) -> bool {
+        let mut progress = false;
         if let Some(ws) = self.ws.as_mut().filter(|w| !w.closing && !quiet.ws) {
             for _ in 0..BUDGET {
                 let Poll::Ready(read) = poll_read(ws, cx) else {
@@ -282,27 +321,10 @@ impl Driver {
                 }
             }
         }
-        for _ in 0..BUDGET {
-            if quiet.ctl {
-                break;
-            }
-            let Poll::Ready(Some(ctl)) = self.socket.0.mail.poll_ctl(cx) else {
-                quiet.ctl = true;
-                break;
-            };
-            progress = true;
-            self.handle_ctl(ctl, now);
-        }
-        if let Some(reply) = self.pending_poll.as_mut() {
-            if reply.poll_closed(cx).is_ready() {
-                self.pending_poll = None;
-                self.session.handle_poll_dropped(now);
-                progress = true;
-            }
-        }
         progress
     }
 
+    #[must_use]
     fn poll_timer(&mut self, cx: &mut Context<'_>, now: Instant, quiet: &mut Quiet) -> bool {
         let mut fired = false;
         if quiet.timer && self.session.poll_timeout() == self.deadline {
@@ -502,6 +524,7 @@ impl Driver {
     }
 
     /// Flushes and closes WebSockets. Returns whether a socket is still busy.
+    #[must_use]
     fn poll_sockets(&mut self, cx: &mut Context<'_>) -> bool {
         let mut busy = false;
         for is_probe in [true, false] {

@@ -1,70 +1,37 @@
-//! [`Engine`]: the session registry plus the entry points that serve HTTP.
+//! [`Engine`]: the entry points that serve HTTP, over the shared state in
+//! [`crate::registry`].
 //!
-//! Owns the sid → socket map (a short-lived std lock, never held across an
-//! await or a handler call) and the configuration. Each session lives in its
-//! own driver task; the registry only holds handles.
+//! Routes each request on the engine path: a handshake (after the
+//! `allow_request` hook) opens a session, registers it and spawns its
+//! driver; a request with a sid goes to that session's transport. This is
+//! the only module that names both the transports and the driver. Each
+//! session lives in its own driver task; the engine only holds the
+//! registry's handles, never a session's state.
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
 use bytes::Bytes;
-use http::{HeaderMap, Method, Request, Response};
+use http::{Method, Request, Response};
 use http_body_util::Full;
 use hyper::body::Body;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 
-use crate::config::{EngineConfig, TransportKind};
+use crate::config::{CorsOrigins, EngineConfig, TransportKind};
+use crate::driver::Driver;
 use crate::error::CloseReason;
-use crate::sid::{Sid, SidMap};
-use crate::socket::{Handler, Socket};
-use crate::transport::ResponseFuture;
-
-/// Boxed future returned by an [`allow_request`](EngineBuilder::allow_request) hook.
-pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
-
-type AllowRequestFn = dyn Fn(RequestInfo) -> BoxFuture<Result<(), Refusal>> + Send + Sync;
-
-/// What an `allow_request` hook sees of a handshake request.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct RequestInfo {
-    /// HTTP method.
-    pub method: Method,
-    /// Request path.
-    pub path: String,
-    /// Raw query string (without `?`).
-    pub query: String,
-    /// Request headers.
-    pub headers: HeaderMap,
-    /// Peer address, when known.
-    pub peer: Option<SocketAddr>,
-    /// Requested transport.
-    pub transport: TransportKind,
-}
-
-/// A refusal from an `allow_request` hook: answered with status 403 and
-/// `{"code":code,"message":message}`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refusal {
-    /// Error code in the body; the reference server uses 4 ("Forbidden").
-    pub code: u16,
-    /// Error message in the body.
-    pub message: String,
-}
-
-impl Refusal {
-    /// Code 4 with `message`.
-    pub fn forbidden(message: impl Into<String>) -> Self {
-        Refusal {
-            code: 4,
-            message: message.into(),
-        }
-    }
-}
+use crate::query::eio_params;
+use crate::registry::{AllowRequestFn, Inner, Refusal, RequestInfo};
+use crate::session::Session;
+use crate::sid::Sid;
+use crate::socket::{Handler, Handshake, Socket};
+use crate::transport::{
+    at_capacity, cors, error, not_found, now, polling, preflight, refused, websocket, ErrorCode,
+    Resp, ResponseFuture,
+};
 
 /// The peer address of a request, as a request extension: apps that mount
 /// [`Engine::handle`] (or an [`EngineService`] made without a peer) in
@@ -73,37 +40,6 @@ impl Refusal {
 /// [`Engine::serve_connection`] pass the address along themselves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PeerAddr(pub SocketAddr);
-
-pub(crate) struct Inner {
-    pub(crate) config: EngineConfig,
-    pub(crate) handler: Arc<dyn Handler>,
-    pub(crate) allow_request: Option<Arc<AllowRequestFn>>,
-    sessions: Mutex<SidMap<Socket>>,
-}
-
-impl Inner {
-    fn sessions(&self) -> MutexGuard<'_, SidMap<Socket>> {
-        self.sessions.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    pub(crate) fn lookup(&self, sid: &Sid) -> Option<Socket> {
-        self.sessions().get(sid).cloned()
-    }
-
-    /// Registers a socket unless the session cap is reached.
-    pub(crate) fn register(&self, socket: &Socket) -> bool {
-        let mut map = self.sessions();
-        if map.len() >= self.config.max_sessions {
-            return false;
-        }
-        map.insert(socket.sid(), socket.clone());
-        true
-    }
-
-    pub(crate) fn unregister(&self, sid: Sid) {
-        self.sessions().remove(&sid);
-    }
-}
 
 /// An Engine.IO server: configuration, a [`Handler`] and the open sessions.
 /// Cheap to clone.
@@ -130,12 +66,11 @@ impl EngineBuilder {
 
     /// Builds the engine reporting to `handler`.
     pub fn build(self, handler: impl Handler) -> Engine {
-        Engine(Arc::new(Inner {
-            config: self.config,
-            handler: Arc::new(handler),
-            allow_request: self.allow_request,
-            sessions: Mutex::new(SidMap::default()),
-        }))
+        Engine(Arc::new(Inner::new(
+            self.config,
+            Arc::new(handler),
+            self.allow_request,
+        )))
     }
 }
 
@@ -165,12 +100,12 @@ impl Engine {
 
     /// Every open session.
     pub fn sockets(&self) -> Vec<Socket> {
-        self.0.sessions().values().cloned().collect()
+        self.0.sockets()
     }
 
     /// Number of open sessions.
     pub fn session_count(&self) -> usize {
-        self.0.sessions().len()
+        self.0.len()
     }
 
     /// Closes every session with reason "server shutting down".
@@ -190,7 +125,7 @@ impl Engine {
         B::Error: std::error::Error + Send + Sync + 'static,
     {
         let peer = req.extensions().get::<PeerAddr>().map(|p| p.0);
-        match crate::transport::dispatch(&self.0, req, peer).await {
+        match dispatch(&self.0, req, peer).await {
             Ok(resp) => resp,
             Err(never) => match never {},
         }
@@ -264,7 +199,7 @@ where
         let peer = self
             .peer
             .or_else(|| req.extensions().get::<PeerAddr>().map(|p| p.0));
-        crate::transport::dispatch(&self.engine.0, req, peer)
+        dispatch(&self.engine.0, req, peer)
     }
 }
 
@@ -273,5 +208,152 @@ impl std::fmt::Debug for Engine {
         f.debug_struct("Engine")
             .field("sessions", &self.session_count())
             .finish()
+    }
+}
+
+fn path_matches(configured: &str, path: &str) -> bool {
+    let c = configured.trim_end_matches('/');
+    let p = path.trim_end_matches('/');
+    c == p
+}
+
+/// Answers one request; `peer` is the client's address, when known.
+/// Everything that can be decided from the request alone is decided here,
+/// before the returned future is first polled.
+pub(crate) fn dispatch<B>(
+    inner: &Arc<Inner>,
+    req: Request<B>,
+    peer: Option<SocketAddr>,
+) -> ResponseFuture<B>
+where
+    B: Body + Send + Unpin + 'static,
+    B::Data: Send,
+    B::Error: std::error::Error + Send + Sync + 'static,
+{
+    if !path_matches(&inner.config.path, req.uri().path()) {
+        return ResponseFuture::ready(not_found());
+    }
+    if req.method() == Method::OPTIONS && inner.config.cors.origins != CorsOrigins::None {
+        return ResponseFuture::ready(preflight(inner, &req));
+    }
+    let params = eio_params(req.uri().query().unwrap_or(""));
+    let transports = inner.config.transports;
+    let transport = match params.transport.as_deref().and_then(TransportKind::parse) {
+        Some(t @ TransportKind::Polling) if transports.polling => t,
+        Some(t @ TransportKind::WebSocket) if transports.websocket => t,
+        _ => return ResponseFuture::ready(cors(inner, &req, error(ErrorCode::UnknownTransport))),
+    };
+    if params.eio.as_deref() != Some("4") {
+        let resp = error(ErrorCode::UnsupportedProtocolVersion);
+        return ResponseFuture::ready(cors(inner, &req, resp));
+    }
+    // Only a WebSocket request needs the upgrade headers looked at.
+    let is_upgrade = transport == TransportKind::WebSocket && websocket::is_upgrade_request(&req);
+    // `Some(None)`: a sid that names no open session.
+    let session = params
+        .sid
+        .map(|sid| Sid::parse(&sid).and_then(|s| inner.lookup(&s)));
+    ResponseFuture::ready(match session {
+        Some(None) => cors(inner, &req, error(ErrorCode::UnknownSid)),
+        Some(Some(socket)) => match transport {
+            TransportKind::WebSocket if is_upgrade => websocket::upgrade(inner, socket, req),
+            TransportKind::WebSocket => error(ErrorCode::BadRequest),
+            TransportKind::Polling => return polling::handle(inner, socket, req),
+        },
+        None => return handshake(inner, req, transport, is_upgrade, peer),
+    })
+}
+
+fn handshake<B>(
+    inner: &Arc<Inner>,
+    req: Request<B>,
+    transport: TransportKind,
+    is_upgrade: bool,
+    peer: Option<SocketAddr>,
+) -> ResponseFuture<B>
+where
+    B: Body + Send + Unpin + 'static,
+{
+    if req.method() != Method::GET {
+        let resp = error(ErrorCode::BadHandshakeMethod);
+        return ResponseFuture::ready(cors(inner, &req, resp));
+    }
+    if transport == TransportKind::WebSocket && !is_upgrade {
+        return ResponseFuture::ready(error(ErrorCode::BadRequest));
+    }
+    let Some(hook) = &inner.allow_request else {
+        return ResponseFuture::ready(open_session(inner, req, transport, peer));
+    };
+    let info = RequestInfo {
+        method: req.method().clone(),
+        path: req.uri().path().to_owned(),
+        query: req.uri().query().unwrap_or("").to_owned(),
+        headers: req.headers().clone(),
+        peer,
+        transport,
+    };
+    let hook = hook.clone();
+    let inner = inner.clone();
+    ResponseFuture::boxed(Box::pin(async move {
+        // Called on the first poll, as an async handler would be.
+        match hook(info).await {
+            Ok(()) => open_session(&inner, req, transport, peer),
+            Err(Refusal { code, message }) => cors(&inner, &req, refused(code, &message)),
+        }
+    }))
+}
+
+/// Opens a session for an accepted handshake, starts its driver and answers it.
+fn open_session<B>(
+    inner: &Arc<Inner>,
+    req: Request<B>,
+    transport: TransportKind,
+    peer: Option<SocketAddr>,
+) -> Resp
+where
+    B: Body + Send + Unpin + 'static,
+{
+    let handshake = Handshake::detached(req.uri(), req.headers(), peer);
+    let sid = Sid::random();
+    let config = &inner.config;
+    let socket = Socket::new(
+        sid,
+        handshake,
+        transport,
+        config.send_buffer,
+        config.slow_client,
+    );
+    if !inner.register(&socket) {
+        return cors(inner, &req, at_capacity());
+    }
+    let now = now();
+    let mut session = Session::new(sid, config, transport, now);
+    let opened = match transport {
+        TransportKind::Polling => polling::open(inner, &mut session, &req, now)
+            .map(|resp| (resp, Driver::new(session, socket, inner.clone()))),
+        TransportKind::WebSocket => websocket::open(inner, sid, req).map(|(resp, on)| {
+            (
+                resp,
+                Driver::with_upgrade(session, socket, inner.clone(), on),
+            )
+        }),
+    };
+    let Some((resp, driver)) = opened else {
+        inner.unregister(sid);
+        return error(ErrorCode::BadRequest);
+    };
+    tokio::spawn(driver);
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths() {
+        assert!(path_matches("/engine.io/", "/engine.io/"));
+        assert!(path_matches("/engine.io/", "/engine.io"));
+        assert!(!path_matches("/engine.io/", "/other/"));
     }
 }

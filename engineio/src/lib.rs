@@ -58,12 +58,16 @@ mod engine;
 #[cfg(feature = "tokio")]
 mod mailbox;
 #[cfg(feature = "tokio")]
+mod registry;
+#[cfg(feature = "tokio")]
 mod socket;
 #[cfg(feature = "tokio")]
 mod transport;
 
 #[cfg(feature = "tokio")]
-pub use engine::{BoxFuture, Engine, EngineBuilder, EngineService, PeerAddr, Refusal, RequestInfo};
+pub use engine::{Engine, EngineBuilder, EngineService, PeerAddr};
+#[cfg(feature = "tokio")]
+pub use registry::{BoxFuture, Refusal, RequestInfo};
 #[cfg(feature = "tokio")]
 pub use socket::{Handler, Handshake, Socket};
 #[cfg(feature = "tokio")]

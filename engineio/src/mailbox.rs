@@ -15,6 +15,8 @@
 //!
 //! One receiver (the driver task) polls both queues with the same waker.
 //! The lock is held to push or pop one item, never across a wake or an await.
+//! Generic over what it carries: it must not depend on any other module of
+//! the crate.
 
 use std::cell::Cell;
 use std::collections::VecDeque;

@@ -1,7 +1,8 @@
 //! HTTP long-polling payloads: packets joined by the record separator
 //! `\x1e`, binary packets as `b` + base64.
 //!
-//! Pure codec. See <https://github.com/socketio/engine.io-protocol#http-long-polling-1>.
+//! Pure codec over [`crate::packet`]: it must not touch a session or do I/O.
+//! See <https://github.com/socketio/engine.io-protocol#http-long-polling-1>.
 
 use bytes::{BufMut, Bytes, BytesMut};
 

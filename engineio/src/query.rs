@@ -1,5 +1,6 @@
 //! Query strings: the first value of a parameter, percent-decoded
-//! (`+` as space), never failing on malformed escapes. Pure.
+//! (`+` as space), never failing on malformed escapes. Pure: it must not
+//! depend on any other module of the crate.
 
 use std::borrow::Cow;
 

@@ -1,4 +1,6 @@
-//! Session ids: 20 URL-safe characters from 15 random bytes (120 bits).
+//! Session ids: 20 URL-safe characters from 15 random bytes (120 bits),
+//! and the maps and sets keyed by them. Pure: it must not depend on any
+//! other module of the crate.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;

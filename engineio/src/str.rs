@@ -2,7 +2,8 @@
 //!
 //! Owns the one invariant that text payloads are valid UTF-8, so the codec
 //! can hand out slices of a received buffer without copying and a broadcast
-//! can share one allocation between every recipient.
+//! can share one allocation between every recipient. It must not depend on
+//! any other module of the crate.
 
 use std::fmt;
 use std::ops::Deref;

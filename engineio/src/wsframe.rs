@@ -11,7 +11,8 @@
 //! message larger than the limit is refused as soon as its header is read,
 //! so a peer cannot make the server buffer more than the limit.
 //!
-//! Public so fuzz targets reach the same decoder as the transport.
+//! Public so fuzz targets reach the same decoder as the transport. It must
+//! not touch sockets or streams: the transport's `WsConn` does the I/O.
 
 use std::fmt;
 

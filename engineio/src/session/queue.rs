@@ -4,7 +4,8 @@
 //! time while it is busy with one message after another (an echo). A
 //! `VecDeque` released when idle, to keep idle sessions small, allocates
 //! and frees for every such message; this one only allocates when a second
-//! element is queued behind the first.
+//! element is queued behind the first. Generic and pure: it must not know
+//! what the session queues.
 
 use std::collections::VecDeque;
 

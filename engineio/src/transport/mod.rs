@@ -1,31 +1,30 @@
-//! HTTP glue: routes a request on the engine path to the handshake, the
-//! polling transport or the WebSocket transport, and maps every failure to
-//! the reference server's status and `{"code":N,"message":"..."}` body.
+//! HTTP glue: the polling and WebSocket transports of open sessions, the
+//! answer to a handshake, CORS, and every failure mapped to the reference
+//! server's status and `{"code":N,"message":"..."}` body.
+//!
+//! The transports reach a session only through its [`Socket`](crate::Socket)
+//! and answer requests; the engine, above them, routes requests, opens
+//! sessions and spawns their drivers. They must not touch the driver or a
+//! session's state beyond the handshake's first poll.
 
 pub(crate) mod polling;
 pub(crate) mod websocket;
 pub(crate) mod wsconn;
 
-use std::borrow::Cow;
 use std::convert::Infallible;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{ready, Context, Poll};
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
-use http::{Method, Request, Response, StatusCode};
+use http::{Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper::body::Body;
 
-use crate::config::{CorsOrigins, TransportKind};
-use crate::engine::{BoxFuture, Inner, Refusal, RequestInfo};
-use crate::session::Session;
+use crate::registry::{BoxFuture, Inner};
 use crate::sid::Sid;
-use crate::socket::{Handshake, Socket};
 
 /// The reference server's error codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,19 +74,34 @@ pub(crate) fn error(code: ErrorCode) -> Resp {
     error_response(code.status(), code as u16, code.message())
 }
 
-fn path_matches(configured: &str, path: &str) -> bool {
-    let c = configured.trim_end_matches('/');
-    let p = path.trim_end_matches('/');
-    c == p
+/// The answer to a request off the engine path.
+pub(crate) fn not_found() -> Resp {
+    let mut r = Response::new(Full::new(Bytes::from_static(b"Not Found")));
+    *r.status_mut() = StatusCode::NOT_FOUND;
+    r
+}
+
+/// A handshake that an `allow_request` hook refused: 403 with its body.
+pub(crate) fn refused(code: u16, message: &str) -> Resp {
+    error_response(ErrorCode::Forbidden.status(), code, message)
+}
+
+/// A handshake beyond `max_sessions`.
+pub(crate) fn at_capacity() -> Resp {
+    error_response(
+        StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::BadRequest as u16,
+        "Server is at capacity",
+    )
 }
 
 /// Adds CORS headers to a polling response, when CORS is on and the origin is allowed.
-fn cors<B>(inner: &Inner, req: &Request<B>, resp: Resp) -> Resp {
+pub(crate) fn cors<B>(inner: &Inner, req: &Request<B>, resp: Resp) -> Resp {
     cors_for(inner, req.headers().get(header::ORIGIN), resp)
 }
 
 /// [`cors`] for a request whose `Origin` header was kept aside.
-fn cors_for(inner: &Inner, origin: Option<&HeaderValue>, mut resp: Resp) -> Resp {
+pub(crate) fn cors_for(inner: &Inner, origin: Option<&HeaderValue>, mut resp: Resp) -> Resp {
     let origin = origin.and_then(|v| v.to_str().ok());
     let cfg = &inner.config.cors;
     if let Some(allowed) = cfg.allow_origin(origin) {
@@ -108,7 +122,7 @@ fn cors_for(inner: &Inner, origin: Option<&HeaderValue>, mut resp: Resp) -> Resp
     resp
 }
 
-fn preflight<B>(inner: &Inner, req: &Request<B>) -> Resp {
+pub(crate) fn preflight<B>(inner: &Inner, req: &Request<B>) -> Resp {
     let mut resp = Response::new(Full::new(Bytes::new()));
     *resp.status_mut() = StatusCode::NO_CONTENT;
     let cfg = &inner.config.cors;
@@ -153,8 +167,14 @@ enum Pending<B> {
 }
 
 impl<B> ResponseFuture<B> {
-    fn ready(resp: Resp) -> Self {
+    /// An answer decided from the request alone.
+    pub(crate) fn ready(resp: Resp) -> Self {
         ResponseFuture(Pending::Ready(resp))
+    }
+
+    /// An answer that awaits an `allow_request` hook first.
+    pub(crate) fn boxed(fut: BoxFuture<Resp>) -> Self {
+        ResponseFuture(Pending::Boxed(fut))
     }
 }
 
@@ -198,202 +218,6 @@ where
     }
 }
 
-/// Answers one request; `peer` is the client's address, when known.
-/// Everything that can be decided from the request alone is decided here,
-/// before the returned future is first polled.
-pub(crate) fn dispatch<B>(
-    inner: &Arc<Inner>,
-    req: Request<B>,
-    peer: Option<SocketAddr>,
-) -> ResponseFuture<B>
-where
-    B: Body + Send + Unpin + 'static,
-    B::Data: Send,
-    B::Error: std::error::Error + Send + Sync + 'static,
-{
-    if !path_matches(&inner.config.path, req.uri().path()) {
-        let mut r = Response::new(Full::new(Bytes::from_static(b"Not Found")));
-        *r.status_mut() = StatusCode::NOT_FOUND;
-        return ResponseFuture::ready(r);
-    }
-    if req.method() == Method::OPTIONS && inner.config.cors.origins != CorsOrigins::None {
-        return ResponseFuture::ready(preflight(inner, &req));
-    }
-    let params = crate::query::eio_params(req.uri().query().unwrap_or(""));
-    let transports = inner.config.transports;
-    let transport = match params.transport.as_deref().and_then(TransportKind::parse) {
-        Some(t @ TransportKind::Polling) if transports.polling => t,
-        Some(t @ TransportKind::WebSocket) if transports.websocket => t,
-        _ => return ResponseFuture::ready(cors(inner, &req, error(ErrorCode::UnknownTransport))),
-    };
-    if params.eio.as_deref() != Some("4") {
-        let resp = error(ErrorCode::UnsupportedProtocolVersion);
-        return ResponseFuture::ready(cors(inner, &req, resp));
-    }
-    // Only a WebSocket request needs the upgrade headers looked at.
-    let is_upgrade = transport == TransportKind::WebSocket && websocket::is_upgrade_request(&req);
-    // `Some(None)`: a sid that names no open session.
-    let session = params
-        .sid
-        .map(|sid| Sid::parse(&sid).and_then(|s| inner.lookup(&s)));
-    ResponseFuture::ready(match session {
-        Some(None) => cors(inner, &req, error(ErrorCode::UnknownSid)),
-        Some(Some(socket)) => match transport {
-            TransportKind::WebSocket if is_upgrade => websocket::upgrade(inner, socket, req),
-            TransportKind::WebSocket => error(ErrorCode::BadRequest),
-            TransportKind::Polling => return polling::handle(inner, socket, req),
-        },
-        None => return handshake(inner, req, transport, is_upgrade, peer),
-    })
-}
-
-fn handshake<B>(
-    inner: &Arc<Inner>,
-    req: Request<B>,
-    transport: TransportKind,
-    is_upgrade: bool,
-    peer: Option<SocketAddr>,
-) -> ResponseFuture<B>
-where
-    B: Body + Send + Unpin + 'static,
-{
-    if req.method() != Method::GET {
-        let resp = error(ErrorCode::BadHandshakeMethod);
-        return ResponseFuture::ready(cors(inner, &req, resp));
-    }
-    if transport == TransportKind::WebSocket && !is_upgrade {
-        return ResponseFuture::ready(error(ErrorCode::BadRequest));
-    }
-    let Some(hook) = &inner.allow_request else {
-        return ResponseFuture::ready(open_session(inner, req, transport, peer));
-    };
-    let info = RequestInfo {
-        method: req.method().clone(),
-        path: req.uri().path().to_owned(),
-        query: req.uri().query().unwrap_or("").to_owned(),
-        headers: req.headers().clone(),
-        peer,
-        transport,
-    };
-    let hook = hook.clone();
-    let inner = inner.clone();
-    ResponseFuture(Pending::Boxed(Box::pin(async move {
-        // Called on the first poll, as an async handler would be.
-        match hook(info).await {
-            Ok(()) => open_session(&inner, req, transport, peer),
-            Err(Refusal { code, message }) => {
-                let resp = error_response(ErrorCode::Forbidden.status(), code, &message);
-                cors(&inner, &req, resp)
-            }
-        }
-    })))
-}
-
-/// Opens a session for an accepted handshake and answers it.
-fn open_session<B>(
-    inner: &Arc<Inner>,
-    req: Request<B>,
-    transport: TransportKind,
-    peer: Option<SocketAddr>,
-) -> Resp
-where
-    B: Body + Send + Unpin + 'static,
-{
-    let handshake = Handshake {
-        uri: detach_uri(req.uri()),
-        headers: Arc::new(detach_headers(req.headers())),
-        peer,
-        issued_at: SystemTime::now(),
-    };
-    let sid = Sid::random();
-    let config = &inner.config;
-    let socket = Socket::new(
-        sid,
-        handshake,
-        transport,
-        config.send_buffer,
-        config.slow_client,
-    );
-    if !inner.register(&socket) {
-        return cors(
-            inner,
-            &req,
-            error_response(
-                StatusCode::SERVICE_UNAVAILABLE,
-                ErrorCode::BadRequest as u16,
-                "Server is at capacity",
-            ),
-        );
-    }
-    let now = now();
-    let session = Session::new(sid, config, transport, now);
-    match transport {
-        TransportKind::Polling => polling::open(inner, session, socket, &req, now),
-        TransportKind::WebSocket => websocket::open(inner, session, socket, req),
-    }
-}
-
-/// A copy of `headers` that owns its bytes. hyper's parsed headers are
-/// slices of the connection's read buffer: keeping a plain clone for the
-/// session's life would keep that whole buffer (8 KiB or more) alive.
-///
-/// All values share one allocation: a session keeps these for its whole
-/// life, and one small allocation per value costs more than the values.
-/// The headers that only negotiate a WebSocket upgrade are left out (see
-/// [`Handshake::headers`]).
-fn detach_headers(headers: &http::HeaderMap) -> http::HeaderMap {
-    use http::header::{
-        CONNECTION, SEC_WEBSOCKET_EXTENSIONS, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_VERSION, UPGRADE,
-    };
-    let keep = |k: &http::HeaderName| {
-        ![
-            CONNECTION,
-            UPGRADE,
-            SEC_WEBSOCKET_KEY,
-            SEC_WEBSOCKET_VERSION,
-            SEC_WEBSOCKET_EXTENSIONS,
-        ]
-        .contains(k)
-    };
-    let kept = || headers.iter().filter(|(k, _)| keep(k));
-    let total = kept().map(|(_, v)| v.len()).sum();
-    let mut buf = bytes::BytesMut::with_capacity(total);
-    for (_, v) in kept() {
-        buf.extend_from_slice(v.as_bytes());
-    }
-    let all = buf.freeze();
-    let mut out = http::HeaderMap::with_capacity(kept().count());
-    let mut at = 0;
-    for (k, v) in kept() {
-        let bytes = all.slice(at..at + v.len());
-        at += v.len();
-        // The bytes came from a valid value, so this cannot fail.
-        if let Ok(v) = HeaderValue::from_maybe_shared(bytes) {
-            // Custom names are slices of the read buffer too.
-            if let Ok(k) = http::HeaderName::from_bytes(k.as_str().as_bytes()) {
-                out.append(k, v);
-            }
-        }
-    }
-    out
-}
-
-/// A copy of `uri` that owns its bytes (see [`detach_headers`]).
-fn detach_uri(uri: &http::Uri) -> http::Uri {
-    let text = uri_text(uri);
-    http::Uri::from_maybe_shared(Bytes::copy_from_slice(text.as_bytes()))
-        .unwrap_or_else(|_| uri.clone())
-}
-
-/// `uri` as text. A request line's usual origin form (`/path?query`) is
-/// its path and query as they are, without formatting the URI.
-pub(crate) fn uri_text(uri: &http::Uri) -> Cow<'_, str> {
-    match (uri.scheme(), uri.authority(), uri.path_and_query()) {
-        (None, None, Some(pq)) => Cow::Borrowed(pq.as_str()),
-        _ => Cow::Owned(uri.to_string()),
-    }
-}
-
 /// Sets the `io` cookie on a handshake response when configured.
 pub(crate) fn set_cookie(inner: &Inner, sid: Sid, resp: &mut Resp) {
     if let Some(c) = &inner.config.cookie {
@@ -413,54 +237,4 @@ pub(crate) fn set_cookie(inner: &Inner, sid: Sid, resp: &mut Resp) {
 
 pub(crate) fn now() -> Instant {
     tokio::time::Instant::now().into_std()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn paths() {
-        assert!(path_matches("/engine.io/", "/engine.io/"));
-        assert!(path_matches("/engine.io/", "/engine.io"));
-        assert!(!path_matches("/engine.io/", "/other/"));
-    }
-
-    #[test]
-    fn detached_uris_are_equal_copies() {
-        for u in [
-            "/engine.io/?EIO=4&transport=polling&x=a%20b",
-            "/engine.io/",
-            "http://example.com:8080/engine.io/?EIO=4",
-        ] {
-            let uri: http::Uri = u.parse().unwrap();
-            let copy = detach_uri(&uri);
-            assert_eq!(copy, uri);
-            assert_eq!(copy.to_string(), u);
-        }
-    }
-
-    #[test]
-    fn detached_headers_keep_every_value_in_order() {
-        let mut h = http::HeaderMap::new();
-        h.append("x-a", HeaderValue::from_static("1"));
-        h.append(http::header::HOST, HeaderValue::from_static("example.com"));
-        h.append("x-a", HeaderValue::from_static("two"));
-        h.append(http::header::COOKIE, HeaderValue::from_static(""));
-        let mut ws = h.clone();
-        for (k, v) in [
-            ("connection", "Upgrade"),
-            ("upgrade", "websocket"),
-            ("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="),
-            ("sec-websocket-version", "13"),
-            ("sec-websocket-extensions", "permessage-deflate"),
-        ] {
-            ws.append(k, HeaderValue::from_static(v));
-        }
-        assert_eq!(detach_headers(&ws), h, "upgrade negotiation left out");
-        let d = detach_headers(&h);
-        assert_eq!(d, h);
-        let a: Vec<_> = d.get_all("x-a").iter().collect();
-        assert_eq!(a, vec!["1", "two"]);
-    }
 }

@@ -1,6 +1,8 @@
 //! HTTP long-polling: GET waits for a payload, POST delivers one.
 //!
-//! Each request reaches the session's driver through the control channel.
+//! Each request reaches the session's driver through the control channel;
+//! this module never names the driver, and touches a [`Session`] only to
+//! answer the handshake.
 //! Overlapping POSTs are caught here with an atomic flag; overlapping GETs
 //! by the session. A POST body is read up to `max_payload` and no further.
 
@@ -21,10 +23,9 @@ use tokio::sync::oneshot;
 use super::{
     cors, cors_for, error, error_response, set_cookie, ErrorCode, Pending, Resp, ResponseFuture,
 };
-use crate::driver::Driver;
-use crate::engine::Inner;
 use crate::error::CloseReason;
 use crate::payload;
+use crate::registry::Inner;
 use crate::session::{PollError, Session, Transmit};
 use crate::socket::{Ctl, Socket};
 
@@ -37,27 +38,23 @@ fn text_response(body: Bytes) -> Resp {
     r
 }
 
-/// Answers the polling handshake and starts the session's driver.
+/// Answers the polling handshake: the handshake request is the session's
+/// first poll and carries the open packet. `None` when the session gave
+/// none (a bad request); the caller then drops the session, else starts
+/// its driver.
 pub(crate) fn open<B>(
-    inner: &Arc<Inner>,
-    mut session: Session,
-    socket: Socket,
+    inner: &Inner,
+    session: &mut Session,
     req: &Request<B>,
     now: Instant,
-) -> Resp {
-    let sid = session.sid();
-    // The handshake request is the session's first poll: it carries the open packet.
+) -> Option<Resp> {
     let body = match session.handle_poll(now).map(|()| session.poll_transmit()) {
         Ok(Some(Transmit::Poll(body))) => body,
-        _ => {
-            inner.unregister(sid);
-            return error(ErrorCode::BadRequest);
-        }
+        _ => return None,
     };
-    tokio::spawn(Driver::new(session, socket, inner.clone()));
     let mut resp = text_response(body);
-    set_cookie(inner, sid, &mut resp);
-    cors(inner, req, resp)
+    set_cookie(inner, session.sid(), &mut resp);
+    Some(cors(inner, req, resp))
 }
 
 /// Serves a GET or POST on an existing polling session.

@@ -1,85 +1,28 @@
 //! WebSocket glue: the HTTP upgrade handshake, direct WebSocket sessions and
-//! upgrades of polling sessions (the probe WebSocket is handed to the
-//! session's driver; the session decides when it becomes the transport).
+//! upgrades of polling sessions (the probe's upgraded connection is handed
+//! to the session's driver; the session decides when it becomes the transport).
 //!
 //! Message and frame limits are `max_payload`; the framing itself is
 //! [`super::wsconn`], which holds no buffer while a connection is idle.
+//! Answers requests only: it must not touch a session or its driver (the
+//! probe goes to the driver through the socket's control channel).
 
-use std::io;
-use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
 use http::{Request, Response, StatusCode};
 use http_body_util::Full;
-use hyper::upgrade::Upgraded;
-use hyper_util::rt::TokioIo;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpStream;
+use hyper::upgrade::OnUpgrade;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
-use super::wsconn::WsConn;
+use super::wsconn::{wrap, ws_config, Ws, WsLimits};
 use super::{error, set_cookie, ErrorCode, Resp};
-use crate::config::{EngineConfig, TransportKind};
-use crate::driver::Driver;
-use crate::engine::Inner;
-use crate::session::Session;
+use crate::config::TransportKind;
+use crate::registry::Inner;
+use crate::sid::Sid;
 use crate::socket::{Ctl, Socket};
-
-/// The WebSocket type the driver owns.
-pub(crate) type Ws = WsConn<WsIo>;
-
-/// The stream under a WebSocket: the TCP connection itself when the
-/// engine's own server accepted it, so reads and writes skip hyper's
-/// boxed `Upgraded` and two adapter layers; otherwise whatever hyper
-/// upgraded (TLS, a connection of another server).
-pub(crate) enum WsIo {
-    Tcp(TcpStream),
-    Upgraded(TokioIo<Upgraded>),
-}
-
-impl AsyncRead for WsIo {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            WsIo::Tcp(s) => Pin::new(s).poll_read(cx, buf),
-            WsIo::Upgraded(s) => Pin::new(s).poll_read(cx, buf),
-        }
-    }
-}
-
-impl AsyncWrite for WsIo {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            WsIo::Tcp(s) => Pin::new(s).poll_write(cx, buf),
-            WsIo::Upgraded(s) => Pin::new(s).poll_write(cx, buf),
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            WsIo::Tcp(s) => Pin::new(s).poll_flush(cx),
-            WsIo::Upgraded(s) => Pin::new(s).poll_flush(cx),
-        }
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            WsIo::Tcp(s) => Pin::new(s).poll_shutdown(cx),
-            WsIo::Upgraded(s) => Pin::new(s).poll_shutdown(cx),
-        }
-    }
-}
 
 fn header_has_token<B>(req: &Request<B>, name: header::HeaderName, token: &str) -> bool {
     req.headers().get_all(name).iter().any(|v| {
@@ -98,20 +41,6 @@ pub(crate) fn is_upgrade_request<B>(req: &Request<B>) -> bool {
             .headers()
             .get(header::SEC_WEBSOCKET_VERSION)
             .is_some_and(|v| v == "13")
-}
-
-/// The limits a WebSocket of this engine gets.
-#[derive(Clone, Copy)]
-pub(crate) struct WsLimits {
-    max_message: usize,
-    read_chunk: usize,
-}
-
-pub(crate) fn ws_config(config: &EngineConfig) -> WsLimits {
-    WsLimits {
-        max_message: config.max_payload,
-        read_chunk: config.ws_read_buffer,
-    }
 }
 
 fn switching_protocols<B>(req: &Request<B>) -> Resp {
@@ -133,42 +62,24 @@ fn switching_protocols<B>(req: &Request<B>) -> Resp {
 
 /// Takes the upgrade future off the request; fails when the server that
 /// delivered the request does not support upgrades.
-fn take_upgrade<B>(req: &mut Request<B>) -> Option<hyper::upgrade::OnUpgrade> {
-    req.extensions_mut().remove::<hyper::upgrade::OnUpgrade>()
+fn take_upgrade<B>(req: &mut Request<B>) -> Option<OnUpgrade> {
+    req.extensions_mut().remove::<OnUpgrade>()
 }
 
-/// The WebSocket over a completed upgrade. Bytes the client sent right
-/// behind its upgrade request, which hyper already read, come first.
-pub(crate) fn wrap(upgraded: Upgraded, limits: WsLimits) -> Box<Ws> {
-    let (io, read) = match upgraded.downcast::<TokioIo<TcpStream>>() {
-        Ok(parts) => (WsIo::Tcp(parts.io.into_inner()), parts.read_buf),
-        Err(other) => (WsIo::Upgraded(TokioIo::new(other)), Bytes::new()),
-    };
-    let mut ws = WsConn::new(io, limits.max_message, limits.read_chunk);
-    ws.unread(&read);
-    Box::new(ws)
-}
-
-async fn accept(on: hyper::upgrade::OnUpgrade, limits: WsLimits) -> Option<Box<Ws>> {
+/// The WebSocket of a refused upgrade, once the handshake completes.
+async fn accept(on: OnUpgrade, limits: WsLimits) -> Option<Box<Ws>> {
     Some(wrap(on.await.ok()?, limits))
 }
 
-/// A WebSocket-only session: 101 now, the driver once the upgrade completes.
-pub(crate) fn open<B>(
-    inner: &Arc<Inner>,
-    session: Session,
-    socket: Socket,
-    mut req: Request<B>,
-) -> Resp {
-    let sid = session.sid();
-    let Some(on) = take_upgrade(&mut req) else {
-        inner.unregister(sid);
-        return error(ErrorCode::BadRequest);
-    };
-    tokio::spawn(Driver::with_upgrade(session, socket, inner.clone(), on));
+/// Answers a WebSocket-only handshake: 101 now, and the upgrade whose
+/// completion is the session's WebSocket, for its driver to await. `None`
+/// when the server that delivered the request cannot upgrade (a bad
+/// request).
+pub(crate) fn open<B>(inner: &Inner, sid: Sid, mut req: Request<B>) -> Option<(Resp, OnUpgrade)> {
+    let on = take_upgrade(&mut req)?;
     let mut resp = switching_protocols(&req);
     set_cookie(inner, sid, &mut resp);
-    resp
+    Some((resp, on))
 }
 
 /// An upgrade of a polling session. Refused (400, session untouched) when
@@ -188,15 +99,15 @@ pub(crate) fn upgrade<B>(inner: &Arc<Inner>, socket: Socket, mut req: Request<B>
         socket.0.ws_claimed.store(false, Ordering::Release);
         return error(ErrorCode::BadRequest);
     };
-    let config = ws_config(&inner.config);
     tokio::spawn(async move {
-        match accept(on, config).await {
-            Some(ws) => {
-                if let Err(Ctl::Probe(_ws)) = socket.0.mail.push_ctl(Ctl::Probe(ws)) {
-                    // The session ended meanwhile; dropping closes the socket.
+        match on.await {
+            // The driver, which owns the session's WebSockets, frames it.
+            Ok(io) => {
+                if let Err(Ctl::Probe(_io)) = socket.0.mail.push_ctl(Ctl::Probe(Box::new(io))) {
+                    // The session ended meanwhile; dropping closes the connection.
                 }
             }
-            None => socket.0.ws_claimed.store(false, Ordering::Release),
+            Err(_) => socket.0.ws_claimed.store(false, Ordering::Release),
         }
     });
     switching_protocols(&req)

@@ -7,6 +7,10 @@
 //! a partly received frame is kept on the heap, and the write buffer is
 //! released once flushed. Frames queued between two flushes go out in one
 //! write, so a burst of messages (a run of broadcasts) costs one syscall.
+//!
+//! Also owns the stream under a WebSocket ([`WsIo`]) and [`wrap`], which
+//! makes one of a completed HTTP upgrade. It must not touch sessions,
+//! sockets or the registry: the driver and the HTTP glue sit above it.
 
 use std::io;
 use std::mem::MaybeUninit;
@@ -14,8 +18,12 @@ use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
 use bytes::{Buf, Bytes, BytesMut};
+use hyper::upgrade::Upgraded;
+use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
 
+use crate::config::EngineConfig;
 use crate::packet::Packet;
 use crate::str::Str;
 use crate::wsframe::{encode_close, encode_header, FrameKind, WsDecoder, WsMessage};
@@ -274,6 +282,84 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsConn<S> {
     pub(crate) async fn close(&mut self) {
         std::future::poll_fn(|cx| self.poll_close(cx)).await
     }
+}
+
+/// The WebSocket type the driver owns.
+pub(crate) type Ws = WsConn<WsIo>;
+
+/// The stream under a WebSocket: the TCP connection itself when the
+/// engine's own server accepted it, so reads and writes skip hyper's
+/// boxed `Upgraded` and two adapter layers; otherwise whatever hyper
+/// upgraded (TLS, a connection of another server).
+pub(crate) enum WsIo {
+    Tcp(TcpStream),
+    Upgraded(TokioIo<Upgraded>),
+}
+
+impl AsyncRead for WsIo {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            WsIo::Tcp(s) => Pin::new(s).poll_read(cx, buf),
+            WsIo::Upgraded(s) => Pin::new(s).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for WsIo {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            WsIo::Tcp(s) => Pin::new(s).poll_write(cx, buf),
+            WsIo::Upgraded(s) => Pin::new(s).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            WsIo::Tcp(s) => Pin::new(s).poll_flush(cx),
+            WsIo::Upgraded(s) => Pin::new(s).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            WsIo::Tcp(s) => Pin::new(s).poll_shutdown(cx),
+            WsIo::Upgraded(s) => Pin::new(s).poll_shutdown(cx),
+        }
+    }
+}
+
+/// The limits a WebSocket of this engine gets.
+#[derive(Clone, Copy)]
+pub(crate) struct WsLimits {
+    max_message: usize,
+    read_chunk: usize,
+}
+
+pub(crate) fn ws_config(config: &EngineConfig) -> WsLimits {
+    WsLimits {
+        max_message: config.max_payload,
+        read_chunk: config.ws_read_buffer,
+    }
+}
+
+/// The WebSocket over a completed upgrade. Bytes the client sent right
+/// behind its upgrade request, which hyper already read, come first.
+pub(crate) fn wrap(upgraded: Upgraded, limits: WsLimits) -> Box<Ws> {
+    let (io, read) = match upgraded.downcast::<TokioIo<TcpStream>>() {
+        Ok(parts) => (WsIo::Tcp(parts.io.into_inner()), parts.read_buf),
+        Err(other) => (WsIo::Upgraded(TokioIo::new(other)), Bytes::new()),
+    };
+    let mut ws = WsConn::new(io, limits.max_message, limits.read_chunk);
+    ws.unread(&read);
+    Box::new(ws)
 }
 
 #[cfg(test)]

@@ -3,7 +3,8 @@
 //! Owns one session's protocol state: handshake, heartbeat, the upgrade from
 //! polling to WebSocket, close from either side and the outgoing buffer. It
 //! never reads a clock, spawns or does I/O: the caller passes `now`, feeds
-//! inputs and drains outputs.
+//! inputs and drains outputs. It must not touch tokio, hyper, the driver or the
+//! transports: those sit above it and own the I/O.
 //!
 //! # Call order
 //! 1. Create with [`Session::new`]; for polling, the handshake request is the
@@ -521,11 +522,13 @@ impl Session {
     }
 
     /// The earliest deadline, if any timer is armed.
+    #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.timers.next()
     }
 
-    /// The next thing to write, if any.
+    /// The next thing to write, if any: a transmit taken and dropped is lost.
+    #[must_use = "a transmit taken and dropped is lost"]
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
         if let Some(t) = self.transmits.pop_front() {
             return Some(t);
@@ -568,6 +571,7 @@ impl Session {
     }
 
     /// The next event for the layer above, if any.
+    #[must_use = "an event taken and dropped is lost"]
     pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()
     }
