@@ -22,9 +22,10 @@ use sha2::{Digest, Sha256};
 use socketio::adapter::BroadcastOptions;
 use socketio::{Namespace, Socket};
 
-use crate::app::{role_room, user_room};
-use crate::http::{json, too_many};
+use crate::identity::{is_server_room, role_room, user_of, user_room};
 use crate::monitor::iso8601;
+use crate::rate_limit::limit_key;
+use crate::reply::{failure, json, too_many};
 use crate::signing::{self, SignedHeaders, SigningPolicy};
 use crate::state::{lock, Live, State};
 
@@ -91,10 +92,11 @@ fn request_id() -> String {
 }
 
 fn error_response(e: &ApiError, id: &str) -> Response<Full<Bytes>> {
-    json(
-        e.0,
-        &json!({ "success": false, "error": e.2, "code": e.1, "requestId": id }),
-    )
+    json(e.0, &{
+        let mut b = failure(e.1, &e.2);
+        b["requestId"] = id.into();
+        b
+    })
 }
 
 /// The response for `e`: rate-limit refusals carry `Retry-After` and
@@ -263,7 +265,7 @@ fn authenticate(
         let now = Instant::now();
         let r = match &found {
             Some((k, _)) => lock(&st.api_limiter).check(&key_id(k), limit, now),
-            None => lock(&st.api_ip_limiter).check(&crate::http::limit_key(ip), limit, now),
+            None => lock(&st.api_ip_limiter).check(&limit_key(ip), limit, now),
         };
         if let Err(retry) = r {
             st.metrics.rate_limited_total.inc(&["api"]);
@@ -539,7 +541,7 @@ fn room_of(b: &Value) -> Result<String, ApiError> {
 fn member_room(live: &Live, room: &str, sockets: &[Socket]) -> Result<(), ApiError> {
     if sockets
         .iter()
-        .any(|s| crate::events::is_server_room(room, s, live))
+        .any(|s| is_server_room(room, s, live.config.connection.recovery_secs > 0))
     {
         return Err(ApiError::bad(format!(
             "`{room}` is a server room (user_…, role_… or a socket's id)"
@@ -683,7 +685,7 @@ fn list_sockets(st: &State, query: &str, admin: bool) -> Result<Value, ApiError>
 /// A socket as the API lists it; its handshake (the client's address)
 /// only for admin keys, as in `/api/monitoring/stats`.
 fn socket_json(s: &Socket, with_handshake: bool) -> Value {
-    let user = crate::events::user_of(s);
+    let user = user_of(s);
     let mut v = json!({
         "id": s.id().as_str(),
         "namespace": s.nsp().name(),

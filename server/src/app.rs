@@ -4,32 +4,23 @@
 //! that counts bytes.
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use engineio::bytes::Bytes;
 use engineio::{CloseReason, Engine, EngineConfig, SendError, SlowClientPolicy, Str, Transports};
 use serde_json::json;
 use socketio::{
-    Conn, ConnectError, Connection, ConnectionInfo, DisconnectReason, Encoded, Handshake,
-    RecoveryConfig, Socket, SocketIo, SocketIoConfig,
+    Conn, ConnectError, Connection, ConnectionInfo, DisconnectReason, Encoded, RecoveryConfig,
+    Socket, SocketIo, SocketIoConfig,
 };
 use std::sync::atomic::Ordering;
 
 use crate::config::Config;
-use crate::jwt::JwtError;
+use crate::identity::{bind_user, now_secs, token, user_of, User};
 use crate::monitor::OTHER;
 use crate::rate_limit::{EventLimiter, Limit};
-use crate::state::{lock, Live, State, User};
-
-/// Room of every socket of a user.
-pub fn user_room(id: &str) -> String {
-    format!("user_{id}")
-}
-
-/// Room of every socket of a role (content-type events go there).
-pub fn role_room(role: &str) -> String {
-    format!("role_{role}")
-}
+use crate::reply::retry_secs;
+use crate::state::{lock, Live, State};
 
 /// The Socket.IO server for `config`.
 pub fn socketio(config: &Config) -> SocketIo {
@@ -105,39 +96,8 @@ pub fn install(state: &Arc<State>) -> Engine {
     engine
 }
 
-/// Where the token came from: `auth.token`, the `token` query parameter or
-/// `Authorization: Bearer`. `Err` for a present but non-string `auth.token`.
-pub fn token(h: &Handshake) -> Result<Option<String>, JwtError> {
-    match h.auth.get("token") {
-        Some(serde_json::Value::String(t)) => return Ok(Some(t.clone())),
-        Some(serde_json::Value::Null) | None => {}
-        Some(_) => return Err(JwtError::Malformed),
-    }
-    if let Some(t) = h.query("token") {
-        return Ok(Some(t));
-    }
-    let bearer = h
-        .headers
-        .get(http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            let (scheme, rest) = v.trim().split_once(' ')?;
-            scheme
-                .eq_ignore_ascii_case("bearer")
-                .then(|| rest.trim().to_owned())
-        });
-    Ok(bearer)
-}
-
 fn refuse(message: String, code: &str) -> ConnectError {
     ConnectError::new(message).with_data(json!({ "code": code }))
-}
-
-/// Seconds since the Unix epoch, for token checks.
-pub(crate) fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 /// The connection middleware: token, role, namespace permissions.
@@ -150,14 +110,14 @@ fn authorize(st: &State, socket: &Socket) -> Result<(), ConnectError> {
         st.metrics.rate_limited_total.inc(&["event"]);
         return Err(ConnectError::new("Rate limit exceeded").with_data(json!({
             "code": "RATE_LIMITED",
-            "retryAfter": crate::http::retry_secs(retry),
+            "retryAfter": retry_secs(retry),
         })));
     }
     let user = identify(st, cfg, socket)?;
     if socket.recovered() {
         // The old session's data and rooms are back already (recovery runs
         // this middleware again, before anything missed is sent).
-        if let Some(old) = socket.get::<Arc<User>>() {
+        if let Some(old) = user_of(socket) {
             if old.id != user.id {
                 // Another user (or none) on this session: it must not get
                 // the first one's rooms or missed packets.
@@ -176,22 +136,6 @@ fn authorize(st: &State, socket: &Socket) -> Result<(), ConnectError> {
     Ok(())
 }
 
-/// Makes `user` the socket's: its per-user and per-role rooms, leaving the
-/// room of the role it had before (a recovered or re-authenticated socket),
-/// and its data.
-pub(crate) fn bind_user(socket: &Socket, user: User) {
-    if let Some(old) = socket.get::<Arc<User>>() {
-        if old.role != user.role {
-            socket.leave(&role_room(&old.role));
-        }
-    }
-    if let Some(id) = &user.id {
-        socket.join(user_room(id));
-    }
-    socket.join(role_room(&user.role));
-    socket.insert(Arc::new(user));
-}
-
 /// The user the handshake's token names, with the role's permissions for
 /// the socket's namespace checked.
 fn identify(st: &State, cfg: &Config, socket: &Socket) -> Result<User, ConnectError> {
@@ -201,10 +145,7 @@ fn identify(st: &State, cfg: &Config, socket: &Socket) -> Result<User, ConnectEr
     let fail = |code: &str| st.metrics.auth_failures_total.inc(&[code]);
     let user = match token(socket.handshake()) {
         Ok(Some(t)) => match st.verifier.verify(&t, now_secs()) {
-            Ok(claims) => User {
-                id: Some(claims.user_id),
-                role: claims.role.unwrap_or_else(|| cfg.auth.default_role.clone()),
-            },
+            Ok(claims) => User::from_claims(claims, &cfg.auth.default_role),
             Err(e) => {
                 fail(e.code());
                 tracing::info!(namespace = %ns, reason = e.code(), "authentication failed");
@@ -216,10 +157,7 @@ fn identify(st: &State, cfg: &Config, socket: &Socket) -> Result<User, ConnectEr
             tracing::info!(namespace = %ns, "authentication required, no token");
             return Err(refuse("Authentication required".into(), "AUTH_REQUIRED"));
         }
-        Ok(None) => User {
-            id: None,
-            role: cfg.auth.anonymous_role.clone(),
-        },
+        Ok(None) => User::anonymous(&cfg.auth.anonymous_role),
         Err(e) => {
             fail(e.code());
             return Err(refuse(format!("Authentication failed: {e}"), e.code()));
@@ -247,12 +185,8 @@ fn identify(st: &State, cfg: &Config, socket: &Socket) -> Result<User, ConnectEr
 }
 
 fn on_connection(st: &Arc<State>, socket: Socket) {
-    let user = socket.get::<Arc<User>>().unwrap_or_else(|| {
-        Arc::new(User {
-            id: None,
-            role: st.live().config.auth.anonymous_role.clone(),
-        })
-    });
+    let user = user_of(&socket)
+        .unwrap_or_else(|| Arc::new(User::anonymous(&st.live().config.auth.anonymous_role)));
     let ns = socket.nsp().name().to_owned();
     let transport = match socket.handshake().query("transport").as_deref() {
         Some("websocket") => "websocket",
@@ -290,7 +224,7 @@ fn on_connection(st: &Arc<State>, socket: Socket) {
             let mut m = lock(&st.monitor);
             m.count(name, mon.max_event_types);
             if mon.event_logging {
-                let user = crate::events::user_of(s).and_then(|u| u.id.clone());
+                let user = user_of(s).and_then(|u| u.id.clone());
                 m.log(name, json!({ "namespace": s.nsp().name(), "socketId": s.id().as_str(), "userId": user }), mon.max_event_log);
             }
         }
@@ -305,7 +239,7 @@ fn on_connection(st: &Arc<State>, socket: Socket) {
                         "event": name,
                         "message": "Rate limit exceeded",
                         "code": "RATE_LIMITED",
-                        "retryAfter": crate::http::retry_secs(retry),
+                        "retryAfter": retry_secs(retry),
                     }),
                 );
                 Err(None)

@@ -729,7 +729,7 @@ impl Config {
             return bad("events.max_room_name must be 1 to 1024".into());
         }
         if !e.forward_room.is_empty()
-            && !crate::events::RESERVED_PREFIXES
+            && !crate::identity::RESERVED_PREFIXES
                 .iter()
                 .any(|p| e.forward_room.len() > p.len() && e.forward_room.starts_with(p))
         {

@@ -28,7 +28,6 @@
 //! Locks here guard a map lookup or update and are never held across an
 //! emit or an await.
 
-use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -37,144 +36,14 @@ use engineio::Sid;
 use serde_json::{json, Value};
 use socketio::{AckSender, BroadcastOperator, Data, Namespace, Socket};
 
-use crate::app::user_room;
+use crate::chat::{Sent, STATUSES};
 use crate::config::EventsSection;
+use crate::identity::{
+    bind_user, has_reserved_prefix, now_secs, sid_room_reserved, user_id, user_of, user_room, User,
+};
 use crate::monitor::{iso8601, unix_ms};
-use crate::state::{lock, Live, State, User};
-
-/// Prefixes of the rooms the server manages; clients cannot join or leave
-/// them.
-pub const RESERVED_PREFIXES: [&str; 2] = ["user_", "role_"];
-
-/// Statuses `user:status` accepts.
-pub const STATUSES: [&str; 4] = ["online", "away", "busy", "offline"];
-
-/// Who is online, and the recent chat messages (for read receipts).
-#[derive(Debug, Default)]
-pub struct Chat {
-    /// Presence per namespace.
-    online: HashMap<String, Online>,
-    /// Recent `message:send` messages by id, oldest first in `order`.
-    messages: HashMap<String, Sent>,
-    order: VecDeque<String>,
-}
-
-/// The users of one namespace with at least one socket.
-#[derive(Debug, Default)]
-struct Online {
-    /// Open sockets and status per user.
-    users: HashMap<String, Presence>,
-    /// The sorted visible users (status other than `offline`), built on
-    /// the first request after a change.
-    listed: Option<Arc<Vec<String>>>,
-}
-
-#[derive(Debug)]
-struct Presence {
-    sockets: usize,
-    status: &'static str,
-}
-
-/// Where a sent message came from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Sent {
-    /// The conversation (room) it was sent to.
-    pub conversation: String,
-    /// Its sender's user id, when the sender was authenticated.
-    pub user: Option<String>,
-    /// Its sender's socket id.
-    pub socket: String,
-}
-
-impl Chat {
-    /// Counts a socket of `user` in `nsp`; true when it is the user's first.
-    pub fn socket_opened(&mut self, nsp: &str, user: &str) -> bool {
-        let o = self.online.entry(nsp.to_owned()).or_default();
-        let p = o.users.entry(user.to_owned()).or_insert(Presence {
-            sockets: 0,
-            status: "online",
-        });
-        p.sockets += 1;
-        let first = p.sockets == 1;
-        if first {
-            o.listed = None;
-        }
-        first
-    }
-
-    /// Uncounts a socket of `user` in `nsp`. When it was the user's last:
-    /// `Some(visible)`, false if the user appeared offline already.
-    pub fn socket_closed(&mut self, nsp: &str, user: &str) -> Option<bool> {
-        let o = self.online.get_mut(nsp)?;
-        let p = o.users.get_mut(user)?;
-        p.sockets -= 1;
-        if p.sockets > 0 {
-            return None;
-        }
-        let visible = p.status != "offline";
-        o.users.remove(user);
-        o.listed = None;
-        if o.users.is_empty() {
-            self.online.remove(nsp);
-        }
-        Some(visible)
-    }
-
-    /// Sets the status of an online user; true when it changed.
-    pub fn set_status(&mut self, nsp: &str, user: &str, status: &'static str) -> bool {
-        let Some(o) = self.online.get_mut(nsp) else {
-            return false;
-        };
-        match o.users.get_mut(user) {
-            Some(p) if p.status != status => {
-                if (p.status == "offline") != (status == "offline") {
-                    o.listed = None;
-                }
-                p.status = status;
-                true
-            }
-            _ => false,
-        }
-    }
-
-    /// Users with a socket in `nsp` who do not appear offline, sorted.
-    pub fn online_users(&mut self, nsp: &str) -> Arc<Vec<String>> {
-        let Some(o) = self.online.get_mut(nsp) else {
-            return Arc::default();
-        };
-        o.listed
-            .get_or_insert_with(|| {
-                let mut v: Vec<String> = o
-                    .users
-                    .iter()
-                    .filter(|(_, p)| p.status != "offline")
-                    .map(|(u, _)| u.clone())
-                    .collect();
-                v.sort();
-                Arc::new(v)
-            })
-            .clone()
-    }
-
-    /// Remembers message `id`, forgetting the oldest beyond `cap`.
-    pub fn remember(&mut self, id: String, sent: Sent, cap: usize) {
-        if cap == 0 {
-            return;
-        }
-        while self.order.len() >= cap {
-            if let Some(old) = self.order.pop_front() {
-                self.messages.remove(&old);
-            }
-        }
-        self.order.push_back(id.clone());
-        self.messages.insert(id, sent);
-    }
-
-    /// A remembered message.
-    pub fn message(&self, id: &str) -> Option<&Sent> {
-        self.messages.get(id)
-    }
-}
+use crate::reply::failure;
+use crate::state::{lock, Live, State};
 
 /// Why a client room name is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -228,27 +97,10 @@ pub fn check_room(name: Option<&Value>, max_len: usize) -> Result<String, RoomEr
     if name.chars().any(char::is_control) {
         return Err(RoomError::Control);
     }
-    if RESERVED_PREFIXES.iter().any(|p| name.starts_with(p)) {
+    if has_reserved_prefix(name) {
         return Err(RoomError::Reserved);
     }
     Ok(name.clone())
-}
-
-/// Whether `room` is one of the server's own, whose membership follows
-/// the token or the socket: `user_…`, `role_…`, or a socket's own room.
-pub fn is_server_room(room: &str, socket: &Socket, live: &Live) -> bool {
-    RESERVED_PREFIXES.iter().any(|p| room.starts_with(p)) || sid_room_reserved(room, socket, live)
-}
-
-/// Whether `room`, shaped like a socket id, is a socket's own room that
-/// clients may not join: the id of a connected socket of the namespace, or
-/// any such name when recovery is on (a disconnected socket may come back
-/// with its id). Other 20-character names of that alphabet (many
-/// databases' ids) stay usable.
-pub fn sid_room_reserved(room: &str, socket: &Socket, live: &Live) -> bool {
-    Sid::parse(room).is_some_and(|sid| {
-        live.config.connection.recovery_secs > 0 || socket.nsp().socket(sid).is_some()
-    })
 }
 
 /// A room a client asks to join (`joining`) or leave, checked against the
@@ -270,7 +122,7 @@ fn client_room_name(
         return Err(RoomError::NotAllowed);
     }
     let room = check_room(name, ev.max_room_name)?;
-    if sid_room_reserved(&room, socket, live) {
+    if sid_room_reserved(&room, socket, live.config.connection.recovery_secs > 0) {
         return Err(RoomError::Reserved);
     }
     Ok(room)
@@ -295,7 +147,7 @@ fn json_len(v: &Value) -> usize {
 
 /// Whether `room` is one a client joined (not a server room).
 fn client_room(room: &str, socket: &Socket) -> bool {
-    room != socket.id().as_str() && !RESERVED_PREFIXES.iter().any(|p| room.starts_with(p))
+    room != socket.id().as_str() && !has_reserved_prefix(room)
 }
 
 /// A new id with `prefix`: 12 random bytes in hex.
@@ -311,15 +163,6 @@ fn new_id(prefix: &str) -> String {
 
 fn now_iso() -> String {
     iso8601(SystemTime::now())
-}
-
-/// The user of `socket` (anonymous when the middleware stored none).
-pub fn user_of(socket: &Socket) -> Option<Arc<User>> {
-    socket.get::<Arc<User>>()
-}
-
-fn user_id(socket: &Socket) -> Option<String> {
-    user_of(socket).and_then(|u| u.id.clone())
 }
 
 /// Where an answer goes: the client's ack, a reply event, or both.
@@ -349,7 +192,7 @@ impl Reply<'_> {
     /// Answers a refusal: `{success: false, error, code}` (plus `extra`'s
     /// fields) where the client listens, else the `error` event.
     fn fail_with(self, code: &str, message: &str, extra: Value) {
-        let mut body = json!({ "success": false, "error": message, "code": code });
+        let mut body = failure(code, message);
         if let (Value::Object(b), Value::Object(x)) = (&mut body, extra) {
             b.extend(x);
         }
@@ -479,7 +322,7 @@ pub fn install(st: &Arc<State>, socket: &Socket) {
     }
 }
 
-/// Marks a socket counted in [`Chat`]'s presence, so that only counted
+/// Marks a socket counted in [`crate::chat::Chat`]'s presence, so that only counted
 /// sockets are uncounted (events may be turned on while it is connected).
 #[derive(Debug, Clone, Copy)]
 struct Present;
@@ -644,18 +487,17 @@ fn on_authenticate(st: &State, live: &Live, s: &Socket, data: &Data, r: Reply) {
     let Some(Value::String(token)) = arg_or_field(data, "token") else {
         return fail(r, "INVALID_TOKEN", "token must be a string");
     };
-    let claims = match st.verifier.verify(token, crate::app::now_secs()) {
+    let claims = match st.verifier.verify(token, now_secs()) {
         Ok(c) => c,
         Err(e) => return fail(r, e.code(), &format!("Authentication failed: {e}")),
     };
     let cfg = &live.config;
-    let role = claims
-        .role
-        .clone()
-        .unwrap_or_else(|| cfg.auth.default_role.clone());
+    let id = claims.user_id.clone();
+    let user = User::from_claims(claims, &cfg.auth.default_role);
+    let role = user.role.clone();
     let old = user_of(s);
     if let Some(prev) = old.as_ref().and_then(|u| u.id.as_ref()) {
-        if *prev != claims.user_id {
+        if *prev != id {
             return fail(r, "FORBIDDEN", "Already authenticated as another user");
         }
     }
@@ -668,17 +510,13 @@ fn on_authenticate(st: &State, live: &Live, s: &Socket, data: &Data, r: Reply) {
         );
     }
     let was_anonymous = old.as_ref().is_none_or(|u| u.id.is_none());
-    let user = User {
-        id: Some(claims.user_id.clone()),
-        role: role.clone(),
-    };
-    crate::app::bind_user(s, user);
+    bind_user(s, user);
     if was_anonymous {
-        presence_opened(st, &cfg.events, s, &claims.user_id);
+        presence_opened(st, &cfg.events, s, &id);
     }
     let body = json!({
         "success": true,
-        "userId": claims.user_id,
+        "userId": id,
         "role": role,
         "socketId": s.id().as_str(),
     });
@@ -1014,59 +852,6 @@ mod tests {
         );
         assert_eq!(RoomError::Reserved.code(), "RESERVED_ROOM");
         assert_eq!(RoomError::TooLong.code(), "INVALID_ROOM");
-    }
-
-    #[test]
-    fn presence_counts_sockets_per_user_and_namespace() {
-        let mut c = Chat::default();
-        assert!(c.socket_opened("/", "u1"));
-        assert!(!c.socket_opened("/", "u1"));
-        assert!(c.socket_opened("/chat", "u1"));
-        assert!(c.socket_opened("/", "u2"));
-        assert_eq!(*c.online_users("/"), vec!["u1", "u2"]);
-        // Appearing offline hides a user; a repeated status is no change.
-        assert!(c.set_status("/", "u2", "offline"));
-        assert!(!c.set_status("/", "u2", "offline"));
-        assert_eq!(*c.online_users("/"), vec!["u1"]);
-        assert!(c.set_status("/", "u2", "away"));
-        assert_eq!(*c.online_users("/"), vec!["u1", "u2"]);
-        assert!(!c.set_status("/", "nobody", "away"));
-        assert_eq!(c.socket_closed("/", "u1"), None);
-        assert_eq!(c.socket_closed("/", "u1"), Some(true));
-        assert_eq!(c.socket_closed("/", "u1"), None, "already gone");
-        assert_eq!(*c.online_users("/"), vec!["u2"]);
-        assert_eq!(*c.online_users("/chat"), vec!["u1"]);
-        assert!(c.set_status("/chat", "u1", "offline"));
-        assert_eq!(
-            c.socket_closed("/chat", "u1"),
-            Some(false),
-            "appeared offline already"
-        );
-        assert!(c.online_users("/chat").is_empty());
-        assert!(
-            !c.online.contains_key("/chat"),
-            "empty namespaces are forgotten"
-        );
-    }
-
-    #[test]
-    fn the_message_cache_forgets_the_oldest() {
-        let mut c = Chat::default();
-        let sent = |n: &str| Sent {
-            conversation: n.into(),
-            user: None,
-            socket: "s".into(),
-        };
-        for i in 0..5 {
-            c.remember(format!("m{i}"), sent(&format!("c{i}")), 3);
-        }
-        assert!(c.message("m0").is_none());
-        assert!(c.message("m1").is_none());
-        assert_eq!(c.message("m4").unwrap().conversation, "c4");
-        assert_eq!(c.messages.len(), 3);
-        assert_eq!(c.order.len(), 3);
-        c.remember("x".into(), sent("c"), 0);
-        assert!(c.message("x").is_none(), "a cache of 0 keeps nothing");
     }
 
     #[test]

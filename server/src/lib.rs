@@ -13,14 +13,17 @@
 
 pub mod api;
 pub mod app;
+pub mod chat;
 pub mod config;
 pub mod events;
 pub mod http;
+pub mod identity;
 pub mod ipnet;
 pub mod jwt;
 pub mod metrics;
 pub mod monitor;
 pub mod rate_limit;
+pub mod reply;
 pub mod run;
 pub mod signing;
 pub mod state;

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use socketio::SocketIo;
 
+use crate::chat::Chat;
 use crate::config::Config;
 use crate::ipnet::IpList;
 use crate::jwt::{Algorithm, Verifier};
@@ -57,15 +58,6 @@ impl Live {
     }
 }
 
-/// The authenticated user of a socket, stored in its data.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct User {
-    /// `userId` or `sub` of the token; `None` for anonymous sockets.
-    pub id: Option<String>,
-    /// The role (token claim, `auth.default_role` or `auth.anonymous_role`).
-    pub role: String,
-}
-
 /// Everything the handlers share.
 pub struct State {
     live: RwLock<Arc<Live>>,
@@ -85,7 +77,7 @@ pub struct State {
     /// cannot burn another key's nonces).
     pub nonces: Mutex<HashMap<String, NonceCache>>,
     /// Presence and recent chat messages of the built-in events.
-    pub chat: Mutex<crate::events::Chat>,
+    pub chat: Mutex<Chat>,
     /// Serializes settings updates (read, patch, write).
     pub settings_update: Mutex<()>,
     /// The Socket.IO server.
@@ -141,7 +133,7 @@ impl State {
             api_limiter: Mutex::new(KeyedLimiter::new(keys)),
             api_ip_limiter: Mutex::new(KeyedLimiter::new(keys)),
             nonces: Mutex::new(HashMap::new()),
-            chat: Mutex::new(crate::events::Chat::default()),
+            chat: Mutex::new(Chat::default()),
             settings_update: Mutex::new(()),
             io,
             engine: OnceLock::new(),
