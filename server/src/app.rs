@@ -15,7 +15,7 @@ use socketio::{
 };
 use std::sync::atomic::Ordering;
 
-use crate::config::Config;
+use crate::config::{Config, SlowClient, Transport};
 use crate::identity::{bind_user, now_secs, token, user_of, User};
 use crate::monitor::OTHER;
 use crate::rate_limit::{EventLimiter, Limit};
@@ -49,9 +49,9 @@ pub fn engine_config(config: &Config) -> EngineConfig {
         .ping_timeout(Duration::from_millis(c.ping_timeout_ms))
         .max_payload(c.max_payload)
         .send_buffer(c.send_buffer)
-        .slow_client(match c.slow_client.as_str() {
-            "close" => SlowClientPolicy::Close,
-            _ => SlowClientPolicy::Error,
+        .slow_client(match c.slow_client {
+            SlowClient::Close => SlowClientPolicy::Close,
+            SlowClient::Error => SlowClientPolicy::Error,
         })
         .header_read_timeout(Duration::from_millis(c.header_read_timeout_ms))
         .body_read_timeout(Duration::from_millis(c.body_read_timeout_ms))
@@ -60,8 +60,8 @@ pub fn engine_config(config: &Config) -> EngineConfig {
         .ws_read_buffer(c.ws_read_buffer)
         .http_compression((c.compression_threshold > 0).then_some(c.compression_threshold))
         .transports(Transports {
-            polling: t.iter().any(|t| t == "polling"),
-            websocket: t.iter().any(|t| t == "websocket"),
+            polling: t.contains(&Transport::Polling),
+            websocket: t.contains(&Transport::Websocket),
         })
         // The live max_connections is enforced before the engine; this is a
         // backstop far above it.

@@ -178,7 +178,7 @@ fn main() -> ExitCode {
             .auth
             .jwt_algorithms
             .first()
-            .and_then(|a| Algorithm::parse(a))
+            .copied()
             .unwrap_or(Algorithm::Hs256);
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)

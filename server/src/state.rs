@@ -13,7 +13,7 @@ use socketio::SocketIo;
 use crate::chat::Chat;
 use crate::config::Config;
 use crate::ipnet::IpList;
-use crate::jwt::{Algorithm, Verifier};
+use crate::jwt::Verifier;
 use crate::metrics::Metrics;
 use crate::monitor::Monitor;
 use crate::rate_limit::{KeyedLimiter, Limit};
@@ -114,11 +114,7 @@ impl State {
                 .iter()
                 .map(|s| s.as_bytes().to_vec())
                 .collect(),
-            algorithms: a
-                .jwt_algorithms
-                .iter()
-                .filter_map(|s| Algorithm::parse(s))
-                .collect(),
+            algorithms: a.jwt_algorithms.clone(),
             leeway_secs: a.leeway_secs,
             max_token_len: a.max_token_len,
             require_exp: a.require_exp,

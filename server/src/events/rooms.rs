@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use socketio::{Data, Socket};
 
 use super::{arg_or_field, event, Family, Reply};
+use crate::config::ClientRoomJoins;
 use crate::identity::{has_reserved_prefix, sid_room_reserved, user_id};
 use crate::state::{Live, State};
 
@@ -96,10 +97,10 @@ fn client_room_name(
     joining: bool,
 ) -> Result<String, RoomError> {
     let ev = &live.config.events;
-    let allowed = match ev.client_room_joins.as_str() {
-        "all" => true,
-        "authenticated" => user_id(socket).is_some(),
-        _ => false,
+    let allowed = match ev.client_room_joins {
+        ClientRoomJoins::All => true,
+        ClientRoomJoins::Authenticated => user_id(socket).is_some(),
+        ClientRoomJoins::None => false,
     };
     if joining && !allowed {
         return Err(RoomError::NotAllowed);
