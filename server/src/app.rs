@@ -1,7 +1,10 @@
 //! The Socket.IO side of the gateway: namespaces with the authentication
-//! and role middleware, per-user and per-role rooms, the per-connection
-//! event rate limit, connection metrics and logs, and the Engine.IO handler
-//! that counts bytes.
+//! and role middleware, the per-connection event rate limit, connection
+//! metrics and logs, and the Engine.IO handler that counts bytes.
+//!
+//! Who a socket is and its server rooms are [`crate::identity`]'s, the
+//! built-in events [`crate::events`]'; this module wires them to each
+//! socket and must not answer events or HTTP requests itself.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -10,8 +13,8 @@ use engineio::bytes::Bytes;
 use engineio::{CloseReason, Engine, EngineConfig, SendError, SlowClientPolicy, Str, Transports};
 use serde_json::json;
 use socketio::{
-    Conn, ConnectError, Connection, ConnectionInfo, DisconnectReason, Encoded, RecoveryConfig,
-    Socket, SocketIo, SocketIoConfig,
+    Conn, ConnectError, Connection, ConnectionInfo, DisconnectReason, Encoded, PacketVerdict,
+    RecoveryConfig, Socket, SocketIo, SocketIoConfig,
 };
 use std::sync::atomic::Ordering;
 
@@ -212,56 +215,66 @@ fn on_connection(st: &Arc<State>, socket: Socket) {
             m,
         );
     }
-
     let st2 = st.clone();
-    socket.use_packet(move |s, event, _| {
-        let st = &st2;
-        st.metrics.events_received_total.fetch_add(1, Ordering::Relaxed);
-        let live = st.live();
-        let mon = &live.config.monitoring;
-        let name = short_name(event);
-        {
-            let mut m = lock(&st.monitor);
-            m.count(name, mon.max_event_types);
-            if mon.event_logging {
-                let user = user_of(s).and_then(|u| u.id.clone());
-                m.log(name, json!({ "namespace": s.nsp().name(), "socketId": s.id().as_str(), "userId": user }), mon.max_event_log);
-            }
-        }
-        match check_event_limit(&live, s) {
-            Ok(()) => Ok(()),
-            Err(retry) => {
-                st.metrics.rate_limited_total.inc(&["event"]);
-                st.metrics.events_sent_total.fetch_add(1, Ordering::Relaxed);
-                let _ = s.emit(
-                    "error",
-                    json!({
-                        "event": name,
-                        "message": "Rate limit exceeded",
-                        "code": "RATE_LIMITED",
-                        "retryAfter": retry_secs(retry),
-                    }),
-                );
-                Err(None)
-            }
-        }
-    });
+    socket.use_packet(move |s, event, _| on_packet(&st2, s, event));
     let st2 = st.clone();
-    socket.on_disconnect(move |s, reason| {
-        let st = &st2;
-        st.metrics.disconnections_total.inc(&[reason.as_str()]);
-        st.metrics.sockets_delta(s.nsp().name(), -1);
-        crate::events::closed(st, s);
-        let live = st.live();
-        if live.config.monitoring.connection_logging {
-            tracing::info!(socket = %s.id(), namespace = %s.nsp().name(), reason = reason.as_str(), "socket disconnected");
-        }
-        if live.config.monitoring.event_logging {
-            let m = live.config.monitoring.max_event_log;
-            lock(&st.monitor).log("disconnect", json!({ "namespace": s.nsp().name(), "socketId": s.id().as_str(), "reason": reason.as_str() }), m);
-        }
-    });
+    socket.on_disconnect(move |s, reason| on_disconnect(&st2, s, reason));
     crate::events::install(st, &socket);
+}
+
+/// Every event of a socket: counted, logged, and refused with the `error`
+/// event over the connection's event limit.
+fn on_packet(st: &State, s: &Socket, event: &str) -> PacketVerdict {
+    st.metrics
+        .events_received_total
+        .fetch_add(1, Ordering::Relaxed);
+    let live = st.live();
+    let mon = &live.config.monitoring;
+    let name = short_name(event);
+    {
+        let mut m = lock(&st.monitor);
+        m.count(name, mon.max_event_types);
+        if mon.event_logging {
+            let user = user_of(s).and_then(|u| u.id.clone());
+            m.log(
+                name,
+                json!({ "namespace": s.nsp().name(), "socketId": s.id().as_str(), "userId": user }),
+                mon.max_event_log,
+            );
+        }
+    }
+    match check_event_limit(&live, s) {
+        Ok(()) => Ok(()),
+        Err(retry) => {
+            st.metrics.rate_limited_total.inc(&["event"]);
+            st.metrics.events_sent_total.fetch_add(1, Ordering::Relaxed);
+            let _ = s.emit(
+                "error",
+                json!({
+                    "event": name,
+                    "message": "Rate limit exceeded",
+                    "code": "RATE_LIMITED",
+                    "retryAfter": retry_secs(retry),
+                }),
+            );
+            Err(None)
+        }
+    }
+}
+
+/// A socket disconnected: metrics, the events' close hooks, logs.
+fn on_disconnect(st: &State, s: &Socket, reason: &DisconnectReason) {
+    st.metrics.disconnections_total.inc(&[reason.as_str()]);
+    st.metrics.sockets_delta(s.nsp().name(), -1);
+    crate::events::closed(st, s);
+    let live = st.live();
+    if live.config.monitoring.connection_logging {
+        tracing::info!(socket = %s.id(), namespace = %s.nsp().name(), reason = reason.as_str(), "socket disconnected");
+    }
+    if live.config.monitoring.event_logging {
+        let m = live.config.monitoring.max_event_log;
+        lock(&st.monitor).log("disconnect", json!({ "namespace": s.nsp().name(), "socketId": s.id().as_str(), "reason": reason.as_str() }), m);
+    }
 }
 
 /// Longest event name recorded in statistics, logs and error replies;

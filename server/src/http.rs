@@ -1,6 +1,10 @@
 //! HTTP front: the accept loop (plain or TLS), the router between the
 //! engine path and the HTTP API, client address resolution behind trusted
 //! proxies, IP lists, connection limits and CORS from the live settings.
+//!
+//! Hands every request off the engine path to [`crate::api`]; must not
+//! answer API routes or build API replies itself (shared reply shapes are
+//! [`crate::reply`]'s).
 
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
@@ -156,27 +160,12 @@ fn admit(
     if engineio::query::param(query, "sid").is_some() {
         return Ok(());
     }
-    // A browser page of another site may not open connections (WebSocket
-    // handshakes are not covered by CORS). Clients that send no Origin pass;
-    // with no origins configured, only pages of this very host may connect.
-    let origins = &live.config.cors.origins;
-    if let Some(o) = origin {
-        let host = req
-            .headers()
-            .get(header::HOST)
-            .and_then(|v| v.to_str().ok());
-        let ok = if origins.is_empty() {
-            same_origin(o, host)
-        } else {
-            allowed_origin(live, Some(o)).is_some()
-        };
-        if !ok {
-            return Err(Box::new(engine_error(
-                StatusCode::FORBIDDEN,
-                4,
-                "Forbidden: origin not allowed",
-            )));
-        }
+    if !origin_allowed(live, origin, req) {
+        return Err(Box::new(engine_error(
+            StatusCode::FORBIDDEN,
+            4,
+            "Forbidden: origin not allowed",
+        )));
     }
     if st.draining() {
         return Err(Box::new(engine_error(
@@ -201,6 +190,23 @@ fn admit(
         }
     }
     Ok(())
+}
+
+/// Whether a handshake's `origin` may connect. A browser page of another
+/// site may not open connections (WebSocket handshakes are not covered by
+/// CORS). Clients that send no Origin pass; with no origins configured,
+/// only pages of this very host may connect.
+fn origin_allowed(live: &Live, origin: Option<&str>, req: &Request<Incoming>) -> bool {
+    let Some(o) = origin else { return true };
+    if live.config.cors.origins.is_empty() {
+        let host = req
+            .headers()
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok());
+        same_origin(o, host)
+    } else {
+        allowed_origin(live, Some(o)).is_some()
+    }
 }
 
 /// Serves `listener` (through `tls` when set) until `shutdown` turns true;

@@ -7,6 +7,11 @@
 //!
 //! The parsers that face untrusted input ([`jwt`], [`signing`], [`ipnet`],
 //! [`config`]) are pure and never panic on input.
+//!
+//! Modules form a DAG (no cycles): at the bottom the pure parts ([`jwt`],
+//! [`signing`], [`ipnet`], [`rate_limit`], [`metrics`], [`monitor`],
+//! [`chat`], [`reply`], [`identity`]), then [`config`] and [`state`], then
+//! [`events`] and [`api`], then [`app`] and [`http`], and [`run`] on top.
 
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]

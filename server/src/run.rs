@@ -1,6 +1,8 @@
 //! Process lifecycle: logging, binding, serving, and the graceful shutdown
 //! on SIGTERM/SIGINT (refuse new connections, mark not ready, notify
 //! clients, drain, close).
+//!
+//! Owns the process's order of steps; must not answer requests or events.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};

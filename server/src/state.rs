@@ -1,6 +1,9 @@
 //! The server's shared state: the live (run-time changeable) settings, the
 //! limiters, metrics and monitoring. Locks here are held for a lookup or an
 //! update, never across an await or a user callback.
+//!
+//! Holds data only: must not know the events, the API or the HTTP front
+//! (the chat bookkeeping it holds is [`crate::chat`]'s type).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
