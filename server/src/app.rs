@@ -1,35 +1,29 @@
 //! The Socket.IO side of the gateway: namespaces with the authentication
-//! and role middleware, per-user and per-role rooms, the per-connection
-//! event rate limit, connection metrics and logs, and the Engine.IO handler
-//! that counts bytes.
+//! and role middleware, the per-connection event rate limit, connection
+//! metrics and logs, and the Engine.IO handler that counts bytes.
+//!
+//! Who a socket is and its server rooms are [`crate::identity`]'s, the
+//! built-in events [`crate::events`]'; this module wires them to each
+//! socket and must not answer events or HTTP requests itself.
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use engineio::bytes::Bytes;
 use engineio::{CloseReason, Engine, EngineConfig, SendError, SlowClientPolicy, Str, Transports};
 use serde_json::json;
 use socketio::{
-    Conn, ConnectError, Connection, ConnectionInfo, DisconnectReason, Encoded, Handshake,
+    Conn, ConnectError, Connection, ConnectionInfo, DisconnectReason, Encoded, PacketVerdict,
     RecoveryConfig, Socket, SocketIo, SocketIoConfig,
 };
 use std::sync::atomic::Ordering;
 
-use crate::config::Config;
-use crate::jwt::JwtError;
+use crate::config::{Config, SlowClient, Transport};
+use crate::identity::{bind_user, now_secs, token, user_of, User};
 use crate::monitor::OTHER;
 use crate::rate_limit::{EventLimiter, Limit};
-use crate::state::{lock, Live, State, User};
-
-/// Room of every socket of a user.
-pub fn user_room(id: &str) -> String {
-    format!("user_{id}")
-}
-
-/// Room of every socket of a role (content-type events go there).
-pub fn role_room(role: &str) -> String {
-    format!("role_{role}")
-}
+use crate::reply::retry_secs;
+use crate::state::{lock, Live, State};
 
 /// The Socket.IO server for `config`.
 pub fn socketio(config: &Config) -> SocketIo {
@@ -58,9 +52,9 @@ pub fn engine_config(config: &Config) -> EngineConfig {
         .ping_timeout(Duration::from_millis(c.ping_timeout_ms))
         .max_payload(c.max_payload)
         .send_buffer(c.send_buffer)
-        .slow_client(match c.slow_client.as_str() {
-            "close" => SlowClientPolicy::Close,
-            _ => SlowClientPolicy::Error,
+        .slow_client(match c.slow_client {
+            SlowClient::Close => SlowClientPolicy::Close,
+            SlowClient::Error => SlowClientPolicy::Error,
         })
         .header_read_timeout(Duration::from_millis(c.header_read_timeout_ms))
         .body_read_timeout(Duration::from_millis(c.body_read_timeout_ms))
@@ -69,8 +63,8 @@ pub fn engine_config(config: &Config) -> EngineConfig {
         .ws_read_buffer(c.ws_read_buffer)
         .http_compression((c.compression_threshold > 0).then_some(c.compression_threshold))
         .transports(Transports {
-            polling: t.iter().any(|t| t == "polling"),
-            websocket: t.iter().any(|t| t == "websocket"),
+            polling: t.contains(&Transport::Polling),
+            websocket: t.contains(&Transport::Websocket),
         })
         // The live max_connections is enforced before the engine; this is a
         // backstop far above it.
@@ -105,39 +99,8 @@ pub fn install(state: &Arc<State>) -> Engine {
     engine
 }
 
-/// Where the token came from: `auth.token`, the `token` query parameter or
-/// `Authorization: Bearer`. `Err` for a present but non-string `auth.token`.
-pub fn token(h: &Handshake) -> Result<Option<String>, JwtError> {
-    match h.auth.get("token") {
-        Some(serde_json::Value::String(t)) => return Ok(Some(t.clone())),
-        Some(serde_json::Value::Null) | None => {}
-        Some(_) => return Err(JwtError::Malformed),
-    }
-    if let Some(t) = h.query("token") {
-        return Ok(Some(t));
-    }
-    let bearer = h
-        .headers
-        .get(http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            let (scheme, rest) = v.trim().split_once(' ')?;
-            scheme
-                .eq_ignore_ascii_case("bearer")
-                .then(|| rest.trim().to_owned())
-        });
-    Ok(bearer)
-}
-
 fn refuse(message: String, code: &str) -> ConnectError {
     ConnectError::new(message).with_data(json!({ "code": code }))
-}
-
-/// Seconds since the Unix epoch, for token checks.
-pub(crate) fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }
 
 /// The connection middleware: token, role, namespace permissions.
@@ -150,14 +113,14 @@ fn authorize(st: &State, socket: &Socket) -> Result<(), ConnectError> {
         st.metrics.rate_limited_total.inc(&["event"]);
         return Err(ConnectError::new("Rate limit exceeded").with_data(json!({
             "code": "RATE_LIMITED",
-            "retryAfter": crate::http::retry_secs(retry),
+            "retryAfter": retry_secs(retry),
         })));
     }
     let user = identify(st, cfg, socket)?;
     if socket.recovered() {
         // The old session's data and rooms are back already (recovery runs
         // this middleware again, before anything missed is sent).
-        if let Some(old) = socket.get::<Arc<User>>() {
+        if let Some(old) = user_of(socket) {
             if old.id != user.id {
                 // Another user (or none) on this session: it must not get
                 // the first one's rooms or missed packets.
@@ -176,22 +139,6 @@ fn authorize(st: &State, socket: &Socket) -> Result<(), ConnectError> {
     Ok(())
 }
 
-/// Makes `user` the socket's: its per-user and per-role rooms, leaving the
-/// room of the role it had before (a recovered or re-authenticated socket),
-/// and its data.
-pub(crate) fn bind_user(socket: &Socket, user: User) {
-    if let Some(old) = socket.get::<Arc<User>>() {
-        if old.role != user.role {
-            socket.leave(&role_room(&old.role));
-        }
-    }
-    if let Some(id) = &user.id {
-        socket.join(user_room(id));
-    }
-    socket.join(role_room(&user.role));
-    socket.insert(Arc::new(user));
-}
-
 /// The user the handshake's token names, with the role's permissions for
 /// the socket's namespace checked.
 fn identify(st: &State, cfg: &Config, socket: &Socket) -> Result<User, ConnectError> {
@@ -201,10 +148,7 @@ fn identify(st: &State, cfg: &Config, socket: &Socket) -> Result<User, ConnectEr
     let fail = |code: &str| st.metrics.auth_failures_total.inc(&[code]);
     let user = match token(socket.handshake()) {
         Ok(Some(t)) => match st.verifier.verify(&t, now_secs()) {
-            Ok(claims) => User {
-                id: Some(claims.user_id),
-                role: claims.role.unwrap_or_else(|| cfg.auth.default_role.clone()),
-            },
+            Ok(claims) => User::from_claims(claims, &cfg.auth.default_role),
             Err(e) => {
                 fail(e.code());
                 tracing::info!(namespace = %ns, reason = e.code(), "authentication failed");
@@ -216,10 +160,7 @@ fn identify(st: &State, cfg: &Config, socket: &Socket) -> Result<User, ConnectEr
             tracing::info!(namespace = %ns, "authentication required, no token");
             return Err(refuse("Authentication required".into(), "AUTH_REQUIRED"));
         }
-        Ok(None) => User {
-            id: None,
-            role: cfg.auth.anonymous_role.clone(),
-        },
+        Ok(None) => User::anonymous(&cfg.auth.anonymous_role),
         Err(e) => {
             fail(e.code());
             return Err(refuse(format!("Authentication failed: {e}"), e.code()));
@@ -247,12 +188,8 @@ fn identify(st: &State, cfg: &Config, socket: &Socket) -> Result<User, ConnectEr
 }
 
 fn on_connection(st: &Arc<State>, socket: Socket) {
-    let user = socket.get::<Arc<User>>().unwrap_or_else(|| {
-        Arc::new(User {
-            id: None,
-            role: st.live().config.auth.anonymous_role.clone(),
-        })
-    });
+    let user = user_of(&socket)
+        .unwrap_or_else(|| Arc::new(User::anonymous(&st.live().config.auth.anonymous_role)));
     let ns = socket.nsp().name().to_owned();
     let transport = match socket.handshake().query("transport").as_deref() {
         Some("websocket") => "websocket",
@@ -278,56 +215,66 @@ fn on_connection(st: &Arc<State>, socket: Socket) {
             m,
         );
     }
-
     let st2 = st.clone();
-    socket.use_packet(move |s, event, _| {
-        let st = &st2;
-        st.metrics.events_received_total.fetch_add(1, Ordering::Relaxed);
-        let live = st.live();
-        let mon = &live.config.monitoring;
-        let name = short_name(event);
-        {
-            let mut m = lock(&st.monitor);
-            m.count(name, mon.max_event_types);
-            if mon.event_logging {
-                let user = crate::events::user_of(s).and_then(|u| u.id.clone());
-                m.log(name, json!({ "namespace": s.nsp().name(), "socketId": s.id().as_str(), "userId": user }), mon.max_event_log);
-            }
-        }
-        match check_event_limit(&live, s) {
-            Ok(()) => Ok(()),
-            Err(retry) => {
-                st.metrics.rate_limited_total.inc(&["event"]);
-                st.metrics.events_sent_total.fetch_add(1, Ordering::Relaxed);
-                let _ = s.emit(
-                    "error",
-                    json!({
-                        "event": name,
-                        "message": "Rate limit exceeded",
-                        "code": "RATE_LIMITED",
-                        "retryAfter": crate::http::retry_secs(retry),
-                    }),
-                );
-                Err(None)
-            }
-        }
-    });
+    socket.use_packet(move |s, event, _| on_packet(&st2, s, event));
     let st2 = st.clone();
-    socket.on_disconnect(move |s, reason| {
-        let st = &st2;
-        st.metrics.disconnections_total.inc(&[reason.as_str()]);
-        st.metrics.sockets_delta(s.nsp().name(), -1);
-        crate::events::closed(st, s);
-        let live = st.live();
-        if live.config.monitoring.connection_logging {
-            tracing::info!(socket = %s.id(), namespace = %s.nsp().name(), reason = reason.as_str(), "socket disconnected");
-        }
-        if live.config.monitoring.event_logging {
-            let m = live.config.monitoring.max_event_log;
-            lock(&st.monitor).log("disconnect", json!({ "namespace": s.nsp().name(), "socketId": s.id().as_str(), "reason": reason.as_str() }), m);
-        }
-    });
+    socket.on_disconnect(move |s, reason| on_disconnect(&st2, s, reason));
     crate::events::install(st, &socket);
+}
+
+/// Every event of a socket: counted, logged, and refused with the `error`
+/// event over the connection's event limit.
+fn on_packet(st: &State, s: &Socket, event: &str) -> PacketVerdict {
+    st.metrics
+        .events_received_total
+        .fetch_add(1, Ordering::Relaxed);
+    let live = st.live();
+    let mon = &live.config.monitoring;
+    let name = short_name(event);
+    {
+        let mut m = lock(&st.monitor);
+        m.count(name, mon.max_event_types);
+        if mon.event_logging {
+            let user = user_of(s).and_then(|u| u.id.clone());
+            m.log(
+                name,
+                json!({ "namespace": s.nsp().name(), "socketId": s.id().as_str(), "userId": user }),
+                mon.max_event_log,
+            );
+        }
+    }
+    match check_event_limit(&live, s) {
+        Ok(()) => Ok(()),
+        Err(retry) => {
+            st.metrics.rate_limited_total.inc(&["event"]);
+            st.metrics.events_sent_total.fetch_add(1, Ordering::Relaxed);
+            let _ = s.emit(
+                "error",
+                json!({
+                    "event": name,
+                    "message": "Rate limit exceeded",
+                    "code": "RATE_LIMITED",
+                    "retryAfter": retry_secs(retry),
+                }),
+            );
+            Err(None)
+        }
+    }
+}
+
+/// A socket disconnected: metrics, the events' close hooks, logs.
+fn on_disconnect(st: &State, s: &Socket, reason: &DisconnectReason) {
+    st.metrics.disconnections_total.inc(&[reason.as_str()]);
+    st.metrics.sockets_delta(s.nsp().name(), -1);
+    crate::events::closed(st, s);
+    let live = st.live();
+    if live.config.monitoring.connection_logging {
+        tracing::info!(socket = %s.id(), namespace = %s.nsp().name(), reason = reason.as_str(), "socket disconnected");
+    }
+    if live.config.monitoring.event_logging {
+        let m = live.config.monitoring.max_event_log;
+        lock(&st.monitor).log("disconnect", json!({ "namespace": s.nsp().name(), "socketId": s.id().as_str(), "reason": reason.as_str() }), m);
+    }
 }
 
 /// Longest event name recorded in statistics, logs and error replies;

@@ -1,6 +1,10 @@
 //! HTTP front: the accept loop (plain or TLS), the router between the
 //! engine path and the HTTP API, client address resolution behind trusted
 //! proxies, IP lists, connection limits and CORS from the live settings.
+//!
+//! Hands every request off the engine path to [`crate::api`]; must not
+//! answer API routes or build API replies itself (shared reply shapes are
+//! [`crate::reply`]'s).
 
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
@@ -18,41 +22,9 @@ use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
 use crate::ipnet::client_ip;
+use crate::rate_limit::limit_key;
+use crate::reply::{json, too_many};
 use crate::state::{lock, Live, State};
-
-/// A JSON response.
-pub fn json(status: StatusCode, body: &serde_json::Value) -> Response<Full<Bytes>> {
-    let mut r = Response::new(Full::new(Bytes::from(body.to_string())));
-    *r.status_mut() = status;
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json; charset=utf-8"),
-    );
-    r
-}
-
-/// Whole seconds to wait before retrying (rounded up, at least 1).
-pub fn retry_secs(retry: Duration) -> u64 {
-    retry.as_secs_f64().ceil().max(1.0) as u64
-}
-
-/// The rate-limit refusal: 429, `Retry-After` and the documents' body.
-pub fn too_many(retry: Duration, request_id: Option<&str>) -> Response<Full<Bytes>> {
-    let secs = retry_secs(retry);
-    let mut body = serde_json::json!({
-        "success": false,
-        "error": "Rate limit exceeded",
-        "code": "RATE_LIMITED",
-        "retryAfter": secs,
-    });
-    if let Some(id) = request_id {
-        body["requestId"] = id.into();
-    }
-    let mut r = json(StatusCode::TOO_MANY_REQUESTS, &body);
-    r.headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
-    r
-}
 
 /// The client's address: the peer, or the `X-Forwarded-For` client when the
 /// peer is a trusted proxy.
@@ -66,18 +38,6 @@ pub fn client_addr(live: &Live, peer: SocketAddr, headers: &HeaderMap) -> IpAddr
         .collect();
     let xff = (!lines.is_empty()).then(|| lines.join(","));
     client_ip(peer.ip(), xff.as_deref(), &live.trusted)
-}
-
-/// The key a per-address limit counts under: the address, or its /64 for
-/// IPv6 (one host usually holds a whole /64).
-pub fn limit_key(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => {
-            let s = v6.segments();
-            IpAddr::from([s[0], s[1], s[2], s[3], 0, 0, 0, 0])
-        }
-        v4 => v4,
-    }
 }
 
 /// Whether `origin` (`scheme://host[:port]`) names the same host as `host`.
@@ -200,27 +160,12 @@ fn admit(
     if engineio::query::param(query, "sid").is_some() {
         return Ok(());
     }
-    // A browser page of another site may not open connections (WebSocket
-    // handshakes are not covered by CORS). Clients that send no Origin pass;
-    // with no origins configured, only pages of this very host may connect.
-    let origins = &live.config.cors.origins;
-    if let Some(o) = origin {
-        let host = req
-            .headers()
-            .get(header::HOST)
-            .and_then(|v| v.to_str().ok());
-        let ok = if origins.is_empty() {
-            same_origin(o, host)
-        } else {
-            allowed_origin(live, Some(o)).is_some()
-        };
-        if !ok {
-            return Err(Box::new(engine_error(
-                StatusCode::FORBIDDEN,
-                4,
-                "Forbidden: origin not allowed",
-            )));
-        }
+    if !origin_allowed(live, origin, req) {
+        return Err(Box::new(engine_error(
+            StatusCode::FORBIDDEN,
+            4,
+            "Forbidden: origin not allowed",
+        )));
     }
     if st.draining() {
         return Err(Box::new(engine_error(
@@ -245,6 +190,23 @@ fn admit(
         }
     }
     Ok(())
+}
+
+/// Whether a handshake's `origin` may connect. A browser page of another
+/// site may not open connections (WebSocket handshakes are not covered by
+/// CORS). Clients that send no Origin pass; with no origins configured,
+/// only pages of this very host may connect.
+fn origin_allowed(live: &Live, origin: Option<&str>, req: &Request<Incoming>) -> bool {
+    let Some(o) = origin else { return true };
+    if live.config.cors.origins.is_empty() {
+        let host = req
+            .headers()
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok());
+        same_origin(o, host)
+    } else {
+        allowed_origin(live, Some(o)).is_some()
+    }
 }
 
 /// Serves `listener` (through `tls` when set) until `shutdown` turns true;

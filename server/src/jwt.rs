@@ -30,7 +30,9 @@ use sha2::{Sha256, Sha384, Sha512};
 const MAX_ALG_ECHO: usize = 32;
 
 /// An HMAC signing algorithm accepted in the JWS `alg` header.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// Its serde form (`auth.jwt_algorithms`) is the `alg` value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "&'static str")]
 pub enum Algorithm {
     /// HMAC with SHA-256 (`"HS256"`).
     Hs256,
@@ -41,6 +43,9 @@ pub enum Algorithm {
 }
 
 impl Algorithm {
+    /// Every `alg` value accepted, in order.
+    pub const NAMES: &'static [&'static str] = &["HS256", "HS384", "HS512"];
+
     /// Parses a JWS `alg` value; the match is exact and case-sensitive
     /// (`"HS256"`, `"HS384"`, `"HS512"`), as RFC 7515 requires.
     pub fn parse(s: &str) -> Option<Self> {
@@ -390,6 +395,19 @@ pub fn sign(claims: &Value, secret: &[u8], alg: Algorithm) -> String {
     token.push('.');
     token.push_str(&URL_SAFE_NO_PAD.encode(tag));
     token
+}
+
+impl TryFrom<String> for Algorithm {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        Algorithm::parse(&s).ok_or_else(|| format!("unsupported algorithm `{s}`"))
+    }
+}
+
+impl From<Algorithm> for &'static str {
+    fn from(a: Algorithm) -> &'static str {
+        a.as_str()
+    }
 }
 
 #[cfg(test)]

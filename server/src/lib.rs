@@ -7,20 +7,28 @@
 //!
 //! The parsers that face untrusted input ([`jwt`], [`signing`], [`ipnet`],
 //! [`config`]) are pure and never panic on input.
+//!
+//! Modules form a DAG (no cycles): at the bottom the pure parts ([`jwt`],
+//! [`signing`], [`ipnet`], [`rate_limit`], [`metrics`], [`monitor`],
+//! [`chat`], [`reply`], [`identity`]), then [`config`] and [`state`], then
+//! [`events`] and [`api`], then [`app`] and [`http`], and [`run`] on top.
 
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
 pub mod api;
 pub mod app;
+pub mod chat;
 pub mod config;
 pub mod events;
 pub mod http;
+pub mod identity;
 pub mod ipnet;
 pub mod jwt;
 pub mod metrics;
 pub mod monitor;
 pub mod rate_limit;
+pub mod reply;
 pub mod run;
 pub mod signing;
 pub mod state;

@@ -170,25 +170,7 @@ fn main() -> ExitCode {
         }
     };
     if let Some(Command::GenToken { user, role, ttl }) = cli.command {
-        let Some(secret) = config.auth.jwt_secrets.first() else {
-            eprintln!("error: auth.jwt_secrets is empty; set one to sign tokens");
-            return ExitCode::from(2);
-        };
-        let alg = config
-            .auth
-            .jwt_algorithms
-            .first()
-            .and_then(|a| Algorithm::parse(a))
-            .unwrap_or(Algorithm::Hs256);
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        let mut claims = serde_json::json!({ "userId": user, "iat": now, "exp": now + ttl });
-        if let Some(r) = role {
-            claims["role"] = r.into();
-        }
-        println!("{}", jwt::sign(&claims, secret.as_bytes(), alg));
-        return ExitCode::SUCCESS;
+        return gen_token(&config, &user, role, ttl);
     }
     socketio_server::run::init_logging(&config);
     let rt = match tokio::runtime::Builder::new_multi_thread()
@@ -215,4 +197,27 @@ fn main() -> ExitCode {
             }
         }
     })
+}
+
+/// `gen-token`: a token for `user` signed with the first secret.
+fn gen_token(config: &Config, user: &str, role: Option<String>, ttl: u64) -> ExitCode {
+    let Some(secret) = config.auth.jwt_secrets.first() else {
+        eprintln!("error: auth.jwt_secrets is empty; set one to sign tokens");
+        return ExitCode::from(2);
+    };
+    let alg = config
+        .auth
+        .jwt_algorithms
+        .first()
+        .copied()
+        .unwrap_or(Algorithm::Hs256);
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let mut claims = serde_json::json!({ "userId": user, "iat": now, "exp": now + ttl });
+    if let Some(r) = role {
+        claims["role"] = r.into();
+    }
+    println!("{}", jwt::sign(&claims, secret.as_bytes(), alg));
+    ExitCode::SUCCESS
 }

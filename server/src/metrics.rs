@@ -1,6 +1,8 @@
 //! Counters and gauges, rendered in the Prometheus text format for
 //! `GET /metrics`. Labels come from small fixed sets (transport, reason
 //! codes, routes, namespaces from the config); never socket or user ids.
+//!
+//! Pure counters: must not read the settings or the server state.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

@@ -1,6 +1,9 @@
 //! Event statistics and the bounded event log behind
 //! `GET /api/monitoring/events` and `GET /api/monitoring/log`, plus ISO 8601
 //! timestamps. Payloads are never recorded.
+//!
+//! Bookkeeping only (it reads the clock for entry timestamps): callers pass
+//! the limits; must not read the settings or the server state.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};

@@ -45,6 +45,7 @@
 
 use std::collections::HashMap;
 use std::hash::Hash;
+use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 /// Shortest window length; shorter `per` values are raised to this.
@@ -336,6 +337,18 @@ impl EventLimiter {
             (Err(wait), _) | (_, Some(Err(wait))) => return Err(wait),
         }
         Ok(())
+    }
+}
+
+/// The key a per-address limit counts under: the address, or its /64 for
+/// IPv6 (one host usually holds a whole /64).
+pub fn limit_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            IpAddr::from([s[0], s[1], s[2], s[3], 0, 0, 0, 0])
+        }
+        v4 => v4,
     }
 }
 

@@ -1,6 +1,8 @@
 //! Process lifecycle: logging, binding, serving, and the graceful shutdown
 //! on SIGTERM/SIGINT (refuse new connections, mark not ready, notify
 //! clients, drain, close).
+//!
+//! Owns the process's order of steps; must not answer requests or events.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -9,23 +11,23 @@ use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::config::Config;
+use crate::config::{Config, LogFormat, LogLevel};
 use crate::state::State;
 
 /// Installs the tracing subscriber for `config.log` (stderr).
 pub fn init_logging(config: &Config) {
-    let level = match config.log.level.as_str() {
-        "error" => tracing::Level::ERROR,
-        "warn" => tracing::Level::WARN,
-        "debug" => tracing::Level::DEBUG,
-        "trace" => tracing::Level::TRACE,
-        _ => tracing::Level::INFO,
+    let level = match config.log.level {
+        LogLevel::Error => tracing::Level::ERROR,
+        LogLevel::Warn => tracing::Level::WARN,
+        LogLevel::Info => tracing::Level::INFO,
+        LogLevel::Debug => tracing::Level::DEBUG,
+        LogLevel::Trace => tracing::Level::TRACE,
     };
     let b = tracing_subscriber::fmt()
         .with_max_level(level)
         .with_writer(std::io::stderr)
         .with_target(false);
-    let _ = if config.log.format == "json" {
+    let _ = if config.log.format == LogFormat::Json {
         b.json().try_init()
     } else {
         b.with_ansi(false).try_init()

@@ -1,6 +1,9 @@
 //! The server's shared state: the live (run-time changeable) settings, the
 //! limiters, metrics and monitoring. Locks here are held for a lookup or an
 //! update, never across an await or a user callback.
+//!
+//! Holds data only: must not know the events, the API or the HTTP front
+//! (the chat bookkeeping it holds is [`crate::chat`]'s type).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -10,9 +13,10 @@ use std::time::{Duration, Instant, SystemTime};
 
 use socketio::SocketIo;
 
+use crate::chat::Chat;
 use crate::config::Config;
 use crate::ipnet::IpList;
-use crate::jwt::{Algorithm, Verifier};
+use crate::jwt::Verifier;
 use crate::metrics::Metrics;
 use crate::monitor::Monitor;
 use crate::rate_limit::{KeyedLimiter, Limit};
@@ -57,15 +61,6 @@ impl Live {
     }
 }
 
-/// The authenticated user of a socket, stored in its data.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct User {
-    /// `userId` or `sub` of the token; `None` for anonymous sockets.
-    pub id: Option<String>,
-    /// The role (token claim, `auth.default_role` or `auth.anonymous_role`).
-    pub role: String,
-}
-
 /// Everything the handlers share.
 pub struct State {
     live: RwLock<Arc<Live>>,
@@ -85,7 +80,7 @@ pub struct State {
     /// cannot burn another key's nonces).
     pub nonces: Mutex<HashMap<String, NonceCache>>,
     /// Presence and recent chat messages of the built-in events.
-    pub chat: Mutex<crate::events::Chat>,
+    pub chat: Mutex<Chat>,
     /// Serializes settings updates (read, patch, write).
     pub settings_update: Mutex<()>,
     /// The Socket.IO server.
@@ -122,11 +117,7 @@ impl State {
                 .iter()
                 .map(|s| s.as_bytes().to_vec())
                 .collect(),
-            algorithms: a
-                .jwt_algorithms
-                .iter()
-                .filter_map(|s| Algorithm::parse(s))
-                .collect(),
+            algorithms: a.jwt_algorithms.clone(),
             leeway_secs: a.leeway_secs,
             max_token_len: a.max_token_len,
             require_exp: a.require_exp,
@@ -141,7 +132,7 @@ impl State {
             api_limiter: Mutex::new(KeyedLimiter::new(keys)),
             api_ip_limiter: Mutex::new(KeyedLimiter::new(keys)),
             nonces: Mutex::new(HashMap::new()),
-            chat: Mutex::new(crate::events::Chat::default()),
+            chat: Mutex::new(Chat::default()),
             settings_update: Mutex::new(()),
             io,
             engine: OnceLock::new(),

@@ -1,0 +1,599 @@
+//! The HTTP API: `/api/push`, `/api/broadcast`, `/api/room`, `/api/status`,
+//! the socket operations (`/api/sockets`, `/api/sockets/{join,leave,
+//! disconnect}`), the admin routes (`/api/settings`, `/api/monitoring/*`), `/health`,
+//! `/ready`, `/metrics` and the OpenAPI description. Requests authenticate
+//! with `X-API-Key` (and optionally a signature, see [`crate::signing`]),
+//! are rate limited per key, and every error has the documents' shape
+//! `{"success":false,"error","code","requestId"}`.
+//!
+//! This module holds the route table ([`ROUTES`]: path, method, access,
+//! handler), the router, authentication and the request helpers the
+//! handlers share; each route is one handler function in [`emit`],
+//! [`sockets`], [`admin`] or [`status`]. It answers requests the HTTP front
+//! ([`crate::http`]) hands it and must not reach back into the front.
+
+mod admin;
+mod emit;
+mod sockets;
+mod status;
+
+use std::net::IpAddr;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use engineio::Sid;
+use hmac::{Hmac, Mac};
+use http::header::{self, HeaderValue};
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use socketio::Namespace;
+
+use crate::monitor::iso8601;
+use crate::rate_limit::limit_key;
+use crate::reply::{failure, json, too_many};
+use crate::signing::{self, SignedHeaders, SigningPolicy};
+use crate::state::{lock, Live, State};
+
+pub use sockets::MAX_LISTED_SOCKETS;
+pub use status::OPENAPI;
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    Public,
+    Key,
+    Admin,
+}
+
+/// A JSON response, or what refused the request.
+type Answer = Result<Response<Full<Bytes>>, ApiError>;
+
+/// What answers one route.
+type Handler = fn(&Call) -> Answer;
+
+/// One row of the route table.
+struct Route {
+    path: &'static str,
+    method: Method,
+    access: Access,
+    handler: Handler,
+}
+
+const fn route(path: &'static str, method: Method, access: Access, handler: Handler) -> Route {
+    Route {
+        path,
+        method,
+        access,
+        handler,
+    }
+}
+
+/// The routes under `/api/`: path, method, access, handler.
+const ROUTES: &[Route] = &[
+    route("/api/push", Method::POST, Access::Key, emit::push),
+    route("/api/broadcast", Method::POST, Access::Key, emit::broadcast),
+    route("/api/room", Method::POST, Access::Key, emit::room),
+    route("/api/status", Method::GET, Access::Key, status::status),
+    route("/api/sockets", Method::GET, Access::Key, sockets::list),
+    route(
+        "/api/sockets/join",
+        Method::POST,
+        Access::Key,
+        sockets::join,
+    ),
+    route(
+        "/api/sockets/leave",
+        Method::POST,
+        Access::Key,
+        sockets::leave,
+    ),
+    route(
+        "/api/sockets/disconnect",
+        Method::POST,
+        Access::Key,
+        sockets::disconnect,
+    ),
+    route("/api/settings", Method::GET, Access::Admin, admin::settings),
+    route(
+        "/api/settings",
+        Method::PATCH,
+        Access::Admin,
+        admin::patch_settings,
+    ),
+    route(
+        "/api/monitoring/stats",
+        Method::GET,
+        Access::Admin,
+        admin::stats,
+    ),
+    route(
+        "/api/monitoring/events",
+        Method::GET,
+        Access::Admin,
+        admin::events,
+    ),
+    route(
+        "/api/monitoring/log",
+        Method::GET,
+        Access::Admin,
+        admin::log,
+    ),
+    route(
+        "/api/monitoring/reset",
+        Method::POST,
+        Access::Admin,
+        admin::reset,
+    ),
+    route(
+        "/api/openapi.json",
+        Method::GET,
+        Access::Public,
+        status::openapi,
+    ),
+];
+
+/// An authenticated request, as a handler sees it.
+struct Call<'a> {
+    st: &'a State,
+    live: &'a Live,
+    /// The client's address.
+    ip: IpAddr,
+    /// The query string (`""` when none).
+    query: String,
+    /// Whether the key is an admin key.
+    admin: bool,
+    /// The request's time, ISO 8601.
+    ts: String,
+    /// The JSON object of a POST or PATCH; `null` for a GET.
+    body: Value,
+}
+
+/// A 200 with `body`.
+fn ok(body: Value) -> Answer {
+    Ok(json(StatusCode::OK, &body))
+}
+
+/// An API error: status, code, message.
+struct ApiError(StatusCode, &'static str, String, Option<Duration>);
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, msg: impl Into<String>) -> Self {
+        ApiError(status, code, msg.into(), None)
+    }
+
+    fn bad(msg: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::BAD_REQUEST, "INVALID_REQUEST", msg)
+    }
+
+    /// Over a rate limit; `retry` is when to try again.
+    fn limited(retry: Duration) -> Self {
+        let mut e = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "RATE_LIMITED",
+            "Rate limit exceeded",
+        );
+        e.3 = Some(retry);
+        e
+    }
+}
+
+fn request_id() -> String {
+    let b: [u8; 8] = rand::random();
+    b.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn error_response(e: &ApiError, id: &str) -> Response<Full<Bytes>> {
+    json(e.0, &{
+        let mut b = failure(e.1, &e.2);
+        b["requestId"] = id.into();
+        b
+    })
+}
+
+/// The response for `e`: rate-limit refusals carry `Retry-After` and
+/// `retryAfter`.
+fn api_error(e: &ApiError, id: &str) -> Response<Full<Bytes>> {
+    match e.3 {
+        Some(retry) => too_many(retry, Some(id)),
+        None => error_response(e, id),
+    }
+}
+
+/// A short, non-secret identifier of an API key.
+fn key_id(key: &str) -> String {
+    let d = Sha256::digest(key.as_bytes());
+    d[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Answers a request outside the engine path.
+pub async fn handle(
+    st: &State,
+    live: &Live,
+    ip: IpAddr,
+    req: Request<Incoming>,
+) -> Response<Full<Bytes>> {
+    let path = req.uri().path().to_owned();
+    let id = request_id();
+    let route_label = match path.as_str() {
+        "/health" | "/ready" | "/metrics" => path.clone(),
+        p if live.config.api.enabled && ROUTES.iter().any(|r| r.path == p) => p.to_owned(),
+        _ => "other".to_owned(),
+    };
+    let mut resp = match path.as_str() {
+        "/health" => status::health(),
+        "/ready" => status::ready(st),
+        "/metrics" => match metrics_access(st, live, ip, &req) {
+            Ok(()) => status::metrics(st),
+            Err(e) => api_error(&e, &id),
+        },
+        p if p.starts_with("/api/") && live.config.api.enabled => {
+            match api(st, live, ip, req).await {
+                Ok(r) => r,
+                Err(e) => api_error(&e, &id),
+            }
+        }
+        _ => error_response(
+            &ApiError::new(StatusCode::NOT_FOUND, "NOT_FOUND", "Not found"),
+            &id,
+        ),
+    };
+    if route_label != "/health" && route_label != "/ready" {
+        st.metrics
+            .http_requests_total
+            .inc(&[&route_label, resp.status().as_str()]);
+    }
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        resp.headers_mut().insert("x-request-id", v);
+    }
+    resp
+}
+
+/// `/metrics` needs a key when `api.metrics_require_key` is on.
+fn metrics_access(
+    st: &State,
+    live: &Live,
+    ip: IpAddr,
+    req: &Request<Incoming>,
+) -> Result<(), ApiError> {
+    if live.config.api.metrics_require_key {
+        authenticate(st, live, ip, req)?;
+    }
+    Ok(())
+}
+
+/// The rooms of `n`, without the rooms named by its socket ids.
+fn named_rooms(n: &Namespace) -> Vec<String> {
+    let ids: std::collections::HashSet<String> = n
+        .sockets()
+        .iter()
+        .map(|s| s.id().as_str().to_owned())
+        .collect();
+    n.adapter()
+        .rooms()
+        .into_iter()
+        .filter(|r| !ids.contains(r.as_str()))
+        .collect()
+}
+
+/// Rooms of every namespace, without the rooms named by socket ids.
+fn count_rooms(st: &State) -> usize {
+    st.io
+        .namespaces()
+        .iter()
+        .map(|n| named_rooms(n).len())
+        .sum()
+}
+
+/// Compares `given` with `key` in time independent of where they differ.
+fn key_matches(given: &[u8], key: &[u8]) -> bool {
+    // Equal-length digests, compared with HMAC's constant-time check.
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(b"api-key-compare") else {
+        return false;
+    };
+    mac.update(key);
+    let expected = mac.finalize().into_bytes();
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(b"api-key-compare") else {
+        return false;
+    };
+    mac.update(given);
+    mac.verify_slice(&expected).is_ok()
+}
+
+/// The key a request carries, if valid: `(key, is_admin)`. Limits failed
+/// attempts per client address.
+fn authenticate(
+    st: &State,
+    live: &Live,
+    ip: IpAddr,
+    req: &Request<Incoming>,
+) -> Result<(String, bool), ApiError> {
+    let given = req
+        .headers()
+        .get("x-api-key")
+        .map(|v| v.as_bytes().to_vec());
+    let api = &live.config.api;
+    let found = given.as_ref().and_then(|g| {
+        let admin = api.admin_keys.iter().find(|k| key_matches(g, k.as_bytes()));
+        let user = api.keys.iter().find(|k| key_matches(g, k.as_bytes()));
+        admin
+            .map(|k| (k.clone(), true))
+            .or(user.map(|k| (k.clone(), false)))
+    });
+    if let Some(limit) = live.per_minute(live.config.rate_limits.api_requests_per_minute) {
+        let now = Instant::now();
+        let r = match &found {
+            Some((k, _)) => lock(&st.api_limiter).check(&key_id(k), limit, now),
+            None => lock(&st.api_ip_limiter).check(&limit_key(ip), limit, now),
+        };
+        if let Err(retry) = r {
+            st.metrics.rate_limited_total.inc(&["api"]);
+            return Err(ApiError::limited(retry));
+        }
+    }
+    match (given, found) {
+        (None, _) => {
+            st.metrics.auth_failures_total.inc(&["API_KEY_MISSING"]);
+            Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "UNAUTHORIZED",
+                "Missing API key (X-API-Key)",
+            ))
+        }
+        (Some(_), None) => {
+            st.metrics.auth_failures_total.inc(&["INVALID_API_KEY"]);
+            tracing::info!(address = %ip, "API request with an invalid key");
+            Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "INVALID_API_KEY",
+                "Invalid API key",
+            ))
+        }
+        (Some(_), Some(f)) => Ok(f),
+    }
+}
+
+/// The route for `path` and `method`: 404 for an unknown path, 405 for a
+/// method it does not take.
+fn find_route(path: &str, method: &Method) -> Result<&'static Route, ApiError> {
+    let mut on_path = ROUTES.iter().filter(|r| r.path == path).peekable();
+    if on_path.peek().is_none() {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "NOT_FOUND",
+            format!("No route {path}"),
+        ));
+    }
+    on_path.find(|r| r.method == method).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "METHOD_NOT_ALLOWED",
+            format!("{method} is not allowed on {path}"),
+        )
+    })
+}
+
+/// Routes a request under `/api/`: the route, the key, the signature, the
+/// admin check, the body, then the route's handler.
+async fn api(st: &State, live: &Live, ip: IpAddr, req: Request<Incoming>) -> Answer {
+    let route = find_route(req.uri().path(), req.method())?;
+    let admin = match route.access {
+        Access::Public => false,
+        access => {
+            let (key, admin) = authenticate(st, live, ip, &req)?;
+            check_signature(st, live, ip, &req, &key)?;
+            if access == Access::Admin && !admin {
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "FORBIDDEN",
+                    "This route needs an admin key",
+                ));
+            }
+            admin
+        }
+    };
+    let method = req.method().clone();
+    let query = req.uri().query().unwrap_or("").to_owned();
+    let body = if method == Method::POST || method == Method::PATCH {
+        read_json(req, live.config.api.max_body_bytes).await?
+    } else {
+        Value::Null
+    };
+    let call = Call {
+        st,
+        live,
+        ip,
+        query,
+        admin,
+        ts: iso8601(SystemTime::now()),
+        body,
+    };
+    (route.handler)(&call)
+}
+
+/// Checks the request's signature when one is sent or `api.require_signature`
+/// is on; nonces are remembered per key.
+fn check_signature(
+    st: &State,
+    live: &Live,
+    ip: IpAddr,
+    req: &Request<Incoming>,
+    key: &str,
+) -> Result<(), ApiError> {
+    let h = req.headers();
+    let signed = SignedHeaders {
+        timestamp: h.get("x-request-timestamp").and_then(|v| v.to_str().ok()),
+        nonce: h.get("x-request-nonce").and_then(|v| v.to_str().ok()),
+        version: h.get("x-signature-version").and_then(|v| v.to_str().ok()),
+        signature: h.get("x-signature").and_then(|v| v.to_str().ok()),
+    };
+    if !live.config.api.require_signature && signed.signature.is_none() {
+        return Ok(());
+    }
+    let policy = SigningPolicy {
+        window_ms: live.config.api.signature_window_secs.saturating_mul(1000),
+        ..SigningPolicy::default()
+    };
+    let r = {
+        let mut caches = lock(&st.nonces);
+        let cache = caches
+            .entry(key_id(key))
+            .or_insert_with(|| signing::NonceCache::new(live.config.api.nonce_cache_size));
+        signing::verify(
+            key.as_bytes(),
+            req.method().as_str(),
+            req.uri().path(),
+            &signed,
+            &policy,
+            now_ms(),
+            cache,
+        )
+    };
+    r.map_err(|e| {
+        st.metrics.auth_failures_total.inc(&[e.code()]);
+        tracing::info!(address = %ip, reason = e.code(), "API request signature refused");
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "UNAUTHORIZED",
+            format!("Request signature refused: {e} ({})", e.code()),
+        )
+    })
+}
+
+async fn read_json(req: Request<Incoming>, max: usize) -> Result<Value, ApiError> {
+    if let Some(len) = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
+    {
+        if len > max {
+            return Err(too_large(max));
+        }
+    }
+    let body = Limited::new(req.into_body(), max)
+        .collect()
+        .await
+        .map_err(|e| {
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some()
+            {
+                too_large(max)
+            } else {
+                ApiError::bad("Could not read the request body")
+            }
+        })?
+        .to_bytes();
+    if body.is_empty() {
+        return Ok(json!({}));
+    }
+    let v: Value =
+        serde_json::from_slice(&body).map_err(|e| ApiError::bad(format!("Invalid JSON: {e}")))?;
+    if !v.is_object() {
+        return Err(ApiError::bad("The body must be a JSON object"));
+    }
+    Ok(v)
+}
+
+fn too_large(max: usize) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "PAYLOAD_TOO_LARGE",
+        format!("Body larger than {max} bytes"),
+    )
+}
+
+/// `room`: a non-empty string of at most 256 bytes.
+fn room_of(b: &Value) -> Result<String, ApiError> {
+    match b.get("room") {
+        Some(Value::String(s)) if !s.is_empty() && s.len() <= 256 => Ok(s.clone()),
+        _ => Err(ApiError::bad(
+            "`room` must be a non-empty string (at most 256 bytes)",
+        )),
+    }
+}
+
+/// Field `k` of `b`, with `null` taken as absent.
+fn present<'a>(b: &'a Value, k: &str) -> Option<&'a Value> {
+    b.get(k).filter(|v| !v.is_null())
+}
+
+/// A user id: a non-empty string or an integer.
+fn user_id(v: Option<&Value>) -> Result<String, ApiError> {
+    match v {
+        Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
+        Some(Value::Number(n)) if n.is_u64() || n.is_i64() => Ok(n.to_string()),
+        _ => Err(ApiError::bad(
+            "`userId` must be a non-empty string or an integer",
+        )),
+    }
+}
+
+/// A socket id in the server's format.
+fn socket_id(v: &Value) -> Result<Sid, ApiError> {
+    v.as_str()
+        .and_then(Sid::parse)
+        .ok_or_else(|| ApiError::bad("`socketId` must be a socket id (20 characters)"))
+}
+
+fn not_found(what: String) -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "NOT_FOUND", what)
+}
+
+/// The namespace named `name`.
+fn namespace(st: &State, name: &str) -> Result<Namespace, ApiError> {
+    st.io
+        .namespaces()
+        .into_iter()
+        .find(|n| n.name() == name)
+        .ok_or_else(|| not_found(format!("No namespace {name}")))
+}
+
+/// The request's `namespace`, `/` when absent.
+fn namespace_of(st: &State, b: &Value) -> Result<Namespace, ApiError> {
+    match present(b, "namespace") {
+        None => namespace(st, "/"),
+        Some(Value::String(n)) => namespace(st, n),
+        Some(_) => Err(ApiError::bad("`namespace` must be a string")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_is_in_the_openapi_document() {
+        let spec: Value = serde_json::from_str(OPENAPI).unwrap();
+        for Route { path, method, .. } in ROUTES {
+            let op = &spec["paths"][*path][method.as_str().to_ascii_lowercase()];
+            assert!(op.is_object(), "{method} {path} missing from openapi.json");
+        }
+        for p in ["/health", "/ready", "/metrics"] {
+            assert!(spec["paths"][p]["get"].is_object(), "{p}");
+        }
+        let paths = spec["paths"].as_object().unwrap();
+        for p in paths.keys() {
+            assert!(
+                ROUTES.iter().any(|r| r.path == p)
+                    || ["/health", "/ready", "/metrics"].contains(&p.as_str()),
+                "{p} documented but not routed"
+            );
+        }
+    }
+
+    #[test]
+    fn key_comparison() {
+        assert!(key_matches(b"abc", b"abc"));
+        assert!(!key_matches(b"abc", b"abd"));
+        assert!(!key_matches(b"", b"abc"));
+        assert_eq!(key_id("k").len(), 16);
+    }
+}

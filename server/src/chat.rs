@@ -1,0 +1,197 @@
+//! Bookkeeping for the chat and presence events: who is online in each
+//! namespace (sockets and status per user) and the recent chat messages
+//! (for read receipts).
+//!
+//! Pure data: no sockets, no emits, no settings. The event handlers in
+//! [`crate::events`] read and update it under the state's lock.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+
+/// Statuses `user:status` accepts.
+pub const STATUSES: [&str; 4] = ["online", "away", "busy", "offline"];
+
+/// Who is online, and the recent chat messages (for read receipts).
+#[derive(Debug, Default)]
+pub struct Chat {
+    /// Presence per namespace.
+    online: HashMap<String, Online>,
+    /// Recent `message:send` messages by id, oldest first in `order`.
+    messages: HashMap<String, Sent>,
+    order: VecDeque<String>,
+}
+
+/// The users of one namespace with at least one socket.
+#[derive(Debug, Default)]
+struct Online {
+    /// Open sockets and status per user.
+    users: HashMap<String, Presence>,
+    /// The sorted visible users (status other than `offline`), built on
+    /// the first request after a change.
+    listed: Option<Arc<Vec<String>>>,
+}
+
+#[derive(Debug)]
+struct Presence {
+    sockets: usize,
+    status: &'static str,
+}
+
+/// Where a sent message came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sent {
+    /// The conversation (room) it was sent to.
+    pub conversation: String,
+    /// Its sender's user id, when the sender was authenticated.
+    pub user: Option<String>,
+    /// Its sender's socket id.
+    pub socket: String,
+}
+
+impl Chat {
+    /// Counts a socket of `user` in `nsp`; true when it is the user's first.
+    pub fn socket_opened(&mut self, nsp: &str, user: &str) -> bool {
+        let o = self.online.entry(nsp.to_owned()).or_default();
+        let p = o.users.entry(user.to_owned()).or_insert(Presence {
+            sockets: 0,
+            status: "online",
+        });
+        p.sockets += 1;
+        let first = p.sockets == 1;
+        if first {
+            o.listed = None;
+        }
+        first
+    }
+
+    /// Uncounts a socket of `user` in `nsp`. When it was the user's last:
+    /// `Some(visible)`, false if the user appeared offline already.
+    pub fn socket_closed(&mut self, nsp: &str, user: &str) -> Option<bool> {
+        let o = self.online.get_mut(nsp)?;
+        let p = o.users.get_mut(user)?;
+        p.sockets -= 1;
+        if p.sockets > 0 {
+            return None;
+        }
+        let visible = p.status != "offline";
+        o.users.remove(user);
+        o.listed = None;
+        if o.users.is_empty() {
+            self.online.remove(nsp);
+        }
+        Some(visible)
+    }
+
+    /// Sets the status of an online user; true when it changed.
+    pub fn set_status(&mut self, nsp: &str, user: &str, status: &'static str) -> bool {
+        let Some(o) = self.online.get_mut(nsp) else {
+            return false;
+        };
+        match o.users.get_mut(user) {
+            Some(p) if p.status != status => {
+                if (p.status == "offline") != (status == "offline") {
+                    o.listed = None;
+                }
+                p.status = status;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Users with a socket in `nsp` who do not appear offline, sorted.
+    pub fn online_users(&mut self, nsp: &str) -> Arc<Vec<String>> {
+        let Some(o) = self.online.get_mut(nsp) else {
+            return Arc::default();
+        };
+        o.listed
+            .get_or_insert_with(|| {
+                let mut v: Vec<String> = o
+                    .users
+                    .iter()
+                    .filter(|(_, p)| p.status != "offline")
+                    .map(|(u, _)| u.clone())
+                    .collect();
+                v.sort();
+                Arc::new(v)
+            })
+            .clone()
+    }
+
+    /// Remembers message `id`, forgetting the oldest beyond `cap`.
+    pub fn remember(&mut self, id: String, sent: Sent, cap: usize) {
+        if cap == 0 {
+            return;
+        }
+        while self.order.len() >= cap {
+            if let Some(old) = self.order.pop_front() {
+                self.messages.remove(&old);
+            }
+        }
+        self.order.push_back(id.clone());
+        self.messages.insert(id, sent);
+    }
+
+    /// A remembered message.
+    pub fn message(&self, id: &str) -> Option<&Sent> {
+        self.messages.get(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presence_counts_sockets_per_user_and_namespace() {
+        let mut c = Chat::default();
+        assert!(c.socket_opened("/", "u1"));
+        assert!(!c.socket_opened("/", "u1"));
+        assert!(c.socket_opened("/chat", "u1"));
+        assert!(c.socket_opened("/", "u2"));
+        assert_eq!(*c.online_users("/"), vec!["u1", "u2"]);
+        // Appearing offline hides a user; a repeated status is no change.
+        assert!(c.set_status("/", "u2", "offline"));
+        assert!(!c.set_status("/", "u2", "offline"));
+        assert_eq!(*c.online_users("/"), vec!["u1"]);
+        assert!(c.set_status("/", "u2", "away"));
+        assert_eq!(*c.online_users("/"), vec!["u1", "u2"]);
+        assert!(!c.set_status("/", "nobody", "away"));
+        assert_eq!(c.socket_closed("/", "u1"), None);
+        assert_eq!(c.socket_closed("/", "u1"), Some(true));
+        assert_eq!(c.socket_closed("/", "u1"), None, "already gone");
+        assert_eq!(*c.online_users("/"), vec!["u2"]);
+        assert_eq!(*c.online_users("/chat"), vec!["u1"]);
+        assert!(c.set_status("/chat", "u1", "offline"));
+        assert_eq!(
+            c.socket_closed("/chat", "u1"),
+            Some(false),
+            "appeared offline already"
+        );
+        assert!(c.online_users("/chat").is_empty());
+        assert!(
+            !c.online.contains_key("/chat"),
+            "empty namespaces are forgotten"
+        );
+    }
+
+    #[test]
+    fn the_message_cache_forgets_the_oldest() {
+        let mut c = Chat::default();
+        let sent = |n: &str| Sent {
+            conversation: n.into(),
+            user: None,
+            socket: "s".into(),
+        };
+        for i in 0..5 {
+            c.remember(format!("m{i}"), sent(&format!("c{i}")), 3);
+        }
+        assert!(c.message("m0").is_none());
+        assert!(c.message("m1").is_none());
+        assert_eq!(c.message("m4").unwrap().conversation, "c4");
+        assert_eq!(c.messages.len(), 3);
+        assert_eq!(c.order.len(), 3);
+        c.remember("x".into(), sent("c"), 0);
+        assert!(c.message("x").is_none(), "a cache of 0 keeps nothing");
+    }
+}

@@ -1,0 +1,198 @@
+//! The server's configuration: the TOML schema with its defaults
+//! ([`schema`]), layering (embedded defaults < file < `SOCKETIO_SERVER_*`
+//! environment < CLI flags, [`layers`]), validation ([`validate`]), the
+//! run-time settings patch ([`patch`]) and the masked view printed by
+//! `check-config` and the settings API.
+//!
+//! Owns parsing and checking only; nothing here opens sockets or files
+//! other than the config file itself, and nothing here reads the server
+//! state or the events.
+
+mod layers;
+mod patch;
+mod schema;
+mod validate;
+
+use std::fmt;
+
+use serde::Deserialize;
+
+pub use layers::{Layers, ENV_PREFIX};
+pub use patch::{apply_settings_patch, RUNTIME_SETTINGS};
+pub use schema::*;
+
+/// A configuration that could not be read or is not valid.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    Io(String, std::io::Error),
+    /// A layer is not valid TOML or has unknown keys or wrong types.
+    Parse(String, String),
+    /// A value is out of range or inconsistent.
+    Invalid(String),
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::Io(p, e) => write!(f, "cannot read {p}: {e}"),
+            ConfigError::Parse(src, e) => write!(f, "{src}: {}", scrub(e).trim_end()),
+            ConfigError::Invalid(e) => write!(f, "invalid config: {e}"),
+        }
+    }
+}
+
+/// A parser message without what could be a secret: source snippets
+/// (TOML syntax errors quote the line) are dropped, and quoted values are
+/// masked when the message is about a secret-holding key.
+fn scrub(msg: &str) -> String {
+    let secretish = ["jwt_secrets", "keys", "admin_keys", "redis", "url"]
+        .iter()
+        .any(|k| msg.contains(k));
+    let mut out = Vec::new();
+    for line in msg.lines() {
+        let t = line.trim_start();
+        let numbered = t
+            .split_once(" |")
+            .is_some_and(|(n, _)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+        if t.starts_with('|') || numbered {
+            continue;
+        }
+        out.push(if secretish {
+            mask_quoted(line)
+        } else {
+            line.to_owned()
+        });
+    }
+    out.join("\n")
+}
+
+fn mask_quoted(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut parts = line.split('"');
+    if let Some(first) = parts.next() {
+        out.push_str(first);
+    }
+    for (i, p) in parts.enumerate() {
+        out.push('"');
+        out.push_str(if i % 2 == 0 { "***" } else { p });
+    }
+    out
+}
+
+impl std::error::Error for ConfigError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ConfigError::Io(_, e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl Config {
+    /// Parses a merged table: a refused choice (see [`validate`]) is
+    /// `Invalid`, unless the table does not parse for another reason.
+    fn from_table(t: toml::Table) -> Result<Config, ConfigError> {
+        let mut v = toml::Value::Table(t);
+        let refused = validate::check_choices(&mut v);
+        let c = Config::deserialize(v)
+            .map_err(|e| ConfigError::Parse("config".into(), e.to_string()))?;
+        match refused {
+            Some(m) => Err(ConfigError::Invalid(m)),
+            None => Ok(c),
+        }
+    }
+
+    /// Parses one TOML document over the defaults, with validation.
+    pub fn from_toml(text: &str) -> Result<Config, ConfigError> {
+        Layers::new().file("config", text)?.build()
+    }
+
+    /// This configuration as TOML with secrets masked.
+    pub fn to_masked_toml(&self) -> String {
+        toml::to_string_pretty(&self.masked()).unwrap_or_default()
+    }
+
+    /// A copy with secrets (JWT secrets, API keys, credentials in the Redis
+    /// URL) replaced by `***`.
+    pub fn masked(&self) -> Config {
+        let mut c = self.clone();
+        let mask = |v: &mut Vec<String>| v.iter_mut().for_each(|s| *s = "***".into());
+        mask(&mut c.auth.jwt_secrets);
+        mask(&mut c.api.keys);
+        mask(&mut c.api.admin_keys);
+        if let Some((scheme, rest)) = c.redis.url.split_once("://") {
+            if let Some((_, host)) = rest.rsplit_once('@') {
+                c.redis.url = format!("{scheme}://***@{host}");
+            }
+        }
+        c
+    }
+}
+
+/// The commented default config printed by `gen-config`.
+pub const DEFAULT_CONFIG_TOML: &str = include_str!("../../config.example.toml");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_match_the_example_file() {
+        let d = Config::default();
+        d.validate().unwrap();
+        assert_eq!(Config::from_toml(DEFAULT_CONFIG_TOML).unwrap(), d);
+        assert_eq!(d.server.port, 3000);
+        assert_eq!(d.server.host, "127.0.0.1");
+        assert_eq!(d.connection.max_payload, 1_000_000);
+    }
+
+    #[test]
+    fn validation_rules() {
+        let bad = [
+            "[server]\npath = \"x\"",
+            "[server]\ntls_cert = \"a.pem\"",
+            "[connection]\nping_interval_ms = 0",
+            "[connection]\ntransports = [\"carrier-pigeon\"]",
+            "[connection]\nslow_client = \"drop\"",
+            "[connection]\nws_read_buffer = 16385",
+            "[connection]\nsend_buffer = 0",
+            "[connection]\nheader_read_timeout_ms = 0",
+            "[cors]\norigins = [\"example.com\"]",
+            "[cors]\norigins = [\"*\"]\ncredentials = true",
+            "[auth]\njwt_algorithms = [\"none\"]",
+            "[auth]\njwt_secrets = [\"short\"]",
+            "[auth]\nrequire_authentication = true",
+            "[namespaces.\"/a\"]\nrequire_auth = true",
+            "[namespaces.chat]",
+            "[security]\nip_deny = [\"10.0.0.0/33\"]",
+            "[api]\nkeys = [\"short\"]",
+            "[redis]\nenabled = true",
+            "[log]\nformat = \"xml\"",
+            "[server]\npath = \"/\"",
+            "[server]\npath = \"/api/x\"",
+            "[server]\npath = \"/metrics\"",
+            "[monitoring]\nmax_event_log = 1000000",
+        ];
+        for b in bad {
+            assert!(Config::from_toml(b).is_err(), "accepted: {b}");
+        }
+    }
+
+    #[test]
+    fn masking_hides_secrets() {
+        let c = Config::from_toml(
+            "[auth]\njwt_secrets = [\"0123456789abcdef-secret\"]\n[api]\nkeys = [\"0123456789abcdef-key\"]\n[redis]\nurl = \"redis://user:pw@h:6379\"\n",
+        )
+        .unwrap();
+        let t = c.to_masked_toml();
+        assert!(
+            !t.contains("secret") || !t.contains("0123456789abcdef"),
+            "{t}"
+        );
+        assert!(!t.contains("0123456789abcdef"), "{t}");
+        assert!(!t.contains("pw@"), "{t}");
+        assert!(t.contains("***@h:6379"), "{t}");
+    }
+}

@@ -1,0 +1,613 @@
+//! The configuration's schema: every section and key with its documented
+//! default, and the enums of the keys that take one of a few strings.
+//!
+//! Owns the shape only: reading layers is [`super::layers`]'s, checking
+//! values [`super::validate`]'s. Must not touch sockets, files or the
+//! server state.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::jwt::Algorithm;
+
+/// The whole configuration. Every field has a default (see `gen-config`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Listening, TLS, lifecycle.
+    pub server: ServerSection,
+    /// Engine.IO and Socket.IO connection options.
+    pub connection: ConnectionSection,
+    /// Cross-origin requests (run-time changeable).
+    pub cors: CorsSection,
+    /// JWT authentication.
+    pub auth: AuthSection,
+    /// Namespaces beyond the main one `/`, by name (`"/admin"`).
+    pub namespaces: BTreeMap<String, NamespaceSection>,
+    /// Role permissions by role name (run-time changeable).
+    pub roles: BTreeMap<String, RolePermissions>,
+    /// Rate limits (run-time changeable).
+    pub rate_limits: RateLimitSection,
+    /// IP allow/deny lists and trusted proxies (run-time changeable).
+    pub security: SecuritySection,
+    /// The HTTP API.
+    pub api: ApiSection,
+    /// Monitoring and the event log (run-time changeable).
+    pub monitoring: MonitoringSection,
+    /// The built-in product events (run-time changeable).
+    pub events: EventsSection,
+    /// Redis, for the cluster adapter.
+    pub redis: RedisSection,
+    /// Logging.
+    pub log: LogSection,
+}
+
+/// `[server]`
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerSection {
+    /// Listen address. Default `127.0.0.1`.
+    pub host: String,
+    /// Listen port. Default 3000.
+    pub port: u16,
+    /// Engine.IO request path. Default `/socket.io/`.
+    pub path: String,
+    /// PEM certificate chain; with `tls_key`, serve HTTPS/WSS. Default none.
+    pub tls_cert: Option<String>,
+    /// PEM private key for `tls_cert`. Default none.
+    pub tls_key: Option<String>,
+    /// On SIGTERM/SIGINT, how long clients get to leave before the rest are
+    /// closed, in seconds. Default 10.
+    pub drain_secs: u64,
+    /// Hint sent in the shutdown notice: when clients should reconnect, in
+    /// milliseconds. Default 5000.
+    pub reconnect_hint_ms: u64,
+    /// Environment name reported by `/api/status`. Default `production`.
+    pub environment: String,
+}
+
+impl Default for ServerSection {
+    fn default() -> Self {
+        ServerSection {
+            host: "127.0.0.1".into(),
+            port: 3000,
+            path: "/socket.io/".into(),
+            tls_cert: None,
+            tls_key: None,
+            drain_secs: 10,
+            reconnect_hint_ms: 5000,
+            environment: "production".into(),
+        }
+    }
+}
+
+/// `[connection]`
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConnectionSection {
+    /// Most Engine.IO connections at once; further handshakes get 503
+    /// (run-time changeable). Default 10,000.
+    pub max_connections: usize,
+    /// Ping interval in milliseconds. Default 25,000.
+    pub ping_interval_ms: u64,
+    /// Pong timeout in milliseconds. Default 20,000.
+    pub ping_timeout_ms: u64,
+    /// Time a client has to join a namespace after the handshake, in
+    /// milliseconds. Default 45,000.
+    pub connect_timeout_ms: u64,
+    /// Largest message or POST body in bytes, on both transports. Default
+    /// 1,000,000 (1 MB).
+    pub max_payload: usize,
+    /// Polling responses from this many bytes on are compressed; 0 disables
+    /// compression. Default 1024.
+    pub compression_threshold: usize,
+    /// Allowed transports. Default `["polling", "websocket"]`.
+    pub transports: Vec<Transport>,
+    /// Most binary attachments per Socket.IO packet. Default 10.
+    pub max_attachments: usize,
+    /// Packets queued for one connection before sends to it fail (a slow
+    /// reader). Default 1024.
+    pub send_buffer: usize,
+    /// What a full send buffer does: `"error"` fails that send (a broadcast
+    /// then closes that connection, so nothing is lost silently); `"close"`
+    /// closes the connection at once, reason "slow client". Default
+    /// `"error"`.
+    pub slow_client: SlowClient,
+    /// Time allowed to read a request's headers (also the TLS handshake, and
+    /// the longest an idle keep-alive connection waits), in milliseconds.
+    /// Default 10,000.
+    pub header_read_timeout_ms: u64,
+    /// Time allowed to read a polling POST body, in milliseconds. Default
+    /// 10,000.
+    pub body_read_timeout_ms: u64,
+    /// Time a WebSocket upgrade may take, in milliseconds. Default 10,000.
+    pub upgrade_timeout_ms: u64,
+    /// Most Engine.IO packets in one polling POST. Default 1024.
+    pub max_packets_per_post: usize,
+    /// Most bytes one WebSocket read takes (64 to 16384); idle connections
+    /// hold no read buffer whatever this is. Default 4096.
+    pub ws_read_buffer: usize,
+    /// Connection state recovery: a client that lost its connection and
+    /// comes back within this many seconds gets its socket id, rooms and
+    /// data back, with the packets it missed; 0 turns recovery off.
+    /// Recovered sockets go through the connection middlewares again (their
+    /// token is checked, before anything missed is delivered): a new role
+    /// replaces the old one, and a token of another user is refused with
+    /// `RECOVERY_REFUSED` (the client connects again, afresh). Default 0
+    /// (off, as in the reference server).
+    pub recovery_secs: u64,
+    /// Most packets kept for recovery (oldest dropped first). Default 10,000.
+    pub recovery_max_packets: usize,
+    /// Most bytes of packets kept for recovery (oldest dropped first).
+    /// Default 67,108,864 (64 MiB).
+    pub recovery_max_bytes: usize,
+}
+
+impl Default for ConnectionSection {
+    fn default() -> Self {
+        ConnectionSection {
+            max_connections: 10_000,
+            ping_interval_ms: 25_000,
+            ping_timeout_ms: 20_000,
+            connect_timeout_ms: 45_000,
+            max_payload: 1_000_000,
+            compression_threshold: 1024,
+            transports: vec![Transport::Polling, Transport::Websocket],
+            max_attachments: 10,
+            send_buffer: 1024,
+            slow_client: SlowClient::Error,
+            header_read_timeout_ms: 10_000,
+            body_read_timeout_ms: 10_000,
+            upgrade_timeout_ms: 10_000,
+            max_packets_per_post: 1024,
+            ws_read_buffer: 4096,
+            recovery_secs: 0,
+            recovery_max_packets: 10_000,
+            recovery_max_bytes: 64 << 20,
+        }
+    }
+}
+
+/// `[cors]`
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct CorsSection {
+    /// Allowed origins (`scheme://host[:port]`); `["*"]` allows any. Default
+    /// none (no CORS headers: same-origin and non-browser clients only).
+    pub origins: Vec<String>,
+    /// Send `Access-Control-Allow-Credentials: true`. Default false.
+    pub credentials: bool,
+}
+
+/// `[auth]`
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthSection {
+    /// Refuse sockets without a valid token on every namespace. Default false
+    /// (a token, when sent, must still be valid).
+    pub require_authentication: bool,
+    /// HS* secrets; the first signs `gen-token` tokens, all verify (key
+    /// rotation). Default none.
+    pub jwt_secrets: Vec<String>,
+    /// Accepted algorithms. Default `["HS256"]`.
+    pub jwt_algorithms: Vec<Algorithm>,
+    /// Clock skew allowed for `exp`, `iat` and `nbf`, in seconds. Default 30.
+    pub leeway_secs: u64,
+    /// Longest accepted token in bytes. Default 8192.
+    pub max_token_len: usize,
+    /// Refuse tokens without `exp`. Default true.
+    pub require_exp: bool,
+    /// Role of sockets without a token. Default `public`.
+    pub anonymous_role: String,
+    /// Role of tokens without a `role` claim. Default `authenticated`.
+    pub default_role: String,
+}
+
+impl Default for AuthSection {
+    fn default() -> Self {
+        AuthSection {
+            require_authentication: false,
+            jwt_secrets: Vec::new(),
+            jwt_algorithms: vec![Algorithm::Hs256],
+            leeway_secs: 30,
+            max_token_len: 8192,
+            require_exp: true,
+            anonymous_role: "public".into(),
+            default_role: "authenticated".into(),
+        }
+    }
+}
+
+/// `[namespaces."/name"]`
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct NamespaceSection {
+    /// Refuse sockets without a valid token on this namespace. Default false.
+    pub require_auth: bool,
+}
+
+/// `[roles.<name>]`: what sockets of a role may do. A role missing from the
+/// table may connect everywhere and receives no content-type events.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct RolePermissions {
+    /// May connect at all. Default true.
+    pub can_connect: bool,
+    /// Namespaces it may join; `"*"` is every one. Default `["*"]`.
+    pub namespaces: Vec<String>,
+    /// Content-type events it receives, by content type: which of `create`,
+    /// `update`, `delete`. Default none.
+    pub content_types: BTreeMap<String, ContentTypeActions>,
+}
+
+impl Default for RolePermissions {
+    fn default() -> Self {
+        RolePermissions {
+            can_connect: true,
+            namespaces: vec!["*".into()],
+            content_types: BTreeMap::new(),
+        }
+    }
+}
+
+/// Which content-type actions a role receives. Default none.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ContentTypeActions {
+    /// `{type}:create`.
+    pub create: bool,
+    /// `{type}:update`.
+    pub update: bool,
+    /// `{type}:delete`.
+    pub delete: bool,
+}
+
+impl RolePermissions {
+    /// Whether this role may join `namespace`.
+    pub fn allows_namespace(&self, namespace: &str) -> bool {
+        self.namespaces.iter().any(|n| n == "*" || n == namespace)
+    }
+
+    /// Whether this role receives `action` (`create`/`update`/`delete`) of
+    /// `content_type`.
+    pub fn receives(&self, content_type: &str, action: &str) -> bool {
+        self.content_types
+            .get(content_type)
+            .is_some_and(|a| match action {
+                "create" => a.create,
+                "update" => a.update,
+                "delete" => a.delete,
+                _ => false,
+            })
+    }
+}
+
+/// `[rate_limits]`
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct RateLimitSection {
+    /// Enforce the limits below. Default true.
+    pub enabled: bool,
+    /// New Engine.IO connections per client IP per minute. Default 100.
+    pub connections_per_minute: u32,
+    /// Events per Socket.IO connection per minute. Default 1000.
+    pub events_per_minute: u32,
+    /// Events per connection per second (burst limit); 0 disables. Default 10.
+    pub events_per_second: u32,
+    /// HTTP API requests per API key (per IP when no valid key) per minute.
+    /// Default 100.
+    pub api_requests_per_minute: u32,
+    /// Most client IPs and API keys tracked at once; new ones beyond are
+    /// refused until old ones expire. Default 100,000.
+    pub max_tracked_keys: usize,
+    /// Length of the window of the `*_per_minute` limits, in seconds.
+    /// Default 60 (other values scale the window, not the counts).
+    pub window_secs: u64,
+}
+
+impl Default for RateLimitSection {
+    fn default() -> Self {
+        RateLimitSection {
+            enabled: true,
+            connections_per_minute: 100,
+            events_per_minute: 1000,
+            events_per_second: 10,
+            api_requests_per_minute: 100,
+            max_tracked_keys: 100_000,
+            window_secs: 60,
+        }
+    }
+}
+
+/// `[security]`
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct SecuritySection {
+    /// When not empty, only clients in these CIDRs may connect. Default empty.
+    pub ip_allow: Vec<String>,
+    /// Clients in these CIDRs may not connect (wins over `ip_allow`).
+    /// Default empty.
+    pub ip_deny: Vec<String>,
+    /// Proxies whose `X-Forwarded-For` is believed. Default none.
+    pub trusted_proxies: Vec<String>,
+}
+
+/// `[api]`
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiSection {
+    /// Serve `/api/*`. Default true (every route still needs a key).
+    pub enabled: bool,
+    /// Keys for push/broadcast/room/status. Default none (the API refuses
+    /// every request until a key is configured).
+    pub keys: Vec<String>,
+    /// Keys that may also read and change settings and monitoring. Default none.
+    pub admin_keys: Vec<String>,
+    /// Require request signing (`X-Signature` etc.) on every API request.
+    /// Default false.
+    pub require_signature: bool,
+    /// Accepted age of `X-Request-Timestamp`, either way, in seconds.
+    /// Default 300.
+    pub signature_window_secs: u64,
+    /// Nonces remembered for replay protection. Default 100,000.
+    pub nonce_cache_size: usize,
+    /// Largest request body in bytes; larger ones get 413. Default 1,048,576.
+    pub max_body_bytes: usize,
+    /// `/metrics` needs an API key too. Default false.
+    pub metrics_require_key: bool,
+}
+
+impl Default for ApiSection {
+    fn default() -> Self {
+        ApiSection {
+            enabled: true,
+            keys: Vec::new(),
+            admin_keys: Vec::new(),
+            require_signature: false,
+            signature_window_secs: 300,
+            nonce_cache_size: 100_000,
+            max_body_bytes: 1_048_576,
+            metrics_require_key: false,
+        }
+    }
+}
+
+/// `[monitoring]`
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct MonitoringSection {
+    /// Log connects and disconnects at info. Default true.
+    pub connection_logging: bool,
+    /// Keep a log of recent events (name, socket, user; never payloads).
+    /// Default false.
+    pub event_logging: bool,
+    /// Entries the event log keeps. Default 100.
+    pub max_event_log: usize,
+    /// Distinct event names counted by `/api/monitoring/events`; further names
+    /// are counted as `(other)`. Default 1000.
+    pub max_event_types: usize,
+}
+
+impl Default for MonitoringSection {
+    fn default() -> Self {
+        MonitoringSection {
+            connection_logging: true,
+            event_logging: false,
+            max_event_log: 100,
+            max_event_types: 1000,
+        }
+    }
+}
+
+/// `[events]`: the built-in events of the product documents (rooms,
+/// private messages, register/authenticate, chat, presence; see the
+/// `events` module).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct EventsSection {
+    /// Answer the built-in events. Default true; when false they are
+    /// ignored like any event without a handler.
+    pub enabled: bool,
+    /// Send `system:welcome` and `connected` to every new socket. Default true.
+    pub welcome: bool,
+    /// Rooms one socket may join itself (server rooms not counted).
+    /// Default 100.
+    pub max_rooms_per_socket: usize,
+    /// Longest room (and conversation) name in bytes. Default 128.
+    pub max_room_name: usize,
+    /// Allow `private-message` between sockets of a namespace. Default true.
+    pub private_messages: bool,
+    /// Announce `user:online` / `user:offline` to the namespace when a
+    /// user's first socket connects and last one leaves. Each announcement
+    /// reaches every socket of the namespace. Default true.
+    pub presence: bool,
+    /// Largest message a client sends through these events, serialized, in
+    /// bytes: the argument of `message:send`, `client:event`,
+    /// `client:message` and `client:action`, and the `message` of
+    /// `private-message`. Default 65536.
+    pub max_message_len: usize,
+    /// Who may join and leave rooms with `join-room`, `room:join` and
+    /// `conversation:join`: `"all"`, `"authenticated"` (sockets with a
+    /// token) or `"none"` (rooms are then joined by the application, with
+    /// `POST /api/sockets/join`, after its own access check). Default
+    /// `"all"`.
+    pub client_room_joins: ClientRoomJoins,
+    /// Chat messages remembered for read receipts (`message:read` reaches
+    /// the sender of one of the last this many). Default 10000.
+    pub message_cache: usize,
+    /// Room (of the client's namespace) that receives `client:event`,
+    /// `client:message` and `client:action`, e.g. `role_service` for a
+    /// backend connected with a `service` token. It must be a server room
+    /// (`user_…` or `role_…`) so clients cannot join it. Default empty: not
+    /// forwarded.
+    pub forward_room: String,
+}
+
+impl Default for EventsSection {
+    fn default() -> Self {
+        EventsSection {
+            enabled: true,
+            welcome: true,
+            max_rooms_per_socket: 100,
+            max_room_name: 128,
+            private_messages: true,
+            presence: true,
+            max_message_len: 65_536,
+            client_room_joins: ClientRoomJoins::All,
+            message_cache: 10_000,
+            forward_room: String::new(),
+        }
+    }
+}
+
+/// `[redis]`: read and validated; used once the Redis adapter exists.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct RedisSection {
+    /// Use Redis. Default false; `true` is refused until the adapter exists.
+    pub enabled: bool,
+    /// Server URL. Default `redis://127.0.0.1:6379`.
+    pub url: String,
+}
+
+impl Default for RedisSection {
+    fn default() -> Self {
+        RedisSection {
+            enabled: false,
+            url: "redis://127.0.0.1:6379".into(),
+        }
+    }
+}
+
+/// `[log]`
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogSection {
+    /// `error`, `warn`, `info`, `debug` or `trace`. Default `info`.
+    pub level: LogLevel,
+    /// `human` or `json`. Default `human`.
+    pub format: LogFormat,
+}
+
+impl Default for LogSection {
+    fn default() -> Self {
+        LogSection {
+            level: LogLevel::Info,
+            format: LogFormat::Human,
+        }
+    }
+}
+
+impl Config {
+    /// Permissions of `role` (an unlisted role gets the defaults).
+    pub fn role(&self, role: &str) -> RolePermissions {
+        self.roles.get(role).cloned().unwrap_or_default()
+    }
+}
+
+/// Declares an enum of a key that takes one of a few strings: its strings
+/// ([`NAMES`](SlowClient::NAMES)), `parse`, `as_str`, and serde through
+/// them (a value of another type is refused as "expected a string", as for
+/// the string keys these replaced).
+macro_rules! choice {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $v:ident = $s:literal,)+ }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "&'static str")]
+        pub enum $name {
+            $($(#[$vm])* $v,)+
+        }
+
+        impl $name {
+            /// Every accepted string, in order.
+            pub const NAMES: &'static [&'static str] = &[$($s),+];
+
+            /// The variant named `s`.
+            pub fn parse(s: &str) -> Option<Self> {
+                match s {
+                    $($s => Some(Self::$v),)+
+                    _ => None,
+                }
+            }
+
+            /// The string of this variant.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$v => $s,)+
+                }
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = String;
+            fn try_from(s: String) -> Result<Self, String> {
+                Self::parse(&s).ok_or_else(|| format!("unknown value `{s}`"))
+            }
+        }
+
+        impl From<$name> for &'static str {
+            fn from(v: $name) -> &'static str {
+                v.as_str()
+            }
+        }
+    };
+}
+
+choice! {
+    /// `connection.slow_client`: what a full send buffer does.
+    SlowClient {
+        /// `"error"`: that send fails (a broadcast then closes that connection).
+        Error = "error",
+        /// `"close"`: the connection is closed at once, reason "slow client".
+        Close = "close",
+    }
+}
+
+choice! {
+    /// One of `connection.transports`.
+    Transport {
+        /// `"polling"`: HTTP long-polling.
+        Polling = "polling",
+        /// `"websocket"`.
+        Websocket = "websocket",
+    }
+}
+
+choice! {
+    /// `events.client_room_joins`: who may join rooms with the room events.
+    ClientRoomJoins {
+        /// `"all"`: every socket.
+        All = "all",
+        /// `"authenticated"`: sockets with a token.
+        Authenticated = "authenticated",
+        /// `"none"`: rooms are joined by the application only.
+        None = "none",
+    }
+}
+
+choice! {
+    /// `log.level`.
+    LogLevel {
+        /// `"error"`.
+        Error = "error",
+        /// `"warn"`.
+        Warn = "warn",
+        /// `"info"`.
+        Info = "info",
+        /// `"debug"`.
+        Debug = "debug",
+        /// `"trace"`.
+        Trace = "trace",
+    }
+}
+
+choice! {
+    /// `log.format`.
+    LogFormat {
+        /// `"human"`: plain text lines.
+        Human = "human",
+        /// `"json"`: one JSON object per line.
+        Json = "json",
+    }
+}

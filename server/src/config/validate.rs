@@ -1,0 +1,334 @@
+//! Validation: ranges and cross-field rules of a parsed [`Config`], and the
+//! check of the keys that take one of a few strings (done on a layer's raw
+//! value, before it is parsed, so that such a value is reported as invalid
+//! with the same message whatever layer it came from).
+//!
+//! Pure: reads nothing but the values it is given, changes nothing but the
+//! refused strings of a raw value it checks.
+
+use super::{ClientRoomJoins, Config, ConfigError, LogFormat, LogLevel, SlowClient, Transport};
+use crate::identity::RESERVED_PREFIXES;
+use crate::ipnet::IpList;
+use crate::jwt::Algorithm;
+
+/// A key that takes one of a few strings (a serde enum in the schema).
+struct Choice {
+    section: &'static str,
+    key: &'static str,
+    /// The strings it takes (the first stands in for a refused one).
+    accepted: &'static [&'static str],
+    /// The message for a refused `value`.
+    message: fn(&str) -> String,
+}
+
+/// The choice keys, in the order their refusals are reported.
+const CHOICES: &[Choice] = &[
+    Choice {
+        section: "events",
+        key: "client_room_joins",
+        accepted: ClientRoomJoins::NAMES,
+        message: |v| format!("events.client_room_joins `{v}` must be all, authenticated or none"),
+    },
+    Choice {
+        section: "connection",
+        key: "slow_client",
+        accepted: SlowClient::NAMES,
+        message: |v| format!("connection.slow_client `{v}` must be `error` or `close`"),
+    },
+    Choice {
+        section: "connection",
+        key: "transports",
+        accepted: Transport::NAMES,
+        message: |_| "connection.transports takes `polling` and/or `websocket`".into(),
+    },
+    Choice {
+        section: "auth",
+        key: "jwt_algorithms",
+        accepted: Algorithm::NAMES,
+        message: |v| format!("auth.jwt_algorithms: unsupported `{v}` (HS256, HS384, HS512)"),
+    },
+    Choice {
+        section: "log",
+        key: "level",
+        accepted: LogLevel::NAMES,
+        message: |v| format!("log.level `{v}`: error, warn, info, debug or trace"),
+    },
+    Choice {
+        section: "log",
+        key: "format",
+        accepted: LogFormat::NAMES,
+        message: |v| format!("log.format `{v}`: human or json"),
+    },
+];
+
+/// A layer's raw value (TOML or JSON), as far as the choice check needs it.
+pub(super) trait Raw: Sized {
+    /// The value under `section.key`, if any.
+    fn field_mut(&mut self, section: &str, key: &str) -> Option<&mut Self>;
+    /// The string this is, if it is one.
+    fn string(&self) -> Option<&str>;
+    /// The elements, if this is a list.
+    fn items_mut(&mut self) -> Option<Vec<&mut Self>>;
+    /// Replaces this with the string `s`.
+    fn set_string(&mut self, s: &str);
+}
+
+/// TOML and JSON values have the same accessors.
+macro_rules! raw {
+    ($t:ty, $string:path) => {
+        impl Raw for $t {
+            fn field_mut(&mut self, section: &str, key: &str) -> Option<&mut Self> {
+                self.get_mut(section)?.get_mut(key)
+            }
+            fn string(&self) -> Option<&str> {
+                self.as_str()
+            }
+            fn items_mut(&mut self) -> Option<Vec<&mut Self>> {
+                Some(self.as_array_mut()?.iter_mut().collect())
+            }
+            fn set_string(&mut self, s: &str) {
+                *self = $string(s.into());
+            }
+        }
+    };
+}
+
+raw!(toml::Value, toml::Value::String);
+raw!(serde_json::Value, serde_json::Value::String);
+
+/// Checks the choice keys of `raw`: the message for the first string that
+/// is not one of its key's choices. Refused strings are replaced by an
+/// accepted one, so that parsing `raw` still reports what else is wrong
+/// (unknown keys, wrong types) first; values that are not strings are left
+/// to the parser.
+pub(super) fn check_choices<V: Raw>(raw: &mut V) -> Option<String> {
+    let mut first = None;
+    for c in CHOICES {
+        let Some(v) = raw.field_mut(c.section, c.key) else {
+            continue;
+        };
+        let values = match v.items_mut() {
+            Some(items) => items,
+            None => vec![v],
+        };
+        for v in values {
+            let Some(s) = v.string() else { continue };
+            if !c.accepted.contains(&s) {
+                first.get_or_insert_with(|| (c.message)(s));
+                v.set_string(c.accepted[0]);
+            }
+        }
+    }
+    first
+}
+
+type Checked = Result<(), ConfigError>;
+
+fn bad(m: impl Into<String>) -> Checked {
+    Err(ConfigError::Invalid(m.into()))
+}
+
+impl Config {
+    /// Checks ranges and cross-field rules (the choice keys are checked
+    /// when a layer is parsed).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.check_path()?;
+        self.check_events()?;
+        self.check_server()?;
+        self.check_connection()?;
+        self.check_cors()?;
+        self.check_auth()?;
+        self.check_names_and_lists()?;
+        self.check_api_and_limits()
+    }
+
+    fn check_path(&self) -> Checked {
+        let p = self.server.path.trim_end_matches('/');
+        let reserved = ["/api", "/health", "/ready", "/metrics"];
+        if p.is_empty()
+            || reserved
+                .iter()
+                .any(|r| p == *r || p.starts_with(&format!("{r}/")))
+        {
+            return bad(format!(
+                "server.path `{}` would hide the HTTP API, /health, /ready or /metrics",
+                self.server.path
+            ));
+        }
+        Ok(())
+    }
+
+    fn check_events(&self) -> Checked {
+        let e = &self.events;
+        if e.max_rooms_per_socket > 100_000 || e.message_cache > 1_000_000 {
+            return bad("events.max_rooms_per_socket is at most 100000 and events.message_cache at most 1000000");
+        }
+        if e.max_room_name == 0 || e.max_room_name > 1024 {
+            return bad("events.max_room_name must be 1 to 1024");
+        }
+        if !e.forward_room.is_empty()
+            && !RESERVED_PREFIXES
+                .iter()
+                .any(|p| e.forward_room.len() > p.len() && e.forward_room.starts_with(p))
+        {
+            return bad(format!(
+                "events.forward_room `{}` must be a server room (user_… or role_…) so clients cannot join it",
+                e.forward_room
+            ));
+        }
+        let m = &self.monitoring;
+        if m.max_event_log > 100_000 || m.max_event_types > 100_000 {
+            return bad("monitoring.max_event_log and max_event_types are at most 100000");
+        }
+        Ok(())
+    }
+
+    fn check_server(&self) -> Checked {
+        if !self.server.path.starts_with('/') {
+            return bad(format!(
+                "server.path `{}` must start with `/`",
+                self.server.path
+            ));
+        }
+        if self.server.tls_cert.is_some() != self.server.tls_key.is_some() {
+            return bad("server.tls_cert and server.tls_key go together");
+        }
+        Ok(())
+    }
+
+    fn check_connection(&self) -> Checked {
+        let c = &self.connection;
+        if c.ping_interval_ms == 0 || c.ping_timeout_ms == 0 || c.connect_timeout_ms == 0 {
+            return bad("connection ping_interval_ms, ping_timeout_ms and connect_timeout_ms must be above 0");
+        }
+        if c.max_payload < 64 {
+            return bad("connection.max_payload must be at least 64 bytes");
+        }
+        if c.header_read_timeout_ms == 0 || c.body_read_timeout_ms == 0 || c.upgrade_timeout_ms == 0
+        {
+            return bad("connection header_read_timeout_ms, body_read_timeout_ms and upgrade_timeout_ms must be above 0");
+        }
+        if c.send_buffer == 0 || c.max_packets_per_post == 0 {
+            return bad("connection.send_buffer and max_packets_per_post must be above 0");
+        }
+        if c.recovery_secs > 0 && c.recovery_max_bytes < c.max_payload.max(65_536) {
+            return bad("connection.recovery_max_bytes must be at least 65536 and at least max_payload, or one message would empty the recovery buffer");
+        }
+        if c.recovery_secs > 86_400 || c.recovery_max_packets > 10_000_000 {
+            return bad("connection.recovery_secs is at most 86400 and recovery_max_packets at most 10000000");
+        }
+        if !(64..=16384).contains(&c.ws_read_buffer) {
+            return bad("connection.ws_read_buffer must be between 64 and 16384");
+        }
+        if c.transports.is_empty() {
+            return bad("connection.transports takes `polling` and/or `websocket`");
+        }
+        Ok(())
+    }
+
+    fn check_cors(&self) -> Checked {
+        for o in &self.cors.origins {
+            if o != "*" && !(o.starts_with("http://") || o.starts_with("https://")) {
+                return bad(format!(
+                    "cors origin `{o}` must be `*` or start with http:// or https://"
+                ));
+            }
+        }
+        if self.cors.credentials && self.cors.origins.iter().any(|o| o == "*") {
+            // Browsers refuse credentials with a wildcard; the server reflects
+            // the origin, which would make every site trusted.
+            return bad("cors.credentials cannot be combined with origin `*`");
+        }
+        Ok(())
+    }
+
+    fn check_auth(&self) -> Checked {
+        if self.auth.jwt_algorithms.is_empty() {
+            return bad("auth.jwt_algorithms must not be empty");
+        }
+        if self.auth.jwt_secrets.iter().any(|s| s.len() < 16) {
+            return bad("auth.jwt_secrets must be at least 16 bytes each");
+        }
+        let needs_auth =
+            self.auth.require_authentication || self.namespaces.values().any(|n| n.require_auth);
+        if needs_auth && self.auth.jwt_secrets.is_empty() {
+            return bad("authentication is required but auth.jwt_secrets is empty");
+        }
+        Ok(())
+    }
+
+    fn check_names_and_lists(&self) -> Checked {
+        for name in self.namespaces.keys() {
+            if !name.starts_with('/') {
+                return bad(format!("namespace `{name}` must start with `/`"));
+            }
+        }
+        for (name, r) in &self.roles {
+            for a in r.content_types.keys() {
+                if a.is_empty() || a.contains(':') {
+                    return bad(format!(
+                        "roles.{name}.content_types: bad content type `{a}`"
+                    ));
+                }
+            }
+        }
+        for (label, list) in [
+            ("security.ip_allow", &self.security.ip_allow),
+            ("security.ip_deny", &self.security.ip_deny),
+            ("security.trusted_proxies", &self.security.trusted_proxies),
+        ] {
+            if let Err(e) = IpList::parse(list) {
+                return bad(format!("{label}: {e}"));
+            }
+        }
+        Ok(())
+    }
+
+    fn check_api_and_limits(&self) -> Checked {
+        if self
+            .api
+            .keys
+            .iter()
+            .chain(&self.api.admin_keys)
+            .any(|k| k.len() < 16)
+        {
+            return bad("api keys must be at least 16 bytes each");
+        }
+        if self.api.nonce_cache_size == 0 || self.api.signature_window_secs == 0 {
+            return bad("api.nonce_cache_size and api.signature_window_secs must be above 0");
+        }
+        if self.rate_limits.max_tracked_keys == 0 || self.rate_limits.window_secs == 0 {
+            return bad("rate_limits.max_tracked_keys and window_secs must be above 0");
+        }
+        if self.redis.enabled {
+            return bad("redis.enabled: the Redis adapter is not available yet");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refused_choices_keep_their_messages() {
+        let mut v = serde_json::json!({
+            "connection": { "slow_client": "drop", "transports": ["polling", "pigeon"] },
+            "log": { "level": "loud" },
+        });
+        assert_eq!(
+            check_choices(&mut v).as_deref(),
+            Some("connection.slow_client `drop` must be `error` or `close`")
+        );
+        assert_eq!(v["connection"]["slow_client"], "error");
+        assert_eq!(v["connection"]["transports"][1], "polling");
+        assert_eq!(v["log"]["level"], "error");
+        assert_eq!(check_choices(&mut v), None);
+        let e = Config::from_toml("[auth]\njwt_algorithms = [\"none\"]\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid config: auth.jwt_algorithms: unsupported `none` (HS256, HS384, HS512)"
+        );
+    }
+}

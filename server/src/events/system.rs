@@ -1,0 +1,155 @@
+//! The system family: `register` (`register:ack`), `authenticate`
+//! (`authenticated` or `authError`), `ping` (`pong`, and an empty ack when
+//! asked); and on connect `system:welcome` and `connected`, and after a
+//! reconnection that asked for recovery `system:state_recovered` or
+//! `system:state_recovery_failed`.
+//!
+//! Binds a token's user to a socket through [`crate::identity`]; presence
+//! bookkeeping stays with the presence family.
+
+use std::time::SystemTime;
+
+use serde_json::{json, Value};
+use socketio::{Data, Socket};
+
+use super::{arg_or_field, emit, event, now_iso, presence, Family, Reply};
+use crate::identity::{bind_user, now_secs, user_id, user_of, User};
+use crate::monitor::unix_ms;
+use crate::state::{Live, State};
+
+pub(super) const FAMILY: Family = Family {
+    events: &[
+        event("register", Some("register:ack"), on_register),
+        event("authenticate", None, on_authenticate),
+        event("ping", None, on_ping),
+    ],
+    on_connect: Some(welcome),
+    on_close: None,
+};
+
+/// Sends `system:welcome` and `connected` (when `events.welcome` is on)
+/// and tells a client that asked to recover whether it did.
+fn welcome(st: &State, live: &Live, socket: &Socket) {
+    let ev = &live.config.events;
+    let user = user_id(socket);
+    if ev.welcome {
+        emit(
+            st,
+            socket,
+            "system:welcome",
+            json!({
+                "message": "Welcome to the Socket.IO server",
+                "socketId": socket.id().as_str(),
+                "timestamp": now_iso(),
+                "serverInfo": {
+                    "version": env!("CARGO_PKG_VERSION"),
+                    "environment": live.config.server.environment,
+                },
+            }),
+        );
+        emit(
+            st,
+            socket,
+            "connected",
+            json!({ "userId": user, "socketId": socket.id().as_str() }),
+        );
+    }
+    // A client that asked to recover (its CONNECT carries `pid`) learns
+    // whether it did.
+    if socket.recovered() {
+        emit(
+            st,
+            socket,
+            "system:state_recovered",
+            json!({ "userId": user, "timestamp": now_iso() }),
+        );
+    } else if socket.handshake().auth.get("pid").is_some() {
+        emit(
+            st,
+            socket,
+            "system:state_recovery_failed",
+            json!({ "message": "Failed to recover connection state", "timestamp": now_iso() }),
+        );
+    }
+}
+
+fn on_register(_: &State, _: &Live, s: &Socket, data: &Data, r: Reply) {
+    let Some(Value::String(wanted)) = arg_or_field(data, "userId") else {
+        return r.fail("INVALID_MESSAGE_DATA", "userId must be a string");
+    };
+    match user_id(s) {
+        None => r.fail("AUTH_REQUIRED", "Authentication required"),
+        Some(id) if id == *wanted => r.ok(json!({ "success": true, "userId": id })),
+        Some(_) => r.fail("FORBIDDEN", "userId does not match the authenticated user"),
+    }
+}
+
+/// `authenticate {token}`: the token of an anonymous socket makes it the
+/// user's (rooms, presence); the same user's fresh token is accepted too.
+fn on_authenticate(st: &State, live: &Live, s: &Socket, data: &Data, r: Reply) {
+    let fail = |r: Reply, code: &str, message: &str| {
+        st.metrics.auth_failures_total.inc(&[code]);
+        let body = json!({ "success": false, "message": message, "code": code });
+        r.emit("authError", body.clone());
+        if let Some(a) = r.ack {
+            let _ = a.send(body);
+        }
+    };
+    let Some(Value::String(token)) = arg_or_field(data, "token") else {
+        return fail(r, "INVALID_TOKEN", "token must be a string");
+    };
+    let claims = match st.verifier.verify(token, now_secs()) {
+        Ok(c) => c,
+        Err(e) => return fail(r, e.code(), &format!("Authentication failed: {e}")),
+    };
+    let cfg = &live.config;
+    let id = claims.user_id.clone();
+    let user = User::from_claims(claims, &cfg.auth.default_role);
+    let role = user.role.clone();
+    let old = user_of(s);
+    if let Some(prev) = old.as_ref().and_then(|u| u.id.as_ref()) {
+        if *prev != id {
+            return fail(r, "FORBIDDEN", "Already authenticated as another user");
+        }
+    }
+    let perms = cfg.role(&role);
+    if !perms.can_connect || !perms.allows_namespace(s.nsp().name()) {
+        return fail(
+            r,
+            "FORBIDDEN",
+            &format!("Forbidden: role `{role}` may not use this namespace"),
+        );
+    }
+    let was_anonymous = old.as_ref().is_none_or(|u| u.id.is_none());
+    bind_user(s, user);
+    if was_anonymous {
+        presence::opened(st, &cfg.events, s, &id);
+    }
+    let body = json!({
+        "success": true,
+        "userId": id,
+        "role": role,
+        "socketId": s.id().as_str(),
+    });
+    r.emit("authenticated", body.clone());
+    if let Some(a) = r.ack {
+        let _ = a.send(body);
+    }
+}
+
+fn on_ping(st: &State, _: &Live, s: &Socket, data: &Data, r: Reply) {
+    // Only a number is echoed: the reply must not carry client data.
+    let ts = arg_or_field(data, "timestamp")
+        .filter(|v| v.is_number())
+        .cloned()
+        .unwrap_or(Value::Null);
+    emit(
+        st,
+        s,
+        "pong",
+        json!({ "timestamp": ts, "serverTime": unix_ms(SystemTime::now()) }),
+    );
+    if let Some(a) = r.ack {
+        let _ = a.send(Data::new());
+    }
+}

@@ -1,0 +1,149 @@
+//! Who a socket is: the [`User`] its token names (or the anonymous role),
+//! where the handshake carries that token, the server rooms that follow
+//! from the user (`user_<id>`, `role_<role>`) and from the socket (its own
+//! room), and binding a user to a socket.
+//!
+//! Must not read the settings or the server state: callers pass what it
+//! needs (the default role, whether recovery is on). Token verification
+//! itself is [`crate::jwt`]'s.
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use engineio::Sid;
+use socketio::{Handshake, Socket};
+
+use crate::jwt::{Claims, JwtError};
+
+/// Prefixes of the rooms the server manages; clients cannot join or leave
+/// them.
+pub const RESERVED_PREFIXES: [&str; 2] = ["user_", "role_"];
+
+/// The authenticated user of a socket, stored in its data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// `userId` or `sub` of the token; `None` for anonymous sockets.
+    pub id: Option<String>,
+    /// The role (token claim, `auth.default_role` or `auth.anonymous_role`).
+    pub role: String,
+}
+
+impl User {
+    /// The user a verified token names; `default_role` when it has no
+    /// `role` claim.
+    pub fn from_claims(claims: Claims, default_role: &str) -> User {
+        User {
+            id: Some(claims.user_id),
+            role: claims.role.unwrap_or_else(|| default_role.to_owned()),
+        }
+    }
+
+    /// A socket without a token.
+    pub fn anonymous(role: &str) -> User {
+        User {
+            id: None,
+            role: role.to_owned(),
+        }
+    }
+}
+
+/// Room of every socket of a user.
+pub fn user_room(id: &str) -> String {
+    format!("user_{id}")
+}
+
+/// Room of every socket of a role (content-type events go there).
+pub fn role_room(role: &str) -> String {
+    format!("role_{role}")
+}
+
+/// Whether `room` starts with one of [`RESERVED_PREFIXES`].
+pub fn has_reserved_prefix(room: &str) -> bool {
+    RESERVED_PREFIXES.iter().any(|p| room.starts_with(p))
+}
+
+/// Whether `room` is one of the server's own, whose membership follows
+/// the token or the socket: `user_…`, `role_…`, or a socket's own room
+/// (see [`sid_room_reserved`]; `recovery` is whether recovery is on).
+pub fn is_server_room(room: &str, socket: &Socket, recovery: bool) -> bool {
+    has_reserved_prefix(room) || sid_room_reserved(room, socket, recovery)
+}
+
+/// Whether `room`, shaped like a socket id, is a socket's own room that
+/// clients may not join: the id of a connected socket of the namespace, or
+/// any such name when `recovery` is on (a disconnected socket may come back
+/// with its id). Other 20-character names of that alphabet (many
+/// databases' ids) stay usable.
+pub fn sid_room_reserved(room: &str, socket: &Socket, recovery: bool) -> bool {
+    Sid::parse(room).is_some_and(|sid| recovery || socket.nsp().socket(sid).is_some())
+}
+
+/// The user of `socket` (`None` when the middleware stored none).
+pub fn user_of(socket: &Socket) -> Option<Arc<User>> {
+    socket.get::<Arc<User>>()
+}
+
+/// The user id of `socket`; `None` for anonymous sockets.
+pub fn user_id(socket: &Socket) -> Option<String> {
+    user_of(socket).and_then(|u| u.id.clone())
+}
+
+/// Makes `user` the socket's: its per-user and per-role rooms, leaving the
+/// room of the role it had before (a recovered or re-authenticated socket),
+/// and its data.
+pub fn bind_user(socket: &Socket, user: User) {
+    if let Some(old) = user_of(socket) {
+        if old.role != user.role {
+            socket.leave(&role_room(&old.role));
+        }
+    }
+    if let Some(id) = &user.id {
+        socket.join(user_room(id));
+    }
+    socket.join(role_room(&user.role));
+    socket.insert(Arc::new(user));
+}
+
+/// Where the token came from: `auth.token`, the `token` query parameter or
+/// `Authorization: Bearer`. `Err` for a present but non-string `auth.token`.
+pub fn token(h: &Handshake) -> Result<Option<String>, JwtError> {
+    match h.auth.get("token") {
+        Some(serde_json::Value::String(t)) => return Ok(Some(t.clone())),
+        Some(serde_json::Value::Null) | None => {}
+        Some(_) => return Err(JwtError::Malformed),
+    }
+    if let Some(t) = h.query("token") {
+        return Ok(Some(t));
+    }
+    let bearer = h
+        .headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            let (scheme, rest) = v.trim().split_once(' ')?;
+            scheme
+                .eq_ignore_ascii_case("bearer")
+                .then(|| rest.trim().to_owned())
+        });
+    Ok(bearer)
+}
+
+/// Seconds since the Unix epoch, for token checks.
+pub fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_rooms_are_named_by_prefix() {
+        assert_eq!(user_room("42"), "user_42");
+        assert_eq!(role_room("admin"), "role_admin");
+        assert!(has_reserved_prefix("user_42") && has_reserved_prefix("role_"));
+        assert!(!has_reserved_prefix("chat") && !has_reserved_prefix("user"));
+    }
+}

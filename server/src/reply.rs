@@ -1,0 +1,67 @@
+//! The JSON reply shapes the built-in events and the HTTP API share: the
+//! refusal `{success: false, error, code}`, a JSON response, and the
+//! rate-limit refusal (429 with `Retry-After` and `retryAfter`).
+//!
+//! Owns shapes only: it decides nothing about who is refused and must not
+//! touch the server state, the settings or sockets.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{self, HeaderValue};
+use http::{Response, StatusCode};
+use http_body_util::Full;
+use serde_json::{json, Value};
+
+/// A refusal: `{"success": false, "error": message, "code": code}`; callers
+/// add their own fields after these (`requestId`, `retryAfter`, `room`…).
+pub fn failure(code: &str, message: &str) -> Value {
+    json!({ "success": false, "error": message, "code": code })
+}
+
+/// A JSON response.
+pub fn json(status: StatusCode, body: &Value) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::from(body.to_string())));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    r
+}
+
+/// Whole seconds to wait before retrying (rounded up, at least 1).
+pub fn retry_secs(retry: Duration) -> u64 {
+    retry.as_secs_f64().ceil().max(1.0) as u64
+}
+
+/// The rate-limit refusal: 429, `Retry-After` and the documents' body.
+pub fn too_many(retry: Duration, request_id: Option<&str>) -> Response<Full<Bytes>> {
+    let secs = retry_secs(retry);
+    let mut body = failure("RATE_LIMITED", "Rate limit exceeded");
+    body["retryAfter"] = secs.into();
+    if let Some(id) = request_id {
+        body["requestId"] = id.into();
+    }
+    let mut r = json(StatusCode::TOO_MANY_REQUESTS, &body);
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusals_keep_their_field_order() {
+        let mut b = failure("X", "m");
+        b["requestId"] = "r".into();
+        assert_eq!(
+            b.to_string(),
+            r#"{"success":false,"error":"m","code":"X","requestId":"r"}"#
+        );
+        assert_eq!(retry_secs(Duration::from_millis(1)), 1);
+        assert_eq!(retry_secs(Duration::from_millis(2001)), 3);
+    }
+}
