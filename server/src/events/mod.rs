@@ -25,9 +25,6 @@
 //! own: the `user_` and `role_` rooms and the rooms named by socket ids
 //! (see [`crate::identity::sid_room_reserved`]).
 //!
-//! Locks here guard a map lookup or update and are never held across an
-//! emit or an await.
-//!
 //! Each family of events is one file, and one row of [`FAMILIES`]: its
 //! events with their reply events and handlers, and what it does when a
 //! socket connects or disconnects. This module holds the table and what
