@@ -14,6 +14,9 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
 use engineio::{Sid, SidMap, SidSet};
+use futures_util::stream::BoxStream;
+use futures_util::StreamExt;
+use serde_json::Value;
 
 use crate::data::Data;
 use crate::error::{AckError, AdapterError};
@@ -60,8 +63,11 @@ impl<T: Into<String> + Clone, const N: usize> IntoRooms for [T; N] {
     }
 }
 
-/// Who a broadcast reaches, and how.
+/// Who a broadcast reaches, and how. Start from `Default` (every socket,
+/// compressible) and set what differs; more fields may come, so build it
+/// that way rather than with a struct literal.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct BroadcastOptions {
     /// Rooms to reach (union); empty means every socket of the namespace.
     pub rooms: Vec<Room>,
@@ -74,6 +80,12 @@ pub struct BroadcastOptions {
     /// The transport may compress the packet (HTTP compression of polling
     /// responses). Default true, as in the reference.
     pub compress: bool,
+    /// For a broadcast with acks: how long its acks are awaited (the
+    /// reference's `timeout` flag).
+    pub timeout: Option<Duration>,
+    /// The server the broadcast came from, as its adapter names it
+    /// ([`Adapter::server_id`]); `None` for this node's own.
+    pub origin: Option<String>,
 }
 
 impl Default for BroadcastOptions {
@@ -84,12 +96,29 @@ impl Default for BroadcastOptions {
             volatile: false,
             local: false,
             compress: true,
+            timeout: None,
+            origin: None,
         }
+    }
+}
+
+impl BroadcastOptions {
+    /// Adds rooms to reach.
+    pub fn to(mut self, rooms: impl IntoRooms) -> Self {
+        self.rooms.extend(rooms.into_rooms());
+        self
+    }
+
+    /// Adds rooms (or socket ids) to leave out.
+    pub fn except(mut self, rooms: impl IntoRooms) -> Self {
+        self.except.extend(rooms.into_rooms());
+        self
     }
 }
 
 /// A socket as `fetch_sockets` reports it (possibly on another node).
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct SocketInfo {
     /// Socket id.
     pub id: Sid,
@@ -99,10 +128,37 @@ pub struct SocketInfo {
     pub rooms: Vec<Room>,
     /// Its handshake.
     pub handshake: Arc<Handshake>,
+    /// Its data as another node reported it (the reference's
+    /// `socket.data`); `Null` for this node's sockets, whose data is typed.
+    pub data: Value,
+    /// The server it is on ([`Adapter::server_id`]); `None` for this node.
+    pub server: Option<String>,
+}
+
+impl SocketInfo {
+    /// A socket of this node.
+    pub fn new(
+        id: Sid,
+        nsp: impl Into<String>,
+        rooms: Vec<Room>,
+        handshake: Arc<Handshake>,
+    ) -> Self {
+        SocketInfo {
+            id,
+            nsp: nsp.into(),
+            rooms,
+            handshake,
+            data: Value::Null,
+            server: None,
+        }
+    }
 }
 
 /// The answer of one recipient to a broadcast with ack.
 pub type AckResult = Result<Data, AckError>;
+
+/// The answers to a broadcast with ack, as they come.
+pub type AckStream = BoxStream<'static, AckResult>;
 
 /// The namespace as its adapter sees it: the local sockets, and the
 /// operations a broadcast or a peer's request applies to them. Implemented
@@ -116,14 +172,15 @@ pub trait LocalNamespace: Send + Sync + 'static {
     /// non-volatile one its connection is closed instead (never a silent
     /// loss).
     fn deliver(&self, packet: &Packet, sids: &[Sid], opts: &BroadcastOptions);
-    /// Sends `packet` with one ack id to the local sockets `sids` and
-    /// collects each answer within `timeout`.
+    /// Sends `packet` with one ack id to the local sockets `sids`: how many
+    /// it was sent to (what a peer's request is answered with first), and
+    /// each answer as it comes, or its error once `timeout` passed.
     fn deliver_with_ack(
         &self,
         packet: Packet,
         sids: &[Sid],
         timeout: Duration,
-    ) -> BoxFuture<Vec<AckResult>>;
+    ) -> (usize, AckStream);
     /// Describes the local sockets `sids` (those still connected).
     fn fetch(&self, sids: &[Sid]) -> Vec<SocketInfo>;
     /// Makes the local sockets `sids` join `rooms`.
@@ -154,7 +211,31 @@ impl WeakNamespace {
 }
 
 /// Rooms and cluster operations for one namespace.
+///
+/// Lifecycle: the factory builds the adapter with its namespace; [`init`]
+/// runs once right after (in the background when it does not finish at
+/// once), [`close`] when the server closes. Every operation that may
+/// involve other nodes is async and ends, at the latest after the adapter's
+/// request timeout, with its result or an [`AdapterError`].
+///
+/// [`init`]: Adapter::init
+/// [`close`]: Adapter::close
 pub trait Adapter: Send + Sync + 'static {
+    /// Starts the adapter (a distributed one subscribes to its peers).
+    /// Default: nothing to do.
+    fn init(&self) -> BoxFuture<Result<(), AdapterError>> {
+        Box::pin(std::future::ready(Ok(())))
+    }
+    /// Stops the adapter (unsubscribes, tells its peers). Default: nothing.
+    fn close(&self) -> BoxFuture<()> {
+        Box::pin(std::future::ready(()))
+    }
+    /// This server's id in the cluster (the reference's `uid`); `None` for
+    /// a single node.
+    fn server_id(&self) -> Option<&str> {
+        None
+    }
+
     /// Adds a local socket to rooms.
     fn add_all(&self, sid: Sid, rooms: &[Room]);
     /// Removes a local socket from a room.
@@ -208,6 +289,10 @@ pub trait Adapter: Send + Sync + 'static {
     fn server_side_emit(&self, event: String, data: Data) -> BoxFuture<Result<(), AdapterError>>;
     /// Number of nodes in the cluster (1 for a single node).
     fn server_count(&self) -> BoxFuture<Result<usize, AdapterError>>;
+    /// Every room with a member on any node. Default: this node's rooms.
+    fn all_rooms(&self) -> BoxFuture<Result<Vec<Room>, AdapterError>> {
+        Box::pin(std::future::ready(Ok(self.rooms())))
+    }
 }
 
 /// Builds the adapter of each namespace.
@@ -404,8 +489,8 @@ impl Adapter for LocalAdapter {
         let Some(nsp) = self.nsp.upgrade() else {
             return Self::ready(Err(AdapterError::NamespaceGone));
         };
-        let sids = self.local_sockets(&opts);
-        Box::pin(async move { Ok(nsp.deliver_with_ack(packet, &sids, timeout).await) })
+        let (_, answers) = nsp.deliver_with_ack(packet, &self.local_sockets(&opts), timeout);
+        Box::pin(async move { Ok(answers.collect().await) })
     }
 
     fn add_sockets(
@@ -502,8 +587,8 @@ mod tests {
             "/"
         }
         fn deliver(&self, _: &Packet, _: &[Sid], _: &BroadcastOptions) {}
-        fn deliver_with_ack(&self, _: Packet, _: &[Sid], _: Duration) -> BoxFuture<Vec<AckResult>> {
-            Box::pin(std::future::ready(Vec::new()))
+        fn deliver_with_ack(&self, _: Packet, _: &[Sid], _: Duration) -> (usize, AckStream) {
+            (0, futures_util::stream::empty().boxed())
         }
         fn fetch(&self, _: &[Sid]) -> Vec<SocketInfo> {
             Vec::new()
@@ -515,11 +600,9 @@ mod tests {
     }
 
     fn opts(rooms: &[&str], except: &[&str]) -> BroadcastOptions {
-        BroadcastOptions {
-            rooms: rooms.iter().map(|s| s.to_string()).collect(),
-            except: except.iter().map(|s| s.to_string()).collect(),
-            ..Default::default()
-        }
+        BroadcastOptions::default()
+            .to(rooms.to_vec())
+            .except(except.to_vec())
     }
 
     #[test]

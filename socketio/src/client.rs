@@ -222,13 +222,7 @@ impl Connection {
         let now = nsp.runtime().now();
         let mut restored = nsp.recovery().and_then(|r| r.take(now, &auth));
         let id = restored.as_ref().map_or_else(Sid::random, |r| r.id);
-        let handshake = Arc::new(Handshake {
-            auth,
-            url: self.0.info.url.clone(),
-            headers: self.0.info.headers.clone(),
-            address: self.0.info.address,
-            issued: self.0.info.issued,
-        });
+        let handshake = Arc::new(Handshake::new(&self.0.info, auth));
         let link: Weak<Client> = Arc::downgrade(&self.0);
         let socket = nsp.new_socket(NewSocket {
             id,

@@ -233,6 +233,15 @@ pub enum AdapterError {
     NamespaceGone,
     /// A distributed adapter could not reach its peers.
     Remote(String),
+    /// Peers did not all answer within the adapter's request timeout.
+    Timeout {
+        /// What was asked (`fetch_sockets`, `all_rooms`...).
+        operation: &'static str,
+        /// Answers received.
+        received: usize,
+        /// Answers expected.
+        expected: usize,
+    },
 }
 
 impl fmt::Display for AdapterError {
@@ -240,6 +249,14 @@ impl fmt::Display for AdapterError {
         match self {
             AdapterError::NamespaceGone => f.write_str("namespace no longer exists"),
             AdapterError::Remote(e) => write!(f, "adapter peer error: {e}"),
+            AdapterError::Timeout {
+                operation,
+                received,
+                expected,
+            } => write!(
+                f,
+                "{operation} timed out: {received} of {expected} servers answered"
+            ),
         }
     }
 }

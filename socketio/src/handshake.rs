@@ -47,3 +47,18 @@ impl Handshake {
         engineio::query::param(q, name)
     }
 }
+
+impl Handshake {
+    /// The handshake of a connection with these facts, for a namespace
+    /// whose CONNECT carried `auth` (a cluster adapter also builds one for
+    /// a socket another node reported).
+    pub fn new(info: &ConnectionInfo, auth: Value) -> Handshake {
+        Handshake {
+            auth,
+            url: info.url.clone(),
+            headers: info.headers.clone(),
+            address: info.address,
+            issued: info.issued,
+        }
+    }
+}

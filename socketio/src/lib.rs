@@ -48,8 +48,8 @@ mod socket;
 mod io;
 
 pub use adapter::{
-    AckResult, Adapter, AdapterFactory, BroadcastOptions, IntoRooms, LocalAdapter, LocalNamespace,
-    Room, SocketInfo, WeakNamespace,
+    AckResult, AckStream, Adapter, AdapterFactory, BroadcastOptions, IntoRooms, LocalAdapter,
+    LocalNamespace, Room, SocketInfo, WeakNamespace,
 };
 pub use client::Connection;
 pub use config::{RecoveryConfig, SocketIoConfig};

@@ -17,10 +17,12 @@ use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
 
 use engineio::{Sid, SidMap};
+use futures_util::stream::FuturesUnordered;
+use futures_util::{FutureExt, StreamExt};
 
 use crate::adapter::{
-    AckResult, Adapter, AdapterFactory, BroadcastOptions, IntoRooms, LocalNamespace, Room,
-    SocketInfo, WeakNamespace,
+    AckResult, AckStream, Adapter, AdapterFactory, BroadcastOptions, IntoRooms, LocalNamespace,
+    Room, SocketInfo, WeakNamespace,
 };
 use crate::config::SocketIoConfig;
 use crate::conn::Encoded;
@@ -103,7 +105,7 @@ impl Namespace {
     /// A namespace `name` listed in `directory`, its adapter built by the
     /// directory's factory (which gets the namespace as [`LocalNamespace`]).
     fn new(name: String, directory: &Arc<Directory>, parent: Option<ParentNamespace>) -> Self {
-        Namespace(Arc::new_cyclic(|nsp: &Weak<NsInner>| {
+        let nsp = Namespace(Arc::new_cyclic(|nsp: &Weak<NsInner>| {
             let local: Weak<dyn LocalNamespace> = nsp.clone();
             let adapter = (directory.adapter_factory)(WeakNamespace::new(local));
             let recovery = Recovery::new(&directory.config);
@@ -116,7 +118,16 @@ impl Namespace {
                 sockets: RwLock::new(SidMap::default()),
                 server_side: RwLock::new(HashMap::new()),
             }
-        }))
+        }));
+        // The adapter starts at once, in the background if it must wait
+        // (a distributed adapter subscribing to its peers).
+        let mut init = nsp.adapter().init();
+        if (&mut init).now_or_never().is_none() {
+            nsp.runtime().spawn(Box::pin(async move {
+                let _ = init.await;
+            }));
+        }
+        nsp
     }
 
     /// The name (`/` for the main namespace).
@@ -316,17 +327,16 @@ impl LocalNamespace for NsInner {
         mut packet: Packet,
         sids: &[Sid],
         timeout: Duration,
-    ) -> BoxFuture<Vec<AckResult>> {
+    ) -> (usize, AckStream) {
         let id = self.scope.next_ack_id();
         packet.id = Some(id);
         let encoded = Encoded::new(&packet);
-        let waits: Vec<BoxFuture<AckResult>> = sids
+        let answers: FuturesUnordered<BoxFuture<AckResult>> = sids
             .iter()
             .filter_map(|sid| self.socket(*sid))
             .map(|s| {
                 let rx = s.register_ack(id);
-                let sent = s.send_packet(encoded.clone());
-                let fut: BoxFuture<AckResult> = match sent {
+                let fut: BoxFuture<AckResult> = match s.send_packet(encoded.clone()) {
                     Ok(()) => Box::pin(async move { s.wait_ack(id, rx, timeout).await }),
                     Err(e) => {
                         s.forget_ack(id);
@@ -336,7 +346,7 @@ impl LocalNamespace for NsInner {
                 fut
             })
             .collect();
-        Box::pin(futures_util::future::join_all(waits))
+        (answers.len(), answers.boxed())
     }
 
     fn fetch(&self, sids: &[Sid]) -> Vec<SocketInfo> {

@@ -5,6 +5,8 @@
 
 use std::sync::Arc;
 
+use futures_util::FutureExt;
+
 use crate::adapter::{AdapterFactory, IntoRooms, LocalAdapter, LocalNamespace};
 use crate::client::{Connection, Shared};
 use crate::config::SocketIoConfig;
@@ -171,6 +173,11 @@ impl SocketIo {
             for s in n.sockets() {
                 s.close(DisconnectReason::ServerShuttingDown);
                 s.close_connection();
+            }
+            // Then the adapter stops (a distributed one leaves its peers).
+            let mut closing = n.adapter().close();
+            if (&mut closing).now_or_never().is_none() {
+                n.runtime().spawn(closing);
             }
         }
     }

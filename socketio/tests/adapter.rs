@@ -5,9 +5,11 @@
 mod common;
 use common::*;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures_util::StreamExt;
 use serde_json::json;
 use socketio::{
     AckResult, Adapter, AdapterError, AdapterFactory, BoxFuture, BroadcastOptions, Data,
@@ -19,6 +21,8 @@ use socketio::{
 struct Relay {
     rooms: LocalAdapter,
     nsp: WeakNamespace,
+    started: Arc<AtomicBool>,
+    closed: AtomicBool,
 }
 
 impl Relay {
@@ -34,6 +38,22 @@ impl Relay {
 }
 
 impl Adapter for Relay {
+    fn init(&self) -> BoxFuture<Result<(), AdapterError>> {
+        // Not ready at the first poll, as a subscription would not be.
+        let started = self.started.clone();
+        Box::pin(async move {
+            tokio::task::yield_now().await;
+            started.store(true, Ordering::SeqCst);
+            Ok(())
+        })
+    }
+    fn close(&self) -> BoxFuture<()> {
+        self.closed.store(true, Ordering::SeqCst);
+        Box::pin(std::future::ready(()))
+    }
+    fn server_id(&self) -> Option<&str> {
+        Some("relay-1")
+    }
     fn add_all(&self, sid: engineio::Sid, rooms: &[Room]) {
         self.rooms.add_all(sid, rooms)
     }
@@ -110,6 +130,8 @@ fn server() -> (SocketIo, Arc<Mutex<Vec<Arc<Relay>>>>) {
         let relay = Arc::new(Relay {
             rooms: LocalAdapter::new(nsp.clone()),
             nsp,
+            started: Arc::default(),
+            closed: AtomicBool::new(false),
         });
         list.lock().unwrap().push(relay.clone());
         relay
@@ -118,10 +140,7 @@ fn server() -> (SocketIo, Arc<Mutex<Vec<Arc<Relay>>>>) {
 }
 
 fn room(r: &str) -> BroadcastOptions {
-    BroadcastOptions {
-        rooms: vec![r.to_owned()],
-        ..Default::default()
-    }
+    BroadcastOptions::default().to(r)
 }
 
 #[tokio::test]
@@ -183,7 +202,9 @@ async fn broadcast_with_ack_through_local_namespace_collects_each_answer() {
     let relay = relays.lock().unwrap()[0].clone();
     let (nsp, sids) = relay.peer_selects(&BroadcastOptions::default()).unwrap();
     let packet = Packet::event("/", json!(["ask"]), None, Vec::new());
-    let answers = tokio::spawn(nsp.deliver_with_ack(packet, &sids, Duration::from_secs(5)));
+    let (sent, answers) = nsp.deliver_with_ack(packet, &sids, Duration::from_secs(5));
+    assert_eq!(sent, 1);
+    let answers = tokio::spawn(answers.collect::<Vec<_>>());
     let asked = a.text().await;
     let id = asked
         .strip_prefix("42")
@@ -217,4 +238,20 @@ async fn an_adapter_that_outlives_its_namespace_reports_it_gone() {
         .add_sockets(BroadcastOptions::default(), vec!["r".into()])
         .await;
     assert_eq!(r, Err(AdapterError::NamespaceGone));
+}
+
+#[tokio::test]
+async fn an_adapter_is_started_after_it_is_built_and_closed_with_the_server() {
+    let (io, relays) = server();
+    let relay = relays.lock().unwrap()[0].clone();
+    assert_eq!(relay.server_id(), Some("relay-1"));
+    // Its init did not finish at once: it goes on in the background.
+    eventually(|| relay.started.load(Ordering::SeqCst)).await;
+    assert!(!relay.closed.load(Ordering::SeqCst));
+    io.of("/chat");
+    let chat = relays.lock().unwrap()[1].clone();
+    eventually(|| chat.started.load(Ordering::SeqCst)).await;
+    io.close();
+    assert!(relay.closed.load(Ordering::SeqCst));
+    assert!(chat.closed.load(Ordering::SeqCst));
 }

@@ -67,10 +67,7 @@ fn connection_stats(st: &State) -> Value {
     let mut sockets = Vec::new();
     for n in st.io.namespaces() {
         for r in named_rooms(&n) {
-            let opts = BroadcastOptions {
-                rooms: vec![r.clone()],
-                ..BroadcastOptions::default()
-            };
+            let opts = BroadcastOptions::default().to(r.clone());
             rooms.push(json!({ "namespace": n.name(), "name": r, "members": n.adapter().local_sockets(&opts).len() }));
         }
         for s in n.sockets() {

@@ -106,10 +106,7 @@ fn emit(
         }
         let ok: std::collections::HashSet<_> = nsp
             .adapter()
-            .local_sockets(&BroadcastOptions {
-                rooms: roles.clone(),
-                ..BroadcastOptions::default()
-            })
+            .local_sockets(&BroadcastOptions::default().to(roles.clone()))
             .into_iter()
             .collect();
         sids.retain(|s| ok.contains(s));

@@ -112,10 +112,7 @@ fn select(st: &State, b: &Value, all_by_default: bool) -> Result<Vec<Socket>, Ap
     let found: Vec<Socket> = match by {
         Ok(sid) => nsps.iter().filter_map(|n| n.socket(sid)).collect(),
         Err(user) => {
-            let opts = BroadcastOptions {
-                rooms: vec![user_room(&user)],
-                ..BroadcastOptions::default()
-            };
+            let opts = BroadcastOptions::default().to(user_room(&user));
             nsps.iter()
                 .flat_map(|n| {
                     n.adapter()
@@ -149,10 +146,8 @@ fn list_sockets(st: &State, query: &str, admin: bool) -> Result<Value, ApiError>
         None => 1000,
     };
     let in_rooms = |rooms: Vec<String>| {
-        nsp.adapter().local_sockets(&BroadcastOptions {
-            rooms,
-            ..BroadcastOptions::default()
-        })
+        nsp.adapter()
+            .local_sockets(&BroadcastOptions::default().to(rooms))
     };
     let sids = match (q("room"), q("userId").map(|u| user_room(&u))) {
         // `local_sockets` is the union of its rooms; keep those in both.

@@ -394,12 +394,12 @@ impl Socket {
 
     /// What `fetch_sockets` reports of this socket.
     pub fn info(&self) -> SocketInfo {
-        SocketInfo {
-            id: self.0.id,
-            nsp: self.nsp_name().to_owned(),
-            rooms: self.rooms(),
-            handshake: self.0.handshake.clone(),
-        }
+        SocketInfo::new(
+            self.0.id,
+            self.nsp_name(),
+            self.rooms(),
+            self.0.handshake.clone(),
+        )
     }
 
     /// Ends the socket: `disconnecting`, leave rooms, `disconnect`, and
