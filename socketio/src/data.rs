@@ -105,7 +105,7 @@ impl Data {
     }
 
     /// Prepends the event name and returns the payload array and attachments.
-    pub(crate) fn into_event(self, event: &str) -> (Value, Vec<Bytes>) {
+    pub fn into_event(self, event: &str) -> (Value, Vec<Bytes>) {
         let mut args = Vec::with_capacity(self.args.len() + 1);
         args.push(Value::String(event.to_owned()));
         args.extend(self.args);

@@ -268,7 +268,7 @@ fn payload_valid(ty: PacketType, data: Option<&Value>) -> bool {
 }
 
 /// Whether `v` is a placeholder object, and its index if well formed.
-pub(crate) fn placeholder_index(v: &Value) -> Option<Result<usize, ParseError>> {
+pub fn placeholder_index(v: &Value) -> Option<Result<usize, ParseError>> {
     let obj = v.as_object()?;
     if obj.get("_placeholder") != Some(&Value::Bool(true)) {
         return None;

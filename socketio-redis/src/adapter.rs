@@ -1,0 +1,888 @@
+//! [`RedisAdapter`]: the classic pub/sub adapter of `@socket.io/redis-adapter`
+//! 8.3, for one namespace, and [`RedisCluster`], what the namespaces of one
+//! server share: the Redis connections, the channel router and the
+//! counters.
+//!
+//! Rooms of this node's sockets are kept by a [`LocalAdapter`]; what may
+//! involve other nodes is published, and what peers (Node's or ours, or an
+//! emitter) publish is applied through [`LocalNamespace`]. Every request
+//! waits at most `requests_timeout` and then fails with
+//! [`AdapterError::Timeout`]. No lock is held across an await.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
+use std::time::Duration;
+
+use bytes::Bytes;
+use engineio::Sid;
+use fred::clients::SubscriberClient;
+use fred::prelude::{Client, ClientLike, Config, EventInterface, PubsubInterface, ReconnectPolicy};
+use fred::types::Builder;
+use futures_util::StreamExt;
+use serde_json::{json, Value};
+use socketio::{
+    AckError, AckResult, Adapter, AdapterError, AdapterFactory, BoxFuture, BroadcastOptions, Data,
+    LocalAdapter, Packet, Room, SocketInfo, WeakNamespace,
+};
+use tokio::sync::mpsc;
+
+use crate::remote::{remote_socket, socket_value};
+use crate::wire::{self, Decoded, RequestType};
+
+/// Options of the classic adapter, with the reference's defaults.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct RedisAdapterConfig {
+    /// Prefix of every channel (the reference's `key`). Default `socket.io`.
+    pub key: String,
+    /// How long a request waits for the other servers. Default 5 s.
+    pub requests_timeout: Duration,
+    /// Answer a request on the requester's own response channel instead
+    /// of the shared one (`publishOnSpecificResponseChannel`). Default false.
+    pub publish_on_specific_response_channel: bool,
+    /// Messages received but not yet routed before the oldest are dropped
+    /// (and counted). Default 4096.
+    pub receive_buffer: usize,
+}
+
+impl Default for RedisAdapterConfig {
+    fn default() -> Self {
+        RedisAdapterConfig {
+            key: "socket.io".into(),
+            requests_timeout: Duration::from_secs(5),
+            publish_on_specific_response_channel: false,
+            receive_buffer: 4096,
+        }
+    }
+}
+
+impl RedisAdapterConfig {
+    /// Sets [`RedisAdapterConfig::key`].
+    pub fn key(mut self, key: impl Into<String>) -> Self {
+        self.key = key.into();
+        self
+    }
+    /// Sets [`RedisAdapterConfig::requests_timeout`].
+    pub fn requests_timeout(mut self, t: Duration) -> Self {
+        self.requests_timeout = t;
+        self
+    }
+    /// Sets [`RedisAdapterConfig::publish_on_specific_response_channel`].
+    pub fn publish_on_specific_response_channel(mut self, v: bool) -> Self {
+        self.publish_on_specific_response_channel = v;
+        self
+    }
+}
+
+/// Counters of one server's adapters (for `/metrics`).
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Messages published.
+    pub published: AtomicU64,
+    /// Messages received on the adapters' channels.
+    pub received: AtomicU64,
+    /// Received messages that were not messages of the protocol (ignored).
+    pub malformed: AtomicU64,
+    /// Publishes or counts that Redis refused or could not take.
+    pub errors: AtomicU64,
+    /// Received messages dropped because routing fell behind.
+    pub dropped: AtomicU64,
+    /// Requests that timed out.
+    pub timeouts: AtomicU64,
+    /// Reconnections to Redis.
+    pub reconnects: AtomicU64,
+}
+
+/// What the adapters of one server share: the publishing and subscribing
+/// connections (reconnecting by themselves, resubscribing after), the
+/// router from channels to namespaces, and the counters.
+pub struct RedisCluster {
+    config: RedisAdapterConfig,
+    publisher: Client,
+    subscriber: SubscriberClient,
+    adapters: RwLock<HashMap<String, Weak<Inner>>>,
+    stats: Arc<Stats>,
+}
+
+impl RedisCluster {
+    /// Connects to the Redis at `url` (`redis://host:port/db`). A Redis
+    /// that is down is not an error: the connections retry with backoff,
+    /// and the adapters serve local sockets meanwhile.
+    pub async fn connect(
+        url: &str,
+        config: RedisAdapterConfig,
+    ) -> Result<Arc<Self>, fred::error::Error> {
+        let mut builder = Builder::from_config(Config::from_url(url)?);
+        builder.set_policy(ReconnectPolicy::new_exponential(0, 100, 5_000, 2));
+        let buffer = config.receive_buffer.max(16);
+        builder.with_performance_config(|p| p.broadcast_channel_capacity = buffer);
+        builder.with_connection_config(|c| {
+            c.connection_timeout = Duration::from_secs(2);
+            c.internal_command_timeout = Duration::from_secs(5);
+        });
+        let publisher = builder.build()?;
+        let subscriber = builder.build_subscriber_client()?;
+        publisher.connect();
+        subscriber.connect();
+        // Bounded: a Redis that is down does not hold the server's start.
+        let wait = Duration::from_secs(2);
+        let _ = tokio::time::timeout(wait, publisher.wait_for_connect()).await;
+        let _ = tokio::time::timeout(wait, subscriber.wait_for_connect()).await;
+        subscriber.manage_subscriptions();
+        let cluster = Arc::new(RedisCluster {
+            config,
+            publisher,
+            subscriber,
+            adapters: RwLock::new(HashMap::new()),
+            stats: Arc::default(),
+        });
+        tokio::spawn(route(
+            Arc::downgrade(&cluster),
+            cluster.subscriber.message_rx(),
+        ));
+        let mut reconnects = cluster.subscriber.reconnect_rx();
+        let stats = cluster.stats.clone();
+        tokio::spawn(async move {
+            while reconnects.recv().await.is_ok() {
+                stats.reconnects.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+        Ok(cluster)
+    }
+
+    /// The factory to give `SocketIo::builder().adapter(..)`: one
+    /// [`RedisAdapter`] per namespace.
+    pub fn factory(self: &Arc<Self>) -> AdapterFactory {
+        let cluster = self.clone();
+        Arc::new(move |nsp: WeakNamespace| Arc::new(RedisAdapter::new(&cluster, nsp)))
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> &Arc<Stats> {
+        &self.stats
+    }
+
+    /// Whether both connections to Redis are up.
+    pub fn connected(&self) -> bool {
+        self.publisher.is_connected() && self.subscriber.is_connected()
+    }
+
+    /// Closes the connections.
+    pub async fn quit(&self) {
+        let _ = self.subscriber.quit().await;
+        let _ = self.publisher.quit().await;
+    }
+
+    fn lookup(&self, nsp: &str) -> Option<Arc<Inner>> {
+        self.adapters.read().ok()?.get(nsp)?.upgrade()
+    }
+
+    async fn publish(&self, channel: String, payload: Vec<u8>) -> Result<(), AdapterError> {
+        self.stats.published.fetch_add(1, Ordering::Relaxed);
+        let r: Result<i64, _> = self.publisher.publish(channel, Bytes::from(payload)).await;
+        r.map(|_| ()).map_err(|e| {
+            self.stats.errors.fetch_add(1, Ordering::Relaxed);
+            AdapterError::Remote(e.to_string())
+        })
+    }
+
+    /// How many servers listen on `channel` (`PUBSUB NUMSUB`), this one included.
+    async fn numsub(&self, channel: &str) -> Result<usize, AdapterError> {
+        let r: Result<Vec<fred::prelude::Value>, _> =
+            self.publisher.pubsub_numsub(channel.to_owned()).await;
+        let v = r.map_err(|e| {
+            self.stats.errors.fetch_add(1, Ordering::Relaxed);
+            AdapterError::Remote(e.to_string())
+        })?;
+        let n = v.get(1).and_then(|n| n.as_i64()).unwrap_or(0);
+        Ok(usize::try_from(n).unwrap_or(0))
+    }
+}
+
+/// Routes every message the subscriber receives to its namespace's adapter.
+async fn route(
+    cluster: Weak<RedisCluster>,
+    mut rx: tokio::sync::broadcast::Receiver<fred::types::Message>,
+) {
+    loop {
+        let msg = match rx.recv().await {
+            Ok(m) => m,
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                if let Some(c) = cluster.upgrade() {
+                    c.stats.dropped.fetch_add(n, Ordering::Relaxed);
+                }
+                continue;
+            }
+            Err(_) => return,
+        };
+        let Some(cluster) = cluster.upgrade() else {
+            return;
+        };
+        cluster.stats.received.fetch_add(1, Ordering::Relaxed);
+        let Some(payload) = msg.value.into_bytes() else {
+            cluster.stats.malformed.fetch_add(1, Ordering::Relaxed);
+            continue;
+        };
+        let ok = match Channel::parse(&cluster.config.key, &msg.channel) {
+            Some((nsp, kind)) => match cluster.lookup(nsp) {
+                Some(adapter) => adapter.handle(kind, &payload),
+                None => true,
+            },
+            None => false,
+        };
+        if !ok {
+            cluster.stats.malformed.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// What a channel of the protocol carries.
+#[derive(Debug, PartialEq, Eq)]
+enum Channel<'a> {
+    /// `K#N#` (everyone) or `K#N#R#` (one room).
+    Broadcast(&'a str),
+    /// `K-request#N#`.
+    Request,
+    /// `K-response#N#` or `K-response#N#uid#`.
+    Response,
+}
+
+impl<'a> Channel<'a> {
+    /// The namespace and kind of `channel`.
+    fn parse(key: &str, channel: &'a str) -> Option<(&'a str, Channel<'a>)> {
+        let rest = channel.strip_prefix(key)?;
+        let (kind, rest) = if let Some(r) = rest.strip_prefix("-request#") {
+            (0, r)
+        } else if let Some(r) = rest.strip_prefix("-response#") {
+            (1, r)
+        } else {
+            (2, rest.strip_prefix('#')?)
+        };
+        let (nsp, tail) = rest.split_once('#')?;
+        let kind = match kind {
+            0 => Channel::Request,
+            1 => Channel::Response,
+            _ => Channel::Broadcast(tail.strip_suffix('#').unwrap_or(tail)),
+        };
+        Some((nsp, kind))
+    }
+}
+
+/// What one request waits for.
+type Pending = Mutex<HashMap<String, mpsc::Sender<Decoded>>>;
+
+/// One namespace's adapter state.
+struct Inner {
+    cluster: Arc<RedisCluster>,
+    nsp: WeakNamespace,
+    name: String,
+    uid: String,
+    rooms: LocalAdapter,
+    pending: Pending,
+}
+
+/// The classic Redis adapter of one namespace.
+pub struct RedisAdapter(Arc<Inner>);
+
+impl RedisAdapter {
+    fn new(cluster: &Arc<RedisCluster>, nsp: WeakNamespace) -> Self {
+        let name = nsp
+            .upgrade()
+            .map(|n| n.name().to_owned())
+            .unwrap_or_default();
+        RedisAdapter(Arc::new(Inner {
+            cluster: cluster.clone(),
+            rooms: LocalAdapter::new(nsp.clone()),
+            nsp,
+            name,
+            uid: wire::random_id(6),
+            pending: Mutex::new(HashMap::new()),
+        }))
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Inner {
+    fn key(&self) -> &str {
+        &self.cluster.config.key
+    }
+    fn broadcast_channel(&self, opts: &BroadcastOptions) -> String {
+        match opts.rooms.as_slice() {
+            [room] => format!("{}#{}#{}#", self.key(), self.name, room),
+            _ => format!("{}#{}#", self.key(), self.name),
+        }
+    }
+    fn request_channel(&self) -> String {
+        format!("{}-request#{}#", self.key(), self.name)
+    }
+    fn response_channel(&self, requester: Option<&str>) -> String {
+        match requester.filter(|_| self.cluster.config.publish_on_specific_response_channel) {
+            Some(uid) => format!("{}-response#{}#{}#", self.key(), self.name, uid),
+            None => format!("{}-response#{}#", self.key(), self.name),
+        }
+    }
+
+    /// Handles a message of this namespace's channels; false when it was
+    /// not a message of the protocol.
+    fn handle(self: &Arc<Self>, kind: Channel<'_>, payload: &[u8]) -> bool {
+        match kind {
+            Channel::Broadcast(room) => self.on_broadcast(room, payload),
+            Channel::Request => match wire::decode(payload) {
+                Ok(d) => self.on_request(d),
+                Err(_) => false,
+            },
+            Channel::Response => match wire::decode(payload) {
+                Ok(d) => self.on_response(d),
+                Err(_) => false,
+            },
+        }
+    }
+
+    fn on_broadcast(&self, room: &str, payload: &[u8]) -> bool {
+        // A message for a room this node has no member of is not decoded.
+        if !room.is_empty() && !self.rooms.rooms().iter().any(|r| r == room) {
+            return true;
+        }
+        let Ok(b) = wire::decode_broadcast(payload, &self.name) else {
+            return false;
+        };
+        if b.uid == self.uid || b.packet.nsp != self.name {
+            return true;
+        }
+        if let Some(nsp) = self.nsp.upgrade() {
+            let mut opts = b.opts;
+            opts.origin = Some(b.uid);
+            nsp.deliver(&b.packet, &self.rooms.local_sockets(&opts), &opts);
+        }
+        true
+    }
+
+    fn on_response(&self, d: Decoded) -> bool {
+        let Some(id) = d.value.get("requestId").and_then(Value::as_str) else {
+            return false;
+        };
+        let tx = lock(&self.pending).get(id).cloned();
+        if let Some(tx) = tx {
+            // Full: the requester has more answers than it can use.
+            let _ = tx.try_send(d);
+        }
+        true
+    }
+
+    fn on_request(self: &Arc<Self>, d: Decoded) -> bool {
+        let v = &d.value;
+        let Some(ty) = v
+            .get("type")
+            .and_then(Value::as_u64)
+            .and_then(RequestType::from_code)
+        else {
+            return false;
+        };
+        let uid = v.get("uid").and_then(Value::as_str);
+        let request_id = v
+            .get("requestId")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let own_request = request_id
+            .as_deref()
+            .is_some_and(|id| lock(&self.pending).contains_key(id));
+        let Some(nsp) = self.nsp.upgrade() else {
+            return true;
+        };
+        let opts = match wire::opts_from(v.get("opts")) {
+            Ok(o) => o,
+            Err(_) => return false,
+        };
+        match ty {
+            RequestType::RemoteJoin | RequestType::RemoteLeave if uid != Some(&self.uid) => {
+                let Ok(rooms) = wire::strings(v.get("rooms")) else {
+                    return false;
+                };
+                let sids = self.rooms.local_sockets(&opts);
+                match ty {
+                    RequestType::RemoteJoin => nsp.join(&sids, &rooms),
+                    _ => nsp.leave(&sids, &rooms),
+                }
+            }
+            RequestType::RemoteDisconnect if uid != Some(&self.uid) => {
+                let close = v.get("close").and_then(Value::as_bool) == Some(true);
+                nsp.disconnect(&self.rooms.local_sockets(&opts), close);
+            }
+            RequestType::ServerSideEmit if uid != Some(&self.uid) => {
+                let Some(Value::Array(args)) = v.get("data") else {
+                    return false;
+                };
+                let Some((Value::String(event), args)) = args.split_first() else {
+                    return false;
+                };
+                nsp.server_side_emit(event, &Data::from_parts(args.to_vec(), d.attachments));
+            }
+            RequestType::Sockets | RequestType::AllRooms | RequestType::RemoteFetch
+                if !own_request =>
+            {
+                let Some(id) = request_id else { return false };
+                let sids = self.rooms.local_sockets(&opts);
+                let answer = match ty {
+                    RequestType::Sockets => {
+                        json!({ "requestId": id, "sockets": sids.iter().map(Sid::as_str).collect::<Vec<_>>() })
+                    }
+                    RequestType::AllRooms => {
+                        json!({ "requestId": id, "rooms": self.rooms.rooms() })
+                    }
+                    _ => {
+                        json!({ "requestId": id, "sockets": nsp.fetch(&sids).iter().map(socket_value).collect::<Vec<_>>() })
+                    }
+                };
+                self.answer(uid, serde_json::to_vec(&answer).unwrap_or_default());
+            }
+            RequestType::Broadcast if !own_request => {
+                let Some(id) = request_id else { return false };
+                let Some(packet) = v.get("packet") else {
+                    return false;
+                };
+                let Ok(packet) = wire::packet_from(packet, &d.attachments, &self.name) else {
+                    return false;
+                };
+                self.answer_broadcast(uid.map(str::to_owned), id, packet, opts);
+            }
+            _ => {}
+        }
+        true
+    }
+
+    /// Publishes an answer to a request of `requester`.
+    fn answer(self: &Arc<Self>, requester: Option<&str>, payload: Vec<u8>) {
+        let channel = self.response_channel(requester);
+        let cluster = self.cluster.clone();
+        tokio::spawn(async move {
+            let _ = cluster.publish(channel, payload).await;
+        });
+    }
+
+    /// Runs a peer's broadcast-with-ack here: the client count first, then
+    /// each client's ack as it comes (the reference drops the peer's flags
+    /// but its ack timeout, which bounds the wait here).
+    fn answer_broadcast(
+        self: &Arc<Self>,
+        requester: Option<String>,
+        id: String,
+        packet: Packet,
+        opts: BroadcastOptions,
+    ) {
+        let Some(nsp) = self.nsp.upgrade() else {
+            return;
+        };
+        let timeout = opts.timeout.unwrap_or(self.cluster.config.requests_timeout);
+        let mut local = BroadcastOptions::default()
+            .to(opts.rooms)
+            .except(opts.except);
+        local.origin = requester.clone();
+        let sids = self.rooms.local_sockets(&local);
+        let (count, mut answers) = nsp.deliver_with_ack(packet, &sids, timeout);
+        let channel = self.response_channel(requester.as_deref());
+        let cluster = self.cluster.clone();
+        tokio::spawn(async move {
+            let counted = json!({ "type": 8, "requestId": id, "clientCount": count });
+            let _ = cluster
+                .publish(
+                    channel.clone(),
+                    serde_json::to_vec(&counted).unwrap_or_default(),
+                )
+                .await;
+            while let Some(answer) = answers.next().await {
+                let Ok(data) = answer else { continue };
+                let first = data.args().first().cloned().unwrap_or(Value::Null);
+                let ack = json!({ "type": 9, "requestId": id, "packet": first });
+                let bytes = wire::encode_mp(&ack, data.attachments());
+                let _ = cluster.publish(channel.clone(), bytes).await;
+            }
+        });
+    }
+
+    /// Starts a request: its id, and where its answers arrive.
+    fn start(&self, capacity: usize) -> (String, mpsc::Receiver<Decoded>, PendingGuard<'_>) {
+        let id = wire::random_id(6);
+        let (tx, rx) = mpsc::channel(capacity.max(1));
+        lock(&self.pending).insert(id.clone(), tx);
+        let guard = PendingGuard(&self.pending, id.clone());
+        (id, rx, guard)
+    }
+
+    /// The other servers of the namespace.
+    async fn others(&self) -> Result<usize, AdapterError> {
+        Ok(self
+            .cluster
+            .numsub(&self.request_channel())
+            .await?
+            .saturating_sub(1))
+    }
+
+    /// Publishes a request and gathers one answer per other server.
+    async fn gather(
+        &self,
+        operation: &'static str,
+        request: impl FnOnce(&str) -> Value,
+    ) -> Result<Vec<Decoded>, AdapterError> {
+        let expected = self.others().await?;
+        if expected == 0 {
+            return Ok(Vec::new());
+        }
+        let (id, mut rx, _guard) = self.start(expected);
+        let payload = serde_json::to_vec(&request(&id)).unwrap_or_default();
+        self.cluster
+            .publish(self.request_channel(), payload)
+            .await?;
+        let deadline = tokio::time::Instant::now() + self.cluster.config.requests_timeout;
+        let mut answers = Vec::with_capacity(expected);
+        while answers.len() < expected {
+            match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Ok(Some(d)) => answers.push(d),
+                _ => {
+                    self.cluster.stats.timeouts.fetch_add(1, Ordering::Relaxed);
+                    return Err(AdapterError::Timeout {
+                        operation,
+                        received: answers.len(),
+                        expected,
+                    });
+                }
+            }
+        }
+        Ok(answers)
+    }
+
+    async fn broadcast_with_ack(
+        self: Arc<Self>,
+        packet: Packet,
+        opts: BroadcastOptions,
+        timeout: Duration,
+    ) -> Result<Vec<AckResult>, AdapterError> {
+        let nsp = self.nsp.upgrade().ok_or(AdapterError::NamespaceGone)?;
+        let (_, local) =
+            nsp.deliver_with_ack(packet.clone(), &self.rooms.local_sockets(&opts), timeout);
+        let mut results: Vec<AckResult> = Vec::new();
+        let local = local.collect::<Vec<_>>();
+        if opts.local {
+            results.extend(local.await);
+            return Ok(results);
+        }
+        let expected = self.others().await?;
+        let (id, mut rx, _guard) = self.start(1024);
+        let mut request_opts = opts.clone();
+        request_opts.timeout = Some(timeout);
+        let request = json!({
+            "uid": self.uid,
+            "requestId": id,
+            "type": 7,
+            "packet": wire::packet_value(&packet),
+            "opts": wire::opts_value(&request_opts, true),
+        });
+        self.cluster
+            .publish(
+                self.request_channel(),
+                wire::encode_mp(&request, &packet.attachments),
+            )
+            .await?;
+        let deadline = tokio::time::Instant::now() + timeout;
+        let (mut servers, mut clients, mut acks) = (0usize, 0usize, 0usize);
+        let remote = async {
+            while servers < expected || acks < clients {
+                let Ok(Some(d)) = tokio::time::timeout_at(deadline, rx.recv()).await else {
+                    break;
+                };
+                match d.value.get("type").and_then(Value::as_u64) {
+                    Some(8) => {
+                        servers += 1;
+                        clients += d
+                            .value
+                            .get("clientCount")
+                            .and_then(Value::as_u64)
+                            .unwrap_or(0) as usize;
+                    }
+                    Some(9) => {
+                        acks += 1;
+                        let arg = d.value.get("packet").cloned().unwrap_or(Value::Null);
+                        results.push(Ok(Data::from_parts(vec![arg], d.attachments)));
+                    }
+                    _ => {}
+                }
+            }
+            // Clients that were counted but did not answer in time.
+            results.extend((acks..clients).map(|_| Err(AckError::Timeout)));
+            results
+        };
+        let (mut remote, local) = futures_util::join!(remote, local);
+        remote.extend(local);
+        Ok(remote)
+    }
+
+    async fn fetch(
+        self: Arc<Self>,
+        opts: BroadcastOptions,
+    ) -> Result<Vec<SocketInfo>, AdapterError> {
+        let nsp = self.nsp.upgrade().ok_or(AdapterError::NamespaceGone)?;
+        let mut infos = nsp.fetch(&self.rooms.local_sockets(&opts));
+        if opts.local {
+            return Ok(infos);
+        }
+        let uid = self.uid.clone();
+        let o = wire::opts_value(&opts, false);
+        let answers = self
+            .gather(
+                "fetch_sockets",
+                |id| json!({ "uid": uid, "requestId": id, "type": 5, "opts": o }),
+            )
+            .await?;
+        for a in answers {
+            let Some(Value::Array(sockets)) = a.value.get("sockets") else {
+                continue;
+            };
+            infos.extend(sockets.iter().filter_map(|s| remote_socket(s, &self.name)));
+        }
+        Ok(infos)
+    }
+
+    async fn all_rooms(self: Arc<Self>) -> Result<Vec<Room>, AdapterError> {
+        let mut rooms = self.rooms.rooms();
+        let uid = self.uid.clone();
+        let answers = self
+            .gather(
+                "all_rooms",
+                |id| json!({ "uid": uid, "requestId": id, "type": 1 }),
+            )
+            .await?;
+        for a in answers {
+            rooms.extend(wire::strings(a.value.get("rooms")).unwrap_or_default());
+        }
+        rooms.sort();
+        rooms.dedup();
+        Ok(rooms)
+    }
+
+    /// Publishes a request that has no answer (join, leave, disconnect,
+    /// server-side emit).
+    fn tell(&self, request: Value, attachments: &[Bytes]) -> BoxFuture<Result<(), AdapterError>> {
+        let cluster = self.cluster.clone();
+        let channel = self.request_channel();
+        let payload = match attachments.is_empty() {
+            true => serde_json::to_vec(&request).unwrap_or_default(),
+            false => wire::encode_mp(&request, attachments),
+        };
+        Box::pin(async move { cluster.publish(channel, payload).await })
+    }
+}
+
+/// Forgets a request's entry however its wait ends.
+struct PendingGuard<'a>(&'a Pending, String);
+
+impl Drop for PendingGuard<'_> {
+    fn drop(&mut self) {
+        lock(self.0).remove(&self.1);
+    }
+}
+
+impl Adapter for RedisAdapter {
+    fn init(&self) -> BoxFuture<Result<(), AdapterError>> {
+        let inner = self.0.clone();
+        if let Ok(mut m) = inner.cluster.adapters.write() {
+            m.insert(inner.name.clone(), Arc::downgrade(&inner));
+        }
+        Box::pin(async move {
+            let sub = &inner.cluster.subscriber;
+            let pattern = format!("{}#{}#*", inner.key(), inner.name);
+            let own = format!("{}-response#{}#{}#", inner.key(), inner.name, inner.uid);
+            let channels = vec![inner.request_channel(), inner.response_channel(None), own];
+            let err = |e: fred::error::Error| AdapterError::Remote(e.to_string());
+            sub.psubscribe(pattern).await.map_err(err)?;
+            sub.subscribe(channels).await.map_err(err)
+        })
+    }
+
+    fn close(&self) -> BoxFuture<()> {
+        let inner = self.0.clone();
+        Box::pin(async move {
+            let sub = &inner.cluster.subscriber;
+            let own = format!("{}-response#{}#{}#", inner.key(), inner.name, inner.uid);
+            let _ = sub
+                .punsubscribe(format!("{}#{}#*", inner.key(), inner.name))
+                .await;
+            let _ = sub
+                .unsubscribe(vec![
+                    inner.request_channel(),
+                    inner.response_channel(None),
+                    own,
+                ])
+                .await;
+            if let Ok(mut m) = inner.cluster.adapters.write() {
+                m.remove(&inner.name);
+            }
+        })
+    }
+
+    fn server_id(&self) -> Option<&str> {
+        Some(&self.0.uid)
+    }
+
+    fn add_all(&self, sid: Sid, rooms: &[Room]) {
+        self.0.rooms.add_all(sid, rooms)
+    }
+    fn del(&self, sid: Sid, room: &str) {
+        self.0.rooms.del(sid, room)
+    }
+    fn del_all(&self, sid: Sid) {
+        self.0.rooms.del_all(sid)
+    }
+    fn socket_rooms(&self, sid: Sid) -> Vec<Room> {
+        self.0.rooms.socket_rooms(sid)
+    }
+    fn rooms(&self) -> Vec<Room> {
+        self.0.rooms.rooms()
+    }
+    fn local_sockets(&self, opts: &BroadcastOptions) -> Vec<Sid> {
+        self.0.rooms.local_sockets(opts)
+    }
+
+    fn broadcast(
+        &self,
+        packet: Packet,
+        opts: BroadcastOptions,
+    ) -> BoxFuture<Result<(), AdapterError>> {
+        let publish = (!opts.local).then(|| {
+            let channel = self.0.broadcast_channel(&opts);
+            (channel, wire::encode_broadcast(&self.0.uid, &packet, &opts))
+        });
+        let local = self.0.rooms.broadcast(packet, opts);
+        let Some((channel, payload)) = publish else {
+            return local;
+        };
+        let cluster = self.0.cluster.clone();
+        Box::pin(async move {
+            local.await?;
+            cluster.publish(channel, payload).await
+        })
+    }
+
+    fn broadcast_with_ack(
+        &self,
+        packet: Packet,
+        opts: BroadcastOptions,
+        timeout: Duration,
+    ) -> BoxFuture<Result<Vec<AckResult>, AdapterError>> {
+        Box::pin(self.0.clone().broadcast_with_ack(packet, opts, timeout))
+    }
+
+    fn add_sockets(
+        &self,
+        opts: BroadcastOptions,
+        rooms: Vec<Room>,
+    ) -> BoxFuture<Result<(), AdapterError>> {
+        self.remote_rooms(2, opts, rooms)
+    }
+
+    fn del_sockets(
+        &self,
+        opts: BroadcastOptions,
+        rooms: Vec<Room>,
+    ) -> BoxFuture<Result<(), AdapterError>> {
+        self.remote_rooms(3, opts, rooms)
+    }
+
+    fn disconnect_sockets(
+        &self,
+        opts: BroadcastOptions,
+        close: bool,
+    ) -> BoxFuture<Result<(), AdapterError>> {
+        let local = self.0.rooms.disconnect_sockets(opts.clone(), close);
+        if opts.local {
+            return local;
+        }
+        let request = json!({ "uid": self.0.uid, "type": 4, "opts": wire::opts_value(&opts, false), "close": close });
+        let tell = self.0.tell(request, &[]);
+        Box::pin(async move {
+            local.await?;
+            tell.await
+        })
+    }
+
+    fn fetch_sockets(
+        &self,
+        opts: BroadcastOptions,
+    ) -> BoxFuture<Result<Vec<SocketInfo>, AdapterError>> {
+        Box::pin(self.0.clone().fetch(opts))
+    }
+
+    fn server_side_emit(&self, event: String, data: Data) -> BoxFuture<Result<(), AdapterError>> {
+        let mut args = vec![Value::String(event)];
+        args.extend(data.args().iter().cloned());
+        let request = json!({ "uid": self.0.uid, "type": 6, "data": args });
+        self.0.tell(request, data.attachments())
+    }
+
+    fn server_count(&self) -> BoxFuture<Result<usize, AdapterError>> {
+        let inner = self.0.clone();
+        Box::pin(async move { Ok(inner.cluster.numsub(&inner.request_channel()).await?.max(1)) })
+    }
+
+    fn all_rooms(&self) -> BoxFuture<Result<Vec<Room>, AdapterError>> {
+        Box::pin(self.0.clone().all_rooms())
+    }
+}
+
+impl RedisAdapter {
+    /// Join (2) or leave (3) here, and tell the other servers.
+    fn remote_rooms(
+        &self,
+        ty: u64,
+        opts: BroadcastOptions,
+        rooms: Vec<Room>,
+    ) -> BoxFuture<Result<(), AdapterError>> {
+        let local = match ty {
+            2 => self.0.rooms.add_sockets(opts.clone(), rooms.clone()),
+            _ => self.0.rooms.del_sockets(opts.clone(), rooms.clone()),
+        };
+        if opts.local {
+            return local;
+        }
+        let request = json!({ "uid": self.0.uid, "type": ty, "opts": wire::opts_value(&opts, false), "rooms": rooms });
+        let tell = self.0.tell(request, &[]);
+        Box::pin(async move {
+            local.await?;
+            tell.await
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn channels_name_their_namespace_and_kind() {
+        let k = "socket.io";
+        assert_eq!(
+            Channel::parse(k, "socket.io#/#"),
+            Some(("/", Channel::Broadcast("")))
+        );
+        assert_eq!(
+            Channel::parse(k, "socket.io#/chat#room1#"),
+            Some(("/chat", Channel::Broadcast("room1")))
+        );
+        assert_eq!(
+            Channel::parse(k, "socket.io-request#/#"),
+            Some(("/", Channel::Request))
+        );
+        assert_eq!(
+            Channel::parse(k, "socket.io-response#/#"),
+            Some(("/", Channel::Response))
+        );
+        assert_eq!(
+            Channel::parse(k, "socket.io-response#/#AbCdEf#"),
+            Some(("/", Channel::Response))
+        );
+        assert_eq!(Channel::parse(k, "other#/#"), None);
+        assert_eq!(Channel::parse(k, "socket.io#nohash"), None);
+    }
+}

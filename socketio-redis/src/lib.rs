@@ -1,0 +1,31 @@
+//! Socket.IO cluster adapter over Redis, wire-compatible with Node's
+//! `@socket.io/redis-adapter` 8.3 (the classic pub/sub adapter,
+//! `createAdapter`) and `@socket.io/redis-emitter` 5: Node servers and ours
+//! share one Redis, and every cross-node operation (broadcasts with rooms,
+//! except and flags, broadcasts with acks, remote join, leave, disconnect
+//! and fetch, all rooms, server-side emit, server count) works in both
+//! directions. `PROTOCOL.md` in this crate describes the messages.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! use socketio_redis::{RedisAdapterConfig, RedisCluster};
+//!
+//! let cluster = RedisCluster::connect("redis://127.0.0.1:6379", RedisAdapterConfig::default()).await?;
+//! let io = socketio::SocketIo::builder().adapter(cluster.factory()).build();
+//! io.of("/").on_connection(|socket| async move { socket.join("lobby") });
+//! // io.to("lobby").emit(..) now reaches the lobby on every server.
+//! # Ok(()) }
+//! ```
+//!
+//! The adapter runs on tokio (the runtime of its Redis client, fred).
+#![warn(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod adapter;
+mod emitter;
+mod remote;
+pub mod wire;
+
+pub use adapter::{RedisAdapter, RedisAdapterConfig, RedisCluster, Stats};
+pub use emitter::Emitter;
+pub use fred;

@@ -1,0 +1,442 @@
+//! The messages of `@socket.io/redis-adapter` 8.3 (classic pub/sub) and
+//! `@socket.io/redis-emitter` 5, as bytes: broadcasts (msgpack), requests
+//! and responses (JSON, msgpack for the broadcast-with-ack request and its
+//! acks). `PROTOCOL.md` describes them with byte examples.
+//!
+//! Pure: no Redis, no runtime. Decoding never panics and bounds nesting;
+//! what is not a message of the protocol is a [`WireError`].
+
+use std::fmt;
+use std::time::Duration;
+
+use bytes::Bytes;
+use rmpv::Value as Mp;
+use serde_json::{json, Map, Value};
+use socketio::packet::{placeholder, placeholder_index};
+use socketio::{BroadcastOptions, Packet, PacketType};
+
+/// Deepest nesting a message may have (the reference parser's own bound on
+/// packets is far lower in practice).
+const MAX_DEPTH: usize = 64;
+
+/// Why bytes from a channel are not a message of the protocol.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WireError {
+    /// Not JSON, not msgpack, or nested too deep.
+    Malformed,
+    /// Well-formed, but not the shape of any message.
+    Shape(&'static str),
+}
+
+impl fmt::Display for WireError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            WireError::Malformed => f.write_str("malformed message"),
+            WireError::Shape(what) => write!(f, "unexpected message shape: {what}"),
+        }
+    }
+}
+
+impl std::error::Error for WireError {}
+
+/// The request types of the classic adapter (`RequestType` in the
+/// reference), by their numbers on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RequestType {
+    /// Socket ids in rooms (0; the reference no longer sends it).
+    Sockets,
+    /// Every room (1).
+    AllRooms,
+    /// Make sockets join rooms (2).
+    RemoteJoin,
+    /// Make sockets leave rooms (3).
+    RemoteLeave,
+    /// Disconnect sockets (4).
+    RemoteDisconnect,
+    /// Describe sockets (5).
+    RemoteFetch,
+    /// Run the server-side listeners (6; also its ack response).
+    ServerSideEmit,
+    /// A broadcast whose acks are collected (7).
+    Broadcast,
+    /// How many clients a broadcast-with-ack reached on one server (8).
+    BroadcastClientCount,
+    /// One client's ack to a broadcast-with-ack (9).
+    BroadcastAck,
+}
+
+impl RequestType {
+    /// The number on the wire.
+    pub fn code(self) -> u64 {
+        match self {
+            RequestType::Sockets => 0,
+            RequestType::AllRooms => 1,
+            RequestType::RemoteJoin => 2,
+            RequestType::RemoteLeave => 3,
+            RequestType::RemoteDisconnect => 4,
+            RequestType::RemoteFetch => 5,
+            RequestType::ServerSideEmit => 6,
+            RequestType::Broadcast => 7,
+            RequestType::BroadcastClientCount => 8,
+            RequestType::BroadcastAck => 9,
+        }
+    }
+
+    /// The type numbered `code`.
+    pub fn from_code(code: u64) -> Option<Self> {
+        Some(match code {
+            0 => RequestType::Sockets,
+            1 => RequestType::AllRooms,
+            2 => RequestType::RemoteJoin,
+            3 => RequestType::RemoteLeave,
+            4 => RequestType::RemoteDisconnect,
+            5 => RequestType::RemoteFetch,
+            6 => RequestType::ServerSideEmit,
+            7 => RequestType::Broadcast,
+            8 => RequestType::BroadcastClientCount,
+            9 => RequestType::BroadcastAck,
+            _ => return None,
+        })
+    }
+}
+
+/// A message as a JSON value with the binary parts it carried: msgpack
+/// `bin` values become attachment placeholders (`{"_placeholder":true,
+/// "num":N}`), as in a decoded Socket.IO packet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decoded {
+    /// The message.
+    pub value: Value,
+    /// Its binary parts, in placeholder order.
+    pub attachments: Vec<Bytes>,
+}
+
+/// Decodes a message of any channel: JSON when it starts with `{`, as the
+/// reference tells them apart, msgpack otherwise.
+pub fn decode(bytes: &[u8]) -> Result<Decoded, WireError> {
+    if bytes.first() == Some(&b'{') {
+        let value = serde_json::from_slice(bytes).map_err(|_| WireError::Malformed)?;
+        return Ok(Decoded {
+            value,
+            attachments: Vec::new(),
+        });
+    }
+    let mut rd = bytes;
+    let mp = rmpv::decode::read_value_with_max_depth(&mut rd, MAX_DEPTH)
+        .map_err(|_| WireError::Malformed)?;
+    if !rd.is_empty() {
+        return Err(WireError::Malformed);
+    }
+    let mut attachments = Vec::new();
+    let value = from_mp(mp, &mut attachments);
+    Ok(Decoded { value, attachments })
+}
+
+fn from_mp(v: Mp, atts: &mut Vec<Bytes>) -> Value {
+    match v {
+        Mp::Nil => Value::Null,
+        Mp::Boolean(b) => Value::Bool(b),
+        Mp::Integer(i) => match (i.as_u64(), i.as_i64()) {
+            (Some(u), _) => Value::from(u),
+            (_, Some(s)) => Value::from(s),
+            _ => Value::Null,
+        },
+        Mp::F32(f) => num(f64::from(f)),
+        Mp::F64(f) => num(f),
+        Mp::String(s) => Value::String(s.into_str().unwrap_or_default()),
+        Mp::Binary(b) => {
+            atts.push(Bytes::from(b));
+            placeholder(atts.len() - 1)
+        }
+        Mp::Array(a) => Value::Array(a.into_iter().map(|x| from_mp(x, atts)).collect()),
+        Mp::Map(m) => {
+            let mut out = Map::new();
+            for (k, v) in m {
+                let key = match k {
+                    Mp::String(s) => s.into_str().unwrap_or_default(),
+                    other => other.to_string(),
+                };
+                out.insert(key, from_mp(v, atts));
+            }
+            Value::Object(out)
+        }
+        // Timestamps and other extensions carry nothing a packet uses.
+        Mp::Ext(..) => Value::Null,
+    }
+}
+
+fn num(f: f64) -> Value {
+    serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)
+}
+
+/// Encodes `value` as msgpack the way notepack.io writes it: the smallest
+/// forms, integers for integral numbers, placeholders as `bin`.
+pub fn encode_mp(value: &Value, attachments: &[Bytes]) -> Vec<u8> {
+    let mut out = Vec::new();
+    // Writing to a Vec cannot fail.
+    let _ = rmpv::encode::write_value(&mut out, &to_mp(value, attachments));
+    out
+}
+
+fn to_mp(v: &Value, atts: &[Bytes]) -> Mp {
+    if let Some(Ok(n)) = placeholder_index(v) {
+        if let Some(b) = atts.get(n) {
+            return Mp::Binary(b.to_vec());
+        }
+    }
+    match v {
+        Value::Null => Mp::Nil,
+        Value::Bool(b) => Mp::Boolean(*b),
+        Value::Number(n) => {
+            if let Some(u) = n.as_u64() {
+                Mp::from(u)
+            } else if let Some(i) = n.as_i64() {
+                Mp::from(i)
+            } else {
+                let f = n.as_f64().unwrap_or(0.0);
+                // A JavaScript number that is an integer goes out as one.
+                if f.fract() == 0.0 && f.abs() < 9.007_199_254_740_992e15 {
+                    Mp::from(f as i64)
+                } else {
+                    Mp::F64(f)
+                }
+            }
+        }
+        Value::String(s) => Mp::from(s.as_str()),
+        Value::Array(a) => Mp::Array(a.iter().map(|x| to_mp(x, atts)).collect()),
+        Value::Object(o) => Mp::Map(
+            o.iter()
+                .map(|(k, v)| (Mp::from(k.as_str()), to_mp(v, atts)))
+                .collect(),
+        ),
+    }
+}
+
+/// A Socket.IO packet as the adapters carry it: `{type, data, nsp}`, with
+/// binary inline (never placeholders or attachment counts on the wire).
+pub fn packet_value(packet: &Packet) -> Value {
+    json!({
+        "type": 2,
+        "data": packet.data.clone().unwrap_or_else(|| json!([])),
+        "nsp": packet.nsp,
+    })
+}
+
+/// The packet a message carries, for namespace `nsp` when it names none.
+pub fn packet_from(v: &Value, attachments: &[Bytes], nsp: &str) -> Result<Packet, WireError> {
+    let data = v
+        .get("data")
+        .ok_or(WireError::Shape("packet without data"))?;
+    if !data.is_array() {
+        return Err(WireError::Shape("packet data is not an array"));
+    }
+    let ty = v.get("type").and_then(Value::as_u64);
+    if !matches!(ty, Some(2) | Some(5)) {
+        return Err(WireError::Shape("packet is not an event"));
+    }
+    let nsp = v.get("nsp").and_then(Value::as_str).unwrap_or(nsp);
+    Ok(Packet::event(nsp, data.clone(), None, attachments.to_vec()))
+}
+
+/// The `opts` of a message: `{rooms, except, flags}`.
+pub fn opts_value(opts: &BroadcastOptions, with_flags: bool) -> Value {
+    let mut o = Map::new();
+    o.insert("rooms".into(), json!(opts.rooms));
+    o.insert("except".into(), json!(opts.except));
+    if with_flags {
+        let mut flags = Map::new();
+        if opts.volatile {
+            flags.insert("volatile".into(), json!(true));
+        }
+        if !opts.compress {
+            flags.insert("compress".into(), json!(false));
+        }
+        if let Some(t) = opts.timeout {
+            flags.insert("timeout".into(), json!(t.as_millis() as u64));
+        }
+        o.insert("flags".into(), Value::Object(flags));
+    }
+    Value::Object(o)
+}
+
+/// The options an `opts` value gives, by key name (the emitter writes them
+/// in another order); unknown flags are ignored, missing ones default.
+pub fn opts_from(v: Option<&Value>) -> Result<BroadcastOptions, WireError> {
+    let mut opts = BroadcastOptions::default();
+    let Some(v) = v else { return Ok(opts) };
+    let o = v.as_object().ok_or(WireError::Shape("opts is not a map"))?;
+    opts = opts
+        .to(strings(o.get("rooms"))?)
+        .except(strings(o.get("except"))?);
+    if let Some(flags) = o.get("flags").and_then(Value::as_object) {
+        opts.volatile = flags.get("volatile").and_then(Value::as_bool) == Some(true);
+        opts.compress = flags.get("compress").and_then(Value::as_bool) != Some(false);
+        opts.timeout = flags
+            .get("timeout")
+            .and_then(Value::as_u64)
+            .map(Duration::from_millis);
+    }
+    Ok(opts)
+}
+
+/// A list of strings (a missing one is empty).
+pub fn strings(v: Option<&Value>) -> Result<Vec<String>, WireError> {
+    match v {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|x| {
+                x.as_str()
+                    .map(str::to_owned)
+                    .ok_or(WireError::Shape("room is not a string"))
+            })
+            .collect(),
+        Some(Value::String(s)) => Ok(vec![s.clone()]),
+        Some(_) => Err(WireError::Shape("rooms are not a list")),
+    }
+}
+
+/// A classic broadcast: `[uid, packet, opts]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Broadcast {
+    /// The sender's uid (`emitter` for the emitter).
+    pub uid: String,
+    /// The event.
+    pub packet: Packet,
+    /// Rooms, except and flags.
+    pub opts: BroadcastOptions,
+}
+
+/// Encodes a classic broadcast.
+pub fn encode_broadcast(uid: &str, packet: &Packet, opts: &BroadcastOptions) -> Vec<u8> {
+    let msg = json!([uid, packet_value(packet), opts_value(opts, true)]);
+    encode_mp(&msg, &packet.attachments)
+}
+
+/// Decodes a classic broadcast of namespace `nsp`.
+pub fn decode_broadcast(bytes: &[u8], nsp: &str) -> Result<Broadcast, WireError> {
+    let Decoded { value, attachments } = decode(bytes)?;
+    let Value::Array(parts) = value else {
+        return Err(WireError::Shape("broadcast is not an array"));
+    };
+    let [uid, packet, opts] = parts.as_slice() else {
+        return Err(WireError::Shape("broadcast is not [uid, packet, opts]"));
+    };
+    let uid = uid
+        .as_str()
+        .ok_or(WireError::Shape("uid is not a string"))?;
+    let packet = packet_from(packet, &attachments, nsp)?;
+    if packet.ty != PacketType::Event && packet.ty != PacketType::BinaryEvent {
+        return Err(WireError::Shape("not an event"));
+    }
+    Ok(Broadcast {
+        uid: uid.to_owned(),
+        packet,
+        opts: opts_from(Some(opts))?,
+    })
+}
+
+/// A random id of `len` letters and digits, as uid2 makes them.
+pub fn random_id(len: usize) -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::rng();
+    (0..len)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hex(s: &str) -> Vec<u8> {
+        s.split_whitespace()
+            .map(|b| u8::from_str_radix(b, 16).unwrap())
+            .collect()
+    }
+
+    /// `io.to("room1").emit("hello", "world")` as a Node server with uid
+    /// `AbCdEf` publishes it (PROTOCOL.md, example 1).
+    const BROADCAST: &str =
+        "93 a6 41 62 43 64 45 66 83 a4 74 79 70 65 02 a4 64 61 74 61 92 a5 68 65
+        6c 6c 6f a5 77 6f 72 6c 64 a3 6e 73 70 a1 2f 83 a5 72 6f 6f 6d 73 91 a5 72 6f 6f 6d 31 a6
+        65 78 63 65 70 74 90 a5 66 6c 61 67 73 80";
+
+    /// The same from `@socket.io/redis-emitter` (opts in another order).
+    const EMITTER: &str = "93 a7 65 6d 69 74 74 65 72 83 a4 74 79 70 65 02 a4 64 61 74 61 92 a5 68
+        65 6c 6c 6f a5 77 6f 72 6c 64 a3 6e 73 70 a1 2f 83 a5 72 6f 6f 6d 73 91 a5 72 6f 6f 6d 31
+        a5 66 6c 61 67 73 80 a6 65 78 63 65 70 74 90";
+
+    #[test]
+    fn a_node_broadcast_decodes_and_ours_encodes_to_the_same_bytes() {
+        let b = decode_broadcast(&hex(BROADCAST), "/").unwrap();
+        assert_eq!(b.uid, "AbCdEf");
+        assert_eq!(b.packet.nsp, "/");
+        assert_eq!(b.packet.data, Some(json!(["hello", "world"])));
+        assert_eq!(b.opts.rooms, vec!["room1".to_string()]);
+        assert!(b.opts.except.is_empty() && !b.opts.volatile && b.opts.compress);
+        assert_eq!(
+            encode_broadcast("AbCdEf", &b.packet, &b.opts),
+            hex(BROADCAST)
+        );
+    }
+
+    #[test]
+    fn an_emitter_broadcast_decodes_whatever_the_key_order() {
+        let b = decode_broadcast(&hex(EMITTER), "/").unwrap();
+        assert_eq!(b.uid, "emitter");
+        assert_eq!(b.opts.rooms, vec!["room1".to_string()]);
+        assert_eq!(b.packet.data, Some(json!(["hello", "world"])));
+    }
+
+    #[test]
+    fn binary_arguments_travel_as_msgpack_bin_and_come_back_as_attachments() {
+        let packet = Packet::event(
+            "/",
+            json!(["bin", placeholder(0)]),
+            None,
+            vec![Bytes::from_static(&[1, 2, 3])],
+        );
+        let mut opts = BroadcastOptions::default();
+        opts.volatile = true;
+        let bytes = encode_broadcast("u", &packet, &opts);
+        // data: ["bin", <bin 1 2 3>]
+        let data = hex("a4 64 61 74 61 92 a3 62 69 6e c4 03 01 02 03");
+        assert!(bytes.windows(data.len()).any(|w| w == data), "{bytes:02x?}");
+        let b = decode_broadcast(&bytes, "/").unwrap();
+        assert_eq!(b.packet.ty, PacketType::BinaryEvent);
+        assert_eq!(b.packet.attachments, vec![Bytes::from_static(&[1, 2, 3])]);
+        assert!(b.opts.volatile);
+    }
+
+    #[test]
+    fn numbers_take_the_forms_notepack_writes() {
+        assert_eq!(encode_mp(&json!(1.0), &[]), vec![0x01]);
+        assert_eq!(encode_mp(&json!(-1), &[]), vec![0xff]);
+        assert_eq!(encode_mp(&json!(1000), &[]), vec![0xcd, 0x03, 0xe8]);
+        assert_eq!(encode_mp(&json!(0.5), &[])[0], 0xcb);
+    }
+
+    #[test]
+    fn garbage_is_an_error_never_a_panic() {
+        for bad in [
+            &b""[..],
+            b"{",
+            b"\xc1",
+            b"\x93\xa1",
+            b"\x91\x01\x02",
+            b"\xdd\xff\xff\xff\xff",
+        ] {
+            assert!(decode_broadcast(bad, "/").is_err(), "{bad:?}");
+        }
+        // Deep nesting is refused, not recursed into.
+        let deep = vec![0x91; 10_000];
+        assert_eq!(decode(&deep), Err(WireError::Malformed));
+        // A broadcast whose packet is not an event.
+        let msg = encode_mp(&json!(["u", {"type": 1, "data": []}, {}]), &[]);
+        assert!(decode_broadcast(&msg, "/").is_err());
+    }
+}
