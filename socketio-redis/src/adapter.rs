@@ -1,7 +1,5 @@
 //! [`RedisAdapter`]: the classic pub/sub adapter of `@socket.io/redis-adapter`
-//! 8.3, for one namespace, and [`RedisCluster`], what the namespaces of one
-//! server share: the Redis connections, the channel router and the
-//! counters.
+//! 8.3, for one namespace, over its server's [`RedisCluster`].
 //!
 //! Rooms of this node's sockets are kept by a [`LocalAdapter`]; what may
 //! involve other nodes is published, and what peers (Node's or ours, or an
@@ -10,23 +8,22 @@
 //! [`AdapterError::Timeout`]. No lock is held across an await.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock, Weak};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
 use bytes::Bytes;
 use engineio::Sid;
-use fred::clients::SubscriberClient;
-use fred::prelude::{Client, ClientLike, Config, EventInterface, PubsubInterface, ReconnectPolicy};
-use fred::types::Builder;
+use fred::prelude::PubsubInterface;
 use futures_util::StreamExt;
 use serde_json::{json, Value};
 use socketio::{
-    AckError, AckResult, Adapter, AdapterError, AdapterFactory, BoxFuture, BroadcastOptions, Data,
-    LocalAdapter, Packet, Room, SocketInfo, WeakNamespace,
+    AckError, AckResult, Adapter, AdapterError, BoxFuture, BroadcastOptions, Data, LocalAdapter,
+    Packet, Room, SocketInfo, WeakNamespace,
 };
 use tokio::sync::mpsc;
 
+use crate::cluster::{Channel, RedisCluster, Route};
 use crate::remote::{remote_socket, socket_value};
 use crate::wire::{self, Decoded, RequestType};
 
@@ -75,200 +72,6 @@ impl RedisAdapterConfig {
     }
 }
 
-/// Counters of one server's adapters (for `/metrics`).
-#[derive(Debug, Default)]
-pub struct Stats {
-    /// Messages published.
-    pub published: AtomicU64,
-    /// Messages received on the adapters' channels.
-    pub received: AtomicU64,
-    /// Received messages that were not messages of the protocol (ignored).
-    pub malformed: AtomicU64,
-    /// Publishes or counts that Redis refused or could not take.
-    pub errors: AtomicU64,
-    /// Received messages dropped because routing fell behind.
-    pub dropped: AtomicU64,
-    /// Requests that timed out.
-    pub timeouts: AtomicU64,
-    /// Reconnections to Redis.
-    pub reconnects: AtomicU64,
-}
-
-/// What the adapters of one server share: the publishing and subscribing
-/// connections (reconnecting by themselves, resubscribing after), the
-/// router from channels to namespaces, and the counters.
-pub struct RedisCluster {
-    config: RedisAdapterConfig,
-    publisher: Client,
-    subscriber: SubscriberClient,
-    adapters: RwLock<HashMap<String, Weak<Inner>>>,
-    stats: Arc<Stats>,
-}
-
-impl RedisCluster {
-    /// Connects to the Redis at `url` (`redis://host:port/db`). A Redis
-    /// that is down is not an error: the connections retry with backoff,
-    /// and the adapters serve local sockets meanwhile.
-    pub async fn connect(
-        url: &str,
-        config: RedisAdapterConfig,
-    ) -> Result<Arc<Self>, fred::error::Error> {
-        let mut builder = Builder::from_config(Config::from_url(url)?);
-        builder.set_policy(ReconnectPolicy::new_exponential(0, 100, 5_000, 2));
-        let buffer = config.receive_buffer.max(16);
-        builder.with_performance_config(|p| p.broadcast_channel_capacity = buffer);
-        builder.with_connection_config(|c| {
-            c.connection_timeout = Duration::from_secs(2);
-            c.internal_command_timeout = Duration::from_secs(5);
-        });
-        let publisher = builder.build()?;
-        let subscriber = builder.build_subscriber_client()?;
-        publisher.connect();
-        subscriber.connect();
-        // Bounded: a Redis that is down does not hold the server's start.
-        let wait = Duration::from_secs(2);
-        let _ = tokio::time::timeout(wait, publisher.wait_for_connect()).await;
-        let _ = tokio::time::timeout(wait, subscriber.wait_for_connect()).await;
-        subscriber.manage_subscriptions();
-        let cluster = Arc::new(RedisCluster {
-            config,
-            publisher,
-            subscriber,
-            adapters: RwLock::new(HashMap::new()),
-            stats: Arc::default(),
-        });
-        tokio::spawn(route(
-            Arc::downgrade(&cluster),
-            cluster.subscriber.message_rx(),
-        ));
-        let mut reconnects = cluster.subscriber.reconnect_rx();
-        let stats = cluster.stats.clone();
-        tokio::spawn(async move {
-            while reconnects.recv().await.is_ok() {
-                stats.reconnects.fetch_add(1, Ordering::Relaxed);
-            }
-        });
-        Ok(cluster)
-    }
-
-    /// The factory to give `SocketIo::builder().adapter(..)`: one
-    /// [`RedisAdapter`] per namespace.
-    pub fn factory(self: &Arc<Self>) -> AdapterFactory {
-        let cluster = self.clone();
-        Arc::new(move |nsp: WeakNamespace| Arc::new(RedisAdapter::new(&cluster, nsp)))
-    }
-
-    /// The counters.
-    pub fn stats(&self) -> &Arc<Stats> {
-        &self.stats
-    }
-
-    /// Whether both connections to Redis are up.
-    pub fn connected(&self) -> bool {
-        self.publisher.is_connected() && self.subscriber.is_connected()
-    }
-
-    /// Closes the connections.
-    pub async fn quit(&self) {
-        let _ = self.subscriber.quit().await;
-        let _ = self.publisher.quit().await;
-    }
-
-    fn lookup(&self, nsp: &str) -> Option<Arc<Inner>> {
-        self.adapters.read().ok()?.get(nsp)?.upgrade()
-    }
-
-    async fn publish(&self, channel: String, payload: Vec<u8>) -> Result<(), AdapterError> {
-        self.stats.published.fetch_add(1, Ordering::Relaxed);
-        let r: Result<i64, _> = self.publisher.publish(channel, Bytes::from(payload)).await;
-        r.map(|_| ()).map_err(|e| {
-            self.stats.errors.fetch_add(1, Ordering::Relaxed);
-            AdapterError::Remote(e.to_string())
-        })
-    }
-
-    /// How many servers listen on `channel` (`PUBSUB NUMSUB`), this one included.
-    async fn numsub(&self, channel: &str) -> Result<usize, AdapterError> {
-        let r: Result<Vec<fred::prelude::Value>, _> =
-            self.publisher.pubsub_numsub(channel.to_owned()).await;
-        let v = r.map_err(|e| {
-            self.stats.errors.fetch_add(1, Ordering::Relaxed);
-            AdapterError::Remote(e.to_string())
-        })?;
-        let n = v.get(1).and_then(|n| n.as_i64()).unwrap_or(0);
-        Ok(usize::try_from(n).unwrap_or(0))
-    }
-}
-
-/// Routes every message the subscriber receives to its namespace's adapter.
-async fn route(
-    cluster: Weak<RedisCluster>,
-    mut rx: tokio::sync::broadcast::Receiver<fred::types::Message>,
-) {
-    loop {
-        let msg = match rx.recv().await {
-            Ok(m) => m,
-            Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                if let Some(c) = cluster.upgrade() {
-                    c.stats.dropped.fetch_add(n, Ordering::Relaxed);
-                }
-                continue;
-            }
-            Err(_) => return,
-        };
-        let Some(cluster) = cluster.upgrade() else {
-            return;
-        };
-        cluster.stats.received.fetch_add(1, Ordering::Relaxed);
-        let Some(payload) = msg.value.into_bytes() else {
-            cluster.stats.malformed.fetch_add(1, Ordering::Relaxed);
-            continue;
-        };
-        let ok = match Channel::parse(&cluster.config.key, &msg.channel) {
-            Some((nsp, kind)) => match cluster.lookup(nsp) {
-                Some(adapter) => adapter.handle(kind, &payload),
-                None => true,
-            },
-            None => false,
-        };
-        if !ok {
-            cluster.stats.malformed.fetch_add(1, Ordering::Relaxed);
-        }
-    }
-}
-
-/// What a channel of the protocol carries.
-#[derive(Debug, PartialEq, Eq)]
-enum Channel<'a> {
-    /// `K#N#` (everyone) or `K#N#R#` (one room).
-    Broadcast(&'a str),
-    /// `K-request#N#`.
-    Request,
-    /// `K-response#N#` or `K-response#N#uid#`.
-    Response,
-}
-
-impl<'a> Channel<'a> {
-    /// The namespace and kind of `channel`.
-    fn parse(key: &str, channel: &'a str) -> Option<(&'a str, Channel<'a>)> {
-        let rest = channel.strip_prefix(key)?;
-        let (kind, rest) = if let Some(r) = rest.strip_prefix("-request#") {
-            (0, r)
-        } else if let Some(r) = rest.strip_prefix("-response#") {
-            (1, r)
-        } else {
-            (2, rest.strip_prefix('#')?)
-        };
-        let (nsp, tail) = rest.split_once('#')?;
-        let kind = match kind {
-            0 => Channel::Request,
-            1 => Channel::Response,
-            _ => Channel::Broadcast(tail.strip_suffix('#').unwrap_or(tail)),
-        };
-        Some((nsp, kind))
-    }
-}
-
 /// What one request waits for.
 type Pending = Mutex<HashMap<String, mpsc::Sender<Decoded>>>;
 
@@ -286,7 +89,7 @@ struct Inner {
 pub struct RedisAdapter(Arc<Inner>);
 
 impl RedisAdapter {
-    fn new(cluster: &Arc<RedisCluster>, nsp: WeakNamespace) -> Self {
+    pub(crate) fn new(cluster: &Arc<RedisCluster>, nsp: WeakNamespace) -> Self {
         let name = nsp
             .upgrade()
             .map(|n| n.name().to_owned())
@@ -326,22 +129,6 @@ impl Inner {
         }
     }
 
-    /// Handles a message of this namespace's channels; false when it was
-    /// not a message of the protocol.
-    fn handle(self: &Arc<Self>, kind: Channel<'_>, payload: &[u8]) -> bool {
-        match kind {
-            Channel::Broadcast(room) => self.on_broadcast(room, payload),
-            Channel::Request => match wire::decode(payload) {
-                Ok(d) => self.on_request(d),
-                Err(_) => false,
-            },
-            Channel::Response => match wire::decode(payload) {
-                Ok(d) => self.on_response(d),
-                Err(_) => false,
-            },
-        }
-    }
-
     fn on_broadcast(&self, room: &str, payload: &[u8]) -> bool {
         // A message for a room this node has no member of is not decoded.
         if !room.is_empty() && !self.rooms.rooms().iter().any(|r| r == room) {
@@ -373,7 +160,7 @@ impl Inner {
         true
     }
 
-    fn on_request(self: &Arc<Self>, d: Decoded) -> bool {
+    fn on_request(&self, d: Decoded) -> bool {
         let v = &d.value;
         let Some(ty) = v
             .get("type")
@@ -455,7 +242,7 @@ impl Inner {
     }
 
     /// Publishes an answer to a request of `requester`.
-    fn answer(self: &Arc<Self>, requester: Option<&str>, payload: Vec<u8>) {
+    fn answer(&self, requester: Option<&str>, payload: Vec<u8>) {
         let channel = self.response_channel(requester);
         let cluster = self.cluster.clone();
         tokio::spawn(async move {
@@ -467,7 +254,7 @@ impl Inner {
     /// each client's ack as it comes (the reference drops the peer's flags
     /// but its ack timeout, which bounds the wait here).
     fn answer_broadcast(
-        self: &Arc<Self>,
+        &self,
         requester: Option<String>,
         id: String,
         packet: Packet,
@@ -542,7 +329,10 @@ impl Inner {
             match tokio::time::timeout_at(deadline, rx.recv()).await {
                 Ok(Some(d)) => answers.push(d),
                 _ => {
-                    self.cluster.stats.timeouts.fetch_add(1, Ordering::Relaxed);
+                    self.cluster
+                        .stats()
+                        .timeouts
+                        .fetch_add(1, Ordering::Relaxed);
                     return Err(AdapterError::Timeout {
                         operation,
                         received: answers.len(),
@@ -675,6 +465,22 @@ impl Inner {
     }
 }
 
+impl Route for Inner {
+    fn handle(&self, kind: Channel<'_>, payload: &[u8]) -> bool {
+        match kind {
+            Channel::Broadcast(room) => self.on_broadcast(room, payload),
+            Channel::Request => match wire::decode(payload) {
+                Ok(d) => self.on_request(d),
+                Err(_) => false,
+            },
+            Channel::Response => match wire::decode(payload) {
+                Ok(d) => self.on_response(d),
+                Err(_) => false,
+            },
+        }
+    }
+}
+
 /// Forgets a request's entry however its wait ends.
 struct PendingGuard<'a>(&'a Pending, String);
 
@@ -687,9 +493,8 @@ impl Drop for PendingGuard<'_> {
 impl Adapter for RedisAdapter {
     fn init(&self) -> BoxFuture<Result<(), AdapterError>> {
         let inner = self.0.clone();
-        if let Ok(mut m) = inner.cluster.adapters.write() {
-            m.insert(inner.name.clone(), Arc::downgrade(&inner));
-        }
+        let route: Weak<dyn Route> = Arc::downgrade(&inner) as Weak<Inner>;
+        inner.cluster.register(&inner.name, route);
         Box::pin(async move {
             let sub = &inner.cluster.subscriber;
             let pattern = format!("{}#{}#*", inner.key(), inner.name);
@@ -716,9 +521,7 @@ impl Adapter for RedisAdapter {
                     own,
                 ])
                 .await;
-            if let Ok(mut m) = inner.cluster.adapters.write() {
-                m.remove(&inner.name);
-            }
+            inner.cluster.unregister(&inner.name);
         })
     }
 
@@ -852,37 +655,5 @@ impl RedisAdapter {
             local.await?;
             tell.await
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn channels_name_their_namespace_and_kind() {
-        let k = "socket.io";
-        assert_eq!(
-            Channel::parse(k, "socket.io#/#"),
-            Some(("/", Channel::Broadcast("")))
-        );
-        assert_eq!(
-            Channel::parse(k, "socket.io#/chat#room1#"),
-            Some(("/chat", Channel::Broadcast("room1")))
-        );
-        assert_eq!(
-            Channel::parse(k, "socket.io-request#/#"),
-            Some(("/", Channel::Request))
-        );
-        assert_eq!(
-            Channel::parse(k, "socket.io-response#/#"),
-            Some(("/", Channel::Response))
-        );
-        assert_eq!(
-            Channel::parse(k, "socket.io-response#/#AbCdEf#"),
-            Some(("/", Channel::Response))
-        );
-        assert_eq!(Channel::parse(k, "other#/#"), None);
-        assert_eq!(Channel::parse(k, "socket.io#nohash"), None);
     }
 }

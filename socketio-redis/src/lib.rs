@@ -22,10 +22,12 @@
 #![forbid(unsafe_code)]
 
 mod adapter;
+mod cluster;
 mod emitter;
 mod remote;
 pub mod wire;
 
-pub use adapter::{RedisAdapter, RedisAdapterConfig, RedisCluster, Stats};
+pub use adapter::{RedisAdapter, RedisAdapterConfig};
+pub use cluster::{RedisCluster, Stats};
 pub use emitter::Emitter;
 pub use fred;

@@ -1,0 +1,269 @@
+//! [`RedisCluster`]: what the Redis adapters of one server share: the
+//! publishing and subscribing connections (which reconnect with backoff and
+//! resubscribe by themselves), the router from channels to namespaces, and
+//! the counters. It knows a namespace's adapter only as a [`Route`].
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock, Weak};
+use std::time::Duration;
+
+use bytes::Bytes;
+use fred::clients::SubscriberClient;
+use fred::prelude::{Client, ClientLike, Config, EventInterface, PubsubInterface, ReconnectPolicy};
+use fred::types::Builder;
+use socketio::{AdapterError, AdapterFactory, WeakNamespace};
+
+use crate::adapter::{RedisAdapter, RedisAdapterConfig};
+
+/// What the router hands a namespace's messages to.
+pub(crate) trait Route: Send + Sync {
+    /// Handles a message of one of the namespace's channels; false when it
+    /// was not a message of the protocol.
+    fn handle(&self, kind: Channel<'_>, payload: &[u8]) -> bool;
+}
+
+/// Counters of one server's adapters (for `/metrics`).
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Messages published.
+    pub published: AtomicU64,
+    /// Messages received on the adapters' channels.
+    pub received: AtomicU64,
+    /// Received messages that were not messages of the protocol (ignored).
+    pub malformed: AtomicU64,
+    /// Publishes or counts that Redis refused or could not take.
+    pub errors: AtomicU64,
+    /// Received messages dropped because routing fell behind.
+    pub dropped: AtomicU64,
+    /// Requests that timed out.
+    pub timeouts: AtomicU64,
+    /// Reconnections to Redis.
+    pub reconnects: AtomicU64,
+}
+
+/// What the adapters of one server share: the publishing and subscribing
+/// connections (reconnecting by themselves, resubscribing after), the
+/// router from channels to namespaces, and the counters.
+pub struct RedisCluster {
+    pub(crate) config: RedisAdapterConfig,
+    publisher: Client,
+    pub(crate) subscriber: SubscriberClient,
+    adapters: RwLock<HashMap<String, Weak<dyn Route>>>,
+    stats: Arc<Stats>,
+}
+
+impl RedisCluster {
+    /// Connects to the Redis at `url` (`redis://host:port/db`). A Redis
+    /// that is down is not an error: the connections retry with backoff,
+    /// and the adapters serve local sockets meanwhile.
+    pub async fn connect(
+        url: &str,
+        config: RedisAdapterConfig,
+    ) -> Result<Arc<Self>, fred::error::Error> {
+        let mut builder = Builder::from_config(Config::from_url(url)?);
+        builder.set_policy(ReconnectPolicy::new_exponential(0, 100, 5_000, 2));
+        let buffer = config.receive_buffer.max(16);
+        builder.with_performance_config(|p| p.broadcast_channel_capacity = buffer);
+        builder.with_connection_config(|c| {
+            c.connection_timeout = Duration::from_secs(2);
+            c.internal_command_timeout = Duration::from_secs(5);
+        });
+        let publisher = builder.build()?;
+        let subscriber = builder.build_subscriber_client()?;
+        publisher.connect();
+        subscriber.connect();
+        // Bounded: a Redis that is down does not hold the server's start.
+        let wait = Duration::from_secs(2);
+        let _ = tokio::time::timeout(wait, publisher.wait_for_connect()).await;
+        let _ = tokio::time::timeout(wait, subscriber.wait_for_connect()).await;
+        subscriber.manage_subscriptions();
+        let cluster = Arc::new(RedisCluster {
+            config,
+            publisher,
+            subscriber,
+            adapters: RwLock::new(HashMap::new()),
+            stats: Arc::default(),
+        });
+        tokio::spawn(route(
+            Arc::downgrade(&cluster),
+            cluster.subscriber.message_rx(),
+        ));
+        let mut reconnects = cluster.subscriber.reconnect_rx();
+        let stats = cluster.stats.clone();
+        tokio::spawn(async move {
+            while reconnects.recv().await.is_ok() {
+                stats.reconnects.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+        Ok(cluster)
+    }
+
+    /// The factory to give `SocketIo::builder().adapter(..)`: one
+    /// [`RedisAdapter`] per namespace.
+    pub fn factory(self: &Arc<Self>) -> AdapterFactory {
+        let cluster = self.clone();
+        Arc::new(move |nsp: WeakNamespace| Arc::new(RedisAdapter::new(&cluster, nsp)))
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> &Arc<Stats> {
+        &self.stats
+    }
+
+    /// Whether both connections to Redis are up.
+    pub fn connected(&self) -> bool {
+        self.publisher.is_connected() && self.subscriber.is_connected()
+    }
+
+    /// Closes the connections.
+    pub async fn quit(&self) {
+        let _ = self.subscriber.quit().await;
+        let _ = self.publisher.quit().await;
+    }
+
+    fn lookup(&self, nsp: &str) -> Option<Arc<dyn Route>> {
+        self.adapters.read().ok()?.get(nsp)?.upgrade()
+    }
+
+    /// Routes the messages of namespace `nsp` to `route`.
+    pub(crate) fn register(&self, nsp: &str, route: Weak<dyn Route>) {
+        if let Ok(mut m) = self.adapters.write() {
+            m.insert(nsp.to_owned(), route);
+        }
+    }
+
+    /// Stops routing namespace `nsp`.
+    pub(crate) fn unregister(&self, nsp: &str) {
+        if let Ok(mut m) = self.adapters.write() {
+            m.remove(nsp);
+        }
+    }
+
+    /// Publishes `payload` on `channel`.
+    pub(crate) async fn publish(
+        &self,
+        channel: String,
+        payload: Vec<u8>,
+    ) -> Result<(), AdapterError> {
+        self.stats.published.fetch_add(1, Ordering::Relaxed);
+        let r: Result<i64, _> = self.publisher.publish(channel, Bytes::from(payload)).await;
+        r.map(|_| ()).map_err(|e| {
+            self.stats.errors.fetch_add(1, Ordering::Relaxed);
+            AdapterError::Remote(e.to_string())
+        })
+    }
+
+    /// How many servers listen on `channel` (`PUBSUB NUMSUB`), this one included.
+    pub(crate) async fn numsub(&self, channel: &str) -> Result<usize, AdapterError> {
+        let r: Result<Vec<fred::prelude::Value>, _> =
+            self.publisher.pubsub_numsub(channel.to_owned()).await;
+        let v = r.map_err(|e| {
+            self.stats.errors.fetch_add(1, Ordering::Relaxed);
+            AdapterError::Remote(e.to_string())
+        })?;
+        let n = v.get(1).and_then(|n| n.as_i64()).unwrap_or(0);
+        Ok(usize::try_from(n).unwrap_or(0))
+    }
+}
+
+/// Routes every message the subscriber receives to its namespace's adapter.
+async fn route(
+    cluster: Weak<RedisCluster>,
+    mut rx: tokio::sync::broadcast::Receiver<fred::types::Message>,
+) {
+    loop {
+        let msg = match rx.recv().await {
+            Ok(m) => m,
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                if let Some(c) = cluster.upgrade() {
+                    c.stats.dropped.fetch_add(n, Ordering::Relaxed);
+                }
+                continue;
+            }
+            Err(_) => return,
+        };
+        let Some(cluster) = cluster.upgrade() else {
+            return;
+        };
+        cluster.stats.received.fetch_add(1, Ordering::Relaxed);
+        let Some(payload) = msg.value.into_bytes() else {
+            cluster.stats.malformed.fetch_add(1, Ordering::Relaxed);
+            continue;
+        };
+        let ok = match Channel::parse(&cluster.config.key, &msg.channel) {
+            Some((nsp, kind)) => match cluster.lookup(nsp) {
+                Some(adapter) => adapter.handle(kind, &payload),
+                None => true,
+            },
+            None => false,
+        };
+        if !ok {
+            cluster.stats.malformed.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// What a channel of the protocol carries.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Channel<'a> {
+    /// `K#N#` (everyone) or `K#N#R#` (one room).
+    Broadcast(&'a str),
+    /// `K-request#N#`.
+    Request,
+    /// `K-response#N#` or `K-response#N#uid#`.
+    Response,
+}
+
+impl<'a> Channel<'a> {
+    /// The namespace and kind of `channel`.
+    pub(crate) fn parse(key: &str, channel: &'a str) -> Option<(&'a str, Channel<'a>)> {
+        let rest = channel.strip_prefix(key)?;
+        let (kind, rest) = if let Some(r) = rest.strip_prefix("-request#") {
+            (0, r)
+        } else if let Some(r) = rest.strip_prefix("-response#") {
+            (1, r)
+        } else {
+            (2, rest.strip_prefix('#')?)
+        };
+        let (nsp, tail) = rest.split_once('#')?;
+        let kind = match kind {
+            0 => Channel::Request,
+            1 => Channel::Response,
+            _ => Channel::Broadcast(tail.strip_suffix('#').unwrap_or(tail)),
+        };
+        Some((nsp, kind))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn channels_name_their_namespace_and_kind() {
+        let k = "socket.io";
+        assert_eq!(
+            Channel::parse(k, "socket.io#/#"),
+            Some(("/", Channel::Broadcast("")))
+        );
+        assert_eq!(
+            Channel::parse(k, "socket.io#/chat#room1#"),
+            Some(("/chat", Channel::Broadcast("room1")))
+        );
+        assert_eq!(
+            Channel::parse(k, "socket.io-request#/#"),
+            Some(("/", Channel::Request))
+        );
+        assert_eq!(
+            Channel::parse(k, "socket.io-response#/#"),
+            Some(("/", Channel::Response))
+        );
+        assert_eq!(
+            Channel::parse(k, "socket.io-response#/#AbCdEf#"),
+            Some(("/", Channel::Response))
+        );
+        assert_eq!(Channel::parse(k, "other#/#"), None);
+        assert_eq!(Channel::parse(k, "socket.io#nohash"), None);
+    }
+}
