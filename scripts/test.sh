@@ -1,14 +1,25 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace: unit, integration, doc tests, and the
 # interop tests driven by real clients: engine.io-client and socket.io-client
-# (npm, from the lock file) and python-socketio (pinned, in a venv); then a
+# (npm, from the lock file) and python-socketio (pinned, in a venv), and the
+# socketio-redis mixed-cluster tests (Node servers on @socket.io/redis-adapter,
+# npm from the lock file, against a redis-server they start); then a
 # 30-second smoke run of every fuzz target (installs cargo-fuzz if missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 echo "==> npm ci (conformance/interop)"
 npm ci --prefix conformance/interop --no-audit --no-fund
+echo "==> npm ci (socketio-redis/tests/node)"
+npm ci --prefix socketio-redis/tests/node --no-audit --no-fund
 echo "==> python client venv (conformance/interop/python)"
 bash conformance/interop/python/setup.sh
+echo "==> redis-server (socketio-redis mixed-cluster tests)"
+if ! command -v redis-server >/dev/null; then
+    # CI runs this script as root; a developer's account may need sudo.
+    if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+    $SUDO apt-get update && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server
+fi
+redis-server --version
 echo "==> cargo test --workspace"
 cargo test --workspace
 echo "==> fuzz smoke run (30 s per target)"

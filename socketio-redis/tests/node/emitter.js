@@ -1,0 +1,70 @@
+// Runs one @socket.io/redis-emitter 5.x operation and exits.
+//
+// argv[2] is a JSON object:
+//   {"redis":url,"key":"socket.io","nsp":"/","op":"emit"|"socketsJoin"|"socketsLeave"|
+//    "disconnectSockets"|"serverSideEmit","rooms":[..],"except":[..],"event":"e","args":[..],
+//    "volatile":false,"binary":false,"join":[..],"leave":[..],"close":false}
+// Args use the same binary convention as server.js: {"bin":[bytes]} is a Buffer, and
+// "binary":true turns every top-level string argument into a Buffer of its UTF-8 bytes.
+// Prints {"event":"done"} once Redis has answered the PUBLISH, then exits 0.
+
+import { createClient } from "redis";
+import { Emitter } from "@socket.io/redis-emitter";
+
+function toJs(v) {
+  if (Array.isArray(v)) return v.map(toJs);
+  if (v && typeof v === "object") {
+    const keys = Object.keys(v);
+    if (keys.length === 1 && keys[0] === "bin" && Array.isArray(v.bin)) {
+      return Buffer.from(v.bin);
+    }
+    return Object.fromEntries(keys.map((k) => [k, toJs(v[k])]));
+  }
+  return v;
+}
+
+const cmd = JSON.parse(process.argv[2] || "{}");
+if (!cmd.redis || !cmd.op) {
+  console.error("emitter.js: need a JSON argument with at least redis and op");
+  process.exit(2);
+}
+
+let args = toJs(cmd.args || []);
+if (cmd.binary) {
+  args = args.map((a) => (typeof a === "string" ? Buffer.from(a, "utf8") : a));
+}
+
+const client = createClient({ url: cmd.redis });
+client.on("error", (e) => console.error(`emitter.js: redis: ${e.message}`));
+await client.connect();
+
+const emitter = new Emitter(client, { key: cmd.key || "socket.io" }).of(cmd.nsp || "/");
+let op = emitter.to(cmd.rooms || []).except(cmd.except || []);
+if (cmd.volatile) op = op.volatile;
+
+switch (cmd.op) {
+  case "emit":
+    op.emit(cmd.event, ...args);
+    break;
+  case "socketsJoin":
+    op.socketsJoin(cmd.join || []);
+    break;
+  case "socketsLeave":
+    op.socketsLeave(cmd.leave || []);
+    break;
+  case "disconnectSockets":
+    op.disconnectSockets(!!cmd.close);
+    break;
+  case "serverSideEmit":
+    emitter.serverSideEmit(cmd.event, ...args);
+    break;
+  default:
+    console.error(`emitter.js: unknown op ${cmd.op}`);
+    process.exit(2);
+}
+
+// The emitter does not return the PUBLISH promise; QUIT is answered only after
+// every command queued before it, so the message is in Redis once this resolves.
+await client.quit();
+process.stdout.write(JSON.stringify({ event: "done" }) + "\n");
+process.exit(0);
