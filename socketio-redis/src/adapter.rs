@@ -90,10 +90,7 @@ pub struct RedisAdapter(Arc<Inner>);
 
 impl RedisAdapter {
     pub(crate) fn new(cluster: &Arc<RedisCluster>, nsp: WeakNamespace) -> Self {
-        let name = nsp
-            .upgrade()
-            .map(|n| n.name().to_owned())
-            .unwrap_or_default();
+        let name = nsp.name().to_owned();
         RedisAdapter(Arc::new(Inner {
             cluster: cluster.clone(),
             rooms: LocalAdapter::new(nsp.clone()),

@@ -195,18 +195,32 @@ pub trait LocalNamespace: Send + Sync + 'static {
 
 /// A weak handle on a namespace, held by its adapter (the namespace owns
 /// the adapter, so a strong one would keep both alive).
+///
+/// The factory gets it while the namespace is being built: its name is
+/// known at once, `upgrade` succeeds once the factory returned.
 #[derive(Clone)]
-pub struct WeakNamespace(Weak<dyn LocalNamespace>);
+pub struct WeakNamespace {
+    name: Arc<str>,
+    nsp: Weak<dyn LocalNamespace>,
+}
 
 impl WeakNamespace {
-    /// A handle on `nsp`.
-    pub fn new(nsp: Weak<dyn LocalNamespace>) -> Self {
-        WeakNamespace(nsp)
+    /// A handle on the namespace `name`.
+    pub fn new(name: &str, nsp: Weak<dyn LocalNamespace>) -> Self {
+        WeakNamespace {
+            name: name.into(),
+            nsp,
+        }
+    }
+
+    /// The namespace's name.
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
     /// The namespace, if it still exists.
     pub fn upgrade(&self) -> Option<Arc<dyn LocalNamespace>> {
-        self.0.upgrade()
+        self.nsp.upgrade()
     }
 }
 
@@ -607,7 +621,7 @@ mod tests {
 
     #[test]
     fn rooms_union_except_and_no_duplicates() {
-        let a = LocalAdapter::new(WeakNamespace(Weak::<Gone>::new()));
+        let a = LocalAdapter::new(WeakNamespace::new("/", Weak::<Gone>::new()));
         let (s1, s2, s3) = (Sid::random(), Sid::random(), Sid::random());
         a.add_all(s1, &["r1".into(), "r2".into()]);
         a.add_all(s2, &["r2".into()]);

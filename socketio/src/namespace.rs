@@ -107,7 +107,7 @@ impl Namespace {
     fn new(name: String, directory: &Arc<Directory>, parent: Option<ParentNamespace>) -> Self {
         let nsp = Namespace(Arc::new_cyclic(|nsp: &Weak<NsInner>| {
             let local: Weak<dyn LocalNamespace> = nsp.clone();
-            let adapter = (directory.adapter_factory)(WeakNamespace::new(local));
+            let adapter = (directory.adapter_factory)(WeakNamespace::new(&name, local));
             let recovery = Recovery::new(&directory.config);
             let scope = Scope::new(name, adapter, directory.runtime.clone(), recovery);
             NsInner {
