@@ -238,6 +238,17 @@ impl Inner {
         true
     }
 
+    /// Subscribes to the namespace's channels.
+    async fn subscribe(&self) -> Result<(), AdapterError> {
+        let sub = &self.cluster.subscriber;
+        let pattern = format!("{}#{}#*", self.key(), self.name);
+        let own = format!("{}-response#{}#{}#", self.key(), self.name, self.uid);
+        let channels = vec![self.request_channel(), self.response_channel(None), own];
+        let err = |e: fred::error::Error| AdapterError::Remote(e.to_string());
+        sub.psubscribe(pattern).await.map_err(err)?;
+        sub.subscribe(channels).await.map_err(err)
+    }
+
     /// Publishes an answer to a request of `requester`.
     fn answer(&self, requester: Option<&str>, payload: Vec<u8>) {
         let channel = self.response_channel(requester);
@@ -492,14 +503,24 @@ impl Adapter for RedisAdapter {
         let inner = self.0.clone();
         let route: Weak<dyn Route> = Arc::downgrade(&inner) as Weak<Inner>;
         inner.cluster.register(&inner.name, route);
+        let weak = Arc::downgrade(&inner);
+        drop(inner);
+        // Until it holds: Redis may be down when the namespace is made. Once
+        // subscribed, the subscriber resubscribes by itself after a reconnect.
         Box::pin(async move {
-            let sub = &inner.cluster.subscriber;
-            let pattern = format!("{}#{}#*", inner.key(), inner.name);
-            let own = format!("{}-response#{}#{}#", inner.key(), inner.name, inner.uid);
-            let channels = vec![inner.request_channel(), inner.response_channel(None), own];
-            let err = |e: fred::error::Error| AdapterError::Remote(e.to_string());
-            sub.psubscribe(pattern).await.map_err(err)?;
-            sub.subscribe(channels).await.map_err(err)
+            let mut backoff = Duration::from_millis(100);
+            loop {
+                let Some(inner) = weak.upgrade() else {
+                    return Err(AdapterError::NamespaceGone);
+                };
+                match inner.subscribe().await {
+                    Ok(()) => return Ok(()),
+                    Err(_) => inner.cluster.stats().errors.fetch_add(1, Ordering::Relaxed),
+                };
+                drop(inner);
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
         })
     }
 

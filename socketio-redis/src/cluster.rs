@@ -61,7 +61,11 @@ impl RedisCluster {
         url: &str,
         config: RedisAdapterConfig,
     ) -> Result<Arc<Self>, fred::error::Error> {
-        let mut builder = Builder::from_config(Config::from_url(url)?);
+        let mut redis = Config::from_url(url)?;
+        // The backoff also applies to the first connection: a Redis that is
+        // down at start is waited for, not an error.
+        redis.fail_fast = false;
+        let mut builder = Builder::from_config(redis);
         builder.set_policy(ReconnectPolicy::new_exponential(0, 100, 5_000, 2));
         let buffer = config.receive_buffer.max(16);
         builder.with_performance_config(|p| p.broadcast_channel_capacity = buffer);

@@ -22,6 +22,8 @@
 //! attachment as `{"bin":[bytes...]}` (see [`bin`]).
 #![allow(dead_code)]
 
+pub mod ours;
+
 use std::collections::VecDeque;
 use std::net::TcpListener;
 use std::path::PathBuf;

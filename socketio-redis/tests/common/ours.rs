@@ -1,0 +1,56 @@
+//! One of our servers on a Redis cluster, for the cluster tests: its
+//! sockets join the rooms their auth names and answer `echo`; server-side
+//! `sse` events are recorded.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use socketio::{Data, SocketIo};
+use socketio_redis::{RedisAdapterConfig, RedisCluster};
+use tokio::sync::mpsc;
+
+/// Our server on the cluster: sockets join the rooms their auth names and
+/// answer `echo` with its argument; server-side `sse` events are recorded.
+pub struct Ours {
+    pub io: SocketIo,
+    pub port: u16,
+    pub cluster: Arc<RedisCluster>,
+    pub server_side: mpsc::UnboundedReceiver<Vec<Value>>,
+}
+
+pub async fn ours(redis_url: &str) -> Ours {
+    let cluster = RedisCluster::connect(redis_url, RedisAdapterConfig::default())
+        .await
+        .unwrap();
+    let io = SocketIo::builder().adapter(cluster.factory()).build();
+    for nsp in ["/", "/chat"] {
+        io.of(nsp).on_connection(|s| async move {
+            if let Some(Value::Array(rooms)) = s.handshake().auth.get("rooms") {
+                let rooms: Vec<String> = rooms
+                    .iter()
+                    .filter_map(|r| r.as_str().map(String::from))
+                    .collect();
+                s.join(rooms);
+            }
+            s.on("echo", |_, data: Data, ack| async move {
+                if let Some(ack) = ack {
+                    let _ = ack.send(data);
+                }
+            });
+        });
+    }
+    let (tx, server_side) = mpsc::unbounded_channel();
+    io.on_server_side("sse", move |d| {
+        let _ = tx.send(d.args().to_vec());
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let engine = io.engine(engineio::EngineConfig::default());
+    tokio::spawn(async move { engine.serve(listener).await });
+    Ours {
+        io,
+        port,
+        cluster,
+        server_side,
+    }
+}
