@@ -326,6 +326,7 @@ impl Inner {
         if expected == 0 {
             return Ok(Vec::new());
         }
+        let started = tokio::time::Instant::now();
         let (id, mut rx, _guard) = self.start(expected);
         let payload = serde_json::to_vec(&request(&id)).unwrap_or_default();
         self.cluster
@@ -349,6 +350,10 @@ impl Inner {
                 }
             }
         }
+        let stats = self.cluster.stats();
+        stats.requests.fetch_add(1, Ordering::Relaxed);
+        let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        stats.request_micros.fetch_add(micros, Ordering::Relaxed);
         Ok(answers)
     }
 

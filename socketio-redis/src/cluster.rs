@@ -40,6 +40,11 @@ pub struct Stats {
     pub timeouts: AtomicU64,
     /// Reconnections to Redis.
     pub reconnects: AtomicU64,
+    /// Requests to the other servers that got every answer.
+    pub requests: AtomicU64,
+    /// Sum of those requests' durations, in microseconds (with `requests`,
+    /// the mean request latency).
+    pub request_micros: AtomicU64,
 }
 
 /// What the adapters of one server share: the publishing and subscribing
