@@ -7,9 +7,8 @@
 //! waits at most `requests_timeout` and then fails with
 //! [`AdapterError::Timeout`]. No lock is held across an await.
 
-use std::collections::HashMap;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -18,62 +17,14 @@ use fred::prelude::PubsubInterface;
 use futures_util::StreamExt;
 use serde_json::{json, Value};
 use socketio::{
-    AckError, AckResult, Adapter, AdapterError, BoxFuture, BroadcastOptions, Data, LocalAdapter,
-    Packet, Room, SocketInfo, WeakNamespace,
+    AckResult, Adapter, AdapterError, BoxFuture, BroadcastOptions, Data, LocalAdapter, Packet,
+    Room, SocketInfo, WeakNamespace,
 };
-use tokio::sync::mpsc;
 
 use crate::cluster::{Channel, RedisCluster, Route};
 use crate::remote::{remote_socket, socket_value};
+use crate::requests::Requests;
 use crate::wire::{self, Decoded, RequestType};
-
-/// Options of the classic adapter, with the reference's defaults.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct RedisAdapterConfig {
-    /// Prefix of every channel (the reference's `key`). Default `socket.io`.
-    pub key: String,
-    /// How long a request waits for the other servers. Default 5 s.
-    pub requests_timeout: Duration,
-    /// Answer a request on the requester's own response channel instead
-    /// of the shared one (`publishOnSpecificResponseChannel`). Default false.
-    pub publish_on_specific_response_channel: bool,
-    /// Messages received but not yet routed before the oldest are dropped
-    /// (and counted). Default 4096.
-    pub receive_buffer: usize,
-}
-
-impl Default for RedisAdapterConfig {
-    fn default() -> Self {
-        RedisAdapterConfig {
-            key: "socket.io".into(),
-            requests_timeout: Duration::from_secs(5),
-            publish_on_specific_response_channel: false,
-            receive_buffer: 4096,
-        }
-    }
-}
-
-impl RedisAdapterConfig {
-    /// Sets [`RedisAdapterConfig::key`].
-    pub fn key(mut self, key: impl Into<String>) -> Self {
-        self.key = key.into();
-        self
-    }
-    /// Sets [`RedisAdapterConfig::requests_timeout`].
-    pub fn requests_timeout(mut self, t: Duration) -> Self {
-        self.requests_timeout = t;
-        self
-    }
-    /// Sets [`RedisAdapterConfig::publish_on_specific_response_channel`].
-    pub fn publish_on_specific_response_channel(mut self, v: bool) -> Self {
-        self.publish_on_specific_response_channel = v;
-        self
-    }
-}
-
-/// What one request waits for.
-type Pending = Mutex<HashMap<String, mpsc::Sender<Decoded>>>;
 
 /// One namespace's adapter state.
 struct Inner {
@@ -82,7 +33,7 @@ struct Inner {
     name: String,
     uid: String,
     rooms: LocalAdapter,
-    pending: Pending,
+    requests: Requests,
 }
 
 /// The classic Redis adapter of one namespace.
@@ -97,13 +48,9 @@ impl RedisAdapter {
             nsp,
             name,
             uid: wire::random_id(6),
-            pending: Mutex::new(HashMap::new()),
+            requests: Requests::default(),
         }))
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Inner {
@@ -146,15 +93,7 @@ impl Inner {
     }
 
     fn on_response(&self, d: Decoded) -> bool {
-        let Some(id) = d.value.get("requestId").and_then(Value::as_str) else {
-            return false;
-        };
-        let tx = lock(&self.pending).get(id).cloned();
-        if let Some(tx) = tx {
-            // Full: the requester has more answers than it can use.
-            let _ = tx.try_send(d);
-        }
-        true
+        self.requests.answer(d)
     }
 
     fn on_request(&self, d: Decoded) -> bool {
@@ -173,7 +112,7 @@ impl Inner {
             .map(str::to_owned);
         let own_request = request_id
             .as_deref()
-            .is_some_and(|id| lock(&self.pending).contains_key(id));
+            .is_some_and(|id| self.requests.contains(id));
         let Some(nsp) = self.nsp.upgrade() else {
             return true;
         };
@@ -298,20 +237,11 @@ impl Inner {
         });
     }
 
-    /// Starts a request: its id, and where its answers arrive.
-    fn start(&self, capacity: usize) -> (String, mpsc::Receiver<Decoded>, PendingGuard<'_>) {
-        let id = wire::random_id(6);
-        let (tx, rx) = mpsc::channel(capacity.max(1));
-        lock(&self.pending).insert(id.clone(), tx);
-        let guard = PendingGuard(&self.pending, id.clone());
-        (id, rx, guard)
-    }
-
     /// The other servers of the namespace.
     async fn others(&self) -> Result<usize, AdapterError> {
         Ok(self
             .cluster
-            .numsub(&self.request_channel())
+            .numsub(&self.request_channel(), false)
             .await?
             .saturating_sub(1))
     }
@@ -326,35 +256,14 @@ impl Inner {
         if expected == 0 {
             return Ok(Vec::new());
         }
-        let started = tokio::time::Instant::now();
-        let (id, mut rx, _guard) = self.start(expected);
-        let payload = serde_json::to_vec(&request(&id)).unwrap_or_default();
+        let mut req = self.requests.start(wire::random_id(6), expected);
+        let payload = serde_json::to_vec(&request(&req.id)).unwrap_or_default();
         self.cluster
             .publish(self.request_channel(), payload)
             .await?;
         let deadline = tokio::time::Instant::now() + self.cluster.config.requests_timeout;
-        let mut answers = Vec::with_capacity(expected);
-        while answers.len() < expected {
-            match tokio::time::timeout_at(deadline, rx.recv()).await {
-                Ok(Some(d)) => answers.push(d),
-                _ => {
-                    self.cluster
-                        .stats()
-                        .timeouts
-                        .fetch_add(1, Ordering::Relaxed);
-                    return Err(AdapterError::Timeout {
-                        operation,
-                        received: answers.len(),
-                        expected,
-                    });
-                }
-            }
-        }
-        let stats = self.cluster.stats();
-        stats.requests.fetch_add(1, Ordering::Relaxed);
-        let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-        stats.request_micros.fetch_add(micros, Ordering::Relaxed);
-        Ok(answers)
+        req.gather(operation, expected, deadline, self.cluster.stats())
+            .await
     }
 
     async fn broadcast_with_ack(
@@ -366,57 +275,27 @@ impl Inner {
         let nsp = self.nsp.upgrade().ok_or(AdapterError::NamespaceGone)?;
         let (_, local) =
             nsp.deliver_with_ack(packet.clone(), &self.rooms.local_sockets(&opts), timeout);
-        let mut results: Vec<AckResult> = Vec::new();
-        let local = local.collect::<Vec<_>>();
+        let local = local.collect::<Vec<AckResult>>();
         if opts.local {
-            results.extend(local.await);
-            return Ok(results);
+            return Ok(local.await);
         }
         let expected = self.others().await?;
-        let (id, mut rx, _guard) = self.start(1024);
+        let mut req = self.requests.start(wire::random_id(6), 1024);
         let mut request_opts = opts.clone();
         request_opts.timeout = Some(timeout);
         let request = json!({
             "uid": self.uid,
-            "requestId": id,
+            "requestId": req.id,
             "type": 7,
             "packet": wire::packet_value(&packet),
             "opts": wire::opts_value(&request_opts, true),
         });
+        let payload = wire::encode_mp(&request, &packet.attachments);
         self.cluster
-            .publish(
-                self.request_channel(),
-                wire::encode_mp(&request, &packet.attachments),
-            )
+            .publish(self.request_channel(), payload)
             .await?;
         let deadline = tokio::time::Instant::now() + timeout;
-        let (mut servers, mut clients, mut acks) = (0usize, 0usize, 0usize);
-        let remote = async {
-            while servers < expected || acks < clients {
-                let Ok(Some(d)) = tokio::time::timeout_at(deadline, rx.recv()).await else {
-                    break;
-                };
-                match d.value.get("type").and_then(Value::as_u64) {
-                    Some(8) => {
-                        servers += 1;
-                        clients += d
-                            .value
-                            .get("clientCount")
-                            .and_then(Value::as_u64)
-                            .unwrap_or(0) as usize;
-                    }
-                    Some(9) => {
-                        acks += 1;
-                        let arg = d.value.get("packet").cloned().unwrap_or(Value::Null);
-                        results.push(Ok(Data::from_parts(vec![arg], d.attachments)));
-                    }
-                    _ => {}
-                }
-            }
-            // Clients that were counted but did not answer in time.
-            results.extend((acks..clients).map(|_| Err(AckError::Timeout)));
-            results
-        };
+        let remote = req.acks(expected, deadline, (8, 9));
         let (mut remote, local) = futures_util::join!(remote, local);
         remote.extend(local);
         Ok(remote)
@@ -491,15 +370,6 @@ impl Route for Inner {
                 Err(_) => false,
             },
         }
-    }
-}
-
-/// Forgets a request's entry however its wait ends.
-struct PendingGuard<'a>(&'a Pending, String);
-
-impl Drop for PendingGuard<'_> {
-    fn drop(&mut self) {
-        lock(self.0).remove(&self.1);
     }
 }
 
@@ -649,7 +519,13 @@ impl Adapter for RedisAdapter {
 
     fn server_count(&self) -> BoxFuture<Result<usize, AdapterError>> {
         let inner = self.0.clone();
-        Box::pin(async move { Ok(inner.cluster.numsub(&inner.request_channel()).await?.max(1)) })
+        Box::pin(async move {
+            Ok(inner
+                .cluster
+                .numsub(&inner.request_channel(), false)
+                .await?
+                .max(1))
+        })
     }
 
     fn all_rooms(&self) -> BoxFuture<Result<Vec<Room>, AdapterError>> {

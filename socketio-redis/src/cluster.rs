@@ -14,7 +14,9 @@ use fred::prelude::{Client, ClientLike, Config, EventInterface, PubsubInterface,
 use fred::types::Builder;
 use socketio::{AdapterError, AdapterFactory, WeakNamespace};
 
-use crate::adapter::{RedisAdapter, RedisAdapterConfig};
+use crate::adapter::RedisAdapter;
+use crate::config::{AdapterKind, RedisAdapterConfig};
+use crate::sharded::ShardedAdapter;
 
 /// What the router hands a namespace's messages to.
 pub(crate) trait Route: Send + Sync {
@@ -112,7 +114,12 @@ impl RedisCluster {
     /// [`RedisAdapter`] per namespace.
     pub fn factory(self: &Arc<Self>) -> AdapterFactory {
         let cluster = self.clone();
-        Arc::new(move |nsp: WeakNamespace| Arc::new(RedisAdapter::new(&cluster, nsp)))
+        match self.config.kind {
+            AdapterKind::Sharded(mode) => Arc::new(move |nsp: WeakNamespace| {
+                Arc::new(ShardedAdapter::new(&cluster, nsp, mode))
+            }),
+            _ => Arc::new(move |nsp: WeakNamespace| Arc::new(RedisAdapter::new(&cluster, nsp))),
+        }
     }
 
     /// The counters.
@@ -163,10 +170,27 @@ impl RedisCluster {
         })
     }
 
-    /// How many servers listen on `channel` (`PUBSUB NUMSUB`), this one included.
-    pub(crate) async fn numsub(&self, channel: &str) -> Result<usize, AdapterError> {
-        let r: Result<Vec<fred::prelude::Value>, _> =
-            self.publisher.pubsub_numsub(channel.to_owned()).await;
+    /// Publishes `payload` on the shard channel `channel` (SPUBLISH).
+    pub(crate) async fn spublish(
+        &self,
+        channel: String,
+        payload: Vec<u8>,
+    ) -> Result<(), AdapterError> {
+        self.stats.published.fetch_add(1, Ordering::Relaxed);
+        let r: Result<i64, _> = self.publisher.spublish(channel, Bytes::from(payload)).await;
+        r.map(|_| ()).map_err(|e| {
+            self.stats.errors.fetch_add(1, Ordering::Relaxed);
+            AdapterError::Remote(e.to_string())
+        })
+    }
+
+    /// How many servers listen on `channel`, this one included: `PUBSUB
+    /// NUMSUB`, or `PUBSUB SHARDNUMSUB` for a shard channel.
+    pub(crate) async fn numsub(&self, channel: &str, shard: bool) -> Result<usize, AdapterError> {
+        let r: Result<Vec<fred::prelude::Value>, _> = match shard {
+            true => self.publisher.pubsub_shardnumsub(channel.to_owned()).await,
+            false => self.publisher.pubsub_numsub(channel.to_owned()).await,
+        };
         let v = r.map_err(|e| {
             self.stats.errors.fetch_add(1, Ordering::Relaxed);
             AdapterError::Remote(e.to_string())

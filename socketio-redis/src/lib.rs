@@ -23,11 +23,16 @@
 
 mod adapter;
 mod cluster;
+mod config;
 mod emitter;
 mod remote;
+mod requests;
+mod sharded;
 pub mod wire;
 
-pub use adapter::{RedisAdapter, RedisAdapterConfig};
+pub use adapter::RedisAdapter;
 pub use cluster::{RedisCluster, Stats};
+pub use config::{AdapterKind, RedisAdapterConfig, SubscriptionMode};
 pub use emitter::Emitter;
 pub use fred;
+pub use sharded::ShardedAdapter;

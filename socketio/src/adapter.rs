@@ -399,6 +399,11 @@ impl LocalAdapter {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Whether `room` has a local member.
+    pub fn has_room(&self, room: &str) -> bool {
+        self.lock().rooms.contains_key(room)
+    }
+
     fn ready<T: Send + 'static>(v: T) -> BoxFuture<T> {
         Box::pin(std::future::ready(v))
     }

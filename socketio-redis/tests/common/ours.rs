@@ -19,9 +19,12 @@ pub struct Ours {
 }
 
 pub async fn ours(redis_url: &str) -> Ours {
-    let cluster = RedisCluster::connect(redis_url, RedisAdapterConfig::default())
-        .await
-        .unwrap();
+    ours_with(redis_url, RedisAdapterConfig::default()).await
+}
+
+/// Our server with these adapter options.
+pub async fn ours_with(redis_url: &str, config: RedisAdapterConfig) -> Ours {
+    let cluster = RedisCluster::connect(redis_url, config).await.unwrap();
     let io = SocketIo::builder().adapter(cluster.factory()).build();
     for nsp in ["/", "/chat"] {
         io.of(nsp).on_connection(|s| async move {
