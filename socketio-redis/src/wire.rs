@@ -237,7 +237,31 @@ pub fn packet_from(v: &Value, attachments: &[Bytes], nsp: &str) -> Result<Packet
         return Err(WireError::Shape("packet is not an event"));
     }
     let nsp = v.get("nsp").and_then(Value::as_str).unwrap_or(nsp);
-    Ok(Packet::event(nsp, data.clone(), None, attachments.to_vec()))
+    // Only the binary parts the packet's own data holds, numbered in its
+    // order (a message may carry binary elsewhere too, say in its opts).
+    let mut own = Vec::new();
+    let data = renumber(data, attachments, &mut own);
+    Ok(Packet::event(nsp, data, None, own))
+}
+
+/// `v` with each placeholder of `attachments` pointing into `own` instead,
+/// where the attachment it names is pushed.
+fn renumber(v: &Value, attachments: &[Bytes], own: &mut Vec<Bytes>) -> Value {
+    if let Some(Ok(n)) = placeholder_index(v) {
+        if let Some(b) = attachments.get(n) {
+            own.push(b.clone());
+            return placeholder(own.len() - 1);
+        }
+    }
+    match v {
+        Value::Array(a) => Value::Array(a.iter().map(|x| renumber(x, attachments, own)).collect()),
+        Value::Object(o) => Value::Object(
+            o.iter()
+                .map(|(k, x)| (k.clone(), renumber(x, attachments, own)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
 }
 
 /// The `opts` of a message: `{rooms, except, flags}`.
@@ -410,6 +434,23 @@ mod tests {
         assert_eq!(b.packet.ty, PacketType::BinaryEvent);
         assert_eq!(b.packet.attachments, vec![Bytes::from_static(&[1, 2, 3])]);
         assert!(b.opts.volatile);
+    }
+
+    #[test]
+    fn a_packet_keeps_only_the_binary_its_data_holds() {
+        // Found by the redis_wire fuzz target: binary in the opts (here
+        // under an unknown key) was taken for one of the packet's, and lost
+        // on the way back out.
+        let msg = json!(["u", {"type": 2, "data": ["e", placeholder(1)]}, {"x": placeholder(0), "rooms": []}]);
+        let bytes = encode_mp(
+            &msg,
+            &[Bytes::from_static(b"opts"), Bytes::from_static(b"data")],
+        );
+        let b = decode_broadcast(&bytes, "/").unwrap();
+        assert_eq!(b.packet.data, Some(json!(["e", placeholder(0)])));
+        assert_eq!(b.packet.attachments, vec![Bytes::from_static(b"data")]);
+        let again = decode_broadcast(&encode_broadcast(&b.uid, &b.packet, &b.opts), "/").unwrap();
+        assert_eq!(again.packet, b.packet);
     }
 
     #[test]
