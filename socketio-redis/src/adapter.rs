@@ -11,7 +11,6 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use bytes::Bytes;
 use engineio::Sid;
 use fred::prelude::PubsubInterface;
 use futures_util::StreamExt;
@@ -250,14 +249,14 @@ impl Inner {
     async fn gather(
         &self,
         operation: &'static str,
-        request: impl FnOnce(&str) -> Value,
+        request: impl FnOnce(&str) -> Vec<u8>,
     ) -> Result<Vec<Decoded>, AdapterError> {
         let expected = self.others().await?;
         if expected == 0 {
             return Ok(Vec::new());
         }
         let mut req = self.requests.start(wire::random_id(6), expected);
-        let payload = serde_json::to_vec(&request(&req.id)).unwrap_or_default();
+        let payload = request(&req.id);
         self.cluster
             .publish(self.request_channel(), payload)
             .await?;
@@ -283,14 +282,7 @@ impl Inner {
         let mut req = self.requests.start(wire::random_id(6), 1024);
         let mut request_opts = opts.clone();
         request_opts.timeout = Some(timeout);
-        let request = json!({
-            "uid": self.uid,
-            "requestId": req.id,
-            "type": 7,
-            "packet": wire::packet_value(&packet),
-            "opts": wire::opts_value(&request_opts, true),
-        });
-        let payload = wire::encode_mp(&request, &packet.attachments);
+        let payload = wire::ack_request(&self.uid, &req.id, &packet, &request_opts);
         self.cluster
             .publish(self.request_channel(), payload)
             .await?;
@@ -310,13 +302,10 @@ impl Inner {
         if opts.local {
             return Ok(infos);
         }
-        let uid = self.uid.clone();
-        let o = wire::opts_value(&opts, false);
         let answers = self
-            .gather(
-                "fetch_sockets",
-                |id| json!({ "uid": uid, "requestId": id, "type": 5, "opts": o }),
-            )
+            .gather("fetch_sockets", |id| {
+                wire::fetch_request(&self.uid, id, &opts)
+            })
             .await?;
         for a in answers {
             let Some(Value::Array(sockets)) = a.value.get("sockets") else {
@@ -329,12 +318,8 @@ impl Inner {
 
     async fn all_rooms(self: Arc<Self>) -> Result<Vec<Room>, AdapterError> {
         let mut rooms = self.rooms.rooms();
-        let uid = self.uid.clone();
         let answers = self
-            .gather(
-                "all_rooms",
-                |id| json!({ "uid": uid, "requestId": id, "type": 1 }),
-            )
+            .gather("all_rooms", |id| wire::all_rooms_request(&self.uid, id))
             .await?;
         for a in answers {
             rooms.extend(wire::strings(a.value.get("rooms")).unwrap_or_default());
@@ -346,13 +331,9 @@ impl Inner {
 
     /// Publishes a request that has no answer (join, leave, disconnect,
     /// server-side emit).
-    fn tell(&self, request: Value, attachments: &[Bytes]) -> BoxFuture<Result<(), AdapterError>> {
+    fn tell(&self, payload: Vec<u8>) -> BoxFuture<Result<(), AdapterError>> {
         let cluster = self.cluster.clone();
         let channel = self.request_channel();
-        let payload = match attachments.is_empty() {
-            true => serde_json::to_vec(&request).unwrap_or_default(),
-            false => wire::encode_mp(&request, attachments),
-        };
         Box::pin(async move { cluster.publish(channel, payload).await })
     }
 }
@@ -475,7 +456,7 @@ impl Adapter for RedisAdapter {
         opts: BroadcastOptions,
         rooms: Vec<Room>,
     ) -> BoxFuture<Result<(), AdapterError>> {
-        self.remote_rooms(2, opts, rooms)
+        self.remote_rooms(true, opts, rooms)
     }
 
     fn del_sockets(
@@ -483,7 +464,7 @@ impl Adapter for RedisAdapter {
         opts: BroadcastOptions,
         rooms: Vec<Room>,
     ) -> BoxFuture<Result<(), AdapterError>> {
-        self.remote_rooms(3, opts, rooms)
+        self.remote_rooms(false, opts, rooms)
     }
 
     fn disconnect_sockets(
@@ -495,8 +476,9 @@ impl Adapter for RedisAdapter {
         if opts.local {
             return local;
         }
-        let request = json!({ "uid": self.0.uid, "type": 4, "opts": wire::opts_value(&opts, false), "close": close });
-        let tell = self.0.tell(request, &[]);
+        let tell = self
+            .0
+            .tell(wire::disconnect_request(Some(&self.0.uid), &opts, close));
         Box::pin(async move {
             local.await?;
             tell.await
@@ -511,10 +493,9 @@ impl Adapter for RedisAdapter {
     }
 
     fn server_side_emit(&self, event: String, data: Data) -> BoxFuture<Result<(), AdapterError>> {
-        let mut args = vec![Value::String(event)];
-        args.extend(data.args().iter().cloned());
-        let request = json!({ "uid": self.0.uid, "type": 6, "data": args });
-        self.0.tell(request, data.attachments())
+        let payload =
+            wire::server_side_request(&self.0.uid, &event, data.args(), data.attachments());
+        self.0.tell(payload)
     }
 
     fn server_count(&self) -> BoxFuture<Result<usize, AdapterError>> {
@@ -534,22 +515,22 @@ impl Adapter for RedisAdapter {
 }
 
 impl RedisAdapter {
-    /// Join (2) or leave (3) here, and tell the other servers.
+    /// Join (or leave) here, and tell the other servers.
     fn remote_rooms(
         &self,
-        ty: u64,
+        join: bool,
         opts: BroadcastOptions,
         rooms: Vec<Room>,
     ) -> BoxFuture<Result<(), AdapterError>> {
-        let local = match ty {
-            2 => self.0.rooms.add_sockets(opts.clone(), rooms.clone()),
-            _ => self.0.rooms.del_sockets(opts.clone(), rooms.clone()),
+        let local = match join {
+            true => self.0.rooms.add_sockets(opts.clone(), rooms.clone()),
+            false => self.0.rooms.del_sockets(opts.clone(), rooms.clone()),
         };
         if opts.local {
             return local;
         }
-        let request = json!({ "uid": self.0.uid, "type": ty, "opts": wire::opts_value(&opts, false), "rooms": rooms });
-        let tell = self.0.tell(request, &[]);
+        let payload = wire::rooms_request(Some(&self.0.uid), join, &opts, &rooms);
+        let tell = self.0.tell(payload);
         Box::pin(async move {
             local.await?;
             tell.await

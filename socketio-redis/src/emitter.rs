@@ -5,7 +5,6 @@
 
 use bytes::Bytes;
 use fred::prelude::{Client, PubsubInterface};
-use serde_json::{json, Value};
 use socketio::packet::RESERVED_EVENTS;
 use socketio::{AdapterError, BroadcastOptions, Data, EmitError, IntoRooms, Packet};
 
@@ -86,18 +85,22 @@ impl Emitter {
 
     /// Makes the selected sockets join `rooms`.
     pub async fn sockets_join(&self, rooms: impl IntoRooms) -> Result<(), AdapterError> {
-        self.rooms_request(2, rooms.into_rooms()).await
+        let rooms = rooms.into_rooms();
+        self.request(wire::rooms_request(None, true, &self.opts, &rooms))
+            .await
     }
 
     /// Makes the selected sockets leave `rooms`.
     pub async fn sockets_leave(&self, rooms: impl IntoRooms) -> Result<(), AdapterError> {
-        self.rooms_request(3, rooms.into_rooms()).await
+        let rooms = rooms.into_rooms();
+        self.request(wire::rooms_request(None, false, &self.opts, &rooms))
+            .await
     }
 
     /// Disconnects the selected sockets (their connections too if `close`).
     pub async fn disconnect_sockets(&self, close: bool) -> Result<(), AdapterError> {
-        let req = json!({ "type": 4, "opts": wire::opts_value(&self.opts, false), "close": close });
-        self.request(req).await
+        self.request(wire::disconnect_request(None, &self.opts, close))
+            .await
     }
 
     /// Runs the servers' server-side listeners of `event`.
@@ -107,22 +110,13 @@ impl Emitter {
         data: impl Into<Data>,
     ) -> Result<(), AdapterError> {
         let data = data.into();
-        let mut args = vec![Value::String(event.to_owned())];
-        args.extend(data.args().iter().cloned());
-        self.request(json!({ "uid": UID, "type": 6, "data": args }))
-            .await
+        let payload = wire::server_side_request(UID, event, data.args(), data.attachments());
+        self.request(payload).await
     }
 
-    async fn rooms_request(&self, ty: u64, rooms: Vec<String>) -> Result<(), AdapterError> {
-        let req =
-            json!({ "type": ty, "opts": wire::opts_value(&self.opts, false), "rooms": rooms });
-        self.request(req).await
-    }
-
-    async fn request(&self, req: Value) -> Result<(), AdapterError> {
+    async fn request(&self, payload: Vec<u8>) -> Result<(), AdapterError> {
         let channel = format!("{}-request#{}#", self.key, self.nsp);
-        self.publish(channel, serde_json::to_vec(&req).unwrap_or_default())
-            .await
+        self.publish(channel, payload).await
     }
 
     async fn publish(&self, channel: String, bytes: Vec<u8>) -> Result<(), AdapterError> {

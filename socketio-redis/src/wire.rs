@@ -362,6 +362,118 @@ pub fn decode_broadcast(bytes: &[u8], nsp: &str) -> Result<Broadcast, WireError>
     })
 }
 
+/// A request's fields in the order the reference writes them, `uid` first
+/// when there is one (the emitter's join, leave and disconnect have none).
+fn request(uid: Option<&str>, fields: Vec<(&str, Value)>) -> Map<String, Value> {
+    let mut m = Map::new();
+    if let Some(uid) = uid {
+        m.insert("uid".into(), json!(uid));
+    }
+    m.extend(fields.into_iter().map(|(k, v)| (k.to_owned(), v)));
+    m
+}
+
+fn to_json(m: Map<String, Value>) -> Vec<u8> {
+    serde_json::to_vec(&Value::Object(m)).unwrap_or_default()
+}
+
+/// REMOTE_JOIN (`join`) or REMOTE_LEAVE: `{uid, type, opts, rooms}`.
+pub fn rooms_request(
+    uid: Option<&str>,
+    join: bool,
+    opts: &BroadcastOptions,
+    rooms: &[String],
+) -> Vec<u8> {
+    let ty = match join {
+        true => RequestType::RemoteJoin,
+        false => RequestType::RemoteLeave,
+    };
+    to_json(request(
+        uid,
+        vec![
+            ("type", json!(ty.code())),
+            ("opts", opts_value(opts, false)),
+            ("rooms", json!(rooms)),
+        ],
+    ))
+}
+
+/// REMOTE_DISCONNECT: `{uid, type, opts, close}`.
+pub fn disconnect_request(uid: Option<&str>, opts: &BroadcastOptions, close: bool) -> Vec<u8> {
+    let ty = RequestType::RemoteDisconnect.code();
+    to_json(request(
+        uid,
+        vec![
+            ("type", json!(ty)),
+            ("opts", opts_value(opts, false)),
+            ("close", json!(close)),
+        ],
+    ))
+}
+
+/// REMOTE_FETCH: `{uid, requestId, type, opts}`.
+pub fn fetch_request(uid: &str, request_id: &str, opts: &BroadcastOptions) -> Vec<u8> {
+    let ty = RequestType::RemoteFetch.code();
+    to_json(request(
+        Some(uid),
+        vec![
+            ("requestId", json!(request_id)),
+            ("type", json!(ty)),
+            ("opts", opts_value(opts, false)),
+        ],
+    ))
+}
+
+/// ALL_ROOMS: `{uid, requestId, type}`.
+pub fn all_rooms_request(uid: &str, request_id: &str) -> Vec<u8> {
+    let ty = RequestType::AllRooms.code();
+    to_json(request(
+        Some(uid),
+        vec![("requestId", json!(request_id)), ("type", json!(ty))],
+    ))
+}
+
+/// SERVER_SIDE_EMIT: `{uid, type, data: [event, ...args]}`; JSON as the
+/// reference sends it, msgpack when it holds binary (which JSON would lose).
+pub fn server_side_request(
+    uid: &str,
+    event: &str,
+    args: &[Value],
+    attachments: &[Bytes],
+) -> Vec<u8> {
+    let mut data = vec![json!(event)];
+    data.extend(args.iter().cloned());
+    let ty = RequestType::ServerSideEmit.code();
+    let m = request(
+        Some(uid),
+        vec![("type", json!(ty)), ("data", Value::Array(data))],
+    );
+    match attachments.is_empty() {
+        true => to_json(m),
+        false => encode_mp(&Value::Object(m), attachments),
+    }
+}
+
+/// BROADCAST with acks (msgpack): `{uid, requestId, type, packet, opts}`.
+pub fn ack_request(
+    uid: &str,
+    request_id: &str,
+    packet: &Packet,
+    opts: &BroadcastOptions,
+) -> Vec<u8> {
+    let ty = RequestType::Broadcast.code();
+    let m = request(
+        Some(uid),
+        vec![
+            ("requestId", json!(request_id)),
+            ("type", json!(ty)),
+            ("packet", packet_value(packet)),
+            ("opts", opts_value(opts, true)),
+        ],
+    );
+    encode_mp(&Value::Object(m), &packet.attachments)
+}
+
 /// A random id of `len` letters and digits, as uid2 makes them.
 pub fn random_id(len: usize) -> String {
     use rand::Rng;
