@@ -141,7 +141,20 @@ impl Inner {
                 let Some((Value::String(event), args)) = args.split_first() else {
                     return false;
                 };
-                nsp.server_side_emit(event, &Data::from_parts(args.to_vec(), d.attachments));
+                let data = Data::from_parts(args.to_vec(), d.attachments);
+                let Some(id) = request_id else {
+                    nsp.server_side_emit(event, &data);
+                    return true;
+                };
+                // The answer goes to the shared channel, whatever
+                // publishOnSpecificResponseChannel says, as the reference's does.
+                if let Some(answer) = nsp.server_side_emit_with_ack(event, &data) {
+                    let first = answer.args().first().cloned().unwrap_or(Value::Null);
+                    let channel = self.response_channel(None);
+                    let cluster = self.cluster.clone();
+                    let payload = wire::server_side_answer(&id, &first);
+                    tokio::spawn(async move { cluster.publish(channel, payload).await });
+                }
             }
             RequestType::Sockets | RequestType::AllRooms | RequestType::RemoteFetch
                 if !own_request =>
@@ -494,8 +507,31 @@ impl Adapter for RedisAdapter {
 
     fn server_side_emit(&self, event: String, data: Data) -> BoxFuture<Result<(), AdapterError>> {
         let payload =
-            wire::server_side_request(&self.0.uid, &event, data.args(), data.attachments());
+            wire::server_side_request(&self.0.uid, None, &event, data.args(), data.attachments());
         self.0.tell(payload)
+    }
+
+    fn server_side_emit_with_ack(
+        &self,
+        event: String,
+        data: Data,
+    ) -> BoxFuture<Result<Vec<Data>, AdapterError>> {
+        let inner = self.0.clone();
+        Box::pin(async move {
+            let (args, atts) = (data.args(), data.attachments());
+            let answers = inner
+                .gather("server_side_emit", |id| {
+                    wire::server_side_request(&inner.uid, Some(id), &event, args, atts)
+                })
+                .await?;
+            Ok(answers
+                .into_iter()
+                .map(|a| {
+                    let arg = a.value.get("data").cloned().unwrap_or(Value::Null);
+                    Data::from_parts(vec![arg], a.attachments)
+                })
+                .collect())
+        })
     }
 
     fn server_count(&self) -> BoxFuture<Result<usize, AdapterError>> {

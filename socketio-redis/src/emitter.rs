@@ -110,7 +110,7 @@ impl Emitter {
         data: impl Into<Data>,
     ) -> Result<(), AdapterError> {
         let data = data.into();
-        let payload = wire::server_side_request(UID, event, data.args(), data.attachments());
+        let payload = wire::server_side_request(UID, None, event, data.args(), data.attachments());
         self.request(payload).await
     }
 

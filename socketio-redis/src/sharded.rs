@@ -219,7 +219,18 @@ impl Inner {
                 let (Value::String(event), args) = args.split_first()? else {
                     return None;
                 };
-                nsp.server_side_emit(event, &Data::from_parts(args.to_vec(), attachments));
+                let data = Data::from_parts(args.to_vec(), attachments);
+                match request_id {
+                    None => nsp.server_side_emit(event, &data),
+                    Some(id) => {
+                        if let Some(answer) = nsp.server_side_emit_with_ack(event, &data) {
+                            let first = answer.args().first().cloned().unwrap_or(Value::Null);
+                            let body = json!({ "requestId": id, "packet": first });
+                            let atts = answer.attachments();
+                            self.answer(uid, ty::SERVER_SIDE_EMIT_RESPONSE, body, atts);
+                        }
+                    }
+                }
             }
             // Heartbeats and the like of other ClusterAdapter kinds.
             _ => {}
@@ -417,6 +428,39 @@ impl Inner {
         Ok(remote)
     }
 
+    async fn server_side_emit_with_ack(
+        self: Arc<Self>,
+        event: String,
+        data: Data,
+    ) -> Result<Vec<Data>, AdapterError> {
+        let expected = self.others().await?;
+        if expected == 0 {
+            return Ok(Vec::new());
+        }
+        let mut req = self.requests.start(hex_id(), expected);
+        let mut packet = vec![Value::String(event)];
+        packet.extend(data.args().iter().cloned());
+        let body = json!({ "requestId": req.id, "packet": packet });
+        self.publish(
+            self.main_channel(),
+            ty::SERVER_SIDE_EMIT,
+            body,
+            data.attachments(),
+        )
+        .await?;
+        let deadline = tokio::time::Instant::now() + self.cluster.config.requests_timeout;
+        let answers = req
+            .gather("server_side_emit", expected, deadline, self.cluster.stats())
+            .await?;
+        Ok(answers
+            .into_iter()
+            .map(|a| {
+                let arg = a.value.get("packet").cloned().unwrap_or(Value::Null);
+                Data::from_parts(vec![arg], a.attachments)
+            })
+            .collect())
+    }
+
     async fn subscribe(&self) -> Result<(), AdapterError> {
         let channels = vec![self.main_channel(), self.own_channel(&self.uid)];
         self.cluster
@@ -607,6 +651,14 @@ impl Adapter for ShardedAdapter {
             body,
             data.attachments(),
         )
+    }
+
+    fn server_side_emit_with_ack(
+        &self,
+        event: String,
+        data: Data,
+    ) -> BoxFuture<Result<Vec<Data>, AdapterError>> {
+        Box::pin(self.0.clone().server_side_emit_with_ack(event, data))
     }
 
     fn server_count(&self) -> BoxFuture<Result<usize, AdapterError>> {

@@ -433,10 +433,12 @@ pub fn all_rooms_request(uid: &str, request_id: &str) -> Vec<u8> {
     ))
 }
 
-/// SERVER_SIDE_EMIT: `{uid, type, data: [event, ...args]}`; JSON as the
-/// reference sends it, msgpack when it holds binary (which JSON would lose).
+/// SERVER_SIDE_EMIT: `{uid, type, data: [event, ...args]}`, or `{uid,
+/// requestId, type, data}` when it wants answers; JSON as the reference
+/// sends it, msgpack when it holds binary (which JSON would lose).
 pub fn server_side_request(
     uid: &str,
+    request_id: Option<&str>,
     event: &str,
     args: &[Value],
     attachments: &[Bytes],
@@ -444,14 +446,29 @@ pub fn server_side_request(
     let mut data = vec![json!(event)];
     data.extend(args.iter().cloned());
     let ty = RequestType::ServerSideEmit.code();
-    let m = request(
-        Some(uid),
-        vec![("type", json!(ty)), ("data", Value::Array(data))],
-    );
+    let mut fields = vec![("type", json!(ty)), ("data", Value::Array(data))];
+    if let Some(id) = request_id {
+        fields.insert(0, ("requestId", json!(id)));
+    }
+    let m = request(Some(uid), fields);
     match attachments.is_empty() {
         true => to_json(m),
         false => encode_mp(&Value::Object(m), attachments),
     }
+}
+
+/// The answer to a SERVER_SIDE_EMIT with an id: `{type, requestId, data}`
+/// (the answer's first argument).
+pub fn server_side_answer(request_id: &str, answer: &Value) -> Vec<u8> {
+    let ty = RequestType::ServerSideEmit.code();
+    to_json(request(
+        None,
+        vec![
+            ("type", json!(ty)),
+            ("requestId", json!(request_id)),
+            ("data", answer.clone()),
+        ],
+    ))
 }
 
 /// BROADCAST with acks (msgpack): `{uid, requestId, type, packet, opts}`.

@@ -161,7 +161,7 @@ async fn node_requests_are_the_bytes_ours_write() {
     let bytes = cap.on(requests).await;
     assert_eq!(
         bytes,
-        wire::server_side_request(&uid, "sse", &[json!(1), json!("a")], &[])
+        wire::server_side_request(&uid, None, "sse", &[json!(1), json!("a")], &[])
     );
 
     // The emitter's requests carry no uid.

@@ -213,6 +213,19 @@ async fn disconnects_server_side_emits_and_acks_cross_both_ways() {
         (json!("sse"), json!([2]))
     );
 
+    // Server-side emits with answers, both ways.
+    let r = node
+        .cmd_ok(json!({"op": "serverSideEmitWithAck", "nsp": "/", "event": "ask", "args": [1]}))
+        .await;
+    assert_eq!(r, json!([{"from": "ours", "args": [1]}]));
+    let answers = ours
+        .io
+        .server_side_emit_with_ack("ask", Data::new().arg(2))
+        .await
+        .unwrap();
+    let answers: Vec<Value> = answers.iter().map(|a| a.args()[0].clone()).collect();
+    assert_eq!(answers, vec![json!({"port": node.port(), "name": "ask"})]);
+
     // Broadcast with acks from Node: our client answers.
     let node_side = tokio::spawn(async move {
         let r = node.cmd(json!({"op": "emitWithAck", "nsp": "/", "event": "q", "args": [7], "timeout": 3000})).await;

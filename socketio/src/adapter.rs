@@ -191,6 +191,13 @@ pub trait LocalNamespace: Send + Sync + 'static {
     fn disconnect(&self, sids: &[Sid], close: bool);
     /// Runs this node's `server_side_emit` listeners of the namespace.
     fn server_side_emit(&self, event: &str, data: &Data);
+    /// Runs them for an emit that wants an answer: the answer of this
+    /// node's answering listener of `event`, if it has one (a node without
+    /// one does not answer, as in the reference). Default: no answer.
+    fn server_side_emit_with_ack(&self, event: &str, data: &Data) -> Option<Data> {
+        self.server_side_emit(event, data);
+        None
+    }
 }
 
 /// A weak handle on a namespace, held by its adapter (the namespace owns
@@ -301,6 +308,16 @@ pub trait Adapter: Send + Sync + 'static {
     ) -> BoxFuture<Result<Vec<SocketInfo>, AdapterError>>;
     /// Emits an event to the other nodes' `server_side_emit` listeners.
     fn server_side_emit(&self, event: String, data: Data) -> BoxFuture<Result<(), AdapterError>>;
+    /// Emits an event to the other nodes' listeners and collects one answer
+    /// per other node within the request timeout. Default (one node): no
+    /// other node, no answer.
+    fn server_side_emit_with_ack(
+        &self,
+        _event: String,
+        _data: Data,
+    ) -> BoxFuture<Result<Vec<Data>, AdapterError>> {
+        Box::pin(std::future::ready(Ok(Vec::new())))
+    }
     /// Number of nodes in the cluster (1 for a single node).
     fn server_count(&self) -> BoxFuture<Result<usize, AdapterError>>;
     /// Every room with a member on any node. Default: this node's rooms.

@@ -42,6 +42,8 @@ pub(crate) type Middleware =
 pub(crate) type ConnectionHandler = Arc<dyn Fn(Socket) -> BoxFuture<()> + Send + Sync>;
 /// A `server_side_emit` listener.
 type ServerSideHandler = Arc<dyn Fn(&Data) + Send + Sync>;
+/// A `server_side_emit` listener that answers.
+pub(crate) type ServerSideAckHandler = Arc<dyn Fn(&Data) -> Data + Send + Sync>;
 
 /// Middlewares and handlers, shared by a parent namespace and its children.
 #[derive(Default)]
@@ -95,6 +97,7 @@ pub(crate) struct NsInner {
     parent: Option<ParentNamespace>,
     sockets: RwLock<SidMap<Socket>>,
     server_side: RwLock<HashMap<String, Vec<ServerSideHandler>>>,
+    server_side_ack: RwLock<HashMap<String, ServerSideAckHandler>>,
 }
 
 /// A namespace. Cheap to clone.
@@ -117,6 +120,7 @@ impl Namespace {
                 parent,
                 sockets: RwLock::new(SidMap::default()),
                 server_side: RwLock::new(HashMap::new()),
+                server_side_ack: RwLock::new(HashMap::new()),
             }
         }));
         // The adapter starts at once, in the background if it must wait
@@ -252,6 +256,16 @@ impl Namespace {
         BroadcastOperator::new(self.0.scope.clone())
     }
 
+    /// Answers `server_side_emit_with_ack` events of this namespace from
+    /// other nodes (replacing an earlier answering listener of `event`).
+    pub(crate) fn on_server_side_ack(&self, event: String, f: ServerSideAckHandler) {
+        self.0
+            .server_side_ack
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(event, f);
+    }
+
     /// Listens to `server_side_emit` events of this namespace from other nodes.
     pub(crate) fn on_server_side(&self, event: String, f: ServerSideHandler) {
         self.0
@@ -382,6 +396,16 @@ impl LocalNamespace for NsInner {
         for h in handlers {
             h(data);
         }
+    }
+
+    fn server_side_emit_with_ack(&self, event: &str, data: &Data) -> Option<Data> {
+        self.server_side_emit(event, data);
+        let answer = self
+            .server_side_ack
+            .read()
+            .ok()
+            .and_then(|m| m.get(event).cloned())?;
+        Some(answer(data))
     }
 }
 

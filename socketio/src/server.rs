@@ -144,6 +144,32 @@ impl SocketIo {
         self.of("/").on_server_side(event.into(), Arc::new(f));
     }
 
+    /// Answers `server_side_emit_with_ack` events from other nodes (on the
+    /// main namespace): `f`'s answer goes back to the emitting node; one
+    /// answering listener per event.
+    pub fn on_server_side_with_ack(
+        &self,
+        event: impl Into<String>,
+        f: impl Fn(&Data) -> Data + Send + Sync + 'static,
+    ) {
+        self.of("/").on_server_side_ack(event.into(), Arc::new(f));
+    }
+
+    /// Emits to the listeners of the other nodes and collects one answer
+    /// per other node (the first argument of its answer), within the
+    /// adapter's request timeout; a node with no answering listener makes
+    /// it time out, as in the reference.
+    pub async fn server_side_emit_with_ack(
+        &self,
+        event: &str,
+        data: impl Into<Data>,
+    ) -> Result<Vec<Data>, AdapterError> {
+        self.of("/")
+            .adapter()
+            .server_side_emit_with_ack(event.to_owned(), data.into())
+            .await
+    }
+
     /// Emits to the `on_server_side` listeners of the other nodes.
     pub async fn server_side_emit(
         &self,

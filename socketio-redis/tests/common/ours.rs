@@ -1,6 +1,6 @@
 //! One of our servers on a Redis cluster, for the cluster tests: its
 //! sockets join the rooms their auth names and answer `echo`; server-side
-//! `sse` events are recorded.
+//! `sse` events are recorded, and server-side `ask` is answered.
 
 use std::sync::Arc;
 
@@ -42,6 +42,9 @@ pub async fn ours_with(redis_url: &str, config: RedisAdapterConfig) -> Ours {
             });
         });
     }
+    io.on_server_side_with_ack("ask", |d| {
+        Data::new().arg(serde_json::json!({ "from": "ours", "args": d.args() }))
+    });
     let (tx, server_side) = mpsc::unbounded_channel();
     io.on_server_side("sse", move |d| {
         let _ = tx.send(d.args().to_vec());
