@@ -7,7 +7,6 @@
 //! waits at most `requests_timeout` and then fails with
 //! [`AdapterError::Timeout`]. No lock is held across an await.
 
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -20,7 +19,7 @@ use socketio::{
     Room, SocketInfo, WeakNamespace,
 };
 
-use crate::cluster::{Channel, RedisCluster, Route};
+use crate::cluster::{keep_subscribing, Channel, RedisCluster, Route, Subscribing};
 use crate::remote::{remote_socket, socket_value};
 use crate::requests::Requests;
 use crate::wire::{self, Decoded, RequestType};
@@ -190,7 +189,7 @@ impl Inner {
     }
 
     /// Subscribes to the namespace's channels.
-    async fn subscribe(&self) -> Result<(), AdapterError> {
+    async fn subscribe_all(&self) -> Result<(), AdapterError> {
         let sub = &self.cluster.subscriber;
         let pattern = format!("{}#{}#*", self.key(), self.name);
         let own = format!("{}-response#{}#{}#", self.key(), self.name, self.uid);
@@ -352,6 +351,10 @@ impl Inner {
 }
 
 impl Route for Inner {
+    fn subscribe(&self) -> Subscribing<'_> {
+        Box::pin(self.subscribe_all())
+    }
+
     fn handle(&self, kind: Channel<'_>, payload: &[u8]) -> bool {
         match kind {
             Channel::Broadcast(room) => self.on_broadcast(room, payload),
@@ -369,28 +372,9 @@ impl Route for Inner {
 
 impl Adapter for RedisAdapter {
     fn init(&self) -> BoxFuture<Result<(), AdapterError>> {
-        let inner = self.0.clone();
-        let route: Weak<dyn Route> = Arc::downgrade(&inner) as Weak<Inner>;
-        inner.cluster.register(&inner.name, route);
-        let weak = Arc::downgrade(&inner);
-        drop(inner);
-        // Until it holds: Redis may be down when the namespace is made. Once
-        // subscribed, the subscriber resubscribes by itself after a reconnect.
-        Box::pin(async move {
-            let mut backoff = Duration::from_millis(100);
-            loop {
-                let Some(inner) = weak.upgrade() else {
-                    return Err(AdapterError::NamespaceGone);
-                };
-                match inner.subscribe().await {
-                    Ok(()) => return Ok(()),
-                    Err(_) => inner.cluster.stats().errors.fetch_add(1, Ordering::Relaxed),
-                };
-                drop(inner);
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(5));
-            }
-        })
+        let route: Weak<dyn Route> = Arc::downgrade(&self.0) as Weak<Inner>;
+        self.0.cluster.register(&self.0.name, route.clone());
+        Box::pin(keep_subscribing(route, self.0.cluster.stats().clone()))
     }
 
     fn close(&self) -> BoxFuture<()> {

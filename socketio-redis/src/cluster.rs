@@ -4,6 +4,8 @@
 //! the counters. It knows a namespace's adapter only as a [`Route`].
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
@@ -18,11 +20,39 @@ use crate::adapter::RedisAdapter;
 use crate::config::{AdapterKind, RedisAdapterConfig};
 use crate::sharded::ShardedAdapter;
 
+/// A future borrowing its adapter.
+pub(crate) type Subscribing<'a> =
+    Pin<Box<dyn Future<Output = Result<(), AdapterError>> + Send + 'a>>;
+
 /// What the router hands a namespace's messages to.
 pub(crate) trait Route: Send + Sync {
     /// Handles a message of one of the namespace's channels; false when it
     /// was not a message of the protocol.
     fn handle(&self, kind: Channel<'_>, payload: &[u8]) -> bool;
+    /// Subscribes to every channel of the namespace it needs now (again,
+    /// after a reconnect: subscribing twice is harmless).
+    fn subscribe(&self) -> Subscribing<'_>;
+}
+
+/// Subscribes `route` until it holds, with backoff (Redis may be down, or
+/// a cluster not ready yet); ends when the adapter is gone.
+pub(crate) async fn keep_subscribing(
+    route: Weak<dyn Route>,
+    stats: Arc<Stats>,
+) -> Result<(), AdapterError> {
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        let Some(r) = route.upgrade() else {
+            return Err(AdapterError::NamespaceGone);
+        };
+        if r.subscribe().await.is_ok() {
+            return Ok(());
+        }
+        stats.errors.fetch_add(1, Ordering::Relaxed);
+        drop(r);
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(Duration::from_secs(5));
+    }
 }
 
 /// Counters of one server's adapters (for `/metrics`).
@@ -100,11 +130,24 @@ impl RedisCluster {
             Arc::downgrade(&cluster),
             cluster.subscriber.message_rx(),
         ));
+        // After a reconnect every adapter subscribes again, retrying until
+        // it holds: the client's own resubscription is tried once, and a
+        // cluster node that just came back may refuse it.
         let mut reconnects = cluster.subscriber.reconnect_rx();
-        let stats = cluster.stats.clone();
+        let weak = Arc::downgrade(&cluster);
         tokio::spawn(async move {
             while reconnects.recv().await.is_ok() {
-                stats.reconnects.fetch_add(1, Ordering::Relaxed);
+                let Some(cluster) = weak.upgrade() else {
+                    return;
+                };
+                cluster.stats.reconnects.fetch_add(1, Ordering::Relaxed);
+                let routes: Vec<Weak<dyn Route>> = match cluster.adapters.read() {
+                    Ok(m) => m.values().cloned().collect(),
+                    Err(_) => continue,
+                };
+                for route in routes {
+                    tokio::spawn(keep_subscribing(route, cluster.stats.clone()));
+                }
             }
         });
         Ok(cluster)

@@ -10,7 +10,6 @@
 //! server count is `PUBSUB SHARDNUMSUB K#N#`.
 
 use std::collections::HashSet;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
@@ -24,7 +23,7 @@ use socketio::{
     Room, SocketInfo, WeakNamespace,
 };
 
-use crate::cluster::{Channel, RedisCluster, Route};
+use crate::cluster::{keep_subscribing, Channel, RedisCluster, Route, Subscribing};
 use crate::config::SubscriptionMode;
 use crate::remote::{remote_socket, socket_value};
 use crate::requests::Requests;
@@ -325,7 +324,11 @@ impl Inner {
         };
         if !fresh.is_empty() {
             let sub = self.cluster.subscriber.clone();
-            tokio::spawn(async move { sub.ssubscribe(fresh).await });
+            tokio::spawn(async move {
+                for channel in fresh {
+                    let _ = sub.ssubscribe(channel).await;
+                }
+            });
         }
     }
 
@@ -345,7 +348,11 @@ impl Inner {
         };
         if !gone.is_empty() {
             let sub = self.cluster.subscriber.clone();
-            tokio::spawn(async move { sub.sunsubscribe(gone).await });
+            tokio::spawn(async move {
+                for channel in gone {
+                    let _ = sub.sunsubscribe(channel).await;
+                }
+            });
         }
     }
 
@@ -461,13 +468,21 @@ impl Inner {
             .collect())
     }
 
-    async fn subscribe(&self) -> Result<(), AdapterError> {
-        let channels = vec![self.main_channel(), self.own_channel(&self.uid)];
-        self.cluster
-            .subscriber
-            .ssubscribe(channels)
-            .await
-            .map_err(|e| AdapterError::Remote(e.to_string()))
+    /// Subscribes to the namespace's channel, this server's and (dynamic
+    /// mode) its rooms'; one channel per SSUBSCRIBE: on a Redis Cluster they
+    /// hash to different slots, which one command may not mix.
+    async fn subscribe_all(&self) -> Result<(), AdapterError> {
+        let mut channels = vec![self.main_channel(), self.own_channel(&self.uid)];
+        channels.extend(
+            lock(&self.room_channels)
+                .iter()
+                .map(|r| self.own_channel(r)),
+        );
+        for channel in channels {
+            let r = self.cluster.subscriber.ssubscribe(channel).await;
+            r.map_err(|e| AdapterError::Remote(e.to_string()))?;
+        }
+        Ok(())
     }
 
     /// A join, leave or disconnect: here at once, then published.
@@ -485,6 +500,10 @@ impl Inner {
 }
 
 impl Route for Inner {
+    fn subscribe(&self) -> Subscribing<'_> {
+        Box::pin(self.subscribe_all())
+    }
+
     fn handle(&self, kind: Channel<'_>, payload: &[u8]) -> bool {
         match kind {
             Channel::Broadcast(_) => self.on_message(payload),
@@ -496,26 +515,9 @@ impl Route for Inner {
 
 impl Adapter for ShardedAdapter {
     fn init(&self) -> BoxFuture<Result<(), AdapterError>> {
-        let inner = self.0.clone();
-        let route: Weak<dyn Route> = Arc::downgrade(&inner) as Weak<Inner>;
-        inner.cluster.register(&inner.name, route);
-        let weak = Arc::downgrade(&inner);
-        drop(inner);
-        Box::pin(async move {
-            let mut backoff = Duration::from_millis(100);
-            loop {
-                let Some(inner) = weak.upgrade() else {
-                    return Err(AdapterError::NamespaceGone);
-                };
-                if inner.subscribe().await.is_ok() {
-                    return Ok(());
-                }
-                inner.cluster.stats().errors.fetch_add(1, Ordering::Relaxed);
-                drop(inner);
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(5));
-            }
-        })
+        let route: Weak<dyn Route> = Arc::downgrade(&self.0) as Weak<Inner>;
+        self.0.cluster.register(&self.0.name, route.clone());
+        Box::pin(keep_subscribing(route, self.0.cluster.stats().clone()))
     }
 
     fn close(&self) -> BoxFuture<()> {
@@ -527,7 +529,9 @@ impl Adapter for ShardedAdapter {
                     .drain()
                     .map(|r| inner.own_channel(&r)),
             );
-            let _ = inner.cluster.subscriber.sunsubscribe(channels).await;
+            for channel in channels {
+                let _ = inner.cluster.subscriber.sunsubscribe(channel).await;
+            }
             inner.cluster.unregister(&inner.name);
         })
     }
