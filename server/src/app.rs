@@ -268,7 +268,7 @@ fn on_packet(st: &State, s: &Socket, event: &str) -> PacketVerdict {
 }
 
 /// A socket disconnected: metrics, the events' close hooks, logs.
-fn on_disconnect(st: &State, s: &Socket, reason: &DisconnectReason) {
+fn on_disconnect(st: &Arc<State>, s: &Socket, reason: &DisconnectReason) {
     st.metrics.disconnections_total.inc(&[reason.as_str()]);
     st.metrics.sockets_delta(s.nsp().name(), -1);
     crate::events::closed(st, s);

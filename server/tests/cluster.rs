@@ -18,6 +18,14 @@ async fn node(redis: &Redis) -> Server {
     Server::start(&redis_config(&redis.url())).await
 }
 
+/// Two nodes on `redis`, once each sees the other.
+async fn pair(redis: &Redis) -> (Server, Server) {
+    let (a, b) = (node(redis).await, node(redis).await);
+    until_nodes(&a, 2).await;
+    until_nodes(&b, 2).await;
+    (a, b)
+}
+
 /// Waits until `s` counts `n` nodes in the cluster.
 async fn until_nodes(s: &Server, n: u64) {
     poll(15, &format!("{n} nodes"), || async {
@@ -59,10 +67,7 @@ async fn metric(s: &Server, name: &str) -> Option<f64> {
 #[tokio::test]
 async fn the_api_reaches_sockets_on_the_other_node() {
     let redis = Redis::start().await;
-    let a = node(&redis).await;
-    let b = node(&redis).await;
-    until_nodes(&a, 2).await;
-    until_nodes(&b, 2).await;
+    let (a, b) = pair(&redis).await;
     let (mut c, sid) = user(&b, "u2").await;
     assert_eq!(
         c.emit_ack("join-room", json!(["lobby"])).await[0]["success"],
@@ -200,4 +205,114 @@ async fn without_redis_there_are_no_cluster_series() {
     let st = s.api("GET", "/api/status", None).await.json();
     assert_eq!(st["nodes"], 1, "{st}");
     assert!(st.get("redis").is_none(), "{st}");
+}
+
+#[tokio::test]
+async fn private_messages_and_presence_cross_nodes() {
+    let redis = Redis::start().await;
+    let (a, b) = pair(&redis).await;
+    let (mut bob, bob_sid) = user(&b, "bob").await;
+    // Alice connects on A: Bob, on B, hears she is online.
+    let (mut alice, alice_sid) = user(&a, "alice").await;
+    let on = bob.event("user:online").await;
+    assert_eq!(on[0], json!({ "userId": "alice", "status": "online" }));
+
+    // A private message from A to B's socket, and a missing target.
+    let r = alice
+        .emit_ack(
+            "private-message",
+            json!([{ "to": bob_sid, "message": "hi" }]),
+        )
+        .await;
+    assert_eq!(r[0]["success"], true, "{r:?}");
+    let m = bob.event("private-message").await;
+    assert_eq!(
+        (
+            m[0]["from"].clone(),
+            m[0]["fromUser"].clone(),
+            m[0]["message"].clone()
+        ),
+        (json!(alice_sid), json!("alice"), json!("hi"))
+    );
+    let r = alice
+        .emit_ack(
+            "private-message",
+            json!([{ "to": "AAAAAAAAAAAAAAAAAAAA", "message": "x" }]),
+        )
+        .await;
+    assert_eq!(r[0]["code"], "NOT_FOUND", "{r:?}");
+
+    // Both nodes list both users.
+    for c in [&mut alice, &mut bob] {
+        let r = c.emit_ack("getOnlineUsers", json!([])).await;
+        assert_eq!(r[0]["users"], json!(["alice", "bob"]), "{r:?}");
+    }
+
+    // A second device of Alice on B is no news; her first going is none
+    // either (the second remains); her last going is. (The waits for no
+    // news also let each node finish asking the other.)
+    let (mut alice2, _) = user(&b, "alice").await;
+    assert!(
+        !bob.gets_within("user:online", 500).await,
+        "a second user:online"
+    );
+    alice.disconnect().await;
+    alice.close().await;
+    assert!(
+        !bob.gets_within("user:offline", 500).await,
+        "offline while on B"
+    );
+    alice2.disconnect().await;
+    alice2.close().await;
+    let off = bob.event("user:offline").await;
+    assert_eq!(off[0], json!({ "userId": "alice" }));
+    assert!(
+        !bob.gets_within("user:offline", 300).await,
+        "a second user:offline"
+    );
+    bob.close().await;
+}
+
+#[tokio::test]
+async fn redis_down_at_start_then_up() {
+    let mut redis = Redis::stopped();
+    let a = node(&redis).await;
+    // It serves its own clients meanwhile, and says Redis is down.
+    let (mut c, sid) = user(&a, "u1").await;
+    post(&a, "/api/push", json!({ "userId": "u1", "event": "note" })).await;
+    c.event("note").await;
+    let ready = a.http("GET", "/ready", &[], b"").await;
+    assert_eq!(
+        (ready.status, ready.json()["redis"].clone()),
+        (200, json!("disconnected"))
+    );
+    assert_eq!(metric(&a, "socketio_redis_connected").await, Some(0.0));
+    let st = a.api("GET", "/api/status", None).await.json();
+    assert_eq!(st["redis"], "disconnected", "{st}");
+    let l = a.api("GET", "/api/sockets", None).await.json();
+    assert_eq!(l["sockets"][0]["id"], sid.as_str(), "{l}");
+    assert!(l["clusterError"].is_string(), "{l}");
+    let r = post(
+        &a,
+        "/api/sockets/join",
+        json!({ "socketId": sid, "room": "r" }),
+    )
+    .await;
+    assert_eq!(r["sockets"], 1, "{r}");
+
+    // Redis comes: the node joins a second one.
+    redis.spawn().await;
+    let b = node(&redis).await;
+    until_nodes(&a, 2).await;
+    until_nodes(&b, 2).await;
+    poll(15, "redis connected on /ready", || async {
+        let v = a.http("GET", "/ready", &[], b"").await.json();
+        (v["redis"] == "connected").then_some(())
+    })
+    .await;
+    post(&b, "/api/broadcast", json!({ "event": "news" })).await;
+    c.event("news").await;
+    let logs = a.stop_and_read_logs().await;
+    assert!(logs.contains("redis connected"), "{logs}");
+    c.close().await;
 }
