@@ -316,3 +316,36 @@ async fn redis_down_at_start_then_up() {
     assert!(logs.contains("redis connected"), "{logs}");
     c.close().await;
 }
+
+#[tokio::test]
+async fn redis_restarted_mid_run() {
+    let mut redis = Redis::start().await;
+    let (a, b) = pair(&redis).await;
+    let (mut c, _) = user(&b, "u1").await;
+    redis.stop();
+    // Local delivery goes on while Redis is gone.
+    post(&b, "/api/push", json!({ "userId": "u1", "event": "local" })).await;
+    c.event("local").await;
+    redis.spawn().await;
+    // Both reconnect and resubscribe: A's broadcast reaches B's client.
+    until_nodes(&a, 2).await;
+    until_nodes(&b, 2).await;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        post(&a, "/api/broadcast", json!({ "event": "again" })).await;
+        if c.gets_within("again", 300).await {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no broadcast after the restart"
+        );
+    }
+    assert!(
+        metric(&b, "socketio_redis_reconnects_total")
+            .await
+            .unwrap_or(0.0)
+            > 0.0
+    );
+    c.close().await;
+}

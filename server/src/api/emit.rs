@@ -159,7 +159,9 @@ async fn emit(c: &Call<'_>, t: Target, count_cluster: bool) -> Sent {
     let local = nsp.adapter().local_sockets(op.options()).len();
     let counting = op.clone();
     let _ = op.emit(&event, payload(data));
-    let sent = match (count_cluster, &c.st.cluster) {
+    // While Redis is down the others cannot be asked (the adapter would wait).
+    let ask = count_cluster && c.st.redis_connected() == Some(true);
+    let sent = match (ask, &c.st.cluster) {
         (true, Some(_)) => match c.st.bounded(counting.fetch_sockets()).await {
             Ok(all) => Sent {
                 n: all.len(),
