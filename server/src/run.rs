@@ -1,6 +1,7 @@
-//! Process lifecycle: logging, binding, serving, and the graceful shutdown
-//! on SIGTERM/SIGINT (refuse new connections, mark not ready, notify
-//! clients, drain, close).
+//! Process lifecycle: logging, joining the Redis cluster (when enabled),
+//! binding, serving, and the graceful shutdown on SIGTERM/SIGINT (refuse
+//! new connections, mark not ready, notify clients, drain, close, leave
+//! Redis).
 //!
 //! Owns the process's order of steps; must not answer requests or events.
 
