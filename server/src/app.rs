@@ -13,8 +13,8 @@ use engineio::bytes::Bytes;
 use engineio::{CloseReason, Engine, EngineConfig, SendError, SlowClientPolicy, Str, Transports};
 use serde_json::json;
 use socketio::{
-    Conn, ConnectError, Connection, ConnectionInfo, DisconnectReason, Encoded, PacketVerdict,
-    RecoveryConfig, Socket, SocketIo, SocketIoConfig,
+    AdapterFactory, Conn, ConnectError, Connection, ConnectionInfo, DisconnectReason, Encoded,
+    PacketVerdict, RecoveryConfig, Socket, SocketIo, SocketIoConfig,
 };
 use std::sync::atomic::Ordering;
 
@@ -25,8 +25,9 @@ use crate::rate_limit::{EventLimiter, Limit};
 use crate::reply::retry_secs;
 use crate::state::{lock, Live, State};
 
-/// The Socket.IO server for `config`.
-pub fn socketio(config: &Config) -> SocketIo {
+/// The Socket.IO server for `config`, on the cluster adapter `adapter`
+/// (one built by `socketio_redis`) or the in-memory one.
+pub fn socketio(config: &Config, adapter: Option<AdapterFactory>) -> SocketIo {
     let c = &config.connection;
     let recovery = (c.recovery_secs > 0).then(|| RecoveryConfig {
         max_disconnection_duration: Duration::from_secs(c.recovery_secs),
@@ -38,7 +39,11 @@ pub fn socketio(config: &Config) -> SocketIo {
         .recovery(recovery)
         .recovery_max_packets(c.recovery_max_packets)
         .recovery_max_bytes(c.recovery_max_bytes);
-    SocketIo::builder().config(sio).build()
+    let builder = SocketIo::builder().config(sio);
+    match adapter {
+        Some(a) => builder.adapter(a).build(),
+        None => builder.build(),
+    }
 }
 
 /// The engine config for `config` (CORS is answered by the HTTP layer from
@@ -263,7 +268,7 @@ fn on_packet(st: &State, s: &Socket, event: &str) -> PacketVerdict {
 }
 
 /// A socket disconnected: metrics, the events' close hooks, logs.
-fn on_disconnect(st: &State, s: &Socket, reason: &DisconnectReason) {
+fn on_disconnect(st: &Arc<State>, s: &Socket, reason: &DisconnectReason) {
     st.metrics.disconnections_total.inc(&[reason.as_str()]);
     st.metrics.sockets_delta(s.nsp().name(), -1);
     crate::events::closed(st, s);

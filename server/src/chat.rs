@@ -1,12 +1,14 @@
 //! Bookkeeping for the chat and presence events: who is online in each
-//! namespace (sockets and status per user) and the recent chat messages
-//! (for read receipts).
+//! namespace (sockets and status per user), who has sockets on the other
+//! nodes of a cluster (as last asked), and the recent chat messages (for
+//! read receipts).
 //!
 //! Pure data: no sockets, no emits, no settings. The event handlers in
 //! [`crate::events`] read and update it under the state's lock.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// Statuses `user:status` accepts.
 pub const STATUSES: [&str; 4] = ["online", "away", "busy", "offline"];
@@ -16,6 +18,8 @@ pub const STATUSES: [&str; 4] = ["online", "away", "busy", "offline"];
 pub struct Chat {
     /// Presence per namespace.
     online: HashMap<String, Online>,
+    /// Users with a socket on any node, per namespace, as last asked.
+    cluster: HashMap<String, ClusterUsers>,
     /// Recent `message:send` messages by id, oldest first in `order`.
     messages: HashMap<String, Sent>,
     order: VecDeque<String>,
@@ -29,6 +33,14 @@ struct Online {
     /// The sorted visible users (status other than `offline`), built on
     /// the first request after a change.
     listed: Option<Arc<Vec<String>>>,
+}
+
+/// The users of a namespace on every node, as the cluster last answered.
+#[derive(Debug, Default)]
+struct ClusterUsers {
+    users: Vec<String>,
+    asked: Option<Instant>,
+    asking: bool,
 }
 
 #[derive(Debug)]
@@ -118,6 +130,55 @@ impl Chat {
             .clone()
     }
 
+    /// Whether the cluster's users of `nsp` should be asked for now (they
+    /// are older than `max_age` and nobody is asking); if so the caller
+    /// asks, and must call [`Chat::set_cluster_users`] or
+    /// [`Chat::cluster_ask_failed`] after.
+    pub fn should_ask_cluster(&mut self, nsp: &str, now: Instant, max_age: Duration) -> bool {
+        let c = self.cluster.entry(nsp.to_owned()).or_default();
+        let stale = c
+            .asked
+            .is_none_or(|t| now.saturating_duration_since(t) >= max_age);
+        if stale && !c.asking {
+            c.asking = true;
+            return true;
+        }
+        false
+    }
+
+    /// The users with a socket on any node of `nsp`, asked at `now`.
+    pub fn set_cluster_users(&mut self, nsp: &str, users: Vec<String>, now: Instant) {
+        let c = self.cluster.entry(nsp.to_owned()).or_default();
+        c.users = users;
+        c.asked = Some(now);
+        c.asking = false;
+    }
+
+    /// Asking the cluster failed: the next request asks again.
+    pub fn cluster_ask_failed(&mut self, nsp: &str) {
+        if let Some(c) = self.cluster.get_mut(nsp) {
+            c.asking = false;
+        }
+    }
+
+    /// Online users of `nsp` on every node: this node's visible ones, and
+    /// the cluster's (as last asked) that have no socket here (a user here
+    /// who appears offline stays hidden), sorted.
+    pub fn cluster_online_users(&mut self, nsp: &str) -> Vec<String> {
+        let mut v = self.online_users(nsp).to_vec();
+        if let Some(c) = self.cluster.get(nsp) {
+            let here = self.online.get(nsp);
+            let elsewhere = c
+                .users
+                .iter()
+                .filter(|u| here.is_none_or(|o| !o.users.contains_key(*u)));
+            v.extend(elsewhere.cloned());
+        }
+        v.sort();
+        v.dedup();
+        v
+    }
+
     /// Remembers message `id`, forgetting the oldest beyond `cap`.
     pub fn remember(&mut self, id: String, sent: Sent, cap: usize) {
         if cap == 0 {
@@ -172,6 +233,28 @@ mod tests {
         assert!(
             !c.online.contains_key("/chat"),
             "empty namespaces are forgotten"
+        );
+    }
+
+    #[test]
+    fn cluster_users_are_asked_once_per_interval_and_merged() {
+        let mut c = Chat::default();
+        let t0 = Instant::now();
+        let age = Duration::from_secs(1);
+        assert!(c.should_ask_cluster("/", t0, age));
+        assert!(!c.should_ask_cluster("/", t0, age), "one asker at a time");
+        c.socket_opened("/", "here");
+        c.socket_opened("/", "hidden");
+        c.set_status("/", "hidden", "offline");
+        let all = ["b", "here", "hidden"].map(String::from).to_vec();
+        c.set_cluster_users("/", all, t0);
+        assert!(!c.should_ask_cluster("/", t0 + age / 2, age), "fresh");
+        assert_eq!(c.cluster_online_users("/"), vec!["b", "here"]);
+        assert!(c.should_ask_cluster("/", t0 + age, age), "stale");
+        c.cluster_ask_failed("/");
+        assert!(
+            c.should_ask_cluster("/", t0 + age, age),
+            "asked again after a failure"
         );
     }
 

@@ -64,18 +64,19 @@ pub fn has_reserved_prefix(room: &str) -> bool {
 
 /// Whether `room` is one of the server's own, whose membership follows
 /// the token or the socket: `user_…`, `role_…`, or a socket's own room
-/// (see [`sid_room_reserved`]; `recovery` is whether recovery is on).
-pub fn is_server_room(room: &str, socket: &Socket, recovery: bool) -> bool {
-    has_reserved_prefix(room) || sid_room_reserved(room, socket, recovery)
+/// (see [`sid_room_reserved`]; `all_sids` as there).
+pub fn is_server_room(room: &str, socket: &Socket, all_sids: bool) -> bool {
+    has_reserved_prefix(room) || sid_room_reserved(room, socket, all_sids)
 }
 
 /// Whether `room`, shaped like a socket id, is a socket's own room that
 /// clients may not join: the id of a connected socket of the namespace, or
-/// any such name when `recovery` is on (a disconnected socket may come back
-/// with its id). Other 20-character names of that alphabet (many
-/// databases' ids) stay usable.
-pub fn sid_room_reserved(room: &str, socket: &Socket, recovery: bool) -> bool {
-    Sid::parse(room).is_some_and(|sid| recovery || socket.nsp().socket(sid).is_some())
+/// any such name when `all_sids` (recovery on: a disconnected socket may
+/// come back with its id; clustering on: the socket may be on another
+/// node). Other 20-character names of that alphabet (many databases' ids)
+/// stay usable on a single node without recovery.
+pub fn sid_room_reserved(room: &str, socket: &Socket, all_sids: bool) -> bool {
+    Sid::parse(room).is_some_and(|sid| all_sids || socket.nsp().socket(sid).is_some())
 }
 
 /// The user of `socket` (`None` when the middleware stored none).

@@ -207,6 +207,98 @@ impl Metrics {
     }
 }
 
+/// The Redis adapter's counters (from `socketio_redis::Stats`), for the
+/// `socketio_redis_*` series `/metrics` adds when clustering is on.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ClusterCounters {
+    /// Both connections to Redis are up.
+    pub connected: bool,
+    /// Messages published.
+    pub published: u64,
+    /// Messages received on the adapters' channels.
+    pub received: u64,
+    /// Received messages that were not messages of the protocol.
+    pub malformed: u64,
+    /// Publishes or counts Redis refused or could not take.
+    pub errors: u64,
+    /// Received messages dropped because routing fell behind.
+    pub dropped: u64,
+    /// Requests to the other servers that timed out.
+    pub timeouts: u64,
+    /// Reconnections to Redis.
+    pub reconnects: u64,
+    /// Requests to the other servers that got every answer.
+    pub requests: u64,
+    /// Their summed duration, in microseconds.
+    pub request_micros: u64,
+}
+
+impl ClusterCounters {
+    /// Appends the `socketio_redis_*` series to `s`.
+    pub fn render(&self, s: &mut String) {
+        gauge(
+            s,
+            "socketio_redis_connected",
+            "Whether the connections to Redis are up (1) or retrying (0)",
+            i64::from(self.connected),
+        );
+        let counters = [
+            (
+                "socketio_redis_messages_published_total",
+                "Messages published to Redis",
+                self.published,
+            ),
+            (
+                "socketio_redis_messages_received_total",
+                "Messages received from Redis",
+                self.received,
+            ),
+            (
+                "socketio_redis_messages_malformed_total",
+                "Received messages that were not of the protocol",
+                self.malformed,
+            ),
+            (
+                "socketio_redis_errors_total",
+                "Publishes and counts Redis refused or could not take",
+                self.errors,
+            ),
+            (
+                "socketio_redis_messages_dropped_total",
+                "Received messages dropped because routing fell behind",
+                self.dropped,
+            ),
+            (
+                "socketio_redis_request_timeouts_total",
+                "Requests to the other servers that timed out",
+                self.timeouts,
+            ),
+            (
+                "socketio_redis_reconnects_total",
+                "Reconnections to Redis",
+                self.reconnects,
+            ),
+            (
+                "socketio_redis_requests_total",
+                "Requests to the other servers that got every answer",
+                self.requests,
+            ),
+        ];
+        for (name, help, v) in counters {
+            counter(s, name, help, v);
+        }
+        let name = "socketio_redis_request_duration_seconds";
+        header(
+            s,
+            name,
+            "Duration of the requests that got every answer",
+            "summary",
+        );
+        let secs = self.request_micros as f64 / 1e6;
+        let _ = writeln!(s, "{name}_sum {secs}\n{name}_count {}\n", self.requests);
+    }
+}
+
 fn header(s: &mut String, name: &str, help: &str, kind: &str) {
     let _ = writeln!(s, "# HELP {name} {help}");
     let _ = writeln!(s, "# TYPE {name} {kind}");
@@ -265,5 +357,32 @@ mod tests {
         );
         assert_eq!(m.connections_total.get(&["true", "websocket"]), 2);
         assert_eq!(m.connections_total.total(), 3);
+    }
+
+    #[test]
+    fn renders_the_cluster_counters() {
+        let c = ClusterCounters {
+            connected: true,
+            published: 4,
+            requests: 2,
+            request_micros: 1_500_000,
+            ..ClusterCounters::default()
+        };
+        let mut t = String::new();
+        c.render(&mut t);
+        assert!(
+            t.contains("# TYPE socketio_redis_connected gauge\nsocketio_redis_connected 1\n"),
+            "{t}"
+        );
+        assert!(
+            t.contains("socketio_redis_messages_published_total 4\n"),
+            "{t}"
+        );
+        assert!(t.contains("socketio_redis_reconnects_total 0\n"), "{t}");
+        assert!(
+            t.contains("# TYPE socketio_redis_request_duration_seconds summary\n"),
+            "{t}"
+        );
+        assert!(t.contains("socketio_redis_request_duration_seconds_sum 1.5\nsocketio_redis_request_duration_seconds_count 2\n"), "{t}");
     }
 }

@@ -1,6 +1,7 @@
-//! Process lifecycle: logging, binding, serving, and the graceful shutdown
-//! on SIGTERM/SIGINT (refuse new connections, mark not ready, notify
-//! clients, drain, close).
+//! Process lifecycle: logging, joining the Redis cluster (when enabled),
+//! binding, serving, and the graceful shutdown on SIGTERM/SIGINT (refuse
+//! new connections, mark not ready, notify clients, drain, close, leave
+//! Redis).
 //!
 //! Owns the process's order of steps; must not answer requests or events.
 
@@ -10,6 +11,8 @@ use std::time::{Duration, Instant, SystemTime};
 use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+
+use socketio_redis::{RedisAdapterConfig, RedisCluster};
 
 use crate::config::{Config, LogFormat, LogLevel};
 use crate::state::State;
@@ -62,8 +65,9 @@ impl Server {
         let listener = listen(&addr)
             .await
             .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-        let io = crate::app::socketio(&config);
-        let state = State::new(config, io)?;
+        let cluster = connect_redis(&config).await?;
+        let io = crate::app::socketio(&config, cluster.as_ref().map(|c| c.factory()));
+        let state = State::new(config, io, cluster)?;
         crate::app::install(&state);
         Ok(Server {
             state,
@@ -104,6 +108,53 @@ impl Server {
         let _ = serving.await;
     }
 }
+
+/// Joins the Redis cluster when `redis.enabled`. A Redis that is down is
+/// not an error (the connections retry with backoff and local clients are
+/// served meanwhile); a URL the client cannot use is. Logs which it is, and
+/// spawns the task that logs each change of the connection's state.
+async fn connect_redis(config: &Config) -> Result<Option<Arc<RedisCluster>>, String> {
+    let r = &config.redis;
+    if !r.enabled {
+        return Ok(None);
+    }
+    let masked = config.masked().redis.url;
+    let adapter = RedisAdapterConfig::default()
+        .key(r.key_prefix.clone())
+        .requests_timeout(Duration::from_millis(r.requests_timeout_ms));
+    let cluster = RedisCluster::connect(&r.url, adapter)
+        .await
+        .map_err(|e| format!("redis.url {masked}: {e}"))?;
+    if cluster.connected() {
+        tracing::info!(url = %masked, key_prefix = %r.key_prefix, "redis connected: clustering on");
+    } else {
+        tracing::warn!(url = %masked, "redis unreachable: serving local clients only, retrying with backoff");
+    }
+    tokio::spawn(watch_redis(Arc::downgrade(&cluster), masked));
+    Ok(Some(cluster))
+}
+
+/// Logs each change of the Redis connection's state, checked every
+/// [`REDIS_WATCH_INTERVAL`], until the cluster is dropped.
+async fn watch_redis(cluster: std::sync::Weak<RedisCluster>, url: String) {
+    let mut was = cluster.upgrade().is_some_and(|c| c.connected());
+    loop {
+        tokio::time::sleep(REDIS_WATCH_INTERVAL).await;
+        let Some(c) = cluster.upgrade() else { return };
+        let now = c.connected();
+        if now != was {
+            if now {
+                tracing::info!(url = %url, "redis connected: clustering on");
+            } else {
+                tracing::warn!(url = %url, "redis disconnected: serving local clients only, retrying with backoff");
+            }
+            was = now;
+        }
+    }
+}
+
+/// How often [`watch_redis`] looks at the connection.
+const REDIS_WATCH_INTERVAL: Duration = Duration::from_millis(250);
 
 /// Binds `addr` with a listen backlog of 1024 (the std default of 128 drops
 /// SYNs when many clients connect at once, and they retry only after 1 s).
@@ -154,6 +205,9 @@ pub async fn shutdown(state: &State) {
     }
     // Let the close packets reach the clients.
     tokio::time::sleep(Duration::from_millis(200)).await;
+    if let Some(c) = &state.cluster {
+        c.quit().await;
+    }
     tracing::info!(closed = left, "shutdown complete");
 }
 

@@ -11,7 +11,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
-use socketio::SocketIo;
+use std::future::Future;
+
+use socketio::{AdapterError, SocketIo};
+use socketio_redis::RedisCluster;
 
 use crate::chat::Chat;
 use crate::config::Config;
@@ -47,6 +50,14 @@ impl Live {
         })
     }
 
+    /// Whether every name shaped like a socket id is reserved (see
+    /// [`crate::identity::sid_room_reserved`]): with recovery on (a
+    /// disconnected socket may come back with its id) and with clustering
+    /// on (the socket may be on another node, where this one cannot look).
+    pub fn sid_rooms_reserved(&self) -> bool {
+        self.config.connection.recovery_secs > 0 || self.config.redis.enabled
+    }
+
     /// Whether `ip` may connect under the allow and deny lists.
     pub fn ip_allowed(&self, ip: IpAddr) -> bool {
         !self.deny.contains(ip) && (self.allow.is_empty() || self.allow.contains(ip))
@@ -60,6 +71,10 @@ impl Live {
         })
     }
 }
+
+/// What [`State::bounded`] adds to `redis.requests_timeout_ms`: the
+/// adapter's own steps before and after its wait.
+pub const CLUSTER_SLACK: Duration = Duration::from_secs(1);
 
 /// Everything the handlers share.
 pub struct State {
@@ -85,6 +100,8 @@ pub struct State {
     pub settings_update: Mutex<()>,
     /// The Socket.IO server.
     pub io: SocketIo,
+    /// The Redis cluster its adapters share, when `redis.enabled`.
+    pub cluster: Option<Arc<RedisCluster>>,
     /// The engine, once built.
     pub engine: OnceLock<engineio::Engine>,
     /// Started at (monotonic), for uptime.
@@ -108,8 +125,13 @@ pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl State {
-    /// State for a validated `config` serving `io`.
-    pub fn new(config: Config, io: SocketIo) -> Result<Arc<State>, String> {
+    /// State for a validated `config` serving `io` (on `cluster`'s adapters
+    /// when there is one).
+    pub fn new(
+        config: Config,
+        io: SocketIo,
+        cluster: Option<Arc<RedisCluster>>,
+    ) -> Result<Arc<State>, String> {
         let a = &config.auth;
         let verifier = Verifier {
             secrets: a
@@ -135,6 +157,7 @@ impl State {
             chat: Mutex::new(Chat::default()),
             settings_update: Mutex::new(()),
             io,
+            cluster,
             engine: OnceLock::new(),
             started: Instant::now(),
             started_at: SystemTime::now(),
@@ -171,6 +194,26 @@ impl State {
     /// Starts draining.
     pub fn start_draining(&self) {
         self.draining.store(true, Ordering::Release);
+    }
+
+    /// Whether Redis is reachable: `None` without clustering.
+    pub fn redis_connected(&self) -> Option<bool> {
+        self.cluster.as_ref().map(|c| c.connected())
+    }
+
+    /// Runs a cluster operation (a request to the other servers through the
+    /// adapter), waiting at most `redis.requests_timeout_ms` plus
+    /// [`CLUSTER_SLACK`]: the adapter bounds its wait for the answers, this
+    /// also bounds a Redis that takes commands but never runs them.
+    pub async fn bounded<T>(
+        &self,
+        op: impl Future<Output = Result<T, AdapterError>>,
+    ) -> Result<T, AdapterError> {
+        let ms = self.live().config.redis.requests_timeout_ms;
+        let limit = Duration::from_millis(ms) + CLUSTER_SLACK;
+        tokio::time::timeout(limit, op)
+            .await
+            .unwrap_or_else(|_| Err(AdapterError::Remote("redis did not answer in time".into())))
     }
 
     /// Engine.IO connections open now.

@@ -9,7 +9,6 @@ use std::sync::atomic::Ordering;
 
 use engineio::Sid;
 use serde_json::{json, Value};
-use socketio::adapter::BroadcastOptions;
 use socketio::Namespace;
 
 use super::{namespace_of, ok, present, room_of, socket_id, user_id, Answer, ApiError, Call};
@@ -17,40 +16,83 @@ use crate::identity::{role_room, user_room};
 use crate::state::{Live, State};
 
 /// `POST /api/push`: one user's sockets, or one socket (the plugin's
-/// `sendPrivateMessage`).
-pub(super) fn push(c: &Call) -> Answer {
+/// `sendPrivateMessage`). `recipients` (and `delivered`) count the target's
+/// sockets on every node: with clustering on, asked of the other servers
+/// after the emit (`counted` says `cluster`, or `local` when they could not
+/// be asked and only this node's are counted).
+pub(super) async fn push(c: &Call<'_>) -> Answer {
     let b = &c.body;
     let room = match (present(b, "userId"), present(b, "socketId")) {
         (Some(_), Some(_)) => return Err(ApiError::bad("give `userId` or `socketId`, not both")),
         (None, Some(id)) => socket_id(id)?.as_str().to_owned(),
         (u, None) => user_room(&user_id(u)?),
     };
-    let (nsp, event, data) = target(c.st, b)?;
-    let n = emit(c.st, c.live, &nsp, Some(room), None, &event, data);
-    ok(json!({ "success": true, "delivered": n > 0, "recipients": n, "timestamp": c.ts }))
+    let sent = emit(c, target(c.st, b, Some(room), None)?, true).await;
+    let mut body = json!({ "success": true, "delivered": sent.n > 0, "recipients": sent.n, "timestamp": c.ts });
+    sent.describe(c.st, &mut body);
+    ok(body)
 }
 
 /// `POST /api/broadcast`: from a socket to all the others (the plugin's
-/// `broadcast`), or to the whole namespace.
-pub(super) fn broadcast(c: &Call) -> Answer {
+/// `broadcast`), or to the whole namespace, on every node. `recipients`
+/// counts this node's.
+pub(super) async fn broadcast(c: &Call<'_>) -> Answer {
     let b = &c.body;
-    let (nsp, event, data) = target(c.st, b)?;
     let except = present(b, "exceptSocketId").map(socket_id).transpose()?;
-    let n = emit(c.st, c.live, &nsp, None, except, &event, data);
-    ok(json!({ "success": true, "recipients": n, "timestamp": c.ts }))
+    let sent = emit(c, target(c.st, b, None, except)?, false).await;
+    let mut body = json!({ "success": true, "recipients": sent.n, "timestamp": c.ts });
+    sent.describe(c.st, &mut body);
+    ok(body)
 }
 
-/// `POST /api/room`: the sockets of a room.
-pub(super) fn room(c: &Call) -> Answer {
+/// `POST /api/room`: the sockets of a room, on every node. `recipients`
+/// counts this node's.
+pub(super) async fn room(c: &Call<'_>) -> Answer {
     let b = &c.body;
     let room = room_of(b)?;
-    let (nsp, event, data) = target(c.st, b)?;
-    let n = emit(c.st, c.live, &nsp, Some(room), None, &event, data);
-    ok(json!({ "success": true, "recipients": n, "timestamp": c.ts }))
+    let sent = emit(c, target(c.st, b, Some(room), None)?, false).await;
+    let mut body = json!({ "success": true, "recipients": sent.n, "timestamp": c.ts });
+    sent.describe(c.st, &mut body);
+    ok(body)
 }
 
-/// The namespace, event and payload of an emit request.
-fn target(st: &State, b: &Value) -> Result<(Namespace, String, Option<Value>), ApiError> {
+/// What an emit reached.
+struct Sent {
+    /// Recipients counted.
+    n: usize,
+    /// Whether `n` covers every node (else this node only; a single node
+    /// is every node).
+    every_node: bool,
+}
+
+impl Sent {
+    /// With clustering on, says what `recipients` counted.
+    fn describe(&self, st: &State, body: &mut Value) {
+        if st.cluster.is_some() {
+            body["counted"] = if self.every_node { "cluster" } else { "local" }.into();
+        }
+    }
+}
+
+/// What an emit request sends where.
+struct Target {
+    nsp: Namespace,
+    /// The room, or `None` for the whole namespace.
+    room: Option<String>,
+    /// A socket left out.
+    except: Option<Sid>,
+    event: String,
+    data: Option<Value>,
+}
+
+/// The namespace, event and payload of an emit request, to `room` but
+/// `except`.
+fn target(
+    st: &State,
+    b: &Value,
+    room: Option<String>,
+    except: Option<Sid>,
+) -> Result<Target, ApiError> {
     let event = match b.get("event") {
         Some(Value::String(s)) if !s.is_empty() && s.len() <= 256 => s.clone(),
         _ => {
@@ -62,7 +104,13 @@ fn target(st: &State, b: &Value) -> Result<(Namespace, String, Option<Value>), A
     if socketio::packet::RESERVED_EVENTS.contains(&event.as_str()) {
         return Err(ApiError::bad(format!("`{event}` is a reserved event name")));
     }
-    Ok((namespace_of(st, b)?, event, b.get("data").cloned()))
+    Ok(Target {
+        nsp: namespace_of(st, b)?,
+        room,
+        except,
+        event,
+        data: b.get("data").cloned(),
+    })
 }
 
 /// Content-type events (`{type}:{create|update|delete}` with `type` named
@@ -85,61 +133,117 @@ fn allowed_roles(live: &Live, event: &str) -> Option<Vec<String>> {
     )
 }
 
-/// Emits to `room` (or the whole namespace); returns the recipient count.
-fn emit(
-    st: &State,
-    live: &Live,
-    nsp: &Namespace,
-    room: Option<String>,
-    except: Option<Sid>,
-    event: &str,
-    data: Option<Value>,
-) -> usize {
-    let mut opts = BroadcastOptions::default();
-    opts.rooms.extend(room.iter().cloned());
-    opts.except.extend(except.map(|s| s.as_str().to_owned()));
-    let mut sids = nsp.adapter().local_sockets(&opts);
-    if let Some(roles) = allowed_roles(live, event) {
-        if roles.is_empty() {
-            // No role may receive it (and no rooms would mean everyone).
-            return 0;
-        }
-        let ok: std::collections::HashSet<_> = nsp
-            .adapter()
-            .local_sockets(&BroadcastOptions::default().to(roles.clone()))
-            .into_iter()
-            .collect();
-        sids.retain(|s| ok.contains(s));
-        if room.is_none() {
-            // Namespace-wide: the allowed roles' rooms are the recipients
-            // (every socket is in its role's room), without listing them.
+/// Emits to `room` (or the whole namespace), through the adapter (so on
+/// every node). Counts this node's recipients, or with `count_cluster`
+/// every node's (`room` is then one user's or socket's: a short list).
+async fn emit(c: &Call<'_>, t: Target, count_cluster: bool) -> Sent {
+    if let Some(roles) = allowed_roles(c.live, &t.event) {
+        return emit_to_roles(c, t, roles).await;
+    }
+    let Target {
+        nsp,
+        room,
+        except,
+        event,
+        data,
+    } = t;
+    // Sent even with no recipient known here: with connection state
+    // recovery a briefly disconnected socket gets it when it comes back.
+    let mut op = match &room {
+        Some(r) => nsp.to(r.clone()),
+        None => nsp.broadcast(),
+    };
+    if let Some(sid) = except {
+        op = op.except(sid);
+    }
+    let local = nsp.adapter().local_sockets(op.options()).len();
+    let counting = op.clone();
+    let _ = op.emit(&event, payload(data));
+    // While Redis is down the others cannot be asked (the adapter would wait).
+    let ask = count_cluster && c.st.redis_connected() == Some(true);
+    let sent = match (ask, &c.st.cluster) {
+        (true, Some(_)) => match c.st.bounded(counting.fetch_sockets()).await {
+            Ok(all) => Sent {
+                n: all.len(),
+                every_node: true,
+            },
+            Err(e) => {
+                tracing::warn!(error = %e, "push: the other servers could not be counted");
+                Sent {
+                    n: local,
+                    every_node: false,
+                }
+            }
+        },
+        _ => Sent {
+            n: local,
+            every_node: c.st.cluster.is_none(),
+        },
+    };
+    c.st.metrics
+        .events_sent_total
+        .fetch_add(sent.n as u64, Ordering::Relaxed);
+    sent
+}
+
+/// A content-type event: only sockets of `roles` get it. Namespace-wide,
+/// the roles' rooms are the recipients; for a room, its members of those
+/// roles, found on every node (this node's alone when the others cannot
+/// be asked), are sent it one by one.
+async fn emit_to_roles(c: &Call<'_>, t: Target, roles: Vec<String>) -> Sent {
+    let Target {
+        nsp,
+        room,
+        except,
+        event,
+        data,
+    } = t;
+    let every_node = c.st.cluster.is_none();
+    if roles.is_empty() {
+        // No role may receive it (and no rooms would mean everyone).
+        return Sent { n: 0, every_node };
+    }
+    let sent = match room {
+        None => {
             let mut op = nsp.to(roles);
             if let Some(sid) = except {
                 op = op.except(sid);
             }
-            let _ = op.emit(event, payload(data));
-        } else if !sids.is_empty() {
-            // A room's members of the allowed roles, one by one.
-            let rooms: Vec<String> = sids.iter().map(|s| s.as_str().to_owned()).collect();
-            let _ = nsp.to(rooms).emit(event, payload(data));
+            let n = nsp.adapter().local_sockets(op.options()).len();
+            let _ = op.emit(&event, payload(data));
+            Sent { n, every_node }
         }
-    } else {
-        // Sent even with no local recipient: with connection state recovery
-        // a briefly disconnected socket gets it when it comes back (and a
-        // cluster adapter would carry it to other nodes).
-        let mut op = match room {
-            Some(r) => nsp.to(r),
-            None => nsp.broadcast(),
-        };
-        if let Some(sid) = except {
-            op = op.except(sid);
+        Some(room) => {
+            let (members, every_node) = match c
+                .st
+                .bounded(nsp.to(room.clone()).fetch_sockets())
+                .await
+            {
+                Ok(all) => (all, true),
+                Err(e) => {
+                    tracing::warn!(error = %e, "room: the other servers could not be asked; this node's members only");
+                    let op = nsp.to(room).local();
+                    (op.fetch_sockets().await.unwrap_or_default(), false)
+                }
+            };
+            let ids: Vec<String> = members
+                .iter()
+                .filter(|s| s.rooms.iter().any(|r| roles.contains(r)))
+                .map(|s| s.id.as_str().to_owned())
+                .collect();
+            if !ids.is_empty() {
+                let _ = nsp.to(ids.clone()).emit(&event, payload(data));
+            }
+            Sent {
+                n: ids.len(),
+                every_node,
+            }
         }
-        let _ = op.emit(event, payload(data));
-    }
-    st.metrics
+    };
+    c.st.metrics
         .events_sent_total
-        .fetch_add(sids.len() as u64, Ordering::Relaxed);
-    sids.len()
+        .fetch_add(sent.n as u64, Ordering::Relaxed);
+    sent
 }
 
 fn payload(data: Option<Value>) -> socketio::Data {

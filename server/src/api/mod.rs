@@ -51,8 +51,26 @@ enum Access {
 /// A JSON response, or what refused the request.
 type Answer = Result<Response<Full<Bytes>>, ApiError>;
 
-/// What answers one route.
-type Handler = fn(&Call) -> Answer;
+/// What an asynchronous handler returns (cluster-wide operations wait
+/// for the adapter).
+type Pending<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Answer> + Send + 'a>>;
+
+/// What answers one route: at once, or after asking the cluster.
+#[derive(Clone, Copy)]
+enum Handler {
+    Now(fn(&Call) -> Answer),
+    Later(for<'a> fn(&'a Call<'a>) -> Pending<'a>),
+}
+
+/// An `async fn(&Call) -> Answer` as a [`Handler::Later`].
+macro_rules! later {
+    ($f:path) => {{
+        fn boxed<'a>(c: &'a Call<'a>) -> Pending<'a> {
+            Box::pin($f(c))
+        }
+        Handler::Later(boxed)
+    }};
+}
 
 /// One row of the route table.
 struct Route {
@@ -71,63 +89,83 @@ const fn route(path: &'static str, method: Method, access: Access, handler: Hand
     }
 }
 
+/// A route answered at once.
+const fn now(path: &'static str, method: Method, access: Access, f: fn(&Call) -> Answer) -> Route {
+    route(path, method, access, Handler::Now(f))
+}
+
 /// The routes under `/api/`: path, method, access, handler.
 const ROUTES: &[Route] = &[
-    route("/api/push", Method::POST, Access::Key, emit::push),
-    route("/api/broadcast", Method::POST, Access::Key, emit::broadcast),
-    route("/api/room", Method::POST, Access::Key, emit::room),
-    route("/api/status", Method::GET, Access::Key, status::status),
-    route("/api/sockets", Method::GET, Access::Key, sockets::list),
+    route("/api/push", Method::POST, Access::Key, later!(emit::push)),
+    route(
+        "/api/broadcast",
+        Method::POST,
+        Access::Key,
+        later!(emit::broadcast),
+    ),
+    route("/api/room", Method::POST, Access::Key, later!(emit::room)),
+    route(
+        "/api/status",
+        Method::GET,
+        Access::Key,
+        later!(status::status),
+    ),
+    route(
+        "/api/sockets",
+        Method::GET,
+        Access::Key,
+        later!(sockets::list),
+    ),
     route(
         "/api/sockets/join",
         Method::POST,
         Access::Key,
-        sockets::join,
+        later!(sockets::join),
     ),
     route(
         "/api/sockets/leave",
         Method::POST,
         Access::Key,
-        sockets::leave,
+        later!(sockets::leave),
     ),
     route(
         "/api/sockets/disconnect",
         Method::POST,
         Access::Key,
-        sockets::disconnect,
+        later!(sockets::disconnect),
     ),
-    route("/api/settings", Method::GET, Access::Admin, admin::settings),
-    route(
+    now("/api/settings", Method::GET, Access::Admin, admin::settings),
+    now(
         "/api/settings",
         Method::PATCH,
         Access::Admin,
         admin::patch_settings,
     ),
-    route(
+    now(
         "/api/monitoring/stats",
         Method::GET,
         Access::Admin,
         admin::stats,
     ),
-    route(
+    now(
         "/api/monitoring/events",
         Method::GET,
         Access::Admin,
         admin::events,
     ),
-    route(
+    now(
         "/api/monitoring/log",
         Method::GET,
         Access::Admin,
         admin::log,
     ),
-    route(
+    now(
         "/api/monitoring/reset",
         Method::POST,
         Access::Admin,
         admin::reset,
     ),
-    route(
+    now(
         "/api/openapi.json",
         Method::GET,
         Access::Public,
@@ -416,7 +454,10 @@ async fn api(st: &State, live: &Live, ip: IpAddr, req: Request<Incoming>) -> Ans
         ts: iso8601(SystemTime::now()),
         body,
     };
-    (route.handler)(&call)
+    match route.handler {
+        Handler::Now(f) => f(&call),
+        Handler::Later(f) => f(&call).await,
+    }
 }
 
 /// Checks the request's signature when one is sent or `api.require_signature`

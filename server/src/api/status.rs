@@ -11,7 +11,10 @@ use http::{Response, StatusCode};
 use http_body_util::Full;
 use serde_json::{json, Value};
 
-use super::{count_rooms, ok, Answer, Call};
+use std::sync::atomic::Ordering;
+
+use super::{count_rooms, namespace, ok, Answer, Call};
+use crate::metrics::ClusterCounters;
 use crate::monitor::iso8601;
 use crate::reply::json;
 use crate::state::{Live, State};
@@ -27,7 +30,10 @@ pub(super) fn health() -> Response<Full<Bytes>> {
     )
 }
 
-/// `GET /ready`: 200 when ready, else 503 (starting or draining).
+/// `GET /ready`: 200 when ready, else 503 (starting or draining). With
+/// clustering on, `redis` says whether Redis is reachable; a node without
+/// Redis still serves its own clients, so it stays ready (a load balancer
+/// must not drop every node when Redis goes down).
 pub(super) fn ready(st: &State) -> Response<Full<Bytes>> {
     let ready = st.ready();
     let status = if ready {
@@ -42,16 +48,44 @@ pub(super) fn ready(st: &State) -> Response<Full<Bytes>> {
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    json(
-        code,
-        &json!({ "ready": ready, "status": status, "timestamp": iso8601(SystemTime::now()) }),
-    )
+    let mut body =
+        json!({ "ready": ready, "status": status, "timestamp": iso8601(SystemTime::now()) });
+    if let Some(up) = st.redis_connected() {
+        body["redis"] = redis_state(up).into();
+    }
+    json(code, &body)
+}
+
+/// `connected` or `disconnected`.
+fn redis_state(up: bool) -> &'static str {
+    if up {
+        "connected"
+    } else {
+        "disconnected"
+    }
 }
 
 /// `GET /metrics`: the Prometheus text.
 pub(super) fn metrics(st: &State) -> Response<Full<Bytes>> {
     let rooms = count_rooms(st);
-    let text = st.metrics.render(st.started.elapsed().as_secs(), rooms);
+    let mut text = st.metrics.render(st.started.elapsed().as_secs(), rooms);
+    if let Some(c) = &st.cluster {
+        let x = c.stats();
+        let r = Ordering::Relaxed;
+        ClusterCounters {
+            connected: c.connected(),
+            published: x.published.load(r),
+            received: x.received.load(r),
+            malformed: x.malformed.load(r),
+            errors: x.errors.load(r),
+            dropped: x.dropped.load(r),
+            timeouts: x.timeouts.load(r),
+            reconnects: x.reconnects.load(r),
+            requests: x.requests.load(r),
+            request_micros: x.request_micros.load(r),
+        }
+        .render(&mut text);
+    }
     let mut r = Response::new(Full::new(Bytes::from(text)));
     r.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -70,9 +104,23 @@ pub(super) fn openapi(_: &Call) -> Answer {
     Ok(r)
 }
 
-/// `GET /api/status`.
-pub(super) fn status(c: &Call) -> Answer {
-    ok(status_body(c.st, c.live, c.ts.clone()))
+/// `GET /api/status`: `nodes` is the cluster's server count (1 without
+/// Redis); when it cannot be had (Redis down), `nodes` is null and
+/// `nodesError` says why, and the rest is answered as usual.
+pub(super) async fn status(c: &Call<'_>) -> Answer {
+    let mut body = status_body(c.st, c.live, c.ts.clone());
+    let nsp = namespace(c.st, "/")?;
+    match c.st.bounded(nsp.adapter().server_count()).await {
+        Ok(n) => body["nodes"] = n.into(),
+        Err(e) => {
+            body["nodes"] = Value::Null;
+            body["nodesError"] = e.to_string().into();
+        }
+    }
+    if let Some(up) = c.st.redis_connected() {
+        body["redis"] = redis_state(up).into();
+    }
+    ok(body)
 }
 
 fn status_body(st: &State, live: &Live, ts: String) -> Value {

@@ -168,7 +168,11 @@ mod tests {
             "[namespaces.chat]",
             "[security]\nip_deny = [\"10.0.0.0/33\"]",
             "[api]\nkeys = [\"short\"]",
-            "[redis]\nenabled = true",
+            "[redis]\nadapter = \"sharded\"",
+            "[redis]\nadapter = \"cluster\"",
+            "[redis]\nurl = \"http://h:6379\"",
+            "[redis]\nkey_prefix = \"\"",
+            "[redis]\nrequests_timeout_ms = 0",
             "[log]\nformat = \"xml\"",
             "[server]\npath = \"/\"",
             "[server]\npath = \"/api/x\"",
@@ -178,6 +182,37 @@ mod tests {
         for b in bad {
             assert!(Config::from_toml(b).is_err(), "accepted: {b}");
         }
+    }
+
+    #[test]
+    fn the_redis_section() {
+        let c = Config::from_toml("[redis]\nenabled = true\n").unwrap();
+        assert_eq!(c.redis.url, "redis://127.0.0.1:6379");
+        assert_eq!(c.redis.adapter, RedisAdapterKind::Pubsub);
+        assert_eq!(c.redis.key_prefix, "socket.io");
+        assert_eq!(c.redis.requests_timeout_ms, 5000);
+        let e = Config::from_toml("[redis]\nadapter = \"sharded\"\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid config: redis.adapter `sharded` is not available yet; use `pubsub`"
+        );
+        let e = Config::from_toml("[redis]\nadapter = \"cluster\"\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid config: redis.adapter `cluster` must be `pubsub` or `sharded`"
+        );
+        let c = Layers::new()
+            .env([(
+                "SOCKETIO_SERVER_REDIS__KEY_PREFIX".to_string(),
+                "app".to_string(),
+            )])
+            .unwrap()
+            .set("--set", "redis.enabled", "true")
+            .unwrap()
+            .build()
+            .unwrap();
+        assert!(c.redis.enabled);
+        assert_eq!(c.redis.key_prefix, "app");
     }
 
     #[test]

@@ -461,14 +461,33 @@ impl Default for EventsSection {
     }
 }
 
-/// `[redis]`: read and validated; used once the Redis adapter exists.
+/// `[redis]`: the Redis cluster adapter. With it on, the HTTP API, private
+/// messages and presence reach the sockets of every server on the same
+/// Redis (and of Node servers on `@socket.io/redis-adapter` 8.3).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct RedisSection {
-    /// Use Redis. Default false; `true` is refused until the adapter exists.
+    /// Join the cluster through Redis. Default false (a single node).
     pub enabled: bool,
-    /// Server URL. Default `redis://127.0.0.1:6379`.
+    /// Server URL, `redis://[user:password@]host:port[/db]`. Default
+    /// `redis://127.0.0.1:6379`. A Redis that is down at start or later is
+    /// retried with backoff (100 ms doubling to 5 s); local clients are
+    /// served meanwhile.
     pub url: String,
+    /// `"pubsub"` (the classic adapter, `createAdapter`) or `"sharded"`
+    /// (sharded pub/sub; not available yet, refused). Default `"pubsub"`.
+    pub adapter: RedisAdapterKind,
+    /// Prefix of every channel (the reference's `key`); servers of one
+    /// cluster must share it. Default `socket.io`.
+    pub key_prefix: String,
+    /// How long a request to the other servers (socket lists, presence
+    /// checks, server count, online lists) waits for every answer, in
+    /// milliseconds (1 to 60,000). Default 5000.
+    pub requests_timeout_ms: u64,
+    /// How old the other servers' part of a `getOnlineUsers` answer may
+    /// be, in milliseconds: at most one cluster request per namespace per
+    /// this interval, however many clients ask. Default 1000.
+    pub online_users_refresh_ms: u64,
 }
 
 impl Default for RedisSection {
@@ -476,6 +495,10 @@ impl Default for RedisSection {
         RedisSection {
             enabled: false,
             url: "redis://127.0.0.1:6379".into(),
+            adapter: RedisAdapterKind::Pubsub,
+            key_prefix: "socket.io".into(),
+            requests_timeout_ms: 5000,
+            online_users_refresh_ms: 1000,
         }
     }
 }
@@ -583,6 +606,16 @@ choice! {
         Authenticated = "authenticated",
         /// `"none"`: rooms are joined by the application only.
         None = "none",
+    }
+}
+
+choice! {
+    /// `redis.adapter`: which Redis adapter.
+    RedisAdapterKind {
+        /// `"pubsub"`: the classic pub/sub adapter.
+        Pubsub = "pubsub",
+        /// `"sharded"`: sharded pub/sub (not available yet; refused).
+        Sharded = "sharded",
     }
 }
 

@@ -6,7 +6,10 @@
 //! Pure: reads nothing but the values it is given, changes nothing but the
 //! refused strings of a raw value it checks.
 
-use super::{ClientRoomJoins, Config, ConfigError, LogFormat, LogLevel, SlowClient, Transport};
+use super::{
+    ClientRoomJoins, Config, ConfigError, LogFormat, LogLevel, RedisAdapterKind, SlowClient,
+    Transport,
+};
 use crate::identity::RESERVED_PREFIXES;
 use crate::ipnet::IpList;
 use crate::jwt::Algorithm;
@@ -46,6 +49,12 @@ const CHOICES: &[Choice] = &[
         key: "jwt_algorithms",
         accepted: Algorithm::NAMES,
         message: |v| format!("auth.jwt_algorithms: unsupported `{v}` (HS256, HS384, HS512)"),
+    },
+    Choice {
+        section: "redis",
+        key: "adapter",
+        accepted: RedisAdapterKind::NAMES,
+        message: |v| format!("redis.adapter `{v}` must be `pubsub` or `sharded`"),
     },
     Choice {
         section: "log",
@@ -139,7 +148,8 @@ impl Config {
         self.check_cors()?;
         self.check_auth()?;
         self.check_names_and_lists()?;
-        self.check_api_and_limits()
+        self.check_api_and_limits()?;
+        self.check_redis()
     }
 
     fn check_path(&self) -> Checked {
@@ -300,8 +310,26 @@ impl Config {
         if self.rate_limits.max_tracked_keys == 0 || self.rate_limits.window_secs == 0 {
             return bad("rate_limits.max_tracked_keys and window_secs must be above 0");
         }
-        if self.redis.enabled {
-            return bad("redis.enabled: the Redis adapter is not available yet");
+        Ok(())
+    }
+
+    fn check_redis(&self) -> Checked {
+        let r = &self.redis;
+        if r.adapter == RedisAdapterKind::Sharded {
+            return bad("redis.adapter `sharded` is not available yet; use `pubsub`");
+        }
+        if !r.url.starts_with("redis://") {
+            // The Redis client is built without TLS: rediss:// would fail later.
+            return bad("redis.url must start with redis:// (redis://host:port[/db])");
+        }
+        if r.key_prefix.is_empty() {
+            return bad("redis.key_prefix must not be empty");
+        }
+        if !(1..=60_000).contains(&r.requests_timeout_ms) {
+            return bad("redis.requests_timeout_ms must be 1 to 60000");
+        }
+        if r.online_users_refresh_ms > 3_600_000 {
+            return bad("redis.online_users_refresh_ms is at most 3600000");
         }
         Ok(())
     }

@@ -1,7 +1,12 @@
 //! The messaging family: `private-message` `{to, message}` to another
-//! socket of the namespace (when `events.private_messages` is on).
+//! socket of the namespace (when `events.private_messages` is on), on any
+//! node of the cluster.
 //!
-//! Reaches one socket by its id; must not touch rooms or presence.
+//! Reaches one socket by its id (a socket elsewhere through the adapter,
+//! after asking every node that it exists); must not touch rooms or
+//! presence.
+
+use std::sync::atomic::Ordering;
 
 use engineio::Sid;
 use serde_json::{json, Value};
@@ -30,19 +35,41 @@ fn on_private_message(st: &State, live: &Live, s: &Socket, data: &Data, r: Reply
     if json_len(message) > live.config.events.max_message_len {
         return r.fail("MESSAGE_TOO_LARGE", "Message is too long");
     }
-    let Some(target) = Sid::parse(to).and_then(|sid| s.nsp().socket(sid)) else {
+    let Some(sid) = Sid::parse(to) else {
         return r.fail("NOT_FOUND", "Target socket not found");
     };
-    emit(
-        st,
-        &target,
-        "private-message",
-        json!({
-            "from": s.id().as_str(),
-            "fromUser": user_id(s),
-            "message": message,
-            "timestamp": now_iso(),
-        }),
-    );
-    r.ok(json!({ "success": true, "to": to }));
+    let body = json!({
+        "from": s.id().as_str(),
+        "fromUser": user_id(s),
+        "message": message,
+        "timestamp": now_iso(),
+    });
+    if let Some(target) = s.nsp().socket(sid) {
+        emit(st, &target, "private-message", body);
+        return r.ok(json!({ "success": true, "to": to }));
+    }
+    if st.cluster.is_none() {
+        return r.fail("NOT_FOUND", "Target socket not found");
+    }
+    // Maybe on another node: asked first, so that a missing target is
+    // still a NOT_FOUND, then sent through the adapter to its own room.
+    let later = r.later();
+    tokio::spawn(async move {
+        let op = later.socket.nsp().to(sid.as_str());
+        let found = later.st.bounded(op.clone().fetch_sockets()).await;
+        later.answer(|r| match found {
+            Ok(all) if all.iter().any(|t| t.id == sid) => {
+                r.st.metrics
+                    .events_sent_total
+                    .fetch_add(1, Ordering::Relaxed);
+                let _ = op.emit("private-message", body);
+                r.ok(json!({ "success": true, "to": sid.as_str() }));
+            }
+            Ok(_) => r.fail("NOT_FOUND", "Target socket not found"),
+            Err(_) => r.fail(
+                "CLUSTER_UNAVAILABLE",
+                "Target socket not on this server, and the others could not be asked",
+            ),
+        });
+    });
 }

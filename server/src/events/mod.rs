@@ -81,10 +81,10 @@ struct Family {
     events: &'static [Event],
     /// Runs for a new socket after every handler is installed, when the
     /// events are enabled; families run in table order.
-    on_connect: Option<fn(&State, &Live, &Socket)>,
+    on_connect: Option<fn(&Arc<State>, &Live, &Socket)>,
     /// Runs when a socket disconnects, enabled or not (what the socket was
     /// counted in must be uncounted).
-    on_close: Option<fn(&State, &Socket)>,
+    on_close: Option<fn(&Arc<State>, &Socket)>,
 }
 
 /// Every family, in the order their connect hooks run (the welcome before
@@ -135,22 +135,64 @@ pub fn install(st: &Arc<State>, socket: &Socket) {
 }
 
 /// Called when a socket disconnects: the families' close hooks.
-pub fn closed(st: &State, socket: &Socket) {
+pub fn closed(st: &Arc<State>, socket: &Socket) {
     for hook in FAMILIES.iter().filter_map(|f| f.on_close) {
         hook(st, socket);
     }
 }
 
 /// Where an answer goes: the client's ack, a reply event, or both.
+/// Handlers that ask the cluster move its parts into a task and answer
+/// from there.
 struct Reply<'a> {
-    st: &'a State,
+    st: &'a Arc<State>,
     socket: &'a Socket,
     event: &'static str,
     ack: Option<AckSender>,
     reply: Option<&'static str>,
 }
 
+/// A [`Reply`] moved into a task (for a handler that asks the cluster).
+struct Later {
+    st: Arc<State>,
+    socket: Socket,
+    event: &'static str,
+    ack: Option<AckSender>,
+    reply: Option<&'static str>,
+}
+
+impl Later {
+    /// Answers through the [`Reply`] this was.
+    fn answer(self, f: impl FnOnce(Reply<'_>)) {
+        let Later {
+            st,
+            socket,
+            event,
+            ack,
+            reply,
+        } = self;
+        f(Reply {
+            st: &st,
+            socket: &socket,
+            event,
+            ack,
+            reply,
+        })
+    }
+}
+
 impl Reply<'_> {
+    /// The parts of this reply, to answer from a task.
+    fn later(self) -> Later {
+        Later {
+            st: self.st.clone(),
+            socket: self.socket.clone(),
+            event: self.event,
+            ack: self.ack,
+            reply: self.reply,
+        }
+    }
+
     fn emit(&self, event: &str, body: Value) {
         emit(self.st, self.socket, event, body);
     }

@@ -2,16 +2,31 @@
 //! when a user's first socket connects and last one leaves (when
 //! `events.presence` is on), `user:status` and `getOnlineUsers`.
 //!
-//! Counts sockets in [`crate::chat::Chat`] under the state's lock; must not
-//! emit while holding it.
+//! Counts this node's sockets in [`crate::chat::Chat`] under the state's
+//! lock; must not emit or await while holding it.
+//!
+//! With clustering on, "first" and "last" are the cluster's: a node's
+//! first socket of a user asks every node for the user's sockets
+//! (`fetch_sockets` on `user_<id>`) and announces `user:online` unless a
+//! socket of the user elsewhere is older (by handshake time, then id, so
+//! that of two nodes connecting the user at once one announces); its last
+//! socket announces `user:offline` unless the user still has a socket
+//! elsewhere (its own has left the room by then, so two nodes closing at
+//! once cannot both see the other's). When the others cannot be asked,
+//! the node announces as a single node would. `getOnlineUsers` adds the
+//! users of the other nodes from the cluster's rooms (`all_rooms`), asked
+//! at most once per `redis.online_users_refresh_ms` per namespace.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use serde_json::{json, Value};
-use socketio::{Data, Socket};
+use socketio::{Data, Socket, SocketInfo};
 
 use super::{arg_or_field, event, fan_out, Family, Reply};
 use crate::chat::STATUSES;
 use crate::config::EventsSection;
-use crate::identity::user_id;
+use crate::identity::{user_id, user_room};
 use crate::state::{lock, Live, State};
 
 pub(super) const FAMILY: Family = Family {
@@ -24,7 +39,7 @@ pub(super) const FAMILY: Family = Family {
 };
 
 /// Counts an authenticated socket and announces its user's first.
-fn connected(st: &State, live: &Live, socket: &Socket) {
+fn connected(st: &Arc<State>, live: &Live, socket: &Socket) {
     if let Some(u) = user_id(socket) {
         opened(st, &live.config.events, socket, &u);
     }
@@ -36,7 +51,7 @@ fn connected(st: &State, live: &Live, socket: &Socket) {
 struct Present;
 
 /// Called when a socket disconnects: uncounts its user.
-fn closed(st: &State, socket: &Socket) {
+fn closed(st: &Arc<State>, socket: &Socket) {
     let Some(u) = user_id(socket) else { return };
     let nsp = socket.nsp();
     let last = {
@@ -51,13 +66,29 @@ fn closed(st: &State, socket: &Socket) {
         chat.socket_closed(nsp.name(), &u) == Some(true)
     };
     let live = st.live();
-    if last && live.config.events.enabled && live.config.events.presence {
-        let op = nsp.broadcast().except(socket.id().as_str());
-        fan_out(st, nsp, op, "user:offline", json!({ "userId": u }));
+    if !(last && live.config.events.enabled && live.config.events.presence) {
+        return;
     }
+    if st.cluster.is_none() {
+        return announce_offline(st, socket, &u);
+    }
+    let (st, socket) = (st.clone(), socket.clone());
+    tokio::spawn(async move {
+        let op = socket.nsp().to(user_room(&u));
+        match st.bounded(op.fetch_sockets()).await {
+            Ok(left) if left.iter().any(|s| s.server.is_some()) => {}
+            _ => announce_offline(&st, &socket, &u),
+        }
+    });
 }
 
-pub(super) fn opened(st: &State, ev: &EventsSection, socket: &Socket, user: &str) {
+fn announce_offline(st: &State, socket: &Socket, user: &str) {
+    let nsp = socket.nsp();
+    let op = nsp.broadcast().except(socket.id().as_str());
+    fan_out(st, nsp, op, "user:offline", json!({ "userId": user }));
+}
+
+pub(super) fn opened(st: &Arc<State>, ev: &EventsSection, socket: &Socket, user: &str) {
     let first = {
         let mut chat = lock(&st.chat);
         // A socket closed meanwhile (say by the HTTP API) has run `closed`
@@ -68,10 +99,38 @@ pub(super) fn opened(st: &State, ev: &EventsSection, socket: &Socket, user: &str
         socket.insert(Present);
         chat.socket_opened(socket.nsp().name(), user)
     };
-    if first && ev.presence {
-        let body = json!({ "userId": user, "status": "online" });
-        fan_out(st, socket.nsp(), socket.broadcast(), "user:online", body);
+    if !(first && ev.presence) {
+        return;
     }
+    if st.cluster.is_none() {
+        return announce_online(st, socket, user);
+    }
+    let (st, socket, user) = (st.clone(), socket.clone(), user.to_owned());
+    tokio::spawn(async move {
+        let mine = age(&socket.info());
+        let op = socket.nsp().to(user_room(&user));
+        match st.bounded(op.fetch_sockets()).await {
+            // The user was online already, or that socket's node announces.
+            Ok(all) if all.iter().any(|s| s.server.is_some() && age(s) < mine) => {}
+            _ => announce_online(&st, &socket, &user),
+        }
+    });
+}
+
+/// Orders the sockets of a user the same way on every node: handshake
+/// time in milliseconds (what the wire carries), then id.
+fn age(s: &SocketInfo) -> (u128, String) {
+    let ms = s
+        .handshake
+        .issued
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    (ms, s.id.as_str().to_owned())
+}
+
+fn announce_online(st: &State, socket: &Socket, user: &str) {
+    let body = json!({ "userId": user, "status": "online" });
+    fan_out(st, socket.nsp(), socket.broadcast(), "user:online", body);
 }
 
 fn on_user_status(st: &State, live: &Live, s: &Socket, data: &Data, r: Reply) {
@@ -103,9 +162,43 @@ fn on_user_status(st: &State, live: &Live, s: &Socket, data: &Data, r: Reply) {
     r.ok(json!({ "success": true, "status": status }));
 }
 
-fn on_online_users(st: &State, _: &Live, s: &Socket, _: &Data, r: Reply) {
-    let users = lock(&st.chat).online_users(s.nsp().name());
-    let list = json!(*users);
+fn on_online_users(st: &State, live: &Live, s: &Socket, _: &Data, r: Reply) {
+    let nsp = s.nsp().name().to_owned();
+    if st.cluster.is_none() {
+        let users = lock(&st.chat).online_users(&nsp);
+        return answer_online(r, json!(*users));
+    }
+    let max_age = Duration::from_millis(live.config.redis.online_users_refresh_ms);
+    if !lock(&st.chat).should_ask_cluster(&nsp, Instant::now(), max_age) {
+        let users = lock(&st.chat).cluster_online_users(&nsp);
+        return answer_online(r, json!(users));
+    }
+    let later = r.later();
+    tokio::spawn(async move {
+        let rooms = later
+            .st
+            .bounded(later.socket.nsp().adapter().all_rooms())
+            .await;
+        let users = {
+            let mut chat = lock(&later.st.chat);
+            match rooms {
+                Ok(rooms) => {
+                    let users = rooms
+                        .iter()
+                        .filter_map(|r| r.strip_prefix("user_").map(str::to_owned))
+                        .collect();
+                    chat.set_cluster_users(&nsp, users, Instant::now());
+                }
+                Err(_) => chat.cluster_ask_failed(&nsp),
+            }
+            chat.cluster_online_users(&nsp)
+        };
+        later.answer(|r| answer_online(r, json!(users)));
+    });
+}
+
+/// The online list: to the ack, else as the `getOnlineUsers` event.
+fn answer_online(r: Reply, list: Value) {
     if r.ack.is_some() {
         r.ok(json!({ "success": true, "users": list }));
     } else {

@@ -106,7 +106,7 @@ fn client_room_name(
         return Err(RoomError::NotAllowed);
     }
     let room = check_room(name, ev.max_room_name)?;
-    if sid_room_reserved(&room, socket, live.config.connection.recovery_secs > 0) {
+    if sid_room_reserved(&room, socket, live.sid_rooms_reserved()) {
         return Err(RoomError::Reserved);
     }
     Ok(room)

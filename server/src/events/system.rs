@@ -7,6 +7,7 @@
 //! Binds a token's user to a socket through [`crate::identity`]; presence
 //! bookkeeping stays with the presence family.
 
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use serde_json::{json, Value};
@@ -29,7 +30,7 @@ pub(super) const FAMILY: Family = Family {
 
 /// Sends `system:welcome` and `connected` (when `events.welcome` is on)
 /// and tells a client that asked to recover whether it did.
-fn welcome(st: &State, live: &Live, socket: &Socket) {
+fn welcome(st: &Arc<State>, live: &Live, socket: &Socket) {
     let ev = &live.config.events;
     let user = user_id(socket);
     if ev.welcome {
@@ -123,7 +124,7 @@ fn on_authenticate(st: &State, live: &Live, s: &Socket, data: &Data, r: Reply) {
     let was_anonymous = old.as_ref().is_none_or(|u| u.id.is_none());
     bind_user(s, user);
     if was_anonymous {
-        presence::opened(st, &cfg.events, s, &id);
+        presence::opened(r.st, &cfg.events, s, &id);
     }
     let body = json!({
         "success": true,

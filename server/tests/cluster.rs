@@ -1,0 +1,351 @@
+//! Two `socketio-server` processes on one throwaway Redis (`[redis]
+//! enabled`): the HTTP API, private messages and presence reach the other
+//! node's sockets; `/api/status`, `/ready` and `/metrics` report the
+//! cluster; a Redis that is down at start is waited for.
+
+mod common;
+
+use common::redis::Redis;
+use common::{poll, token, Client, Server};
+use serde_json::{json, Value};
+
+/// The `[redis]` section of a node on `url`.
+fn redis_config(url: &str) -> String {
+    format!("[redis]\nenabled = true\nurl = \"{url}\"\nrequests_timeout_ms = 2000\n")
+}
+
+async fn node(redis: &Redis) -> Server {
+    Server::start(&redis_config(&redis.url())).await
+}
+
+/// Two nodes on `redis`, once each sees the other.
+async fn pair(redis: &Redis) -> (Server, Server) {
+    let (a, b) = (node(redis).await, node(redis).await);
+    until_nodes(&a, 2).await;
+    until_nodes(&b, 2).await;
+    (a, b)
+}
+
+/// Waits until `s` counts `n` nodes in the cluster.
+async fn until_nodes(s: &Server, n: u64) {
+    poll(15, &format!("{n} nodes"), || async {
+        let v = s.api("GET", "/api/status", None).await.json();
+        (v["nodes"] == n).then_some(())
+    })
+    .await
+}
+
+async fn user(s: &Server, id: &str) -> (Client, String) {
+    let mut c = s
+        .client("/", json!({ "auth": { "token": token(id, None) } }))
+        .await;
+    let sid = c.connected().await;
+    (c, sid)
+}
+
+async fn post(s: &Server, path: &str, body: Value) -> Value {
+    let r = s.api("POST", path, Some(body.clone())).await;
+    assert_eq!(r.status, 200, "{path} {body}: {}", r.text());
+    r.json()
+}
+
+/// The ids `GET /api/sockets<query>` on `s` lists.
+async fn listed(s: &Server, query: &str) -> Vec<Value> {
+    let r = s.api("GET", &format!("/api/sockets{query}"), None).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    r.json()["sockets"].as_array().unwrap().clone()
+}
+
+/// One series of `/metrics` (no labels).
+async fn metric(s: &Server, name: &str) -> Option<f64> {
+    let text = s.http("GET", "/metrics", &[], b"").await.text();
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} ")))
+        .map(|v| v.parse().unwrap())
+}
+
+#[tokio::test]
+async fn the_api_reaches_sockets_on_the_other_node() {
+    let redis = Redis::start().await;
+    let (a, b) = pair(&redis).await;
+    let (mut c, sid) = user(&b, "u2").await;
+    assert_eq!(
+        c.emit_ack("join-room", json!(["lobby"])).await[0]["success"],
+        true
+    );
+
+    post(
+        &a,
+        "/api/broadcast",
+        json!({ "event": "news", "data": "hi" }),
+    )
+    .await;
+    assert_eq!(c.event("news").await, vec![json!("hi")]);
+    post(
+        &a,
+        "/api/room",
+        json!({ "room": "lobby", "event": "r", "data": 1 }),
+    )
+    .await;
+    assert_eq!(c.event("r").await, vec![json!(1)]);
+    let r = post(
+        &a,
+        "/api/push",
+        json!({ "userId": "u2", "event": "note", "data": 2 }),
+    )
+    .await;
+    assert_eq!(c.event("note").await, vec![json!(2)]);
+    assert_eq!(
+        (
+            r["delivered"].clone(),
+            r["recipients"].clone(),
+            r["counted"].clone()
+        ),
+        (json!(true), json!(1), json!("cluster")),
+        "{r}"
+    );
+    post(
+        &a,
+        "/api/push",
+        json!({ "socketId": sid, "event": "one", "data": 3 }),
+    )
+    .await;
+    assert_eq!(c.event("one").await, vec![json!(3)]);
+    let r = post(&a, "/api/push", json!({ "userId": "nobody", "event": "x" })).await;
+    assert_eq!(r["delivered"], false, "{r}");
+
+    // The list from A shows B's socket, with its user and node.
+    let all = listed(&a, "").await;
+    let s = all
+        .iter()
+        .find(|s| s["id"] == sid.as_str())
+        .expect("B's socket listed on A");
+    assert_eq!(s["node"], "remote", "{s}");
+    assert_eq!(
+        s["user"],
+        json!({ "id": "u2", "role": "authenticated" }),
+        "{s}"
+    );
+    assert_eq!(listed(&b, "").await[0]["node"], "local");
+
+    // Join and leave from A act on B's socket.
+    let r = post(
+        &a,
+        "/api/sockets/join",
+        json!({ "socketId": sid, "room": "vip" }),
+    )
+    .await;
+    assert_eq!(r["sockets"], 1, "{r}");
+    poll(5, "the join", || async {
+        (listed(&a, "?room=vip").await.len() == 1).then_some(())
+    })
+    .await;
+    post(&a, "/api/room", json!({ "room": "vip", "event": "v" })).await;
+    c.event("v").await;
+    post(
+        &a,
+        "/api/sockets/leave",
+        json!({ "userId": "u2", "room": "vip" }),
+    )
+    .await;
+    poll(5, "the leave", || async {
+        listed(&a, "?room=vip").await.is_empty().then_some(())
+    })
+    .await;
+    let r = a
+        .api(
+            "POST",
+            "/api/sockets/join",
+            Some(json!({ "socketId": "AAAAAAAAAAAAAAAAAAAA", "room": "vip" })),
+        )
+        .await;
+    assert_eq!(r.status, 404, "{}", r.text());
+
+    // Disconnect from A: the notice first, then the disconnect.
+    let r = post(
+        &a,
+        "/api/sockets/disconnect",
+        json!({ "userId": "u2", "reason": "bye" }),
+    )
+    .await;
+    assert_eq!(r["disconnected"], 1, "{r}");
+    assert_eq!(c.event("force_logout").await[0]["reason"], "bye");
+    assert_eq!(c.disconnected(10).await, "io server disconnect");
+
+    // Status and metrics.
+    let st = a.api("GET", "/api/status", None).await.json();
+    assert_eq!(
+        (st["nodes"].clone(), st["redis"].clone()),
+        (json!(2), json!("connected")),
+        "{st}"
+    );
+    assert_eq!(
+        a.http("GET", "/ready", &[], b"").await.json()["redis"],
+        "connected"
+    );
+    assert_eq!(metric(&a, "socketio_redis_connected").await, Some(1.0));
+    for name in [
+        "socketio_redis_messages_published_total",
+        "socketio_redis_messages_received_total",
+        "socketio_redis_requests_total",
+        "socketio_redis_request_duration_seconds_sum",
+    ] {
+        assert!(metric(&a, name).await.unwrap_or(0.0) > 0.0, "{name}");
+    }
+    assert!(metric(&a, "socketio_redis_reconnects_total")
+        .await
+        .is_some());
+    c.close().await;
+}
+
+#[tokio::test]
+async fn without_redis_there_are_no_cluster_series() {
+    let s = Server::start("").await;
+    assert_eq!(metric(&s, "socketio_redis_connected").await, None);
+    let st = s.api("GET", "/api/status", None).await.json();
+    assert_eq!(st["nodes"], 1, "{st}");
+    assert!(st.get("redis").is_none(), "{st}");
+}
+
+#[tokio::test]
+async fn private_messages_and_presence_cross_nodes() {
+    let redis = Redis::start().await;
+    let (a, b) = pair(&redis).await;
+    let (mut bob, bob_sid) = user(&b, "bob").await;
+    // Alice connects on A: Bob, on B, hears she is online.
+    let (mut alice, alice_sid) = user(&a, "alice").await;
+    let on = bob.event("user:online").await;
+    assert_eq!(on[0], json!({ "userId": "alice", "status": "online" }));
+
+    // A private message from A to B's socket, and a missing target.
+    let r = alice
+        .emit_ack(
+            "private-message",
+            json!([{ "to": bob_sid, "message": "hi" }]),
+        )
+        .await;
+    assert_eq!(r[0]["success"], true, "{r:?}");
+    let m = bob.event("private-message").await;
+    assert_eq!(
+        (
+            m[0]["from"].clone(),
+            m[0]["fromUser"].clone(),
+            m[0]["message"].clone()
+        ),
+        (json!(alice_sid), json!("alice"), json!("hi"))
+    );
+    let r = alice
+        .emit_ack(
+            "private-message",
+            json!([{ "to": "AAAAAAAAAAAAAAAAAAAA", "message": "x" }]),
+        )
+        .await;
+    assert_eq!(r[0]["code"], "NOT_FOUND", "{r:?}");
+
+    // Both nodes list both users.
+    for c in [&mut alice, &mut bob] {
+        let r = c.emit_ack("getOnlineUsers", json!([])).await;
+        assert_eq!(r[0]["users"], json!(["alice", "bob"]), "{r:?}");
+    }
+
+    // A second device of Alice on B is no news; her first going is none
+    // either (the second remains); her last going is. (The waits for no
+    // news also let each node finish asking the other.)
+    let (mut alice2, _) = user(&b, "alice").await;
+    assert!(
+        !bob.gets_within("user:online", 500).await,
+        "a second user:online"
+    );
+    alice.disconnect().await;
+    alice.close().await;
+    assert!(
+        !bob.gets_within("user:offline", 500).await,
+        "offline while on B"
+    );
+    alice2.disconnect().await;
+    alice2.close().await;
+    let off = bob.event("user:offline").await;
+    assert_eq!(off[0], json!({ "userId": "alice" }));
+    assert!(
+        !bob.gets_within("user:offline", 300).await,
+        "a second user:offline"
+    );
+    bob.close().await;
+}
+
+#[tokio::test]
+async fn redis_down_at_start_then_up() {
+    let mut redis = Redis::stopped();
+    let a = node(&redis).await;
+    // It serves its own clients meanwhile, and says Redis is down.
+    let (mut c, sid) = user(&a, "u1").await;
+    post(&a, "/api/push", json!({ "userId": "u1", "event": "note" })).await;
+    c.event("note").await;
+    let ready = a.http("GET", "/ready", &[], b"").await;
+    assert_eq!(
+        (ready.status, ready.json()["redis"].clone()),
+        (200, json!("disconnected"))
+    );
+    assert_eq!(metric(&a, "socketio_redis_connected").await, Some(0.0));
+    let st = a.api("GET", "/api/status", None).await.json();
+    assert_eq!(st["redis"], "disconnected", "{st}");
+    let l = a.api("GET", "/api/sockets", None).await.json();
+    assert_eq!(l["sockets"][0]["id"], sid.as_str(), "{l}");
+    assert!(l["clusterError"].is_string(), "{l}");
+    let r = post(
+        &a,
+        "/api/sockets/join",
+        json!({ "socketId": sid, "room": "r" }),
+    )
+    .await;
+    assert_eq!(r["sockets"], 1, "{r}");
+
+    // Redis comes: the node joins a second one.
+    redis.spawn().await;
+    let b = node(&redis).await;
+    until_nodes(&a, 2).await;
+    until_nodes(&b, 2).await;
+    poll(15, "redis connected on /ready", || async {
+        let v = a.http("GET", "/ready", &[], b"").await.json();
+        (v["redis"] == "connected").then_some(())
+    })
+    .await;
+    post(&b, "/api/broadcast", json!({ "event": "news" })).await;
+    c.event("news").await;
+    let logs = a.stop_and_read_logs().await;
+    assert!(logs.contains("redis connected"), "{logs}");
+    c.close().await;
+}
+
+#[tokio::test]
+async fn redis_restarted_mid_run() {
+    let mut redis = Redis::start().await;
+    let (a, b) = pair(&redis).await;
+    let (mut c, _) = user(&b, "u1").await;
+    redis.stop();
+    // Local delivery goes on while Redis is gone.
+    post(&b, "/api/push", json!({ "userId": "u1", "event": "local" })).await;
+    c.event("local").await;
+    redis.spawn().await;
+    // Both reconnect and resubscribe: A's broadcast reaches B's client.
+    until_nodes(&a, 2).await;
+    until_nodes(&b, 2).await;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        post(&a, "/api/broadcast", json!({ "event": "again" })).await;
+        if c.gets_within("again", 300).await {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no broadcast after the restart"
+        );
+    }
+    assert!(
+        metric(&b, "socketio_redis_reconnects_total")
+            .await
+            .unwrap_or(0.0)
+            > 0.0
+    );
+    c.close().await;
+}
