@@ -168,7 +168,12 @@ impl Inner {
                         json!({ "requestId": id, "rooms": self.rooms.rooms() })
                     }
                     _ => {
-                        json!({ "requestId": id, "sockets": nsp.fetch(&sids).iter().map(socket_value).collect::<Vec<_>>() })
+                        // `uid` is ours, not the reference's: it lets our
+                        // servers say which node a socket is on (Node's
+                        // ignore it).
+                        let sockets: Vec<Value> =
+                            nsp.fetch(&sids).iter().map(socket_value).collect();
+                        json!({ "requestId": id, "sockets": sockets, "uid": self.uid })
                     }
                 };
                 self.answer(uid, serde_json::to_vec(&answer).unwrap_or_default());
@@ -323,7 +328,16 @@ impl Inner {
             let Some(Value::Array(sockets)) = a.value.get("sockets") else {
                 continue;
             };
-            infos.extend(sockets.iter().filter_map(|s| remote_socket(s, &self.name)));
+            let server = a.value.get("uid").and_then(Value::as_str).unwrap_or("");
+            infos.extend(
+                sockets
+                    .iter()
+                    .filter_map(|s| remote_socket(s, &self.name))
+                    .map(|mut s| {
+                        s.server = Some(server.to_owned());
+                        s
+                    }),
+            );
         }
         Ok(infos)
     }

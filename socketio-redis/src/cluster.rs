@@ -105,10 +105,18 @@ impl RedisCluster {
         let mut builder = Builder::from_config(redis);
         builder.set_policy(ReconnectPolicy::new_exponential(0, 100, 5_000, 2));
         let buffer = config.receive_buffer.max(16);
-        builder.with_performance_config(|p| p.broadcast_channel_capacity = buffer);
+        let (queue, timeout) = (config.command_buffer.max(1), config.command_timeout);
+        builder.with_performance_config(|p| {
+            p.broadcast_channel_capacity = buffer;
+            // A publish waiting for a Redis that is down gives up in time.
+            p.default_command_timeout = timeout;
+        });
         builder.with_connection_config(|c| {
             c.connection_timeout = Duration::from_secs(2);
             c.internal_command_timeout = Duration::from_secs(5);
+            // Commands waiting for a connection are bounded; beyond, they
+            // fail at once (counted in `errors`) instead of piling up.
+            c.max_command_buffer_len = queue;
         });
         let publisher = builder.build()?;
         let subscriber = builder.build_subscriber_client()?;
@@ -116,8 +124,11 @@ impl RedisCluster {
         subscriber.connect();
         // Bounded: a Redis that is down does not hold the server's start.
         let wait = Duration::from_secs(2);
-        let _ = tokio::time::timeout(wait, publisher.wait_for_connect()).await;
-        let _ = tokio::time::timeout(wait, subscriber.wait_for_connect()).await;
+        let _ = tokio::time::timeout(
+            wait,
+            futures_util::future::join(publisher.wait_for_connect(), subscriber.wait_for_connect()),
+        )
+        .await;
         subscriber.manage_subscriptions();
         let cluster = Arc::new(RedisCluster {
             config,

@@ -42,6 +42,12 @@ pub struct RedisAdapterConfig {
     pub receive_buffer: usize,
     /// Which adapter. Default the classic one.
     pub kind: AdapterKind,
+    /// Commands (publishes, counts) that may wait for a connection to Redis;
+    /// beyond, they fail at once. Default 4096.
+    pub command_buffer: usize,
+    /// How long a command may wait for Redis before it fails (a publish
+    /// during an outage). Default 10 s.
+    pub command_timeout: Duration,
 }
 
 impl Default for RedisAdapterConfig {
@@ -52,6 +58,8 @@ impl Default for RedisAdapterConfig {
             publish_on_specific_response_channel: false,
             receive_buffer: 4096,
             kind: AdapterKind::PubSub,
+            command_buffer: 4096,
+            command_timeout: Duration::from_secs(10),
         }
     }
 }

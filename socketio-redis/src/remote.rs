@@ -103,7 +103,7 @@ pub fn remote_socket(v: &Value, nsp: &str) -> Option<SocketInfo> {
     let auth = h.get("auth").cloned().unwrap_or_else(|| json!({}));
     let mut s = SocketInfo::new(id, nsp, rooms, Arc::new(Handshake::new(&info, auth)));
     s.data = v.get("data").cloned().unwrap_or(Value::Null);
-    // The classic protocol does not say which server answered.
+    // Which server: the caller knows it when the protocol says.
     s.server = Some(String::new());
     Some(s)
 }
