@@ -12,9 +12,9 @@ use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use socketio_redis::{RedisAdapterConfig, RedisCluster};
+use socketio_redis::{RedisAdapterConfig, RedisCluster, SubscriptionMode};
 
-use crate::config::{Config, LogFormat, LogLevel};
+use crate::config::{Config, LogFormat, LogLevel, RedisAdapterKind, RedisSubscriptionMode};
 use crate::state::State;
 
 /// Installs the tracing subscriber for `config.log` (stderr).
@@ -119,9 +119,15 @@ async fn connect_redis(config: &Config) -> Result<Option<Arc<RedisCluster>>, Str
         return Ok(None);
     }
     let masked = config.masked().redis.url;
-    let adapter = RedisAdapterConfig::default()
+    let mut adapter = RedisAdapterConfig::default()
         .key(r.key_prefix.clone())
         .requests_timeout(Duration::from_millis(r.requests_timeout_ms));
+    if r.adapter == RedisAdapterKind::Sharded {
+        adapter = adapter.sharded(match r.subscription_mode {
+            RedisSubscriptionMode::Static => SubscriptionMode::Static,
+            _ => SubscriptionMode::Dynamic,
+        });
+    }
     let cluster = RedisCluster::connect(&r.url, adapter)
         .await
         .map_err(|e| format!("redis.url {masked}: {e}"))?;

@@ -349,3 +349,51 @@ async fn redis_restarted_mid_run() {
     );
     c.close().await;
 }
+
+#[tokio::test]
+async fn two_nodes_on_the_sharded_adapter() {
+    let redis = Redis::start().await;
+    let config = format!(
+        "{}adapter = \"sharded\"\nsubscription_mode = \"dynamic\"\n",
+        redis_config(&redis.url())
+    );
+    let (a, b) = (Server::start(&config).await, Server::start(&config).await);
+    until_nodes(&a, 2).await;
+    until_nodes(&b, 2).await;
+    let (mut c, sid) = user(&b, "u2").await;
+    assert_eq!(
+        c.emit_ack("join-room", json!(["lobby"])).await[0]["success"],
+        true
+    );
+    post(
+        &a,
+        "/api/broadcast",
+        json!({ "event": "news", "data": "hi" }),
+    )
+    .await;
+    assert_eq!(c.event("news").await, vec![json!("hi")]);
+    // A one-room broadcast goes to the room's own channel (dynamic mode).
+    // B subscribes to the room's channel once its socket joined: retried
+    // until that happened (bounded).
+    let mut routed = false;
+    for _ in 0..20 {
+        post(
+            &a,
+            "/api/room",
+            json!({ "room": "lobby", "event": "r", "data": 1 }),
+        )
+        .await;
+        if c.gets_within("r", 300).await {
+            routed = true;
+            break;
+        }
+    }
+    assert!(routed, "a room broadcast from A never reached B");
+    // Listed on A as a socket of another node (the sharded protocol names it).
+    let all = listed(&a, "").await;
+    assert!(
+        all.iter()
+            .any(|s| s["id"] == sid.as_str() && s["node"] != "local"),
+        "{all:?}"
+    );
+}

@@ -168,8 +168,9 @@ mod tests {
             "[namespaces.chat]",
             "[security]\nip_deny = [\"10.0.0.0/33\"]",
             "[api]\nkeys = [\"short\"]",
-            "[redis]\nadapter = \"sharded\"",
             "[redis]\nadapter = \"cluster\"",
+            "[redis]\nsubscription_mode = \"private\"",
+            "[redis]\nurl = \"redis-cluster://h:7000\"",
             "[redis]\nurl = \"http://h:6379\"",
             "[redis]\nkey_prefix = \"\"",
             "[redis]\nrequests_timeout_ms = 0",
@@ -191,10 +192,17 @@ mod tests {
         assert_eq!(c.redis.adapter, RedisAdapterKind::Pubsub);
         assert_eq!(c.redis.key_prefix, "socket.io");
         assert_eq!(c.redis.requests_timeout_ms, 5000);
-        let e = Config::from_toml("[redis]\nadapter = \"sharded\"\n").unwrap_err();
+        assert_eq!(c.redis.subscription_mode, RedisSubscriptionMode::Dynamic);
+        let c = Config::from_toml(
+            "[redis]\nadapter = \"sharded\"\nsubscription_mode = \"static\"\nurl = \"redis-cluster://h:7000?node=h:7001\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.redis.adapter, RedisAdapterKind::Sharded);
+        assert_eq!(c.redis.subscription_mode, RedisSubscriptionMode::Static);
+        let e = Config::from_toml("[redis]\nurl = \"redis-cluster://h:7000\"\n").unwrap_err();
         assert_eq!(
             e.to_string(),
-            "invalid config: redis.adapter `sharded` is not available yet; use `pubsub`"
+            "invalid config: redis.url redis-cluster:// needs redis.adapter `sharded`"
         );
         let e = Config::from_toml("[redis]\nadapter = \"cluster\"\n").unwrap_err();
         assert_eq!(

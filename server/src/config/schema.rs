@@ -469,14 +469,19 @@ impl Default for EventsSection {
 pub struct RedisSection {
     /// Join the cluster through Redis. Default false (a single node).
     pub enabled: bool,
-    /// Server URL, `redis://[user:password@]host:port[/db]`. Default
-    /// `redis://127.0.0.1:6379`. A Redis that is down at start or later is
+    /// Server URL, `redis://[user:password@]host:port[/db]`, or a Redis
+    /// Cluster's `redis-cluster://host:port?node=host:port&node=...` (for the
+    /// sharded adapter). Default `redis://127.0.0.1:6379`. A Redis that is down at start or later is
     /// retried with backoff (100 ms doubling to 5 s); local clients are
     /// served meanwhile.
     pub url: String,
     /// `"pubsub"` (the classic adapter, `createAdapter`) or `"sharded"`
-    /// (sharded pub/sub; not available yet, refused). Default `"pubsub"`.
+    /// (`createShardedAdapter`: Redis 7 sharded pub/sub). Default `"pubsub"`.
     pub adapter: RedisAdapterKind,
+    /// The sharded adapter's `subscriptionMode`: `"dynamic"` (a channel
+    /// per public room, so a room's broadcasts reach only the servers that
+    /// have it) or `"static"`. Default `"dynamic"`, as in the reference.
+    pub subscription_mode: RedisSubscriptionMode,
     /// Prefix of every channel (the reference's `key`); servers of one
     /// cluster must share it. Default `socket.io`.
     pub key_prefix: String,
@@ -496,6 +501,7 @@ impl Default for RedisSection {
             enabled: false,
             url: "redis://127.0.0.1:6379".into(),
             adapter: RedisAdapterKind::Pubsub,
+            subscription_mode: RedisSubscriptionMode::Dynamic,
             key_prefix: "socket.io".into(),
             requests_timeout_ms: 5000,
             online_users_refresh_ms: 1000,
@@ -614,8 +620,18 @@ choice! {
     RedisAdapterKind {
         /// `"pubsub"`: the classic pub/sub adapter.
         Pubsub = "pubsub",
-        /// `"sharded"`: sharded pub/sub (not available yet; refused).
+        /// `"sharded"`: the sharded adapter (Redis 7 sharded pub/sub).
         Sharded = "sharded",
+    }
+}
+
+choice! {
+    /// `redis.subscription_mode`: how the sharded adapter subscribes.
+    RedisSubscriptionMode {
+        /// `"dynamic"`: also one channel per public room.
+        Dynamic = "dynamic",
+        /// `"static"`: the namespace's channel and the server's own only.
+        Static = "static",
     }
 }
 

@@ -7,8 +7,8 @@
 //! refused strings of a raw value it checks.
 
 use super::{
-    ClientRoomJoins, Config, ConfigError, LogFormat, LogLevel, RedisAdapterKind, SlowClient,
-    Transport,
+    ClientRoomJoins, Config, ConfigError, LogFormat, LogLevel, RedisAdapterKind,
+    RedisSubscriptionMode, SlowClient, Transport,
 };
 use crate::identity::RESERVED_PREFIXES;
 use crate::ipnet::IpList;
@@ -55,6 +55,12 @@ const CHOICES: &[Choice] = &[
         key: "adapter",
         accepted: RedisAdapterKind::NAMES,
         message: |v| format!("redis.adapter `{v}` must be `pubsub` or `sharded`"),
+    },
+    Choice {
+        section: "redis",
+        key: "subscription_mode",
+        accepted: RedisSubscriptionMode::NAMES,
+        message: |v| format!("redis.subscription_mode `{v}` must be `dynamic` or `static`"),
     },
     Choice {
         section: "log",
@@ -315,12 +321,16 @@ impl Config {
 
     fn check_redis(&self) -> Checked {
         let r = &self.redis;
-        if r.adapter == RedisAdapterKind::Sharded {
-            return bad("redis.adapter `sharded` is not available yet; use `pubsub`");
-        }
-        if !r.url.starts_with("redis://") {
+        let cluster_url = r.url.starts_with("redis-cluster://");
+        if !r.url.starts_with("redis://") && !cluster_url {
             // The Redis client is built without TLS: rediss:// would fail later.
-            return bad("redis.url must start with redis:// (redis://host:port[/db])");
+            return bad(
+                "redis.url must start with redis:// (redis://host:port[/db]) or redis-cluster://",
+            );
+        }
+        if cluster_url && r.adapter != RedisAdapterKind::Sharded {
+            // The classic adapter counts servers with NUMSUB, per node.
+            return bad("redis.url redis-cluster:// needs redis.adapter `sharded`");
         }
         if r.key_prefix.is_empty() {
             return bad("redis.key_prefix must not be empty");
