@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
 
@@ -14,11 +14,10 @@ use bytes::Bytes;
 use fred::clients::SubscriberClient;
 use fred::prelude::{Client, ClientLike, Config, EventInterface, PubsubInterface, ReconnectPolicy};
 use fred::types::Builder;
-use socketio::{AdapterError, AdapterFactory, WeakNamespace};
+use socketio::AdapterError;
 
-use crate::adapter::RedisAdapter;
-use crate::config::{AdapterKind, RedisAdapterConfig};
-use crate::sharded::ShardedAdapter;
+use crate::config::RedisAdapterConfig;
+use crate::stats::Stats;
 
 /// A future borrowing its adapter.
 pub(crate) type Subscribing<'a> =
@@ -53,30 +52,6 @@ pub(crate) async fn keep_subscribing(
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(Duration::from_secs(5));
     }
-}
-
-/// Counters of one server's adapters (for `/metrics`).
-#[derive(Debug, Default)]
-pub struct Stats {
-    /// Messages published.
-    pub published: AtomicU64,
-    /// Messages received on the adapters' channels.
-    pub received: AtomicU64,
-    /// Received messages that were not messages of the protocol (ignored).
-    pub malformed: AtomicU64,
-    /// Publishes or counts that Redis refused or could not take.
-    pub errors: AtomicU64,
-    /// Received messages dropped because routing fell behind.
-    pub dropped: AtomicU64,
-    /// Requests that timed out.
-    pub timeouts: AtomicU64,
-    /// Reconnections to Redis.
-    pub reconnects: AtomicU64,
-    /// Requests to the other servers that got every answer.
-    pub requests: AtomicU64,
-    /// Sum of those requests' durations, in microseconds (with `requests`,
-    /// the mean request latency).
-    pub request_micros: AtomicU64,
 }
 
 /// What the adapters of one server share: the publishing and subscribing
@@ -162,18 +137,6 @@ impl RedisCluster {
             }
         });
         Ok(cluster)
-    }
-
-    /// The factory to give `SocketIo::builder().adapter(..)`: one
-    /// [`RedisAdapter`] per namespace.
-    pub fn factory(self: &Arc<Self>) -> AdapterFactory {
-        let cluster = self.clone();
-        match self.config.kind {
-            AdapterKind::Sharded(mode) => Arc::new(move |nsp: WeakNamespace| {
-                Arc::new(ShardedAdapter::new(&cluster, nsp, mode))
-            }),
-            _ => Arc::new(move |nsp: WeakNamespace| Arc::new(RedisAdapter::new(&cluster, nsp))),
-        }
     }
 
     /// The counters.

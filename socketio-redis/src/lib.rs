@@ -25,14 +25,17 @@ mod adapter;
 mod cluster;
 mod config;
 mod emitter;
+mod factory;
 mod remote;
 mod requests;
 mod sharded;
+mod stats;
 pub mod wire;
 
 pub use adapter::RedisAdapter;
-pub use cluster::{RedisCluster, Stats};
+pub use cluster::RedisCluster;
 pub use config::{AdapterKind, RedisAdapterConfig, SubscriptionMode};
 pub use emitter::Emitter;
 pub use fred;
 pub use sharded::ShardedAdapter;
+pub use stats::Stats;

@@ -11,7 +11,7 @@ use socketio::{AckError, AckResult, AdapterError, Data};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use crate::cluster::Stats;
+use crate::stats::Stats;
 use crate::wire::Decoded;
 
 /// The requests a namespace's adapter is waiting answers for.
