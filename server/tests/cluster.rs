@@ -120,7 +120,9 @@ async fn the_api_reaches_sockets_on_the_other_node() {
         .iter()
         .find(|s| s["id"] == sid.as_str())
         .expect("B's socket listed on A");
-    assert_eq!(s["node"], "remote", "{s}");
+    // B's adapter names itself in its answers: not this node, not unknown.
+    let node = s["node"].as_str().unwrap_or_default();
+    assert!(!["local", "remote", ""].contains(&node), "{s}");
     assert_eq!(
         s["user"],
         json!({ "id": "u2", "role": "authenticated" }),

@@ -19,7 +19,7 @@ use socketio::{
     Room, SocketInfo, WeakNamespace,
 };
 
-use crate::cluster::{keep_subscribing, Channel, RedisCluster, Route, Subscribing};
+use crate::cluster::{keep_subscribing, local_then, Channel, RedisCluster, Route, Subscribing};
 use crate::remote::{remote_socket, socket_value};
 use crate::requests::Requests;
 use crate::wire::{self, Decoded, RequestType};
@@ -443,14 +443,13 @@ impl Adapter for RedisAdapter {
             (channel, wire::encode_broadcast(&self.0.uid, &packet, &opts))
         });
         let local = self.0.rooms.broadcast(packet, opts);
-        let Some((channel, payload)) = publish else {
-            return local;
-        };
         let cluster = self.0.cluster.clone();
-        Box::pin(async move {
-            local.await?;
-            cluster.publish(channel, payload).await
-        })
+        let publish = publish.map(
+            |(channel, payload)| -> BoxFuture<Result<(), AdapterError>> {
+                Box::pin(async move { cluster.publish(channel, payload).await })
+            },
+        );
+        local_then(local, publish)
     }
 
     fn broadcast_with_ack(
@@ -483,17 +482,12 @@ impl Adapter for RedisAdapter {
         opts: BroadcastOptions,
         close: bool,
     ) -> BoxFuture<Result<(), AdapterError>> {
-        let local = self.0.rooms.disconnect_sockets(opts.clone(), close);
-        if opts.local {
-            return local;
-        }
-        let tell = self
-            .0
-            .tell(wire::disconnect_request(Some(&self.0.uid), &opts, close));
-        Box::pin(async move {
-            local.await?;
-            tell.await
-        })
+        let tell = (!opts.local).then(|| {
+            self.0
+                .tell(wire::disconnect_request(Some(&self.0.uid), &opts, close))
+        });
+        let local = self.0.rooms.disconnect_sockets(opts, close);
+        local_then(local, tell)
     }
 
     fn fetch_sockets(
@@ -560,14 +554,10 @@ impl RedisAdapter {
             true => self.0.rooms.add_sockets(opts.clone(), rooms.clone()),
             false => self.0.rooms.del_sockets(opts.clone(), rooms.clone()),
         };
-        if opts.local {
-            return local;
-        }
-        let payload = wire::rooms_request(Some(&self.0.uid), join, &opts, &rooms);
-        let tell = self.0.tell(payload);
-        Box::pin(async move {
-            local.await?;
-            tell.await
-        })
+        let tell = (!opts.local).then(|| {
+            self.0
+                .tell(wire::rooms_request(Some(&self.0.uid), join, &opts, &rooms))
+        });
+        local_then(local, tell)
     }
 }

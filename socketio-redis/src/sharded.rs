@@ -23,7 +23,7 @@ use socketio::{
     Room, SocketInfo, WeakNamespace,
 };
 
-use crate::cluster::{keep_subscribing, Channel, RedisCluster, Route, Subscribing};
+use crate::cluster::{keep_subscribing, local_then, Channel, RedisCluster, Route, Subscribing};
 use crate::config::SubscriptionMode;
 use crate::remote::{remote_socket, socket_value};
 use crate::requests::Requests;
@@ -609,7 +609,7 @@ impl Adapter for ShardedAdapter {
                 .tell(ty::SOCKETS_JOIN, &opts, ("rooms", json!(rooms)))
         });
         let local = self.0.rooms.add_sockets(opts, rooms);
-        both(local, tell)
+        local_then(local, tell)
     }
 
     fn del_sockets(
@@ -622,7 +622,7 @@ impl Adapter for ShardedAdapter {
                 .tell(ty::SOCKETS_LEAVE, &opts, ("rooms", json!(rooms)))
         });
         let local = self.0.rooms.del_sockets(opts, rooms);
-        both(local, tell)
+        local_then(local, tell)
     }
 
     fn disconnect_sockets(
@@ -635,7 +635,7 @@ impl Adapter for ShardedAdapter {
                 .tell(ty::DISCONNECT_SOCKETS, &opts, ("close", json!(close)))
         });
         let local = self.0.rooms.disconnect_sockets(opts, close);
-        both(local, tell)
+        local_then(local, tell)
     }
 
     fn fetch_sockets(
@@ -674,19 +674,5 @@ impl Adapter for ShardedAdapter {
                 .await?
                 .max(1))
         })
-    }
-}
-
-/// Runs the local part, then the published one (if any).
-fn both(
-    local: BoxFuture<Result<(), AdapterError>>,
-    tell: Option<BoxFuture<Result<(), AdapterError>>>,
-) -> BoxFuture<Result<(), AdapterError>> {
-    match tell {
-        None => local,
-        Some(tell) => Box::pin(async move {
-            local.await?;
-            tell.await
-        }),
     }
 }

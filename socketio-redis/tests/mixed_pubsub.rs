@@ -26,19 +26,6 @@ async fn cluster() -> (Redis, NodeServer, Ours) {
     (redis, node, ours)
 }
 
-fn sorted(v: &Value) -> Vec<String> {
-    let mut out: Vec<String> = v
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|x| x.as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default();
-    out.sort();
-    out
-}
-
 #[tokio::test]
 async fn broadcasts_cross_both_ways_with_rooms_except_binary_and_namespaces() {
     let (_redis, mut node, ours) = cluster().await;

@@ -35,19 +35,6 @@ async fn cluster(mode: SubscriptionMode) -> (Redis, NodeServer, Ours) {
     (redis, node, ours)
 }
 
-fn sorted(v: &Value) -> Vec<String> {
-    let mut out: Vec<String> = v
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|x| x.as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default();
-    out.sort();
-    out
-}
-
 async fn every_operation_both_ways(mode: SubscriptionMode) {
     let (_redis, mut node, mut ours) = cluster(mode).await;
     let (mut on_node, node_sid) = Client::connect(

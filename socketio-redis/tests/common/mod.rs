@@ -64,6 +64,20 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// The strings of a JSON list, sorted (a missing one is empty).
+pub fn sorted(v: &Value) -> Vec<String> {
+    let mut out: Vec<String> = v
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out
+}
+
 /// `{"bin":[bytes...]}`, how a binary value is written in this harness.
 pub fn bin(bytes: &[u8]) -> Value {
     json!({ "bin": bytes })
