@@ -142,3 +142,56 @@ async fn a_redis_restart_mid_run_is_survived_by_both_kinds_of_server() {
     assert_eq!(on_ours.event().await.0, "back");
     assert!(a.cluster.stats().reconnects.load(Ordering::Relaxed) >= 1);
 }
+
+#[tokio::test]
+async fn a_dynamic_namespace_child_crosses_nodes() {
+    use socketio::SocketIo;
+    use socketio_redis::{RedisAdapterConfig, RedisCluster};
+    let redis = Redis::start().await;
+    let mut servers = Vec::new();
+    for _ in 0..2 {
+        let cluster = RedisCluster::connect(&redis.url(), RedisAdapterConfig::default())
+            .await
+            .unwrap();
+        let io = SocketIo::builder().adapter(cluster.factory()).build();
+        io.dynamic(|name| name.starts_with("/team-"))
+            .on_connection(|s| async move { s.join("members") });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let engine = io.engine(engineio::EngineConfig::default());
+        tokio::spawn(async move { engine.serve(listener).await });
+        servers.push((io, port, cluster));
+    }
+    // A client on B makes B create the child; A names it too.
+    let (mut on_b, sid) = Client::connect(servers[1].1, "/team-7", json!({})).await;
+    let child_on_a = servers[0].0.of("/team-7");
+    eventually!(
+        "both subscribed to the child",
+        redis.numsub("socket.io-request#/team-7#", false).await == 2
+    );
+    child_on_a.to("members").emit("hello", json!(1)).unwrap();
+    assert_eq!(on_b.event().await, ("hello".into(), vec![json!(1)]));
+    let infos = child_on_a.broadcast().fetch_sockets().await.unwrap();
+    assert_eq!(
+        infos.iter().map(|i| i.id.to_string()).collect::<Vec<_>>(),
+        vec![sid]
+    );
+    // The child of "/team-8" on B is another namespace: it hears nothing.
+    let (mut other, _) = Client::connect(servers[1].1, "/team-8", json!({})).await;
+    child_on_a.emit("only-7", json!(2)).unwrap();
+    assert_eq!(on_b.event().await.0, "only-7");
+    other.silent(200).await;
+    // B forgets the child when its last socket leaves, and its adapter
+    // leaves the cluster with it: A's requests no longer wait for it.
+    on_b.close().await;
+    eventually!(
+        "B's child unsubscribed",
+        redis.numsub("socket.io-request#/team-7#", false).await == 1
+    );
+    assert!(child_on_a
+        .broadcast()
+        .fetch_sockets()
+        .await
+        .unwrap()
+        .is_empty());
+}

@@ -235,7 +235,8 @@ impl WeakNamespace {
 ///
 /// Lifecycle: the factory builds the adapter with its namespace; [`init`]
 /// runs once right after (in the background when it does not finish at
-/// once), [`close`] when the server closes. Every operation that may
+/// once), [`close`] when the server closes or forgets the namespace (an
+/// empty dynamic child). Every operation that may
 /// involve other nodes is async and ends, at the latest after the adapter's
 /// request timeout, with its result or an [`AdapterError`].
 ///

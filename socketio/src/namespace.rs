@@ -624,6 +624,12 @@ impl Directory {
         };
         if removed.is_some() {
             parent.remove_child(child);
+            // Its adapter stops too: a distributed one must not stay
+            // subscribed (and counted by its peers) for a namespace gone.
+            let mut closing = child.adapter().close();
+            if (&mut closing).now_or_never().is_none() {
+                child.runtime().spawn(closing);
+            }
         }
         drop(removed);
     }

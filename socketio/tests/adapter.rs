@@ -255,3 +255,19 @@ async fn an_adapter_is_started_after_it_is_built_and_closed_with_the_server() {
     assert!(relay.closed.load(Ordering::SeqCst));
     assert!(chat.closed.load(Ordering::SeqCst));
 }
+
+#[tokio::test]
+async fn a_forgotten_dynamic_child_closes_its_adapter() {
+    let (io, relays) = server();
+    io.dynamic(|n| n.starts_with("/room-"));
+    let addr = serve(&io).await;
+    let mut c = Client::open(addr).await;
+    c.join_nsp("/room-1", None).await;
+    let child = relays.lock().unwrap()[1].clone();
+    eventually(|| child.started.load(Ordering::SeqCst)).await;
+    assert!(!child.closed.load(Ordering::SeqCst));
+    // Its last socket leaves: the child is forgotten, and its adapter closed.
+    c.send("41/room-1,").await;
+    eventually(|| child.closed.load(Ordering::SeqCst)).await;
+    assert!(!relays.lock().unwrap()[0].closed.load(Ordering::SeqCst));
+}
