@@ -100,7 +100,12 @@ async fn join_leave_fetch_and_all_rooms_cross_both_ways() {
         json!({"rooms": ["r1"], "data": {"who": "n"}}),
     )
     .await;
-    let (_on_ours, ours_sid) = Client::connect(ours.port, "/", json!({"rooms": ["r1"]})).await;
+    let (_on_ours, ours_sid) = Client::connect(
+        ours.port,
+        "/",
+        json!({"rooms": ["r1"], "data": {"who": "o"}}),
+    )
+    .await;
     let nsp = ours.io.of("/");
 
     // Node makes everyone in r1 join "joined": ours too.
@@ -161,7 +166,12 @@ async fn join_leave_fetch_and_all_rooms_cross_both_ways() {
         w.sort();
         w
     });
-    assert_eq!(theirs["handshake"]["auth"], json!({"rooms": ["r1"]}));
+    assert_eq!(
+        theirs["handshake"]["auth"],
+        json!({"rooms": ["r1"], "data": {"who": "o"}})
+    );
+    // Our socket's data, as Node's socket.data.
+    assert_eq!(theirs["data"], json!({"who": "o"}));
 
     // All rooms, from each side.
     let rooms = node.cmd_ok(json!({"op": "allRooms", "nsp": "/"})).await;

@@ -128,8 +128,8 @@ pub struct SocketInfo {
     pub rooms: Vec<Room>,
     /// Its handshake.
     pub handshake: Arc<Handshake>,
-    /// Its data as another node reported it (the reference's
-    /// `socket.data`); `Null` for this node's sockets, whose data is typed.
+    /// Its JSON data (the reference's `socket.data`, set with
+    /// [`Socket::set_data`](crate::Socket::set_data)); `Null` when none.
     pub data: Value,
     /// The server it is on ([`Adapter::server_id`]); `None` for this node.
     pub server: Option<String>,

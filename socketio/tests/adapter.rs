@@ -271,3 +271,20 @@ async fn a_forgotten_dynamic_child_closes_its_adapter() {
     eventually(|| child.closed.load(Ordering::SeqCst)).await;
     assert!(!relays.lock().unwrap()[0].closed.load(Ordering::SeqCst));
 }
+
+#[tokio::test]
+async fn a_sockets_json_data_is_what_fetch_sockets_reports() {
+    let (io, _) = server();
+    let addr = serve(&io).await;
+    let (_c, id) = Client::connect(addr, "/").await;
+    let s = io.of("/").sockets().pop().unwrap();
+    assert_eq!(s.data(), serde_json::Value::Null);
+    s.set_data(json!({"user": "u1"}));
+    assert_eq!(s.data(), json!({"user": "u1"}));
+    let infos = io.of("/").broadcast().fetch_sockets().await.unwrap();
+    assert_eq!(infos.len(), 1);
+    assert_eq!(
+        (infos[0].id.to_string(), infos[0].data.clone()),
+        (id, json!({"user": "u1"}))
+    );
+}

@@ -35,6 +35,10 @@ pub async fn ours_with(redis_url: &str, config: RedisAdapterConfig) -> Ours {
                     .collect();
                 s.join(rooms);
             }
+            // As the Node test server: the socket's data from its auth.
+            if let Some(data) = s.handshake().auth.get("data") {
+                s.set_data(data.clone());
+            }
             s.on("echo", |_, data: Data, ack| async move {
                 if let Some(ack) = ack {
                     let _ = ack.send(data);

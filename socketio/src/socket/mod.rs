@@ -62,6 +62,10 @@ pub(crate) trait Link: Send + Sync + 'static {
     fn remove_socket(&self, nsp: &str, id: Sid);
 }
 
+/// The socket's JSON data, among its typed data.
+#[derive(Clone)]
+struct SocketData(Value);
+
 /// A socket whose output is held until its CONNECT answer went out alone
 /// (`connect_ack_gap`).
 pub(crate) struct AckGap(pub(crate) Socket);
@@ -238,6 +242,18 @@ impl Socket {
         b.downcast::<T>().ok().map(|b| *b)
     }
 
+    /// Sets the socket's JSON data (the reference's `socket.data`): what
+    /// `fetch_sockets` reports of it to any node, Node servers included.
+    /// Kept with its other data by connection state recovery.
+    pub fn set_data(&self, data: Value) {
+        self.insert(SocketData(data));
+    }
+
+    /// The socket's JSON data (`Null` when none was set).
+    pub fn data(&self) -> Value {
+        self.get::<SocketData>().map_or(Value::Null, |d| d.0)
+    }
+
     /// Emits `event` to this client.
     pub fn emit(&self, event: &str, data: impl Into<Data>) -> Result<(), EmitError> {
         if crate::packet::RESERVED_EVENTS.contains(&event) {
@@ -394,12 +410,14 @@ impl Socket {
 
     /// What `fetch_sockets` reports of this socket.
     pub fn info(&self) -> SocketInfo {
-        SocketInfo::new(
+        let mut info = SocketInfo::new(
             self.0.id,
             self.nsp_name(),
             self.rooms(),
             self.0.handshake.clone(),
-        )
+        );
+        info.data = self.data();
+        info
     }
 
     /// Ends the socket: `disconnecting`, leave rooms, `disconnect`, and
