@@ -195,3 +195,39 @@ async fn a_dynamic_namespace_child_crosses_nodes() {
         .unwrap()
         .is_empty());
 }
+
+#[tokio::test]
+async fn malformed_and_foreign_messages_are_ignored_and_counted() {
+    let redis = Redis::start().await;
+    let a = ours(&redis.url()).await;
+    eventually!(
+        "subscribed",
+        redis.numsub("socket.io-request#/#", false).await == 1
+    );
+    let (mut c, _) = Client::connect(a.port, "/", json!({"rooms": ["r"]})).await;
+    let garbage: [(&str, &[u8]); 6] = [
+        ("socket.io#/#", b"\xc1\xc1"),
+        ("socket.io#/#", b"\x93\xa1u\x80\x80"),
+        ("socket.io#/#r#", b"{not json"),
+        ("socket.io-request#/#", b"{\"type\":99}"),
+        ("socket.io-request#/#", b"\xdd\xff\xff\xff\xff"),
+        ("socket.io-response#/#", b"[1,2,3]"),
+    ];
+    for (channel, payload) in garbage {
+        redis
+            .cmd(&[&b"PUBLISH"[..], channel.as_bytes(), payload])
+            .await;
+    }
+    let stats = a.cluster.stats().clone();
+    eventually!(
+        "all counted",
+        stats.malformed.load(Ordering::Relaxed) == garbage.len() as u64
+    );
+    // The adapter goes on: a broadcast from an emitter still arrives.
+    emitter(
+        &redis.url(),
+        json!({"op": "emit", "nsp": "/", "rooms": ["r"], "event": "still", "args": []}),
+    )
+    .await;
+    assert_eq!(c.event().await.0, "still");
+}
