@@ -362,3 +362,31 @@ async fn the_node_emitter_reaches_our_clients_and_ours_reaches_node_clients() {
     on_node.disconnected().await;
     on_ours.disconnected().await;
 }
+
+#[tokio::test]
+async fn answers_on_the_requesters_own_channel_work_both_ways() {
+    use common::ours::ours_with;
+    use socketio_redis::RedisAdapterConfig;
+    let redis = Redis::start().await;
+    let env = [("SPECIFIC_RESPONSE", "1")];
+    let mut node = NodeServer::start_with(&redis.url(), "pubsub", "socket.io", &env).await;
+    let config = RedisAdapterConfig::default().publish_on_specific_response_channel(true);
+    let ours = ours_with(&redis.url(), config).await;
+    eventually!(
+        "both subscribed",
+        redis.numsub("socket.io-request#/#", false).await == 2
+    );
+    let (_a, node_sid) = Client::connect(node.port(), "/", json!({})).await;
+    let (_b, ours_sid) = Client::connect(ours.port, "/", json!({})).await;
+    // Each side's fetch is answered on its own response channel.
+    let infos = ours.io.of("/").broadcast().fetch_sockets().await.unwrap();
+    assert!(infos.iter().any(|i| i.id.as_str() == node_sid));
+    let r = node.cmd_ok(json!({"op": "fetchSockets", "nsp": "/"})).await;
+    assert!(r
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s["id"] == json!(ours_sid)));
+    let own = format!("socket.io-response#/#{}#", node.uid());
+    assert_eq!(redis.numsub(&own, false).await, 1);
+}

@@ -7,6 +7,7 @@
 //   ADAPTER            "pubsub" (createAdapter, the default) or "sharded" (createShardedAdapter)
 //   SUBSCRIPTION_MODE  sharded only: "static" | "dynamic" (default) | "dynamic-private"
 //   KEY                channel prefix: `key` (pubsub) or `channelPrefix` (sharded), default "socket.io"
+//   SPECIFIC_RESPONSE  pubsub only: "1" sets publishOnSpecificResponseChannel
 //
 // Namespaces "/" and "/chat". On connection a socket joins `auth.rooms` (array),
 // sets `socket.data = auth.data`, and answers `echo` by acking its first argument.
@@ -84,7 +85,10 @@ await Promise.all([pub.connect(), sub.connect()]);
 
 const adapter =
   ADAPTER === "pubsub"
-    ? createAdapter(pub, sub, { key: KEY })
+    ? createAdapter(pub, sub, {
+        key: KEY,
+        publishOnSpecificResponseChannel: process.env.SPECIFIC_RESPONSE === "1",
+      })
     : createShardedAdapter(pub, sub, {
         channelPrefix: KEY,
         subscriptionMode: SUBSCRIPTION_MODE,
