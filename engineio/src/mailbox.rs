@@ -131,9 +131,6 @@ struct State<A, C> {
 }
 
 /// Application queue `A` (bounded) and control queue `C` (unbounded).
-// `repr(C)`: the capacity sits right before the lock, so reading it (see
-// `capacity`) loads the cache line a push locks.
-#[repr(C)]
 pub(crate) struct Mailbox<A, C> {
     app_capacity: usize,
     state: Mutex<State<A, C>>,
@@ -151,12 +148,6 @@ impl<A, C> Mailbox<A, C> {
             }),
             app_capacity: app_capacity.max(1),
         }
-    }
-
-    /// The bound on application items; read without the lock, it also
-    /// brings the lock's cache line in (see `Socket::prefetch`).
-    pub(crate) fn capacity(&self) -> usize {
-        self.app_capacity
     }
 
     fn lock(&self) -> MutexGuard<'_, State<A, C>> {

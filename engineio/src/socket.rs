@@ -269,15 +269,6 @@ impl Socket {
         }
     }
 
-    /// Reads, without locking, the part of the session a send writes: a
-    /// hint for a caller about to queue packets on many sessions (a
-    /// broadcast), which can call it on a batch of them first so that their
-    /// cache misses overlap instead of stalling one send after the other.
-    /// Has no effect besides the memory read.
-    pub fn prefetch(&self) {
-        std::hint::black_box(self.0.mail.capacity());
-    }
-
     /// Queues a text message.
     pub fn send_text(&self, text: impl Into<Str>) -> Result<(), SendError> {
         self.send(Packet::Message(text.into()))

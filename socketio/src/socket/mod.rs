@@ -285,14 +285,11 @@ impl Socket {
         self.send_packet(Encoded::from_parts(parts, &bins, true))
     }
 
-    /// Reads what [`Socket::send_packet`] reads first, without locking:
-    /// see `engineio::Socket::prefetch`.
+    /// Reads what [`Socket::send_packet`] reads first, without locking, so
+    /// that a broadcast's batch of recipients misses the cache together
+    /// (see `LocalNamespace::deliver`).
     pub(crate) fn prefetch(&self) {
         std::hint::black_box(self.0.connected.load(Ordering::Relaxed));
-        #[cfg(feature = "tokio")]
-        if let Some(engine) = &self.0.engine {
-            engine.prefetch();
-        }
     }
 
     /// Sends `packet`, taken by value: a unicast moves its text into the
