@@ -22,12 +22,27 @@ runs alone, pinned to core 0; the load generator is pinned to core 1.
 Server CPU time comes from /proc/<pid>/stat between the load generator's
 READY and PHASE_END marks; memory from /proc/<pid>/status (VmRSS).
 Every figure starts a fresh server. Targets 127.0.0.1 only.
+
+The `cluster_broadcast` figure (ours and node only) is a cluster of two:
+it starts a throwaway `redis-server` on a free 127.0.0.1 port (no
+persistence) and two servers of the same kind with `REDIS_URL` (ours on
+the socketio_redis adapter, Node on @socket.io/redis-adapter 8.3, both
+classic pub/sub), waits until Redis shows both subscribed, and runs
+`loadgen cluster-broadcast`: the clients alternate between the two
+servers, the sender is on the first, so half of every broadcast's
+deliveries cross Redis. Both servers and Redis share the server core
+(core 0): the server side gets the same one core as in every other
+figure, and the load generator keeps core 1 to itself. Server CPU is the
+sum over both servers; Redis's own CPU (`redis_cpu_ms` in
+target/bench-results.json) is kept apart, and is too small to resolve in
+10 ms ticks at these sizes.
 """
 
 import argparse
 import json
 import os
 import platform
+import re
 import shlex
 import resource
 import socket
@@ -82,10 +97,10 @@ WS_ONLY = {"bare"}
 
 
 class Server:
-    def __init__(self, kind):
+    def __init__(self, kind, env=None):
         self.kind = kind
         self.port = free_port()
-        env = dict(os.environ, PORT=str(self.port))
+        env = dict(os.environ, PORT=str(self.port), **(env or {}))
         cmd = COMMANDS[kind]
         self.proc = subprocess.Popen(
             ["taskset", "-c", SERVER_CORE] + cmd,
@@ -118,10 +133,12 @@ class Server:
             self.proc.wait()
 
 
-def loadgen(server, args, timeout=600):
-    """Runs one scenario with --sync; returns (result, server_cpu_ms, memory)
-    where memory holds the server's VmRSS in KiB before the load generator
-    started (`base`), at its READY mark (`ready`) and at PHASE_END (`end`)."""
+def loadgen(server, args, timeout=600, watch=()):
+    """Runs one scenario with --sync; returns (result, server_cpu_ms, memory,
+    watched_cpu_ms) where memory holds the server's VmRSS in KiB before the
+    load generator started (`base`), at its READY mark (`ready`) and at
+    PHASE_END (`end`), and watched_cpu_ms the (user, kernel) CPU time over
+    the same phase of each pid in `watch`."""
     pid = server.proc.pid  # taskset execs the server in place: same pid
     mem = {"base": rss_kib(pid)}
     cmd = ["taskset", "-c", LOADGEN_CORE, LOADGEN] + args + ["--url", server.url, "--sync"]
@@ -134,6 +151,7 @@ def loadgen(server, args, timeout=600):
         preexec_fn=raise_nofile,
     )
     cpu0 = cpu1 = None
+    w0 = w1 = None
     deadline = time.time() + timeout
     for line in p.stderr:
         if time.time() > deadline:
@@ -143,16 +161,78 @@ def loadgen(server, args, timeout=600):
             time.sleep(1.0)  # let the last connections settle
             mem["ready"] = rss_kib(pid)
             cpu0 = cpu_ms(pid)
+            w0 = [cpu_ms(w) for w in watch]
             p.stdin.write("go\n")
             p.stdin.flush()
         elif line.startswith("PHASE_END"):
             cpu1 = cpu_ms(pid)
+            w1 = [cpu_ms(w) for w in watch]
             mem["end"] = rss_kib(pid)
     out, _ = p.communicate(timeout=60)
     if p.returncode != 0 or cpu0 is None or cpu1 is None:
         raise RuntimeError(f"loadgen {args} failed (rc {p.returncode}): {out[-500:]}")
     result = json.loads(out.strip().splitlines()[-1])
-    return result, (cpu1[0] - cpu0[0], cpu1[1] - cpu0[1]), mem
+    watched = [(b[0] - a[0], b[1] - a[1]) for a, b in zip(w0, w1)]
+    return result, (cpu1[0] - cpu0[0], cpu1[1] - cpu0[1]), mem, watched
+
+
+class Redis:
+    """A throwaway redis-server on a free 127.0.0.1 port, no persistence,
+    pinned to the server core."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.proc = subprocess.Popen(
+            ["taskset", "-c", SERVER_CORE, "redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+             "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            try:
+                if self.command("PING") == "+PONG":
+                    return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("redis-server did not start")
+
+    @property
+    def url(self):
+        return f"redis://127.0.0.1:{self.port}"
+
+    def command(self, *args):
+        """Sends one command; returns the reply's last line (`+PONG`, `:2`)."""
+        req = f"*{len(args)}\r\n" + "".join(f"${len(a.encode())}\r\n{a}\r\n" for a in args)
+        with socket.create_connection(("127.0.0.1", self.port), timeout=1) as c:
+            c.sendall(req.encode())
+            buf = b""
+            while not re.search(rb"(^|\n)[+:\-][^\r]*\r\n$", buf):
+                chunk = c.recv(4096)
+                if not chunk:
+                    break
+                buf += chunk
+        return buf.decode(errors="replace").rstrip("\r\n").rsplit("\r\n", 1)[-1]
+
+    def wait_subscribers(self, n, timeout=10):
+        """Waits until `n` servers listen on the main namespace's request
+        channel: both adapters subscribe to it after their broadcast pattern."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.command("PUBSUB", "NUMSUB", "socket.io-request#/#") == f":{n}":
+                return
+            time.sleep(0.05)
+        raise RuntimeError(f"fewer than {n} servers subscribed in Redis")
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
 
 
 def scenarios(quick):
@@ -171,13 +251,22 @@ def scenarios(quick):
         ("broadcast_10k_burst", ["broadcast", "--clients", str(n(10000)), "--rounds", "10", "--burst", "10"]),
         ("idle_10k", ["hold", "--n", str(n(10000))]),
         ("idle_max", ["hold", "--n", str(n(19000))]),
+        # Two servers on one Redis, 5k clients each, the sender on the first.
+        ("cluster_broadcast", ["cluster-broadcast", "--clients", str(n(10000)), "--rounds", "20"]),
     ]
 
 
+# Servers that run as a cluster of two on Redis (REDIS_URL): the cluster
+# figure is theirs only.
+CLUSTER = {"ours", "node"}
+
+
 def measure(kind, name, args):
+    if name.startswith("cluster"):
+        return measure_cluster(kind, args)
     srv = Server(kind)
     try:
-        r, (user, kernel), mem = loadgen(srv, args)
+        r, (user, kernel), mem, _ = loadgen(srv, args)
     finally:
         srv.stop()
     cpu = user + kernel
@@ -207,6 +296,38 @@ def measure(kind, name, args):
     return fig
 
 
+def measure_cluster(kind, args):
+    """`cluster_broadcast`: a fresh Redis and two fresh `kind` servers on
+    it; the load generator's --url is the first (where the sender is),
+    --url-b the second. CPU per delivery sums both servers."""
+    redis = Redis()
+    servers = []
+    try:
+        for _ in range(2):
+            servers.append(Server(kind, {"REDIS_URL": redis.url}))
+        redis.wait_subscribers(2)
+        a, b = servers
+        r, (ua, ka), _, [(ub, kb), (ur, kr)] = loadgen(
+            a, args + ["--url-b", b.url], watch=[b.proc.pid, redis.proc.pid])
+    finally:
+        for srv in servers:
+            srv.stop()
+        redis.stop()
+    user, kernel = ua + ub, ka + kb
+    cpu = user + kernel
+    units = max(1, r["deliveries"])
+    return {
+        "loadgen_cpu_ms": r.get("loadgen_cpu_ms"), "errors": r.get("errors", 0), "server_cpu_ms": cpu,
+        "server_cpu_ms_a": ua + ka, "server_cpu_ms_b": ub + kb, "redis_cpu_ms": ur + kr,
+        "deliveries_per_sec": r["deliveries_per_sec"], "full_delivery_ms": r["median_full_delivery_ms"],
+        "cross_p50_ms": r["cross_p50_us"] / 1000, "cross_p99_ms": r["cross_p99_us"] / 1000,
+        "local_p50_ms": r["local_p50_us"] / 1000, "local_p99_ms": r["local_p99_us"] / 1000,
+        "clients_a": r["clients_a"], "clients_b": r["clients_b"], "deliveries_b": r["deliveries_b"],
+        "cpu_us_per_delivery": cpu * 1000 / units,
+        "user_us_per_unit": user * 1000 / units, "kernel_us_per_unit": kernel * 1000 / units,
+    }
+
+
 # (row label, scenario, key, unit, lower is better)
 ROWS = [
     ("WS connect: connections/s", "ws_connect", "per_sec", "", False),
@@ -229,6 +350,13 @@ ROWS = [
     ("bursts of 10 to 10k: server CPU per delivery", "broadcast_10k_burst", "cpu_us_per_delivery", "µs", True),
     ("idle WS connection (10k): resident memory", "idle_10k", "kib_per_conn", "KiB", True),
     ("idle WS connection (max): resident memory", "idle_max", "kib_per_conn", "KiB", True),
+    ("cluster of 2 on Redis, 10k: deliveries/s", "cluster_broadcast", "deliveries_per_sec", "", False),
+    ("cluster of 2 on Redis, 10k: time to full delivery", "cluster_broadcast", "full_delivery_ms", "ms", True),
+    ("cluster of 2 on Redis, 10k: cross-node delivery p50", "cluster_broadcast", "cross_p50_ms", "ms", True),
+    ("cluster of 2 on Redis, 10k: cross-node delivery p99", "cluster_broadcast", "cross_p99_ms", "ms", True),
+    ("cluster of 2 on Redis, 10k: same-node delivery p50", "cluster_broadcast", "local_p50_ms", "ms", True),
+    ("cluster of 2 on Redis, 10k: server CPU per delivery (both)", "cluster_broadcast", "cpu_us_per_delivery",
+     "µs", True),
 ]
 
 
@@ -239,7 +367,7 @@ def unit_of(scenario):
         return "connection"
     if scenario.endswith("echo"):
         return "message"
-    if scenario.startswith("broadcast"):
+    if scenario.startswith("broadcast") or scenario.startswith("cluster"):
         return "delivery"
     return None
 
@@ -268,6 +396,8 @@ def table(results):
         for kind in results:
             vals = [r[key] for r in results[kind].get(scen, []) if r.get(key) is not None]
             med[kind] = statistics.median(vals) if vals else None
+        if all(v is None for v in med.values()):
+            continue  # a figure this run left out (--only)
         o = med["ours"]
         cells = [label, fmt(o, unit)] + [fmt(med[k], unit) for k in peers]
         cells += [ratio_text(o, med[k], lower) for k in peers]
@@ -356,6 +486,8 @@ def main():
             for kind in kinds:
                 if kind in WS_ONLY and "polling" in name:
                     continue
+                if kind not in CLUSTER and name.startswith("cluster"):
+                    continue
                 t = time.time()
                 try:
                     fig = measure(kind, name, args)
@@ -366,9 +498,11 @@ def main():
                 print(f"run {run + 1} {kind:4} {name:24} {json.dumps(fig)} ({time.time() - t:.0f} s)", file=sys.stderr)
     tab, extra, lg = table(results)
     cmd = "python3 bench/run.py " + " ".join(sys.argv[1:])
+    cluster = any("cluster_broadcast" in results[k] for k in results)
+    pin_note = " (the cluster figure: both servers and Redis)" if cluster else ""
     text = (
         f"{tab}\n\nMedian of {a.runs} run(s){' (quick sizes)' if a.quick else ''}; server pinned to core "
-        f"{SERVER_CORE}, load generator to core {LOADGEN_CORE}. Machine: {machine()}. "
+        f"{SERVER_CORE}{pin_note}, load generator to core {LOADGEN_CORE}. Machine: {machine()}. "
         f"{datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}. Reproduce: `{cmd.strip()}`.\n"
     )
     others = [k for k in results if k not in ("ours", "node", "bare")]

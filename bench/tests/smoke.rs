@@ -3,8 +3,11 @@
 //! (20 WebSocket + 5 polling clients, 50 acked echoes per transport, a
 //! broadcast and a room broadcast) and checks its JSON result; then checks
 //! that `bare-ws`, the floor `run.py` measures beside it, serves the
-//! WebSocket scenarios.
+//! WebSocket scenarios, and that two `bench-server`s on a throwaway
+//! `redis-server` deliver `loadgen cluster-broadcast`'s broadcasts across
+//! the cluster (skipped when `redis-server` is not installed).
 
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -28,10 +31,16 @@ fn free_port() -> u16 {
 /// Starts the server binary `exe` on a free port; returns it and the port
 /// once it listens.
 fn start(exe: &str) -> (Server, u16) {
+    start_with(exe, &[])
+}
+
+/// [`start`] with more environment variables.
+fn start_with(exe: &str, env: &[(&str, &str)]) -> (Server, u16) {
     let port = free_port();
     let server = Server(
         Command::new(exe)
             .env("PORT", port.to_string())
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -131,4 +140,78 @@ fn bare_ws_serves_the_websocket_scenarios() {
         );
     }
     drop(server);
+}
+
+/// Sends one Redis command over a fresh connection; returns the reply's
+/// last line (`+PONG`, `:2`), or `None` when Redis is not answering.
+fn redis(port: u16, args: &[&str]) -> Option<String> {
+    let mut c = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    c.set_read_timeout(Some(Duration::from_secs(1))).ok()?;
+    let mut req = format!("*{}\r\n", args.len());
+    for a in args {
+        req.push_str(&format!("${}\r\n{a}\r\n", a.len()));
+    }
+    c.write_all(req.as_bytes()).ok()?;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 512];
+    loop {
+        let text = String::from_utf8_lossy(&buf);
+        let last = text.trim_end().rsplit("\r\n").next().unwrap_or("");
+        if text.ends_with("\r\n") && last.starts_with(['+', ':', '-']) {
+            return Some(last.to_string());
+        }
+        let n = c.read(&mut chunk).ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// Two `bench-server`s on one throwaway Redis (`REDIS_URL`): every
+/// broadcast from a client of the first reaches the clients of both, the
+/// second's through Redis, as `run.py`'s `cluster_broadcast` measures.
+#[test]
+fn cluster_broadcast_across_two_bench_servers() {
+    let redis_port = free_port();
+    let spawned = Command::new("redis-server")
+        .args(["--port", &redis_port.to_string(), "--bind", "127.0.0.1"])
+        .args(["--save", "", "--appendonly", "no"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn();
+    let Ok(child) = spawned else {
+        eprintln!("redis-server is not installed: cluster test skipped");
+        return;
+    };
+    let redis_server = Server(child);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while redis(redis_port, &["PING"]).as_deref() != Some("+PONG") {
+        assert!(Instant::now() < deadline, "redis-server did not answer");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let url = format!("redis://127.0.0.1:{redis_port}");
+    let exe = env!("CARGO_BIN_EXE_bench-server");
+    let (a, port_a) = start_with(exe, &[("REDIS_URL", &url)]);
+    let (b, port_b) = start_with(exe, &[("REDIS_URL", &url)]);
+    // Both adapters subscribe in the background: wait for Redis to list them.
+    let subscribed = ["PUBSUB", "NUMSUB", "socket.io-request#/#"];
+    while redis(redis_port, &subscribed).as_deref() != Some(":2") {
+        assert!(Instant::now() < deadline, "the servers did not subscribe");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let url_b = format!("http://127.0.0.1:{port_b}");
+    let args = ["cluster-broadcast", "--clients", "20", "--rounds", "2"];
+    let (v, _) = loadgen(port_a, &[&args[..], &["--url-b", &url_b]].concat());
+    assert_eq!(v["scenario"], "cluster-broadcast", "{v}");
+    assert_eq!(v["errors"], 0, "{v}");
+    assert_eq!(
+        (v["clients_a"].as_u64(), v["clients_b"].as_u64()),
+        (Some(11), Some(10)),
+        "{v}"
+    );
+    assert_eq!(v["deliveries"], 2 * 21, "{v}");
+    assert_eq!(v["deliveries_b"], 2 * 10, "{v}");
+    assert!(v["cross_p99_us"].as_f64().is_some_and(|p| p > 0.0), "{v}");
+    drop((a, b, redis_server));
 }

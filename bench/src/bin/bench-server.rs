@@ -12,6 +12,13 @@
 //!   every socket in the room;
 //! - a client whose handshake query has `room=NAME` joins room NAME.
 //!
+//! With `REDIS_URL` set (`redis://127.0.0.1:PORT`), the server is one node
+//! of a cluster: the Redis adapter (`socketio_redis`, classic pub/sub, as
+//! Node's `@socket.io/redis-adapter` `createAdapter`) carries the
+//! broadcasts to the other servers on that Redis. It subscribes in the
+//! background once the main namespace exists; `run.py` waits until Redis
+//! lists the subscriptions before it sends load.
+//!
 //! One thread (the benchmark pins the server to one core, as Node is).
 
 use std::time::Duration;
@@ -19,6 +26,7 @@ use std::time::Duration;
 use engineio::EngineConfig;
 use serde_json::Value;
 use socketio::{Data, SocketIo};
+use socketio_redis::{RedisAdapterConfig, RedisCluster};
 
 #[path = "../listen.rs"]
 mod listen;
@@ -29,7 +37,16 @@ fn main() -> std::io::Result<()> {
         .enable_all()
         .build()?;
     rt.block_on(async move {
-        let io = SocketIo::new();
+        let io = match std::env::var("REDIS_URL") {
+            Ok(url) => {
+                let cluster = RedisCluster::connect(&url, RedisAdapterConfig::default())
+                    .await
+                    .map_err(|e| std::io::Error::other(format!("REDIS_URL {url}: {e}")))?;
+                eprintln!("bench-server: Redis adapter on {url}");
+                SocketIo::builder().adapter(cluster.factory()).build()
+            }
+            Err(_) => SocketIo::new(),
+        };
         // Joined before the CONNECT answer, so a broadcast sent once the
         // client is connected reaches it (as in Node, where the connection
         // handler runs synchronously with the answer).

@@ -7,6 +7,7 @@
 //! loadgen connect   --url http://127.0.0.1:PORT --n N [--concurrency C] [--transport websocket|polling]
 //! loadgen echo      --url ... --clients M --rate R --secs D [--transport T] [--payload BYTES]
 //! loadgen broadcast --url ... --clients N [--room-half] [--rounds K] [--burst B] [--payload BYTES]
+//! loadgen cluster-broadcast --url ... --url-b http://127.0.0.1:PORT2 --clients N [--rounds K] [--burst B]
 //! loadgen hold      --url ... --n N [--transport T]
 //! loadgen smoke     --url ...
 //! common: [--sync] [--threads N] [--timeout SECS] [--path /socket.io/] [--room NAME]
@@ -37,6 +38,15 @@
 //!   `deliveries`, `full_delivery_ms` (per round),
 //!   `median_full_delivery_ms`, `deliveries_per_sec`, `stale_deliveries`,
 //!   `loadgen_cpu_us_per_delivery`]
+//! - `cluster-broadcast`: `broadcast` over two servers of one cluster
+//!   (`--url` is node A, `--url-b` node B, e.g. two servers on one Redis):
+//!   the N clients alternate between A and B, the sender is on A, and every
+//!   round expects N + 1 deliveries, B's only through the cluster adapter.
+//!   Besides `broadcast`'s fields, each current-round delivery's latency
+//!   from its emit goes into a histogram per node: [`clients_a`,
+//!   `clients_b` (connected, sender included on A), `deliveries_b`,
+//!   `cross_p50_us`, `cross_p99_us`, `cross_max_us` (node B: cross-node),
+//!   `local_p50_us`, `local_p99_us` (node A)]
 //! - `hold`: N idle clients kept alive (pings answered) for the server's
 //!   memory figure; `READY <connected>` on stderr, then held until a stdin
 //!   line or its end. [`requested`, `connections`, `alive_at_end`, `secs`]
@@ -120,13 +130,16 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let ctx = Arc::new(Ctx::new(args.target.clone(), args.payload));
+    let ctx =
+        Arc::new(Ctx::new(args.target.clone(), args.payload).with_target_b(args.target_b.clone()));
     let (out, code) = rt.block_on(async {
         let run = async {
             match args.scenario {
                 Scenario::Connect => scenarios::connect(&args, &ctx).await,
                 Scenario::Echo => scenarios::echo(&args, &ctx).await,
-                Scenario::Broadcast => scenarios::broadcast(&args, &ctx).await,
+                Scenario::Broadcast | Scenario::ClusterBroadcast => {
+                    scenarios::broadcast(&args, &ctx).await
+                }
                 Scenario::Hold => scenarios::hold(&args, &ctx).await,
                 Scenario::Smoke => scenarios::smoke(&args, &ctx).await,
             }
@@ -162,7 +175,10 @@ fn failure(args: &cli::Args, error: &str) -> Map<String, Value> {
     let mut out = Map::new();
     out.insert(
         "scenario".into(),
-        json!(format!("{:?}", args.scenario).to_lowercase()),
+        json!(match args.scenario {
+            Scenario::ClusterBroadcast => "cluster-broadcast".to_string(),
+            other => format!("{other:?}").to_lowercase(),
+        }),
     );
     out.insert("transport".into(), json!(args.transport.name()));
     out.insert("error".into(), json!(error));

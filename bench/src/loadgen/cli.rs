@@ -13,11 +13,15 @@ scenarios:
                                                        open-loop echo with acks, latency
   broadcast  --clients N [--room-half] [--rounds K] [--payload B]
                                                        time to deliver a broadcast to all
+  cluster-broadcast --url-b URL --clients N [--rounds K] [--burst B] [--payload B]
+                                                       broadcast across two servers of a cluster:
+                                                       clients split over both, sender on --url
   hold       --n N [--transport T]                     hold N connections until stdin
   smoke      (20 WebSocket + 5 polling clients)        self-test; exit 1 on any error
 
 options:
   --url URL          server, loopback only (http://127.0.0.1:PORT, ws:// too)
+  --url-b URL        cluster-broadcast: the second server (loopback only)
   --path P           Socket.IO path (default /socket.io/)
   --n, --clients N   connections (connect/hold default 1000, echo 100, broadcast 1000)
   --concurrency C    handshakes in flight at most (default 200)
@@ -44,6 +48,8 @@ pub enum Scenario {
     Echo,
     /// Broadcast fan-out time.
     Broadcast,
+    /// Broadcast fan-out across two servers of a cluster.
+    ClusterBroadcast,
     /// Idle connections held for a memory figure.
     Hold,
     /// Self-test.
@@ -87,6 +93,8 @@ pub struct Args {
     pub scenario: Scenario,
     /// The server.
     pub target: Target,
+    /// The second server (`--url-b`, cluster-broadcast).
+    pub target_b: Option<Target>,
     /// Number of connections (`--n` / `--clients`).
     pub count: usize,
     /// Handshakes in flight at most.
@@ -158,17 +166,20 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
         Some("connect") => Scenario::Connect,
         Some("echo") => Scenario::Echo,
         Some("broadcast") => Scenario::Broadcast,
+        Some("cluster-broadcast") => Scenario::ClusterBroadcast,
         Some("hold") => Scenario::Hold,
         Some("smoke") => Scenario::Smoke,
         Some("-h" | "--help") | None => return Err(String::new()),
         Some(other) => return Err(format!("unknown scenario {other:?}")),
     };
     let mut url = None;
+    let mut url_b = None;
     let mut path = "/socket.io/".to_string();
     let mut count = None;
     let mut args = Args {
         scenario,
         target: parse_url("http://127.0.0.1:1", String::new())?,
+        target_b: None,
         count: 0,
         concurrency: 200,
         transport: Transport::WebSocket,
@@ -197,6 +208,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
                 };
                 match flag.as_str() {
                     "--url" => url = Some(value),
+                    "--url-b" => url_b = Some(value),
                     "--path" => {
                         let mut p = value;
                         if !p.starts_with('/') {
@@ -242,7 +254,16 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
             }
         }
     }
+    if let Some(b) = url_b {
+        args.target_b = Some(parse_url(&b, path.clone())?);
+    }
     args.target = parse_url(&url.ok_or("--url is required")?, path)?;
+    if scenario == Scenario::ClusterBroadcast && args.target_b.is_none() {
+        return Err("cluster-broadcast needs --url-b".into());
+    }
+    if scenario == Scenario::ClusterBroadcast && args.room_half {
+        return Err("cluster-broadcast broadcasts to everyone: no --room-half".into());
+    }
     args.count = count.unwrap_or(match scenario {
         Scenario::Echo => 100,
         _ => 1000,
@@ -271,6 +292,9 @@ mod tests {
         assert_eq!((a.count, a.rate, a.secs, a.sync), (7, 50.0, 2.0, true));
         assert_eq!(a.transport, Transport::Polling);
         assert_eq!(p("connect --url ws://localhost:9/x").unwrap().count, 1000);
+        let c = p("cluster-broadcast --url http://127.0.0.1:1 --url-b http://127.0.0.1:2").unwrap();
+        assert_eq!(c.scenario, Scenario::ClusterBroadcast);
+        assert_eq!(c.target_b.map(|t| t.addr.port()), Some(2));
     }
 
     #[test]
@@ -280,5 +304,7 @@ mod tests {
         assert!(p("connect --url http://127.0.0.1:1 --rate").is_err());
         assert!(p("fly --url http://127.0.0.1:1").is_err());
         assert!(p("echo --url http://127.0.0.1:1 --bogus 1").is_err());
+        assert!(p("cluster-broadcast --url http://127.0.0.1:1").is_err());
+        assert!(p("cluster-broadcast --url http://127.0.0.1:1 --url-b http://10.0.0.1:2").is_err());
     }
 }

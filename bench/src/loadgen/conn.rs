@@ -25,6 +25,8 @@ pub struct Spec {
     pub transport: Transport,
     /// Room to join through the handshake query.
     pub room: Option<String>,
+    /// The server: 0 for `--url`, 1 for `--url-b` (see [`Ctx::target_of`]).
+    pub node: usize,
 }
 
 /// An open client.
@@ -48,12 +50,13 @@ async fn client(
 ) -> ConnReport {
     let room = spec.room.as_deref();
     let timed_out = || "handshake timed out".to_string();
-    let session = Session::new(ctx.clone());
+    let session = Session::new(ctx.clone(), spec.node);
+    let target = ctx.target_of(spec.node);
     let started = Instant::now();
     let opened = || ctx.connect_hist.record(started.elapsed().as_nanos() as u64);
     match spec.transport {
         Transport::WebSocket => {
-            let res = tokio::time::timeout(CONNECT_TIMEOUT, ws::connect(&ctx.target, room)).await;
+            let res = tokio::time::timeout(CONNECT_TIMEOUT, ws::connect(target, room)).await;
             drop(permit);
             match res.unwrap_or_else(|_| Err(timed_out())) {
                 Ok(conn) => {
@@ -70,8 +73,7 @@ async fn client(
             }
         }
         Transport::Polling => {
-            let res =
-                tokio::time::timeout(CONNECT_TIMEOUT, polling::connect(&ctx.target, room)).await;
+            let res = tokio::time::timeout(CONNECT_TIMEOUT, polling::connect(target, room)).await;
             drop(permit);
             match res.unwrap_or_else(|_| Err(timed_out())) {
                 Ok(conn) => {

@@ -114,6 +114,11 @@ impl Histogram {
         max
     }
 
+    /// Values recorded so far.
+    pub fn count(&self) -> u64 {
+        self.count.load(Relaxed)
+    }
+
     /// The usual figures, in microseconds.
     pub fn summary(&self) -> Summary {
         let us = |ns: u64| (ns as f64 / 100.0).round() / 10.0;

@@ -153,7 +153,7 @@ pub async fn run(
         idle,
         early,
     } = conn;
-    let host = session.ctx().target.host.clone();
+    let host = session.target().host.clone();
     let poll: Arc<[u8]> = get_request(&host, &path_query).into();
     let mut get_fut = start(get, poll.clone(), idle);
     let mut post_idle = Some(post);

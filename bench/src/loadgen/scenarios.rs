@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Map, Value};
 use tokio::sync::{mpsc, oneshot};
 
-use super::cli::{Args, Transport};
+use super::cli::{Args, Scenario, Transport};
 use super::conn::{close_all, open_all, Conn, Spec};
 use super::session::{Cmd, Ctx};
 use super::sys;
@@ -100,6 +100,7 @@ fn specs(args: &Args, n: usize) -> Vec<Spec> {
         .map(|_| Spec {
             transport: args.transport,
             room: args.room.clone(),
+            node: 0,
         })
         .collect()
 }
@@ -323,9 +324,9 @@ async fn broadcast_round(
     round: usize,
     expected: u64,
 ) -> (f64, u64) {
-    ctx.round.start(round as u64, expected);
     let t0 = Instant::now();
     let t0_ns = t0.duration_since(ctx.base).as_nanos() as u64;
+    ctx.round.start(round as u64, expected, t0_ns);
     // Queued before the sender's task runs: written back to back, one flush.
     for _ in 0..burst {
         if sender.tx.send(Cmd::Raw(packet.clone())).is_err() {
@@ -359,19 +360,33 @@ async fn broadcast_round(
 /// all B × receivers deliveries. Afterwards each client's count is checked
 /// (members K × B each, others none). `deliveries_per_sec` = deliveries
 /// ÷ the sum of the round times (pauses excluded).
+///
+/// `cluster-broadcast` is the same over two servers: client `i` connects
+/// to node B (`--url-b`) when `i` is odd, to A otherwise, the sender to A;
+/// B's deliveries have crossed the cluster adapter. The result adds the
+/// connected clients per node and each node's delivery latency
+/// percentiles (emit to delivery, current-round deliveries only).
 pub async fn broadcast(args: &Args, ctx: &Arc<Ctx>) -> Result<Map<String, Value>, String> {
     sys::raise_nofile_limit();
     let n = args.count;
+    let cluster = args.scenario == Scenario::ClusterBroadcast;
     let member = |i: usize| i < n && (!args.room_half || i % 2 == 1);
     let room = |i: usize| (args.room_half && i < n && i % 2 == 1).then(|| "half".to_string());
+    let node = |i: usize| usize::from(cluster && i < n && i % 2 == 1);
     let all: Vec<Spec> = (0..=n)
         .map(|i| Spec {
             transport: args.transport,
             room: room(i),
+            node: node(i),
         })
         .collect();
     eprintln!(
-        "loadgen: broadcast: opening {} {} clients + 1 sender",
+        "loadgen: {}: opening {} {} clients + 1 sender",
+        if cluster {
+            "cluster-broadcast"
+        } else {
+            "broadcast"
+        },
         n,
         args.transport.name()
     );
@@ -407,6 +422,8 @@ pub async fn broadcast(args: &Args, ctx: &Arc<Ctx>) -> Result<Map<String, Value>
     }
     let end = phase.end();
     let idxs: Vec<usize> = conns.iter().map(|c| c.idx).collect();
+    let on_b = idxs.iter().filter(|&&i| node(i) == 1).count();
+    let on_a = idxs.len() - on_b;
     let reports = close_all(ctx, conns, CLOSE_TIMEOUT).await;
     let (mut unexpected, mut short) = (0, Vec::new());
     for (idx, report) in idxs.into_iter().zip(reports) {
@@ -437,7 +454,14 @@ pub async fn broadcast(args: &Args, ctx: &Arc<Ctx>) -> Result<Map<String, Value>
         ctx.add_errors(unexpected - 1);
     }
     let total_secs: f64 = times.iter().sum::<f64>() / 1000.0;
-    let mut out = base(args, "broadcast");
+    let mut out = base(
+        args,
+        if cluster {
+            "cluster-broadcast"
+        } else {
+            "broadcast"
+        },
+    );
     out.insert("clients".into(), json!(n));
     out.insert("room_half".into(), json!(args.room_half));
     out.insert("receivers".into(), json!(receivers));
@@ -460,6 +484,20 @@ pub async fn broadcast(args: &Args, ctx: &Arc<Ctx>) -> Result<Map<String, Value>
     );
     let per = end.cpu_ms * 1000.0 / deliveries.max(1) as f64;
     out.insert("loadgen_cpu_us_per_delivery".into(), json!(round3(per)));
+    if cluster {
+        let (a, b) = (
+            ctx.delivery_hist[0].summary(),
+            ctx.delivery_hist[1].summary(),
+        );
+        out.insert("clients_a".into(), json!(on_a));
+        out.insert("clients_b".into(), json!(on_b));
+        out.insert("deliveries_b".into(), json!(ctx.delivery_hist[1].count()));
+        out.insert("cross_p50_us".into(), json!(b.p50_us));
+        out.insert("cross_p99_us".into(), json!(b.p99_us));
+        out.insert("cross_max_us".into(), json!(b.max_us));
+        out.insert("local_p50_us".into(), json!(a.p50_us));
+        out.insert("local_p99_us".into(), json!(a.p99_us));
+    }
     end.fill(&mut out);
     Ok(out)
 }
@@ -517,11 +555,13 @@ pub async fn smoke(args: &Args, ctx: &Arc<Ctx>) -> Result<Map<String, Value>, St
         .map(|i| Spec {
             transport: Transport::WebSocket,
             room: (i % 2 == 1).then(|| "half".into()),
+            node: 0,
         })
         .collect();
     all.extend((0..5).map(|_| Spec {
         transport: Transport::Polling,
         room: None,
+        node: 0,
     }));
     let phase = Phase::start();
     let conns = open_all(ctx, all, args.concurrency).await;

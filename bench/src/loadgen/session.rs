@@ -24,8 +24,10 @@ const LOGGED_ERRORS: u64 = 10;
 
 /// State shared by every connection of a run.
 pub struct Ctx {
-    /// The server.
+    /// The server (node 0).
     pub target: Target,
+    /// The second server of a cluster (node 1), when there is one.
+    pub target_b: Option<Target>,
     /// Origin of the nanosecond timestamps kept in atomics.
     pub base: Instant,
     /// Failures of any kind: connections that failed or died, protocol
@@ -48,6 +50,13 @@ pub struct Ctx {
     pub connect_hist: Histogram,
     /// The broadcast round in progress.
     pub round: Round,
+    /// Whether each delivery's latency (from the round's emit) is recorded
+    /// into [`Ctx::delivery_hist`]; off unless a scenario asks.
+    pub record_deliveries: bool,
+    /// Broadcast delivery latencies of the current-round deliveries, by the
+    /// node the receiving client is connected to (0: `target`, 1:
+    /// `target_b`).
+    pub delivery_hist: [Histogram; 2],
     /// The `echo` argument as JSON: a string of `--payload` bytes.
     pub echo_arg: String,
     /// Set while the run closes its connections: losses are expected then.
@@ -59,6 +68,7 @@ impl Ctx {
     pub fn new(target: Target, payload: usize) -> Self {
         Self {
             target,
+            target_b: None,
             base: Instant::now(),
             errors: AtomicU64::new(0),
             logged: AtomicU64::new(0),
@@ -69,8 +79,26 @@ impl Ctx {
             hist: Histogram::new(),
             connect_hist: Histogram::new(),
             round: Round::default(),
+            record_deliveries: false,
+            delivery_hist: [Histogram::new(), Histogram::new()],
             echo_arg: format!("\"{}\"", "x".repeat(payload)),
             closing: AtomicBool::new(false),
+        }
+    }
+
+    /// A second server (cluster scenarios), whose clients' delivery
+    /// latencies are recorded apart from the first's.
+    pub fn with_target_b(mut self, target_b: Option<Target>) -> Self {
+        self.record_deliveries = target_b.is_some();
+        self.target_b = target_b;
+        self
+    }
+
+    /// The server of node `node` (1: `target_b` when set; else `target`).
+    pub fn target_of(&self, node: usize) -> &Target {
+        match (node, &self.target_b) {
+            (1, Some(b)) => b,
+            _ => &self.target,
         }
     }
 
@@ -111,6 +139,9 @@ pub struct Round {
     target: AtomicU64,
     /// When it completed, nanoseconds since [`Ctx::base`].
     done_ns: AtomicU64,
+    /// When its emit was handed to the sender, nanoseconds since
+    /// [`Ctx::base`].
+    sent_ns: AtomicU64,
     /// Deliveries that carried another round's number.
     pub stale: AtomicU64,
     /// Wakes the scenario when the round completes.
@@ -124,6 +155,7 @@ impl Default for Round {
             count: AtomicU64::new(0),
             target: AtomicU64::new(u64::MAX),
             done_ns: AtomicU64::new(0),
+            sent_ns: AtomicU64::new(0),
             stale: AtomicU64::new(0),
             notify: Notify::new(),
         }
@@ -131,27 +163,37 @@ impl Default for Round {
 }
 
 impl Round {
-    /// Starts round `round`, complete after `target` deliveries.
-    pub fn start(&self, round: u64, target: u64) {
+    /// Starts round `round`, complete after `target` deliveries, its emit
+    /// sent at `sent_ns` (nanoseconds since [`Ctx::base`]).
+    pub fn start(&self, round: u64, target: u64, sent_ns: u64) {
         self.current.store(u64::MAX, Ordering::SeqCst);
         self.count.store(0, Ordering::SeqCst);
         self.target.store(target, Ordering::SeqCst);
         self.done_ns.store(0, Ordering::SeqCst);
+        self.sent_ns.store(sent_ns, Ordering::SeqCst);
         self.current.store(round, Ordering::SeqCst);
     }
 
     /// One connection received round `round`'s broadcast; `ctx_now_ns`
     /// stamps the completion when this delivery completes the round.
-    pub fn deliver(&self, round: u64, ctx_now_ns: impl FnOnce() -> u64) {
+    /// Returns whether the delivery was of the current round.
+    pub fn deliver(&self, round: u64, ctx_now_ns: impl FnOnce() -> u64) -> bool {
         if self.current.load(Ordering::Acquire) != round {
             self.stale.fetch_add(1, Ordering::Relaxed);
-            return;
+            return false;
         }
         let n = self.count.fetch_add(1, Ordering::AcqRel) + 1;
         if n == self.target.load(Ordering::Acquire) {
             self.done_ns.store(ctx_now_ns(), Ordering::Release);
             self.notify.notify_one();
         }
+        true
+    }
+
+    /// When the current round's emit was sent, nanoseconds since
+    /// [`Ctx::base`].
+    pub fn sent_ns(&self) -> u64 {
+        self.sent_ns.load(Ordering::Acquire)
     }
 
     /// Deliveries of the current round so far.
@@ -208,6 +250,8 @@ pub enum Reply {
 pub struct Session {
     /// The run's shared state.
     ctx: std::sync::Arc<Ctx>,
+    /// The node it is connected to (see [`Ctx::target_of`]).
+    node: usize,
     /// Ack id of the next emit.
     next_id: u64,
     /// Emits awaiting their ack: (id, planned time), oldest first.
@@ -238,10 +282,11 @@ fn clip(s: &str) -> &str {
 }
 
 impl Session {
-    /// A fresh session of a connection of `ctx`.
-    pub fn new(ctx: std::sync::Arc<Ctx>) -> Self {
+    /// A fresh session of a connection of `ctx` to node `node`.
+    pub fn new(ctx: std::sync::Arc<Ctx>, node: usize) -> Self {
         Self {
             ctx,
+            node,
             next_id: 0,
             pending: VecDeque::new(),
             report: ConnReport::default(),
@@ -251,6 +296,11 @@ impl Session {
     /// The shared context.
     pub fn ctx(&self) -> &std::sync::Arc<Ctx> {
         &self.ctx
+    }
+
+    /// The server it is connected to.
+    pub fn target(&self) -> &Target {
+        self.ctx.target_of(self.node)
     }
 
     /// What this connection counted.
@@ -325,7 +375,15 @@ impl Session {
                 Some((round, tail)) if tail.starts_with(':') => {
                     self.report.broadcasts += 1;
                     let ctx = &self.ctx;
-                    ctx.round.deliver(round, || ctx.now_ns());
+                    // One clock read for both uses when latencies are kept.
+                    let now = ctx.record_deliveries.then(|| ctx.now_ns());
+                    let current = ctx
+                        .round
+                        .deliver(round, || now.unwrap_or_else(|| ctx.now_ns()));
+                    if let (true, Some(now)) = (current, now) {
+                        let latency = now.saturating_sub(ctx.round.sent_ns());
+                        ctx.delivery_hist[self.node.min(1)].record(latency);
+                    }
                 }
                 _ => self.ctx.error(format!("malformed broadcast {:?}", clip(p))),
             }
@@ -400,7 +458,7 @@ mod tests {
     #[test]
     fn echo_ack_round_trip() {
         let ctx = ctx();
-        let mut s = Session::new(ctx.clone());
+        let mut s = Session::new(ctx.clone(), 0);
         assert_eq!(s.packet(Cmd::Echo(Instant::now())), "420[\"echo\",\"xxx\"]");
         assert_eq!(s.packet(Cmd::Echo(Instant::now())), "421[\"echo\",\"xxx\"]");
         assert_eq!(s.on_packet("431[\"xxx\"]"), Ok(Reply::None));
@@ -416,12 +474,12 @@ mod tests {
     #[test]
     fn pings_events_and_errors() {
         let ctx = ctx();
-        let mut s = Session::new(ctx.clone());
+        let mut s = Session::new(ctx.clone(), 0);
         assert_eq!(s.on_packet("2"), Ok(Reply::Pong));
         assert_eq!(s.on_packet("6"), Ok(Reply::None));
         assert_eq!(s.on_packet("42[\"echo\",\"xxx\"]"), Ok(Reply::None));
         assert_eq!(ctx.echoes.load(Ordering::Relaxed), 1);
-        ctx.round.start(4, 1);
+        ctx.round.start(4, 1, 0);
         s.on_packet("42[\"broadcast\",\"r4:xx\"]").unwrap();
         s.on_packet("42[\"broadcast\",\"r3:xx\"]").unwrap();
         assert_eq!(ctx.round.count(), 1);
