@@ -233,6 +233,8 @@ pub enum AdapterError {
     NamespaceGone,
     /// A distributed adapter could not reach its peers.
     Remote(String),
+    /// The operation was refused before it reached the adapter.
+    Emit(EmitError),
     /// Peers did not all answer within the adapter's request timeout.
     Timeout {
         /// What was asked (`fetch_sockets`, `all_rooms`...).
@@ -249,6 +251,7 @@ impl fmt::Display for AdapterError {
         match self {
             AdapterError::NamespaceGone => f.write_str("namespace no longer exists"),
             AdapterError::Remote(e) => write!(f, "adapter peer error: {e}"),
+            AdapterError::Emit(e) => write!(f, "emit failed: {e}"),
             AdapterError::Timeout {
                 operation,
                 received,
@@ -261,4 +264,11 @@ impl fmt::Display for AdapterError {
     }
 }
 
-impl std::error::Error for AdapterError {}
+impl std::error::Error for AdapterError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            AdapterError::Emit(e) => Some(e),
+            _ => None,
+        }
+    }
+}

@@ -114,6 +114,10 @@ impl BroadcastOperator {
         data: impl Into<Data>,
         timeout: Duration,
     ) -> Result<Vec<AckResult>, AdapterError> {
+        // The same check as `emit`: a reserved name never leaves.
+        if crate::packet::RESERVED_EVENTS.contains(&event) {
+            return Err(AdapterError::Emit(EmitError::Reserved));
+        }
         let (payload, bins) = data.into().into_event(event);
         let packet = Packet::event(self.scope.name(), payload, None, bins);
         self.scope

@@ -155,6 +155,24 @@ async fn reserved_event_names_cannot_be_emitted() {
 }
 
 #[tokio::test]
+async fn reserved_event_names_cannot_be_broadcast_with_acks_either() {
+    let io = SocketIo::new();
+    let addr = serve(&io).await;
+    let (mut c, _) = Client::connect(addr, "/").await;
+    let r = io
+        .of("/")
+        .broadcast()
+        .emit_with_ack("connect", (), std::time::Duration::from_secs(1))
+        .await;
+    assert_eq!(
+        r.unwrap_err(),
+        socketio::AdapterError::Emit(EmitError::Reserved)
+    );
+    // Nothing reached the client.
+    c.silent(100).await;
+}
+
+#[tokio::test]
 async fn protocol_violations_close_the_connection() {
     let cases: &[&[&str]] = &[
         &["4abc"],
