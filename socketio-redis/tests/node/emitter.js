@@ -10,18 +10,7 @@
 
 import { createClient } from "redis";
 import { Emitter } from "@socket.io/redis-emitter";
-
-function toJs(v) {
-  if (Array.isArray(v)) return v.map(toJs);
-  if (v && typeof v === "object") {
-    const keys = Object.keys(v);
-    if (keys.length === 1 && keys[0] === "bin" && Array.isArray(v.bin)) {
-      return Buffer.from(v.bin);
-    }
-    return Object.fromEntries(keys.map((k) => [k, toJs(v[k])]));
-  }
-  return v;
-}
+import { argsOf } from "./values.js";
 
 const cmd = JSON.parse(process.argv[2] || "{}");
 if (!cmd.redis || !cmd.op) {
@@ -29,10 +18,7 @@ if (!cmd.redis || !cmd.op) {
   process.exit(2);
 }
 
-let args = toJs(cmd.args || []);
-if (cmd.binary) {
-  args = args.map((a) => (typeof a === "string" ? Buffer.from(a, "utf8") : a));
-}
+const args = argsOf(cmd);
 
 const client = createClient({ url: cmd.redis });
 client.on("error", (e) => console.error(`emitter.js: redis: ${e.message}`));

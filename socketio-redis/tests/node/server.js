@@ -25,6 +25,7 @@ import { createInterface } from "node:readline";
 import { Server } from "socket.io";
 import { createAdapter, createShardedAdapter } from "@socket.io/redis-adapter";
 import { createClient } from "redis";
+import { argsOf } from "./values.js";
 
 const NAMESPACES = ["/", "/chat"];
 const PORT = Number(process.env.PORT);
@@ -39,25 +40,6 @@ if (!PORT || !REDIS_URL || !["pubsub", "sharded"].includes(ADAPTER)) {
 }
 
 // ---- JSON <-> JS values with binary ----------------------------------------
-
-function toJs(v) {
-  if (Array.isArray(v)) return v.map(toJs);
-  if (v && typeof v === "object") {
-    const keys = Object.keys(v);
-    if (keys.length === 1 && keys[0] === "bin" && Array.isArray(v.bin)) {
-      return Buffer.from(v.bin);
-    }
-    return Object.fromEntries(keys.map((k) => [k, toJs(v[k])]));
-  }
-  return v;
-}
-
-function argsOf(cmd) {
-  const args = toJs(cmd.args || []);
-  return cmd.binary
-    ? args.map((a) => (typeof a === "string" ? Buffer.from(a, "utf8") : a))
-    : args;
-}
 
 function replacer(key, value) {
   const orig = this[key];
