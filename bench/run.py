@@ -96,6 +96,16 @@ LABELS = {"ours": "ours", "node": "Node socket.io", "bare": "bare tokio-tungsten
 WS_ONLY = {"bare"}
 
 
+def stop_process(proc):
+    """Terminates `proc`, killing it if it has not exited after 10 s."""
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 class Server:
     def __init__(self, kind, env=None):
         self.kind = kind
@@ -125,12 +135,7 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc)
 
 
 def loadgen(server, args, timeout=600, watch=()):
@@ -227,12 +232,7 @@ class Redis:
         raise RuntimeError(f"fewer than {n} servers subscribed in Redis")
 
     def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc)
 
 
 def scenarios(quick):
