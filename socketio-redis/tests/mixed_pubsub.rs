@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::ours::{ours, Ours};
+use common::ours::{ours, server_side_answers_cross, Ours};
 use common::*;
 use serde_json::{json, Value};
 use socketio::Data;
@@ -211,17 +211,7 @@ async fn disconnects_server_side_emits_and_acks_cross_both_ways() {
     );
 
     // Server-side emits with answers, both ways.
-    let r = node
-        .cmd_ok(json!({"op": "serverSideEmitWithAck", "nsp": "/", "event": "ask", "args": [1]}))
-        .await;
-    assert_eq!(r, json!([{"from": "ours", "args": [1]}]));
-    let answers = ours
-        .io
-        .server_side_emit_with_ack("ask", Data::new().arg(2))
-        .await
-        .unwrap();
-    let answers: Vec<Value> = answers.iter().map(|a| a.args()[0].clone()).collect();
-    assert_eq!(answers, vec![json!({"port": node.port(), "name": "ask"})]);
+    server_side_answers_cross(&mut node, &ours).await;
 
     // Broadcast with acks from Node: our client answers.
     let node_side = tokio::spawn(async move {

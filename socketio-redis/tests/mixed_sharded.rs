@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::ours::{ours_with, Ours};
+use common::ours::{ours_with, server_side_answers_cross, Ours};
 use common::*;
 use serde_json::{json, Value};
 use socketio::Data;
@@ -132,17 +132,7 @@ async fn every_operation_both_ways(mode: SubscriptionMode) {
     assert_eq!(ours.io.of("/").adapter().server_count().await.unwrap(), 2);
 
     // Server-side emits with answers, both ways.
-    let r = node
-        .cmd_ok(json!({"op": "serverSideEmitWithAck", "nsp": "/", "event": "ask", "args": [1]}))
-        .await;
-    assert_eq!(r, json!([{"from": "ours", "args": [1]}]));
-    let answers = ours
-        .io
-        .server_side_emit_with_ack("ask", Data::new().arg(2))
-        .await
-        .unwrap();
-    let answers: Vec<Value> = answers.iter().map(|a| a.args()[0].clone()).collect();
-    assert_eq!(answers, vec![json!({"port": node.port(), "name": "ask"})]);
+    server_side_answers_cross(&mut node, &ours).await;
 
     // Broadcasts with acks, both ways.
     let node_side = tokio::spawn(async move {

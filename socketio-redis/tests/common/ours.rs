@@ -64,3 +64,20 @@ pub async fn ours_with(redis_url: &str, config: RedisAdapterConfig) -> Ours {
         server_side,
     }
 }
+
+/// A server-side emit with answers from the Node server reaches our `ask`
+/// listener and gets its answer, and ours gets the Node server's.
+pub async fn server_side_answers_cross(node: &mut super::NodeServer, ours: &Ours) {
+    let ask =
+        serde_json::json!({"op": "serverSideEmitWithAck", "nsp": "/", "event": "ask", "args": [1]});
+    let r = node.cmd_ok(ask).await;
+    assert_eq!(r, serde_json::json!([{"from": "ours", "args": [1]}]));
+    let answers = ours
+        .io
+        .server_side_emit_with_ack("ask", Data::new().arg(2))
+        .await
+        .unwrap();
+    let answers: Vec<Value> = answers.iter().map(|a| a.args()[0].clone()).collect();
+    let want = serde_json::json!({"port": node.port(), "name": "ask"});
+    assert_eq!(answers, vec![want]);
+}
