@@ -7,7 +7,8 @@
 //! The decoder enforces what a server must (section 5.1-5.5): client frames
 //! are masked, reserved bits are clear (no extension is negotiated), control
 //! frames are final and at most 125 bytes, fragments follow a started
-//! message, close codes and text are valid (section 7.4, 8.1). A frame or a
+//! message, close codes and text are valid (section 7.4, 8.1; text as it
+//! arrives, see [`WsDecoder`]). A frame or a
 //! message larger than the limit is refused as soon as its header is read,
 //! so a peer cannot make the server buffer more than the limit.
 //!
@@ -19,6 +20,10 @@ use std::fmt;
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 
 use crate::str::Str;
+
+mod utf8;
+
+use utf8::Utf8Stream;
 
 /// Frame opcodes (section 5.2).
 mod op {
@@ -139,8 +144,10 @@ fn parse_header(buf: &[u8]) -> Result<Option<Header>, WsError> {
     }))
 }
 
-/// XORs `data` with the masking key (section 5.3).
-fn unmask(data: &mut [u8], mask: [u8; 4]) {
+/// XORs `data` with the masking key (section 5.3); `data` starts `offset`
+/// bytes into the payload.
+fn unmask(data: &mut [u8], mut mask: [u8; 4], offset: usize) {
+    mask.rotate_left(offset % 4);
     let word = u32::from_ne_bytes(mask);
     let mut chunks = data.chunks_exact_mut(4);
     for c in &mut chunks {
@@ -152,17 +159,29 @@ fn unmask(data: &mut [u8], mask: [u8; 4]) {
     }
 }
 
-/// Whether a received close code may appear on the wire (section 7.4).
+/// Whether a received close code may appear on the wire (section 7.4):
+/// the codes of section 7.4.1 an endpoint may send, those IANA registered
+/// since (1012-1014, as the reference server's `ws` accepts), and the
+/// ranges for libraries and applications.
 fn valid_close_code(code: u16) -> bool {
-    matches!(code, 1000..=1003 | 1007..=1011 | 3000..=4999)
+    matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999)
 }
 
 /// Decodes a client's frames into messages, reassembling fragments.
+///
+/// Text is checked as it arrives, fragment by fragment and within a frame
+/// still being received, so invalid UTF-8 fails the connection as soon as
+/// the offending byte is read (section 8.1).
 #[derive(Debug)]
 pub struct WsDecoder {
     max_message: usize,
     /// A fragmented message being assembled: whether it is text, and its data.
     partial: Option<(bool, BytesMut)>,
+    /// Payload bytes of the text frame at the front of the buffer, still
+    /// incomplete, already unmasked in place and checked.
+    checked: usize,
+    /// The text being received (this frame, and the fragments before it).
+    utf8: Utf8Stream,
 }
 
 impl WsDecoder {
@@ -171,6 +190,8 @@ impl WsDecoder {
         WsDecoder {
             max_message,
             partial: None,
+            checked: 0,
+            utf8: Utf8Stream::default(),
         }
     }
 
@@ -193,10 +214,22 @@ impl WsDecoder {
         }
     }
 
+    /// Whether a data frame with `opcode` carries text of a message
+    /// started correctly (a misplaced frame is refused by [`Self::frame`]).
+    fn carries_text(&self, opcode: u8) -> bool {
+        match (opcode, &self.partial) {
+            (op::TEXT, None) => true,
+            (op::CONTINUATION, Some((text, _))) => *text,
+            _ => false,
+        }
+    }
+
     /// Takes the next message from the front of `buf`, consuming the frames
-    /// it used. `Ok(None)`: `buf` holds no complete message yet (what it
-    /// holds stays for the next call). After an error the stream is
-    /// unusable: close it with [`WsError::close_code`].
+    /// it used. `Ok(None)`: `buf` holds no complete message yet; what it
+    /// holds stays for the next call, which must get `buf` back as it was
+    /// left, with more bytes appended (part of an incomplete text frame is
+    /// unmasked in place to check its UTF-8 early). After an error the
+    /// stream is unusable: close it with [`WsError::close_code`].
     pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<WsMessage>, WsError> {
         loop {
             let Some(h) = parse_header(buf)? else {
@@ -215,12 +248,23 @@ impl WsDecoder {
             }
             // Fits in usize: bounded by max_message above.
             let n = h.payload as usize;
-            if buf.len() < h.len + n {
+            let text = self.carries_text(h.opcode);
+            let here = (buf.len() - h.len).min(n);
+            if text && here > self.checked {
+                let new = &mut buf[h.len + self.checked..h.len + here];
+                unmask(new, h.mask, self.checked);
+                self.utf8.feed(new).map_err(|_| WsError::InvalidUtf8)?;
+                self.checked = here;
+            }
+            if here < n {
                 return Ok(None);
             }
             buf.advance(h.len);
             let mut data = buf.split_to(n);
-            unmask(&mut data, h.mask);
+            if !text {
+                unmask(&mut data, h.mask, 0);
+            }
+            self.checked = 0;
             if let Some(msg) = self.frame(h.opcode, h.fin, data)? {
                 return Ok(Some(msg));
             }
@@ -244,7 +288,7 @@ impl WsDecoder {
                     return Ok(None);
                 }
                 let (text, buf) = self.partial.take().ok_or(WsError::Protocol)?;
-                message(text, buf.freeze()).map(Some)
+                self.message(text, buf.freeze()).map(Some)
             }
             op::TEXT | op::BINARY => {
                 if self.partial.is_some() {
@@ -252,36 +296,45 @@ impl WsDecoder {
                 }
                 let text = opcode == op::TEXT;
                 if fin {
-                    return message(text, data.freeze()).map(Some);
+                    return self.message(text, data.freeze()).map(Some);
                 }
                 self.partial = Some((text, data));
                 Ok(None)
             }
-            op::CLOSE => match data.len() {
-                0 => Ok(Some(WsMessage::Close(None))),
-                1 => Err(WsError::Protocol),
-                _ => {
-                    let code = u16::from_be_bytes([data[0], data[1]]);
-                    if !valid_close_code(code) || std::str::from_utf8(&data[2..]).is_err() {
-                        return Err(WsError::Protocol);
-                    }
-                    Ok(Some(WsMessage::Close(Some(code))))
-                }
-            },
+            op::CLOSE => close(&data).map(Some),
             op::PING => Ok(Some(WsMessage::Ping(data.freeze()))),
             op::PONG => Ok(Some(WsMessage::Pong)),
             _ => Err(WsError::Protocol),
         }
     }
-}
 
-fn message(text: bool, data: Bytes) -> Result<WsMessage, WsError> {
-    if text {
+    /// A complete message; text has been fed to the validator, which must
+    /// end on a sequence boundary.
+    fn message(&mut self, text: bool, data: Bytes) -> Result<WsMessage, WsError> {
+        if !text {
+            return Ok(WsMessage::Binary(data));
+        }
+        self.utf8.finish().map_err(|_| WsError::InvalidUtf8)?;
         Str::from_utf8(data)
             .map(WsMessage::Text)
             .map_err(|_| WsError::InvalidUtf8)
-    } else {
-        Ok(WsMessage::Binary(data))
+    }
+}
+
+/// A close frame's payload (section 5.5.1): nothing, or a valid code and a
+/// UTF-8 reason (invalid UTF-8 there is 1007, as in a text message).
+fn close(data: &[u8]) -> Result<WsMessage, WsError> {
+    match data {
+        [] => Ok(WsMessage::Close(None)),
+        [_] => Err(WsError::Protocol),
+        [a, b, reason @ ..] => {
+            let code = u16::from_be_bytes([*a, *b]);
+            if !valid_close_code(code) {
+                return Err(WsError::Protocol);
+            }
+            std::str::from_utf8(reason).map_err(|_| WsError::InvalidUtf8)?;
+            Ok(WsMessage::Close(Some(code)))
+        }
     }
 }
 

@@ -19,7 +19,7 @@ fn frame(first: u8, payload: &[u8], mask: [u8; 4]) -> Vec<u8> {
     }
     out.put_slice(&mask);
     let mut p = payload.to_vec();
-    unmask(&mut p, mask);
+    unmask(&mut p, mask, 0);
     out.put_slice(&p);
     out.to_vec()
 }
@@ -126,10 +126,6 @@ fn refuses_protocol_errors() {
         ("one-byte close", frame(0x88, &[3], M)),
         ("close code 1005", frame(0x88, &[0x03, 0xED], M)),
         ("close code 999", frame(0x88, &[0x03, 0xE7], M)),
-        (
-            "close reason not utf-8",
-            frame(0x88, &[0x03, 0xE8, 0xFF], M),
-        ),
         ("length with top bit", {
             let mut f = vec![0x82, 0xFF];
             f.extend(u64::MAX.to_be_bytes());
@@ -154,6 +150,97 @@ fn refuses_invalid_utf8_text() {
     let r = decode_all(&mut WsDecoder::new(100), &frame(0x81, &[b'4', 0xC3], M));
     assert_eq!(r, Err(WsError::InvalidUtf8));
     assert_eq!(WsError::InvalidUtf8.close_code(), 1007);
+    // A close reason is text too (section 5.5.1).
+    let r = decode_all(
+        &mut WsDecoder::new(100),
+        &frame(0x88, &[0x03, 0xE8, 0xFF], M),
+    );
+    assert_eq!(r, Err(WsError::InvalidUtf8));
+    // Cut off at the end of the last fragment.
+    let mut bytes = frame(0x01, "é".as_bytes(), M);
+    bytes.extend(frame(0x80, &[b'a', 0xE2, 0x82], M));
+    let r = decode_all(&mut WsDecoder::new(100), &bytes);
+    assert_eq!(r, Err(WsError::InvalidUtf8));
+}
+
+/// Autobahn 6.4.1/6.4.2: a fragment with invalid UTF-8 fails the
+/// connection before the message's last fragment arrives.
+#[test]
+fn invalid_utf8_in_a_fragment_is_refused_before_the_message_ends() {
+    // The second fragment holds U+110000 (past the Unicode range); no
+    // final fragment follows.
+    let mut bytes = frame(0x01, "\u{3ba}".as_bytes(), M);
+    bytes.extend(frame(0x00, &[0xF4, 0x90, 0x80, 0x80], M));
+    let mut d = WsDecoder::new(1000);
+    let mut buf = BytesMut::from(&bytes[..]);
+    assert_eq!(d.decode(&mut buf), Err(WsError::InvalidUtf8));
+    // Valid fragments, one sequence split between them, are fine.
+    let s = "\u{3ba}\u{1f79}\u{3c3}";
+    let (a, b) = s.as_bytes().split_at(3);
+    let mut bytes = frame(0x01, a, M);
+    bytes.extend(frame(0x80, b, M));
+    assert_eq!(
+        decode_all(&mut WsDecoder::new(1000), &bytes).unwrap(),
+        vec![text(s)]
+    );
+}
+
+/// Autobahn 6.4.3/6.4.4: invalid UTF-8 in a frame still being received is
+/// refused as soon as the bad byte is here, not when the frame completes.
+#[test]
+fn invalid_utf8_in_a_partial_frame_is_refused_at_once() {
+    let mut payload = "\u{3ba}\u{1f79}".as_bytes().to_vec();
+    payload.extend([0xF4, 0x90, 0x80, 0x80]);
+    payload.extend([b'x'; 1000]);
+    let bytes = frame(0x81, &payload, [1, 2, 3, 4]);
+    let mut d = WsDecoder::new(2000);
+    // Header (2 + 2 + 4 bytes) and the valid text: nothing yet, nothing refused.
+    let mut buf = BytesMut::from(&bytes[..8 + 5]);
+    assert_eq!(d.decode(&mut buf), Ok(None));
+    buf.extend_from_slice(&bytes[13..14]);
+    assert_eq!(d.decode(&mut buf), Ok(None), "0xF4 may start a sequence");
+    buf.extend_from_slice(&bytes[14..15]);
+    assert_eq!(d.decode(&mut buf), Err(WsError::InvalidUtf8));
+}
+
+/// A text frame read in pieces is unmasked piece by piece in place; the
+/// message is the same as from the whole frame, whatever the cuts.
+#[test]
+fn partial_text_frames_unmask_and_check_in_pieces() {
+    let s = "h\u{e9}llo w\u{f6}rld \u{20ac}\u{1d11e} ".repeat(20);
+    let bytes = frame(0x81, s.as_bytes(), [0xA1, 0xB2, 0xC3, 0xD4]);
+    for step in [1, 2, 3, 5, 7, 64] {
+        let mut d = WsDecoder::new(10_000);
+        let mut buf = BytesMut::new();
+        let mut got = Vec::new();
+        for piece in bytes.chunks(step) {
+            buf.extend_from_slice(piece);
+            while let Some(m) = d.decode(&mut buf).unwrap() {
+                got.push(m);
+            }
+        }
+        assert_eq!(got, vec![text(&s)], "step {step}");
+    }
+}
+
+#[test]
+fn close_codes_follow_the_registry() {
+    for code in [
+        1000u16, 1001, 1002, 1003, 1007, 1011, 1012, 1013, 1014, 3000, 4999,
+    ] {
+        let got = decode_all(
+            &mut WsDecoder::new(100),
+            &frame(0x88, &code.to_be_bytes(), M),
+        );
+        assert_eq!(got, Ok(vec![WsMessage::Close(Some(code))]), "{code}");
+    }
+    for code in [0u16, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000, 65535] {
+        let got = decode_all(
+            &mut WsDecoder::new(100),
+            &frame(0x88, &code.to_be_bytes(), M),
+        );
+        assert_eq!(got, Err(WsError::Protocol), "{code}");
+    }
 }
 
 #[test]
