@@ -58,6 +58,8 @@ mod engine;
 #[cfg(feature = "tokio")]
 mod mailbox;
 #[cfg(feature = "tokio")]
+pub mod raw_ws;
+#[cfg(feature = "tokio")]
 mod registry;
 #[cfg(feature = "tokio")]
 mod socket;

@@ -43,7 +43,7 @@ pub(crate) fn is_upgrade_request<B>(req: &Request<B>) -> bool {
             .is_some_and(|v| v == "13")
 }
 
-fn switching_protocols<B>(req: &Request<B>) -> Resp {
+pub(crate) fn switching_protocols<B>(req: &Request<B>) -> Resp {
     let key = req
         .headers()
         .get(header::SEC_WEBSOCKET_KEY)

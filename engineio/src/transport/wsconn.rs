@@ -228,6 +228,18 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsConn<S> {
         }
     }
 
+    /// Queues one final frame of `kind` carrying `data` as it is (no
+    /// Engine.IO packet type): the raw WebSocket's send. Dropped once a
+    /// close frame is queued.
+    pub(crate) fn start_send_frame(&mut self, kind: FrameKind, data: &[u8]) {
+        if self.close_queued {
+            return;
+        }
+        self.reserve_frame(10 + data.len());
+        encode_header(&mut self.wbuf, kind, data.len());
+        self.wbuf.extend_from_slice(data);
+    }
+
     fn reserve_frame(&mut self, n: usize) {
         if self.wbuf.capacity() == 0 {
             self.wbuf.reserve(n.max(WRITE_INIT));
@@ -337,16 +349,22 @@ impl AsyncWrite for WsIo {
 }
 
 /// The limits a WebSocket of this engine gets.
-#[derive(Clone, Copy)]
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct WsLimits {
     max_message: usize,
     read_chunk: usize,
 }
 
 pub(crate) fn ws_config(config: &EngineConfig) -> WsLimits {
+    ws_limits(config.max_payload, config.ws_read_buffer)
+}
+
+/// Limits given directly: messages up to `max_message` bytes, reads of at
+/// most `read_chunk` bytes (capped at [`STACK_READ`]).
+pub(crate) fn ws_limits(max_message: usize, read_chunk: usize) -> WsLimits {
     WsLimits {
-        max_message: config.max_payload,
-        read_chunk: config.ws_read_buffer,
+        max_message,
+        read_chunk,
     }
 }
 
