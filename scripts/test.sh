@@ -3,8 +3,10 @@
 # interop tests driven by real clients: engine.io-client and socket.io-client
 # (npm, from the lock file) and python-socketio (pinned, in a venv), and the
 # socketio-redis mixed-cluster tests (Node servers on @socket.io/redis-adapter,
-# npm from the lock file, against a redis-server they start); then a
-# 30-second smoke run of every fuzz target (installs cargo-fuzz if missing).
+# npm from the lock file, against a redis-server they start); the Autobahn
+# WebSocket cases against `conformance ws-echo` (kosoku, pinned, in a venv);
+# then a 30-second smoke run of every fuzz target (installs cargo-fuzz if
+# missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 echo "==> npm ci (conformance/interop)"
@@ -22,5 +24,7 @@ fi
 redis-server --version
 echo "==> cargo test --workspace"
 cargo test --workspace
+echo "==> autobahn (conformance ws-echo)"
+scripts/autobahn.sh
 echo "==> fuzz smoke run (30 s per target)"
 scripts/fuzz.sh 30

@@ -6,14 +6,22 @@
 //! it came (text as text, binary as binary). One addition for the interop
 //! tests: the text message `close-me` is not echoed; the server closes the
 //! session instead.
+//!
+//! [`serve_ws_echo`] is no Engine.IO server: a raw WebSocket echo on the
+//! engine's own framing (`engineio::raw_ws`), any path, text as text and
+//! binary as binary, messages up to [`WS_ECHO_MAX_MESSAGE`]; the
+//! Autobahn fuzzingclient drives it (`conformance ws-echo`,
+//! `scripts/autobahn.sh`).
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
 mod interop;
+mod ws_echo;
 
 use std::time::Duration;
 
 pub use interop::{sio_interop_config, sio_interop_server, sio_interop_server_with};
+pub use ws_echo::{echo, serve_ws_echo, ws_echo_config, WS_ECHO_MAX_MESSAGE};
 
 use engineio::{Cors, Engine, EngineConfig, Handler, Socket, Str};
 

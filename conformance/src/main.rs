@@ -1,10 +1,23 @@
-//! `conformance <eio|sio> [--port N]`: serves the Engine.IO or Socket.IO
-//! suite's server on 127.0.0.1 (port 3000 by default) until interrupted.
+//! `conformance <mode> [--port N] [--host ADDR]`: serves one of the test
+//! servers on 127.0.0.1 (port 3000 by default) until interrupted; `--help`
+//! lists the modes.
 
 use std::process::ExitCode;
 
-const USAGE: &str =
-    "usage: conformance <eio|sio|sio-interop|sio-interop-no-recovery> [--port N] [--host ADDR]";
+const USAGE: &str = "\
+usage: conformance <mode> [--port N] [--host ADDR]
+
+Serves a test server on ADDR:N (default 127.0.0.1:3000) until interrupted.
+
+modes:
+  eio                      the engine.io-protocol suite's echo server (/engine.io/)
+  sio                      the socket.io-protocol suite's server (/socket.io/)
+  sio-interop              the interop tests' Socket.IO server, with recovery
+  sio-interop-no-recovery  the same without connection state recovery
+  ws-echo                  a raw WebSocket echo server on the engine's own framing
+                           (any path, text as text, binary as binary, 64 MiB
+                           message limit, no Engine.IO): the server the Autobahn
+                           fuzzingclient drives (scripts/autobahn.sh)";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -22,17 +35,18 @@ async fn main() -> ExitCode {
             _ => return usage(&format!("unexpected argument {a:?}")),
         }
     }
-    let (engine, path) = match mode.as_deref() {
-        Some("eio") => (conformance::eio_engine(), "engine.io"),
-        Some("sio") => (conformance::sio_engine(), "socket.io"),
-        Some("sio-interop") => (
+    let server = match mode.as_deref() {
+        Some("eio") => Server::Engine(conformance::eio_engine(), "engine.io"),
+        Some("sio") => Server::Engine(conformance::sio_engine(), "socket.io"),
+        Some("sio-interop") => Server::Engine(
             conformance::sio_interop_server().engine(conformance::sio_interop_config()),
             "socket.io",
         ),
-        Some("sio-interop-no-recovery") => (
+        Some("sio-interop-no-recovery") => Server::Engine(
             conformance::sio_interop_server_with(false).engine(conformance::sio_interop_config()),
             "socket.io",
         ),
+        Some("ws-echo") => Server::WsEcho,
         Some("-h" | "--help") => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -46,17 +60,42 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    println!("conformance server on http://{host}:{port}/{path}/");
-    tokio::select! {
-        r = engine.serve(listener) => {
-            if let Err(e) = r {
-                eprintln!("conformance: {e}");
-                return ExitCode::FAILURE;
+    // The bound port, so `--port 0` callers learn it.
+    let port = listener.local_addr().map_or(port, |a| a.port());
+    match server {
+        Server::Engine(engine, path) => {
+            println!("conformance server on http://{host}:{port}/{path}/");
+            tokio::select! {
+                r = engine.serve(listener) => return exit(r),
+                _ = tokio::signal::ctrl_c() => engine.close_all(),
             }
         }
-        _ = tokio::signal::ctrl_c() => engine.close_all(),
+        Server::WsEcho => {
+            println!("conformance ws-echo on ws://{host}:{port}/");
+            tokio::select! {
+                r = conformance::serve_ws_echo(listener, conformance::ws_echo_config()) => {
+                    return exit(r)
+                }
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        }
     }
     ExitCode::SUCCESS
+}
+
+enum Server {
+    Engine(engineio::Engine, &'static str),
+    WsEcho,
+}
+
+fn exit(r: std::io::Result<()>) -> ExitCode {
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("conformance: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn usage(msg: &str) -> ExitCode {

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Creates/refreshes the python-socketio client venv for the interop check.
+# Creates/refreshes a venv from a folder's pinned requirements.txt: by
+# default this folder's (the python-socketio client of the interop check).
 #
 #   ./setup.sh            # idempotent; quiet on success
+#   ./setup.sh DIR        # the same for DIR/requirements.txt, venv DIR/.venv
 #
-# The venv lives in ./.venv. A copy of requirements.txt is stored inside it;
+# The venv lives in DIR/.venv. A copy of requirements.txt is stored inside it;
 # when it differs from the current file, the venv is rebuilt from scratch.
 set -euo pipefail
 
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+here="$(cd "${1:-$(dirname "${BASH_SOURCE[0]}")}" && pwd)"
 venv="$here/.venv"
 req="$here/requirements.txt"
 stamp="$venv/requirements.installed.txt"
