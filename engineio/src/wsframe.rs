@@ -107,6 +107,15 @@ fn parse_header(buf: &[u8]) -> Result<Option<Header>, WsError> {
     if b0 & 0x70 != 0 {
         return Err(WsError::Protocol);
     }
+    // Section 5.2: a reserved opcode fails the connection; refused on the
+    // header, before any of the frame's payload is buffered.
+    let opcode = b0 & 0x0F;
+    if !matches!(
+        opcode,
+        op::CONTINUATION | op::TEXT | op::BINARY | op::CLOSE | op::PING | op::PONG
+    ) {
+        return Err(WsError::Protocol);
+    }
     if b1 & 0x80 == 0 {
         // Section 5.1: a server must close on an unmasked client frame.
         return Err(WsError::Protocol);
@@ -137,7 +146,7 @@ fn parse_header(buf: &[u8]) -> Result<Option<Header>, WsError> {
     mask.copy_from_slice(m);
     Ok(Some(Header {
         fin: b0 & 0x80 != 0,
-        opcode: b0 & 0x0F,
+        opcode,
         mask,
         len: 2 + ext + 4,
         payload,

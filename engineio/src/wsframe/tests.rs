@@ -243,6 +243,21 @@ fn close_codes_follow_the_registry() {
     }
 }
 
+/// A reserved opcode is refused on the header alone, before its payload
+/// arrives (found by eio_ws_diff: the payload was buffered first).
+#[test]
+fn refuses_reserved_opcodes_on_the_header_alone() {
+    for first in [0x03, 0x87, 0x0B, 0x8F] {
+        let full = frame(first, &[0u8; 116], M);
+        let mut buf = BytesMut::from(&full[..6]);
+        assert_eq!(
+            WsDecoder::new(1000).decode(&mut buf),
+            Err(WsError::Protocol),
+            "{first:#x}"
+        );
+    }
+}
+
 #[test]
 fn refuses_oversize_on_the_header_alone() {
     // Only the header of a 1 MB frame: refused before any payload arrives.
