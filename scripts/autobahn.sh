@@ -20,6 +20,7 @@ if [ -z "$bin" ]; then
   cargo build -p conformance --bin conformance
   bin=target/debug/conformance
 fi
+[ -x "$bin" ] || { echo "autobahn: no conformance binary at $bin" >&2; exit 1; }
 bash conformance/interop/python/setup.sh conformance/autobahn
 out=target/autobahn
 rm -rf "$out"

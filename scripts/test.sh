@@ -25,6 +25,8 @@ redis-server --version
 echo "==> cargo test --workspace"
 cargo test --workspace
 echo "==> autobahn (conformance ws-echo)"
-scripts/autobahn.sh
+# The binary `cargo test` just built (a `cargo build -p conformance` would
+# resolve features differently and rebuild the crates under it).
+AUTOBAHN_BIN=target/debug/conformance scripts/autobahn.sh
 echo "==> fuzz smoke run (30 s per target)"
 scripts/fuzz.sh 30
