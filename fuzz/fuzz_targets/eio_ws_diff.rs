@@ -112,7 +112,9 @@ impl Write for Input<'_> {
 }
 
 fn theirs(data: &[u8]) -> (Vec<Msg>, End) {
+    // A small read buffer: the default (128 KiB) is allocated per input.
     let config = WebSocketConfig::default()
+        .read_buffer_size(4096)
         .max_message_size(Some(LIMIT))
         .max_frame_size(Some(LIMIT));
     let mut ws = WebSocket::from_raw_socket(Input(data), Role::Server, Some(config));
