@@ -237,6 +237,11 @@ where
         return ResponseFuture::ready(preflight(inner, &req));
     }
     let params = eio_params(req.uri().query().unwrap_or(""));
+    if params.repeated {
+        // `transport`, `EIO` or `sid` twice: which one counts is
+        // ambiguous, so no session is opened or reached with it.
+        return ResponseFuture::ready(cors(inner, &req, error(ErrorCode::BadRequest)));
+    }
     let transports = inner.config.transports;
     let transport = match params.transport.as_deref().and_then(TransportKind::parse) {
         Some(t @ TransportKind::Polling) if transports.polling => t,
@@ -247,20 +252,22 @@ where
         let resp = error(ErrorCode::UnsupportedProtocolVersion);
         return ResponseFuture::ready(cors(inner, &req, resp));
     }
-    // Only a WebSocket request needs the upgrade headers looked at.
-    let is_upgrade = transport == TransportKind::WebSocket && websocket::is_upgrade_request(&req);
     // `Some(None)`: a sid that names no open session.
     let session = params
         .sid
         .map(|sid| Sid::parse(&sid).and_then(|s| inner.lookup(&s)));
     ResponseFuture::ready(match session {
         Some(None) => cors(inner, &req, error(ErrorCode::UnknownSid)),
+        // Only a WebSocket request needs the upgrade headers looked at;
+        // a malformed handshake leaves the session untouched.
         Some(Some(socket)) => match transport {
-            TransportKind::WebSocket if is_upgrade => websocket::upgrade(inner, socket, req),
-            TransportKind::WebSocket => error(ErrorCode::BadRequest),
+            TransportKind::WebSocket => match websocket::check_handshake(&req) {
+                Ok(()) => websocket::upgrade(inner, socket, req),
+                Err(bad) => bad.response(),
+            },
             TransportKind::Polling => return polling::handle(inner, socket, req),
         },
-        None => return handshake(inner, req, transport, is_upgrade, peer),
+        None => return handshake(inner, req, transport, peer),
     })
 }
 
@@ -268,7 +275,6 @@ fn handshake<B>(
     inner: &Arc<Inner>,
     req: Request<B>,
     transport: TransportKind,
-    is_upgrade: bool,
     peer: Option<SocketAddr>,
 ) -> ResponseFuture<B>
 where
@@ -278,8 +284,10 @@ where
         let resp = error(ErrorCode::BadHandshakeMethod);
         return ResponseFuture::ready(cors(inner, &req, resp));
     }
-    if transport == TransportKind::WebSocket && !is_upgrade {
-        return ResponseFuture::ready(error(ErrorCode::BadRequest));
+    if transport == TransportKind::WebSocket {
+        if let Err(bad) = websocket::check_handshake(&req) {
+            return ResponseFuture::ready(bad.response());
+        }
     }
     let Some(hook) = &inner.allow_request else {
         return ResponseFuture::ready(open_session(inner, req, transport, peer));

@@ -85,6 +85,13 @@ where
             }))
         }
         Method::POST => {
+            if is_binary_post(&req) {
+                // EIO=4 payloads are text only (binary goes base64 in
+                // them): like the reference server, a binary body is an
+                // error of the transport, answered 400 with no body.
+                socket.close_with(CloseReason::TransportError);
+                return ResponseFuture::ready(cors(inner, &req, empty(StatusCode::BAD_REQUEST)));
+            }
             if socket.0.post_active.swap(true, Ordering::AcqRel) {
                 // Spec: more than one active POST is a client error that closes the session.
                 socket.close_with(CloseReason::TransportError);
@@ -115,6 +122,25 @@ where
         }
         _ => ResponseFuture::ready(cors(inner, &req, error(ErrorCode::BadRequest))),
     }
+}
+
+/// Whether a POST declares an `application/octet-stream` body, which
+/// only EIO=3 clients send (compared without parameters, ignoring case).
+fn is_binary_post<B>(req: &Request<B>) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            let essence = v.split(';').next().unwrap_or("").trim();
+            essence.eq_ignore_ascii_case("application/octet-stream")
+        })
+}
+
+/// A bodiless answer, as the reference server gives its transport errors.
+fn empty(status: StatusCode) -> Resp {
+    let mut r = Response::new(Full::new(Bytes::new()));
+    *r.status_mut() = status;
+    r
 }
 
 fn poll_error(e: PollError) -> Resp {
