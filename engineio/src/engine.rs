@@ -28,6 +28,7 @@ use crate::registry::{AllowRequestFn, Inner, Refusal, RequestInfo};
 use crate::session::Session;
 use crate::sid::Sid;
 use crate::socket::{Handler, Handshake, Socket};
+use crate::transport::linger::lingering;
 use crate::transport::{
     at_capacity, cors, error, not_found, now, polling, preflight, refused, websocket, ErrorCode,
     Resp, ResponseFuture,
@@ -140,6 +141,9 @@ impl Engine {
     }
 
     /// Serves HTTP/1.1 (with upgrades) on one already-accepted connection.
+    /// A connection closed with its request unread (a 413) closes
+    /// lingering, within [`EngineConfig::linger_timeout`] and
+    /// [`EngineConfig::linger_bytes`], before this returns.
     pub async fn serve_connection<I>(
         &self,
         io: I,
@@ -148,12 +152,16 @@ impl Engine {
     where
         I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        hyper::server::conn::http1::Builder::new()
+        let config = &self.0.config;
+        let (io, linger) = lingering(io, config.linger_timeout, config.linger_bytes);
+        let served = hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())
-            .header_read_timeout(self.0.config.header_read_timeout)
+            .header_read_timeout(config.header_read_timeout)
             .serve_connection(TokioIo::new(io), self.service(peer))
             .with_upgrades()
-            .await
+            .await;
+        linger.finish().await;
+        served
     }
 
     /// Accepts connections on `listener` forever, one task per connection.

@@ -20,9 +20,7 @@ use http_body_util::Full;
 use hyper::body::Body;
 use tokio::sync::oneshot;
 
-use super::{
-    cors, cors_for, error, error_response, set_cookie, ErrorCode, Pending, Resp, ResponseFuture,
-};
+use super::{cors, cors_for, error, set_cookie, ErrorCode, Pending, Resp, ResponseFuture};
 use crate::error::CloseReason;
 use crate::payload;
 use crate::registry::Inner;
@@ -259,13 +257,17 @@ where
     }
 }
 
+/// A body beyond `max_payload`: 413 with no body, as the reference server
+/// answers (engine.io-client reports the body as the close's description).
+/// The rest of the body is never read: the connection closes after the
+/// answer, lingering so that the client can read it (see
+/// [`EngineConfig::linger_timeout`](crate::EngineConfig::linger_timeout)).
 fn too_large(socket: &Socket) -> Resp {
     socket.close_with(CloseReason::TransportError);
-    error_response(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        ErrorCode::BadRequest as u16,
-        "Payload too large",
-    )
+    let mut r = empty(StatusCode::PAYLOAD_TOO_LARGE);
+    r.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    r
 }
 
 /// A polling answer compressed with the best encoding the client accepts
