@@ -313,7 +313,7 @@ impl Session {
     pub fn handle_poll(&mut self, now: Instant) -> Result<(), PollError> {
         // A poll after the pong deadline finds the session closed, even if
         // the timer has not fired yet (the official suite polls right then).
-        // Only that: other timers (a held poll's release) must not answer
+        // Only that: other timers (the upgrade's check) must not answer
         // the previous poll in the same call that accepts this one.
         let pong_due = |at: Instant| at <= now;
         let dead = self.timers.get(Timer::PongDeadline).is_some_and(pong_due)

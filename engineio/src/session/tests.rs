@@ -675,7 +675,7 @@ fn blind_pongs_do_not_keep_a_session_that_never_polls() {
 /// Official suite flake ("ignores HTTP requests with same sid after
 /// upgrade"): the client sends `2probe`, `5`, then a GET. If the GET was
 /// read before `5`, it got a noop (200) instead of 400. A GET that arrives
-/// after the probe is now held; `5` arriving meanwhile refuses it.
+/// after the probe waits for the check (100 ms); `5` arriving meanwhile refuses it.
 #[test]
 fn poll_after_probe_is_refused_when_the_upgrade_follows() {
     let mut h = Harness::polling();
@@ -700,7 +700,7 @@ fn poll_after_probe_is_refused_when_the_upgrade_follows() {
             Transmit::PollRefused
         ]
     );
-    // A failed upgrade turns a held poll back into an ordinary one.
+    // A failed upgrade leaves a waiting poll an ordinary one.
     let mut h = Harness::polling();
     h.s.handle_upgrade_start(h.now).unwrap();
     h.s.handle_probe_packet(h.now, Packet::Ping("probe".into()));
