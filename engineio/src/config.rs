@@ -190,6 +190,19 @@ pub struct EngineConfig {
     /// connections hold no read buffer whatever this is; only a partly
     /// received frame is kept, and read straight into. Default 4096.
     pub ws_read_buffer: usize,
+    /// Longest lingering close: when the server closes an HTTP connection
+    /// whose request it did not read to the end (a 413, an error answered
+    /// on the headers), it shuts down writing and discards what the client
+    /// still sends for at most this long, so that the client reads the
+    /// answer instead of a reset. Zero closes at once. Applies to
+    /// connections the engine serves ([`Engine::serve`](crate::Engine::serve),
+    /// [`Engine::serve_connection`](crate::Engine::serve_connection)).
+    /// Default 2 s.
+    pub linger_timeout: Duration,
+    /// Most bytes discarded by one lingering close (see
+    /// [`linger_timeout`](Self::linger_timeout)); beyond them the
+    /// connection closes. Default 1 MiB (1,048,576).
+    pub linger_bytes: usize,
 }
 
 impl Default for EngineConfig {
@@ -212,6 +225,8 @@ impl Default for EngineConfig {
             max_packets_per_post: 1024,
             ws_read_buffer: 4096,
             http_compression: Some(1024),
+            linger_timeout: Duration::from_secs(2),
+            linger_bytes: 1 << 20,
         }
     }
 }
@@ -259,6 +274,10 @@ setters! {
     ws_read_buffer: usize;
     /// Sets [`EngineConfig::http_compression`].
     http_compression: Option<usize>;
+    /// Sets [`EngineConfig::linger_timeout`].
+    linger_timeout: Duration;
+    /// Sets [`EngineConfig::linger_bytes`].
+    linger_bytes: usize;
 }
 
 impl EngineConfig {
@@ -285,6 +304,8 @@ mod tests {
         assert_eq!(c.max_payload, 1_000_000);
         assert_eq!(c.path, "/engine.io/");
         assert!(c.allow_upgrades);
+        assert_eq!(c.linger_timeout, Duration::from_secs(2));
+        assert_eq!(c.linger_bytes, 1_048_576);
         assert_eq!(c.upgrades_for(TransportKind::Polling), &["websocket"]);
         assert!(c.upgrades_for(TransportKind::WebSocket).is_empty());
     }

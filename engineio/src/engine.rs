@@ -28,6 +28,7 @@ use crate::registry::{AllowRequestFn, Inner, Refusal, RequestInfo};
 use crate::session::Session;
 use crate::sid::Sid;
 use crate::socket::{Handler, Handshake, Socket};
+use crate::transport::linger::lingering;
 use crate::transport::{
     at_capacity, cors, error, not_found, now, polling, preflight, refused, websocket, ErrorCode,
     Resp, ResponseFuture,
@@ -140,6 +141,9 @@ impl Engine {
     }
 
     /// Serves HTTP/1.1 (with upgrades) on one already-accepted connection.
+    /// A connection closed with its request unread (a 413) closes
+    /// lingering, within [`EngineConfig::linger_timeout`] and
+    /// [`EngineConfig::linger_bytes`], before this returns.
     pub async fn serve_connection<I>(
         &self,
         io: I,
@@ -148,12 +152,16 @@ impl Engine {
     where
         I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
-        hyper::server::conn::http1::Builder::new()
+        let config = &self.0.config;
+        let (io, linger) = lingering(io, config.linger_timeout, config.linger_bytes);
+        let served = hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())
-            .header_read_timeout(self.0.config.header_read_timeout)
+            .header_read_timeout(config.header_read_timeout)
             .serve_connection(TokioIo::new(io), self.service(peer))
             .with_upgrades()
-            .await
+            .await;
+        linger.finish().await;
+        served
     }
 
     /// Accepts connections on `listener` forever, one task per connection.
@@ -237,6 +245,11 @@ where
         return ResponseFuture::ready(preflight(inner, &req));
     }
     let params = eio_params(req.uri().query().unwrap_or(""));
+    if params.repeated {
+        // `transport`, `EIO` or `sid` twice: which one counts is
+        // ambiguous, so no session is opened or reached with it.
+        return ResponseFuture::ready(cors(inner, &req, error(ErrorCode::BadRequest)));
+    }
     let transports = inner.config.transports;
     let transport = match params.transport.as_deref().and_then(TransportKind::parse) {
         Some(t @ TransportKind::Polling) if transports.polling => t,
@@ -247,20 +260,22 @@ where
         let resp = error(ErrorCode::UnsupportedProtocolVersion);
         return ResponseFuture::ready(cors(inner, &req, resp));
     }
-    // Only a WebSocket request needs the upgrade headers looked at.
-    let is_upgrade = transport == TransportKind::WebSocket && websocket::is_upgrade_request(&req);
     // `Some(None)`: a sid that names no open session.
     let session = params
         .sid
         .map(|sid| Sid::parse(&sid).and_then(|s| inner.lookup(&s)));
     ResponseFuture::ready(match session {
         Some(None) => cors(inner, &req, error(ErrorCode::UnknownSid)),
+        // Only a WebSocket request needs the upgrade headers looked at;
+        // a malformed handshake leaves the session untouched.
         Some(Some(socket)) => match transport {
-            TransportKind::WebSocket if is_upgrade => websocket::upgrade(inner, socket, req),
-            TransportKind::WebSocket => error(ErrorCode::BadRequest),
+            TransportKind::WebSocket => match websocket::check_handshake(&req) {
+                Ok(()) => websocket::upgrade(inner, socket, req),
+                Err(bad) => bad.response(),
+            },
             TransportKind::Polling => return polling::handle(inner, socket, req),
         },
-        None => return handshake(inner, req, transport, is_upgrade, peer),
+        None => return handshake(inner, req, transport, peer),
     })
 }
 
@@ -268,7 +283,6 @@ fn handshake<B>(
     inner: &Arc<Inner>,
     req: Request<B>,
     transport: TransportKind,
-    is_upgrade: bool,
     peer: Option<SocketAddr>,
 ) -> ResponseFuture<B>
 where
@@ -278,8 +292,10 @@ where
         let resp = error(ErrorCode::BadHandshakeMethod);
         return ResponseFuture::ready(cors(inner, &req, resp));
     }
-    if transport == TransportKind::WebSocket && !is_upgrade {
-        return ResponseFuture::ready(error(ErrorCode::BadRequest));
+    if transport == TransportKind::WebSocket {
+        if let Err(bad) = websocket::check_handshake(&req) {
+            return ResponseFuture::ready(bad.response());
+        }
     }
     let Some(hook) = &inner.allow_request else {
         return ResponseFuture::ready(open_session(inner, req, transport, peer));

@@ -73,6 +73,8 @@ pub use registry::{BoxFuture, Refusal, RequestInfo};
 #[cfg(feature = "tokio")]
 pub use socket::{Handler, Handshake, Socket};
 #[cfg(feature = "tokio")]
+pub use transport::linger::{lingering, Linger, Lingering};
+#[cfg(feature = "tokio")]
 pub use transport::ResponseFuture;
 
 /// Re-exported so users and tests need not depend on `bytes` directly.

@@ -101,6 +101,9 @@ pub(crate) struct EioParams<'q> {
     pub transport: Option<Cow<'q, str>>,
     pub eio: Option<Cow<'q, str>>,
     pub sid: Option<Cow<'q, str>>,
+    /// One of the three came more than once: the request is ambiguous (the
+    /// engine refuses it rather than pick a value).
+    pub repeated: bool,
 }
 
 #[cfg(any(feature = "tokio", test))]
@@ -113,11 +116,11 @@ pub(crate) fn eio_params(query: &str) -> EioParams<'_> {
             "sid" => &mut p.sid,
             _ => continue,
         };
-        if slot.is_none() {
-            *slot = Some(pair.value());
-            if p.transport.is_some() && p.eio.is_some() && p.sid.is_some() {
-                break;
-            }
+        // Every pair is read: a repeat may come after all three. The first
+        // value is kept, as `param` gives it.
+        match slot {
+            Some(_) => p.repeated = true,
+            None => *slot = Some(pair.value()),
         }
     }
     p
@@ -238,6 +241,26 @@ mod tests {
             );
             assert_eq!(p.eio.as_deref(), param(q, "EIO").as_deref(), "{q}");
             assert_eq!(p.sid.as_deref(), param(q, "sid").as_deref(), "{q}");
+        }
+    }
+
+    #[test]
+    fn repeated_engine_params_are_flagged() {
+        for q in [
+            "sid=1&sid=2&transport=websocket&EIO=4",
+            "EIO=4&transport=polling&EIO=4",
+            "EIO=4&transport=polling&transport=websocket",
+            "EIO=4&transport=polling&sid=a&x=1&%73id=a",
+            "EIO=4&transport=polling&sid=a&sid",
+        ] {
+            assert!(eio_params(q).repeated, "{q}");
+        }
+        for q in [
+            "EIO=4&transport=polling&sid=a&x=1&x=2",
+            "EIO=4&transport=polling&sid=a&eio=3&Transport=x",
+            "",
+        ] {
+            assert!(!eio_params(q).repeated, "{q}");
         }
     }
 }

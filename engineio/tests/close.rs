@@ -26,11 +26,14 @@ async fn client_close_on_polling_answers_pending_poll_with_noop() {
     assert_eq!(srv.rec.closed(&sid).await, CloseReason::TransportClose);
 }
 
+/// Issue #23, item 4: after the client's close packet over polling the
+/// session is gone at once, as in the reference server: the GET the client
+/// may still have had in flight, and any later request, gets 400
+/// "Session ID unknown" (this GET used to get a noop for up to a second).
 #[tokio::test]
-async fn client_close_racing_its_poll() {
+async fn requests_after_a_client_close_find_no_session() {
     let srv = start(fast_config()).await;
     let (sid, _) = open_polling(srv.addr).await;
-    // The close arrives before the GET the client had in flight.
     assert_eq!(
         post(srv.addr, &eio(Some(&sid), "polling"), b"1")
             .await
@@ -38,8 +41,27 @@ async fn client_close_racing_its_poll() {
         "ok"
     );
     let r = get(srv.addr, &eio(Some(&sid), "polling")).await;
-    assert_eq!((r.status, r.text().as_str()), (200, "6"));
+    assert_eq!(
+        (r.status, r.json()),
+        (
+            400,
+            serde_json::json!({"code": 1, "message": "Session ID unknown"})
+        )
+    );
+    let r = post(srv.addr, &eio(Some(&sid), "polling"), b"4late").await;
+    assert_eq!(
+        (r.status, r.json()),
+        (
+            400,
+            serde_json::json!({"code": 1, "message": "Session ID unknown"})
+        )
+    );
     assert_eq!(srv.rec.closed(&sid).await, CloseReason::TransportClose);
+    assert_eq!(srv.engine.session_count(), 0);
+    assert!(
+        !srv.rec.events(&sid).contains(&Seen::Text("late".into())),
+        "nothing after the close is delivered"
+    );
 }
 
 #[tokio::test]

@@ -131,3 +131,34 @@ async fn bad_probe_abandons_upgrade() {
         "4fine"
     );
 }
+
+/// Issue #23, item 6: until `5`, packets keep flowing to polls, and a GET
+/// still pending gets its noop only at the reference's check, 100 ms after
+/// the probe (clients count the packets of their first 100 ms).
+#[tokio::test]
+async fn packets_flow_to_polls_until_the_upgrade_and_the_noop_waits_for_the_check() {
+    let srv = start(fast_config().ping_interval(Duration::from_secs(30))).await;
+    let (sid, _) = open_polling(srv.addr).await;
+    let target = eio(Some(&sid), "polling");
+    let mut ws = ws_connect(srv.addr, &eio(Some(&sid), "websocket"))
+        .await
+        .unwrap();
+    let probed = std::time::Instant::now();
+    ws_send(&mut ws, "2probe").await;
+    assert_eq!(ws_text(&mut ws).await, "3probe");
+    // Sent while no GET waits; the next GET takes it at once, whenever it
+    // comes (it used to be held for the WebSocket, the GET given a noop).
+    srv.rec.socket(&sid).send_text("during").unwrap();
+    let r = get(srv.addr, &target).await;
+    assert_eq!(r.text(), "4during", "data, not a noop");
+    // With nothing queued, the next GET waits for the check.
+    let r = get(srv.addr, &target).await;
+    assert_eq!(r.text(), "6");
+    let waited = probed.elapsed();
+    assert!(waited >= Duration::from_millis(100), "{waited:?}");
+    assert!(waited < Duration::from_secs(1), "{waited:?}");
+    ws_send(&mut ws, "5").await;
+    ws_send(&mut ws, "4hello").await;
+    assert_eq!(ws_text(&mut ws).await, "4hello");
+    assert_eq!(srv.rec.socket(&sid).transport(), TransportKind::WebSocket);
+}

@@ -218,6 +218,13 @@ pub async fn serve(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let header_timeout = Duration::from_millis(st.live().config.connection.header_read_timeout_ms);
+    // A connection closed with its request unread (a 413) closes lingering,
+    // with the engine's bounds, so that a client still sending reads the answer.
+    let (linger_timeout, linger_bytes) = {
+        let defaults = engineio::EngineConfig::default();
+        let c = st.engine.get().map_or(&defaults, |e| e.config());
+        (c.linger_timeout, c.linger_bytes)
+    };
     loop {
         let (stream, peer) = tokio::select! {
             r = listener.accept() => match r {
@@ -249,16 +256,20 @@ pub async fn serve(
                     else {
                         return;
                     };
+                    let (io, linger) = engineio::lingering(s, linger_timeout, linger_bytes);
                     let _ = b
-                        .serve_connection(TokioIo::new(s), svc)
+                        .serve_connection(TokioIo::new(io), svc)
                         .with_upgrades()
                         .await;
+                    linger.finish().await;
                 }
                 None => {
+                    let (io, linger) = engineio::lingering(stream, linger_timeout, linger_bytes);
                     let _ = b
-                        .serve_connection(TokioIo::new(stream), svc)
+                        .serve_connection(TokioIo::new(io), svc)
                         .with_upgrades()
                         .await;
+                    linger.finish().await;
                 }
             }
         });

@@ -219,6 +219,46 @@ async fn max_connections_refuses_then_frees() {
     d.connected().await;
 }
 
+/// Issue #23, item 1, through the gateway's own accept loop: a client that
+/// uploads an oversized body slowly, then reads, gets the 413 instead of a
+/// broken pipe (the connection closes lingering).
+#[tokio::test]
+async fn a_slow_oversized_upload_reads_its_413() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let s = Server::start_with(
+        &common::base_config(),
+        &["--set", "connection.max_payload=1000"],
+        &[],
+    )
+    .await;
+    let r = s
+        .http("GET", "/socket.io/?EIO=4&transport=polling", &[], b"")
+        .await;
+    let sid = r.text()[1..].split('"').nth(3).unwrap().to_owned();
+    let addr = s.url().trim_start_matches("http://").to_owned();
+    let mut tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let chunk = [b'x'; 8 * 1024];
+    let head = format!(
+        "POST /socket.io/?EIO=4&transport=polling&sid={sid} HTTP/1.1\r\nHost: x\r\n\
+         Content-Type: text/plain\r\nContent-Length: {}\r\n\r\n",
+        25 * chunk.len()
+    );
+    tcp.write_all(head.as_bytes()).await.unwrap();
+    for i in 0..25 {
+        if let Err(e) = tcp.write_all(&chunk).await {
+            panic!("write {i} failed: {e}");
+        }
+        tokio::time::sleep(Duration::from_millis(4)).await;
+    }
+    let mut buf = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), tcp.read_to_end(&mut buf))
+        .await
+        .expect("EOF")
+        .expect("the answer, not a reset");
+    let text = String::from_utf8_lossy(&buf);
+    assert!(text.starts_with("HTTP/1.1 413"), "{text}");
+}
+
 #[tokio::test]
 async fn max_payload_on_both_transports() {
     let s = Server::start_with(

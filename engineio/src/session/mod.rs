@@ -31,17 +31,14 @@ use crate::str::Str;
 
 use self::queue::Queue;
 
-/// How long a polling session closed by the client waits for the GET the
-/// client still had in flight (it gets a noop), before it ends.
-pub const CLIENT_CLOSE_GRACE: Duration = Duration::from_secs(1);
-
-/// How long a GET pending once the upgrade is probed is held before it gets
-/// its noop. The client may have sent it after `5` (the official suite
-/// does), with the two connections read in either order: if `5` arrives
-/// meanwhile the GET is refused (400), as a GET after the upgrade must be.
-/// A real client sends `5` only after its GET was answered, so this only
-/// delays its upgrade by as much.
-pub const PROBED_POLL_HOLD: Duration = Duration::from_millis(20);
+/// The period of the upgrade's check, as in the reference server: from the
+/// probe on, every this often, a GET still pending gets a noop, so that the
+/// client can pause polling and send `5`. Until then packets keep flowing
+/// to pending GETs (clients count what arrives in their first 100 ms). A
+/// GET the client sent after `5` (the official suite does), read before
+/// the WebSocket's `5`, waits here and is then refused (400), as a GET
+/// after the upgrade must be.
+pub const UPGRADE_CHECK_INTERVAL: Duration = Duration::from_millis(100);
 
 /// The session's timers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,8 +51,8 @@ pub enum Timer {
     UpgradeDeadline = 2,
     /// A server-initiated close on polling gives up waiting for a poll.
     CloseDeadline = 3,
-    /// A GET held during an upgrade gets its noop.
-    ProbedPollRelease = 4,
+    /// The upgrade's check: a GET pending since before it gets a noop.
+    UpgradeCheck = 4,
 }
 
 const TIMERS: [Timer; 5] = [
@@ -63,7 +60,7 @@ const TIMERS: [Timer; 5] = [
     Timer::PongDeadline,
     Timer::UpgradeDeadline,
     Timer::CloseDeadline,
-    Timer::ProbedPollRelease,
+    Timer::UpgradeCheck,
 ];
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -145,7 +142,8 @@ enum Upgrade {
     None,
     /// A WebSocket is attached; waiting for `2probe`.
     Attached,
-    /// `3probe` sent; polls get noops; waiting for `5`.
+    /// `3probe` sent; waiting for `5`. Packets still go to polls; the
+    /// check gives a poll still pending a noop.
     Probed,
 }
 
@@ -258,16 +256,12 @@ impl Session {
     }
 
     /// Whether the active transport can take application data right now:
-    /// a pending poll (not yet released for an upgrade) with room in the
-    /// buffer, or a WebSocket with nothing queued.
+    /// a pending poll (during an upgrade too) with room in the buffer, or a
+    /// WebSocket with nothing queued.
     pub fn wants_data(&self) -> bool {
         self.state == State::Open
             && match self.transport {
-                TransportKind::Polling => {
-                    self.poll_pending
-                        && self.upgrade != Upgrade::Probed
-                        && self.outbox.len() < self.send_buffer
-                }
+                TransportKind::Polling => self.poll_pending && self.outbox.len() < self.send_buffer,
                 TransportKind::WebSocket => self.outbox.is_empty(),
             }
     }
@@ -319,7 +313,7 @@ impl Session {
     pub fn handle_poll(&mut self, now: Instant) -> Result<(), PollError> {
         // A poll after the pong deadline finds the session closed, even if
         // the timer has not fired yet (the official suite polls right then).
-        // Only that: other timers (a held poll's release) must not answer
+        // Only that: other timers (the upgrade's check) must not answer
         // the previous poll in the same call that accepts this one.
         let pong_due = |at: Instant| at <= now;
         let dead = self.timers.get(Timer::PongDeadline).is_some_and(pong_due)
@@ -341,10 +335,6 @@ impl Session {
             return Err(PollError::Overlap);
         }
         self.poll_pending = true;
-        if self.upgrade == Upgrade::Probed {
-            self.timers
-                .set(Timer::ProbedPollRelease, now + PROBED_POLL_HOLD);
-        }
         Ok(())
     }
 
@@ -388,23 +378,12 @@ impl Session {
         }
     }
 
-    /// The client closed. On polling its close races with the GET it still
-    /// has in flight; that GET gets the noop the spec asks for if it arrives
-    /// within [`CLIENT_CLOSE_GRACE`].
-    fn handle_client_close(&mut self, now: Instant) {
-        if self.transport == TransportKind::Polling && !self.poll_pending {
-            self.abort_upgrade();
-            self.outbox.clear();
-            self.outbox.push_back(Packet::Noop);
-            self.state = State::Closing(CloseReason::TransportClose);
-            self.timers = TimerTable::default();
-            self.timers.set(
-                Timer::CloseDeadline,
-                now + CLIENT_CLOSE_GRACE.min(self.ping_timeout),
-            );
-        } else {
-            self.finish(CloseReason::TransportClose, Some(Farewell::Noop));
-        }
+    /// The client closed: the session ends at once, as in the reference
+    /// server. A pending poll gets a noop; a request for the session after
+    /// this finds it unknown (400, code 1), even the GET the client may
+    /// still have had in flight.
+    fn handle_client_close(&mut self, _now: Instant) {
+        self.finish(CloseReason::TransportClose, Some(Farewell::Noop));
     }
 
     /// The peer sent undecodable bytes on the active transport.
@@ -454,20 +433,16 @@ impl Session {
             (Upgrade::Attached, Packet::Ping(p)) if p == "probe" => {
                 self.transmits.push_back(Transmit::Probe(Packet::Pong(p)));
                 self.upgrade = Upgrade::Probed;
-                // A pending GET gets its noop after a short hold: it may be
-                // one the client sent after `5`, read before the WebSocket.
-                if self.poll_pending {
-                    self.timers
-                        .set(Timer::ProbedPollRelease, now + PROBED_POLL_HOLD);
-                }
+                self.timers
+                    .set(Timer::UpgradeCheck, now + UPGRADE_CHECK_INTERVAL);
             }
             (Upgrade::Probed, Packet::Upgrade) => {
                 self.upgrade = Upgrade::None;
                 self.timers.stop(Timer::UpgradeDeadline);
-                // A GET held since the probe came after it: refuse it.
+                self.timers.stop(Timer::UpgradeCheck);
+                // A GET still pending came after `5`: refuse it.
                 if self.poll_pending {
                     self.poll_pending = false;
-                    self.timers.stop(Timer::ProbedPollRelease);
                     self.transmits.push_back(Transmit::PollRefused);
                 }
                 self.transport = TransportKind::WebSocket;
@@ -483,7 +458,7 @@ impl Session {
         if self.upgrade != Upgrade::None {
             self.upgrade = Upgrade::None;
             self.timers.stop(Timer::UpgradeDeadline);
-            self.timers.stop(Timer::ProbedPollRelease);
+            self.timers.stop(Timer::UpgradeCheck);
         }
     }
 
@@ -504,12 +479,7 @@ impl Session {
                 }
                 Timer::PongDeadline => self.finish(CloseReason::PingTimeout, Some(Farewell::Close)),
                 Timer::UpgradeDeadline => self.abort_upgrade(),
-                Timer::ProbedPollRelease => {
-                    if self.poll_pending && self.upgrade == Upgrade::Probed {
-                        self.poll_pending = false;
-                        self.transmits.push_back(Transmit::Poll(noop_payload()));
-                    }
-                }
+                Timer::UpgradeCheck => self.upgrade_check(at, now),
                 Timer::CloseDeadline => {
                     if let State::Closing(reason) = self.state.clone() {
                         self.outbox.clear();
@@ -540,10 +510,6 @@ impl Session {
                 Some(Transmit::WebSocket(p))
             }
             TransportKind::Polling if self.poll_pending => {
-                if self.upgrade == Upgrade::Probed {
-                    // Held until `5` or the release timer.
-                    return None;
-                }
                 if self.outbox.is_empty() {
                     return None;
                 }
@@ -598,12 +564,32 @@ impl Session {
         out.freeze()
     }
 
+    /// The reference's check, due at `at`: a GET still pending (nothing
+    /// was queued for it) gets a noop, and the check runs again one period
+    /// later (not in the past: a late call does not make a burst) while
+    /// the upgrade waits for `5`.
+    fn upgrade_check(&mut self, at: Instant, now: Instant) {
+        if self.upgrade != Upgrade::Probed {
+            return;
+        }
+        if self.poll_pending && self.outbox.is_empty() {
+            self.poll_pending = false;
+            self.transmits.push_back(Transmit::Poll(noop_payload()));
+        }
+        let next = at + UPGRADE_CHECK_INTERVAL;
+        let next = if next > now {
+            next
+        } else {
+            now + UPGRADE_CHECK_INTERVAL
+        };
+        self.timers.set(Timer::UpgradeCheck, next);
+    }
+
     fn abort_upgrade(&mut self) {
         if self.upgrade != Upgrade::None {
             self.upgrade = Upgrade::None;
             self.timers.stop(Timer::UpgradeDeadline);
-            // A held GET becomes an ordinary pending poll again.
-            self.timers.stop(Timer::ProbedPollRelease);
+            self.timers.stop(Timer::UpgradeCheck);
             self.transmits.push_back(Transmit::AbortProbe);
         }
     }

@@ -275,21 +275,19 @@ fn client_close_answers_pending_poll_with_noop() {
 }
 
 #[test]
-fn client_close_racing_its_poll_still_answers_it_with_noop() {
+fn client_close_without_a_pending_poll_ends_the_session_at_once() {
     let mut h = Harness::polling();
+    h.s.send(Packet::Message("unsent".into())).unwrap();
     h.s.handle_packet(h.now, Packet::Close);
-    assert!(h.events().is_empty());
+    assert_eq!(h.events(), [Event::Closed(CloseReason::TransportClose)]);
+    assert!(h.transmits().is_empty(), "no poll to answer, nothing sent");
+    assert_eq!(h.s.poll_timeout(), None, "no grace timer");
+    // The GET the client still had in flight finds the session closed.
+    assert_eq!(h.s.handle_poll(h.now), Err(PollError::Closed));
     assert_eq!(
         h.s.send(Packet::Message("x".into())),
         Err(SendError::Closed)
     );
-    assert_eq!(poll_body(&h.poll()), b"6");
-    assert_eq!(h.events(), [Event::Closed(CloseReason::TransportClose)]);
-    // Without a poll the session ends after the grace period.
-    let mut h = Harness::polling();
-    h.s.handle_packet(h.now, Packet::Close);
-    assert_eq!(h.advance(), Duration::from_millis(200));
-    assert_eq!(h.events(), [Event::Closed(CloseReason::TransportClose)]);
 }
 
 #[test]
@@ -343,18 +341,14 @@ fn upgrade_happy_path() {
     let mut h = Harness::polling();
     assert!(h.poll().is_empty());
     h.s.handle_upgrade_start(h.now).unwrap();
-    h.s.send(Packet::Message("during".into())).unwrap();
     h.s.handle_probe_packet(h.now, Packet::Ping("probe".into()));
     let t = h.transmits();
     assert_eq!(t, [Transmit::Probe(Packet::Pong("probe".into()))]);
-    // The pending poll gets its noop after a short hold.
-    assert_eq!(h.advance(), PROBED_POLL_HOLD);
+    // The pending poll gets its noop at the first check.
+    assert_eq!(h.advance(), UPGRADE_CHECK_INTERVAL);
     assert_eq!(h.transmits(), [Transmit::Poll(Bytes::from_static(b"6"))]);
-    // A further poll during the upgrade is held briefly, then gets a noop;
-    // data stays buffered.
-    assert!(h.poll().is_empty(), "held");
-    assert_eq!(h.advance(), PROBED_POLL_HOLD);
-    assert_eq!(poll_body(&h.transmits()), b"6");
+    // A packet queued while no poll waits is kept for the next transport.
+    h.s.send(Packet::Message("during".into())).unwrap();
     h.s.handle_probe_packet(h.now, Packet::Upgrade);
     assert_eq!(h.events(), [Event::Upgraded]);
     assert_eq!(h.s.transport(), TransportKind::WebSocket);
@@ -368,22 +362,82 @@ fn upgrade_happy_path() {
         h.s.handle_upgrade_start(h.now),
         Err(UpgradeError::NotAllowed)
     );
+    // The check stopped with the upgrade; only the heartbeat is armed.
+    assert_eq!(
+        h.s.poll_timeout(),
+        Some(h.s.timers.get(Timer::PingDue).unwrap())
+    );
+}
+
+/// Issue #23, item 6: during the upgrade, packets keep flowing to a
+/// pending GET; only a GET still pending at the check (every 100 ms from
+/// the probe, as the reference's `check`) gets the noop.
+#[test]
+fn packets_flow_to_polls_until_the_upgrade_completes() {
+    let mut h = Harness::with(
+        config().ping_interval(Duration::from_secs(60)),
+        TransportKind::Polling,
+    );
+    h.s.handle_poll(h.now).unwrap();
+    h.transmits();
+    let probe = h.now;
+    assert!(h.poll().is_empty());
+    h.s.handle_upgrade_start(h.now).unwrap();
+    h.s.handle_probe_packet(h.now, Packet::Ping("probe".into()));
+    assert_eq!(
+        h.transmits(),
+        [Transmit::Probe(Packet::Pong("probe".into()))]
+    );
+    assert_eq!(h.s.poll_timeout(), Some(probe + UPGRADE_CHECK_INTERVAL));
+    // At +40 ms a message goes straight to the pending GET.
+    h.now = probe + Duration::from_millis(40);
+    assert!(h.s.wants_data());
+    h.s.send(Packet::Message("a".into())).unwrap();
+    assert_eq!(poll_body(&h.transmits()), b"4a");
+    // The next GET, at +60 ms, waits for the check at +100 ms, not longer
+    // and not less: one tick early nothing goes out.
+    h.now = probe + Duration::from_millis(60);
+    assert!(h.poll().is_empty());
+    h.s.handle_timeout(probe + UPGRADE_CHECK_INTERVAL - Duration::from_millis(1));
+    assert!(h.transmits().is_empty());
+    assert_eq!(h.advance(), Duration::from_millis(40));
+    assert_eq!(poll_body(&h.transmits()), b"6");
+    // With no GET pending the check finds nothing to release, and keeps
+    // running; a GET at +150 ms gets its noop at +200 ms.
+    assert_eq!(h.advance(), UPGRADE_CHECK_INTERVAL);
+    assert!(h.transmits().is_empty());
+    h.now = probe + Duration::from_millis(250);
+    assert!(h.poll().is_empty());
+    h.s.send(Packet::Message("b".into())).unwrap();
+    assert_eq!(poll_body(&h.transmits()), b"4b", "data, not a noop");
+    h.now = probe + Duration::from_millis(260);
+    assert!(h.poll().is_empty());
+    assert_eq!(h.advance(), Duration::from_millis(40));
+    assert_eq!(poll_body(&h.transmits()), b"6");
+    // A late timer call does not make a burst of checks.
+    h.now = probe + Duration::from_millis(1000) - Duration::from_millis(1);
+    h.s.handle_timeout(h.now);
+    assert_eq!(
+        h.s.timers.get(Timer::UpgradeCheck),
+        Some(h.now + UPGRADE_CHECK_INTERVAL)
+    );
+    // The upgrade's deadline stops the check with the upgrade.
+    assert_eq!(h.advance(), Duration::from_millis(1));
+    assert_eq!(h.transmits(), [Transmit::AbortProbe]);
+    assert_eq!(h.s.timers.get(Timer::UpgradeCheck), None);
 }
 
 #[test]
-fn ping_during_upgrade_goes_out_on_websocket() {
+fn ping_during_upgrade_goes_to_the_pending_poll_or_the_websocket() {
+    // No poll pending: the ping waits, then goes out on the WebSocket.
     let mut h = Harness::polling();
     h.s.handle_upgrade_start(h.now).unwrap();
     h.s.handle_probe_packet(h.now, Packet::Ping("probe".into()));
     h.transmits();
-    h.advance(); // ping due while probed
-    assert!(h.poll().is_empty(), "held");
-    h.advance();
-    assert_eq!(
-        poll_body(&h.transmits()),
-        b"6",
-        "no data to polling while upgrading"
-    );
+    let t = h.s.timers.get(Timer::PingDue).unwrap();
+    h.now = t;
+    h.s.handle_timeout(h.now);
+    assert!(h.transmits().is_empty());
     h.s.handle_probe_packet(h.now, Packet::Upgrade);
     assert_eq!(
         h.transmits(),
@@ -392,6 +446,17 @@ fn ping_during_upgrade_goes_out_on_websocket() {
     h.s.handle_packet(h.now, Packet::Pong(Str::new()));
     assert_eq!(h.advance(), Duration::from_millis(300));
     assert!(!h.s.is_closed());
+    // A poll pending: the ping goes to it, as in the reference server.
+    let mut h = Harness::polling();
+    assert!(h.poll().is_empty());
+    h.s.handle_upgrade_start(h.now).unwrap();
+    h.s.handle_probe_packet(h.now, Packet::Ping("probe".into()));
+    h.transmits();
+    h.now = h.s.timers.get(Timer::PingDue).unwrap();
+    h.s.handle_timeout(h.now);
+    assert_eq!(poll_body(&h.transmits()), b"2");
+    h.s.handle_packet(h.now, Packet::Pong(Str::new()));
+    assert_eq!(h.s.timers.get(Timer::PongDeadline), None, "the pong counts");
 }
 
 #[test]
@@ -505,7 +570,7 @@ fn wants_data_respects_buffer_and_upgrade() {
         "before the probe, polling still carries data"
     );
     h.s.handle_probe_packet(h.now, Packet::Ping("probe".into()));
-    assert!(!h.s.wants_data());
+    assert!(h.s.wants_data(), "after the probe too, until `5`");
 }
 
 #[test]
@@ -610,7 +675,7 @@ fn blind_pongs_do_not_keep_a_session_that_never_polls() {
 /// Official suite flake ("ignores HTTP requests with same sid after
 /// upgrade"): the client sends `2probe`, `5`, then a GET. If the GET was
 /// read before `5`, it got a noop (200) instead of 400. A GET that arrives
-/// after the probe is now held; `5` arriving meanwhile refuses it.
+/// after the probe waits for the check (100 ms); `5` arriving meanwhile refuses it.
 #[test]
 fn poll_after_probe_is_refused_when_the_upgrade_follows() {
     let mut h = Harness::polling();
@@ -635,7 +700,7 @@ fn poll_after_probe_is_refused_when_the_upgrade_follows() {
             Transmit::PollRefused
         ]
     );
-    // A failed upgrade turns a held poll back into an ordinary one.
+    // A failed upgrade leaves a waiting poll an ordinary one.
     let mut h = Harness::polling();
     h.s.handle_upgrade_start(h.now).unwrap();
     h.s.handle_probe_packet(h.now, Packet::Ping("probe".into()));
@@ -685,7 +750,7 @@ fn a_second_poll_while_one_is_held_is_an_overlap() {
     h.s.handle_probe_packet(h.now, Packet::Ping("probe".into()));
     h.transmits();
     assert!(h.poll().is_empty(), "held");
-    h.now += PROBED_POLL_HOLD * 2;
+    h.now += UPGRADE_CHECK_INTERVAL * 2;
     assert_eq!(h.s.handle_poll(h.now), Err(PollError::Overlap));
     assert_eq!(
         h.transmits(),

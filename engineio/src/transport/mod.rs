@@ -7,6 +7,7 @@
 //! sessions and spawns their drivers. They must not touch the driver or a
 //! session's state beyond the handshake's first poll.
 
+pub mod linger;
 pub(crate) mod polling;
 pub(crate) mod websocket;
 pub(crate) mod wsconn;

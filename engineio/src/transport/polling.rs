@@ -20,9 +20,7 @@ use http_body_util::Full;
 use hyper::body::Body;
 use tokio::sync::oneshot;
 
-use super::{
-    cors, cors_for, error, error_response, set_cookie, ErrorCode, Pending, Resp, ResponseFuture,
-};
+use super::{cors, cors_for, error, set_cookie, ErrorCode, Pending, Resp, ResponseFuture};
 use crate::error::CloseReason;
 use crate::payload;
 use crate::registry::Inner;
@@ -85,6 +83,13 @@ where
             }))
         }
         Method::POST => {
+            if is_binary_post(&req) {
+                // EIO=4 payloads are text only (binary goes base64 in
+                // them): like the reference server, a binary body is an
+                // error of the transport, answered 400 with no body.
+                socket.close_with(CloseReason::TransportError);
+                return ResponseFuture::ready(cors(inner, &req, empty(StatusCode::BAD_REQUEST)));
+            }
             if socket.0.post_active.swap(true, Ordering::AcqRel) {
                 // Spec: more than one active POST is a client error that closes the session.
                 socket.close_with(CloseReason::TransportError);
@@ -115,6 +120,25 @@ where
         }
         _ => ResponseFuture::ready(cors(inner, &req, error(ErrorCode::BadRequest))),
     }
+}
+
+/// Whether a POST declares an `application/octet-stream` body, which
+/// only EIO=3 clients send (compared without parameters, ignoring case).
+fn is_binary_post<B>(req: &Request<B>) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            let essence = v.split(';').next().unwrap_or("").trim();
+            essence.eq_ignore_ascii_case("application/octet-stream")
+        })
+}
+
+/// A bodiless answer, as the reference server gives its transport errors.
+fn empty(status: StatusCode) -> Resp {
+    let mut r = Response::new(Full::new(Bytes::new()));
+    *r.status_mut() = status;
+    r
 }
 
 fn poll_error(e: PollError) -> Resp {
@@ -233,13 +257,17 @@ where
     }
 }
 
+/// A body beyond `max_payload`: 413 with no body, as the reference server
+/// answers (engine.io-client reports the body as the close's description).
+/// The rest of the body is never read: the connection closes after the
+/// answer, lingering so that the client can read it (see
+/// [`EngineConfig::linger_timeout`](crate::EngineConfig::linger_timeout)).
 fn too_large(socket: &Socket) -> Resp {
     socket.close_with(CloseReason::TransportError);
-    error_response(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        ErrorCode::BadRequest as u16,
-        "Payload too large",
-    )
+    let mut r = empty(StatusCode::PAYLOAD_TOO_LARGE);
+    r.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    r
 }
 
 /// A polling answer compressed with the best encoding the client accepts

@@ -18,7 +18,7 @@ use hyper::upgrade::OnUpgrade;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
 use super::wsconn::{wrap, ws_config, Ws, WsLimits};
-use super::{error, set_cookie, ErrorCode, Resp};
+use super::{error, error_response, set_cookie, ErrorCode, Resp};
 use crate::config::TransportKind;
 use crate::registry::Inner;
 use crate::sid::Sid;
@@ -32,15 +32,72 @@ fn header_has_token<B>(req: &Request<B>, name: header::HeaderName, token: &str) 
     })
 }
 
-/// Whether the request asks for a WebSocket upgrade.
-pub(crate) fn is_upgrade_request<B>(req: &Request<B>) -> bool {
-    header_has_token(req, header::CONNECTION, "upgrade")
-        && header_has_token(req, header::UPGRADE, "websocket")
-        && req.headers().contains_key(header::SEC_WEBSOCKET_KEY)
-        && req
-            .headers()
-            .get(header::SEC_WEBSOCKET_VERSION)
-            .is_some_and(|v| v == "13")
+/// Why a WebSocket opening handshake is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BadHandshake {
+    /// Not a valid opening handshake: 400.
+    Malformed,
+    /// A `Sec-WebSocket-Version` other than 13: 426 (RFC 6455 4.4).
+    Version,
+}
+
+impl BadHandshake {
+    /// The answer: 400, or 426 with `Sec-WebSocket-Version: 13`.
+    pub(crate) fn response(self) -> Resp {
+        match self {
+            BadHandshake::Malformed => error(ErrorCode::BadRequest),
+            BadHandshake::Version => {
+                let mut resp = error_response(
+                    StatusCode::UPGRADE_REQUIRED,
+                    ErrorCode::BadRequest as u16,
+                    "Unsupported WebSocket version",
+                );
+                resp.headers_mut().insert(
+                    header::SEC_WEBSOCKET_VERSION,
+                    HeaderValue::from_static("13"),
+                );
+                resp
+            }
+        }
+    }
+}
+
+/// Checks a WebSocket opening handshake (RFC 6455 section 4.2.1): `GET`,
+/// `Connection: upgrade`, `Upgrade: websocket` (case-insensitive), a
+/// `Sec-WebSocket-Key` that is the base64 of 16 bytes and
+/// `Sec-WebSocket-Version: 13`.
+pub(crate) fn check_handshake<B>(req: &Request<B>) -> Result<(), BadHandshake> {
+    let h = req.headers();
+    let upgrade_ok = h
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("websocket"));
+    let key_ok = h
+        .get(header::SEC_WEBSOCKET_KEY)
+        .is_some_and(|k| is_websocket_key(k.as_bytes()));
+    if req.method() != http::Method::GET
+        || !header_has_token(req, header::CONNECTION, "upgrade")
+        || !upgrade_ok
+        || !key_ok
+    {
+        return Err(BadHandshake::Malformed);
+    }
+    match h.get(header::SEC_WEBSOCKET_VERSION) {
+        Some(v) if v == "13" => Ok(()),
+        Some(_) => Err(BadHandshake::Version),
+        None => Err(BadHandshake::Malformed),
+    }
+}
+
+/// Whether `key` is the base64 of exactly 16 bytes (RFC 6455 4.1, item 7):
+/// 22 characters of the standard alphabet and `==`.
+fn is_websocket_key(key: &[u8]) -> bool {
+    use base64::Engine as _;
+    let key = key.trim_ascii();
+    key.len() == 24
+        && base64::engine::general_purpose::STANDARD
+            .decode(key)
+            .is_ok_and(|raw| raw.len() == 16)
 }
 
 pub(crate) fn switching_protocols<B>(req: &Request<B>) -> Resp {
@@ -125,4 +182,22 @@ fn refuse<B>(inner: &Inner, mut req: Request<B>) -> Resp {
         }
     });
     switching_protocols(&req)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn websocket_keys() {
+        assert!(is_websocket_key(b"dGhlIHNhbXBsZSBub25jZQ=="));
+        assert!(is_websocket_key(b" dGhlIHNhbXBsZSBub25jZQ== "));
+        // 15 and 17 bytes, not base64, the URL-safe alphabet, no padding.
+        assert!(!is_websocket_key(b"dGhlIHNhbXBsZSBub25j"));
+        assert!(!is_websocket_key(b"dGhlIHNhbXBsZSBub25jZQ==AA=="));
+        assert!(!is_websocket_key(b"dGhlIHNhbXBsZSBub25jZ!=="));
+        assert!(!is_websocket_key(b"-_hlIHNhbXBsZSBub25jZQ=="));
+        assert!(!is_websocket_key(b"dGhlIHNhbXBsZSBub25jZQ"));
+        assert!(!is_websocket_key(b""));
+    }
 }

@@ -23,6 +23,7 @@ use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
+use super::linger::Lingering;
 use crate::config::EngineConfig;
 use crate::packet::Packet;
 use crate::str::Str;
@@ -300,10 +301,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsConn<S> {
 pub(crate) type Ws = WsConn<WsIo>;
 
 /// The stream under a WebSocket: the TCP connection itself when the
-/// engine's own server accepted it, so reads and writes skip hyper's
-/// boxed `Upgraded` and two adapter layers; otherwise whatever hyper
-/// upgraded (TLS, a connection of another server).
+/// engine's own server accepted it (`Engine`, in its lingering wrapper) or
+/// another server served a plain `TcpStream`, so reads and writes skip
+/// hyper's boxed `Upgraded` and two adapter layers; otherwise whatever
+/// hyper upgraded (TLS, another server's stream type).
 pub(crate) enum WsIo {
+    Engine(Lingering<TcpStream>),
     Tcp(TcpStream),
     Upgraded(TokioIo<Upgraded>),
 }
@@ -315,6 +318,7 @@ impl AsyncRead for WsIo {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         match self.get_mut() {
+            WsIo::Engine(s) => Pin::new(s).poll_read(cx, buf),
             WsIo::Tcp(s) => Pin::new(s).poll_read(cx, buf),
             WsIo::Upgraded(s) => Pin::new(s).poll_read(cx, buf),
         }
@@ -328,6 +332,7 @@ impl AsyncWrite for WsIo {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
+            WsIo::Engine(s) => Pin::new(s).poll_write(cx, buf),
             WsIo::Tcp(s) => Pin::new(s).poll_write(cx, buf),
             WsIo::Upgraded(s) => Pin::new(s).poll_write(cx, buf),
         }
@@ -335,6 +340,7 @@ impl AsyncWrite for WsIo {
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
+            WsIo::Engine(s) => Pin::new(s).poll_flush(cx),
             WsIo::Tcp(s) => Pin::new(s).poll_flush(cx),
             WsIo::Upgraded(s) => Pin::new(s).poll_flush(cx),
         }
@@ -342,6 +348,7 @@ impl AsyncWrite for WsIo {
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
+            WsIo::Engine(s) => Pin::new(s).poll_shutdown(cx),
             WsIo::Tcp(s) => Pin::new(s).poll_shutdown(cx),
             WsIo::Upgraded(s) => Pin::new(s).poll_shutdown(cx),
         }
@@ -371,9 +378,18 @@ pub(crate) fn ws_limits(max_message: usize, read_chunk: usize) -> WsLimits {
 /// The WebSocket over a completed upgrade. Bytes the client sent right
 /// behind its upgrade request, which hyper already read, come first.
 pub(crate) fn wrap(upgraded: Upgraded, limits: WsLimits) -> Box<Ws> {
-    let (io, read) = match upgraded.downcast::<TokioIo<TcpStream>>() {
-        Ok(parts) => (WsIo::Tcp(parts.io.into_inner()), parts.read_buf),
-        Err(other) => (WsIo::Upgraded(TokioIo::new(other)), Bytes::new()),
+    // The engine's own connections come wrapped for lingering closes; a
+    // WebSocket closes by its own handshake instead.
+    let (io, read) = match upgraded.downcast::<TokioIo<Lingering<TcpStream>>>() {
+        Ok(parts) => {
+            let mut io = parts.io.into_inner();
+            io.detach();
+            (WsIo::Engine(io), parts.read_buf)
+        }
+        Err(other) => match other.downcast::<TokioIo<TcpStream>>() {
+            Ok(parts) => (WsIo::Tcp(parts.io.into_inner()), parts.read_buf),
+            Err(other) => (WsIo::Upgraded(TokioIo::new(other)), Bytes::new()),
+        },
     };
     let mut ws = WsConn::new(io, limits.max_message, limits.read_chunk);
     ws.unread(&read);
