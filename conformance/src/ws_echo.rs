@@ -56,11 +56,11 @@ async fn answer(
             });
             Ok(resp)
         }
-        Err(_) => {
+        Err(e) => Ok(e.response().unwrap_or_else(|| {
             let mut resp = Response::new(Full::new(Bytes::from_static(b"websocket only\n")));
             *resp.status_mut() = StatusCode::BAD_REQUEST;
-            Ok(resp)
-        }
+            resp
+        })),
     }
 }
 

@@ -143,3 +143,31 @@ async fn a_plain_request_gets_400() {
     let head = read_head(&mut s).await;
     assert!(head.starts_with("HTTP/1.1 400"), "{head}");
 }
+
+/// Sends an upgrade request with the given key and version; returns the
+/// response head.
+async fn handshake(addr: std::net::SocketAddr, key: &str, version: &str) -> String {
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    let req = format!(
+        "GET /any HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+         Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: {version}\r\n\r\n"
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    read_head(&mut s).await
+}
+
+#[tokio::test]
+async fn a_bad_key_gets_400_and_another_version_426() {
+    let addr = server().await;
+    // Not the base64 of 16 bytes (RFC 6455 section 4.1, item 7).
+    let head = handshake(addr, "c2hvcnQ=", "13").await;
+    assert!(head.starts_with("HTTP/1.1 400"), "{head}");
+    // Section 4.4: 426 with the version the server speaks.
+    let head = handshake(addr, "dGhlIHNhbXBsZSBub25jZQ==", "8").await;
+    assert!(head.starts_with("HTTP/1.1 426"), "{head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("sec-websocket-version: 13"),
+        "{head}"
+    );
+}

@@ -25,7 +25,7 @@ use http_body_util::Full;
 use hyper::upgrade::OnUpgrade;
 
 use crate::str::Str;
-use crate::transport::websocket::{is_upgrade_request, switching_protocols};
+use crate::transport::websocket::{check_handshake, switching_protocols, BadHandshake};
 use crate::transport::wsconn::{wrap, ws_limits, Ws, WsEvent, WsLimits};
 use crate::wsframe::FrameKind;
 
@@ -78,6 +78,9 @@ pub enum RawUpgradeError {
     /// The request is not a WebSocket upgrade (RFC 6455 section 4.2.1):
     /// answer it with 400.
     NotUpgrade,
+    /// A `Sec-WebSocket-Version` other than 13: answer it with 426 and
+    /// `Sec-WebSocket-Version: 13` (RFC 6455 section 4.4).
+    UnsupportedVersion,
     /// The server that delivered the request does not support upgrades.
     Unsupported,
     /// The upgrade did not complete (the connection failed first).
@@ -88,8 +91,24 @@ impl fmt::Display for RawUpgradeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             RawUpgradeError::NotUpgrade => f.write_str("not a websocket upgrade request"),
+            RawUpgradeError::UnsupportedVersion => f.write_str("unsupported websocket version"),
             RawUpgradeError::Unsupported => f.write_str("the connection cannot be upgraded"),
             RawUpgradeError::Failed(e) => write!(f, "websocket upgrade failed: {e}"),
+        }
+    }
+}
+
+impl RawUpgradeError {
+    /// The answer to send for a refused request: 400, or 426 with
+    /// `Sec-WebSocket-Version: 13` for an unsupported version; `None` once
+    /// the 101 went out (the upgrade failed afterwards).
+    pub fn response(&self) -> Option<http::Response<Full<Bytes>>> {
+        match self {
+            RawUpgradeError::NotUpgrade | RawUpgradeError::Unsupported => {
+                Some(BadHandshake::Malformed.response())
+            }
+            RawUpgradeError::UnsupportedVersion => Some(BadHandshake::Version.response()),
+            RawUpgradeError::Failed(_) => None,
         }
     }
 }
@@ -128,8 +147,10 @@ pub fn upgrade<B>(
     req: &mut Request<B>,
     config: RawConfig,
 ) -> Result<(http::Response<Full<Bytes>>, Upgrading), RawUpgradeError> {
-    if !is_upgrade_request(req) {
-        return Err(RawUpgradeError::NotUpgrade);
+    match check_handshake(req) {
+        Ok(()) => {}
+        Err(BadHandshake::Version) => return Err(RawUpgradeError::UnsupportedVersion),
+        Err(BadHandshake::Malformed) => return Err(RawUpgradeError::NotUpgrade),
     }
     let on = req
         .extensions_mut()
