@@ -64,6 +64,8 @@ pub fn engine_config(config: &Config) -> EngineConfig {
         .header_read_timeout(Duration::from_millis(c.header_read_timeout_ms))
         .body_read_timeout(Duration::from_millis(c.body_read_timeout_ms))
         .upgrade_timeout(Duration::from_millis(c.upgrade_timeout_ms))
+        .linger_timeout(Duration::from_millis(c.linger_timeout_ms))
+        .linger_bytes(c.linger_bytes)
         .max_packets_per_post(c.max_packets_per_post)
         .ws_read_buffer(c.ws_read_buffer)
         .http_compression((c.compression_threshold > 0).then_some(c.compression_threshold))
@@ -412,7 +414,8 @@ mod tests {
     fn connection_knobs_reach_the_engine() {
         let toml = "[connection]\nsend_buffer = 7\nslow_client = \"close\"\n\
                     header_read_timeout_ms = 1234\nbody_read_timeout_ms = 2345\n\
-                    upgrade_timeout_ms = 3456\nmax_packets_per_post = 9\nws_read_buffer = 128\n";
+                    upgrade_timeout_ms = 3456\nmax_packets_per_post = 9\nws_read_buffer = 128\n\
+                    linger_timeout_ms = 0\nlinger_bytes = 4096\n";
         let c = Config::from_toml(toml).unwrap();
         let e = engine_config(&c);
         assert_eq!(e.send_buffer, 7);
@@ -422,6 +425,8 @@ mod tests {
         assert_eq!(e.upgrade_timeout, Duration::from_millis(3456));
         assert_eq!(e.max_packets_per_post, 9);
         assert_eq!(e.ws_read_buffer, 128);
+        assert_eq!(e.linger_timeout, Duration::ZERO);
+        assert_eq!(e.linger_bytes, 4096);
         let d = engine_config(&Config::default());
         let defaults = EngineConfig::default();
         assert_eq!(d.send_buffer, defaults.send_buffer);
@@ -431,5 +436,7 @@ mod tests {
         assert_eq!(d.upgrade_timeout, defaults.upgrade_timeout);
         assert_eq!(d.max_packets_per_post, defaults.max_packets_per_post);
         assert_eq!(d.ws_read_buffer, defaults.ws_read_buffer);
+        assert_eq!(d.linger_timeout, defaults.linger_timeout);
+        assert_eq!(d.linger_bytes, defaults.linger_bytes);
     }
 }

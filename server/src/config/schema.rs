@@ -123,6 +123,14 @@ pub struct ConnectionSection {
     pub body_read_timeout_ms: u64,
     /// Time a WebSocket upgrade may take, in milliseconds. Default 10,000.
     pub upgrade_timeout_ms: u64,
+    /// Longest lingering close, in milliseconds: when the server answers a
+    /// request before reading its body (a 413, say) and closes, it discards
+    /// what the client still sends for this long so that the client reads
+    /// the answer instead of a reset; 0 closes at once. Default 2,000.
+    pub linger_timeout_ms: u64,
+    /// Most bytes one lingering close discards before closing. Default
+    /// 1,048,576 (1 MiB).
+    pub linger_bytes: usize,
     /// Most Engine.IO packets in one polling POST. Default 1024.
     pub max_packets_per_post: usize,
     /// Most bytes one WebSocket read takes (64 to 16384); idle connections
@@ -160,6 +168,8 @@ impl Default for ConnectionSection {
             header_read_timeout_ms: 10_000,
             body_read_timeout_ms: 10_000,
             upgrade_timeout_ms: 10_000,
+            linger_timeout_ms: 2_000,
+            linger_bytes: 1 << 20,
             max_packets_per_post: 1024,
             ws_read_buffer: 4096,
             recovery_secs: 0,
