@@ -188,15 +188,32 @@ impl Connection {
         self.0.lock().sockets.values().cloned().collect()
     }
 
+    /// Routes a decoded packet. Like the reference client (`ondecoded`), a
+    /// CONNECT for a namespace this connection is already connected to,
+    /// and any CONNECT_ERROR (which only a server sends), is an invalid
+    /// state: the whole connection closes, every socket with `forced server
+    /// close` and no DISCONNECT packet. A CONNECT while the same
+    /// namespace's middlewares still run is ignored, and other packets for
+    /// a namespace without a socket are dropped (the reference closes for
+    /// those too; a client can race a server-side namespace disconnect).
     fn handle_packet(&self, p: Packet) {
-        if p.ty == PacketType::Connect {
-            self.connect(p.nsp, p.data.unwrap_or_else(|| json!({})));
-            return;
+        match p.ty {
+            PacketType::Connect => self.connect(p.nsp, p.data.unwrap_or_else(|| json!({}))),
+            PacketType::ConnectError => self.force_close(),
+            _ => {
+                let socket = self.0.lock().sockets.get(&p.nsp).cloned();
+                if let Some(s) = socket {
+                    s.handle_packet(p);
+                }
+            }
         }
-        let socket = self.0.lock().sockets.get(&p.nsp).cloned();
-        if let Some(s) = socket {
-            s.handle_packet(p);
-        }
+    }
+
+    /// Closes the connection for a protocol violation that is not a parse
+    /// error (the reference's `client.close()`).
+    fn force_close(&self) {
+        self.handle_close(DisconnectReason::ForcedServerClose);
+        self.0.conn.close();
     }
 
     fn send(&self, packet: Packet) {
@@ -206,7 +223,12 @@ impl Connection {
     fn connect(&self, name: String, auth: Value) {
         {
             let mut st = self.0.lock();
-            if st.closed || st.sockets.contains_key(&name) || !st.connecting.insert(name.clone()) {
+            if st.sockets.contains_key(&name) && !st.closed {
+                drop(st);
+                self.force_close();
+                return;
+            }
+            if st.closed || !st.connecting.insert(name.clone()) {
                 return;
             }
         }
