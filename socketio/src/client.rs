@@ -291,8 +291,15 @@ impl Connection {
         }
     }
 
+    /// Makes the socket visible and answers its CONNECT. The socket's
+    /// output is held from before anyone can send to it (a broadcast on
+    /// another thread, a recovered room) until its answer is queued, then
+    /// the missed packets (read once the socket is in its rooms, so that
+    /// none falls between them and live delivery), then whatever was sent
+    /// to it meanwhile (see `socket/output.rs`).
     fn finish_connect(&self, socket: Socket, restored: Option<Restored>) {
         let nsp = socket.nsp().clone();
+        socket.hold_output();
         {
             let mut st = self.0.lock();
             st.connecting.remove(nsp.name());
@@ -308,30 +315,25 @@ impl Connection {
             nsp.add_socket(&socket);
         }
         // Restore first: the restored data holds the private id to keep.
-        let missed = match restored {
-            Some(mut r) => {
+        let (missed, replayed) = match (restored, nsp.recovery()) {
+            (Some(mut r), Some(recovery)) => {
                 restore(&socket, &mut r);
-                r.missed(&socket.rooms())
+                recovery.missed(&r, &socket.rooms())
             }
-            None => Vec::new(),
+            _ => (Vec::new(), 0),
         };
         let pid = recovery_pid(&nsp, &socket);
-        // The answer goes out first; the socket's next packets wait for
-        // `connect_ack_gap` so the answer reaches the client alone.
+        // The answer goes out first; with `connect_ack_gap`, the socket's
+        // next packets wait for it so the answer reaches the client alone.
         let handlers = nsp.connection_handlers();
         let gap = self.0.server.namespaces.config().connect_ack_gap;
-        let hold = !gap.is_zero() && (!handlers.is_empty() || !missed.is_empty());
-        if hold {
-            socket.hold_output();
-        }
-        self.send(Packet::new(
+        let keep = !gap.is_zero() && (!handlers.is_empty() || !missed.is_empty());
+        let answer = Packet::new(
             PacketType::Connect,
             nsp.name(),
             Some(connect_payload(socket.id(), pid.as_deref())),
-        ));
-        for p in missed {
-            let _ = socket.send_packet(p);
-        }
+        );
+        socket.answer_connect(Encoded::new(&answer), missed, replayed, keep);
         // The connection handlers start now, up to their first await (rooms
         // they join are joined before anyone can react to the answer); the
         // rest runs before the client's first events, which wait in the
@@ -344,7 +346,7 @@ impl Connection {
                 }
             }));
         }
-        if hold {
+        if keep {
             // One queue and task per server, not a task per connection.
             self.0.server.ack_gaps.push(AckGap(socket.clone()));
         }

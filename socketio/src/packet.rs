@@ -114,6 +114,9 @@ pub struct Packet {
     pub attachments: Vec<Bytes>,
     /// Attachments announced in the header (decoding only).
     pub(crate) expected: usize,
+    /// Its place in the namespace's recovery store, once recorded (a
+    /// broadcast with connection state recovery on); never on the wire.
+    pub(crate) recorded: Option<u64>,
 }
 
 impl Packet {
@@ -126,6 +129,7 @@ impl Packet {
             data,
             attachments: Vec::new(),
             expected: 0,
+            recorded: None,
         }
     }
 
@@ -143,6 +147,7 @@ impl Packet {
             data: Some(args),
             attachments,
             expected: 0,
+            recorded: None,
         }
     }
 
@@ -155,6 +160,7 @@ impl Packet {
             data: Some(args),
             attachments,
             expected: 0,
+            recorded: None,
         }
     }
 
@@ -246,6 +252,7 @@ impl Packet {
             data,
             attachments: Vec::new(),
             expected,
+            recorded: None,
         })
     }
 
