@@ -189,13 +189,20 @@ impl Connection {
     }
 
     /// Routes a decoded packet. Like the reference client (`ondecoded`), a
-    /// CONNECT for a namespace this connection is already connected to,
-    /// and any CONNECT_ERROR (which only a server sends), is an invalid
-    /// state: the whole connection closes, every socket with `forced server
-    /// close` and no DISCONNECT packet. A CONNECT while the same
-    /// namespace's middlewares still run is ignored, and other packets for
-    /// a namespace without a socket are dropped (the reference closes for
-    /// those too; a client can race a server-side namespace disconnect).
+    /// CONNECT for a namespace this connection is connected to, and any
+    /// CONNECT_ERROR (which only a server sends), is an invalid state: the
+    /// whole connection closes, every socket with `forced server close`
+    /// and no DISCONNECT packet.
+    ///
+    /// Unlike the reference, a CONNECT repeated before the client sent
+    /// anything else on that namespace is taken as a duplicate and ignored:
+    /// socket.io-client sends two when `io.socket(nsp)` (which connects) is
+    /// followed by `connect()`, and the reference, which answers a CONNECT
+    /// a tick later, usually reads the second before it has a socket.
+    /// Likewise a CONNECT while the namespace's middlewares still run. Other
+    /// packets for a namespace without a socket are dropped (the reference
+    /// closes for those too; a client can race a server-side namespace
+    /// disconnect).
     fn handle_packet(&self, p: Packet) {
         match p.ty {
             PacketType::Connect => self.connect(p.nsp, p.data.unwrap_or_else(|| json!({}))),
@@ -223,9 +230,12 @@ impl Connection {
     fn connect(&self, name: String, auth: Value) {
         {
             let mut st = self.0.lock();
-            if st.sockets.contains_key(&name) && !st.closed {
+            if let Some(s) = st.sockets.get(&name).filter(|_| !st.closed) {
+                let known = s.heard();
                 drop(st);
-                self.force_close();
+                if known {
+                    self.force_close();
+                }
                 return;
             }
             if st.closed || !st.connecting.insert(name.clone()) {

@@ -1,6 +1,8 @@
 //! Invalid connection states close the whole connection, as in the
-//! reference client (`ondecoded`): a second CONNECT for a namespace already
-//! joined, and a CONNECT_ERROR from the client.
+//! reference client (`ondecoded`): a CONNECT for a namespace the client
+//! knows it joined (it sent something there since), and a CONNECT_ERROR
+//! from the client. A CONNECT repeated before anything else, as
+//! socket.io-client sends after `io.socket(nsp)` and `connect()`, is not.
 mod common;
 use common::*;
 
@@ -28,14 +30,17 @@ fn logging_server() -> (SocketIo, Log) {
     (io, log)
 }
 
-/// Sends `packet` on a connection joined to `/` and `/custom`; expects the
-/// connection to close (no Socket.IO DISCONNECT packet first) and both
-/// sockets to end with `forced server close`.
+/// Sends `packet` on a connection joined to `/` and `/custom` that sent an
+/// event on each; expects the connection to close (no Socket.IO
+/// DISCONNECT packet first) and both sockets to end with `forced server
+/// close`.
 async fn closes_everything(packet: &str) {
     let (io, log) = logging_server();
     let addr = serve(&io).await;
     let (mut c, _) = Client::connect(addr, "/").await;
     c.join_nsp("/custom", None).await;
+    c.send("42[\"hi\"]").await;
+    c.send("42/custom,[\"hi\"]").await;
     c.send(packet).await;
     // Only the Engine.IO close may come first: no Socket.IO DISCONNECT.
     c.closed().await;
@@ -82,4 +87,23 @@ async fn connecting_again_after_leaving_is_allowed() {
     );
     assert_eq!(io.of("/").sockets().len(), 1);
     assert_eq!(io.of("/custom").sockets().len(), 1);
+}
+
+/// A CONNECT sent again before anything else on the namespace is a
+/// duplicate (socket.io-client's `io.socket(nsp).connect()`): ignored,
+/// answered once, the connection stays.
+#[tokio::test]
+async fn a_repeated_connect_before_anything_else_is_ignored() {
+    let (io, log) = logging_server();
+    let addr = serve(&io).await;
+    let (mut c, _) = Client::connect(addr, "/").await;
+    c.send("40/custom,").await;
+    c.send("40/custom,").await;
+    assert!(c.text().await.starts_with("40/custom,{"));
+    c.silent(100).await;
+    // Known now: the same CONNECT closes the connection.
+    c.send("42/custom,[\"hi\"]").await;
+    c.send("40/custom,").await;
+    c.closed().await;
+    eventually(|| log.lock().unwrap().len() == 2).await;
 }

@@ -106,6 +106,9 @@ pub(crate) struct SocketInner {
     replayed: AtomicU64,
     /// Concurrent (`on_concurrent`) handlers running now.
     concurrent: AtomicUsize,
+    /// The client sent a packet on this namespace since it connected: it
+    /// knows it is connected (a CONNECT now is an invalid state).
+    heard: AtomicBool,
     extensions: Mutex<Extensions>,
     max_queued: usize,
 }
@@ -167,6 +170,7 @@ impl Socket {
             holding: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             concurrent: AtomicUsize::new(0),
+            heard: AtomicBool::new(false),
             connected: AtomicBool::new(false),
             extensions: Mutex::new(HashMap::new()),
             recovered,
@@ -434,8 +438,15 @@ impl Socket {
         }
     }
 
+    /// Whether the client sent a packet other than CONNECT on this
+    /// namespace since it connected.
+    pub(crate) fn heard(&self) -> bool {
+        self.0.heard.load(Ordering::Relaxed)
+    }
+
     /// Handles a packet for this namespace from the client.
     pub(crate) fn handle_packet(&self, packet: Packet) {
+        self.0.heard.store(true, Ordering::Relaxed);
         match packet.ty {
             PacketType::Event | PacketType::BinaryEvent => self.handle_event(packet),
             PacketType::Ack | PacketType::BinaryAck => self.handle_ack(packet),
