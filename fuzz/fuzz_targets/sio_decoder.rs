@@ -6,7 +6,7 @@
 
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
-use socketio::{Decoder, PacketType};
+use socketio::{Decoder, Packet, PacketType};
 
 const MAX_ATTACHMENTS: usize = 4;
 
@@ -28,6 +28,9 @@ fuzz_target!(|data: &[u8]| {
         match r {
             Ok(Some(p)) => {
                 assert!(p.attachments.len() <= MAX_ATTACHMENTS);
+                // Every accepted ack id (up to u64::MAX) is encoded back exactly.
+                let again = Packet::decode(&p.encode(), MAX_ATTACHMENTS);
+                assert_eq!(again.map(|q| q.id), Ok(p.id));
                 if !p.ty.is_binary() {
                     assert!(p.attachments.is_empty());
                 }

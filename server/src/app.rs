@@ -216,7 +216,7 @@ fn on_connection(st: &Arc<State>, socket: Socket) {
     }
     if live.config.monitoring.event_logging {
         let m = live.config.monitoring.max_event_log;
-        lock(&st.monitor).log(
+        st.monitor.log(
             "connection",
             json!({ "namespace": ns, "socketId": socket.id().as_str(), "userId": user.id }),
             m,
@@ -238,17 +238,15 @@ fn on_packet(st: &State, s: &Socket, event: &str) -> PacketVerdict {
     let live = st.live();
     let mon = &live.config.monitoring;
     let name = short_name(event);
-    {
-        let mut m = lock(&st.monitor);
-        m.count(name, mon.max_event_types);
-        if mon.event_logging {
-            let user = user_of(s).and_then(|u| u.id.clone());
-            m.log(
-                name,
-                json!({ "namespace": s.nsp().name(), "socketId": s.id().as_str(), "userId": user }),
-                mon.max_event_log,
-            );
-        }
+    // Counted without a shared lock; the log's lock only when logging.
+    st.monitor.count(name, mon.max_event_types);
+    if mon.event_logging {
+        let user = user_of(s).and_then(|u| u.id.clone());
+        st.monitor.log(
+            name,
+            json!({ "namespace": s.nsp().name(), "socketId": s.id().as_str(), "userId": user }),
+            mon.max_event_log,
+        );
     }
     match check_event_limit(&live, s) {
         Ok(()) => Ok(()),
@@ -280,7 +278,7 @@ fn on_disconnect(st: &Arc<State>, s: &Socket, reason: &DisconnectReason) {
     }
     if live.config.monitoring.event_logging {
         let m = live.config.monitoring.max_event_log;
-        lock(&st.monitor).log("disconnect", json!({ "namespace": s.nsp().name(), "socketId": s.id().as_str(), "reason": reason.as_str() }), m);
+        st.monitor.log("disconnect", json!({ "namespace": s.nsp().name(), "socketId": s.id().as_str(), "reason": reason.as_str() }), m);
     }
 }
 

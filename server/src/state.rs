@@ -84,7 +84,7 @@ pub struct State {
     /// Metrics for `/metrics`.
     pub metrics: Metrics,
     /// Event statistics and log.
-    pub monitor: Mutex<Monitor>,
+    pub monitor: Monitor,
     /// New connections per client IP.
     pub conn_limiter: Mutex<KeyedLimiter<IpAddr>>,
     /// API requests per valid key.
@@ -149,7 +149,7 @@ impl State {
             live: RwLock::new(Arc::new(Live::new(config)?)),
             verifier,
             metrics: Metrics::default(),
-            monitor: Mutex::new(Monitor::default()),
+            monitor: Monitor::default(),
             conn_limiter: Mutex::new(KeyedLimiter::new(keys)),
             api_limiter: Mutex::new(KeyedLimiter::new(keys)),
             api_ip_limiter: Mutex::new(KeyedLimiter::new(keys)),

@@ -188,15 +188,39 @@ impl Connection {
         self.0.lock().sockets.values().cloned().collect()
     }
 
+    /// Routes a decoded packet. Like the reference client (`ondecoded`), a
+    /// CONNECT for a namespace this connection is connected to, and any
+    /// CONNECT_ERROR (which only a server sends), is an invalid state: the
+    /// whole connection closes, every socket with `forced server close`
+    /// and no DISCONNECT packet.
+    ///
+    /// Unlike the reference, a CONNECT repeated before the client sent
+    /// anything else on that namespace is taken as a duplicate and ignored:
+    /// socket.io-client sends two when `io.socket(nsp)` (which connects) is
+    /// followed by `connect()`, and the reference, which answers a CONNECT
+    /// a tick later, usually reads the second before it has a socket.
+    /// Likewise a CONNECT while the namespace's middlewares still run. Other
+    /// packets for a namespace without a socket are dropped (the reference
+    /// closes for those too; a client can race a server-side namespace
+    /// disconnect).
     fn handle_packet(&self, p: Packet) {
-        if p.ty == PacketType::Connect {
-            self.connect(p.nsp, p.data.unwrap_or_else(|| json!({})));
-            return;
+        match p.ty {
+            PacketType::Connect => self.connect(p.nsp, p.data.unwrap_or_else(|| json!({}))),
+            PacketType::ConnectError => self.force_close(),
+            _ => {
+                let socket = self.0.lock().sockets.get(&p.nsp).cloned();
+                if let Some(s) = socket {
+                    s.handle_packet(p);
+                }
+            }
         }
-        let socket = self.0.lock().sockets.get(&p.nsp).cloned();
-        if let Some(s) = socket {
-            s.handle_packet(p);
-        }
+    }
+
+    /// Closes the connection for a protocol violation that is not a parse
+    /// error (the reference's `client.close()`).
+    fn force_close(&self) {
+        self.handle_close(DisconnectReason::ForcedServerClose);
+        self.0.conn.close();
     }
 
     fn send(&self, packet: Packet) {
@@ -206,7 +230,15 @@ impl Connection {
     fn connect(&self, name: String, auth: Value) {
         {
             let mut st = self.0.lock();
-            if st.closed || st.sockets.contains_key(&name) || !st.connecting.insert(name.clone()) {
+            if let Some(s) = st.sockets.get(&name).filter(|_| !st.closed) {
+                let known = s.heard();
+                drop(st);
+                if known {
+                    self.force_close();
+                }
+                return;
+            }
+            if st.closed || !st.connecting.insert(name.clone()) {
                 return;
             }
         }
@@ -269,8 +301,15 @@ impl Connection {
         }
     }
 
+    /// Makes the socket visible and answers its CONNECT. The socket's
+    /// output is held from before anyone can send to it (a broadcast on
+    /// another thread, a recovered room) until its answer is queued, then
+    /// the missed packets (read once the socket is in its rooms, so that
+    /// none falls between them and live delivery), then whatever was sent
+    /// to it meanwhile (see `socket/output.rs`).
     fn finish_connect(&self, socket: Socket, restored: Option<Restored>) {
         let nsp = socket.nsp().clone();
+        socket.hold_output();
         {
             let mut st = self.0.lock();
             st.connecting.remove(nsp.name());
@@ -286,30 +325,25 @@ impl Connection {
             nsp.add_socket(&socket);
         }
         // Restore first: the restored data holds the private id to keep.
-        let missed = match restored {
-            Some(mut r) => {
+        let (missed, replayed) = match (restored, nsp.recovery()) {
+            (Some(mut r), Some(recovery)) => {
                 restore(&socket, &mut r);
-                r.missed(&socket.rooms())
+                recovery.missed(&r, &socket.rooms())
             }
-            None => Vec::new(),
+            _ => (Vec::new(), 0),
         };
         let pid = recovery_pid(&nsp, &socket);
-        // The answer goes out first; the socket's next packets wait for
-        // `connect_ack_gap` so the answer reaches the client alone.
+        // The answer goes out first; with `connect_ack_gap`, the socket's
+        // next packets wait for it so the answer reaches the client alone.
         let handlers = nsp.connection_handlers();
         let gap = self.0.server.namespaces.config().connect_ack_gap;
-        let hold = !gap.is_zero() && (!handlers.is_empty() || !missed.is_empty());
-        if hold {
-            socket.hold_output();
-        }
-        self.send(Packet::new(
+        let keep = !gap.is_zero() && (!handlers.is_empty() || !missed.is_empty());
+        let answer = Packet::new(
             PacketType::Connect,
             nsp.name(),
             Some(connect_payload(socket.id(), pid.as_deref())),
-        ));
-        for p in missed {
-            let _ = socket.send_packet(p);
-        }
+        );
+        socket.answer_connect(Encoded::new(&answer), missed, replayed, keep);
         // The connection handlers start now, up to their first await (rooms
         // they join are joined before anyone can react to the answer); the
         // rest runs before the client's first events, which wait in the
@@ -322,7 +356,7 @@ impl Connection {
                 }
             }));
         }
-        if hold {
+        if keep {
             // One queue and task per server, not a task per connection.
             self.0.server.ack_gaps.push(AckGap(socket.clone()));
         }

@@ -37,6 +37,8 @@ pub struct Encoded {
     /// `None` when there are none, which is most packets.
     attachments: Option<Arc<[Bytes]>>,
     compress: bool,
+    /// The packet's place in its namespace's recovery store, if recorded.
+    recorded: Option<u64>,
 }
 
 impl Encoded {
@@ -47,7 +49,9 @@ impl Encoded {
 
     /// Encodes `packet`; `compress` false opts it out of transport compression.
     pub fn with_compress(packet: &Packet, compress: bool) -> Self {
-        Encoded::from_parts(packet.parts(), &packet.attachments, compress)
+        let mut e = Encoded::from_parts(packet.parts(), &packet.attachments, compress);
+        e.recorded = packet.recorded;
+        e
     }
 
     /// Encodes a packet given by its parts and attachments.
@@ -82,6 +86,7 @@ impl Encoded {
             text,
             attachments: (!attachments.is_empty()).then(|| Arc::from(attachments)),
             compress,
+            recorded: None,
         }
     }
 
@@ -93,6 +98,12 @@ impl Encoded {
     /// The binary attachments.
     pub fn attachments(&self) -> &[Bytes] {
         self.attachments.as_deref().unwrap_or_default()
+    }
+
+    /// Its place in its namespace's recovery store, if it is a recorded
+    /// broadcast.
+    pub(crate) fn recorded(&self) -> Option<u64> {
+        self.recorded
     }
 
     /// Whether the transport may compress it.

@@ -10,8 +10,16 @@ use serde_json::Value;
 
 pub use crate::error::ParseError;
 
-/// Largest accepted ack id: the largest integer a JavaScript peer can hold exactly.
-pub const MAX_ACK_ID: u64 = (1 << 53) - 1;
+/// Largest accepted ack id: `u64::MAX`, which round-trips exactly.
+///
+/// The reference parser reads an id with `Number()`, so above 2^53 it
+/// keeps a rounded float and answers a different id than the one asked
+/// for; past 2^64 it still accepts one. Here every id up to `u64::MAX`
+/// is kept and answered digit for digit (clients that count past 2^53,
+/// such as python-socketio, get their own id back), and a longer one is
+/// refused as [`ParseError::InvalidAckId`], which closes the connection
+/// like any other malformed packet.
+pub const MAX_ACK_ID: u64 = u64::MAX;
 
 /// Event names a client may not emit.
 pub const RESERVED_EVENTS: [&str; 6] = [
@@ -106,6 +114,9 @@ pub struct Packet {
     pub attachments: Vec<Bytes>,
     /// Attachments announced in the header (decoding only).
     pub(crate) expected: usize,
+    /// Its place in the namespace's recovery store, once recorded (a
+    /// broadcast with connection state recovery on); never on the wire.
+    pub(crate) recorded: Option<u64>,
 }
 
 impl Packet {
@@ -118,6 +129,7 @@ impl Packet {
             data,
             attachments: Vec::new(),
             expected: 0,
+            recorded: None,
         }
     }
 
@@ -135,6 +147,7 @@ impl Packet {
             data: Some(args),
             attachments,
             expected: 0,
+            recorded: None,
         }
     }
 
@@ -147,6 +160,7 @@ impl Packet {
             data: Some(args),
             attachments,
             expected: 0,
+            recorded: None,
         }
     }
 
@@ -214,12 +228,11 @@ impl Packet {
         let mut id = None;
         let digits = b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
         if digits > 0 {
+            // Parsed as an integer, never through a float: a decimal
+            // above `MAX_ACK_ID` overflows and is refused.
             let v: u64 = s[i..i + digits]
                 .parse()
                 .map_err(|_| ParseError::InvalidAckId)?;
-            if v > MAX_ACK_ID {
-                return Err(ParseError::InvalidAckId);
-            }
             id = Some(v);
             i += digits;
         }
@@ -239,6 +252,7 @@ impl Packet {
             data,
             attachments: Vec::new(),
             expected,
+            recorded: None,
         })
     }
 
@@ -410,7 +424,10 @@ mod tests {
             ("3{}", ParseError::InvalidPayload),
             ("3", ParseError::InvalidPayload),
             ("299999999999999999999[\"a\"]", ParseError::InvalidAckId),
-            ("29007199254740992[\"a\"]", ParseError::InvalidAckId),
+            // u64::MAX + 1, and far past it.
+            ("218446744073709551616[\"a\"]", ParseError::InvalidAckId),
+            ("3/a,18446744073709551616[]", ParseError::InvalidAckId),
+            ("2100000000000000000000000[\"a\"]", ParseError::InvalidAckId),
             ("5[\"a\"]", ParseError::IllegalAttachments),
             ("5-[\"a\"]", ParseError::IllegalAttachments),
             ("5x-[\"a\"]", ParseError::IllegalAttachments),
@@ -423,9 +440,32 @@ mod tests {
         for (s, want) in bad {
             assert_eq!(dec(s).as_ref().err(), Some(want), "{s:?}");
         }
+    }
+
+    /// Ids past 2^53 (where a float loses digits) up to `u64::MAX` are
+    /// kept exactly and encoded back digit for digit.
+    #[test]
+    fn large_ack_ids_round_trip_exactly() {
+        for id in [
+            (1u64 << 53) - 1,
+            1 << 53,
+            (1 << 53) + 1,
+            (1 << 63) + 7,
+            u64::MAX - 1,
+            u64::MAX,
+        ] {
+            let wire = format!("2{id}[\"a\"]");
+            let p = dec(&wire).unwrap();
+            assert_eq!(p.id, Some(id), "{wire}");
+            assert_eq!(p.encode(), wire);
+            let ack = Packet::ack("/admin", json!([1]), id, vec![]);
+            assert_eq!(ack.encode(), format!("3/admin,{id}[1]"));
+            assert_eq!(dec(&ack.encode()).unwrap().id, Some(id));
+        }
+        // Leading zeros are the same number, as in the reference.
         assert_eq!(
-            dec("29007199254740991[\"a\"]").unwrap().id,
-            Some(MAX_ACK_ID)
+            dec("2018446744073709551615[\"a\"]").unwrap().id,
+            Some(u64::MAX)
         );
     }
 
@@ -534,9 +574,11 @@ mod tests {
         let names = ["/", "/admin", "/a-b_c", "/é"];
         for _ in 0..3000 {
             let nsp = names[rng.random_range(0..names.len())];
-            let id = rng
-                .random_bool(0.5)
-                .then(|| rng.random_range(0..=MAX_ACK_ID));
+            // Half small ids, half anywhere in u64 (mostly past 2^53).
+            let id = rng.random_bool(0.5).then(|| match rng.random_bool(0.5) {
+                true => rng.random_range(0..1000),
+                false => rng.random::<u64>(),
+            });
             let n = rng.random_range(0..4usize);
             let bins: Vec<Bytes> = (0..n).map(|i| Bytes::from(vec![i as u8; i])).collect();
             let mut args = vec![

@@ -44,6 +44,8 @@ struct StoredSession {
 }
 
 struct StoredPacket {
+    /// Its place in the namespace's sequence of recorded packets.
+    seq: u64,
     offset: String,
     opts: BroadcastOptions,
     encoded: Encoded,
@@ -58,6 +60,8 @@ struct Store {
     packets: VecDeque<StoredPacket>,
     /// Sum of the stored packets' sizes.
     bytes: usize,
+    /// The `seq` of the next recorded packet.
+    next_seq: u64,
 }
 
 /// One namespace's recovery store.
@@ -74,9 +78,8 @@ pub(crate) struct Restored {
     pub(crate) id: Sid,
     /// Its data and rooms, until taken.
     state: Option<(Extensions, Vec<Room>)>,
-    /// Packets sent while it was away that its rooms then selected, with
-    /// the options that selected them.
-    missed: Vec<(Encoded, BroadcastOptions)>,
+    /// The `seq` of the last packet the client had: it missed the later ones.
+    after: u64,
 }
 
 impl Recovery {
@@ -152,7 +155,11 @@ impl Recovery {
             st.bytes -= old.size;
         }
         st.bytes += size;
+        let seq = st.next_seq;
+        st.next_seq += 1;
+        packet.recorded = Some(seq);
         st.packets.push_back(StoredPacket {
+            seq,
             offset,
             opts: opts.clone(),
             encoded,
@@ -180,19 +187,37 @@ impl Recovery {
             rooms,
             extensions,
         } = stored.session;
-        let missed = st
-            .packets
-            .iter()
-            .skip(index + 1)
-            .filter(|p| included(&rooms, &p.opts))
-            .map(|p| (p.encoded.clone(), p.opts.clone()))
-            .collect();
+        let after = st.packets[index].seq;
         drop(st);
         Some(Restored {
             id,
             state: Some((extensions, rooms)),
-            missed,
+            after,
         })
+    }
+
+    /// The packets recorded after `restored`'s offset that a socket in
+    /// `rooms` gets, oldest first: what it missed; and the `seq` every
+    /// packet recorded so far is below.
+    ///
+    /// Called once the socket is in its rooms and output to it is held: a
+    /// packet recorded before this call is here, one recorded after it is
+    /// delivered live (a broadcast records before it delivers), so none is
+    /// lost between the two. One recorded before but delivered after would
+    /// come both ways: the socket drops live packets below the returned
+    /// `seq` ([`Encoded::recorded`]). Packets evicted since
+    /// [`Recovery::take`] (by `recovery_max_packets`, `recovery_max_bytes`
+    /// or age) are not given back.
+    pub(crate) fn missed(&self, restored: &Restored, rooms: &[Room]) -> (Vec<Encoded>, u64) {
+        let st = self.lock();
+        let from = st.packets.partition_point(|p| p.seq <= restored.after);
+        let missed = st
+            .packets
+            .range(from..)
+            .filter(|p| included(rooms, &p.opts))
+            .map(|p| p.encoded.clone())
+            .collect();
+        (missed, st.next_seq)
     }
 }
 
@@ -202,16 +227,6 @@ impl Restored {
     /// they see (and may change) what comes back.
     pub(crate) fn take_state(&mut self) -> Option<(Extensions, Vec<Room>)> {
         self.state.take()
-    }
-
-    /// The missed packets that a socket in `rooms` gets (a middleware may
-    /// have left some of the restored rooms).
-    pub(crate) fn missed(self, rooms: &[Room]) -> Vec<Encoded> {
-        self.missed
-            .into_iter()
-            .filter(|(_, opts)| included(rooms, opts))
-            .map(|(e, _)| e)
-            .collect()
     }
 }
 

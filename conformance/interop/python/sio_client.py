@@ -15,6 +15,9 @@ for its handlers). Steps, in order:
     d. binary `echo` with (b"\\x01\\x02\\x03", {"f": b"\\x04"}) comes back as bytes
     e. acks: client->server `ack` (text and binary args), server->client
        `question` {q: 42} answered {a: 43} -> `answer` {a: 43}
+    e2. ack ids past 2^53 (2^53 + 1, 2^64 - 2, 2^64 - 1) come back exactly
+       (python-socketio counts ids in an unbounded int; the script starts
+       its counter there)
     f. namespaces "/" and "/custom": `welcome-custom` {id == get_sid("/custom")}
     then 1.5 s idle (several 500 ms ping/pong rounds; both clients must stay
     connected and still echo), then a clean client-side disconnect.
@@ -22,6 +25,7 @@ Prints "ok python <transport>" and exits 0 on success; on any failure or after
 20 s prints `FAIL transport=<t> step="<step>": <detail>` to stderr and exits 1.
 """
 
+import itertools
 import os
 import sys
 import threading
@@ -203,6 +207,20 @@ try:
 except socketio.exceptions.TimeoutError:
     fail(f"no ack within {WAIT:g} s")
 expect("binary ack args", got, args)
+
+step = "large ack ids"
+# python-socketio 5.18 keeps the next ack id of a namespace in
+# callbacks[ns][0] (an itertools.count); a server that rounded an id through
+# a float, or refused it, would leave call() waiting.
+for first in (2**53 + 1, 2**64 - 2):
+    sio.callbacks["/"][0] = itertools.count(first)
+    for _ in range(2 if first == 2**64 - 2 else 1):
+        try:
+            got = sio.call("ack", ("big", 1), timeout=WAIT)
+        except socketio.exceptions.TimeoutError:
+            fail(f"no ack within {WAIT:g} s for an id from {first}")
+        expect(f"ack args (id from {first})", got, ("big", 1))
+sio.callbacks["/"][0] = itertools.count(100)
 
 step = "server ack"
 sio.emit("ask")

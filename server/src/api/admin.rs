@@ -40,7 +40,7 @@ pub(super) fn stats(c: &Call) -> Answer {
 
 /// `GET /api/monitoring/events`: event counts.
 pub(super) fn events(c: &Call) -> Answer {
-    ok(lock(&c.st.monitor).stats(Instant::now()))
+    ok(c.st.monitor.stats(Instant::now()))
 }
 
 /// `GET /api/monitoring/log?limit=`: the most recent events.
@@ -52,12 +52,12 @@ pub(super) fn log(c: &Call) -> Answer {
         })
         .transpose()?
         .unwrap_or(50);
-    ok(json!({ "success": true, "events": lock(&c.st.monitor).recent(limit) }))
+    ok(json!({ "success": true, "events": c.st.monitor.recent(limit) }))
 }
 
 /// `POST /api/monitoring/reset`: forgets the counts and the log.
 pub(super) fn reset(c: &Call) -> Answer {
-    lock(&c.st.monitor).reset();
+    c.st.monitor.reset();
     ok(json!({ "success": true }))
 }
 

@@ -24,7 +24,6 @@ use serde_json::{json, Value};
 use crate::adapter::{BroadcastOptions, IntoRooms, Room, SocketInfo};
 use crate::conn::{Conn, Encoded};
 use crate::data::Data;
-use crate::deadlines::Due;
 use crate::error::{DisconnectReason, EmitError};
 use crate::handshake::Handshake;
 use crate::operators::BroadcastOperator;
@@ -34,13 +33,17 @@ use crate::scope::Scope;
 
 mod ack;
 mod handlers;
+mod output;
 mod queue;
 
 pub use ack::AckSender;
 pub use handlers::PacketVerdict;
 pub(crate) use queue::poll_in_place;
 
+pub(crate) use output::AckGap;
+
 use handlers::Handlers;
+use output::Held;
 use queue::Queue;
 
 /// The namespace a socket lives in, as the socket sees it (implemented by
@@ -65,16 +68,6 @@ pub(crate) trait Link: Send + Sync + 'static {
 /// The socket's JSON data, among its typed data.
 #[derive(Clone)]
 struct SocketData(Value);
-
-/// A socket whose output is held until its CONNECT answer went out alone
-/// (`connect_ack_gap`).
-pub(crate) struct AckGap(pub(crate) Socket);
-
-impl Due for AckGap {
-    fn run(self) {
-        self.0.release_output();
-    }
-}
 
 // `repr(C)` keeps the fields every packet sent to this socket reads (a
 // broadcast reads them for each recipient, from a cold cache) together at
@@ -104,11 +97,18 @@ pub(crate) struct SocketInner {
     handlers_gen: AtomicU64,
     acks: Mutex<HashMap<u64, oneshot::Sender<Data>>>,
     queue: Mutex<Queue>,
-    /// Packets held back right after the CONNECT answer (`connect_ack_gap`);
+    /// Packets held back while the socket connects, until its CONNECT
+    /// answer is out, and then for `connect_ack_gap` (see `output.rs`);
     /// `holding` is the lock-free fast path of `held_output.is_some()`.
-    held_output: Mutex<Option<Vec<Encoded>>>,
+    held_output: Mutex<Option<Held>>,
+    /// Recorded broadcasts below this `seq` were given back to this
+    /// recovered socket as missed packets: live copies are dropped.
+    replayed: AtomicU64,
     /// Concurrent (`on_concurrent`) handlers running now.
     concurrent: AtomicUsize,
+    /// The client sent a packet on this namespace since it connected: it
+    /// knows it is connected (a CONNECT now is an invalid state).
+    heard: AtomicBool,
     extensions: Mutex<Extensions>,
     max_queued: usize,
 }
@@ -166,9 +166,11 @@ impl Socket {
             acks: Mutex::new(HashMap::new()),
             queue: Mutex::new(Queue::default()),
             held_output: Mutex::new(None),
+            replayed: AtomicU64::new(0),
             holding: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             concurrent: AtomicUsize::new(0),
+            heard: AtomicBool::new(false),
             connected: AtomicBool::new(false),
             extensions: Mutex::new(HashMap::new()),
             recovered,
@@ -298,37 +300,18 @@ impl Socket {
         if !self.connected() {
             return Err(EmitError::Disconnected);
         }
-        if self.0.holding.load(Ordering::Acquire) {
-            let mut held = lock(&self.0.held_output);
-            if let Some(v) = held.as_mut() {
-                v.push(packet);
-                return Ok(());
-            }
+        let packet = match self.hold_if_held(packet) {
+            Ok(()) => return Ok(()),
+            Err(packet) => packet,
+        };
+        if self.replayed(&packet) {
+            return Ok(());
         }
         #[cfg(feature = "tokio")]
         if let Some(engine) = &self.0.engine {
             return crate::conn::send_to_engine(engine, packet).map_err(EmitError::from);
         }
         self.0.conn.send(&packet).map_err(EmitError::from)
-    }
-
-    /// Holds the socket's packets back until [`Socket::release_output`].
-    pub(crate) fn hold_output(&self) {
-        *lock(&self.0.held_output) = Some(Vec::new());
-        self.0.holding.store(true, Ordering::Release);
-    }
-
-    /// Sends the held packets, in order, and stops holding. Sent under the
-    /// lock so that a concurrent emit cannot overtake them (sends only queue).
-    pub(crate) fn release_output(&self) {
-        let mut held = lock(&self.0.held_output);
-        for p in held.take().unwrap_or_default() {
-            if self.0.conn.send(&p) == Err(engineio::SendError::Full) {
-                self.0.conn.close();
-                break;
-            }
-        }
-        self.0.holding.store(false, Ordering::Release);
     }
 
     /// Joins rooms.
@@ -455,8 +438,15 @@ impl Socket {
         }
     }
 
+    /// Whether the client sent a packet other than CONNECT on this
+    /// namespace since it connected.
+    pub(crate) fn heard(&self) -> bool {
+        self.0.heard.load(Ordering::Relaxed)
+    }
+
     /// Handles a packet for this namespace from the client.
     pub(crate) fn handle_packet(&self, packet: Packet) {
+        self.0.heard.store(true, Ordering::Relaxed);
         match packet.ty {
             PacketType::Event | PacketType::BinaryEvent => self.handle_event(packet),
             PacketType::Ack | PacketType::BinaryAck => self.handle_ack(packet),
