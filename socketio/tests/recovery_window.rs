@@ -139,3 +139,32 @@ fn the_window_counts_from_the_disconnect_not_the_connect() {
     let (_, hello) = reconnect(&pair, &s);
     assert_eq!(hello["sid"], s.sid.as_str());
 }
+
+#[test]
+fn a_packet_older_than_the_window_is_forgotten_and_its_offset_with_it() {
+    // The offset a client resumes from must still be kept: a broadcast
+    // recorded more than the window after it evicts it.
+    for (age, recovered) in [(MAX, true), (MAX + TICK, false)] {
+        let pair = pair();
+        let c = pair.open();
+        c.send("0");
+        let hello = json_after(&c.recv(), "0");
+        pair.io.to("team").emit("old", json!(1)).unwrap();
+        let offset = json_after(&c.recv(), "2")[2].as_str().unwrap().to_owned();
+        pair.advance(age);
+        pair.io.to("team").emit("new", json!(2)).unwrap();
+        c.recv();
+        c.drop_transport();
+        let s = Session {
+            sid: hello["sid"].as_str().unwrap().to_owned(),
+            pid: hello["pid"].as_str().unwrap().to_owned(),
+            offset,
+        };
+        let (c, hello) = reconnect(&pair, &s);
+        assert_eq!(hello["sid"] == s.sid.as_str(), recovered, "age {age:?}");
+        // Recovered from the old offset, "new" comes again; not recovered,
+        // nothing is replayed.
+        let replayed = c.drain().len();
+        assert_eq!(replayed, usize::from(recovered), "age {age:?}");
+    }
+}
