@@ -32,12 +32,19 @@ async fn polling_ping_pong_three_times() {
 #[tokio::test]
 async fn polling_ping_timeout_closes() {
     let srv = start(fast_config()).await;
+    let opened = Instant::now();
     let (sid, _) = open_polling(srv.addr).await;
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    // Waits for the close itself rather than sleeping past it: never before
+    // pingInterval (300 ms) plus pingTimeout (200 ms).
+    assert_eq!(srv.rec.closed(&sid).await, CloseReason::PingTimeout);
+    assert!(
+        opened.elapsed() >= Duration::from_millis(500),
+        "{:?}",
+        opened.elapsed()
+    );
     get(srv.addr, &eio(Some(&sid), "polling"))
         .await
         .assert_error(400, 1);
-    assert_eq!(srv.rec.closed(&sid).await, CloseReason::PingTimeout);
 }
 
 #[tokio::test]

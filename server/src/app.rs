@@ -7,7 +7,7 @@
 //! socket and must not answer events or HTTP requests itself.
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use engineio::bytes::Bytes;
 use engineio::{CloseReason, Engine, EngineConfig, SendError, SlowClientPolicy, Str, Transports};
@@ -18,6 +18,7 @@ use socketio::{
 };
 use std::sync::atomic::Ordering;
 
+use crate::clock::Clock;
 use crate::config::{Config, SlowClient, Transport};
 use crate::identity::{bind_user, now_secs, token, user_of, User};
 use crate::monitor::OTHER;
@@ -312,7 +313,7 @@ fn check_event_limit(live: &Live, socket: &Socket) -> Result<(), Duration> {
     else {
         return Ok(());
     };
-    lock(&conn.limiter).check(limit, burst, Instant::now())
+    lock(&conn.limiter).check(limit, burst, conn.clock.now())
 }
 
 /// An engine connection: counts the bytes the Socket.IO layer sends and
@@ -321,6 +322,7 @@ struct Counted {
     socket: engineio::Socket,
     state: std::sync::Weak<State>,
     limiter: Mutex<EventLimiter>,
+    clock: Clock,
 }
 
 impl Conn for Counted {
@@ -362,7 +364,8 @@ impl engineio::Handler for Bridge {
         let conn = Arc::new(Counted {
             socket: socket.clone(),
             state: self.state.clone(),
-            limiter: Mutex::new(EventLimiter::new(Instant::now())),
+            limiter: Mutex::new(EventLimiter::new(st.clock.now())),
+            clock: st.clock.clone(),
         });
         let c = st.io.accept(conn, info);
         let _ = socket.set_data(c);

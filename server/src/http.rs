@@ -9,7 +9,7 @@
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
@@ -184,7 +184,7 @@ fn admit(
         )));
     }
     if let Some(limit) = live.per_minute(live.config.rate_limits.connections_per_minute) {
-        if let Err(retry) = lock(&st.conn_limiter).check(&limit_key(ip), limit, Instant::now()) {
+        if let Err(retry) = lock(&st.conn_limiter).check(&limit_key(ip), limit, st.clock.now()) {
             st.metrics.rate_limited_total.inc(&["connection"]);
             return Err(Box::new(too_many(retry, None)));
         }

@@ -9,7 +9,7 @@
 //! [`config`]) are pure and never panic on input.
 //!
 //! Modules form a DAG (no cycles): at the bottom the pure parts ([`jwt`],
-//! [`signing`], [`ipnet`], [`rate_limit`], [`metrics`], [`monitor`],
+//! [`signing`], [`ipnet`], [`rate_limit`], [`clock`], [`metrics`], [`monitor`],
 //! [`chat`], [`reply`], [`identity`]), then [`config`] and [`state`], then
 //! [`events`] and [`api`], then [`app`] and [`http`], and [`run`] on top.
 
@@ -19,6 +19,7 @@
 pub mod api;
 pub mod app;
 pub mod chat;
+pub mod clock;
 pub mod config;
 pub mod events;
 pub mod http;

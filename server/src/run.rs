@@ -14,6 +14,7 @@ use tokio::sync::watch;
 
 use socketio_redis::{RedisAdapterConfig, RedisCluster, SubscriptionMode};
 
+use crate::clock::Clock;
 use crate::config::{Config, LogFormat, LogLevel, RedisAdapterKind, RedisSubscriptionMode};
 use crate::state::State;
 
@@ -57,6 +58,12 @@ impl std::fmt::Debug for Server {
 impl Server {
     /// Builds the Socket.IO server and binds the listener.
     pub async fn bind(config: Config) -> Result<Server, String> {
+        Server::bind_with_clock(config, Clock::system()).await
+    }
+
+    /// [`Server::bind`] with the rate limiters on `clock` (tests pass a
+    /// manual one).
+    pub async fn bind_with_clock(config: Config, clock: Clock) -> Result<Server, String> {
         let tls = match (&config.server.tls_cert, &config.server.tls_key) {
             (Some(c), Some(k)) => Some(crate::http::tls_acceptor(c, k)?),
             _ => None,
@@ -67,7 +74,7 @@ impl Server {
             .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
         let cluster = connect_redis(&config).await?;
         let io = crate::app::socketio(&config, cluster.as_ref().map(|c| c.factory()));
-        let state = State::new(config, io, cluster)?;
+        let state = State::with_clock(config, io, cluster, clock)?;
         crate::app::install(&state);
         Ok(Server {
             state,

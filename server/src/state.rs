@@ -17,6 +17,7 @@ use socketio::{AdapterError, SocketIo};
 use socketio_redis::RedisCluster;
 
 use crate::chat::Chat;
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::ipnet::IpList;
 use crate::jwt::Verifier;
@@ -108,6 +109,8 @@ pub struct State {
     pub started: Instant,
     /// Started at (wall clock).
     pub started_at: SystemTime,
+    /// The time the rate limiters read.
+    pub clock: Clock,
     ready: AtomicBool,
     draining: AtomicBool,
 }
@@ -131,6 +134,16 @@ impl State {
         config: Config,
         io: SocketIo,
         cluster: Option<Arc<RedisCluster>>,
+    ) -> Result<Arc<State>, String> {
+        State::with_clock(config, io, cluster, Clock::system())
+    }
+
+    /// [`State::new`] with the rate limiters on `clock`.
+    pub fn with_clock(
+        config: Config,
+        io: SocketIo,
+        cluster: Option<Arc<RedisCluster>>,
+        clock: Clock,
     ) -> Result<Arc<State>, String> {
         let a = &config.auth;
         let verifier = Verifier {
@@ -161,6 +174,7 @@ impl State {
             engine: OnceLock::new(),
             started: Instant::now(),
             started_at: SystemTime::now(),
+            clock,
             ready: AtomicBool::new(false),
             draining: AtomicBool::new(false),
         }))

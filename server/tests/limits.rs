@@ -1,17 +1,21 @@
 //! Rate limits, IP lists behind trusted proxies, max connections and max
 //! payload, end to end: over-limit behaviour and recovery after the window.
+//! The rate-limit tests run the server in process with its limiters on a
+//! manual clock (`InProc`): windows pass when the test advances the clock.
+//! "No more refusals" is checked by a barrier (an acknowledged ping after
+//! them), not by waiting for a quiet moment.
 
 mod common;
 
 use std::time::Duration;
 
-use common::Server;
+use common::{InProc, Server};
 use serde_json::json;
 
 #[tokio::test]
 async fn event_burst_limit_sends_the_error_event_and_recovers() {
     let s =
-        Server::start("[rate_limits]\nevents_per_second = 3\n[monitoring]\nevent_logging = true\n")
+        InProc::start("[rate_limits]\nevents_per_second = 3\n[monitoring]\nevent_logging = true\n")
             .await;
     let mut c = s.client("/", json!({})).await;
     c.connected().await;
@@ -28,13 +32,13 @@ async fn event_burst_limit_sends_the_error_event_and_recovers() {
     for _ in 0..2 {
         assert_eq!(c.event("error").await[0]["code"], "RATE_LIMITED");
     }
-    assert!(!c.gets_within("error", 300).await);
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    // A second later the burst budget is back: the barrier's ping passes,
+    // and no fourth refusal came before its answer.
+    s.clock.advance(Duration::from_secs(1));
+    c.none_before_ping("error").await;
+    s.clock.advance(Duration::from_secs(1));
     c.emit("tick", json!([9])).await;
-    assert!(
-        !c.gets_within("error", 500).await,
-        "still limited after the window"
-    );
+    c.none_before_ping("error").await;
     let m = s.http("GET", "/metrics", &[], b"").await.text();
     assert!(
         m.contains("socket_server_rate_limited_total{limit=\"event\"} 3"),
@@ -44,7 +48,7 @@ async fn event_burst_limit_sends_the_error_event_and_recovers() {
 
 #[tokio::test]
 async fn event_limit_per_window() {
-    let s = Server::start("[rate_limits]\nevents_per_minute = 4\nwindow_secs = 2\n").await;
+    let s = InProc::start("[rate_limits]\nevents_per_minute = 4\nwindow_secs = 2\n").await;
     let mut c = s.client("/", json!({ "transports": ["websocket"] })).await;
     c.connected().await;
     for i in 0..5 {
@@ -54,13 +58,18 @@ async fn event_limit_per_window() {
     for _ in 0..2 {
         assert_eq!(c.event("error").await[0]["code"], "RATE_LIMITED");
     }
-    assert!(!c.gets_within("error", 300).await);
-    // A sliding window: after two full windows everything is allowed again.
-    tokio::time::sleep(Duration::from_millis(4100)).await;
+    // Still inside the window: the next event is refused too.
+    s.clock.advance(Duration::from_millis(1900));
+    c.emit("tick", json!([5])).await;
+    assert_eq!(c.event("error").await[0]["code"], "RATE_LIMITED");
+    // A sliding window: after two full windows everything is allowed
+    // again, the four events of a budget of four (the ping is the fourth),
+    // and no refusal of the first burst came late.
+    s.clock.advance(Duration::from_millis(2200));
     for i in 0..3 {
         c.emit("tick", json!([i])).await;
     }
-    assert!(!c.gets_within("error", 500).await);
+    c.none_before_ping("error").await;
 }
 
 #[tokio::test]
@@ -110,7 +119,7 @@ async fn long_event_names_are_not_recorded() {
 
 #[tokio::test]
 async fn connection_rate_per_ip_gets_429_then_recovers() {
-    let s = Server::start("[rate_limits]\nconnections_per_minute = 2\nwindow_secs = 2\n").await;
+    let s = InProc::start("[rate_limits]\nconnections_per_minute = 2\nwindow_secs = 2\n").await;
     let hs = "/socket.io/?EIO=4&transport=polling";
     assert_eq!(s.http("GET", hs, &[], b"").await.status, 200);
     assert_eq!(s.http("GET", hs, &[], b"").await.status, 200);
@@ -126,7 +135,13 @@ async fn connection_rate_per_ip_gets_429_then_recovers() {
     // A real client sees a connect_error.
     let mut c = s.client("/", json!({})).await;
     c.refused().await;
-    tokio::time::sleep(Duration::from_millis(4100)).await;
+    s.clock.advance(Duration::from_millis(1900));
+    assert_eq!(
+        s.http("GET", hs, &[], b"").await.status,
+        429,
+        "within the window"
+    );
+    s.clock.advance(Duration::from_millis(2200));
     assert_eq!(s.http("GET", hs, &[], b"").await.status, 200);
 }
 
@@ -214,7 +229,13 @@ async fn max_connections_refuses_then_frees() {
     c.refused().await;
     a.disconnect().await;
     a.disconnected(5).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The server counts the connection gone once its engine session closed.
+    common::poll(5, "the freed connection", || async {
+        let m = s.http("GET", "/metrics", &[], b"").await.text();
+        m.contains("socket_server_active_connections 1\n")
+            .then_some(())
+    })
+    .await;
     let mut d = s.client("/", json!({})).await;
     d.connected().await;
 }

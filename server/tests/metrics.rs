@@ -3,7 +3,6 @@
 mod common;
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use common::{token, Server};
 use serde_json::json;
@@ -63,7 +62,15 @@ async fn metrics_follow_activity_without_per_socket_labels() {
         .await;
     let _ = s.http("GET", "/api/status", &[], b"").await; // 401
     a.event("n").await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The counters of what was received are updated as it is handled:
+    // wait for them, then check every value exactly.
+    common::poll(5, "the counters", || async {
+        let m = parse(&s.http("GET", "/metrics", &[], b"").await.text());
+        let status = "socket_server_http_requests_total{route=\"/api/status\",status=\"401\"}";
+        (m.get("socket_server_events_received_total") == Some(&1.0) && m.get(status) == Some(&1.0))
+            .then_some(())
+    })
+    .await;
     let r = s.http("GET", "/metrics", &[], b"").await;
     assert_eq!(r.status, 200);
     assert!(r
@@ -107,8 +114,11 @@ async fn metrics_follow_activity_without_per_socket_labels() {
     );
     a.disconnect().await;
     a.disconnected(5).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let m = parse(&s.http("GET", "/metrics", &[], b"").await.text());
+    let m = common::poll(5, "the disconnect counted", || async {
+        let m = parse(&s.http("GET", "/metrics", &[], b"").await.text());
+        (m["socket_server_active_connections"] == 1.0).then_some(m)
+    })
+    .await;
     assert_eq!(m["socket_server_active_connections"], 1.0);
     assert_eq!(
         m["socket_server_disconnections_total{reason=\"client namespace disconnect\"}"],

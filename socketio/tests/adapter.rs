@@ -181,7 +181,7 @@ async fn a_peer_request_reaches_this_nodes_sockets_through_local_namespace() {
     nsp.leave(&[a_sid], &["r".to_owned()]);
     io.to("r").emit("after", json!(2)).unwrap();
     assert_eq!(b.text().await, r#"42["after",2]"#);
-    a.silent(100).await;
+    a.nothing_before_probe(&io, &ida).await;
 
     // Its server-side emit runs this node's listeners.
     nsp.server_side_emit("hello", &Data::new().arg("peer"));

@@ -187,6 +187,9 @@ async fn handshake_exposes_query_headers_address_and_time() {
     );
 }
 
+/// The timeout on the real driver; its exact timing, the spared joined
+/// connections and each connection's own deadline are in `connect_timeout.rs`
+/// on virtual time.
 #[tokio::test]
 async fn no_connect_within_connect_timeout_closes() {
     let io = SocketIo::builder()
@@ -195,33 +198,6 @@ async fn no_connect_within_connect_timeout_closes() {
     let addr = serve(&io).await;
     let mut c = Client::open(addr).await;
     c.closed().await;
-}
-
-#[tokio::test]
-async fn connect_timeout_spares_joined_connections_and_restarts_when_idle() {
-    let io = SocketIo::builder()
-        .config(SocketIoConfig::default().connect_timeout(Duration::from_millis(200)))
-        .build();
-    io.of("/").on_connection(|s| async move {
-        s.on("ping", |s, _: socketio::Data, _| async move {
-            let _ = s.emit("pong", ());
-        });
-    });
-    let addr = serve(&io).await;
-    let mut idle = Client::open(addr).await;
-    let mut joined = Client::open(addr).await;
-    joined.join_nsp("/", None).await;
-    idle.closed().await;
-    // Past the joined connection's deadline too: it stays usable.
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    joined.send(r#"42["ping"]"#).await;
-    assert_eq!(joined.text().await, r#"42["pong"]"#);
-    // The queue emptied; a later connection still times out.
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let mut late = Client::open(addr).await;
-    late.closed().await;
-    joined.send(r#"42["ping"]"#).await;
-    assert_eq!(joined.text().await, r#"42["pong"]"#);
 }
 
 #[tokio::test]

@@ -38,7 +38,6 @@ async fn client_namespace_disconnect() {
     let (io, log) = logging_server();
     let addr = serve(&io).await;
     let (mut c, _) = Client::connect(addr, "/").await;
-    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     c.send("41").await;
     eventually(|| log.lock().unwrap().len() == 2).await;
     assert_eq!(
@@ -74,7 +73,6 @@ async fn transport_close_disconnects_every_namespace() {
     let addr = serve(&io).await;
     let (mut c, _) = Client::connect(addr, "/").await;
     c.join_nsp("/other", None).await;
-    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     drop(c);
     eventually(|| log.lock().unwrap().len() == 2).await;
     assert!(
@@ -90,7 +88,6 @@ async fn server_close_shuts_down_without_disconnect_packets() {
     let (io, log) = logging_server();
     let addr = serve(&io).await;
     let (mut c, _) = Client::connect(addr, "/").await;
-    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     io.close();
     // No "41": clients treat that as final and would not reconnect.
     c.closed().await;
@@ -110,7 +107,6 @@ async fn disconnect_with_close_covers_every_namespace() {
     let addr = serve(&io).await;
     let (mut c, _) = Client::connect(addr, "/").await;
     c.join_nsp("/other", None).await;
-    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     c.send(r#"42/other,["bye-all"]"#).await;
     let mut got = vec![c.text().await, c.text().await];
     got.sort();

@@ -3,7 +3,6 @@ mod common;
 use common::*;
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use engineio::bytes::Bytes;
 use serde_json::json;
@@ -12,16 +11,18 @@ use socketio::{Data, EmitError, SocketIo};
 #[tokio::test]
 async fn events_reach_handlers_in_arrival_order() {
     let io = SocketIo::new();
+    io.of("/barrier");
     let seen = Arc::new(Mutex::new(Vec::new()));
-    let seen2 = seen.clone();
+    let gate = Arc::new(Gate::default());
+    let (seen2, gate2) = (seen.clone(), gate.clone());
     io.of("/").on_connection(move |s| {
-        let seen = seen2.clone();
+        let (seen, gate) = (seen2.clone(), gate2.clone());
         async move {
             let seen2 = seen.clone();
             s.on("slow", move |s, d: Data, _| {
-                let seen = seen2.clone();
+                let (seen, gate) = (seen2.clone(), gate.clone());
                 async move {
-                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    gate.wait().await;
                     seen.lock().unwrap().push(d.get::<i32>(0).unwrap());
                     if seen.lock().unwrap().len() == 3 {
                         let _ = s.emit("done", ());
@@ -45,6 +46,14 @@ async fn events_reach_handlers_in_arrival_order() {
     c.send(r#"42["slow",1]"#).await;
     c.send(r#"42["fast",2]"#).await;
     c.send(r#"42["slow",3]"#).await;
+    // All three dispatched while the first is held: none may have passed it.
+    c.barrier().await;
+    assert!(
+        seen.lock().unwrap().is_empty(),
+        "{:?}",
+        seen.lock().unwrap()
+    );
+    gate.open();
     assert_eq!(c.text().await, r#"42["done"]"#);
     assert_eq!(*seen.lock().unwrap(), [1, 2, 3]);
 }
@@ -158,7 +167,7 @@ async fn reserved_event_names_cannot_be_emitted() {
 async fn reserved_event_names_cannot_be_broadcast_with_acks_either() {
     let io = SocketIo::new();
     let addr = serve(&io).await;
-    let (mut c, _) = Client::connect(addr, "/").await;
+    let (mut c, id) = Client::connect(addr, "/").await;
     let r = io
         .of("/")
         .broadcast()
@@ -169,7 +178,7 @@ async fn reserved_event_names_cannot_be_broadcast_with_acks_either() {
         socketio::AdapterError::Emit(EmitError::Reserved)
     );
     // Nothing reached the client.
-    c.silent(100).await;
+    c.nothing_before_probe(&io, &id).await;
 }
 
 #[tokio::test]
@@ -261,44 +270,56 @@ async fn a_panic_before_the_handlers_future_does_not_stall_later_events() {
     assert_eq!(c.text().await, r#"42["alive"]"#);
 }
 
-/// Registers "slow" (answers "slow-done" after 200 ms), lets `quick`
-/// register "quick", then sends "slow" and "quick": the next two answers.
-async fn slow_then_quick(quick: fn(&socketio::Socket)) -> [String; 2] {
+/// Registers "slow" (answers "slow-done" once the returned gate opens),
+/// lets `quick` register "quick", then sends "slow" and "quick".
+async fn slow_then_quick(quick: fn(&socketio::Socket)) -> (Client, Arc<Gate>) {
     let io = SocketIo::new();
-    io.of("/").on_connection(move |s| async move {
-        s.on("slow", |s, _, _| async move {
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            let _ = s.emit("slow-done", ());
-        });
-        quick(&s);
-        let _ = s.emit("ready", ());
+    io.of("/barrier");
+    let gate = Arc::new(Gate::default());
+    let g = gate.clone();
+    io.of("/").on_connection(move |s| {
+        let g = g.clone();
+        async move {
+            s.on("slow", move |s, _, _| {
+                let g = g.clone();
+                async move {
+                    g.wait().await;
+                    let _ = s.emit("slow-done", ());
+                }
+            });
+            quick(&s);
+            let _ = s.emit("ready", ());
+        }
     });
     let addr = serve(&io).await;
     let (mut c, _) = Client::connect(addr, "/").await;
     assert_eq!(c.text().await, r#"42["ready"]"#);
     c.send(r#"42["slow"]"#).await;
     c.send(r#"42["quick"]"#).await;
-    [c.text().await, c.text().await]
+    (c, gate)
 }
 
 #[tokio::test]
 async fn concurrent_handlers_are_opt_in() {
-    let answers = slow_then_quick(|s| {
+    let (mut c, gate) = slow_then_quick(|s| {
         s.on_concurrent("quick", |s, _, _| async move {
             let _ = s.emit("quick-done", ());
         })
     })
     .await;
+    // "slow" is held until the gate opens: only an overtaking handler answers.
     assert_eq!(
-        answers,
-        [r#"42["quick-done"]"#, r#"42["slow-done"]"#],
+        c.text().await,
+        r#"42["quick-done"]"#,
         "overtakes the slow handler"
     );
+    gate.open();
+    assert_eq!(c.text().await, r#"42["slow-done"]"#);
 }
 
 #[tokio::test]
 async fn on_replaces_a_concurrent_handler_with_a_serial_one() {
-    let answers = slow_then_quick(|s| {
+    let (mut c, gate) = slow_then_quick(|s| {
         s.on_concurrent("quick", |s, _, _| async move {
             let _ = s.emit("concurrent-handler", ());
         });
@@ -308,8 +329,12 @@ async fn on_replaces_a_concurrent_handler_with_a_serial_one() {
         });
     })
     .await;
+    // Both were dispatched and nothing answered yet (the barrier's answer
+    // comes first), then they answer in order.
+    c.barrier().await;
+    gate.open();
     assert_eq!(
-        answers,
+        [c.text().await, c.text().await],
         [r#"42["slow-done"]"#, r#"42["quick-done"]"#],
         "waits its turn"
     );
@@ -318,23 +343,32 @@ async fn on_replaces_a_concurrent_handler_with_a_serial_one() {
 #[tokio::test]
 async fn events_queued_during_the_connection_handler_meet_handlers_it_adds_later() {
     let io = SocketIo::new();
-    io.of("/").on_connection(|s| async move {
-        // Say, loading the user before listening: events sent meanwhile wait.
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        s.use_packet(|_, event, _| match event {
-            "blocked" => Err(None),
-            _ => Ok(()),
-        });
-        s.on("chat", |s, d: Data, _| async move {
-            let _ = s.emit("chat-seen", d);
-        });
-        s.on("blocked", |s, _, _| async move {
-            let _ = s.emit("blocked-ran", ());
-        });
+    io.of("/barrier");
+    let gate = Arc::new(Gate::default());
+    let g = gate.clone();
+    io.of("/").on_connection(move |s| {
+        let g = g.clone();
+        async move {
+            // Say, loading the user before listening: events sent meanwhile wait.
+            g.wait().await;
+            s.use_packet(|_, event, _| match event {
+                "blocked" => Err(None),
+                _ => Ok(()),
+            });
+            s.on("chat", |s, d: Data, _| async move {
+                let _ = s.emit("chat-seen", d);
+            });
+            s.on("blocked", |s, _, _| async move {
+                let _ = s.emit("blocked-ran", ());
+            });
+        }
     });
     let addr = serve(&io).await;
     let (mut c, _) = Client::connect(addr, "/").await;
     c.send(r#"42["blocked"]"#).await;
     c.send(r#"42["chat","hi"]"#).await;
+    // Both arrived while the handler was still loading.
+    c.barrier().await;
+    gate.open();
     assert_eq!(c.text().await, r#"42["chat-seen","hi"]"#);
 }

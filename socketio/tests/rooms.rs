@@ -36,15 +36,15 @@ async fn to_several_rooms_delivers_once_and_except_excludes() {
     io.to(["a", "b"]).emit("m", json!(1)).unwrap();
     assert_eq!(c[0].text().await, r#"42["m",1]"#);
     assert_eq!(c[1].text().await, r#"42["m",1]"#);
-    c[0].silent(100).await;
-    c[2].silent(0).await;
+    c[0].nothing_before_probe(&io, &ids[0]).await;
+    c[2].nothing_before_probe(&io, &ids[2]).await;
     io.to("b").except("a").emit("m", json!(2)).unwrap();
     assert_eq!(c[1].text().await, r#"42["m",2]"#);
-    c[0].silent(100).await;
+    c[0].nothing_before_probe(&io, &ids[0]).await;
     io.except(ids[2].clone()).emit("m", json!(3)).unwrap();
     assert_eq!(c[0].text().await, r#"42["m",3]"#);
     assert_eq!(c[1].text().await, r#"42["m",3]"#);
-    c[2].silent(100).await;
+    c[2].nothing_before_probe(&io, &ids[2]).await;
     socket(&io, &ids[0]).leave("a");
     let mut rooms = socket(&io, &ids[0]).rooms();
     rooms.sort();
@@ -65,17 +65,18 @@ async fn socket_broadcast_excludes_the_sender() {
             let _ = s.to("r").emit("room", d);
         });
     });
-    let (mut c, _) = three(&io).await;
+    let (mut c, ids) = three(&io).await;
     c[0].send(r#"42["shout","hi"]"#).await;
     assert_eq!(c[1].text().await, r#"42["shout","hi"]"#);
     assert_eq!(c[2].text().await, r#"42["shout","hi"]"#);
-    c[0].silent(100).await;
+    c[0].nothing_before_probe(&io, &ids[0]).await;
     c[1].send(r#"42["room","x"]"#).await;
     // c1 is alone in "r" when it speaks; once c2 has joined, c1 hears c2.
-    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    eventually(|| socket(&io, &ids[1]).rooms().contains(&"r".to_string())).await;
     c[2].send(r#"42["room","y"]"#).await;
     assert_eq!(c[1].text().await, r#"42["room","y"]"#);
-    c[2].silent(100).await;
+    c[1].nothing_before_probe(&io, &ids[1]).await;
+    c[2].nothing_before_probe(&io, &ids[2]).await;
 }
 
 #[tokio::test]
@@ -99,7 +100,7 @@ async fn fetch_join_leave_and_disconnect_sockets() {
     io.to("later").emit("m", json!(true)).unwrap();
     assert_eq!(c[1].text().await, r#"42["m",true]"#);
     assert_eq!(c[2].text().await, r#"42["m",true]"#);
-    c[0].silent(100).await;
+    c[0].nothing_before_probe(&io, &ids[0]).await;
     io.of("/").to("later").sockets_leave("later").await.unwrap();
     assert!(io
         .of("/")

@@ -18,7 +18,7 @@ mod sockets;
 mod status;
 
 use std::net::IpAddr;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use engineio::Sid;
@@ -367,7 +367,7 @@ fn authenticate(
             .or(user.map(|k| (k.clone(), false)))
     });
     if let Some(limit) = live.per_minute(live.config.rate_limits.api_requests_per_minute) {
-        let now = Instant::now();
+        let now = st.clock.now();
         let r = match &found {
             Some((k, _)) => lock(&st.api_limiter).check(&key_id(k), limit, now),
             None => lock(&st.api_ip_limiter).check(&limit_key(ip), limit, now),

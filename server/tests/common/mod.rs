@@ -124,17 +124,7 @@ impl Server {
 
     /// Starts with [`base_config`] and `extra` TOML merged over it.
     pub async fn start(extra: &str) -> Server {
-        let mut base: toml::Table = base_config().parse().unwrap();
-        let over: toml::Table = extra.parse().unwrap();
-        for (k, v) in over {
-            match (base.get_mut(&k), v) {
-                (Some(toml::Value::Table(b)), toml::Value::Table(o)) => b.extend(o),
-                (_, v) => {
-                    base.insert(k, v);
-                }
-            }
-        }
-        Server::start_with(&base.to_string(), &[], &[]).await
+        Server::start_with(&merged_config(extra), &[], &[]).await
     }
 
     /// `http://127.0.0.1:port`.
@@ -211,6 +201,83 @@ impl Server {
             .await
             .expect("server did not exit")
             .unwrap()
+    }
+}
+
+/// [`base_config`] with `extra` TOML merged over it, table by table.
+pub fn merged_config(extra: &str) -> String {
+    let mut base: toml::Table = base_config().parse().unwrap();
+    let over: toml::Table = extra.parse().unwrap();
+    for (k, v) in over {
+        match (base.get_mut(&k), v) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => b.extend(o),
+            (_, v) => {
+                base.insert(k, v);
+            }
+        }
+    }
+    base.to_string()
+}
+
+/// The server run inside the test process, its rate limits on a manual
+/// clock: a test crosses a rate-limit window by advancing the clock, not
+/// by sleeping through it (and cannot lose a race with it). Everything
+/// else (engine timers, sockets, the node clients) is real. Dropping it
+/// starts the server's shutdown.
+pub struct InProc {
+    pub port: u16,
+    /// The rate limiters' clock; stands still until advanced.
+    pub clock: socketio_server::clock::Clock,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl InProc {
+    /// Starts with [`base_config`] and `extra` merged over it.
+    pub async fn start(extra: &str) -> InProc {
+        let config = socketio_server::config::Config::from_toml(&merged_config(extra))
+            .expect("a valid config");
+        let clock = socketio_server::clock::Clock::manual();
+        let server = socketio_server::run::Server::bind_with_clock(config, clock.clone())
+            .await
+            .expect("bind");
+        let port = server.local_addr().unwrap().port();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(server.run(async move {
+            let _ = stopped.await;
+        }));
+        InProc {
+            port,
+            clock,
+            _stop: stop,
+        }
+    }
+
+    /// One HTTP request.
+    pub async fn http(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> HttpResponse {
+        http(self.port, method, path, headers, body).await
+    }
+
+    /// An API request with the test key and a JSON body.
+    pub async fn api(&self, method: &str, path: &str, body: Option<Value>) -> HttpResponse {
+        let b = body.map(|b| b.to_string()).unwrap_or_default();
+        self.http(
+            method,
+            path,
+            &[("x-api-key", KEY), ("content-type", "application/json")],
+            b.as_bytes(),
+        )
+        .await
+    }
+
+    /// A node socket.io-client connected to `nsp` with `opts`.
+    pub async fn client(&self, nsp: &str, opts: Value) -> Client {
+        Client::start(&format!("http://127.0.0.1:{}{nsp}", self.port), opts).await
     }
 }
 
@@ -420,6 +487,27 @@ impl Client {
             }
             self.pending.push(v);
         }
+    }
+
+    /// Whether an event `name` was received and is waiting in the lines
+    /// read ahead (by [`Client::expect`] looking for something later).
+    pub fn has_pending(&self, name: &str) -> bool {
+        self.pending
+            .iter()
+            .any(|v| v["type"] == "event" && v["event"] == name)
+    }
+
+    /// Asserts that no `name` event came before the answer to a `ping`
+    /// sent now: the server answers a socket's events in order, so one
+    /// sent before the ping's ack would have been read first. A positive
+    /// barrier, where a quiet window passes whenever the server is slow.
+    pub async fn none_before_ping(&mut self, name: &str) {
+        self.emit_ack("ping", serde_json::json!([])).await;
+        assert!(
+            !self.has_pending(name),
+            "a {name} event came: {:?}",
+            self.pending
+        );
     }
 
     /// Emits `event` with `args`.

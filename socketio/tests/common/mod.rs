@@ -124,13 +124,15 @@ impl Client {
         }
     }
 
-    /// Asserts that nothing arrives within `ms`.
-    pub async fn silent(&mut self, ms: u64) {
-        match tokio::time::timeout(Duration::from_millis(ms), self.ws.next()).await {
-            Err(_) => {}
-            Ok(Some(Ok(Message::Text(t)))) if t.as_str() == "2" => {}
-            Ok(other) => panic!("expected silence, got {other:?}"),
-        }
+    /// Asserts that the server sent this client nothing since its last
+    /// frame: the test emits a probe to the client's socket `sid` (on `/`)
+    /// and the probe must be the next frame. Whatever the server sent
+    /// before (the packet that must not arrive) would be queued ahead of
+    /// it on the same connection, so this fails instead of passing when
+    /// the server is merely slow, as a quiet window would.
+    pub async fn nothing_before_probe(&mut self, io: &SocketIo, sid: &str) {
+        io.to(sid.to_owned()).emit("probe", ()).unwrap();
+        assert_eq!(self.text().await, r#"42["probe"]"#, "something came first");
     }
 
     /// Waits for the connection to end (close packet or close frame).
@@ -154,4 +156,46 @@ pub async fn eventually(mut f: impl FnMut() -> bool) {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     panic!("condition never held");
+}
+
+/// Pending until opened, for every waiter; a handler that awaits it holds
+/// its place in the event queue for as long as the test wants, where a
+/// sleep would hold it only for as long as the machine is fast.
+#[derive(Default)]
+pub struct Gate(std::sync::Mutex<(bool, Vec<std::task::Waker>)>);
+
+impl Gate {
+    /// Opens the gate: every waiter, present and future, passes.
+    pub fn open(&self) {
+        let wakers = {
+            let mut g = self.0.lock().unwrap();
+            g.0 = true;
+            std::mem::take(&mut g.1)
+        };
+        wakers.into_iter().for_each(std::task::Waker::wake);
+    }
+
+    /// Waits until the gate is open.
+    pub async fn wait(&self) {
+        std::future::poll_fn(|cx| {
+            let mut g = self.0.lock().unwrap();
+            if g.0 {
+                std::task::Poll::Ready(())
+            } else {
+                g.1.push(cx.waker().clone());
+                std::task::Poll::Pending
+            }
+        })
+        .await
+    }
+}
+
+impl Client {
+    /// Returns once the server handled every message this client sent
+    /// before: a connection's messages are handled in order, so when the
+    /// CONNECT to `/barrier` (which the server must define) is answered,
+    /// the earlier ones were dispatched (run, or queued behind a handler).
+    pub async fn barrier(&mut self) {
+        self.join_nsp("/barrier", None).await;
+    }
 }
