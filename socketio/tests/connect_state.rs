@@ -75,12 +75,12 @@ async fn a_connect_error_from_the_client_closes_the_connection() {
 async fn connecting_again_after_leaving_is_allowed() {
     let (io, log) = logging_server();
     let addr = serve(&io).await;
-    let (mut c, _) = Client::connect(addr, "/").await;
+    let (mut c, main) = Client::connect(addr, "/").await;
     c.join_nsp("/custom", None).await;
     c.send("41/custom,").await;
     eventually(|| log.lock().unwrap().len() == 1).await;
     c.join_nsp("/custom", None).await;
-    c.silent(100).await;
+    c.nothing_before_probe(&io, &main).await;
     assert_eq!(
         *log.lock().unwrap(),
         ["/custom:client namespace disconnect"]
@@ -96,11 +96,11 @@ async fn connecting_again_after_leaving_is_allowed() {
 async fn a_repeated_connect_before_anything_else_is_ignored() {
     let (io, log) = logging_server();
     let addr = serve(&io).await;
-    let (mut c, _) = Client::connect(addr, "/").await;
+    let (mut c, main) = Client::connect(addr, "/").await;
     c.send("40/custom,").await;
     c.send("40/custom,").await;
     assert!(c.text().await.starts_with("40/custom,{"));
-    c.silent(100).await;
+    c.nothing_before_probe(&io, &main).await;
     // Known now: the same CONNECT closes the connection.
     c.send("42/custom,[\"hi\"]").await;
     c.send("40/custom,").await;
