@@ -298,6 +298,20 @@ async fn wait_for_zero(ctx: &Ctx) -> Result<(Counts, Option<u128>), String> {
     }
 }
 
+/// What the run ended with, for the checks and the result object.
+struct Outcome {
+    opened: (usize, usize),
+    open_at_end: (usize, usize),
+    churn: Churn,
+    samples: Samples,
+    verdict: Option<Verdict>,
+    judged: usize,
+    rounds: Rounds,
+    counts: Counts,
+    zero_ms: Option<u128>,
+    cpu_ms: f64,
+}
+
 /// `soak`: see the module documentation.
 pub async fn soak(args: &Args, ctx: &Arc<Ctx>) -> Result<Map<String, Value>, String> {
     check_fd_limit(args)?;
@@ -325,65 +339,93 @@ pub async fn soak(args: &Args, ctx: &Arc<Ctx>) -> Result<Map<String, Value>, Str
     close_all(ctx, all, CLOSE_TIMEOUT).await;
     let (counts, zero_ms) = wait_for_zero(ctx).await?;
     let judged: Vec<u64> = samples.iter().filter(|s| s.2).map(|s| s.1).collect();
-    let verdict = Verdict::of(&judged, s.rss_tolerance);
+    let o = Outcome {
+        opened,
+        open_at_end,
+        churn,
+        verdict: Verdict::of(&judged, s.rss_tolerance),
+        judged: judged.len(),
+        samples,
+        rounds,
+        counts,
+        zero_ms,
+        cpu_ms,
+    };
+    let failures = failures(args, ctx, &o);
+    Ok(output(args, ctx, &o, failures))
+}
+
+/// The checks that failed, in words.
+fn failures(args: &Args, ctx: &Ctx, o: &Outcome) -> Vec<String> {
+    let s = &args.soak;
     let mut failures = Vec::new();
-    if opened != (args.count, s.polling) {
+    if o.opened != (args.count, s.polling) {
         failures.push(format!(
-            "opened {opened:?} of {:?}",
+            "opened {:?} of {:?}",
+            o.opened,
             (args.count, s.polling)
         ));
     }
-    match &verdict {
-        None => failures.push(format!("only {} samples after the warm-up", judged.len())),
+    match &o.verdict {
+        None => failures.push(format!("only {} samples after the warm-up", o.judged)),
         Some(v) if !v.flat => failures.push(format!(
             "RSS grew {:.1} % (median {} -> {} KiB), over {} %",
             v.growth_pct, v.first_median, v.last_median, s.rss_tolerance
         )),
         Some(_) => {}
     }
-    if zero_ms.is_none() {
+    if o.zero_ms.is_none() {
         failures.push(format!(
-            "counts not zero {DRAIN_LIMIT:?} after the end: {counts:?}"
+            "counts not zero {DRAIN_LIMIT:?} after the end: {:?}",
+            o.counts
         ));
     }
-    if s.api_key.is_some() && (rounds.done == 0 || rounds.min_ratio < MIN_ROUND_RATIO) {
+    let r = &o.rounds;
+    if s.api_key.is_some() && (r.done == 0 || r.min_ratio < MIN_ROUND_RATIO) {
         failures.push(format!(
             "broadcasts: {} rounds, worst delivered ratio {:.3}",
-            rounds.done, rounds.min_ratio
+            r.done, r.min_ratio
         ));
     }
     if ctx.errors() > 0 {
         failures.push(format!("{} client errors", ctx.errors()));
     }
+    failures
+}
+
+/// The result object.
+fn output(args: &Args, ctx: &Ctx, o: &Outcome, failures: Vec<String>) -> Map<String, Value> {
+    let s = &args.soak;
+    let r = &o.rounds;
     let mut out = Map::new();
-    out.insert("scenario".into(), json!("soak"));
-    out.insert("transport".into(), json!("websocket+polling"));
-    out.insert("clients".into(), json!(args.count));
-    out.insert("polling".into(), json!(s.polling));
-    out.insert("churn_per_sec".into(), json!(s.churn));
-    out.insert("secs".into(), json!(args.secs));
-    out.insert("open_at_end".into(), json!([open_at_end.0, open_at_end.1]));
-    out.insert("connects".into(), json!(churn.connects));
-    out.insert("disconnects".into(), json!(churn.disconnects));
-    out.insert("churn_behind".into(), json!(churn.owed));
-    out.insert("broadcasts".into(), json!(rounds.done));
-    out.insert("broadcast_failures".into(), json!(rounds.failed));
-    out.insert("recipients".into(), json!(rounds.recipients));
-    out.insert("deliveries".into(), json!(rounds.deliveries));
-    out.insert(
-        "late_deliveries".into(),
-        json!(ctx.round.stale.load(Relaxed)),
+    let mut put = |k: &str, v: Value| {
+        out.insert(k.into(), v);
+    };
+    put("scenario", json!("soak"));
+    put("transport", json!("websocket+polling"));
+    put("clients", json!(args.count));
+    put("polling", json!(s.polling));
+    put("churn_per_sec", json!(s.churn));
+    put("secs", json!(args.secs));
+    put("open_at_end", json!([o.open_at_end.0, o.open_at_end.1]));
+    put("connects", json!(o.churn.connects));
+    put("disconnects", json!(o.churn.disconnects));
+    put("churn_behind", json!(o.churn.owed));
+    put("broadcasts", json!(r.done));
+    put("broadcast_failures", json!(r.failed));
+    put("recipients", json!(r.recipients));
+    put("deliveries", json!(r.deliveries));
+    put("late_deliveries", json!(ctx.round.stale.load(Relaxed)));
+    put("min_round_ratio", json!(r.min_ratio));
+    put("rss_kib", rss_json(o.verdict.as_ref(), &o.samples));
+    put(
+        "final_counts",
+        json!({ "connections": o.counts.connections, "sockets": o.counts.sockets }),
     );
-    out.insert("min_round_ratio".into(), json!(rounds.min_ratio));
-    out.insert("rss_kib".into(), rss_json(verdict.as_ref(), &samples));
-    out.insert(
-        "final_counts".into(),
-        json!({ "connections": counts.connections, "sockets": counts.sockets }),
-    );
-    out.insert("zero_after_ms".into(), json!(zero_ms.map(|m| m as u64)));
-    out.insert("loadgen_cpu_ms".into(), json!(cpu_ms));
-    out.insert("failures".into(), json!(failures));
-    Ok(out)
+    put("zero_after_ms", json!(o.zero_ms.map(|m| m as u64)));
+    put("loadgen_cpu_ms", json!(o.cpu_ms));
+    put("failures", json!(failures));
+    out
 }
 
 /// The verdict and every sample, as `[secs, KiB, judged]`.
