@@ -55,13 +55,16 @@ done
 [ -n "$port" ] || { echo "schemathesis.sh: the server did not start" >&2; exit 1; }
 
 status=0
-timeout 300 "$here/.venv/bin/schemathesis" run server/openapi.json \
+# From the scratch directory: schemathesis keeps a .schemathesis/ cache in
+# its working directory.
+root=$(pwd)
+(cd "$work" && timeout 300 "$root/$here/.venv/bin/schemathesis" run "$root/server/openapi.json" \
     --url "http://127.0.0.1:$port" \
     --header "X-API-Key: $key" \
     --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
     --max-examples "$examples" --seed 23 --workers 1 \
     --no-color --output-truncate true --generation-database none \
-    --report junit --report-dir "$work" || status=$?
+    --report junit --report-dir "$work") || status=$?
 
 cleanup
 trap - EXIT
