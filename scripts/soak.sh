@@ -17,9 +17,10 @@
 # an entry per new connection) of churn after the 10 000 are connected.
 #
 # Knobs (environment): SOAK_CLIENTS (10000), SOAK_POLLING (300), SOAK_CHURN
-# (200), SOAK_BROADCAST_EVERY (5 seconds; "none" for no broadcasts), SOAK_WARMUP (seconds), SOAK_OUT (directory for server.log and
-# result.json; a fresh temporary one by default), SOAK_NO_BUILD=1 (use the
-# binaries already in target/release).
+# (200), SOAK_BROADCAST_EVERY (5 seconds; "none" for no broadcasts),
+# SOAK_SAMPLE_EVERY (5 seconds between RSS samples), SOAK_WARMUP (seconds),
+# SOAK_OUT (directory for server.log and result.json; a fresh temporary one
+# by default), SOAK_NO_BUILD=1 (use the binaries already in target/release).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -103,7 +104,7 @@ echo "==> loadgen soak: $clients websocket + $polling polling clients, churn $ch
 status=0
 "$out/loadgen" soak --url "http://127.0.0.1:$port" --server-pid "$server_pid" \
     --secs "$secs" --clients "$clients" --polling "$polling" --churn "$churn" \
-    ${bcast_args[@]+"${bcast_args[@]}"} --sample-every 5 \
+    ${bcast_args[@]+"${bcast_args[@]}"} --sample-every "${SOAK_SAMPLE_EVERY:-5}" \
     ${SOAK_WARMUP:+--warmup "$SOAK_WARMUP"} >"$out/result.json" 2> >(tee "$out/loadgen.log" >&2) || status=$?
 
 stop_server
