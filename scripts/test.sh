@@ -5,8 +5,9 @@
 # socketio-redis mixed-cluster tests (Node servers on @socket.io/redis-adapter,
 # npm from the lock file, against a redis-server they start); the Autobahn
 # WebSocket cases against `conformance ws-echo` (kosoku, pinned, in a venv);
-# then a 30-second smoke run of every fuzz target (installs cargo-fuzz if
-# missing).
+# the HTTP API against its OpenAPI description (schemathesis, pinned, in a
+# venv); a 2-minute soak (scripts/soak.sh); then a 30-second smoke run of
+# every fuzz target (installs cargo-fuzz if missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 echo "==> npm ci (conformance/interop)"
@@ -28,5 +29,12 @@ echo "==> autobahn (conformance ws-echo)"
 # The binary `cargo test` just built (a `cargo build -p conformance` would
 # resolve features differently and rebuild the crates under it).
 AUTOBAHN_BIN=target/debug/conformance scripts/autobahn.sh
+echo "==> schemathesis: the HTTP API against server/openapi.json (50 cases per operation)"
+scripts/schemathesis.sh 50
+echo "==> soak, 2 minutes (10 000 WebSocket + 300 polling clients, churn, broadcasts)"
+# At 200 connects a second the server's RSS climbs for about 8 minutes before
+# it levels off (bench/RESULTS.md, soak): a 2-minute run judges memory on its
+# last 40 s only (samples every 2 s), the 30-minute run is the memory figure.
+SOAK_WARMUP=80 SOAK_SAMPLE_EVERY=2 scripts/soak.sh 2m
 echo "==> fuzz smoke run (30 s per target)"
 scripts/fuzz.sh 30

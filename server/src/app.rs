@@ -16,7 +16,7 @@ use socketio::{
     AdapterFactory, Conn, ConnectError, Connection, ConnectionInfo, DisconnectReason, Encoded,
     PacketVerdict, RecoveryConfig, Socket, SocketIo, SocketIoConfig,
 };
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::clock::Clock;
 use crate::config::{Config, SlowClient, Transport};
@@ -317,27 +317,60 @@ fn check_event_limit(live: &Live, socket: &Socket) -> Result<(), Duration> {
 }
 
 /// An engine connection: counts the bytes the Socket.IO layer sends and
-/// holds the connection's event limiter (shared by its namespace sockets).
+/// the sends a full send buffer refuses, and holds the connection's event
+/// limiter (shared by its namespace sockets).
 struct Counted {
     socket: engineio::Socket,
     state: std::sync::Weak<State>,
     limiter: Mutex<EventLimiter>,
+<<<<<<< HEAD
     clock: Clock,
+=======
+    /// `connection.slow_client`, fixed at start (the engine's policy).
+    policy: SlowClient,
+    /// A send was refused by a full send buffer.
+    full_seen: AtomicBool,
+    /// Its slow-client close was counted (once per connection: every
+    /// broadcast until the engine closes it meets the full buffer again).
+    close_counted: AtomicBool,
+>>>>>>> soak
 }
 
 impl Conn for Counted {
     fn send(&self, packet: &Encoded) -> Result<(), SendError> {
-        if let Some(st) = self.state.upgrade() {
+        let st = self.state.upgrade();
+        if let Some(st) = &st {
             let n =
                 packet.text().len() + packet.attachments().iter().map(Bytes::len).sum::<usize>();
             st.metrics
                 .bytes_sent_total
                 .fetch_add(n as u64, Ordering::Relaxed);
         }
-        Conn::send(&self.socket, packet)
+        let res = Conn::send(&self.socket, packet);
+        if res == Err(SendError::Full) {
+            self.full_seen.store(true, Ordering::Relaxed);
+            if let Some(st) = &st {
+                st.metrics
+                    .send_buffer_full_total
+                    .inc(&[self.policy.as_str()]);
+            }
+        }
+        res
     }
 
+    /// Under the `error` policy the Socket.IO layer closes a connection
+    /// whose buffer refused a broadcast (or held packets): counted once
+    /// here as a slow-client close. Under `close` the engine closed it
+    /// already and [`Bridge::on_close`] counts it.
     fn close(&self) {
+        if self.policy == SlowClient::Error
+            && self.full_seen.load(Ordering::Relaxed)
+            && !self.close_counted.swap(true, Ordering::Relaxed)
+        {
+            if let Some(st) = self.state.upgrade() {
+                st.metrics.slow_client_closed_total.inc(&["error"]);
+            }
+        }
         Conn::close(&self.socket)
     }
 
@@ -364,8 +397,15 @@ impl engineio::Handler for Bridge {
         let conn = Arc::new(Counted {
             socket: socket.clone(),
             state: self.state.clone(),
+<<<<<<< HEAD
             limiter: Mutex::new(EventLimiter::new(st.clock.now())),
             clock: st.clock.clone(),
+=======
+            limiter: Mutex::new(EventLimiter::new(Instant::now())),
+            policy: st.live().config.connection.slow_client,
+            full_seen: AtomicBool::new(false),
+            close_counted: AtomicBool::new(false),
+>>>>>>> soak
         });
         let c = st.io.accept(conn, info);
         let _ = socket.set_data(c);
@@ -390,6 +430,9 @@ impl engineio::Handler for Bridge {
             st.metrics
                 .active_connections
                 .fetch_sub(1, Ordering::Relaxed);
+            if reason == CloseReason::SlowClient {
+                st.metrics.slow_client_closed_total.inc(&["close"]);
+            }
         }
         if let Some(c) = socket.data::<Connection>() {
             c.handle_close(DisconnectReason::from(&reason));

@@ -83,6 +83,14 @@ pub struct Metrics {
     pub ip_refused_total: AtomicU64,
     /// HTTP API requests, by `route` and `status`.
     pub http_requests_total: Family,
+    /// Sends refused because the connection's send buffer
+    /// (`connection.send_buffer` packets) was full, by the `policy`
+    /// (`connection.slow_client`) that then applied.
+    pub send_buffer_full_total: Family,
+    /// Connections closed because their send buffer was full, by `policy`:
+    /// under `close` the engine closes at the first full send; under
+    /// `error` a broadcast that meets a full buffer closes that connection.
+    pub slow_client_closed_total: Family,
 }
 
 impl Metrics {
@@ -190,6 +198,20 @@ impl Metrics {
             "HTTP API requests by route and status",
             &["route", "status"],
             &self.http_requests_total,
+        );
+        family(
+            &mut s,
+            "socket_server_send_buffer_full_total",
+            "Sends refused by a full send buffer, by slow-client policy",
+            &["policy"],
+            &self.send_buffer_full_total,
+        );
+        family(
+            &mut s,
+            "socket_server_slow_client_closed_total",
+            "Connections closed for a full send buffer, by slow-client policy",
+            &["policy"],
+            &self.slow_client_closed_total,
         );
         gauge(
             &mut s,
@@ -346,7 +368,14 @@ mod tests {
         m.connections_total.inc(&["false", "polling"]);
         m.auth_failures_total.inc(&["a\"b"]);
         m.sockets_delta("/", 2);
+        m.send_buffer_full_total.add(&["close"], 4);
+        m.slow_client_closed_total.inc(&["close"]);
         let t = m.render(5, 1);
+        assert!(t.contains("# TYPE socket_server_send_buffer_full_total counter\nsocket_server_send_buffer_full_total{policy=\"close\"} 4\n"), "{t}");
+        assert!(
+            t.contains("socket_server_slow_client_closed_total{policy=\"close\"} 1\n"),
+            "{t}"
+        );
         assert!(t.contains("# TYPE socket_server_active_connections gauge\nsocket_server_active_connections 3\n"), "{t}");
         assert!(t.contains("socket_server_connections_total{authenticated=\"true\",transport=\"websocket\"} 2\n"), "{t}");
         assert!(t.contains("socket_server_connections_total{authenticated=\"false\",transport=\"polling\"} 1\n"), "{t}");

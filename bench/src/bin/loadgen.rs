@@ -10,6 +10,8 @@
 //! loadgen cluster-broadcast --url ... --url-b http://127.0.0.1:PORT2 --clients N [--rounds K] [--burst B]
 //! loadgen hold      --url ... --n N [--transport T]
 //! loadgen smoke     --url ...
+//! loadgen soak      --url ... --server-pid PID --secs D [--clients N] [--polling P] [--churn R]
+//!                   [--api-key KEY] [--broadcast-every S] [--warmup S] [--sample-every S]
 //! common: [--sync] [--threads N] [--timeout SECS] [--path /socket.io/] [--room NAME]
 //! ```
 //!
@@ -50,6 +52,17 @@
 //! - `hold`: N idle clients kept alive (pings answered) for the server's
 //!   memory figure; `READY <connected>` on stderr, then held until a stdin
 //!   line or its end. [`requested`, `connections`, `alive_at_end`, `secs`]
+//! - `soak`: N WebSocket (default 10 000) and P polling clients (default
+//!   300) held for `--secs` while `--churn` WebSocket clients a second
+//!   disconnect and as many connect, `/api/broadcast` runs every
+//!   `--broadcast-every` seconds (with `--api-key`) and the VmRSS of
+//!   `--server-pid` is sampled; then all close and `/metrics` must count
+//!   no connection and no socket. Exits 1 when a check fails (RSS median
+//!   growth after the warm-up over `--rss-tolerance` %, counts not zero,
+//!   a round delivered to under 95 % of its recipients, any client error).
+//!   [`connects`, `disconnects`, `broadcasts`, `recipients`, `deliveries`,
+//!   `late_deliveries`, `rss_kib`, `final_counts`, `zero_after_ms`,
+//!   `failures`; see `loadgen/soak.rs`]
 //! - `smoke`: a self-test of both transports: 20 WebSocket + 5 polling
 //!   clients, 50 acked echoes per transport, an unacked echo each, a
 //!   broadcast (25 receivers) and a room broadcast (10); exits 1 on any
@@ -73,7 +86,7 @@
 //! client is one task; every wait is bounded (10 s per handshake and per
 //! server answer, ping interval + timeout when idle, `--timeout` for the
 //! whole scenario, 900 s by default). Exit status: 0 with a result, 1 for
-//! `smoke` with errors, 2 for a usage error, a failed scenario or a timeout.
+//! `smoke` with errors or a `soak` with failures, 2 for a usage error, a failed scenario or a timeout.
 //!
 //! The open-files soft limit is raised to the hard one at start when
 //! `prlimit` is there (no `libc` here); otherwise run under `ulimit -n`.
@@ -89,10 +102,16 @@ mod hist;
 mod http;
 #[path = "../loadgen/polling.rs"]
 mod polling;
+#[path = "../loadgen/rss.rs"]
+mod rss;
 #[path = "../loadgen/scenarios.rs"]
 mod scenarios;
+#[path = "../loadgen/serverapi.rs"]
+mod serverapi;
 #[path = "../loadgen/session.rs"]
 mod session;
+#[path = "../loadgen/soak.rs"]
+mod soak;
 #[path = "../loadgen/sys.rs"]
 mod sys;
 #[path = "../loadgen/ws.rs"]
@@ -142,11 +161,20 @@ fn main() {
                 }
                 Scenario::Hold => scenarios::hold(&args, &ctx).await,
                 Scenario::Smoke => scenarios::smoke(&args, &ctx).await,
+                Scenario::Soak => soak::soak(&args, &ctx).await,
             }
         };
         match tokio::time::timeout(args.timeout, run).await {
             Ok(Ok(out)) => {
-                let failed = args.scenario == Scenario::Smoke && ctx.errors() > 0;
+                let failed = match args.scenario {
+                    Scenario::Smoke => ctx.errors() > 0,
+                    // The soak lists what failed, errors included.
+                    Scenario::Soak => out
+                        .get("failures")
+                        .and_then(Value::as_array)
+                        .is_some_and(|f| !f.is_empty()),
+                    _ => false,
+                };
                 (out, if failed { 1 } else { 0 })
             }
             Ok(Err(e)) => {

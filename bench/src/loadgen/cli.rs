@@ -18,6 +18,9 @@ scenarios:
                                                        clients split over both, sender on --url
   hold       --n N [--transport T]                     hold N connections until stdin
   smoke      (20 WebSocket + 5 polling clients)        self-test; exit 1 on any error
+  soak       --clients N --polling P --secs D [--churn R] [--broadcast-every S]
+             [--server-pid PID] [--api-key KEY]         long run: churn, broadcasts, server RSS;
+                                                       exit 1 when a soak check fails
 
 options:
   --url URL          server, loopback only (http://127.0.0.1:PORT, ws:// too)
@@ -35,7 +38,18 @@ options:
   --room NAME        connect/echo/hold: every client joins room NAME
   --sync             wait for a line on stdin after READY, before the timed phase
   --threads N        runtime worker threads (default 1)
-  --timeout S        bound on the whole scenario in seconds (default 900)
+  --timeout S        bound on the whole scenario in seconds (default 900; soak:
+                     --secs + 600)
+  --polling P        soak: long-polling clients besides the N WebSocket ones (default 300)
+  --churn R          soak: WebSocket disconnects and connects per second each (default 200)
+  --broadcast-every S  soak: seconds between /api/broadcast calls (default 5)
+  --api-key KEY      soak: X-API-Key for /api/broadcast (required for broadcasts)
+  --server-pid PID   soak: the server process whose VmRSS is sampled (required)
+  --sample-every S   soak: seconds between RSS samples (default 5)
+  --warmup S         soak: seconds of churn after the opening before RSS samples
+                     count (default a quarter of --secs, at least 60)
+  --rss-tolerance P  soak: most growth in percent of the last window's median RSS
+                     over the first's (default 5)
 
 Prints one JSON object on stdout; READY and PHASE_END lines and progress on stderr.";
 
@@ -54,6 +68,8 @@ pub enum Scenario {
     Hold,
     /// Self-test.
     Smoke,
+    /// Long run with churn, broadcasts and server memory samples.
+    Soak,
 }
 
 /// Engine.IO transport the clients use.
@@ -121,6 +137,46 @@ pub struct Args {
     pub threads: usize,
     /// Bound on the whole scenario.
     pub timeout: Duration,
+    /// Soak options.
+    pub soak: SoakArgs,
+}
+
+/// Options of the `soak` scenario.
+#[derive(Debug, Clone)]
+pub struct SoakArgs {
+    /// Long-polling clients besides the WebSocket ones.
+    pub polling: usize,
+    /// WebSocket disconnects (and as many connects) per second.
+    pub churn: f64,
+    /// Seconds between broadcasts.
+    pub broadcast_every: f64,
+    /// `X-API-Key` for `/api/broadcast`; no broadcasts without one.
+    pub api_key: Option<String>,
+    /// The server process whose resident memory is sampled.
+    pub server_pid: Option<u32>,
+    /// Seconds between memory samples.
+    pub sample_every: f64,
+    /// Churn after the opening before samples count (`None`: a quarter
+    /// of `--secs`, at least 60 s).
+    pub warmup: Option<f64>,
+    /// Most growth of the last window's median RSS over the first's, in
+    /// percent.
+    pub rss_tolerance: f64,
+}
+
+impl Default for SoakArgs {
+    fn default() -> Self {
+        Self {
+            polling: 300,
+            churn: 200.0,
+            broadcast_every: 5.0,
+            api_key: None,
+            server_pid: None,
+            sample_every: 5.0,
+            warmup: None,
+            rss_tolerance: 5.0,
+        }
+    }
 }
 
 /// Parses the URL: scheme `http`/`ws`, loopback host, a port; any path is
@@ -169,6 +225,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
         Some("cluster-broadcast") => Scenario::ClusterBroadcast,
         Some("hold") => Scenario::Hold,
         Some("smoke") => Scenario::Smoke,
+        Some("soak") => Scenario::Soak,
         Some("-h" | "--help") | None => return Err(String::new()),
         Some(other) => return Err(format!("unknown scenario {other:?}")),
     };
@@ -193,7 +250,9 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
         sync: false,
         threads: 1,
         timeout: Duration::from_secs(900),
+        soak: SoakArgs::default(),
     };
+    let mut timeout_set = false;
     while let Some(flag) = it.next() {
         match flag.as_str() {
             "--sync" => args.sync = true,
@@ -248,6 +307,31 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
                             .filter(|s| *s > 0.0)
                             .ok_or("--timeout: a positive number")?;
                         args.timeout = Duration::from_secs_f64(s);
+                        timeout_set = true;
+                    }
+                    "--polling" => args.soak.polling = int(&value)?,
+                    "--churn" => args.soak.churn = num(&value).ok_or("--churn: a number")?,
+                    "--broadcast-every" => {
+                        args.soak.broadcast_every = num(&value)
+                            .filter(|s| *s > 0.0)
+                            .ok_or("--broadcast-every: a positive number")?
+                    }
+                    "--api-key" => args.soak.api_key = Some(value),
+                    "--server-pid" => {
+                        args.soak.server_pid = Some(
+                            value
+                                .parse()
+                                .map_err(|_| format!("--server-pid {value}: not a pid"))?,
+                        )
+                    }
+                    "--sample-every" => {
+                        args.soak.sample_every = num(&value)
+                            .filter(|s| *s >= 0.1)
+                            .ok_or("--sample-every: at least 0.1")?
+                    }
+                    "--warmup" => args.soak.warmup = Some(num(&value).ok_or("--warmup: a number")?),
+                    "--rss-tolerance" => {
+                        args.soak.rss_tolerance = num(&value).ok_or("--rss-tolerance: a number")?
                     }
                     _ => return Err(format!("unknown option {flag}")),
                 }
@@ -266,8 +350,17 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
     }
     args.count = count.unwrap_or(match scenario {
         Scenario::Echo => 100,
+        Scenario::Soak => 10_000,
         _ => 1000,
     });
+    if scenario == Scenario::Soak {
+        if args.soak.server_pid.is_none() {
+            return Err("soak needs --server-pid".into());
+        }
+        if !timeout_set {
+            args.timeout = Duration::from_secs_f64(args.secs + 600.0);
+        }
+    }
     if args.count == 0 && scenario != Scenario::Smoke {
         return Err("--n/--clients must be at least 1".into());
     }
@@ -295,6 +388,11 @@ mod tests {
         let c = p("cluster-broadcast --url http://127.0.0.1:1 --url-b http://127.0.0.1:2").unwrap();
         assert_eq!(c.scenario, Scenario::ClusterBroadcast);
         assert_eq!(c.target_b.map(|t| t.addr.port()), Some(2));
+        let s = p("soak --url http://127.0.0.1:1 --server-pid 7 --secs 120 --churn 50 --polling 3")
+            .unwrap();
+        assert_eq!((s.count, s.soak.polling, s.soak.churn), (10_000, 3, 50.0));
+        assert_eq!(s.soak.server_pid, Some(7));
+        assert_eq!(s.timeout, Duration::from_secs(720));
     }
 
     #[test]
@@ -305,6 +403,7 @@ mod tests {
         assert!(p("fly --url http://127.0.0.1:1").is_err());
         assert!(p("echo --url http://127.0.0.1:1 --bogus 1").is_err());
         assert!(p("cluster-broadcast --url http://127.0.0.1:1").is_err());
+        assert!(p("soak --url http://127.0.0.1:1").is_err());
         assert!(p("cluster-broadcast --url http://127.0.0.1:1 --url-b http://10.0.0.1:2").is_err());
     }
 }

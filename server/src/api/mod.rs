@@ -292,7 +292,23 @@ pub async fn handle(
     if let Ok(v) = HeaderValue::from_str(&id) {
         resp.headers_mut().insert("x-request-id", v);
     }
+    if resp.status() == StatusCode::METHOD_NOT_ALLOWED {
+        // RFC 9110 section 15.5.6: a 405 lists the methods the target takes.
+        if let Ok(v) = HeaderValue::from_str(&allowed_methods(&path)) {
+            resp.headers_mut().insert(header::ALLOW, v);
+        }
+    }
     resp
+}
+
+/// The methods of the routes on `path`, for the `Allow` header of a 405.
+fn allowed_methods(path: &str) -> String {
+    let methods: Vec<&str> = ROUTES
+        .iter()
+        .filter(|r| r.path == path)
+        .map(|r| r.method.as_str())
+        .collect();
+    methods.join(", ")
 }
 
 /// `/metrics` needs a key when `api.metrics_require_key` is on.

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Creates/refreshes the schemathesis venv for scripts/schemathesis.sh.
+#
+#   ./setup.sh            # idempotent; quiet on success
+#
+# The venv lives in ./.venv. A copy of requirements.txt is stored inside it;
+# when it differs from the current file, the venv is rebuilt from scratch.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+venv="$here/.venv"
+req="$here/requirements.txt"
+stamp="$venv/requirements.installed.txt"
+
+if [[ -x "$venv/bin/python" && -f "$stamp" ]] && cmp -s "$req" "$stamp"; then
+  exit 0
+fi
+
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+if ! {
+  rm -rf "$venv" &&
+    python3 -m venv "$venv" &&
+    "$venv/bin/pip" install --quiet --no-input --disable-pip-version-check -r "$req"
+} >"$log" 2>&1; then
+  cat "$log" >&2
+  echo "setup.sh: creating $venv failed" >&2
+  rm -rf "$venv"
+  exit 1
+fi
+cp "$req" "$stamp"
