@@ -323,9 +323,7 @@ struct Counted {
     socket: engineio::Socket,
     state: std::sync::Weak<State>,
     limiter: Mutex<EventLimiter>,
-<<<<<<< HEAD
     clock: Clock,
-=======
     /// `connection.slow_client`, fixed at start (the engine's policy).
     policy: SlowClient,
     /// A send was refused by a full send buffer.
@@ -333,7 +331,6 @@ struct Counted {
     /// Its slow-client close was counted (once per connection: every
     /// broadcast until the engine closes it meets the full buffer again).
     close_counted: AtomicBool,
->>>>>>> soak
 }
 
 impl Conn for Counted {
@@ -397,15 +394,11 @@ impl engineio::Handler for Bridge {
         let conn = Arc::new(Counted {
             socket: socket.clone(),
             state: self.state.clone(),
-<<<<<<< HEAD
             limiter: Mutex::new(EventLimiter::new(st.clock.now())),
             clock: st.clock.clone(),
-=======
-            limiter: Mutex::new(EventLimiter::new(Instant::now())),
             policy: st.live().config.connection.slow_client,
             full_seen: AtomicBool::new(false),
             close_counted: AtomicBool::new(false),
->>>>>>> soak
         });
         let c = st.io.accept(conn, info);
         let _ = socket.set_data(c);
