@@ -21,7 +21,7 @@ if [ -z "$bin" ]; then
   bin=target/debug/conformance
 fi
 [ -x "$bin" ] || { echo "autobahn: no conformance binary at $bin" >&2; exit 1; }
-bash conformance/interop/python/setup.sh conformance/autobahn
+bash scripts/venv.sh conformance/autobahn
 out=target/autobahn
 rm -rf "$out"
 mkdir -p "$out"

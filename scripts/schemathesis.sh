@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 
 examples=${1:-50}
 here=server/tests/schemathesis
-bash "$here/setup.sh"
+bash scripts/venv.sh "$here"
 bin=${SOCKETIO_SERVER_BIN:-target/debug/socketio-server}
 if [ ! -x "$bin" ]; then
     cargo build --bin socketio-server

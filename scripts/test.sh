@@ -15,7 +15,7 @@ npm ci --prefix conformance/interop --no-audit --no-fund
 echo "==> npm ci (socketio-redis/tests/node)"
 npm ci --prefix socketio-redis/tests/node --no-audit --no-fund
 echo "==> python client venv (conformance/interop/python)"
-bash conformance/interop/python/setup.sh
+bash scripts/venv.sh conformance/interop/python
 echo "==> redis-server (socketio-redis mixed-cluster tests)"
 if ! command -v redis-server >/dev/null; then
     # CI runs this script as root; a developer's account may need sudo.

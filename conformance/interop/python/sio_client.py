@@ -1,7 +1,7 @@
 """Interop check: drive our Socket.IO v5 server with the real python-socketio client.
 
 Usage:
-    ./setup.sh                                  # once: creates .venv here
+    scripts/venv.sh conformance/interop/python  # once (from the repo root): creates .venv here
     .venv/bin/python sio_client.py <base-url> <transport>
         base-url   e.g. http://127.0.0.1:3000   (path /socket.io/, the client default)
         transport  polling | websocket

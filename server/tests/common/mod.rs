@@ -20,10 +20,51 @@ pub const KEY: &str = "test-api-key-0123456789";
 /// An admin API key the tests configure.
 pub const ADMIN_KEY: &str = "test-admin-key-0123456789";
 
+/// A server listening on 127.0.0.1: the requests every kind of test server
+/// answers ([`Server`] and [`InProc`] dereference to it).
+pub struct Endpoint {
+    pub port: u16,
+}
+
+impl Endpoint {
+    /// `http://127.0.0.1:port`.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// One HTTP request.
+    pub async fn http(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> HttpResponse {
+        http(self.port, method, path, headers, body).await
+    }
+
+    /// An API request with the test key and a JSON body.
+    pub async fn api(&self, method: &str, path: &str, body: Option<Value>) -> HttpResponse {
+        let b = body.map(|b| b.to_string()).unwrap_or_default();
+        self.http(
+            method,
+            path,
+            &[("x-api-key", KEY), ("content-type", "application/json")],
+            b.as_bytes(),
+        )
+        .await
+    }
+
+    /// A node socket.io-client connected to `nsp` with `opts`.
+    pub async fn client(&self, nsp: &str, opts: Value) -> Client {
+        Client::start(&format!("{}{nsp}", self.url()), opts).await
+    }
+}
+
 /// A running server process.
 pub struct Server {
     pub child: Child,
-    pub port: u16,
+    pub ep: Endpoint,
     pub stderr: Lines<BufReader<tokio::process::ChildStderr>>,
     _dir: tempdir::Dir,
 }
@@ -116,7 +157,7 @@ impl Server {
         .expect("server did not start");
         Server {
             child,
-            port,
+            ep: Endpoint { port },
             stderr,
             _dir: tempdir::Dir(dir),
         }
@@ -125,39 +166,6 @@ impl Server {
     /// Starts with [`base_config`] and `extra` TOML merged over it.
     pub async fn start(extra: &str) -> Server {
         Server::start_with(&merged_config(extra), &[], &[]).await
-    }
-
-    /// `http://127.0.0.1:port`.
-    pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    /// One HTTP request.
-    pub async fn http(
-        &self,
-        method: &str,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: &[u8],
-    ) -> HttpResponse {
-        http(self.port, method, path, headers, body).await
-    }
-
-    /// An API request with the test key and a JSON body.
-    pub async fn api(&self, method: &str, path: &str, body: Option<Value>) -> HttpResponse {
-        let b = body.map(|b| b.to_string()).unwrap_or_default();
-        self.http(
-            method,
-            path,
-            &[("x-api-key", KEY), ("content-type", "application/json")],
-            b.as_bytes(),
-        )
-        .await
-    }
-
-    /// A node socket.io-client connected to `nsp` with `opts`.
-    pub async fn client(&self, nsp: &str, opts: Value) -> Client {
-        Client::start(&format!("{}{nsp}", self.url()), opts).await
     }
 
     /// Whether a plain HTTP request to this (TLS) server fails to get an
@@ -225,7 +233,7 @@ pub fn merged_config(extra: &str) -> String {
 /// else (engine timers, sockets, the node clients) is real. Dropping it
 /// starts the server's shutdown.
 pub struct InProc {
-    pub port: u16,
+    pub ep: Endpoint,
     /// The rate limiters' clock; stands still until advanced.
     pub clock: socketio_server::clock::Clock,
     _stop: tokio::sync::oneshot::Sender<()>,
@@ -246,38 +254,24 @@ impl InProc {
             let _ = stopped.await;
         }));
         InProc {
-            port,
+            ep: Endpoint { port },
             clock,
             _stop: stop,
         }
     }
+}
 
-    /// One HTTP request.
-    pub async fn http(
-        &self,
-        method: &str,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: &[u8],
-    ) -> HttpResponse {
-        http(self.port, method, path, headers, body).await
+impl std::ops::Deref for Server {
+    type Target = Endpoint;
+    fn deref(&self) -> &Endpoint {
+        &self.ep
     }
+}
 
-    /// An API request with the test key and a JSON body.
-    pub async fn api(&self, method: &str, path: &str, body: Option<Value>) -> HttpResponse {
-        let b = body.map(|b| b.to_string()).unwrap_or_default();
-        self.http(
-            method,
-            path,
-            &[("x-api-key", KEY), ("content-type", "application/json")],
-            b.as_bytes(),
-        )
-        .await
-    }
-
-    /// A node socket.io-client connected to `nsp` with `opts`.
-    pub async fn client(&self, nsp: &str, opts: Value) -> Client {
-        Client::start(&format!("http://127.0.0.1:{}{nsp}", self.port), opts).await
+impl std::ops::Deref for InProc {
+    type Target = Endpoint;
+    fn deref(&self) -> &Endpoint {
+        &self.ep
     }
 }
 

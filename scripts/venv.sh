@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# Creates/refreshes a venv from a folder's pinned requirements.txt: by
-# default this folder's (the python-socketio client of the interop check).
+# Creates/refreshes the venv DIR/.venv from DIR's pinned requirements.txt
+# (the python-socketio client of the interop tests, kosoku for Autobahn,
+# schemathesis for the HTTP API).
 #
-#   ./setup.sh            # idempotent; quiet on success
-#   ./setup.sh DIR        # the same for DIR/requirements.txt, venv DIR/.venv
+#   scripts/venv.sh DIR   # idempotent; quiet on success
 #
 # The venv lives in DIR/.venv. A copy of requirements.txt is stored inside it;
 # when it differs from the current file, the venv is rebuilt from scratch.
 set -euo pipefail
 
-here="$(cd "${1:-$(dirname "${BASH_SOURCE[0]}")}" && pwd)"
+here="$(cd "${1:?usage: venv.sh DIR}" && pwd)"
 venv="$here/.venv"
 req="$here/requirements.txt"
 stamp="$venv/requirements.installed.txt"
@@ -26,7 +26,7 @@ if ! {
     "$venv/bin/pip" install --quiet --no-input --disable-pip-version-check -r "$req"
 } >"$log" 2>&1; then
   cat "$log" >&2
-  echo "setup.sh: creating $venv failed" >&2
+  echo "venv.sh: creating $venv failed" >&2
   rm -rf "$venv"
   exit 1
 fi
