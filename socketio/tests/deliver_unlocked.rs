@@ -191,3 +191,38 @@ fn a_handler_emitting_to_itself_survives_its_conn_closing_on_send() {
     assert_eq!(server.disconnects.load(Ordering::Acquire), 1);
 }
 
+/// The CONNECT answer itself fails and closes the connection, and the
+/// socket's disconnect handler (registered by a middleware) closes it too,
+/// which releases the socket's held output: sending the answer must not
+/// hold that output's lock.
+#[test]
+fn a_connect_answer_survives_a_conn_that_closes_on_send() {
+    let server = Server::new();
+    let closes = Arc::new(AtomicUsize::new(0));
+    let n = closes.clone();
+    server.nsp().use_middleware(move |s| {
+        let n = n.clone();
+        s.on_disconnect(move |s, _| {
+            n.fetch_add(1, Ordering::AcqRel);
+            s.close_connection();
+        });
+        async { Ok(()) }
+    });
+    let (a, _) = server.connect();
+    let peer = Arc::new(ClosesOnSend::default());
+    peer.failing.store(true, Ordering::Release);
+    let conn = server.io.accept(peer.clone(), info());
+    *peer.conn.lock().unwrap() = Some(conn.clone());
+    let c = conn.clone();
+    within("connect answer", move || c.handle_text("0"));
+    server.rt.run_until_idle();
+    // a's own disconnect handler did not run; the failing socket's did.
+    assert_eq!(closes.load(Ordering::Acquire), 1);
+    assert!(peer.sent().is_empty());
+    assert!(conn.sockets().is_empty());
+    assert_eq!(server.nsp().sockets().len(), 1);
+    // The namespace still delivers.
+    let nsp = server.nsp();
+    within("broadcast after", move || nsp.emit("x", json!(3)).unwrap());
+    assert!(got(&a, r#"2["x",3]"#), "{:?}", a.sent());
+}
