@@ -14,6 +14,11 @@ const SCRATCH_KEEP: usize = 64 * 1024;
 /// An Engine.IO connection as the Socket.IO layer uses it. The tokio driver
 /// implements it for `engineio::Socket`; other runtimes implement it on
 /// their own transport.
+///
+/// The core calls `send` and `close` with no lock of its own held: either
+/// may call back into the connection, say a failed `send` that reports the
+/// connection closed at once with
+/// [`Connection::handle_close`](crate::Connection::handle_close).
 pub trait Conn: Send + Sync + 'static {
     /// Queues an encoded packet: its text and then its attachments, back to
     /// back. Must not block; a full buffer is `SendError::Full`.

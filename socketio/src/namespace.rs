@@ -283,6 +283,32 @@ impl NsInner {
         self.sockets.read().ok()?.get(&id).cloned()
     }
 
+    /// The connected local sockets of `sids`, collected under one read
+    /// lock into this thread's reused buffer (give it back with
+    /// [`give_back`]).
+    ///
+    /// Each recipient's state is cold, and a clone's atomic increment stops
+    /// the CPU from reading ahead: first read a batch of recipients with
+    /// plain loads (their misses overlap), then clone them.
+    fn recipients(&self, sids: &[Sid]) -> Vec<Socket> {
+        let mut out = RECIPIENTS.try_with(|r| r.take()).unwrap_or_default();
+        out.reserve(sids.len());
+        let Ok(sockets) = self.sockets.read() else {
+            return out;
+        };
+        let mut batch: [Option<&Socket>; PREFETCH_BATCH] = [None; PREFETCH_BATCH];
+        for chunk in sids.chunks(PREFETCH_BATCH) {
+            for (slot, sid) in batch.iter_mut().zip(chunk) {
+                *slot = sockets.get(sid);
+                if let Some(s) = slot {
+                    s.prefetch();
+                }
+            }
+            out.extend(batch[..chunk.len()].iter().flatten().map(|s| (*s).clone()));
+        }
+        out
+    }
+
     /// Calls `f` on each local socket of `sids` still connected, with no
     /// lock held.
     fn each(&self, sids: &[Sid], f: impl Fn(&Socket)) {
@@ -305,33 +331,16 @@ impl LocalNamespace for NsInner {
     /// connection is closed instead (a recoverable disconnect, so with
     /// connection state recovery the client gets the packet on reconnect).
     fn deliver(&self, packet: &Packet, sids: &[Sid], opts: &BroadcastOptions) {
-        let volatile = opts.volatile;
         let encoded = Encoded::with_compress(packet, opts.compress);
-        let mut full = Vec::new();
-        // One read lock for the whole fan-out; queueing a packet takes only
-        // the socket's own locks. Closing may need this lock: after it.
-        if let Ok(sockets) = self.sockets.read() {
-            // Each recipient's state is cold, and a send's lock stops the
-            // CPU from reading ahead: first read a batch of recipients
-            // without locking (their misses overlap), then send to them.
-            let mut batch: [Option<&Socket>; PREFETCH_BATCH] = [None; PREFETCH_BATCH];
-            for chunk in sids.chunks(PREFETCH_BATCH) {
-                for (slot, sid) in batch.iter_mut().zip(chunk) {
-                    *slot = sockets.get(sid);
-                    if let Some(s) = slot {
-                        s.prefetch();
-                    }
-                }
-                for s in batch[..chunk.len()].iter().flatten() {
-                    if s.send_packet(encoded.clone()) == Err(EmitError::Full) && !volatile {
-                        full.push((*s).clone());
-                    }
-                }
+        // Sent with no lock held: a `Conn` may close its connection from
+        // `send`, and closing removes the socket from this table.
+        let recipients = self.recipients(sids);
+        for s in &recipients {
+            if s.send_packet(encoded.clone()) == Err(EmitError::Full) && !opts.volatile {
+                s.close_connection();
             }
         }
-        for s in full {
-            s.close_connection();
-        }
+        give_back(recipients);
     }
 
     /// Sends `packet` with one ack id to the local sockets `sids` and
@@ -442,9 +451,38 @@ impl fmt::Debug for Namespace {
     }
 }
 
-/// Recipients of a broadcast read ahead of sending to them (see
-/// [`LocalNamespace::deliver`]).
+/// Recipients of a broadcast read ahead of cloning them (see
+/// `NsInner::recipients`).
 const PREFETCH_BATCH: usize = 16;
+
+/// Most recipients whose buffer a thread keeps between broadcasts (8 bytes
+/// each): a larger one is freed, so one huge broadcast pins no memory.
+const RECIPIENTS_KEEP: usize = 16 * 1024;
+
+thread_local! {
+    /// The buffer a broadcast collects its recipients in, reused by the
+    /// thread's next broadcast: one allocation per thread, not per
+    /// broadcast. Taken out while in use, so a broadcast made from inside a
+    /// send (a `Conn` closing, a disconnect handler) gets a fresh one.
+    static RECIPIENTS: std::cell::Cell<Vec<Socket>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+/// Drops the recipients (their last clones may go here: no lock is held)
+/// and keeps the empty buffer for the thread's next broadcast.
+fn give_back(mut recipients: Vec<Socket>) {
+    recipients.clear();
+    if recipients.capacity() <= RECIPIENTS_KEEP {
+        let _ = RECIPIENTS.try_with(|r| {
+            // A nested broadcast's buffer gives way to the larger one.
+            let kept = r.take();
+            r.set(if kept.capacity() >= recipients.capacity() {
+                kept
+            } else {
+                recipients
+            });
+        });
+    }
+}
 
 /// Decides whether a requested namespace name belongs to a parent namespace.
 pub(crate) type NamespacePredicate = Arc<dyn Fn(&str) -> bool + Send + Sync>;

@@ -7,7 +7,9 @@
 //! to it meanwhile waits here. [`Socket::answer_connect`] then queues the
 //! answer, the missed packets, and the held ones that are not copies of
 //! those, in that order; with `connect_ack_gap`, the rest waits for the
-//! gap ([`AckGap`]). A copy is a recorded broadcast below the socket's
+//! gap ([`AckGap`]). Nothing is sent with the held lock taken: while one
+//! thread sends them, output stays held and later packets queue behind.
+//! A copy is a recorded broadcast below the socket's
 //! `replayed` mark: it was recorded before the missed packets were read,
 //! so it is among them (or was not meant for the socket's rooms), though
 //! its own delivery may still be under way on another thread; it is
@@ -28,6 +30,10 @@ pub(crate) struct Held {
     answered: bool,
     /// A release came before the answer: it happens with the answer.
     released: bool,
+    /// One thread is sending the answer or the held packets, with the lock
+    /// released: everyone else (that thread too, from inside a send) adds
+    /// to `packets`, which it sends after its own, in order.
+    sending: bool,
 }
 
 /// A socket whose output is held until its CONNECT answer went out alone
@@ -51,10 +57,13 @@ impl Socket {
 
     /// Queues the CONNECT `answer`, then the `missed` packets (recovery),
     /// then what was held meanwhile minus the copies of missed ones
-    /// (recorded below `replayed`, see the module doc). All under the held
-    /// lock, so that no concurrent send overtakes them. With `keep`, the
+    /// (recorded below `replayed`, see the module doc). With `keep`, the
     /// packets after the answer wait for [`Socket::release_output`]
     /// (unless one was asked for already).
+    ///
+    /// Sent with the held lock released (a `Conn` may close, or call back
+    /// into the socket, from `send`): output stays held meanwhile, so no
+    /// concurrent send overtakes them.
     pub(crate) fn answer_connect(
         &self,
         answer: Encoded,
@@ -65,53 +74,83 @@ impl Socket {
         // Before the lock: a send that finds output no longer held then
         // sees the mark.
         self.0.replayed.store(replayed, Ordering::Release);
-        let mut guard = lock(&self.0.held_output);
-        let Some(held) = guard.as_mut() else {
-            // Not held (never happens: the connection holds first): the
-            // order is still answer first.
-            drop(guard);
-            for p in std::iter::once(answer).chain(missed) {
-                let _ = self.0.conn.send(&p);
+        {
+            let mut guard = lock(&self.0.held_output);
+            let Some(held) = guard.as_mut() else {
+                // Not held (never happens: the connection holds first): the
+                // order is still answer first.
+                drop(guard);
+                for p in std::iter::once(answer).chain(missed) {
+                    let _ = self.0.conn.send(&p);
+                }
+                return;
+            };
+            held.sending = true;
+            if !missed.is_empty() || replayed > 0 {
+                let live = std::mem::take(&mut held.packets);
+                held.packets = missed;
+                held.packets
+                    .extend(live.into_iter().filter(|p| !self.replayed(p)));
             }
-            return;
-        };
+        }
         if self.0.conn.send(&answer) == Err(engineio::SendError::Full) {
             self.0.conn.close();
         }
-        held.answered = true;
-        if !missed.is_empty() || replayed > 0 {
-            let live = std::mem::take(&mut held.packets);
-            held.packets = missed;
-            held.packets
-                .extend(live.into_iter().filter(|p| !self.replayed(p)));
-        }
-        if !keep || held.released {
-            self.flush(guard.take());
-        }
-    }
-
-    /// Sends the held packets, in order, and stops holding. Sent under the
-    /// lock so that a concurrent emit cannot overtake them (sends only
-    /// queue). Before the CONNECT answer is queued, only notes the request:
-    /// the answer goes first, then these.
-    pub(crate) fn release_output(&self) {
         let mut guard = lock(&self.0.held_output);
-        if let Some(held) = guard.as_mut().filter(|h| !h.answered) {
-            held.released = true;
+        let Some(held) = guard.as_mut() else { return };
+        held.answered = true;
+        if keep && !held.released {
+            held.sending = false;
             return;
         }
-        self.flush(guard.take());
+        drop(guard);
+        self.flush();
     }
 
-    /// Sends `held`'s packets; called with the held lock, now `None`.
-    fn flush(&self, held: Option<Held>) {
-        for p in held.map(|h| h.packets).unwrap_or_default() {
-            if self.0.conn.send(&p) == Err(engineio::SendError::Full) {
-                self.0.conn.close();
-                break;
+    /// Sends the held packets, in order, and stops holding. Before the
+    /// CONNECT answer is queued, or while another call sends, only notes
+    /// the request: the answer goes first, then these.
+    pub(crate) fn release_output(&self) {
+        {
+            let mut guard = lock(&self.0.held_output);
+            match guard.as_mut() {
+                None => return,
+                Some(held) if !held.answered || held.sending => {
+                    held.released = true;
+                    return;
+                }
+                Some(held) => held.sending = true,
             }
         }
-        self.0.holding.store(false, Ordering::Release);
+        self.flush();
+    }
+
+    /// Sends the held packets, batch by batch with the lock released, until
+    /// none is left; then stops holding. The caller set `sending`.
+    fn flush(&self) {
+        loop {
+            let batch = {
+                let mut guard = lock(&self.0.held_output);
+                let held = guard.as_mut().map(|h| std::mem::take(&mut h.packets));
+                match held {
+                    Some(batch) if !batch.is_empty() => batch,
+                    _ => {
+                        *guard = None;
+                        self.0.holding.store(false, Ordering::Release);
+                        return;
+                    }
+                }
+            };
+            for p in &batch {
+                if self.0.conn.send(p) == Err(engineio::SendError::Full) {
+                    // Whatever waits is dropped with the connection.
+                    *lock(&self.0.held_output) = None;
+                    self.0.holding.store(false, Ordering::Release);
+                    self.0.conn.close();
+                    return;
+                }
+            }
+        }
     }
 
     /// Queues `packet` if output is held; gives it back otherwise.
