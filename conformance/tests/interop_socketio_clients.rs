@@ -19,9 +19,12 @@ fn ensure_python() {
     static DONE: OnceLock<()> = OnceLock::new();
     DONE.get_or_init(|| {
         let dir = interop_dir().join("python");
+        // The repository's one venv maker, from the repository root.
+        let root = dir.join("../../..");
         let ok = Command::new("bash")
-            .arg("setup.sh")
-            .current_dir(&dir)
+            .arg("scripts/venv.sh")
+            .arg(&dir)
+            .current_dir(&root)
             .status()
             .expect("bash and python3 must be installed to run the interop tests")
             .success();
