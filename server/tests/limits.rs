@@ -240,12 +240,8 @@ async fn max_connections_refuses_then_frees() {
     d.connected().await;
 }
 
-/// Issue #23, item 1, through the gateway's own accept loop: a client that
-/// uploads an oversized body slowly, then reads, gets the 413 instead of a
-/// broken pipe (the connection closes lingering).
-#[tokio::test]
-async fn a_slow_oversized_upload_reads_its_413() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+/// A server with `max_payload` 1000 and a polling session opened on it.
+async fn small_payload_session() -> (Server, String) {
     let s = Server::start_with(
         &common::base_config(),
         &["--set", "connection.max_payload=1000"],
@@ -256,6 +252,16 @@ async fn a_slow_oversized_upload_reads_its_413() {
         .http("GET", "/socket.io/?EIO=4&transport=polling", &[], b"")
         .await;
     let sid = r.text()[1..].split('"').nth(3).unwrap().to_owned();
+    (s, sid)
+}
+
+/// Issue #23, item 1, through the gateway's own accept loop: a client that
+/// uploads an oversized body slowly, then reads, gets the 413 instead of a
+/// broken pipe (the connection closes lingering).
+#[tokio::test]
+async fn a_slow_oversized_upload_reads_its_413() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (s, sid) = small_payload_session().await;
     let addr = s.url().trim_start_matches("http://").to_owned();
     let mut tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
     let chunk = [b'x'; 8 * 1024];
@@ -282,16 +288,7 @@ async fn a_slow_oversized_upload_reads_its_413() {
 
 #[tokio::test]
 async fn max_payload_on_both_transports() {
-    let s = Server::start_with(
-        &common::base_config(),
-        &["--set", "connection.max_payload=1000"],
-        &[],
-    )
-    .await;
-    let r = s
-        .http("GET", "/socket.io/?EIO=4&transport=polling", &[], b"")
-        .await;
-    let sid = r.text()[1..].split('"').nth(3).unwrap().to_owned();
+    let (s, sid) = small_payload_session().await;
     let big = format!("4{}", "x".repeat(2000));
     let r = s
         .http(
