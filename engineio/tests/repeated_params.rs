@@ -49,16 +49,7 @@ async fn repeated_sid_does_not_reach_the_session() {
     let ws = format!("/engine.io/?EIO=4&transport=websocket&sid={sid}&sid={sid}");
     assert!(ws_connect(srv.addr, &ws).await.is_err());
     // The session saw none of it and still works.
-    assert_eq!(
-        post(srv.addr, &eio(Some(&sid), "polling"), b"4hi")
-            .await
-            .text(),
-        "ok"
-    );
-    assert_eq!(
-        get(srv.addr, &eio(Some(&sid), "polling")).await.text(),
-        "4hi"
-    );
+    assert_polls(srv.addr, &sid).await;
     assert_eq!(
         srv.rec.events(&sid),
         [Seen::Connect, Seen::Text("hi".into())]

@@ -121,16 +121,7 @@ async fn upgrade_handshakes_are_checked_and_leave_the_session_alone() {
     let target = eio(Some(&sid), "websocket");
     refuses_bad_handshakes(srv.addr, &target).await;
     // The session still polls, and a good upgrade still succeeds.
-    assert_eq!(
-        post(srv.addr, &eio(Some(&sid), "polling"), b"4hi")
-            .await
-            .text(),
-        "ok"
-    );
-    assert_eq!(
-        get(srv.addr, &eio(Some(&sid), "polling")).await.text(),
-        "4hi"
-    );
+    assert_polls(srv.addr, &sid).await;
     let mut ws = ws_connect(srv.addr, &target).await.unwrap();
     ws_send(&mut ws, "2probe").await;
     assert_eq!(ws_text(&mut ws).await, "3probe");

@@ -218,6 +218,16 @@ pub async fn get(addr: SocketAddr, target: &str) -> Resp {
     request(addr, "GET", target, &[], b"").await
 }
 
+/// The polling session `sid` still works: a POSTed message comes back on
+/// the next GET.
+pub async fn assert_polls(addr: SocketAddr, sid: &str) {
+    assert_eq!(
+        post(addr, &eio(Some(sid), "polling"), b"4hi").await.text(),
+        "ok"
+    );
+    assert_eq!(get(addr, &eio(Some(sid), "polling")).await.text(), "4hi");
+}
+
 pub async fn post(addr: SocketAddr, target: &str, body: &[u8]) -> Resp {
     request(addr, "POST", target, &[], body).await
 }
