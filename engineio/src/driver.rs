@@ -24,10 +24,11 @@ use tokio::time::Sleep;
 
 use crate::config::TransportKind;
 use crate::error::CloseReason;
+use crate::outgoing::Outgoing;
 use crate::packet::Packet;
 use crate::registry::Inner;
 use crate::session::{Event, PollError, Session, Transmit};
-use crate::socket::{Ctl, Outgoing, Socket};
+use crate::socket::{Ctl, Socket};
 use crate::transport::wsconn::{wrap, ws_config, Ws, WsEvent};
 use hyper::upgrade::OnUpgrade;
 
@@ -436,17 +437,7 @@ impl Driver {
     /// `wants_data` (or are closing); a group may exceed `send_buffer` by
     /// its own size, which the Socket.IO attachment cap bounds.
     fn queue(&mut self, out: Outgoing) {
-        self.compress |= out.compress();
-        match out {
-            Outgoing::One(p, _) => {
-                let _ = self.session.send_unbounded(p);
-            }
-            Outgoing::Group(g, _) => {
-                for p in g {
-                    let _ = self.session.send_unbounded(p);
-                }
-            }
-        }
+        self.compress |= out.queue_into(&mut self.session);
     }
 
     /// Writes the session's transmits. Returns whether any was consumed.

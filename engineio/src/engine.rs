@@ -13,25 +13,26 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::{Method, Request, Response};
+use http::{Request, Response};
 use http_body_util::Full;
 use hyper::body::Body;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 
-use crate::config::{CorsOrigins, EngineConfig, TransportKind};
+use crate::config::{EngineConfig, TransportKind};
 use crate::driver::Driver;
 use crate::error::CloseReason;
-use crate::query::eio_params;
+use crate::handshake::Handshake;
 use crate::registry::{AllowRequestFn, Inner, Refusal, RequestInfo};
+use crate::routing::{self, Route};
 use crate::session::Session;
 use crate::sid::Sid;
-use crate::socket::{Handler, Handshake, Socket};
+use crate::socket::{Handler, Socket};
 use crate::transport::linger::lingering;
 use crate::transport::{
-    at_capacity, cors, error, not_found, now, polling, preflight, refused, websocket, ErrorCode,
-    Resp, ResponseFuture,
+    at_capacity, cors, error, full, not_found, now, polling, preflight, refused, websocket,
+    ErrorCode, Resp, ResponseFuture,
 };
 
 /// The peer address of a request, as a request extension: apps that mount
@@ -219,12 +220,6 @@ impl std::fmt::Debug for Engine {
     }
 }
 
-fn path_matches(configured: &str, path: &str) -> bool {
-    let c = configured.trim_end_matches('/');
-    let p = path.trim_end_matches('/');
-    c == p
-}
-
 /// Answers one request; `peer` is the client's address, when known.
 /// Everything that can be decided from the request alone is decided here,
 /// before the returned future is first polled.
@@ -238,45 +233,33 @@ where
     B::Data: Send,
     B::Error: std::error::Error + Send + Sync + 'static,
 {
-    if !path_matches(&inner.config.path, req.uri().path()) {
-        return ResponseFuture::ready(not_found());
-    }
-    if req.method() == Method::OPTIONS && inner.config.cors.origins != CorsOrigins::None {
-        return ResponseFuture::ready(preflight(inner, &req));
-    }
-    let params = eio_params(req.uri().query().unwrap_or(""));
-    if params.repeated {
-        // `transport`, `EIO` or `sid` twice: which one counts is
-        // ambiguous, so no session is opened or reached with it.
-        return ResponseFuture::ready(cors(inner, &req, error(ErrorCode::BadRequest)));
-    }
-    let transports = inner.config.transports;
-    let transport = match params.transport.as_deref().and_then(TransportKind::parse) {
-        Some(t @ TransportKind::Polling) if transports.polling => t,
-        Some(t @ TransportKind::WebSocket) if transports.websocket => t,
-        _ => return ResponseFuture::ready(cors(inner, &req, error(ErrorCode::UnknownTransport))),
+    let route = routing::route(
+        &inner.config,
+        req.method(),
+        req.uri().path(),
+        req.uri().query().unwrap_or(""),
+        req.headers(),
+    );
+    let (sid, transport) = match route {
+        Route::Session { sid, transport } => (sid, transport),
+        Route::Open(transport) => return handshake(inner, req, transport, peer),
+        Route::NotFound => return ResponseFuture::ready(not_found()),
+        Route::Preflight => return ResponseFuture::ready(preflight(inner, &req)),
+        Route::BadWebSocket(bad) => return ResponseFuture::ready(full(bad.response())),
+        Route::Error(code) => return ResponseFuture::ready(cors(inner, &req, error(code))),
     };
-    if params.eio.as_deref() != Some("4") {
-        let resp = error(ErrorCode::UnsupportedProtocolVersion);
-        return ResponseFuture::ready(cors(inner, &req, resp));
-    }
-    // `Some(None)`: a sid that names no open session.
-    let session = params
-        .sid
-        .map(|sid| Sid::parse(&sid).and_then(|s| inner.lookup(&s)));
-    ResponseFuture::ready(match session {
-        Some(None) => cors(inner, &req, error(ErrorCode::UnknownSid)),
+    let Some(socket) = Sid::parse(&sid).and_then(|s| inner.lookup(&s)) else {
+        return ResponseFuture::ready(cors(inner, &req, error(ErrorCode::UnknownSid)));
+    };
+    match transport {
         // Only a WebSocket request needs the upgrade headers looked at;
         // a malformed handshake leaves the session untouched.
-        Some(Some(socket)) => match transport {
-            TransportKind::WebSocket => match websocket::check_handshake(&req) {
-                Ok(()) => websocket::upgrade(inner, socket, req),
-                Err(bad) => bad.response(),
-            },
-            TransportKind::Polling => return polling::handle(inner, socket, req),
-        },
-        None => return handshake(inner, req, transport, peer),
-    })
+        TransportKind::WebSocket => ResponseFuture::ready(match websocket::check_handshake(&req) {
+            Ok(()) => websocket::upgrade(inner, socket, req),
+            Err(bad) => full(bad.response()),
+        }),
+        TransportKind::Polling => polling::handle(inner, socket, req),
+    }
 }
 
 fn handshake<B>(
@@ -288,15 +271,6 @@ fn handshake<B>(
 where
     B: Body + Send + Unpin + 'static,
 {
-    if req.method() != Method::GET {
-        let resp = error(ErrorCode::BadHandshakeMethod);
-        return ResponseFuture::ready(cors(inner, &req, resp));
-    }
-    if transport == TransportKind::WebSocket {
-        if let Err(bad) = websocket::check_handshake(&req) {
-            return ResponseFuture::ready(bad.response());
-        }
-    }
     let Some(hook) = &inner.allow_request else {
         return ResponseFuture::ready(open_session(inner, req, transport, peer));
     };
@@ -360,16 +334,4 @@ where
     };
     tokio::spawn(driver);
     resp
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn paths() {
-        assert!(path_matches("/engine.io/", "/engine.io/"));
-        assert!(path_matches("/engine.io/", "/engine.io"));
-        assert!(!path_matches("/engine.io/", "/other/"));
-    }
 }

@@ -34,9 +34,13 @@
 
 pub mod config;
 pub mod error;
+mod handshake;
+pub mod mailbox;
+mod outgoing;
 pub mod packet;
 pub mod payload;
 pub mod query;
+pub mod routing;
 pub mod session;
 mod sid;
 mod str;
@@ -46,6 +50,8 @@ pub use config::{
     Cookie, Cors, CorsOrigins, EngineConfig, SlowClientPolicy, TransportKind, Transports,
 };
 pub use error::{CloseReason, PacketError, SendError};
+pub use handshake::Handshake;
+pub use outgoing::Outgoing;
 pub use packet::{Frame, Packet, PacketType};
 pub use session::{Event, PollError, Session, Transmit, UpgradeError};
 pub use sid::{BuildSidHasher, Sid, SidHasher, SidMap, SidSet};
@@ -55,8 +61,6 @@ pub use str::Str;
 mod driver;
 #[cfg(feature = "tokio")]
 mod engine;
-#[cfg(feature = "tokio")]
-mod mailbox;
 #[cfg(feature = "tokio")]
 pub mod raw_ws;
 #[cfg(feature = "tokio")]
@@ -71,7 +75,7 @@ pub use engine::{Engine, EngineBuilder, EngineService, PeerAddr};
 #[cfg(feature = "tokio")]
 pub use registry::{BoxFuture, Refusal, RequestInfo};
 #[cfg(feature = "tokio")]
-pub use socket::{Handler, Handshake, Socket};
+pub use socket::{Handler, Socket};
 #[cfg(feature = "tokio")]
 pub use transport::linger::{lingering, Linger, Lingering};
 #[cfg(feature = "tokio")]

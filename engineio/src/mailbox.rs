@@ -16,7 +16,8 @@
 //! One receiver (the driver task) polls both queues with the same waker.
 //! The lock is held to push or pop one item, never across a wake or an await.
 //! Generic over what it carries: it must not depend on any other module of
-//! the crate.
+//! the crate. Public and runtime-free, so that every runtime driver's
+//! socket handles reach their session task the same way.
 
 use std::cell::Cell;
 use std::collections::VecDeque;
@@ -36,7 +37,7 @@ thread_local! {
 
 /// While alive, application items pushed on this thread to the mailbox
 /// that made it wake nobody. Restores the previous mark when dropped.
-pub(crate) struct Receiving {
+pub struct Receiving {
     previous: usize,
 }
 
@@ -48,7 +49,7 @@ impl Drop for Receiving {
 
 /// Why a push was refused.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum PushError<T> {
+pub enum PushError<T> {
     /// The bounded queue is at capacity.
     Full(T),
     /// The receiver is gone.
@@ -131,14 +132,14 @@ struct State<A, C> {
 }
 
 /// Application queue `A` (bounded) and control queue `C` (unbounded).
-pub(crate) struct Mailbox<A, C> {
+pub struct Mailbox<A, C> {
     app_capacity: usize,
     state: Mutex<State<A, C>>,
 }
 
 impl<A, C> Mailbox<A, C> {
     /// Empty queues; at most `app_capacity` (at least 1) application items.
-    pub(crate) fn new(app_capacity: usize) -> Self {
+    pub fn new(app_capacity: usize) -> Self {
         Mailbox {
             state: Mutex::new(State {
                 app: Fifo::Empty,
@@ -161,7 +162,7 @@ impl<A, C> Mailbox<A, C> {
     /// then wakes nobody, where a wake would only poll the receiver once
     /// more, for nothing. Pushes from other threads, other mailboxes' code
     /// and control messages wake as always.
-    pub(crate) fn receiving(&self) -> Receiving {
+    pub fn receiving(&self) -> Receiving {
         let previous = RECEIVING.with(|r| r.replace(self.addr()));
         Receiving { previous }
     }
@@ -171,7 +172,7 @@ impl<A, C> Mailbox<A, C> {
     }
 
     /// Queues an application item.
-    pub(crate) fn push_app(&self, item: A) -> Result<(), PushError<A>> {
+    pub fn push_app(&self, item: A) -> Result<(), PushError<A>> {
         let mut s = self.lock();
         if s.closed {
             return Err(PushError::Closed(item));
@@ -193,7 +194,7 @@ impl<A, C> Mailbox<A, C> {
     }
 
     /// Queues a control message; gives it back if the receiver is gone.
-    pub(crate) fn push_ctl(&self, item: C) -> Result<(), C> {
+    pub fn push_ctl(&self, item: C) -> Result<(), C> {
         let mut s = self.lock();
         if s.closed {
             return Err(item);
@@ -208,7 +209,7 @@ impl<A, C> Mailbox<A, C> {
     }
 
     /// The next control message; `Ready(None)` once closed and drained.
-    pub(crate) fn poll_ctl(&self, cx: &mut Context<'_>) -> Poll<Option<C>> {
+    pub fn poll_ctl(&self, cx: &mut Context<'_>) -> Poll<Option<C>> {
         let mut s = self.lock();
         if let Some(c) = s.ctl.pop() {
             return Poll::Ready(Some(c));
@@ -222,7 +223,7 @@ impl<A, C> Mailbox<A, C> {
     }
 
     /// The next application item; `Ready(None)` once closed and drained.
-    pub(crate) fn poll_app(&self, cx: &mut Context<'_>) -> Poll<Option<A>> {
+    pub fn poll_app(&self, cx: &mut Context<'_>) -> Poll<Option<A>> {
         let mut s = self.lock();
         if let Some(a) = pop_app(&mut s) {
             return Poll::Ready(Some(a));
@@ -236,12 +237,12 @@ impl<A, C> Mailbox<A, C> {
     }
 
     /// The next application item, if one is queued.
-    pub(crate) fn try_app(&self) -> Option<A> {
+    pub fn try_app(&self) -> Option<A> {
         pop_app(&mut self.lock())
     }
 
     /// Refuses further pushes; queued items can still be taken.
-    pub(crate) fn close(&self) {
+    pub fn close(&self) {
         let mut s = self.lock();
         s.closed = true;
         let w = s.waker.take();
@@ -252,7 +253,7 @@ impl<A, C> Mailbox<A, C> {
     }
 
     /// Whether [`Mailbox::close`] was called.
-    pub(crate) fn is_closed(&self) -> bool {
+    pub fn is_closed(&self) -> bool {
         self.lock().closed
     }
 }

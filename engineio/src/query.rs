@@ -93,9 +93,7 @@ fn pairs(query: &str) -> impl Iterator<Item = Pair<'_>> {
 }
 
 /// The Engine.IO parameters of a request, found in one pass over its query
-/// (the first value of each, as [`param`] gives). Only the tokio transports
-/// read requests.
-#[cfg(any(feature = "tokio", test))]
+/// (the first value of each, as [`param`] gives).
 #[derive(Debug, Default, PartialEq)]
 pub(crate) struct EioParams<'q> {
     pub transport: Option<Cow<'q, str>>,
@@ -106,7 +104,6 @@ pub(crate) struct EioParams<'q> {
     pub repeated: bool,
 }
 
-#[cfg(any(feature = "tokio", test))]
 pub(crate) fn eio_params(query: &str) -> EioParams<'_> {
     let mut p = EioParams::default();
     for pair in pairs(query) {

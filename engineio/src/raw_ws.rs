@@ -25,6 +25,7 @@ use http_body_util::Full;
 use hyper::upgrade::OnUpgrade;
 
 use crate::str::Str;
+use crate::transport::full;
 use crate::transport::websocket::{check_handshake, switching_protocols, BadHandshake};
 use crate::transport::wsconn::{wrap, ws_limits, Ws, WsEvent, WsLimits};
 use crate::wsframe::FrameKind;
@@ -105,9 +106,9 @@ impl RawUpgradeError {
     pub fn response(&self) -> Option<http::Response<Full<Bytes>>> {
         match self {
             RawUpgradeError::NotUpgrade | RawUpgradeError::Unsupported => {
-                Some(BadHandshake::Malformed.response())
+                Some(full(BadHandshake::Malformed.response()))
             }
-            RawUpgradeError::UnsupportedVersion => Some(BadHandshake::Version.response()),
+            RawUpgradeError::UnsupportedVersion => Some(full(BadHandshake::Version.response())),
             RawUpgradeError::Failed(_) => None,
         }
     }

@@ -272,3 +272,19 @@ impl std::error::Error for AdapterError {
         }
     }
 }
+
+impl From<&engineio::CloseReason> for DisconnectReason {
+    /// The Socket.IO reason for an engine close reason.
+    fn from(r: &engineio::CloseReason) -> Self {
+        match r {
+            engineio::CloseReason::PingTimeout => DisconnectReason::PingTimeout,
+            engineio::CloseReason::TransportError | engineio::CloseReason::SlowClient => {
+                DisconnectReason::TransportError
+            }
+            engineio::CloseReason::ParseError => DisconnectReason::ParseError,
+            engineio::CloseReason::ServerShuttingDown => DisconnectReason::ServerShuttingDown,
+            engineio::CloseReason::ForcedClose => DisconnectReason::ForcedServerClose,
+            _ => DisconnectReason::TransportClose,
+        }
+    }
+}

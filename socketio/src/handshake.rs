@@ -62,3 +62,15 @@ impl Handshake {
         }
     }
 }
+
+impl From<&engineio::Handshake> for ConnectionInfo {
+    /// The connection facts of an Engine.IO handshake.
+    fn from(h: &engineio::Handshake) -> Self {
+        ConnectionInfo {
+            url: h.url(),
+            headers: h.headers.clone(),
+            address: h.peer,
+            issued: h.issued_at,
+        }
+    }
+}

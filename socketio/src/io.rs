@@ -13,36 +13,6 @@ use crate::server::SocketIo;
 /// Bridges engine sessions to Socket.IO connections.
 struct Bridge(SocketIo);
 
-impl From<&engineio::Handshake> for ConnectionInfo {
-    /// The connection facts of an Engine.IO handshake.
-    fn from(h: &engineio::Handshake) -> Self {
-        ConnectionInfo {
-            url: h.url(),
-            headers: h.headers.clone(),
-            address: h.peer,
-            issued: h.issued_at,
-        }
-    }
-}
-
-impl From<&CloseReason> for DisconnectReason {
-    /// The Socket.IO reason for an engine close reason.
-    fn from(r: &CloseReason) -> Self {
-        reason(r)
-    }
-}
-
-fn reason(r: &CloseReason) -> DisconnectReason {
-    match r {
-        CloseReason::PingTimeout => DisconnectReason::PingTimeout,
-        CloseReason::TransportError | CloseReason::SlowClient => DisconnectReason::TransportError,
-        CloseReason::ParseError => DisconnectReason::ParseError,
-        CloseReason::ServerShuttingDown => DisconnectReason::ServerShuttingDown,
-        CloseReason::ForcedClose => DisconnectReason::ForcedServerClose,
-        _ => DisconnectReason::TransportClose,
-    }
-}
-
 impl engineio::Handler for Bridge {
     fn on_connect(&self, socket: &engineio::Socket) {
         let info = ConnectionInfo::from(socket.handshake());
@@ -64,7 +34,7 @@ impl engineio::Handler for Bridge {
 
     fn on_close(&self, socket: &engineio::Socket, r: CloseReason) {
         if let Some(c) = socket.data::<Connection>() {
-            c.handle_close(reason(&r));
+            c.handle_close(DisconnectReason::from(&r));
         }
     }
 }

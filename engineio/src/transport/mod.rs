@@ -25,75 +25,39 @@ use http_body_util::Full;
 use hyper::body::Body;
 
 use crate::registry::{BoxFuture, Inner};
+use crate::routing;
 use crate::sid::Sid;
 
-/// The reference server's error codes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum ErrorCode {
-    UnknownTransport = 0,
-    UnknownSid = 1,
-    BadHandshakeMethod = 2,
-    BadRequest = 3,
-    Forbidden = 4,
-    UnsupportedProtocolVersion = 5,
-}
-
-impl ErrorCode {
-    fn message(self) -> &'static str {
-        match self {
-            ErrorCode::UnknownTransport => "Transport unknown",
-            ErrorCode::UnknownSid => "Session ID unknown",
-            ErrorCode::BadHandshakeMethod => "Bad handshake method",
-            ErrorCode::BadRequest => "Bad request",
-            ErrorCode::Forbidden => "Forbidden",
-            ErrorCode::UnsupportedProtocolVersion => "Unsupported protocol version",
-        }
-    }
-
-    fn status(self) -> StatusCode {
-        match self {
-            ErrorCode::Forbidden => StatusCode::FORBIDDEN,
-            _ => StatusCode::BAD_REQUEST,
-        }
-    }
-}
+pub(crate) use crate::routing::ErrorCode;
 
 pub(crate) type Resp = Response<Full<Bytes>>;
 
+/// A shared answer of [`crate::routing`] with hyper's body type.
+pub(crate) fn full(resp: Response<Bytes>) -> Resp {
+    resp.map(Full::new)
+}
+
 pub(crate) fn error_response(status: StatusCode, code: u16, message: &str) -> Resp {
-    let body = serde_json::json!({ "code": code, "message": message }).to_string();
-    let mut r = Response::new(Full::new(Bytes::from(body)));
-    *r.status_mut() = status;
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    r
+    full(routing::error_response(status, code, message))
 }
 
 pub(crate) fn error(code: ErrorCode) -> Resp {
-    error_response(code.status(), code as u16, code.message())
+    full(routing::error(code))
 }
 
 /// The answer to a request off the engine path.
 pub(crate) fn not_found() -> Resp {
-    let mut r = Response::new(Full::new(Bytes::from_static(b"Not Found")));
-    *r.status_mut() = StatusCode::NOT_FOUND;
-    r
+    full(routing::not_found())
 }
 
 /// A handshake that an `allow_request` hook refused: 403 with its body.
 pub(crate) fn refused(code: u16, message: &str) -> Resp {
-    error_response(ErrorCode::Forbidden.status(), code, message)
+    full(routing::refused(code, message))
 }
 
 /// A handshake beyond `max_sessions`.
 pub(crate) fn at_capacity() -> Resp {
-    error_response(
-        StatusCode::SERVICE_UNAVAILABLE,
-        ErrorCode::BadRequest as u16,
-        "Server is at capacity",
-    )
+    full(routing::at_capacity())
 }
 
 /// Adds CORS headers to a polling response, when CORS is on and the origin is allowed.
@@ -103,46 +67,12 @@ pub(crate) fn cors<B>(inner: &Inner, req: &Request<B>, resp: Resp) -> Resp {
 
 /// [`cors`] for a request whose `Origin` header was kept aside.
 pub(crate) fn cors_for(inner: &Inner, origin: Option<&HeaderValue>, mut resp: Resp) -> Resp {
-    let origin = origin.and_then(|v| v.to_str().ok());
-    let cfg = &inner.config.cors;
-    if let Some(allowed) = cfg.allow_origin(origin) {
-        let h = resp.headers_mut();
-        if let Ok(v) = HeaderValue::from_str(allowed) {
-            h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
-        }
-        if allowed != "*" {
-            h.append(header::VARY, HeaderValue::from_static("Origin"));
-        }
-        if cfg.credentials {
-            h.insert(
-                header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
-                HeaderValue::from_static("true"),
-            );
-        }
-    }
+    routing::add_cors(&inner.config.cors, origin, &mut resp);
     resp
 }
 
 pub(crate) fn preflight<B>(inner: &Inner, req: &Request<B>) -> Resp {
-    let mut resp = Response::new(Full::new(Bytes::new()));
-    *resp.status_mut() = StatusCode::NO_CONTENT;
-    let cfg = &inner.config.cors;
-    let h = resp.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&cfg.methods_header()) {
-        h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, v);
-    }
-    let headers = if cfg.allowed_headers.is_empty() {
-        req.headers()
-            .get(header::ACCESS_CONTROL_REQUEST_HEADERS)
-            .cloned()
-    } else {
-        HeaderValue::from_str(&cfg.allowed_headers.join(", ")).ok()
-    };
-    if let Some(v) = headers {
-        h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, v);
-    }
-    h.insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
-    cors(inner, req, resp)
+    full(routing::preflight(&inner.config.cors, req.headers()))
 }
 
 /// The answer to one request on the engine path, as [`EngineService`]
@@ -221,19 +151,7 @@ where
 
 /// Sets the `io` cookie on a handshake response when configured.
 pub(crate) fn set_cookie(inner: &Inner, sid: Sid, resp: &mut Resp) {
-    if let Some(c) = &inner.config.cookie {
-        let mut v = format!("{}={}; Path={}", c.name, sid, c.path);
-        if c.http_only {
-            v.push_str("; HttpOnly");
-        }
-        if !c.same_site.is_empty() {
-            v.push_str("; SameSite=");
-            v.push_str(&c.same_site);
-        }
-        if let Ok(v) = HeaderValue::from_str(&v) {
-            resp.headers_mut().append(header::SET_COOKIE, v);
-        }
-    }
+    routing::set_cookie(&inner.config, sid, resp);
 }
 
 pub(crate) fn now() -> Instant {

@@ -15,25 +15,20 @@ use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 use http::header::{self, HeaderValue};
-use http::{Method, Request, Response, StatusCode};
-use http_body_util::Full;
+use http::{Method, Request, StatusCode};
 use hyper::body::Body;
 use tokio::sync::oneshot;
 
-use super::{cors, cors_for, error, set_cookie, ErrorCode, Pending, Resp, ResponseFuture};
+use super::{cors, cors_for, error, full, set_cookie, ErrorCode, Pending, Resp, ResponseFuture};
 use crate::error::CloseReason;
 use crate::payload;
 use crate::registry::Inner;
+use crate::routing;
 use crate::session::{PollError, Session, Transmit};
 use crate::socket::{Ctl, Socket};
 
 fn text_response(body: Bytes) -> Resp {
-    let mut r = Response::new(Full::new(body));
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=UTF-8"),
-    );
-    r
+    full(routing::text(body))
 }
 
 /// Answers the polling handshake: the handshake request is the session's
@@ -83,7 +78,7 @@ where
             }))
         }
         Method::POST => {
-            if is_binary_post(&req) {
+            if routing::is_binary_post(req.headers()) {
                 // EIO=4 payloads are text only (binary goes base64 in
                 // them): like the reference server, a binary body is an
                 // error of the transport, answered 400 with no body.
@@ -122,23 +117,9 @@ where
     }
 }
 
-/// Whether a POST declares an `application/octet-stream` body, which
-/// only EIO=3 clients send (compared without parameters, ignoring case).
-fn is_binary_post<B>(req: &Request<B>) -> bool {
-    req.headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            let essence = v.split(';').next().unwrap_or("").trim();
-            essence.eq_ignore_ascii_case("application/octet-stream")
-        })
-}
-
 /// A bodiless answer, as the reference server gives its transport errors.
 fn empty(status: StatusCode) -> Resp {
-    let mut r = Response::new(Full::new(Bytes::new()));
-    *r.status_mut() = status;
-    r
+    full(routing::empty(status))
 }
 
 fn poll_error(e: PollError) -> Resp {

@@ -10,111 +10,27 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use bytes::Bytes;
-use http::header::{self, HeaderValue};
-use http::{Request, Response, StatusCode};
-use http_body_util::Full;
+use http::Request;
 use hyper::upgrade::OnUpgrade;
-use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
 use super::wsconn::{wrap, ws_config, Ws, WsLimits};
-use super::{error, error_response, set_cookie, ErrorCode, Resp};
+use super::{error, full, set_cookie, ErrorCode, Resp};
 use crate::config::TransportKind;
 use crate::registry::Inner;
+use crate::routing;
 use crate::sid::Sid;
 use crate::socket::{Ctl, Socket};
 
-fn header_has_token<B>(req: &Request<B>, name: header::HeaderName, token: &str) -> bool {
-    req.headers().get_all(name).iter().any(|v| {
-        v.to_str()
-            .map(|s| s.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
-            .unwrap_or(false)
-    })
-}
+pub(crate) use crate::routing::BadHandshake;
 
-/// Why a WebSocket opening handshake is refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum BadHandshake {
-    /// Not a valid opening handshake: 400.
-    Malformed,
-    /// A `Sec-WebSocket-Version` other than 13: 426 (RFC 6455 4.4).
-    Version,
-}
-
-impl BadHandshake {
-    /// The answer: 400, or 426 with `Sec-WebSocket-Version: 13`.
-    pub(crate) fn response(self) -> Resp {
-        match self {
-            BadHandshake::Malformed => error(ErrorCode::BadRequest),
-            BadHandshake::Version => {
-                let mut resp = error_response(
-                    StatusCode::UPGRADE_REQUIRED,
-                    ErrorCode::BadRequest as u16,
-                    "Unsupported WebSocket version",
-                );
-                resp.headers_mut().insert(
-                    header::SEC_WEBSOCKET_VERSION,
-                    HeaderValue::from_static("13"),
-                );
-                resp
-            }
-        }
-    }
-}
-
-/// Checks a WebSocket opening handshake (RFC 6455 section 4.2.1): `GET`,
-/// `Connection: upgrade`, `Upgrade: websocket` (case-insensitive), a
-/// `Sec-WebSocket-Key` that is the base64 of 16 bytes and
-/// `Sec-WebSocket-Version: 13`.
+/// Checks a WebSocket opening handshake: [`routing::check_handshake`].
 pub(crate) fn check_handshake<B>(req: &Request<B>) -> Result<(), BadHandshake> {
-    let h = req.headers();
-    let upgrade_ok = h
-        .get(header::UPGRADE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("websocket"));
-    let key_ok = h
-        .get(header::SEC_WEBSOCKET_KEY)
-        .is_some_and(|k| is_websocket_key(k.as_bytes()));
-    if req.method() != http::Method::GET
-        || !header_has_token(req, header::CONNECTION, "upgrade")
-        || !upgrade_ok
-        || !key_ok
-    {
-        return Err(BadHandshake::Malformed);
-    }
-    match h.get(header::SEC_WEBSOCKET_VERSION) {
-        Some(v) if v == "13" => Ok(()),
-        Some(_) => Err(BadHandshake::Version),
-        None => Err(BadHandshake::Malformed),
-    }
+    routing::check_handshake(req.method(), req.headers())
 }
 
-/// Whether `key` is the base64 of exactly 16 bytes (RFC 6455 4.1, item 7):
-/// 22 characters of the standard alphabet and `==`.
-fn is_websocket_key(key: &[u8]) -> bool {
-    use base64::Engine as _;
-    let key = key.trim_ascii();
-    key.len() == 24
-        && base64::engine::general_purpose::STANDARD
-            .decode(key)
-            .is_ok_and(|raw| raw.len() == 16)
-}
-
+/// The 101 answer to a checked handshake: [`routing::switching_protocols`].
 pub(crate) fn switching_protocols<B>(req: &Request<B>) -> Resp {
-    let key = req
-        .headers()
-        .get(header::SEC_WEBSOCKET_KEY)
-        .map(|k| derive_accept_key(k.as_bytes()))
-        .unwrap_or_default();
-    let mut resp = Response::new(Full::new(Bytes::new()));
-    *resp.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
-    let h = resp.headers_mut();
-    h.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
-    h.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
-    if let Ok(v) = HeaderValue::from_str(&key) {
-        h.insert(header::SEC_WEBSOCKET_ACCEPT, v);
-    }
-    resp
+    full(routing::switching_protocols(req.headers()))
 }
 
 /// Takes the upgrade future off the request; fails when the server that
@@ -182,22 +98,4 @@ fn refuse<B>(inner: &Inner, mut req: Request<B>) -> Resp {
         }
     });
     switching_protocols(&req)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn websocket_keys() {
-        assert!(is_websocket_key(b"dGhlIHNhbXBsZSBub25jZQ=="));
-        assert!(is_websocket_key(b" dGhlIHNhbXBsZSBub25jZQ== "));
-        // 15 and 17 bytes, not base64, the URL-safe alphabet, no padding.
-        assert!(!is_websocket_key(b"dGhlIHNhbXBsZSBub25j"));
-        assert!(!is_websocket_key(b"dGhlIHNhbXBsZSBub25jZQ==AA=="));
-        assert!(!is_websocket_key(b"dGhlIHNhbXBsZSBub25jZ!=="));
-        assert!(!is_websocket_key(b"-_hlIHNhbXBsZSBub25jZQ=="));
-        assert!(!is_websocket_key(b"dGhlIHNhbXBsZSBub25jZQ"));
-        assert!(!is_websocket_key(b""));
-    }
 }
