@@ -21,10 +21,11 @@
 //!   reconnects), and 100 ms later broadcast `missed` 2 (recovery replays it);
 //! - `/custom`: emit `welcome-custom`; dynamic `/dyn-*`: emit `welcome-dyn` with the name.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
-use socketio::{ConnectError, Data, RecoveryConfig, SocketIo, SocketIoConfig};
+use socketio::{ConnectError, Data, RecoveryConfig, Runtime, SocketIo, SocketIoConfig};
 
 /// The interop server, with connection state recovery.
 pub fn sio_interop_server() -> SocketIo {
@@ -35,11 +36,19 @@ pub fn sio_interop_server() -> SocketIo {
 /// (clients that do not know about recovery, like python-socketio, would see
 /// it as an extra argument, as with the reference server).
 pub fn sio_interop_server_with(recovery: bool) -> SocketIo {
+    sio_interop_server_on(recovery, Arc::new(socketio::TokioRuntime))
+}
+
+/// [`sio_interop_server_with`] on `runtime`.
+pub fn sio_interop_server_on(recovery: bool, runtime: Arc<dyn Runtime>) -> SocketIo {
     let config = SocketIoConfig::default().recovery(recovery.then_some(RecoveryConfig {
         max_disconnection_duration: Duration::from_secs(10),
         skip_middlewares: true,
     }));
-    let io = SocketIo::builder().config(config).build();
+    let io = SocketIo::builder()
+        .config(config)
+        .runtime(runtime.clone())
+        .build();
     let main = io.of("/");
     main.use_middleware(|socket| async move {
         if socket
@@ -58,6 +67,7 @@ pub fn sio_interop_server_with(recovery: bool) -> SocketIo {
     let io2 = io.clone();
     main.on_connection(move |socket| {
         let io = io2.clone();
+        let runtime = runtime.clone();
         async move {
             let _ = socket.emit(
                 "welcome",
@@ -130,10 +140,11 @@ pub fn sio_interop_server_with(recovery: bool) -> SocketIo {
             let io = io.clone();
             socket.on("drop-me", move |s, _, _| {
                 let io = io.clone();
+                let runtime = runtime.clone();
                 async move {
                     let _ = io.emit("tick", json!(1));
                     s.close_connection();
-                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    runtime.sleep(Duration::from_millis(100)).await;
                     let _ = io.emit("missed", json!(2));
                 }
             });

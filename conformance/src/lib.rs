@@ -7,7 +7,11 @@
 //! tests: the text message `close-me` is not echoed; the server closes the
 //! session instead.
 //!
-//! [`serve_ws_echo`] is no Engine.IO server: a raw WebSocket echo on the
+//! Every suite server runs on either runtime ([`RUNTIMES`]): tokio, or smol
+//! through the `socketio-smol` driver ([`smol`]); the handlers are the
+//! same code on both.
+//!
+//! [`serve_ws_echo`] (tokio only) is no Engine.IO server: a raw WebSocket echo on the
 //! engine's own framing (`engineio::raw_ws`), any path, text as text and
 //! binary as binary, messages up to [`WS_ECHO_MAX_MESSAGE`]; the
 //! Autobahn fuzzingclient drives it (`conformance ws-echo`,
@@ -16,21 +20,38 @@
 #![forbid(unsafe_code)]
 
 mod interop;
+pub mod smol;
 mod ws_echo;
 
+use std::sync::Arc;
 use std::time::Duration;
 
-pub use interop::{sio_interop_config, sio_interop_server, sio_interop_server_with};
+pub use interop::{
+    sio_interop_config, sio_interop_server, sio_interop_server_on, sio_interop_server_with,
+};
 pub use ws_echo::{echo, serve_ws_echo, ws_echo_config, WS_ECHO_MAX_MESSAGE};
 
-use engineio::{Cors, Engine, EngineConfig, Handler, Socket, Str};
+use engineio::bytes::Bytes;
+use engineio::{Cors, Engine, EngineConfig, SendError, Str};
+use socketio::Runtime;
 
-/// Echoes every message back to its sender.
+/// The runtimes every suite server runs on, the default first.
+pub const RUNTIMES: [&str; 2] = ["tokio", "smol"];
+
+/// Echoes every message back to its sender, on either runtime's socket.
 #[derive(Debug, Default)]
 pub struct Echo;
 
-impl Handler for Echo {
-    fn on_message(&self, socket: &Socket, text: Str) {
+/// What [`Echo`] needs of a socket: the one piece each runtime's socket
+/// type implements.
+trait EchoSocket {
+    fn send_text(&self, text: Str) -> Result<(), SendError>;
+    fn send_binary(&self, data: Bytes) -> Result<(), SendError>;
+    fn close(&self);
+}
+
+impl Echo {
+    fn text(socket: &impl EchoSocket, text: Str) {
         if text == "close-me" {
             socket.close();
         } else {
@@ -39,10 +60,38 @@ impl Handler for Echo {
         }
     }
 
-    fn on_binary(&self, socket: &Socket, data: engineio::bytes::Bytes) {
+    fn binary(socket: &impl EchoSocket, data: Bytes) {
         let _ = socket.send_binary(data);
     }
 }
+
+macro_rules! echo_on {
+    ($handler:path, $socket:ty) => {
+        impl EchoSocket for $socket {
+            fn send_text(&self, text: Str) -> Result<(), SendError> {
+                <$socket>::send_text(self, text)
+            }
+            fn send_binary(&self, data: Bytes) -> Result<(), SendError> {
+                <$socket>::send_binary(self, data)
+            }
+            fn close(&self) {
+                <$socket>::close(self)
+            }
+        }
+
+        impl $handler for Echo {
+            fn on_message(&self, socket: &$socket, text: Str) {
+                Echo::text(socket, text)
+            }
+            fn on_binary(&self, socket: &$socket, data: Bytes) {
+                Echo::binary(socket, data)
+            }
+        }
+    };
+}
+
+echo_on!(engineio::Handler, engineio::Socket);
+echo_on!(socketio_smol::Handler, socketio_smol::Socket);
 
 /// The engine.io-protocol suite's configuration.
 pub fn eio_config() -> EngineConfig {
@@ -66,10 +115,18 @@ pub fn eio_engine() -> Engine {
 /// (`connect_ack_gap`): the suite's raw client handles one WebSocket frame
 /// per read and would miss the emit if both arrived in one read.
 pub fn sio_server() -> socketio::SocketIo {
+    sio_server_on(Arc::new(socketio::TokioRuntime))
+}
+
+/// [`sio_server`] on `runtime`.
+pub fn sio_server_on(runtime: Arc<dyn Runtime>) -> socketio::SocketIo {
     let config = socketio::SocketIoConfig::default()
         .connect_timeout(Duration::from_millis(1000))
         .connect_ack_gap(Duration::from_millis(1));
-    let io = socketio::SocketIo::builder().config(config).build();
+    let io = socketio::SocketIo::builder()
+        .config(config)
+        .runtime(runtime)
+        .build();
     io.of("/").on_connection(|socket| async move {
         let _ = socket.emit("auth", socket.handshake().auth.clone());
         socket.on("message", |socket, data, _| async move {

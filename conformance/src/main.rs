@@ -1,13 +1,15 @@
-//! `conformance <mode> [--port N] [--host ADDR]`: serves one of the test
-//! servers on 127.0.0.1 (port 3000 by default) until interrupted; `--help`
-//! lists the modes.
+//! `conformance <mode> [--port N] [--host ADDR] [--runtime NAME]`: serves
+//! one of the test servers on 127.0.0.1 (port 3000 by default) until
+//! interrupted; `--help` lists the modes, `--list-runtimes` the runtimes.
 
 use std::process::ExitCode;
 
 const USAGE: &str = "\
-usage: conformance <mode> [--port N] [--host ADDR]
+usage: conformance <mode> [--port N] [--host ADDR] [--runtime NAME]
+       conformance --list-runtimes
 
-Serves a test server on ADDR:N (default 127.0.0.1:3000) until interrupted.
+Serves a test server on ADDR:N (default 127.0.0.1:3000) until interrupted,
+on the runtime NAME (default tokio; --list-runtimes prints them, one a line).
 
 modes:
   eio                      the engine.io-protocol suite's echo server (/engine.io/)
@@ -17,7 +19,7 @@ modes:
   ws-echo                  a raw WebSocket echo server on the engine's own framing
                            (any path, text as text, binary as binary, 64 MiB
                            message limit, no Engine.IO): the server the Autobahn
-                           fuzzingclient drives (scripts/autobahn.sh)";
+                           fuzzingclient drives (scripts/autobahn.sh); tokio only";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -25,8 +27,11 @@ async fn main() -> ExitCode {
     let mode = args.next();
     let mut port: u16 = 3000;
     let mut host = String::from("127.0.0.1");
+    let mut runtime = String::from(conformance::RUNTIMES[0]);
     while let Some(a) = args.next() {
         match (a.as_str(), args.next()) {
+            ("--runtime", Some(v)) if conformance::RUNTIMES.contains(&v.as_str()) => runtime = v,
+            ("--runtime", v) => return usage(&format!("unknown runtime {v:?}")),
             ("--port", Some(v)) => match v.parse() {
                 Ok(p) => port = p,
                 Err(_) => return usage(&format!("bad port {v:?}")),
@@ -34,6 +39,16 @@ async fn main() -> ExitCode {
             ("--host", Some(v)) => host = v,
             _ => return usage(&format!("unexpected argument {a:?}")),
         }
+    }
+    if mode.as_deref() == Some("--list-runtimes") {
+        println!("{}", conformance::RUNTIMES.join("\n"));
+        return ExitCode::SUCCESS;
+    }
+    if runtime != "tokio" {
+        return match mode.as_deref().and_then(conformance::smol::Mode::parse) {
+            Some(mode) => exit(conformance::smol::main(mode, &host, port)),
+            None => usage("missing or unknown mode for this runtime"),
+        };
     }
     let server = match mode.as_deref() {
         Some("eio") => Server::Engine(conformance::eio_engine(), "engine.io"),

@@ -1,0 +1,281 @@
+//! HTTP/1.1 on one TCP connection: request heads parsed by `httparse`,
+//! bodies read by `Content-Length` up to a limit, responses written with
+//! their length. Owns the connection's read buffer (bytes the client sent
+//! ahead, kept for the next request or a WebSocket) and nothing else; the
+//! engine decides what to answer.
+//!
+//! Limits: a head of at most [`MAX_HEAD`] bytes and [`MAX_HEADERS`]
+//! headers (431 beyond), read within the engine's `header_read_timeout`
+//! (which also bounds how long a kept-alive connection waits for its next
+//! request); a body within `body_read_timeout`. Chunked request bodies are
+//! refused (411, the connection closes): Engine.IO clients send a
+//! `Content-Length`.
+
+use std::io;
+use std::net::TcpStream;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_io::{Async, Timer};
+use bytes::{Bytes, BytesMut};
+use futures_lite::{AsyncReadExt, AsyncWriteExt};
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{Method, Response, StatusCode, Uri};
+
+/// Largest request head.
+pub(crate) const MAX_HEAD: usize = 64 * 1024;
+
+/// Most headers in a request.
+pub(crate) const MAX_HEADERS: usize = 100;
+
+/// Read size.
+const READ: usize = 8 * 1024;
+
+/// A request head.
+#[derive(Debug)]
+pub(crate) struct Head {
+    pub(crate) method: Method,
+    pub(crate) uri: Uri,
+    pub(crate) headers: HeaderMap,
+    /// The body's declared length (0 without one).
+    pub(crate) body_len: u64,
+    /// The connection may carry another request after this one.
+    pub(crate) keep_alive: bool,
+}
+
+/// Why no request head could be read.
+#[derive(Debug)]
+pub(crate) enum HeadError {
+    /// The client closed or the connection failed: nothing to answer.
+    Gone,
+    /// Too slow (nothing is answered: hyper does the same).
+    Timeout,
+    /// Answer with this status, then close.
+    Refuse(StatusCode),
+}
+
+/// One server HTTP/1.1 connection.
+pub(crate) struct Conn {
+    pub(crate) io: Arc<Async<TcpStream>>,
+    /// Bytes read and not yet consumed.
+    pub(crate) buf: BytesMut,
+    /// The current request lets the connection carry another one: when it
+    /// does not, every answer says `Connection: close`.
+    keep_alive: bool,
+}
+
+impl Conn {
+    pub(crate) fn new(io: Arc<Async<TcpStream>>) -> Self {
+        Conn {
+            io,
+            buf: BytesMut::new(),
+            keep_alive: true,
+        }
+    }
+
+    /// Reads more bytes into the buffer; `Ok(0)` at the end of the stream.
+    async fn fill(&mut self) -> io::Result<usize> {
+        let start = self.buf.len();
+        self.buf.resize(start + READ, 0);
+        let r = (&*self.io).read(&mut self.buf[start..]).await;
+        let n = *r.as_ref().unwrap_or(&0);
+        self.buf.truncate(start + n);
+        r
+    }
+
+    /// The next request head, within `timeout`; `Ok(None)` when the client
+    /// closed the connection between requests.
+    pub(crate) async fn read_head(&mut self, timeout: Duration) -> Result<Option<Head>, HeadError> {
+        let read = async {
+            loop {
+                if let Some(head) = self.parse_head()? {
+                    return Ok(Some(head));
+                }
+                if self.buf.len() >= MAX_HEAD {
+                    return Err(HeadError::Refuse(
+                        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                    ));
+                }
+                match self.fill().await {
+                    Ok(0) if self.buf.is_empty() => return Ok(None),
+                    Ok(0) | Err(_) => return Err(HeadError::Gone),
+                    Ok(_) => {}
+                }
+            }
+        };
+        let expire = async {
+            Timer::after(timeout).await;
+            Err(HeadError::Timeout)
+        };
+        futures_lite::future::or(read, expire).await
+    }
+
+    /// Parses a complete head at the start of the buffer and consumes it.
+    fn parse_head(&mut self) -> Result<Option<Head>, HeadError> {
+        let bad = HeadError::Refuse(StatusCode::BAD_REQUEST);
+        let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        let mut req = httparse::Request::new(&mut slots);
+        let len = match req.parse(&self.buf) {
+            Ok(httparse::Status::Complete(n)) => n,
+            Ok(httparse::Status::Partial) => return Ok(None),
+            Err(httparse::Error::TooManyHeaders) => {
+                return Err(HeadError::Refuse(
+                    StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                ))
+            }
+            Err(_) => return Err(bad),
+        };
+        let method = Method::from_bytes(req.method.unwrap_or("").as_bytes()).map_err(|_| bad_())?;
+        let uri: Uri = req.path.unwrap_or("").parse().map_err(|_| bad_())?;
+        let mut headers = HeaderMap::with_capacity(req.headers.len());
+        for h in req.headers.iter() {
+            let name = HeaderName::from_bytes(h.name.as_bytes()).map_err(|_| bad_())?;
+            let value = HeaderValue::from_bytes(h.value).map_err(|_| bad_())?;
+            headers.append(name, value);
+        }
+        let http11 = req.version == Some(1);
+        let _ = self.buf.split_to(len);
+        if headers.contains_key(header::TRANSFER_ENCODING) {
+            return Err(HeadError::Refuse(StatusCode::LENGTH_REQUIRED));
+        }
+        let mut lengths = headers.get_all(header::CONTENT_LENGTH).iter();
+        let body_len = match (lengths.next(), lengths.next()) {
+            (None, _) => 0,
+            (Some(v), None) => v
+                .to_str()
+                .ok()
+                .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|s| s.parse().ok())
+                .ok_or_else(bad_)?,
+            // Two lengths: which one frames the body is ambiguous.
+            (Some(_), Some(_)) => return Err(bad),
+        };
+        let connection = |token: &str| {
+            headers.get_all(header::CONNECTION).iter().any(|v| {
+                v.to_str()
+                    .is_ok_and(|s| s.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+            })
+        };
+        let keep_alive = match http11 {
+            true => !connection("close"),
+            false => connection("keep-alive"),
+        };
+        self.keep_alive = keep_alive;
+        Ok(Some(Head {
+            method,
+            uri,
+            headers,
+            body_len,
+            keep_alive,
+        }))
+    }
+
+    /// Reads a body of exactly `len` bytes within `timeout`; `None` when the
+    /// client went away or was too slow.
+    pub(crate) async fn read_body(&mut self, len: usize, timeout: Duration) -> Option<Bytes> {
+        let read = async {
+            while self.buf.len() < len {
+                match self.fill().await {
+                    Ok(0) | Err(_) => return None,
+                    Ok(_) => {}
+                }
+            }
+            Some(self.buf.split_to(len).freeze())
+        };
+        let expire = async {
+            Timer::after(timeout).await;
+            None
+        };
+        futures_lite::future::or(read, expire).await
+    }
+
+    /// Skips a body of `len` bytes (one this engine has no use for),
+    /// within `timeout`; whether it was all read.
+    pub(crate) async fn skip_body(&mut self, mut len: u64, timeout: Duration) -> bool {
+        let skip = async {
+            loop {
+                let here = (self.buf.len() as u64).min(len);
+                let _ = self.buf.split_to(here as usize);
+                len -= here;
+                if len == 0 {
+                    return true;
+                }
+                if !matches!(self.fill().await, Ok(n) if n > 0) {
+                    return false;
+                }
+            }
+        };
+        let expire = async {
+            Timer::after(timeout).await;
+            false
+        };
+        futures_lite::future::or(skip, expire).await
+    }
+
+    /// Resolves when the client closes the connection (or it fails) while
+    /// a request waits for its answer. Bytes it sends meanwhile (a
+    /// pipelined request) are kept; then it stops watching.
+    pub(crate) async fn closed(&mut self) {
+        if self.buf.len() < MAX_HEAD && matches!(self.fill().await, Ok(n) if n > 0) {
+            std::future::pending::<()>().await;
+        }
+    }
+
+    /// Writes `resp` with its length; `close` (or a request that asked for
+    /// it) adds `Connection: close`.
+    pub(crate) async fn respond(&mut self, resp: Response<Bytes>, close: bool) -> io::Result<()> {
+        let close = close || !self.keep_alive;
+        let (parts, body) = resp.into_parts();
+        let mut out = Vec::with_capacity(128 + body.len());
+        let reason = parts.status.canonical_reason().unwrap_or("");
+        out.extend_from_slice(
+            format!("HTTP/1.1 {} {reason}\r\n", parts.status.as_u16()).as_bytes(),
+        );
+        for (name, value) in &parts.headers {
+            if name == header::CONTENT_LENGTH || name == header::CONNECTION && close {
+                continue;
+            }
+            out.extend_from_slice(name.as_str().as_bytes());
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(value.as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+        if parts.status != StatusCode::SWITCHING_PROTOCOLS {
+            out.extend_from_slice(format!("content-length: {}\r\n", body.len()).as_bytes());
+        }
+        if close {
+            out.extend_from_slice(b"connection: close\r\n");
+        }
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(&body);
+        (&*self.io).write_all(&out).await?;
+        (&*self.io).flush().await
+    }
+
+    /// Closes after an answer sent with a request body still unread: the
+    /// write side shuts, and what the client still sends is read and
+    /// dropped, up to `bytes` within `timeout`, so that its unread upload
+    /// does not make the kernel reset the connection before the client
+    /// read the answer.
+    pub(crate) async fn linger(&mut self, timeout: Duration, bytes: usize) {
+        let _ = self.io.get_ref().shutdown(std::net::Shutdown::Write);
+        let drain = async {
+            let mut left = bytes;
+            let mut scratch = vec![0u8; READ];
+            while left > 0 {
+                match (&*self.io).read(&mut scratch).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => left = left.saturating_sub(n),
+                }
+            }
+        };
+        let expire = async {
+            Timer::after(timeout).await;
+        };
+        futures_lite::future::or(drain, expire).await;
+    }
+}
+
+fn bad_() -> HeadError {
+    HeadError::Refuse(StatusCode::BAD_REQUEST)
+}

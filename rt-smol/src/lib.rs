@@ -1,0 +1,121 @@
+//! Engine.IO and Socket.IO on smol's building blocks: a second runtime
+//! driver for the same sans-IO [`engineio::Session`] and the same
+//! runtime-free [`socketio`] core that the tokio driver serves.
+//!
+//! # What a runtime driver provides
+//! The protocol cores read no clock, spawn nothing and do no I/O. A driver
+//! supplies:
+//! - **I/O**: accepting connections and HTTP/1.1 (here `httparse` over
+//!   async-io's `Async<TcpStream>`, in [`http1`](crate) terms: heads,
+//!   `Content-Length` bodies bounded by `max_payload`, keep-alive), and the
+//!   WebSocket byte stream, framed by [`engineio::wsframe`];
+//! - **routing**: the decisions made from a request alone, shared with the
+//!   tokio engine in [`engineio::routing`] (status codes, JSON bodies,
+//!   CORS, preflight, cookie, WebSocket handshake checks and accept key);
+//! - **one task per session** that owns its [`engineio::Session`]: feeds it
+//!   polls, POST bodies, WebSocket frames and timer expiries, drains its
+//!   transmits and events, and reports to the [`Handler`]. Other tasks reach
+//!   it through the socket's [`engineio::mailbox::Mailbox`]; no lock is held
+//!   across an await or a handler call;
+//! - **timers**: one per session, re-armed at [`engineio::Session::poll_timeout`]
+//!   (here an async-io [`Timer`](async_io::Timer)), plus read deadlines for
+//!   request heads and bodies;
+//! - **spawning and sleeping** for the Socket.IO core, as a
+//!   [`socketio::Runtime`] ([`SmolRuntime`]: an `async-executor` executor
+//!   and async-io timers), and a [`socketio::Conn`] per connection (this
+//!   crate's [`Socket`]).
+//!
+//! # Differences from the tokio driver
+//! Polling answers are not compressed (`http_compression` is ignored),
+//! there is no `allow_request` hook and no `send_async`, chunked request
+//! bodies are refused (411), and the engine serves its own listener only
+//! (no mounting in another HTTP server).
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use socketio_smol::{SmolRuntime, async_io::Async};
+//!
+//! let rt = SmolRuntime::new();
+//! let io = socketio::SocketIo::builder().runtime(Arc::new(rt.clone())).build();
+//! io.of("/").on_connection(|socket| async move {
+//!     let _ = socket.emit("hello", "world");
+//! });
+//! rt.block_on(2, async {
+//!     let listener = Async::<std::net::TcpListener>::bind(([127, 0, 0, 1], 3000))?;
+//!     socketio_smol::serve(&io, listener, engineio::EngineConfig::default(), &rt).await
+//! })
+//! .unwrap();
+//! ```
+#![warn(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod driver;
+mod engine;
+mod http1;
+mod sio;
+mod socket;
+mod ws;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use async_executor::Executor;
+
+pub use engine::Engine;
+pub use sio::{engine, serve};
+pub use socket::{Handler, Socket};
+
+/// Re-exported: the listener and stream types [`Engine::serve`] takes.
+pub use async_io;
+
+/// The executor every task of an engine (connections, session drivers)
+/// and of a Socket.IO server (handlers, timers) runs on. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct SmolRuntime {
+    executor: Arc<Executor<'static>>,
+}
+
+impl Default for SmolRuntime {
+    fn default() -> Self {
+        SmolRuntime::new()
+    }
+}
+
+impl SmolRuntime {
+    /// A runtime on a new executor (nothing runs until [`SmolRuntime::block_on`]
+    /// or the caller's own threads run [`SmolRuntime::executor`]).
+    pub fn new() -> Self {
+        SmolRuntime {
+            executor: Arc::new(Executor::new()),
+        }
+    }
+
+    /// The executor, for callers that run it on threads of their own.
+    pub fn executor(&self) -> &Arc<Executor<'static>> {
+        &self.executor
+    }
+
+    /// Runs `fut` in the background.
+    pub fn spawn(&self, fut: impl Future<Output = ()> + Send + 'static) {
+        self.executor.spawn(fut).detach();
+    }
+
+    /// Runs the executor on this thread and `threads - 1` more until `fut`
+    /// completes; returns its output. The extra threads stop with it.
+    pub fn block_on<T>(&self, threads: usize, fut: impl Future<Output = T>) -> T {
+        std::thread::scope(|s| {
+            // Each extra thread runs the executor until its sender drops.
+            let stops: Vec<_> = (1..threads.max(1))
+                .map(|_| {
+                    let (stop, stopped) = futures_channel::oneshot::channel::<()>();
+                    let ex = self.executor.clone();
+                    s.spawn(move || async_io::block_on(ex.run(stopped)));
+                    stop
+                })
+                .collect();
+            let out = async_io::block_on(self.executor.run(fut));
+            drop(stops);
+            out
+        })
+    }
+}

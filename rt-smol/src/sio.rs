@@ -1,0 +1,97 @@
+//! Socket.IO on this driver: [`SmolRuntime`] as the core's
+//! [`socketio::Runtime`], this crate's [`Socket`] as its [`socketio::Conn`],
+//! and [`engine`] / [`serve`], which bridge engine sessions to Socket.IO
+//! connections as `SocketIo::engine` does on tokio.
+
+use std::io;
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_io::{Async, Timer};
+use bytes::Bytes;
+use engineio::{CloseReason, EngineConfig, SendError, Str};
+use socketio::{Conn, Connection, ConnectionInfo, DisconnectReason, Encoded, SocketIo};
+
+use crate::engine::Engine;
+use crate::socket::{Handler, Socket};
+use crate::SmolRuntime;
+
+impl socketio::Runtime for SmolRuntime {
+    fn spawn(&self, fut: socketio::BoxFuture<()>) {
+        SmolRuntime::spawn(self, fut);
+    }
+
+    fn sleep(&self, duration: Duration) -> socketio::BoxFuture<()> {
+        Box::pin(async move {
+            Timer::after(duration).await;
+        })
+    }
+}
+
+impl Conn for Socket {
+    fn send(&self, packet: &Encoded) -> Result<(), SendError> {
+        match packet.attachments() {
+            [] => self.send_text(packet.text().clone()),
+            _ => self.send_group(packet.to_engine_packets()),
+        }
+    }
+
+    fn close(&self) {
+        Socket::close(self)
+    }
+
+    fn as_any(&self) -> Option<&(dyn std::any::Any + Send + Sync)> {
+        Some(self)
+    }
+}
+
+/// Bridges engine sessions to Socket.IO connections.
+struct Bridge(SocketIo);
+
+impl Handler for Bridge {
+    fn on_connect(&self, socket: &Socket) {
+        let info = ConnectionInfo::from(socket.handshake());
+        let conn = self.0.accept(Arc::new(socket.clone()), info);
+        let _ = socket.set_data(conn);
+    }
+
+    fn on_message(&self, socket: &Socket, text: Str) {
+        if let Some(c) = socket.data::<Connection>() {
+            c.handle_text(&text);
+        }
+    }
+
+    fn on_binary(&self, socket: &Socket, data: Bytes) {
+        if let Some(c) = socket.data::<Connection>() {
+            c.handle_binary(data);
+        }
+    }
+
+    fn on_close(&self, socket: &Socket, r: CloseReason) {
+        if let Some(c) = socket.data::<Connection>() {
+            c.handle_close(DisconnectReason::from(&r));
+        }
+    }
+}
+
+/// An engine serving `io` on `runtime`; the default engine path
+/// `/engine.io/` becomes `/socket.io/`. Build `io` with
+/// `SocketIo::builder().runtime(Arc::new(runtime.clone()))`, so that its
+/// timers and tasks run on the same executor.
+pub fn engine(io: &SocketIo, mut config: EngineConfig, runtime: &SmolRuntime) -> Engine {
+    if config.path == EngineConfig::default().path {
+        config.path = "/socket.io/".into();
+    }
+    Engine::new(config, Bridge(io.clone()), runtime)
+}
+
+/// Serves `io` on `listener` with `config` until the listener fails.
+pub async fn serve(
+    io: &SocketIo,
+    listener: Async<TcpListener>,
+    config: EngineConfig,
+    runtime: &SmolRuntime,
+) -> io::Result<()> {
+    engine(io, config, runtime).serve(listener).await
+}
