@@ -1,29 +1,20 @@
 //! The real `engine.io-client` (npm, pinned in `interop/package-lock.json`)
 //! against the conformance engine over polling, WebSocket and
 //! polling-then-upgrade: text and binary echoes both ways, ordering, and a
-//! server-side close. `npm ci` runs on first use if `node_modules` is missing.
+//! server-side close; on each runtime (the test's name ends with it).
+//! `npm ci` runs on first use if `node_modules` is missing.
 
 mod common;
 
 use std::process::Command;
 
-use common::{ensure_npm, interop_dir};
+use common::{ensure_npm, interop_dir, Server};
+use conformance::smol::Mode;
 
-fn run_mode(mode: &str) {
+fn run_mode(runtime: &str, mode: &str) {
     ensure_npm();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let (addr, engine) = rt.block_on(async {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let engine = conformance::eio_engine();
-        let e = engine.clone();
-        tokio::spawn(async move { e.serve(listener).await });
-        (addr, engine)
-    });
+    let server = Server::start(runtime, Mode::Eio);
+    let addr = server.addr();
     let out = Command::new("node")
         .arg("eio-client.mjs")
         .arg(format!("http://{addr}"))
@@ -35,7 +26,7 @@ fn run_mode(mode: &str) {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         out.status.success(),
-        "engine.io-client {mode} failed:\nstdout: {stdout}\nstderr: {stderr}"
+        "engine.io-client {mode} on {runtime} failed:\nstdout: {stdout}\nstderr: {stderr}"
     );
     let want = if mode == "polling" {
         "polling"
@@ -47,28 +38,41 @@ fn run_mode(mode: &str) {
         "unexpected output: {stdout}"
     );
     // The server closed the session: the registry is empty again.
-    rt.block_on(async {
-        for _ in 0..100 {
-            if engine.session_count() == 0 {
-                return;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    for _ in 0..100 {
+        if server.session_count() == 0 {
+            return;
         }
-        panic!("session still registered after close");
-    });
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("session still registered after close on {runtime}");
 }
 
 #[test]
-fn polling_only() {
-    run_mode("polling");
+fn polling_only_tokio() {
+    run_mode("tokio", "polling");
 }
 
 #[test]
-fn websocket_only() {
-    run_mode("websocket");
+fn websocket_only_tokio() {
+    run_mode("tokio", "websocket");
 }
 
 #[test]
-fn polling_then_upgrade() {
-    run_mode("upgrade");
+fn polling_then_upgrade_tokio() {
+    run_mode("tokio", "upgrade");
+}
+
+#[test]
+fn polling_only_smol() {
+    run_mode("smol", "polling");
+}
+
+#[test]
+fn websocket_only_smol() {
+    run_mode("smol", "websocket");
+}
+
+#[test]
+fn polling_then_upgrade_smol() {
+    run_mode("smol", "upgrade");
 }

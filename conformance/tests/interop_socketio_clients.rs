@@ -4,16 +4,17 @@
 //! `interop/python/requirements.txt`) over polling and WebSocket. What each
 //! checks is listed in the scripts (`interop/sio-client.mjs`,
 //! `interop/python/sio_client.py`) and the server's contract in
-//! `src/interop.rs`. Missing packages are installed on first use.
+//! `src/interop.rs`. Each runs on each runtime (the test's name ends with
+//! it). Missing packages are installed on first use.
 
 mod common;
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
 
-use common::{ensure_npm, interop_dir};
+use common::{ensure_npm, interop_dir, Server};
+use conformance::smol::Mode;
 
 fn ensure_python() {
     static DONE: OnceLock<()> = OnceLock::new();
@@ -32,27 +33,13 @@ fn ensure_python() {
     });
 }
 
-/// Starts the interop server on its own runtime; returns its address and the runtime.
-fn server(recovery: bool) -> (SocketAddr, tokio::runtime::Runtime) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let addr = rt.block_on(async {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let engine = conformance::sio_interop_server_with(recovery)
-            .engine(conformance::sio_interop_config());
-        tokio::spawn(async move { engine.serve(listener).await });
-        addr
-    });
-    (addr, rt)
-}
-
-fn run(program: &str, args: &[&str], dir: PathBuf, want: &str, recovery: bool) {
-    let (addr, _rt) = server(recovery);
-    let url = format!("http://{addr}");
+fn run(runtime: &str, program: &str, args: &[&str], dir: PathBuf, want: &str, recovery: bool) {
+    let mode = match recovery {
+        true => Mode::SioInterop,
+        false => Mode::SioInteropNoRecovery,
+    };
+    let server = Server::start(runtime, mode);
+    let url = format!("http://{}", server.addr());
     let mut full: Vec<&str> = args.to_vec();
     full.insert(1, &url);
     let out = Command::new(program)
@@ -64,13 +51,14 @@ fn run(program: &str, args: &[&str], dir: PathBuf, want: &str, recovery: bool) {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         out.status.success() && stdout.contains(want),
-        "{program} {full:?} failed:\nstdout: {stdout}\nstderr: {stderr}"
+        "{program} {full:?} on {runtime} failed:\nstdout: {stdout}\nstderr: {stderr}"
     );
 }
 
-fn node(mode: &str) {
+fn node(runtime: &str, mode: &str) {
     ensure_npm();
     run(
+        runtime,
         "node",
         &["sio-client.mjs", mode],
         interop_dir(),
@@ -79,12 +67,13 @@ fn node(mode: &str) {
     );
 }
 
-fn python(transport: &str) {
+fn python(runtime: &str, transport: &str) {
     ensure_python();
     let dir = interop_dir().join("python");
     // python-socketio does not implement recovery: serve it without, or
     // every event would carry the offset as an extra argument.
     run(
+        runtime,
         ".venv/bin/python",
         &["sio_client.py", transport],
         dir,
@@ -94,26 +83,51 @@ fn python(transport: &str) {
 }
 
 #[test]
-fn socket_io_client_polling() {
-    node("polling");
+fn socket_io_client_polling_tokio() {
+    node("tokio", "polling");
 }
 
 #[test]
-fn socket_io_client_websocket() {
-    node("websocket");
+fn socket_io_client_websocket_tokio() {
+    node("tokio", "websocket");
 }
 
 #[test]
-fn socket_io_client_upgrade() {
-    node("upgrade");
+fn socket_io_client_upgrade_tokio() {
+    node("tokio", "upgrade");
 }
 
 #[test]
-fn python_socketio_polling() {
-    python("polling");
+fn python_socketio_polling_tokio() {
+    python("tokio", "polling");
 }
 
 #[test]
-fn python_socketio_websocket() {
-    python("websocket");
+fn python_socketio_websocket_tokio() {
+    python("tokio", "websocket");
+}
+
+#[test]
+fn socket_io_client_polling_smol() {
+    node("smol", "polling");
+}
+
+#[test]
+fn socket_io_client_websocket_smol() {
+    node("smol", "websocket");
+}
+
+#[test]
+fn socket_io_client_upgrade_smol() {
+    node("smol", "upgrade");
+}
+
+#[test]
+fn python_socketio_polling_smol() {
+    python("smol", "polling");
+}
+
+#[test]
+fn python_socketio_websocket_smol() {
+    python("smol", "websocket");
 }
