@@ -1,0 +1,73 @@
+//! Long-polling on the smol engine: the handshake, messages both ways on
+//! kept-alive connections, a GET that waits for the answer, binary as base64.
+
+mod common;
+
+use common::{handshake, open_polling, poll_url, request, Client, Seen, Server};
+use engineio::EngineConfig;
+
+#[test]
+fn handshake_then_messages_both_ways() {
+    let s = Server::start(EngineConfig::default());
+    let a = handshake(s.addr);
+    assert_eq!(a.status, 200);
+    assert_eq!(a.header("content-type"), Some("text/plain; charset=UTF-8"));
+    let open: serde_json::Value = serde_json::from_str(&a.text()[1..]).unwrap();
+    assert_eq!(open["upgrades"], serde_json::json!(["websocket"]));
+    assert_eq!(open["maxPayload"], 1_000_000);
+    let sid = open["sid"].as_str().unwrap().to_owned();
+    assert_eq!(s.next_seen(), Seen::Connect);
+
+    // One kept-alive connection carries the POST and the GET.
+    let mut c = Client::connect(s.addr);
+    let a = c.request("POST", &poll_url(&sid), &[], b"4hello\x1ebAQID");
+    assert_eq!((a.status, a.text().as_str()), (200, "ok"));
+    assert_eq!(s.next_seen(), Seen::Message("hello".into()));
+    assert_eq!(s.next_seen(), Seen::Binary(vec![1, 2, 3]));
+    let a = c.request("GET", &poll_url(&sid), &[], b"");
+    assert_eq!(a.status, 200);
+    assert_eq!(a.text(), "4hello\x1ebAQID");
+    assert_eq!(s.engine.session_count(), 1);
+}
+
+#[test]
+fn a_waiting_get_is_answered_when_a_message_arrives() {
+    let s = Server::start(EngineConfig::default());
+    let sid = open_polling(s.addr);
+    let mut get = Client::connect(s.addr);
+    get.send("GET", &poll_url(&sid), &[], b"");
+    // Nothing to send yet: the GET waits; a POST's echo answers it.
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let a = request(s.addr, "POST", &poll_url(&sid), &[], b"4late");
+    assert_eq!(a.status, 200);
+    let a = get.read();
+    assert_eq!((a.status, a.text().as_str()), (200, "4late"));
+}
+
+#[test]
+fn a_second_get_while_one_waits_closes_the_session() {
+    let s = Server::start(EngineConfig::default());
+    let sid = open_polling(s.addr);
+    let mut first = Client::connect(s.addr);
+    first.send("GET", &poll_url(&sid), &[], b"");
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let a = request(s.addr, "GET", &poll_url(&sid), &[], b"");
+    assert_eq!(a.status, 400);
+    assert_eq!(a.code(), 3);
+    s.wait_empty();
+}
+
+#[test]
+fn connection_close_is_honoured() {
+    let s = Server::start(EngineConfig::default());
+    let mut c = Client::connect(s.addr);
+    let a = c.request(
+        "GET",
+        "/engine.io/?EIO=4&transport=polling",
+        &["Connection: close"],
+        b"",
+    );
+    assert_eq!(a.status, 200);
+    assert_eq!(a.header("connection"), Some("close"));
+    assert!(c.closed());
+}
