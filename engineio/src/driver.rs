@@ -23,13 +23,13 @@ use tokio::sync::oneshot;
 use tokio::time::Sleep;
 
 use crate::config::TransportKind;
-use crate::error::CloseReason;
 use crate::outgoing::Outgoing;
 use crate::packet::Packet;
 use crate::registry::Inner;
 use crate::session::{Event, PollError, Session, Transmit};
 use crate::socket::{Ctl, Socket};
 use crate::transport::wsconn::{wrap, ws_config, Ws, WsEvent};
+use crate::wsbuf::WsPacket as Read;
 use hyper::upgrade::OnUpgrade;
 
 /// Inputs handled per wake-up before yielding to other tasks.
@@ -92,24 +92,8 @@ struct Quiet {
     timer: bool,
 }
 
-/// What reading one frame gave.
-enum Read {
-    Packet(Packet),
-    ParseError,
-    Closed { error: bool },
-    Skip,
-}
-
 fn poll_read(ws: &mut WsSlot, cx: &mut Context<'_>) -> Poll<Read> {
-    ws.ws.poll_next(cx).map(|ev| match ev {
-        WsEvent::Text(t) => match Packet::decode_str(t) {
-            Ok(p) => Read::Packet(p),
-            Err(_) => Read::ParseError,
-        },
-        WsEvent::Binary(b) => Read::Packet(Packet::decode_binary(b)),
-        WsEvent::Skip => Read::Skip,
-        WsEvent::Closed { error } => Read::Closed { error },
-    })
+    ws.ws.poll_next(cx).map(WsEvent::decode)
 }
 
 pub(crate) struct Driver {
@@ -139,10 +123,7 @@ pub(crate) struct Driver {
 
 impl Driver {
     pub(crate) fn new(session: Session, socket: Socket, engine: Arc<Inner>) -> Self {
-        let base64 = socket
-            .handshake()
-            .query("b64")
-            .is_some_and(|v| v == "1" || v == "true");
+        let base64 = socket.handshake().binary_as_base64();
         Driver {
             session,
             socket,
@@ -200,25 +181,7 @@ impl Driver {
             },
             Ctl::Post(post) => {
                 let (packets, reply) = *post;
-                let result = match packets {
-                    _ if self.session.is_closed() => Err(Some(PollError::Closed)),
-                    _ if self.session.transport() != TransportKind::Polling => {
-                        Err(Some(PollError::WrongTransport))
-                    }
-                    Ok(packets) => {
-                        for p in packets {
-                            self.session.handle_packet(now, p);
-                        }
-                        match self.session.close_reason() {
-                            Some(CloseReason::ParseError) => Err(None),
-                            _ => Ok(()),
-                        }
-                    }
-                    Err(_) => {
-                        self.session.handle_parse_error(now);
-                        Err(None)
-                    }
-                };
+                let result = self.session.handle_post(now, packets);
                 let _ = reply.send(result);
             }
             Ctl::Probe(io) => {

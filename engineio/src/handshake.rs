@@ -45,6 +45,12 @@ impl Handshake {
         crate::query::param(self.uri.query().unwrap_or(""), name)
     }
 
+    /// Whether the client asked for binary messages as base64 text on
+    /// WebSocket (`b64=1` or `b64=true`).
+    pub fn binary_as_base64(&self) -> bool {
+        self.query("b64").is_some_and(|v| v == "1" || v == "true")
+    }
+
     /// The request URL as the request line carried it: path and query
     /// (a URI in absolute form keeps its scheme and authority).
     pub fn url(&self) -> String {

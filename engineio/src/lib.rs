@@ -44,6 +44,7 @@ pub mod routing;
 pub mod session;
 mod sid;
 mod str;
+pub mod wsbuf;
 pub mod wsframe;
 
 pub use config::{

@@ -22,12 +22,13 @@ use std::time::{Duration, Instant};
 
 use async_io::Timer;
 use bytes::Bytes;
-use engineio::{CloseReason, Event, Outgoing, PollError, Session, Transmit, TransportKind};
+use engineio::{Event, Outgoing, PollError, Session, Transmit, TransportKind};
 use futures_channel::oneshot;
 
 use crate::engine::Inner;
 use crate::socket::{Ctl, Socket};
-use crate::ws::{Ws, WsRead};
+use crate::ws::Ws;
+use engineio::wsbuf::WsPacket as WsRead;
 
 /// Inputs handled per wake before yielding to other tasks.
 const BUDGET: usize = 64;
@@ -60,10 +61,7 @@ impl Driver {
         engine: Arc<Inner>,
         ws: Option<Box<Ws>>,
     ) -> Self {
-        let base64 = socket
-            .handshake()
-            .query("b64")
-            .is_some_and(|v| v == "1" || v == "true");
+        let base64 = socket.handshake().binary_as_base64();
         let ws = ws.map(|mut w| {
             w.base64 = base64;
             w
@@ -95,22 +93,7 @@ impl Driver {
             },
             Ctl::Post(post) => {
                 let (packets, reply) = *post;
-                let result = if self.session.is_closed() {
-                    Err(Some(PollError::Closed))
-                } else if self.session.transport() != TransportKind::Polling {
-                    Err(Some(PollError::WrongTransport))
-                } else if let Ok(packets) = packets {
-                    for p in packets {
-                        self.session.handle_packet(now, p);
-                    }
-                    match self.session.close_reason() {
-                        Some(CloseReason::ParseError) => Err(None),
-                        _ => Ok(()),
-                    }
-                } else {
-                    self.session.handle_parse_error(now);
-                    Err(None)
-                };
+                let result = self.session.handle_post(now, packets);
                 let _ = reply.send(result);
             }
             Ctl::Probe(mut ws) => {
@@ -168,7 +151,7 @@ impl Driver {
                     self.session.handle_probe_closed(now);
                     self.drop_probe();
                 }
-                WsRead::Skip => {}
+                _ => {}
             }
             if self.session.transport() == TransportKind::WebSocket && self.ws.is_none() {
                 self.ws = self.probe.take();
@@ -191,7 +174,7 @@ impl Driver {
                 WsRead::Packet(p) => self.session.handle_packet(now, p),
                 WsRead::ParseError => self.session.handle_parse_error(now),
                 WsRead::Closed { error } => self.session.handle_transport_closed(now, error),
-                WsRead::Skip => {}
+                _ => {}
             }
             if self.session.is_closed() {
                 break;

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 
 use crate::config::{EngineConfig, TransportKind};
-use crate::error::{CloseReason, SendError};
+use crate::error::{CloseReason, PacketError, SendError};
 use crate::packet::Packet;
 use crate::payload;
 use crate::sid::Sid;
@@ -384,6 +384,35 @@ impl Session {
     /// still have had in flight.
     fn handle_client_close(&mut self, _now: Instant) {
         self.finish(CloseReason::TransportClose, Some(Farewell::Noop));
+    }
+
+    /// A polling POST's decoded body: its packets are fed in order, or
+    /// an undecodable payload is a parse error. `Err(None)`: the payload
+    /// was a protocol error (the session closed, answer 400);
+    /// `Err(Some(_))`: the POST came for a closed session or one no longer
+    /// on polling.
+    pub fn handle_post(
+        &mut self,
+        now: Instant,
+        packets: Result<Vec<Packet>, PacketError>,
+    ) -> Result<(), Option<PollError>> {
+        if self.is_closed() {
+            return Err(Some(PollError::Closed));
+        }
+        if self.transport != TransportKind::Polling {
+            return Err(Some(PollError::WrongTransport));
+        }
+        let Ok(packets) = packets else {
+            self.handle_parse_error(now);
+            return Err(None);
+        };
+        for p in packets {
+            self.handle_packet(now, p);
+        }
+        match self.close_reason() {
+            Some(CloseReason::ParseError) => Err(None),
+            _ => Ok(()),
+        }
     }
 
     /// The peer sent undecodable bytes on the active transport.

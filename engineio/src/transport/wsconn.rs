@@ -3,9 +3,10 @@
 //! answers pings and close frames. Owns the connection's buffers and
 //! nothing else; the driver decides what to send and when to close.
 //!
-//! Idle connections hold no buffer: reads land in a stack buffer and only
-//! a partly received frame is kept on the heap, and the write buffer is
-//! released once flushed. Frames queued between two flushes go out in one
+//! The framing and buffers are [`WsBuffers`]' (shared with other runtime
+//! drivers); this is the stream's side. Idle connections hold no buffer:
+//! reads land in a stack buffer and only a partly received frame is kept
+//! on the heap, and the write buffer is released once flushed. Frames queued between two flushes go out in one
 //! write, so a burst of messages (a run of broadcasts) costs one syscall.
 //!
 //! Also owns the stream under a WebSocket ([`WsIo`]) and [`wrap`], which
@@ -17,7 +18,7 @@ use std::mem::MaybeUninit;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::Bytes;
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -26,53 +27,20 @@ use tokio::net::TcpStream;
 use super::linger::Lingering;
 use crate::config::EngineConfig;
 use crate::packet::Packet;
-use crate::str::Str;
-use crate::wsframe::{encode_close, encode_header, FrameKind, WsDecoder, WsMessage};
+use crate::wsbuf::WsBuffers;
+use crate::wsframe::FrameKind;
 
 /// Largest read into the stack buffer (the cap on `ws_read_buffer`).
 pub(crate) const STACK_READ: usize = 16 * 1024;
 
-/// Largest read into a partly received frame.
-const FRAME_READ: usize = 64 * 1024;
-
-/// Unflushed bytes above which no more messages are taken.
-const WRITE_HIGH: usize = 64 * 1024;
-
-/// Unflushed bytes above which pings go unanswered (RFC 6455 5.5.3 lets a
-/// server answer only the latest ping).
-const PONG_LIMIT: usize = 4 * WRITE_HIGH;
-
-/// First allocation of the write buffer: room for a burst of small frames
-/// queued in one wake (the buffer is freed once flushed), instead of
-/// growing it frame by frame.
-const WRITE_INIT: usize = 1024;
-
 /// What one read from the WebSocket gave.
-#[derive(Debug)]
-pub(crate) enum WsEvent {
-    /// A text message.
-    Text(Str),
-    /// A binary message.
-    Binary(Bytes),
-    /// A control frame, handled here.
-    Skip,
-    /// The client closed, the connection ended or broke the protocol.
-    Closed { error: bool },
-}
+pub(crate) use crate::wsbuf::WsInput as WsEvent;
 
-/// A server WebSocket over any byte stream.
+/// A server WebSocket over any byte stream: [`WsBuffers`] and the stream.
 pub(crate) struct WsConn<S> {
     io: S,
-    decoder: WsDecoder,
-    /// A partly received frame; empty (no allocation) otherwise.
-    rbuf: BytesMut,
-    /// Frames not yet written; empty (no allocation) when flushed.
-    wbuf: BytesMut,
+    bufs: WsBuffers,
     read_chunk: usize,
-    /// No more reads: a close frame, the end of the stream or an error.
-    read_done: bool,
-    /// A close frame is queued; nothing may follow it.
-    close_queued: bool,
     /// Bytes were written since the stream was last flushed (a TLS stream
     /// may hold records until its `poll_flush` completes).
     unflushed: bool,
@@ -85,12 +53,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsConn<S> {
     pub(crate) fn new(io: S, max_message: usize, read_chunk: usize) -> Self {
         WsConn {
             io,
-            decoder: WsDecoder::new(max_message),
-            rbuf: BytesMut::new(),
-            wbuf: BytesMut::new(),
+            bufs: WsBuffers::new(max_message),
             read_chunk: read_chunk.clamp(64, STACK_READ),
-            read_done: false,
-            close_queued: false,
             unflushed: false,
         }
     }
@@ -98,99 +62,40 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsConn<S> {
     /// Puts bytes already read from the stream (by whoever read the HTTP
     /// upgrade request) before anything read from it later.
     pub(crate) fn unread(&mut self, bytes: &[u8]) {
-        self.rbuf.extend_from_slice(bytes);
+        self.bufs.unread(bytes);
     }
 
     /// Reads until one message, control frame or end is available.
     pub(crate) fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<WsEvent> {
-        if self.read_done {
-            return Poll::Ready(WsEvent::Closed { error: false });
-        }
         loop {
-            match self.decoder.decode(&mut self.rbuf) {
-                Ok(Some(msg)) => {
-                    self.release_rbuf();
-                    return Poll::Ready(self.on_message(msg));
-                }
-                Ok(None) => {}
-                Err(e) => {
-                    self.read_done = true;
-                    self.rbuf = BytesMut::new();
-                    self.queue_close(Some(e.close_code()));
-                    return Poll::Ready(WsEvent::Closed { error: true });
-                }
+            if let Some(input) = self.bufs.poll_input() {
+                return Poll::Ready(input);
             }
-            match self.poll_fill(cx) {
-                Poll::Pending => {
-                    self.release_rbuf();
-                    return Poll::Pending;
-                }
-                Poll::Ready(Ok(0)) => {
-                    // The stream ended without a close frame, as when a
-                    // client goes away: a close, an error if mid-frame.
-                    self.read_done = true;
-                    let error = !self.rbuf.is_empty() || self.decoder.in_message();
-                    self.rbuf = BytesMut::new();
-                    return Poll::Ready(WsEvent::Closed { error });
-                }
-                Poll::Ready(Ok(_)) => {}
-                Poll::Ready(Err(_)) => {
-                    self.read_done = true;
-                    self.rbuf = BytesMut::new();
-                    return Poll::Ready(WsEvent::Closed { error: true });
-                }
+            match ready!(self.poll_fill(cx)) {
+                Ok(0) => return Poll::Ready(self.bufs.handle_eof()),
+                Ok(_) => {}
+                Err(_) => return Poll::Ready(self.bufs.handle_read_error()),
             }
         }
     }
 
-    fn on_message(&mut self, msg: WsMessage) -> WsEvent {
-        match msg {
-            WsMessage::Text(s) => WsEvent::Text(s),
-            WsMessage::Binary(b) => WsEvent::Binary(b),
-            WsMessage::Ping(data) => {
-                if !self.close_queued && self.wbuf.len() <= PONG_LIMIT {
-                    encode_header(&mut self.wbuf, FrameKind::Pong, data.len());
-                    self.wbuf.extend_from_slice(&data);
-                }
-                WsEvent::Skip
-            }
-            WsMessage::Close(code) => {
-                // Echo the status back (RFC 6455 5.5.1); then the driver
-                // flushes and drops the connection.
-                self.read_done = true;
-                self.queue_close(code);
-                WsEvent::Closed { error: false }
-            }
-            WsMessage::Pong => WsEvent::Skip,
-        }
-    }
-
-    /// Drops the read buffer's allocation once nothing partial is in it.
-    fn release_rbuf(&mut self) {
-        if self.rbuf.is_empty() && self.rbuf.capacity() > 0 {
-            self.rbuf = BytesMut::new();
-        }
-    }
-
-    /// Reads more bytes into `rbuf`; `Ok(0)` at the end of the stream.
+    /// Reads more bytes into the buffers; `Ok(0)` at the end of the stream.
     fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
-        if self.rbuf.is_empty() {
+        if !self.bufs.partial() {
+            // Idle: read into the stack, so no buffer is held while waiting.
             let mut stack = [MaybeUninit::<u8>::uninit(); STACK_READ];
             let mut rb = ReadBuf::uninit(&mut stack[..self.read_chunk]);
             ready!(Pin::new(&mut self.io).poll_read(cx, &mut rb))?;
-            self.rbuf.extend_from_slice(rb.filled());
+            self.bufs.unread(rb.filled());
             return Poll::Ready(Ok(rb.filled().len()));
         }
-        // A frame is partly here: read straight into it, as much as it
-        // still needs (bounded, so a peer announcing a large frame and
-        // sending slowly does not get the whole size reserved).
-        let want = self.decoder.missing(&self.rbuf).clamp(1, FRAME_READ);
-        let start = self.rbuf.len();
-        self.rbuf.resize(start + want, 0);
-        let mut rb = ReadBuf::new(&mut self.rbuf[start..]);
+        // A frame is partly here: read straight into it.
+        let room = self.bufs.read_buf();
+        let len = room.len();
+        let mut rb = ReadBuf::new(room);
         let r = Pin::new(&mut self.io).poll_read(cx, &mut rb);
         let n = rb.filled().len();
-        self.rbuf.truncate(start + n);
+        self.bufs.filled(len, n);
         ready!(r)?;
         Poll::Ready(Ok(n))
     }
@@ -198,12 +103,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsConn<S> {
     /// Ready when another message may be queued; writes while too much is
     /// buffered. `Err` when the connection failed.
     pub(crate) fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        if self.wbuf.len() < WRITE_HIGH {
+        if self.bufs.writable() {
             return Poll::Ready(Ok(()));
         }
         match self.poll_write_buf(cx) {
             Poll::Ready(r) => Poll::Ready(r),
-            Poll::Pending if self.wbuf.len() < WRITE_HIGH => Poll::Ready(Ok(())),
+            Poll::Pending if self.bufs.writable() => Poll::Ready(Ok(())),
             Poll::Pending => Poll::Pending,
         }
     }
@@ -211,54 +116,25 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsConn<S> {
     /// Queues `packet` as one frame (binary as base64 text when `base64`).
     /// Dropped once a close frame is queued.
     pub(crate) fn start_send(&mut self, packet: &Packet, base64: bool) {
-        if self.close_queued {
-            return;
-        }
-        match packet {
-            Packet::Binary(b) if !base64 => {
-                self.reserve_frame(10 + b.len());
-                encode_header(&mut self.wbuf, FrameKind::Binary, b.len());
-                self.wbuf.extend_from_slice(b);
-            }
-            other => {
-                let len = other.text_len();
-                self.reserve_frame(10 + len);
-                encode_header(&mut self.wbuf, FrameKind::Text, len);
-                other.encode_text_into(&mut self.wbuf);
-            }
-        }
+        self.bufs.queue_packet(packet, base64);
     }
 
     /// Queues one final frame of `kind` carrying `data` as it is (no
     /// Engine.IO packet type): the raw WebSocket's send. Dropped once a
     /// close frame is queued.
     pub(crate) fn start_send_frame(&mut self, kind: FrameKind, data: &[u8]) {
-        if self.close_queued {
-            return;
-        }
-        self.reserve_frame(10 + data.len());
-        encode_header(&mut self.wbuf, kind, data.len());
-        self.wbuf.extend_from_slice(data);
-    }
-
-    fn reserve_frame(&mut self, n: usize) {
-        if self.wbuf.capacity() == 0 {
-            self.wbuf.reserve(n.max(WRITE_INIT));
-        } else {
-            self.wbuf.reserve(n);
-        }
+        self.bufs.queue_frame(kind, data);
     }
 
     fn poll_write_buf(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        while !self.wbuf.is_empty() {
-            let n = ready!(Pin::new(&mut self.io).poll_write(cx, &self.wbuf))?;
+        while !self.bufs.pending().is_empty() {
+            let n = ready!(Pin::new(&mut self.io).poll_write(cx, self.bufs.pending()))?;
             if n == 0 {
                 return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
             }
-            self.wbuf.advance(n);
+            self.bufs.written(n);
             self.unflushed = true;
         }
-        self.wbuf = BytesMut::new();
         Poll::Ready(Ok(()))
     }
 
@@ -274,17 +150,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsConn<S> {
         Poll::Ready(Ok(()))
     }
 
-    fn queue_close(&mut self, code: Option<u16>) {
-        if !self.close_queued {
-            self.close_queued = true;
-            encode_close(&mut self.wbuf, code);
-        }
-    }
-
     /// Sends a close frame (once), flushes and shuts the stream down;
     /// `Ready` when done or failed.
     pub(crate) fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        self.queue_close(None);
+        self.bufs.queue_close(None);
         if ready!(self.poll_flush(cx)).is_err() {
             return Poll::Ready(());
         }
@@ -294,6 +163,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsConn<S> {
     /// Sends a close frame and shuts down.
     pub(crate) async fn close(&mut self) {
         std::future::poll_fn(|cx| self.poll_close(cx)).await
+    }
+
+    #[cfg(test)]
+    pub(crate) fn bufs(&self) -> &WsBuffers {
+        &self.bufs
     }
 }
 

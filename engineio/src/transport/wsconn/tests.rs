@@ -4,6 +4,7 @@ use bytes::BufMut;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
 
 use super::*;
+use crate::str::Str;
 
 fn masked(first: u8, payload: &[u8]) -> Vec<u8> {
     assert!(payload.len() < 126);
@@ -47,13 +48,13 @@ async fn reads_messages_and_keeps_no_buffer_between_them() {
     assert!(matches!(next(&mut ws).await, WsEvent::Binary(b) if b[..] == [1, 2]));
     let pending = poll_fn(|cx| Poll::Ready(ws.poll_next(cx))).await;
     assert!(pending.is_pending());
-    assert_eq!(ws.rbuf.len(), 3);
+    assert_eq!(ws.bufs().lens().0, 3);
     peer.write_all(&third[3..]).await.unwrap();
     assert!(matches!(next(&mut ws).await, WsEvent::Text(s) if s.as_str() == "4x"));
     let pending = poll_fn(|cx| Poll::Ready(ws.poll_next(cx))).await;
     assert!(pending.is_pending());
     assert_eq!(
-        ws.rbuf.capacity(),
+        ws.bufs().capacities().0,
         0,
         "an idle connection holds no read buffer"
     );
@@ -65,10 +66,10 @@ async fn queued_frames_go_out_together_and_the_buffer_is_released() {
     ws.start_send(&Packet::Message(Str::from("a".to_string())), false);
     ws.start_send(&Packet::Binary(Bytes::from_static(&[1, 2])), false);
     ws.start_send(&Packet::Binary(Bytes::from_static(&[1, 2])), true);
-    assert!(!ws.wbuf.is_empty());
+    assert!(ws.bufs().lens().1 > 0);
     flush(&mut ws).await;
     assert_eq!(
-        ws.wbuf.capacity(),
+        ws.bufs().capacities().1,
         0,
         "a flushed connection holds no write buffer"
     );

@@ -1,0 +1,364 @@
+//! [`WsBuffers`]: one server WebSocket without its stream: the bytes read
+//! and not yet decoded, the frames queued and not yet written, and what the
+//! client's frames mean for the connection (pings answered, a close frame
+//! echoed, a protocol error closed with its code, RFC 6455 5.5 and 7.4).
+//!
+//! Sans-IO, so that every runtime driver frames WebSockets the same way: a
+//! driver reads into [`WsBuffers::read_buf`] (or hands over bytes with
+//! [`WsBuffers::unread`]), takes [`WsInput`]s from [`WsBuffers::poll_input`], and
+//! writes [`WsBuffers::pending`] out. Idle connections hold no buffer: the
+//! read buffer is released once nothing partial is in it, the write buffer
+//! once flushed. It must not touch streams, sessions or sockets.
+
+use bytes::{Buf, Bytes, BytesMut};
+
+use crate::packet::Packet;
+use crate::str::Str;
+use crate::wsframe::{encode_close, encode_header, FrameKind, WsDecoder, WsMessage};
+
+/// Largest read into a partly received frame.
+const FRAME_READ: usize = 64 * 1024;
+
+/// Unflushed bytes above which no more messages should be queued.
+pub const WRITE_HIGH: usize = 64 * 1024;
+
+/// Unflushed bytes above which pings go unanswered (RFC 6455 5.5.3 lets a
+/// server answer only the latest ping).
+const PONG_LIMIT: usize = 4 * WRITE_HIGH;
+
+/// First allocation of the write buffer: room for a burst of small frames
+/// queued in one wake, instead of growing it frame by frame.
+const WRITE_INIT: usize = 1024;
+
+/// What the client's bytes gave.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum WsInput {
+    /// A text message.
+    Text(Str),
+    /// A binary message.
+    Binary(Bytes),
+    /// A control frame, handled here (a pong may now be queued).
+    Skip,
+    /// The client closed, the connection ended or broke the protocol
+    /// (`error`); nothing more will be read.
+    Closed {
+        /// The connection failed or broke the protocol.
+        error: bool,
+    },
+}
+
+impl WsInput {
+    /// What this input is to an Engine.IO session: a text message is
+    /// decoded as a packet, a binary one is a binary packet.
+    pub fn decode(self) -> WsPacket {
+        match self {
+            WsInput::Text(t) => match Packet::decode_str(t) {
+                Ok(p) => WsPacket::Packet(p),
+                Err(_) => WsPacket::ParseError,
+            },
+            WsInput::Binary(b) => WsPacket::Packet(Packet::decode_binary(b)),
+            WsInput::Skip => WsPacket::Skip,
+            WsInput::Closed { error } => WsPacket::Closed { error },
+        }
+    }
+}
+
+/// A WebSocket input as an Engine.IO session takes it.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum WsPacket {
+    /// An Engine.IO packet.
+    Packet(Packet),
+    /// A text message that is no Engine.IO packet.
+    ParseError,
+    /// The connection ended (see [`WsInput::Closed`]).
+    Closed {
+        /// The connection failed or broke the protocol.
+        error: bool,
+    },
+    /// A control frame, handled.
+    Skip,
+}
+
+/// The buffers and read state of one server WebSocket.
+#[derive(Debug)]
+pub struct WsBuffers {
+    decoder: WsDecoder,
+    /// Read and not yet decoded; empty (no allocation) when idle.
+    rbuf: BytesMut,
+    /// Frames not yet written; empty (no allocation) when flushed.
+    wbuf: BytesMut,
+    read_done: bool,
+    close_queued: bool,
+}
+
+impl WsBuffers {
+    /// Buffers for a connection whose messages may be up to `max_message`
+    /// bytes (larger ones close it with 1009).
+    pub fn new(max_message: usize) -> Self {
+        WsBuffers {
+            decoder: WsDecoder::new(max_message),
+            rbuf: BytesMut::new(),
+            wbuf: BytesMut::new(),
+            read_done: false,
+            close_queued: false,
+        }
+    }
+
+    /// Appends bytes read from the stream (or read ahead by whoever read
+    /// the HTTP upgrade request).
+    pub fn unread(&mut self, bytes: &[u8]) {
+        self.rbuf.extend_from_slice(bytes);
+    }
+
+    /// Whether nothing more will be read.
+    pub fn read_done(&self) -> bool {
+        self.read_done
+    }
+
+    /// Whether a frame is partly received (the next read should go
+    /// straight into [`WsBuffers::read_buf`]).
+    pub fn partial(&self) -> bool {
+        !self.rbuf.is_empty()
+    }
+
+    /// The next input from what was read; `None` when more bytes are needed.
+    pub fn poll_input(&mut self) -> Option<WsInput> {
+        if self.read_done {
+            return Some(WsInput::Closed { error: false });
+        }
+        match self.decoder.decode(&mut self.rbuf) {
+            Ok(Some(msg)) => {
+                self.release_rbuf();
+                Some(self.on_message(msg))
+            }
+            Ok(None) => {
+                self.release_rbuf();
+                None
+            }
+            Err(e) => {
+                self.end_reads();
+                self.queue_close(Some(e.close_code()));
+                Some(WsInput::Closed { error: true })
+            }
+        }
+    }
+
+    /// Room for the next read into a partly received frame, as much as the
+    /// frame still needs (bounded, so a peer announcing a large frame and
+    /// sending slowly does not get the whole size reserved); call
+    /// [`WsBuffers::filled`] with what the read gave.
+    pub fn read_buf(&mut self) -> &mut [u8] {
+        let want = self.decoder.missing(&self.rbuf).clamp(1, FRAME_READ);
+        let start = self.rbuf.len();
+        self.rbuf.resize(start + want, 0);
+        &mut self.rbuf[start..]
+    }
+
+    /// After a read into [`WsBuffers::read_buf`]: `n` bytes of it are data.
+    pub fn filled(&mut self, room: usize, n: usize) {
+        let len = self.rbuf.len();
+        self.rbuf.truncate(len - room + n.min(room));
+    }
+
+    /// The stream ended: a close, an error if it ended mid-frame.
+    pub fn handle_eof(&mut self) -> WsInput {
+        let error = !self.rbuf.is_empty() || self.decoder.in_message();
+        self.end_reads();
+        WsInput::Closed { error }
+    }
+
+    /// Reading failed.
+    pub fn handle_read_error(&mut self) -> WsInput {
+        self.end_reads();
+        WsInput::Closed { error: true }
+    }
+
+    fn end_reads(&mut self) {
+        self.read_done = true;
+        self.rbuf = BytesMut::new();
+    }
+
+    /// Drops the read buffer's allocation once nothing partial is in it.
+    fn release_rbuf(&mut self) {
+        if self.rbuf.is_empty() && self.rbuf.capacity() > 0 {
+            self.rbuf = BytesMut::new();
+        }
+    }
+
+    fn on_message(&mut self, msg: WsMessage) -> WsInput {
+        match msg {
+            WsMessage::Text(s) => WsInput::Text(s),
+            WsMessage::Binary(b) => WsInput::Binary(b),
+            WsMessage::Ping(data) => {
+                if !self.close_queued && self.wbuf.len() <= PONG_LIMIT {
+                    encode_header(&mut self.wbuf, FrameKind::Pong, data.len());
+                    self.wbuf.extend_from_slice(&data);
+                }
+                WsInput::Skip
+            }
+            WsMessage::Close(code) => {
+                // Echo the status back (RFC 6455 5.5.1); then the driver
+                // flushes and drops the connection.
+                self.read_done = true;
+                self.queue_close(code);
+                WsInput::Closed { error: false }
+            }
+            WsMessage::Pong => WsInput::Skip,
+        }
+    }
+
+    /// Queues `packet` as one frame (binary as base64 text when `base64`).
+    /// Dropped once a close frame is queued.
+    pub fn queue_packet(&mut self, packet: &Packet, base64: bool) {
+        if self.close_queued {
+            return;
+        }
+        match packet {
+            Packet::Binary(b) if !base64 => {
+                self.reserve_frame(10 + b.len());
+                encode_header(&mut self.wbuf, FrameKind::Binary, b.len());
+                self.wbuf.extend_from_slice(b);
+            }
+            other => {
+                let len = other.text_len();
+                self.reserve_frame(10 + len);
+                encode_header(&mut self.wbuf, FrameKind::Text, len);
+                other.encode_text_into(&mut self.wbuf);
+            }
+        }
+    }
+
+    /// Queues one final frame of `kind` carrying `data` as it is (no
+    /// Engine.IO packet type). Dropped once a close frame is queued.
+    pub fn queue_frame(&mut self, kind: FrameKind, data: &[u8]) {
+        if self.close_queued {
+            return;
+        }
+        self.reserve_frame(10 + data.len());
+        encode_header(&mut self.wbuf, kind, data.len());
+        self.wbuf.extend_from_slice(data);
+    }
+
+    fn reserve_frame(&mut self, n: usize) {
+        if self.wbuf.capacity() == 0 {
+            self.wbuf.reserve(n.max(WRITE_INIT));
+        } else {
+            self.wbuf.reserve(n);
+        }
+    }
+
+    /// Queues a close frame with `code`, once; nothing is queued after it.
+    pub fn queue_close(&mut self, code: Option<u16>) {
+        if !self.close_queued {
+            self.close_queued = true;
+            encode_close(&mut self.wbuf, code);
+        }
+    }
+
+    /// The bytes queued and not yet written.
+    pub fn pending(&self) -> &[u8] {
+        &self.wbuf
+    }
+
+    /// `n` bytes of [`WsBuffers::pending`] were written; the buffer is
+    /// released once all of it is.
+    pub fn written(&mut self, n: usize) {
+        self.wbuf.advance(n.min(self.wbuf.len()));
+        if self.wbuf.is_empty() {
+            self.wbuf = BytesMut::new();
+        }
+    }
+
+    /// Whether another message may be queued: less than [`WRITE_HIGH`]
+    /// bytes wait to be written.
+    pub fn writable(&self) -> bool {
+        self.wbuf.len() < WRITE_HIGH
+    }
+
+    #[cfg(test)]
+    pub(crate) fn capacities(&self) -> (usize, usize) {
+        (self.rbuf.capacity(), self.wbuf.capacity())
+    }
+
+    #[cfg(test)]
+    pub(crate) fn lens(&self) -> (usize, usize) {
+        (self.rbuf.len(), self.wbuf.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A masked client frame (final, mask 0).
+    fn frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
+        let mut f = vec![0x80 | opcode, 0x80 | payload.len() as u8, 0, 0, 0, 0];
+        f.extend_from_slice(payload);
+        f
+    }
+
+    #[test]
+    fn messages_pings_and_a_close_echo() {
+        let mut b = WsBuffers::new(1000);
+        let mut bytes = frame(1, b"4hi");
+        bytes.extend(frame(9, b"p"));
+        bytes.extend(frame(2, &[1, 2]));
+        bytes.extend(frame(8, &1000u16.to_be_bytes()));
+        b.unread(&bytes);
+        assert!(
+            matches!(b.poll_input().unwrap().decode(), WsPacket::Packet(Packet::Message(s)) if s == "hi")
+        );
+        assert!(matches!(b.poll_input(), Some(WsInput::Skip)));
+        assert_eq!(b.pending(), [0x8A, 1, b'p'], "the ping's pong");
+        assert!(matches!(b.poll_input(), Some(WsInput::Binary(d)) if d[..] == [1, 2]));
+        assert!(matches!(
+            b.poll_input(),
+            Some(WsInput::Closed { error: false })
+        ));
+        assert!(b.read_done());
+        assert_eq!(&b.pending()[3..], [0x88, 2, 0x03, 0xE8], "the close echoed");
+        // Nothing is queued after a close frame.
+        b.queue_packet(&Packet::Noop, false);
+        assert_eq!(b.pending().len(), 7);
+        b.written(7);
+        assert_eq!(b.capacities(), (0, 0), "no buffer held once done");
+    }
+
+    #[test]
+    fn partial_frames_wait_and_an_eof_mid_frame_is_an_error() {
+        let mut b = WsBuffers::new(1000);
+        let f = frame(1, b"4abc");
+        b.unread(&f[..4]);
+        assert!(b.poll_input().is_none());
+        assert!(b.partial());
+        let room = b.read_buf();
+        let len = room.len();
+        room[..2].copy_from_slice(&f[4..6]);
+        b.filled(len, 2);
+        assert_eq!(b.lens().0, 6);
+        assert!(b.poll_input().is_none());
+        assert!(matches!(b.handle_eof(), WsInput::Closed { error: true }));
+        assert!(matches!(
+            b.poll_input(),
+            Some(WsInput::Closed { error: false })
+        ));
+    }
+
+    #[test]
+    fn a_protocol_error_closes_with_its_code() {
+        let mut b = WsBuffers::new(1000);
+        // Unmasked: a protocol error (1002).
+        b.unread(&[0x81, 0x01, b'x']);
+        assert!(matches!(
+            b.poll_input(),
+            Some(WsInput::Closed { error: true })
+        ));
+        assert_eq!(b.pending(), [0x88, 2, 0x03, 0xEA]);
+        assert!(matches!(
+            WsInput::Text(Str::from("x".to_string())).decode(),
+            WsPacket::ParseError
+        ));
+    }
+}
