@@ -114,6 +114,52 @@ pub fn text(body: Bytes) -> Response<Bytes> {
     r
 }
 
+/// A polling answer compressed with the best encoding the client accepts
+/// (gzip, then deflate; a `q=0` refuses one), given its `Accept-Encoding`;
+/// uncompressed if it accepts neither.
+pub fn compressed(body: Bytes, accept_encoding: Option<&HeaderValue>) -> Response<Bytes> {
+    use flate2::write::{DeflateEncoder, GzEncoder};
+    use flate2::Compression;
+    use std::io::Write;
+    let accepts = |name: &str| {
+        accept_encoding
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                v.split(',').any(|e| {
+                    let mut parts = e.split(';');
+                    let coding = parts.next().unwrap_or("").trim();
+                    let refused =
+                        parts.any(|p| matches!(p.trim(), "q=0" | "q=0.0" | "q=0.00" | "q=0.000"));
+                    coding.eq_ignore_ascii_case(name) && !refused
+                })
+            })
+    };
+    let encoded = if accepts("gzip") {
+        let mut e = GzEncoder::new(Vec::with_capacity(body.len() / 2), Compression::default());
+        e.write_all(&body)
+            .and_then(|_| e.finish())
+            .ok()
+            .map(|b| (b, "gzip"))
+    } else if accepts("deflate") {
+        let mut e = DeflateEncoder::new(Vec::with_capacity(body.len() / 2), Compression::default());
+        e.write_all(&body)
+            .and_then(|_| e.finish())
+            .ok()
+            .map(|b| (b, "deflate"))
+    } else {
+        None
+    };
+    let Some((data, coding)) = encoded else {
+        return text(body);
+    };
+    let mut resp = text(Bytes::from(data));
+    resp.headers_mut()
+        .insert(header::CONTENT_ENCODING, HeaderValue::from_static(coding));
+    resp.headers_mut()
+        .append(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    resp
+}
+
 /// Whether `path` is the engine's `configured` path (a trailing `/` on
 /// either side does not matter).
 pub fn path_matches(configured: &str, path: &str) -> bool {

@@ -42,7 +42,10 @@ pub(crate) struct Driver {
     engine: Arc<Inner>,
     ws: Option<Box<Ws>>,
     probe: Option<Box<Ws>>,
-    pending_poll: Option<oneshot::Sender<Result<Bytes, PollError>>>,
+    pending_poll: Option<oneshot::Sender<Result<(Bytes, bool), PollError>>>,
+    /// An application packet queued since the last poll answer asked for
+    /// compression.
+    compress: bool,
     /// A WebSocket transmit waiting for its socket to take more.
     stalled: Option<Transmit>,
     timer: Timer,
@@ -73,6 +76,7 @@ impl Driver {
             ws,
             probe: None,
             pending_poll: None,
+            compress: false,
             stalled: None,
             timer: Timer::never(),
             deadline: None,
@@ -276,8 +280,7 @@ impl Driver {
     }
 
     fn queue(&mut self, out: Outgoing) {
-        // Polling answers are not compressed by this driver.
-        let _compress = out.queue_into(&mut self.session);
+        self.compress |= out.queue_into(&mut self.session);
     }
 
     /// Writes the session's transmits; whether any was consumed.
@@ -289,10 +292,10 @@ impl Driver {
             };
             match t {
                 Transmit::Poll(body) => {
-                    let delivered = self
-                        .pending_poll
-                        .take()
-                        .is_some_and(|r| r.send(Ok(body)).is_ok());
+                    let delivered = self.pending_poll.take().is_some_and(|r| {
+                        r.send(Ok((body, std::mem::take(&mut self.compress))))
+                            .is_ok()
+                    });
                     if !delivered {
                         // The GET went away just now: its packets are lost.
                         self.session.handle_poll_dropped(Instant::now());

@@ -305,7 +305,13 @@ impl Engine {
                     match futures_lite::future::or(answer, gone).await {
                         // The client left: dropping the receiver tells the driver.
                         None => return Next::Close,
-                        Some(Ok(Ok(body))) => routing::text(body),
+                        Some(Ok(Ok((body, compress)))) => match inner.config.http_compression {
+                            Some(t) if compress && body.len() >= t => {
+                                let accept = head.headers.get(header::ACCEPT_ENCODING);
+                                routing::compressed(body, accept)
+                            }
+                            _ => routing::text(body),
+                        },
                         Some(Ok(Err(e))) => poll_error(e),
                         Some(Err(_)) => routing::error(ErrorCode::UnknownSid),
                     }
@@ -408,7 +414,12 @@ impl Engine {
         }
         let mut ws = Box::new(Ws::new(conn.io.clone(), &conn.buf, &inner.config));
         if refuse {
-            std::future::poll_fn(|cx| ws.poll_close(cx)).await;
+            // A peer that does not read gets a bounded wait for its close.
+            let close = std::future::poll_fn(|cx| ws.poll_close(cx));
+            let expire = async {
+                Timer::after(inner.config.linger_timeout).await;
+            };
+            futures_lite::future::or(close, expire).await;
             return Next::Upgraded;
         }
         if let Err(Ctl::Probe(_ws)) = socket.0.mail.push_ctl(Ctl::Probe(ws)) {

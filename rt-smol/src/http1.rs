@@ -74,13 +74,13 @@ impl Conn {
     }
 
     /// Reads more bytes into the buffer; `Ok(0)` at the end of the stream.
+    /// Cancel-safe: the buffer changes only once a read completed (a GET's
+    /// watch for the client leaving is dropped mid-read).
     async fn fill(&mut self) -> io::Result<usize> {
-        let start = self.buf.len();
-        self.buf.resize(start + READ, 0);
-        let r = (&*self.io).read(&mut self.buf[start..]).await;
-        let n = *r.as_ref().unwrap_or(&0);
-        self.buf.truncate(start + n);
-        r
+        let mut chunk = [0u8; READ];
+        let n = (&*self.io).read(&mut chunk).await?;
+        self.buf.extend_from_slice(&chunk[..n]);
+        Ok(n)
     }
 
     /// The next request head, within `timeout`; `Ok(None)` when the client

@@ -26,8 +26,7 @@
 //!   crate's [`Socket`]).
 //!
 //! # Differences from the tokio driver
-//! Polling answers are not compressed (`http_compression` is ignored),
-//! there is no `allow_request` hook and no `send_async`, chunked request
+//! There is no `allow_request` hook and no `send_async`, chunked request
 //! bodies are refused (411), and the engine serves its own listener only
 //! (no mounting in another HTTP server).
 //!

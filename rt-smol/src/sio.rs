@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use async_io::{Async, Timer};
 use bytes::Bytes;
-use engineio::{CloseReason, EngineConfig, SendError, Str};
+use engineio::{CloseReason, EngineConfig, Packet, SendError, Str};
 use socketio::{Conn, Connection, ConnectionInfo, DisconnectReason, Encoded, SocketIo};
 
 use crate::engine::Engine;
@@ -32,8 +32,8 @@ impl socketio::Runtime for SmolRuntime {
 impl Conn for Socket {
     fn send(&self, packet: &Encoded) -> Result<(), SendError> {
         match packet.attachments() {
-            [] => self.send_text(packet.text().clone()),
-            _ => self.send_group(packet.to_engine_packets()),
+            [] => self.send_with(Packet::Message(packet.text().clone()), packet.compress()),
+            _ => self.send_group(packet.to_engine_packets(), packet.compress()),
         }
     }
 

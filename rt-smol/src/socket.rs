@@ -53,8 +53,8 @@ pub(crate) type PostRequest = (
 
 /// Control messages from the HTTP side and handles to the session task.
 pub(crate) enum Ctl {
-    /// A GET, answered with a payload.
-    Poll(oneshot::Sender<Result<Bytes, PollError>>),
+    /// A GET, answered with a payload and whether it may be compressed.
+    Poll(oneshot::Sender<Result<(Bytes, bool), PollError>>),
     /// A POST body (boxed: the queue holds one item inline).
     Post(Box<PostRequest>),
     /// The WebSocket of an accepted upgrade, for the probe.
@@ -133,13 +133,20 @@ impl Socket {
     /// [`SendError::Full`] (and closes the session under
     /// [`SlowClientPolicy::Close`]); it never blocks or grows.
     pub fn send(&self, packet: Packet) -> Result<(), SendError> {
-        self.push(Outgoing::One(packet, false))
+        self.push(Outgoing::One(packet, true))
+    }
+
+    /// Like [`Socket::send`]; with `compress` false the packet does not ask
+    /// for HTTP compression of the polling answer that carries it.
+    pub fn send_with(&self, packet: Packet, compress: bool) -> Result<(), SendError> {
+        self.push(Outgoing::One(packet, compress))
     }
 
     /// Queues packets that must reach the client back to back (a Socket.IO
-    /// binary packet and its attachments), as one item of the send buffer.
-    pub fn send_group(&self, packets: Vec<Packet>) -> Result<(), SendError> {
-        self.push(Outgoing::Group(packets, false))
+    /// binary packet and its attachments), as one item of the send buffer;
+    /// `compress` as in [`Socket::send_with`].
+    pub fn send_group(&self, packets: Vec<Packet>, compress: bool) -> Result<(), SendError> {
+        self.push(Outgoing::Group(packets, compress))
     }
 
     fn push(&self, out: Outgoing) -> Result<(), SendError> {

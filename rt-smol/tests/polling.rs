@@ -42,6 +42,10 @@ fn a_waiting_get_is_answered_when_a_message_arrives() {
     assert_eq!(a.status, 200);
     let a = get.read();
     assert_eq!((a.status, a.text().as_str()), (200, "4late"));
+    // Regression: the watch for the client leaving, dropped mid-read when
+    // the answer came, left no bytes behind on the kept-alive connection.
+    let a = get.request("POST", &poll_url(&sid), &[], b"4next");
+    assert_eq!((a.status, a.text().as_str()), (200, "ok"));
 }
 
 #[test]
@@ -70,4 +74,31 @@ fn connection_close_is_honoured() {
     assert_eq!(a.status, 200);
     assert_eq!(a.header("connection"), Some("close"));
     assert!(c.closed());
+}
+
+#[test]
+fn large_answers_are_compressed_for_clients_that_accept_it() {
+    let s = Server::start(EngineConfig::default().http_compression(Some(100)));
+    let sid = open_polling(s.addr);
+    let big = format!("4{}", "x".repeat(500));
+    let mut c = Client::connect(s.addr);
+    assert_eq!(
+        c.request("POST", &poll_url(&sid), &[], big.as_bytes())
+            .status,
+        200
+    );
+    let a = c.request("GET", &poll_url(&sid), &["Accept-Encoding: gzip"], b"");
+    assert_eq!(a.header("content-encoding"), Some("gzip"));
+    assert_eq!(a.body[..2], [0x1f, 0x8b], "gzip magic");
+    assert!(a.body.len() < big.len());
+    // Small answers, or clients that do not ask, get plain text.
+    assert_eq!(
+        c.request("POST", &poll_url(&sid), &[], b"4small").status,
+        200
+    );
+    let a = c.request("GET", &poll_url(&sid), &["Accept-Encoding: gzip"], b"");
+    assert_eq!(
+        (a.header("content-encoding"), a.text().as_str()),
+        (None, "4small")
+    );
 }

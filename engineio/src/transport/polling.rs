@@ -251,49 +251,9 @@ fn too_large(socket: &Socket) -> Resp {
     r
 }
 
-/// A polling answer compressed with the best encoding the client accepts
-/// (gzip, then deflate); uncompressed if it accepts neither.
+/// A polling answer compressed as [`routing::compressed`] decides.
 fn compressed_response(body: Bytes, accept_encoding: Option<&HeaderValue>) -> Resp {
-    use flate2::write::{DeflateEncoder, GzEncoder};
-    use flate2::Compression;
-    use std::io::Write;
-    let accepts = |name: &str| {
-        accept_encoding
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| {
-                v.split(',').any(|e| {
-                    let mut parts = e.split(';');
-                    let coding = parts.next().unwrap_or("").trim();
-                    let refused =
-                        parts.any(|p| matches!(p.trim(), "q=0" | "q=0.0" | "q=0.00" | "q=0.000"));
-                    coding.eq_ignore_ascii_case(name) && !refused
-                })
-            })
-    };
-    let encoded = if accepts("gzip") {
-        let mut e = GzEncoder::new(Vec::with_capacity(body.len() / 2), Compression::default());
-        e.write_all(&body)
-            .and_then(|_| e.finish())
-            .ok()
-            .map(|b| (b, "gzip"))
-    } else if accepts("deflate") {
-        let mut e = DeflateEncoder::new(Vec::with_capacity(body.len() / 2), Compression::default());
-        e.write_all(&body)
-            .and_then(|_| e.finish())
-            .ok()
-            .map(|b| (b, "deflate"))
-    } else {
-        None
-    };
-    let Some((data, coding)) = encoded else {
-        return text_response(body);
-    };
-    let mut resp = text_response(Bytes::from(data));
-    resp.headers_mut()
-        .insert(header::CONTENT_ENCODING, HeaderValue::from_static(coding));
-    resp.headers_mut()
-        .append(header::VARY, HeaderValue::from_static("Accept-Encoding"));
-    resp
+    full(routing::compressed(body, accept_encoding))
 }
 
 enum BodyError {
