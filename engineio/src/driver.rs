@@ -337,10 +337,7 @@ impl Driver {
                 Event::Message(s) => handler.on_message(socket, s),
                 Event::Binary(b) => handler.on_binary(socket, b),
                 Event::Upgraded => {
-                    socket
-                        .0
-                        .transport
-                        .store(TransportKind::WebSocket as u8, Ordering::Relaxed);
+                    socket.0.set_upgraded();
                     handler.on_upgrade(socket);
                 }
                 Event::Closed(reason) => {

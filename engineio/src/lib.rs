@@ -34,6 +34,7 @@
 
 pub mod config;
 pub mod error;
+pub mod handle;
 mod handshake;
 pub mod mailbox;
 mod outgoing;

@@ -10,15 +10,15 @@
 //! WebSocket).
 
 use std::any::Any;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use hyper::upgrade::Upgraded;
 use tokio::sync::{oneshot, Notify};
 
+use crate::handle::SocketCore;
 use crate::handshake::Handshake;
-use crate::mailbox::{Mailbox, PushError};
+use crate::mailbox::PushError;
 use crate::outgoing::Outgoing;
 
 use crate::config::{SlowClientPolicy, TransportKind};
@@ -70,25 +70,29 @@ pub(crate) enum Ctl {
     Close(CloseReason),
 }
 
-// `repr(C)`: the mailbox, which every send locks, first.
+/// A socket's shared state: the runtime-free [`SocketCore`] (reached
+/// through `Deref`) and the signal `send_async` waits on.
+// `repr(C)`: the core, whose mailbox every send locks, first.
 #[repr(C)]
 pub(crate) struct Shared {
-    /// Application packets and control messages for the driver task.
-    pub(crate) mail: Mailbox<Outgoing, Ctl>,
-    pub(crate) sid: Sid,
-    pub(crate) handshake: Handshake,
+    core: SocketCore<Ctl>,
     /// Signalled when the driver takes an application packet or closes
     /// (for [`Socket::send_async`]).
     pub(crate) space: Notify,
-    pub(crate) slow_client: SlowClientPolicy,
-    pub(crate) transport: AtomicU8,
-    close_requested: AtomicBool,
-    /// A POST is being served (overlap detection).
-    pub(crate) post_active: AtomicBool,
-    /// A WebSocket has been accepted for this session (probe or active).
-    pub(crate) ws_claimed: AtomicBool,
-    /// The application's per-session value.
-    data: Mutex<Option<Arc<dyn Any + Send + Sync>>>,
+}
+
+impl std::ops::Deref for Shared {
+    type Target = SocketCore<Ctl>;
+
+    fn deref(&self) -> &SocketCore<Ctl> {
+        &self.core
+    }
+}
+
+impl From<CloseReason> for Ctl {
+    fn from(reason: CloseReason) -> Self {
+        Ctl::Close(reason)
+    }
 }
 
 /// A cheap, clonable handle to one Engine.IO session.
@@ -103,38 +107,26 @@ impl Socket {
         send_buffer: usize,
         slow_client: SlowClientPolicy,
     ) -> Socket {
-        let shared = Shared {
-            mail: Mailbox::new(send_buffer),
-            sid,
-            handshake,
+        let core = SocketCore::new(sid, handshake, transport, send_buffer, slow_client);
+        Socket(Arc::new(Shared {
+            core,
             space: Notify::new(),
-            slow_client,
-            transport: AtomicU8::new(transport as u8),
-            close_requested: AtomicBool::new(false),
-            post_active: AtomicBool::new(false),
-            ws_claimed: AtomicBool::new(transport == TransportKind::WebSocket),
-            data: Mutex::new(None),
-        };
-        Socket(Arc::new(shared))
+        }))
     }
 
     /// The session id.
     pub fn sid(&self) -> Sid {
-        self.0.sid
+        self.0.sid()
     }
 
     /// The handshake request.
     pub fn handshake(&self) -> &Handshake {
-        &self.0.handshake
+        self.0.handshake()
     }
 
     /// The transport in use.
     pub fn transport(&self) -> TransportKind {
-        if self.0.transport.load(Ordering::Relaxed) == TransportKind::WebSocket as u8 {
-            TransportKind::WebSocket
-        } else {
-            TransportKind::Polling
-        }
+        self.0.transport()
     }
 
     /// Queues a text message.
@@ -151,7 +143,7 @@ impl Socket {
     /// [`SendError::Full`] (and closes the session under
     /// [`SlowClientPolicy::Close`]); it never blocks or grows.
     pub fn send(&self, packet: Packet) -> Result<(), SendError> {
-        self.try_send(Outgoing::One(packet, true))
+        self.0.send(Outgoing::One(packet, true))
     }
 
     /// Like [`Socket::send`]; with `compress` false the packet does not ask
@@ -159,56 +151,36 @@ impl Socket {
     /// its packets asks for it, it reaches the threshold and the client
     /// accepts gzip or deflate).
     pub fn send_with(&self, packet: Packet, compress: bool) -> Result<(), SendError> {
-        self.try_send(Outgoing::One(packet, compress))
+        self.0.send(Outgoing::One(packet, compress))
     }
 
     /// Queues packets that must reach the client back to back, with nothing
     /// from other senders in between (a Socket.IO binary packet and its
     /// attachments). Counts as one item of the send buffer.
     pub fn send_group(&self, packets: Vec<Packet>) -> Result<(), SendError> {
-        self.try_send(Outgoing::Group(packets, true))
+        self.0.send(Outgoing::Group(packets, true))
     }
 
     /// [`Socket::send_group`] with the compression choice of [`Socket::send_with`].
     pub fn send_group_with(&self, packets: Vec<Packet>, compress: bool) -> Result<(), SendError> {
-        self.try_send(Outgoing::Group(packets, compress))
-    }
-
-    fn try_send(&self, out: Outgoing) -> Result<(), SendError> {
-        match self.0.mail.push_app(out) {
-            Ok(()) => Ok(()),
-            Err(PushError::Full(_)) => {
-                if self.0.slow_client == SlowClientPolicy::Close {
-                    self.close_with(CloseReason::SlowClient);
-                }
-                Err(SendError::Full)
-            }
-            Err(PushError::Closed(_)) => Err(SendError::Closed),
-        }
+        self.0.send(Outgoing::Group(packets, compress))
     }
 
     /// Attaches the application's value to this session, once. Returns the
     /// value back if one is already set. The engine drops it once the
     /// session has closed (after `on_close`), so it may hold this socket.
     pub fn set_data<T: Any + Send + Sync>(&self, value: T) -> Result<(), T> {
-        let mut slot = self.0.data.lock().unwrap_or_else(|e| e.into_inner());
-        if slot.is_some() {
-            return Err(value);
-        }
-        *slot = Some(Arc::new(value));
-        Ok(())
+        self.0.set_data(value)
     }
 
     /// The application's value, if one of type `T` is set.
     pub fn data<T: Any + Send + Sync>(&self) -> Option<Arc<T>> {
-        let slot = self.0.data.lock().unwrap_or_else(|e| e.into_inner());
-        slot.clone()?.downcast().ok()
+        self.0.data()
     }
 
     /// Drops the application's value (the driver calls it after `on_close`).
     pub(crate) fn clear_data(&self) {
-        let old = self.0.data.lock().unwrap_or_else(|e| e.into_inner()).take();
-        drop(old);
+        self.0.clear_data();
     }
 
     /// Waits for room in the send buffer, then queues the packet.
@@ -236,21 +208,19 @@ impl Socket {
     }
 
     pub(crate) fn close_with(&self, reason: CloseReason) {
-        if !self.0.close_requested.swap(true, Ordering::AcqRel) {
-            let _ = self.0.mail.push_ctl(Ctl::Close(reason));
-        }
+        self.0.close_with(reason);
     }
 
     /// Whether the session's driver has stopped.
     pub fn is_closed(&self) -> bool {
-        self.0.mail.is_closed()
+        self.0.is_closed()
     }
 }
 
 impl std::fmt::Debug for Socket {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Socket")
-            .field("sid", &self.0.sid)
+            .field("sid", &self.sid())
             .field("transport", &self.transport())
             .finish()
     }

@@ -228,8 +228,7 @@ impl Driver {
                 Event::Message(s) => handler.on_message(socket, s),
                 Event::Binary(b) => handler.on_binary(socket, b),
                 Event::Upgraded => {
-                    let ws = TransportKind::WebSocket as u8;
-                    socket.0.transport.store(ws, Ordering::Relaxed);
+                    socket.0.set_upgraded();
                     handler.on_upgrade(socket);
                 }
                 Event::Closed(reason) => {
@@ -238,7 +237,7 @@ impl Driver {
                     self.engine.unregister(self.session.sid());
                     socket.0.mail.close();
                     handler.on_close(socket, reason);
-                    socket.clear_data();
+                    socket.0.clear_data();
                 }
                 _ => {}
             }
@@ -451,6 +450,6 @@ impl Drop for Driver {
         if !self.unregistered {
             self.engine.unregister(self.session.sid());
         }
-        self.socket.clear_data();
+        self.socket.0.clear_data();
     }
 }

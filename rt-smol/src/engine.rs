@@ -115,7 +115,7 @@ impl Engine {
     /// Closes every session with reason "server shutting down".
     pub fn close_all(&self) {
         for s in self.sockets() {
-            s.close_with(CloseReason::ServerShuttingDown);
+            s.0.close_with(CloseReason::ServerShuttingDown);
         }
     }
 
@@ -338,20 +338,20 @@ impl Engine {
         if routing::is_binary_post(&head.headers) {
             // EIO=4 payloads are text only: an error of the transport, 400
             // with no body, as the reference server answers.
-            socket.close_with(CloseReason::TransportError);
+            socket.0.close_with(CloseReason::TransportError);
             let resp = with_cors(inner, &origin, routing::empty(StatusCode::BAD_REQUEST));
             return self.answer(conn, &head, resp).await;
         }
         if socket.0.post_active.swap(true, Ordering::AcqRel) {
             // Spec: more than one active POST closes the session.
-            socket.close_with(CloseReason::TransportError);
+            socket.0.close_with(CloseReason::TransportError);
             let resp = with_cors(inner, &origin, routing::error(ErrorCode::BadRequest));
             return self.answer(conn, &head, resp).await;
         }
         let _active = PostActive(&socket);
         if head.body_len > config.max_payload as u64 {
             // 413 with no body; the rest of the body is never read.
-            socket.close_with(CloseReason::TransportError);
+            socket.0.close_with(CloseReason::TransportError);
             let resp = with_cors(
                 inner,
                 &origin,
@@ -365,7 +365,7 @@ impl Engine {
             .await
         else {
             // A body that failed or stalled: the session ends.
-            socket.close_with(CloseReason::TransportError);
+            socket.0.close_with(CloseReason::TransportError);
             let resp = with_cors(inner, &origin, routing::error(ErrorCode::BadRequest));
             let _ = conn.respond(resp, true).await;
             return Next::Close;
