@@ -29,8 +29,10 @@ pub struct Handshake {
 }
 
 impl Handshake {
-    /// The handshake of a request: a copy that owns its bytes (see
-    /// [`detach_headers`]), stamped now.
+    /// The handshake of a request: a copy that owns its bytes (a parser's
+    /// headers may be slices of a connection's whole read buffer, which a
+    /// session would otherwise keep alive), without the headers that only
+    /// negotiate a WebSocket (see [`Handshake::headers`]), stamped now.
     pub fn detached(uri: &http::Uri, headers: &http::HeaderMap, peer: Option<SocketAddr>) -> Self {
         Handshake {
             uri: detach_uri(uri),

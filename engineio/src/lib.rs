@@ -29,6 +29,16 @@
 //! to [`Engine::handle`]; to serve a connection you accepted yourself, use
 //! [`Engine::serve_connection`]. Sessions are driven by a pure
 //! [`Session`] that you can also drive from another runtime.
+//!
+//! A driver for another runtime (the `socketio-smol` crate is one) shares
+//! the runtime-free parts the tokio driver is built on: [`routing`] (what
+//! to answer from a request alone: routes, error codes and bodies, CORS,
+//! cookie, WebSocket handshake checks), [`wsbuf`] (a server WebSocket's
+//! framing and buffers, without the stream), [`handle`] (a socket handle's
+//! state and the [`mailbox`] to its session's task), [`Outgoing`] and
+//! [`Handshake`]. What it brings itself: accepting connections and HTTP/1.1,
+//! one task per session owning its [`Session`], and one timer per session
+//! re-armed at [`Session::poll_timeout`].
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
