@@ -360,8 +360,12 @@ impl Engine {
             let _ = conn.respond(resp, true).await;
             return Next::Linger;
         }
+        let expect = head
+            .headers
+            .get(header::EXPECT)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
         let Some(data) = conn
-            .read_body(head.body_len as usize, config.body_read_timeout)
+            .read_body(head.body_len as usize, expect, config.body_read_timeout)
             .await
         else {
             // A body that failed or stalled: the session ends.

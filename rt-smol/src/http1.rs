@@ -7,7 +7,8 @@
 //! Limits: a head of at most [`MAX_HEAD`] bytes and [`MAX_HEADERS`]
 //! headers (431 beyond), read within the engine's `header_read_timeout`
 //! (which also bounds how long a kept-alive connection waits for its next
-//! request); a body within `body_read_timeout`. Chunked request bodies are
+//! request); a body within `body_read_timeout` (`Expect: 100-continue`
+//! is answered before it is read). Chunked request bodies are
 //! refused (411, the connection closes): Engine.IO clients send a
 //! `Content-Length`.
 
@@ -171,8 +172,21 @@ impl Conn {
     }
 
     /// Reads a body of exactly `len` bytes within `timeout`; `None` when the
-    /// client went away or was too slow.
-    pub(crate) async fn read_body(&mut self, len: usize, timeout: Duration) -> Option<Bytes> {
+    /// client went away or was too slow. A client that sent
+    /// `Expect: 100-continue` (`expect`) is told to go on first, unless its
+    /// body is already arriving.
+    pub(crate) async fn read_body(
+        &mut self,
+        len: usize,
+        expect: bool,
+        timeout: Duration,
+    ) -> Option<Bytes> {
+        if expect && self.buf.len() < len {
+            (&*self.io)
+                .write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
+                .await
+                .ok()?;
+        }
         let read = async {
             while self.buf.len() < len {
                 match self.fill().await {

@@ -102,3 +102,21 @@ fn large_answers_are_compressed_for_clients_that_accept_it() {
         (None, "4small")
     );
 }
+
+#[test]
+fn a_client_that_expects_100_continue_is_told_to_go_on() {
+    let s = Server::start(EngineConfig::default());
+    let sid = open_polling(s.addr);
+    let mut c = Client::connect(s.addr);
+    c.send_raw(
+        format!(
+            "POST {} HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n",
+            poll_url(&sid)
+        )
+        .as_bytes(),
+    );
+    assert_eq!(c.read().status, 100);
+    c.send_raw(b"4abc");
+    let a = c.read();
+    assert_eq!((a.status, a.text().as_str()), (200, "ok"));
+}
