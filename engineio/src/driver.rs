@@ -13,7 +13,6 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
@@ -22,18 +21,15 @@ use bytes::Bytes;
 use tokio::sync::oneshot;
 use tokio::time::Sleep;
 
-use crate::config::TransportKind;
-use crate::outgoing::Outgoing;
+use crate::drive::{PollReply, Quiet, Transports, WsIo, BUDGET};
 use crate::packet::Packet;
 use crate::registry::Inner;
-use crate::session::{Event, PollError, Session, Transmit};
+use crate::session::{Event, PollError, Session};
 use crate::socket::{Ctl, Socket};
-use crate::transport::wsconn::{wrap, ws_config, Ws, WsEvent};
-use crate::wsbuf::WsPacket as Read;
+use crate::transport::wsconn::{wrap, ws_config, Ws, WsConn, WsEvent};
+use crate::wsbuf::WsPacket;
 use hyper::upgrade::OnUpgrade;
-
-/// Inputs handled per wake-up before yielding to other tasks.
-const BUDGET: usize = 64;
+use tokio::io::{AsyncRead, AsyncWrite};
 
 /// How long a closed session's WebSockets may take to flush and close.
 const CLOSE_LINGER: std::time::Duration = std::time::Duration::from_secs(5);
@@ -42,78 +38,50 @@ fn now() -> Instant {
     tokio::time::Instant::now().into_std()
 }
 
-/// A WebSocket plus its write state.
-struct WsSlot {
-    ws: Box<Ws>,
-    /// The client asked for binary as base64 text (`b64=1`).
-    base64: bool,
-    /// Closing: send a close frame, flush and drop.
-    closing: bool,
-}
-
-impl WsSlot {
-    fn new(ws: Box<Ws>, base64: bool) -> Self {
-        WsSlot {
-            ws,
-            base64,
-            closing: false,
-        }
+impl<S: AsyncRead + AsyncWrite + Unpin> WsIo for WsConn<S> {
+    fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<WsPacket> {
+        self.poll_next(cx).map(WsEvent::decode)
     }
 
-    /// Polls readiness for one more frame.
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), ()>> {
-        self.ws.poll_ready(cx).map_err(|_| ())
+        WsConn::poll_ready(self, cx).map_err(|_| ())
     }
 
-    fn start_send(&mut self, packet: &Packet) {
-        self.ws.start_send(packet, self.base64);
+    fn start_send(&mut self, packet: &Packet, base64: bool) {
+        WsConn::start_send(self, packet, base64);
     }
 
-    /// Flushes written frames; `Ready(Err)` when the socket failed.
     fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), ()>> {
-        self.ws.poll_flush(cx).map_err(|_| ())
+        WsConn::poll_flush(self, cx).map_err(|_| ())
     }
 
-    /// Sends the close handshake; `Ready` once done or failed.
     fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        self.ws.poll_close(cx)
+        WsConn::poll_close(self, cx)
     }
 }
 
-/// Inputs that answered `Pending` earlier in the same `Driver::poll`: their
-/// wakers are registered, so polling them again in that call can only
-/// find them still pending (anything new wakes the task, which is polled
-/// again). Skipping them keeps a wake-up for one outgoing packet cheap.
-#[derive(Default)]
-struct Quiet {
-    probe: bool,
-    ws: bool,
-    ctl: bool,
-    timer: bool,
+impl PollReply for oneshot::Sender<Result<(Bytes, bool), PollError>> {
+    fn send(self, answer: Result<(Bytes, bool), PollError>) -> bool {
+        oneshot::Sender::send(self, answer).is_ok()
+    }
+
+    fn poll_closed(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        oneshot::Sender::poll_closed(self, cx)
+    }
 }
 
-fn poll_read(ws: &mut WsSlot, cx: &mut Context<'_>) -> Poll<Read> {
-    ws.ws.poll_next(cx).map(WsEvent::decode)
-}
+type PollTx = oneshot::Sender<Result<(Bytes, bool), PollError>>;
 
 pub(crate) struct Driver {
     session: Session,
     socket: Socket,
     engine: Arc<Inner>,
-    ws: Option<WsSlot>,
-    probe: Option<WsSlot>,
-    pending_poll: Option<oneshot::Sender<Result<(Bytes, bool), PollError>>>,
-    /// An application packet queued since the last poll answer asked for
-    /// compression (internal packets are tiny, below any threshold).
-    compress: bool,
-    /// A transmit that waits for its WebSocket to be writable.
-    stalled: Option<Transmit>,
+    /// The WebSockets, the waiting GET and a stalled transmit.
+    t: Transports<Ws, PollTx>,
     timer: Pin<Box<Sleep>>,
     deadline: Option<Instant>,
     connected: bool,
     unregistered: bool,
-    /// The client asked for binary as base64 text (`b64=1`).
-    base64: bool,
     /// Set once closed: how long sockets may take to flush and close.
     linger: Option<Pin<Box<Sleep>>>,
     /// A WebSocket session's HTTP upgrade, until it completes: the driver
@@ -128,16 +96,11 @@ impl Driver {
             session,
             socket,
             engine,
-            ws: None,
-            probe: None,
-            pending_poll: None,
-            compress: false,
-            stalled: None,
+            t: Transports::new(base64),
             timer: Box::pin(tokio::time::sleep_until(tokio::time::Instant::now())),
             deadline: None,
             connected: false,
             unregistered: false,
-            base64,
             linger: None,
             upgrade: None,
         }
@@ -166,19 +129,14 @@ impl Driver {
         let Ok(io) = upgraded else {
             return Poll::Ready(false);
         };
-        let ws = wrap(io, ws_config(&self.engine.config));
-        self.ws = Some(WsSlot::new(ws, self.base64));
+        self.t
+            .set_websocket(wrap(io, ws_config(&self.engine.config)));
         Poll::Ready(true)
     }
 
     fn handle_ctl(&mut self, ctl: Ctl, now: Instant) {
         match ctl {
-            Ctl::Poll(reply) => match self.session.handle_poll(now) {
-                Ok(()) => self.pending_poll = Some(reply),
-                Err(e) => {
-                    let _ = reply.send(Err(e));
-                }
-            },
+            Ctl::Poll(reply) => self.t.handle_poll(&mut self.session, now, reply),
             Ctl::Post(post) => {
                 let (packets, reply) = *post;
                 let result = self.session.handle_post(now, packets);
@@ -186,16 +144,15 @@ impl Driver {
             }
             Ctl::Probe(io) => {
                 let ws = wrap(*io, ws_config(&self.engine.config));
-                let mut slot = WsSlot::new(ws, self.base64);
                 // A refused probe is closed (and its claim released) by poll_sockets.
-                slot.closing = self.session.handle_upgrade_start(now).is_err();
-                self.probe = Some(slot);
+                let refused = self.session.handle_upgrade_start(now).is_err();
+                self.t.set_probe(ws, refused);
             }
             Ctl::Close(reason) => {
                 // What the application sent before closing still goes out
                 // first: at most `send_buffer` packets, the channel's capacity.
                 while let Some(out) = self.socket.0.mail.try_app() {
-                    self.queue(out);
+                    self.t.queue(&mut self.session, out);
                 }
                 self.session.close(now, reason);
             }
@@ -207,8 +164,9 @@ impl Driver {
     fn poll_inputs(&mut self, cx: &mut Context<'_>, now: Instant, quiet: &mut Quiet) -> bool {
         // WebSocket frames first: an upgrade packet must be seen before a
         // poll that the client sent after it.
-        let mut progress = self.poll_probe(cx, now, quiet);
-        progress |= self.poll_ws(cx, now, quiet);
+        let (session, claimed) = (&mut self.session, &self.socket.0.ws_claimed);
+        let mut progress = self.t.poll_probe(session, claimed, cx, now, quiet);
+        progress |= self.t.poll_ws(session, cx, now, quiet);
         for _ in 0..BUDGET {
             if quiet.ctl {
                 break;
@@ -220,71 +178,7 @@ impl Driver {
             progress = true;
             self.handle_ctl(ctl, now);
         }
-        if let Some(reply) = self.pending_poll.as_mut() {
-            if reply.poll_closed(cx).is_ready() {
-                self.pending_poll = None;
-                self.session.handle_poll_dropped(now);
-                progress = true;
-            }
-        }
-        progress
-    }
-
-    /// Feeds the probe WebSocket's frames into the session, and makes the
-    /// probe the transport once the session switched. Returns whether any came.
-    #[must_use]
-    fn poll_probe(&mut self, cx: &mut Context<'_>, now: Instant, quiet: &mut Quiet) -> bool {
-        let mut progress = false;
-        for _ in 0..BUDGET {
-            if quiet.probe {
-                break;
-            }
-            let Some(probe) = self.probe.as_mut().filter(|p| !p.closing) else {
-                break;
-            };
-            let Poll::Ready(read) = poll_read(probe, cx) else {
-                quiet.probe = true;
-                break;
-            };
-            progress = true;
-            match read {
-                Read::Packet(p) => self.session.handle_probe_packet(now, p),
-                Read::ParseError | Read::Closed { .. } => {
-                    self.session.handle_probe_closed(now);
-                    self.drop_probe();
-                }
-                Read::Skip => {}
-            }
-            if self.session.transport() == TransportKind::WebSocket && self.ws.is_none() {
-                self.ws = self.probe.take();
-                quiet.ws = false;
-            }
-        }
-        progress
-    }
-
-    /// Feeds the active WebSocket's frames into the session. Returns whether any came.
-    #[must_use]
-    fn poll_ws(&mut self, cx: &mut Context<'_>, now: Instant, quiet: &mut Quiet) -> bool {
-        let mut progress = false;
-        if let Some(ws) = self.ws.as_mut().filter(|w| !w.closing && !quiet.ws) {
-            for _ in 0..BUDGET {
-                let Poll::Ready(read) = poll_read(ws, cx) else {
-                    quiet.ws = true;
-                    break;
-                };
-                progress = true;
-                match read {
-                    Read::Packet(p) => self.session.handle_packet(now, p),
-                    Read::ParseError => self.session.handle_parse_error(now),
-                    Read::Closed { error } => self.session.handle_transport_closed(now, error),
-                    Read::Skip => {}
-                }
-                if self.session.is_closed() {
-                    break;
-                }
-            }
-        }
+        progress |= self.t.poll_poll_dropped(&mut self.session, cx, now);
         progress
     }
 
@@ -357,161 +251,31 @@ impl Driver {
     }
 
     /// Moves application packets into the session while the transport can
-    /// take them: this is where the send buffer drains, and nowhere else.
+    /// take them (see [`Transports::pull_app`]).
     fn pull_app(&mut self, cx: &mut Context<'_>) -> bool {
-        let mut any = false;
-        let mut bytes = 0usize;
-        for _ in 0..BUDGET {
-            if !self.session.wants_data() {
-                break;
-            }
-            match self.session.transport() {
-                // Batch while a poll waits, up to one payload's worth.
-                TransportKind::Polling if bytes >= self.engine.config.max_payload => break,
-                TransportKind::Polling => {}
-                TransportKind::WebSocket => {
-                    let Some(ws) = self.ws.as_mut() else { break };
-                    if self.stalled.is_some() || ws.poll_ready(cx).is_pending() {
-                        break;
-                    }
-                }
-            }
-            let Poll::Ready(Some(out)) = self.socket.0.mail.poll_app(cx) else {
-                break;
-            };
-            bytes += out.text_len();
-            any = true;
-            self.queue(out);
-            if self.session.transport() == TransportKind::WebSocket {
-                self.write_transmits(cx);
-            }
-        }
+        let max = self.engine.config.max_payload;
+        let Driver {
+            t, session, socket, ..
+        } = self;
+        let any = t.pull_app(session, &socket.0.mail, &socket.0.ws_claimed, max, cx);
         if any {
             // Room freed in the send buffer: once per batch, not per item.
-            self.socket.0.space.notify_waiters();
+            socket.0.space.notify_waiters();
         }
         any
     }
 
-    /// Hands an item of the send buffer to the session. Callers checked
-    /// `wants_data` (or are closing); a group may exceed `send_buffer` by
-    /// its own size, which the Socket.IO attachment cap bounds.
-    fn queue(&mut self, out: Outgoing) {
-        self.compress |= out.queue_into(&mut self.session);
-    }
-
     /// Writes the session's transmits. Returns whether any was consumed.
     fn write_transmits(&mut self, cx: &mut Context<'_>) -> bool {
-        let mut any = false;
-        loop {
-            let Some(t) = self.stalled.take().or_else(|| self.session.poll_transmit()) else {
-                return any;
-            };
-            match t {
-                Transmit::Poll(body) => {
-                    let delivered = self.pending_poll.take().is_some_and(|r| {
-                        r.send(Ok((body, std::mem::take(&mut self.compress))))
-                            .is_ok()
-                    });
-                    if !delivered {
-                        // The GET went away just now: its packets are lost.
-                        self.session.handle_poll_dropped(now());
-                    }
-                }
-                Transmit::PollRefused => {
-                    if let Some(reply) = self.pending_poll.take() {
-                        let _ = reply.send(Err(PollError::WrongTransport));
-                    }
-                }
-                Transmit::WebSocket(ref p) | Transmit::Probe(ref p) => {
-                    let is_probe = matches!(t, Transmit::Probe(_));
-                    let slot = if is_probe {
-                        self.probe.as_mut()
-                    } else {
-                        self.ws.as_mut()
-                    };
-                    if let Some(slot) = slot {
-                        match slot.poll_ready(cx) {
-                            Poll::Pending => {
-                                // Not consumed: no progress, the socket wakes us.
-                                self.stalled = Some(t);
-                                return any;
-                            }
-                            Poll::Ready(Ok(())) => slot.start_send(p),
-                            Poll::Ready(Err(())) => self.ws_failed(is_probe),
-                        }
-                    }
-                }
-                Transmit::AbortProbe => {
-                    if let Some(p) = self.probe.as_mut() {
-                        p.closing = true;
-                    }
-                }
-                Transmit::CloseWebSocket => {
-                    if let Some(w) = self.ws.as_mut() {
-                        w.closing = true;
-                    }
-                }
-            }
-            any = true;
-        }
-    }
-
-    /// Drops the probe WebSocket; a later upgrade attempt may claim the session.
-    fn drop_probe(&mut self) {
-        if self.probe.take().is_some() && self.session.transport() == TransportKind::Polling {
-            self.socket.0.ws_claimed.store(false, Ordering::Release);
-        }
-    }
-
-    fn ws_failed(&mut self, is_probe: bool) {
-        let now = now();
-        if is_probe {
-            self.drop_probe();
-            self.session.handle_probe_closed(now);
-        } else {
-            self.session.handle_transport_closed(now, true);
-        }
+        let claimed = &self.socket.0.ws_claimed;
+        self.t.write_transmits(&mut self.session, claimed, cx)
     }
 
     /// Flushes and closes WebSockets. Returns whether a socket is still busy.
     #[must_use]
     fn poll_sockets(&mut self, cx: &mut Context<'_>) -> bool {
-        let mut busy = false;
-        for is_probe in [true, false] {
-            let slot = if is_probe {
-                &mut self.probe
-            } else {
-                &mut self.ws
-            };
-            let Some(s) = slot.as_mut() else { continue };
-            match s.poll_flush(cx) {
-                Poll::Ready(Ok(())) => {}
-                Poll::Ready(Err(())) => {
-                    self.ws_failed(is_probe);
-                    if !is_probe {
-                        self.ws = None;
-                    }
-                    continue;
-                }
-                Poll::Pending => {
-                    busy = true;
-                    continue;
-                }
-            }
-            if s.closing {
-                if s.poll_close(cx).is_ready() {
-                    if is_probe {
-                        self.drop_probe();
-                    } else {
-                        self.ws = None;
-                    }
-                } else {
-                    busy = true;
-                }
-            }
-        }
-        busy
+        let claimed = &self.socket.0.ws_claimed;
+        self.t.poll_sockets(&mut self.session, claimed, cx)
     }
 
     fn unregister(&mut self) {
@@ -552,9 +316,8 @@ impl Future for Driver {
             progress |= this.write_transmits(cx);
             progress |= this.dispatch_events();
             if this.session.is_closed() {
-                if this.stalled.is_none() && !busy {
-                    this.ws = None;
-                    this.probe = None;
+                if this.t.is_idle() && !busy {
+                    this.t.clear();
                     return Poll::Ready(());
                 }
                 // A peer that does not read must not keep a closed session alive.

@@ -43,6 +43,7 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
+pub mod drive;
 pub mod error;
 pub mod handle;
 mod handshake;

@@ -2,57 +2,58 @@
 //! lock around it). The HTTP side and the socket handles reach it through
 //! the socket's mailbox ([`Ctl`] and the bounded send buffer).
 //!
-//! Each wake feeds what is ready into the session, in this order: the probe
-//! WebSocket's frames, the active WebSocket's, control messages, a waiting
-//! GET that went away, the timer; then it reports events to the
-//! [`Handler`](crate::Handler), writes transmits, moves application packets
-//! into the session while the transport can take them, and flushes. One
-//! async-io [`Timer`] is re-armed only when [`Session::poll_timeout`]
-//! changes. No lock is held while the handler runs.
+//! The transport work (WebSocket frames in, transmits out, the send buffer
+//! drained while the transport can take it, flushes and closes) is the
+//! shared [`engineio::drive::Transports`], the same code the tokio driver
+//! runs; this task adds the control messages, one async-io [`Timer`]
+//! re-armed only when [`Session::poll_timeout`] changes, and the
+//! [`Handler`](crate::Handler) calls, made with no lock held.
 //!
 //! It owns the session's WebSockets and must not touch the HTTP side:
 //! requests are answered by the engine, which spawns this task.
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use async_io::Timer;
 use bytes::Bytes;
-use engineio::{Event, Outgoing, PollError, Session, Transmit, TransportKind};
+use engineio::drive::{PollReply, Quiet, Transports, BUDGET};
+use engineio::{Event, PollError, Session};
 use futures_channel::oneshot;
 
 use crate::engine::Inner;
 use crate::socket::{Ctl, Socket};
 use crate::ws::Ws;
-use engineio::wsbuf::WsPacket as WsRead;
-
-/// Inputs handled per wake before yielding to other tasks.
-const BUDGET: usize = 64;
 
 /// How long a closed session's WebSockets may take to flush and close.
 const CLOSE_LINGER: Duration = Duration::from_secs(5);
+
+/// Where a GET's answer goes.
+pub(crate) struct PollTx(pub(crate) oneshot::Sender<Result<(Bytes, bool), PollError>>);
+
+impl PollReply for PollTx {
+    fn send(self, answer: Result<(Bytes, bool), PollError>) -> bool {
+        self.0.send(answer).is_ok()
+    }
+
+    fn poll_closed(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        self.0.poll_canceled(cx)
+    }
+}
 
 pub(crate) struct Driver {
     session: Session,
     socket: Socket,
     engine: Arc<Inner>,
-    ws: Option<Box<Ws>>,
-    probe: Option<Box<Ws>>,
-    pending_poll: Option<oneshot::Sender<Result<(Bytes, bool), PollError>>>,
-    /// An application packet queued since the last poll answer asked for
-    /// compression.
-    compress: bool,
-    /// A WebSocket transmit waiting for its socket to take more.
-    stalled: Option<Transmit>,
+    /// The WebSockets, the waiting GET and a stalled transmit.
+    t: Transports<Ws, PollTx>,
     timer: Timer,
     deadline: Option<Instant>,
     connected: bool,
     unregistered: bool,
-    base64: bool,
     linger: Option<Timer>,
 }
 
@@ -64,52 +65,39 @@ impl Driver {
         engine: Arc<Inner>,
         ws: Option<Box<Ws>>,
     ) -> Self {
-        let base64 = socket.handshake().binary_as_base64();
-        let ws = ws.map(|mut w| {
-            w.base64 = base64;
-            w
-        });
+        let mut t = Transports::new(socket.handshake().binary_as_base64());
+        if let Some(ws) = ws {
+            t.set_websocket(ws);
+        }
         Driver {
             session,
             socket,
             engine,
-            ws,
-            probe: None,
-            pending_poll: None,
-            compress: false,
-            stalled: None,
+            t,
             timer: Timer::never(),
             deadline: None,
             connected: false,
             unregistered: false,
-            base64,
             linger: None,
         }
     }
 
     fn handle_ctl(&mut self, ctl: Ctl, now: Instant) {
         match ctl {
-            Ctl::Poll(reply) => match self.session.handle_poll(now) {
-                Ok(()) => self.pending_poll = Some(reply),
-                Err(e) => {
-                    let _ = reply.send(Err(e));
-                }
-            },
+            Ctl::Poll(reply) => self.t.handle_poll(&mut self.session, now, PollTx(reply)),
             Ctl::Post(post) => {
                 let (packets, reply) = *post;
-                let result = self.session.handle_post(now, packets);
-                let _ = reply.send(result);
+                let _ = reply.send(self.session.handle_post(now, packets));
             }
-            Ctl::Probe(mut ws) => {
-                ws.base64 = self.base64;
+            Ctl::Probe(ws) => {
                 // A refused probe is closed (and its claim released) by poll_sockets.
-                ws.closing = self.session.handle_upgrade_start(now).is_err();
-                self.probe = Some(ws);
+                let refused = self.session.handle_upgrade_start(now).is_err();
+                self.t.set_probe(ws, refused);
             }
             Ctl::Close(reason) => {
                 // What the application sent before closing still goes out first.
                 while let Some(out) = self.socket.0.mail.try_app() {
-                    self.queue(out);
+                    self.t.queue(&mut self.session, out);
                 }
                 self.session.close(now, reason);
             }
@@ -117,11 +105,12 @@ impl Driver {
     }
 
     /// Feeds every available input into the session; whether any came.
-    fn poll_inputs(&mut self, cx: &mut Context<'_>, now: Instant) -> bool {
+    fn poll_inputs(&mut self, cx: &mut Context<'_>, now: Instant, quiet: &mut Quiet) -> bool {
         // WebSocket frames first: an upgrade packet must be seen before a
         // poll that the client sent after it.
-        let mut progress = self.poll_probe(cx, now);
-        progress |= self.poll_ws(cx, now);
+        let (session, claimed) = (&mut self.session, &self.socket.0.ws_claimed);
+        let mut progress = self.t.poll_probe(session, claimed, cx, now, quiet);
+        progress |= self.t.poll_ws(session, cx, now, quiet);
         for _ in 0..BUDGET {
             let Poll::Ready(Some(ctl)) = self.socket.0.mail.poll_ctl(cx) else {
                 break;
@@ -129,62 +118,7 @@ impl Driver {
             progress = true;
             self.handle_ctl(ctl, now);
         }
-        if let Some(reply) = self.pending_poll.as_mut() {
-            if reply.poll_canceled(cx).is_ready() {
-                self.pending_poll = None;
-                self.session.handle_poll_dropped(now);
-                progress = true;
-            }
-        }
-        progress
-    }
-
-    fn poll_probe(&mut self, cx: &mut Context<'_>, now: Instant) -> bool {
-        let mut progress = false;
-        for _ in 0..BUDGET {
-            let Some(probe) = self.probe.as_mut().filter(|p| !p.closing) else {
-                break;
-            };
-            let Poll::Ready(read) = probe.poll_read(cx) else {
-                break;
-            };
-            progress = true;
-            match read {
-                WsRead::Packet(p) => self.session.handle_probe_packet(now, p),
-                WsRead::ParseError | WsRead::Closed { .. } => {
-                    self.session.handle_probe_closed(now);
-                    self.drop_probe();
-                }
-                _ => {}
-            }
-            if self.session.transport() == TransportKind::WebSocket && self.ws.is_none() {
-                self.ws = self.probe.take();
-            }
-        }
-        progress
-    }
-
-    fn poll_ws(&mut self, cx: &mut Context<'_>, now: Instant) -> bool {
-        let mut progress = false;
-        for _ in 0..BUDGET {
-            let Some(ws) = self.ws.as_mut().filter(|w| !w.closing) else {
-                break;
-            };
-            let Poll::Ready(read) = ws.poll_read(cx) else {
-                break;
-            };
-            progress = true;
-            match read {
-                WsRead::Packet(p) => self.session.handle_packet(now, p),
-                WsRead::ParseError => self.session.handle_parse_error(now),
-                WsRead::Closed { error } => self.session.handle_transport_closed(now, error),
-                _ => {}
-            }
-            if self.session.is_closed() {
-                break;
-            }
-        }
-        progress
+        progress | self.t.poll_poll_dropped(&mut self.session, cx, now)
     }
 
     /// Re-arms the timer when the session's deadline moved and feeds its
@@ -245,156 +179,9 @@ impl Driver {
         any
     }
 
-    /// Moves application packets into the session while the transport can
-    /// take them: where the send buffer drains.
-    fn pull_app(&mut self, cx: &mut Context<'_>) -> bool {
-        let mut any = false;
-        let mut bytes = 0usize;
-        for _ in 0..BUDGET {
-            if !self.session.wants_data() {
-                break;
-            }
-            match self.session.transport() {
-                // Batch while a poll waits, up to one payload's worth.
-                TransportKind::Polling if bytes >= self.engine.config.max_payload => break,
-                TransportKind::WebSocket => {
-                    let Some(ws) = self.ws.as_ref() else { break };
-                    if self.stalled.is_some() || !ws.writable() {
-                        break;
-                    }
-                }
-                _ => {}
-            }
-            let Poll::Ready(Some(out)) = self.socket.0.mail.poll_app(cx) else {
-                break;
-            };
-            bytes += out.text_len();
-            any = true;
-            self.queue(out);
-            if self.session.transport() == TransportKind::WebSocket {
-                self.write_transmits(cx);
-            }
-        }
-        any
-    }
-
-    fn queue(&mut self, out: Outgoing) {
-        self.compress |= out.queue_into(&mut self.session);
-    }
-
-    /// Writes the session's transmits; whether any was consumed.
     fn write_transmits(&mut self, cx: &mut Context<'_>) -> bool {
-        let mut any = false;
-        loop {
-            let Some(t) = self.stalled.take().or_else(|| self.session.poll_transmit()) else {
-                return any;
-            };
-            match t {
-                Transmit::Poll(body) => {
-                    let delivered = self.pending_poll.take().is_some_and(|r| {
-                        r.send(Ok((body, std::mem::take(&mut self.compress))))
-                            .is_ok()
-                    });
-                    if !delivered {
-                        // The GET went away just now: its packets are lost.
-                        self.session.handle_poll_dropped(Instant::now());
-                    }
-                }
-                Transmit::PollRefused => {
-                    if let Some(reply) = self.pending_poll.take() {
-                        let _ = reply.send(Err(PollError::WrongTransport));
-                    }
-                }
-                Transmit::WebSocket(ref p) | Transmit::Probe(ref p) => {
-                    let is_probe = matches!(t, Transmit::Probe(_));
-                    let slot = match is_probe {
-                        true => self.probe.as_mut(),
-                        false => self.ws.as_mut(),
-                    };
-                    if let Some(ws) = slot {
-                        if !ws.writable() {
-                            match ws.poll_flush(cx) {
-                                Poll::Pending if !ws.writable() => {
-                                    // Not consumed: the socket wakes us.
-                                    self.stalled = Some(t);
-                                    return any;
-                                }
-                                Poll::Ready(Err(_)) => {
-                                    self.ws_failed(is_probe);
-                                    any = true;
-                                    continue;
-                                }
-                                _ => {}
-                            }
-                        }
-                        ws.send(p);
-                    }
-                }
-                Transmit::AbortProbe => {
-                    if let Some(p) = self.probe.as_mut() {
-                        p.closing = true;
-                    }
-                }
-                Transmit::CloseWebSocket => {
-                    if let Some(w) = self.ws.as_mut() {
-                        w.closing = true;
-                    }
-                }
-                _ => {}
-            }
-            any = true;
-        }
-    }
-
-    /// Drops the probe; a later upgrade attempt may claim the session.
-    fn drop_probe(&mut self) {
-        if self.probe.take().is_some() && self.session.transport() == TransportKind::Polling {
-            self.socket.0.ws_claimed.store(false, Ordering::Release);
-        }
-    }
-
-    fn ws_failed(&mut self, is_probe: bool) {
-        let now = Instant::now();
-        if is_probe {
-            self.drop_probe();
-            self.session.handle_probe_closed(now);
-        } else {
-            self.ws = None;
-            self.session.handle_transport_closed(now, true);
-        }
-    }
-
-    /// Flushes and closes WebSockets; whether one is still busy.
-    fn poll_sockets(&mut self, cx: &mut Context<'_>) -> bool {
-        let mut busy = false;
-        for is_probe in [true, false] {
-            let slot = match is_probe {
-                true => &mut self.probe,
-                false => &mut self.ws,
-            };
-            let Some(ws) = slot.as_mut() else { continue };
-            match ws.poll_flush(cx) {
-                Poll::Ready(Ok(())) => {}
-                Poll::Ready(Err(_)) => {
-                    self.ws_failed(is_probe);
-                    continue;
-                }
-                Poll::Pending => {
-                    busy = true;
-                    continue;
-                }
-            }
-            if ws.closing {
-                if ws.poll_close(cx).is_pending() {
-                    busy = true;
-                } else if is_probe {
-                    self.drop_probe();
-                } else {
-                    self.ws = None;
-                }
-            }
-        }
-        busy
+        let claimed = &self.socket.0.ws_claimed;
+        self.t.write_transmits(&mut self.session, claimed, cx)
     }
 }
 
@@ -407,21 +194,28 @@ impl Future for Driver {
             this.connected = true;
             this.engine.handler.on_connect(&this.socket);
         }
+        let mut quiet = Quiet::default();
         // One clock read per wake: the rounds are microseconds apart.
         let now = Instant::now();
+        let max_payload = this.engine.config.max_payload;
         for _ in 0..BUDGET {
-            let mut progress = this.poll_inputs(cx, now);
+            let mut progress = this.poll_inputs(cx, now, &mut quiet);
             progress |= this.poll_timer(cx, now);
             progress |= this.dispatch_events();
             progress |= this.write_transmits(cx);
-            progress |= this.pull_app(cx);
+            let (mail, claimed) = (&this.socket.0.mail, &this.socket.0.ws_claimed);
+            progress |= this
+                .t
+                .pull_app(&mut this.session, mail, claimed, max_payload, cx);
             progress |= this.write_transmits(cx);
-            let busy = this.poll_sockets(cx);
+            let claimed = &this.socket.0.ws_claimed;
+            let busy = this.t.poll_sockets(&mut this.session, claimed, cx);
             // A flush failure above may have closed the session: report it.
             progress |= this.write_transmits(cx);
             progress |= this.dispatch_events();
             if this.session.is_closed() {
-                if this.stalled.is_none() && !busy {
+                if this.t.is_idle() && !busy {
+                    this.t.clear();
                     return Poll::Ready(());
                 }
                 // A peer that does not read must not keep a closed session alive.

@@ -31,6 +31,7 @@ use crate::http1::{Conn, Head, HeadError};
 use crate::socket::{Ctl, Handler, Socket};
 use crate::ws::Ws;
 use crate::SmolRuntime;
+use engineio::drive::WsIo;
 
 /// What every connection and driver of one engine shares.
 pub(crate) struct Inner {

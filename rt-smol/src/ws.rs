@@ -3,16 +3,17 @@
 //! the tokio driver frames with); this is the stream's side: reads into
 //! the buffers, writes what they queued.
 //!
-//! It must not touch sessions or sockets: the driver decides what to send
-//! and when to close.
+//! As an [`engineio::drive::WsIo`] it is driven by the shared
+//! [`engineio::drive::Transports`]. It must not touch sessions or sockets:
+//! the driver decides what to send and when to close.
 
-use std::io;
 use std::net::TcpStream;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
 use async_io::Async;
+use engineio::drive::WsIo;
 use engineio::wsbuf::{WsBuffers, WsPacket};
 use engineio::{EngineConfig, Packet};
 use futures_lite::{AsyncRead, AsyncWrite};
@@ -22,10 +23,6 @@ pub(crate) struct Ws {
     io: Arc<Async<TcpStream>>,
     bufs: WsBuffers,
     read_chunk: usize,
-    /// The client asked for binary as base64 text (`b64=1`).
-    pub(crate) base64: bool,
-    /// The driver is closing it: flush, close frame, shut down, drop.
-    pub(crate) closing: bool,
 }
 
 impl Ws {
@@ -38,13 +35,12 @@ impl Ws {
             io,
             bufs,
             read_chunk: config.ws_read_buffer.clamp(64, 16 * 1024),
-            base64: false,
-            closing: false,
         }
     }
+}
 
-    /// The next packet, control frame or end of the connection.
-    pub(crate) fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<WsPacket> {
+impl WsIo for Ws {
+    fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<WsPacket> {
         loop {
             if let Some(input) = self.bufs.poll_input() {
                 return Poll::Ready(input.decode());
@@ -80,33 +76,36 @@ impl Ws {
         }
     }
 
-    /// Whether another packet may be queued (little is unflushed).
-    pub(crate) fn writable(&self) -> bool {
-        self.bufs.writable()
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), ()>> {
+        if self.bufs.writable() {
+            return Poll::Ready(Ok(()));
+        }
+        match self.poll_flush(cx) {
+            Poll::Ready(r) => Poll::Ready(r),
+            Poll::Pending if self.bufs.writable() => Poll::Ready(Ok(())),
+            Poll::Pending => Poll::Pending,
+        }
     }
 
-    /// Queues `packet` as one frame (binary as base64 text when asked).
-    pub(crate) fn send(&mut self, packet: &Packet) {
-        self.bufs.queue_packet(packet, self.base64);
+    fn start_send(&mut self, packet: &Packet, base64: bool) {
+        self.bufs.queue_packet(packet, base64);
     }
 
-    /// Writes what is queued; `Ready(Ok)` once all of it is written.
-    pub(crate) fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+    fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), ()>> {
         while !self.bufs.pending().is_empty() {
-            let n = ready!(Pin::new(&mut &*self.io).poll_write(cx, self.bufs.pending()))?;
+            let n = ready!(Pin::new(&mut &*self.io).poll_write(cx, self.bufs.pending()))
+                .map_err(|_| ())?;
             if n == 0 {
-                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+                return Poll::Ready(Err(()));
             }
             self.bufs.written(n);
         }
         Poll::Ready(Ok(()))
     }
 
-    /// Sends a close frame (once), flushes and shuts the stream down;
-    /// `Ready` when done or failed.
-    pub(crate) fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+    fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         self.bufs.queue_close(None);
-        if ready!(self.poll_flush(cx)).is_err() {
+        if ready!(WsIo::poll_flush(self, cx)).is_err() {
             return Poll::Ready(());
         }
         Pin::new(&mut &*self.io).poll_close(cx).map(|_| ())

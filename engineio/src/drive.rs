@@ -1,0 +1,394 @@
+//! [`Transports`]: the transport half of a session's task, for every
+//! runtime driver: the active WebSocket and the probe, the GET waiting for
+//! a payload, and a transmit waiting for its WebSocket to take it. It
+//! feeds their inputs into the [`Session`], writes the session's
+//! transmits, moves application packets from the send buffer while the
+//! transport can take them, and flushes and closes the WebSockets.
+//!
+//! Generic over the driver's WebSocket ([`WsIo`]) and its reply to a GET
+//! ([`PollReply`]); runtime-free. The driver owns one, with the session, its
+//! timer and its handler calls, and polls these methods in its own loop
+//! (see the tokio driver and `socketio-smol`). It must not touch the HTTP
+//! side, timers or handlers.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use bytes::Bytes;
+
+use crate::config::TransportKind;
+use crate::mailbox::Mailbox;
+use crate::outgoing::Outgoing;
+use crate::packet::Packet;
+use crate::session::{PollError, Session, Transmit};
+use crate::wsbuf::WsPacket;
+
+/// Inputs handled per call before yielding to other tasks.
+pub const BUDGET: usize = 64;
+
+/// A server WebSocket as a session's task drives it.
+pub trait WsIo {
+    /// The next packet, control frame or end of the connection.
+    fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<WsPacket>;
+    /// Ready when another frame may be queued (writing while too much is
+    /// buffered); `Err` when the connection failed.
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), ()>>;
+    /// Queues `packet` as one frame (binary as base64 text when `base64`).
+    fn start_send(&mut self, packet: &Packet, base64: bool);
+    /// Writes and flushes what is queued; `Err` when the connection failed.
+    fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), ()>>;
+    /// Sends a close frame, flushes and shuts down; `Ready` when done or failed.
+    fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<()>;
+}
+
+/// Where a GET's answer goes: a payload and whether it may be compressed.
+pub trait PollReply {
+    /// Answers; `false` when the GET went away.
+    fn send(self, answer: Result<(Bytes, bool), PollError>) -> bool;
+    /// `Ready` once the GET went away.
+    fn poll_closed(&mut self, cx: &mut Context<'_>) -> Poll<()>;
+}
+
+/// Inputs that answered `Pending` earlier in the same wake: their wakers
+/// are registered, so polling them again in that wake can only find them
+/// still pending (anything new wakes the task). Skipping them keeps a
+/// wake-up for one outgoing packet cheap.
+#[derive(Debug, Default)]
+pub struct Quiet {
+    /// The probe WebSocket.
+    pub probe: bool,
+    /// The active WebSocket.
+    pub ws: bool,
+    /// The control queue (the driver's).
+    pub ctl: bool,
+    /// The timer (the driver's).
+    pub timer: bool,
+}
+
+/// A WebSocket plus its write state.
+struct Slot<W> {
+    ws: Box<W>,
+    /// Closing: send a close frame, flush and drop.
+    closing: bool,
+}
+
+/// A session's transports, as its task holds them.
+pub struct Transports<W, R> {
+    ws: Option<Slot<W>>,
+    probe: Option<Slot<W>>,
+    pending_poll: Option<R>,
+    /// An application packet queued since the last poll answer asked for
+    /// compression (internal packets are tiny, below any threshold).
+    compress: bool,
+    /// A transmit that waits for its WebSocket to be writable.
+    stalled: Option<Transmit>,
+    /// The client asked for binary as base64 text (`b64=1`).
+    base64: bool,
+}
+
+impl<W: WsIo, R: PollReply> Transports<W, R> {
+    /// No transport yet; binary goes as base64 text when `base64`.
+    pub fn new(base64: bool) -> Self {
+        Transports {
+            ws: None,
+            probe: None,
+            pending_poll: None,
+            compress: false,
+            stalled: None,
+            base64,
+        }
+    }
+
+    /// The WebSocket of a WebSocket-only session.
+    pub fn set_websocket(&mut self, ws: Box<W>) {
+        self.ws = Some(Slot { ws, closing: false });
+    }
+
+    /// A probe WebSocket for an upgrade; `refused` (the session would not
+    /// start the upgrade) closes it at once, releasing the claim.
+    pub fn set_probe(&mut self, ws: Box<W>, refused: bool) {
+        self.probe = Some(Slot {
+            ws,
+            closing: refused,
+        });
+    }
+
+    /// A GET: waits for a payload, or is refused with the session's error.
+    pub fn handle_poll(&mut self, session: &mut Session, now: Instant, reply: R) {
+        match session.handle_poll(now) {
+            Ok(()) => self.pending_poll = Some(reply),
+            Err(e) => {
+                let _ = reply.send(Err(e));
+            }
+        }
+    }
+
+    /// Hands an item of the send buffer to the session.
+    pub fn queue(&mut self, session: &mut Session, out: Outgoing) {
+        self.compress |= out.queue_into(session);
+    }
+
+    /// Whether nothing waits to be written (a closed session may end).
+    pub fn is_idle(&self) -> bool {
+        self.stalled.is_none()
+    }
+
+    /// Drops every transport (the session ended).
+    pub fn clear(&mut self) {
+        self.ws = None;
+        self.probe = None;
+    }
+
+    /// A waiting GET that went away tells the session; whether one did.
+    pub fn poll_poll_dropped(
+        &mut self,
+        session: &mut Session,
+        cx: &mut Context<'_>,
+        now: Instant,
+    ) -> bool {
+        let Some(reply) = self.pending_poll.as_mut() else {
+            return false;
+        };
+        if reply.poll_closed(cx).is_pending() {
+            return false;
+        }
+        self.pending_poll = None;
+        session.handle_poll_dropped(now);
+        true
+    }
+
+    /// Feeds the probe's frames into the session, and makes the probe the
+    /// transport once the session switched. Returns whether any came.
+    pub fn poll_probe(
+        &mut self,
+        session: &mut Session,
+        claimed: &AtomicBool,
+        cx: &mut Context<'_>,
+        now: Instant,
+        quiet: &mut Quiet,
+    ) -> bool {
+        let mut progress = false;
+        for _ in 0..BUDGET {
+            if quiet.probe {
+                break;
+            }
+            let Some(probe) = self.probe.as_mut().filter(|p| !p.closing) else {
+                break;
+            };
+            let Poll::Ready(read) = probe.ws.poll_read(cx) else {
+                quiet.probe = true;
+                break;
+            };
+            progress = true;
+            match read {
+                WsPacket::Packet(p) => session.handle_probe_packet(now, p),
+                WsPacket::ParseError | WsPacket::Closed { .. } => {
+                    session.handle_probe_closed(now);
+                    self.drop_probe(session, claimed);
+                }
+                WsPacket::Skip => {}
+            }
+            if session.transport() == TransportKind::WebSocket && self.ws.is_none() {
+                self.ws = self.probe.take();
+                quiet.ws = false;
+            }
+        }
+        progress
+    }
+
+    /// Feeds the active WebSocket's frames into the session. Returns
+    /// whether any came.
+    pub fn poll_ws(
+        &mut self,
+        session: &mut Session,
+        cx: &mut Context<'_>,
+        now: Instant,
+        quiet: &mut Quiet,
+    ) -> bool {
+        let mut progress = false;
+        let Some(ws) = self.ws.as_mut().filter(|w| !w.closing && !quiet.ws) else {
+            return false;
+        };
+        for _ in 0..BUDGET {
+            let Poll::Ready(read) = ws.ws.poll_read(cx) else {
+                quiet.ws = true;
+                break;
+            };
+            progress = true;
+            match read {
+                WsPacket::Packet(p) => session.handle_packet(now, p),
+                WsPacket::ParseError => session.handle_parse_error(now),
+                WsPacket::Closed { error } => session.handle_transport_closed(now, error),
+                WsPacket::Skip => {}
+            }
+            if session.is_closed() {
+                break;
+            }
+        }
+        progress
+    }
+
+    /// Moves application packets from `mail` into the session while the
+    /// transport can take them: where the send buffer drains, and nowhere
+    /// else. Returns whether any moved (room was freed).
+    pub fn pull_app<C>(
+        &mut self,
+        session: &mut Session,
+        mail: &Mailbox<Outgoing, C>,
+        claimed: &AtomicBool,
+        max_payload: usize,
+        cx: &mut Context<'_>,
+    ) -> bool {
+        let mut any = false;
+        let mut bytes = 0usize;
+        for _ in 0..BUDGET {
+            if !session.wants_data() {
+                break;
+            }
+            match session.transport() {
+                // Batch while a poll waits, up to one payload's worth.
+                TransportKind::Polling if bytes >= max_payload => break,
+                TransportKind::Polling => {}
+                TransportKind::WebSocket => {
+                    let Some(ws) = self.ws.as_mut() else { break };
+                    if self.stalled.is_some() || ws.ws.poll_ready(cx).is_pending() {
+                        break;
+                    }
+                }
+            }
+            let Poll::Ready(Some(out)) = mail.poll_app(cx) else {
+                break;
+            };
+            bytes += out.text_len();
+            any = true;
+            self.queue(session, out);
+            if session.transport() == TransportKind::WebSocket {
+                self.write_transmits(session, claimed, cx);
+            }
+        }
+        any
+    }
+
+    /// Writes the session's transmits. Returns whether any was consumed.
+    pub fn write_transmits(
+        &mut self,
+        session: &mut Session,
+        claimed: &AtomicBool,
+        cx: &mut Context<'_>,
+    ) -> bool {
+        let mut any = false;
+        loop {
+            let Some(t) = self.stalled.take().or_else(|| session.poll_transmit()) else {
+                return any;
+            };
+            match t {
+                Transmit::Poll(body) => {
+                    let compress = std::mem::take(&mut self.compress);
+                    let delivered = self
+                        .pending_poll
+                        .take()
+                        .is_some_and(|r| r.send(Ok((body, compress))));
+                    if !delivered {
+                        // The GET went away just now: its packets are lost.
+                        session.handle_poll_dropped(Instant::now());
+                    }
+                }
+                Transmit::PollRefused => {
+                    if let Some(reply) = self.pending_poll.take() {
+                        let _ = reply.send(Err(PollError::WrongTransport));
+                    }
+                }
+                Transmit::WebSocket(ref p) | Transmit::Probe(ref p) => {
+                    let is_probe = matches!(t, Transmit::Probe(_));
+                    let slot = match is_probe {
+                        true => self.probe.as_mut(),
+                        false => self.ws.as_mut(),
+                    };
+                    if let Some(slot) = slot {
+                        match slot.ws.poll_ready(cx) {
+                            Poll::Pending => {
+                                // Not consumed: no progress, the socket wakes us.
+                                self.stalled = Some(t);
+                                return any;
+                            }
+                            Poll::Ready(Ok(())) => slot.ws.start_send(p, self.base64),
+                            Poll::Ready(Err(())) => self.ws_failed(session, claimed, is_probe),
+                        }
+                    }
+                }
+                Transmit::AbortProbe => {
+                    if let Some(p) = self.probe.as_mut() {
+                        p.closing = true;
+                    }
+                }
+                Transmit::CloseWebSocket => {
+                    if let Some(w) = self.ws.as_mut() {
+                        w.closing = true;
+                    }
+                }
+            }
+            any = true;
+        }
+    }
+
+    /// Drops the probe; a later upgrade attempt may claim the session.
+    fn drop_probe(&mut self, session: &Session, claimed: &AtomicBool) {
+        if self.probe.take().is_some() && session.transport() == TransportKind::Polling {
+            claimed.store(false, Ordering::Release);
+        }
+    }
+
+    fn ws_failed(&mut self, session: &mut Session, claimed: &AtomicBool, is_probe: bool) {
+        let now = Instant::now();
+        if is_probe {
+            self.drop_probe(session, claimed);
+            session.handle_probe_closed(now);
+        } else {
+            session.handle_transport_closed(now, true);
+        }
+    }
+
+    /// Flushes and closes WebSockets. Returns whether one is still busy.
+    pub fn poll_sockets(
+        &mut self,
+        session: &mut Session,
+        claimed: &AtomicBool,
+        cx: &mut Context<'_>,
+    ) -> bool {
+        let mut busy = false;
+        for is_probe in [true, false] {
+            let slot = match is_probe {
+                true => &mut self.probe,
+                false => &mut self.ws,
+            };
+            let Some(s) = slot.as_mut() else { continue };
+            match s.ws.poll_flush(cx) {
+                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Err(())) => {
+                    self.ws_failed(session, claimed, is_probe);
+                    if !is_probe {
+                        self.ws = None;
+                    }
+                    continue;
+                }
+                Poll::Pending => {
+                    busy = true;
+                    continue;
+                }
+            }
+            if s.closing {
+                if s.ws.poll_close(cx).is_ready() {
+                    if is_probe {
+                        self.drop_probe(session, claimed);
+                    } else {
+                        self.ws = None;
+                    }
+                } else {
+                    busy = true;
+                }
+            }
+        }
+        busy
+    }
+}
