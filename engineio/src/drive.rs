@@ -392,3 +392,142 @@ impl<W: WsIo, R: PollReply> Transports<W, R> {
         busy
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+
+    use super::*;
+    use crate::config::EngineConfig;
+    use crate::sid::Sid;
+    use crate::str::Str;
+
+    /// A WebSocket whose reads are scripted and whose writes are recorded.
+    #[derive(Default)]
+    struct Mock {
+        reads: VecDeque<WsPacket>,
+        sent: Vec<String>,
+        closed: bool,
+    }
+
+    impl WsIo for Mock {
+        fn poll_read(&mut self, _: &mut Context<'_>) -> Poll<WsPacket> {
+            self.reads.pop_front().map_or(Poll::Pending, Poll::Ready)
+        }
+        fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), ()>> {
+            Poll::Ready(Ok(()))
+        }
+        fn start_send(&mut self, packet: &Packet, _: bool) {
+            let mut b = bytes::BytesMut::new();
+            packet.encode_text_into(&mut b);
+            self.sent.push(String::from_utf8_lossy(&b).into_owned());
+        }
+        fn poll_flush(&mut self, _: &mut Context<'_>) -> Poll<Result<(), ()>> {
+            Poll::Ready(Ok(()))
+        }
+        fn poll_close(&mut self, _: &mut Context<'_>) -> Poll<()> {
+            self.closed = true;
+            Poll::Ready(())
+        }
+    }
+
+    type Answer = Option<Result<(Bytes, bool), PollError>>;
+
+    /// Records the answer it is given.
+    struct Reply(std::sync::Arc<std::sync::Mutex<Answer>>);
+
+    impl PollReply for Reply {
+        fn send(self, answer: Result<(Bytes, bool), PollError>) -> bool {
+            *self.0.lock().unwrap() = Some(answer);
+            true
+        }
+        fn poll_closed(&mut self, _: &mut Context<'_>) -> Poll<()> {
+            Poll::Pending
+        }
+    }
+
+    fn text(s: &str) -> WsPacket {
+        WsPacket::Packet(Packet::decode_str(Str::from(s.to_owned())).unwrap())
+    }
+
+    #[test]
+    fn a_probe_becomes_the_transport_and_a_waiting_poll_is_released() {
+        let now = Instant::now();
+        let claimed = AtomicBool::new(true);
+        let config = EngineConfig::default();
+        let mut s = Session::new(Sid::random(), &config, TransportKind::Polling, now);
+        s.handle_poll(now).unwrap();
+        let _open = s.poll_transmit();
+        let mut t: Transports<Mock, Reply> = Transports::new(false);
+        let answer = std::sync::Arc::new(std::sync::Mutex::new(None));
+        t.handle_poll(&mut s, now, Reply(answer.clone()));
+        let waker = std::task::Waker::noop();
+        let mut cx = Context::from_waker(waker);
+        let mut quiet = Quiet::default();
+
+        let mut probe = Box::new(Mock::default());
+        probe.reads.push_back(text("2probe"));
+        t.set_probe(probe, s.handle_upgrade_start(now).is_err());
+        assert!(t.poll_probe(&mut s, &claimed, &mut cx, now, &mut quiet));
+        t.write_transmits(&mut s, &claimed, &mut cx);
+        // The probe's reads ran out: it is quiet for this wake.
+        assert!(quiet.probe);
+        // The waiting GET is released with a noop once the check comes.
+        s.handle_timeout(now + crate::session::UPGRADE_CHECK_INTERVAL);
+        t.write_transmits(&mut s, &claimed, &mut cx);
+        let got = answer.lock().unwrap().take();
+        assert!(
+            matches!(got, Some(Ok((ref b, false))) if &b[..] == b"6"),
+            "{got:?}"
+        );
+
+        // `5` on the probe: it becomes the transport; packets go to it.
+        quiet = Quiet::default();
+        if let Some(p) = t.probe.as_mut() {
+            p.ws.reads.push_back(text("5"));
+        }
+        assert!(t.poll_probe(&mut s, &claimed, &mut cx, now, &mut quiet));
+        assert_eq!(s.transport(), TransportKind::WebSocket);
+        assert!(t.probe.is_none() && t.ws.is_some());
+        let mail: Mailbox<Outgoing, ()> = Mailbox::new(4);
+        let pushed = mail
+            .push_app(Outgoing::One(
+                Packet::Message(Str::from("hi".to_owned())),
+                true,
+            ))
+            .ok();
+        assert!(pushed.is_some());
+        assert!(t.pull_app(&mut s, &mail, &claimed, 1000, &mut cx));
+        let ws = &t.ws.as_ref().unwrap().ws;
+        assert_eq!(ws.sent, ["3probe", "4hi"]);
+
+        // The client goes away: the session closes; the claim stays (the
+        // session is no longer on polling).
+        t.ws.as_mut()
+            .unwrap()
+            .ws
+            .reads
+            .push_back(WsPacket::Closed { error: false });
+        quiet = Quiet::default();
+        assert!(t.poll_ws(&mut s, &mut cx, now, &mut quiet));
+        assert!(s.is_closed());
+        assert!(!t.poll_sockets(&mut s, &claimed, &mut cx));
+        assert!(t.is_idle());
+        assert!(claimed.load(Ordering::Acquire));
+    }
+
+    #[test]
+    fn a_refused_probe_is_closed_and_releases_the_claim() {
+        let now = Instant::now();
+        let claimed = AtomicBool::new(true);
+        let config = EngineConfig::default();
+        let mut s = Session::new(Sid::random(), &config, TransportKind::Polling, now);
+        let mut t: Transports<Mock, Reply> = Transports::new(false);
+        let waker = std::task::Waker::noop();
+        let mut cx = Context::from_waker(waker);
+        t.set_probe(Box::default(), true);
+        assert!(!t.poll_sockets(&mut s, &claimed, &mut cx));
+        assert!(t.probe.is_none());
+        assert!(!claimed.load(Ordering::Acquire));
+    }
+}
