@@ -6,17 +6,19 @@
 //! The protocol cores read no clock, spawn nothing and do no I/O. A driver
 //! supplies:
 //! - **I/O**: accepting connections and HTTP/1.1 (here `httparse` over
-//!   async-io's `Async<TcpStream>`, in [`http1`](crate) terms: heads,
+//!   async-io's `Async<TcpStream>`: heads within `header_read_timeout`,
 //!   `Content-Length` bodies bounded by `max_payload`, keep-alive), and the
-//!   WebSocket byte stream, framed by [`engineio::wsframe`];
+//!   WebSocket byte stream, framed and buffered by the shared
+//!   [`engineio::wsbuf::WsBuffers`];
 //! - **routing**: the decisions made from a request alone, shared with the
 //!   tokio engine in [`engineio::routing`] (status codes, JSON bodies,
 //!   CORS, preflight, cookie, WebSocket handshake checks and accept key);
 //! - **one task per session** that owns its [`engineio::Session`]: feeds it
-//!   polls, POST bodies, WebSocket frames and timer expiries, drains its
-//!   transmits and events, and reports to the [`Handler`]. Other tasks reach
-//!   it through the socket's [`engineio::mailbox::Mailbox`]; no lock is held
-//!   across an await or a handler call;
+//!   polls, POST bodies and timer expiries, runs the shared
+//!   [`engineio::drive::Transports`] (WebSocket frames in, transmits out,
+//!   the send buffer drained) and reports events to the [`Handler`]. Other
+//!   tasks reach it through the socket's [`engineio::handle::SocketCore`]
+//!   mailbox; no lock is held across an await or a handler call;
 //! - **timers**: one per session, re-armed at [`engineio::Session::poll_timeout`]
 //!   (here an async-io [`Timer`](async_io::Timer)), plus read deadlines for
 //!   request heads and bodies;
