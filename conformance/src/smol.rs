@@ -14,7 +14,7 @@ use socketio_smol::{Engine, SmolRuntime};
 
 use crate::{eio_config, sio_interop_config, sio_interop_server_on, sio_server_on, Echo};
 
-/// Threads the executor runs on.
+/// Threads the executor of a background server runs on.
 const THREADS: usize = 2;
 
 /// The suite servers that run on every runtime.
@@ -78,12 +78,15 @@ pub fn main(mode: Mode, host: &str, port: u16) -> io::Result<()> {
     serve(mode, listener)
 }
 
-/// Serves `mode` on `listener` until it fails, on this thread and one more.
+/// Serves `mode` on `listener` until it fails, on this thread alone: the
+/// requests of a client are then taken in the order they arrived, as the
+/// suites assume (their "forcefully close the session" sends a GET and the
+/// close POST at once, and fails if the POST reaches the session first).
 pub fn serve(mode: Mode, listener: TcpListener) -> io::Result<()> {
     let rt = SmolRuntime::new();
     let engine = engine(mode, &rt);
     let listener = Async::new(listener)?;
-    rt.block_on(THREADS, engine.serve(listener))
+    rt.block_on(1, engine.serve(listener))
 }
 
 /// A server running on its own threads; dropping it stops them.
