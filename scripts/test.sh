@@ -7,7 +7,8 @@
 # WebSocket cases against `conformance ws-echo` (kosoku, pinned, in a venv);
 # the HTTP API against its OpenAPI description (schemathesis, pinned, in a
 # venv); a 2-minute soak (scripts/soak.sh); then a 30-second smoke run of
-# every fuzz target (installs cargo-fuzz if missing).
+# every fuzz target (installs cargo-fuzz if missing). Before the tests, a check
+# that `socketio` without default features pulls in no tokio (scripts/runtime-free.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 echo "==> npm ci (conformance/interop)"
@@ -23,6 +24,8 @@ if ! command -v redis-server >/dev/null; then
     $SUDO apt-get update && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server
 fi
 redis-server --version
+echo "==> socketio core without tokio (cargo tree)"
+scripts/runtime-free.sh
 echo "==> cargo test --workspace"
 cargo test --workspace
 echo "==> autobahn (conformance ws-echo)"
