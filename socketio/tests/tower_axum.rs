@@ -168,19 +168,7 @@ async fn websocket_client_round_trips_through_axum() {
 async fn polling_session_upgrades_to_websocket_through_axum() {
     let (addr, _) = start().await;
     let c = Polling::connect(addr).await;
-    let url = format!(
-        "ws://{addr}/socket.io/?EIO=4&transport=websocket&sid={}",
-        c.eio_sid
-    );
-    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let (ws, _) = tokio_tungstenite::client_async(url, stream).await.unwrap();
-    let mut ws = Client {
-        ws,
-        eio_sid: c.eio_sid.clone(),
-    };
-    ws.send("2probe").await;
-    assert_eq!(ws.text().await, "3probe");
-    ws.send("5").await;
+    let mut ws = Client::upgrade(addr, &c.eio_sid).await;
     ws.send(r#"42["echo","upgraded"]"#).await;
     assert_eq!(ws.text().await, r#"42["echo","upgraded"]"#);
 }
