@@ -24,13 +24,30 @@
 //! [`Handshake::peer`](crate::Handshake) and
 //! [`RequestInfo::peer`](crate::RequestInfo)) in the request's extensions:
 //! by default a [`PeerAddr`]; with [`EngineLayer::peer_from`] (or
-//! [`EngineTowerService::peer_from`]), first wherever that function looks,
-//! for instance axum's `ConnectInfo<SocketAddr>`, which axum inserts when
+//! [`EngineTowerService::peer_from`]), first wherever that function looks.
+//! With axum that is `ConnectInfo<SocketAddr>`, which axum inserts when
 //! served with `into_make_service_with_connect_info::<SocketAddr>()`:
+//! `.peer_from(|ext| ext.get::<ConnectInfo<SocketAddr>>().map(|c| c.0))`
+//! (this crate does not depend on axum). Any extension an app's own
+//! middleware inserts works the same way:
 //!
-//! ```ignore
-//! let layer = EngineLayer::new(engine)
-//!     .peer_from(|ext| ext.get::<ConnectInfo<SocketAddr>>().map(|c| c.0));
+//! ```no_run
+//! use std::net::SocketAddr;
+//! use engineio::tower::EngineLayer;
+//! # use engineio::{bytes::Bytes, Engine, EngineConfig, Handler, Socket, Str};
+//! # struct Echo;
+//! # impl Handler for Echo {
+//! #     fn on_message(&self, _: &Socket, _: Str) {}
+//! #     fn on_binary(&self, _: &Socket, _: Bytes) {}
+//! # }
+//!
+//! /// What the app's middleware puts in each request.
+//! #[derive(Clone)]
+//! struct ClientAddr(SocketAddr);
+//!
+//! let engine = Engine::new(EngineConfig::default(), Echo);
+//! let layer = EngineLayer::new(engine).peer_from(|ext| ext.get::<ClientAddr>().map(|c| c.0));
+//! // `tower_layer::Layer::layer(&layer, app)`, or axum's `Router::layer(layer)`.
 //! ```
 //!
 //! This module only routes requests and finds their peer; answering them
@@ -117,9 +134,10 @@ where
 /// A [`Layer`] that sends the engine path's requests to the engine and the
 /// others to the service it wraps (see [`EngineMount`]). Cheap to clone.
 ///
-/// With axum: `Router::new().route(..).layer(EngineLayer::new(engine))`
-/// (axum runs a layer for the routes and for the fallback, so the engine
-/// path needs no route of its own).
+/// With axum: `Router::new().route(..).layer(EngineLayer::new(engine))`,
+/// after the routes: axum runs a `layer` for the routes and for the
+/// fallback, so the engine path needs no route of its own (`route_layer`
+/// would skip the fallback, and with it the engine path).
 #[derive(Clone, Debug)]
 pub struct EngineLayer {
     service: EngineTowerService,
