@@ -1,11 +1,11 @@
-//! `conformance <mode> [--port N] [--host ADDR]`: serves one of the test
-//! servers on 127.0.0.1 (port 3000 by default) until interrupted; `--help`
-//! lists the modes.
+//! `conformance <mode> [--port N] [--host ADDR] [--mount axum]`: serves one
+//! of the test servers on 127.0.0.1 (port 3000 by default) until
+//! interrupted; `--help` lists the modes.
 
 use std::process::ExitCode;
 
 const USAGE: &str = "\
-usage: conformance <mode> [--port N] [--host ADDR]
+usage: conformance <mode> [--port N] [--host ADDR] [--mount axum]
 
 Serves a test server on ADDR:N (default 127.0.0.1:3000) until interrupted.
 
@@ -17,7 +17,10 @@ modes:
   ws-echo                  a raw WebSocket echo server on the engine's own framing
                            (any path, text as text, binary as binary, 64 MiB
                            message limit, no Engine.IO): the server the Autobahn
-                           fuzzingclient drives (scripts/autobahn.sh)";
+                           fuzzingclient drives (scripts/autobahn.sh)
+
+--mount axum: serve the Engine.IO or Socket.IO server (any mode but ws-echo)
+inside an axum Router that also answers GET /hello, instead of on its own.";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -25,6 +28,7 @@ async fn main() -> ExitCode {
     let mode = args.next();
     let mut port: u16 = 3000;
     let mut host = String::from("127.0.0.1");
+    let mut mount = conformance::Mount::Own;
     while let Some(a) = args.next() {
         match (a.as_str(), args.next()) {
             ("--port", Some(v)) => match v.parse() {
@@ -32,6 +36,10 @@ async fn main() -> ExitCode {
                 Err(_) => return usage(&format!("bad port {v:?}")),
             },
             ("--host", Some(v)) => host = v,
+            ("--mount", Some(v)) => match conformance::Mount::parse(&v) {
+                Some(m) => mount = m,
+                None => return usage(&format!("unknown mount {v:?}")),
+            },
             _ => return usage(&format!("unexpected argument {a:?}")),
         }
     }
@@ -46,6 +54,9 @@ async fn main() -> ExitCode {
             conformance::sio_interop_server_with(false).engine(conformance::sio_interop_config()),
             "socket.io",
         ),
+        Some("ws-echo") if mount != conformance::Mount::Own => {
+            return usage("ws-echo has no --mount")
+        }
         Some("ws-echo") => Server::WsEcho,
         Some("-h" | "--help") => {
             println!("{USAGE}");
@@ -66,7 +77,7 @@ async fn main() -> ExitCode {
         Server::Engine(engine, path) => {
             println!("conformance server on http://{host}:{port}/{path}/");
             tokio::select! {
-                r = engine.serve(listener) => return exit(r),
+                r = mount.serve(engine.clone(), listener) => return exit(r),
                 _ = tokio::signal::ctrl_c() => engine.close_all(),
             }
         }

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
 
-use common::{ensure_npm, interop_dir};
+use common::{ensure_npm, interop_dir, run_client};
 
 fn ensure_python() {
     static DONE: OnceLock<()> = OnceLock::new();
@@ -52,20 +52,7 @@ fn server(recovery: bool) -> (SocketAddr, tokio::runtime::Runtime) {
 
 fn run(program: &str, args: &[&str], dir: PathBuf, want: &str, recovery: bool) {
     let (addr, _rt) = server(recovery);
-    let url = format!("http://{addr}");
-    let mut full: Vec<&str> = args.to_vec();
-    full.insert(1, &url);
-    let out = Command::new(program)
-        .args(&full)
-        .current_dir(dir)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success() && stdout.contains(want),
-        "{program} {full:?} failed:\nstdout: {stdout}\nstderr: {stderr}"
-    );
+    run_client(program, args, &format!("http://{addr}"), dir, want);
 }
 
 fn node(mode: &str) {
