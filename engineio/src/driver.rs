@@ -19,6 +19,7 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use bytes::Bytes;
+use http::HeaderMap;
 use tokio::sync::oneshot;
 use tokio::time::Sleep;
 
@@ -198,7 +199,11 @@ impl Driver {
                 }
             },
             Ctl::Post(post) => {
-                let (packets, reply) = *post;
+                let (packets, reply, headers) = *post;
+                if headers.is_some() {
+                    // Events of earlier inputs go with their own headers.
+                    self.dispatch_events();
+                }
                 let result = match packets {
                     _ if self.session.is_closed() => Err(Some(PollError::Closed)),
                     _ if self.session.transport() != TransportKind::Polling => {
@@ -219,6 +224,10 @@ impl Driver {
                     }
                 };
                 let _ = reply.send(result);
+                if let Some(h) = headers {
+                    // This POST's messages, with its headers.
+                    self.dispatch_events_from(Some(&h));
+                }
             }
             Ctl::Probe(io) => {
                 let ws = wrap(*io, ws_config(&self.engine.config));
@@ -355,6 +364,13 @@ impl Driver {
     }
 
     fn dispatch_events(&mut self) -> bool {
+        self.dispatch_events_from(None)
+    }
+
+    /// Reports the session's events; messages come with `post`, the
+    /// headers of the POST that carried them, or else (when the engine
+    /// keeps message headers) the handshake's.
+    fn dispatch_events_from(&mut self, post: Option<&Arc<HeaderMap>>) -> bool {
         let mut any = false;
         let Driver {
             session,
@@ -363,15 +379,27 @@ impl Driver {
             unregistered,
             ..
         } = self;
+        let socket = &*socket;
         let handler = &*engine.handler;
+        let headers = match post {
+            Some(h) => Some(h),
+            None if engine.hooks.keeps_message_headers() => Some(&socket.handshake().headers),
+            None => None,
+        };
         // The loop takes application packets after this, so the handlers'
         // own sends need not wake this task (see `Mailbox::receiving`).
         let _receiving = socket.0.mail.receiving();
         while let Some(ev) = session.poll_event() {
             any = true;
             match ev {
-                Event::Message(s) => handler.on_message(socket, s),
-                Event::Binary(b) => handler.on_binary(socket, b),
+                Event::Message(s) => match headers {
+                    Some(h) => handler.on_message_with(socket, s, h),
+                    None => handler.on_message(socket, s),
+                },
+                Event::Binary(b) => match headers {
+                    Some(h) => handler.on_binary_with(socket, b, h),
+                    None => handler.on_binary(socket, b),
+                },
                 Event::Upgraded => {
                     socket
                         .0

@@ -36,6 +36,7 @@
 
 pub mod config;
 pub mod error;
+pub mod hooks;
 pub mod packet;
 pub mod payload;
 pub mod query;
@@ -48,6 +49,7 @@ pub use config::{
     Cookie, Cors, CorsOrigins, EngineConfig, SlowClientPolicy, TransportKind, Transports,
 };
 pub use error::{CloseReason, PacketError, SendError};
+pub use hooks::{BoxFuture, Hooks, Refusal, RequestHead, RequestInfo};
 pub use packet::{Frame, Packet, PacketType};
 pub use session::{Event, PollError, Session, Transmit, UpgradeError};
 pub use sid::{BuildSidHasher, Sid, SidHasher, SidMap, SidSet};
@@ -72,8 +74,6 @@ mod transport;
 
 #[cfg(feature = "tokio")]
 pub use engine::{Engine, EngineBuilder, EngineService, PeerAddr};
-#[cfg(feature = "tokio")]
-pub use registry::{BoxFuture, Refusal, RequestInfo};
 #[cfg(feature = "tokio")]
 pub use socket::{Handler, Handshake, Socket};
 #[cfg(feature = "tokio")]
