@@ -23,7 +23,7 @@ use tokio::net::TcpListener;
 use crate::config::{CorsOrigins, EngineConfig, TransportKind};
 use crate::driver::Driver;
 use crate::error::CloseReason;
-use crate::hooks::{Hooks, Refusal, RequestHead, RequestInfo};
+use crate::hooks::{Hooks, Refusal, RequestInfo};
 use crate::query::eio_params;
 use crate::registry::Inner;
 use crate::session::Session;
@@ -68,28 +68,10 @@ impl EngineBuilder {
         self
     }
 
-    /// Installs a hook adding headers to every handshake's answer (see
-    /// [`Hooks::initial_headers`]).
-    pub fn initial_headers<F>(mut self, hook: F) -> Self
-    where
-        F: Fn(&RequestHead<'_>, &mut http::HeaderMap) + Send + Sync + 'static,
-    {
-        self.hooks = self.hooks.initial_headers(hook);
-        self
-    }
-
-    /// Installs a hook adding headers to every successful answer (see
-    /// [`Hooks::headers`]).
-    pub fn headers<F>(mut self, hook: F) -> Self
-    where
-        F: Fn(&RequestHead<'_>, &mut http::HeaderMap) + Send + Sync + 'static,
-    {
-        self.hooks = self.hooks.headers(hook);
-        self
-    }
-
-    /// Replaces every hook with `hooks` (a bundle built elsewhere, say by
-    /// a Socket.IO server), including [`Hooks::message_headers`].
+    /// Replaces every hook with `hooks`: the way to install the response
+    /// headers hooks ([`Hooks::initial_headers`], [`Hooks::headers`]) and
+    /// [`Hooks::message_headers`], or a bundle built elsewhere (say by a
+    /// Socket.IO server).
     pub fn hooks(mut self, hooks: Hooks) -> Self {
         self.hooks = hooks;
         self

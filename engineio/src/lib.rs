@@ -83,3 +83,5 @@ pub use transport::ResponseFuture;
 
 /// Re-exported so users and tests need not depend on `bytes` directly.
 pub use bytes;
+/// Re-exported: the hooks' request and header types are `http`'s.
+pub use http;

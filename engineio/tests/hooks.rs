@@ -7,7 +7,7 @@ use common::*;
 use std::sync::{Arc, Mutex};
 
 use engineio::bytes::Bytes;
-use engineio::{Cookie, Cors, CorsOrigins, Engine, Handler, Refusal, Socket, Str};
+use engineio::{Cookie, Cors, CorsOrigins, Engine, Handler, Hooks, Refusal, Socket, Str};
 use http::header::{HeaderValue, SET_COOKIE};
 use http::{HeaderMap, StatusCode};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -55,7 +55,7 @@ async fn ws_with(
 /// Adds `first=<sid>` to handshakes and `x-answer: <method> <transport>`
 /// to every successful answer.
 fn hooked(config: engineio::EngineConfig) -> Engine {
-    Engine::builder(config)
+    let hooks = Hooks::new()
         .initial_headers(|head, h| {
             let v = format!("first={}", head.sid);
             h.append(SET_COOKIE, HeaderValue::from_str(&v).unwrap());
@@ -63,7 +63,9 @@ fn hooked(config: engineio::EngineConfig) -> Engine {
         .headers(|head, h| {
             let v = format!("{} {}", head.method, head.transport.as_str());
             h.insert("x-answer", HeaderValue::from_str(&v).unwrap());
-        })
+        });
+    Engine::builder(config)
+        .hooks(hooks)
         .build(Recorder::default())
 }
 
@@ -236,7 +238,7 @@ async fn post_with(srv: &Server, sid: &str, id: &str, body: &[u8]) {
 #[tokio::test]
 async fn messages_come_with_the_headers_of_their_post_or_handshake() {
     let heard = Heard::default();
-    let hooks = engineio::Hooks::new().message_headers(true);
+    let hooks = Hooks::new().message_headers(true);
     let engine = Engine::builder(fast_config())
         .hooks(hooks)
         .build(heard.clone());
