@@ -160,7 +160,10 @@ impl<'a> RequestHead<'a> {
 ///
 /// On a handshake both run, `initial_headers` first. The headers they add
 /// are appended to the response: a name it already has (say `Set-Cookie`
-/// with the `io` cookie) gets a second value.
+/// with the `io` cookie) gets a second value. They run when the request
+/// arrives (a poll's answer may come much later; nothing of the request is
+/// kept meanwhile but what they added), and what they added is dropped if
+/// the answer turns out to be an error.
 #[derive(Clone, Default)]
 pub struct Hooks {
     allow_request: Option<Arc<AllowRequestFn>>,
@@ -210,9 +213,12 @@ impl Hooks {
 
     /// With `true`, each message the application receives comes with the
     /// headers of the request that carried it (default `false`): for
-    /// polling the `POST` whose body held it, for WebSocket the session's
-    /// handshake. They are copied once per `POST` (one allocation), and
-    /// shared by the messages of that `POST`; with `false`, nothing is kept.
+    /// polling the `POST` whose body held it; for WebSocket the session's
+    /// handshake request ([`Handshake::headers`](crate::Handshake), already
+    /// kept: for a session that upgraded from polling, the polling
+    /// handshake's, not the upgrade request's). A `POST`'s are copied once
+    /// (one allocation) and shared by its messages; with `false`, nothing
+    /// is kept or copied.
     pub fn message_headers(mut self, keep: bool) -> Self {
         self.message_headers = keep;
         self
@@ -356,6 +362,33 @@ mod tests {
         assert_eq!(cookies, ["io=x", "a=1", "b=2"]);
         assert_eq!(resp["x-one"], "1");
         assert_eq!(resp.len(), 5);
+    }
+
+    #[test]
+    fn check_runs_the_hook_on_the_request() {
+        let hooks = Hooks::new().allow_request(|info| async move {
+            match info.headers.contains_key("x-token") {
+                true => Ok(()),
+                false => Err(Refusal::forbidden("no token")),
+            }
+        });
+        let verdict = |headers: HeaderMap| {
+            let u = Uri::from_static("/e/?EIO=4");
+            let info = || RequestInfo::new(Method::GET, &u, headers, None, TransportKind::Polling);
+            let mut fut = hooks.check(info).expect("a hook");
+            let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+            match fut.as_mut().poll(&mut cx) {
+                std::task::Poll::Ready(v) => v,
+                std::task::Poll::Pending => panic!("the hook does not wait"),
+            }
+        };
+        assert_eq!(
+            verdict(HeaderMap::new()),
+            Err(Refusal::forbidden("no token"))
+        );
+        let mut h = HeaderMap::new();
+        h.insert("x-token", HeaderValue::from_static("t"));
+        assert_eq!(verdict(h), Ok(()));
     }
 
     #[test]

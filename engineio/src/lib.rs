@@ -31,6 +31,10 @@
 //! the layer or the service of the `tower` module (feature
 //! `tower`). Sessions are driven by a pure
 //! [`Session`] that you can also drive from another runtime.
+//!
+//! The application's request [`Hooks`] (refuse a handshake, add response
+//! headers, keep each message's request headers) are runtime-free too:
+//! [`EngineBuilder::hooks`] installs them; another driver runs them itself.
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 

@@ -66,7 +66,9 @@ impl Data {
     /// ([`SocketIoBuilder::message_headers`](crate::SocketIoBuilder::message_headers)):
     /// over polling the `POST` whose body held the packet (for a binary
     /// packet, the one that held its first part), over WebSocket the
-    /// connection's handshake. `None` otherwise, and for data built here.
+    /// connection's handshake (for a connection that upgraded from
+    /// polling, its polling handshake). `None` otherwise, and for data
+    /// built here.
     ///
     /// Read per message, from the message itself: concurrent handlers of
     /// one connection each see their own request's headers.
