@@ -135,6 +135,10 @@ pub(crate) struct Driver {
     /// A WebSocket session's HTTP upgrade, until it completes: the driver
     /// is the only task (and allocation) a connection needs from the 101 on.
     upgrade: Option<OnUpgrade>,
+    /// The headers of the probe's upgrade request, and then of the
+    /// WebSocket it became, when messages keep their request's headers.
+    probe_headers: Option<Arc<HeaderMap>>,
+    ws_headers: Option<Arc<HeaderMap>>,
 }
 
 impl Driver {
@@ -159,6 +163,8 @@ impl Driver {
             base64,
             linger: None,
             upgrade: None,
+            probe_headers: None,
+            ws_headers: None,
         }
     }
 
@@ -229,8 +235,10 @@ impl Driver {
                     self.dispatch_events_from(Some(&h));
                 }
             }
-            Ctl::Probe(io) => {
-                let ws = wrap(*io, ws_config(&self.engine.config));
+            Ctl::Probe(probe) => {
+                let (io, headers) = *probe;
+                self.probe_headers = headers;
+                let ws = wrap(io, ws_config(&self.engine.config));
                 let mut slot = WsSlot::new(ws, self.base64);
                 // A refused probe is closed (and its claim released) by poll_sockets.
                 slot.closing = self.session.handle_upgrade_start(now).is_err();
@@ -302,6 +310,7 @@ impl Driver {
             }
             if self.session.transport() == TransportKind::WebSocket && self.ws.is_none() {
                 self.ws = self.probe.take();
+                self.ws_headers = self.probe_headers.take();
                 quiet.ws = false;
             }
         }
@@ -369,7 +378,8 @@ impl Driver {
 
     /// Reports the session's events; messages come with `post`, the
     /// headers of the POST that carried them, or else (when the engine
-    /// keeps message headers) the handshake's.
+    /// keeps message headers) those of the request that opened the
+    /// WebSocket: the upgrade's, or for a WebSocket session the handshake's.
     fn dispatch_events_from(&mut self, post: Option<&Arc<HeaderMap>>) -> bool {
         let mut any = false;
         let Driver {
@@ -377,13 +387,16 @@ impl Driver {
             socket,
             engine,
             unregistered,
+            ws_headers,
             ..
         } = self;
         let socket = &*socket;
         let handler = &*engine.handler;
         let headers = match post {
             Some(h) => Some(h),
-            None if engine.hooks.keeps_message_headers() => Some(&socket.handshake().headers),
+            None if engine.hooks.keeps_message_headers() => {
+                Some(ws_headers.as_ref().unwrap_or(&socket.handshake().headers))
+            }
             None => None,
         };
         // The loop takes application packets after this, so the handlers'

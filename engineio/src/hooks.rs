@@ -213,12 +213,12 @@ impl Hooks {
 
     /// With `true`, each message the application receives comes with the
     /// headers of the request that carried it (default `false`): for
-    /// polling the `POST` whose body held it; for WebSocket the session's
-    /// handshake request ([`Handshake::headers`](crate::Handshake), already
-    /// kept: for a session that upgraded from polling, the polling
-    /// handshake's, not the upgrade request's). A `POST`'s are copied once
-    /// (one allocation) and shared by its messages; with `false`, nothing
-    /// is kept or copied.
+    /// polling the `POST` whose body held it; for WebSocket the request
+    /// that opened the WebSocket: the handshake of a WebSocket session
+    /// ([`Handshake::headers`](crate::Handshake), already kept), the upgrade
+    /// request of a session that upgraded from polling. A `POST`'s or an
+    /// upgrade's are copied once (one allocation) and shared by its
+    /// messages; with `false`, nothing is kept or copied.
     pub fn message_headers(mut self, keep: bool) -> Self {
         self.message_headers = keep;
         self

@@ -54,8 +54,9 @@ pub trait Handler: Send + Sync + 'static {
     /// carried it: called instead of [`Handler::on_message`] when the
     /// engine keeps message headers ([`Hooks::message_headers`](crate::Hooks::message_headers)).
     /// For polling they are the `POST`'s (shared by the messages of one
-    /// `POST`); for WebSocket the session's handshake's
-    /// ([`Handshake::headers`]). Default: `on_message`.
+    /// `POST`); for WebSocket those of the request that opened it: the
+    /// handshake's ([`Handshake::headers`]), or the upgrade request's for a
+    /// session that upgraded from polling. Default: `on_message`.
     fn on_message_with(&self, socket: &Socket, text: Str, headers: &Arc<http::HeaderMap>) {
         let _ = headers;
         self.on_message(socket, text);
@@ -214,8 +215,9 @@ pub(crate) enum Ctl {
     /// allocates room for 32 of these up front.
     Post(Box<PostRequest>),
     /// The HTTP connection of an accepted upgrade, for the probe: the
-    /// driver makes it a WebSocket. Boxed, as `Post`.
-    Probe(Box<Upgraded>),
+    /// driver makes it a WebSocket; with the upgrade request's headers when
+    /// messages keep them. Boxed, as `Post`.
+    Probe(Box<(Upgraded, Option<Arc<http::HeaderMap>>)>),
     Close(CloseReason),
 }
 

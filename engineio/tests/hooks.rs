@@ -251,7 +251,26 @@ async fn messages_come_with_the_headers_of_their_post_or_handshake() {
         .unwrap();
     ws_text(&mut ws).await;
     ws_send(&mut ws, "4d").await;
-    let seen = heard.wait(5).await;
+    heard.wait(5).await;
+    // An upgraded session: the upgrade request's, not the handshake's.
+    let hs = [("x-request-id", "handshake")];
+    let r = request(srv.addr, "GET", &eio(None, "polling"), &hs, b"").await;
+    let sid = serde_json::from_str::<serde_json::Value>(&r.text()[1..]).unwrap()["sid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (mut up, _) = ws_with(
+        srv.addr,
+        &eio(Some(&sid), "websocket"),
+        &[("x-request-id", "up")],
+    )
+    .await
+    .unwrap();
+    ws_send(&mut up, "2probe").await;
+    assert_eq!(ws_text(&mut up).await, "3probe");
+    ws_send(&mut up, "5").await;
+    ws_send(&mut up, "4e").await;
+    let seen = heard.wait(6).await;
     let s = |t: &str, id: &str| (t.to_owned(), Some(id.to_owned()));
     assert_eq!(
         seen,
@@ -260,7 +279,8 @@ async fn messages_come_with_the_headers_of_their_post_or_handshake() {
             s("b", "one"),
             s("c", "two"),
             s("binary", "two"),
-            s("d", "ws")
+            s("d", "ws"),
+            s("e", "up")
         ]
     );
 }

@@ -66,9 +66,9 @@ impl Data {
     /// ([`SocketIoBuilder::message_headers`](crate::SocketIoBuilder::message_headers)):
     /// over polling the `POST` whose body held the packet (for a binary
     /// packet, the one that held its first part), over WebSocket the
-    /// connection's handshake (for a connection that upgraded from
-    /// polling, its polling handshake). `None` otherwise, and for data
-    /// built here.
+    /// request that opened the WebSocket (the handshake, or the upgrade
+    /// request of a connection that started on polling). `None`
+    /// otherwise, and for data built here.
     ///
     /// Read per message, from the message itself: concurrent handlers of
     /// one connection each see their own request's headers.

@@ -89,7 +89,8 @@ impl SocketIoBuilder {
 
     /// With `true`, every received event and ack knows the headers of the
     /// HTTP request that carried it ([`Data::request_headers`]): over
-    /// polling the `POST` that held it, over WebSocket the handshake.
+    /// polling the `POST` that held it, over WebSocket the request that
+    /// opened the WebSocket (handshake or upgrade).
     /// Default `false`: no headers are kept per message.
     pub fn message_headers(mut self, keep: bool) -> Self {
         self.hooks = self.hooks.message_headers(keep);

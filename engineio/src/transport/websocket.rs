@@ -22,7 +22,7 @@ use super::{error, error_response, set_cookie, with_hook_headers, ErrorCode, Res
 use crate::config::TransportKind;
 use crate::registry::Inner;
 use crate::sid::Sid;
-use crate::socket::{Ctl, Socket};
+use crate::socket::{detach_headers, Ctl, Socket};
 
 fn header_has_token<B>(req: &Request<B>, name: header::HeaderName, token: &str) -> bool {
     req.headers().get_all(name).iter().any(|v| {
@@ -169,11 +169,17 @@ fn upgrade_or_refuse<B>(inner: &Arc<Inner>, socket: Socket, req: &mut Request<B>
         socket.0.ws_claimed.store(false, Ordering::Release);
         return error(ErrorCode::BadRequest);
     };
+    // For the messages the WebSocket will carry (see `Hooks::message_headers`).
+    let headers = inner
+        .hooks
+        .keeps_message_headers()
+        .then(|| Arc::new(detach_headers(req.headers())));
     tokio::spawn(async move {
         match on.await {
             // The driver, which owns the session's WebSockets, frames it.
             Ok(io) => {
-                if let Err(Ctl::Probe(_io)) = socket.0.mail.push_ctl(Ctl::Probe(Box::new(io))) {
+                let probe = Ctl::Probe(Box::new((io, headers)));
+                if let Err(Ctl::Probe(_io)) = socket.0.mail.push_ctl(probe) {
                     // The session ended meanwhile; dropping closes the connection.
                 }
             }
