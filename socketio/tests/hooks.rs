@@ -2,7 +2,10 @@
 //! `initial_headers`, `headers`) and the request headers each received
 //! event carries (`message_headers`), over polling and WebSocket.
 mod common;
+#[path = "common/http.rs"]
+mod http_client;
 use common::*;
+use http_client::{request_with, sid_after, Reply};
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -11,65 +14,27 @@ use engineio::{Refusal, RequestHead};
 use http::header::{HeaderValue, SET_COOKIE};
 use http::{HeaderMap, StatusCode};
 use socketio::{Data, SocketIo};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::handshake::client::Response as WsResponse;
 use tokio_tungstenite::WebSocketStream;
 
-/// An HTTP answer: status, headers, body.
-struct Answer {
-    status: u16,
-    headers: HeaderMap,
-    body: String,
-}
-
-/// One polling request on its own connection, with `headers`.
+/// One polling request with these `headers`.
 async fn polling(
     addr: SocketAddr,
     method: &str,
     sid: Option<&str>,
     headers: &[(&str, &str)],
     body: &str,
-) -> Answer {
-    let sid = sid.map_or(String::new(), |s| format!("&sid={s}"));
-    let mut req = format!(
-        "{method} /socket.io/?EIO=4&transport=polling{sid} HTTP/1.1\r\nHost: x\r\n\
-         Connection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        req += &format!("{k}: {v}\r\n");
-    }
-    req += "\r\n";
-    req += body;
-    let mut s = TcpStream::connect(addr).await.unwrap();
-    s.write_all(req.as_bytes()).await.unwrap();
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).await.unwrap();
-    let (head, body) = raw.split_once("\r\n\r\n").expect("an HTTP answer");
-    let mut lines = head.lines();
-    let status = lines.next().unwrap()[9..12].parse().unwrap();
-    let mut map = HeaderMap::new();
-    for (k, v) in lines.filter_map(|l| l.split_once(": ")) {
-        map.append(
-            http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
-            HeaderValue::from_str(v).unwrap(),
-        );
-    }
-    Answer {
-        status,
-        headers: map,
-        body: body.to_owned(),
-    }
+) -> Reply {
+    request_with(addr, method, &http_client::polling(sid), headers, body).await
 }
 
 /// Opens a polling session and connects it to `/`; returns its sid.
 async fn polling_connect(addr: SocketAddr, headers: &[(&str, &str)]) -> String {
     let open = polling(addr, "GET", None, headers, "").await;
     assert_eq!(open.status, 200, "{}", open.body);
-    let v: serde_json::Value = serde_json::from_str(&open.body[1..]).unwrap();
-    let sid = v["sid"].as_str().unwrap().to_owned();
+    let sid = sid_after("0", &open.body);
     assert_eq!(
         polling(addr, "POST", Some(&sid), headers, "40").await.body,
         "ok"
@@ -143,8 +108,7 @@ async fn builder_hooks_reach_the_wire() {
 
     let token = [("x-token", "t")];
     let open = polling(addr, "GET", None, &token, "").await;
-    let v: serde_json::Value = serde_json::from_str(&open.body[1..]).unwrap();
-    let sid = v["sid"].as_str().unwrap();
+    let sid = &sid_after("0", &open.body);
     assert_eq!(all(&open.headers, "set-cookie"), [format!("first={sid}")]);
     assert_eq!(all(&open.headers, "x-answer"), ["GET"]);
     let post = polling(addr, "POST", Some(sid), &token, "40").await;
