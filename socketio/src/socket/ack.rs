@@ -2,6 +2,7 @@
 //! client's ack request, and the socket's pending acks for its own
 //! `emit_with_ack`, each removed however its wait ends.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_channel::oneshot;
@@ -97,7 +98,7 @@ impl Socket {
     }
 
     /// An ACK or BINARY_ACK from the client: answers the emit waiting for it.
-    pub(super) fn handle_ack(&self, packet: Packet) {
+    pub(super) fn handle_ack(&self, packet: Packet, headers: Option<Arc<http::HeaderMap>>) {
         let Some(id) = packet.id else { return };
         let tx = lock(&self.0.acks).remove(&id);
         if let Some(tx) = tx {
@@ -105,7 +106,8 @@ impl Socket {
                 Some(Value::Array(a)) => a,
                 _ => Vec::new(),
             };
-            let _ = tx.send(Data::from_parts(args, packet.attachments));
+            let _ =
+                tx.send(Data::from_parts(args, packet.attachments).with_request_headers(headers));
         }
     }
 }

@@ -444,12 +444,13 @@ impl Socket {
         self.0.heard.load(Ordering::Relaxed)
     }
 
-    /// Handles a packet for this namespace from the client.
-    pub(crate) fn handle_packet(&self, packet: Packet) {
+    /// Handles a packet for this namespace from the client, carried by a
+    /// request with `headers` when the server keeps them.
+    pub(crate) fn handle_packet(&self, packet: Packet, headers: Option<Arc<http::HeaderMap>>) {
         self.0.heard.store(true, Ordering::Relaxed);
         match packet.ty {
-            PacketType::Event | PacketType::BinaryEvent => self.handle_event(packet),
-            PacketType::Ack | PacketType::BinaryAck => self.handle_ack(packet),
+            PacketType::Event | PacketType::BinaryEvent => self.handle_event(packet, headers),
+            PacketType::Ack | PacketType::BinaryAck => self.handle_ack(packet, headers),
             PacketType::Disconnect => self.close(DisconnectReason::ClientNamespaceDisconnect),
             PacketType::Connect | PacketType::ConnectError => {}
         }
