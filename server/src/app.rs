@@ -337,8 +337,7 @@ impl Conn for Counted {
     fn send(&self, packet: &Encoded) -> Result<(), SendError> {
         let st = self.state.upgrade();
         if let Some(st) = &st {
-            let n =
-                packet.text().len() + packet.attachments().iter().map(Bytes::len).sum::<usize>();
+            let n = packet.wire_len();
             st.metrics
                 .bytes_sent_total
                 .fetch_add(n as u64, Ordering::Relaxed);
