@@ -1,13 +1,15 @@
-//! `conformance <mode> [--port N] [--host ADDR]`: serves one of the test
-//! servers on 127.0.0.1 (port 3000 by default) until interrupted; `--help`
-//! lists the modes.
+//! `conformance <mode> [--port N] [--host ADDR] [--parser P]`: serves one
+//! of the test servers on 127.0.0.1 (port 3000 by default) until
+//! interrupted; `--help` lists the modes.
 
 use std::process::ExitCode;
 
 const USAGE: &str = "\
-usage: conformance <mode> [--port N] [--host ADDR]
+usage: conformance <mode> [--port N] [--host ADDR] [--parser json|msgpack]
 
 Serves a test server on ADDR:N (default 127.0.0.1:3000) until interrupted.
+--parser picks the Socket.IO parser of the sio-interop modes (default json;
+msgpack is socket.io-msgpack-parser's).
 
 modes:
   eio                      the engine.io-protocol suite's echo server (/engine.io/)
@@ -25,6 +27,7 @@ async fn main() -> ExitCode {
     let mode = args.next();
     let mut port: u16 = 3000;
     let mut host = String::from("127.0.0.1");
+    let mut parser = socketio::Parser::Json;
     while let Some(a) = args.next() {
         match (a.as_str(), args.next()) {
             ("--port", Some(v)) => match v.parse() {
@@ -32,6 +35,10 @@ async fn main() -> ExitCode {
                 Err(_) => return usage(&format!("bad port {v:?}")),
             },
             ("--host", Some(v)) => host = v,
+            ("--parser", Some(v)) => match socketio::Parser::from_name(&v) {
+                Some(p) => parser = p,
+                None => return usage(&format!("unknown parser {v:?}")),
+            },
             _ => return usage(&format!("unexpected argument {a:?}")),
         }
     }
@@ -39,11 +46,13 @@ async fn main() -> ExitCode {
         Some("eio") => Server::Engine(conformance::eio_engine(), "engine.io"),
         Some("sio") => Server::Engine(conformance::sio_engine(), "socket.io"),
         Some("sio-interop") => Server::Engine(
-            conformance::sio_interop_server().engine(conformance::sio_interop_config()),
+            conformance::sio_interop_server_using(true, parser)
+                .engine(conformance::sio_interop_config()),
             "socket.io",
         ),
         Some("sio-interop-no-recovery") => Server::Engine(
-            conformance::sio_interop_server_with(false).engine(conformance::sio_interop_config()),
+            conformance::sio_interop_server_using(false, parser)
+                .engine(conformance::sio_interop_config()),
             "socket.io",
         ),
         Some("ws-echo") => Server::WsEcho,
