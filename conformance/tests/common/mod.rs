@@ -20,8 +20,8 @@ pub fn ensure_npm() {
             "socket.io-client",
             "socket.io-msgpack-parser",
         ]
-            .iter()
-            .all(|p| dir.join("node_modules").join(p).is_dir());
+        .iter()
+        .all(|p| dir.join("node_modules").join(p).is_dir());
         if installed {
             return;
         }
