@@ -183,6 +183,7 @@ impl Encoded {
 /// Runs `f` on this thread's cleared encoding buffer, where packets are
 /// encoded before their exact-size copy: one allocation per packet, owned
 /// by its message alone.
+#[inline(always)]
 fn with_scratch<T>(f: impl FnOnce(&mut Vec<u8>) -> T) -> T {
     thread_local! {
         static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
