@@ -7,6 +7,9 @@
 //! tests: the text message `close-me` is not echoed; the server closes the
 //! session instead.
 //!
+//! [`Mount`] says where an engine is served: on its own, or in an axum
+//! router ([`axum_router`], `--mount axum`) beside a `GET /hello` route.
+//!
 //! [`serve_ws_echo`] is no Engine.IO server: a raw WebSocket echo on the
 //! engine's own framing (`engineio::raw_ws`), any path, text as text and
 //! binary as binary, messages up to [`WS_ECHO_MAX_MESSAGE`]; the
@@ -15,11 +18,13 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod axum_mount;
 mod interop;
 mod ws_echo;
 
 use std::time::Duration;
 
+pub use axum_mount::{axum_router, Mount, HELLO};
 pub use interop::{
     sio_interop_config, sio_interop_server, sio_interop_server_using, sio_interop_server_with,
 };

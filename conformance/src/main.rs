@@ -1,16 +1,14 @@
-//! `conformance <mode> [--port N] [--host ADDR] [--parser P]`: serves one
-//! of the test servers on 127.0.0.1 (port 3000 by default) until
-//! interrupted; `--help` lists the modes.
+//! `conformance <mode> [--port N] [--host ADDR] [--mount axum] [--parser P]`:
+//! serves one of the test servers on 127.0.0.1 (port 3000 by default)
+//! until interrupted; `--help` lists the modes.
 
 use std::process::ExitCode;
 
 const USAGE: &str = "\
-usage: conformance <mode> [--port N] [--host ADDR] [--parser json|msgpack]
+usage: conformance <mode> [--port N] [--host ADDR] [--mount axum]
+                          [--parser json|msgpack]
 
 Serves a test server on ADDR:N (default 127.0.0.1:3000) until interrupted.
---parser picks the Socket.IO parser of the sio-interop modes (default json;
-msgpack is socket.io-msgpack-parser's).
-
 modes:
   eio                      the engine.io-protocol suite's echo server (/engine.io/)
   sio                      the socket.io-protocol suite's server (/socket.io/)
@@ -19,7 +17,12 @@ modes:
   ws-echo                  a raw WebSocket echo server on the engine's own framing
                            (any path, text as text, binary as binary, 64 MiB
                            message limit, no Engine.IO): the server the Autobahn
-                           fuzzingclient drives (scripts/autobahn.sh)";
+                           fuzzingclient drives (scripts/autobahn.sh)
+
+--mount axum: serve the Engine.IO or Socket.IO server (any mode but ws-echo)
+inside an axum Router that also answers GET /hello, instead of on its own.
+--parser msgpack: the sio-interop modes speak socket.io-msgpack-parser
+(default json).";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -28,6 +31,7 @@ async fn main() -> ExitCode {
     let mut port: u16 = 3000;
     let mut host = String::from("127.0.0.1");
     let mut parser = socketio::Parser::Json;
+    let mut mount = conformance::Mount::Own;
     while let Some(a) = args.next() {
         match (a.as_str(), args.next()) {
             ("--port", Some(v)) => match v.parse() {
@@ -38,6 +42,10 @@ async fn main() -> ExitCode {
             ("--parser", Some(v)) => match socketio::Parser::from_name(&v) {
                 Some(p) => parser = p,
                 None => return usage(&format!("unknown parser {v:?}")),
+            },
+            ("--mount", Some(v)) => match conformance::Mount::parse(&v) {
+                Some(m) => mount = m,
+                None => return usage(&format!("unknown mount {v:?}")),
             },
             _ => return usage(&format!("unexpected argument {a:?}")),
         }
@@ -55,6 +63,9 @@ async fn main() -> ExitCode {
                 .engine(conformance::sio_interop_config()),
             "socket.io",
         ),
+        Some("ws-echo") if mount != conformance::Mount::Own => {
+            return usage("ws-echo has no --mount")
+        }
         Some("ws-echo") => Server::WsEcho,
         Some("-h" | "--help") => {
             println!("{USAGE}");
@@ -75,7 +86,7 @@ async fn main() -> ExitCode {
         Server::Engine(engine, path) => {
             println!("conformance server on http://{host}:{port}/{path}/");
             tokio::select! {
-                r = engine.serve(listener) => return exit(r),
+                r = mount.serve(engine.clone(), listener) => return exit(r),
                 _ = tokio::signal::ctrl_c() => engine.close_all(),
             }
         }

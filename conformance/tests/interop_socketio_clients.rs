@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
 
-use common::{ensure_npm, interop_dir};
+use common::{ensure_npm, interop_dir, run_client};
 use socketio::Parser;
 
 fn ensure_python() {
@@ -56,20 +56,7 @@ fn server(recovery: bool, parser: Parser) -> (SocketAddr, tokio::runtime::Runtim
 
 fn run(program: &str, args: &[&str], dir: PathBuf, want: &str, server: (bool, Parser)) {
     let (addr, _rt) = self::server(server.0, server.1);
-    let url = format!("http://{addr}");
-    let mut full: Vec<&str> = args.to_vec();
-    full.insert(1, &url);
-    let out = Command::new(program)
-        .args(&full)
-        .current_dir(dir)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success() && stdout.contains(want),
-        "{program} {full:?} failed:\nstdout: {stdout}\nstderr: {stderr}"
-    );
+    run_client(program, args, &format!("http://{addr}"), dir, want);
 }
 
 fn node(mode: &str) {

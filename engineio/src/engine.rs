@@ -35,9 +35,10 @@ use crate::transport::{
 };
 
 /// The peer address of a request, as a request extension: apps that mount
-/// [`Engine::handle`] (or an [`EngineService`] made without a peer) in
-/// their own server insert it to have it in [`Handshake::peer`](crate::Handshake)
-/// and [`RequestInfo::peer`]. [`Engine::serve`] and
+/// [`Engine::handle`] (or an [`EngineService`] made without a peer, or the
+/// `tower` feature's service or layer) in their own server insert it to
+/// have it in [`Handshake::peer`](crate::Handshake) and
+/// [`RequestInfo::peer`]. [`Engine::serve`] and
 /// [`Engine::serve_connection`] pass the address along themselves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PeerAddr(pub SocketAddr);
@@ -219,7 +220,9 @@ impl std::fmt::Debug for Engine {
     }
 }
 
-fn path_matches(configured: &str, path: &str) -> bool {
+/// Whether a request for `path` is for the engine at `configured`
+/// (trailing slashes aside).
+pub(crate) fn path_matches(configured: &str, path: &str) -> bool {
     let c = configured.trim_end_matches('/');
     let p = path.trim_end_matches('/');
     c == p

@@ -27,7 +27,9 @@
 //!
 //! To mount the engine in another hyper or axum app, route the engine path
 //! to [`Engine::handle`]; to serve a connection you accepted yourself, use
-//! [`Engine::serve_connection`]. Sessions are driven by a pure
+//! [`Engine::serve_connection`]; in a tower stack (an axum `Router`), use
+//! the layer or the service of the `tower` module (feature
+//! `tower`). Sessions are driven by a pure
 //! [`Session`] that you can also drive from another runtime.
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
@@ -63,6 +65,8 @@ pub mod raw_ws;
 mod registry;
 #[cfg(feature = "tokio")]
 mod socket;
+#[cfg(feature = "tower")]
+pub mod tower;
 #[cfg(feature = "tokio")]
 mod transport;
 

@@ -1,5 +1,6 @@
-//! Shared by the interop tests: where the client scripts live, and their
-//! npm packages installed (from the lock file) once per test binary.
+//! Shared by the interop tests: where the client scripts live, their npm
+//! packages installed (from the lock file) once per test binary, and a
+//! client script run against a server.
 #![allow(dead_code)]
 
 use std::path::PathBuf;
@@ -33,4 +34,22 @@ pub fn ensure_npm() {
             .success();
         assert!(ok, "npm ci failed in {}", dir.display());
     });
+}
+
+/// Runs `program` in `dir` with `url` inserted after the first of `args`
+/// (the script); fails the test unless it exits 0 and prints `want`.
+pub fn run_client(program: &str, args: &[&str], url: &str, dir: PathBuf, want: &str) {
+    let mut full: Vec<&str> = args.to_vec();
+    full.insert(1, url);
+    let out = Command::new(program)
+        .args(&full)
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stdout.contains(want),
+        "{program} {full:?} failed:\nstdout: {stdout}\nstderr: {stderr}"
+    );
 }
