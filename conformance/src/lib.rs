@@ -25,7 +25,9 @@ mod ws_echo;
 use std::time::Duration;
 
 pub use axum_mount::{axum_router, Mount, HELLO};
-pub use interop::{sio_interop_config, sio_interop_server, sio_interop_server_with};
+pub use interop::{
+    sio_interop_config, sio_interop_server, sio_interop_server_using, sio_interop_server_with,
+};
 pub use ws_echo::{echo, serve_ws_echo, ws_echo_config, WS_ECHO_MAX_MESSAGE};
 
 use engineio::{Cors, Engine, EngineConfig, Handler, Socket, Str};

@@ -142,13 +142,14 @@ impl Connection {
         server: Arc<Shared>,
         info: ConnectionInfo,
     ) -> Connection {
-        let max_attachments = server.namespaces.config().max_attachments;
+        let config = server.namespaces.config();
+        let decoder = Decoder::with_parser(config.parser, config.max_attachments);
         let client = Arc::new(Client {
             conn,
             server,
             info,
             state: Mutex::new(State {
-                decoder: Decoder::new(max_attachments),
+                decoder,
                 pending_headers: None,
                 sockets: HashMap::new(),
                 connecting: HashSet::new(),
@@ -273,8 +274,14 @@ impl Connection {
         self.0.conn.close();
     }
 
+    /// `packet` encoded with the server's parser.
+    fn encode(&self, packet: &Packet) -> Encoded {
+        let parser = self.0.server.namespaces.config().parser;
+        Encoded::with_parser(parser, packet, true)
+    }
+
     fn send(&self, packet: Packet) {
-        let _ = self.0.conn.send(&Encoded::new(&packet));
+        let _ = self.0.conn.send(&self.encode(&packet));
     }
 
     fn connect(&self, name: String, auth: Value) {
@@ -393,7 +400,7 @@ impl Connection {
             nsp.name(),
             Some(connect_payload(socket.id(), pid.as_deref())),
         );
-        socket.answer_connect(Encoded::new(&answer), missed, replayed, keep);
+        socket.answer_connect(self.encode(&answer), missed, replayed, keep);
         // The connection handlers start now, up to their first await (rooms
         // they join are joined before anyone can react to the answer); the
         // rest runs before the client's first events, which wait in the

@@ -104,8 +104,15 @@ pub struct ConnectionSection {
     pub compression_threshold: usize,
     /// Allowed transports. Default `["polling", "websocket"]`.
     pub transports: Vec<Transport>,
-    /// Most binary attachments per Socket.IO packet. Default 10.
+    /// Most binary attachments per Socket.IO packet (with msgpack: binary
+    /// values). Default 10.
     pub max_attachments: usize,
+    /// The Socket.IO parser every client must use: `"json"` (the default
+    /// `socket.io-parser`) or `"msgpack"` (`socket.io-msgpack-parser` 3.x:
+    /// each packet one binary message). One for the whole server, as in the
+    /// reference; a client with the other parser is closed at its first
+    /// packet (parse error). Default `"json"`.
+    pub parser: PacketParser,
     /// Packets queued for one connection before sends to it fail (a slow
     /// reader). Default 1024.
     pub send_buffer: usize,
@@ -163,6 +170,7 @@ impl Default for ConnectionSection {
             compression_threshold: 1024,
             transports: vec![Transport::Polling, Transport::Websocket],
             max_attachments: 10,
+            parser: PacketParser::Json,
             send_buffer: 1024,
             slow_client: SlowClient::Error,
             header_read_timeout_ms: 10_000,
@@ -600,6 +608,16 @@ choice! {
         Error = "error",
         /// `"close"`: the connection is closed at once, reason "slow client".
         Close = "close",
+    }
+}
+
+choice! {
+    /// `connection.parser`: the Socket.IO parser clients use.
+    PacketParser {
+        /// `"json"`: socket.io-parser, the reference's default.
+        Json = "json",
+        /// `"msgpack"`: socket.io-msgpack-parser 3.x.
+        Msgpack = "msgpack",
     }
 }
 

@@ -7,7 +7,7 @@
 //! refused strings of a raw value it checks.
 
 use super::{
-    ClientRoomJoins, Config, ConfigError, LogFormat, LogLevel, RedisAdapterKind,
+    ClientRoomJoins, Config, ConfigError, LogFormat, LogLevel, PacketParser, RedisAdapterKind,
     RedisSubscriptionMode, SlowClient, Transport,
 };
 use crate::identity::RESERVED_PREFIXES;
@@ -37,6 +37,12 @@ const CHOICES: &[Choice] = &[
         key: "slow_client",
         accepted: SlowClient::NAMES,
         message: |v| format!("connection.slow_client `{v}` must be `error` or `close`"),
+    },
+    Choice {
+        section: "connection",
+        key: "parser",
+        accepted: PacketParser::NAMES,
+        message: |v| format!("connection.parser `{v}` must be `json` or `msgpack`"),
     },
     Choice {
         section: "connection",
@@ -352,7 +358,7 @@ mod tests {
     #[test]
     fn refused_choices_keep_their_messages() {
         let mut v = serde_json::json!({
-            "connection": { "slow_client": "drop", "transports": ["polling", "pigeon"] },
+            "connection": { "slow_client": "drop", "transports": ["polling", "pigeon"], "parser": "bson" },
             "log": { "level": "loud" },
         });
         assert_eq!(
@@ -361,8 +367,17 @@ mod tests {
         );
         assert_eq!(v["connection"]["slow_client"], "error");
         assert_eq!(v["connection"]["transports"][1], "polling");
+        assert_eq!(v["connection"]["parser"], "json");
         assert_eq!(v["log"]["level"], "error");
         assert_eq!(check_choices(&mut v), None);
+        let e = Config::from_toml("[connection]\nparser = \"bson\"\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid config: connection.parser `bson` must be `json` or `msgpack`"
+        );
+        let c = Config::from_toml("[connection]\nparser = \"msgpack\"\n").unwrap();
+        assert_eq!(c.connection.parser, PacketParser::Msgpack);
+        assert_eq!(Config::default().connection.parser, PacketParser::Json);
         let e = Config::from_toml("[auth]\njwt_algorithms = [\"none\"]\n").unwrap_err();
         assert_eq!(
             e.to_string(),

@@ -34,7 +34,7 @@ impl AckSender {
             data: Some(&args),
             attachments: bins.len(),
         };
-        let encoded = Encoded::from_parts(parts, &bins, true);
+        let encoded = Encoded::from_parts(self.socket.0.scope.parser(), parts, &bins, true);
         self.socket.send_packet(encoded)
     }
 }
@@ -56,7 +56,8 @@ impl Socket {
         let id = self.0.scope.next_ack_id();
         let packet = Packet::event(self.nsp_name(), payload, Some(id), bins);
         let rx = self.register_ack(id);
-        if let Err(e) = self.send_packet(Encoded::new(&packet)) {
+        if let Err(e) = self.send_packet(Encoded::with_parser(self.0.scope.parser(), &packet, true))
+        {
             self.forget_ack(id);
             return Err(AckError::Emit(e));
         }

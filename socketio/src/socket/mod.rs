@@ -274,7 +274,7 @@ impl Socket {
                 ..Default::default()
             };
             recovery.record(self.0.scope.runtime().now(), &mut packet, &opts);
-            return self.send_packet(Encoded::new(&packet));
+            return self.send_packet(Encoded::with_parser(self.0.scope.parser(), &packet, true));
         }
         // Encoded from its parts: no `Packet`, no copy of the namespace.
         let parts = Parts {
@@ -284,7 +284,12 @@ impl Socket {
             data: Some(&payload),
             attachments: bins.len(),
         };
-        self.send_packet(Encoded::from_parts(parts, &bins, true))
+        self.send_packet(Encoded::from_parts(
+            self.0.scope.parser(),
+            parts,
+            &bins,
+            true,
+        ))
     }
 
     /// Reads what [`Socket::send_packet`] reads first, without locking, so
@@ -363,11 +368,8 @@ impl Socket {
 
     pub(crate) fn disconnect_namespace(&self) {
         if self.connected() {
-            let _ = self.send_packet(Encoded::new(&Packet::new(
-                PacketType::Disconnect,
-                self.nsp_name(),
-                None,
-            )));
+            let packet = Packet::new(PacketType::Disconnect, self.nsp_name(), None);
+            let _ = self.send_packet(Encoded::with_parser(self.0.scope.parser(), &packet, true));
         }
         self.close(DisconnectReason::ServerNamespaceDisconnect);
     }
