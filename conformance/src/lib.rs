@@ -103,3 +103,8 @@ pub fn sio_engine() -> Engine {
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;
+
+/// The embedding guide's Rust examples (`docs/embedding.md`), compiled as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/embedding.md")]
+pub struct EmbeddingDoctests;
