@@ -36,16 +36,37 @@ pub type Borrowed<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub type Responder =
     Arc<dyn Fn(u64, Value, &[Bytes]) -> BoxFuture<Result<(), AdapterError>> + Send + Sync>;
 
+/// What every cluster adapter of a namespace holds, whatever its transport.
+pub struct NodeState {
+    /// The namespace.
+    pub nsp: WeakNamespace,
+    /// Its name.
+    pub name: String,
+    /// This node's uid in the namespace.
+    pub uid: String,
+    /// The rooms of the local sockets.
+    pub rooms: LocalAdapter,
+    /// The requests waiting for answers.
+    pub requests: Requests,
+}
+
+impl NodeState {
+    /// The state of a new adapter of `nsp`, with uid `uid`.
+    pub fn new(nsp: WeakNamespace, uid: String) -> Self {
+        NodeState {
+            rooms: LocalAdapter::new(nsp.clone()),
+            name: nsp.name().to_owned(),
+            nsp,
+            uid,
+            requests: Requests::default(),
+        }
+    }
+}
+
 /// One namespace's adapter on a cluster transport.
 pub trait ClusterNode: Send + Sync + 'static {
-    /// This node's uid in the namespace.
-    fn uid(&self) -> &str;
-    /// The namespace.
-    fn namespace(&self) -> &WeakNamespace;
-    /// The rooms of the local sockets.
-    fn local(&self) -> &LocalAdapter;
-    /// The requests waiting for answers.
-    fn requests(&self) -> &Requests;
+    /// The namespace, its local rooms and pending requests.
+    fn state(&self) -> &NodeState;
     /// The counters.
     fn stats(&self) -> &Stats;
     /// How long a request waits for answers.
@@ -63,6 +84,67 @@ pub trait ClusterNode: Send + Sync + 'static {
     fn others(&self) -> Borrowed<'_, Result<usize, AdapterError>>;
 }
 
+/// Runs an operation's local part, then (if any) what tells the other
+/// servers.
+pub fn local_then(
+    local: BoxFuture<Result<(), AdapterError>>,
+    remote: Option<BoxFuture<Result<(), AdapterError>>>,
+) -> BoxFuture<Result<(), AdapterError>> {
+    match remote {
+        None => local,
+        Some(remote) => Box::pin(async move {
+            local.await?;
+            remote.await
+        }),
+    }
+}
+
+/// `socketsJoin` (`join`) or `socketsLeave`: here, then (unless local)
+/// on every node.
+pub fn join_or_leave<N: ClusterNode>(
+    node: &N,
+    join: bool,
+    opts: BroadcastOptions,
+    rooms: Vec<String>,
+) -> BoxFuture<Result<(), AdapterError>> {
+    let t = if join {
+        ty::SOCKETS_JOIN
+    } else {
+        ty::SOCKETS_LEAVE
+    };
+    let tell = (!opts.local)
+        .then(|| node.publish(t, sockets_message(&opts, ("rooms", json!(rooms))), &[]));
+    let local = &node.state().rooms;
+    let local = match join {
+        true => local.add_sockets(opts, rooms),
+        false => local.del_sockets(opts, rooms),
+    };
+    local_then(local, tell)
+}
+
+/// `disconnectSockets`: here, then (unless local) on every node.
+pub fn disconnect<N: ClusterNode>(
+    node: &N,
+    opts: BroadcastOptions,
+    close: bool,
+) -> BoxFuture<Result<(), AdapterError>> {
+    let tell = (!opts.local).then(|| {
+        let data = sockets_message(&opts, ("close", json!(close)));
+        node.publish(ty::DISCONNECT_SOCKETS, data, &[])
+    });
+    local_then(node.state().rooms.disconnect_sockets(opts, close), tell)
+}
+
+/// `serverSideEmit` without answers, to every node.
+pub fn server_side_emit<N: ClusterNode>(
+    node: &N,
+    event: String,
+    data: Data,
+) -> BoxFuture<Result<(), AdapterError>> {
+    let body = server_side_message(event, &data, None);
+    node.publish(ty::SERVER_SIDE_EMIT, body, data.attachments())
+}
+
 /// Applies a peer's operation of type `t` from node `uid` here (answering
 /// it when it asks); `None` when the message is malformed.
 pub fn apply<N: ClusterNode>(
@@ -72,11 +154,11 @@ pub fn apply<N: ClusterNode>(
     data: &Value,
     attachments: Vec<Bytes>,
 ) -> Option<()> {
-    let Some(nsp) = node.namespace().upgrade() else {
+    let state = node.state();
+    let Some(nsp) = state.nsp.upgrade() else {
         return Some(());
     };
-    let name = node.namespace().name();
-    let rooms = node.local();
+    let (name, rooms) = (state.name.as_str(), &state.rooms);
     let opts = wire::opts_from(data.get("opts")).ok()?;
     let request_id = data.get("requestId").and_then(Value::as_str);
     match t {
@@ -151,12 +233,12 @@ fn answer_broadcast<N: ClusterNode>(
     packet: Packet,
     opts: BroadcastOptions,
 ) {
-    let Some(nsp) = node.namespace().upgrade() else {
+    let Some(nsp) = node.state().nsp.upgrade() else {
         return;
     };
     let timeout = opts.timeout.unwrap_or(node.requests_timeout());
     let (count, mut answers) =
-        nsp.deliver_with_ack(packet, &node.local().local_sockets(&opts), timeout);
+        nsp.deliver_with_ack(packet, &node.state().rooms.local_sockets(&opts), timeout);
     let send = node.responder(requester);
     let id = id.to_owned();
     tokio::spawn(async move {
@@ -177,10 +259,11 @@ pub async fn fetch<N: ClusterNode>(
     opts: BroadcastOptions,
 ) -> Result<Vec<SocketInfo>, AdapterError> {
     let nsp = node
-        .namespace()
+        .state()
+        .nsp
         .upgrade()
         .ok_or(AdapterError::NamespaceGone)?;
-    let mut infos = nsp.fetch(&node.local().local_sockets(&opts));
+    let mut infos = nsp.fetch(&node.state().rooms.local_sockets(&opts));
     if opts.local {
         return Ok(infos);
     }
@@ -189,12 +272,13 @@ pub async fn fetch<N: ClusterNode>(
         return Ok(infos);
     }
     let mut req = node
-        .requests()
+        .state()
+        .requests
         .start(crate::cluster_msg::hex_id(), expected);
     let data = json!({ "opts": wire::opts_value(&opts, true), "requestId": req.id });
     node.publish(ty::FETCH_SOCKETS, data, &[]).await?;
     let deadline = tokio::time::Instant::now() + node.requests_timeout();
-    let name = node.namespace().name();
+    let name = node.state().name.as_str();
     for a in req
         .gather("fetch_sockets", expected, deadline, node.stats())
         .await?
@@ -228,17 +312,24 @@ pub async fn broadcast_with_ack<N: ClusterNode>(
     timeout: Duration,
 ) -> Result<Vec<AckResult>, AdapterError> {
     let nsp = node
-        .namespace()
+        .state()
+        .nsp
         .upgrade()
         .ok_or(AdapterError::NamespaceGone)?;
-    let (_, local) =
-        nsp.deliver_with_ack(packet.clone(), &node.local().local_sockets(&opts), timeout);
+    let (_, local) = nsp.deliver_with_ack(
+        packet.clone(),
+        &node.state().rooms.local_sockets(&opts),
+        timeout,
+    );
     let local = local.collect::<Vec<AckResult>>();
     if opts.local {
         return Ok(local.await);
     }
     let expected = node.others().await?;
-    let mut req = node.requests().start(crate::cluster_msg::hex_id(), 1024);
+    let mut req = node
+        .state()
+        .requests
+        .start(crate::cluster_msg::hex_id(), 1024);
     let mut request_opts = opts.clone();
     request_opts.timeout = Some(timeout);
     let data = json!({
@@ -302,7 +393,8 @@ pub async fn server_side_emit_with_ack<N: ClusterNode>(
         return Ok(Vec::new());
     }
     let mut req = node
-        .requests()
+        .state()
+        .requests
         .start(crate::cluster_msg::hex_id(), expected);
     let body = server_side_message(event, &data, Some(&req.id));
     node.publish(ty::SERVER_SIDE_EMIT, body, data.attachments())

@@ -17,17 +17,16 @@ use std::time::Duration;
 use bytes::Bytes;
 use engineio::Sid;
 use fred::prelude::PubsubInterface;
-use serde_json::{json, Value};
+use serde_json::Value;
 use socketio::{
-    AckResult, Adapter, AdapterError, BoxFuture, BroadcastOptions, Data, LocalAdapter, Packet,
-    Room, SocketInfo, WeakNamespace,
+    AckResult, Adapter, AdapterError, BoxFuture, BroadcastOptions, Data, Packet, Room, SocketInfo,
+    WeakNamespace,
 };
 
-use crate::cluster::{keep_subscribing, local_then, Channel, RedisCluster, Route, Subscribing};
+use crate::cluster::{keep_subscribing, Channel, RedisCluster, Route, Subscribing};
 use crate::cluster_msg::{answer_value, envelope, hex_id, is_response, ty};
-use crate::cluster_node::{self, Borrowed, ClusterNode, Responder};
+use crate::cluster_node::{self, Borrowed, ClusterNode, NodeState, Responder};
 use crate::config::SubscriptionMode;
-use crate::requests::Requests;
 use crate::stats::Stats;
 use crate::wire::{self, Decoded};
 
@@ -37,12 +36,8 @@ const SOCKET_ID_LEN: usize = 20;
 
 struct Inner {
     cluster: Arc<RedisCluster>,
-    nsp: WeakNamespace,
-    name: String,
-    uid: String,
+    node: NodeState,
     mode: SubscriptionMode,
-    rooms: LocalAdapter,
-    requests: Requests,
     /// Room channels subscribed to (`dynamic` mode).
     room_channels: Mutex<HashSet<Room>>,
 }
@@ -62,12 +57,8 @@ impl ShardedAdapter {
     ) -> Self {
         ShardedAdapter(Arc::new(Inner {
             cluster: cluster.clone(),
-            rooms: LocalAdapter::new(nsp.clone()),
-            name: nsp.name().to_owned(),
-            nsp,
-            uid: hex_id(),
+            node: NodeState::new(nsp, hex_id()),
             mode,
-            requests: Requests::default(),
             room_channels: Mutex::new(HashSet::new()),
         }))
     }
@@ -75,10 +66,10 @@ impl ShardedAdapter {
 
 impl Inner {
     fn main_channel(&self) -> String {
-        format!("{}#{}#", self.cluster.config.key, self.name)
+        format!("{}#{}#", self.cluster.config.key, self.node.name)
     }
     fn own_channel(&self, uid: &str) -> String {
-        format!("{}#{}#{}#", self.cluster.config.key, self.name, uid)
+        format!("{}#{}#{}#", self.cluster.config.key, self.node.name, uid)
     }
 
     fn publish(
@@ -88,7 +79,7 @@ impl Inner {
         data: Value,
         attachments: &[Bytes],
     ) -> BoxFuture<Result<(), AdapterError>> {
-        let payload = envelope(t, data, &self.uid, &self.name, attachments);
+        let payload = envelope(t, data, &self.node.uid, &self.node.name, attachments);
         let cluster = self.cluster.clone();
         Box::pin(async move { cluster.spublish(channel, payload).await })
     }
@@ -103,7 +94,8 @@ impl Inner {
         ) else {
             return false;
         };
-        if uid == self.uid || value.get("nsp").and_then(Value::as_str) != Some(&self.name) {
+        if uid == self.node.uid || value.get("nsp").and_then(Value::as_str) != Some(&self.node.name)
+        {
             return true;
         }
         let data = value.get("data").cloned().unwrap_or(Value::Null);
@@ -112,7 +104,7 @@ impl Inner {
             let Some(value) = answer_value(t, uid, data) else {
                 return false;
             };
-            return self.requests.answer(Decoded { value, attachments });
+            return self.node.requests.answer(Decoded { value, attachments });
         }
         cluster_node::apply(self, t, uid, &data, attachments).is_some()
     }
@@ -139,7 +131,7 @@ impl Inner {
     /// Whether `room` is a socket's own room (which gets no channel).
     fn is_private(&self, room: &str, joining: Sid) -> bool {
         room == joining.as_str()
-            || Sid::parse(room).is_some_and(|s| !self.rooms.socket_rooms(s).is_empty())
+            || Sid::parse(room).is_some_and(|s| !self.node.rooms.socket_rooms(s).is_empty())
     }
 
     /// `dynamic` mode: subscribes to the channels of public rooms that
@@ -178,7 +170,7 @@ impl Inner {
             let mut subscribed = lock(&self.room_channels);
             rooms
                 .iter()
-                .filter(|r| !self.rooms.has_room(r) && subscribed.remove(*r))
+                .filter(|r| !self.node.rooms.has_room(r) && subscribed.remove(*r))
                 .map(|r| self.own_channel(r))
                 .collect()
         };
@@ -196,7 +188,7 @@ impl Inner {
     /// mode) its rooms'; one channel per SSUBSCRIBE: on a Redis Cluster they
     /// hash to different slots, which one command may not mix.
     async fn subscribe_all(&self) -> Result<(), AdapterError> {
-        let mut channels = vec![self.main_channel(), self.own_channel(&self.uid)];
+        let mut channels = vec![self.main_channel(), self.own_channel(&self.node.uid)];
         channels.extend(
             lock(&self.room_channels)
                 .iter()
@@ -208,31 +200,11 @@ impl Inner {
         }
         Ok(())
     }
-
-    /// A join, leave or disconnect: here at once, then published.
-    fn tell(
-        &self,
-        t: u64,
-        opts: &BroadcastOptions,
-        extra: (&str, Value),
-    ) -> BoxFuture<Result<(), AdapterError>> {
-        let data = cluster_node::sockets_message(opts, extra);
-        self.publish(self.main_channel(), t, data, &[])
-    }
 }
 
 impl ClusterNode for Inner {
-    fn uid(&self) -> &str {
-        &self.uid
-    }
-    fn namespace(&self) -> &WeakNamespace {
-        &self.nsp
-    }
-    fn local(&self) -> &LocalAdapter {
-        &self.rooms
-    }
-    fn requests(&self) -> &Requests {
-        &self.requests
+    fn state(&self) -> &NodeState {
+        &self.node
     }
     fn stats(&self) -> &Stats {
         self.cluster.stats()
@@ -251,8 +223,8 @@ impl ClusterNode for Inner {
     fn responder(&self, requester: &str) -> Responder {
         let (channel, uid, name, cluster) = (
             self.own_channel(requester),
-            self.uid.clone(),
-            self.name.clone(),
+            self.node.uid.clone(),
+            self.node.name.clone(),
             self.cluster.clone(),
         );
         Arc::new(move |t, data, attachments| {
@@ -283,14 +255,14 @@ impl Route for Inner {
 impl Adapter for ShardedAdapter {
     fn init(&self) -> BoxFuture<Result<(), AdapterError>> {
         let route: Weak<dyn Route> = Arc::downgrade(&self.0) as Weak<Inner>;
-        self.0.cluster.register(&self.0.name, route.clone());
+        self.0.cluster.register(&self.0.node.name, route.clone());
         Box::pin(keep_subscribing(route, self.0.cluster.stats().clone()))
     }
 
     fn close(&self) -> BoxFuture<()> {
         let inner = self.0.clone();
         Box::pin(async move {
-            let mut channels = vec![inner.main_channel(), inner.own_channel(&inner.uid)];
+            let mut channels = vec![inner.main_channel(), inner.own_channel(&inner.node.uid)];
             channels.extend(
                 lock(&inner.room_channels)
                     .drain()
@@ -299,36 +271,39 @@ impl Adapter for ShardedAdapter {
             for channel in channels {
                 let _ = inner.cluster.subscriber.sunsubscribe(channel).await;
             }
-            inner.cluster.unregister(&inner.name);
+            inner.cluster.unregister(&inner.node.name);
         })
     }
 
     fn server_id(&self) -> Option<&str> {
-        Some(&self.0.uid)
+        Some(&self.0.node.uid)
     }
 
     fn add_all(&self, sid: Sid, rooms: &[Room]) {
-        let existed: Vec<bool> = rooms.iter().map(|r| self.0.rooms.has_room(r)).collect();
-        self.0.rooms.add_all(sid, rooms);
+        let existed: Vec<bool> = rooms
+            .iter()
+            .map(|r| self.0.node.rooms.has_room(r))
+            .collect();
+        self.0.node.rooms.add_all(sid, rooms);
         self.0.rooms_created(sid, rooms, &existed);
     }
     fn del(&self, sid: Sid, room: &str) {
-        self.0.rooms.del(sid, room);
+        self.0.node.rooms.del(sid, room);
         self.0.rooms_maybe_deleted(&[room.to_owned()]);
     }
     fn del_all(&self, sid: Sid) {
-        let rooms = self.0.rooms.socket_rooms(sid);
-        self.0.rooms.del_all(sid);
+        let rooms = self.0.node.rooms.socket_rooms(sid);
+        self.0.node.rooms.del_all(sid);
         self.0.rooms_maybe_deleted(&rooms);
     }
     fn socket_rooms(&self, sid: Sid) -> Vec<Room> {
-        self.0.rooms.socket_rooms(sid)
+        self.0.node.rooms.socket_rooms(sid)
     }
     fn rooms(&self) -> Vec<Room> {
-        self.0.rooms.rooms()
+        self.0.node.rooms.rooms()
     }
     fn local_sockets(&self, opts: &BroadcastOptions) -> Vec<Sid> {
-        self.0.rooms.local_sockets(opts)
+        self.0.node.rooms.local_sockets(opts)
     }
 
     fn broadcast(
@@ -345,7 +320,7 @@ impl Adapter for ShardedAdapter {
                 &packet.attachments,
             )
         });
-        let local = self.0.rooms.broadcast(packet, opts);
+        let local = self.0.node.rooms.broadcast(packet, opts);
         let Some(publish) = publish else { return local };
         Box::pin(async move {
             local.await?;
@@ -372,12 +347,7 @@ impl Adapter for ShardedAdapter {
         opts: BroadcastOptions,
         rooms: Vec<Room>,
     ) -> BoxFuture<Result<(), AdapterError>> {
-        let tell = (!opts.local).then(|| {
-            self.0
-                .tell(ty::SOCKETS_JOIN, &opts, ("rooms", json!(rooms)))
-        });
-        let local = self.0.rooms.add_sockets(opts, rooms);
-        local_then(local, tell)
+        cluster_node::join_or_leave(&*self.0, true, opts, rooms)
     }
 
     fn del_sockets(
@@ -385,12 +355,7 @@ impl Adapter for ShardedAdapter {
         opts: BroadcastOptions,
         rooms: Vec<Room>,
     ) -> BoxFuture<Result<(), AdapterError>> {
-        let tell = (!opts.local).then(|| {
-            self.0
-                .tell(ty::SOCKETS_LEAVE, &opts, ("rooms", json!(rooms)))
-        });
-        let local = self.0.rooms.del_sockets(opts, rooms);
-        local_then(local, tell)
+        cluster_node::join_or_leave(&*self.0, false, opts, rooms)
     }
 
     fn disconnect_sockets(
@@ -398,12 +363,7 @@ impl Adapter for ShardedAdapter {
         opts: BroadcastOptions,
         close: bool,
     ) -> BoxFuture<Result<(), AdapterError>> {
-        let tell = (!opts.local).then(|| {
-            self.0
-                .tell(ty::DISCONNECT_SOCKETS, &opts, ("close", json!(close)))
-        });
-        let local = self.0.rooms.disconnect_sockets(opts, close);
-        local_then(local, tell)
+        cluster_node::disconnect(&*self.0, opts, close)
     }
 
     fn fetch_sockets(
@@ -414,13 +374,7 @@ impl Adapter for ShardedAdapter {
     }
 
     fn server_side_emit(&self, event: String, data: Data) -> BoxFuture<Result<(), AdapterError>> {
-        let body = cluster_node::server_side_message(event, &data, None);
-        self.0.publish(
-            self.0.main_channel(),
-            ty::SERVER_SIDE_EMIT,
-            body,
-            data.attachments(),
-        )
+        cluster_node::server_side_emit(&*self.0, event, data)
     }
 
     fn server_side_emit_with_ack(
