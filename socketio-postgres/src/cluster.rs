@@ -148,6 +148,16 @@ impl PostgresCluster {
         self.clients.read().ok()?.clone()
     }
 
+    /// The clients, waiting up to `wait` for a session that is down.
+    async fn clients_within(&self, wait: Duration) -> Option<Clients> {
+        if let Some(c) = self.clients() {
+            return Some(c);
+        }
+        let mut up = self.connected.clone();
+        let _ = tokio::time::timeout(wait, up.wait_for(|up| *up)).await;
+        self.clients()
+    }
+
     fn lookup(&self, nsp: &str) -> Option<Arc<dyn Route>> {
         self.adapters.read().ok()?.get(nsp)?.upgrade()
     }
@@ -194,7 +204,8 @@ impl PostgresCluster {
 
     /// Sends `{type: t, data, uid, nsp}` to every node of namespace `nsp`:
     /// as the NOTIFY payload, or through the attachments table when it
-    /// holds binary or is too big (see [`wire::encode`]).
+    /// holds binary or is too big (see [`wire::encode`]). While the
+    /// connections are down it waits for them up to `publish_timeout`.
     pub(crate) async fn publish(
         &self,
         nsp: &str,
@@ -203,7 +214,7 @@ impl PostgresCluster {
         data: serde_json::Value,
         attachments: &[Bytes],
     ) -> Result<(), AdapterError> {
-        let Some(c) = self.clients() else {
+        let Some(c) = self.clients_within(self.config.publish_timeout).await else {
             self.stats.errors.fetch_add(1, Ordering::Relaxed);
             return Err(AdapterError::Remote("not connected to postgres".into()));
         };

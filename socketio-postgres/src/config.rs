@@ -29,6 +29,9 @@ pub struct PostgresAdapterConfig {
     pub heartbeat_timeout: Duration,
     /// How long a request waits for the other servers. Default 5 s.
     pub requests_timeout: Duration,
+    /// How long a message waits for the connections while they are down
+    /// before it fails (and is counted in `errors`). Default 10 s.
+    pub publish_timeout: Duration,
     /// Notifications received but not yet handled before new ones are
     /// dropped (and counted). Default 4096.
     pub receive_buffer: usize,
@@ -44,6 +47,7 @@ impl Default for PostgresAdapterConfig {
             heartbeat_interval: Duration::from_secs(5),
             heartbeat_timeout: Duration::from_secs(10),
             requests_timeout: Duration::from_secs(5),
+            publish_timeout: Duration::from_secs(10),
             receive_buffer: 4096,
         }
     }
@@ -75,6 +79,11 @@ impl PostgresAdapterConfig {
     pub fn heartbeat(mut self, interval: Duration, timeout: Duration) -> Self {
         self.heartbeat_interval = interval;
         self.heartbeat_timeout = timeout;
+        self
+    }
+    /// Sets [`PostgresAdapterConfig::publish_timeout`].
+    pub fn publish_timeout(mut self, t: Duration) -> Self {
+        self.publish_timeout = t;
         self
     }
     /// Sets [`PostgresAdapterConfig::requests_timeout`].
