@@ -287,7 +287,6 @@ async fn supervise(
         c.set_clients(None);
         if connected {
             sessions += 1;
-            c.stats.reconnects.fetch_add(1, Ordering::Relaxed);
             backoff = Duration::from_millis(100);
         } else {
             c.stats.errors.fetch_add(1, Ordering::Relaxed);
@@ -335,6 +334,7 @@ async fn session(
             c.set_clients(Some(clients));
             up.send_replace(true);
             if again {
+                c.stats.reconnects.fetch_add(1, Ordering::Relaxed);
                 for route in routes.iter().filter_map(|(_, r)| r.upgrade()) {
                     route.reconnected();
                 }
