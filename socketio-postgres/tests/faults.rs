@@ -2,7 +2,8 @@
 //! as the shared server is not ours to restart) are re-established and the
 //! cluster works again both ways; malformed notifications and rows are
 //! ignored and counted; a server that cannot reach PostgreSQL still serves
-//! its own clients.
+//! its own clients; a node gone silent is forgotten after the heartbeat
+//! timeout.
 #[path = "../../socketio-redis/tests/common/mod.rs"]
 mod common;
 mod support;
@@ -151,4 +152,30 @@ async fn bad_urls_and_table_names_are_refused() {
         .err()
         .unwrap();
     assert!(e.to_string().contains("table name"), "{e}");
+}
+
+#[tokio::test]
+async fn a_silent_node_is_forgotten_after_the_heartbeat_timeout() {
+    let n = support::names();
+    let a = support::ours(&n).await;
+    let b = support::ours(&n).await;
+    async fn count(o: &common::ours::Ours<PostgresCluster>) -> usize {
+        o.io.of("/").adapter().server_count().await.unwrap()
+    }
+    // B's initial heartbeat is answered by A: both know both at once.
+    eventually!(
+        "both know both",
+        count(&a).await == 2 && count(&b).await == 2
+    );
+    // A goes silent without saying goodbye (no ADAPTER_CLOSE).
+    a.cluster.close();
+    let silent = tokio::time::Instant::now();
+    eventually!("A forgotten", count(&b).await == 1);
+    // Not before the timeout (3 s in these tests), give or take a heartbeat.
+    assert!(
+        silent.elapsed() >= Duration::from_secs(2),
+        "{:?}",
+        silent.elapsed()
+    );
+    support::drop_table(&n).await;
 }
