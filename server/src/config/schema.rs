@@ -39,6 +39,8 @@ pub struct Config {
     pub events: EventsSection,
     /// Redis, for the cluster adapter.
     pub redis: RedisSection,
+    /// PostgreSQL, for the cluster adapter (instead of Redis).
+    pub postgres: PostgresSection,
     /// Logging.
     pub log: LogSection,
 }
@@ -523,6 +525,44 @@ impl Default for RedisSection {
             key_prefix: "socket.io".into(),
             requests_timeout_ms: 5000,
             online_users_refresh_ms: 1000,
+        }
+    }
+}
+
+/// `[postgres]`: the PostgreSQL cluster adapter, as Node's
+/// `@socket.io/postgres-adapter` 0.5 (LISTEN/NOTIFY, an attachments table
+/// for big or binary payloads). At most one of `[redis]` and `[postgres]`
+/// is enabled.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct PostgresSection {
+    /// Join the cluster through PostgreSQL. Default false.
+    pub enabled: bool,
+    /// Connection URL, `postgres://[user[:password]@]host[:port]/database`
+    /// (no TLS). Default `postgres://postgres@127.0.0.1:5432/postgres`. A
+    /// database that is down at start or later is retried with backoff;
+    /// local clients are served meanwhile.
+    pub url: String,
+    /// Prefix of the notification channels (`channelPrefix`); servers of
+    /// one cluster must share it. Default `socket.io`.
+    pub channel_prefix: String,
+    /// The attachments table (`tableName`), created when missing. Default
+    /// `socket_io_attachments`.
+    pub table_name: String,
+    /// Payloads of this many bytes or more go through the table
+    /// (`payloadThreshold`, 1 to 8000: PostgreSQL refuses a NOTIFY of
+    /// 8000). Default 8000.
+    pub payload_threshold: usize,
+}
+
+impl Default for PostgresSection {
+    fn default() -> Self {
+        PostgresSection {
+            enabled: false,
+            url: "postgres://postgres@127.0.0.1:5432/postgres".into(),
+            channel_prefix: "socket.io".into(),
+            table_name: "socket_io_attachments".into(),
+            payload_threshold: 8000,
         }
     }
 }

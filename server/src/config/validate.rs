@@ -161,7 +161,8 @@ impl Config {
         self.check_auth()?;
         self.check_names_and_lists()?;
         self.check_api_and_limits()?;
-        self.check_redis()
+        self.check_redis()?;
+        self.check_postgres()
     }
 
     fn check_path(&self) -> Checked {
@@ -346,6 +347,31 @@ impl Config {
         }
         if r.online_users_refresh_ms > 3_600_000 {
             return bad("redis.online_users_refresh_ms is at most 3600000");
+        }
+        Ok(())
+    }
+
+    fn check_postgres(&self) -> Checked {
+        let p = &self.postgres;
+        if p.enabled && self.redis.enabled {
+            return bad(
+                "redis.enabled and postgres.enabled are both true: a server joins one cluster, \
+                 through Redis or through PostgreSQL; disable one of them",
+            );
+        }
+        if !p.url.starts_with("postgres://") && !p.url.starts_with("postgresql://") {
+            return bad("postgres.url must start with postgres:// or postgresql://");
+        }
+        if p.channel_prefix.is_empty() {
+            return bad("postgres.channel_prefix must not be empty");
+        }
+        if !socketio_postgres::wire::valid_table_name(&p.table_name) {
+            return bad(
+                "postgres.table_name must be an SQL identifier (letters, digits, _; schema.table allowed)",
+            );
+        }
+        if !(1..=8000).contains(&p.payload_threshold) {
+            return bad("postgres.payload_threshold must be 1 to 8000");
         }
         Ok(())
     }
