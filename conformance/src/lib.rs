@@ -11,6 +11,9 @@
 //! through the `socketio-smol` driver ([`smol`]); the handlers are the
 //! same code on both.
 //!
+//! [`Mount`] says where an engine is served on tokio: on its own, or in an
+//! axum router ([`axum_router`], `--mount axum`) beside a `GET /hello` route.
+//!
 //! [`serve_ws_echo`] (tokio only) is no Engine.IO server: a raw WebSocket echo on the
 //! engine's own framing (`engineio::raw_ws`), any path, text as text and
 //! binary as binary, messages up to [`WS_ECHO_MAX_MESSAGE`]; the
@@ -19,6 +22,7 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod axum_mount;
 mod interop;
 pub mod smol;
 mod ws_echo;
@@ -26,8 +30,10 @@ mod ws_echo;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use axum_mount::{axum_router, Mount, HELLO};
 pub use interop::{
-    sio_interop_config, sio_interop_server, sio_interop_server_on, sio_interop_server_with,
+    sio_interop_config, sio_interop_server, sio_interop_server_on, sio_interop_server_using,
+    sio_interop_server_with,
 };
 pub use ws_echo::{echo, serve_ws_echo, ws_echo_config, WS_ECHO_MAX_MESSAGE};
 
@@ -153,3 +159,8 @@ pub fn sio_engine() -> Engine {
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;
+
+/// The embedding guide's Rust examples (`docs/embedding.md`), compiled as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/embedding.md")]
+pub struct EmbeddingDoctests;

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use futures_channel::oneshot;
+use socketio::Parser;
 use socketio_smol::async_io::Async;
 use socketio_smol::{Engine, SmolRuntime};
 
@@ -52,22 +53,23 @@ impl Mode {
     }
 }
 
-/// The engine serving `mode` on `rt`.
-pub fn engine(mode: Mode, rt: &SmolRuntime) -> Engine {
+/// The engine serving `mode` on `rt`; the sio-interop modes speak `parser`
+/// (the others ignore it, as on tokio).
+pub fn engine(mode: Mode, parser: Parser, rt: &SmolRuntime) -> Engine {
     let core: Arc<dyn socketio::Runtime> = Arc::new(rt.clone());
     match mode {
         Mode::Eio => Engine::new(eio_config(), Echo, rt),
         Mode::Sio => socketio_smol::engine(&sio_server_on(core), eio_config(), rt),
         Mode::SioInterop | Mode::SioInteropNoRecovery => {
-            let io = sio_interop_server_on(mode == Mode::SioInterop, core);
+            let io = sio_interop_server_on(mode == Mode::SioInterop, parser, core);
             socketio_smol::engine(&io, sio_interop_config(), rt)
         }
     }
 }
 
-/// Serves `mode` on `host:port` until the listener fails, printing where,
-/// as `conformance MODE --runtime smol` does.
-pub fn main(mode: Mode, host: &str, port: u16) -> io::Result<()> {
+/// Serves `mode` (with `parser`) on `host:port` until the listener fails,
+/// printing where, as `conformance MODE --runtime smol` does.
+pub fn main(mode: Mode, parser: Parser, host: &str, port: u16) -> io::Result<()> {
     let listener = TcpListener::bind((host, port))?;
     // The bound port, so `--port 0` callers learn it.
     let port = listener.local_addr()?.port();
@@ -75,16 +77,16 @@ pub fn main(mode: Mode, host: &str, port: u16) -> io::Result<()> {
         "conformance server on http://{host}:{port}/{}/ (smol)",
         mode.path()
     );
-    serve(mode, listener)
+    serve(mode, parser, listener)
 }
 
 /// Serves `mode` on `listener` until it fails, on this thread alone: the
 /// requests of a client are then taken in the order they arrived, as the
 /// suites assume (their "forcefully close the session" sends a GET and the
 /// close POST at once, and fails if the POST reaches the session first).
-pub fn serve(mode: Mode, listener: TcpListener) -> io::Result<()> {
+pub fn serve(mode: Mode, parser: Parser, listener: TcpListener) -> io::Result<()> {
     let rt = SmolRuntime::new();
-    let engine = engine(mode, &rt);
+    let engine = engine(mode, parser, &rt);
     let listener = Async::new(listener)?;
     rt.block_on(1, engine.serve(listener))
 }
@@ -101,10 +103,15 @@ pub struct Background {
 
 /// Starts `mode` on 127.0.0.1 on a free port.
 pub fn spawn(mode: Mode) -> io::Result<Background> {
+    spawn_using(mode, Parser::Json)
+}
+
+/// [`spawn`] with `parser` for the sio-interop modes.
+pub fn spawn_using(mode: Mode, parser: Parser) -> io::Result<Background> {
     let listener = Async::new(TcpListener::bind("127.0.0.1:0")?)?;
     let addr = listener.get_ref().local_addr()?;
     let rt = SmolRuntime::new();
-    let engine = engine(mode, &rt);
+    let engine = engine(mode, parser, &rt);
     let (stop, stopped) = oneshot::channel::<()>();
     let e = engine.clone();
     let thread = std::thread::spawn(move || {

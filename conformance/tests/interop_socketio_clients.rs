@@ -1,6 +1,9 @@
 //! Real Socket.IO clients against `conformance::sio_interop_server()`:
 //! `socket.io-client` (npm, pinned in `interop/package-lock.json`) over
-//! polling, WebSocket and upgrade, and python-socketio (pinned in
+//! polling, WebSocket and upgrade, with the default parser and with
+//! `socket.io-msgpack-parser` (the server then uses `Parser::Msgpack`:
+//! every step of the script, binary events, acks both ways and broadcasts
+//! included, runs over msgpack), and python-socketio (pinned in
 //! `interop/python/requirements.txt`) over polling and WebSocket. What each
 //! checks is listed in the scripts (`interop/sio-client.mjs`,
 //! `interop/python/sio_client.py`) and the server's contract in
@@ -13,8 +16,9 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
 
-use common::{ensure_npm, interop_dir, Server};
+use common::{ensure_npm, interop_dir, run_client, Server};
 use conformance::smol::Mode;
+use socketio::Parser;
 
 fn ensure_python() {
     static DONE: OnceLock<()> = OnceLock::new();
@@ -33,26 +37,23 @@ fn ensure_python() {
     });
 }
 
-fn run(runtime: &str, program: &str, args: &[&str], dir: PathBuf, want: &str, recovery: bool) {
-    let mode = match recovery {
+/// Runs the client against the interop server on `runtime`; `server`:
+/// with recovery or not, and the server's parser.
+fn run(
+    runtime: &str,
+    program: &str,
+    args: &[&str],
+    dir: PathBuf,
+    want: &str,
+    server: (bool, Parser),
+) {
+    let mode = match server.0 {
         true => Mode::SioInterop,
         false => Mode::SioInteropNoRecovery,
     };
-    let server = Server::start(runtime, mode);
-    let url = format!("http://{}", server.addr());
-    let mut full: Vec<&str> = args.to_vec();
-    full.insert(1, &url);
-    let out = Command::new(program)
-        .args(&full)
-        .current_dir(dir)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success() && stdout.contains(want),
-        "{program} {full:?} on {runtime} failed:\nstdout: {stdout}\nstderr: {stderr}"
-    );
+    let srv = Server::start_using(runtime, mode, server.1);
+    let url = format!("http://{}", srv.addr());
+    run_client(program, args, &url, dir, want);
 }
 
 fn node(runtime: &str, mode: &str) {
@@ -63,7 +64,20 @@ fn node(runtime: &str, mode: &str) {
         &["sio-client.mjs", mode],
         interop_dir(),
         &format!("ok {mode}"),
-        true,
+        (true, Parser::Json),
+    );
+}
+
+/// The same script with socket.io-msgpack-parser, against a msgpack server.
+fn node_msgpack(runtime: &str, mode: &str) {
+    ensure_npm();
+    run(
+        runtime,
+        "node",
+        &["sio-client.mjs", mode, "msgpack"],
+        interop_dir(),
+        &format!("ok {mode} msgpack"),
+        (true, Parser::Msgpack),
     );
 }
 
@@ -78,7 +92,7 @@ fn python(runtime: &str, transport: &str) {
         &["sio_client.py", transport],
         dir,
         &format!("ok python {transport}"),
-        false,
+        (false, Parser::Json),
     );
 }
 
@@ -130,4 +144,34 @@ fn python_socketio_polling_smol() {
 #[test]
 fn python_socketio_websocket_smol() {
     python("smol", "websocket");
+}
+
+#[test]
+fn socket_io_msgpack_client_polling_tokio() {
+    node_msgpack("tokio", "polling");
+}
+
+#[test]
+fn socket_io_msgpack_client_websocket_tokio() {
+    node_msgpack("tokio", "websocket");
+}
+
+#[test]
+fn socket_io_msgpack_client_upgrade_tokio() {
+    node_msgpack("tokio", "upgrade");
+}
+
+#[test]
+fn socket_io_msgpack_client_polling_smol() {
+    node_msgpack("smol", "polling");
+}
+
+#[test]
+fn socket_io_msgpack_client_websocket_smol() {
+    node_msgpack("smol", "websocket");
+}
+
+#[test]
+fn socket_io_msgpack_client_upgrade_smol() {
+    node_msgpack("smol", "upgrade");
 }

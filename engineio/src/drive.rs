@@ -12,10 +12,12 @@
 //! side, timers or handlers.
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
 use bytes::Bytes;
+use http::HeaderMap;
 
 use crate::config::TransportKind;
 use crate::mailbox::Mailbox;
@@ -85,6 +87,11 @@ pub struct Transports<W, R> {
     stalled: Option<Transmit>,
     /// The client asked for binary as base64 text (`b64=1`).
     base64: bool,
+    /// The headers of the probe's upgrade request, and then of the
+    /// WebSocket it became, when messages keep their request's headers
+    /// (see [`Hooks::message_headers`](crate::Hooks::message_headers)).
+    probe_headers: Option<Arc<HeaderMap>>,
+    ws_headers: Option<Arc<HeaderMap>>,
 }
 
 impl<W: WsIo, R: PollReply> Transports<W, R> {
@@ -97,6 +104,8 @@ impl<W: WsIo, R: PollReply> Transports<W, R> {
             compress: false,
             stalled: None,
             base64,
+            probe_headers: None,
+            ws_headers: None,
         }
     }
 
@@ -106,12 +115,22 @@ impl<W: WsIo, R: PollReply> Transports<W, R> {
     }
 
     /// A probe WebSocket for an upgrade; `refused` (the session would not
-    /// start the upgrade) closes it at once, releasing the claim.
-    pub fn set_probe(&mut self, ws: Box<W>, refused: bool) {
+    /// start the upgrade) closes it at once, releasing the claim. `headers`:
+    /// the upgrade request's, when messages keep them; they become
+    /// [`Transports::ws_headers`] when the probe becomes the transport.
+    pub fn set_probe(&mut self, ws: Box<W>, refused: bool, headers: Option<Arc<HeaderMap>>) {
         self.probe = Some(Slot {
             ws,
             closing: refused,
         });
+        self.probe_headers = headers;
+    }
+
+    /// The headers of the upgrade request whose probe became the transport,
+    /// if it was given any (see [`Transports::set_probe`]); `None` for a
+    /// session still on polling or one that opened on a WebSocket.
+    pub fn ws_headers(&self) -> Option<&Arc<HeaderMap>> {
+        self.ws_headers.as_ref()
     }
 
     /// A GET: waits for a payload, or is refused with the session's error.
@@ -191,6 +210,7 @@ impl<W: WsIo, R: PollReply> Transports<W, R> {
             }
             if session.transport() == TransportKind::WebSocket && self.ws.is_none() {
                 self.ws = self.probe.take();
+                self.ws_headers = self.probe_headers.take();
                 quiet.ws = false;
             }
         }
@@ -334,6 +354,7 @@ impl<W: WsIo, R: PollReply> Transports<W, R> {
 
     /// Drops the probe; a later upgrade attempt may claim the session.
     fn drop_probe(&mut self, session: &Session, claimed: &AtomicBool) {
+        self.probe_headers = None;
         if self.probe.take().is_some() && session.transport() == TransportKind::Polling {
             claimed.store(false, Ordering::Release);
         }
@@ -467,7 +488,7 @@ mod tests {
 
         let mut probe = Box::new(Mock::default());
         probe.reads.push_back(text("2probe"));
-        t.set_probe(probe, s.handle_upgrade_start(now).is_err());
+        t.set_probe(probe, s.handle_upgrade_start(now).is_err(), None);
         assert!(t.poll_probe(&mut s, &claimed, &mut cx, now, &mut quiet));
         t.write_transmits(&mut s, &claimed, &mut cx);
         // The probe's reads ran out: it is quiet for this wake.
@@ -525,7 +546,7 @@ mod tests {
         let mut t: Transports<Mock, Reply> = Transports::new(false);
         let waker = std::task::Waker::noop();
         let mut cx = Context::from_waker(waker);
-        t.set_probe(Box::default(), true);
+        t.set_probe(Box::default(), true, None);
         assert!(!t.poll_sockets(&mut s, &claimed, &mut cx));
         assert!(t.probe.is_none());
         assert!(!claimed.load(Ordering::Acquire));

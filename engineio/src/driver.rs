@@ -18,6 +18,7 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use bytes::Bytes;
+use http::HeaderMap;
 use tokio::sync::oneshot;
 use tokio::time::Sleep;
 
@@ -138,15 +139,24 @@ impl Driver {
         match ctl {
             Ctl::Poll(reply) => self.t.handle_poll(&mut self.session, now, reply),
             Ctl::Post(post) => {
-                let (packets, reply) = *post;
+                let (packets, reply, headers) = *post;
+                if headers.is_some() {
+                    // Events of earlier inputs go with their own headers.
+                    self.dispatch_events();
+                }
                 let result = self.session.handle_post(now, packets);
                 let _ = reply.send(result);
+                if let Some(h) = headers {
+                    // This POST's messages, with its headers.
+                    self.dispatch_events_from(Some(&h));
+                }
             }
-            Ctl::Probe(io) => {
-                let ws = wrap(*io, ws_config(&self.engine.config));
+            Ctl::Probe(probe) => {
+                let (io, headers) = *probe;
+                let ws = wrap(io, ws_config(&self.engine.config));
                 // A refused probe is closed (and its claim released) by poll_sockets.
                 let refused = self.session.handle_upgrade_start(now).is_err();
-                self.t.set_probe(ws, refused);
+                self.t.set_probe(ws, refused, headers);
             }
             Ctl::Close(reason) => {
                 // What the application sent before closing still goes out
@@ -213,23 +223,46 @@ impl Driver {
     }
 
     fn dispatch_events(&mut self) -> bool {
+        self.dispatch_events_from(None)
+    }
+
+    /// Reports the session's events; messages come with `post`, the
+    /// headers of the POST that carried them, or else (when the engine
+    /// keeps message headers) those of the request that opened the
+    /// WebSocket: the upgrade's, or for a WebSocket session the handshake's.
+    fn dispatch_events_from(&mut self, post: Option<&Arc<HeaderMap>>) -> bool {
         let mut any = false;
         let Driver {
             session,
             socket,
             engine,
             unregistered,
+            t,
             ..
         } = self;
+        let socket = &*socket;
         let handler = &*engine.handler;
+        let headers = match post {
+            Some(h) => Some(h),
+            None if engine.hooks.keeps_message_headers() => {
+                Some(t.ws_headers().unwrap_or(&socket.handshake().headers))
+            }
+            None => None,
+        };
         // The loop takes application packets after this, so the handlers'
         // own sends need not wake this task (see `Mailbox::receiving`).
         let _receiving = socket.0.mail.receiving();
         while let Some(ev) = session.poll_event() {
             any = true;
             match ev {
-                Event::Message(s) => handler.on_message(socket, s),
-                Event::Binary(b) => handler.on_binary(socket, b),
+                Event::Message(s) => match headers {
+                    Some(h) => handler.on_message_with(socket, s, h),
+                    None => handler.on_message(socket, s),
+                },
+                Event::Binary(b) => match headers {
+                    Some(h) => handler.on_binary_with(socket, b, h),
+                    None => handler.on_binary(socket, b),
+                },
                 Event::Upgraded => {
                     socket.0.set_upgraded();
                     handler.on_upgrade(socket);

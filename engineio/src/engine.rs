@@ -24,7 +24,8 @@ use crate::config::{EngineConfig, TransportKind};
 use crate::driver::Driver;
 use crate::error::CloseReason;
 use crate::handshake::Handshake;
-use crate::registry::{AllowRequestFn, Inner, Refusal, RequestInfo};
+use crate::hooks::{Hooks, Refusal, RequestInfo};
+use crate::registry::Inner;
 use crate::routing::{self, Route};
 use crate::session::Session;
 use crate::sid::Sid;
@@ -36,9 +37,10 @@ use crate::transport::{
 };
 
 /// The peer address of a request, as a request extension: apps that mount
-/// [`Engine::handle`] (or an [`EngineService`] made without a peer) in
-/// their own server insert it to have it in [`Handshake::peer`](crate::Handshake)
-/// and [`RequestInfo::peer`]. [`Engine::serve`] and
+/// [`Engine::handle`] (or an [`EngineService`] made without a peer, or the
+/// `tower` feature's service or layer) in their own server insert it to
+/// have it in [`Handshake::peer`](crate::Handshake) and
+/// [`RequestInfo::peer`]. [`Engine::serve`] and
 /// [`Engine::serve_connection`] pass the address along themselves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PeerAddr(pub SocketAddr);
@@ -51,18 +53,28 @@ pub struct Engine(pub(crate) Arc<Inner>);
 /// Builds an [`Engine`].
 pub struct EngineBuilder {
     config: EngineConfig,
-    allow_request: Option<Arc<AllowRequestFn>>,
+    hooks: Hooks,
 }
 
 impl EngineBuilder {
     /// Installs an async hook that sees every handshake request (method,
-    /// path, query, headers, peer) and may refuse it.
+    /// path, query, headers, peer) and may refuse it (see
+    /// [`Hooks::allow_request`]).
     pub fn allow_request<F, Fut>(mut self, hook: F) -> Self
     where
         F: Fn(RequestInfo) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), Refusal>> + Send + 'static,
     {
-        self.allow_request = Some(Arc::new(move |info| Box::pin(hook(info))));
+        self.hooks = self.hooks.allow_request(hook);
+        self
+    }
+
+    /// Replaces every hook with `hooks`: the way to install the response
+    /// headers hooks ([`Hooks::initial_headers`], [`Hooks::headers`]) and
+    /// [`Hooks::message_headers`], or a bundle built elsewhere (say by a
+    /// Socket.IO server).
+    pub fn hooks(mut self, hooks: Hooks) -> Self {
+        self.hooks = hooks;
         self
     }
 
@@ -71,7 +83,7 @@ impl EngineBuilder {
         Engine(Arc::new(Inner::new(
             self.config,
             Arc::new(handler),
-            self.allow_request,
+            self.hooks,
         )))
     }
 }
@@ -86,13 +98,18 @@ impl Engine {
     pub fn builder(config: EngineConfig) -> EngineBuilder {
         EngineBuilder {
             config,
-            allow_request: None,
+            hooks: Hooks::default(),
         }
     }
 
     /// The configuration.
     pub fn config(&self) -> &EngineConfig {
         &self.0.config
+    }
+
+    /// The request hooks.
+    pub fn hooks(&self) -> &Hooks {
+        &self.0.hooks
     }
 
     /// The open session with this id.
@@ -271,24 +288,23 @@ fn handshake<B>(
 where
     B: Body + Send + Unpin + 'static,
 {
-    let Some(hook) = &inner.allow_request else {
+    let Some(hook) = inner.hooks.allow_request_hook() else {
         return ResponseFuture::ready(open_session(inner, req, transport, peer));
     };
-    let info = RequestInfo {
-        method: req.method().clone(),
-        path: req.uri().path().to_owned(),
-        query: req.uri().query().unwrap_or("").to_owned(),
-        headers: req.headers().clone(),
+    let info = RequestInfo::new(
+        req.method().clone(),
+        req.uri(),
+        req.headers().clone(),
         peer,
         transport,
-    };
+    );
     let hook = hook.clone();
     let inner = inner.clone();
     ResponseFuture::boxed(Box::pin(async move {
         // Called on the first poll, as an async handler would be.
         match hook(info).await {
             Ok(()) => open_session(&inner, req, transport, peer),
-            Err(Refusal { code, message }) => cors(&inner, &req, refused(code, &message)),
+            Err(refusal) => cors(&inner, &req, refused(&refusal)),
         }
     }))
 }

@@ -27,7 +27,9 @@
 //!
 //! To mount the engine in another hyper or axum app, route the engine path
 //! to [`Engine::handle`]; to serve a connection you accepted yourself, use
-//! [`Engine::serve_connection`]. Sessions are driven by a pure
+//! [`Engine::serve_connection`]; in a tower stack (an axum `Router`), use
+//! the layer or the service of the `tower` module (feature
+//! `tower`). Sessions are driven by a pure
 //! [`Session`] that you can also drive from another runtime.
 //!
 //! A driver for another runtime (the `socketio-smol` crate is one) shares
@@ -39,6 +41,11 @@
 //! [`Handshake`]. What it brings itself: accepting connections and HTTP/1.1,
 //! one task per session owning its [`Session`], and one timer per session
 //! re-armed at [`Session::poll_timeout`].
+//!
+//! The application's request [`Hooks`] (refuse a handshake, add response
+//! headers, keep each message's request headers) are runtime-free too:
+//! [`EngineBuilder::hooks`] installs them; another driver runs them
+//! itself (through [`Hooks::check`] and [`Hooks::response_headers`]).
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
@@ -47,6 +54,7 @@ pub mod drive;
 pub mod error;
 pub mod handle;
 mod handshake;
+pub mod hooks;
 pub mod mailbox;
 mod outgoing;
 pub mod packet;
@@ -64,6 +72,7 @@ pub use config::{
 };
 pub use error::{CloseReason, PacketError, SendError};
 pub use handshake::Handshake;
+pub use hooks::{BoxFuture, Hooks, Refusal, RequestHead, RequestInfo};
 pub use outgoing::Outgoing;
 pub use packet::{Frame, Packet, PacketType};
 pub use session::{Event, PollError, Session, Transmit, UpgradeError};
@@ -80,13 +89,13 @@ pub mod raw_ws;
 mod registry;
 #[cfg(feature = "tokio")]
 mod socket;
+#[cfg(feature = "tower")]
+pub mod tower;
 #[cfg(feature = "tokio")]
 mod transport;
 
 #[cfg(feature = "tokio")]
 pub use engine::{Engine, EngineBuilder, EngineService, PeerAddr};
-#[cfg(feature = "tokio")]
-pub use registry::{BoxFuture, Refusal, RequestInfo};
 #[cfg(feature = "tokio")]
 pub use socket::{Handler, Socket};
 #[cfg(feature = "tokio")]
@@ -96,3 +105,5 @@ pub use transport::ResponseFuture;
 
 /// Re-exported so users and tests need not depend on `bytes` directly.
 pub use bytes;
+/// Re-exported: the hooks' request and header types are `http`'s.
+pub use http;

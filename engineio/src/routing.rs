@@ -16,6 +16,7 @@ use http::header::{self, HeaderMap, HeaderValue};
 use http::{Method, Response, StatusCode};
 
 use crate::config::{Cors, CorsOrigins, EngineConfig, TransportKind};
+use crate::hooks::Refusal;
 use crate::query::eio_params;
 use crate::sid::Sid;
 
@@ -31,8 +32,7 @@ pub enum ErrorCode {
     BadHandshakeMethod = 2,
     /// 3: anything else the engine refuses.
     BadRequest = 3,
-    /// 4: refused by an `allow_request` hook.
-    Forbidden = 4,
+    // 4, "Forbidden", is a `Refusal`'s (crate::hooks).
     /// 5: an `EIO` other than 4.
     UnsupportedProtocolVersion = 5,
 }
@@ -45,17 +45,13 @@ impl ErrorCode {
             ErrorCode::UnknownSid => "Session ID unknown",
             ErrorCode::BadHandshakeMethod => "Bad handshake method",
             ErrorCode::BadRequest => "Bad request",
-            ErrorCode::Forbidden => "Forbidden",
             ErrorCode::UnsupportedProtocolVersion => "Unsupported protocol version",
         }
     }
 
-    /// The status it is answered with: 403 for [`ErrorCode::Forbidden`], else 400.
+    /// The status it is answered with: 400.
     pub fn status(self) -> StatusCode {
-        match self {
-            ErrorCode::Forbidden => StatusCode::FORBIDDEN,
-            _ => StatusCode::BAD_REQUEST,
-        }
+        StatusCode::BAD_REQUEST
     }
 }
 
@@ -83,9 +79,10 @@ pub fn not_found() -> Response<Bytes> {
     r
 }
 
-/// A handshake that an `allow_request` hook refused: 403 with its body.
-pub fn refused(code: u16, message: &str) -> Response<Bytes> {
-    error_response(ErrorCode::Forbidden.status(), code, message)
+/// A handshake that an `allow_request` hook ([`crate::Hooks::check`])
+/// refused: the refusal's status, code and message.
+pub fn refused(refusal: &Refusal) -> Response<Bytes> {
+    error_response(refusal.status, refusal.code, &refusal.message)
 }
 
 /// A handshake beyond `max_sessions`: 503, code 3, "Server is at capacity".

@@ -8,37 +8,27 @@ use std::convert::Infallible;
 use engineio::bytes::Bytes;
 use engineio::Engine;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 
 #[tokio::test]
 async fn mounted_next_to_other_routes() {
     let rec = Recorder::default();
     let engine = Engine::new(fast_config(), rec.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        loop {
-            let (stream, _) = listener.accept().await.unwrap();
+    let addr = serve_hyper(move |_| {
+        let engine = engine.clone();
+        service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
             let engine = engine.clone();
-            let svc = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                let engine = engine.clone();
-                async move {
-                    if req.uri().path().starts_with("/engine.io") {
-                        Ok::<_, Infallible>(engine.handle(req).await)
-                    } else {
-                        Ok(hyper::Response::new(http_body_util::Full::new(
-                            Bytes::from_static(b"app"),
-                        )))
-                    }
+            async move {
+                if req.uri().path().starts_with("/engine.io") {
+                    Ok::<_, Infallible>(engine.handle(req).await)
+                } else {
+                    Ok(hyper::Response::new(http_body_util::Full::new(
+                        Bytes::from_static(b"app"),
+                    )))
                 }
-            });
-            tokio::spawn(
-                hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), svc)
-                    .with_upgrades(),
-            );
-        }
-    });
+            }
+        })
+    })
+    .await;
     assert_eq!(get(addr, "/health").await.text(), "app");
     let (sid, _) = open_polling(addr).await;
     post(addr, &eio(Some(&sid), "polling"), b"4hi").await;

@@ -92,7 +92,7 @@ impl Driver {
             Ctl::Probe(ws) => {
                 // A refused probe is closed (and its claim released) by poll_sockets.
                 let refused = self.session.handle_upgrade_start(now).is_err();
-                self.t.set_probe(ws, refused);
+                self.t.set_probe(ws, refused, None);
             }
             Ctl::Close(reason) => {
                 // What the application sent before closing still goes out first.

@@ -31,9 +31,16 @@ impl socketio::Runtime for SmolRuntime {
 
 impl Conn for Socket {
     fn send(&self, packet: &Encoded) -> Result<(), SendError> {
-        match packet.attachments() {
-            [] => self.send_with(Packet::Message(packet.text().clone()), packet.compress()),
-            _ => self.send_group(packet.to_engine_packets(), packet.compress()),
+        let compress = packet.compress();
+        match (packet.text(), packet.binary()) {
+            // The JSON parser's text alone (most packets): no group.
+            (Some(text), _) if packet.attachments().is_empty() => {
+                self.send_with(Packet::Message(text.clone()), compress)
+            }
+            // The msgpack parser's one binary message.
+            (_, Some(data)) => self.send_with(Packet::Binary(data.clone()), compress),
+            // Text and its attachments, back to back.
+            _ => self.send_group(packet.to_engine_packets(), compress),
         }
     }
 

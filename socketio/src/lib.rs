@@ -4,6 +4,9 @@
 //! adapters, recovery) depends on no runtime: it needs a [`Runtime`] to
 //! spawn and sleep, and a [`Conn`] per Engine.IO connection. The `tokio`
 //! feature (default) provides both, on the `engineio` crate's transports.
+//! The `tower` feature adds `SocketIo::layer` and `SocketIo::service`, to
+//! mount Socket.IO in a tower stack such as an axum `Router`, beside the
+//! application's routes (`examples/axum.rs`).
 //!
 //! ```no_run
 //! use socketio::{Data, SocketIo};
@@ -38,6 +41,7 @@ mod handshake;
 mod namespace;
 mod operators;
 pub mod packet;
+pub mod parser;
 mod recovery;
 mod runtime;
 mod scope;
@@ -61,6 +65,7 @@ pub use handshake::{ConnectionInfo, Handshake};
 pub use namespace::{Namespace, ParentNamespace};
 pub use operators::BroadcastOperator;
 pub use packet::{Packet, PacketType};
+pub use parser::Parser;
 #[cfg(feature = "tokio")]
 pub use runtime::TokioRuntime;
 pub use runtime::{BoxFuture, Runtime};

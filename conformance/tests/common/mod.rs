@@ -1,5 +1,6 @@
-//! Shared by the interop tests: where the client scripts live, and their
-//! npm packages installed (from the lock file) once per test binary.
+//! Shared by the interop tests: where the client scripts live, their npm
+//! packages installed (from the lock file) once per test binary, and a
+//! client script run against a server.
 #![allow(dead_code)]
 
 use std::path::PathBuf;
@@ -15,9 +16,13 @@ pub fn ensure_npm() {
     static DONE: OnceLock<()> = OnceLock::new();
     DONE.get_or_init(|| {
         let dir = interop_dir();
-        let installed = ["engine.io-client", "socket.io-client"]
-            .iter()
-            .all(|p| dir.join("node_modules").join(p).is_dir());
+        let installed = [
+            "engine.io-client",
+            "socket.io-client",
+            "socket.io-msgpack-parser",
+        ]
+        .iter()
+        .all(|p| dir.join("node_modules").join(p).is_dir());
         if installed {
             return;
         }
@@ -47,6 +52,15 @@ pub enum Server {
 impl Server {
     /// Starts `mode` on `runtime` (one of `conformance::RUNTIMES`) on a free port.
     pub fn start(runtime: &str, mode: conformance::smol::Mode) -> Server {
+        Server::start_using(runtime, mode, socketio::Parser::Json)
+    }
+
+    /// [`Server::start`] with `parser` for the sio-interop modes.
+    pub fn start_using(
+        runtime: &str,
+        mode: conformance::smol::Mode,
+        parser: socketio::Parser,
+    ) -> Server {
         use conformance::smol::Mode;
         match runtime {
             "tokio" => {
@@ -62,7 +76,7 @@ impl Server {
                         Mode::Eio => conformance::eio_engine(),
                         Mode::Sio => conformance::sio_engine(),
                         Mode::SioInterop | Mode::SioInteropNoRecovery => {
-                            conformance::sio_interop_server_with(mode == Mode::SioInterop)
+                            conformance::sio_interop_server_using(mode == Mode::SioInterop, parser)
                                 .engine(conformance::sio_interop_config())
                         }
                     };
@@ -76,7 +90,7 @@ impl Server {
                     _rt: rt,
                 }
             }
-            "smol" => Server::Smol(conformance::smol::spawn(mode).unwrap()),
+            "smol" => Server::Smol(conformance::smol::spawn_using(mode, parser).unwrap()),
             other => panic!("unknown runtime {other}"),
         }
     }
@@ -96,4 +110,22 @@ impl Server {
             Server::Smol(b) => b.engine.session_count(),
         }
     }
+}
+
+/// Runs `program` in `dir` with `url` inserted after the first of `args`
+/// (the script); fails the test unless it exits 0 and prints `want`.
+pub fn run_client(program: &str, args: &[&str], url: &str, dir: PathBuf, want: &str) {
+    let mut full: Vec<&str> = args.to_vec();
+    full.insert(1, url);
+    let out = Command::new(program)
+        .args(&full)
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stdout.contains(want),
+        "{program} {full:?} failed:\nstdout: {stdout}\nstderr: {stderr}"
+    );
 }

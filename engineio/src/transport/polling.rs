@@ -15,12 +15,18 @@ use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 use http::header::{self, HeaderValue};
-use http::{Method, Request, StatusCode};
+use http::{HeaderMap, Method, Request, StatusCode};
 use hyper::body::Body;
 use tokio::sync::oneshot;
 
-use super::{cors, cors_for, error, full, set_cookie, ErrorCode, Pending, Resp, ResponseFuture};
+use super::{
+    cors, cors_for, error, full, hook_headers, set_cookie, with_hook_headers, ErrorCode, Pending,
+    Resp, ResponseFuture,
+};
+use crate::config::TransportKind;
 use crate::error::CloseReason;
+use crate::handshake::detach_headers;
+use crate::hooks::append_headers;
 use crate::payload;
 use crate::registry::Inner;
 use crate::routing;
@@ -47,6 +53,14 @@ pub(crate) fn open<B>(
     };
     let mut resp = text_response(body);
     set_cookie(inner, session.sid(), &mut resp);
+    let resp = with_hook_headers(
+        inner,
+        req,
+        session.sid(),
+        TransportKind::Polling,
+        true,
+        resp,
+    );
     Some(cors(inner, req, resp))
 }
 
@@ -58,6 +72,9 @@ where
     B::Error: std::error::Error + Send + Sync + 'static,
 {
     let origin = || req.headers().get(header::ORIGIN).cloned();
+    // Boxed: only a server with a headers hook pays for the room.
+    let extra =
+        || hook_headers(inner, &req, socket.sid(), TransportKind::Polling, false).map(Box::new);
     match *req.method() {
         Method::GET => {
             let (reply, rx) = oneshot::channel();
@@ -75,6 +92,7 @@ where
                 inner: inner.clone(),
                 accept_encoding,
                 origin: origin(),
+                extra: extra(),
             }))
         }
         Method::POST => {
@@ -97,11 +115,19 @@ where
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.parse::<u64>().ok());
             let origin = origin();
+            let extra = extra();
+            // Copied once per POST, and only when messages keep them.
+            let headers = inner
+                .hooks
+                .keeps_message_headers()
+                .then(|| Arc::new(detach_headers(req.headers())));
             let (_, body) = req.into_parts();
             let post = PostWait {
                 inner: inner.clone(),
                 socket,
                 origin,
+                extra,
+                headers,
                 stage: PostStage::Read {
                     body,
                     acc: BodyAcc::default(),
@@ -115,6 +141,14 @@ where
         }
         _ => ResponseFuture::ready(cors(inner, &req, error(ErrorCode::BadRequest))),
     }
+}
+
+/// `resp` with the `headers` hook's additions, if any.
+fn with_extra(mut resp: Resp, extra: Option<Box<HeaderMap>>) -> Resp {
+    if let Some(extra) = extra {
+        append_headers(resp.headers_mut(), *extra);
+    }
+    resp
 }
 
 /// A bodiless answer, as the reference server gives its transport errors.
@@ -135,13 +169,15 @@ pub(crate) struct PollWait {
     inner: Arc<Inner>,
     accept_encoding: Option<HeaderValue>,
     origin: Option<HeaderValue>,
+    /// What the `headers` hook adds to a payload answer.
+    extra: Option<Box<HeaderMap>>,
 }
 
 impl PollWait {
     pub(crate) fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Resp> {
         let resp = match ready!(Pin::new(&mut self.rx).poll(cx)) {
             Ok(Ok((body, compress))) => {
-                match self
+                let resp = match self
                     .inner
                     .config
                     .http_compression
@@ -149,7 +185,8 @@ impl PollWait {
                 {
                     Some(_) => compressed_response(body, self.accept_encoding.as_ref()),
                     None => text_response(body),
-                }
+                };
+                with_extra(resp, self.extra.take())
             }
             Ok(Err(e)) => poll_error(e),
             Err(_) => error(ErrorCode::UnknownSid),
@@ -164,6 +201,10 @@ pub(crate) struct PostWait<B> {
     inner: Arc<Inner>,
     socket: Socket,
     origin: Option<HeaderValue>,
+    /// What the `headers` hook adds to the `ok` answer.
+    extra: Option<Box<HeaderMap>>,
+    /// The POST's headers, for its messages (see `Hooks::message_headers`).
+    headers: Option<Arc<HeaderMap>>,
     stage: PostStage<B>,
 }
 
@@ -198,7 +239,9 @@ where
                 PostStage::Read { body, acc, timer } => (body, acc, timer),
                 PostStage::Wait(rx) => {
                     let resp = match ready!(Pin::new(rx).poll(cx)) {
-                        Ok(Ok(())) => text_response(Bytes::from_static(b"ok")),
+                        Ok(Ok(())) => {
+                            with_extra(text_response(Bytes::from_static(b"ok")), self.extra.take())
+                        }
                         Ok(Err(None)) => error(ErrorCode::BadRequest),
                         Ok(Err(Some(e))) => poll_error(e),
                         Err(_) => error(ErrorCode::UnknownSid),
@@ -223,7 +266,7 @@ where
             };
             let packets = payload::decode(data, self.inner.config.max_packets_per_post);
             let (reply, rx) = oneshot::channel();
-            let post = Ctl::Post(Box::new((packets, reply)));
+            let post = Ctl::Post(Box::new((packets, reply, self.headers.take())));
             if self.socket.0.mail.push_ctl(post).is_err() {
                 return Poll::Ready(self.finish(error(ErrorCode::UnknownSid)));
             }

@@ -288,3 +288,34 @@ pub async fn open_ws(addr: SocketAddr) -> (Ws, String) {
     let v: serde_json::Value = serde_json::from_str(&open[1..]).unwrap();
     (ws, v["sid"].as_str().unwrap().to_owned())
 }
+
+/// Serves HTTP/1.1 with upgrades on 127.0.0.1:0, as an app embedding the
+/// engine would: each connection gets the hyper service `make` builds for
+/// its peer.
+pub async fn serve_hyper<S, B>(make: impl Fn(SocketAddr) -> S + Send + 'static) -> SocketAddr
+where
+    S: hyper::service::Service<
+            hyper::Request<hyper::body::Incoming>,
+            Response = hyper::Response<B>,
+        > + Send
+        + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: hyper::body::Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let (stream, peer) = listener.accept().await.unwrap();
+            tokio::spawn(
+                hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), make(peer))
+                    .with_upgrades(),
+            );
+        }
+    });
+    addr
+}

@@ -29,6 +29,14 @@ pub async fn serve_with(io: &SocketIo, config: EngineConfig) -> SocketAddr {
     addr
 }
 
+/// A WebSocket on `/socket.io/` with `extra` query parameters.
+async fn ws_connect(addr: SocketAddr, extra: &str) -> WebSocketStream<TcpStream> {
+    let stream = TcpStream::connect(addr).await.unwrap();
+    let url = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket{extra}");
+    let (ws, _) = tokio_tungstenite::client_async(url, stream).await.unwrap();
+    ws
+}
+
 /// What the raw client received.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Frame {
@@ -49,17 +57,27 @@ impl Client {
     }
 
     pub async fn open_query(addr: SocketAddr, extra: &str) -> Client {
-        let stream = TcpStream::connect(addr).await.unwrap();
-        let url = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket{extra}");
-        let (ws, _) = tokio_tungstenite::client_async(url, stream).await.unwrap();
         let mut c = Client {
-            ws,
+            ws: ws_connect(addr, extra).await,
             eio_sid: String::new(),
         };
         let open = c.text().await;
         assert!(open.starts_with('0'), "{open}");
         let v: serde_json::Value = serde_json::from_str(&open[1..]).unwrap();
         c.eio_sid = v["sid"].as_str().unwrap().to_owned();
+        c
+    }
+
+    /// Upgrades the polling session `eio_sid` to WebSocket (probe, then
+    /// upgrade) and returns the upgraded connection's client.
+    pub async fn upgrade(addr: SocketAddr, eio_sid: &str) -> Client {
+        let mut c = Client {
+            ws: ws_connect(addr, &format!("&sid={eio_sid}")).await,
+            eio_sid: eio_sid.to_owned(),
+        };
+        c.send("2probe").await;
+        assert_eq!(c.text().await, "3probe");
+        c.send("5").await;
         c
     }
 
