@@ -17,10 +17,11 @@ use std::time::{Duration, Instant};
 
 use async_io::{Async, Timer};
 use bytes::Bytes;
+use engineio::hooks::{append_headers, RequestHead};
 use engineio::routing::{self, ErrorCode, Route};
 use engineio::{
-    payload, CloseReason, EngineConfig, Handshake, PollError, Session, Sid, SidMap, Transmit,
-    TransportKind,
+    payload, CloseReason, EngineConfig, Handshake, Hooks, PollError, RequestInfo, Session, Sid,
+    SidMap, Transmit, TransportKind,
 };
 use futures_channel::oneshot;
 use http::header::{self, HeaderValue};
@@ -37,6 +38,8 @@ use engineio::drive::WsIo;
 pub(crate) struct Inner {
     pub(crate) config: EngineConfig,
     pub(crate) handler: Arc<dyn Handler>,
+    /// The application's request hooks (refusals, response headers).
+    hooks: Hooks,
     runtime: SmolRuntime,
     sessions: Mutex<SidMap<Socket>>,
 }
@@ -85,9 +88,26 @@ impl Engine {
     /// An engine with `config` reporting to `handler`, spawning its tasks
     /// on `runtime`.
     pub fn new(config: EngineConfig, handler: impl Handler, runtime: &SmolRuntime) -> Engine {
+        Engine::with_hooks(config, Hooks::default(), handler, runtime)
+    }
+
+    /// [`Engine::new`] running the application's request `hooks`, as the
+    /// tokio engine does: `allow_request` before a session opens (a
+    /// refusal is answered with its status and body), `initial_headers`
+    /// and `headers` on successful answers (the handshake's, payloads,
+    /// a POST's `ok`, an upgrade's 101). Not yet: message headers
+    /// ([`Hooks::message_headers`] is ignored; handlers get
+    /// `on_message`/`on_binary` only).
+    pub fn with_hooks(
+        config: EngineConfig,
+        hooks: Hooks,
+        handler: impl Handler,
+        runtime: &SmolRuntime,
+    ) -> Engine {
         Engine(Arc::new(Inner {
             config,
             handler: Arc::new(handler),
+            hooks,
             runtime: runtime.clone(),
             sessions: Mutex::new(SidMap::default()),
         }))
@@ -239,6 +259,21 @@ impl Engine {
     ) -> Next {
         let inner = &self.0;
         let origin = head.headers.get(header::ORIGIN).cloned();
+        let verdict = inner.hooks.check(|| {
+            RequestInfo::new(
+                head.method.clone(),
+                &head.uri,
+                head.headers.clone(),
+                peer,
+                transport,
+            )
+        });
+        if let Some(verdict) = verdict {
+            if let Err(refusal) = verdict.await {
+                let resp = with_cors(inner, &origin, routing::refused(&refusal));
+                return self.answer(conn, &head, resp).await;
+            }
+        }
         let sid = Sid::random();
         let handshake = Handshake::detached(&head.uri, &head.headers, peer);
         let socket = Socket::new(sid, handshake, transport, &inner.config);
@@ -256,6 +291,7 @@ impl Engine {
         if transport == TransportKind::WebSocket {
             let mut resp = routing::switching_protocols(&head.headers);
             routing::set_cookie(&inner.config, sid, &mut resp);
+            hook_headers(inner, &head, sid, transport, true, &mut resp);
             if conn.respond(resp, false).await.is_err() {
                 inner.unregister(sid);
                 return Next::Close;
@@ -277,6 +313,7 @@ impl Engine {
         };
         let mut resp = with_cors(inner, &origin, routing::text(body));
         routing::set_cookie(&inner.config, sid, &mut resp);
+        hook_headers(inner, &head, sid, transport, true, &mut resp);
         inner
             .runtime
             .spawn(Driver::new(session, socket, inner.clone(), None));
@@ -306,13 +343,25 @@ impl Engine {
                     match futures_lite::future::or(answer, gone).await {
                         // The client left: dropping the receiver tells the driver.
                         None => return Next::Close,
-                        Some(Ok(Ok((body, compress)))) => match inner.config.http_compression {
-                            Some(t) if compress && body.len() >= t => {
-                                let accept = head.headers.get(header::ACCEPT_ENCODING);
-                                routing::compressed(body, accept)
-                            }
-                            _ => routing::text(body),
-                        },
+                        Some(Ok(Ok((body, compress)))) => {
+                            let mut resp = match inner.config.http_compression {
+                                Some(t) if compress && body.len() >= t => {
+                                    let accept = head.headers.get(header::ACCEPT_ENCODING);
+                                    routing::compressed(body, accept)
+                                }
+                                _ => routing::text(body),
+                            };
+                            let sid = socket.sid();
+                            hook_headers(
+                                inner,
+                                &head,
+                                sid,
+                                TransportKind::Polling,
+                                false,
+                                &mut resp,
+                            );
+                            resp
+                        }
                         Some(Ok(Err(e))) => poll_error(e),
                         Some(Err(_)) => routing::error(ErrorCode::UnknownSid),
                     }
@@ -384,7 +433,12 @@ impl Engine {
         {
             Err(_) => routing::error(ErrorCode::UnknownSid),
             Ok(()) => match rx.await {
-                Ok(Ok(())) => routing::text(Bytes::from_static(b"ok")),
+                Ok(Ok(())) => {
+                    let mut resp = routing::text(Bytes::from_static(b"ok"));
+                    let sid = socket.sid();
+                    hook_headers(inner, &head, sid, TransportKind::Polling, false, &mut resp);
+                    resp
+                }
                 Ok(Err(None)) => routing::error(ErrorCode::BadRequest),
                 Ok(Err(Some(e))) => poll_error(e),
                 Err(_) => routing::error(ErrorCode::UnknownSid),
@@ -410,7 +464,17 @@ impl Engine {
         }
         let refuse = socket.transport() != TransportKind::Polling
             || socket.0.ws_claimed.swap(true, Ordering::AcqRel);
-        let resp = routing::switching_protocols(&head.headers);
+        let mut resp = routing::switching_protocols(&head.headers);
+        // Every 101, as the tokio engine (the reference's `headers` event).
+        let sid = socket.sid();
+        hook_headers(
+            inner,
+            &head,
+            sid,
+            TransportKind::WebSocket,
+            false,
+            &mut resp,
+        );
         if conn.respond(resp, false).await.is_err() {
             if !refuse {
                 socket.0.ws_claimed.store(false, Ordering::Release);
@@ -440,6 +504,23 @@ struct PostActive<'a>(&'a Socket);
 impl Drop for PostActive<'_> {
     fn drop(&mut self) {
         self.0 .0.post_active.store(false, Ordering::Release);
+    }
+}
+
+/// Adds what the application's header hooks give for `head` (a request
+/// of session `sid` on `transport`; `initial` for a handshake's answer) to
+/// its successful answer `resp`. Nothing is run without hooks.
+fn hook_headers(
+    inner: &Inner,
+    head: &Head,
+    sid: Sid,
+    transport: TransportKind,
+    initial: bool,
+    resp: &mut Response<Bytes>,
+) {
+    let req = RequestHead::new(&head.method, &head.uri, &head.headers, sid, transport);
+    if let Some(extra) = inner.hooks.response_headers(&req, initial) {
+        append_headers(resp.headers_mut(), extra);
     }
 }
 

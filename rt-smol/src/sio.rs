@@ -85,12 +85,13 @@ impl Handler for Bridge {
 /// An engine serving `io` on `runtime`; the default engine path
 /// `/engine.io/` becomes `/socket.io/`. Build `io` with
 /// `SocketIo::builder().runtime(Arc::new(runtime.clone()))`, so that its
-/// timers and tasks run on the same executor.
+/// timers and tasks run on the same executor. The engine runs `io`'s
+/// request hooks ([`SocketIo::hooks`]) as [`Engine::with_hooks`] says.
 pub fn engine(io: &SocketIo, mut config: EngineConfig, runtime: &SmolRuntime) -> Engine {
     if config.path == EngineConfig::default().path {
         config.path = "/socket.io/".into();
     }
-    Engine::new(config, Bridge(io.clone()), runtime)
+    Engine::with_hooks(config, io.hooks().clone(), Bridge(io.clone()), runtime)
 }
 
 /// Serves `io` on `listener` with `config` until the listener fails.

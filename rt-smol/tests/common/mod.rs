@@ -11,7 +11,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use engineio::bytes::Bytes;
-use engineio::{CloseReason, EngineConfig, Str};
+use engineio::{CloseReason, EngineConfig, Hooks, Str};
 use socketio_smol::async_io::Async;
 use socketio_smol::{Engine, Handler, SmolRuntime, Socket};
 
@@ -69,9 +69,14 @@ pub struct Server {
 
 impl Server {
     pub fn start(config: EngineConfig) -> Server {
+        Server::start_with_hooks(config, Hooks::default())
+    }
+
+    /// [`Server::start`] with the application's request hooks.
+    pub fn start_with_hooks(config: EngineConfig, hooks: Hooks) -> Server {
         let (tx, seen) = mpsc::channel();
         let rt = SmolRuntime::new();
-        let engine = Engine::new(config, Recorder(Mutex::new(tx)), &rt);
+        let engine = Engine::with_hooks(config, hooks, Recorder(Mutex::new(tx)), &rt);
         let listener = Async::new(TcpListener::bind("127.0.0.1:0").unwrap()).unwrap();
         let addr = listener.get_ref().local_addr().unwrap();
         let (stop, stopped) = mpsc::channel::<()>();
