@@ -133,6 +133,24 @@ impl<W: WsIo, R: PollReply> Transports<W, R> {
         self.ws_headers.as_ref()
     }
 
+    /// The headers the messages reported now come with: `post`'s (the
+    /// POST that carried them); else, when messages `keep` their request's
+    /// headers, those of the request that opened the WebSocket: the
+    /// upgrade's ([`Transports::ws_headers`]), or the session's `handshake`
+    /// headers; else none.
+    pub fn message_headers<'a>(
+        &'a self,
+        post: Option<&'a Arc<HeaderMap>>,
+        keep: bool,
+        handshake: &'a Arc<HeaderMap>,
+    ) -> Option<&'a Arc<HeaderMap>> {
+        match post {
+            Some(h) => Some(h),
+            None if keep => Some(self.ws_headers().unwrap_or(handshake)),
+            None => None,
+        }
+    }
+
     /// A GET: waits for a payload, or is refused with the session's error.
     pub fn handle_poll(&mut self, session: &mut Session, now: Instant, reply: R) {
         match session.handle_poll(now) {

@@ -242,13 +242,8 @@ impl Driver {
         } = self;
         let socket = &*socket;
         let handler = &*engine.handler;
-        let headers = match post {
-            Some(h) => Some(h),
-            None if engine.hooks.keeps_message_headers() => {
-                Some(t.ws_headers().unwrap_or(&socket.handshake().headers))
-            }
-            None => None,
-        };
+        let keep = engine.hooks.keeps_message_headers();
+        let headers = t.message_headers(post, keep, &socket.handshake().headers);
         // The loop takes application packets after this, so the handlers'
         // own sends need not wake this task (see `Mailbox::receiving`).
         let _receiving = socket.0.mail.receiving();

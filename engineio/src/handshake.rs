@@ -68,7 +68,7 @@ impl Handshake {
 /// life, and one small allocation per value costs more than the values.
 /// The headers that only negotiate a WebSocket upgrade are left out (see
 /// [`Handshake::headers`]).
-pub(crate) fn detach_headers(headers: &http::HeaderMap) -> http::HeaderMap {
+pub fn detach_headers(headers: &http::HeaderMap) -> http::HeaderMap {
     use http::header::{
         CONNECTION, SEC_WEBSOCKET_EXTENSIONS, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_VERSION, UPGRADE,
     };

@@ -71,7 +71,7 @@ pub use config::{
     Cookie, Cors, CorsOrigins, EngineConfig, SlowClientPolicy, TransportKind, Transports,
 };
 pub use error::{CloseReason, PacketError, SendError};
-pub use handshake::Handshake;
+pub use handshake::{detach_headers, Handshake};
 pub use hooks::{BoxFuture, Hooks, Refusal, RequestHead, RequestInfo};
 pub use outgoing::Outgoing;
 pub use packet::{Frame, Packet, PacketType};

@@ -23,6 +23,7 @@ use bytes::Bytes;
 use engineio::drive::{PollReply, Quiet, Transports, BUDGET};
 use engineio::{Event, PollError, Session};
 use futures_channel::oneshot;
+use http::HeaderMap;
 
 use crate::engine::Inner;
 use crate::socket::{Ctl, Socket};
@@ -86,13 +87,21 @@ impl Driver {
         match ctl {
             Ctl::Poll(reply) => self.t.handle_poll(&mut self.session, now, PollTx(reply)),
             Ctl::Post(post) => {
-                let (packets, reply) = *post;
+                let (packets, reply, headers) = *post;
+                if headers.is_some() {
+                    // Events of earlier inputs go with their own headers.
+                    self.dispatch_events();
+                }
                 let _ = reply.send(self.session.handle_post(now, packets));
+                if let Some(h) = headers {
+                    // This POST's messages, with its headers.
+                    self.dispatch_events_from(Some(&h));
+                }
             }
-            Ctl::Probe(ws) => {
+            Ctl::Probe(ws, headers) => {
                 // A refused probe is closed (and its claim released) by poll_sockets.
                 let refused = self.session.handle_upgrade_start(now).is_err();
-                self.t.set_probe(ws, refused, None);
+                self.t.set_probe(ws, refused, headers);
             }
             Ctl::Close(reason) => {
                 // What the application sent before closing still goes out first.
@@ -150,17 +159,35 @@ impl Driver {
     }
 
     fn dispatch_events(&mut self) -> bool {
+        self.dispatch_events_from(None)
+    }
+
+    /// Reports the session's events; messages come with `post`, the
+    /// headers of the POST that carried them, or else (when the hooks keep
+    /// message headers) those of the request that opened the WebSocket:
+    /// the upgrade's, or for a WebSocket session the handshake's.
+    fn dispatch_events_from(&mut self, post: Option<&Arc<HeaderMap>>) -> bool {
         let mut any = false;
         let handler = &*self.engine.handler;
         let socket = &self.socket;
+        let keep = self.engine.hooks.keeps_message_headers();
+        let headers = self
+            .t
+            .message_headers(post, keep, &socket.handshake().headers);
         // Application packets are taken after this, so the handlers' own
         // sends need not wake this task.
         let _receiving = socket.0.mail.receiving();
         while let Some(ev) = self.session.poll_event() {
             any = true;
             match ev {
-                Event::Message(s) => handler.on_message(socket, s),
-                Event::Binary(b) => handler.on_binary(socket, b),
+                Event::Message(s) => match headers {
+                    Some(h) => handler.on_message_with(socket, s, h),
+                    None => handler.on_message(socket, s),
+                },
+                Event::Binary(b) => match headers {
+                    Some(h) => handler.on_binary_with(socket, b, h),
+                    None => handler.on_binary(socket, b),
+                },
                 Event::Upgraded => {
                     socket.0.set_upgraded();
                     handler.on_upgrade(socket);

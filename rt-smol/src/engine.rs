@@ -39,7 +39,7 @@ pub(crate) struct Inner {
     pub(crate) config: EngineConfig,
     pub(crate) handler: Arc<dyn Handler>,
     /// The application's request hooks (refusals, response headers).
-    hooks: Hooks,
+    pub(crate) hooks: Hooks,
     runtime: SmolRuntime,
     sessions: Mutex<SidMap<Socket>>,
 }
@@ -95,9 +95,9 @@ impl Engine {
     /// tokio engine does: `allow_request` before a session opens (a
     /// refusal is answered with its status and body), `initial_headers`
     /// and `headers` on successful answers (the handshake's, payloads,
-    /// a POST's `ok`, an upgrade's 101). Not yet: message headers
-    /// ([`Hooks::message_headers`] is ignored; handlers get
-    /// `on_message`/`on_binary` only).
+    /// a POST's `ok`, an upgrade's 101); with [`Hooks::message_headers`],
+    /// messages reach [`Handler::on_message_with`] and
+    /// [`Handler::on_binary_with`] with their request's headers.
     pub fn with_hooks(
         config: EngineConfig,
         hooks: Hooks,
@@ -425,11 +425,13 @@ impl Engine {
             return Next::Close;
         };
         let packets = payload::decode(data, config.max_packets_per_post);
+        // Copied once per POST, and only when messages keep them.
+        let headers = message_headers(inner, &head);
         let (reply, rx) = oneshot::channel();
         let resp = match socket
             .0
             .mail
-            .push_ctl(Ctl::Post(Box::new((packets, reply))))
+            .push_ctl(Ctl::Post(Box::new((packets, reply, headers))))
         {
             Err(_) => routing::error(ErrorCode::UnknownSid),
             Ok(()) => match rx.await {
@@ -491,7 +493,8 @@ impl Engine {
             futures_lite::future::or(close, expire).await;
             return Next::Upgraded;
         }
-        if let Err(Ctl::Probe(_ws)) = socket.0.mail.push_ctl(Ctl::Probe(ws)) {
+        let headers = message_headers(inner, &head);
+        if let Err(Ctl::Probe(..)) = socket.0.mail.push_ctl(Ctl::Probe(ws, headers)) {
             // The session ended meanwhile; dropping closes the connection.
         }
         Next::Upgraded
@@ -522,6 +525,15 @@ fn hook_headers(
     if let Some(extra) = inner.hooks.response_headers(&req, initial) {
         append_headers(resp.headers_mut(), extra);
     }
+}
+
+/// The headers of `head` for the messages its request carries, when the
+/// hooks keep message headers (a copy that owns its bytes, shared by them).
+fn message_headers(inner: &Inner, head: &Head) -> Option<Arc<http::HeaderMap>> {
+    inner
+        .hooks
+        .keeps_message_headers()
+        .then(|| Arc::new(engineio::detach_headers(&head.headers)))
 }
 
 fn with_cors(

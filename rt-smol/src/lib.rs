@@ -28,9 +28,8 @@
 //!   crate's [`Socket`]).
 //!
 //! # Differences from the tokio driver
-//! The request hooks run ([`Engine::with_hooks`]; [`engine`] takes the
-//! `SocketIo`'s), but messages do not keep their request's headers
-//! (`Hooks::message_headers` is ignored). There is no `send_async`,
+//! The request hooks run as on tokio ([`Engine::with_hooks`]; [`engine`]
+//! takes the `SocketIo`'s), message headers included. There is no `send_async`,
 //! chunked request bodies are refused (411), and the engine serves its own
 //! listener only (no mounting in another HTTP server).
 //!

@@ -11,6 +11,7 @@ use std::time::Duration;
 use async_io::{Async, Timer};
 use bytes::Bytes;
 use engineio::{CloseReason, EngineConfig, Packet, SendError, Str};
+use http::HeaderMap;
 use socketio::{Conn, Connection, ConnectionInfo, DisconnectReason, Encoded, SocketIo};
 
 use crate::engine::Engine;
@@ -72,6 +73,18 @@ impl Handler for Bridge {
     fn on_binary(&self, socket: &Socket, data: Bytes) {
         if let Some(c) = socket.data::<Connection>() {
             c.handle_binary(data);
+        }
+    }
+
+    fn on_message_with(&self, socket: &Socket, text: Str, headers: &Arc<HeaderMap>) {
+        if let Some(c) = socket.data::<Connection>() {
+            c.handle_text_with(&text, Some(headers.clone()));
+        }
+    }
+
+    fn on_binary_with(&self, socket: &Socket, data: Bytes, headers: &Arc<HeaderMap>) {
+        if let Some(c) = socket.data::<Connection>() {
+            c.handle_binary_with(data, Some(headers.clone()));
         }
     }
 

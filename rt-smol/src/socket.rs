@@ -18,6 +18,7 @@ use engineio::{
     TransportKind,
 };
 use futures_channel::oneshot;
+use http::HeaderMap;
 
 use crate::ws::Ws;
 
@@ -33,6 +34,21 @@ pub trait Handler: Send + Sync + 'static {
     fn on_message(&self, socket: &Socket, text: Str);
     /// A binary message arrived.
     fn on_binary(&self, socket: &Socket, data: Bytes);
+    /// A text message arrived, with the headers of the HTTP request that
+    /// carried it: called instead of [`Handler::on_message`] when the
+    /// engine's hooks keep message headers
+    /// ([`Hooks::message_headers`](engineio::Hooks::message_headers)): a
+    /// polling message's `POST`, a WebSocket message's upgrade request or
+    /// (a WebSocket session) its handshake. Default: `on_message`.
+    fn on_message_with(&self, socket: &Socket, text: Str, headers: &Arc<HeaderMap>) {
+        let _ = headers;
+        self.on_message(socket, text);
+    }
+    /// [`Handler::on_message_with`] for a binary message. Default: `on_binary`.
+    fn on_binary_with(&self, socket: &Socket, data: Bytes, headers: &Arc<HeaderMap>) {
+        let _ = headers;
+        self.on_binary(socket, data);
+    }
     /// The session upgraded from polling to WebSocket.
     fn on_upgrade(&self, socket: &Socket) {
         let _ = socket;
@@ -43,11 +59,12 @@ pub trait Handler: Send + Sync + 'static {
     }
 }
 
-/// A decoded POST body and where its outcome goes (`Err(None)`: the
-/// payload was a protocol error).
+/// A decoded POST body, where its outcome goes (`Err(None)`: the payload
+/// was a protocol error), and the POST's headers when messages keep them.
 pub(crate) type PostRequest = (
     Result<Vec<Packet>, PacketError>,
     oneshot::Sender<Result<(), Option<PollError>>>,
+    Option<Arc<HeaderMap>>,
 );
 
 /// Control messages from the HTTP side and handles to the session task.
@@ -56,8 +73,9 @@ pub(crate) enum Ctl {
     Poll(oneshot::Sender<Result<(Bytes, bool), PollError>>),
     /// A POST body (boxed: the queue holds one item inline).
     Post(Box<PostRequest>),
-    /// The WebSocket of an accepted upgrade, for the probe.
-    Probe(Box<Ws>),
+    /// The WebSocket of an accepted upgrade, for the probe, with the
+    /// upgrade request's headers when messages keep them.
+    Probe(Box<Ws>, Option<Arc<HeaderMap>>),
     /// Close with this reason.
     Close(CloseReason),
 }

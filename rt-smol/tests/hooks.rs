@@ -3,11 +3,12 @@
 //! message before any session exists (and admits the others);
 //! `initial_headers` goes on handshake answers only, `headers` on every
 //! successful answer (a payload, a POST's `ok`, an upgrade's 101) and on
-//! no error answer.
+//! no error answer. With `message_headers`, each message comes with its
+//! request's headers: the POST's, the upgrade's, a WebSocket handshake's.
 
 mod common;
 
-use common::{poll_url, request, Client, Seen, Server, WS_HEADERS};
+use common::{poll_url, request, Client, Seen, Server, WsClient, WS_HEADERS};
 use engineio::http::{HeaderValue, StatusCode};
 use engineio::{EngineConfig, Hooks, Refusal};
 
@@ -103,4 +104,57 @@ fn a_websocket_handshake_gets_both_header_hooks() {
     assert_eq!(a.header("x-initial"), Some("yes"));
     assert_eq!(a.header("x-every"), Some("websocket"));
     assert_eq!(s.next_seen(), Seen::Connect);
+}
+
+/// The next `Seen::Headers`, skipping lifecycle events.
+fn next_headers(s: &Server) -> Option<String> {
+    loop {
+        if let Seen::Headers(h) = s.next_seen() {
+            return h;
+        }
+    }
+}
+
+#[test]
+fn messages_keep_their_requests_headers() {
+    let keep = Hooks::new().message_headers(true);
+    let s = Server::start_with_hooks(EngineConfig::default(), keep);
+    let mut c = Client::connect(s.addr);
+    let open = "/engine.io/?EIO=4&transport=polling";
+    let a = c.request("GET", open, &["X-Req: handshake"], b"");
+    let open: serde_json::Value = serde_json::from_str(&a.text()[1..]).unwrap();
+    let sid = open["sid"].as_str().unwrap().to_owned();
+    // A polling message: its POST's headers, not the handshake's.
+    let a = c.request("POST", &poll_url(&sid), &["X-Req: post"], b"4one");
+    assert_eq!(a.text(), "ok");
+    assert_eq!(next_headers(&s).as_deref(), Some("post"));
+    assert_eq!(s.next_seen(), Seen::Message("one".into()));
+    // After the upgrade: the upgrade request's.
+    let target = format!("/engine.io/?EIO=4&transport=websocket&sid={sid}");
+    let mut ws = WsClient::connect_with(s.addr, &target, &["X-Req: upgrade"]);
+    ws.send_text("2probe");
+    assert_eq!(ws.read_text(), "3probe");
+    ws.send_text("5");
+    ws.send_text("4two");
+    assert_eq!(next_headers(&s).as_deref(), Some("upgrade"));
+    assert_eq!(s.next_seen(), Seen::Message("two".into()));
+    // A WebSocket session: its handshake's.
+    let target = "/engine.io/?EIO=4&transport=websocket";
+    let mut ws = WsClient::connect_with(s.addr, target, &["X-Req: ws-handshake"]);
+    let _open = ws.read_text();
+    ws.send_text("4three");
+    assert_eq!(next_headers(&s).as_deref(), Some("ws-handshake"));
+    assert_eq!(s.next_seen(), Seen::Message("three".into()));
+}
+
+#[test]
+fn without_message_headers_messages_come_bare() {
+    let s = Server::start_with_hooks(EngineConfig::default(), hooks());
+    let mut c = Client::connect(s.addr);
+    let a = c.request("GET", "/engine.io/?EIO=4&transport=polling", &[], b"");
+    let open: serde_json::Value = serde_json::from_str(&a.text()[1..]).unwrap();
+    let sid = open["sid"].as_str().unwrap().to_owned();
+    assert_eq!(s.next_seen(), Seen::Connect);
+    c.request("POST", &poll_url(&sid), &["X-Req: post"], b"4bare");
+    assert_eq!(s.next_seen(), Seen::Message("bare".into()));
 }

@@ -6,11 +6,12 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::mpsc;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use engineio::bytes::Bytes;
+use engineio::http::HeaderMap;
 use engineio::{CloseReason, EngineConfig, Hooks, Str};
 use socketio_smol::async_io::Async;
 use socketio_smol::{Engine, Handler, SmolRuntime, Socket};
@@ -23,6 +24,9 @@ pub enum Seen {
     Binary(Vec<u8>),
     Upgrade,
     Close(CloseReason),
+    /// The `X-Req` header a message came with (messages keep headers),
+    /// seen just before the message itself.
+    Headers(Option<String>),
 }
 
 /// Echoes text and binary; `close-me` closes the session. Records all.
@@ -49,6 +53,11 @@ impl Handler for Recorder {
     fn on_binary(&self, socket: &Socket, data: Bytes) {
         self.seen(Seen::Binary(data.to_vec()));
         let _ = socket.send_binary(data);
+    }
+    fn on_message_with(&self, socket: &Socket, text: Str, headers: &Arc<HeaderMap>) {
+        let x_req = headers.get("x-req").and_then(|v| v.to_str().ok());
+        self.seen(Seen::Headers(x_req.map(str::to_owned)));
+        self.on_message(socket, text);
     }
     fn on_upgrade(&self, _: &Socket) {
         self.seen(Seen::Upgrade);
@@ -292,8 +301,14 @@ pub struct WsClient {
 impl WsClient {
     /// Opens a WebSocket at `target` (101 checked).
     pub fn connect(addr: SocketAddr, target: &str) -> WsClient {
+        WsClient::connect_with(addr, target, &[])
+    }
+
+    /// [`WsClient::connect`] with `extra` request headers.
+    pub fn connect_with(addr: SocketAddr, target: &str, extra: &[&str]) -> WsClient {
         let mut client = Client::connect(addr);
-        let a = client.request("GET", target, &WS_HEADERS, b"");
+        let headers: Vec<&str> = WS_HEADERS.iter().chain(extra).copied().collect();
+        let a = client.request("GET", target, &headers, b"");
         assert_eq!(a.status, 101, "{}", a.text());
         assert_eq!(
             a.header("sec-websocket-accept"),
