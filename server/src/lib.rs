@@ -10,7 +10,7 @@
 //!
 //! Modules form a DAG (no cycles): at the bottom the pure parts ([`jwt`],
 //! [`signing`], [`ipnet`], [`rate_limit`], [`clock`], [`metrics`], [`monitor`],
-//! [`chat`], [`reply`], [`identity`]), then [`config`] and [`state`], then
+//! [`chat`], [`reply`], [`identity`]), then [`config`], [`content`] and [`state`], then
 //! [`events`] and [`api`], then [`app`] and [`http`], and [`run`] on top.
 
 #![warn(missing_docs)]
@@ -21,6 +21,7 @@ pub mod app;
 pub mod chat;
 pub mod clock;
 pub mod config;
+pub mod content;
 pub mod events;
 pub mod http;
 pub mod identity;

@@ -113,13 +113,20 @@ fn target(
     })
 }
 
-/// Content-type events (`{type}:{create|update|delete}` with `type` named
-/// in some role's permissions) only reach roles allowed to receive them.
+/// Content-type events (`{type}:{create|update|delete}`, or
+/// `created|updated|deleted` with `content.custom_event_names`, with `type`
+/// named in some role's permissions) only reach roles allowed to receive
+/// them.
 fn allowed_roles(live: &Live, event: &str) -> Option<Vec<String>> {
-    let (ty, action) = event.rsplit_once(':')?;
-    if !matches!(action, "create" | "update" | "delete") {
-        return None;
-    }
+    let (ty, suffix) = event.rsplit_once(':')?;
+    let custom = live.config.content.custom_event_names;
+    let action = match (suffix, custom) {
+        ("create" | "update" | "delete", false) => suffix,
+        ("created", true) => "create",
+        ("updated", true) => "update",
+        ("deleted", true) => "delete",
+        _ => return None,
+    };
     let roles = &live.config.roles;
     if !roles.values().any(|r| r.content_types.contains_key(ty)) {
         return None;

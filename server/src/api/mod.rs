@@ -1,6 +1,6 @@
 //! The HTTP API: `/api/push`, `/api/broadcast`, `/api/room`, `/api/status`,
 //! the socket operations (`/api/sockets`, `/api/sockets/{join,leave,
-//! disconnect}`), the admin routes (`/api/settings`, `/api/monitoring/*`), `/health`,
+//! disconnect}`), the CMS webhooks (`/api/webhooks/{strapi,content}`), the admin routes (`/api/settings`, `/api/monitoring/*`), `/health`,
 //! `/ready`, `/metrics` and the OpenAPI description. Requests authenticate
 //! with `X-API-Key` (and optionally a signature, see [`crate::signing`]),
 //! are rate limited per key, and every error has the documents' shape
@@ -9,13 +9,14 @@
 //! This module holds the route table ([`ROUTES`]: path, method, access,
 //! handler), the router, authentication and the request helpers the
 //! handlers share; each route is one handler function in [`emit`],
-//! [`sockets`], [`admin`] or [`status`]. It answers requests the HTTP front
+//! [`sockets`], [`admin`], [`status`] or [`webhooks`]. It answers requests the HTTP front
 //! ([`crate::http`]) hands it and must not reach back into the front.
 
 mod admin;
 mod emit;
 mod sockets;
 mod status;
+mod webhooks;
 
 use std::net::IpAddr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -46,6 +47,9 @@ enum Access {
     Public,
     Key,
     Admin,
+    /// A key, also as `Authorization: Bearer` (a CMS sends fixed headers);
+    /// unsigned when `content.allow_unsigned_webhooks`.
+    Webhook,
 }
 
 /// A JSON response, or what refused the request.
@@ -164,6 +168,18 @@ const ROUTES: &[Route] = &[
         Method::POST,
         Access::Admin,
         admin::reset,
+    ),
+    now(
+        "/api/webhooks/strapi",
+        Method::POST,
+        Access::Webhook,
+        webhooks::strapi,
+    ),
+    now(
+        "/api/webhooks/content",
+        Method::POST,
+        Access::Webhook,
+        webhooks::generic,
     ),
     now(
         "/api/openapi.json",
@@ -319,7 +335,7 @@ fn metrics_access(
     req: &Request<Incoming>,
 ) -> Result<(), ApiError> {
     if live.config.api.metrics_require_key {
-        authenticate(st, live, ip, req)?;
+        authenticate(st, live, ip, req, false)?;
     }
     Ok(())
 }
@@ -362,18 +378,27 @@ fn key_matches(given: &[u8], key: &[u8]) -> bool {
     mac.verify_slice(&expected).is_ok()
 }
 
-/// The key a request carries, if valid: `(key, is_admin)`. Limits failed
+/// The key a request carries in `X-API-Key` (or, when `bearer`, in
+/// `Authorization: Bearer`), if valid: `(key, is_admin)`. Limits failed
 /// attempts per client address.
 fn authenticate(
     st: &State,
     live: &Live,
     ip: IpAddr,
     req: &Request<Incoming>,
+    bearer: bool,
 ) -> Result<(String, bool), ApiError> {
-    let given = req
-        .headers()
+    let h = req.headers();
+    let given = h
         .get("x-api-key")
-        .map(|v| v.as_bytes().to_vec());
+        .map(|v| v.as_bytes().to_vec())
+        .or_else(|| {
+            let v = h.get(header::AUTHORIZATION).filter(|_| bearer)?.as_bytes();
+            let scheme = v.get(..7)?;
+            scheme
+                .eq_ignore_ascii_case(b"bearer ")
+                .then(|| v[7..].trim_ascii().to_vec())
+        });
     let api = &live.config.api;
     let found = given.as_ref().and_then(|g| {
         let admin = api.admin_keys.iter().find(|k| key_matches(g, k.as_bytes()));
@@ -399,7 +424,11 @@ fn authenticate(
             Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "UNAUTHORIZED",
-                "Missing API key (X-API-Key)",
+                if bearer {
+                    "Missing API key (X-API-Key or Authorization: Bearer)"
+                } else {
+                    "Missing API key (X-API-Key)"
+                },
             ))
         }
         (Some(_), None) => {
@@ -442,8 +471,10 @@ async fn api(st: &State, live: &Live, ip: IpAddr, req: Request<Incoming>) -> Ans
     let admin = match route.access {
         Access::Public => false,
         access => {
-            let (key, admin) = authenticate(st, live, ip, &req)?;
-            check_signature(st, live, ip, &req, &key)?;
+            let webhook = access == Access::Webhook;
+            let (key, admin) = authenticate(st, live, ip, &req, webhook)?;
+            let unsigned_ok = webhook && live.config.content.allow_unsigned_webhooks;
+            check_signature(st, live, ip, &req, &key, unsigned_ok)?;
             if access == Access::Admin && !admin {
                 return Err(ApiError::new(
                     StatusCode::FORBIDDEN,
@@ -477,13 +508,14 @@ async fn api(st: &State, live: &Live, ip: IpAddr, req: Request<Incoming>) -> Ans
 }
 
 /// Checks the request's signature when one is sent or `api.require_signature`
-/// is on; nonces are remembered per key.
+/// is on (unless `unsigned_ok`); nonces are remembered per key.
 fn check_signature(
     st: &State,
     live: &Live,
     ip: IpAddr,
     req: &Request<Incoming>,
     key: &str,
+    unsigned_ok: bool,
 ) -> Result<(), ApiError> {
     let h = req.headers();
     let signed = SignedHeaders {
@@ -492,7 +524,7 @@ fn check_signature(
         version: h.get("x-signature-version").and_then(|v| v.to_str().ok()),
         signature: h.get("x-signature").and_then(|v| v.to_str().ok()),
     };
-    if !live.config.api.require_signature && signed.signature.is_none() {
+    if (unsigned_ok || !live.config.api.require_signature) && signed.signature.is_none() {
         return Ok(());
     }
     let policy = SigningPolicy {

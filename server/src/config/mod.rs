@@ -8,6 +8,7 @@
 //! other than the config file itself, and nothing here reads the server
 //! state or the events.
 
+mod content;
 mod layers;
 mod patch;
 mod schema;
@@ -17,6 +18,7 @@ use std::fmt;
 
 use serde::Deserialize;
 
+pub use content::ContentSection;
 pub use layers::{Layers, ENV_PREFIX};
 pub use patch::{apply_settings_patch, RUNTIME_SETTINGS};
 pub use schema::*;

@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 
 use super::validate::check_choices;
 use super::{
-    Config, ConfigError, CorsSection, EventsSection, MonitoringSection, RateLimitSection,
-    SecuritySection,
+    Config, ConfigError, ContentSection, CorsSection, EventsSection, MonitoringSection,
+    RateLimitSection, SecuritySection,
 };
 
 /// What the settings API may change at run time.
@@ -21,6 +21,7 @@ pub const RUNTIME_SETTINGS: &[&str] = &[
     "roles",
     "monitoring",
     "events",
+    "content",
     "connection.max_connections",
     "auth.require_authentication",
     "namespaces.<existing>.require_auth",
@@ -39,6 +40,7 @@ fn frozen(c: &Config) -> Config {
     f.roles = BTreeMap::new();
     f.monitoring = MonitoringSection::default();
     f.events = EventsSection::default();
+    f.content = ContentSection::default();
     f.connection.max_connections = 0;
     f.auth.require_authentication = false;
     f.namespaces

@@ -41,6 +41,8 @@ pub struct Config {
     pub redis: RedisSection,
     /// Logging.
     pub log: LogSection,
+    /// The CMS bridge (run-time changeable).
+    pub content: super::ContentSection,
 }
 
 /// `[server]`
