@@ -1,7 +1,8 @@
 //! The HTTP API: `/api/push`, `/api/broadcast`, `/api/room`, `/api/status`,
 //! the socket operations (`/api/sockets`, `/api/sockets/{join,leave,
 //! disconnect}`), the CMS webhooks (`/api/webhooks/{strapi,content}`), the admin routes (`/api/settings`, `/api/monitoring/*`), `/health`,
-//! `/ready`, `/metrics` and the OpenAPI description. Requests authenticate
+//! the documents' test and health routes (`/api/socket-test`, `/api/socket/health`,
+//! `/api/monitoring/test`), `/ready`, `/metrics` and the OpenAPI description. Requests authenticate
 //! with `X-API-Key` (and optionally a signature, see [`crate::signing`]),
 //! are rate limited per key, and every error has the documents' shape
 //! `{"success":false,"error","code","requestId"}`.
@@ -16,6 +17,7 @@ mod admin;
 mod emit;
 mod sockets;
 mod status;
+mod testing;
 mod webhooks;
 
 use std::net::IpAddr;
@@ -50,6 +52,9 @@ enum Access {
     /// A key, also as `Authorization: Bearer` (a CMS sends fixed headers);
     /// unsigned when `content.allow_unsigned_webhooks`.
     Webhook,
+    /// Public like `/health`, unless `api.metrics_require_key` (it tells
+    /// as much as `/metrics`).
+    Health,
 }
 
 /// A JSON response, or what refused the request.
@@ -168,6 +173,37 @@ const ROUTES: &[Route] = &[
         Method::POST,
         Access::Admin,
         admin::reset,
+    ),
+    now(
+        "/api/settings/defaults",
+        Method::GET,
+        Access::Admin,
+        admin::defaults,
+    ),
+    now(
+        "/api/monitoring/log",
+        Method::POST,
+        Access::Admin,
+        admin::log_event,
+    ),
+    route(
+        "/api/monitoring/test",
+        Method::POST,
+        Access::Admin,
+        later!(testing::monitoring_test),
+    ),
+    now(
+        "/api/socket/health",
+        Method::GET,
+        Access::Health,
+        status::socket_health,
+    ),
+    now("/api/socket-test", Method::GET, Access::Key, testing::info),
+    route(
+        "/api/socket-test",
+        Method::POST,
+        Access::Key,
+        later!(testing::act),
     ),
     now(
         "/api/webhooks/strapi",
@@ -470,6 +506,7 @@ async fn api(st: &State, live: &Live, ip: IpAddr, req: Request<Incoming>) -> Ans
     let route = find_route(req.uri().path(), req.method())?;
     let admin = match route.access {
         Access::Public => false,
+        Access::Health if !live.config.api.metrics_require_key => false,
         access => {
             let webhook = access == Access::Webhook;
             let (key, admin) = authenticate(st, live, ip, &req, webhook)?;
@@ -645,12 +682,29 @@ fn namespace(st: &State, name: &str) -> Result<Namespace, ApiError> {
         .ok_or_else(|| not_found(format!("No namespace {name}")))
 }
 
-/// The request's `namespace`, `/` when absent.
+/// The request's `namespace`, `/` when absent; a name without its
+/// leading slash (`admin`, as the plugin's `emitToNamespace` takes it)
+/// names the same namespace.
 fn namespace_of(st: &State, b: &Value) -> Result<Namespace, ApiError> {
     match present(b, "namespace") {
         None => namespace(st, "/"),
-        Some(Value::String(n)) => namespace(st, n),
+        Some(Value::String(n)) if n.starts_with('/') => namespace(st, n),
+        Some(Value::String(n)) => namespace(st, &format!("/{n}")),
         Some(_) => Err(ApiError::bad("`namespace` must be a string")),
+    }
+}
+
+/// Counts an event the API emitted in the event statistics, and logs it
+/// when `monitoring.event_logging` is on.
+fn record_emit(c: &Call, event: &str, nsp: &str, recipients: usize) {
+    let m = &c.live.config.monitoring;
+    c.st.monitor.count(event, m.max_event_types);
+    if m.event_logging {
+        c.st.monitor.log(
+            event,
+            json!({ "namespace": nsp, "recipients": recipients, "source": "api" }),
+            m.max_event_log,
+        );
     }
 }
 

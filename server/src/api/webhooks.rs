@@ -11,7 +11,7 @@ use std::sync::atomic::Ordering;
 
 use serde_json::{json, Value};
 
-use super::{namespace, ok, Answer, ApiError, Call};
+use super::{namespace, ok, record_emit, Answer, ApiError, Call};
 use crate::content::{self, EntryChange, Outcome, Webhook};
 use crate::identity::role_room;
 
@@ -65,6 +65,7 @@ fn deliver(c: &Call, change: EntryChange) -> Answer {
     c.st.metrics
         .events_sent_total
         .fetch_add(recipients as u64, Ordering::Relaxed);
+    record_emit(c, &out.event, nsp.name(), recipients);
     tracing::debug!(event = %out.event, recipients, "content event from a webhook");
     let mut body = json!({
         "success": true, "emitted": true, "event": out.event,
