@@ -136,7 +136,8 @@ pub async fn handle(
     resp
 }
 
-/// Checks on the engine path: IP lists for every request; origin, draining,
+/// Checks on the engine path: IP lists for every request (when
+/// `security.ip_lists_apply_to.engine`); origin, draining,
 /// connection rate and max connections for handshakes (requests without `sid`).
 fn admit(
     st: &State,
@@ -145,7 +146,7 @@ fn admit(
     origin: Option<&str>,
     req: &Request<Incoming>,
 ) -> Result<(), Box<Response<Full<Bytes>>>> {
-    if !live.ip_allowed(ip) {
+    if live.config.security.ip_lists_apply_to.engine && !live.ip_allowed(ip) {
         st.metrics
             .ip_refused_total
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);

@@ -27,13 +27,14 @@ use bytes::Bytes;
 use engineio::Sid;
 use hmac::{Hmac, Mac};
 use http::header::{self, HeaderValue};
-use http::{Method, Request, Response, StatusCode};
+use http::{HeaderMap, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use socketio::Namespace;
 
+use crate::config::RequireSignature;
 use crate::monitor::iso8601;
 use crate::rate_limit::limit_key;
 use crate::reply::{failure, json, too_many};
@@ -318,7 +319,27 @@ pub async fn handle(
         p if live.config.api.enabled && ROUTES.iter().any(|r| r.path == p) => p.to_owned(),
         _ => "other".to_owned(),
     };
+    let surfaces = live.config.security.ip_lists_apply_to;
+    let guarded = match path.as_str() {
+        "/health" | "/ready" => surfaces.health,
+        "/metrics" => surfaces.metrics,
+        _ => surfaces.api,
+    };
     let mut resp = match path.as_str() {
+        _ if guarded && !live.ip_allowed(ip) => {
+            st.metrics
+                .ip_refused_total
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            tracing::info!(address = %ip, path = %path, "HTTP request refused by the IP lists");
+            error_response(
+                &ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "FORBIDDEN",
+                    "Forbidden: address not allowed",
+                ),
+                &id,
+            )
+        }
         "/health" => status::health(),
         "/ready" => status::ready(st),
         "/metrics" => match metrics_access(st, live, ip, &req) {
@@ -371,7 +392,7 @@ fn metrics_access(
     req: &Request<Incoming>,
 ) -> Result<(), ApiError> {
     if live.config.api.metrics_require_key {
-        authenticate(st, live, ip, req, false)?;
+        authenticate(st, live, ip, req.headers(), false)?;
     }
     Ok(())
 }
@@ -421,10 +442,9 @@ fn authenticate(
     st: &State,
     live: &Live,
     ip: IpAddr,
-    req: &Request<Incoming>,
+    h: &HeaderMap,
     bearer: bool,
 ) -> Result<(String, bool), ApiError> {
-    let h = req.headers();
     let given = h
         .get("x-api-key")
         .map(|v| v.as_bytes().to_vec())
@@ -500,32 +520,54 @@ fn find_route(path: &str, method: &Method) -> Result<&'static Route, ApiError> {
     })
 }
 
-/// Routes a request under `/api/`: the route, the key, the signature, the
-/// admin check, the body, then the route's handler.
+/// Routes a request under `/api/`: the key (before the route is looked
+/// up, so that routes cannot be probed without one; public routes
+/// excepted), the route, the admin check, the body, the signature, then
+/// the route's handler.
 async fn api(st: &State, live: &Live, ip: IpAddr, req: Request<Incoming>) -> Answer {
-    let route = find_route(req.uri().path(), req.method())?;
-    let admin = match route.access {
-        Access::Public => false,
-        Access::Health if !live.config.api.metrics_require_key => false,
-        access => {
-            let webhook = access == Access::Webhook;
-            let (key, admin) = authenticate(st, live, ip, &req, webhook)?;
-            let unsigned_ok = webhook && live.config.content.allow_unsigned_webhooks;
-            check_signature(st, live, ip, &req, &key, unsigned_ok)?;
-            if access == Access::Admin && !admin {
-                return Err(ApiError::new(
-                    StatusCode::FORBIDDEN,
-                    "FORBIDDEN",
-                    "This route needs an admin key",
-                ));
-            }
-            admin
-        }
+    let (parts, body) = req.into_parts();
+    let found = find_route(parts.uri.path(), &parts.method);
+    let access = found.as_ref().ok().map(|r| r.access);
+    let public = match access {
+        Some(Access::Public) => true,
+        Some(Access::Health) => !live.config.api.metrics_require_key,
+        _ => false,
     };
-    let method = req.method().clone();
-    let query = req.uri().query().unwrap_or("").to_owned();
-    let body = if method == Method::POST || method == Method::PATCH {
-        read_json(req, live.config.api.max_body_bytes).await?
+    let key = if public {
+        None
+    } else {
+        let webhook = access == Some(Access::Webhook);
+        Some(authenticate(st, live, ip, &parts.headers, webhook)?)
+    };
+    let route = found?;
+    let admin = key.as_ref().is_some_and(|(_, admin)| *admin);
+    if route.access == Access::Admin && !admin {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "FORBIDDEN",
+            "This route needs an admin key",
+        ));
+    }
+    let with_body = parts.method == Method::POST || parts.method == Method::PATCH;
+    let bytes = if with_body {
+        read_body(body, &parts.headers, live.config.api.max_body_bytes).await?
+    } else {
+        Bytes::new()
+    };
+    let query = parts.uri.query().unwrap_or("").to_owned();
+    if let Some((key, _)) = &key {
+        let unsigned_ok =
+            route.access == Access::Webhook && live.config.content.allow_unsigned_webhooks;
+        let req = signing::RequestParts {
+            method: parts.method.as_str(),
+            path: parts.uri.path(),
+            query: &query,
+            body: &bytes,
+        };
+        check_signature(st, live, ip, &parts.headers, &req, key, unsigned_ok)?;
+    }
+    let body = if with_body {
+        parse_json(&bytes)?
     } else {
         Value::Null
     };
@@ -550,20 +592,26 @@ fn check_signature(
     st: &State,
     live: &Live,
     ip: IpAddr,
-    req: &Request<Incoming>,
+    h: &HeaderMap,
+    req: &signing::RequestParts,
     key: &str,
     unsigned_ok: bool,
 ) -> Result<(), ApiError> {
-    let h = req.headers();
     let signed = SignedHeaders {
         timestamp: h.get("x-request-timestamp").and_then(|v| v.to_str().ok()),
         nonce: h.get("x-request-nonce").and_then(|v| v.to_str().ok()),
         version: h.get("x-signature-version").and_then(|v| v.to_str().ok()),
         signature: h.get("x-signature").and_then(|v| v.to_str().ok()),
     };
-    if (unsigned_ok || !live.config.api.require_signature) && signed.signature.is_none() {
+    let require = live.config.api.require_signature;
+    if (unsigned_ok || !require.required()) && signed.signature.is_none() {
         return Ok(());
     }
+    let min = if require == RequireSignature::V2 && !unsigned_ok {
+        signing::Version::V2
+    } else {
+        signing::Version::V1
+    };
     let policy = SigningPolicy {
         window_ms: live.config.api.signature_window_secs.saturating_mul(1000),
         ..SigningPolicy::default()
@@ -573,17 +621,9 @@ fn check_signature(
         let cache = caches
             .entry(key_id(key))
             .or_insert_with(|| signing::NonceCache::new(live.config.api.nonce_cache_size));
-        signing::verify(
-            key.as_bytes(),
-            req.method().as_str(),
-            req.uri().path(),
-            &signed,
-            &policy,
-            now_ms(),
-            cache,
-        )
+        signing::verify_request(key.as_bytes(), req, &signed, &policy, min, now_ms(), cache)
     };
-    r.map_err(|e| {
+    r.map(|_| ()).map_err(|e| {
         st.metrics.auth_failures_total.inc(&[e.code()]);
         tracing::info!(address = %ip, reason = e.code(), "API request signature refused");
         ApiError::new(
@@ -594,9 +634,9 @@ fn check_signature(
     })
 }
 
-async fn read_json(req: Request<Incoming>, max: usize) -> Result<Value, ApiError> {
-    if let Some(len) = req
-        .headers()
+/// The body, at most `max` bytes (413 beyond).
+async fn read_body(body: Incoming, headers: &HeaderMap, max: usize) -> Result<Bytes, ApiError> {
+    if let Some(len) = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
     {
@@ -604,7 +644,7 @@ async fn read_json(req: Request<Incoming>, max: usize) -> Result<Value, ApiError
             return Err(too_large(max));
         }
     }
-    let body = Limited::new(req.into_body(), max)
+    Ok(Limited::new(body, max)
         .collect()
         .await
         .map_err(|e| {
@@ -616,12 +656,16 @@ async fn read_json(req: Request<Incoming>, max: usize) -> Result<Value, ApiError
                 ApiError::bad("Could not read the request body")
             }
         })?
-        .to_bytes();
+        .to_bytes())
+}
+
+/// A JSON object body (`{}` when empty).
+fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
     if body.is_empty() {
         return Ok(json!({}));
     }
     let v: Value =
-        serde_json::from_slice(&body).map_err(|e| ApiError::bad(format!("Invalid JSON: {e}")))?;
+        serde_json::from_slice(body).map_err(|e| ApiError::bad(format!("Invalid JSON: {e}")))?;
     if !v.is_object() {
         return Err(ApiError::bad("The body must be a JSON object"));
     }

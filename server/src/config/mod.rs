@@ -10,6 +10,7 @@
 //! state or the events.
 
 mod content;
+mod hardening;
 mod layers;
 mod patch;
 mod plugin;
@@ -21,6 +22,7 @@ use std::fmt;
 use serde::Deserialize;
 
 pub use content::ContentSection;
+pub use hardening::{BoolOrString, IpListSurfaces, RequireSignature};
 pub use layers::{Layers, ENV_PREFIX};
 pub use patch::{apply_settings_patch, RUNTIME_SETTINGS, SECRET_SETTINGS};
 pub use plugin::{plugin_view, PLUGIN_NAMES};
