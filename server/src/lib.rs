@@ -10,7 +10,7 @@
 //!
 //! Modules form a DAG (no cycles): at the bottom the pure parts ([`jwt`],
 //! [`signing`], [`ipnet`], [`rate_limit`], [`clock`], [`metrics`], [`monitor`],
-//! [`chat`], [`reply`], [`identity`]), then [`config`], [`content`] and [`state`], then
+//! [`chat`], [`reply`], [`identity`], [`logfmt`]), then [`config`], [`content`] and [`state`], then
 //! [`events`] and [`api`], then [`app`] and [`http`], and [`run`] on top.
 
 #![warn(missing_docs)]
@@ -27,6 +27,7 @@ pub mod http;
 pub mod identity;
 pub mod ipnet;
 pub mod jwt;
+pub mod logfmt;
 pub mod metrics;
 pub mod monitor;
 pub mod rate_limit;

@@ -487,6 +487,14 @@ fn authenticate(
                 },
             ))
         }
+        (Some(_), None) if api.keys.is_empty() && api.admin_keys.is_empty() => {
+            st.metrics.auth_failures_total.inc(&["INVALID_API_KEY"]);
+            Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "INVALID_API_KEY",
+                "Invalid API key: the server has no API key configured (set api.keys)",
+            ))
+        }
         (Some(_), None) => {
             st.metrics.auth_failures_total.inc(&["INVALID_API_KEY"]);
             tracing::info!(address = %ip, "API request with an invalid key");
