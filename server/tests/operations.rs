@@ -158,3 +158,59 @@ async fn draining_frees_the_port_at_once() {
     let status = s.terminate().await;
     assert!(status.success(), "{status:?}");
 }
+
+#[tokio::test]
+async fn refusals_before_the_engine_are_readable_in_connect_error() {
+    let body_of = |e: &serde_json::Value| -> serde_json::Value {
+        serde_json::from_str(e["body"].as_str().unwrap_or_else(|| panic!("no body: {e}"))).unwrap()
+    };
+    // A full server.
+    let s = InProc::start("[connection]\nmax_connections = 1\n").await;
+    let _first = s.connected(None, None).await;
+    let mut c = s.client("/", json!({ "transports": ["polling"] })).await;
+    let e = c.refused().await;
+    assert_eq!(e["description"], 503, "{e}");
+    let b = body_of(&e);
+    assert_eq!(b["reason"], "SERVER_FULL", "{b}");
+    assert_eq!(b["message"], "Server full: 1 connections");
+    // The IP lists, and the connection rate.
+    let s = InProc::start("[security]\nip_deny = [\"127.0.0.0/8\"]\n").await;
+    let mut c = s.client("/", json!({ "transports": ["polling"] })).await;
+    let e = c.refused().await;
+    assert_eq!(body_of(&e)["reason"], "ADDRESS_NOT_ALLOWED", "{e}");
+    let s = InProc::start("[rate_limits]\nconnections_per_minute = 1\n").await;
+    let _first = s.connected(None, None).await;
+    let mut c = s.client("/", json!({ "transports": ["polling"] })).await;
+    let e = c.refused().await;
+    let b = body_of(&e);
+    assert_eq!(b["reason"], "RATE_LIMITED", "{e}");
+    assert!(b["message"].as_str().unwrap().contains("retry in"), "{b}");
+    // An origin refused: the page may read why (and only that answer
+    // carries its origin).
+    let s = InProc::start("[cors]\norigins = [\"https://app.example\"]\n").await;
+    let hs = "/socket.io/?EIO=4&transport=polling";
+    let r = s
+        .http("GET", hs, &[("origin", "https://evil.example")], b"")
+        .await;
+    assert_eq!(r.status, 403);
+    assert_eq!(r.json()["reason"], "ORIGIN_NOT_ALLOWED");
+    assert_eq!(
+        r.header("access-control-allow-origin"),
+        Some("https://evil.example")
+    );
+    assert_eq!(r.header("access-control-allow-credentials"), None);
+    let r = s
+        .http(
+            "GET",
+            "/api/openapi.json",
+            &[("origin", "https://evil.example")],
+            b"",
+        )
+        .await;
+    assert_eq!(r.header("access-control-allow-origin"), None);
+    let mut c = s
+        .client("/", json!({ "transports": ["polling"], "extraHeaders": { "origin": "https://evil.example" } }))
+        .await;
+    let e = c.refused().await;
+    assert_eq!(body_of(&e)["reason"], "ORIGIN_NOT_ALLOWED", "{e}");
+}
