@@ -13,8 +13,9 @@ use engineio::bytes::Bytes;
 use engineio::{CloseReason, Engine, EngineConfig, SendError, SlowClientPolicy, Str, Transports};
 use serde_json::json;
 use socketio::{
-    AdapterFactory, Conn, ConnectError, Connection, ConnectionInfo, DisconnectReason, Encoded,
-    PacketVerdict, Parser, RecoveryConfig, Socket, SocketIo, SocketIoConfig,
+    AckSender, AdapterFactory, Conn, ConnectError, Connection, ConnectionInfo, Data,
+    DisconnectReason, Encoded, PacketVerdict, Parser, RecoveryConfig, Socket, SocketIo,
+    SocketIoConfig,
 };
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -216,7 +217,7 @@ fn on_connection(st: &Arc<State>, socket: Socket) {
     if live.config.monitoring.connection_logging {
         tracing::info!(
             socket = %socket.id(), namespace = %ns, user = user.id.as_deref().unwrap_or("-"),
-            role = %user.role, transport, address = ?socket.handshake().address, "socket connected"
+            role = %user.role, transport, address = %socket.handshake().address.map_or_else(|| "-".to_owned(), |a| a.to_string()), "socket connected"
         );
     }
     if live.config.monitoring.event_logging {
@@ -229,6 +230,7 @@ fn on_connection(st: &Arc<State>, socket: Socket) {
     }
     let st2 = st.clone();
     socket.use_packet(move |s, event, _| on_packet(&st2, s, event));
+    socket.on_refused_ack(answer_refused_ack);
     let st2 = st.clone();
     socket.on_disconnect(move |s, reason| on_disconnect(&st2, s, reason));
     crate::events::install(st, &socket);
@@ -258,18 +260,34 @@ fn on_packet(st: &State, s: &Socket, event: &str) -> PacketVerdict {
         Err(retry) => {
             st.metrics.rate_limited_total.inc(&["event"]);
             st.metrics.events_sent_total.fetch_add(1, Ordering::Relaxed);
-            let _ = s.emit(
-                "error",
-                json!({
-                    "event": name,
-                    "message": "Rate limit exceeded",
-                    "code": "RATE_LIMITED",
-                    "retryAfter": retry_secs(retry),
-                }),
-            );
-            Err(None)
+            let refusal = json!({
+                "event": name,
+                "message": "Rate limit exceeded",
+                "code": "RATE_LIMITED",
+                "retryAfter": retry_secs(retry),
+            });
+            let _ = s.emit("error", refusal.clone());
+            // The event's ack, if it asked for one, is answered by
+            // `answer_refused_ack` with this.
+            Err(Some(Data::from(refusal)))
         }
     }
+}
+
+/// The ack of an event refused over the rate limit: `{success: false,
+/// error, code: "RATE_LIMITED", retryAfter}`, so that the client's callback
+/// gets an answer rather than its timeout.
+fn answer_refused_ack(_: &Socket, _: &str, refusal: Option<&Data>, ack: AckSender) {
+    let r = refusal
+        .and_then(|d| d.args().first())
+        .cloned()
+        .unwrap_or_default();
+    let _ = ack.send(json!({
+        "success": false,
+        "error": r.get("message").cloned().unwrap_or_else(|| "Refused".into()),
+        "code": r.get("code").cloned().unwrap_or_else(|| "REFUSED".into()),
+        "retryAfter": r.get("retryAfter").cloned().unwrap_or_default(),
+    }));
 }
 
 /// A socket disconnected: metrics, the events' close hooks, logs.

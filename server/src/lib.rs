@@ -10,7 +10,7 @@
 //!
 //! Modules form a DAG (no cycles): at the bottom the pure parts ([`jwt`],
 //! [`signing`], [`ipnet`], [`rate_limit`], [`clock`], [`metrics`], [`monitor`],
-//! [`chat`], [`reply`], [`identity`]), then [`config`] and [`state`], then
+//! [`chat`], [`reply`], [`identity`], [`logfmt`]), then [`config`], [`content`] and [`state`], then
 //! [`events`] and [`api`], then [`app`] and [`http`], and [`run`] on top.
 
 #![warn(missing_docs)]
@@ -21,11 +21,13 @@ pub mod app;
 pub mod chat;
 pub mod clock;
 pub mod config;
+pub mod content;
 pub mod events;
 pub mod http;
 pub mod identity;
 pub mod ipnet;
 pub mod jwt;
+pub mod logfmt;
 pub mod metrics;
 pub mod monitor;
 pub mod rate_limit;

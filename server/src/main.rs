@@ -202,7 +202,11 @@ fn main() -> ExitCode {
 /// `gen-token`: a token for `user` signed with the first secret.
 fn gen_token(config: &Config, user: &str, role: Option<String>, ttl: u64) -> ExitCode {
     let Some(secret) = config.auth.jwt_secrets.first() else {
-        eprintln!("error: auth.jwt_secrets is empty; set one to sign tokens");
+        eprintln!(
+            "error: auth.jwt_secrets is empty; set one to sign tokens, the same the server uses, \
+             e.g. SOCKETIO_SERVER_AUTH__JWT_SECRETS='[\"<32 random characters>\"]' \
+             or `jwt_secrets = [...]` under [auth] in the config file (--config)"
+        );
         return ExitCode::from(2);
     };
     let alg = config

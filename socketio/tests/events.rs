@@ -246,6 +246,37 @@ async fn a_panicking_handler_does_not_stall_later_events() {
 }
 
 #[tokio::test]
+async fn a_refused_event_with_an_ack_is_answered_by_on_refused_ack() {
+    let io = SocketIo::new();
+    io.of("/").on_connection(|s| async move {
+        s.use_packet(|_, ev, _| match ev {
+            "no" => Err(Some(socketio::Data::from(serde_json::json!("refused")))),
+            "quiet" => Err(None),
+            _ => Ok(()),
+        });
+        s.on_refused_ack(|_, ev, err, ack| {
+            let err = err.map(|d| d.args()[0].clone());
+            let _ = ack.send(serde_json::json!({ "event": ev, "error": err }));
+        });
+        s.on("ok", |_, _, ack| async move {
+            if let Some(a) = ack {
+                let _ = a.send("fine");
+            }
+        });
+    });
+    let addr = serve(&io).await;
+    let (mut c, _) = Client::connect(addr, "/").await;
+    c.send(r#"421["no"]"#).await;
+    assert_eq!(c.text().await, r#"431[{"event":"no","error":"refused"}]"#);
+    c.send(r#"422["quiet",1]"#).await;
+    assert_eq!(c.text().await, r#"432[{"event":"quiet","error":null}]"#);
+    // Without an ack id, nothing is sent; events that pass are handled.
+    c.send(r#"42["no"]"#).await;
+    c.send(r#"423["ok"]"#).await;
+    assert_eq!(c.text().await, r#"433["fine"]"#);
+}
+
+#[tokio::test]
 async fn a_panic_before_the_handlers_future_does_not_stall_later_events() {
     let io = SocketIo::new();
     io.of("/").on_connection(|s| async move {

@@ -1,15 +1,19 @@
 //! The server's configuration: the TOML schema with its defaults
 //! ([`schema`]), layering (embedded defaults < file < `SOCKETIO_SERVER_*`
 //! environment < CLI flags, [`layers`]), validation ([`validate`]), the
-//! run-time settings patch ([`patch`]) and the masked view printed by
+//! run-time settings patch ([`patch`], which also takes the CMS plugin's
+//! names, [`plugin`]) and the masked view printed by
 //! `check-config` and the settings API.
 //!
 //! Owns parsing and checking only; nothing here opens sockets or files
 //! other than the config file itself, and nothing here reads the server
 //! state or the events.
 
+mod content;
+mod hardening;
 mod layers;
 mod patch;
+mod plugin;
 mod schema;
 mod validate;
 
@@ -17,8 +21,11 @@ use std::fmt;
 
 use serde::Deserialize;
 
+pub use content::ContentSection;
+pub use hardening::{BoolOrString, IpListSurfaces, RequireSignature};
 pub use layers::{Layers, ENV_PREFIX};
-pub use patch::{apply_settings_patch, RUNTIME_SETTINGS};
+pub use patch::{apply_settings_patch, RUNTIME_SETTINGS, SECRET_SETTINGS};
+pub use plugin::{plugin_view, PLUGIN_NAMES};
 pub use schema::*;
 
 /// A configuration that could not be read or is not valid.

@@ -43,6 +43,8 @@ pub struct Config {
     pub postgres: PostgresSection,
     /// Logging.
     pub log: LogSection,
+    /// The CMS bridge (run-time changeable).
+    pub content: super::ContentSection,
 }
 
 /// `[server]`
@@ -351,6 +353,9 @@ pub struct SecuritySection {
     pub ip_deny: Vec<String>,
     /// Proxies whose `X-Forwarded-For` is believed. Default none.
     pub trusted_proxies: Vec<String>,
+    /// Where the IP lists are enforced. Default the engine, the API and
+    /// `/metrics`; not `/health` and `/ready`.
+    pub ip_lists_apply_to: super::IpListSurfaces,
 }
 
 /// `[api]`
@@ -364,9 +369,10 @@ pub struct ApiSection {
     pub keys: Vec<String>,
     /// Keys that may also read and change settings and monitoring. Default none.
     pub admin_keys: Vec<String>,
-    /// Require request signing (`X-Signature` etc.) on every API request.
-    /// Default false.
-    pub require_signature: bool,
+    /// Require request signing (`X-Signature` etc.) on every API request:
+    /// `true` (or `"v1"`) takes `v1` and `v2`, `"v2"` only `v2` (which
+    /// also covers the query string and the body). Default false.
+    pub require_signature: super::RequireSignature,
     /// Accepted age of `X-Request-Timestamp`, either way, in seconds.
     /// Default 300.
     pub signature_window_secs: u64,
@@ -384,7 +390,7 @@ impl Default for ApiSection {
             enabled: true,
             keys: Vec::new(),
             admin_keys: Vec::new(),
-            require_signature: false,
+            require_signature: super::RequireSignature::No,
             signature_window_secs: 300,
             nonce_cache_size: 100_000,
             max_body_bytes: 1_048_576,

@@ -161,6 +161,7 @@ impl Config {
         self.check_auth()?;
         self.check_names_and_lists()?;
         self.check_api_and_limits()?;
+        self.content.check(self.namespaces.keys())?;
         self.check_redis()?;
         self.check_postgres()
     }

@@ -16,6 +16,7 @@ type EventHandler = Arc<dyn Fn(Socket, Data, Option<AckSender>) -> BoxFuture<()>
 type AnyHandler = Arc<dyn Fn(&Socket, &str, &Data) + Send + Sync>;
 pub(super) type DisconnectHandler = Arc<dyn Fn(&Socket, &DisconnectReason) + Send + Sync>;
 type ErrorHandler = Arc<dyn Fn(&Socket, &Data) + Send + Sync>;
+type RefusedAckHandler = Arc<dyn Fn(&Socket, &str, Option<&Data>, AckSender) + Send + Sync>;
 /// What a packet middleware decides.
 pub type PacketVerdict = Result<(), Option<Data>>;
 type PacketMiddleware = Arc<dyn Fn(&Socket, &str, &Data) -> PacketVerdict + Send + Sync>;
@@ -91,6 +92,7 @@ pub(super) struct Handlers {
     disconnecting: Vec<DisconnectHandler>,
     disconnect: Vec<DisconnectHandler>,
     error: Vec<ErrorHandler>,
+    refused_ack: Option<RefusedAckHandler>,
 }
 
 impl Socket {
@@ -175,6 +177,19 @@ impl Socket {
         self.handlers().packet_mw.push(Arc::new(f));
     }
 
+    /// Called when a packet middleware refused an event that asked for an
+    /// acknowledgement, with the event's name, the middleware's error (if
+    /// it gave one) and the ack, so that the client's callback gets an
+    /// answer instead of waiting for its timeout. Without it the ack of a
+    /// refused event is never sent, as in the reference. Replaces a
+    /// previous one.
+    pub fn on_refused_ack(
+        &self,
+        f: impl Fn(&Socket, &str, Option<&Data>, AckSender) + Send + Sync + 'static,
+    ) {
+        self.handlers().refused_ack = Some(Arc::new(f));
+    }
+
     /// Called with the error of a packet middleware that refused an event.
     pub fn on_error(&self, f: impl Fn(&Socket, &Data) + Send + Sync + 'static) {
         self.handlers().error.push(Arc::new(f));
@@ -235,7 +250,7 @@ impl Socket {
         } = run;
         for mw in mws {
             if let Err(err) = mw(self, &event, &data) {
-                if let Some(err) = err {
+                if let Some(err) = &err {
                     let listeners = self
                         .0
                         .handlers
@@ -243,7 +258,18 @@ impl Socket {
                         .map(|h| h.error.clone())
                         .unwrap_or_default();
                     for f in listeners {
-                        f(self, &err);
+                        f(self, err);
+                    }
+                }
+                if let Some(ack) = ack {
+                    let refused = self
+                        .0
+                        .handlers
+                        .read()
+                        .ok()
+                        .and_then(|h| h.refused_ack.clone());
+                    if let Some(f) = refused {
+                        f(self, &event, err.as_ref(), ack);
                     }
                 }
                 return None;
