@@ -11,7 +11,8 @@
 //! Modules form a DAG (no cycles): at the bottom the pure parts ([`jwt`],
 //! [`signing`], [`ipnet`], [`rate_limit`], [`clock`], [`metrics`], [`monitor`],
 //! [`chat`], [`reply`], [`identity`]), then [`config`] and [`state`], then
-//! [`events`] and [`api`], then [`app`] and [`http`], and [`run`] on top.
+//! [`events`] and [`api`], then [`gateway`] (the application's backend in
+//! the loop), then [`app`] and [`http`], and [`run`] on top.
 
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
@@ -22,6 +23,7 @@ pub mod chat;
 pub mod clock;
 pub mod config;
 pub mod events;
+pub mod gateway;
 pub mod http;
 pub mod identity;
 pub mod ipnet;

@@ -55,7 +55,23 @@ pub fn signature(key: &[u8], method: &str, path: &str, timestamp: &str, nonce: &
     let Some(mac) = mac(key, method, path, timestamp, nonce) else {
         return String::new();
     };
-    let bytes = mac.finalize().into_bytes();
+    to_hex(&mac.finalize().into_bytes())
+}
+
+/// Lowercase hex HMAC-SHA256 under `key` of `parts`, concatenated without
+/// separators (the signature the server puts on its own requests to an
+/// application backend, see [`crate::gateway`]).
+pub fn hmac_hex(key: &[u8], parts: &[&[u8]]) -> String {
+    let Ok(mut mac) = <HmacSha256 as Mac>::new_from_slice(key) else {
+        return String::new();
+    };
+    for p in parts {
+        mac.update(p);
+    }
+    to_hex(&mac.finalize().into_bytes())
+}
+
+fn to_hex(bytes: &[u8]) -> String {
     let mut hex = String::with_capacity(bytes.len() * 2);
     for b in bytes {
         // Writing to a String cannot fail.

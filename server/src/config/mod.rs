@@ -8,6 +8,7 @@
 //! other than the config file itself, and nothing here reads the server
 //! state or the events.
 
+mod gateway;
 mod layers;
 mod patch;
 mod schema;
@@ -17,6 +18,7 @@ use std::fmt;
 
 use serde::Deserialize;
 
+pub use gateway::*;
 pub use layers::{Layers, ENV_PREFIX};
 pub use patch::{apply_settings_patch, RUNTIME_SETTINGS};
 pub use schema::*;
@@ -47,7 +49,7 @@ impl fmt::Display for ConfigError {
 /// (TOML syntax errors quote the line) are dropped, and quoted values are
 /// masked when the message is about a secret-holding key.
 fn scrub(msg: &str) -> String {
-    let secretish = ["jwt_secrets", "keys", "admin_keys", "redis", "url"]
+    let secretish = ["secret", "keys", "admin_keys", "redis", "url"]
         .iter()
         .any(|k| msg.contains(k));
     let mut out = Vec::new();
@@ -115,13 +117,19 @@ impl Config {
     }
 
     /// A copy with secrets (JWT secrets, API keys, credentials in the Redis
-    /// URL) replaced by `***`.
+    /// URL, the proxies' HMAC secrets) replaced by `***`.
     pub fn masked(&self) -> Config {
         let mut c = self.clone();
         let mask = |v: &mut Vec<String>| v.iter_mut().for_each(|s| *s = "***".into());
         mask(&mut c.auth.jwt_secrets);
         mask(&mut c.api.keys);
         mask(&mut c.api.admin_keys);
+        for r in &mut c.proxy {
+            r.secret = "***".into();
+        }
+        if !c.proxy_connect.secret.is_empty() {
+            c.proxy_connect.secret = "***".into();
+        }
         if let Some((scheme, rest)) = c.redis.url.split_once("://") {
             if let Some((_, host)) = rest.rsplit_once('@') {
                 c.redis.url = format!("{scheme}://***@{host}");
@@ -176,7 +184,8 @@ mod tests {
             "[redis]\nrequests_timeout_ms = 0",
             "[log]\nformat = \"xml\"",
             "[server]\npath = \"/\"",
-            "[server]\npath = \"/api/x\"",
+            "[server]\npath = \"/api\"",
+            "[server]\npath = [\"/a\", \"/a\"]",
             "[server]\npath = \"/metrics\"",
             "[monitoring]\nmax_event_log = 1000000",
         ];
