@@ -1,8 +1,10 @@
 //! `socketio-server`: a standalone Socket.IO gateway built on the `socketio`
 //! and `engineio` crates: layered configuration, JWT authentication with
 //! role permissions, rate limits, IP lists, an HTTP API (push, broadcast,
-//! room, status, settings, monitoring), Prometheus metrics, graceful
-//! shutdown and clustering over Redis (`[redis]`, through `socketio_redis`). The binary is `src/main.rs`; this library holds its parts so
+//! room, status, settings, monitoring), the application's backend in the
+//! loop ([`gateway`]: event proxy, connection proxy, relay), several engine
+//! paths on one port, Prometheus metrics, graceful shutdown and clustering
+//! over Redis (`[redis]`, through `socketio_redis`). The binary is `src/main.rs`; this library holds its parts so
 //! tests and fuzz targets reach them.
 //!
 //! The parsers that face untrusted input ([`jwt`], [`signing`], [`ipnet`],

@@ -449,6 +449,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_commented_rules_of_the_example_file_are_valid() {
+        let mut blocks = Vec::new();
+        let mut cur: Option<String> = None;
+        for line in super::super::DEFAULT_CONFIG_TOML.lines() {
+            match (&mut cur, line.strip_prefix("# ")) {
+                (None, Some(l)) if l.starts_with("[[") => cur = Some(format!("{l}\n")),
+                (Some(b), Some(l)) => {
+                    b.push_str(l);
+                    b.push('\n');
+                }
+                (Some(_), None) => blocks.extend(cur.take()),
+                _ => {}
+            }
+        }
+        blocks.extend(cur);
+        assert_eq!(blocks.len(), 2, "{blocks:?}");
+        for b in blocks {
+            let with_events = b.replace("events = []", "events = [\"e\"]");
+            Config::from_toml(&with_events).unwrap_or_else(|e| panic!("{b}: {e}"));
+        }
+    }
+
+    #[test]
     fn globs() {
         assert!(glob_matches("order:*", "order:create"));
         assert!(glob_matches("order:*", "order:"));
