@@ -139,8 +139,9 @@ impl Default for ProxyRule {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct ProxyLimitsSection {
-    /// Most backend requests in flight at once over every socket; further
-    /// events wait their turn (within their `timeout_ms`). Default 256.
+    /// Most backend requests in flight at once over every socket (the
+    /// connection proxy's included); further ones wait their turn (within
+    /// their `timeout_ms`). Default 256.
     pub max_concurrent: usize,
     /// Most requests of one socket in flight at once. With 1 the backend
     /// gets a socket's events one after another, in the order sent; with

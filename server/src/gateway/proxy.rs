@@ -42,6 +42,7 @@ use super::backend::CallError;
 use super::{count_sent, refuse, too_long, Gateway};
 use crate::events::check_room;
 use crate::identity::{is_server_room, user_of};
+use crate::metrics::GatewayMetrics;
 use crate::state::{Live, State};
 
 /// The refusal code of an event the backend did not answer.
@@ -229,15 +230,35 @@ impl Gateway {
             Ok(Err(_)) => return Err(CallError::Unreachable("shutting down".into())),
             Err(_) => return Err(CallError::Timeout),
         };
-        let m = &st.metrics.gateway;
+        let _counted = InFlight::start(&st.metrics.gateway);
+        self.backend.post(url, secret, body, deadline).await
+    }
+}
+
+/// A backend request in flight: counted in the gauge until dropped (also
+/// when its task is cancelled), then timed.
+struct InFlight<'a> {
+    m: &'a GatewayMetrics,
+    started: Instant,
+}
+
+impl<'a> InFlight<'a> {
+    fn start(m: &'a GatewayMetrics) -> Self {
         m.proxy_in_flight.fetch_add(1, Ordering::Relaxed);
-        let started = Instant::now();
-        let r = self.backend.post(url, secret, body, deadline).await;
+        InFlight {
+            m,
+            started: Instant::now(),
+        }
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        let m = self.m;
         m.proxy_in_flight.fetch_sub(1, Ordering::Relaxed);
         m.proxy_request_micros
-            .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
+            .fetch_add(self.started.elapsed().as_micros() as u64, Ordering::Relaxed);
         m.proxy_request_count.fetch_add(1, Ordering::Relaxed);
-        r
     }
 }
 
