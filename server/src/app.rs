@@ -124,7 +124,9 @@ fn refuse(message: String, code: &str) -> ConnectError {
 }
 
 /// The connection middleware: token, role, namespace permissions, then
-/// the connection proxy (when on). Holds no lock across its await.
+/// the connection proxy (when on; the user it names replaces the token's,
+/// with its role's permissions checked again), then the recovery check.
+/// Holds no lock across its await.
 async fn authorize(st: &State, gw: &Gateway, socket: &Socket) -> Result<(), ConnectError> {
     let live = st.live();
     let cfg = &live.config;
@@ -137,7 +139,21 @@ async fn authorize(st: &State, gw: &Gateway, socket: &Socket) -> Result<(), Conn
             "retryAfter": retry_secs(retry),
         })));
     }
-    let user = identify(st, cfg, socket)?;
+    let mut user = identify(st, cfg, socket)?;
+    let admitted = gw.admit(st, socket, &user).await?;
+    if admitted.user_id.is_some() || admitted.role.is_some() {
+        // The backend says who this is: its id and role replace the token's.
+        if let Some(id) = admitted.user_id {
+            user.id = Some(id);
+        }
+        if let Some(role) = admitted.role {
+            user.role = role;
+        }
+        permitted(st, cfg, &user, socket.nsp().name())?;
+    }
+    if !admitted.data.is_null() {
+        socket.set_data(admitted.data);
+    }
     if socket.recovered() {
         // The old session's data and rooms are back already (recovery runs
         // this middleware again, before anything missed is sent).
@@ -152,10 +168,6 @@ async fn authorize(st: &State, gw: &Gateway, socket: &Socket) -> Result<(), Conn
                 ));
             }
         }
-    }
-    let data = gw.admit(st, socket, &user).await?;
-    if !data.is_null() {
-        socket.set_data(data);
     }
     // Rooms are joined here, before the CONNECT answer: a push or broadcast
     // sent once the client sees `connect` reaches it (a refused or
@@ -191,16 +203,23 @@ fn identify(st: &State, cfg: &Config, socket: &Socket) -> Result<User, ConnectEr
             return Err(refuse(format!("Authentication failed: {e}"), e.code()));
         }
     };
+    permitted(st, cfg, &user, ns)?;
+    Ok(user)
+}
+
+/// Whether `user`'s role may connect, to namespace `ns`.
+fn permitted(st: &State, cfg: &Config, user: &User, ns: &str) -> Result<(), ConnectError> {
     let perms = cfg.role(&user.role);
+    let fail = || st.metrics.auth_failures_total.inc(&["FORBIDDEN"]);
     if !perms.can_connect {
-        fail("FORBIDDEN");
+        fail();
         return Err(refuse(
             format!("Forbidden: role `{}` may not connect", user.role),
             "FORBIDDEN",
         ));
     }
     if !perms.allows_namespace(ns) {
-        fail("FORBIDDEN");
+        fail();
         return Err(refuse(
             format!(
                 "Forbidden: role `{}` may not join namespace `{ns}`",
@@ -209,7 +228,7 @@ fn identify(st: &State, cfg: &Config, socket: &Socket) -> Result<User, ConnectEr
             "FORBIDDEN",
         ));
     }
-    Ok(user)
+    Ok(())
 }
 
 fn on_connection(st: &Arc<State>, gw: &Arc<Gateway>, socket: Socket) {

@@ -16,13 +16,18 @@ async fn the_backend_accepts_refuses_and_attaches_data() {
     let be = Backend::start(SECRET, |b: Value| {
         if b["event"].is_string() {
             // The event proxy's requests: echo the socket's data.
-            return now(200, json!({ "ack": [b["data"]] }).to_string());
+            return now(
+                200,
+                json!({ "ack": [b["data"], b["userId"], b["role"]] }).to_string(),
+            );
         }
         match b["handshake"]["auth"]["pass"].as_str() {
             Some("ok") => now(
                 200,
                 json!({ "data": { "plan": "pro", "user": b["userId"] } }).to_string(),
             ),
+            Some("session") => now(200, json!({ "userId": 77, "role": "vip" }).to_string()),
+            Some("demoted") => now(200, json!({ "role": "suspended" }).to_string()),
             Some("slow") => after(2000, 200, "{}"),
             Some("broken") => now(503, ""),
             _ => now(
@@ -33,7 +38,7 @@ async fn the_backend_accepts_refuses_and_attaches_data() {
     })
     .await;
     let s = InProc::start(&format!(
-        "[namespaces.\"/open\"]\n\
+        "[namespaces.\"/open\"]\n[roles.suspended]\ncan_connect = false\n\
          [proxy_connect]\nurl = \"{}\"\nsecret = \"{SECRET}\"\ntimeout_ms = 300\nnamespaces = [\"/\"]\n\
          [[proxy]]\nevents = [\"whoami\"]\nurl = \"{}\"\nsecret = \"{SECRET}\"\n",
         be.url("/connect"),
@@ -54,8 +59,40 @@ async fn the_backend_accepts_refuses_and_attaches_data() {
     assert!(first.body["handshake"]["headers"]["host"].is_string());
     assert_eq!(
         ok.emit_ack("whoami", json!([])).await,
-        vec![json!({ "plan": "pro", "user": "u9" })]
+        vec![
+            json!({ "plan": "pro", "user": "u9" }),
+            json!("u9"),
+            json!("authenticated")
+        ]
     );
+
+    // The backend says who a socket without a token is (a cookie-session
+    // app): it gets that user's rooms and role.
+    let mut session = s
+        .client("/", json!({ "auth": { "pass": "session" } }))
+        .await;
+    session.connected().await;
+    assert_eq!(
+        session.emit_ack("whoami", json!([])).await,
+        vec![json!(null), json!("77"), json!("vip")]
+    );
+    let r = s
+        .api(
+            "POST",
+            "/api/push",
+            Some(json!({ "userId": 77, "event": "note", "data": 1 })),
+        )
+        .await;
+    assert_eq!(r.json()["recipients"], 1, "{}", r.text());
+    assert_eq!(session.event("note").await, vec![json!(1)]);
+    // ...and that role's permissions apply.
+    let mut demoted = s
+        .client(
+            "/",
+            json!({ "auth": { "pass": "demoted", "token": token("u3", None) } }),
+        )
+        .await;
+    assert_eq!(demoted.refused().await["data"]["code"], "FORBIDDEN");
 
     let mut banned = s.client("/", json!({ "auth": { "pass": "no" } })).await;
     let e = banned.refused().await;
@@ -74,7 +111,7 @@ async fn the_backend_accepts_refuses_and_attaches_data() {
     open.connected().await;
     assert_eq!(be.seen().len(), before);
     let m = s.http("GET", "/metrics", &[], b"").await.text();
-    for (result, n) in [("ok", 1), ("error", 1), ("timeout", 1), ("status", 1)] {
+    for (result, n) in [("ok", 3), ("error", 1), ("timeout", 1), ("status", 1)] {
         let line = format!(
             "socket_server_proxy_requests_total{{kind=\"connect\",result=\"{result}\"}} {n}\n"
         );

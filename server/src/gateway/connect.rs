@@ -3,9 +3,12 @@
 //! namespace, userId, role, handshake: {auth, query, headers, address}}`,
 //! signed as every proxy request (see [`super::backend`]).
 //!
-//! A 2xx answer accepts: `{}` (or no body), or `{data: ...}`, which
-//! becomes the socket's data (sent with every proxied event, and what a
-//! cluster's `fetchSockets` reports). `{error: {message, code}}` refuses
+//! A 2xx answer accepts: `{}` (or no body), or `{data, userId, role}`
+//! (each optional): `data` becomes the socket's data (sent with every
+//! proxied event, and what a cluster's `fetchSockets` reports); `userId`
+//! (a string or an integer) and `role` say who the socket is, in place of
+//! what its token said (a cookie-session app authenticates here), and the
+//! role's permissions are checked again. `{error: {message, code}}` refuses
 //! the connection: the client's `connect_error` has that message and
 //! `data.code` (`CONNECTION_REFUSED` when none). A timeout, an unreachable
 //! backend, a non-2xx status or an invalid answer refuses with
@@ -20,22 +23,33 @@ use super::Gateway;
 use crate::identity::User;
 use crate::state::State;
 
+/// What the connection proxy accepted a connection with.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Admitted {
+    /// Data for the socket (`Null`: none).
+    pub data: Value,
+    /// The user id the backend gives the socket, in place of the token's.
+    pub user_id: Option<String>,
+    /// The role the backend gives the socket, in place of the token's.
+    pub role: Option<String>,
+}
+
 impl Gateway {
     /// Asks the connection proxy about `socket` of `user`, when it checks
-    /// the socket's namespace: the data to attach (`Null` for none), or
-    /// the refusal.
+    /// the socket's namespace (else accepts with nothing): what it
+    /// accepted with, or the refusal.
     pub async fn admit(
         &self,
         st: &State,
         socket: &Socket,
         user: &User,
-    ) -> Result<Value, ConnectError> {
+    ) -> Result<Admitted, ConnectError> {
         let Some(target) = &self.connect else {
-            return Ok(Value::Null);
+            return Ok(Admitted::default());
         };
         let live = st.live();
         if !live.config.proxy_connect.checks(socket.nsp().name()) {
-            return Ok(Value::Null);
+            return Ok(Admitted::default());
         }
         let body = serde_json::to_vec(&request(socket, user)).unwrap_or_default();
         let deadline = std::time::Instant::now() + target.timeout;
@@ -104,15 +118,13 @@ fn request(socket: &Socket, user: &User) -> Value {
 /// What a connection proxy answer says.
 #[derive(Debug, PartialEq)]
 enum Decision {
-    Accept(Value),
+    Accept(Admitted),
     Refuse { message: String, code: String },
 }
 
 fn decide(o: &Map<String, Value>) -> Result<Decision, CallError> {
     match o.get("error") {
-        None | Some(Value::Null) => Ok(Decision::Accept(
-            o.get("data").cloned().unwrap_or(Value::Null),
-        )),
+        None | Some(Value::Null) => accept(o).map(Decision::Accept),
         Some(Value::String(m)) => Ok(Decision::Refuse {
             message: m.clone(),
             code: "CONNECTION_REFUSED".into(),
@@ -135,6 +147,34 @@ fn decide(o: &Map<String, Value>) -> Result<Decision, CallError> {
     }
 }
 
+/// An accepting answer's `data`, `userId` and `role`.
+fn accept(o: &Map<String, Value>) -> Result<Admitted, CallError> {
+    let user_id = match o.get("userId") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if !s.is_empty() && s.len() <= 256 => Some(s.clone()),
+        Some(Value::Number(n)) if n.is_i64() || n.is_u64() => Some(n.to_string()),
+        Some(_) => {
+            return Err(CallError::Invalid(
+                "`userId` must be a non-empty string or an integer".into(),
+            ))
+        }
+    };
+    let role = match o.get("role") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if !s.is_empty() && s.len() <= 128 => Some(s.clone()),
+        Some(_) => {
+            return Err(CallError::Invalid(
+                "`role` must be a non-empty string".into(),
+            ))
+        }
+    };
+    Ok(Admitted {
+        data: o.get("data").cloned().unwrap_or(Value::Null),
+        user_id,
+        role,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,11 +182,23 @@ mod tests {
     #[test]
     fn decisions() {
         let d = |v: Value| decide(v.as_object().unwrap());
-        assert_eq!(d(json!({})).unwrap(), Decision::Accept(Value::Null));
+        assert_eq!(d(json!({})).unwrap(), Decision::Accept(Admitted::default()));
         assert_eq!(
-            d(json!({"data": {"plan": "pro"}})).unwrap(),
-            Decision::Accept(json!({"plan": "pro"}))
+            d(json!({"data": {"plan": "pro"}, "userId": 42, "role": "vip"})).unwrap(),
+            Decision::Accept(Admitted {
+                data: json!({"plan": "pro"}),
+                user_id: Some("42".into()),
+                role: Some("vip".into()),
+            })
         );
+        for bad in [
+            json!({"userId": ""}),
+            json!({"userId": 1.5}),
+            json!({"role": 3}),
+            json!({"role": ""}),
+        ] {
+            assert!(d(bad.clone()).is_err(), "{bad}");
+        }
         assert_eq!(
             d(json!({"error": {"message": "banned", "code": "BANNED"}})).unwrap(),
             Decision::Refuse {
