@@ -46,6 +46,7 @@ async fn app() -> Backend {
             "order:fail" => now(500, "oops"),
             "order:garbled" => now(200, "{not json"),
             "order:shape" => now(200, json!({ "join": ["user_x"] }).to_string()),
+            "order:huge" => now(200, json!({ "ack": ["x".repeat(5000)] }).to_string()),
             _ => now(404, ""),
         }
     })
@@ -148,9 +149,11 @@ async fn a_backend_that_fails_answers_backend_unavailable() {
     let be = app().await;
     let dead = dead_port().await;
     let s = InProc::start(&format!(
-        "[rate_limits]\nevents_per_second = 1000\n{}{}",
+        "[rate_limits]\nevents_per_second = 1000\n[proxy_limits]\nmax_answer_bytes = 1024\n\
+         [namespaces.\"/other\"]\n{}{}{}namespaces = [\"/other\"]\n",
         rule("[\"order:*\"]", &be.url("/ev"), 400),
         rule("[\"gone:*\"]", &format!("http://127.0.0.1:{dead}/ev"), 2000),
+        rule("[\"elsewhere:*\"]", &be.url("/ev"), 400),
     ))
     .await;
     let mut a = s.client("/", json!({})).await;
@@ -164,7 +167,13 @@ async fn a_backend_that_fails_answers_backend_unavailable() {
             && took < std::time::Duration::from_millis(2500),
         "{took:?}"
     );
-    for ev in ["order:fail", "order:garbled", "order:shape", "gone:away"] {
+    for ev in [
+        "order:fail",
+        "order:garbled",
+        "order:shape",
+        "order:huge",
+        "gone:away",
+    ] {
         let ack = a.emit_ack(ev, json!([{}])).await;
         assert!(unavailable(&ack[0]), "{ev}: {ack:?}");
     }
@@ -179,11 +188,16 @@ async fn a_backend_that_fails_answers_backend_unavailable() {
         vec![json!({ "ok": true, "n": 1 })]
     );
     assert_eq!(room_push(&s, "user_x").await, 0);
+    // A rule of another namespace does not take the event.
+    let before = be.seen().len();
+    a.emit("elsewhere:x", json!([{}])).await;
+    a.emit_ack("ping", json!([])).await;
+    assert_eq!(be.seen().len(), before);
     let m = s.http("GET", "/metrics", &[], b"").await.text();
     for (result, n) in [
         ("timeout", 1),
         ("status", 2),
-        ("invalid", 2),
+        ("invalid", 3),
         ("unreachable", 1),
         ("ok", 1),
     ] {
