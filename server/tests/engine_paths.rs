@@ -74,8 +74,14 @@ async fn two_paths_serve_one_server_beside_the_api() {
         assert_eq!(r.status, 200, "{p}: {}", r.text());
         assert!(r.text().starts_with("0{\"sid\""), "{}", r.text());
     }
-    let m = s.http("GET", "/metrics", &[], b"").await.text();
-    assert!(m.contains("socket_server_active_connections 5\n"), "{m}");
+    // Three clients and the two handshakes (each engine reports its new
+    // session a moment after answering it).
+    common::poll(10, "five connections", || async {
+        let m = s.http("GET", "/metrics", &[], b"").await.text();
+        m.contains("socket_server_active_connections 5\n")
+            .then_some(())
+    })
+    .await;
 }
 
 #[tokio::test]

@@ -209,11 +209,11 @@ async fn a_backend_that_fails_answers_backend_unavailable() {
 }
 
 /// The app for the ordering tests: later events answer sooner.
-async fn staggered() -> Backend {
-    Backend::start(SECRET, |b: Value| {
+async fn staggered(first_ms: u64) -> Backend {
+    Backend::start(SECRET, move |b: Value| {
         let n = b["args"][0].as_u64().unwrap_or(0);
         after(
-            250u64.saturating_sub(n * 40),
+            first_ms.saturating_sub(n * 40),
             200,
             json!({ "ack": [n] }).to_string(),
         )
@@ -237,10 +237,10 @@ async fn burst(c: &mut common::Client, n: u64) -> Vec<(u64, Value)> {
     got
 }
 
-/// The staggered app, and a server proxying `seq` to it with `limits`
-/// (the `[proxy_limits]` keys).
-async fn seq_server(limits: &str) -> (Backend, InProc) {
-    let be = staggered().await;
+/// The staggered app (the first answer after `first_ms`), and a server
+/// proxying `seq` to it with `limits` (the `[proxy_limits]` keys).
+async fn seq_server(first_ms: u64, limits: &str) -> (Backend, InProc) {
+    let be = staggered(first_ms).await;
     let s = InProc::start(&format!(
         "[rate_limits]\nevents_per_second = 1000\n[proxy_limits]\n{limits}\n{}",
         rule("[\"seq\"]", &be.url("/ev"), 5000),
@@ -256,7 +256,7 @@ fn answers(acks: &[(u64, Value)]) -> Vec<Value> {
 
 #[tokio::test]
 async fn a_sockets_events_keep_their_order_within_the_concurrency_bounds() {
-    let (be, s) = seq_server("max_concurrent = 3\nmax_concurrent_per_socket = 2").await;
+    let (be, s) = seq_server(250, "max_concurrent = 3\nmax_concurrent_per_socket = 2").await;
     let mut a = s.client("/", json!({})).await;
     let a_id = a.connected().await;
     let mut b = s.client("/", json!({})).await;
@@ -281,7 +281,7 @@ async fn a_sockets_events_keep_their_order_within_the_concurrency_bounds() {
 
 #[tokio::test]
 async fn one_at_a_time_by_default_and_a_full_queue_is_busy() {
-    let (be, s) = seq_server("max_queued_per_socket = 3").await;
+    let (be, s) = seq_server(1000, "max_queued_per_socket = 3").await;
     let mut a = s.client("/", json!({})).await;
     let a_id = a.connected().await;
     let acks = burst(&mut a, 5).await;

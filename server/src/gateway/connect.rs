@@ -54,7 +54,7 @@ impl Gateway {
         let body = serde_json::to_vec(&request(socket, user)).unwrap_or_default();
         let deadline = std::time::Instant::now() + target.timeout;
         let r = self
-            .call(st, &target.url, &target.secret, body, deadline)
+            .call(st, target, body, deadline)
             .await
             .and_then(|o| decide(&o));
         let count = |result: &str| {
@@ -76,7 +76,7 @@ impl Gateway {
             Err(e) => {
                 count(e.label());
                 st.metrics.auth_failures_total.inc(&[UNAVAILABLE]);
-                self.warn(&format!("connection proxy: {}: {e}", target.url));
+                self.warn(&format!("connection proxy: {}: {e}", target.shown));
                 Err(ConnectError::new("Backend unavailable")
                     .with_data(json!({ "code": UNAVAILABLE })))
             }

@@ -40,19 +40,24 @@ use backend::Backend;
 /// with.
 #[derive(Debug, Clone)]
 struct Target {
-    url: Uri,
+    /// The URL as configured, for logs.
+    shown: String,
+    /// The parsed URL; `None` (never, after validation) fails every call
+    /// as unreachable rather than skipping the check.
+    url: Option<Uri>,
     secret: Vec<u8>,
     timeout: std::time::Duration,
 }
 
 impl Target {
     /// From a validated config's URL, secret and timeout.
-    fn new(url: &str, secret: &str, timeout_ms: u64) -> Option<Target> {
-        Some(Target {
-            url: url.parse().ok()?,
+    fn new(url: &str, secret: &str, timeout_ms: u64) -> Target {
+        Target {
+            shown: url.to_owned(),
+            url: url.parse().ok(),
             secret: secret.as_bytes().to_vec(),
             timeout: std::time::Duration::from_millis(timeout_ms),
-        })
+        }
     }
 }
 
@@ -85,11 +90,9 @@ impl Gateway {
             proxies: config
                 .proxy
                 .iter()
-                .filter_map(|r| Target::new(&r.url, &r.secret, r.timeout_ms))
+                .map(|r| Target::new(&r.url, &r.secret, r.timeout_ms))
                 .collect(),
-            connect: (!c.url.is_empty())
-                .then(|| Target::new(&c.url, &c.secret, c.timeout_ms))
-                .flatten(),
+            connect: (!c.url.is_empty()).then(|| Target::new(&c.url, &c.secret, c.timeout_ms)),
             permits: Arc::new(Semaphore::new(l.max_concurrent)),
             limits: l.clone(),
             built: std::time::Instant::now(),

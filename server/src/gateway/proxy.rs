@@ -39,7 +39,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::backend::CallError;
-use super::{count_sent, refuse, too_long, Gateway};
+use super::{count_sent, refuse, too_long, Gateway, Target};
 use crate::events::check_room;
 use crate::identity::{is_server_room, user_of};
 use crate::metrics::GatewayMetrics;
@@ -83,6 +83,10 @@ pub(super) fn enqueue(
     let Some(target) = gw.proxies.get(rule) else {
         return;
     };
+    if !s.connected() {
+        // Gone already: no queue is made for it (its old one closed).
+        return;
+    }
     if !data.attachments().is_empty() {
         let m = "Binary arguments are not proxied";
         return refuse(st, s, &event, ack, "BINARY_NOT_SUPPORTED", m);
@@ -205,10 +209,7 @@ fn start(gw: &Arc<Gateway>, st: &Arc<State>, job: Job) -> Option<Started> {
     });
     let body = serde_json::to_vec(&body).unwrap_or_default();
     let (gw2, st2, deadline) = (gw.clone(), st.clone(), job.deadline);
-    let call = tokio::spawn(async move {
-        gw2.call(&st2, &target.url, &target.secret, body, deadline)
-            .await
-    });
+    let call = tokio::spawn(async move { gw2.call(&st2, &target, body, deadline).await });
     Some(Started { job, call })
 }
 
@@ -219,11 +220,13 @@ impl Gateway {
     pub(super) async fn call(
         &self,
         st: &State,
-        url: &http::Uri,
-        secret: &[u8],
+        target: &Target,
         body: Vec<u8>,
         deadline: Instant,
     ) -> Result<Map<String, Value>, CallError> {
+        let Some(url) = &target.url else {
+            return Err(CallError::Unreachable(format!("bad URL {}", target.shown)));
+        };
         let turn = self.permits.clone().acquire_owned();
         let _permit = match tokio::time::timeout_at(deadline.into(), turn).await {
             Ok(Ok(p)) => p,
@@ -231,7 +234,7 @@ impl Gateway {
             Err(_) => return Err(CallError::Timeout),
         };
         let _counted = InFlight::start(&st.metrics.gateway);
-        self.backend.post(url, secret, body, deadline).await
+        self.backend.post(url, &target.secret, body, deadline).await
     }
 }
 
@@ -386,9 +389,7 @@ fn answer(gw: &Gateway, st: &State, job: Job, result: Result<Map<String, Value>,
             count(e.label());
             gw.warn(&format!(
                 "event proxy: {} for `{}`: {e}",
-                gw.proxies
-                    .get(job.rule)
-                    .map_or(String::new(), |t| t.url.to_string()),
+                gw.proxies.get(job.rule).map_or("", |t| t.shown.as_str()),
                 job.event
             ));
             unavailable(st, job);
