@@ -85,6 +85,24 @@ impl Gateway {
     pub fn new(config: &Config) -> Arc<Gateway> {
         let l = &config.proxy_limits;
         let c = &config.proxy_connect;
+        for r in &config.proxy {
+            tracing::info!(
+                "event proxy: {} -> {} (timeout {} ms)",
+                r.events.join(", "),
+                r.url,
+                r.timeout_ms
+            );
+        }
+        for r in &config.relay {
+            let to = match r.room_field.as_str() {
+                "" => "the sender's rooms".to_owned(),
+                f => format!("the room named by `{f}`"),
+            };
+            tracing::info!("relay: {} -> {to}", r.events.join(", "));
+        }
+        if !c.url.is_empty() {
+            tracing::info!("connection proxy: {}", c.url);
+        }
         Arc::new(Gateway {
             backend: Backend::new(l.max_answer_bytes),
             proxies: config
