@@ -143,7 +143,7 @@ impl Gateway {
 const WARN_EVERY_MS: u64 = 1000;
 
 /// Installs the rules' handler on a new socket: every event without a
-/// handler of its own goes through [`route`].
+/// handler of its own goes to the rule that takes it (see the module docs).
 pub fn install(gw: &Arc<Gateway>, st: &Arc<State>, socket: &Socket) {
     if !Gateway::has_rules(&st.live().config) {
         return;
