@@ -27,6 +27,7 @@ for t in "${targets[@]}"; do
   dict=""
   case "$t" in
     eio_*) dict="-dict=dict/eio.dict" ;;
+    sio_msgpack) dict="" ;; # binary: the text tokens would not help
     sio_*) dict="-dict=dict/sio.dict" ;;
   esac
   work="../target/fuzz-corpus/$t"

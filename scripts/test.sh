@@ -3,7 +3,10 @@
 # interop tests driven by real clients: engine.io-client and socket.io-client
 # (npm, from the lock file) and python-socketio (pinned, in a venv), and the
 # socketio-redis mixed-cluster tests (Node servers on @socket.io/redis-adapter,
-# npm from the lock file, against a redis-server they start); the Autobahn
+# npm from the lock file, against a redis-server they start) and the
+# socketio-postgres ones (Node servers on @socket.io/postgres-adapter, against
+# the PostgreSQL on 127.0.0.1:5432, installed and started when none answers,
+# scripts/postgres.sh); the Autobahn
 # WebSocket cases against `conformance ws-echo` (kosoku, pinned, in a venv);
 # the HTTP API against its OpenAPI description (schemathesis, pinned, in a
 # venv); a 2-minute soak (scripts/soak.sh); then a 30-second smoke run of
@@ -15,6 +18,8 @@ echo "==> npm ci (conformance/interop)"
 npm ci --prefix conformance/interop --no-audit --no-fund
 echo "==> npm ci (socketio-redis/tests/node)"
 npm ci --prefix socketio-redis/tests/node --no-audit --no-fund
+echo "==> npm ci (socketio-postgres/tests/node)"
+npm ci --prefix socketio-postgres/tests/node --no-audit --no-fund
 echo "==> python client venv (conformance/interop/python)"
 bash scripts/venv.sh conformance/interop/python
 echo "==> redis-server (socketio-redis mixed-cluster tests)"
@@ -24,6 +29,8 @@ if ! command -v redis-server >/dev/null; then
     $SUDO apt-get update && $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y redis-server
 fi
 redis-server --version
+echo "==> PostgreSQL on 127.0.0.1:5432, database test (socketio-postgres tests)"
+scripts/postgres.sh
 echo "==> socketio core without tokio (cargo tree)"
 scripts/runtime-free.sh
 echo "==> cargo test --workspace"

@@ -2,12 +2,14 @@
 //
 // Usage:
 //   npm ci                                   # once, in this folder
-//   node sio-client.mjs <base-url> <mode>
+//   node sio-client.mjs <base-url> <mode> [parser]
 //     base-url  e.g. http://127.0.0.1:3000  (path is the client default, /socket.io/)
 //     mode      polling | websocket | upgrade
+//     parser    json (default) | msgpack: socket.io-msgpack-parser, every packet one
+//               binary message (the server must use it too)
 //
-// The server under test is `conformance sio-interop` (see conformance/src/interop.rs
-// for the handlers it must have).
+// The server under test is `conformance sio-interop [--parser msgpack]` (see
+// conformance/src/interop.rs for the handlers it must have).
 //
 // Steps: connect + welcome, middleware rejection, namespaces (static, dynamic,
 // unknown), echo with mixed/binary args, acks both ways, rooms + broadcasts,
@@ -26,16 +28,23 @@ const MODES = {
   upgrade: ["polling", "websocket"],
 };
 
-const [baseUrl, mode] = process.argv.slice(2);
-if (!baseUrl || !MODES[mode]) {
-  console.error("usage: node sio-client.mjs <base-url> <polling|websocket|upgrade>");
+const PARSERS = {
+  json: async () => ({}),
+  msgpack: async () => ({ parser: await import("socket.io-msgpack-parser") }),
+};
+
+const [baseUrl, mode, parserName = "json"] = process.argv.slice(2);
+if (!baseUrl || !MODES[mode] || !PARSERS[parserName]) {
+  console.error("usage: node sio-client.mjs <base-url> <polling|websocket|upgrade> [json|msgpack]");
   process.exit(2);
 }
+// Options every socket gets: the parser, when not the default one.
+const parserOpts = await PARSERS[parserName]();
 const base = baseUrl.replace(/\/+$/, "");
 
 let step = "setup";
 function fail(why) {
-  console.error(`FAIL mode=${mode} step="${step}": ${why}`);
+  console.error(`FAIL mode=${mode} parser=${parserName} step="${step}": ${why}`);
   // Report what the last step would have checked too (see `missingOffsets`).
   if (step !== FINAL_STEP) {
     for (const m of missingOffsets.values()) console.error(`  also: event without recovery offset: ${m}`);
@@ -104,6 +113,7 @@ function client(nsp, opts = {}) {
     timeout: WAIT_MS,
     reconnectionDelay: 100,
     reconnectionDelayMax: 200,
+    ...parserOpts,
     ...opts,
   });
   sockets.push(sock);
@@ -369,7 +379,7 @@ async function main() {
         `(so the client takes any trailing string arg as its offset): ${[...missingOffsets.values()].join("; ")}`,
     );
   }
-  console.log(`ok ${mode}`);
+  console.log(parserName === "json" ? `ok ${mode}` : `ok ${mode} ${parserName}`);
   process.exit(0);
 }
 

@@ -20,11 +20,14 @@
 //! - `drop-me`: broadcast `tick` 1, close the connection (the client
 //!   reconnects), and 100 ms later broadcast `missed` 2 (recovery replays it);
 //! - `/custom`: emit `welcome-custom`; dynamic `/dyn-*`: emit `welcome-dyn` with the name.
+//!
+//! The same server speaks either parser ([`sio_interop_server_using`]):
+//! the JSON one by default, msgpack for `socket.io-msgpack-parser` clients.
 
 use std::time::Duration;
 
 use serde_json::json;
-use socketio::{ConnectError, Data, RecoveryConfig, SocketIo, SocketIoConfig};
+use socketio::{ConnectError, Data, Parser, RecoveryConfig, SocketIo, SocketIoConfig};
 
 /// The interop server, with connection state recovery.
 pub fn sio_interop_server() -> SocketIo {
@@ -35,10 +38,18 @@ pub fn sio_interop_server() -> SocketIo {
 /// (clients that do not know about recovery, like python-socketio, would see
 /// it as an extra argument, as with the reference server).
 pub fn sio_interop_server_with(recovery: bool) -> SocketIo {
-    let config = SocketIoConfig::default().recovery(recovery.then_some(RecoveryConfig {
-        max_disconnection_duration: Duration::from_secs(10),
-        skip_middlewares: true,
-    }));
+    sio_interop_server_using(recovery, Parser::Json)
+}
+
+/// The interop server with `parser` (`conformance sio-interop --parser
+/// msgpack`), with or without recovery.
+pub fn sio_interop_server_using(recovery: bool, parser: Parser) -> SocketIo {
+    let config = SocketIoConfig::default()
+        .parser(parser)
+        .recovery(recovery.then_some(RecoveryConfig {
+            max_disconnection_duration: Duration::from_secs(10),
+            skip_middlewares: true,
+        }));
     let io = SocketIo::builder().config(config).build();
     let main = io.of("/");
     main.use_middleware(|socket| async move {

@@ -25,7 +25,9 @@ mod ws_echo;
 use std::time::Duration;
 
 pub use axum_mount::{axum_router, Mount, HELLO};
-pub use interop::{sio_interop_config, sio_interop_server, sio_interop_server_with};
+pub use interop::{
+    sio_interop_config, sio_interop_server, sio_interop_server_using, sio_interop_server_with,
+};
 pub use ws_echo::{echo, serve_ws_echo, ws_echo_config, WS_ECHO_MAX_MESSAGE};
 
 use engineio::{Cors, Engine, EngineConfig, Handler, Socket, Str};
@@ -101,3 +103,8 @@ pub fn sio_engine() -> Engine {
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;
+
+/// The embedding guide's Rust examples (`docs/embedding.md`), compiled as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/embedding.md")]
+pub struct EmbeddingDoctests;

@@ -1,6 +1,9 @@
 //! Real Socket.IO clients against `conformance::sio_interop_server()`:
 //! `socket.io-client` (npm, pinned in `interop/package-lock.json`) over
-//! polling, WebSocket and upgrade, and python-socketio (pinned in
+//! polling, WebSocket and upgrade, with the default parser and with
+//! `socket.io-msgpack-parser` (the server then uses `Parser::Msgpack`:
+//! every step of the script, binary events, acks both ways and broadcasts
+//! included, runs over msgpack), and python-socketio (pinned in
 //! `interop/python/requirements.txt`) over polling and WebSocket. What each
 //! checks is listed in the scripts (`interop/sio-client.mjs`,
 //! `interop/python/sio_client.py`) and the server's contract in
@@ -14,6 +17,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use common::{ensure_npm, interop_dir, run_client};
+use socketio::Parser;
 
 fn ensure_python() {
     static DONE: OnceLock<()> = OnceLock::new();
@@ -33,7 +37,7 @@ fn ensure_python() {
 }
 
 /// Starts the interop server on its own runtime; returns its address and the runtime.
-fn server(recovery: bool) -> (SocketAddr, tokio::runtime::Runtime) {
+fn server(recovery: bool, parser: Parser) -> (SocketAddr, tokio::runtime::Runtime) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -42,7 +46,7 @@ fn server(recovery: bool) -> (SocketAddr, tokio::runtime::Runtime) {
     let addr = rt.block_on(async {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let engine = conformance::sio_interop_server_with(recovery)
+        let engine = conformance::sio_interop_server_using(recovery, parser)
             .engine(conformance::sio_interop_config());
         tokio::spawn(async move { engine.serve(listener).await });
         addr
@@ -50,8 +54,8 @@ fn server(recovery: bool) -> (SocketAddr, tokio::runtime::Runtime) {
     (addr, rt)
 }
 
-fn run(program: &str, args: &[&str], dir: PathBuf, want: &str, recovery: bool) {
-    let (addr, _rt) = server(recovery);
+fn run(program: &str, args: &[&str], dir: PathBuf, want: &str, server: (bool, Parser)) {
+    let (addr, _rt) = self::server(server.0, server.1);
     run_client(program, args, &format!("http://{addr}"), dir, want);
 }
 
@@ -62,7 +66,19 @@ fn node(mode: &str) {
         &["sio-client.mjs", mode],
         interop_dir(),
         &format!("ok {mode}"),
-        true,
+        (true, Parser::Json),
+    );
+}
+
+/// The same script with socket.io-msgpack-parser, against a msgpack server.
+fn node_msgpack(mode: &str) {
+    ensure_npm();
+    run(
+        "node",
+        &["sio-client.mjs", mode, "msgpack"],
+        interop_dir(),
+        &format!("ok {mode} msgpack"),
+        (true, Parser::Msgpack),
     );
 }
 
@@ -76,7 +92,7 @@ fn python(transport: &str) {
         &["sio_client.py", transport],
         dir,
         &format!("ok python {transport}"),
-        false,
+        (false, Parser::Json),
     );
 }
 
@@ -93,6 +109,21 @@ fn socket_io_client_websocket() {
 #[test]
 fn socket_io_client_upgrade() {
     node("upgrade");
+}
+
+#[test]
+fn socket_io_msgpack_client_polling() {
+    node_msgpack("polling");
+}
+
+#[test]
+fn socket_io_msgpack_client_websocket() {
+    node_msgpack("websocket");
+}
+
+#[test]
+fn socket_io_msgpack_client_upgrade() {
+    node_msgpack("upgrade");
 }
 
 #[test]

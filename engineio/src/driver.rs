@@ -19,6 +19,7 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use bytes::Bytes;
+use http::HeaderMap;
 use tokio::sync::oneshot;
 use tokio::time::Sleep;
 
@@ -134,6 +135,10 @@ pub(crate) struct Driver {
     /// A WebSocket session's HTTP upgrade, until it completes: the driver
     /// is the only task (and allocation) a connection needs from the 101 on.
     upgrade: Option<OnUpgrade>,
+    /// The headers of the probe's upgrade request, and then of the
+    /// WebSocket it became, when messages keep their request's headers.
+    probe_headers: Option<Arc<HeaderMap>>,
+    ws_headers: Option<Arc<HeaderMap>>,
 }
 
 impl Driver {
@@ -158,6 +163,8 @@ impl Driver {
             base64,
             linger: None,
             upgrade: None,
+            probe_headers: None,
+            ws_headers: None,
         }
     }
 
@@ -198,7 +205,11 @@ impl Driver {
                 }
             },
             Ctl::Post(post) => {
-                let (packets, reply) = *post;
+                let (packets, reply, headers) = *post;
+                if headers.is_some() {
+                    // Events of earlier inputs go with their own headers.
+                    self.dispatch_events();
+                }
                 let result = match packets {
                     _ if self.session.is_closed() => Err(Some(PollError::Closed)),
                     _ if self.session.transport() != TransportKind::Polling => {
@@ -219,9 +230,15 @@ impl Driver {
                     }
                 };
                 let _ = reply.send(result);
+                if let Some(h) = headers {
+                    // This POST's messages, with its headers.
+                    self.dispatch_events_from(Some(&h));
+                }
             }
-            Ctl::Probe(io) => {
-                let ws = wrap(*io, ws_config(&self.engine.config));
+            Ctl::Probe(probe) => {
+                let (io, headers) = *probe;
+                self.probe_headers = headers;
+                let ws = wrap(io, ws_config(&self.engine.config));
                 let mut slot = WsSlot::new(ws, self.base64);
                 // A refused probe is closed (and its claim released) by poll_sockets.
                 slot.closing = self.session.handle_upgrade_start(now).is_err();
@@ -293,6 +310,7 @@ impl Driver {
             }
             if self.session.transport() == TransportKind::WebSocket && self.ws.is_none() {
                 self.ws = self.probe.take();
+                self.ws_headers = self.probe_headers.take();
                 quiet.ws = false;
             }
         }
@@ -355,23 +373,46 @@ impl Driver {
     }
 
     fn dispatch_events(&mut self) -> bool {
+        self.dispatch_events_from(None)
+    }
+
+    /// Reports the session's events; messages come with `post`, the
+    /// headers of the POST that carried them, or else (when the engine
+    /// keeps message headers) those of the request that opened the
+    /// WebSocket: the upgrade's, or for a WebSocket session the handshake's.
+    fn dispatch_events_from(&mut self, post: Option<&Arc<HeaderMap>>) -> bool {
         let mut any = false;
         let Driver {
             session,
             socket,
             engine,
             unregistered,
+            ws_headers,
             ..
         } = self;
+        let socket = &*socket;
         let handler = &*engine.handler;
+        let headers = match post {
+            Some(h) => Some(h),
+            None if engine.hooks.keeps_message_headers() => {
+                Some(ws_headers.as_ref().unwrap_or(&socket.handshake().headers))
+            }
+            None => None,
+        };
         // The loop takes application packets after this, so the handlers'
         // own sends need not wake this task (see `Mailbox::receiving`).
         let _receiving = socket.0.mail.receiving();
         while let Some(ev) = session.poll_event() {
             any = true;
             match ev {
-                Event::Message(s) => handler.on_message(socket, s),
-                Event::Binary(b) => handler.on_binary(socket, b),
+                Event::Message(s) => match headers {
+                    Some(h) => handler.on_message_with(socket, s, h),
+                    None => handler.on_message(socket, s),
+                },
+                Event::Binary(b) => match headers {
+                    Some(h) => handler.on_binary_with(socket, b, h),
+                    None => handler.on_binary(socket, b),
+                },
                 Event::Upgraded => {
                     socket
                         .0

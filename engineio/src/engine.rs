@@ -23,8 +23,9 @@ use tokio::net::TcpListener;
 use crate::config::{CorsOrigins, EngineConfig, TransportKind};
 use crate::driver::Driver;
 use crate::error::CloseReason;
+use crate::hooks::{Hooks, Refusal, RequestInfo};
 use crate::query::eio_params;
-use crate::registry::{AllowRequestFn, Inner, Refusal, RequestInfo};
+use crate::registry::Inner;
 use crate::session::Session;
 use crate::sid::Sid;
 use crate::socket::{Handler, Handshake, Socket};
@@ -51,18 +52,28 @@ pub struct Engine(pub(crate) Arc<Inner>);
 /// Builds an [`Engine`].
 pub struct EngineBuilder {
     config: EngineConfig,
-    allow_request: Option<Arc<AllowRequestFn>>,
+    hooks: Hooks,
 }
 
 impl EngineBuilder {
     /// Installs an async hook that sees every handshake request (method,
-    /// path, query, headers, peer) and may refuse it.
+    /// path, query, headers, peer) and may refuse it (see
+    /// [`Hooks::allow_request`]).
     pub fn allow_request<F, Fut>(mut self, hook: F) -> Self
     where
         F: Fn(RequestInfo) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), Refusal>> + Send + 'static,
     {
-        self.allow_request = Some(Arc::new(move |info| Box::pin(hook(info))));
+        self.hooks = self.hooks.allow_request(hook);
+        self
+    }
+
+    /// Replaces every hook with `hooks`: the way to install the response
+    /// headers hooks ([`Hooks::initial_headers`], [`Hooks::headers`]) and
+    /// [`Hooks::message_headers`], or a bundle built elsewhere (say by a
+    /// Socket.IO server).
+    pub fn hooks(mut self, hooks: Hooks) -> Self {
+        self.hooks = hooks;
         self
     }
 
@@ -71,7 +82,7 @@ impl EngineBuilder {
         Engine(Arc::new(Inner::new(
             self.config,
             Arc::new(handler),
-            self.allow_request,
+            self.hooks,
         )))
     }
 }
@@ -86,13 +97,18 @@ impl Engine {
     pub fn builder(config: EngineConfig) -> EngineBuilder {
         EngineBuilder {
             config,
-            allow_request: None,
+            hooks: Hooks::default(),
         }
     }
 
     /// The configuration.
     pub fn config(&self) -> &EngineConfig {
         &self.0.config
+    }
+
+    /// The request hooks.
+    pub fn hooks(&self) -> &Hooks {
+        &self.0.hooks
     }
 
     /// The open session with this id.
@@ -300,24 +316,23 @@ where
             return ResponseFuture::ready(bad.response());
         }
     }
-    let Some(hook) = &inner.allow_request else {
+    let Some(hook) = inner.hooks.allow_request_hook() else {
         return ResponseFuture::ready(open_session(inner, req, transport, peer));
     };
-    let info = RequestInfo {
-        method: req.method().clone(),
-        path: req.uri().path().to_owned(),
-        query: req.uri().query().unwrap_or("").to_owned(),
-        headers: req.headers().clone(),
+    let info = RequestInfo::new(
+        req.method().clone(),
+        req.uri(),
+        req.headers().clone(),
         peer,
         transport,
-    };
+    );
     let hook = hook.clone();
     let inner = inner.clone();
     ResponseFuture::boxed(Box::pin(async move {
         // Called on the first poll, as an async handler would be.
         match hook(info).await {
             Ok(()) => open_session(&inner, req, transport, peer),
-            Err(Refusal { code, message }) => cors(&inner, &req, refused(code, &message)),
+            Err(refusal) => cors(&inner, &req, refused(&refusal)),
         }
     }))
 }

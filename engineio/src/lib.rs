@@ -31,11 +31,16 @@
 //! the layer or the service of the `tower` module (feature
 //! `tower`). Sessions are driven by a pure
 //! [`Session`] that you can also drive from another runtime.
+//!
+//! The application's request [`Hooks`] (refuse a handshake, add response
+//! headers, keep each message's request headers) are runtime-free too:
+//! [`EngineBuilder::hooks`] installs them; another driver runs them itself.
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
 pub mod config;
 pub mod error;
+pub mod hooks;
 pub mod packet;
 pub mod payload;
 pub mod query;
@@ -48,6 +53,7 @@ pub use config::{
     Cookie, Cors, CorsOrigins, EngineConfig, SlowClientPolicy, TransportKind, Transports,
 };
 pub use error::{CloseReason, PacketError, SendError};
+pub use hooks::{BoxFuture, Hooks, Refusal, RequestHead, RequestInfo};
 pub use packet::{Frame, Packet, PacketType};
 pub use session::{Event, PollError, Session, Transmit, UpgradeError};
 pub use sid::{BuildSidHasher, Sid, SidHasher, SidMap, SidSet};
@@ -73,8 +79,6 @@ mod transport;
 #[cfg(feature = "tokio")]
 pub use engine::{Engine, EngineBuilder, EngineService, PeerAddr};
 #[cfg(feature = "tokio")]
-pub use registry::{BoxFuture, Refusal, RequestInfo};
-#[cfg(feature = "tokio")]
 pub use socket::{Handler, Handshake, Socket};
 #[cfg(feature = "tokio")]
 pub use transport::linger::{lingering, Linger, Lingering};
@@ -83,3 +87,5 @@ pub use transport::ResponseFuture;
 
 /// Re-exported so users and tests need not depend on `bytes` directly.
 pub use bytes;
+/// Re-exported: the hooks' request and header types are `http`'s.
+pub use http;

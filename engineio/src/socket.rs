@@ -50,6 +50,22 @@ pub trait Handler: Send + Sync + 'static {
     fn on_close(&self, socket: &Socket, reason: CloseReason) {
         let _ = (socket, reason);
     }
+    /// A text message arrived, with the headers of the HTTP request that
+    /// carried it: called instead of [`Handler::on_message`] when the
+    /// engine keeps message headers ([`Hooks::message_headers`](crate::Hooks::message_headers)).
+    /// For polling they are the `POST`'s (shared by the messages of one
+    /// `POST`); for WebSocket those of the request that opened it: the
+    /// handshake's ([`Handshake::headers`]), or the upgrade request's for a
+    /// session that upgraded from polling. Default: `on_message`.
+    fn on_message_with(&self, socket: &Socket, text: Str, headers: &Arc<http::HeaderMap>) {
+        let _ = headers;
+        self.on_message(socket, text);
+    }
+    /// [`Handler::on_message_with`] for a binary message. Default: `on_binary`.
+    fn on_binary_with(&self, socket: &Socket, data: Bytes, headers: &Arc<http::HeaderMap>) {
+        let _ = headers;
+        self.on_binary(socket, data);
+    }
 }
 
 /// What the client sent when it opened the session.
@@ -106,7 +122,7 @@ impl Handshake {
 /// life, and one small allocation per value costs more than the values.
 /// The headers that only negotiate a WebSocket upgrade are left out (see
 /// [`Handshake::headers`]).
-fn detach_headers(headers: &http::HeaderMap) -> http::HeaderMap {
+pub(crate) fn detach_headers(headers: &http::HeaderMap) -> http::HeaderMap {
     use http::header::{
         CONNECTION, SEC_WEBSOCKET_EXTENSIONS, SEC_WEBSOCKET_KEY, SEC_WEBSOCKET_VERSION, UPGRADE,
     };
@@ -182,10 +198,12 @@ impl Outgoing {
     }
 }
 
-/// A decoded POST body and where to send the outcome.
+/// A decoded POST body, where to send the outcome, and the POST's headers
+/// when its messages keep them (see [`Hooks::message_headers`](crate::Hooks::message_headers)).
 pub(crate) type PostRequest = (
     Result<Vec<Packet>, PacketError>,
     oneshot::Sender<Result<(), Option<PollError>>>,
+    Option<Arc<http::HeaderMap>>,
 );
 
 /// Control messages from transports and handles to the driver.
@@ -197,8 +215,9 @@ pub(crate) enum Ctl {
     /// allocates room for 32 of these up front.
     Post(Box<PostRequest>),
     /// The HTTP connection of an accepted upgrade, for the probe: the
-    /// driver makes it a WebSocket. Boxed, as `Post`.
-    Probe(Box<Upgraded>),
+    /// driver makes it a WebSocket; with the upgrade request's headers when
+    /// messages keep them. Boxed, as `Post`.
+    Probe(Box<(Upgraded, Option<Arc<http::HeaderMap>>)>),
     Close(CloseReason),
 }
 

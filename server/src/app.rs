@@ -15,12 +15,12 @@ use engineio::{CloseReason, Engine, EngineConfig, SendError, SlowClientPolicy, S
 use serde_json::json;
 use socketio::{
     AdapterFactory, Conn, ConnectError, Connection, ConnectionInfo, DisconnectReason, Encoded,
-    PacketVerdict, RecoveryConfig, Socket, SocketIo, SocketIoConfig,
+    PacketVerdict, Parser, RecoveryConfig, Socket, SocketIo, SocketIoConfig,
 };
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::clock::Clock;
-use crate::config::{Config, SlowClient, Transport};
+use crate::config::{Config, PacketParser, SlowClient, Transport};
 use crate::gateway::Gateway;
 use crate::identity::{bind_user, now_secs, token, user_of, User};
 use crate::monitor::OTHER;
@@ -39,6 +39,10 @@ pub fn socketio(config: &Config, adapter: Option<AdapterFactory>) -> SocketIo {
     let sio = SocketIoConfig::default()
         .connect_timeout(Duration::from_millis(c.connect_timeout_ms))
         .max_attachments(c.max_attachments)
+        .parser(match c.parser {
+            PacketParser::Json => Parser::Json,
+            PacketParser::Msgpack => Parser::Msgpack,
+        })
         .recovery(recovery)
         .recovery_max_packets(c.recovery_max_packets)
         .recovery_max_bytes(c.recovery_max_bytes);
@@ -375,8 +379,7 @@ impl Conn for Counted {
     fn send(&self, packet: &Encoded) -> Result<(), SendError> {
         let st = self.state.upgrade();
         if let Some(st) = &st {
-            let n =
-                packet.text().len() + packet.attachments().iter().map(Bytes::len).sum::<usize>();
+            let n = packet.wire_len();
             st.metrics
                 .bytes_sent_total
                 .fetch_add(n as u64, Ordering::Relaxed);

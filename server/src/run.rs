@@ -1,4 +1,5 @@
-//! Process lifecycle: logging, joining the Redis cluster (when enabled),
+//! Process lifecycle: logging, joining the Redis or PostgreSQL cluster (when
+//! enabled),
 //! binding, serving, and the graceful shutdown on SIGTERM/SIGINT (refuse
 //! new connections, mark not ready, notify clients, drain, close, leave
 //! Redis).
@@ -12,6 +13,8 @@ use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use socketio::AdapterFactory;
+use socketio_postgres::{PostgresAdapterConfig, PostgresCluster};
 use socketio_redis::{RedisAdapterConfig, RedisCluster, SubscriptionMode};
 
 use crate::clock::Clock;
@@ -74,7 +77,12 @@ impl Server {
             .await
             .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
         let cluster = connect_redis(&config).await?;
-        let io = crate::app::socketio(&config, cluster.as_ref().map(|c| c.factory()));
+        // Validation lets at most one engine be enabled.
+        let factory = match &cluster {
+            Some(c) => Some(c.factory()),
+            None => connect_postgres(&config).await?,
+        };
+        let io = crate::app::socketio(&config, factory);
         let state = State::with_clock(config, io, cluster, clock)?;
         crate::app::install(&state);
         Ok(Server {
@@ -153,30 +161,65 @@ async fn connect_redis(config: &Config) -> Result<Option<Arc<RedisCluster>>, Str
     } else {
         tracing::warn!(url = %masked, "redis unreachable: serving local clients only, retrying with backoff");
     }
-    tokio::spawn(watch_redis(Arc::downgrade(&cluster), masked));
+    let weak = Arc::downgrade(&cluster);
+    tokio::spawn(watch_engine("redis", masked, move || {
+        weak.upgrade().map(|c| c.connected())
+    }));
     Ok(Some(cluster))
 }
 
-/// Logs each change of the Redis connection's state, checked every
-/// [`REDIS_WATCH_INTERVAL`], until the cluster is dropped.
-async fn watch_redis(cluster: std::sync::Weak<RedisCluster>, url: String) {
-    let mut was = cluster.upgrade().is_some_and(|c| c.connected());
+/// Joins the PostgreSQL cluster when `postgres.enabled`: the factory of its
+/// adapters (which keep the cluster alive). As for Redis, a database that is
+/// down is not an error; a URL or table name that cannot be used is.
+async fn connect_postgres(config: &Config) -> Result<Option<AdapterFactory>, String> {
+    let p = &config.postgres;
+    if !p.enabled {
+        return Ok(None);
+    }
+    let masked = config.masked().postgres.url;
+    let adapter = PostgresAdapterConfig::default()
+        .channel_prefix(p.channel_prefix.clone())
+        .table_name(p.table_name.clone())
+        .payload_threshold(p.payload_threshold);
+    let cluster = PostgresCluster::connect(&p.url, adapter)
+        .await
+        .map_err(|e| format!("postgres.url {masked}: {e}"))?;
+    if cluster.connected() {
+        tracing::info!(url = %masked, channel_prefix = %p.channel_prefix, "postgres connected: clustering on");
+    } else {
+        tracing::warn!(url = %masked, "postgres unreachable: serving local clients only, retrying with backoff");
+    }
+    let weak = Arc::downgrade(&cluster);
+    tokio::spawn(watch_engine("postgres", masked, move || {
+        weak.upgrade().map(|c| c.connected())
+    }));
+    Ok(Some(cluster.factory()))
+}
+
+/// Logs each change of a cluster engine's connection state (`connected`,
+/// `None` once the cluster is dropped), checked every
+/// [`REDIS_WATCH_INTERVAL`].
+async fn watch_engine(
+    engine: &'static str,
+    url: String,
+    connected: impl Fn() -> Option<bool> + Send + 'static,
+) {
+    let mut was = connected().unwrap_or(false);
     loop {
         tokio::time::sleep(REDIS_WATCH_INTERVAL).await;
-        let Some(c) = cluster.upgrade() else { return };
-        let now = c.connected();
+        let Some(now) = connected() else { return };
         if now != was {
             if now {
-                tracing::info!(url = %url, "redis connected: clustering on");
+                tracing::info!(url = %url, "{engine} connected: clustering on");
             } else {
-                tracing::warn!(url = %url, "redis disconnected: serving local clients only, retrying with backoff");
+                tracing::warn!(url = %url, "{engine} disconnected: serving local clients only, retrying with backoff");
             }
             was = now;
         }
     }
 }
 
-/// How often [`watch_redis`] looks at the connection.
+/// How often [`watch_engine`] looks at the connection.
 const REDIS_WATCH_INTERVAL: Duration = Duration::from_millis(250);
 
 /// Binds `addr` with a listen backlog of 1024 (the std default of 128 drops

@@ -1,5 +1,6 @@
 // A socket.io-client driven over stdin/stdout by the Rust end-to-end tests.
 // Usage: node client.mjs URL [OPTIONS_JSON]
+// (`"parser": "msgpack"` in the options picks socket.io-msgpack-parser.)
 // Prints one JSON line per happening: {type:"connect",id,recovered}, {type:"connect_error",
 // message,data,description}, {type:"disconnect",reason}, {type:"event",event,args},
 // {type:"ack",id,err,args}. Reads JSON commands, one per line:
@@ -18,6 +19,7 @@ const { io } = require("socket.io-client");
 
 const [url, optsJson] = process.argv.slice(2);
 const opts = { reconnection: false, ...JSON.parse(optsJson || "{}") };
+if (opts.parser === "msgpack") opts.parser = require("socket.io-msgpack-parser");
 const out = (o) => process.stdout.write(JSON.stringify(o) + "\n");
 const socket = io(url, opts);
 socket.on("connect", () => out({ type: "connect", id: socket.id, recovered: socket.recovered }));

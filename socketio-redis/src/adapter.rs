@@ -19,7 +19,8 @@ use socketio::{
     Room, SocketInfo, WeakNamespace,
 };
 
-use crate::cluster::{keep_subscribing, local_then, Channel, RedisCluster, Route, Subscribing};
+use crate::cluster::{keep_subscribing, Channel, RedisCluster, Route, Subscribing};
+use crate::cluster_node::local_then;
 use crate::remote::{remote_socket, socket_value};
 use crate::requests::Requests;
 use crate::wire::{self, Decoded, RequestType};

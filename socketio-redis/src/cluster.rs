@@ -14,7 +14,7 @@ use bytes::Bytes;
 use fred::clients::SubscriberClient;
 use fred::prelude::{Client, ClientLike, Config, EventInterface, PubsubInterface, ReconnectPolicy};
 use fred::types::Builder;
-use socketio::{AdapterError, BoxFuture};
+use socketio::AdapterError;
 
 use crate::config::RedisAdapterConfig;
 use crate::stats::Stats;
@@ -31,21 +31,6 @@ pub(crate) trait Route: Send + Sync {
     /// Subscribes to every channel of the namespace it needs now (again,
     /// after a reconnect: subscribing twice is harmless).
     fn subscribe(&self) -> Subscribing<'_>;
-}
-
-/// Runs an operation's local part, then (if any) what tells the other
-/// servers, for both adapters' join, leave, disconnect and broadcast.
-pub(crate) fn local_then(
-    local: BoxFuture<Result<(), AdapterError>>,
-    remote: Option<BoxFuture<Result<(), AdapterError>>>,
-) -> BoxFuture<Result<(), AdapterError>> {
-    match remote {
-        None => local,
-        Some(remote) => Box::pin(async move {
-            local.await?;
-            remote.await
-        }),
-    }
 }
 
 /// Subscribes `route` until it holds, with backoff (Redis may be down, or

@@ -23,11 +23,13 @@
 
 mod adapter;
 mod cluster;
+pub mod cluster_msg;
+pub mod cluster_node;
 mod config;
 mod emitter;
 mod factory;
-mod remote;
-mod requests;
+pub mod remote;
+pub mod requests;
 mod sharded;
 mod stats;
 pub mod wire;

@@ -1,5 +1,6 @@
-//! Requests to the other servers, for both adapters: the pending requests
-//! by id, waiting for one answer per server within the request timeout,
+//! Requests to the other servers, for every adapter of this crate (and
+//! socketio-postgres's, which speaks the same `ClusterAdapter` answers): the
+//! pending requests by id, waiting for one answer per server within the request timeout,
 //! and collecting a broadcast's acks (client counts first, then acks).
 
 use std::collections::HashMap;
@@ -16,13 +17,15 @@ use crate::wire::Decoded;
 
 /// The requests a namespace's adapter is waiting answers for.
 #[derive(Default)]
-pub(crate) struct Requests(Mutex<HashMap<String, mpsc::Sender<Decoded>>>);
+pub struct Requests(Mutex<HashMap<String, mpsc::Sender<Decoded>>>);
 
 /// A started request: its id and where its answers arrive; dropping it
 /// forgets the request, however its wait ended.
-pub(crate) struct Request<'a> {
-    pub(crate) id: String,
-    pub(crate) answers: mpsc::Receiver<Decoded>,
+pub struct Request<'a> {
+    /// The request's id (`requestId` on the wire).
+    pub id: String,
+    /// Where its answers arrive.
+    pub answers: mpsc::Receiver<Decoded>,
     requests: &'a Requests,
 }
 
@@ -38,7 +41,7 @@ impl Requests {
     }
 
     /// Starts a request with id `id`, keeping up to `capacity` answers.
-    pub(crate) fn start(&self, id: String, capacity: usize) -> Request<'_> {
+    pub fn start(&self, id: String, capacity: usize) -> Request<'_> {
         let (tx, answers) = mpsc::channel(capacity.max(1));
         self.lock().insert(id.clone(), tx);
         Request {
@@ -49,12 +52,12 @@ impl Requests {
     }
 
     /// Whether `id` is one of this adapter's own requests.
-    pub(crate) fn contains(&self, id: &str) -> bool {
+    pub fn contains(&self, id: &str) -> bool {
         self.lock().contains_key(id)
     }
 
     /// Hands an answer to its request; false when it names no request.
-    pub(crate) fn answer(&self, d: Decoded) -> bool {
+    pub fn answer(&self, d: Decoded) -> bool {
         let Some(id) = d.value.get("requestId").and_then(Value::as_str) else {
             return false;
         };
@@ -69,7 +72,7 @@ impl Requests {
 
 impl Request<'_> {
     /// One answer from each of `expected` servers before `deadline`.
-    pub(crate) async fn gather(
+    pub async fn gather(
         &mut self,
         operation: &'static str,
         expected: usize,
@@ -101,7 +104,7 @@ impl Request<'_> {
     /// client count (message type `count`), then each counted client's ack
     /// (type `ack`, its first argument in `packet`). Clients counted but
     /// silent at `deadline` are `AckError::Timeout`.
-    pub(crate) async fn acks(
+    pub async fn acks(
         &mut self,
         expected: usize,
         deadline: Instant,

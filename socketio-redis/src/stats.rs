@@ -1,4 +1,5 @@
-//! [`Stats`]: the counters of one server's Redis adapters.
+//! [`Stats`]: the counters of one server's cluster adapters (the Redis
+//! ones here, and socketio-postgres's, which shares them).
 
 use std::sync::atomic::AtomicU64;
 
@@ -11,13 +12,14 @@ pub struct Stats {
     pub received: AtomicU64,
     /// Received messages that were not messages of the protocol (ignored).
     pub malformed: AtomicU64,
-    /// Publishes or counts that Redis refused or could not take.
+    /// Publishes or counts that the broker (Redis, PostgreSQL) refused or
+    /// could not take (PostgreSQL: also failed connection attempts).
     pub errors: AtomicU64,
     /// Received messages dropped because routing fell behind.
     pub dropped: AtomicU64,
     /// Requests that timed out.
     pub timeouts: AtomicU64,
-    /// Reconnections to Redis.
+    /// Reconnections to the broker.
     pub reconnects: AtomicU64,
     /// Requests to the other servers that got every answer.
     pub requests: AtomicU64,

@@ -10,13 +10,13 @@ use std::fmt;
 use std::time::Duration;
 
 use bytes::Bytes;
-use rmpv::Value as Mp;
 use serde_json::{json, Map, Value};
 use socketio::packet::{placeholder, placeholder_index};
+use socketio::parser::msgpack;
 use socketio::{BroadcastOptions, Packet, PacketType};
 
-/// Deepest nesting a message may have (the reference parser's own bound on
-/// packets is far lower in practice).
+/// Most arrays and maps a message may nest (the reference parser's own
+/// bound on packets is far lower in practice).
 const MAX_DEPTH: usize = 64;
 
 /// Why bytes from a channel are not a message of the protocol.
@@ -114,7 +114,8 @@ pub struct Decoded {
 }
 
 /// Decodes a message of any channel: JSON when it starts with `{`, as the
-/// reference tells them apart, msgpack otherwise.
+/// reference tells them apart, msgpack otherwise (read by the socketio
+/// msgpack parser's value codec, as notepack.io reads it).
 pub fn decode(bytes: &[u8]) -> Result<Decoded, WireError> {
     if bytes.first() == Some(&b'{') {
         let value = serde_json::from_slice(bytes).map_err(|_| WireError::Malformed)?;
@@ -123,95 +124,17 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded, WireError> {
             attachments: Vec::new(),
         });
     }
-    let mut rd = bytes;
-    let mp = rmpv::decode::read_value_with_max_depth(&mut rd, MAX_DEPTH)
-        .map_err(|_| WireError::Malformed)?;
-    if !rd.is_empty() {
-        return Err(WireError::Malformed);
-    }
-    let mut attachments = Vec::new();
-    let value = from_mp(mp, &mut attachments);
+    let (value, attachments) =
+        msgpack::decode_value(bytes, MAX_DEPTH, usize::MAX).map_err(|_| WireError::Malformed)?;
     Ok(Decoded { value, attachments })
-}
-
-fn from_mp(v: Mp, atts: &mut Vec<Bytes>) -> Value {
-    match v {
-        Mp::Nil => Value::Null,
-        Mp::Boolean(b) => Value::Bool(b),
-        Mp::Integer(i) => match (i.as_u64(), i.as_i64()) {
-            (Some(u), _) => Value::from(u),
-            (_, Some(s)) => Value::from(s),
-            _ => Value::Null,
-        },
-        Mp::F32(f) => num(f64::from(f)),
-        Mp::F64(f) => num(f),
-        Mp::String(s) => Value::String(s.into_str().unwrap_or_default()),
-        Mp::Binary(b) => {
-            atts.push(Bytes::from(b));
-            placeholder(atts.len() - 1)
-        }
-        Mp::Array(a) => Value::Array(a.into_iter().map(|x| from_mp(x, atts)).collect()),
-        Mp::Map(m) => {
-            let mut out = Map::new();
-            for (k, v) in m {
-                let key = match k {
-                    Mp::String(s) => s.into_str().unwrap_or_default(),
-                    other => other.to_string(),
-                };
-                out.insert(key, from_mp(v, atts));
-            }
-            Value::Object(out)
-        }
-        // Timestamps and other extensions carry nothing a packet uses.
-        Mp::Ext(..) => Value::Null,
-    }
-}
-
-fn num(f: f64) -> Value {
-    serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)
 }
 
 /// Encodes `value` as msgpack the way notepack.io writes it: the smallest
 /// forms, integers for integral numbers, placeholders as `bin`.
 pub fn encode_mp(value: &Value, attachments: &[Bytes]) -> Vec<u8> {
     let mut out = Vec::new();
-    // Writing to a Vec cannot fail.
-    let _ = rmpv::encode::write_value(&mut out, &to_mp(value, attachments));
+    msgpack::encode_value(&mut out, value, attachments);
     out
-}
-
-fn to_mp(v: &Value, atts: &[Bytes]) -> Mp {
-    if let Some(Ok(n)) = placeholder_index(v) {
-        if let Some(b) = atts.get(n) {
-            return Mp::Binary(b.to_vec());
-        }
-    }
-    match v {
-        Value::Null => Mp::Nil,
-        Value::Bool(b) => Mp::Boolean(*b),
-        Value::Number(n) => {
-            if let Some(u) = n.as_u64() {
-                Mp::from(u)
-            } else if let Some(i) = n.as_i64() {
-                Mp::from(i)
-            } else {
-                let f = n.as_f64().unwrap_or(0.0);
-                // A JavaScript number that is an integer goes out as one.
-                if f.fract() == 0.0 && f.abs() < 9.007_199_254_740_992e15 {
-                    Mp::from(f as i64)
-                } else {
-                    Mp::F64(f)
-                }
-            }
-        }
-        Value::String(s) => Mp::from(s.as_str()),
-        Value::Array(a) => Mp::Array(a.iter().map(|x| to_mp(x, atts)).collect()),
-        Value::Object(o) => Mp::Map(
-            o.iter()
-                .map(|(k, v)| (Mp::from(k.as_str()), to_mp(v, atts)))
-                .collect(),
-        ),
-    }
 }
 
 /// A Socket.IO packet as the adapters carry it: `{type, data, nsp}`, with

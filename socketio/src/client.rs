@@ -12,8 +12,9 @@ use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use bytes::Bytes;
-use engineio::Sid;
+use engineio::{Hooks, Sid};
 use futures_util::FutureExt;
+use http::HeaderMap;
 use serde_json::{json, Value};
 
 use crate::conn::{Conn, Encoded};
@@ -32,6 +33,8 @@ use crate::socket::{connect_payload, poll_in_place, AckGap, Link, NewSocket, Soc
 /// [`SocketIo`](crate::SocketIo) is a handle on it.
 pub(crate) struct Shared {
     namespaces: Arc<Directory>,
+    /// The request hooks drivers install on their engines.
+    hooks: Hooks,
     /// Connections that must join a namespace within `connect_timeout`.
     connect_timeouts: Arc<Deadlines<ConnectTimeout>>,
     /// Sockets whose output waits for `connect_ack_gap`.
@@ -40,10 +43,11 @@ pub(crate) struct Shared {
 
 impl Shared {
     /// The shared state of a server with these namespaces.
-    pub(crate) fn new(namespaces: Arc<Directory>) -> Shared {
+    pub(crate) fn new(namespaces: Arc<Directory>, hooks: Hooks) -> Shared {
         let config = namespaces.config();
         let rt = namespaces.runtime().clone();
         Shared {
+            hooks,
             connect_timeouts: Arc::new(Deadlines::new(config.connect_timeout, rt.clone())),
             ack_gaps: Arc::new(Deadlines::new(config.connect_ack_gap, rt)),
             namespaces,
@@ -53,6 +57,11 @@ impl Shared {
     /// The server's namespaces.
     pub(crate) fn namespaces(&self) -> &Arc<Directory> {
         &self.namespaces
+    }
+
+    /// The request hooks.
+    pub(crate) fn hooks(&self) -> &Hooks {
+        &self.hooks
     }
 }
 
@@ -69,6 +78,9 @@ impl Due for ConnectTimeout {
 
 struct State {
     decoder: Decoder,
+    /// The request headers of a binary packet's first part, until its
+    /// attachments complete it (see [`Connection::handle_text_with`]).
+    pending_headers: Option<Arc<HeaderMap>>,
     sockets: HashMap<String, Socket>,
     connecting: HashSet<String>,
     closed: bool,
@@ -130,13 +142,15 @@ impl Connection {
         server: Arc<Shared>,
         info: ConnectionInfo,
     ) -> Connection {
-        let max_attachments = server.namespaces.config().max_attachments;
+        let config = server.namespaces.config();
+        let decoder = Decoder::with_parser(config.parser, config.max_attachments);
         let client = Arc::new(Client {
             conn,
             server,
             info,
             state: Mutex::new(State {
-                decoder: Decoder::new(max_attachments),
+                decoder,
+                pending_headers: None,
                 sockets: HashMap::new(),
                 connecting: HashSet::new(),
                 closed: false,
@@ -150,19 +164,56 @@ impl Connection {
 
     /// A text message arrived.
     pub fn handle_text(&self, text: &str) {
-        let r = self.0.lock().decoder.decode_text(text);
-        self.after_decode(r);
+        self.handle_text_with(text, None);
     }
 
     /// A binary message arrived.
     pub fn handle_binary(&self, data: Bytes) {
-        let r = self.0.lock().decoder.decode_binary(data);
-        self.after_decode(r);
+        self.handle_binary_with(data, None);
     }
 
-    fn after_decode(&self, r: Result<Option<Packet>, ParseError>) {
+    /// A text message arrived in a request with these headers: the event
+    /// or ack it holds reaches its handlers with them
+    /// ([`Data::request_headers`](crate::Data::request_headers)). A driver
+    /// calls this instead of [`Connection::handle_text`] when it keeps
+    /// message headers ([`SocketIo::hooks`](crate::SocketIo::hooks)); with
+    /// `None` it is `handle_text`.
+    ///
+    /// A binary packet keeps the headers of its first part (this text):
+    /// its attachments may come in later requests.
+    pub fn handle_text_with(&self, text: &str, headers: Option<Arc<HeaderMap>>) {
+        let r = {
+            let mut st = self.0.lock();
+            let r = st.decoder.decode_text(text);
+            if let Ok(None) = r {
+                st.pending_headers = headers;
+                return;
+            }
+            r
+        };
+        self.after_decode(r, headers);
+    }
+
+    /// A binary message (an attachment) arrived; `headers` as for
+    /// [`Connection::handle_text_with`] (the packet it completes keeps
+    /// those of its first part, so they matter only to a driver that
+    /// gets no text first).
+    pub fn handle_binary_with(&self, data: Bytes, headers: Option<Arc<HeaderMap>>) {
+        let (r, first) = {
+            let mut st = self.0.lock();
+            let r = st.decoder.decode_binary(data);
+            let first = match r {
+                Ok(Some(_)) | Err(_) => st.pending_headers.take(),
+                Ok(None) => None,
+            };
+            (r, first)
+        };
+        self.after_decode(r, first.or(headers));
+    }
+
+    fn after_decode(&self, r: Result<Option<Packet>, ParseError>, headers: Option<Arc<HeaderMap>>) {
         match r {
-            Ok(Some(p)) => self.handle_packet(p),
+            Ok(Some(p)) => self.handle_packet(p, headers),
             Ok(None) => {}
             Err(_) => {
                 self.handle_close(DisconnectReason::ParseError);
@@ -203,14 +254,14 @@ impl Connection {
     /// packets for a namespace without a socket are dropped (the reference
     /// closes for those too; a client can race a server-side namespace
     /// disconnect).
-    fn handle_packet(&self, p: Packet) {
+    fn handle_packet(&self, p: Packet, headers: Option<Arc<HeaderMap>>) {
         match p.ty {
             PacketType::Connect => self.connect(p.nsp, p.data.unwrap_or_else(|| json!({}))),
             PacketType::ConnectError => self.force_close(),
             _ => {
                 let socket = self.0.lock().sockets.get(&p.nsp).cloned();
                 if let Some(s) = socket {
-                    s.handle_packet(p);
+                    s.handle_packet(p, headers);
                 }
             }
         }
@@ -223,8 +274,14 @@ impl Connection {
         self.0.conn.close();
     }
 
+    /// `packet` encoded with the server's parser.
+    fn encode(&self, packet: &Packet) -> Encoded {
+        let parser = self.0.server.namespaces.config().parser;
+        Encoded::with_parser(parser, packet, true)
+    }
+
     fn send(&self, packet: Packet) {
-        let _ = self.0.conn.send(&Encoded::new(&packet));
+        let _ = self.0.conn.send(&self.encode(&packet));
     }
 
     fn connect(&self, name: String, auth: Value) {
@@ -343,7 +400,7 @@ impl Connection {
             nsp.name(),
             Some(connect_payload(socket.id(), pid.as_deref())),
         );
-        socket.answer_connect(Encoded::new(&answer), missed, replayed, keep);
+        socket.answer_connect(self.encode(&answer), missed, replayed, keep);
         // The connection handlers start now, up to their first await (rooms
         // they join are joined before anyone can react to the answer); the
         // rest runs before the client's first events, which wait in the

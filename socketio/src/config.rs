@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use crate::parser::Parser;
+
 /// Connection state recovery (socket.io 4.6+).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecoveryConfig {
@@ -64,6 +66,15 @@ pub struct SocketIoConfig {
     /// suite's one-frame-per-read client wants 1 ms (`conformance sio`
     /// sets it).
     pub connect_ack_gap: Duration,
+    /// The wire format of every packet of this server, as the reference's
+    /// `parser` option: [`Parser::Json`] (default, `socket.io-parser`) or
+    /// [`Parser::Msgpack`] (feature `msgpack`; clients must use
+    /// `socket.io-msgpack-parser` 3.x). One per server: a client with the
+    /// other parser is closed at its first packet (a parse error). The
+    /// limits are the same with both: `max_attachments` caps the binary
+    /// values of a msgpack packet, nesting is bounded alike, and the
+    /// engine's `max_payload` bounds each message.
+    pub parser: Parser,
 }
 
 impl Default for SocketIoConfig {
@@ -77,6 +88,7 @@ impl Default for SocketIoConfig {
             recovery_max_bytes: 64 << 20,
             cleanup_empty_children: true,
             connect_ack_gap: Duration::ZERO,
+            parser: Parser::Json,
         }
     }
 }
@@ -105,6 +117,11 @@ impl SocketIoConfig {
     /// Sets [`SocketIoConfig::connect_ack_gap`].
     pub fn connect_ack_gap(mut self, v: Duration) -> Self {
         self.connect_ack_gap = v;
+        self
+    }
+    /// Sets [`SocketIoConfig::parser`].
+    pub fn parser(mut self, v: Parser) -> Self {
+        self.parser = v;
         self
     }
     /// Sets [`SocketIoConfig::cleanup_empty_children`].

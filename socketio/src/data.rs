@@ -4,8 +4,14 @@
 //! (`{"_placeholder":true,"num":N}`) that refer to `attachments`, exactly
 //! as on the wire, so a received packet becomes `Data` without copying and
 //! a sent one is encoded without walking the tree.
+//!
+//! Received data may also name the headers of the HTTP request that
+//! carried it ([`Data::request_headers`]); they are never encoded.
+
+use std::sync::Arc;
 
 use bytes::Bytes;
+use http::HeaderMap;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
@@ -13,10 +19,31 @@ use serde_json::Value;
 use crate::packet::{placeholder, placeholder_index};
 
 /// Arguments of an event or an ack.
-#[derive(Debug, Clone, Default, PartialEq)]
+///
+/// Equality and `Debug` look at the arguments and attachments only, not
+/// at the [request headers](Data::request_headers).
+#[derive(Clone, Default)]
 pub struct Data {
     args: Vec<Value>,
     attachments: Vec<Bytes>,
+    /// The headers of the request that carried it (received data, when
+    /// the server keeps them).
+    request: Option<Arc<HeaderMap>>,
+}
+
+impl PartialEq for Data {
+    fn eq(&self, other: &Self) -> bool {
+        self.args == other.args && self.attachments == other.attachments
+    }
+}
+
+impl std::fmt::Debug for Data {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Data")
+            .field("args", &self.args)
+            .field("attachments", &self.attachments)
+            .finish()
+    }
 }
 
 impl Data {
@@ -27,7 +54,34 @@ impl Data {
 
     /// From raw parts; placeholders in `args` must refer to `attachments`.
     pub fn from_parts(args: Vec<Value>, attachments: Vec<Bytes>) -> Self {
-        Data { args, attachments }
+        Data {
+            args,
+            attachments,
+            request: None,
+        }
+    }
+
+    /// The headers of the HTTP request that carried this event or ack,
+    /// when the server keeps them
+    /// ([`SocketIoBuilder::message_headers`](crate::SocketIoBuilder::message_headers)):
+    /// over polling the `POST` whose body held the packet (for a binary
+    /// packet, the one that held its first part), over WebSocket the
+    /// request that opened the WebSocket (the handshake, or the upgrade
+    /// request of a connection that started on polling). `None`
+    /// otherwise, and for data built here.
+    ///
+    /// Read per message, from the message itself: concurrent handlers of
+    /// one connection each see their own request's headers.
+    pub fn request_headers(&self) -> Option<&HeaderMap> {
+        self.request.as_deref()
+    }
+
+    /// This data as carried by a request with `headers` (what a driver's
+    /// [`Connection::handle_text_with`](crate::Connection::handle_text_with)
+    /// gives received data; also for testing handlers).
+    pub fn with_request_headers(mut self, headers: Option<Arc<HeaderMap>>) -> Self {
+        self.request = headers;
+        self
     }
 
     /// Appends a JSON argument (anything serializable; a value that fails
@@ -126,27 +180,21 @@ impl Data {
         let Value::String(name) = args.remove(0) else {
             return None;
         };
-        Some((name, Data { args, attachments }))
+        Some((name, Data::from_parts(args, attachments)))
     }
 }
 
 impl From<Value> for Data {
     /// One argument.
     fn from(v: Value) -> Self {
-        Data {
-            args: vec![v],
-            attachments: Vec::new(),
-        }
+        Data::from_parts(vec![v], Vec::new())
     }
 }
 
 impl From<Vec<Value>> for Data {
     /// Several arguments.
     fn from(args: Vec<Value>) -> Self {
-        Data {
-            args,
-            attachments: Vec::new(),
-        }
+        Data::from_parts(args, Vec::new())
     }
 }
 
@@ -214,5 +262,21 @@ mod tests {
         let (m, n): (Msg, u8) = d.parse().unwrap();
         assert_eq!((m.text.as_str(), n), ("hi", 2));
         assert!(d.get::<u8>(0).is_err());
+    }
+
+    #[test]
+    fn request_headers_ride_along_but_do_not_count() {
+        let mut h = HeaderMap::new();
+        h.insert("x-request-id", http::HeaderValue::from_static("7"));
+        let plain = Data::from("a");
+        let carried = plain.clone().with_request_headers(Some(Arc::new(h)));
+        assert_eq!(carried.request_headers().unwrap()["x-request-id"], "7");
+        assert!(plain.request_headers().is_none());
+        assert_eq!(carried, plain);
+        assert_eq!(format!("{carried:?}"), format!("{plain:?}"));
+        assert!(carried
+            .with_request_headers(None)
+            .request_headers()
+            .is_none());
     }
 }

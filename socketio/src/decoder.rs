@@ -1,5 +1,6 @@
 //! The stateful decoder: text packets, and binary packets reassembled from
-//! the binary messages that follow them.
+//! the binary messages that follow them (JSON parser); or, with the
+//! msgpack parser, one packet per binary message.
 //!
 //! Owns one connection's reassembly state; the caller feeds Engine.IO
 //! messages in order (`&mut self`). The attachment count is checked against
@@ -8,6 +9,7 @@
 use bytes::Bytes;
 
 use crate::packet::{Packet, ParseError};
+use crate::parser::Parser;
 
 /// Default cap on attachments per packet, as in the reference parser.
 pub const DEFAULT_MAX_ATTACHMENTS: usize = 10;
@@ -15,6 +17,8 @@ pub const DEFAULT_MAX_ATTACHMENTS: usize = 10;
 /// Reassembles packets from Engine.IO messages.
 #[derive(Debug)]
 pub struct Decoder {
+    #[cfg_attr(not(feature = "msgpack"), allow(dead_code))]
+    parser: Parser,
     max_attachments: usize,
     pending: Option<Packet>,
 }
@@ -26,9 +30,17 @@ impl Default for Decoder {
 }
 
 impl Decoder {
-    /// A decoder accepting at most `max_attachments` attachments per packet.
+    /// A JSON decoder accepting at most `max_attachments` attachments per
+    /// packet.
     pub fn new(max_attachments: usize) -> Self {
+        Decoder::with_parser(Parser::Json, max_attachments)
+    }
+
+    /// A decoder for `parser` accepting at most `max_attachments`
+    /// attachments (msgpack: binary values) per packet.
+    pub fn with_parser(parser: Parser, max_attachments: usize) -> Self {
         Decoder {
+            parser,
             max_attachments,
             pending: None,
         }
@@ -41,6 +53,10 @@ impl Decoder {
 
     /// Feeds a text message. `Ok(None)`: a binary packet now waits for its attachments.
     pub fn decode_text(&mut self, s: &str) -> Result<Option<Packet>, ParseError> {
+        #[cfg(feature = "msgpack")]
+        if self.parser == Parser::Msgpack {
+            return Err(ParseError::TextMessage);
+        }
         if self.pending.is_some() {
             return Err(ParseError::UnexpectedText);
         }
@@ -54,8 +70,13 @@ impl Decoder {
         Ok(Some(p))
     }
 
-    /// Feeds a binary message (one attachment).
+    /// Feeds a binary message: one attachment (JSON), or one whole packet
+    /// (msgpack).
     pub fn decode_binary(&mut self, data: Bytes) -> Result<Option<Packet>, ParseError> {
+        #[cfg(feature = "msgpack")]
+        if self.parser == Parser::Msgpack {
+            return crate::parser::msgpack::decode_packet(&data, self.max_attachments).map(Some);
+        }
         let p = self.pending.as_mut().ok_or(ParseError::UnexpectedBinary)?;
         p.attachments.push(data);
         if p.attachments.len() < p.expected {
@@ -125,6 +146,40 @@ mod tests {
     fn zero_attachments_completes_at_once() {
         let mut d = Decoder::default();
         assert!(d.decode_text(r#"50-["a"]"#).unwrap().is_some());
+    }
+
+    #[cfg(feature = "msgpack")]
+    #[test]
+    fn msgpack_takes_one_binary_message_per_packet_and_no_text() {
+        let mut d = Decoder::with_parser(Parser::Msgpack, 1);
+        let p = Packet::event(
+            "/",
+            json!(["a", crate::packet::placeholder(0)]),
+            Some(3),
+            vec![Bytes::from_static(b"x")],
+        );
+        let msg = crate::parser::msgpack::encode_packet(&p);
+        assert_eq!(d.decode_binary(msg.clone()), Ok(Some(p)));
+        assert!(!d.is_pending());
+        assert_eq!(d.decode_text("2[\"a\"]"), Err(ParseError::TextMessage));
+        assert_eq!(
+            d.decode_binary(Bytes::from_static(b"\x83\xa4")),
+            Err(ParseError::Malformed)
+        );
+        let two = Packet::event(
+            "/",
+            json!([
+                "a",
+                crate::packet::placeholder(0),
+                crate::packet::placeholder(1)
+            ]),
+            None,
+            vec![Bytes::new(), Bytes::new()],
+        );
+        assert_eq!(
+            d.decode_binary(crate::parser::msgpack::encode_packet(&two)),
+            Err(ParseError::TooManyAttachments { limit: 1 })
+        );
     }
 
     #[test]

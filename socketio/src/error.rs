@@ -36,6 +36,14 @@ pub enum ParseError {
     UnexpectedBinary,
     /// A text packet arrived while attachments were still expected.
     UnexpectedText,
+    /// Msgpack parser: not msgpack (truncated, trailing bytes, a reserved
+    /// marker), nested deeper than the JSON parser allows, or a key of the
+    /// packet given twice.
+    Malformed,
+    /// Msgpack parser: a text message (every packet is a binary one).
+    TextMessage,
+    /// Msgpack parser: the namespace is missing or not a string.
+    InvalidNamespace,
 }
 
 impl fmt::Display for ParseError {
@@ -52,6 +60,9 @@ impl fmt::Display for ParseError {
             ParseError::InvalidPlaceholder => "invalid placeholder",
             ParseError::UnexpectedBinary => "got binary data when not reconstructing a packet",
             ParseError::UnexpectedText => "got plaintext data when reconstructing a packet",
+            ParseError::Malformed => "malformed msgpack",
+            ParseError::TextMessage => "text message with the msgpack parser",
+            ParseError::InvalidNamespace => "invalid namespace",
         };
         f.write_str(s)
     }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use engineio::bytes::Bytes;
 use engineio::{CloseReason, Engine, EngineConfig, Str};
+use http::HeaderMap;
 
 use crate::client::Connection;
 use crate::error::DisconnectReason;
@@ -64,6 +65,18 @@ impl engineio::Handler for Bridge {
         }
     }
 
+    fn on_message_with(&self, socket: &engineio::Socket, text: Str, headers: &Arc<HeaderMap>) {
+        if let Some(c) = socket.data::<Connection>() {
+            c.handle_text_with(&text, Some(headers.clone()));
+        }
+    }
+
+    fn on_binary_with(&self, socket: &engineio::Socket, data: Bytes, headers: &Arc<HeaderMap>) {
+        if let Some(c) = socket.data::<Connection>() {
+            c.handle_binary_with(data, Some(headers.clone()));
+        }
+    }
+
     fn on_close(&self, socket: &engineio::Socket, r: CloseReason) {
         if let Some(c) = socket.data::<Connection>() {
             c.handle_close(reason(&r));
@@ -72,13 +85,16 @@ impl engineio::Handler for Bridge {
 }
 
 impl SocketIo {
-    /// An Engine.IO engine serving this server. The default engine path
-    /// `/engine.io/` becomes `/socket.io/`.
+    /// An Engine.IO engine serving this server, with its
+    /// [hooks](SocketIo::hooks). The default engine path `/engine.io/`
+    /// becomes `/socket.io/`.
     pub fn engine(&self, mut config: EngineConfig) -> Engine {
         if config.path == EngineConfig::default().path {
             config.path = "/socket.io/".into();
         }
-        Engine::new(config, Bridge(self.clone()))
+        Engine::builder(config)
+            .hooks(self.hooks().clone())
+            .build(Bridge(self.clone()))
     }
 
     /// Serves this server on `listener` with `config` until the listener fails.

@@ -41,6 +41,7 @@ mod handshake;
 mod namespace;
 mod operators;
 pub mod packet;
+pub mod parser;
 mod recovery;
 mod runtime;
 mod scope;
@@ -64,6 +65,7 @@ pub use handshake::{ConnectionInfo, Handshake};
 pub use namespace::{Namespace, ParentNamespace};
 pub use operators::BroadcastOperator;
 pub use packet::{Packet, PacketType};
+pub use parser::Parser;
 #[cfg(feature = "tokio")]
 pub use runtime::TokioRuntime;
 pub use runtime::{BoxFuture, Runtime};

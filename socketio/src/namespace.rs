@@ -112,7 +112,13 @@ impl Namespace {
             let local: Weak<dyn LocalNamespace> = nsp.clone();
             let adapter = (directory.adapter_factory)(WeakNamespace::new(&name, local));
             let recovery = Recovery::new(&directory.config);
-            let scope = Scope::new(name, adapter, directory.runtime.clone(), recovery);
+            let scope = Scope::new(
+                name,
+                adapter,
+                directory.runtime.clone(),
+                recovery,
+                directory.config.parser,
+            );
             NsInner {
                 scope: Arc::new(scope),
                 directory: Arc::downgrade(directory),
@@ -331,7 +337,7 @@ impl LocalNamespace for NsInner {
     /// connection is closed instead (a recoverable disconnect, so with
     /// connection state recovery the client gets the packet on reconnect).
     fn deliver(&self, packet: &Packet, sids: &[Sid], opts: &BroadcastOptions) {
-        let encoded = Encoded::with_compress(packet, opts.compress);
+        let encoded = Encoded::with_parser(self.scope.parser(), packet, opts.compress);
         // Sent with no lock held: a `Conn` may close its connection from
         // `send`, and closing removes the socket from this table.
         let recipients = self.recipients(sids);
@@ -353,7 +359,7 @@ impl LocalNamespace for NsInner {
     ) -> (usize, AckStream) {
         let id = self.scope.next_ack_id();
         packet.id = Some(id);
-        let encoded = Encoded::new(&packet);
+        let encoded = Encoded::with_parser(self.scope.parser(), &packet, true);
         let answers: FuturesUnordered<BoxFuture<AckResult>> = sids
             .iter()
             .filter_map(|sid| self.socket(*sid))

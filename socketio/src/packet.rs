@@ -242,6 +242,20 @@ impl Packet {
         } else {
             None
         };
+        let mut p = Packet::checked(ty, nsp, id, data, Vec::new())?;
+        p.expected = expected;
+        Ok(p)
+    }
+
+    /// A decoded packet, once its data has the shape its type needs (both
+    /// parsers).
+    pub(crate) fn checked(
+        ty: PacketType,
+        nsp: String,
+        id: Option<u64>,
+        data: Option<Value>,
+        attachments: Vec<Bytes>,
+    ) -> Result<Packet, ParseError> {
         if !payload_valid(ty, data.as_ref()) {
             return Err(ParseError::InvalidPayload);
         }
@@ -250,8 +264,8 @@ impl Packet {
             nsp,
             id,
             data,
-            attachments: Vec::new(),
-            expected,
+            attachments,
+            expected: 0,
             recorded: None,
         })
     }

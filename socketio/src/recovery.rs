@@ -12,7 +12,6 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
-use bytes::Bytes;
 use engineio::Sid;
 use serde_json::Value;
 
@@ -20,6 +19,7 @@ use crate::adapter::{BroadcastOptions, Room};
 use crate::config::{RecoveryConfig, SocketIoConfig};
 use crate::conn::Encoded;
 use crate::packet::{Packet, PacketType};
+use crate::parser::Parser;
 
 /// A socket's typed data (one value per type).
 pub(crate) type Extensions = HashMap<TypeId, Box<dyn Any + Send + Sync>>;
@@ -69,6 +69,8 @@ pub(crate) struct Recovery {
     config: RecoveryConfig,
     max_packets: usize,
     max_bytes: usize,
+    /// The server's parser: packets are kept encoded.
+    parser: Parser,
     store: Mutex<Store>,
 }
 
@@ -90,6 +92,7 @@ impl Recovery {
             config: config.recovery.clone()?,
             max_packets: config.recovery_max_packets.max(1),
             max_bytes: config.recovery_max_bytes,
+            parser: config.parser,
             store: Mutex::new(Store::default()),
         })
     }
@@ -131,9 +134,8 @@ impl Recovery {
         if let Some(Value::Array(a)) = packet.data.as_mut() {
             a.push(Value::String(offset.clone()));
         }
-        let encoded = Encoded::with_compress(packet, opts.compress);
-        let size =
-            encoded.text().len() + encoded.attachments().iter().map(Bytes::len).sum::<usize>();
+        let encoded = Encoded::with_parser(self.parser, packet, opts.compress);
+        let size = encoded.wire_len();
         let max_age = self.config.max_disconnection_duration;
         let mut st = self.lock();
         if size > self.max_bytes {

@@ -1,6 +1,6 @@
 //! [`Scope`]: what a namespace shares with its sockets and its broadcast
-//! operators: its name, its adapter, the runtime, its recovery store and
-//! its ack ids. Sockets and operators hold a scope, not the namespace, so
+//! operators: its name, its adapter, the runtime, its recovery store, the
+//! server's parser and its ack ids. Sockets and operators hold a scope, not the namespace, so
 //! they sit below it (the namespace owns its sockets; a socket only needs
 //! these parts of its namespace).
 
@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::adapter::Adapter;
+use crate::parser::Parser;
 use crate::recovery::Recovery;
 use crate::runtime::Runtime;
 
@@ -17,6 +18,7 @@ pub(crate) struct Scope {
     adapter: Arc<dyn Adapter>,
     runtime: Arc<dyn Runtime>,
     recovery: Option<Recovery>,
+    parser: Parser,
     ack_ids: AtomicU64,
 }
 
@@ -27,12 +29,14 @@ impl Scope {
         adapter: Arc<dyn Adapter>,
         runtime: Arc<dyn Runtime>,
         recovery: Option<Recovery>,
+        parser: Parser,
     ) -> Scope {
         Scope {
             name,
             adapter,
             runtime,
             recovery,
+            parser,
             ack_ids: AtomicU64::new(0),
         }
     }
@@ -55,6 +59,11 @@ impl Scope {
     /// The recovery store, when connection state recovery is on.
     pub(crate) fn recovery(&self) -> Option<&Recovery> {
         self.recovery.as_ref()
+    }
+
+    /// The server's parser, which encodes every packet of the namespace.
+    pub(crate) fn parser(&self) -> Parser {
+        self.parser
     }
 
     /// A fresh ack id, unique within the namespace.

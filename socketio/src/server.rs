@@ -3,8 +3,10 @@
 //! and shutdown. The state behind the handle is the connections'
 //! [`Shared`] state.
 
+use std::future::Future;
 use std::sync::Arc;
 
+use engineio::{Hooks, Refusal, RequestHead, RequestInfo};
 use futures_util::FutureExt;
 
 use crate::adapter::{AdapterFactory, IntoRooms, LocalAdapter, LocalNamespace};
@@ -27,6 +29,7 @@ pub struct SocketIoBuilder {
     config: SocketIoConfig,
     runtime: Option<Arc<dyn Runtime>>,
     adapter: Option<AdapterFactory>,
+    hooks: Hooks,
 }
 
 impl SocketIoBuilder {
@@ -48,6 +51,52 @@ impl SocketIoBuilder {
         self
     }
 
+    /// Installs an async hook that sees every Engine.IO handshake request
+    /// (method, path, query, headers, peer) before a connection exists,
+    /// and may refuse it with a [`Refusal`]: answered with its status
+    /// (403 unless chosen) and `{"code":4,"message":...}`, CORS headers
+    /// included (the reference's `allowRequest`).
+    pub fn allow_request<F, Fut>(mut self, hook: F) -> Self
+    where
+        F: Fn(RequestInfo) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), Refusal>> + Send + 'static,
+    {
+        self.hooks = self.hooks.allow_request(hook);
+        self
+    }
+
+    /// Installs a hook that adds headers to the answer of every handshake,
+    /// polling or WebSocket (the reference's `initial_headers` event), say
+    /// a `Set-Cookie`. Added headers are appended to the answer's own.
+    pub fn initial_headers<F>(mut self, hook: F) -> Self
+    where
+        F: Fn(&RequestHead<'_>, &mut http::HeaderMap) + Send + Sync + 'static,
+    {
+        self.hooks = self.hooks.initial_headers(hook);
+        self
+    }
+
+    /// Installs a hook that adds headers to every successful answer: the
+    /// handshake's, every polling `GET` and `POST`, and the `101` of every
+    /// WebSocket (the reference's `headers` event). See [`Hooks`].
+    pub fn headers<F>(mut self, hook: F) -> Self
+    where
+        F: Fn(&RequestHead<'_>, &mut http::HeaderMap) + Send + Sync + 'static,
+    {
+        self.hooks = self.hooks.headers(hook);
+        self
+    }
+
+    /// With `true`, every received event and ack knows the headers of the
+    /// HTTP request that carried it ([`Data::request_headers`]): over
+    /// polling the `POST` that held it, over WebSocket the request that
+    /// opened the WebSocket (handshake or upgrade).
+    /// Default `false`: no headers are kept per message.
+    pub fn message_headers(mut self, keep: bool) -> Self {
+        self.hooks = self.hooks.message_headers(keep);
+        self
+    }
+
     /// Builds the server with its main namespace `/`.
     ///
     /// # Panics
@@ -63,7 +112,7 @@ impl SocketIoBuilder {
             .expect("a Runtime is required without the tokio feature");
         let factory = self.adapter.unwrap_or_else(LocalAdapter::factory);
         let namespaces = Directory::new(self.config, runtime, factory);
-        let io = SocketIo(Arc::new(Shared::new(namespaces)));
+        let io = SocketIo(Arc::new(Shared::new(namespaces, self.hooks)));
         io.of("/");
         io
     }
@@ -76,6 +125,7 @@ impl SocketIo {
             config: SocketIoConfig::default(),
             runtime: None,
             adapter: None,
+            hooks: Hooks::default(),
         }
     }
 
@@ -88,6 +138,19 @@ impl SocketIo {
     /// The configuration.
     pub fn config(&self) -> &SocketIoConfig {
         self.0.namespaces().config()
+    }
+
+    /// The request hooks given to the builder
+    /// ([`SocketIoBuilder::allow_request`], [`initial_headers`](SocketIoBuilder::initial_headers),
+    /// [`headers`](SocketIoBuilder::headers), [`message_headers`](SocketIoBuilder::message_headers)).
+    /// [`SocketIo::engine`] installs them on its engine; a driver on
+    /// another runtime runs them itself: [`Hooks::check`] on each
+    /// handshake, [`Hooks::response_headers`] on each successful answer,
+    /// and, when [`Hooks::keeps_message_headers`], feeds each message
+    /// with [`Connection::handle_text_with`] and
+    /// [`Connection::handle_binary_with`].
+    pub fn hooks(&self) -> &Hooks {
+        self.0.hooks()
     }
 
     /// The static namespace `name`, created if needed.

@@ -33,7 +33,10 @@ impl Conn for ClosesOnSend {
             return Err(SendError::Closed);
         }
         if !self.failing.load(Ordering::Acquire) {
-            self.sent.lock().unwrap().push(packet.text().to_string());
+            self.sent
+                .lock()
+                .unwrap()
+                .push(packet.text().unwrap().to_string());
             return Ok(());
         }
         self.closed.store(true, Ordering::Release);

@@ -66,7 +66,10 @@ struct Recorder {
 
 impl Conn for Recorder {
     fn send(&self, p: &Encoded) -> Result<(), SendError> {
-        self.sent.lock().unwrap().push(p.text().to_string());
+        self.sent
+            .lock()
+            .unwrap()
+            .push(p.text().unwrap().to_string());
         self.compress.lock().unwrap().push(p.compress());
         Ok(())
     }

@@ -16,9 +16,13 @@ pub fn ensure_npm() {
     static DONE: OnceLock<()> = OnceLock::new();
     DONE.get_or_init(|| {
         let dir = interop_dir();
-        let installed = ["engine.io-client", "socket.io-client"]
-            .iter()
-            .all(|p| dir.join("node_modules").join(p).is_dir());
+        let installed = [
+            "engine.io-client",
+            "socket.io-client",
+            "socket.io-msgpack-parser",
+        ]
+        .iter()
+        .all(|p| dir.join("node_modules").join(p).is_dir());
         if installed {
             return;
         }

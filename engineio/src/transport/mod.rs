@@ -20,11 +20,13 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
-use http::{Request, Response, StatusCode};
+use http::{HeaderMap, Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper::body::Body;
 
-use crate::registry::{BoxFuture, Inner};
+use crate::config::TransportKind;
+use crate::hooks::{append_headers, BoxFuture, Refusal, RequestHead};
+use crate::registry::Inner;
 use crate::sid::Sid;
 
 /// The reference server's error codes.
@@ -34,7 +36,7 @@ pub(crate) enum ErrorCode {
     UnknownSid = 1,
     BadHandshakeMethod = 2,
     BadRequest = 3,
-    Forbidden = 4,
+    // 4, "Forbidden", is a `Refusal`'s (crate::hooks).
     UnsupportedProtocolVersion = 5,
 }
 
@@ -45,16 +47,12 @@ impl ErrorCode {
             ErrorCode::UnknownSid => "Session ID unknown",
             ErrorCode::BadHandshakeMethod => "Bad handshake method",
             ErrorCode::BadRequest => "Bad request",
-            ErrorCode::Forbidden => "Forbidden",
             ErrorCode::UnsupportedProtocolVersion => "Unsupported protocol version",
         }
     }
 
     fn status(self) -> StatusCode {
-        match self {
-            ErrorCode::Forbidden => StatusCode::FORBIDDEN,
-            _ => StatusCode::BAD_REQUEST,
-        }
+        StatusCode::BAD_REQUEST
     }
 }
 
@@ -82,9 +80,37 @@ pub(crate) fn not_found() -> Resp {
     r
 }
 
-/// A handshake that an `allow_request` hook refused: 403 with its body.
-pub(crate) fn refused(code: u16, message: &str) -> Resp {
-    error_response(ErrorCode::Forbidden.status(), code, message)
+/// A handshake that an `allow_request` hook refused: its status and body.
+pub(crate) fn refused(refusal: &Refusal) -> Resp {
+    error_response(refusal.status, refusal.code, &refusal.message)
+}
+
+/// The headers the application's hooks add to a successful answer to
+/// `req` (`initial` for a handshake's): `None`, at no cost, without hooks.
+pub(crate) fn hook_headers<B>(
+    inner: &Inner,
+    req: &Request<B>,
+    sid: Sid,
+    transport: TransportKind,
+    initial: bool,
+) -> Option<HeaderMap> {
+    let head = RequestHead::new(req.method(), req.uri(), req.headers(), sid, transport);
+    inner.hooks.response_headers(&head, initial)
+}
+
+/// Adds the hooks' headers for `req` to its successful answer `resp`.
+pub(crate) fn with_hook_headers<B>(
+    inner: &Inner,
+    req: &Request<B>,
+    sid: Sid,
+    transport: TransportKind,
+    initial: bool,
+    mut resp: Resp,
+) -> Resp {
+    if let Some(extra) = hook_headers(inner, req, sid, transport, initial) {
+        append_headers(resp.headers_mut(), extra);
+    }
+    resp
 }
 
 /// A handshake beyond `max_sessions`.

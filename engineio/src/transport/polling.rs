@@ -15,17 +15,22 @@ use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 use http::header::{self, HeaderValue};
-use http::{Method, Request, Response, StatusCode};
+use http::{HeaderMap, Method, Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper::body::Body;
 use tokio::sync::oneshot;
 
-use super::{cors, cors_for, error, set_cookie, ErrorCode, Pending, Resp, ResponseFuture};
+use super::{
+    cors, cors_for, error, hook_headers, set_cookie, with_hook_headers, ErrorCode, Pending, Resp,
+    ResponseFuture,
+};
+use crate::config::TransportKind;
 use crate::error::CloseReason;
+use crate::hooks::append_headers;
 use crate::payload;
 use crate::registry::Inner;
 use crate::session::{PollError, Session, Transmit};
-use crate::socket::{Ctl, Socket};
+use crate::socket::{detach_headers, Ctl, Socket};
 
 fn text_response(body: Bytes) -> Resp {
     let mut r = Response::new(Full::new(body));
@@ -52,6 +57,14 @@ pub(crate) fn open<B>(
     };
     let mut resp = text_response(body);
     set_cookie(inner, session.sid(), &mut resp);
+    let resp = with_hook_headers(
+        inner,
+        req,
+        session.sid(),
+        TransportKind::Polling,
+        true,
+        resp,
+    );
     Some(cors(inner, req, resp))
 }
 
@@ -63,6 +76,9 @@ where
     B::Error: std::error::Error + Send + Sync + 'static,
 {
     let origin = || req.headers().get(header::ORIGIN).cloned();
+    // Boxed: only a server with a headers hook pays for the room.
+    let extra =
+        || hook_headers(inner, &req, socket.sid(), TransportKind::Polling, false).map(Box::new);
     match *req.method() {
         Method::GET => {
             let (reply, rx) = oneshot::channel();
@@ -80,6 +96,7 @@ where
                 inner: inner.clone(),
                 accept_encoding,
                 origin: origin(),
+                extra: extra(),
             }))
         }
         Method::POST => {
@@ -102,11 +119,19 @@ where
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.parse::<u64>().ok());
             let origin = origin();
+            let extra = extra();
+            // Copied once per POST, and only when messages keep them.
+            let headers = inner
+                .hooks
+                .keeps_message_headers()
+                .then(|| Arc::new(detach_headers(req.headers())));
             let (_, body) = req.into_parts();
             let post = PostWait {
                 inner: inner.clone(),
                 socket,
                 origin,
+                extra,
+                headers,
                 stage: PostStage::Read {
                     body,
                     acc: BodyAcc::default(),
@@ -134,6 +159,14 @@ fn is_binary_post<B>(req: &Request<B>) -> bool {
         })
 }
 
+/// `resp` with the `headers` hook's additions, if any.
+fn with_extra(mut resp: Resp, extra: Option<Box<HeaderMap>>) -> Resp {
+    if let Some(extra) = extra {
+        append_headers(resp.headers_mut(), *extra);
+    }
+    resp
+}
+
 /// A bodiless answer, as the reference server gives its transport errors.
 fn empty(status: StatusCode) -> Resp {
     let mut r = Response::new(Full::new(Bytes::new()));
@@ -154,13 +187,15 @@ pub(crate) struct PollWait {
     inner: Arc<Inner>,
     accept_encoding: Option<HeaderValue>,
     origin: Option<HeaderValue>,
+    /// What the `headers` hook adds to a payload answer.
+    extra: Option<Box<HeaderMap>>,
 }
 
 impl PollWait {
     pub(crate) fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Resp> {
         let resp = match ready!(Pin::new(&mut self.rx).poll(cx)) {
             Ok(Ok((body, compress))) => {
-                match self
+                let resp = match self
                     .inner
                     .config
                     .http_compression
@@ -168,7 +203,8 @@ impl PollWait {
                 {
                     Some(_) => compressed_response(body, self.accept_encoding.as_ref()),
                     None => text_response(body),
-                }
+                };
+                with_extra(resp, self.extra.take())
             }
             Ok(Err(e)) => poll_error(e),
             Err(_) => error(ErrorCode::UnknownSid),
@@ -183,6 +219,10 @@ pub(crate) struct PostWait<B> {
     inner: Arc<Inner>,
     socket: Socket,
     origin: Option<HeaderValue>,
+    /// What the `headers` hook adds to the `ok` answer.
+    extra: Option<Box<HeaderMap>>,
+    /// The POST's headers, for its messages (see `Hooks::message_headers`).
+    headers: Option<Arc<HeaderMap>>,
     stage: PostStage<B>,
 }
 
@@ -217,7 +257,9 @@ where
                 PostStage::Read { body, acc, timer } => (body, acc, timer),
                 PostStage::Wait(rx) => {
                     let resp = match ready!(Pin::new(rx).poll(cx)) {
-                        Ok(Ok(())) => text_response(Bytes::from_static(b"ok")),
+                        Ok(Ok(())) => {
+                            with_extra(text_response(Bytes::from_static(b"ok")), self.extra.take())
+                        }
                         Ok(Err(None)) => error(ErrorCode::BadRequest),
                         Ok(Err(Some(e))) => poll_error(e),
                         Err(_) => error(ErrorCode::UnknownSid),
@@ -242,7 +284,7 @@ where
             };
             let packets = payload::decode(data, self.inner.config.max_packets_per_post);
             let (reply, rx) = oneshot::channel();
-            let post = Ctl::Post(Box::new((packets, reply)));
+            let post = Ctl::Post(Box::new((packets, reply, self.headers.take())));
             if self.socket.0.mail.push_ctl(post).is_err() {
                 return Poll::Ready(self.finish(error(ErrorCode::UnknownSid)));
             }

@@ -18,11 +18,11 @@ use hyper::upgrade::OnUpgrade;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
 use super::wsconn::{wrap, ws_config, Ws, WsLimits};
-use super::{error, error_response, set_cookie, ErrorCode, Resp};
+use super::{error, error_response, set_cookie, with_hook_headers, ErrorCode, Resp};
 use crate::config::TransportKind;
 use crate::registry::Inner;
 use crate::sid::Sid;
-use crate::socket::{Ctl, Socket};
+use crate::socket::{detach_headers, Ctl, Socket};
 
 fn header_has_token<B>(req: &Request<B>, name: header::HeaderName, token: &str) -> bool {
     req.headers().get_all(name).iter().any(|v| {
@@ -136,12 +136,25 @@ pub(crate) fn open<B>(inner: &Inner, sid: Sid, mut req: Request<B>) -> Option<(R
     let on = take_upgrade(&mut req)?;
     let mut resp = switching_protocols(&req);
     set_cookie(inner, sid, &mut resp);
+    let resp = with_hook_headers(inner, &req, sid, TransportKind::WebSocket, true, resp);
     Some((resp, on))
 }
 
 /// An upgrade of a polling session. Refused (400, session untouched) when
 /// the session is not on polling or already has a WebSocket.
 pub(crate) fn upgrade<B>(inner: &Arc<Inner>, socket: Socket, mut req: Request<B>) -> Resp {
+    let sid = socket.sid();
+    let resp = upgrade_or_refuse(inner, socket, &mut req);
+    match resp.status() {
+        // Every 101, as the reference's `headers` event: not error answers.
+        StatusCode::SWITCHING_PROTOCOLS => {
+            with_hook_headers(inner, &req, sid, TransportKind::WebSocket, false, resp)
+        }
+        _ => resp,
+    }
+}
+
+fn upgrade_or_refuse<B>(inner: &Arc<Inner>, socket: Socket, req: &mut Request<B>) -> Resp {
     if !inner.config.allow_upgrades {
         return error(ErrorCode::BadRequest);
     }
@@ -152,27 +165,33 @@ pub(crate) fn upgrade<B>(inner: &Arc<Inner>, socket: Socket, mut req: Request<B>
         // this WebSocket at once; the session's own transport is untouched.
         return refuse(inner, req);
     }
-    let Some(on) = take_upgrade(&mut req) else {
+    let Some(on) = take_upgrade(req) else {
         socket.0.ws_claimed.store(false, Ordering::Release);
         return error(ErrorCode::BadRequest);
     };
+    // For the messages the WebSocket will carry (see `Hooks::message_headers`).
+    let headers = inner
+        .hooks
+        .keeps_message_headers()
+        .then(|| Arc::new(detach_headers(req.headers())));
     tokio::spawn(async move {
         match on.await {
             // The driver, which owns the session's WebSockets, frames it.
             Ok(io) => {
-                if let Err(Ctl::Probe(_io)) = socket.0.mail.push_ctl(Ctl::Probe(Box::new(io))) {
+                let probe = Ctl::Probe(Box::new((io, headers)));
+                if let Err(Ctl::Probe(_io)) = socket.0.mail.push_ctl(probe) {
                     // The session ended meanwhile; dropping closes the connection.
                 }
             }
             Err(_) => socket.0.ws_claimed.store(false, Ordering::Release),
         }
     });
-    switching_protocols(&req)
+    switching_protocols(req)
 }
 
 /// Accepts the WebSocket handshake and closes the connection right away.
-fn refuse<B>(inner: &Inner, mut req: Request<B>) -> Resp {
-    let Some(on) = take_upgrade(&mut req) else {
+fn refuse<B>(inner: &Inner, req: &mut Request<B>) -> Resp {
+    let Some(on) = take_upgrade(req) else {
         return error(ErrorCode::BadRequest);
     };
     let config = ws_config(&inner.config);
@@ -181,7 +200,7 @@ fn refuse<B>(inner: &Inner, mut req: Request<B>) -> Resp {
             ws.close().await;
         }
     });
-    switching_protocols(&req)
+    switching_protocols(req)
 }
 
 #[cfg(test)]

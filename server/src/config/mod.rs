@@ -130,9 +130,11 @@ impl Config {
         if !c.proxy_connect.secret.is_empty() {
             c.proxy_connect.secret = "***".into();
         }
-        if let Some((scheme, rest)) = c.redis.url.split_once("://") {
-            if let Some((_, host)) = rest.rsplit_once('@') {
-                c.redis.url = format!("{scheme}://***@{host}");
+        for url in [&mut c.redis.url, &mut c.postgres.url] {
+            if let Some((scheme, rest)) = url.split_once("://") {
+                if let Some((_, host)) = rest.rsplit_once('@') {
+                    *url = format!("{scheme}://***@{host}");
+                }
             }
         }
         c
@@ -182,6 +184,12 @@ mod tests {
             "[redis]\nurl = \"http://h:6379\"",
             "[redis]\nkey_prefix = \"\"",
             "[redis]\nrequests_timeout_ms = 0",
+            "[postgres]\nurl = \"mysql://h/db\"",
+            "[postgres]\nchannel_prefix = \"\"",
+            "[postgres]\ntable_name = \"t; DROP TABLE x\"",
+            "[postgres]\npayload_threshold = 8001",
+            "[postgres]\npayload_threshold = 0",
+            "[postgres]\nnotify = true",
             "[log]\nformat = \"xml\"",
             "[server]\npath = \"/\"",
             "[server]\npath = \"/api\"",
@@ -192,6 +200,31 @@ mod tests {
         for b in bad {
             assert!(Config::from_toml(b).is_err(), "accepted: {b}");
         }
+    }
+
+    #[test]
+    fn the_postgres_section_and_one_engine_at_a_time() {
+        let c = Config::from_toml("[postgres]\nenabled = true\n").unwrap();
+        assert_eq!(
+            c.postgres.url,
+            "postgres://postgres@127.0.0.1:5432/postgres"
+        );
+        assert_eq!(c.postgres.channel_prefix, "socket.io");
+        assert_eq!(c.postgres.table_name, "socket_io_attachments");
+        assert_eq!(c.postgres.payload_threshold, 8000);
+        let c = Config::from_toml(
+            "[postgres]\nurl = \"postgresql://u:pw@db:5433/app\"\ntable_name = \"io.att\"\npayload_threshold = 4000\n",
+        )
+        .unwrap();
+        assert_eq!(c.postgres.table_name, "io.att");
+        assert_eq!(c.masked().postgres.url, "postgresql://***@db:5433/app");
+        let e =
+            Config::from_toml("[redis]\nenabled = true\n[postgres]\nenabled = true\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid config: redis.enabled and postgres.enabled are both true: a server joins \
+             one cluster, through Redis or through PostgreSQL; disable one of them"
+        );
     }
 
     #[test]

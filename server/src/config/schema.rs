@@ -40,6 +40,8 @@ pub struct Config {
     pub events: EventsSection,
     /// Redis, for the cluster adapter.
     pub redis: RedisSection,
+    /// PostgreSQL, for the cluster adapter (instead of Redis).
+    pub postgres: PostgresSection,
     /// Logging.
     pub log: LogSection,
     /// The event proxy's rules (`[[proxy]]`): client events POSTed to the
@@ -120,8 +122,15 @@ pub struct ConnectionSection {
     pub compression_threshold: usize,
     /// Allowed transports. Default `["polling", "websocket"]`.
     pub transports: Vec<Transport>,
-    /// Most binary attachments per Socket.IO packet. Default 10.
+    /// Most binary attachments per Socket.IO packet (with msgpack: binary
+    /// values). Default 10.
     pub max_attachments: usize,
+    /// The Socket.IO parser every client must use: `"json"` (the default
+    /// `socket.io-parser`) or `"msgpack"` (`socket.io-msgpack-parser` 3.x:
+    /// each packet one binary message). One for the whole server, as in the
+    /// reference; a client with the other parser is closed at its first
+    /// packet (parse error). Default `"json"`.
+    pub parser: PacketParser,
     /// Packets queued for one connection before sends to it fail (a slow
     /// reader). Default 1024.
     pub send_buffer: usize,
@@ -179,6 +188,7 @@ impl Default for ConnectionSection {
             compression_threshold: 1024,
             transports: vec![Transport::Polling, Transport::Websocket],
             max_attachments: 10,
+            parser: PacketParser::Json,
             send_buffer: 1024,
             slow_client: SlowClient::Error,
             header_read_timeout_ms: 10_000,
@@ -535,6 +545,44 @@ impl Default for RedisSection {
     }
 }
 
+/// `[postgres]`: the PostgreSQL cluster adapter, as Node's
+/// `@socket.io/postgres-adapter` 0.5 (LISTEN/NOTIFY, an attachments table
+/// for big or binary payloads). At most one of `[redis]` and `[postgres]`
+/// is enabled.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct PostgresSection {
+    /// Join the cluster through PostgreSQL. Default false.
+    pub enabled: bool,
+    /// Connection URL, `postgres://[user[:password]@]host[:port]/database`
+    /// (no TLS). Default `postgres://postgres@127.0.0.1:5432/postgres`. A
+    /// database that is down at start or later is retried with backoff;
+    /// local clients are served meanwhile.
+    pub url: String,
+    /// Prefix of the notification channels (`channelPrefix`); servers of
+    /// one cluster must share it. Default `socket.io`.
+    pub channel_prefix: String,
+    /// The attachments table (`tableName`), created when missing. Default
+    /// `socket_io_attachments`.
+    pub table_name: String,
+    /// Payloads of this many bytes or more go through the table
+    /// (`payloadThreshold`, 1 to 8000: PostgreSQL refuses a NOTIFY of
+    /// 8000). Default 8000.
+    pub payload_threshold: usize,
+}
+
+impl Default for PostgresSection {
+    fn default() -> Self {
+        PostgresSection {
+            enabled: false,
+            url: "postgres://postgres@127.0.0.1:5432/postgres".into(),
+            channel_prefix: "socket.io".into(),
+            table_name: "socket_io_attachments".into(),
+            payload_threshold: 8000,
+        }
+    }
+}
+
 /// `[log]`
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
@@ -616,6 +664,16 @@ choice! {
         Error = "error",
         /// `"close"`: the connection is closed at once, reason "slow client".
         Close = "close",
+    }
+}
+
+choice! {
+    /// `connection.parser`: the Socket.IO parser clients use.
+    PacketParser {
+        /// `"json"`: socket.io-parser, the reference's default.
+        Json = "json",
+        /// `"msgpack"`: socket.io-msgpack-parser 3.x.
+        Msgpack = "msgpack",
     }
 }
 

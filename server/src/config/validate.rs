@@ -7,7 +7,7 @@
 //! refused strings of a raw value it checks.
 
 use super::{
-    ClientRoomJoins, Config, ConfigError, LogFormat, LogLevel, RedisAdapterKind,
+    ClientRoomJoins, Config, ConfigError, LogFormat, LogLevel, PacketParser, RedisAdapterKind,
     RedisSubscriptionMode, SlowClient, Transport,
 };
 use crate::identity::RESERVED_PREFIXES;
@@ -37,6 +37,12 @@ const CHOICES: &[Choice] = &[
         key: "slow_client",
         accepted: SlowClient::NAMES,
         message: |v| format!("connection.slow_client `{v}` must be `error` or `close`"),
+    },
+    Choice {
+        section: "connection",
+        key: "parser",
+        accepted: PacketParser::NAMES,
+        message: |v| format!("connection.parser `{v}` must be `json` or `msgpack`"),
     },
     Choice {
         section: "connection",
@@ -155,7 +161,8 @@ impl Config {
         self.check_auth()?;
         self.check_names_and_lists()?;
         self.check_api_and_limits()?;
-        self.check_redis()
+        self.check_redis()?;
+        self.check_postgres()
     }
 
     /// The engine paths against the fixed routes (the API's own routes are
@@ -330,6 +337,31 @@ impl Config {
         }
         Ok(())
     }
+
+    fn check_postgres(&self) -> Checked {
+        let p = &self.postgres;
+        if p.enabled && self.redis.enabled {
+            return bad(
+                "redis.enabled and postgres.enabled are both true: a server joins one cluster, \
+                 through Redis or through PostgreSQL; disable one of them",
+            );
+        }
+        if !p.url.starts_with("postgres://") && !p.url.starts_with("postgresql://") {
+            return bad("postgres.url must start with postgres:// or postgresql://");
+        }
+        if p.channel_prefix.is_empty() {
+            return bad("postgres.channel_prefix must not be empty");
+        }
+        if !socketio_postgres::wire::valid_table_name(&p.table_name) {
+            return bad(
+                "postgres.table_name must be an SQL identifier (letters, digits, _; schema.table allowed)",
+            );
+        }
+        if !(1..=8000).contains(&p.payload_threshold) {
+            return bad("postgres.payload_threshold must be 1 to 8000");
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -339,7 +371,7 @@ mod tests {
     #[test]
     fn refused_choices_keep_their_messages() {
         let mut v = serde_json::json!({
-            "connection": { "slow_client": "drop", "transports": ["polling", "pigeon"] },
+            "connection": { "slow_client": "drop", "transports": ["polling", "pigeon"], "parser": "bson" },
             "log": { "level": "loud" },
         });
         assert_eq!(
@@ -348,8 +380,17 @@ mod tests {
         );
         assert_eq!(v["connection"]["slow_client"], "error");
         assert_eq!(v["connection"]["transports"][1], "polling");
+        assert_eq!(v["connection"]["parser"], "json");
         assert_eq!(v["log"]["level"], "error");
         assert_eq!(check_choices(&mut v), None);
+        let e = Config::from_toml("[connection]\nparser = \"bson\"\n").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid config: connection.parser `bson` must be `json` or `msgpack`"
+        );
+        let c = Config::from_toml("[connection]\nparser = \"msgpack\"\n").unwrap();
+        assert_eq!(c.connection.parser, PacketParser::Msgpack);
+        assert_eq!(Config::default().connection.parser, PacketParser::Json);
         let e = Config::from_toml("[auth]\njwt_algorithms = [\"none\"]\n").unwrap_err();
         assert_eq!(
             e.to_string(),

@@ -1,7 +1,9 @@
 //! Test support for the mixed-cluster tests: a throwaway `redis-server`, the
 //! Node socket.io server of `tests/node/server.js` (on `@socket.io/redis-adapter`),
 //! one-shot `@socket.io/redis-emitter` runs, and a raw Socket.IO v5 client over
-//! WebSocket.
+//! WebSocket. socketio-postgres's tests include this file too (`#[path]`):
+//! there `tests/node` is theirs, whose scripts take the same commands and
+//! read the database URL from `BROKER_URL` (server.js) or `url` (emitter.js).
 //!
 //! Dev-dependencies this file needs (versions from the workspace):
 //! ```toml
@@ -22,6 +24,7 @@
 //! attachment as `{"bin":[bytes...]}` (see [`bin`]).
 #![allow(dead_code)]
 
+pub mod both_ways;
 pub mod ours;
 
 use std::collections::VecDeque;
@@ -315,11 +318,12 @@ pub async fn read_resp<R: tokio::io::AsyncBufRead + Unpin>(r: &mut R) -> std::io
 // ---------------------------------------------------------------------------
 
 fn check_node_modules() {
-    let marker = node_dir().join("node_modules/@socket.io/redis-adapter/package.json");
+    let marker = node_dir().join("node_modules/socket.io/package.json");
     assert!(
         marker.exists(),
-        "{} is missing: run `npm ci --prefix socketio-redis/tests/node` (scripts/test.sh does)",
-        marker.display()
+        "{} is missing: run `npm ci --prefix {}` (scripts/test.sh does)",
+        marker.display(),
+        node_dir().display()
     );
 }
 
@@ -387,6 +391,8 @@ impl NodeServer {
             .current_dir(node_dir())
             .env("PORT", port.to_string())
             .env("REDIS_URL", redis_url)
+            // The same, under the name the PostgreSQL scripts read.
+            .env("BROKER_URL", redis_url)
             .env("ADAPTER", adapter)
             .env("KEY", key)
             .envs(env.iter().copied())
@@ -562,6 +568,7 @@ impl Drop for NodeServer {
 pub async fn emitter(redis_url: &str, mut op: Value) {
     check_node_modules();
     op["redis"] = json!(redis_url);
+    op["url"] = json!(redis_url);
     let run = Command::new("node")
         .arg(node_dir().join("emitter.js"))
         .arg(op.to_string())

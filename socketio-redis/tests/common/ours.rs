@@ -5,16 +5,17 @@
 use std::sync::Arc;
 
 use serde_json::Value;
-use socketio::{Data, SocketIo};
+use socketio::{AdapterFactory, Data, SocketIo};
 use socketio_redis::{RedisAdapterConfig, RedisCluster};
 use tokio::sync::mpsc;
 
 /// Our server on the cluster: sockets join the rooms their auth names and
 /// answer `echo` with its argument; server-side `sse` events are recorded.
-pub struct Ours {
+/// (socketio-postgres's tests use it with their cluster type.)
+pub struct Ours<C = RedisCluster> {
     pub io: SocketIo,
     pub port: u16,
-    pub cluster: Arc<RedisCluster>,
+    pub cluster: Arc<C>,
     pub server_side: mpsc::UnboundedReceiver<Vec<Value>>,
 }
 
@@ -25,7 +26,13 @@ pub async fn ours(redis_url: &str) -> Ours {
 /// Our server with these adapter options.
 pub async fn ours_with(redis_url: &str, config: RedisAdapterConfig) -> Ours {
     let cluster = RedisCluster::connect(redis_url, config).await.unwrap();
-    let io = SocketIo::builder().adapter(cluster.factory()).build();
+    let factory = cluster.factory();
+    serve(cluster, factory).await
+}
+
+/// Our server on `factory`'s adapters (of `cluster`).
+pub async fn serve<C>(cluster: Arc<C>, factory: AdapterFactory) -> Ours<C> {
+    let io = SocketIo::builder().adapter(factory).build();
     for nsp in ["/", "/chat"] {
         io.of(nsp).on_connection(|s| async move {
             if let Some(Value::Array(rooms)) = s.handshake().auth.get("rooms") {
@@ -67,7 +74,7 @@ pub async fn ours_with(redis_url: &str, config: RedisAdapterConfig) -> Ours {
 
 /// A server-side emit with answers from the Node server reaches our `ask`
 /// listener and gets its answer, and ours gets the Node server's.
-pub async fn server_side_answers_cross(node: &mut super::NodeServer, ours: &Ours) {
+pub async fn server_side_answers_cross<C>(node: &mut super::NodeServer, ours: &Ours<C>) {
     let ask =
         serde_json::json!({"op": "serverSideEmitWithAck", "nsp": "/", "event": "ask", "args": [1]});
     let r = node.cmd_ok(ask).await;

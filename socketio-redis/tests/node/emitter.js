@@ -10,7 +10,7 @@
 
 import { createClient } from "redis";
 import { Emitter } from "@socket.io/redis-emitter";
-import { argsOf } from "./values.js";
+import { runOp } from "./emitter-ops.js";
 
 const cmd = JSON.parse(process.argv[2] || "{}");
 if (!cmd.redis || !cmd.op) {
@@ -18,36 +18,12 @@ if (!cmd.redis || !cmd.op) {
   process.exit(2);
 }
 
-const args = argsOf(cmd);
-
 const client = createClient({ url: cmd.redis });
 client.on("error", (e) => console.error(`emitter.js: redis: ${e.message}`));
 await client.connect();
 
 const emitter = new Emitter(client, { key: cmd.key || "socket.io" }).of(cmd.nsp || "/");
-let op = emitter.to(cmd.rooms || []).except(cmd.except || []);
-if (cmd.volatile) op = op.volatile;
-
-switch (cmd.op) {
-  case "emit":
-    op.emit(cmd.event, ...args);
-    break;
-  case "socketsJoin":
-    op.socketsJoin(cmd.join || []);
-    break;
-  case "socketsLeave":
-    op.socketsLeave(cmd.leave || []);
-    break;
-  case "disconnectSockets":
-    op.disconnectSockets(!!cmd.close);
-    break;
-  case "serverSideEmit":
-    emitter.serverSideEmit(cmd.event, ...args);
-    break;
-  default:
-    console.error(`emitter.js: unknown op ${cmd.op}`);
-    process.exit(2);
-}
+runOp(emitter, cmd);
 
 // The emitter does not return the PUBLISH promise; QUIT is answered only after
 // every command queued before it, so the message is in Redis once this resolves.

@@ -2,6 +2,7 @@
 //! client's ack request, and the socket's pending acks for its own
 //! `emit_with_ack`, each removed however its wait ends.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_channel::oneshot;
@@ -33,7 +34,7 @@ impl AckSender {
             data: Some(&args),
             attachments: bins.len(),
         };
-        let encoded = Encoded::from_parts(parts, &bins, true);
+        let encoded = Encoded::from_parts(self.socket.0.scope.parser(), parts, &bins, true);
         self.socket.send_packet(encoded)
     }
 }
@@ -55,7 +56,8 @@ impl Socket {
         let id = self.0.scope.next_ack_id();
         let packet = Packet::event(self.nsp_name(), payload, Some(id), bins);
         let rx = self.register_ack(id);
-        if let Err(e) = self.send_packet(Encoded::new(&packet)) {
+        if let Err(e) = self.send_packet(Encoded::with_parser(self.0.scope.parser(), &packet, true))
+        {
             self.forget_ack(id);
             return Err(AckError::Emit(e));
         }
@@ -97,7 +99,7 @@ impl Socket {
     }
 
     /// An ACK or BINARY_ACK from the client: answers the emit waiting for it.
-    pub(super) fn handle_ack(&self, packet: Packet) {
+    pub(super) fn handle_ack(&self, packet: Packet, headers: Option<Arc<http::HeaderMap>>) {
         let Some(id) = packet.id else { return };
         let tx = lock(&self.0.acks).remove(&id);
         if let Some(tx) = tx {
@@ -105,7 +107,8 @@ impl Socket {
                 Some(Value::Array(a)) => a,
                 _ => Vec::new(),
             };
-            let _ = tx.send(Data::from_parts(args, packet.attachments));
+            let _ =
+                tx.send(Data::from_parts(args, packet.attachments).with_request_headers(headers));
         }
     }
 }

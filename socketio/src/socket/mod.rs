@@ -274,7 +274,7 @@ impl Socket {
                 ..Default::default()
             };
             recovery.record(self.0.scope.runtime().now(), &mut packet, &opts);
-            return self.send_packet(Encoded::new(&packet));
+            return self.send_packet(Encoded::with_parser(self.0.scope.parser(), &packet, true));
         }
         // Encoded from its parts: no `Packet`, no copy of the namespace.
         let parts = Parts {
@@ -284,7 +284,12 @@ impl Socket {
             data: Some(&payload),
             attachments: bins.len(),
         };
-        self.send_packet(Encoded::from_parts(parts, &bins, true))
+        self.send_packet(Encoded::from_parts(
+            self.0.scope.parser(),
+            parts,
+            &bins,
+            true,
+        ))
     }
 
     /// Reads what [`Socket::send_packet`] reads first, without locking, so
@@ -363,11 +368,8 @@ impl Socket {
 
     pub(crate) fn disconnect_namespace(&self) {
         if self.connected() {
-            let _ = self.send_packet(Encoded::new(&Packet::new(
-                PacketType::Disconnect,
-                self.nsp_name(),
-                None,
-            )));
+            let packet = Packet::new(PacketType::Disconnect, self.nsp_name(), None);
+            let _ = self.send_packet(Encoded::with_parser(self.0.scope.parser(), &packet, true));
         }
         self.close(DisconnectReason::ServerNamespaceDisconnect);
     }
@@ -444,12 +446,13 @@ impl Socket {
         self.0.heard.load(Ordering::Relaxed)
     }
 
-    /// Handles a packet for this namespace from the client.
-    pub(crate) fn handle_packet(&self, packet: Packet) {
+    /// Handles a packet for this namespace from the client, carried by a
+    /// request with `headers` when the server keeps them.
+    pub(crate) fn handle_packet(&self, packet: Packet, headers: Option<Arc<http::HeaderMap>>) {
         self.0.heard.store(true, Ordering::Relaxed);
         match packet.ty {
-            PacketType::Event | PacketType::BinaryEvent => self.handle_event(packet),
-            PacketType::Ack | PacketType::BinaryAck => self.handle_ack(packet),
+            PacketType::Event | PacketType::BinaryEvent => self.handle_event(packet, headers),
+            PacketType::Ack | PacketType::BinaryAck => self.handle_ack(packet, headers),
             PacketType::Disconnect => self.close(DisconnectReason::ClientNamespaceDisconnect),
             PacketType::Connect | PacketType::ConnectError => {}
         }

@@ -6,6 +6,7 @@
 use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 use futures_util::FutureExt;
 
@@ -43,10 +44,11 @@ impl Socket {
 
     /// An EVENT or BINARY_EVENT from the client: run now, queued behind
     /// earlier events, or (an `on_concurrent` handler) spawned.
-    pub(super) fn handle_event(&self, packet: Packet) {
+    pub(super) fn handle_event(&self, packet: Packet, headers: Option<Arc<http::HeaderMap>>) {
         let Some((event, data)) = Data::from_event(packet.data, packet.attachments) else {
             return;
         };
+        let data = data.with_request_headers(headers);
         let ack = packet.id.map(|id| AckSender {
             socket: self.clone(),
             id,

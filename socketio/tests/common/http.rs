@@ -18,6 +18,7 @@ use tokio::net::TcpStream;
 pub struct Reply {
     pub status: u16,
     pub content_type: Option<String>,
+    pub headers: hyper::HeaderMap,
     pub body: String,
     pub local: SocketAddr,
 }
@@ -30,6 +31,17 @@ pub async fn request(
     content_type: &str,
     body: &str,
 ) -> Reply {
+    request_with(addr, method, path, &[("content-type", content_type)], body).await
+}
+
+/// [`request`] with these request headers (and no content type unless given).
+pub async fn request_with(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Reply {
     let exchange = async {
         let stream = TcpStream::connect(addr).await.unwrap();
         let local = stream.local_addr().unwrap();
@@ -37,13 +49,14 @@ pub async fn request(
             .await
             .unwrap();
         tokio::spawn(conn);
-        let req = hyper::Request::builder()
+        let mut req = hyper::Request::builder()
             .method(method)
             .uri(path)
-            .header("host", addr.to_string())
-            .header("content-type", content_type)
-            .body(Full::new(Bytes::from(body.to_owned())))
-            .unwrap();
+            .header("host", addr.to_string());
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let req = req.body(Full::new(Bytes::from(body.to_owned()))).unwrap();
         let resp = send.send_request(req).await.unwrap();
         let status = resp.status().as_u16();
         let content_type = resp
@@ -51,10 +64,12 @@ pub async fn request(
             .get("content-type")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
+        let headers = resp.headers().clone();
         let body = resp.into_body().collect().await.unwrap().to_bytes();
         Reply {
             status,
             content_type,
+            headers,
             body: String::from_utf8_lossy(&body).into_owned(),
             local,
         }

@@ -22,13 +22,16 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// One packet the server sent: its text and attachments.
+/// One packet the server sent: its text and attachments (JSON parser),
+/// or its one binary message (msgpack parser; `text` is empty then).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sent {
     /// The text message.
     pub text: String,
     /// The binary attachments, in order.
     pub attachments: Vec<Bytes>,
+    /// The msgpack message.
+    pub binary: Option<Bytes>,
 }
 
 /// The server side of an in-memory connection.
@@ -44,8 +47,9 @@ impl Conn for Peer {
             return Err(SendError::Closed);
         }
         lock(&self.out).push_back(Sent {
-            text: packet.text().to_string(),
+            text: packet.text().map(|t| t.to_string()).unwrap_or_default(),
             attachments: packet.attachments().to_vec(),
+            binary: packet.binary().cloned(),
         });
         Ok(())
     }
@@ -177,7 +181,7 @@ impl Client {
         self.settle();
     }
 
-    /// Sends a binary message (an attachment).
+    /// Sends a binary message (an attachment, or a msgpack packet).
     pub fn send_binary(&self, data: &[u8]) {
         self.conn.handle_binary(Bytes::copy_from_slice(data));
         self.settle();

@@ -1,0 +1,413 @@
+//! The operations of socket.io-adapter 2.5's `ClusterAdapter`, over any
+//! transport that carries its messages: the sharded Redis adapter and the
+//! PostgreSQL adapter (socketio-postgres) both implement [`ClusterNode`]
+//! (how a message reaches every node, or one requester) and leave the rest
+//! here: applying a peer's operation to the local sockets, answering its
+//! requests, and the requester's side of fetch, broadcast-with-ack and
+//! server-side emit with answers.
+//!
+//! It knows no transport, channel or encoding; no lock is held across an
+//! await.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use serde_json::{json, Value};
+use socketio::{
+    AckResult, Adapter, AdapterError, BoxFuture, BroadcastOptions, Data, LocalAdapter, Packet,
+    SocketInfo, WeakNamespace,
+};
+
+use crate::cluster_msg::ty;
+use crate::remote::{remote_socket, socket_value};
+use crate::requests::Requests;
+use crate::stats::Stats;
+use crate::wire;
+
+/// A future borrowing its node.
+pub type Borrowed<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Sends one response (type, data, binary parts) to the requester it was
+/// made for.
+pub type Responder =
+    Arc<dyn Fn(u64, Value, &[Bytes]) -> BoxFuture<Result<(), AdapterError>> + Send + Sync>;
+
+/// What every cluster adapter of a namespace holds, whatever its transport.
+pub struct NodeState {
+    /// The namespace.
+    pub nsp: WeakNamespace,
+    /// Its name.
+    pub name: String,
+    /// This node's uid in the namespace.
+    pub uid: String,
+    /// The rooms of the local sockets.
+    pub rooms: LocalAdapter,
+    /// The requests waiting for answers.
+    pub requests: Requests,
+}
+
+impl NodeState {
+    /// The state of a new adapter of `nsp`, with uid `uid`.
+    pub fn new(nsp: WeakNamespace, uid: String) -> Self {
+        NodeState {
+            rooms: LocalAdapter::new(nsp.clone()),
+            name: nsp.name().to_owned(),
+            nsp,
+            uid,
+            requests: Requests::default(),
+        }
+    }
+}
+
+/// One namespace's adapter on a cluster transport.
+pub trait ClusterNode: Send + Sync + 'static {
+    /// The namespace, its local rooms and pending requests.
+    fn state(&self) -> &NodeState;
+    /// The counters.
+    fn stats(&self) -> &Stats;
+    /// How long a request waits for answers.
+    fn requests_timeout(&self) -> Duration;
+    /// Sends a message of type `t` to every node of the namespace.
+    fn publish(
+        &self,
+        t: u64,
+        data: Value,
+        attachments: &[Bytes],
+    ) -> BoxFuture<Result<(), AdapterError>>;
+    /// What sends responses to node `requester`.
+    fn responder(&self, requester: &str) -> Responder;
+    /// How many other nodes answer a request.
+    fn others(&self) -> Borrowed<'_, Result<usize, AdapterError>>;
+}
+
+/// Runs an operation's local part, then (if any) what tells the other
+/// servers.
+pub fn local_then(
+    local: BoxFuture<Result<(), AdapterError>>,
+    remote: Option<BoxFuture<Result<(), AdapterError>>>,
+) -> BoxFuture<Result<(), AdapterError>> {
+    match remote {
+        None => local,
+        Some(remote) => Box::pin(async move {
+            local.await?;
+            remote.await
+        }),
+    }
+}
+
+/// `socketsJoin` (`join`) or `socketsLeave`: here, then (unless local)
+/// on every node.
+pub fn join_or_leave<N: ClusterNode>(
+    node: &N,
+    join: bool,
+    opts: BroadcastOptions,
+    rooms: Vec<String>,
+) -> BoxFuture<Result<(), AdapterError>> {
+    let t = if join {
+        ty::SOCKETS_JOIN
+    } else {
+        ty::SOCKETS_LEAVE
+    };
+    let tell = (!opts.local)
+        .then(|| node.publish(t, sockets_message(&opts, ("rooms", json!(rooms))), &[]));
+    let local = &node.state().rooms;
+    let local = match join {
+        true => local.add_sockets(opts, rooms),
+        false => local.del_sockets(opts, rooms),
+    };
+    local_then(local, tell)
+}
+
+/// `disconnectSockets`: here, then (unless local) on every node.
+pub fn disconnect<N: ClusterNode>(
+    node: &N,
+    opts: BroadcastOptions,
+    close: bool,
+) -> BoxFuture<Result<(), AdapterError>> {
+    let tell = (!opts.local).then(|| {
+        let data = sockets_message(&opts, ("close", json!(close)));
+        node.publish(ty::DISCONNECT_SOCKETS, data, &[])
+    });
+    local_then(node.state().rooms.disconnect_sockets(opts, close), tell)
+}
+
+/// `serverSideEmit` without answers, to every node.
+pub fn server_side_emit<N: ClusterNode>(
+    node: &N,
+    event: String,
+    data: Data,
+) -> BoxFuture<Result<(), AdapterError>> {
+    let body = server_side_message(event, &data, None);
+    node.publish(ty::SERVER_SIDE_EMIT, body, data.attachments())
+}
+
+/// Applies a peer's operation of type `t` from node `uid` here (answering
+/// it when it asks); `None` when the message is malformed.
+pub fn apply<N: ClusterNode>(
+    node: &N,
+    t: u64,
+    uid: &str,
+    data: &Value,
+    attachments: Vec<Bytes>,
+) -> Option<()> {
+    let state = node.state();
+    let Some(nsp) = state.nsp.upgrade() else {
+        return Some(());
+    };
+    let (name, rooms) = (state.name.as_str(), &state.rooms);
+    let opts = wire::opts_from(data.get("opts")).ok()?;
+    let request_id = data.get("requestId").and_then(Value::as_str);
+    match t {
+        ty::BROADCAST => {
+            let packet = wire::packet_from(data.get("packet")?, &attachments, name).ok()?;
+            match request_id {
+                None => {
+                    let mut opts = opts;
+                    opts.origin = Some(uid.to_owned());
+                    nsp.deliver(&packet, &rooms.local_sockets(&opts), &opts);
+                }
+                Some(id) => answer_broadcast(node, uid, id, packet, opts),
+            }
+        }
+        ty::SOCKETS_JOIN | ty::SOCKETS_LEAVE => {
+            let joined = wire::strings(data.get("rooms")).ok()?;
+            let sids = rooms.local_sockets(&opts);
+            match t {
+                ty::SOCKETS_JOIN => nsp.join(&sids, &joined),
+                _ => nsp.leave(&sids, &joined),
+            }
+        }
+        ty::DISCONNECT_SOCKETS => {
+            let close = data.get("close").and_then(Value::as_bool) == Some(true);
+            nsp.disconnect(&rooms.local_sockets(&opts), close);
+        }
+        ty::FETCH_SOCKETS => {
+            let sockets: Vec<Value> = nsp
+                .fetch(&rooms.local_sockets(&opts))
+                .iter()
+                .map(socket_value)
+                .collect();
+            let answer = json!({ "requestId": request_id?, "sockets": sockets });
+            tokio::spawn(node.responder(uid)(ty::FETCH_SOCKETS_RESPONSE, answer, &[]));
+        }
+        ty::SERVER_SIDE_EMIT => {
+            let Value::Array(args) = data.get("packet")? else {
+                return None;
+            };
+            let (Value::String(event), args) = args.split_first()? else {
+                return None;
+            };
+            let data = Data::from_parts(args.to_vec(), attachments);
+            match request_id {
+                None => nsp.server_side_emit(event, &data),
+                Some(id) => {
+                    if let Some(answer) = nsp.server_side_emit_with_ack(event, &data) {
+                        let first = answer.args().first().cloned().unwrap_or(Value::Null);
+                        let body = json!({ "requestId": id, "packet": first });
+                        let send = node.responder(uid);
+                        tokio::spawn(send(
+                            ty::SERVER_SIDE_EMIT_RESPONSE,
+                            body,
+                            answer.attachments(),
+                        ));
+                    }
+                }
+            }
+        }
+        // Heartbeats and the like: the transport's business.
+        _ => {}
+    }
+    Some(())
+}
+
+/// A peer's broadcast with acks: its clients here, their count, then each
+/// ack as it comes (bounded by the peer's ack timeout).
+fn answer_broadcast<N: ClusterNode>(
+    node: &N,
+    requester: &str,
+    id: &str,
+    packet: Packet,
+    opts: BroadcastOptions,
+) {
+    let Some(nsp) = node.state().nsp.upgrade() else {
+        return;
+    };
+    let timeout = opts.timeout.unwrap_or(node.requests_timeout());
+    let (count, mut answers) =
+        nsp.deliver_with_ack(packet, &node.state().rooms.local_sockets(&opts), timeout);
+    let send = node.responder(requester);
+    let id = id.to_owned();
+    tokio::spawn(async move {
+        let counted = json!({ "requestId": id, "clientCount": count });
+        let _ = send(ty::BROADCAST_CLIENT_COUNT, counted, &[]).await;
+        while let Some(answer) = answers.next().await {
+            let Ok(data) = answer else { continue };
+            let first = data.args().first().cloned().unwrap_or(Value::Null);
+            let ack = json!({ "requestId": id, "packet": first });
+            let _ = send(ty::BROADCAST_ACK, ack, data.attachments()).await;
+        }
+    });
+}
+
+/// `fetchSockets`: the local sockets, then every other node's.
+pub async fn fetch<N: ClusterNode>(
+    node: Arc<N>,
+    opts: BroadcastOptions,
+) -> Result<Vec<SocketInfo>, AdapterError> {
+    let nsp = node
+        .state()
+        .nsp
+        .upgrade()
+        .ok_or(AdapterError::NamespaceGone)?;
+    let mut infos = nsp.fetch(&node.state().rooms.local_sockets(&opts));
+    if opts.local {
+        return Ok(infos);
+    }
+    let expected = node.others().await?;
+    if expected == 0 {
+        return Ok(infos);
+    }
+    let mut req = node
+        .state()
+        .requests
+        .start(crate::cluster_msg::hex_id(), expected);
+    let data = json!({ "opts": wire::opts_value(&opts, true), "requestId": req.id });
+    node.publish(ty::FETCH_SOCKETS, data, &[]).await?;
+    let deadline = tokio::time::Instant::now() + node.requests_timeout();
+    let name = node.state().name.as_str();
+    for a in req
+        .gather("fetch_sockets", expected, deadline, node.stats())
+        .await?
+    {
+        let server = a
+            .value
+            .get("uid")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let Some(Value::Array(sockets)) = a.value.get("sockets") else {
+            continue;
+        };
+        infos.extend(
+            sockets
+                .iter()
+                .filter_map(|s| remote_socket(s, name))
+                .map(|mut s| {
+                    s.server = server.clone();
+                    s
+                }),
+        );
+    }
+    Ok(infos)
+}
+
+/// A broadcast with acks: the local clients' and every other node's.
+pub async fn broadcast_with_ack<N: ClusterNode>(
+    node: Arc<N>,
+    packet: Packet,
+    opts: BroadcastOptions,
+    timeout: Duration,
+) -> Result<Vec<AckResult>, AdapterError> {
+    let nsp = node
+        .state()
+        .nsp
+        .upgrade()
+        .ok_or(AdapterError::NamespaceGone)?;
+    let (_, local) = nsp.deliver_with_ack(
+        packet.clone(),
+        &node.state().rooms.local_sockets(&opts),
+        timeout,
+    );
+    let local = local.collect::<Vec<AckResult>>();
+    if opts.local {
+        return Ok(local.await);
+    }
+    let expected = node.others().await?;
+    let mut req = node
+        .state()
+        .requests
+        .start(crate::cluster_msg::hex_id(), 1024);
+    let mut request_opts = opts.clone();
+    request_opts.timeout = Some(timeout);
+    let data = json!({
+        "packet": { "type": 2, "data": packet.data.clone().unwrap_or_else(|| json!([])) },
+        "requestId": req.id,
+        "opts": wire::opts_value(&request_opts, true),
+    });
+    node.publish(ty::BROADCAST, data, &packet.attachments)
+        .await?;
+    let deadline = tokio::time::Instant::now() + timeout;
+    let remote = req.acks(
+        expected,
+        deadline,
+        (ty::BROADCAST_CLIENT_COUNT, ty::BROADCAST_ACK),
+    );
+    let (mut remote, local) = futures_util::join!(remote, local);
+    remote.extend(local);
+    Ok(remote)
+}
+
+/// A broadcast to other nodes (the local part is the caller's): the
+/// message, for [`ClusterNode::publish`] or a channel of the transport's
+/// choosing.
+pub fn broadcast_message(packet: &Packet, opts: &BroadcastOptions) -> Value {
+    // The reference encodes the packet before its namespace is set.
+    json!({
+        "packet": { "type": 2, "data": packet.data.clone().unwrap_or_else(|| json!([])) },
+        "opts": wire::opts_value(opts, true),
+    })
+}
+
+/// A join, leave or disconnect: `{opts, <extra>}`.
+pub fn sockets_message(opts: &BroadcastOptions, extra: (&str, Value)) -> Value {
+    let mut data = serde_json::Map::new();
+    data.insert("opts".into(), wire::opts_value(opts, true));
+    data.insert(extra.0.into(), extra.1);
+    Value::Object(data)
+}
+
+/// A server-side emit: `{packet: [event, ...args]}`, with its
+/// `requestId` first when it wants answers.
+pub fn server_side_message(event: String, data: &Data, request_id: Option<&str>) -> Value {
+    let mut args = vec![Value::String(event)];
+    args.extend(data.args().iter().cloned());
+    let mut m = serde_json::Map::new();
+    if let Some(id) = request_id {
+        m.insert("requestId".into(), json!(id));
+    }
+    m.insert("packet".into(), Value::Array(args));
+    Value::Object(m)
+}
+
+/// A server-side emit with answers: one from each other node.
+pub async fn server_side_emit_with_ack<N: ClusterNode>(
+    node: Arc<N>,
+    event: String,
+    data: Data,
+) -> Result<Vec<Data>, AdapterError> {
+    let expected = node.others().await?;
+    if expected == 0 {
+        return Ok(Vec::new());
+    }
+    let mut req = node
+        .state()
+        .requests
+        .start(crate::cluster_msg::hex_id(), expected);
+    let body = server_side_message(event, &data, Some(&req.id));
+    node.publish(ty::SERVER_SIDE_EMIT, body, data.attachments())
+        .await?;
+    let deadline = tokio::time::Instant::now() + node.requests_timeout();
+    let answers = req
+        .gather("server_side_emit", expected, deadline, node.stats())
+        .await?;
+    Ok(answers
+        .into_iter()
+        .map(|a| {
+            let arg = a.value.get("packet").cloned().unwrap_or(Value::Null);
+            Data::from_parts(vec![arg], a.attachments)
+        })
+        .collect())
+}
