@@ -1,8 +1,8 @@
 //! HTTP front: the accept loop (plain or TLS), the router between the
-//! engine path and the HTTP API, client address resolution behind trusted
+//! engine paths (one engine each) and the HTTP API (whose own routes win), client address resolution behind trusted
 //! proxies, IP lists, connection limits and CORS from the live settings.
 //!
-//! Hands every request off the engine path to [`crate::api`]; must not
+//! Hands every request off the engine paths to [`crate::api`]; must not
 //! answer API routes or build API replies itself (shared reply shapes are
 //! [`crate::reply`]'s).
 
@@ -90,15 +90,6 @@ fn preflight(live: &Live, req_headers: &HeaderMap, origin: Option<&str>) -> Resp
     r
 }
 
-/// Engine.IO-style error body (`{"code","message"}`), as clients expect on
-/// the engine path.
-fn engine_error(status: StatusCode, code: u8, message: &str) -> Response<Full<Bytes>> {
-    json(
-        status,
-        &serde_json::json!({ "code": code, "message": message }),
-    )
-}
-
 /// A refusal before the engine: the Engine.IO error body with `reason`, a
 /// stable code (`ADDRESS_NOT_ALLOWED`, `ORIGIN_NOT_ALLOWED`,
 /// `SHUTTING_DOWN`, `SERVER_FULL`), so that a polling client can read why
@@ -142,24 +133,25 @@ pub async fn handle(
         .get(header::ORIGIN)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let base = live.config.server.path.trim_end_matches('/');
+    // The API's own routes first: an engine path may sit under `/api/`
+    // (`/api/socket`) beside routes like `/api/socket/health`.
     let path = req.uri().path();
-    let on_engine = path == base || path.starts_with(&format!("{base}/"));
+    let engine = match crate::api::is_route(&live, path) {
+        true => None,
+        false => st.engines.get().and_then(|e| e.for_path(path)).cloned(),
+    };
     if req.method() == Method::OPTIONS {
         return preflight(&live, req.headers(), origin.as_deref());
     }
     let mut refused = false;
-    let mut resp = if on_engine {
+    let mut resp = if let Some(engine) = engine {
         if let Err(r) = admit(&st, &live, ip, origin.as_deref(), &req) {
             refused = true;
             *r
         } else {
             req.extensions_mut()
                 .insert(engineio::PeerAddr(SocketAddr::new(ip, peer.port())));
-            match st.engine.get() {
-                Some(e) => e.handle(req).await,
-                None => engine_error(StatusCode::SERVICE_UNAVAILABLE, 3, "Server starting"),
-            }
+            engine.handle(req).await
         }
     } else {
         crate::api::handle(&st, &live, ip, req).await
@@ -275,7 +267,11 @@ pub async fn serve(
     // with the engine's bounds, so that a client still sending reads the answer.
     let (linger_timeout, linger_bytes) = {
         let defaults = engineio::EngineConfig::default();
-        let c = st.engine.get().map_or(&defaults, |e| e.config());
+        let c = st
+            .engines
+            .get()
+            .and_then(|e| e.iter().next())
+            .map_or(&defaults, |e| e.config());
         (c.linger_timeout, c.linger_bytes)
     };
     loop {

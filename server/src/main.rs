@@ -132,7 +132,9 @@ fn load(o: &Overrides) -> Result<Config, String> {
             .set(&format!("--set {k}"), k.trim(), v)
             .map_err(|e| e.to_string())?;
     }
-    layers.build().map_err(|e| e.to_string())
+    let config = layers.build().map_err(|e| e.to_string())?;
+    socketio_server::run::check(&config)?;
+    Ok(config)
 }
 
 /// A TOML string literal, so flag values are never read as other types.

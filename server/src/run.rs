@@ -69,6 +69,7 @@ impl Server {
     /// [`Server::bind`] with the rate limiters on `clock` (tests pass a
     /// manual one).
     pub async fn bind_with_clock(config: Config, clock: Clock) -> Result<Server, String> {
+        check(&config)?;
         let tls = match (&config.server.tls_cert, &config.server.tls_key) {
             (Some(c), Some(k)) => Some(crate::http::tls_acceptor(c, k)?),
             _ => None,
@@ -114,9 +115,10 @@ impl Server {
         // probe /ready at once.
         state.set_ready();
         if let Ok(a) = addr {
+            let paths: Vec<&str> = live.config.server.path.iter().collect();
             tracing::info!(
                 "listening on {scheme}://{a}{} (health: /health, metrics: /metrics, API: /api/)",
-                live.config.server.path
+                paths.join(&format!(", {scheme}://{a}"))
             );
         }
         for line in startup_summary(&live.config) {
@@ -166,10 +168,25 @@ pub fn startup_summary(c: &Config) -> Vec<String> {
             c.masked().redis.url,
             c.redis.key_prefix
         )
+    } else if c.postgres.enabled {
+        format!(
+            "cluster: PostgreSQL at {} (channel prefix {}, table {})",
+            c.masked().postgres.url,
+            c.postgres.channel_prefix,
+            c.postgres.table_name
+        )
     } else {
         "cluster: off (a single node)".to_owned()
     };
     vec![keys, jwt, origins, cluster]
+}
+
+/// The checks of a validated config that need the HTTP API's routes: an
+/// engine path must not be one of them.
+pub fn check(config: &Config) -> Result<(), String> {
+    config
+        .check_engine_paths(crate::api::route_paths())
+        .map_err(|e| format!("invalid config: {e}"))
 }
 
 /// Joins the Redis cluster when `redis.enabled`. A Redis that is down is
@@ -304,7 +321,7 @@ pub async fn shutdown(state: &State) {
     }
     let left = state.connection_count();
     state.io.close();
-    if let Some(e) = state.engine.get() {
+    for e in state.engines.get().into_iter().flat_map(|e| e.iter()) {
         e.close_all();
     }
     // Let the close packets reach the clients.

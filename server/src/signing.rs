@@ -91,6 +91,19 @@ fn mac_v2(key: &[u8], req: &RequestParts, timestamp: &str, nonce: &str) -> Optio
     Some(mac)
 }
 
+/// Lowercase hex HMAC-SHA256 under `key` of `parts`, concatenated without
+/// separators (the signature the server puts on its own requests to an
+/// application backend, see [`crate::gateway`]).
+pub fn hmac_hex(key: &[u8], parts: &[&[u8]]) -> String {
+    let Ok(mut mac) = <HmacSha256 as Mac>::new_from_slice(key) else {
+        return String::new();
+    };
+    for p in parts {
+        mac.update(p);
+    }
+    hex(&mac.finalize().into_bytes())
+}
+
 fn hex(bytes: &[u8]) -> String {
     let mut hex = String::with_capacity(bytes.len() * 2);
     for b in bytes {

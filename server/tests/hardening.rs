@@ -80,6 +80,9 @@ async fn a_settings_patch_naming_a_secret_is_refused_whatever_its_value() {
         json!({ "auth": { "jwt_secrets": ["wrong-guess-0123456789"] } }),
         json!({ "redis": { "url": "redis://127.0.0.1:6379" } }),
         json!({ "redis": { "url": "redis://u:guess@127.0.0.1:6379" } }),
+        json!({ "postgres": { "url": "postgres://u:guess@127.0.0.1/test" } }),
+        json!({ "proxy_connect": { "secret": "guess-0123456789abcdef" } }),
+        json!({ "proxy": [{ "events": ["a"], "url": "http://127.0.0.1:1/", "secret": "guess-0123456789abcdef" }] }),
     ] {
         let r = s.admin("PATCH", "/api/settings", &patch).await;
         assert_eq!(r.status, 400, "{patch}: {}", r.text());

@@ -118,6 +118,37 @@ async fn catch_all_listeners_see_incoming_and_outgoing() {
 }
 
 #[tokio::test]
+async fn the_fallback_gets_events_without_a_handler_with_their_name_and_ack() {
+    let io = SocketIo::new();
+    io.of("/").on_connection(|s| async move {
+        s.on("own", |s, _, _| async move {
+            let _ = s.emit("ran", "own");
+        });
+        s.on_fallback(|s, name, d: Data, ack| async move {
+            match ack {
+                Some(a) => {
+                    let _ = a.send(json!({ "name": name, "args": d.args() }));
+                }
+                None => {
+                    let _ = s.emit("fell-back", name);
+                }
+            }
+        });
+    });
+    let addr = serve(&io).await;
+    let (mut c, _) = Client::connect(addr, "/").await;
+    c.send(r#"42["own"]"#).await;
+    assert_eq!(c.text().await, r#"42["ran","own"]"#);
+    c.send(r#"42["order:create",{"n":1}]"#).await;
+    assert_eq!(c.text().await, r#"42["fell-back","order:create"]"#);
+    c.send(r#"427["order:update",2,3]"#).await;
+    assert_eq!(
+        c.text().await,
+        r#"437[{"name":"order:update","args":[2,3]}]"#
+    );
+}
+
+#[tokio::test]
 async fn packet_middleware_drops_and_reports_errors_on_the_server() {
     let io = SocketIo::new();
     io.of("/").on_connection(|s| async move {

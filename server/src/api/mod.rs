@@ -226,6 +226,19 @@ const ROUTES: &[Route] = &[
     ),
 ];
 
+/// The paths of the HTTP API's routes (under `/api/`), for the engine
+/// paths' check ([`Config::check_engine_paths`](crate::config::Config::check_engine_paths)).
+pub fn route_paths() -> impl Iterator<Item = &'static str> {
+    ROUTES.iter().map(|r| r.path)
+}
+
+/// Whether `path` is one of the API's own routes (or `/health`, `/ready`,
+/// `/metrics`), which win over an engine path around them.
+pub fn is_route(live: &Live, path: &str) -> bool {
+    matches!(path, "/health" | "/ready" | "/metrics")
+        || (live.config.api.enabled && ROUTES.iter().any(|r| r.path == path))
+}
+
 /// An authenticated request, as a handler sees it.
 struct Call<'a> {
     st: &'a State,

@@ -100,7 +100,7 @@ pub(super) fn metrics(st: &State) -> Response<Full<Bytes>> {
 /// draining.
 pub(super) fn socket_health(c: &Call) -> Answer {
     let st = c.st;
-    let initialized = st.engine.get().is_some() && st.ready();
+    let initialized = st.engines.get().is_some() && st.ready();
     let sockets: usize = st.io.namespaces().iter().map(|n| n.sockets().len()).sum();
     let status = if st.draining() {
         "draining"

@@ -38,6 +38,7 @@ pub const SECRET_SETTINGS: &[(&str, &str)] = &[
     ("api", "admin_keys"),
     ("redis", "url"),
     ("postgres", "url"),
+    ("proxy_connect", "secret"),
 ];
 
 /// `c` with every run-time changeable setting reset: two configs that
@@ -81,6 +82,12 @@ pub fn apply_settings_patch(
         return Err(ConfigError::Invalid(format!(
             "{s}.{k} holds a secret and cannot be changed or checked through the settings API"
         )));
+    }
+    if patch.get("proxy").is_some() {
+        // Each `[[proxy]]` rule holds its backend's secret.
+        return Err(ConfigError::Invalid(
+            "proxy holds a secret in each rule and cannot be changed or checked through the settings API".into(),
+        ));
     }
     let mut base =
         serde_json::to_value(current).map_err(|e| ConfigError::Invalid(e.to_string()))?;

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::gateway::{EnginePaths, ProxyConnectSection, ProxyLimitsSection, ProxyRule, RelayRule};
 use crate::jwt::Algorithm;
 
 /// The whole configuration. Every field has a default (see `gen-config`).
@@ -45,6 +46,18 @@ pub struct Config {
     pub log: LogSection,
     /// The CMS bridge (run-time changeable).
     pub content: super::ContentSection,
+    /// The event proxy's rules (`[[proxy]]`): client events POSTed to the
+    /// application's backend. Default none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub proxy: Vec<ProxyRule>,
+    /// The event proxy's limits.
+    pub proxy_limits: ProxyLimitsSection,
+    /// The connection proxy: the backend accepts or refuses connections.
+    pub proxy_connect: ProxyConnectSection,
+    /// The relay's rules (`[[relay]]`): client events passed on to the
+    /// sender's rooms. Default none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub relay: Vec<RelayRule>,
 }
 
 /// `[server]`
@@ -55,8 +68,11 @@ pub struct ServerSection {
     pub host: String,
     /// Listen port. Default 3000.
     pub port: u16,
-    /// Engine.IO request path. Default `/socket.io/`.
-    pub path: String,
+    /// Engine.IO request path, or a list of them (`["/api/socket",
+    /// "/api/socket-namespaces"]`), all serving the same Socket.IO server.
+    /// A path under `/api/` works beside the HTTP API, whose routes keep
+    /// answering. Default `/socket.io/`.
+    pub path: EnginePaths,
     /// PEM certificate chain; with `tls_key`, serve HTTPS/WSS. Default none.
     pub tls_cert: Option<String>,
     /// PEM private key for `tls_cert`. Default none.
@@ -76,7 +92,7 @@ impl Default for ServerSection {
         ServerSection {
             host: "127.0.0.1".into(),
             port: 3000,
-            path: "/socket.io/".into(),
+            path: EnginePaths::default(),
             tls_cert: None,
             tls_key: None,
             drain_secs: 10,

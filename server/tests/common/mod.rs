@@ -2,6 +2,7 @@
 //! binary, talk HTTP to it, and drive `socket.io-client` (node) against it.
 #![allow(dead_code)]
 
+pub mod backend;
 pub mod redis;
 
 use std::path::PathBuf;
