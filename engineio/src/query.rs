@@ -9,6 +9,14 @@ pub fn param(query: &str, name: &str) -> Option<String> {
     param_cow(query, name).map(Cow::into_owned)
 }
 
+/// Every `key=value` pair of a raw query string, in order, both sides
+/// percent-decoded (`key` alone gives an empty value).
+pub fn pairs_decoded(query: &str) -> impl Iterator<Item = (String, String)> + '_ {
+    pairs(query)
+        .filter(|p| !p.key.is_empty())
+        .map(|p| (p.key().into_owned(), p.value().into_owned()))
+}
+
 /// [`param`] without allocating when neither the keys compared nor the
 /// value hold an escape (`%` or `+`).
 pub(crate) fn param_cow<'q>(query: &'q str, name: &str) -> Option<Cow<'q, str>> {
@@ -158,6 +166,19 @@ fn percent_decode(s: &str) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_pair_decoded() {
+        let all: Vec<(String, String)> =
+            pairs_decoded("EIO=4&a%20b=c+d&flag&&=x&bad=%zz").collect();
+        let want = [("EIO", "4"), ("a b", "c d"), ("flag", ""), ("bad", "%zz")];
+        let want: Vec<(String, String)> = want
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        assert_eq!(all, want);
+        assert_eq!(pairs_decoded("").count(), 0);
+    }
 
     #[test]
     fn query_params() {

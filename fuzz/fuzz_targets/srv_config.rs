@@ -15,6 +15,8 @@ fuzz_target!(|data: &[u8]| {
         let masked = c.masked();
         assert!(masked.api.keys.iter().all(|k| k == "***"));
         assert!(masked.auth.jwt_secrets.iter().all(|k| k == "***"));
+        assert!(masked.proxy.iter().all(|r| r.secret == "***"));
+        assert!(masked.proxy_connect.secret.is_empty() || masked.proxy_connect.secret == "***");
     }
     if let Some((k, v)) = text.split_once('=') {
         let _ = Layers::new().set("fuzz", k, v).and_then(|l| l.build());

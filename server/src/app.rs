@@ -3,7 +3,8 @@
 //! metrics and logs, and the Engine.IO handler that counts bytes.
 //!
 //! Who a socket is and its server rooms are [`crate::identity`]'s, the
-//! built-in events [`crate::events`]'; this module wires them to each
+//! built-in events [`crate::events`]', the application's rules
+//! [`crate::gateway`]'s; this module wires them to each
 //! socket and must not answer events or HTTP requests itself.
 
 use std::sync::{Arc, Mutex};
@@ -13,18 +14,20 @@ use engineio::bytes::Bytes;
 use engineio::{CloseReason, Engine, EngineConfig, SendError, SlowClientPolicy, Str, Transports};
 use serde_json::json;
 use socketio::{
-    AdapterFactory, Conn, ConnectError, Connection, ConnectionInfo, DisconnectReason, Encoded,
-    PacketVerdict, Parser, RecoveryConfig, Socket, SocketIo, SocketIoConfig,
+    AckSender, AdapterFactory, Conn, ConnectError, Connection, ConnectionInfo, Data,
+    DisconnectReason, Encoded, PacketVerdict, Parser, RecoveryConfig, Socket, SocketIo,
+    SocketIoConfig,
 };
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::clock::Clock;
 use crate::config::{Config, PacketParser, SlowClient, Transport};
+use crate::gateway::Gateway;
 use crate::identity::{bind_user, now_secs, token, user_of, User};
 use crate::monitor::OTHER;
 use crate::rate_limit::{EventLimiter, Limit};
 use crate::reply::retry_secs;
-use crate::state::{lock, Live, State};
+use crate::state::{lock, Engines, Live, State};
 
 /// The Socket.IO server for `config`, on the cluster adapter `adapter`
 /// (one built by `socketio_redis`) or the in-memory one.
@@ -51,13 +54,13 @@ pub fn socketio(config: &Config, adapter: Option<AdapterFactory>) -> SocketIo {
     }
 }
 
-/// The engine config for `config` (CORS is answered by the HTTP layer from
-/// the live settings, so the engine's own is off).
-pub fn engine_config(config: &Config) -> EngineConfig {
+/// The engine config for `config`, serving `path` (CORS is answered by the
+/// HTTP layer from the live settings, so the engine's own is off).
+pub fn engine_config(config: &Config, path: &str) -> EngineConfig {
     let c = &config.connection;
     let t = &c.transports;
     EngineConfig::default()
-        .path(config.server.path.clone())
+        .path(path.to_owned())
         .ping_interval(Duration::from_millis(c.ping_interval_ms))
         .ping_timeout(Duration::from_millis(c.ping_timeout_ms))
         .max_payload(c.max_payload)
@@ -84,39 +87,52 @@ pub fn engine_config(config: &Config) -> EngineConfig {
 }
 
 /// Installs the middleware and handlers on `/` and the configured
-/// namespaces, and builds the engine.
-pub fn install(state: &Arc<State>) -> Engine {
+/// namespaces, and builds the engines: one per engine path, all feeding
+/// the one Socket.IO server (a namespace, its rooms and sockets are the
+/// same whichever path a client came by).
+pub fn install(state: &Arc<State>) -> Engines {
     let config = state.live().config.clone();
+    let gw = Gateway::new(&config);
     let names = std::iter::once("/".to_owned()).chain(config.namespaces.keys().cloned());
     for name in names {
         let nsp = state.io.of(&name);
-        let st = state.clone();
+        let (st, g) = (state.clone(), gw.clone());
         nsp.use_middleware(move |socket| {
-            let st = st.clone();
-            async move { authorize(&st, &socket) }
+            let (st, g) = (st.clone(), g.clone());
+            async move { authorize(&st, &g, &socket).await }
         });
-        let st = state.clone();
+        let (st, g) = (state.clone(), gw.clone());
         nsp.on_connection(move |socket| {
-            let st = st.clone();
-            async move { on_connection(&st, socket) }
+            let (st, g) = (st.clone(), g.clone());
+            async move { on_connection(&st, &g, socket) }
         });
     }
-    let engine = Engine::new(
-        engine_config(&config),
-        Bridge {
-            state: Arc::downgrade(state),
-        },
+    let engines = Engines::new(
+        config
+            .server
+            .path
+            .iter()
+            .map(|p| {
+                let bridge = Bridge {
+                    state: Arc::downgrade(state),
+                };
+                (p.to_owned(), Engine::new(engine_config(&config, p), bridge))
+            })
+            .collect(),
     );
-    let _ = state.engine.set(engine.clone());
-    engine
+    let _ = state.engines.set(engines.clone());
+    engines
 }
 
 fn refuse(message: String, code: &str) -> ConnectError {
     ConnectError::new(message).with_data(json!({ "code": code }))
 }
 
-/// The connection middleware: token, role, namespace permissions.
-fn authorize(st: &State, socket: &Socket) -> Result<(), ConnectError> {
+/// The connection middleware: token, role, namespace permissions, then
+/// the connection proxy (when on; the user it names replaces the token's,
+/// with its role's permissions checked again), then the recovery check.
+/// Holds no lock across its await.
+async fn authorize(st: &State, gw: &Gateway, socket: &Socket) -> Result<(), ConnectError> {
     let live = st.live();
     let cfg = &live.config;
     // Namespace CONNECTs count against the connection's event budget, so a
@@ -128,7 +144,21 @@ fn authorize(st: &State, socket: &Socket) -> Result<(), ConnectError> {
             "retryAfter": retry_secs(retry),
         })));
     }
-    let user = identify(st, cfg, socket)?;
+    let mut user = identify(st, cfg, socket)?;
+    let admitted = gw.admit(st, socket, &user).await?;
+    if admitted.user_id.is_some() || admitted.role.is_some() {
+        // The backend says who this is: its id and role replace the token's.
+        if let Some(id) = admitted.user_id {
+            user.id = Some(id);
+        }
+        if let Some(role) = admitted.role {
+            user.role = role;
+        }
+        permitted(st, cfg, &user, socket.nsp().name())?;
+    }
+    if !admitted.data.is_null() {
+        socket.set_data(admitted.data);
+    }
     if socket.recovered() {
         // The old session's data and rooms are back already (recovery runs
         // this middleware again, before anything missed is sent).
@@ -178,16 +208,23 @@ fn identify(st: &State, cfg: &Config, socket: &Socket) -> Result<User, ConnectEr
             return Err(refuse(format!("Authentication failed: {e}"), e.code()));
         }
     };
+    permitted(st, cfg, &user, ns)?;
+    Ok(user)
+}
+
+/// Whether `user`'s role may connect, to namespace `ns`.
+fn permitted(st: &State, cfg: &Config, user: &User, ns: &str) -> Result<(), ConnectError> {
     let perms = cfg.role(&user.role);
+    let fail = || st.metrics.auth_failures_total.inc(&["FORBIDDEN"]);
     if !perms.can_connect {
-        fail("FORBIDDEN");
+        fail();
         return Err(refuse(
             format!("Forbidden: role `{}` may not connect", user.role),
             "FORBIDDEN",
         ));
     }
     if !perms.allows_namespace(ns) {
-        fail("FORBIDDEN");
+        fail();
         return Err(refuse(
             format!(
                 "Forbidden: role `{}` may not join namespace `{ns}`",
@@ -196,10 +233,10 @@ fn identify(st: &State, cfg: &Config, socket: &Socket) -> Result<User, ConnectEr
             "FORBIDDEN",
         ));
     }
-    Ok(user)
+    Ok(())
 }
 
-fn on_connection(st: &Arc<State>, socket: Socket) {
+fn on_connection(st: &Arc<State>, gw: &Arc<Gateway>, socket: Socket) {
     let user = user_of(&socket)
         .unwrap_or_else(|| Arc::new(User::anonymous(&st.live().config.auth.anonymous_role)));
     let ns = socket.nsp().name().to_owned();
@@ -216,7 +253,7 @@ fn on_connection(st: &Arc<State>, socket: Socket) {
     if live.config.monitoring.connection_logging {
         tracing::info!(
             socket = %socket.id(), namespace = %ns, user = user.id.as_deref().unwrap_or("-"),
-            role = %user.role, transport, address = ?socket.handshake().address, "socket connected"
+            role = %user.role, transport, address = %socket.handshake().address.map_or_else(|| "-".to_owned(), |a| a.to_string()), "socket connected"
         );
     }
     if live.config.monitoring.event_logging {
@@ -229,9 +266,11 @@ fn on_connection(st: &Arc<State>, socket: Socket) {
     }
     let st2 = st.clone();
     socket.use_packet(move |s, event, _| on_packet(&st2, s, event));
+    socket.on_refused_ack(answer_refused_ack);
     let st2 = st.clone();
     socket.on_disconnect(move |s, reason| on_disconnect(&st2, s, reason));
     crate::events::install(st, &socket);
+    crate::gateway::install(gw, st, &socket);
 }
 
 /// Every event of a socket: counted, logged, and refused with the `error`
@@ -258,18 +297,34 @@ fn on_packet(st: &State, s: &Socket, event: &str) -> PacketVerdict {
         Err(retry) => {
             st.metrics.rate_limited_total.inc(&["event"]);
             st.metrics.events_sent_total.fetch_add(1, Ordering::Relaxed);
-            let _ = s.emit(
-                "error",
-                json!({
-                    "event": name,
-                    "message": "Rate limit exceeded",
-                    "code": "RATE_LIMITED",
-                    "retryAfter": retry_secs(retry),
-                }),
-            );
-            Err(None)
+            let refusal = json!({
+                "event": name,
+                "message": "Rate limit exceeded",
+                "code": "RATE_LIMITED",
+                "retryAfter": retry_secs(retry),
+            });
+            let _ = s.emit("error", refusal.clone());
+            // The event's ack, if it asked for one, is answered by
+            // `answer_refused_ack` with this.
+            Err(Some(Data::from(refusal)))
         }
     }
+}
+
+/// The ack of an event refused over the rate limit: `{success: false,
+/// error, code: "RATE_LIMITED", retryAfter}`, so that the client's callback
+/// gets an answer rather than its timeout.
+fn answer_refused_ack(_: &Socket, _: &str, refusal: Option<&Data>, ack: AckSender) {
+    let r = refusal
+        .and_then(|d| d.args().first())
+        .cloned()
+        .unwrap_or_default();
+    let _ = ack.send(json!({
+        "success": false,
+        "error": r.get("message").cloned().unwrap_or_else(|| "Refused".into()),
+        "code": r.get("code").cloned().unwrap_or_else(|| "REFUSED".into()),
+        "retryAfter": r.get("retryAfter").cloned().unwrap_or_default(),
+    }));
 }
 
 /// A socket disconnected: metrics, the events' close hooks, logs.
@@ -277,6 +332,7 @@ fn on_disconnect(st: &Arc<State>, s: &Socket, reason: &DisconnectReason) {
     st.metrics.disconnections_total.inc(&[reason.as_str()]);
     st.metrics.sockets_delta(s.nsp().name(), -1);
     crate::events::closed(st, s);
+    crate::gateway::closed(s);
     let live = st.live();
     if live.config.monitoring.connection_logging {
         tracing::info!(socket = %s.id(), namespace = %s.nsp().name(), reason = reason.as_str(), "socket disconnected");
@@ -457,7 +513,7 @@ mod tests {
                     upgrade_timeout_ms = 3456\nmax_packets_per_post = 9\nws_read_buffer = 128\n\
                     linger_timeout_ms = 0\nlinger_bytes = 4096\n";
         let c = Config::from_toml(toml).unwrap();
-        let e = engine_config(&c);
+        let e = engine_config(&c, "/socket.io/");
         assert_eq!(e.send_buffer, 7);
         assert_eq!(e.slow_client, SlowClientPolicy::Close);
         assert_eq!(e.header_read_timeout, Duration::from_millis(1234));
@@ -467,7 +523,8 @@ mod tests {
         assert_eq!(e.ws_read_buffer, 128);
         assert_eq!(e.linger_timeout, Duration::ZERO);
         assert_eq!(e.linger_bytes, 4096);
-        let d = engine_config(&Config::default());
+        let d = engine_config(&Config::default(), "/x/");
+        assert_eq!(d.path, "/x/");
         let defaults = EngineConfig::default();
         assert_eq!(d.send_buffer, defaults.send_buffer);
         assert_eq!(d.slow_client, defaults.slow_client);

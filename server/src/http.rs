@@ -1,8 +1,8 @@
 //! HTTP front: the accept loop (plain or TLS), the router between the
-//! engine path and the HTTP API, client address resolution behind trusted
+//! engine paths (one engine each) and the HTTP API (whose own routes win), client address resolution behind trusted
 //! proxies, IP lists, connection limits and CORS from the live settings.
 //!
-//! Hands every request off the engine path to [`crate::api`]; must not
+//! Hands every request off the engine paths to [`crate::api`]; must not
 //! answer API routes or build API replies itself (shared reply shapes are
 //! [`crate::reply`]'s).
 
@@ -23,7 +23,7 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::ipnet::client_ip;
 use crate::rate_limit::limit_key;
-use crate::reply::{json, too_many};
+use crate::reply::{json, retry_secs};
 use crate::state::{lock, Live, State};
 
 /// The client's address: the peer, or the `X-Forwarded-For` client when the
@@ -90,13 +90,34 @@ fn preflight(live: &Live, req_headers: &HeaderMap, origin: Option<&str>) -> Resp
     r
 }
 
-/// Engine.IO-style error body (`{"code","message"}`), as clients expect on
-/// the engine path.
-fn engine_error(status: StatusCode, code: u8, message: &str) -> Response<Full<Bytes>> {
-    json(
+/// A refusal before the engine: the Engine.IO error body with `reason`, a
+/// stable code (`ADDRESS_NOT_ALLOWED`, `ORIGIN_NOT_ALLOWED`,
+/// `SHUTTING_DOWN`, `SERVER_FULL`), so that a polling client can read why
+/// in its `connect_error` (`err.description` is the status,
+/// `err.context.responseText` this body).
+fn refusal(
+    status: StatusCode,
+    code: u8,
+    reason: &str,
+    message: &str,
+) -> Box<Response<Full<Bytes>>> {
+    Box::new(json(
         status,
-        &serde_json::json!({ "code": code, "message": message }),
-    )
+        &serde_json::json!({ "code": code, "message": message, "reason": reason }),
+    ))
+}
+
+/// Lets the page of `origin` read a refusal (only the refusal: a browser
+/// hides the body of a cross-origin answer without this header).
+fn expose_refusal(origin: Option<&str>, headers: &mut HeaderMap) {
+    if let Some(o) = origin.and_then(|o| HeaderValue::from_str(o).ok()) {
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, o);
+        headers.append(header::VARY, HeaderValue::from_static("Origin"));
+        headers.insert(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            HeaderValue::from_static("Retry-After"),
+        );
+    }
 }
 
 /// Answers one request.
@@ -112,31 +133,39 @@ pub async fn handle(
         .get(header::ORIGIN)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let base = live.config.server.path.trim_end_matches('/');
+    // The API's own routes first: an engine path may sit under `/api/`
+    // (`/api/socket`) beside routes like `/api/socket/health`.
     let path = req.uri().path();
-    let on_engine = path == base || path.starts_with(&format!("{base}/"));
+    let engine = match crate::api::is_route(&live, path) {
+        true => None,
+        false => st.engines.get().and_then(|e| e.for_path(path)).cloned(),
+    };
     if req.method() == Method::OPTIONS {
         return preflight(&live, req.headers(), origin.as_deref());
     }
-    let mut resp = if on_engine {
+    let mut refused = false;
+    let mut resp = if let Some(engine) = engine {
         if let Err(r) = admit(&st, &live, ip, origin.as_deref(), &req) {
+            refused = true;
             *r
         } else {
             req.extensions_mut()
                 .insert(engineio::PeerAddr(SocketAddr::new(ip, peer.port())));
-            match st.engine.get() {
-                Some(e) => e.handle(req).await,
-                None => engine_error(StatusCode::SERVICE_UNAVAILABLE, 3, "Server starting"),
-            }
+            engine.handle(req).await
         }
     } else {
         crate::api::handle(&st, &live, ip, req).await
     };
-    add_cors(&live, origin.as_deref(), resp.headers_mut());
+    if refused {
+        expose_refusal(origin.as_deref(), resp.headers_mut());
+    } else {
+        add_cors(&live, origin.as_deref(), resp.headers_mut());
+    }
     resp
 }
 
-/// Checks on the engine path: IP lists for every request; origin, draining,
+/// Checks on the engine path: IP lists for every request (when
+/// `security.ip_lists_apply_to.engine`); origin, draining,
 /// connection rate and max connections for handshakes (requests without `sid`).
 fn admit(
     st: &State,
@@ -145,48 +174,64 @@ fn admit(
     origin: Option<&str>,
     req: &Request<Incoming>,
 ) -> Result<(), Box<Response<Full<Bytes>>>> {
-    if !live.ip_allowed(ip) {
+    if live.config.security.ip_lists_apply_to.engine && !live.ip_allowed(ip) {
         st.metrics
             .ip_refused_total
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         tracing::info!(address = %ip, "connection refused by the IP lists");
-        return Err(Box::new(engine_error(
+        return Err(refusal(
             StatusCode::FORBIDDEN,
             4,
+            "ADDRESS_NOT_ALLOWED",
             "Forbidden: address not allowed",
-        )));
+        ));
     }
     let query = req.uri().query().unwrap_or("");
     if engineio::query::param(query, "sid").is_some() {
         return Ok(());
     }
     if !origin_allowed(live, origin, req) {
-        return Err(Box::new(engine_error(
+        return Err(refusal(
             StatusCode::FORBIDDEN,
             4,
+            "ORIGIN_NOT_ALLOWED",
             "Forbidden: origin not allowed",
-        )));
+        ));
     }
     if st.draining() {
-        return Err(Box::new(engine_error(
+        return Err(refusal(
             StatusCode::SERVICE_UNAVAILABLE,
             3,
+            "SHUTTING_DOWN",
             "Server shutting down",
-        )));
+        ));
     }
     let max = live.config.connection.max_connections;
     if st.connection_count() >= max {
         tracing::warn!(max, "connection refused: max connections reached");
-        return Err(Box::new(engine_error(
+        return Err(refusal(
             StatusCode::SERVICE_UNAVAILABLE,
             3,
+            "SERVER_FULL",
             &format!("Server full: {max} connections"),
-        )));
+        ));
     }
     if let Some(limit) = live.per_minute(live.config.rate_limits.connections_per_minute) {
         if let Err(retry) = lock(&st.conn_limiter).check(&limit_key(ip), limit, st.clock.now()) {
             st.metrics.rate_limited_total.inc(&["connection"]);
-            return Err(Box::new(too_many(retry, None)));
+            // The API's rate-limit fields, with the Engine.IO body's `message`.
+            let secs = retry_secs(retry);
+            let mut r = json(
+                StatusCode::TOO_MANY_REQUESTS,
+                &serde_json::json!({
+                    "success": false, "error": "Rate limit exceeded", "code": "RATE_LIMITED",
+                    "reason": "RATE_LIMITED", "retryAfter": secs,
+                    "message": format!("Too many connections from this address; retry in {secs} s"),
+                }),
+            );
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            return Err(Box::new(r));
         }
     }
     Ok(())
@@ -222,7 +267,11 @@ pub async fn serve(
     // with the engine's bounds, so that a client still sending reads the answer.
     let (linger_timeout, linger_bytes) = {
         let defaults = engineio::EngineConfig::default();
-        let c = st.engine.get().map_or(&defaults, |e| e.config());
+        let c = st
+            .engines
+            .get()
+            .and_then(|e| e.iter().next())
+            .map_or(&defaults, |e| e.config());
         (c.linger_timeout, c.linger_bytes)
     };
     loop {

@@ -26,13 +26,29 @@ pub struct User {
     pub id: Option<String>,
     /// The role (token claim, `auth.default_role` or `auth.anonymous_role`).
     pub role: String,
+    /// Whether the token's id is a JSON number (`42`, not `"42"`), so that
+    /// replies give it back with its type.
+    pub numeric_id: bool,
+    /// The token's `username` claim, when a string.
+    pub username: Option<String>,
+    /// The token's `email` claim, when a string.
+    pub email: Option<String>,
 }
 
 impl User {
     /// The user a verified token names; `default_role` when it has no
     /// `role` claim.
     pub fn from_claims(claims: Claims, default_role: &str) -> User {
+        let raw = &claims.raw;
+        let text = |k: &str| raw.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+        let numeric_id = raw
+            .get("userId")
+            .or_else(|| raw.get("sub"))
+            .is_some_and(|v| v.is_number());
         User {
+            numeric_id,
+            username: text("username"),
+            email: text("email"),
             id: Some(claims.user_id),
             role: claims.role.unwrap_or_else(|| default_role.to_owned()),
         }
@@ -43,6 +59,21 @@ impl User {
         User {
             id: None,
             role: role.to_owned(),
+            numeric_id: false,
+            username: None,
+            email: None,
+        }
+    }
+
+    /// The id as the token had it: a number for a numeric id, else a
+    /// string; `null` for anonymous sockets.
+    pub fn id_json(&self) -> serde_json::Value {
+        match &self.id {
+            None => serde_json::Value::Null,
+            Some(id) => match id.parse::<i64>() {
+                Ok(n) if self.numeric_id => n.into(),
+                _ => id.as_str().into(),
+            },
         }
     }
 }

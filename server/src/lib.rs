@@ -1,8 +1,10 @@
 //! `socketio-server`: a standalone Socket.IO gateway built on the `socketio`
 //! and `engineio` crates: layered configuration, JWT authentication with
 //! role permissions, rate limits, IP lists, an HTTP API (push, broadcast,
-//! room, status, settings, monitoring), Prometheus metrics, graceful
-//! shutdown and clustering over Redis (`[redis]`, through `socketio_redis`). The binary is `src/main.rs`; this library holds its parts so
+//! room, status, settings, monitoring), the application's backend in the
+//! loop ([`gateway`]: event proxy, connection proxy, relay), several engine
+//! paths on one port, Prometheus metrics, graceful shutdown and clustering
+//! over Redis (`[redis]`, through `socketio_redis`). The binary is `src/main.rs`; this library holds its parts so
 //! tests and fuzz targets reach them.
 //!
 //! The parsers that face untrusted input ([`jwt`], [`signing`], [`ipnet`],
@@ -10,8 +12,9 @@
 //!
 //! Modules form a DAG (no cycles): at the bottom the pure parts ([`jwt`],
 //! [`signing`], [`ipnet`], [`rate_limit`], [`clock`], [`metrics`], [`monitor`],
-//! [`chat`], [`reply`], [`identity`]), then [`config`] and [`state`], then
-//! [`events`] and [`api`], then [`app`] and [`http`], and [`run`] on top.
+//! [`chat`], [`reply`], [`identity`], [`logfmt`]), then [`config`], [`content`] and [`state`], then
+//! [`events`] and [`api`], then [`gateway`] (the application's backend in
+//! the loop), then [`app`] and [`http`], and [`run`] on top.
 
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
@@ -21,11 +24,14 @@ pub mod app;
 pub mod chat;
 pub mod clock;
 pub mod config;
+pub mod content;
 pub mod events;
+pub mod gateway;
 pub mod http;
 pub mod identity;
 pub mod ipnet;
 pub mod jwt;
+pub mod logfmt;
 pub mod metrics;
 pub mod monitor;
 pub mod rate_limit;

@@ -132,7 +132,9 @@ fn load(o: &Overrides) -> Result<Config, String> {
             .set(&format!("--set {k}"), k.trim(), v)
             .map_err(|e| e.to_string())?;
     }
-    layers.build().map_err(|e| e.to_string())
+    let config = layers.build().map_err(|e| e.to_string())?;
+    socketio_server::run::check(&config)?;
+    Ok(config)
 }
 
 /// A TOML string literal, so flag values are never read as other types.
@@ -202,7 +204,11 @@ fn main() -> ExitCode {
 /// `gen-token`: a token for `user` signed with the first secret.
 fn gen_token(config: &Config, user: &str, role: Option<String>, ttl: u64) -> ExitCode {
     let Some(secret) = config.auth.jwt_secrets.first() else {
-        eprintln!("error: auth.jwt_secrets is empty; set one to sign tokens");
+        eprintln!(
+            "error: auth.jwt_secrets is empty; set one to sign tokens, the same the server uses, \
+             e.g. SOCKETIO_SERVER_AUTH__JWT_SECRETS='[\"<32 random characters>\"]' \
+             or `jwt_secrets = [...]` under [auth] in the config file (--config)"
+        );
         return ExitCode::from(2);
     };
     let alg = config

@@ -91,6 +91,68 @@ pub struct Metrics {
     /// under `close` the engine closes at the first full send; under
     /// `error` a broadcast that meets a full buffer closes that connection.
     pub slow_client_closed_total: Family,
+    /// The application integration's counters (proxy and relay).
+    pub gateway: GatewayMetrics,
+}
+
+/// Counters of the event proxy, the connection proxy and the relay.
+#[derive(Debug, Default)]
+pub struct GatewayMetrics {
+    /// Backend calls, by `kind` (`event`, `connect`) and `result`: `ok`,
+    /// `error` (the backend's own refusal), `timeout`, `unreachable`,
+    /// `status` (a non-2xx answer), `invalid` (an answer not of the
+    /// protocol), `busy` (refused before the call: the socket's queue was
+    /// full).
+    pub proxy_requests_total: Family,
+    /// Backend requests in flight now.
+    pub proxy_in_flight: AtomicI64,
+    /// Summed duration of the finished backend requests, in microseconds.
+    pub proxy_request_micros: AtomicU64,
+    /// Number of finished backend requests.
+    pub proxy_request_count: AtomicU64,
+    /// Relayed events by `result` (`sent`, `refused`).
+    pub relayed_total: Family,
+}
+
+impl GatewayMetrics {
+    /// Appends the `socket_server_proxy_*` and relay series to `s`.
+    fn render(&self, s: &mut String) {
+        let r = Ordering::Relaxed;
+        family(
+            s,
+            "socket_server_proxy_requests_total",
+            "Backend calls of the event and connection proxies by kind and result",
+            &["kind", "result"],
+            &self.proxy_requests_total,
+        );
+        gauge(
+            s,
+            "socket_server_proxy_in_flight",
+            "Backend requests of the proxies in flight",
+            self.proxy_in_flight.load(r).max(0),
+        );
+        let secs = self.proxy_request_micros.load(r) as f64 / 1e6;
+        header(
+            s,
+            "socket_server_proxy_request_seconds_total",
+            "Summed duration of the requests sent to a backend",
+            "counter",
+        );
+        let _ = writeln!(s, "socket_server_proxy_request_seconds_total {secs}\n");
+        counter(
+            s,
+            "socket_server_proxy_backend_requests_total",
+            "Requests sent to a backend (finished)",
+            self.proxy_request_count.load(r),
+        );
+        family(
+            s,
+            "socket_server_relayed_total",
+            "Events relayed to the sender's rooms, by result",
+            &["result"],
+            &self.relayed_total,
+        );
+    }
 }
 
 impl Metrics {
@@ -213,6 +275,7 @@ impl Metrics {
             &["policy"],
             &self.slow_client_closed_total,
         );
+        self.gateway.render(&mut s);
         gauge(
             &mut s,
             "socket_server_rooms",
@@ -370,7 +433,24 @@ mod tests {
         m.sockets_delta("/", 2);
         m.send_buffer_full_total.add(&["close"], 4);
         m.slow_client_closed_total.inc(&["close"]);
+        m.gateway.proxy_requests_total.inc(&["event", "timeout"]);
+        m.gateway
+            .proxy_request_micros
+            .store(250_000, Ordering::Relaxed);
+        m.gateway.proxy_request_count.store(1, Ordering::Relaxed);
         let t = m.render(5, 1);
+        assert!(
+            t.contains("socket_server_proxy_requests_total{kind=\"event\",result=\"timeout\"} 1\n"),
+            "{t}"
+        );
+        assert!(
+            t.contains("socket_server_proxy_request_seconds_total 0.25\n"),
+            "{t}"
+        );
+        assert!(
+            t.contains("socket_server_proxy_backend_requests_total 1\n"),
+            "{t}"
+        );
         assert!(t.contains("# TYPE socket_server_send_buffer_full_total counter\nsocket_server_send_buffer_full_total{policy=\"close\"} 4\n"), "{t}");
         assert!(
             t.contains("socket_server_slow_client_closed_total{policy=\"close\"} 1\n"),

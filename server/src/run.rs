@@ -37,7 +37,9 @@ pub fn init_logging(config: &Config) {
     let _ = if config.log.format == LogFormat::Json {
         b.json().try_init()
     } else {
-        b.with_ansi(false).try_init()
+        b.with_ansi(false)
+            .fmt_fields(crate::logfmt::PlainFields)
+            .try_init()
     };
 }
 
@@ -67,6 +69,7 @@ impl Server {
     /// [`Server::bind`] with the rate limiters on `clock` (tests pass a
     /// manual one).
     pub async fn bind_with_clock(config: Config, clock: Clock) -> Result<Server, String> {
+        check(&config)?;
         let tls = match (&config.server.tls_cert, &config.server.tls_key) {
             (Some(c), Some(k)) => Some(crate::http::tls_acceptor(c, k)?),
             _ => None,
@@ -112,16 +115,78 @@ impl Server {
         // probe /ready at once.
         state.set_ready();
         if let Ok(a) = addr {
+            let paths: Vec<&str> = live.config.server.path.iter().collect();
             tracing::info!(
                 "listening on {scheme}://{a}{} (health: /health, metrics: /metrics, API: /api/)",
-                live.config.server.path
+                paths.join(&format!(", {scheme}://{a}"))
             );
         }
+        for line in startup_summary(&live.config) {
+            tracing::info!("{line}");
+        }
         stop.await;
-        shutdown(&state).await;
+        // Stop accepting first: the listening port is free at once for the
+        // next process, while the connections already open drain.
         let _ = tx.send(true);
         let _ = serving.await;
+        shutdown(&state).await;
     }
+}
+
+/// What is live, one line each: API keys, JWT secrets, CORS origins, the
+/// cluster (counts and names only, never a secret).
+pub fn startup_summary(c: &Config) -> Vec<String> {
+    let api = &c.api;
+    let keys = match (api.keys.len(), api.admin_keys.len()) {
+        _ if !api.enabled => "HTTP API: off (api.enabled = false)".to_owned(),
+        (0, 0) => "API keys: none, so every /api request is refused; set api.keys (e.g. SOCKETIO_SERVER_API__KEYS='[\"<16+ chars>\"]')".to_owned(),
+        (k, a) => format!("API keys: {k} key(s), {a} admin key(s); signatures {}", match api.require_signature {
+            crate::config::RequireSignature::No => "checked when sent",
+            crate::config::RequireSignature::V2 => "required (v2)",
+            _ => "required",
+        }),
+    };
+    let auth = &c.auth;
+    let algs: Vec<&str> = auth.jwt_algorithms.iter().map(|a| a.as_str()).collect();
+    let jwt = match auth.jwt_secrets.len() {
+        0 => "JWT secrets: none, so tokens are refused and sockets connect anonymously; set auth.jwt_secrets to accept tokens (and sign them with gen-token)".to_owned(),
+        n => format!(
+            "JWT secrets: {n} ({}); authentication {}",
+            algs.join(", "),
+            if auth.require_authentication { "required" } else { "optional" }
+        ),
+    };
+    let origins = match c.cors.origins.as_slice() {
+        [] => "CORS origins: none (pages of this host and non-browser clients only)".to_owned(),
+        o if o.iter().any(|x| x == "*") => "CORS origins: any (*)".to_owned(),
+        o => format!("CORS origins: {}", o.join(", ")),
+    };
+    let cluster = if c.redis.enabled {
+        format!(
+            "cluster: Redis {} adapter at {} (key prefix {})",
+            c.redis.adapter.as_str(),
+            c.masked().redis.url,
+            c.redis.key_prefix
+        )
+    } else if c.postgres.enabled {
+        format!(
+            "cluster: PostgreSQL at {} (channel prefix {}, table {})",
+            c.masked().postgres.url,
+            c.postgres.channel_prefix,
+            c.postgres.table_name
+        )
+    } else {
+        "cluster: off (a single node)".to_owned()
+    };
+    vec![keys, jwt, origins, cluster]
+}
+
+/// The checks of a validated config that need the HTTP API's routes: an
+/// engine path must not be one of them.
+pub fn check(config: &Config) -> Result<(), String> {
+    config
+        .check_engine_paths(crate::api::route_paths())
+        .map_err(|e| format!("invalid config: {e}"))
 }
 
 /// Joins the Redis cluster when `redis.enabled`. A Redis that is down is
@@ -256,7 +321,7 @@ pub async fn shutdown(state: &State) {
     }
     let left = state.connection_count();
     state.io.close();
-    if let Some(e) = state.engine.get() {
+    for e in state.engines.get().into_iter().flat_map(|e| e.iter()) {
         e.close_all();
     }
     // Let the close packets reach the clients.

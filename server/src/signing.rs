@@ -1,6 +1,6 @@
 //! HMAC-SHA256 signing of HTTP API requests, with replay protection.
 //!
-//! This module owns the request signature scheme (version `v1`), the order in
+//! This module owns the request signature schemes (versions `v1` and `v2`), the order in
 //! which a signed request's headers are checked, and the bounded cache of
 //! recently seen nonces. It performs no I/O and reads no clock: the caller
 //! passes the current time in Unix milliseconds and the header values.
@@ -10,6 +10,12 @@
 //! separators: the method exactly as sent (HTTP methods are upper case), the
 //! path without its query string, and the timestamp and nonce header values
 //! exactly as sent.
+//!
+//! Version `v2` signs `METHOD \n PATH \n QUERY \n TIMESTAMP \n NONCE \n
+//! BODY_SHA256` (newline-separated; `QUERY` the raw query string without
+//! `?`, empty when none; `BODY_SHA256` the lowercase hex SHA-256 of the
+//! body as sent, of nothing for a request without one), so that a signed
+//! request cannot be replayed with another query or body.
 //!
 //! [`verify`] checks, in order: header presence (signature, version,
 //! timestamp, nonce), version, timestamp syntax and window, nonce syntax,
@@ -22,7 +28,7 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 
 /// Header carrying the request timestamp, decimal Unix milliseconds.
 pub const HEADER_TIMESTAMP: &str = "x-request-timestamp";
@@ -32,8 +38,33 @@ pub const HEADER_NONCE: &str = "x-request-nonce";
 pub const HEADER_VERSION: &str = "x-signature-version";
 /// Header carrying the hex signature.
 pub const HEADER_SIGNATURE: &str = "x-signature";
-/// The only supported signature scheme version.
+/// The signature scheme over method, path, timestamp and nonce.
 pub const VERSION_V1: &str = "v1";
+/// The signature scheme that also covers the query string and the body.
+pub const VERSION_V2: &str = "v2";
+
+/// A signature scheme version; later ones cover more of the request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Version {
+    /// [`VERSION_V1`].
+    V1,
+    /// [`VERSION_V2`].
+    V2,
+}
+
+/// The parts of a request a signature covers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RequestParts<'a> {
+    /// The method as sent.
+    pub method: &'a str,
+    /// The path, without the query string.
+    pub path: &'a str,
+    /// The raw query string without `?` (`""` when none); `v2` only.
+    pub query: &'a str,
+    /// The body as sent; `v2` only.
+    pub body: &'a [u8],
+}
 
 /// Longest accepted timestamp header value (`u64::MAX` has 20 digits).
 const MAX_TIMESTAMP_LEN: usize = 20;
@@ -49,19 +80,52 @@ fn mac(key: &[u8], method: &str, path: &str, timestamp: &str, nonce: &str) -> Op
     Some(mac)
 }
 
-/// Computes the `v1` signature: lowercase hex HMAC-SHA256 under `key` of
-/// `method + path + timestamp + nonce`.
-pub fn signature(key: &[u8], method: &str, path: &str, timestamp: &str, nonce: &str) -> String {
-    let Some(mac) = mac(key, method, path, timestamp, nonce) else {
+fn mac_v2(key: &[u8], req: &RequestParts, timestamp: &str, nonce: &str) -> Option<HmacSha256> {
+    let mut mac = <HmacSha256 as Mac>::new_from_slice(key).ok()?;
+    let body = hex(&Sha256::digest(req.body));
+    for part in [req.method, req.path, req.query, timestamp, nonce] {
+        mac.update(part.as_bytes());
+        mac.update(b"\n");
+    }
+    mac.update(body.as_bytes());
+    Some(mac)
+}
+
+/// Lowercase hex HMAC-SHA256 under `key` of `parts`, concatenated without
+/// separators (the signature the server puts on its own requests to an
+/// application backend, see [`crate::gateway`]).
+pub fn hmac_hex(key: &[u8], parts: &[&[u8]]) -> String {
+    let Ok(mut mac) = <HmacSha256 as Mac>::new_from_slice(key) else {
         return String::new();
     };
-    let bytes = mac.finalize().into_bytes();
+    for p in parts {
+        mac.update(p);
+    }
+    hex(&mac.finalize().into_bytes())
+}
+
+fn hex(bytes: &[u8]) -> String {
     let mut hex = String::with_capacity(bytes.len() * 2);
     for b in bytes {
         // Writing to a String cannot fail.
         let _ = write!(hex, "{b:02x}");
     }
     hex
+}
+
+/// Computes the `v2` signature of `req`: lowercase hex HMAC-SHA256 under
+/// `key` (see the module docs for the signed string).
+pub fn signature_v2(key: &[u8], req: &RequestParts, timestamp: &str, nonce: &str) -> String {
+    mac_v2(key, req, timestamp, nonce).map_or_else(String::new, |m| hex(&m.finalize().into_bytes()))
+}
+
+/// Computes the `v1` signature: lowercase hex HMAC-SHA256 under `key` of
+/// `method + path + timestamp + nonce`.
+pub fn signature(key: &[u8], method: &str, path: &str, timestamp: &str, nonce: &str) -> String {
+    let Some(mac) = mac(key, method, path, timestamp, nonce) else {
+        return String::new();
+    };
+    hex(&mac.finalize().into_bytes())
 }
 
 /// The signing-related header values of one request, as sent (`None` when a
@@ -185,8 +249,10 @@ impl NonceCache {
 pub enum SignatureError {
     /// A required header is absent; carries its name.
     Missing(&'static str),
-    /// The version header is not `v1`.
+    /// The version header is neither `v1` nor `v2`.
     UnsupportedVersion,
+    /// The version is older than the one required (`v1` where `v2` is).
+    VersionTooOld,
     /// The timestamp is not a decimal number of milliseconds.
     BadTimestamp,
     /// The timestamp is outside the accepted window (past or future).
@@ -206,6 +272,7 @@ impl SignatureError {
         match self {
             Self::Missing(_) => "SIGNATURE_REQUIRED",
             Self::UnsupportedVersion => "UNSUPPORTED_SIGNATURE_VERSION",
+            Self::VersionTooOld => "SIGNATURE_V2_REQUIRED",
             Self::BadTimestamp => "INVALID_TIMESTAMP",
             Self::Expired => "SIGNATURE_EXPIRED",
             Self::BadNonce => "INVALID_NONCE",
@@ -220,6 +287,7 @@ impl fmt::Display for SignatureError {
         match self {
             Self::Missing(name) => write!(f, "missing {name} header"),
             Self::UnsupportedVersion => f.write_str("unsupported signature version"),
+            Self::VersionTooOld => f.write_str("signature version v2 required"),
             Self::BadTimestamp => f.write_str("invalid signature timestamp"),
             Self::Expired => f.write_str("signature timestamp outside the accepted window"),
             Self::BadNonce => f.write_str("invalid nonce"),
@@ -231,8 +299,8 @@ impl fmt::Display for SignatureError {
 
 impl std::error::Error for SignatureError {}
 
-/// Verifies a signed request at `now_ms` (Unix milliseconds) and, only when
-/// everything else passed, records its nonce in `nonces`.
+/// [`verify_request`] of a request without query string or body, taking
+/// any version.
 ///
 /// `method` is the request method as sent and `path` the request path
 /// without its query string.
@@ -245,6 +313,27 @@ pub fn verify(
     now_ms: u64,
     nonces: &mut NonceCache,
 ) -> Result<(), SignatureError> {
+    let req = RequestParts {
+        method,
+        path,
+        query: "",
+        body: b"",
+    };
+    verify_request(key, &req, h, policy, Version::V1, now_ms, nonces).map(|_| ())
+}
+
+/// Verifies a signed request at `now_ms` (Unix milliseconds), signed with
+/// version `min` or later, and, only when everything else passed, records
+/// its nonce in `nonces`. Returns the version it was signed with.
+pub fn verify_request(
+    key: &[u8],
+    req: &RequestParts,
+    h: &SignedHeaders,
+    policy: &SigningPolicy,
+    min: Version,
+    now_ms: u64,
+    nonces: &mut NonceCache,
+) -> Result<Version, SignatureError> {
     let sig = h
         .signature
         .ok_or(SignatureError::Missing(HEADER_SIGNATURE))?;
@@ -254,8 +343,13 @@ pub fn verify(
         .ok_or(SignatureError::Missing(HEADER_TIMESTAMP))?;
     let nonce = h.nonce.ok_or(SignatureError::Missing(HEADER_NONCE))?;
 
-    if version != VERSION_V1 {
-        return Err(SignatureError::UnsupportedVersion);
+    let version = match version {
+        VERSION_V1 => Version::V1,
+        VERSION_V2 => Version::V2,
+        _ => return Err(SignatureError::UnsupportedVersion),
+    };
+    if version < min {
+        return Err(SignatureError::VersionTooOld);
     }
     let ts = parse_timestamp(timestamp).ok_or(SignatureError::BadTimestamp)?;
     if ts.abs_diff(now_ms) > policy.window_ms {
@@ -268,14 +362,18 @@ pub fn verify(
         return Err(SignatureError::BadNonce);
     }
     let tag = decode_hex(sig).ok_or(SignatureError::BadSignature)?;
-    let mac = mac(key, method, path, timestamp, nonce).ok_or(SignatureError::BadSignature)?;
+    let mac = match version {
+        Version::V1 => mac(key, req.method, req.path, timestamp, nonce),
+        Version::V2 => mac_v2(key, req, timestamp, nonce),
+    }
+    .ok_or(SignatureError::BadSignature)?;
     if mac.verify_slice(&tag).is_err() {
         return Err(SignatureError::BadSignature);
     }
     if !nonces.check_and_insert(nonce, ts, now_ms, policy.window_ms) {
         return Err(SignatureError::Replayed);
     }
-    Ok(())
+    Ok(version)
 }
 
 /// Parses 1 to 20 ASCII digits (no sign, no spaces) as a `u64`.
@@ -368,6 +466,62 @@ mod tests {
     }
 
     #[test]
+    fn v2_covers_query_and_body() {
+        let req = RequestParts {
+            method: "POST",
+            path: "/api/push",
+            query: "a=1",
+            body: b"{\"x\":1}",
+        };
+        // The signed string, built by hand.
+        let body_hash = hex(&Sha256::digest(req.body));
+        let text = format!("POST\n/api/push\na=1\n{NOW}\nn-1\n{body_hash}");
+        let mut m = <HmacSha256 as Mac>::new_from_slice(KEY).unwrap();
+        m.update(text.as_bytes());
+        let want = hex(&m.finalize().into_bytes());
+        let ts = NOW.to_string();
+        let sig = signature_v2(KEY, &req, &ts, "n-1");
+        assert_eq!(sig, want);
+        fn heads<'a>(ts: &'a str, nonce: &'a str, sig: &'a str) -> SignedHeaders<'a> {
+            SignedHeaders {
+                timestamp: Some(ts),
+                nonce: Some(nonce),
+                version: Some(VERSION_V2),
+                signature: Some(sig),
+            }
+        }
+        let h = |nonce, sig| heads(&ts, nonce, sig);
+        let p = SigningPolicy::default();
+        let mut cache = NonceCache::new(16);
+        let other_body = RequestParts {
+            body: b"{\"x\":2}",
+            ..req
+        };
+        let other_query = RequestParts {
+            query: "a=2",
+            ..req
+        };
+        for r in [other_body, other_query] {
+            let e = verify_request(KEY, &r, &h("n-1", &sig), &p, Version::V1, NOW, &mut cache);
+            assert_eq!(e, Err(BadSignature));
+        }
+        assert!(cache.is_empty());
+        let ok = verify_request(KEY, &req, &h("n-1", &sig), &p, Version::V2, NOW, &mut cache);
+        assert_eq!(ok, Ok(Version::V2));
+        // v1 where v2 is required, even correctly signed.
+        let v1 = signature(KEY, "POST", "/api/push", &ts, "n-2");
+        let mut h1 = h("n-2", &v1);
+        h1.version = Some(VERSION_V1);
+        let e = verify_request(KEY, &req, &h1, &p, Version::V2, NOW, &mut cache);
+        assert_eq!(e, Err(VersionTooOld));
+        assert_eq!(VersionTooOld.code(), "SIGNATURE_V2_REQUIRED");
+        assert_eq!(
+            verify_request(KEY, &req, &h1, &p, Version::V1, NOW, &mut cache),
+            Ok(Version::V1)
+        );
+    }
+
+    #[test]
     fn valid_request_and_case_insensitive_hex() {
         let mut cache = NonceCache::new(16);
         assert_eq!(Req::new(NOW, "n-1").check(NOW, &mut cache), Ok(()));
@@ -402,13 +556,17 @@ mod tests {
     }
 
     #[test]
-    fn version_must_be_v1() {
+    fn version_must_be_v1_or_v2() {
         let mut cache = NonceCache::new(16);
-        for v in ["v2", "V1", "", "v1 "] {
+        for v in ["v3", "V1", "V2", "", "v1 "] {
             let mut r = Req::new(NOW, "n");
             r.version = v.into();
             assert_eq!(r.check(NOW, &mut cache), Err(UnsupportedVersion), "{v:?}");
         }
+        // A v1 signature sent as v2 does not verify.
+        let mut r = Req::new(NOW, "n");
+        r.version = "v2".into();
+        assert_eq!(r.check(NOW, &mut cache), Err(BadSignature));
     }
 
     #[test]

@@ -103,8 +103,9 @@ pub struct State {
     pub io: SocketIo,
     /// The Redis cluster its adapters share, when `redis.enabled`.
     pub cluster: Option<Arc<RedisCluster>>,
-    /// The engine, once built.
-    pub engine: OnceLock<engineio::Engine>,
+    /// The engines, one per engine path (`server.path`), once built; all
+    /// feed [`State::io`].
+    pub engines: OnceLock<Engines>,
     /// Started at (monotonic), for uptime.
     pub started: Instant,
     /// Started at (wall clock).
@@ -171,7 +172,7 @@ impl State {
             settings_update: Mutex::new(()),
             io,
             cluster,
-            engine: OnceLock::new(),
+            engines: OnceLock::new(),
             started: Instant::now(),
             started_at: SystemTime::now(),
             clock,
@@ -230,8 +231,38 @@ impl State {
             .unwrap_or_else(|_| Err(AdapterError::Remote("redis did not answer in time".into())))
     }
 
-    /// Engine.IO connections open now.
+    /// Engine.IO connections open now, on every engine path.
     pub fn connection_count(&self) -> usize {
-        self.engine.get().map_or(0, |e| e.session_count())
+        self.engines.get().map_or(0, Engines::session_count)
+    }
+}
+
+/// The engines of the engine paths, each with its path.
+#[derive(Debug, Clone, Default)]
+pub struct Engines(Vec<(String, engineio::Engine)>);
+
+impl Engines {
+    /// The engines, in `server.path` order.
+    pub fn new(engines: Vec<(String, engineio::Engine)>) -> Self {
+        Engines(engines)
+    }
+
+    /// The engine serving `path` (its path, trailing slashes aside).
+    pub fn for_path(&self, path: &str) -> Option<&engineio::Engine> {
+        let p = path.trim_end_matches('/');
+        self.0
+            .iter()
+            .find(|(c, _)| c.trim_end_matches('/') == p)
+            .map(|(_, e)| e)
+    }
+
+    /// Every engine.
+    pub fn iter(&self) -> impl Iterator<Item = &engineio::Engine> {
+        self.0.iter().map(|(_, e)| e)
+    }
+
+    /// Sessions open now over every engine.
+    pub fn session_count(&self) -> usize {
+        self.iter().map(engineio::Engine::session_count).sum()
     }
 }

@@ -471,15 +471,8 @@ async fn monitoring_routes() {
 #[tokio::test]
 async fn content_type_events_follow_role_permissions() {
     let s = Server::start("[roles.public.content_types.article]\ncreate = true\n[roles.editor.content_types.article]\ncreate = true\nupdate = true\ndelete = true\n[roles.public.content_types.comment]\ncreate = true\n").await;
-    let mut anon = s.client("/", json!({})).await;
-    anon.connected().await;
-    let mut ed = s
-        .client(
-            "/",
-            json!({ "auth": { "token": token("e", Some("editor")) } }),
-        )
-        .await;
-    ed.connected().await;
+    let mut anon = s.connected(None, None).await;
+    let mut ed = s.connected(Some("e"), Some("editor")).await;
     let r = s
         .api(
             "POST",

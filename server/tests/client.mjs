@@ -2,7 +2,7 @@
 // Usage: node client.mjs URL [OPTIONS_JSON]
 // (`"parser": "msgpack"` in the options picks socket.io-msgpack-parser.)
 // Prints one JSON line per happening: {type:"connect",id,recovered}, {type:"connect_error",
-// message,data,description}, {type:"disconnect",reason}, {type:"event",event,args},
+// message,data,description,body} (body: the HTTP answer's text of a refused polling handshake), {type:"disconnect",reason}, {type:"event",event,args},
 // {type:"ack",id,err,args}. Reads JSON commands, one per line:
 // {op:"emit",event,args,ack?,id?}, {op:"disconnect"}, {op:"connect"},
 // {op:"churn",nsp,times} (join and leave another namespace over the same
@@ -24,7 +24,7 @@ const out = (o) => process.stdout.write(JSON.stringify(o) + "\n");
 const socket = io(url, opts);
 socket.on("connect", () => out({ type: "connect", id: socket.id, recovered: socket.recovered }));
 socket.on("connect_error", (e) =>
-  out({ type: "connect_error", message: e.message, data: e.data ?? null, description: typeof e.description === "number" ? e.description : null }),
+  out({ type: "connect_error", message: e.message, data: e.data ?? null, description: typeof e.description === "number" ? e.description : null, body: e.context?.responseText ?? null }),
 );
 socket.on("disconnect", (reason) => out({ type: "disconnect", reason }));
 socket.onAny((event, ...args) => out({ type: "event", event, args }));

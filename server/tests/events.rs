@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{token, Client, Server, ADMIN_KEY};
+use common::{token, Client, Server};
 use serde_json::{json, Value};
 
 async fn connect(s: &Server, opts: Value) -> (Client, String) {
@@ -18,18 +18,7 @@ async fn user(s: &Server, id: &str, role: Option<&str>) -> (Client, String) {
 }
 
 async fn patch_settings(s: &Server, patch: Value) {
-    let body = patch.to_string();
-    let r = s
-        .http(
-            "PATCH",
-            "/api/settings",
-            &[
-                ("x-api-key", ADMIN_KEY),
-                ("content-type", "application/json"),
-            ],
-            body.as_bytes(),
-        )
-        .await;
+    let r = s.admin("PATCH", "/api/settings", &patch).await;
     assert_eq!(r.status, 200, "{}", r.text());
 }
 

@@ -118,6 +118,37 @@ async fn catch_all_listeners_see_incoming_and_outgoing() {
 }
 
 #[tokio::test]
+async fn the_fallback_gets_events_without_a_handler_with_their_name_and_ack() {
+    let io = SocketIo::new();
+    io.of("/").on_connection(|s| async move {
+        s.on("own", |s, _, _| async move {
+            let _ = s.emit("ran", "own");
+        });
+        s.on_fallback(|s, name, d: Data, ack| async move {
+            match ack {
+                Some(a) => {
+                    let _ = a.send(json!({ "name": name, "args": d.args() }));
+                }
+                None => {
+                    let _ = s.emit("fell-back", name);
+                }
+            }
+        });
+    });
+    let addr = serve(&io).await;
+    let (mut c, _) = Client::connect(addr, "/").await;
+    c.send(r#"42["own"]"#).await;
+    assert_eq!(c.text().await, r#"42["ran","own"]"#);
+    c.send(r#"42["order:create",{"n":1}]"#).await;
+    assert_eq!(c.text().await, r#"42["fell-back","order:create"]"#);
+    c.send(r#"427["order:update",2,3]"#).await;
+    assert_eq!(
+        c.text().await,
+        r#"437[{"name":"order:update","args":[2,3]}]"#
+    );
+}
+
+#[tokio::test]
 async fn packet_middleware_drops_and_reports_errors_on_the_server() {
     let io = SocketIo::new();
     io.of("/").on_connection(|s| async move {
@@ -243,6 +274,37 @@ async fn a_panicking_handler_does_not_stall_later_events() {
     c.send(r#"42["boom"]"#).await;
     c.send(r#"42["after"]"#).await;
     assert_eq!(c.text().await, r#"42["alive"]"#);
+}
+
+#[tokio::test]
+async fn a_refused_event_with_an_ack_is_answered_by_on_refused_ack() {
+    let io = SocketIo::new();
+    io.of("/").on_connection(|s| async move {
+        s.use_packet(|_, ev, _| match ev {
+            "no" => Err(Some(socketio::Data::from(serde_json::json!("refused")))),
+            "quiet" => Err(None),
+            _ => Ok(()),
+        });
+        s.on_refused_ack(|_, ev, err, ack| {
+            let err = err.map(|d| d.args()[0].clone());
+            let _ = ack.send(serde_json::json!({ "event": ev, "error": err }));
+        });
+        s.on("ok", |_, _, ack| async move {
+            if let Some(a) = ack {
+                let _ = a.send("fine");
+            }
+        });
+    });
+    let addr = serve(&io).await;
+    let (mut c, _) = Client::connect(addr, "/").await;
+    c.send(r#"421["no"]"#).await;
+    assert_eq!(c.text().await, r#"431[{"event":"no","error":"refused"}]"#);
+    c.send(r#"422["quiet",1]"#).await;
+    assert_eq!(c.text().await, r#"432[{"event":"quiet","error":null}]"#);
+    // Without an ack id, nothing is sent; events that pass are handled.
+    c.send(r#"42["no"]"#).await;
+    c.send(r#"423["ok"]"#).await;
+    assert_eq!(c.text().await, r#"433["fine"]"#);
 }
 
 #[tokio::test]

@@ -1,5 +1,6 @@
-//! The admin routes: `GET` / `PATCH /api/settings` and
-//! `/api/monitoring/{stats,events,log,reset}`.
+//! The admin routes: `GET` / `PATCH /api/settings`,
+//! `GET /api/settings/defaults` and `/api/monitoring/{stats,events,log,reset}`
+//! (`log` also takes `POST`).
 //!
 //! Puts a validated settings patch in force (the patch itself is
 //! [`crate::config::apply_settings_patch`]'s); must not touch sockets.
@@ -11,26 +12,34 @@ use socketio::adapter::BroadcastOptions;
 
 use super::sockets::socket_json;
 use super::{named_rooms, ok, Answer, ApiError, Call};
-use crate::config::apply_settings_patch;
+use crate::config::{apply_settings_patch, plugin_view, Config};
 use crate::state::{lock, Live, State};
 
 /// `GET /api/settings`: the settings in force, secrets masked.
 pub(super) fn settings(c: &Call) -> Answer {
-    ok(json!({ "success": true, "settings": c.live.config.masked() }))
+    ok(settings_body(&c.live.config))
 }
 
-/// `PATCH /api/settings`: merges the body over the settings in force.
+/// `{success, settings, pluginSettings}`: `config` with secrets masked,
+/// under our names and under the CMS plugin's.
+fn settings_body(config: &Config) -> Value {
+    let masked = serde_json::to_value(config.masked()).unwrap_or_default();
+    json!({ "success": true, "pluginSettings": plugin_view(&masked), "settings": masked })
+}
+
+/// `PATCH /api/settings`: merges the body (our names or the CMS plugin's)
+/// over the settings in force.
 pub(super) fn patch_settings(c: &Call) -> Answer {
     let st = c.st;
     let _serial = lock(&st.settings_update);
     let current = st.live();
     let next =
         apply_settings_patch(&current.config, &c.body).map_err(|e| ApiError::bad(e.to_string()))?;
-    let masked = next.masked();
+    let body = settings_body(&next);
     let new_live = Live::new(next).map_err(ApiError::bad)?;
     st.set_live(new_live);
     tracing::info!(address = %c.ip, "settings changed through the API");
-    ok(json!({ "success": true, "settings": masked }))
+    ok(body)
 }
 
 /// `GET /api/monitoring/stats`: connected sockets and rooms.
@@ -53,6 +62,29 @@ pub(super) fn log(c: &Call) -> Answer {
         .transpose()?
         .unwrap_or(50);
     ok(json!({ "success": true, "events": c.st.monitor.recent(limit) }))
+}
+
+/// `POST /api/monitoring/log` `{type, data}` (the plugin's `logEvent`):
+/// appends an entry to the event log, whatever `monitoring.event_logging`.
+pub(super) fn log_event(c: &Call) -> Answer {
+    let kind = match c.body.get("type") {
+        Some(Value::String(t)) if !t.is_empty() && t.len() <= 128 => t.clone(),
+        _ => {
+            return Err(ApiError::bad(
+                "`type` must be a non-empty string (at most 128 bytes)",
+            ))
+        }
+    };
+    let data = c.body.get("data").cloned().unwrap_or(Value::Null);
+    let max = c.live.config.monitoring.max_event_log;
+    c.st.monitor.log(&kind, data.clone(), max);
+    ok(json!({ "success": true, "logged": max > 0, "type": kind, "data": data, "timestamp": c.ts }))
+}
+
+/// `GET /api/settings/defaults` (the plugin's `getDefaultSettings`): the
+/// built-in defaults, as `GET /api/settings` shapes the settings.
+pub(super) fn defaults(_: &Call) -> Answer {
+    ok(settings_body(&Config::default()))
 }
 
 /// `POST /api/monitoring/reset`: forgets the counts and the log.

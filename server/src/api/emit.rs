@@ -11,7 +11,9 @@ use engineio::Sid;
 use serde_json::{json, Value};
 use socketio::Namespace;
 
-use super::{namespace_of, ok, present, room_of, socket_id, user_id, Answer, ApiError, Call};
+use super::{
+    namespace_of, ok, present, record_emit, room_of, socket_id, user_id, Answer, ApiError, Call,
+};
 use crate::identity::{role_room, user_room};
 use crate::state::{Live, State};
 
@@ -57,9 +59,9 @@ pub(super) async fn room(c: &Call<'_>) -> Answer {
 }
 
 /// What an emit reached.
-struct Sent {
+pub(super) struct Sent {
     /// Recipients counted.
-    n: usize,
+    pub(super) n: usize,
     /// Whether `n` covers every node (else this node only; a single node
     /// is every node).
     every_node: bool,
@@ -67,7 +69,7 @@ struct Sent {
 
 impl Sent {
     /// With clustering on, says what `recipients` counted.
-    fn describe(&self, st: &State, body: &mut Value) {
+    pub(super) fn describe(&self, st: &State, body: &mut Value) {
         if st.cluster.is_some() {
             body["counted"] = if self.every_node { "cluster" } else { "local" }.into();
         }
@@ -75,14 +77,14 @@ impl Sent {
 }
 
 /// What an emit request sends where.
-struct Target {
-    nsp: Namespace,
+pub(super) struct Target {
+    pub(super) nsp: Namespace,
     /// The room, or `None` for the whole namespace.
-    room: Option<String>,
+    pub(super) room: Option<String>,
     /// A socket left out.
-    except: Option<Sid>,
-    event: String,
-    data: Option<Value>,
+    pub(super) except: Option<Sid>,
+    pub(super) event: String,
+    pub(super) data: Option<Value>,
 }
 
 /// The namespace, event and payload of an emit request, to `room` but
@@ -93,17 +95,7 @@ fn target(
     room: Option<String>,
     except: Option<Sid>,
 ) -> Result<Target, ApiError> {
-    let event = match b.get("event") {
-        Some(Value::String(s)) if !s.is_empty() && s.len() <= 256 => s.clone(),
-        _ => {
-            return Err(ApiError::bad(
-                "`event` must be a non-empty string (at most 256 bytes)",
-            ))
-        }
-    };
-    if socketio::packet::RESERVED_EVENTS.contains(&event.as_str()) {
-        return Err(ApiError::bad(format!("`{event}` is a reserved event name")));
-    }
+    let event = event_of(b)?;
     Ok(Target {
         nsp: namespace_of(st, b)?,
         room,
@@ -113,13 +105,43 @@ fn target(
     })
 }
 
-/// Content-type events (`{type}:{create|update|delete}` with `type` named
-/// in some role's permissions) only reach roles allowed to receive them.
-fn allowed_roles(live: &Live, event: &str) -> Option<Vec<String>> {
-    let (ty, action) = event.rsplit_once(':')?;
-    if !matches!(action, "create" | "update" | "delete") {
-        return None;
+/// The request's `event`: see [`check_event`].
+pub(super) fn event_of(b: &Value) -> Result<String, ApiError> {
+    match b.get("event") {
+        Some(Value::String(s)) if !s.is_empty() && s.len() <= 256 => check_event(s),
+        _ => Err(ApiError::bad(
+            "`event` must be a non-empty string (at most 256 bytes)",
+        )),
     }
+}
+
+/// An event name an API call may emit: 1 to 256 bytes, not reserved.
+pub(super) fn check_event(event: &str) -> Result<String, ApiError> {
+    if event.is_empty() || event.len() > 256 {
+        return Err(ApiError::bad(
+            "event names are non-empty strings (at most 256 bytes)",
+        ));
+    }
+    if socketio::packet::RESERVED_EVENTS.contains(&event) {
+        return Err(ApiError::bad(format!("`{event}` is a reserved event name")));
+    }
+    Ok(event.to_owned())
+}
+
+/// Content-type events (`{type}:{create|update|delete}`, or
+/// `created|updated|deleted` with `content.custom_event_names`, with `type`
+/// named in some role's permissions) only reach roles allowed to receive
+/// them.
+fn allowed_roles(live: &Live, event: &str) -> Option<Vec<String>> {
+    let (ty, suffix) = event.rsplit_once(':')?;
+    let custom = live.config.content.custom_event_names;
+    let action = match (suffix, custom) {
+        ("create" | "update" | "delete", false) => suffix,
+        ("created", true) => "create",
+        ("updated", true) => "update",
+        ("deleted", true) => "delete",
+        _ => return None,
+    };
     let roles = &live.config.roles;
     if !roles.values().any(|r| r.content_types.contains_key(ty)) {
         return None;
@@ -136,10 +158,18 @@ fn allowed_roles(live: &Live, event: &str) -> Option<Vec<String>> {
 /// Emits to `room` (or the whole namespace), through the adapter (so on
 /// every node). Counts this node's recipients, or with `count_cluster`
 /// every node's (`room` is then one user's or socket's: a short list).
-async fn emit(c: &Call<'_>, t: Target, count_cluster: bool) -> Sent {
-    if let Some(roles) = allowed_roles(c.live, &t.event) {
-        return emit_to_roles(c, t, roles).await;
-    }
+pub(super) async fn emit(c: &Call<'_>, t: Target, count_cluster: bool) -> Sent {
+    let (event, nsp) = (t.event.clone(), t.nsp.name().to_owned());
+    let sent = match allowed_roles(c.live, &t.event) {
+        Some(roles) => emit_to_roles(c, t, roles).await,
+        None => emit_to(c, t, count_cluster).await,
+    };
+    record_emit(c, &event, &nsp, sent.n);
+    sent
+}
+
+/// [`emit`] of an event no role permission restricts.
+async fn emit_to(c: &Call<'_>, t: Target, count_cluster: bool) -> Sent {
     let Target {
         nsp,
         room,

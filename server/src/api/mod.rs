@@ -1,7 +1,8 @@
 //! The HTTP API: `/api/push`, `/api/broadcast`, `/api/room`, `/api/status`,
 //! the socket operations (`/api/sockets`, `/api/sockets/{join,leave,
-//! disconnect}`), the admin routes (`/api/settings`, `/api/monitoring/*`), `/health`,
-//! `/ready`, `/metrics` and the OpenAPI description. Requests authenticate
+//! disconnect}`), the CMS webhooks (`/api/webhooks/{strapi,content}`), the admin routes (`/api/settings`, `/api/monitoring/*`), `/health`,
+//! the documents' test and health routes (`/api/socket-test`, `/api/socket/health`,
+//! `/api/monitoring/test`), `/ready`, `/metrics` and the OpenAPI description. Requests authenticate
 //! with `X-API-Key` (and optionally a signature, see [`crate::signing`]),
 //! are rate limited per key, and every error has the documents' shape
 //! `{"success":false,"error","code","requestId"}`.
@@ -9,13 +10,15 @@
 //! This module holds the route table ([`ROUTES`]: path, method, access,
 //! handler), the router, authentication and the request helpers the
 //! handlers share; each route is one handler function in [`emit`],
-//! [`sockets`], [`admin`] or [`status`]. It answers requests the HTTP front
+//! [`sockets`], [`admin`], [`status`] or [`webhooks`]. It answers requests the HTTP front
 //! ([`crate::http`]) hands it and must not reach back into the front.
 
 mod admin;
 mod emit;
 mod sockets;
 mod status;
+mod testing;
+mod webhooks;
 
 use std::net::IpAddr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -24,13 +27,14 @@ use bytes::Bytes;
 use engineio::Sid;
 use hmac::{Hmac, Mac};
 use http::header::{self, HeaderValue};
-use http::{Method, Request, Response, StatusCode};
+use http::{HeaderMap, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use socketio::Namespace;
 
+use crate::config::RequireSignature;
 use crate::monitor::iso8601;
 use crate::rate_limit::limit_key;
 use crate::reply::{failure, json, too_many};
@@ -46,6 +50,12 @@ enum Access {
     Public,
     Key,
     Admin,
+    /// A key, also as `Authorization: Bearer` (a CMS sends fixed headers);
+    /// unsigned when `content.allow_unsigned_webhooks`.
+    Webhook,
+    /// Public like `/health`, unless `api.metrics_require_key` (it tells
+    /// as much as `/metrics`).
+    Health,
 }
 
 /// A JSON response, or what refused the request.
@@ -166,12 +176,68 @@ const ROUTES: &[Route] = &[
         admin::reset,
     ),
     now(
+        "/api/settings/defaults",
+        Method::GET,
+        Access::Admin,
+        admin::defaults,
+    ),
+    now(
+        "/api/monitoring/log",
+        Method::POST,
+        Access::Admin,
+        admin::log_event,
+    ),
+    route(
+        "/api/monitoring/test",
+        Method::POST,
+        Access::Admin,
+        later!(testing::monitoring_test),
+    ),
+    now(
+        "/api/socket/health",
+        Method::GET,
+        Access::Health,
+        status::socket_health,
+    ),
+    now("/api/socket-test", Method::GET, Access::Key, testing::info),
+    route(
+        "/api/socket-test",
+        Method::POST,
+        Access::Key,
+        later!(testing::act),
+    ),
+    now(
+        "/api/webhooks/strapi",
+        Method::POST,
+        Access::Webhook,
+        webhooks::strapi,
+    ),
+    now(
+        "/api/webhooks/content",
+        Method::POST,
+        Access::Webhook,
+        webhooks::generic,
+    ),
+    now(
         "/api/openapi.json",
         Method::GET,
         Access::Public,
         status::openapi,
     ),
 ];
+
+/// The paths of the HTTP API's routes (under `/api/`), for the engine
+/// paths' check ([`Config::check_engine_paths`](crate::config::Config::check_engine_paths)).
+pub fn route_paths() -> impl Iterator<Item = &'static str> {
+    ROUTES.iter().map(|r| r.path)
+}
+
+/// Whether `path` is one of the API's own routes (or `/health`, `/ready`,
+/// `/metrics`), which win over an engine path around them.
+pub fn is_route(live: &Live, path: &str) -> bool {
+    matches!(path, "/health" | "/ready" | "/metrics")
+        || (live.config.api.enabled && ROUTES.iter().any(|r| r.path == path))
+}
 
 /// An authenticated request, as a handler sees it.
 struct Call<'a> {
@@ -266,7 +332,27 @@ pub async fn handle(
         p if live.config.api.enabled && ROUTES.iter().any(|r| r.path == p) => p.to_owned(),
         _ => "other".to_owned(),
     };
+    let surfaces = live.config.security.ip_lists_apply_to;
+    let guarded = match path.as_str() {
+        "/health" | "/ready" => surfaces.health,
+        "/metrics" => surfaces.metrics,
+        _ => surfaces.api,
+    };
     let mut resp = match path.as_str() {
+        _ if guarded && !live.ip_allowed(ip) => {
+            st.metrics
+                .ip_refused_total
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            tracing::info!(address = %ip, path = %path, "HTTP request refused by the IP lists");
+            error_response(
+                &ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "FORBIDDEN",
+                    "Forbidden: address not allowed",
+                ),
+                &id,
+            )
+        }
         "/health" => status::health(),
         "/ready" => status::ready(st),
         "/metrics" => match metrics_access(st, live, ip, &req) {
@@ -319,7 +405,7 @@ fn metrics_access(
     req: &Request<Incoming>,
 ) -> Result<(), ApiError> {
     if live.config.api.metrics_require_key {
-        authenticate(st, live, ip, req)?;
+        authenticate(st, live, ip, req.headers(), false)?;
     }
     Ok(())
 }
@@ -362,18 +448,26 @@ fn key_matches(given: &[u8], key: &[u8]) -> bool {
     mac.verify_slice(&expected).is_ok()
 }
 
-/// The key a request carries, if valid: `(key, is_admin)`. Limits failed
+/// The key a request carries in `X-API-Key` (or, when `bearer`, in
+/// `Authorization: Bearer`), if valid: `(key, is_admin)`. Limits failed
 /// attempts per client address.
 fn authenticate(
     st: &State,
     live: &Live,
     ip: IpAddr,
-    req: &Request<Incoming>,
+    h: &HeaderMap,
+    bearer: bool,
 ) -> Result<(String, bool), ApiError> {
-    let given = req
-        .headers()
+    let given = h
         .get("x-api-key")
-        .map(|v| v.as_bytes().to_vec());
+        .map(|v| v.as_bytes().to_vec())
+        .or_else(|| {
+            let v = h.get(header::AUTHORIZATION).filter(|_| bearer)?.as_bytes();
+            let scheme = v.get(..7)?;
+            scheme
+                .eq_ignore_ascii_case(b"bearer ")
+                .then(|| v[7..].trim_ascii().to_vec())
+        });
     let api = &live.config.api;
     let found = given.as_ref().and_then(|g| {
         let admin = api.admin_keys.iter().find(|k| key_matches(g, k.as_bytes()));
@@ -399,7 +493,19 @@ fn authenticate(
             Err(ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "UNAUTHORIZED",
-                "Missing API key (X-API-Key)",
+                if bearer {
+                    "Missing API key (X-API-Key or Authorization: Bearer)"
+                } else {
+                    "Missing API key (X-API-Key)"
+                },
+            ))
+        }
+        (Some(_), None) if api.keys.is_empty() && api.admin_keys.is_empty() => {
+            st.metrics.auth_failures_total.inc(&["INVALID_API_KEY"]);
+            Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "INVALID_API_KEY",
+                "Invalid API key: the server has no API key configured (set api.keys)",
             ))
         }
         (Some(_), None) => {
@@ -435,29 +541,54 @@ fn find_route(path: &str, method: &Method) -> Result<&'static Route, ApiError> {
     })
 }
 
-/// Routes a request under `/api/`: the route, the key, the signature, the
-/// admin check, the body, then the route's handler.
+/// Routes a request under `/api/`: the key (before the route is looked
+/// up, so that routes cannot be probed without one; public routes
+/// excepted), the route, the admin check, the body, the signature, then
+/// the route's handler.
 async fn api(st: &State, live: &Live, ip: IpAddr, req: Request<Incoming>) -> Answer {
-    let route = find_route(req.uri().path(), req.method())?;
-    let admin = match route.access {
-        Access::Public => false,
-        access => {
-            let (key, admin) = authenticate(st, live, ip, &req)?;
-            check_signature(st, live, ip, &req, &key)?;
-            if access == Access::Admin && !admin {
-                return Err(ApiError::new(
-                    StatusCode::FORBIDDEN,
-                    "FORBIDDEN",
-                    "This route needs an admin key",
-                ));
-            }
-            admin
-        }
+    let (parts, body) = req.into_parts();
+    let found = find_route(parts.uri.path(), &parts.method);
+    let access = found.as_ref().ok().map(|r| r.access);
+    let public = match access {
+        Some(Access::Public) => true,
+        Some(Access::Health) => !live.config.api.metrics_require_key,
+        _ => false,
     };
-    let method = req.method().clone();
-    let query = req.uri().query().unwrap_or("").to_owned();
-    let body = if method == Method::POST || method == Method::PATCH {
-        read_json(req, live.config.api.max_body_bytes).await?
+    let key = if public {
+        None
+    } else {
+        let webhook = access == Some(Access::Webhook);
+        Some(authenticate(st, live, ip, &parts.headers, webhook)?)
+    };
+    let route = found?;
+    let admin = key.as_ref().is_some_and(|(_, admin)| *admin);
+    if route.access == Access::Admin && !admin {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "FORBIDDEN",
+            "This route needs an admin key",
+        ));
+    }
+    let with_body = parts.method == Method::POST || parts.method == Method::PATCH;
+    let bytes = if with_body {
+        read_body(body, &parts.headers, live.config.api.max_body_bytes).await?
+    } else {
+        Bytes::new()
+    };
+    let query = parts.uri.query().unwrap_or("").to_owned();
+    if let Some((key, _)) = &key {
+        let unsigned_ok =
+            route.access == Access::Webhook && live.config.content.allow_unsigned_webhooks;
+        let req = signing::RequestParts {
+            method: parts.method.as_str(),
+            path: parts.uri.path(),
+            query: &query,
+            body: &bytes,
+        };
+        check_signature(st, live, ip, &parts.headers, &req, key, unsigned_ok)?;
+    }
+    let body = if with_body {
+        parse_json(&bytes)?
     } else {
         Value::Null
     };
@@ -477,24 +608,31 @@ async fn api(st: &State, live: &Live, ip: IpAddr, req: Request<Incoming>) -> Ans
 }
 
 /// Checks the request's signature when one is sent or `api.require_signature`
-/// is on; nonces are remembered per key.
+/// is on (unless `unsigned_ok`); nonces are remembered per key.
 fn check_signature(
     st: &State,
     live: &Live,
     ip: IpAddr,
-    req: &Request<Incoming>,
+    h: &HeaderMap,
+    req: &signing::RequestParts,
     key: &str,
+    unsigned_ok: bool,
 ) -> Result<(), ApiError> {
-    let h = req.headers();
     let signed = SignedHeaders {
         timestamp: h.get("x-request-timestamp").and_then(|v| v.to_str().ok()),
         nonce: h.get("x-request-nonce").and_then(|v| v.to_str().ok()),
         version: h.get("x-signature-version").and_then(|v| v.to_str().ok()),
         signature: h.get("x-signature").and_then(|v| v.to_str().ok()),
     };
-    if !live.config.api.require_signature && signed.signature.is_none() {
+    let require = live.config.api.require_signature;
+    if (unsigned_ok || !require.required()) && signed.signature.is_none() {
         return Ok(());
     }
+    let min = if require == RequireSignature::V2 && !unsigned_ok {
+        signing::Version::V2
+    } else {
+        signing::Version::V1
+    };
     let policy = SigningPolicy {
         window_ms: live.config.api.signature_window_secs.saturating_mul(1000),
         ..SigningPolicy::default()
@@ -504,17 +642,9 @@ fn check_signature(
         let cache = caches
             .entry(key_id(key))
             .or_insert_with(|| signing::NonceCache::new(live.config.api.nonce_cache_size));
-        signing::verify(
-            key.as_bytes(),
-            req.method().as_str(),
-            req.uri().path(),
-            &signed,
-            &policy,
-            now_ms(),
-            cache,
-        )
+        signing::verify_request(key.as_bytes(), req, &signed, &policy, min, now_ms(), cache)
     };
-    r.map_err(|e| {
+    r.map(|_| ()).map_err(|e| {
         st.metrics.auth_failures_total.inc(&[e.code()]);
         tracing::info!(address = %ip, reason = e.code(), "API request signature refused");
         ApiError::new(
@@ -525,9 +655,9 @@ fn check_signature(
     })
 }
 
-async fn read_json(req: Request<Incoming>, max: usize) -> Result<Value, ApiError> {
-    if let Some(len) = req
-        .headers()
+/// The body, at most `max` bytes (413 beyond).
+async fn read_body(body: Incoming, headers: &HeaderMap, max: usize) -> Result<Bytes, ApiError> {
+    if let Some(len) = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
     {
@@ -535,7 +665,7 @@ async fn read_json(req: Request<Incoming>, max: usize) -> Result<Value, ApiError
             return Err(too_large(max));
         }
     }
-    let body = Limited::new(req.into_body(), max)
+    Ok(Limited::new(body, max)
         .collect()
         .await
         .map_err(|e| {
@@ -547,12 +677,16 @@ async fn read_json(req: Request<Incoming>, max: usize) -> Result<Value, ApiError
                 ApiError::bad("Could not read the request body")
             }
         })?
-        .to_bytes();
+        .to_bytes())
+}
+
+/// A JSON object body (`{}` when empty).
+fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
     if body.is_empty() {
         return Ok(json!({}));
     }
     let v: Value =
-        serde_json::from_slice(&body).map_err(|e| ApiError::bad(format!("Invalid JSON: {e}")))?;
+        serde_json::from_slice(body).map_err(|e| ApiError::bad(format!("Invalid JSON: {e}")))?;
     if !v.is_object() {
         return Err(ApiError::bad("The body must be a JSON object"));
     }
@@ -613,12 +747,29 @@ fn namespace(st: &State, name: &str) -> Result<Namespace, ApiError> {
         .ok_or_else(|| not_found(format!("No namespace {name}")))
 }
 
-/// The request's `namespace`, `/` when absent.
+/// The request's `namespace`, `/` when absent; a name without its
+/// leading slash (`admin`, as the plugin's `emitToNamespace` takes it)
+/// names the same namespace.
 fn namespace_of(st: &State, b: &Value) -> Result<Namespace, ApiError> {
     match present(b, "namespace") {
         None => namespace(st, "/"),
-        Some(Value::String(n)) => namespace(st, n),
+        Some(Value::String(n)) if n.starts_with('/') => namespace(st, n),
+        Some(Value::String(n)) => namespace(st, &format!("/{n}")),
         Some(_) => Err(ApiError::bad("`namespace` must be a string")),
+    }
+}
+
+/// Counts an event the API emitted in the event statistics, and logs it
+/// when `monitoring.event_logging` is on.
+fn record_emit(c: &Call, event: &str, nsp: &str, recipients: usize) {
+    let m = &c.live.config.monitoring;
+    c.st.monitor.count(event, m.max_event_types);
+    if m.event_logging {
+        c.st.monitor.log(
+            event,
+            json!({ "namespace": nsp, "recipients": recipients, "source": "api" }),
+            m.max_event_log,
+        );
     }
 }
 

@@ -289,14 +289,55 @@ pub(super) fn socket_json(s: &Socket, with_handshake: bool) -> Value {
         "namespace": s.nsp().name(),
         "connected": s.connected(),
         "rooms": s.rooms(),
-        "user": user.map(|u| json!({ "id": u.id, "role": u.role })),
+        "user": user.map(|u| {
+            let mut j = json!({ "id": u.id_json(), "role": u.role });
+            if let Some(n) = &u.username {
+                j["username"] = n.as_str().into();
+            }
+            if let Some(e) = &u.email {
+                j["email"] = e.as_str().into();
+            }
+            j
+        }),
     });
     if with_handshake {
         let h = s.handshake();
         v["handshake"] = json!({
             "address": h.address.map(|a| a.ip().to_string()),
             "time": iso8601(h.issued),
+            "query": handshake_query(&h.url),
         });
     }
     v
+}
+
+/// Most query parameters shown per socket.
+const MAX_QUERY_PARAMS: usize = 32;
+/// Longest query value shown, in bytes.
+const MAX_QUERY_VALUE: usize = 256;
+
+/// The handshake's query parameters (first value of each), with a token
+/// passed there masked; bounded in count and value length.
+fn handshake_query(url: &str) -> Value {
+    let q = url.split_once('?').map_or("", |(_, q)| q);
+    let mut out = serde_json::Map::new();
+    for (k, mut v) in engineio::query::pairs_decoded(q) {
+        if out.len() >= MAX_QUERY_PARAMS {
+            break;
+        }
+        if out.contains_key(&k) {
+            continue;
+        }
+        if k == "token" {
+            v = "***".into();
+        } else if v.len() > MAX_QUERY_VALUE {
+            let mut end = MAX_QUERY_VALUE;
+            while !v.is_char_boundary(end) {
+                end -= 1;
+            }
+            v.truncate(end);
+        }
+        out.insert(k, v.into());
+    }
+    Value::Object(out)
 }

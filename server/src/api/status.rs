@@ -1,5 +1,5 @@
 //! The status routes: `/health`, `/ready`, `/metrics` (outside `/api/`),
-//! `GET /api/status` and the OpenAPI description.
+//! `GET /api/status`, `GET /api/socket/health` and the OpenAPI description.
 //!
 //! Reads the state; must not change it.
 
@@ -92,6 +92,34 @@ pub(super) fn metrics(st: &State) -> Response<Full<Bytes>> {
         HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
     );
     r
+}
+
+/// `GET /api/socket/health` (document 003): `{status, socket: {initialized,
+/// connected, rooms}}`; `connected` counts this node's sockets, `rooms`
+/// the named rooms (without the sockets' own). 503 while starting or
+/// draining.
+pub(super) fn socket_health(c: &Call) -> Answer {
+    let st = c.st;
+    let initialized = st.engines.get().is_some() && st.ready();
+    let sockets: usize = st.io.namespaces().iter().map(|n| n.sockets().len()).sum();
+    let status = if st.draining() {
+        "draining"
+    } else if initialized {
+        "ok"
+    } else {
+        "starting"
+    };
+    let body = json!({
+        "status": status,
+        "socket": { "initialized": initialized, "connected": sockets, "rooms": count_rooms(st) },
+        "timestamp": c.ts,
+    });
+    let code = if status == "ok" {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    Ok(json(code, &body))
 }
 
 /// `GET /api/openapi.json`.

@@ -1,15 +1,20 @@
 //! The server's configuration: the TOML schema with its defaults
 //! ([`schema`]), layering (embedded defaults < file < `SOCKETIO_SERVER_*`
 //! environment < CLI flags, [`layers`]), validation ([`validate`]), the
-//! run-time settings patch ([`patch`]) and the masked view printed by
+//! run-time settings patch ([`patch`], which also takes the CMS plugin's
+//! names, [`plugin`]) and the masked view printed by
 //! `check-config` and the settings API.
 //!
 //! Owns parsing and checking only; nothing here opens sockets or files
 //! other than the config file itself, and nothing here reads the server
 //! state or the events.
 
+mod content;
+mod gateway;
+mod hardening;
 mod layers;
 mod patch;
+mod plugin;
 mod schema;
 mod validate;
 
@@ -17,8 +22,12 @@ use std::fmt;
 
 use serde::Deserialize;
 
+pub use content::ContentSection;
+pub use gateway::*;
+pub use hardening::{BoolOrString, IpListSurfaces, RequireSignature};
 pub use layers::{Layers, ENV_PREFIX};
-pub use patch::{apply_settings_patch, RUNTIME_SETTINGS};
+pub use patch::{apply_settings_patch, RUNTIME_SETTINGS, SECRET_SETTINGS};
+pub use plugin::{plugin_view, PLUGIN_NAMES};
 pub use schema::*;
 
 /// A configuration that could not be read or is not valid.
@@ -47,7 +56,7 @@ impl fmt::Display for ConfigError {
 /// (TOML syntax errors quote the line) are dropped, and quoted values are
 /// masked when the message is about a secret-holding key.
 fn scrub(msg: &str) -> String {
-    let secretish = ["jwt_secrets", "keys", "admin_keys", "redis", "url"]
+    let secretish = ["secret", "keys", "admin_keys", "redis", "url"]
         .iter()
         .any(|k| msg.contains(k));
     let mut out = Vec::new();
@@ -115,13 +124,19 @@ impl Config {
     }
 
     /// A copy with secrets (JWT secrets, API keys, credentials in the Redis
-    /// URL) replaced by `***`.
+    /// URL, the proxies' HMAC secrets) replaced by `***`.
     pub fn masked(&self) -> Config {
         let mut c = self.clone();
         let mask = |v: &mut Vec<String>| v.iter_mut().for_each(|s| *s = "***".into());
         mask(&mut c.auth.jwt_secrets);
         mask(&mut c.api.keys);
         mask(&mut c.api.admin_keys);
+        for r in &mut c.proxy {
+            r.secret = "***".into();
+        }
+        if !c.proxy_connect.secret.is_empty() {
+            c.proxy_connect.secret = "***".into();
+        }
         for url in [&mut c.redis.url, &mut c.postgres.url] {
             if let Some((scheme, rest)) = url.split_once("://") {
                 if let Some((_, host)) = rest.rsplit_once('@') {
@@ -184,7 +199,8 @@ mod tests {
             "[postgres]\nnotify = true",
             "[log]\nformat = \"xml\"",
             "[server]\npath = \"/\"",
-            "[server]\npath = \"/api/x\"",
+            "[server]\npath = \"/api\"",
+            "[server]\npath = [\"/a\", \"/a\"]",
             "[server]\npath = \"/metrics\"",
             "[monitoring]\nmax_event_log = 1000000",
         ];

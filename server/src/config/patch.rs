@@ -1,6 +1,8 @@
 //! The run-time settings patch (`PATCH /api/settings`): a JSON partial
-//! update merged over the settings in force, validated, and refused when it
-//! touches anything outside [`RUNTIME_SETTINGS`].
+//! update (our names or the CMS plugin's, see [`super::plugin`]) merged
+//! over the settings in force, validated, and refused when it touches
+//! anything outside [`RUNTIME_SETTINGS`] or names a secret
+//! ([`SECRET_SETTINGS`]).
 //!
 //! Pure: returns the next configuration; putting it in force is the
 //! caller's.
@@ -9,8 +11,8 @@ use std::collections::BTreeMap;
 
 use super::validate::check_choices;
 use super::{
-    Config, ConfigError, CorsSection, EventsSection, MonitoringSection, RateLimitSection,
-    SecuritySection,
+    Config, ConfigError, ContentSection, CorsSection, EventsSection, MonitoringSection,
+    RateLimitSection, SecuritySection,
 };
 
 /// What the settings API may change at run time.
@@ -21,9 +23,22 @@ pub const RUNTIME_SETTINGS: &[&str] = &[
     "roles",
     "monitoring",
     "events",
+    "content",
     "connection.max_connections",
     "auth.require_authentication",
     "namespaces.<existing>.require_auth",
+];
+
+/// Settings holding secrets: a patch naming one is refused whatever its
+/// value (an answer that differs when the value is right would confirm a
+/// guessed secret).
+pub const SECRET_SETTINGS: &[(&str, &str)] = &[
+    ("auth", "jwt_secrets"),
+    ("api", "keys"),
+    ("api", "admin_keys"),
+    ("redis", "url"),
+    ("postgres", "url"),
+    ("proxy_connect", "secret"),
 ];
 
 /// `c` with every run-time changeable setting reset: two configs that
@@ -39,6 +54,7 @@ fn frozen(c: &Config) -> Config {
     f.roles = BTreeMap::new();
     f.monitoring = MonitoringSection::default();
     f.events = EventsSection::default();
+    f.content = ContentSection::default();
     f.connection.max_connections = 0;
     f.auth.require_authentication = false;
     f.namespaces
@@ -58,9 +74,24 @@ pub fn apply_settings_patch(
             "settings patch must be a JSON object".into(),
         ));
     }
+    let patch = super::plugin::from_plugin_names(patch).map_err(ConfigError::Invalid)?;
+    if let Some((s, k)) = SECRET_SETTINGS
+        .iter()
+        .find(|(s, k)| patch.get(s).and_then(|x| x.get(k)).is_some())
+    {
+        return Err(ConfigError::Invalid(format!(
+            "{s}.{k} holds a secret and cannot be changed or checked through the settings API"
+        )));
+    }
+    if patch.get("proxy").is_some() {
+        // Each `[[proxy]]` rule holds its backend's secret.
+        return Err(ConfigError::Invalid(
+            "proxy holds a secret in each rule and cannot be changed or checked through the settings API".into(),
+        ));
+    }
     let mut base =
         serde_json::to_value(current).map_err(|e| ConfigError::Invalid(e.to_string()))?;
-    merge_json(&mut base, patch);
+    merge_json(&mut base, &patch);
     let refused = check_choices(&mut base);
     let next: Config = serde_json::from_value(base)
         .map_err(|e| ConfigError::Parse("settings".into(), e.to_string()))?;

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::gateway::{EnginePaths, ProxyConnectSection, ProxyLimitsSection, ProxyRule, RelayRule};
 use crate::jwt::Algorithm;
 
 /// The whole configuration. Every field has a default (see `gen-config`).
@@ -43,6 +44,20 @@ pub struct Config {
     pub postgres: PostgresSection,
     /// Logging.
     pub log: LogSection,
+    /// The CMS bridge (run-time changeable).
+    pub content: super::ContentSection,
+    /// The event proxy's rules (`[[proxy]]`): client events POSTed to the
+    /// application's backend. Default none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub proxy: Vec<ProxyRule>,
+    /// The event proxy's limits.
+    pub proxy_limits: ProxyLimitsSection,
+    /// The connection proxy: the backend accepts or refuses connections.
+    pub proxy_connect: ProxyConnectSection,
+    /// The relay's rules (`[[relay]]`): client events passed on to the
+    /// sender's rooms. Default none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub relay: Vec<RelayRule>,
 }
 
 /// `[server]`
@@ -53,8 +68,11 @@ pub struct ServerSection {
     pub host: String,
     /// Listen port. Default 3000.
     pub port: u16,
-    /// Engine.IO request path. Default `/socket.io/`.
-    pub path: String,
+    /// Engine.IO request path, or a list of them (`["/api/socket",
+    /// "/api/socket-namespaces"]`), all serving the same Socket.IO server.
+    /// A path under `/api/` works beside the HTTP API, whose routes keep
+    /// answering. Default `/socket.io/`.
+    pub path: EnginePaths,
     /// PEM certificate chain; with `tls_key`, serve HTTPS/WSS. Default none.
     pub tls_cert: Option<String>,
     /// PEM private key for `tls_cert`. Default none.
@@ -74,7 +92,7 @@ impl Default for ServerSection {
         ServerSection {
             host: "127.0.0.1".into(),
             port: 3000,
-            path: "/socket.io/".into(),
+            path: EnginePaths::default(),
             tls_cert: None,
             tls_key: None,
             drain_secs: 10,
@@ -351,6 +369,9 @@ pub struct SecuritySection {
     pub ip_deny: Vec<String>,
     /// Proxies whose `X-Forwarded-For` is believed. Default none.
     pub trusted_proxies: Vec<String>,
+    /// Where the IP lists are enforced. Default the engine, the API and
+    /// `/metrics`; not `/health` and `/ready`.
+    pub ip_lists_apply_to: super::IpListSurfaces,
 }
 
 /// `[api]`
@@ -364,9 +385,10 @@ pub struct ApiSection {
     pub keys: Vec<String>,
     /// Keys that may also read and change settings and monitoring. Default none.
     pub admin_keys: Vec<String>,
-    /// Require request signing (`X-Signature` etc.) on every API request.
-    /// Default false.
-    pub require_signature: bool,
+    /// Require request signing (`X-Signature` etc.) on every API request:
+    /// `true` (or `"v1"`) takes `v1` and `v2`, `"v2"` only `v2` (which
+    /// also covers the query string and the body). Default false.
+    pub require_signature: super::RequireSignature,
     /// Accepted age of `X-Request-Timestamp`, either way, in seconds.
     /// Default 300.
     pub signature_window_secs: u64,
@@ -384,7 +406,7 @@ impl Default for ApiSection {
             enabled: true,
             keys: Vec::new(),
             admin_keys: Vec::new(),
-            require_signature: false,
+            require_signature: super::RequireSignature::No,
             signature_window_secs: 300,
             nonce_cache_size: 100_000,
             max_body_bytes: 1_048_576,

@@ -161,24 +161,18 @@ impl Config {
         self.check_auth()?;
         self.check_names_and_lists()?;
         self.check_api_and_limits()?;
+        self.content.check(self.namespaces.keys())?;
         self.check_redis()?;
         self.check_postgres()
     }
 
+    /// The engine paths against the fixed routes (the API's own routes are
+    /// checked by the caller that knows them, see
+    /// [`Config::check_engine_paths`]), and the application rules.
     fn check_path(&self) -> Checked {
-        let p = self.server.path.trim_end_matches('/');
-        let reserved = ["/api", "/health", "/ready", "/metrics"];
-        if p.is_empty()
-            || reserved
-                .iter()
-                .any(|r| p == *r || p.starts_with(&format!("{r}/")))
-        {
-            return bad(format!(
-                "server.path `{}` would hide the HTTP API, /health, /ready or /metrics",
-                self.server.path
-            ));
-        }
-        Ok(())
+        self.check_engine_paths(std::iter::empty())
+            .map_err(ConfigError::Invalid)?;
+        self.check_gateway().map_err(ConfigError::Invalid)
     }
 
     fn check_events(&self) -> Checked {
@@ -207,12 +201,6 @@ impl Config {
     }
 
     fn check_server(&self) -> Checked {
-        if !self.server.path.starts_with('/') {
-            return bad(format!(
-                "server.path `{}` must start with `/`",
-                self.server.path
-            ));
-        }
         if self.server.tls_cert.is_some() != self.server.tls_key.is_some() {
             return bad("server.tls_cert and server.tls_key go together");
         }

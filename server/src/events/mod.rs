@@ -101,6 +101,7 @@ const FAMILIES: &[Family] = &[
 /// Installs the handlers on a new socket, then runs the families' connect
 /// hooks (the welcome events, the user's presence).
 pub fn install(st: &Arc<State>, socket: &Socket) {
+    let rules = st.live();
     for f in FAMILIES {
         for &Event {
             name,
@@ -108,6 +109,11 @@ pub fn install(st: &Arc<State>, socket: &Socket) {
             handler,
         } in f.events
         {
+            // An application rule (`[[proxy]]`, `[[relay]]`) that takes this
+            // event wins over the built-in handler (see `crate::gateway`).
+            if rules.config.app_route(socket.nsp().name(), name).is_some() {
+                continue;
+            }
             let st = st.clone();
             socket.on(name, move |s, data, ack| {
                 let live = st.live();

@@ -2,6 +2,7 @@
 //! binary, talk HTTP to it, and drive `socket.io-client` (node) against it.
 #![allow(dead_code)]
 
+pub mod backend;
 pub mod redis;
 
 use std::path::PathBuf;
@@ -58,6 +59,32 @@ impl Endpoint {
     /// A node socket.io-client connected to `nsp` with `opts`.
     pub async fn client(&self, nsp: &str, opts: Value) -> Client {
         Client::start(&format!("{}{nsp}", self.url()), opts).await
+    }
+
+    /// A client of `/` with a token for `user` (and `role`), or without a
+    /// token when `user` is `None`, once connected.
+    pub async fn connected(&self, user: Option<&str>, role: Option<&str>) -> Client {
+        let opts = match user {
+            Some(u) => serde_json::json!({ "auth": { "token": token(u, role) } }),
+            None => serde_json::json!({}),
+        };
+        let mut c = self.client("/", opts).await;
+        c.connected().await;
+        c
+    }
+
+    /// A JSON request with the test admin key.
+    pub async fn admin(&self, method: &str, path: &str, body: &Value) -> HttpResponse {
+        self.http(
+            method,
+            path,
+            &[
+                ("x-api-key", ADMIN_KEY),
+                ("content-type", "application/json"),
+            ],
+            body.to_string().as_bytes(),
+        )
+        .await
     }
 }
 

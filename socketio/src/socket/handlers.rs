@@ -14,8 +14,13 @@ use crate::runtime::BoxFuture;
 /// An event handler: socket, arguments, and the ack sender if the client asked for one.
 type EventHandler = Arc<dyn Fn(Socket, Data, Option<AckSender>) -> BoxFuture<()> + Send + Sync>;
 type AnyHandler = Arc<dyn Fn(&Socket, &str, &Data) + Send + Sync>;
+/// The handler of events without one of their own: socket, event name,
+/// arguments, ack sender.
+type FallbackHandler =
+    Arc<dyn Fn(Socket, String, Data, Option<AckSender>) -> BoxFuture<()> + Send + Sync>;
 pub(super) type DisconnectHandler = Arc<dyn Fn(&Socket, &DisconnectReason) + Send + Sync>;
 type ErrorHandler = Arc<dyn Fn(&Socket, &Data) + Send + Sync>;
+type RefusedAckHandler = Arc<dyn Fn(&Socket, &str, Option<&Data>, AckSender) + Send + Sync>;
 /// What a packet middleware decides.
 pub type PacketVerdict = Result<(), Option<Data>>;
 type PacketMiddleware = Arc<dyn Fn(&Socket, &str, &Data) -> PacketVerdict + Send + Sync>;
@@ -85,12 +90,14 @@ type NameMap<V> = HashMap<String, V, std::hash::BuildHasherDefault<NameHasher>>;
 #[derive(Default)]
 pub(super) struct Handlers {
     events: NameMap<EventEntry>,
+    fallback: Option<FallbackHandler>,
     any_in: Vec<AnyHandler>,
     any_out: Vec<AnyHandler>,
     packet_mw: Vec<PacketMiddleware>,
     disconnecting: Vec<DisconnectHandler>,
     disconnect: Vec<DisconnectHandler>,
     error: Vec<ErrorHandler>,
+    refused_ack: Option<RefusedAckHandler>,
 }
 
 impl Socket {
@@ -107,10 +114,19 @@ impl Socket {
         let h = self.0.handlers.read().unwrap_or_else(|e| e.into_inner());
         let gen = self.0.handlers_gen.load(Ordering::Acquire);
         let entry = h.events.get(event);
+        let handler = match (entry, &h.fallback) {
+            (Some(e), _) => Some(e.handler.clone()),
+            (None, Some(f)) => {
+                let (f, name) = (f.clone(), event.to_owned());
+                let h: EventHandler = Arc::new(move |s, d, a| f(s, name.clone(), d, a));
+                Some(h)
+            }
+            (None, None) => None,
+        };
         let run = Dispatch {
             mws: h.packet_mw.clone(),
             any_in: h.any_in.clone(),
-            handler: entry.map(|e| e.handler.clone()),
+            handler,
         };
         (run, entry.is_some_and(|e| e.concurrent), gen)
     }
@@ -148,6 +164,20 @@ impl Socket {
         self.handlers().events.insert(event, entry);
     }
 
+    /// Registers the handler of every event that has no handler of its own
+    /// ([`on`](Socket::on)), called with the event's name (replacing a
+    /// previous fallback): the reference's `onAny` with the ack callback,
+    /// for a gateway that routes events by pattern. It runs in arrival
+    /// order like an `on` handler.
+    pub fn on_fallback<F, Fut>(&self, handler: F)
+    where
+        F: Fn(Socket, String, Data, Option<AckSender>) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let handler: FallbackHandler = Arc::new(move |s, n, d, a| Box::pin(handler(s, n, d, a)));
+        self.handlers().fallback = Some(handler);
+    }
+
     /// Removes the handler of `event`.
     pub fn off(&self, event: &str) {
         self.handlers().events.remove(event);
@@ -173,6 +203,19 @@ impl Socket {
         f: impl Fn(&Socket, &str, &Data) -> PacketVerdict + Send + Sync + 'static,
     ) {
         self.handlers().packet_mw.push(Arc::new(f));
+    }
+
+    /// Called when a packet middleware refused an event that asked for an
+    /// acknowledgement, with the event's name, the middleware's error (if
+    /// it gave one) and the ack, so that the client's callback gets an
+    /// answer instead of waiting for its timeout. Without it the ack of a
+    /// refused event is never sent, as in the reference. Replaces a
+    /// previous one.
+    pub fn on_refused_ack(
+        &self,
+        f: impl Fn(&Socket, &str, Option<&Data>, AckSender) + Send + Sync + 'static,
+    ) {
+        self.handlers().refused_ack = Some(Arc::new(f));
     }
 
     /// Called with the error of a packet middleware that refused an event.
@@ -235,7 +278,7 @@ impl Socket {
         } = run;
         for mw in mws {
             if let Err(err) = mw(self, &event, &data) {
-                if let Some(err) = err {
+                if let Some(err) = &err {
                     let listeners = self
                         .0
                         .handlers
@@ -243,7 +286,18 @@ impl Socket {
                         .map(|h| h.error.clone())
                         .unwrap_or_default();
                     for f in listeners {
-                        f(self, &err);
+                        f(self, err);
+                    }
+                }
+                if let Some(ack) = ack {
+                    let refused = self
+                        .0
+                        .handlers
+                        .read()
+                        .ok()
+                        .and_then(|h| h.refused_ack.clone());
+                    if let Some(f) = refused {
+                        f(self, &event, err.as_ref(), ack);
                     }
                 }
                 return None;
