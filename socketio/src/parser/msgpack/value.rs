@@ -400,8 +400,15 @@ impl<'a> Reader<'a> {
     fn map(&mut self, n: usize, depth: usize, bins: &mut Vec<Bytes>) -> Result<Value, ParseError> {
         let depth = depth.checked_sub(1).ok_or(ParseError::Malformed)?;
         let mut o = Map::new();
+        // Keys seen, `undefined` members included: a repeated key (also two
+        // that read alike once made strings) is ambiguous, and the value it
+        // replaced could have carried binary that nothing refers to then.
+        let mut seen = std::collections::HashSet::new();
         for _ in 0..n {
             let k = self.key()?;
+            if n > 1 && !seen.insert(k.clone()) {
+                return Err(ParseError::Malformed);
+            }
             // An `undefined` member is no member, as in JSON.
             match self.value(depth, bins)? {
                 Some(v) => o.insert(k, v),
@@ -445,6 +452,28 @@ mod tests {
 
     fn bin(b: &'static [u8]) -> Bytes {
         Bytes::from_static(b)
+    }
+
+    /// Found by the `pg_attachment` fuzz target: a map that named a key
+    /// twice kept the binary of the value it replaced as an attachment
+    /// nothing referred to, so a re-encoded message lost it.
+    #[test]
+    fn a_repeated_map_key_is_malformed() {
+        for bytes in [
+            "82 a1 61 c4 01 ff a1 61 02",       // {"a": <bin>, "a": 2}
+            "82 a1 61 c4 01 ff a1 61 d4 00 00", // {"a": <bin>, "a": undefined}
+            "82 01 01 a1 31 02",                // {1: 1, "1": 2}: alike as strings
+            "81 a1 61 82 a1 63 01 a1 63 02",    // {"a": {"c": 1, "c": 2}}
+        ] {
+            assert_eq!(
+                decode_value(&hex(bytes), 32, 10),
+                Err(ParseError::Malformed),
+                "{bytes}"
+            );
+        }
+        let (v, bins) = decode_value(&hex("82 a1 61 c4 01 ff a1 62 02"), 32, 10).unwrap();
+        assert_eq!(v, json!({"a": {"_placeholder": true, "num": 0}, "b": 2}));
+        assert_eq!(bins, vec![bin(&[0xff])]);
     }
 
     #[test]
