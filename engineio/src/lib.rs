@@ -76,7 +76,7 @@ pub use hooks::{BoxFuture, Hooks, Refusal, RequestHead, RequestInfo};
 pub use outgoing::Outgoing;
 pub use packet::{Frame, Packet, PacketType};
 pub use session::{Event, PollError, Session, Transmit, UpgradeError};
-pub use sid::{BuildSidHasher, Sid, SidHasher, SidMap, SidSet};
+pub use sid::{BuildSidHasher, Sessions, Sid, SidHasher, SidMap, SidSet};
 pub use str::Str;
 
 #[cfg(feature = "tokio")]

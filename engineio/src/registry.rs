@@ -6,11 +6,11 @@
 //! an await or a handler call. Holds handles only: it must not touch a
 //! session, the driver or the transports, which all sit above it.
 
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
 use crate::config::EngineConfig;
 use crate::hooks::Hooks;
-use crate::sid::{Sid, SidMap};
+use crate::sid::{Sessions, Sid};
 use crate::socket::{Handler, Socket};
 
 /// What every request and driver of one engine shares.
@@ -18,48 +18,39 @@ pub(crate) struct Inner {
     pub(crate) config: EngineConfig,
     pub(crate) handler: Arc<dyn Handler>,
     pub(crate) hooks: Hooks,
-    sessions: Mutex<SidMap<Socket>>,
+    sessions: Sessions<Socket>,
 }
 
 impl Inner {
     pub(crate) fn new(config: EngineConfig, handler: Arc<dyn Handler>, hooks: Hooks) -> Self {
         Inner {
+            sessions: Sessions::new(config.max_sessions),
             config,
             handler,
             hooks,
-            sessions: Mutex::new(SidMap::default()),
         }
     }
 
-    fn sessions(&self) -> MutexGuard<'_, SidMap<Socket>> {
-        self.sessions.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
     pub(crate) fn lookup(&self, sid: &Sid) -> Option<Socket> {
-        self.sessions().get(sid).cloned()
+        self.sessions.lookup(sid)
     }
 
     /// Every registered socket.
     pub(crate) fn sockets(&self) -> Vec<Socket> {
-        self.sessions().values().cloned().collect()
+        self.sessions.all()
     }
 
     /// Number of registered sockets.
     pub(crate) fn len(&self) -> usize {
-        self.sessions().len()
+        self.sessions.len()
     }
 
     /// Registers a socket unless the session cap is reached.
     pub(crate) fn register(&self, socket: &Socket) -> bool {
-        let mut map = self.sessions();
-        if map.len() >= self.config.max_sessions {
-            return false;
-        }
-        map.insert(socket.sid(), socket.clone());
-        true
+        self.sessions.register(socket.sid(), socket.clone())
     }
 
     pub(crate) fn unregister(&self, sid: Sid) {
-        self.sessions().remove(&sid);
+        self.sessions.unregister(sid);
     }
 }

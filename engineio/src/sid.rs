@@ -76,6 +76,65 @@ impl Hasher for SidHasher {
 /// A map keyed by [`Sid`], hashed with [`BuildSidHasher`].
 pub type SidMap<V> = HashMap<Sid, V, BuildSidHasher>;
 
+/// Open sessions by id, at most `cap` of them, behind a short-lived std
+/// lock (never held across an await or a handler call): the registry a
+/// driver keeps of its sessions' handles. Runtime-free, so every driver
+/// shares it.
+#[derive(Debug)]
+pub struct Sessions<T> {
+    cap: usize,
+    map: std::sync::Mutex<SidMap<T>>,
+}
+
+impl<T: Clone> Sessions<T> {
+    /// An empty registry taking at most `cap` sessions.
+    pub fn new(cap: usize) -> Self {
+        Sessions {
+            cap,
+            map: std::sync::Mutex::new(SidMap::default()),
+        }
+    }
+
+    fn map(&self) -> std::sync::MutexGuard<'_, SidMap<T>> {
+        self.map.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The session with this id.
+    pub fn lookup(&self, sid: &Sid) -> Option<T> {
+        self.map().get(sid).cloned()
+    }
+
+    /// Every session.
+    pub fn all(&self) -> Vec<T> {
+        self.map().values().cloned().collect()
+    }
+
+    /// Number of sessions.
+    pub fn len(&self) -> usize {
+        self.map().len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.map().is_empty()
+    }
+
+    /// Registers `value` as `sid` unless the cap is reached (then `false`).
+    pub fn register(&self, sid: Sid, value: T) -> bool {
+        let mut map = self.map();
+        if map.len() >= self.cap {
+            return false;
+        }
+        map.insert(sid, value);
+        true
+    }
+
+    /// Forgets `sid`.
+    pub fn unregister(&self, sid: Sid) {
+        self.map().remove(&sid);
+    }
+}
+
 /// A set of [`Sid`]s, hashed with [`BuildSidHasher`].
 pub type SidSet = HashSet<Sid, BuildSidHasher>;
 
@@ -133,6 +192,20 @@ impl fmt::Debug for Sid {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sessions_stop_at_their_cap() {
+        let reg = Sessions::new(2);
+        let (a, b, c) = (Sid::random(), Sid::random(), Sid::random());
+        assert!(reg.register(a, 1) && reg.register(b, 2));
+        assert!(!reg.register(c, 3), "over the cap");
+        assert_eq!((reg.len(), reg.lookup(&c)), (2, None));
+        reg.unregister(a);
+        assert!(reg.register(c, 3));
+        let mut all = reg.all();
+        all.sort();
+        assert_eq!((all, reg.lookup(&a)), (vec![2, 3], None));
+    }
 
     #[test]
     fn sid_maps_find_every_key_and_spread_the_low_and_high_bits() {

@@ -12,7 +12,7 @@
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_io::{Async, Timer};
@@ -20,8 +20,8 @@ use bytes::Bytes;
 use engineio::hooks::{append_headers, RequestHead};
 use engineio::routing::{self, ErrorCode, Route};
 use engineio::{
-    payload, CloseReason, EngineConfig, Handshake, Hooks, PollError, RequestInfo, Session, Sid,
-    SidMap, Transmit, TransportKind,
+    payload, CloseReason, EngineConfig, Handshake, Hooks, PollError, RequestInfo, Session,
+    Sessions, Sid, Transmit, TransportKind,
 };
 use futures_channel::oneshot;
 use http::header::{self, HeaderValue};
@@ -41,30 +41,21 @@ pub(crate) struct Inner {
     /// The application's request hooks (refusals, response headers).
     pub(crate) hooks: Hooks,
     runtime: SmolRuntime,
-    sessions: Mutex<SidMap<Socket>>,
+    sessions: Sessions<Socket>,
 }
 
 impl Inner {
-    fn sessions(&self) -> MutexGuard<'_, SidMap<Socket>> {
-        self.sessions.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
     fn lookup(&self, sid: &Sid) -> Option<Socket> {
-        self.sessions().get(sid).cloned()
+        self.sessions.lookup(sid)
     }
 
     /// Registers a socket unless the session cap is reached.
     fn register(&self, socket: &Socket) -> bool {
-        let mut map = self.sessions();
-        if map.len() >= self.config.max_sessions {
-            return false;
-        }
-        map.insert(socket.sid(), socket.clone());
-        true
+        self.sessions.register(socket.sid(), socket.clone())
     }
 
     pub(crate) fn unregister(&self, sid: Sid) {
-        self.sessions().remove(&sid);
+        self.sessions.unregister(sid);
     }
 }
 
@@ -105,11 +96,11 @@ impl Engine {
         runtime: &SmolRuntime,
     ) -> Engine {
         Engine(Arc::new(Inner {
+            sessions: Sessions::new(config.max_sessions),
             config,
             handler: Arc::new(handler),
             hooks,
             runtime: runtime.clone(),
-            sessions: Mutex::new(SidMap::default()),
         }))
     }
 
@@ -125,12 +116,12 @@ impl Engine {
 
     /// Every open session.
     pub fn sockets(&self) -> Vec<Socket> {
-        self.0.sessions().values().cloned().collect()
+        self.0.sessions.all()
     }
 
     /// Number of open sessions.
     pub fn session_count(&self) -> usize {
-        self.0.sessions().len()
+        self.0.sessions.len()
     }
 
     /// Closes every session with reason "server shutting down".
