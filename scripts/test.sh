@@ -6,7 +6,8 @@
 # npm from the lock file, against a redis-server they start) and the
 # socketio-postgres ones (Node servers on @socket.io/postgres-adapter, against
 # the PostgreSQL on 127.0.0.1:5432, installed and started when none answers,
-# scripts/postgres.sh); the Autobahn
+# scripts/postgres.sh); headless Chromium tests (Debian's chromium and
+# playwright-core, scripts/browser.sh); the Autobahn
 # WebSocket cases against `conformance ws-echo` (kosoku, pinned, in a venv);
 # the HTTP API against its OpenAPI description (schemathesis, pinned, in a
 # venv); a 2-minute soak (scripts/soak.sh); then a 30-second smoke run of
@@ -31,6 +32,8 @@ fi
 redis-server --version
 echo "==> PostgreSQL on 127.0.0.1:5432, database test (socketio-postgres tests)"
 scripts/postgres.sh
+echo "==> chromium and playwright-core (browser tests: Admin UI, dashboard)"
+scripts/browser.sh
 echo "==> socketio core without tokio (cargo tree)"
 scripts/runtime-free.sh
 echo "==> cargo test --workspace"
