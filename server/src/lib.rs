@@ -12,7 +12,7 @@
 //!
 //! Modules form a DAG (no cycles): at the bottom the pure parts ([`jwt`],
 //! [`signing`], [`ipnet`], [`rate_limit`], [`clock`], [`metrics`], [`monitor`],
-//! [`chat`], [`reply`], [`identity`], [`logfmt`]), then [`config`], [`content`] and [`state`], then
+//! [`chat`], [`reply`], [`identity`], [`logfmt`], [`dashboard`]), then [`config`], [`content`] and [`state`], then
 //! [`events`] and [`api`], then [`gateway`] (the application's backend in
 //! the loop), then [`app`] and [`http`], and [`run`] on top.
 
@@ -25,6 +25,7 @@ pub mod chat;
 pub mod clock;
 pub mod config;
 pub mod content;
+pub mod dashboard;
 pub mod events;
 pub mod gateway;
 pub mod http;

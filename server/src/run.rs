@@ -111,6 +111,7 @@ impl Server {
         let addr = listener.local_addr();
         let (tx, rx) = watch::channel(false);
         let serving = tokio::spawn(crate::http::serve(state.clone(), listener, tls, rx));
+        let sampler = tokio::spawn(sample_dashboard(state.clone()));
         // Ready before the "listening" line: whoever waits for that line may
         // probe /ready at once.
         state.set_ready();
@@ -129,6 +130,7 @@ impl Server {
         // next process, while the connections already open drain.
         let _ = tx.send(true);
         let _ = serving.await;
+        sampler.abort();
         shutdown(&state).await;
     }
 }
@@ -276,6 +278,18 @@ async fn watch_engine(
 
 /// How often [`watch_engine`] looks at the connection.
 const REDIS_WATCH_INTERVAL: Duration = Duration::from_millis(250);
+
+/// Takes a dashboard history sample every `dashboard.sample_secs` (the
+/// first at once) until aborted.
+async fn sample_dashboard(state: Arc<State>) {
+    let secs = state.live().config.dashboard.sample_secs.max(1);
+    let mut every = tokio::time::interval(Duration::from_secs(secs));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        crate::api::sample_dashboard(&state);
+    }
+}
 
 /// Binds `addr` with a listen backlog of 1024 (the std default of 128 drops
 /// SYNs when many clients connect at once, and they retry only after 1 s).

@@ -160,11 +160,12 @@ fn allowed_roles(live: &Live, event: &str) -> Option<Vec<String>> {
 /// every node's (`room` is then one user's or socket's: a short list).
 pub(super) async fn emit(c: &Call<'_>, t: Target, count_cluster: bool) -> Sent {
     let (event, nsp) = (t.event.clone(), t.nsp.name().to_owned());
+    let bytes = t.data.as_ref().map_or(0, crate::reply::json_len);
     let sent = match allowed_roles(c.live, &t.event) {
         Some(roles) => emit_to_roles(c, t, roles).await,
         None => emit_to(c, t, count_cluster).await,
     };
-    record_emit(c, &event, &nsp, sent.n);
+    record_emit(c, &event, &nsp, sent.n, bytes);
     sent
 }
 

@@ -2,7 +2,9 @@
 //! the socket operations (`/api/sockets`, `/api/sockets/{join,leave,
 //! disconnect}`), the CMS webhooks (`/api/webhooks/{strapi,content}`), the admin routes (`/api/settings`, `/api/monitoring/*`), `/health`,
 //! the documents' test and health routes (`/api/socket-test`, `/api/socket/health`,
-//! `/api/monitoring/test`), `/ready`, `/metrics` and the OpenAPI description. Requests authenticate
+//! `/api/monitoring/test`), the dashboard's (`/api/dashboard/{overview,
+//! history,events}`, and its page `/dashboard`, see [`crate::dashboard`]),
+//! `/ready`, `/metrics` and the OpenAPI description. Requests authenticate
 //! with `X-API-Key` (and optionally a signature, see [`crate::signing`]),
 //! are rate limited per key, and every error has the documents' shape
 //! `{"success":false,"error","code","requestId"}`.
@@ -10,10 +12,12 @@
 //! This module holds the route table ([`ROUTES`]: path, method, access,
 //! handler), the router, authentication and the request helpers the
 //! handlers share; each route is one handler function in [`emit`],
-//! [`sockets`], [`admin`], [`status`] or [`webhooks`]. It answers requests the HTTP front
+//! [`sockets`], [`admin`], [`status`], [`testing`], [`dashboard`] or
+//! [`webhooks`]. It answers requests the HTTP front
 //! ([`crate::http`]) hands it and must not reach back into the front.
 
 mod admin;
+mod dashboard;
 mod emit;
 mod sockets;
 mod status;
@@ -35,12 +39,14 @@ use sha2::{Digest, Sha256};
 use socketio::Namespace;
 
 use crate::config::RequireSignature;
+use crate::dashboard::recorder::{Kind, Record};
 use crate::monitor::iso8601;
 use crate::rate_limit::limit_key;
 use crate::reply::{failure, json, too_many};
 use crate::signing::{self, SignedHeaders, SigningPolicy};
 use crate::state::{lock, Live, State};
 
+pub use dashboard::{sample as sample_dashboard, MAX_LISTED_ROOMS};
 pub use sockets::MAX_LISTED_SOCKETS;
 pub use status::OPENAPI;
 
@@ -193,6 +199,24 @@ const ROUTES: &[Route] = &[
         Access::Admin,
         later!(testing::monitoring_test),
     ),
+    route(
+        "/api/dashboard/overview",
+        Method::GET,
+        Access::Admin,
+        later!(dashboard::overview),
+    ),
+    now(
+        "/api/dashboard/history",
+        Method::GET,
+        Access::Admin,
+        dashboard::history,
+    ),
+    now(
+        "/api/dashboard/events",
+        Method::GET,
+        Access::Admin,
+        dashboard::events,
+    ),
     now(
         "/api/socket/health",
         Method::GET,
@@ -233,9 +257,11 @@ pub fn route_paths() -> impl Iterator<Item = &'static str> {
 }
 
 /// Whether `path` is one of the API's own routes (or `/health`, `/ready`,
-/// `/metrics`), which win over an engine path around them.
+/// `/metrics`, the dashboard's pages when on), which win over an engine
+/// path around them.
 pub fn is_route(live: &Live, path: &str) -> bool {
     matches!(path, "/health" | "/ready" | "/metrics")
+        || (live.config.dashboard.enabled && crate::dashboard::PATHS.contains(&path))
         || (live.config.api.enabled && ROUTES.iter().any(|r| r.path == path))
 }
 
@@ -330,6 +356,7 @@ pub async fn handle(
     let route_label = match path.as_str() {
         "/health" | "/ready" | "/metrics" => path.clone(),
         p if live.config.api.enabled && ROUTES.iter().any(|r| r.path == p) => p.to_owned(),
+        p if crate::dashboard::PATHS.contains(&p) => "/dashboard".to_owned(),
         _ => "other".to_owned(),
     };
     let surfaces = live.config.security.ip_lists_apply_to;
@@ -359,6 +386,9 @@ pub async fn handle(
             Ok(()) => status::metrics(st),
             Err(e) => api_error(&e, &id),
         },
+        p if live.config.dashboard.enabled && crate::dashboard::PATHS.contains(&p) => {
+            dashboard_page(&req, p, &id)
+        }
         p if p.starts_with("/api/") && live.config.api.enabled => {
             match api(st, live, ip, req).await {
                 Ok(r) => r,
@@ -378,13 +408,37 @@ pub async fn handle(
     if let Ok(v) = HeaderValue::from_str(&id) {
         resp.headers_mut().insert("x-request-id", v);
     }
-    if resp.status() == StatusCode::METHOD_NOT_ALLOWED {
+    if resp.status() == StatusCode::METHOD_NOT_ALLOWED
+        && !resp.headers().contains_key(header::ALLOW)
+    {
         // RFC 9110 section 15.5.6: a 405 lists the methods the target takes.
         if let Ok(v) = HeaderValue::from_str(&allowed_methods(&path)) {
             resp.headers_mut().insert(header::ALLOW, v);
         }
     }
     resp
+}
+
+/// The dashboard's page or asset `path` (GET and HEAD; no key: the page
+/// holds no data).
+fn dashboard_page(req: &Request<Incoming>, path: &str, id: &str) -> Response<Full<Bytes>> {
+    let page = (req.method() == Method::GET || req.method() == Method::HEAD)
+        .then(|| crate::dashboard::asset(path))
+        .flatten();
+    match page {
+        Some(r) => r,
+        None => {
+            let e = ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "METHOD_NOT_ALLOWED",
+                format!("{} is not allowed on {path}", req.method()),
+            );
+            let mut r = error_response(&e, id);
+            r.headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+            r
+        }
+    }
 }
 
 /// The methods of the routes on `path`, for the `Allow` header of a 405.
@@ -759,9 +813,18 @@ fn namespace_of(st: &State, b: &Value) -> Result<Namespace, ApiError> {
     }
 }
 
-/// Counts an event the API emitted in the event statistics, and logs it
-/// when `monitoring.event_logging` is on.
-fn record_emit(c: &Call, event: &str, nsp: &str, recipients: usize) {
+/// Counts an event the API emitted (a payload of `bytes`) in the event
+/// statistics, logs it when `monitoring.event_logging` is on, and adds it
+/// to the dashboard's event log.
+fn record_emit(c: &Call, event: &str, nsp: &str, recipients: usize, bytes: usize) {
+    c.st.dashboard_record(c.live, || Record {
+        kind: Kind::Out,
+        event,
+        namespace: nsp,
+        socket_id: None,
+        bytes,
+        recipients: Some(recipients),
+    });
     let m = &c.live.config.monitoring;
     c.st.monitor.count(event, m.max_event_types);
     if m.event_logging {
