@@ -405,6 +405,13 @@ fn check_event_limit(live: &Live, socket: &Socket) -> Result<(), Duration> {
     lock(&conn.limiter).check(limit, burst, conn.clock.now())
 }
 
+/// The Engine.IO socket `s` rides on (`None` for a connection of another
+/// kind).
+pub fn engine_of(s: &Socket) -> Option<&engineio::Socket> {
+    let c = s.conn().as_any()?.downcast_ref::<Counted>()?;
+    Some(&c.socket)
+}
+
 /// An engine connection: counts the bytes the Socket.IO layer sends and
 /// the sends a full send buffer refuses, and holds the connection's event
 /// limiter (shared by its namespace sockets).

@@ -29,7 +29,7 @@ pub const MAX_LISTED_ROOMS: usize = 500;
 /// The Engine.IO session and transport of the connection `s` rides on
 /// (`None` for a connection of another runtime).
 fn transport_of(s: &Socket) -> Option<(engineio::Sid, engineio::TransportKind)> {
-    let e = s.conn().as_any()?.downcast_ref::<engineio::Socket>()?;
+    let e = crate::app::engine_of(s)?;
     Some((e.sid(), e.transport()))
 }
 
@@ -156,9 +156,35 @@ async fn cluster(c: &Call<'_>) -> Result<Value, ApiError> {
     Ok(v)
 }
 
-/// `GET /api/dashboard/overview`.
+/// The newest history samples and log entries a poller has not seen:
+/// `samples` taken after `?since=` (ms), `logEntries` numbered `?after=` or
+/// later (at most [`POLL_EVENTS`]); each only when asked for. One request
+/// then keeps a page current (the key's `api_requests_per_minute` is
+/// shared with everything else it does).
+fn news(c: &Call, body: &mut Value) -> Result<(), ApiError> {
+    if let Some(since) = query_opt(c, "since")? {
+        let samples: Vec<_> =
+            c.st.dashboard
+                .history()
+                .into_iter()
+                .filter(|s| s.timestamp > since)
+                .collect();
+        body["samples"] = json!(samples);
+    }
+    if let Some(after) = query_opt(c, "after")? {
+        body["logEntries"] = json!(c.st.dashboard.entries(after, POLL_EVENTS));
+    }
+    Ok(())
+}
+
+/// Most log entries `overview?after=` answers.
+pub const POLL_EVENTS: usize = 500;
+
+/// `GET /api/dashboard/overview?since=&after=`.
 pub(super) async fn overview(c: &Call<'_>) -> Answer {
     enabled(c)?;
+    let mut news_body = json!({});
+    news(c, &mut news_body)?;
     let st = c.st;
     let t = totals(st);
     let mut body = sockets_and_rooms(st);
@@ -182,6 +208,11 @@ pub(super) async fn overview(c: &Call<'_>) -> Answer {
     body["cluster"] = cluster(c).await?;
     body["eventLog"] = json!({ "entries": log_len, "capacity": d.event_log, "nextSeq": next_seq });
     body["sampleSecs"] = d.sample_secs.into();
+    for k in ["samples", "logEntries"] {
+        if let Some(v) = news_body.get_mut(k) {
+            body[k] = v.take();
+        }
+    }
     ok(body)
 }
 
@@ -197,15 +228,19 @@ pub(super) fn history(c: &Call) -> Answer {
     }))
 }
 
-/// A number in the query, `default` when absent.
-fn query_number(c: &Call, name: &str, default: u64) -> Result<u64, ApiError> {
+/// A number in the query, if there.
+fn query_opt(c: &Call, name: &str) -> Result<Option<u64>, ApiError> {
     engineio::query::param(&c.query, name)
         .map(|v| {
             v.parse::<u64>()
                 .map_err(|_| ApiError::bad(format!("`{name}` must be a non-negative integer")))
         })
         .transpose()
-        .map(|v| v.unwrap_or(default))
+}
+
+/// A number in the query, `default` when absent.
+fn query_number(c: &Call, name: &str, default: u64) -> Result<u64, ApiError> {
+    query_opt(c, name).map(|v| v.unwrap_or(default))
 }
 
 /// `GET /api/dashboard/events?after=&limit=`: the newest `limit` entries

@@ -38,6 +38,7 @@
       super((body && body.error) || "HTTP " + status);
       this.status = status;
       this.code = body && body.code;
+      this.retryAfter = body && body.retryAfter;
     }
   }
 
@@ -103,7 +104,8 @@
     nextSeq = 0;
     $("events").textContent = "";
     renderOverview(first);
-    await poll();
+    await loadAll();
+    timer = setTimeout(poll, POLL_MS);
   }
 
   function signOut(message) {
@@ -127,28 +129,52 @@
 
   // ---- polling ------------------------------------------------------------
 
+  // At sign-in the whole history and log are read once; after that one
+  // request per POLL_MS (the overview, with the samples and log entries
+  // newer than those already shown) keeps the page current, so the page
+  // spends about 30 of the key's api_requests_per_minute.
+  let samples = [];
+  let historyCapacity = 300;
+
+  async function loadAll() {
+    const [history, events] = await Promise.all([
+      api("/api/dashboard/history"),
+      api("/api/dashboard/events?limit=" + MAX_LOG_ROWS),
+    ]);
+    samples = history.samples;
+    historyCapacity = history.capacity;
+    renderHistory();
+    renderEvents(events.events, events.nextSeq);
+  }
+
+  let inFlight = false;
+
   async function poll() {
+    if (inFlight || !auth) return;
     clearTimeout(timer);
-    if (!auth) return;
+    inFlight = true;
+    let wait = POLL_MS;
     try {
-      const [overview, history, events] = await Promise.all([
-        api("/api/dashboard/overview"),
-        api("/api/dashboard/history"),
-        api("/api/dashboard/events?after=" + nextSeq + "&limit=" + MAX_LOG_ROWS),
-      ]);
-      renderOverview(overview);
-      renderHistory(history);
-      renderEvents(events);
+      const since = samples.length ? samples[samples.length - 1].timestamp : 0;
+      const o = await api("/api/dashboard/overview?since=" + since + "&after=" + nextSeq);
+      renderOverview(o);
+      samples = samples.concat(o.samples);
+      if (samples.length > historyCapacity) samples = samples.slice(samples.length - historyCapacity);
+      renderHistory();
+      renderEvents(o.logEntries, nextSeq);
       $("updated").textContent = "updated " + new Date().toLocaleTimeString();
     } catch (err) {
       if (err.status === 401 || err.status === 403) {
         signOut(explain(err));
         return;
       }
-      setStatus("unreachable", "pill-warn");
+      if (err.status === 429 && err.retryAfter) wait = Math.max(POLL_MS, err.retryAfter * 1000);
+      setStatus(err.status === 429 ? "rate limited" : "unreachable", "pill-warn");
       $("updated").textContent = explain(err);
+    } finally {
+      inFlight = false;
     }
-    if (auth) timer = setTimeout(poll, POLL_MS);
+    if (auth) timer = setTimeout(poll, wait);
   }
 
   // ---- rendering ----------------------------------------------------------
@@ -249,8 +275,8 @@
     if (cl.connected !== undefined) fact("Connection", cl.connected ? "connected" : "disconnected");
   }
 
-  function renderHistory(h) {
-    const s = h.samples;
+  function renderHistory() {
+    const s = samples;
     drawPlot($("plot-events"), s, [
       { key: "inPerSecond", label: "in / s", color: "#4f9cff" },
       { key: "outPerSecond", label: "out / s", color: "#f5a524" },
@@ -269,12 +295,13 @@
     return span;
   }
 
-  function renderEvents(e) {
+  // Adds `entries` (oldest first) on top of the log table; without entries
+  // `next` (the number the server gives its next entry) is where to go on.
+  function renderEvents(entries, next) {
     const body = $("events");
     const empty = body.querySelector("td.empty");
     if (empty) body.textContent = "";
-    // Entries arrive oldest first; the table shows the newest on top.
-    for (const x of e.events) {
+    for (const x of entries) {
       const when = new Date(x.timestamp).toLocaleTimeString();
       const who = x.socketId || (x.recipients !== undefined ? "→ " + x.recipients + " sockets" : "");
       body.insertBefore(
@@ -282,7 +309,7 @@
         body.firstChild
       );
     }
-    nextSeq = e.nextSeq;
+    nextSeq = entries.length ? entries[entries.length - 1].seq + 1 : Math.max(nextSeq, next);
     while (body.children.length > logCapacity) body.removeChild(body.lastChild);
     if (body.children.length === 0) fill("events", [], 6, "no events yet");
   }
