@@ -260,3 +260,43 @@ async fn disabled_it_is_not_served() {
         assert_eq!(r.status, 404, "{path}");
     }
 }
+
+/// The page in headless Chromium (server/tests/browser/dashboard.mjs:
+/// playwright-core and Debian's `chromium`, installed by scripts/browser.sh):
+/// it loads, refuses a wrong key, signs in, shows the JSON's numbers,
+/// follows a client that connects, and its test actions reach that client.
+/// The screenshot goes to target/browser-shots/dashboard.png.
+#[tokio::test]
+async fn the_page_works_in_headless_chromium() {
+    let s = InProc::start(&format!("{POLLING}[dashboard]\nsample_secs = 1\n")).await;
+    let dir = env!("CARGO_MANIFEST_DIR");
+    let script = format!("{dir}/tests/browser/dashboard.mjs");
+    assert!(
+        std::path::Path::new(&format!("{dir}/tests/browser/node_modules/playwright-core")).exists(),
+        "playwright-core is missing: run scripts/browser.sh"
+    );
+    let shot = std::path::Path::new(dir).join("../target/browser-shots/dashboard.png");
+    let _ = std::fs::remove_file(&shot);
+    let user = "browser-user-7";
+    let run = tokio::process::Command::new("node")
+        .arg(&script)
+        .arg(s.url())
+        .arg(ADMIN_KEY)
+        .arg(common::token(user, None))
+        .arg(user)
+        .arg(&shot)
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(180), run)
+        .await
+        .expect("dashboard.mjs did not finish in 180 s")
+        .expect("node");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "dashboard.mjs failed:\n{text}");
+    assert!(text.contains("dashboard.mjs: ok"), "{text}");
+    assert!(shot.exists(), "no screenshot at {}", shot.display());
+}

@@ -360,16 +360,17 @@
       g.fillText(new Date(t0).toLocaleTimeString(), pad.left, h - 6);
       g.textAlign = "right";
       g.fillText(new Date(t1).toLocaleTimeString(), pad.left + pw, h - 6);
-      for (const d of series) {
+      // Earlier series are drawn wider, so that equal values stay visible.
+      series.forEach((d, k) => {
         g.strokeStyle = d.color;
-        g.lineWidth = 2;
+        g.lineWidth = 2 + (series.length - 1 - k) * 1.5;
         g.beginPath();
         samples.forEach((s, i) => {
           if (i === 0) g.moveTo(x(s.timestamp), y(s[d.key]));
           else g.lineTo(x(s.timestamp), y(s[d.key]));
         });
         g.stroke();
-      }
+      });
     } else {
       g.textAlign = "center";
       g.fillText("waiting for the first sample…", pad.left + pw / 2, pad.top + ph / 2);
@@ -399,7 +400,7 @@
 
   function label(v) {
     if (v >= 1000) return fmt.format(Math.round(v));
-    return String(Math.round(v * 10) / 10);
+    return String(Math.round(v * 100) / 100);
   }
 
   // ---- test actions -------------------------------------------------------
