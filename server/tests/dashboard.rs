@@ -252,6 +252,41 @@ async fn the_event_log_is_bounded() {
 }
 
 #[tokio::test]
+async fn sockets_are_counted_by_transport() {
+    let s = InProc::start(POLLING).await;
+    let mut ws = s.client("/", json!({ "transports": ["websocket"] })).await;
+    let mut lp = s.client("/", json!({ "transports": ["polling"] })).await;
+    ws.connected().await;
+    lp.connected().await;
+    let o = until(&s, ROUTES[0], "both counted", |o| {
+        o["connections"]["sockets"] == 2
+    })
+    .await;
+    let c = &o["connections"];
+    assert_eq!(
+        (c["websocket"].as_u64(), c["polling"].as_u64()),
+        (Some(1), Some(1)),
+        "{o}"
+    );
+    assert_eq!(c["engine"], 2);
+}
+
+#[tokio::test]
+async fn a_cluster_shows_its_nodes() {
+    let redis = common::redis::Redis::start().await;
+    let cfg = format!(
+        "{POLLING}[redis]\nenabled = true\nurl = \"{}\"\nrequests_timeout_ms = 2000\n",
+        redis.url()
+    );
+    let (a, _b) = (InProc::start(&cfg).await, InProc::start(&cfg).await);
+    let o = until(&a, ROUTES[0], "two nodes", |o| o["cluster"]["nodes"] == 2).await;
+    let c = &o["cluster"];
+    assert_eq!(c["mode"], "redis", "{o}");
+    assert_eq!(c["connected"], true);
+    assert!(!c["serverId"].as_str().unwrap().is_empty(), "{o}");
+}
+
+#[tokio::test]
 async fn disabled_it_is_not_served() {
     let s = InProc::start("[dashboard]\nenabled = false\n").await;
     assert_eq!(s.http("GET", "/dashboard", &[], b"").await.status, 404);
