@@ -79,6 +79,9 @@ async fn the_page_loads_without_a_key_with_security_headers() {
     let css = s.http("GET", "/dashboard/app.css", &[], b"").await;
     assert_eq!(css.status, 200);
     assert!(header(&css, "content-type").starts_with("text/css"));
+    let head = s.http("HEAD", "/dashboard", &[], b"").await;
+    assert_eq!(head.status, 200);
+    assert!(head.body.is_empty());
     let post = s.http("POST", "/dashboard", &[], b"").await;
     assert_eq!(post.status, 405);
     assert_eq!(header(&post, "allow"), "GET, HEAD");

@@ -5,7 +5,9 @@
 //!
 //! Bookkeeping only: callers pass the limits and the times; must not read
 //! the settings, the clock or the server state. Each structure is one
-//! mutex held for a push or a copy, never across an await.
+//! mutex held for a push or a copy, never across an await: recording an
+//! event takes the log's mutex once (set `dashboard.event_log = 0` to
+//! record none).
 
 use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard};
@@ -145,18 +147,13 @@ impl Recorder {
     /// Appends `r` at `now_ms`, keeping the last `max` entries (none when
     /// `max` is 0).
     pub fn record(&self, r: Record<'_>, now_ms: u64, max: usize) {
-        let mut log = lock(&self.log);
         if max == 0 {
-            log.entries.clear();
+            lock(&self.log).entries.clear();
             return;
         }
-        while log.entries.len() >= max {
-            log.entries.pop_front();
-        }
-        let seq = log.next_seq;
-        log.next_seq += 1;
-        log.entries.push_back(Entry {
-            seq,
+        // Built before the lock: only the push is under it.
+        let mut entry = Entry {
+            seq: 0,
             timestamp: now_ms,
             kind: r.kind,
             event: r.event.to_owned(),
@@ -164,7 +161,14 @@ impl Recorder {
             socket_id: r.socket_id.map(str::to_owned),
             bytes: r.bytes,
             recipients: r.recipients,
-        });
+        };
+        let mut log = lock(&self.log);
+        while log.entries.len() >= max {
+            log.entries.pop_front();
+        }
+        entry.seq = log.next_seq;
+        log.next_seq += 1;
+        log.entries.push_back(entry);
     }
 
     /// The newest `limit` entries numbered at least `after`, oldest first.
