@@ -11,9 +11,8 @@ use engineio::Sid;
 use serde_json::{json, Value};
 use socketio::Namespace;
 
-use super::{
-    namespace_of, ok, present, record_emit, room_of, socket_id, user_id, Answer, ApiError, Call,
-};
+use super::{namespace_of, ok, present, room_of, socket_id, user_id, Answer, ApiError, Call};
+use crate::dashboard::recorder::{Kind, Record};
 use crate::identity::{role_room, user_room};
 use crate::state::{Live, State};
 
@@ -281,5 +280,28 @@ fn payload(data: Option<Value>) -> socketio::Data {
     match data {
         Some(v) => socketio::Data::from(v),
         None => socketio::Data::new(),
+    }
+}
+
+/// Counts an event the API emitted (a payload of `bytes`) in the event
+/// statistics, logs it when `monitoring.event_logging` is on, and adds it
+/// to the dashboard's event log.
+pub(super) fn record_emit(c: &Call, event: &str, nsp: &str, recipients: usize, bytes: usize) {
+    c.st.dashboard_record(c.live, || Record {
+        kind: Kind::Out,
+        event,
+        namespace: nsp,
+        socket_id: None,
+        bytes,
+        recipients: Some(recipients),
+    });
+    let m = &c.live.config.monitoring;
+    c.st.monitor.count(event, m.max_event_types);
+    if m.event_logging {
+        c.st.monitor.log(
+            event,
+            json!({ "namespace": nsp, "recipients": recipients, "source": "api" }),
+            m.max_event_log,
+        );
     }
 }

@@ -39,7 +39,6 @@ use sha2::{Digest, Sha256};
 use socketio::Namespace;
 
 use crate::config::RequireSignature;
-use crate::dashboard::recorder::{Kind, Record};
 use crate::monitor::iso8601;
 use crate::rate_limit::limit_key;
 use crate::reply::{failure, json, too_many};
@@ -387,7 +386,7 @@ pub async fn handle(
             Err(e) => api_error(&e, &id),
         },
         p if live.config.dashboard.enabled && crate::dashboard::PATHS.contains(&p) => {
-            dashboard_page(&req, p, &id)
+            crate::dashboard::page(req.method(), p, &id)
         }
         p if p.starts_with("/api/") && live.config.api.enabled => {
             match api(st, live, ip, req).await {
@@ -417,28 +416,6 @@ pub async fn handle(
         }
     }
     resp
-}
-
-/// The dashboard's page or asset `path` (GET and HEAD; no key: the page
-/// holds no data).
-fn dashboard_page(req: &Request<Incoming>, path: &str, id: &str) -> Response<Full<Bytes>> {
-    let page = (req.method() == Method::GET || req.method() == Method::HEAD)
-        .then(|| crate::dashboard::asset(path))
-        .flatten();
-    match page {
-        Some(r) => r,
-        None => {
-            let e = ApiError::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "METHOD_NOT_ALLOWED",
-                format!("{} is not allowed on {path}", req.method()),
-            );
-            let mut r = error_response(&e, id);
-            r.headers_mut()
-                .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
-            r
-        }
-    }
 }
 
 /// The methods of the routes on `path`, for the `Allow` header of a 405.
@@ -810,29 +787,6 @@ fn namespace_of(st: &State, b: &Value) -> Result<Namespace, ApiError> {
         Some(Value::String(n)) if n.starts_with('/') => namespace(st, n),
         Some(Value::String(n)) => namespace(st, &format!("/{n}")),
         Some(_) => Err(ApiError::bad("`namespace` must be a string")),
-    }
-}
-
-/// Counts an event the API emitted (a payload of `bytes`) in the event
-/// statistics, logs it when `monitoring.event_logging` is on, and adds it
-/// to the dashboard's event log.
-fn record_emit(c: &Call, event: &str, nsp: &str, recipients: usize, bytes: usize) {
-    c.st.dashboard_record(c.live, || Record {
-        kind: Kind::Out,
-        event,
-        namespace: nsp,
-        socket_id: None,
-        bytes,
-        recipients: Some(recipients),
-    });
-    let m = &c.live.config.monitoring;
-    c.st.monitor.count(event, m.max_event_types);
-    if m.event_logging {
-        c.st.monitor.log(
-            event,
-            json!({ "namespace": nsp, "recipients": recipients, "source": "api" }),
-            m.max_event_log,
-        );
     }
 }
 

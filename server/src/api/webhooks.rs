@@ -11,7 +11,8 @@ use std::sync::atomic::Ordering;
 
 use serde_json::{json, Value};
 
-use super::{namespace, ok, record_emit, Answer, ApiError, Call};
+use super::emit::record_emit;
+use super::{namespace, ok, Answer, ApiError, Call};
 use crate::content::{self, EntryChange, Outcome, Webhook};
 use crate::identity::role_room;
 

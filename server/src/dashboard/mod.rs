@@ -17,11 +17,11 @@ pub mod recorder;
 
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
-use http::Response;
+use http::{Method, Response, StatusCode};
 use http_body_util::Full;
 use socketio::Data;
 
-use crate::reply::json_len;
+use crate::reply::{failure, json, json_len};
 
 /// The page's paths: the page itself and its two assets.
 pub const PATHS: [&str; 4] = [
@@ -41,6 +41,26 @@ const STYLE: &str = include_str!("assets/app.css");
 pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
 img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; \
 frame-ancestors 'none'";
+
+/// The answer to `method` on `path`, one of [`PATHS`]: the page or asset
+/// for GET and HEAD (no key: the page holds no data), else 405 with
+/// `Allow` and the API's error body (`request_id` its `requestId`).
+pub fn page(method: &Method, path: &str, request_id: &str) -> Response<Full<Bytes>> {
+    let found = (method == Method::GET || method == Method::HEAD)
+        .then(|| asset(path))
+        .flatten();
+    found.unwrap_or_else(|| {
+        let mut body = failure(
+            "METHOD_NOT_ALLOWED",
+            &format!("{method} is not allowed on {path}"),
+        );
+        body["requestId"] = request_id.into();
+        let mut r = json(StatusCode::METHOD_NOT_ALLOWED, &body);
+        r.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        r
+    })
+}
 
 /// The response for one of [`PATHS`], `None` for another path (the page
 /// names its assets by absolute path, so it works with or without the
@@ -88,7 +108,6 @@ pub fn payload_bytes(data: &Data) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use http::StatusCode;
 
     #[test]
     fn pages_and_headers() {
