@@ -1,7 +1,8 @@
 //! `socketio-server`: a standalone Socket.IO gateway built on the `socketio`
 //! and `engineio` crates: layered configuration, JWT authentication with
 //! role permissions, rate limits, IP lists, an HTTP API (push, broadcast,
-//! room, status, settings, monitoring), the application's backend in the
+//! room, status, settings, monitoring), a live dashboard at `/dashboard`
+//! ([`dashboard`]), the application's backend in the
 //! loop ([`gateway`]: event proxy, connection proxy, relay), several engine
 //! paths on one port, Prometheus metrics, graceful shutdown and clustering
 //! over Redis (`[redis]`, through `socketio_redis`). The binary is `src/main.rs`; this library holds its parts so

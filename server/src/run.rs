@@ -136,7 +136,7 @@ impl Server {
 }
 
 /// What is live, one line each: API keys, JWT secrets, CORS origins, the
-/// cluster (counts and names only, never a secret).
+/// cluster, the dashboard (counts and names only, never a secret).
 pub fn startup_summary(c: &Config) -> Vec<String> {
     let api = &c.api;
     let keys = match (api.keys.len(), api.admin_keys.len()) {
@@ -180,7 +180,16 @@ pub fn startup_summary(c: &Config) -> Vec<String> {
     } else {
         "cluster: off (a single node)".to_owned()
     };
-    vec![keys, jwt, origins, cluster]
+    let dashboard = match (c.dashboard.enabled, c.api.enabled, c.api.admin_keys.len()) {
+        (false, _, _) => "dashboard: off (dashboard.enabled = false)".to_owned(),
+        (true, false, _) => "dashboard: /dashboard, but its data needs the HTTP API (api.enabled)".to_owned(),
+        (true, true, 0) => "dashboard: /dashboard, but no admin key can sign in (set api.admin_keys)".to_owned(),
+        (true, true, _) => format!(
+            "dashboard: /dashboard (sign in with an admin key; event log {} entries, history {} samples every {} s)",
+            c.dashboard.event_log, c.dashboard.history, c.dashboard.sample_secs
+        ),
+    };
+    vec![keys, jwt, origins, cluster, dashboard]
 }
 
 /// The checks of a validated config that need the HTTP API's routes: an
