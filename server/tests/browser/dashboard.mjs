@@ -2,8 +2,8 @@
 // playwright-core): the page loads without a key and without console or
 // CSP errors, refuses a wrong key, signs in with the admin key, shows the
 // numbers the server's JSON reports, updates when a socket.io-client
-// connects, and its test actions (send to a user, broadcast) reach that
-// client. A screenshot is written to SHOT.
+// connects, and its test actions (send to a user, broadcast, emit the
+// online-user list) reach that client. A screenshot is written to SHOT.
 //
 // Usage: node dashboard.mjs BASE_URL ADMIN_KEY USER_TOKEN USER_ID SHOT
 // (run by server/tests/dashboard.rs). Prints progress lines; exits 0 when
@@ -142,6 +142,14 @@ async function run(browser) {
   check(data.message === "broadcast from the dashboard test", "broadcast's message");
   await textIs(page, "#events", (t) => t.includes("testMessage"), "the emit in the event log");
   log("broadcast reached the client");
+
+  // Test action: emit the online-user list (the signed-in user is on it).
+  await page.selectOption("#test-action", "emitOnlineUsers");
+  got = nextEvent(client, "getOnlineUsers");
+  await page.click("#test-send");
+  data = await got;
+  check(Array.isArray(data) && data.includes(userId), "getOnlineUsers lists the user: " + JSON.stringify(data));
+  log("emitOnlineUsers reached the client");
 
   // The plots have been drawn (some pixels in a series colour).
   await page.waitForTimeout(2500);
