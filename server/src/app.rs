@@ -22,6 +22,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::clock::Clock;
 use crate::config::{Config, PacketParser, SlowClient, Transport};
+use crate::dashboard::payload_bytes;
+use crate::dashboard::recorder::{Kind, Record};
 use crate::gateway::Gateway;
 use crate::identity::{bind_user, now_secs, token, user_of, User};
 use crate::monitor::OTHER;
@@ -264,8 +266,17 @@ fn on_connection(st: &Arc<State>, gw: &Arc<Gateway>, socket: Socket) {
             m,
         );
     }
+    let sid = socket.id();
+    st.dashboard_record(&live, || Record {
+        kind: Kind::Connect,
+        event: "connect",
+        namespace: &ns,
+        socket_id: Some(sid.as_str()),
+        bytes: 0,
+        recipients: None,
+    });
     let st2 = st.clone();
-    socket.use_packet(move |s, event, _| on_packet(&st2, s, event));
+    socket.use_packet(move |s, event, data| on_packet(&st2, s, event, data));
     socket.on_refused_ack(answer_refused_ack);
     let st2 = st.clone();
     socket.on_disconnect(move |s, reason| on_disconnect(&st2, s, reason));
@@ -275,7 +286,7 @@ fn on_connection(st: &Arc<State>, gw: &Arc<Gateway>, socket: Socket) {
 
 /// Every event of a socket: counted, logged, and refused with the `error`
 /// event over the connection's event limit.
-fn on_packet(st: &State, s: &Socket, event: &str) -> PacketVerdict {
+fn on_packet(st: &State, s: &Socket, event: &str, data: &Data) -> PacketVerdict {
     st.metrics
         .events_received_total
         .fetch_add(1, Ordering::Relaxed);
@@ -292,6 +303,15 @@ fn on_packet(st: &State, s: &Socket, event: &str) -> PacketVerdict {
             mon.max_event_log,
         );
     }
+    let (sid, nsp) = (s.id(), s.nsp());
+    st.dashboard_record(&live, || Record {
+        kind: Kind::In,
+        event: name,
+        namespace: nsp.name(),
+        socket_id: Some(sid.as_str()),
+        bytes: payload_bytes(data),
+        recipients: None,
+    });
     match check_event_limit(&live, s) {
         Ok(()) => Ok(()),
         Err(retry) => {
@@ -341,6 +361,15 @@ fn on_disconnect(st: &Arc<State>, s: &Socket, reason: &DisconnectReason) {
         let m = live.config.monitoring.max_event_log;
         st.monitor.log("disconnect", json!({ "namespace": s.nsp().name(), "socketId": s.id().as_str(), "reason": reason.as_str() }), m);
     }
+    let (sid, nsp) = (s.id(), s.nsp());
+    st.dashboard_record(&live, || Record {
+        kind: Kind::Disconnect,
+        event: reason.as_str(),
+        namespace: nsp.name(),
+        socket_id: Some(sid.as_str()),
+        bytes: 0,
+        recipients: None,
+    });
 }
 
 /// Longest event name recorded in statistics, logs and error replies;
@@ -374,6 +403,13 @@ fn check_event_limit(live: &Live, socket: &Socket) -> Result<(), Duration> {
         return Ok(());
     };
     lock(&conn.limiter).check(limit, burst, conn.clock.now())
+}
+
+/// The Engine.IO socket `s` rides on (`None` for a connection of another
+/// kind).
+pub fn engine_of(s: &Socket) -> Option<&engineio::Socket> {
+    let c = s.conn().as_any()?.downcast_ref::<Counted>()?;
+    Some(&c.socket)
 }
 
 /// An engine connection: counts the bytes the Socket.IO layer sends and

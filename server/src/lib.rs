@@ -1,7 +1,8 @@
 //! `socketio-server`: a standalone Socket.IO gateway built on the `socketio`
 //! and `engineio` crates: layered configuration, JWT authentication with
 //! role permissions, rate limits, IP lists, an HTTP API (push, broadcast,
-//! room, status, settings, monitoring), the application's backend in the
+//! room, status, settings, monitoring), a live dashboard at `/dashboard`
+//! ([`dashboard`]), the application's backend in the
 //! loop ([`gateway`]: event proxy, connection proxy, relay), several engine
 //! paths on one port, Prometheus metrics, graceful shutdown and clustering
 //! over Redis (`[redis]`, through `socketio_redis`). The binary is `src/main.rs`; this library holds its parts so
@@ -12,7 +13,7 @@
 //!
 //! Modules form a DAG (no cycles): at the bottom the pure parts ([`jwt`],
 //! [`signing`], [`ipnet`], [`rate_limit`], [`clock`], [`metrics`], [`monitor`],
-//! [`chat`], [`reply`], [`identity`], [`logfmt`]), then [`config`], [`content`] and [`state`], then
+//! [`chat`], [`reply`], [`identity`], [`logfmt`], [`dashboard`]), then [`config`], [`content`] and [`state`], then
 //! [`events`] and [`api`], then [`gateway`] (the application's backend in
 //! the loop), then [`app`] and [`http`], and [`run`] on top.
 
@@ -25,6 +26,7 @@ pub mod chat;
 pub mod clock;
 pub mod config;
 pub mod content;
+pub mod dashboard;
 pub mod events;
 pub mod gateway;
 pub mod http;

@@ -49,7 +49,8 @@ impl Family {
         m.values().sum()
     }
 
-    fn snapshot(&self) -> Vec<(Vec<String>, u64)> {
+    /// Every series: its label values and its count, in label order.
+    pub fn snapshot(&self) -> Vec<(Vec<String>, u64)> {
         let m = self.0.lock().unwrap_or_else(|e| e.into_inner());
         m.iter().map(|(k, v)| (k.clone(), *v)).collect()
     }

@@ -30,6 +30,23 @@ pub fn json(status: StatusCode, body: &Value) -> Response<Full<Bytes>> {
     r
 }
 
+/// The length of `v`'s JSON text in bytes (counted, not copied).
+pub fn json_len<T: serde::Serialize + ?Sized>(v: &T) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0 += b.len();
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut c = Count(0);
+    let _ = serde_json::to_writer(&mut c, v);
+    c.0
+}
+
 /// Whole seconds to wait before retrying (rounded up, at least 1).
 pub fn retry_secs(retry: Duration) -> u64 {
     retry.as_secs_f64().ceil().max(1.0) as u64

@@ -111,6 +111,7 @@ impl Server {
         let addr = listener.local_addr();
         let (tx, rx) = watch::channel(false);
         let serving = tokio::spawn(crate::http::serve(state.clone(), listener, tls, rx));
+        let sampler = tokio::spawn(sample_dashboard(state.clone()));
         // Ready before the "listening" line: whoever waits for that line may
         // probe /ready at once.
         state.set_ready();
@@ -129,12 +130,13 @@ impl Server {
         // next process, while the connections already open drain.
         let _ = tx.send(true);
         let _ = serving.await;
+        sampler.abort();
         shutdown(&state).await;
     }
 }
 
 /// What is live, one line each: API keys, JWT secrets, CORS origins, the
-/// cluster (counts and names only, never a secret).
+/// cluster, the dashboard (counts and names only, never a secret).
 pub fn startup_summary(c: &Config) -> Vec<String> {
     let api = &c.api;
     let keys = match (api.keys.len(), api.admin_keys.len()) {
@@ -178,7 +180,16 @@ pub fn startup_summary(c: &Config) -> Vec<String> {
     } else {
         "cluster: off (a single node)".to_owned()
     };
-    vec![keys, jwt, origins, cluster]
+    let dashboard = match (c.dashboard.enabled, c.api.enabled, c.api.admin_keys.len()) {
+        (false, _, _) => "dashboard: off (dashboard.enabled = false)".to_owned(),
+        (true, false, _) => "dashboard: /dashboard, but its data needs the HTTP API (api.enabled)".to_owned(),
+        (true, true, 0) => "dashboard: /dashboard, but no admin key can sign in (set api.admin_keys)".to_owned(),
+        (true, true, _) => format!(
+            "dashboard: /dashboard (sign in with an admin key; event log {} entries, history {} samples every {} s)",
+            c.dashboard.event_log, c.dashboard.history, c.dashboard.sample_secs
+        ),
+    };
+    vec![keys, jwt, origins, cluster, dashboard]
 }
 
 /// The checks of a validated config that need the HTTP API's routes: an
@@ -276,6 +287,18 @@ async fn watch_engine(
 
 /// How often [`watch_engine`] looks at the connection.
 const REDIS_WATCH_INTERVAL: Duration = Duration::from_millis(250);
+
+/// Takes a dashboard history sample every `dashboard.sample_secs` (the
+/// first at once) until aborted.
+async fn sample_dashboard(state: Arc<State>) {
+    let secs = state.live().config.dashboard.sample_secs.max(1);
+    let mut every = tokio::time::interval(Duration::from_secs(secs));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        crate::api::sample_dashboard(&state);
+    }
+}
 
 /// Binds `addr` with a listen backlog of 1024 (the std default of 128 drops
 /// SYNs when many clients connect at once, and they retry only after 1 s).

@@ -19,10 +19,11 @@ use socketio_redis::RedisCluster;
 use crate::chat::Chat;
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::dashboard::recorder::{Record, Recorder};
 use crate::ipnet::IpList;
 use crate::jwt::Verifier;
 use crate::metrics::Metrics;
-use crate::monitor::Monitor;
+use crate::monitor::{unix_ms, Monitor};
 use crate::rate_limit::{KeyedLimiter, Limit};
 use crate::signing::NonceCache;
 
@@ -86,6 +87,8 @@ pub struct State {
     pub metrics: Metrics,
     /// Event statistics and log.
     pub monitor: Monitor,
+    /// The dashboard's event log and history.
+    pub dashboard: Recorder,
     /// New connections per client IP.
     pub conn_limiter: Mutex<KeyedLimiter<IpAddr>>,
     /// API requests per valid key.
@@ -164,6 +167,7 @@ impl State {
             verifier,
             metrics: Metrics::default(),
             monitor: Monitor::default(),
+            dashboard: Recorder::default(),
             conn_limiter: Mutex::new(KeyedLimiter::new(keys)),
             api_limiter: Mutex::new(KeyedLimiter::new(keys)),
             api_ip_limiter: Mutex::new(KeyedLimiter::new(keys)),
@@ -229,6 +233,17 @@ impl State {
         tokio::time::timeout(limit, op)
             .await
             .unwrap_or_else(|_| Err(AdapterError::Remote("redis did not answer in time".into())))
+    }
+
+    /// Adds what `r` makes to the dashboard's event log (keeping
+    /// `dashboard.event_log` entries), when the dashboard is on; `r` is
+    /// not called otherwise.
+    pub fn dashboard_record<'a>(&self, live: &Live, r: impl FnOnce() -> Record<'a>) {
+        let d = &live.config.dashboard;
+        if d.enabled && d.event_log > 0 {
+            self.dashboard
+                .record(r(), unix_ms(SystemTime::now()), d.event_log);
+        }
     }
 
     /// Engine.IO connections open now, on every engine path.

@@ -11,9 +11,8 @@ use engineio::Sid;
 use serde_json::{json, Value};
 use socketio::Namespace;
 
-use super::{
-    namespace_of, ok, present, record_emit, room_of, socket_id, user_id, Answer, ApiError, Call,
-};
+use super::{namespace_of, ok, present, room_of, socket_id, user_id, Answer, ApiError, Call};
+use crate::dashboard::recorder::{Kind, Record};
 use crate::identity::{role_room, user_room};
 use crate::state::{Live, State};
 
@@ -160,11 +159,12 @@ fn allowed_roles(live: &Live, event: &str) -> Option<Vec<String>> {
 /// every node's (`room` is then one user's or socket's: a short list).
 pub(super) async fn emit(c: &Call<'_>, t: Target, count_cluster: bool) -> Sent {
     let (event, nsp) = (t.event.clone(), t.nsp.name().to_owned());
+    let bytes = t.data.as_ref().map_or(0, crate::reply::json_len);
     let sent = match allowed_roles(c.live, &t.event) {
         Some(roles) => emit_to_roles(c, t, roles).await,
         None => emit_to(c, t, count_cluster).await,
     };
-    record_emit(c, &event, &nsp, sent.n);
+    record_emit(c, &event, &nsp, sent.n, bytes);
     sent
 }
 
@@ -280,5 +280,28 @@ fn payload(data: Option<Value>) -> socketio::Data {
     match data {
         Some(v) => socketio::Data::from(v),
         None => socketio::Data::new(),
+    }
+}
+
+/// Counts an event the API emitted (a payload of `bytes`) in the event
+/// statistics, logs it when `monitoring.event_logging` is on, and adds it
+/// to the dashboard's event log.
+pub(super) fn record_emit(c: &Call, event: &str, nsp: &str, recipients: usize, bytes: usize) {
+    c.st.dashboard_record(c.live, || Record {
+        kind: Kind::Out,
+        event,
+        namespace: nsp,
+        socket_id: None,
+        bytes,
+        recipients: Some(recipients),
+    });
+    let m = &c.live.config.monitoring;
+    c.st.monitor.count(event, m.max_event_types);
+    if m.event_logging {
+        c.st.monitor.log(
+            event,
+            json!({ "namespace": nsp, "recipients": recipients, "source": "api" }),
+            m.max_event_log,
+        );
     }
 }

@@ -2,7 +2,9 @@
 //! the socket operations (`/api/sockets`, `/api/sockets/{join,leave,
 //! disconnect}`), the CMS webhooks (`/api/webhooks/{strapi,content}`), the admin routes (`/api/settings`, `/api/monitoring/*`), `/health`,
 //! the documents' test and health routes (`/api/socket-test`, `/api/socket/health`,
-//! `/api/monitoring/test`), `/ready`, `/metrics` and the OpenAPI description. Requests authenticate
+//! `/api/monitoring/test`), the dashboard's (`/api/dashboard/{overview,
+//! history,events}`, and its page `/dashboard`, see [`crate::dashboard`]),
+//! `/ready`, `/metrics` and the OpenAPI description. Requests authenticate
 //! with `X-API-Key` (and optionally a signature, see [`crate::signing`]),
 //! are rate limited per key, and every error has the documents' shape
 //! `{"success":false,"error","code","requestId"}`.
@@ -10,10 +12,12 @@
 //! This module holds the route table ([`ROUTES`]: path, method, access,
 //! handler), the router, authentication and the request helpers the
 //! handlers share; each route is one handler function in [`emit`],
-//! [`sockets`], [`admin`], [`status`] or [`webhooks`]. It answers requests the HTTP front
+//! [`sockets`], [`admin`], [`status`], [`testing`], [`dashboard`] or
+//! [`webhooks`]. It answers requests the HTTP front
 //! ([`crate::http`]) hands it and must not reach back into the front.
 
 mod admin;
+mod dashboard;
 mod emit;
 mod sockets;
 mod status;
@@ -41,6 +45,7 @@ use crate::reply::{failure, json, too_many};
 use crate::signing::{self, SignedHeaders, SigningPolicy};
 use crate::state::{lock, Live, State};
 
+pub use dashboard::{sample as sample_dashboard, MAX_LISTED_ROOMS};
 pub use sockets::MAX_LISTED_SOCKETS;
 pub use status::OPENAPI;
 
@@ -193,6 +198,24 @@ const ROUTES: &[Route] = &[
         Access::Admin,
         later!(testing::monitoring_test),
     ),
+    route(
+        "/api/dashboard/overview",
+        Method::GET,
+        Access::Admin,
+        later!(dashboard::overview),
+    ),
+    now(
+        "/api/dashboard/history",
+        Method::GET,
+        Access::Admin,
+        dashboard::history,
+    ),
+    now(
+        "/api/dashboard/events",
+        Method::GET,
+        Access::Admin,
+        dashboard::events,
+    ),
     now(
         "/api/socket/health",
         Method::GET,
@@ -233,9 +256,11 @@ pub fn route_paths() -> impl Iterator<Item = &'static str> {
 }
 
 /// Whether `path` is one of the API's own routes (or `/health`, `/ready`,
-/// `/metrics`), which win over an engine path around them.
+/// `/metrics`, the dashboard's pages when on), which win over an engine
+/// path around them.
 pub fn is_route(live: &Live, path: &str) -> bool {
     matches!(path, "/health" | "/ready" | "/metrics")
+        || (live.config.dashboard.enabled && crate::dashboard::PATHS.contains(&path))
         || (live.config.api.enabled && ROUTES.iter().any(|r| r.path == path))
 }
 
@@ -330,6 +355,7 @@ pub async fn handle(
     let route_label = match path.as_str() {
         "/health" | "/ready" | "/metrics" => path.clone(),
         p if live.config.api.enabled && ROUTES.iter().any(|r| r.path == p) => p.to_owned(),
+        p if crate::dashboard::PATHS.contains(&p) => "/dashboard".to_owned(),
         _ => "other".to_owned(),
     };
     let surfaces = live.config.security.ip_lists_apply_to;
@@ -359,6 +385,9 @@ pub async fn handle(
             Ok(()) => status::metrics(st),
             Err(e) => api_error(&e, &id),
         },
+        p if live.config.dashboard.enabled && crate::dashboard::PATHS.contains(&p) => {
+            crate::dashboard::page(req.method(), p, &id)
+        }
         p if p.starts_with("/api/") && live.config.api.enabled => {
             match api(st, live, ip, req).await {
                 Ok(r) => r,
@@ -378,7 +407,9 @@ pub async fn handle(
     if let Ok(v) = HeaderValue::from_str(&id) {
         resp.headers_mut().insert("x-request-id", v);
     }
-    if resp.status() == StatusCode::METHOD_NOT_ALLOWED {
+    if resp.status() == StatusCode::METHOD_NOT_ALLOWED
+        && !resp.headers().contains_key(header::ALLOW)
+    {
         // RFC 9110 section 15.5.6: a 405 lists the methods the target takes.
         if let Ok(v) = HeaderValue::from_str(&allowed_methods(&path)) {
             resp.headers_mut().insert(header::ALLOW, v);
@@ -756,20 +787,6 @@ fn namespace_of(st: &State, b: &Value) -> Result<Namespace, ApiError> {
         Some(Value::String(n)) if n.starts_with('/') => namespace(st, n),
         Some(Value::String(n)) => namespace(st, &format!("/{n}")),
         Some(_) => Err(ApiError::bad("`namespace` must be a string")),
-    }
-}
-
-/// Counts an event the API emitted in the event statistics, and logs it
-/// when `monitoring.event_logging` is on.
-fn record_emit(c: &Call, event: &str, nsp: &str, recipients: usize) {
-    let m = &c.live.config.monitoring;
-    c.st.monitor.count(event, m.max_event_types);
-    if m.event_logging {
-        c.st.monitor.log(
-            event,
-            json!({ "namespace": nsp, "recipients": recipients, "source": "api" }),
-            m.max_event_log,
-        );
     }
 }
 

@@ -11,7 +11,8 @@ use std::sync::atomic::Ordering;
 
 use serde_json::{json, Value};
 
-use super::{namespace, ok, record_emit, Answer, ApiError, Call};
+use super::emit::record_emit;
+use super::{namespace, ok, Answer, ApiError, Call};
 use crate::content::{self, EntryChange, Outcome, Webhook};
 use crate::identity::role_room;
 
@@ -53,6 +54,7 @@ fn deliver(c: &Call, change: EntryChange) -> Answer {
         .map(|(n, _)| role_room(n))
         .collect();
     let nsp = namespace(c.st, &cfg.content.namespace)?;
+    let bytes = crate::reply::json_len(&out.payload);
     let recipients = if rooms.is_empty() {
         // No role may receive it (and an emit to no rooms would reach everyone).
         0
@@ -65,7 +67,7 @@ fn deliver(c: &Call, change: EntryChange) -> Answer {
     c.st.metrics
         .events_sent_total
         .fetch_add(recipients as u64, Ordering::Relaxed);
-    record_emit(c, &out.event, nsp.name(), recipients);
+    record_emit(c, &out.event, nsp.name(), recipients, bytes);
     tracing::debug!(event = %out.event, recipients, "content event from a webhook");
     let mut body = json!({
         "success": true, "emitted": true, "event": out.event,

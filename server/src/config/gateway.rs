@@ -320,7 +320,7 @@ impl Config {
                     "server.path `{raw}` would hide the whole HTTP API; use a path of its own, such as /socket.io/ or /api/socket"
                 ));
             }
-            let fixed = ["/health", "/ready", "/metrics"];
+            let fixed = ["/health", "/ready", "/metrics", "/dashboard"];
             if let Some(f) = fixed
                 .iter()
                 .find(|f| p == **f || p.starts_with(&format!("{f}/")))

@@ -203,6 +203,10 @@ mod tests {
             "[server]\npath = [\"/a\", \"/a\"]",
             "[server]\npath = \"/metrics\"",
             "[monitoring]\nmax_event_log = 1000000",
+            "[server]\npath = \"/dashboard\"",
+            "[dashboard]\nevent_log = 10001",
+            "[dashboard]\nhistory = 10001",
+            "[dashboard]\nsample_secs = 0",
         ];
         for b in bad {
             assert!(Config::from_toml(b).is_err(), "accepted: {b}");

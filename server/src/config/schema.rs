@@ -38,6 +38,8 @@ pub struct Config {
     pub monitoring: MonitoringSection,
     /// The built-in product events (run-time changeable).
     pub events: EventsSection,
+    /// The dashboard at `/dashboard` (fixed at start).
+    pub dashboard: DashboardSection,
     /// Redis, for the cluster adapter.
     pub redis: RedisSection,
     /// PostgreSQL, for the cluster adapter (instead of Redis).
@@ -438,6 +440,37 @@ impl Default for MonitoringSection {
             event_logging: false,
             max_event_log: 100,
             max_event_types: 1000,
+        }
+    }
+}
+
+/// `[dashboard]`: the server's own dashboard page at `/dashboard` and the
+/// admin routes under `/api/dashboard/` it reads.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct DashboardSection {
+    /// Serve the page and record what it shows (the event log, the
+    /// history). Default true. Its data needs an admin key either way.
+    pub enabled: bool,
+    /// Entries of the dashboard's event log: event name, direction,
+    /// namespace, socket id and payload size, never the payload. Default
+    /// 200, at most 10000; 0 records nothing.
+    pub event_log: usize,
+    /// Samples of the history (connections and events per second over
+    /// time). Default 300 (ten minutes at the default interval), at most
+    /// 10000.
+    pub history: usize,
+    /// Seconds between two history samples. Default 2, 1 to 3600.
+    pub sample_secs: u64,
+}
+
+impl Default for DashboardSection {
+    fn default() -> Self {
+        DashboardSection {
+            enabled: true,
+            event_log: 200,
+            history: 300,
+            sample_secs: 2,
         }
     }
 }

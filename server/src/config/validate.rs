@@ -197,6 +197,13 @@ impl Config {
         if m.max_event_log > 100_000 || m.max_event_types > 100_000 {
             return bad("monitoring.max_event_log and max_event_types are at most 100000");
         }
+        let d = &self.dashboard;
+        if d.event_log > 10_000 || d.history > 10_000 {
+            return bad("dashboard.event_log and dashboard.history are at most 10000");
+        }
+        if d.sample_secs == 0 || d.sample_secs > 3600 {
+            return bad("dashboard.sample_secs must be 1 to 3600");
+        }
         Ok(())
     }
 

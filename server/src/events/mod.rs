@@ -49,7 +49,7 @@ use serde_json::{json, Value};
 use socketio::{AckSender, BroadcastOperator, Data, Namespace, Socket};
 
 use crate::monitor::iso8601;
-use crate::reply::failure;
+use crate::reply::{failure, json_len};
 use crate::state::{Live, State};
 
 pub use rooms::{check_room, RoomError};
@@ -257,23 +257,6 @@ fn arg_or_field<'a>(data: &'a Data, field: &str) -> Option<&'a Value> {
         Some(Value::Object(o)) => o.get(field),
         other => other,
     }
-}
-
-/// Serialized size of `v` in bytes.
-fn json_len(v: &Value) -> usize {
-    struct Count(usize);
-    impl std::io::Write for Count {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0 += b.len();
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut c = Count(0);
-    let _ = serde_json::to_writer(&mut c, v);
-    c.0
 }
 
 /// Whether the first argument, serialized, is longer than
