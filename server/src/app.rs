@@ -433,6 +433,10 @@ impl Conn for Counted {
     fn as_any(&self) -> Option<&(dyn std::any::Any + Send + Sync)> {
         Some(self)
     }
+
+    fn transport(&self) -> Option<&'static str> {
+        Conn::transport(&self.socket)
+    }
 }
 
 /// Engine events to Socket.IO connections, with connection and byte counts.

@@ -30,6 +30,8 @@
 #![forbid(unsafe_code)]
 
 pub mod adapter;
+#[cfg(feature = "admin")]
+pub mod admin;
 mod client;
 mod config;
 mod conn;
@@ -39,6 +41,7 @@ pub mod decoder;
 mod error;
 mod handshake;
 mod namespace;
+mod observer;
 mod operators;
 pub mod packet;
 pub mod parser;
@@ -63,6 +66,7 @@ pub use decoder::Decoder;
 pub use error::{AckError, AdapterError, ConnectError, DisconnectReason, EmitError, ParseError};
 pub use handshake::{ConnectionInfo, Handshake};
 pub use namespace::{Namespace, ParentNamespace};
+pub use observer::Observer;
 pub use operators::BroadcastOperator;
 pub use packet::{Packet, PacketType};
 pub use parser::Parser;
