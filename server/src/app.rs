@@ -107,6 +107,7 @@ pub fn install(state: &Arc<State>) -> Engines {
             async move { on_connection(&st, &g, socket) }
         });
     }
+    crate::admin_ui::install(&state.io, &config);
     let engines = Engines::new(
         config
             .server

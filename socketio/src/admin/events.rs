@@ -60,7 +60,13 @@ impl Inner {
             counters: Counters::default(),
             watchers: AtomicUsize::new(0),
             started: nsp.runtime().now(),
-            server_id: config.server_id.clone().unwrap_or_else(|| hostname.clone()),
+            // Nodes of a cluster may share a host: then the pid tells them apart.
+            server_id: config.server_id.clone().unwrap_or_else(|| {
+                match nsp.adapter().server_id() {
+                    Some(_) => format!("{hostname}#{}", std::process::id()),
+                    None => hostname.clone(),
+                }
+            }),
             hostname,
             config,
         })
