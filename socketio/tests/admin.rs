@@ -106,7 +106,16 @@ fn credentials_log_in_and_the_session_id_logs_in_again() {
         .find(|s| s["id"] == sid.as_str())
         .expect("the user");
     assert_eq!(s["nsp"], "/");
-    assert_eq!(s["rooms"], json!([sid, "lobby"]));
+    let mut rooms: Vec<&str> = s["rooms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_str().unwrap())
+        .collect();
+    rooms.sort_unstable();
+    let mut want = [sid.as_str(), "lobby"];
+    want.sort_unstable();
+    assert_eq!(rooms, want);
     assert_eq!(
         s["handshake"]["url"],
         "/socket.io/?EIO=4&transport=websocket"
@@ -280,4 +289,32 @@ fn server_stats_go_out_on_the_timer() {
         ui.drain().iter().any(|t| event(t).0 == "server_stats"),
         "every 2 s"
     );
+}
+
+#[test]
+fn an_upgrade_is_reported_as_socket_updated() {
+    let pair = server(|c| c);
+    let user = pair.open();
+    user.peer.set_transport("polling");
+    let sid = user.join("");
+    let (ui, _, events) = login(&pair);
+    let sockets = named(&events, "all_sockets")[0].as_array().unwrap().clone();
+    let listed = sockets.iter().find(|s| s["id"] == sid.as_str()).unwrap();
+    assert_eq!(listed["transport"], "polling");
+    ui.drain();
+    pair.advance(Duration::from_secs(2));
+    let seen: Vec<_> = ui.drain().iter().map(|t| event(t)).collect();
+    assert_eq!(named(&seen, "server_stats")[0]["pollingClientsCount"], 1);
+    assert!(
+        seen.iter().all(|(n, _)| n != "socket_updated"),
+        "no change yet"
+    );
+    user.peer.set_transport("websocket");
+    pair.advance(Duration::from_secs(2));
+    let seen: Vec<_> = ui.drain().iter().map(|t| event(t)).collect();
+    assert_eq!(
+        named(&seen, "socket_updated")[0],
+        json!({"id": sid, "nsp": "/", "transport": "websocket"})
+    );
+    assert_eq!(named(&seen, "server_stats")[0]["pollingClientsCount"], 0);
 }

@@ -26,6 +26,11 @@ use crate::socket::Socket;
 /// other nodes of a cluster.
 const SESSION_EVENT: &str = "admin:session";
 
+/// The transport a socket was last reported on, to tell the UI when it
+/// upgrades (`socket_updated`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct SeenTransport(&'static str);
+
 /// A session id handed out by the middleware, for the connection handler
 /// to send (a socket cannot be sent to before it connects).
 #[derive(Clone)]
@@ -171,6 +176,29 @@ impl Inner {
         })
     }
 
+    /// `socket_updated` for each local socket whose transport changed
+    /// (an upgrade) since it was last seen: checked on the stats timer,
+    /// the engine tells no one of its upgrades.
+    fn report_upgrades(&self, io: &SocketIo) {
+        if !self.config.all_events {
+            return;
+        }
+        for n in io.namespaces() {
+            for s in n.sockets() {
+                let Some(now) = s.conn().transport() else {
+                    continue;
+                };
+                let seen = s.get::<SeenTransport>();
+                if seen != Some(SeenTransport(now)) {
+                    s.insert(SeenTransport(now));
+                    self.tell("socket_updated", || {
+                        vec![json!({"id": s.id().as_str(), "nsp": n.name(), "transport": now})]
+                    });
+                }
+            }
+        }
+    }
+
     /// `all_sockets`: every socket of every namespace, cluster-wide.
     async fn all_sockets(&self) -> Vec<Value> {
         let Some(io) = self.io() else {
@@ -222,6 +250,9 @@ impl Observer for Watch {
         }
         if !self.0.config.all_events {
             return;
+        }
+        if let Some(t) = socket.conn().transport() {
+            socket.insert(SeenTransport(t));
         }
         self.0.tell("socket_connected", || {
             let local = Local {
@@ -365,7 +396,10 @@ pub(super) fn install(io: &SocketIo, inner: &Arc<Inner>) {
                 return;
             };
             match inner.watched(&nsp) {
-                true => drop(nsp.emit("server_stats", inner.stats(&io))),
+                true => {
+                    inner.report_upgrades(&io);
+                    let _ = nsp.emit("server_stats", inner.stats(&io));
+                }
                 // Nobody looks: the counts of this period are dropped.
                 false => drop(inner.counters.take(SystemTime::now())),
             }

@@ -18,7 +18,7 @@
 //! ids are shared with the other nodes (`server_side_emit`; a node that
 //! starts later knows only the ids handed out after it joined).
 //!
-//! This module owns the admin namespace's handlers and an [`Observer`];
+//! This module owns the admin namespace's handlers and an [`Observer`](crate::Observer);
 //! it reaches the rest of the server only through public operations
 //! (namespaces, broadcast operators, the adapter). Runtime-free: its
 //! timer runs on the server's [`Runtime`](crate::Runtime).
