@@ -48,6 +48,9 @@ pub(crate) struct Inner {
     /// Local sockets of the admin namespace: with none (and no cluster),
     /// live events are not even built.
     watchers: AtomicUsize,
+    /// The admin namespace's adapter is a cluster's: events may reach a UI
+    /// on another node.
+    clustered: bool,
     started: Instant,
     server_id: String,
     hostname: String,
@@ -64,6 +67,7 @@ impl Inner {
             sessions: Sessions::new(config.session_ttl, config.max_sessions),
             counters: Counters::default(),
             watchers: AtomicUsize::new(0),
+            clustered: nsp.adapter().server_id().is_some(),
             started: nsp.runtime().now(),
             // Nodes of a cluster may share a host: then the pid tells them apart.
             server_id: config.server_id.clone().unwrap_or_else(|| {
@@ -97,15 +101,17 @@ impl Inner {
 
     /// Whether live events may reach a UI: one is connected here, or a
     /// cluster adapter may carry them to one on another node.
-    fn watched(&self, nsp: &Namespace) -> bool {
-        self.watchers.load(Ordering::Relaxed) > 0 || nsp.adapter().server_id().is_some()
+    fn watched(&self) -> bool {
+        self.clustered || self.watchers.load(Ordering::Relaxed) > 0
     }
 
     /// Emits `event` to the UIs, if any may hear it; `args` is only built
-    /// then.
+    /// then (with no UI, a live event costs one atomic load).
     fn tell(&self, event: &str, args: impl FnOnce() -> Vec<Value>) {
-        let Some(nsp) = self.nsp() else { return };
-        if self.watched(&nsp) {
+        if !self.watched() {
+            return;
+        }
+        if let Some(nsp) = self.nsp() {
             let _ = nsp.emit(event, Data::from(args()));
         }
     }
@@ -395,7 +401,7 @@ pub(super) fn install(io: &SocketIo, inner: &Arc<Inner>) {
             let (Some(io), Some(nsp)) = (inner.io(), inner.nsp()) else {
                 return;
             };
-            match inner.watched(&nsp) {
+            match inner.watched() {
                 true => {
                     inner.report_upgrades(&io);
                     let _ = nsp.emit("server_stats", inner.stats(&io));
