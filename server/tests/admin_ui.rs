@@ -12,8 +12,8 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
-use common::Server;
-use serde_json::Value;
+use common::{InProc, Server, ADMIN_KEY};
+use serde_json::{json, Value};
 
 // bcrypt of "secret" at cost 4.
 const HASH: &str = "$2a$04$02HPE/21Z1L2otbVBYk6.eSPDWraCLpJfiR3sI1DYNvs.DOHhGrC.";
@@ -93,4 +93,41 @@ password_hash = "{HASH}"
         );
     }
     assert!(shots.join("admin-sockets.png").exists());
+}
+
+#[tokio::test]
+async fn the_settings_api_never_shows_nor_takes_the_password_hash() {
+    let s = InProc::start(&format!(
+        "[admin_ui]\nenabled = true\nusername = \"admin\"\npassword_hash = \"{HASH}\"\n"
+    ))
+    .await;
+    let r = s
+        .http("GET", "/api/settings", &[("x-api-key", ADMIN_KEY)], b"")
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(!r.text().contains(HASH), "{}", r.text());
+    let v = r.json();
+    let settings = v.get("settings").unwrap_or(&v);
+    assert_eq!(settings["admin_ui"]["password_hash"], "***", "{v}");
+    assert_eq!(settings["admin_ui"]["username"], "admin");
+    let mut answers = Vec::new();
+    for hash in [
+        HASH,
+        "$2a$04$wrongwrongwrongwrongwuTPKm6VbXhOrfWVw9k3UeSmQfzR0m9O6",
+    ] {
+        let patch = json!({ "admin_ui": { "password_hash": hash } });
+        let r = s.admin("PATCH", "/api/settings", &patch).await;
+        assert_eq!(r.status, 400, "{}", r.text());
+        let mut b = r.json();
+        assert!(
+            b["error"].as_str().unwrap().contains("holds a secret"),
+            "{b}"
+        );
+        b["requestId"] = Value::Null;
+        answers.push(b);
+    }
+    assert_eq!(
+        answers[0], answers[1],
+        "the right hash and a wrong one get the same answer"
+    );
 }
