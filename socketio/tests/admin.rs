@@ -66,6 +66,12 @@ fn login(pair: &Pair) -> (Client, String, Vec<(String, Vec<Value>)>) {
     (ui, session, events)
 }
 
+/// The connected socket `sid` of `/`.
+fn socket(pair: &Pair, sid: &str) -> socketio::Socket {
+    let id = engineio::Sid::parse(sid).unwrap();
+    pair.io.of("/").socket(id).expect("connected")
+}
+
 fn named<'a>(events: &'a [(String, Vec<Value>)], name: &str) -> &'a Vec<Value> {
     events
         .iter()
@@ -182,20 +188,10 @@ fn commands_reach_the_sockets_they_name() {
     assert_eq!(user.drain(), [r#"2["all"]"#]);
     assert_eq!(other.drain(), [r#"2["all"]"#]);
     ui.send(&format!(r#"2/admin,["join","/","vip","{sid}"]"#));
-    let rooms = pair
-        .io
-        .of("/")
-        .socket(engineio::Sid::parse(&sid).unwrap())
-        .unwrap()
-        .rooms();
+    let rooms = socket(&pair, &sid).rooms();
     assert!(rooms.contains(&"vip".to_owned()), "{rooms:?}");
     ui.send(r#"2/admin,["leave","/","lobby",null]"#);
-    let rooms = pair
-        .io
-        .of("/")
-        .socket(engineio::Sid::parse(&sid).unwrap())
-        .unwrap()
-        .rooms();
+    let rooms = socket(&pair, &sid).rooms();
     assert!(!rooms.contains(&"lobby".to_owned()), "{rooms:?}");
     ui.send(r#"2/admin,["emit","/nowhere",null,"x"]"#);
     assert!(pair.io.namespaces().iter().all(|n| n.name() != "/nowhere"));
@@ -244,11 +240,7 @@ fn the_ui_sees_sockets_rooms_and_events_live() {
         [json!(["pong", "direct"]), json!(["news", "for all"])]
     );
 
-    pair.io
-        .of("/")
-        .socket(engineio::Sid::parse(&sid).unwrap())
-        .unwrap()
-        .leave("lobby");
+    socket(&pair, &sid).leave("lobby");
     let seen: Vec<_> = ui.drain().iter().map(|t| event(t)).collect();
     assert_eq!(
         named(&seen, "room_left")[..3],

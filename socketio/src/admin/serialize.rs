@@ -105,8 +105,10 @@ pub(crate) fn millis(t: SystemTime) -> u64 {
         .map_or(0, |d| d.as_millis().try_into().unwrap_or(u64::MAX))
 }
 
-/// `t` as JavaScript's `Date.prototype.toISOString`: `2024-01-31T12:00:00.000Z`.
-pub(crate) fn date(t: SystemTime) -> String {
+/// `t` as JavaScript's `Date.prototype.toISOString` writes it (the UI's
+/// dates): `2024-01-31T12:00:00.000Z`, UTC, milliseconds; 1970 for
+/// anything before it.
+pub fn date(t: SystemTime) -> String {
     let ms = millis(t);
     let (secs, ms) = (ms / 1000, ms % 1000);
     let (days, rest) = (secs / 86_400, secs % 86_400);
