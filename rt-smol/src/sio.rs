@@ -49,6 +49,10 @@ impl Conn for Socket {
         Socket::close(self)
     }
 
+    fn transport(&self) -> Option<&'static str> {
+        Some(Socket::transport(self).as_str())
+    }
+
     fn as_any(&self) -> Option<&(dyn std::any::Any + Send + Sync)> {
         Some(self)
     }

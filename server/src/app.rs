@@ -109,6 +109,7 @@ pub fn install(state: &Arc<State>) -> Engines {
             async move { on_connection(&st, &g, socket) }
         });
     }
+    crate::admin_ui::install(&state.io, &config);
     let engines = Engines::new(
         config
             .server
@@ -468,6 +469,10 @@ impl Conn for Counted {
 
     fn as_any(&self) -> Option<&(dyn std::any::Any + Send + Sync)> {
         Some(self)
+    }
+
+    fn transport(&self) -> Option<&'static str> {
+        Conn::transport(&self.socket)
     }
 }
 

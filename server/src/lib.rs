@@ -20,6 +20,7 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod admin_ui;
 pub mod api;
 pub mod app;
 pub mod chat;

@@ -159,6 +159,9 @@ impl Connection {
         // connectTimeout: a connection with no namespace socket by then is closed.
         let timeout = ConnectTimeout(Arc::downgrade(&client));
         client.server.connect_timeouts.push(timeout);
+        if let Some(o) = client.server.namespaces.observer().get() {
+            o.connection_opened();
+        }
         Connection(client)
     }
 
@@ -182,6 +185,7 @@ impl Connection {
     /// A binary packet keeps the headers of its first part (this text):
     /// its attachments may come in later requests.
     pub fn handle_text_with(&self, text: &str, headers: Option<Arc<HeaderMap>>) {
+        self.observe_in(text.len());
         let r = {
             let mut st = self.0.lock();
             let r = st.decoder.decode_text(text);
@@ -199,6 +203,7 @@ impl Connection {
     /// those of its first part, so they matter only to a driver that
     /// gets no text first).
     pub fn handle_binary_with(&self, data: Bytes, headers: Option<Arc<HeaderMap>>) {
+        self.observe_in(data.len());
         let (r, first) = {
             let mut st = self.0.lock();
             let r = st.decoder.decode_binary(data);
@@ -209,6 +214,12 @@ impl Connection {
             (r, first)
         };
         self.after_decode(r, first.or(headers));
+    }
+
+    fn observe_in(&self, len: usize) {
+        if let Some(o) = self.0.server.namespaces.observer().get() {
+            o.message_in(len);
+        }
     }
 
     fn after_decode(&self, r: Result<Option<Packet>, ParseError>, headers: Option<Arc<HeaderMap>>) {
@@ -224,13 +235,16 @@ impl Connection {
 
     /// The connection closed: every socket disconnects with `reason`.
     pub fn handle_close(&self, reason: DisconnectReason) {
-        let sockets: Vec<Socket> = {
+        let (sockets, was_closed): (Vec<Socket>, bool) = {
             let mut st = self.0.lock();
-            st.closed = true;
-            st.sockets.drain().map(|(_, s)| s).collect()
+            let was_closed = std::mem::replace(&mut st.closed, true);
+            (st.sockets.drain().map(|(_, s)| s).collect(), was_closed)
         };
         for s in sockets {
             s.close(reason.clone());
+        }
+        if let (false, Some(o)) = (was_closed, self.0.server.namespaces.observer().get()) {
+            o.connection_closed(reason.as_str());
         }
     }
 
@@ -380,6 +394,9 @@ impl Connection {
             st.sockets.insert(nsp.name().to_owned(), socket.clone());
             socket.set_connected();
             nsp.add_socket(&socket);
+        }
+        if let Some(o) = self.0.server.namespaces.observer().get() {
+            o.connected(&socket);
         }
         // Restore first: the restored data holds the private id to keep.
         let (missed, replayed) = match (restored, nsp.recovery()) {

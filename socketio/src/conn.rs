@@ -34,6 +34,11 @@ pub trait Conn: Send + Sync + 'static {
     fn as_any(&self) -> Option<&(dyn std::any::Any + Send + Sync)> {
         None
     }
+    /// The transport the connection uses now (`"polling"`, `"websocket"`),
+    /// for monitoring (the Admin UI's socket list). Default `None`: unknown.
+    fn transport(&self) -> Option<&'static str> {
+        None
+    }
 }
 
 /// A Socket.IO packet encoded once by the server's [`Parser`]: a text
@@ -232,6 +237,10 @@ impl Conn for engineio::Socket {
 
     fn close(&self) {
         engineio::Socket::close(self)
+    }
+
+    fn transport(&self) -> Option<&'static str> {
+        Some(engineio::Socket::transport(self).as_str())
     }
 
     fn as_any(&self) -> Option<&(dyn std::any::Any + Send + Sync)> {

@@ -6,7 +6,11 @@
 //! feature (default) provides both, on the `engineio` crate's transports.
 //! The `tower` feature adds `SocketIo::layer` and `SocketIo::service`, to
 //! mount Socket.IO in a tower stack such as an axum `Router`, beside the
-//! application's routes (`examples/axum.rs`).
+//! application's routes (`examples/axum.rs`). The `admin` feature adds
+//! [`admin`]: the server side of the official Admin UI
+//! (`@socket.io/admin-ui`), on any runtime, through the server-wide
+//! [`Observer`] hooks (which cost one atomic load each while none is
+//! attached).
 //!
 //! ```no_run
 //! use socketio::{Data, SocketIo};
@@ -30,6 +34,8 @@
 #![forbid(unsafe_code)]
 
 pub mod adapter;
+#[cfg(feature = "admin")]
+pub mod admin;
 mod client;
 mod config;
 mod conn;
@@ -39,6 +45,7 @@ pub mod decoder;
 mod error;
 mod handshake;
 mod namespace;
+mod observer;
 mod operators;
 pub mod packet;
 pub mod parser;
@@ -63,6 +70,7 @@ pub use decoder::Decoder;
 pub use error::{AckError, AdapterError, ConnectError, DisconnectReason, EmitError, ParseError};
 pub use handshake::{ConnectionInfo, Handshake};
 pub use namespace::{Namespace, ParentNamespace};
+pub use observer::Observer;
 pub use operators::BroadcastOperator;
 pub use packet::{Packet, PacketType};
 pub use parser::Parser;

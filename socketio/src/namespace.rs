@@ -28,8 +28,9 @@ use crate::config::SocketIoConfig;
 use crate::conn::Encoded;
 use crate::data::Data;
 use crate::error::{AckError, ConnectError, EmitError};
+use crate::observer::ObserverSlot;
 use crate::operators::BroadcastOperator;
-use crate::packet::Packet;
+use crate::packet::{Packet, PacketType};
 use crate::recovery::Recovery;
 use crate::runtime::{BoxFuture, Runtime};
 use crate::scope::Scope;
@@ -98,6 +99,8 @@ pub(crate) struct NsInner {
     sockets: RwLock<SidMap<Socket>>,
     server_side: RwLock<HashMap<String, Vec<ServerSideHandler>>>,
     server_side_ack: RwLock<HashMap<String, ServerSideAckHandler>>,
+    /// The server's observer (see `observer.rs`).
+    observer: Arc<ObserverSlot>,
 }
 
 /// A namespace. Cheap to clone.
@@ -118,6 +121,7 @@ impl Namespace {
                 directory.runtime.clone(),
                 recovery,
                 directory.config.parser,
+                directory.observer.tap(),
             );
             NsInner {
                 scope: Arc::new(scope),
@@ -127,6 +131,7 @@ impl Namespace {
                 sockets: RwLock::new(SidMap::default()),
                 server_side: RwLock::new(HashMap::new()),
                 server_side_ack: RwLock::new(HashMap::new()),
+                observer: directory.observer.clone(),
             }
         }));
         // The adapter starts at once, in the background if it must wait
@@ -226,8 +231,11 @@ impl Namespace {
         if let Ok(mut m) = self.0.sockets.write() {
             m.insert(socket.id(), socket.clone());
         }
-        self.adapter()
-            .add_all(socket.id(), &[socket.id().to_string()]);
+        let own = [socket.id().to_string()];
+        self.adapter().add_all(socket.id(), &own);
+        if let Some(o) = self.0.observer.get() {
+            o.joined(self.name(), socket.id(), &own);
+        }
     }
 
     /// A child of a dynamic namespace lives only while it has sockets, so
@@ -344,6 +352,13 @@ impl LocalNamespace for NsInner {
         for s in &recipients {
             if s.send_packet(encoded.clone()) == Err(EmitError::Full) && !opts.volatile {
                 s.close_connection();
+            }
+        }
+        if let (Some(o), Some(payload)) = (self.observer.get(), &packet.data) {
+            if matches!(packet.ty, PacketType::Event | PacketType::BinaryEvent) {
+                for s in &recipients {
+                    o.broadcast_sent(s, payload);
+                }
             }
         }
         give_back(recipients);
@@ -573,6 +588,7 @@ pub(crate) struct Directory {
     config: SocketIoConfig,
     runtime: Arc<dyn Runtime>,
     adapter_factory: AdapterFactory,
+    observer: Arc<ObserverSlot>,
     nsps: RwLock<HashMap<String, Namespace>>,
     parents: RwLock<Vec<ParentNamespace>>,
 }
@@ -588,6 +604,7 @@ impl Directory {
             config,
             runtime,
             adapter_factory,
+            observer: Arc::default(),
             nsps: RwLock::new(HashMap::new()),
             parents: RwLock::new(Vec::new()),
         })
@@ -601,6 +618,11 @@ impl Directory {
     /// The runtime.
     pub(crate) fn runtime(&self) -> &Arc<dyn Runtime> {
         &self.runtime
+    }
+
+    /// Where the server's observer lives.
+    pub(crate) fn observer(&self) -> &ObserverSlot {
+        &self.observer
     }
 
     /// The namespace `name` (with its leading `/`), created as a static

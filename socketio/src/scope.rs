@@ -5,12 +5,30 @@
 //! these parts of its namespace).
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
-use crate::adapter::Adapter;
+use engineio::Sid;
+
+use crate::adapter::{Adapter, Room};
 use crate::parser::Parser;
 use crate::recovery::Recovery;
 use crate::runtime::Runtime;
+
+/// What a socket tells the server's observer (`observer.rs`, which
+/// implements it for every [`Observer`](crate::Observer)), in terms that
+/// name no socket type.
+pub(crate) trait Tap: Send + Sync + 'static {
+    /// The socket `sid` of `nsp` joined `rooms`.
+    fn joined(&self, nsp: &str, sid: Sid, rooms: &[Room]);
+    /// The socket `sid` of `nsp` left `room`.
+    fn left(&self, nsp: &str, sid: Sid, room: &str);
+    /// A packet of `len` bytes went to a connection.
+    fn message_out(&self, len: usize);
+}
+
+/// Where the server's [`Tap`] lives once an observer is attached, shared
+/// by every scope.
+pub(crate) type TapSlot = OnceLock<Arc<dyn Tap>>;
 
 /// The parts of a namespace its sockets and operators use.
 pub(crate) struct Scope {
@@ -20,6 +38,7 @@ pub(crate) struct Scope {
     recovery: Option<Recovery>,
     parser: Parser,
     ack_ids: AtomicU64,
+    tap: Arc<TapSlot>,
 }
 
 impl Scope {
@@ -30,6 +49,7 @@ impl Scope {
         runtime: Arc<dyn Runtime>,
         recovery: Option<Recovery>,
         parser: Parser,
+        tap: Arc<TapSlot>,
     ) -> Scope {
         Scope {
             name,
@@ -38,6 +58,7 @@ impl Scope {
             recovery,
             parser,
             ack_ids: AtomicU64::new(0),
+            tap,
         }
     }
 
@@ -64,6 +85,12 @@ impl Scope {
     /// The server's parser, which encodes every packet of the namespace.
     pub(crate) fn parser(&self) -> Parser {
         self.parser
+    }
+
+    /// The server's observer, if one is attached (one atomic load).
+    #[inline]
+    pub(crate) fn tap(&self) -> Option<&Arc<dyn Tap>> {
+        self.tap.get()
     }
 
     /// A fresh ack id, unique within the namespace.

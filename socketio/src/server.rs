@@ -22,7 +22,7 @@ use crate::runtime::Runtime;
 
 /// A Socket.IO server. Cheap to clone.
 #[derive(Clone)]
-pub struct SocketIo(Arc<Shared>);
+pub struct SocketIo(pub(crate) Arc<Shared>);
 
 /// Builds a [`SocketIo`].
 pub struct SocketIoBuilder {
@@ -180,6 +180,16 @@ impl SocketIo {
     /// its messages; this is the runtime-independent entry point.
     pub fn accept(&self, conn: Arc<dyn Conn>, info: ConnectionInfo) -> Connection {
         Connection::new(conn, self.0.clone(), info)
+    }
+
+    /// Attaches the server's [`Observer`](crate::Observer), which hears
+    /// every namespace from now on (one per server: the Admin UI's, for
+    /// instance). Gives it back when one is attached already.
+    pub fn observe(
+        &self,
+        observer: Arc<dyn crate::Observer>,
+    ) -> Result<(), Arc<dyn crate::Observer>> {
+        self.0.namespaces().observer().set(observer)
     }
 
     /// Broadcast on the main namespace to `rooms`.

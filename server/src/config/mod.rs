@@ -9,6 +9,7 @@
 //! other than the config file itself, and nothing here reads the server
 //! state or the events.
 
+mod admin_ui;
 mod content;
 mod gateway;
 mod hardening;
@@ -22,6 +23,7 @@ use std::fmt;
 
 use serde::Deserialize;
 
+pub use admin_ui::AdminUiSection;
 pub use content::ContentSection;
 pub use gateway::*;
 pub use hardening::{BoolOrString, IpListSurfaces, RequireSignature};
@@ -56,7 +58,7 @@ impl fmt::Display for ConfigError {
 /// (TOML syntax errors quote the line) are dropped, and quoted values are
 /// masked when the message is about a secret-holding key.
 fn scrub(msg: &str) -> String {
-    let secretish = ["secret", "keys", "admin_keys", "redis", "url"]
+    let secretish = ["secret", "keys", "admin_keys", "redis", "url", "password"]
         .iter()
         .any(|k| msg.contains(k));
     let mut out = Vec::new();
@@ -133,6 +135,9 @@ impl Config {
         mask(&mut c.api.admin_keys);
         for r in &mut c.proxy {
             r.secret = "***".into();
+        }
+        if !c.admin_ui.password_hash.is_empty() {
+            c.admin_ui.password_hash = "***".into();
         }
         if !c.proxy_connect.secret.is_empty() {
             c.proxy_connect.secret = "***".into();

@@ -39,6 +39,7 @@ pub const SECRET_SETTINGS: &[(&str, &str)] = &[
     ("redis", "url"),
     ("postgres", "url"),
     ("proxy_connect", "secret"),
+    ("admin_ui", "password_hash"),
 ];
 
 /// `c` with every run-time changeable setting reset: two configs that

@@ -60,6 +60,8 @@ pub struct Config {
     /// sender's rooms. Default none.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub relay: Vec<RelayRule>,
+    /// The official Admin UI's namespace.
+    pub admin_ui: super::AdminUiSection,
 }
 
 /// `[server]`

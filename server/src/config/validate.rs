@@ -162,6 +162,7 @@ impl Config {
         self.check_names_and_lists()?;
         self.check_api_and_limits()?;
         self.content.check(self.namespaces.keys())?;
+        self.admin_ui.check(self.namespaces.keys())?;
         self.check_redis()?;
         self.check_postgres()
     }

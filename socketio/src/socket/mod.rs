@@ -312,6 +312,9 @@ impl Socket {
         if self.replayed(&packet) {
             return Ok(());
         }
+        if let Some(o) = self.0.scope.tap() {
+            o.message_out(packet.wire_len());
+        }
         #[cfg(feature = "tokio")]
         if let Some(engine) = &self.0.engine {
             return crate::conn::send_to_engine(engine, packet).map_err(EmitError::from);
@@ -322,16 +325,20 @@ impl Socket {
     /// Joins rooms.
     pub fn join(&self, rooms: impl IntoRooms) {
         if !self.0.closed.load(Ordering::Acquire) {
-            self.0
-                .scope
-                .adapter()
-                .add_all(self.0.id, &rooms.into_rooms());
+            let rooms = rooms.into_rooms();
+            self.0.scope.adapter().add_all(self.0.id, &rooms);
+            if let Some(o) = self.0.scope.tap() {
+                o.joined(self.nsp_name(), self.0.id, &rooms);
+            }
         }
     }
 
     /// Leaves a room.
     pub fn leave(&self, room: &str) {
         self.0.scope.adapter().del(self.0.id, room);
+        if let Some(o) = self.0.scope.tap() {
+            o.left(self.nsp_name(), self.0.id, room);
+        }
     }
 
     /// The rooms this socket is in (including its own).

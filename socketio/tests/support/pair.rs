@@ -39,6 +39,15 @@ pub struct Sent {
 pub struct Peer {
     out: Mutex<VecDeque<Sent>>,
     closed: AtomicBool,
+    transport: Mutex<Option<&'static str>>,
+}
+
+impl Peer {
+    /// Sets the transport the connection reports (`None` at first).
+    #[allow(dead_code)]
+    pub fn set_transport(&self, t: &'static str) {
+        *lock(&self.transport) = Some(t);
+    }
 }
 
 impl Conn for Peer {
@@ -56,6 +65,10 @@ impl Conn for Peer {
 
     fn close(&self) {
         self.closed.store(true, Ordering::Release);
+    }
+
+    fn transport(&self) -> Option<&'static str> {
+        *lock(&self.transport)
     }
 }
 

@@ -1,0 +1,228 @@
+//! The Admin UI's authentication: basic credentials checked against a
+//! bcrypt hash, and the session ids handed out on success (which the UI
+//! sends back instead of the password when it reconnects).
+//!
+//! Pure: time comes from the caller, bcrypt runs on a thread of its own
+//! (a check costs tens to hundreds of milliseconds of CPU; a runtime's
+//! worker must not spend them), at most [`MAX_CHECKS`] at once.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures_channel::oneshot;
+
+use super::AdminError;
+
+/// Password checks running at once; more login attempts are refused
+/// ("too many login attempts") rather than queued.
+pub const MAX_CHECKS: usize = 4;
+
+/// The username and the bcrypt hash of the password the UI must send.
+#[derive(Clone)]
+pub struct Credentials {
+    username: String,
+    hash: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The hash is a secret of sorts: never printed.
+        f.debug_struct("Credentials")
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Credentials {
+    /// Credentials with this username and the bcrypt hash (`$2a$`, `$2b$`,
+    /// `$2x$` or `$2y$`) of the password; a hash that is not one is
+    /// [`AdminError::BadHash`], an empty username [`AdminError::NoUsername`].
+    pub fn new(username: impl Into<String>, hash: impl Into<String>) -> Result<Self, AdminError> {
+        let (username, hash) = (username.into(), hash.into());
+        if username.is_empty() {
+            return Err(AdminError::NoUsername);
+        }
+        hash.parse::<bcrypt::HashParts>()
+            .map_err(|_| AdminError::BadHash)?;
+        Ok(Credentials { username, hash })
+    }
+
+    /// The username.
+    pub fn username(&self) -> &str {
+        &self.username
+    }
+}
+
+/// Checks passwords against one [`Credentials`], a bounded number at once.
+pub(crate) struct Checker {
+    creds: Credentials,
+    running: Arc<AtomicUsize>,
+}
+
+/// Why a login failed.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum LoginError {
+    /// Wrong username or password.
+    Invalid,
+    /// [`MAX_CHECKS`] checks are running.
+    Busy,
+}
+
+impl Checker {
+    pub(crate) fn new(creds: Credentials) -> Self {
+        Checker {
+            creds,
+            running: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+
+    /// Whether `username` and `password` match, checked on a thread of
+    /// its own.
+    pub(crate) async fn check(&self, username: &str, password: String) -> Result<(), LoginError> {
+        if username != self.creds.username {
+            return Err(LoginError::Invalid);
+        }
+        if self.running.fetch_add(1, Ordering::AcqRel) >= MAX_CHECKS {
+            self.running.fetch_sub(1, Ordering::AcqRel);
+            return Err(LoginError::Busy);
+        }
+        let (tx, rx) = oneshot::channel();
+        let hash = self.creds.hash.clone();
+        let running = self.running.clone();
+        let spawned = std::thread::Builder::new()
+            .name("admin-bcrypt".into())
+            .spawn(move || {
+                let ok = bcrypt::verify(password, &hash).unwrap_or(false);
+                running.fetch_sub(1, Ordering::AcqRel);
+                let _ = tx.send(ok);
+            });
+        if spawned.is_err() {
+            self.running.fetch_sub(1, Ordering::AcqRel);
+            return Err(LoginError::Busy);
+        }
+        match rx.await {
+            Ok(true) => Ok(()),
+            _ => Err(LoginError::Invalid),
+        }
+    }
+}
+
+/// Session ids handed out to logged-in UIs, each valid for a time; at most
+/// `max` at once (the oldest goes first).
+pub(crate) struct Sessions {
+    ttl: Duration,
+    max: usize,
+    ids: Mutex<HashMap<String, Instant>>,
+}
+
+impl Sessions {
+    pub(crate) fn new(ttl: Duration, max: usize) -> Self {
+        Sessions {
+            ttl,
+            max: max.max(1),
+            ids: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Instant>> {
+        self.ids.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Keeps `id` until `now + ttl`.
+    pub(crate) fn insert(&self, now: Instant, id: String) {
+        let mut ids = self.lock();
+        ids.retain(|_, until| *until > now);
+        if ids.len() >= self.max {
+            let oldest = ids.iter().min_by_key(|(_, t)| **t).map(|(k, _)| k.clone());
+            if let Some(k) = oldest {
+                ids.remove(&k);
+            }
+        }
+        ids.insert(id, now + self.ttl);
+    }
+
+    /// Whether `id` is a session id still valid at `now`.
+    pub(crate) fn contains(&self, now: Instant, id: &str) -> bool {
+        self.lock().get(id).is_some_and(|until| *until > now)
+    }
+}
+
+/// A fresh session id: 16 hex digits, as the reference's.
+pub(crate) fn session_id() -> String {
+    let bytes: [u8; 8] = rand::random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // bcrypt of "secret" at cost 4 (the lowest: fast tests).
+    const HASH: &str = "$2a$04$02HPE/21Z1L2otbVBYk6.eSPDWraCLpJfiR3sI1DYNvs.DOHhGrC.";
+
+    #[test]
+    fn credentials_need_a_username_and_a_bcrypt_hash() {
+        assert!(Credentials::new("admin", HASH).is_ok());
+        assert_eq!(
+            Credentials::new("", HASH).err(),
+            Some(AdminError::NoUsername)
+        );
+        for bad in ["", "secret", "$2b$04$short", "$1$abc$def"] {
+            assert_eq!(
+                Credentials::new("admin", bad).err(),
+                Some(AdminError::BadHash),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn checks_the_password_off_thread() {
+        let checker = Checker::new(Credentials::new("admin", HASH).unwrap());
+        let run = |u: &str, p: &str| futures_executor(checker.check(u, p.to_owned()));
+        assert_eq!(run("admin", "secret"), Ok(()));
+        assert_eq!(run("admin", "wrong"), Err(LoginError::Invalid));
+        assert_eq!(run("root", "secret"), Err(LoginError::Invalid));
+    }
+
+    /// Runs `f` on this thread, parking while it waits (the check's
+    /// thread answers through a channel).
+    fn futures_executor<F: std::future::Future>(f: F) -> F::Output {
+        struct Unpark(std::thread::Thread);
+        impl std::task::Wake for Unpark {
+            fn wake(self: Arc<Self>) {
+                self.0.unpark();
+            }
+        }
+        let waker = std::task::Waker::from(Arc::new(Unpark(std::thread::current())));
+        let mut cx = std::task::Context::from_waker(&waker);
+        let mut f = std::pin::pin!(f);
+        loop {
+            if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+                return v;
+            }
+            std::thread::park();
+        }
+    }
+
+    #[test]
+    fn sessions_expire_and_are_capped() {
+        let t0 = Instant::now();
+        let s = Sessions::new(Duration::from_secs(10), 2);
+        s.insert(t0, "a".into());
+        assert!(s.contains(t0 + Duration::from_secs(9), "a"));
+        assert!(!s.contains(t0 + Duration::from_secs(10), "a"));
+        assert!(!s.contains(t0, "b"));
+        s.insert(t0 + Duration::from_secs(1), "b".into());
+        s.insert(t0 + Duration::from_secs(2), "c".into());
+        assert!(
+            !s.contains(t0 + Duration::from_secs(2), "a"),
+            "oldest evicted"
+        );
+        assert!(s.contains(t0 + Duration::from_secs(2), "b"));
+        assert!(s.contains(t0 + Duration::from_secs(2), "c"));
+        assert_eq!(session_id().len(), 16);
+    }
+}
