@@ -198,6 +198,13 @@ pub trait LocalNamespace: Send + Sync + 'static {
         self.server_side_emit(event, data);
         None
     }
+    /// With connection state recovery on, how long a disconnected socket's
+    /// session may be recovered; `None` when it is off. A cluster adapter
+    /// that keeps recovery offsets appends one to each broadcast event only
+    /// then, as the reference does. Default `None`.
+    fn recovery(&self) -> Option<Duration> {
+        None
+    }
 }
 
 /// A weak handle on a namespace, held by its adapter (the namespace owns

@@ -101,6 +101,11 @@ impl Recovery {
         self.store.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// How long a session may be recovered.
+    pub(crate) fn max_disconnection_duration(&self) -> std::time::Duration {
+        self.config.max_disconnection_duration
+    }
+
     /// Whether a recovered socket skips the connection middlewares.
     pub(crate) fn skip_middlewares(&self) -> bool {
         self.config.skip_middlewares
