@@ -35,6 +35,7 @@ pub mod requests;
 mod sharded;
 mod stats;
 mod stream_reader;
+mod stream_session;
 pub mod stream_wire;
 mod streams;
 pub mod wire;

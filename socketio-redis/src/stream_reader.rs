@@ -97,6 +97,58 @@ impl RedisCluster {
         id
     }
 
+    /// XRANGE from `start` to `end` (inclusive), at most `count` entries.
+    pub(crate) async fn xrange(
+        &self,
+        start: &str,
+        end: &str,
+        count: usize,
+    ) -> Result<Vec<RawEntry>, AdapterError> {
+        let args: Vec<RValue> = vec![
+            self.config.stream_name.as_str().into(),
+            start.into(),
+            end.into(),
+            "COUNT".into(),
+            RValue::Integer(i64::try_from(count).unwrap_or(i64::MAX)),
+        ];
+        let v: RValue = self
+            .publisher
+            .custom(cmd("XRANGE", ClusterHash::FirstKey, false), args)
+            .await
+            .map_err(remote)?;
+        entries(v).ok_or_else(|| AdapterError::Remote("unexpected XRANGE answer".into()))
+    }
+
+    /// SET `key` to `value`, expiring after `ttl`.
+    pub(crate) async fn set_px(
+        &self,
+        key: String,
+        value: String,
+        ttl: Duration,
+    ) -> Result<(), AdapterError> {
+        let ms = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX).max(1);
+        let args: Vec<RValue> = vec![key.into(), value.into(), "PX".into(), RValue::Integer(ms)];
+        let r: Result<RValue, _> = self
+            .publisher
+            .custom(cmd("SET", ClusterHash::FirstKey, false), args)
+            .await;
+        r.map(|_| ()).map_err(|e| {
+            self.stats.errors.fetch_add(1, Ordering::Relaxed);
+            remote(e)
+        })
+    }
+
+    /// GETDEL `key` (Redis 6.2+): its value, once.
+    pub(crate) async fn getdel(&self, key: String) -> Result<Option<Bytes>, AdapterError> {
+        let args: Vec<RValue> = vec![key.into()];
+        let v: RValue = self
+            .publisher
+            .custom(cmd("GETDEL", ClusterHash::FirstKey, false), args)
+            .await
+            .map_err(remote)?;
+        Ok(bytes(v))
+    }
+
     /// The id of the stream's last entry, `0-0` when it has none.
     async fn last_id(&self) -> Result<String, AdapterError> {
         let args: Vec<RValue> = vec![

@@ -11,8 +11,8 @@
 //! count is `PUBSUB NUMSUB K#N#`.
 //!
 //! With connection state recovery on, each broadcast event carries its
-//! stream id as its offset, and sessions are kept in Redis, so that a
-//! client recovers on any server.
+//! stream id as its offset, and sessions are kept in Redis
+//! ([`crate::stream_session`]), so that a client recovers on any server.
 //!
 //! Entries go out in the order they were made (one pipeline per
 //! namespace, bounded by `command_buffer`); a broadcast reaches the local
@@ -28,7 +28,8 @@ use futures_util::stream::FuturesOrdered;
 use futures_util::StreamExt;
 use serde_json::Value;
 use socketio::{
-    Adapter, AdapterError, BoxFuture, BroadcastOptions, Packet, PacketType, Room, WeakNamespace,
+    Adapter, AdapterError, BoxFuture, BroadcastOptions, ClusterSession, Missed, Packet, PacketType,
+    Room, WeakNamespace,
 };
 use tokio::sync::{mpsc, oneshot};
 
@@ -115,7 +116,7 @@ fn finish(
 
 /// Whether a broadcast of `packet` with `opts` carries a recovery offset:
 /// an event without ack id, not volatile (as the reference decides).
-fn takes_offset(packet: &Packet, opts: &BroadcastOptions) -> bool {
+pub(crate) fn takes_offset(packet: &Packet, opts: &BroadcastOptions) -> bool {
     matches!(packet.ty, PacketType::Event | PacketType::BinaryEvent)
         && packet.id.is_none()
         && !opts.volatile
@@ -369,6 +370,32 @@ impl Adapter for StreamsAdapter {
             inner.deliver(packet, opts, None);
         }
         Box::pin(async move { result.await.unwrap_or(Err(AdapterError::NamespaceGone)) })
+    }
+
+    fn keeps_sessions(&self) -> bool {
+        true
+    }
+
+    fn persist_session(&self, session: ClusterSession, ttl: Duration) {
+        self.0.persist(session, ttl);
+    }
+
+    fn restore_session(
+        &self,
+        pid: String,
+        offset: String,
+    ) -> BoxFuture<Result<Option<ClusterSession>, AdapterError>> {
+        let inner = self.0.clone();
+        Box::pin(async move { inner.restore(pid, offset).await })
+    }
+
+    fn missed_packets(
+        &self,
+        offset: String,
+        rooms: Vec<Room>,
+    ) -> BoxFuture<Result<Missed, AdapterError>> {
+        let inner = self.0.clone();
+        Box::pin(async move { inner.missed(offset, rooms).await })
     }
 
     fn server_count(&self) -> BoxFuture<Result<usize, AdapterError>> {
