@@ -399,3 +399,51 @@ async fn two_nodes_on_the_sharded_adapter() {
         "{all:?}"
     );
 }
+
+#[tokio::test]
+async fn two_nodes_on_the_streams_adapter() {
+    let redis = Redis::start().await;
+    let config = format!(
+        "{}adapter = \"streams\"\nstream_name = \"sio-test\"\nmax_len = 500\nread_count = 50\n",
+        redis_config(&redis.url())
+    );
+    let (a, b) = (Server::start(&config).await, Server::start(&config).await);
+    until_nodes(&a, 2).await;
+    until_nodes(&b, 2).await;
+    let (mut c, sid) = user(&b, "u2").await;
+    assert_eq!(
+        c.emit_ack("join-room", json!(["lobby"])).await[0]["success"],
+        true
+    );
+    post(
+        &a,
+        "/api/broadcast",
+        json!({ "event": "news", "data": "hi" }),
+    )
+    .await;
+    assert_eq!(c.event("news").await, vec![json!("hi")]);
+    post(
+        &a,
+        "/api/room",
+        json!({ "room": "lobby", "event": "r", "data": 1 }),
+    )
+    .await;
+    assert_eq!(c.event("r").await, vec![json!(1)]);
+    // Both went through the configured stream.
+    let port = redis.url().rsplit(':').next().unwrap().to_owned();
+    let out = std::process::Command::new("redis-cli")
+        .args(["-p", &port, "XLEN", "sio-test"])
+        .output()
+        .expect("redis-cli");
+    let len: u64 = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(0);
+    assert!(len >= 2, "the stream holds {len} entries");
+    let all = listed(&a, "").await;
+    assert!(
+        all.iter()
+            .any(|s| s["id"] == sid.as_str() && s["node"] != "local"),
+        "{all:?}"
+    );
+}
