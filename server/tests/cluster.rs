@@ -447,3 +447,78 @@ async fn two_nodes_on_the_streams_adapter() {
         "{all:?}"
     );
 }
+
+/// Two nodes on the streams adapter with connection state recovery on.
+async fn recovering_pair(redis: &Redis) -> (Server, Server) {
+    let config = format!(
+        "[connection]\nrecovery_secs = 30\n[events]\nwelcome = false\n{}adapter = \"streams\"\n",
+        redis_config(&redis.url())
+    );
+    let (a, b) = (Server::start(&config).await, Server::start(&config).await);
+    until_nodes(&a, 2).await;
+    until_nodes(&b, 2).await;
+    (a, b)
+}
+
+/// A client of `user` on `s` that reconnects by itself after a drop.
+async fn reconnecting(s: &Server, user: &str) -> Client {
+    let opts = json!({
+        "auth": { "token": token(user, None) },
+        "transports": ["websocket"],
+        "reconnection": true,
+        "reconnectionDelay": 1000,
+        "randomizationFactor": 0,
+    });
+    s.client("/", opts).await
+}
+
+#[tokio::test]
+async fn a_session_recovers_on_the_other_node_with_the_streams_adapter() {
+    let redis = Redis::start().await;
+    let (a, b) = recovering_pair(&redis).await;
+    let mut c = reconnecting(&a, "rita").await;
+    let id = c.connected().await;
+    assert_eq!(
+        c.emit_ack("join-room", json!(["lobby"])).await[0]["success"],
+        true
+    );
+    let room = |n: u32| json!({ "room": "lobby", "event": "news", "data": { "n": n } });
+    post(&a, "/api/room", room(6)).await;
+    assert_eq!(c.event("news").await[0], json!({ "n": 6 }));
+    // The connection is lost; the client comes back to the other node.
+    c.send_raw(json!({ "op": "retarget", "url": b.url() }))
+        .await;
+    c.send_raw(json!({ "op": "drop" })).await;
+    assert_eq!(c.disconnected(5).await, "forced close");
+    poll(15, "rita gone from the cluster", || async {
+        listed(&a, "?userId=rita").await.is_empty().then_some(())
+    })
+    .await;
+    post(&a, "/api/room", room(7)).await;
+    let v = c.expect(15, "reconnect", |v| v["type"] == "connect").await;
+    assert_eq!(v["id"], id, "same socket id");
+    assert_eq!(v["recovered"], true);
+    assert_eq!(c.event("system:state_recovered").await[0]["userId"], "rita");
+    assert_eq!(c.event("news").await[0], json!({ "n": 7 }));
+    // Its rooms came back with it, on B.
+    post(&a, "/api/room", room(8)).await;
+    assert_eq!(c.event("news").await[0], json!({ "n": 8 }));
+    c.close().await;
+
+    // Another user's token on a session from the other node: refused.
+    let mut c = reconnecting(&a, "sam").await;
+    c.connected().await;
+    // An event first: its offset is what the client recovers from.
+    let push = json!({ "userId": "sam", "event": "secret", "data": 1 });
+    post(&a, "/api/push", push).await;
+    assert_eq!(c.event("secret").await[0], json!(1));
+    c.send_raw(json!({ "op": "auth", "auth": { "token": token("eve", None) } }))
+        .await;
+    c.send_raw(json!({ "op": "retarget", "url": b.url() }))
+        .await;
+    c.send_raw(json!({ "op": "drop" })).await;
+    assert_eq!(c.disconnected(5).await, "forced close");
+    let refused = c.refused().await;
+    assert_eq!(refused["data"]["code"], "RECOVERY_REFUSED", "{refused}");
+    c.close().await;
+}
