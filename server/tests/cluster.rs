@@ -213,6 +213,21 @@ async fn without_redis_there_are_no_cluster_series() {
 async fn private_messages_and_presence_cross_nodes() {
     let redis = Redis::start().await;
     let (a, b) = pair(&redis).await;
+    private_messages_and_presence(a, b).await;
+}
+
+#[tokio::test]
+async fn private_messages_and_presence_cross_nodes_on_the_streams_adapter() {
+    let redis = Redis::start().await;
+    let config = format!("{}adapter = \"streams\"\n", redis_config(&redis.url()));
+    let (a, b) = (Server::start(&config).await, Server::start(&config).await);
+    until_nodes(&a, 2).await;
+    until_nodes(&b, 2).await;
+    private_messages_and_presence(a, b).await;
+}
+
+/// Private messages and presence between a user on `a` and one on `b`.
+async fn private_messages_and_presence(a: Server, b: Server) {
     let (mut bob, bob_sid) = user(&b, "bob").await;
     // Alice connects on A: Bob, on B, hears she is online.
     let (mut alice, alice_sid) = user(&a, "alice").await;
@@ -352,6 +367,26 @@ async fn redis_restarted_mid_run() {
     c.close().await;
 }
 
+/// Once `a` and `b` see each other: a user's client on `b`, in room
+/// `lobby`, that a broadcast from `a` reached; and its socket id.
+async fn lobby_user_on_b(a: &Server, b: &Server) -> (Client, String) {
+    until_nodes(a, 2).await;
+    until_nodes(b, 2).await;
+    let (mut c, sid) = user(b, "u2").await;
+    assert_eq!(
+        c.emit_ack("join-room", json!(["lobby"])).await[0]["success"],
+        true
+    );
+    post(
+        a,
+        "/api/broadcast",
+        json!({ "event": "news", "data": "hi" }),
+    )
+    .await;
+    assert_eq!(c.event("news").await, vec![json!("hi")]);
+    (c, sid)
+}
+
 #[tokio::test]
 async fn two_nodes_on_the_sharded_adapter() {
     let redis = Redis::start().await;
@@ -360,20 +395,7 @@ async fn two_nodes_on_the_sharded_adapter() {
         redis_config(&redis.url())
     );
     let (a, b) = (Server::start(&config).await, Server::start(&config).await);
-    until_nodes(&a, 2).await;
-    until_nodes(&b, 2).await;
-    let (mut c, sid) = user(&b, "u2").await;
-    assert_eq!(
-        c.emit_ack("join-room", json!(["lobby"])).await[0]["success"],
-        true
-    );
-    post(
-        &a,
-        "/api/broadcast",
-        json!({ "event": "news", "data": "hi" }),
-    )
-    .await;
-    assert_eq!(c.event("news").await, vec![json!("hi")]);
+    let (mut c, sid) = lobby_user_on_b(&a, &b).await;
     // A one-room broadcast goes to the room's own channel (dynamic mode).
     // B subscribes to the room's channel once its socket joined: retried
     // until that happened (bounded).
@@ -408,20 +430,7 @@ async fn two_nodes_on_the_streams_adapter() {
         redis_config(&redis.url())
     );
     let (a, b) = (Server::start(&config).await, Server::start(&config).await);
-    until_nodes(&a, 2).await;
-    until_nodes(&b, 2).await;
-    let (mut c, sid) = user(&b, "u2").await;
-    assert_eq!(
-        c.emit_ack("join-room", json!(["lobby"])).await[0]["success"],
-        true
-    );
-    post(
-        &a,
-        "/api/broadcast",
-        json!({ "event": "news", "data": "hi" }),
-    )
-    .await;
-    assert_eq!(c.event("news").await, vec![json!("hi")]);
+    let (mut c, sid) = lobby_user_on_b(&a, &b).await;
     post(
         &a,
         "/api/room",

@@ -200,6 +200,11 @@ macro_rules! cluster_node_operations {
                 data,
             ))
         }
+        fn all_rooms(
+            &self,
+        ) -> socketio::BoxFuture<Result<Vec<socketio::Room>, socketio::AdapterError>> {
+            Box::pin($crate::cluster_node::all_rooms(self.0.clone()))
+        }
     };
 }
 
@@ -427,6 +432,18 @@ pub async fn fetch<N: ClusterNode>(
         );
     }
     Ok(infos)
+}
+
+/// Every room with a member on any node. The reference's `ClusterAdapter`
+/// has no request for it: the rooms of every node's sockets, by a fetch
+/// (which Node servers answer too).
+pub async fn all_rooms<N: ClusterNode>(node: Arc<N>) -> Result<Vec<socketio::Room>, AdapterError> {
+    let mut rooms: std::collections::BTreeSet<socketio::Room> =
+        node.state().rooms.rooms().into_iter().collect();
+    for s in fetch(node, BroadcastOptions::default()).await? {
+        rooms.extend(s.rooms);
+    }
+    Ok(rooms.into_iter().collect())
 }
 
 /// A broadcast with acks: the local clients' and every other node's.
