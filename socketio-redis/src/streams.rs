@@ -409,3 +409,41 @@ impl Adapter for StreamsAdapter {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn offsets_go_on_plain_events_only() {
+        let event = Packet::event("/", json!(["m", 1]), None, Vec::new());
+        let opts = BroadcastOptions::default();
+        assert!(takes_offset(&event, &opts));
+        let mut volatile = BroadcastOptions::default();
+        volatile.volatile = true;
+        assert!(!takes_offset(&event, &volatile));
+        let mut acked = event.clone();
+        acked.id = Some(3);
+        assert!(!takes_offset(&acked, &opts));
+
+        let mut p = event.clone();
+        add_offset(&mut p, "1700000000000-2");
+        assert_eq!(p.data, Some(json!(["m", 1, "1700000000000-2"])));
+        // Not a stream id: left alone.
+        let mut p = event;
+        add_offset(&mut p, "nope");
+        assert_eq!(p.data, Some(json!(["m", 1])));
+    }
+
+    #[test]
+    fn requests_go_over_pub_sub_the_rest_into_the_stream() {
+        assert!(ephemeral(ty::BROADCAST, &json!({"requestId": "r"})));
+        assert!(!ephemeral(ty::BROADCAST, &json!({"packet": {}})));
+        assert!(ephemeral(ty::FETCH_SOCKETS, &json!({})));
+        assert!(ephemeral(ty::SERVER_SIDE_EMIT, &json!({})));
+        for t in [ty::SOCKETS_JOIN, ty::SOCKETS_LEAVE, ty::DISCONNECT_SOCKETS] {
+            assert!(!ephemeral(t, &json!({})));
+        }
+    }
+}
