@@ -2,8 +2,9 @@
 # Runs every test of the workspace: unit, integration, doc tests, and the
 # interop tests driven by real clients: engine.io-client and socket.io-client
 # (npm, from the lock file) and python-socketio (pinned, in a venv), and the
-# socketio-redis mixed-cluster tests (Node servers on @socket.io/redis-adapter,
-# npm from the lock file, against a redis-server they start) and the
+# socketio-redis mixed-cluster tests (Node servers on @socket.io/redis-adapter
+# and @socket.io/redis-streams-adapter, socket.io-client for recovery across
+# servers, npm from the lock file, against a redis-server they start) and the
 # socketio-postgres ones (Node servers on @socket.io/postgres-adapter, against
 # the PostgreSQL on 127.0.0.1:5432, installed and started when none answers,
 # scripts/postgres.sh); headless Chromium tests (Debian's chromium and

@@ -25,7 +25,7 @@ use crate::config::{Config, PacketParser, SlowClient, Transport};
 use crate::dashboard::payload_bytes;
 use crate::dashboard::recorder::{Kind, Record};
 use crate::gateway::Gateway;
-use crate::identity::{bind_user, now_secs, token, user_of, User};
+use crate::identity::{bind_user, now_secs, token, user_of, user_room, User};
 use crate::monitor::OTHER;
 use crate::rate_limit::{EventLimiter, Limit};
 use crate::reply::retry_secs;
@@ -162,26 +162,37 @@ async fn authorize(st: &State, gw: &Gateway, socket: &Socket) -> Result<(), Conn
     if !admitted.data.is_null() {
         socket.set_data(admitted.data);
     }
-    if socket.recovered() {
-        // The old session's data and rooms are back already (recovery runs
-        // this middleware again, before anything missed is sent).
-        if let Some(old) = user_of(socket) {
-            if old.id != user.id {
-                // Another user (or none) on this session: it must not get
-                // the first one's rooms or missed packets.
-                st.metrics.auth_failures_total.inc(&["RECOVERY_REFUSED"]);
-                return Err(refuse(
-                    "Session belongs to another user; connect again".into(),
-                    "RECOVERY_REFUSED",
-                ));
-            }
-        }
+    if socket.recovered() && !same_user(socket, &user) {
+        // Another user (or none) on this session: it must not get the
+        // first one's rooms or missed packets.
+        st.metrics.auth_failures_total.inc(&["RECOVERY_REFUSED"]);
+        return Err(refuse(
+            "Session belongs to another user; connect again".into(),
+            "RECOVERY_REFUSED",
+        ));
     }
     // Rooms are joined here, before the CONNECT answer: a push or broadcast
     // sent once the client sees `connect` reaches it (a refused or
     // abandoned socket leaves them again).
     bind_user(socket, user);
     Ok(())
+}
+
+/// Whether a recovered socket's old session was `user`'s. Its data and
+/// rooms are back already (recovery runs the middleware again, before
+/// anything missed is sent). A session from this node kept the typed user;
+/// one from another node (the Redis Streams adapter keeps rooms and JSON
+/// data) names its user by its `user_<id>` room.
+fn same_user(socket: &Socket, user: &User) -> bool {
+    if let Some(old) = user_of(socket) {
+        return old.id == user.id;
+    }
+    let mine = user.id.as_deref().map(user_room);
+    socket
+        .rooms()
+        .iter()
+        .filter(|r| r.starts_with("user_"))
+        .all(|r| Some(r) == mine.as_ref())
 }
 
 /// The user the handshake's token names, with the role's permissions for

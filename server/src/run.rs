@@ -213,11 +213,20 @@ async fn connect_redis(config: &Config) -> Result<Option<Arc<RedisCluster>>, Str
     let mut adapter = RedisAdapterConfig::default()
         .key(r.key_prefix.clone())
         .requests_timeout(Duration::from_millis(r.requests_timeout_ms));
-    if r.adapter == RedisAdapterKind::Sharded {
-        adapter = adapter.sharded(match r.subscription_mode {
-            RedisSubscriptionMode::Static => SubscriptionMode::Static,
-            _ => SubscriptionMode::Dynamic,
-        });
+    match r.adapter {
+        RedisAdapterKind::Sharded => {
+            adapter = adapter.sharded(match r.subscription_mode {
+                RedisSubscriptionMode::Static => SubscriptionMode::Static,
+                _ => SubscriptionMode::Dynamic,
+            });
+        }
+        RedisAdapterKind::Streams => {
+            adapter = adapter
+                .streams(r.stream_name.clone())
+                .max_len(r.max_len)
+                .read_count(r.read_count);
+        }
+        _ => {}
     }
     let cluster = RedisCluster::connect(&r.url, adapter)
         .await

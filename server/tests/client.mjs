@@ -9,7 +9,8 @@
 // connection; prints {type:"churn",ok,refused,last}), {op:"auth",auth} (the
 // auth of the next CONNECT), {op:"drop"} (closes the
 // Engine.IO connection as a network loss would: the client reconnects when
-// its options allow).
+// its options allow), {op:"retarget",url} (the next connection goes to another
+// server, e.g. of the same cluster: http://127.0.0.1:PORT).
 // Exits when stdin closes.
 import { createRequire } from "node:module";
 import readline from "node:readline";
@@ -58,6 +59,8 @@ rl.on("line", (line) => {
     socket.auth = c.auth;
   } else if (c.op === "drop") {
     socket.io.engine.close();
+  } else if (c.op === "retarget") {
+    socket.io.uri = c.url;
   } else if (c.op === "disconnect") {
     socket.disconnect();
   } else if (c.op === "connect") {

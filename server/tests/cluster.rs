@@ -213,6 +213,21 @@ async fn without_redis_there_are_no_cluster_series() {
 async fn private_messages_and_presence_cross_nodes() {
     let redis = Redis::start().await;
     let (a, b) = pair(&redis).await;
+    private_messages_and_presence(a, b).await;
+}
+
+#[tokio::test]
+async fn private_messages_and_presence_cross_nodes_on_the_streams_adapter() {
+    let redis = Redis::start().await;
+    let config = format!("{}adapter = \"streams\"\n", redis_config(&redis.url()));
+    let (a, b) = (Server::start(&config).await, Server::start(&config).await);
+    until_nodes(&a, 2).await;
+    until_nodes(&b, 2).await;
+    private_messages_and_presence(a, b).await;
+}
+
+/// Private messages and presence between a user on `a` and one on `b`.
+async fn private_messages_and_presence(a: Server, b: Server) {
     let (mut bob, bob_sid) = user(&b, "bob").await;
     // Alice connects on A: Bob, on B, hears she is online.
     let (mut alice, alice_sid) = user(&a, "alice").await;
@@ -352,6 +367,26 @@ async fn redis_restarted_mid_run() {
     c.close().await;
 }
 
+/// Once `a` and `b` see each other: a user's client on `b`, in room
+/// `lobby`, that a broadcast from `a` reached; and its socket id.
+async fn lobby_user_on_b(a: &Server, b: &Server) -> (Client, String) {
+    until_nodes(a, 2).await;
+    until_nodes(b, 2).await;
+    let (mut c, sid) = user(b, "u2").await;
+    assert_eq!(
+        c.emit_ack("join-room", json!(["lobby"])).await[0]["success"],
+        true
+    );
+    post(
+        a,
+        "/api/broadcast",
+        json!({ "event": "news", "data": "hi" }),
+    )
+    .await;
+    assert_eq!(c.event("news").await, vec![json!("hi")]);
+    (c, sid)
+}
+
 #[tokio::test]
 async fn two_nodes_on_the_sharded_adapter() {
     let redis = Redis::start().await;
@@ -360,20 +395,7 @@ async fn two_nodes_on_the_sharded_adapter() {
         redis_config(&redis.url())
     );
     let (a, b) = (Server::start(&config).await, Server::start(&config).await);
-    until_nodes(&a, 2).await;
-    until_nodes(&b, 2).await;
-    let (mut c, sid) = user(&b, "u2").await;
-    assert_eq!(
-        c.emit_ack("join-room", json!(["lobby"])).await[0]["success"],
-        true
-    );
-    post(
-        &a,
-        "/api/broadcast",
-        json!({ "event": "news", "data": "hi" }),
-    )
-    .await;
-    assert_eq!(c.event("news").await, vec![json!("hi")]);
+    let (mut c, sid) = lobby_user_on_b(&a, &b).await;
     // A one-room broadcast goes to the room's own channel (dynamic mode).
     // B subscribes to the room's channel once its socket joined: retried
     // until that happened (bounded).
@@ -398,4 +420,114 @@ async fn two_nodes_on_the_sharded_adapter() {
             .any(|s| s["id"] == sid.as_str() && s["node"] != "local"),
         "{all:?}"
     );
+}
+
+#[tokio::test]
+async fn two_nodes_on_the_streams_adapter() {
+    let redis = Redis::start().await;
+    let config = format!(
+        "{}adapter = \"streams\"\nstream_name = \"sio-test\"\nmax_len = 500\nread_count = 50\n",
+        redis_config(&redis.url())
+    );
+    let (a, b) = (Server::start(&config).await, Server::start(&config).await);
+    let (mut c, sid) = lobby_user_on_b(&a, &b).await;
+    post(
+        &a,
+        "/api/room",
+        json!({ "room": "lobby", "event": "r", "data": 1 }),
+    )
+    .await;
+    assert_eq!(c.event("r").await, vec![json!(1)]);
+    // Both went through the configured stream.
+    let port = redis.url().rsplit(':').next().unwrap().to_owned();
+    let out = std::process::Command::new("redis-cli")
+        .args(["-p", &port, "XLEN", "sio-test"])
+        .output()
+        .expect("redis-cli");
+    let len: u64 = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(0);
+    assert!(len >= 2, "the stream holds {len} entries");
+    let all = listed(&a, "").await;
+    assert!(
+        all.iter()
+            .any(|s| s["id"] == sid.as_str() && s["node"] != "local"),
+        "{all:?}"
+    );
+}
+
+/// Two nodes on the streams adapter with connection state recovery on.
+async fn recovering_pair(redis: &Redis) -> (Server, Server) {
+    let config = format!(
+        "[connection]\nrecovery_secs = 30\n[events]\nwelcome = false\n{}adapter = \"streams\"\n",
+        redis_config(&redis.url())
+    );
+    let (a, b) = (Server::start(&config).await, Server::start(&config).await);
+    until_nodes(&a, 2).await;
+    until_nodes(&b, 2).await;
+    (a, b)
+}
+
+/// A client of `user` on `s` that reconnects by itself after a drop.
+async fn reconnecting(s: &Server, user: &str) -> Client {
+    let opts = json!({
+        "auth": { "token": token(user, None) },
+        "transports": ["websocket"],
+        "reconnection": true,
+        "reconnectionDelay": 1000,
+        "randomizationFactor": 0,
+    });
+    s.client("/", opts).await
+}
+
+#[tokio::test]
+async fn a_session_recovers_on_the_other_node_with_the_streams_adapter() {
+    let redis = Redis::start().await;
+    let (a, b) = recovering_pair(&redis).await;
+    let mut c = reconnecting(&a, "rita").await;
+    let id = c.connected().await;
+    assert_eq!(
+        c.emit_ack("join-room", json!(["lobby"])).await[0]["success"],
+        true
+    );
+    let room = |n: u32| json!({ "room": "lobby", "event": "news", "data": { "n": n } });
+    post(&a, "/api/room", room(6)).await;
+    assert_eq!(c.event("news").await[0], json!({ "n": 6 }));
+    // The connection is lost; the client comes back to the other node.
+    c.send_raw(json!({ "op": "retarget", "url": b.url() }))
+        .await;
+    c.send_raw(json!({ "op": "drop" })).await;
+    assert_eq!(c.disconnected(5).await, "forced close");
+    poll(15, "rita gone from the cluster", || async {
+        listed(&a, "?userId=rita").await.is_empty().then_some(())
+    })
+    .await;
+    post(&a, "/api/room", room(7)).await;
+    let v = c.expect(15, "reconnect", |v| v["type"] == "connect").await;
+    assert_eq!(v["id"], id, "same socket id");
+    assert_eq!(v["recovered"], true);
+    assert_eq!(c.event("system:state_recovered").await[0]["userId"], "rita");
+    assert_eq!(c.event("news").await[0], json!({ "n": 7 }));
+    // Its rooms came back with it, on B.
+    post(&a, "/api/room", room(8)).await;
+    assert_eq!(c.event("news").await[0], json!({ "n": 8 }));
+    c.close().await;
+
+    // Another user's token on a session from the other node: refused.
+    let mut c = reconnecting(&a, "sam").await;
+    c.connected().await;
+    // An event first: its offset is what the client recovers from.
+    let push = json!({ "userId": "sam", "event": "secret", "data": 1 });
+    post(&a, "/api/push", push).await;
+    assert_eq!(c.event("secret").await[0], json!(1));
+    c.send_raw(json!({ "op": "auth", "auth": { "token": token("eve", None) } }))
+        .await;
+    c.send_raw(json!({ "op": "retarget", "url": b.url() }))
+        .await;
+    c.send_raw(json!({ "op": "drop" })).await;
+    assert_eq!(c.disconnected(5).await, "forced close");
+    let refused = c.refused().await;
+    assert_eq!(refused["data"]["code"], "RECOVERY_REFUSED", "{refused}");
+    c.close().await;
 }

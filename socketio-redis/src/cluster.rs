@@ -16,7 +16,7 @@ use fred::prelude::{Client, ClientLike, Config, EventInterface, PubsubInterface,
 use fred::types::Builder;
 use socketio::AdapterError;
 
-use crate::config::RedisAdapterConfig;
+use crate::config::{AdapterKind, RedisAdapterConfig};
 use crate::stats::Stats;
 
 /// A future borrowing its adapter.
@@ -31,6 +31,12 @@ pub(crate) trait Route: Send + Sync {
     /// Subscribes to every channel of the namespace it needs now (again,
     /// after a reconnect: subscribing twice is harmless).
     fn subscribe(&self) -> Subscribing<'_>;
+    /// Handles an entry of the stream (Streams adapter), read at `offset`;
+    /// false when it was not a message of the protocol.
+    fn on_entry(&self, offset: &str, entry: crate::stream_wire::Entry) -> bool {
+        let _ = (offset, entry);
+        true
+    }
 }
 
 /// Subscribes `route` until it holds, with backoff (Redis may be down, or
@@ -59,10 +65,14 @@ pub(crate) async fn keep_subscribing(
 /// router from channels to namespaces, and the counters.
 pub struct RedisCluster {
     pub(crate) config: RedisAdapterConfig,
-    publisher: Client,
+    pub(crate) publisher: Client,
     pub(crate) subscriber: SubscriberClient,
+    /// The Streams adapter's reading connection, until its reader starts.
+    pub(crate) reader: std::sync::Mutex<Option<Client>>,
+    /// Set by [`RedisCluster::quit`]: the reader stops.
+    pub(crate) closed: std::sync::atomic::AtomicBool,
     adapters: RwLock<HashMap<String, Weak<dyn Route>>>,
-    stats: Arc<Stats>,
+    pub(crate) stats: Arc<Stats>,
 }
 
 impl RedisCluster {
@@ -95,8 +105,21 @@ impl RedisCluster {
         });
         let publisher = builder.build()?;
         let subscriber = builder.build_subscriber_client()?;
+        // The Streams adapter reads with a blocking XREAD: on a connection
+        // of its own, whose commands may take that long.
+        let reader = match config.kind {
+            AdapterKind::Streams => {
+                let block = config.block_time;
+                builder.with_performance_config(|p| p.default_command_timeout = timeout + block);
+                Some(builder.build()?)
+            }
+            _ => None,
+        };
         publisher.connect();
         subscriber.connect();
+        if let Some(r) = &reader {
+            r.connect();
+        }
         // Bounded: a Redis that is down does not hold the server's start.
         let wait = Duration::from_secs(2);
         let _ = tokio::time::timeout(
@@ -109,6 +132,8 @@ impl RedisCluster {
             config,
             publisher,
             subscriber,
+            reader: std::sync::Mutex::new(reader),
+            closed: Default::default(),
             adapters: RwLock::new(HashMap::new()),
             stats: Arc::default(),
         });
@@ -116,6 +141,7 @@ impl RedisCluster {
             Arc::downgrade(&cluster),
             cluster.subscriber.message_rx(),
         ));
+
         // After a reconnect every adapter subscribes again, retrying until
         // it holds: the client's own resubscription is tried once, and a
         // cluster node that just came back may refuse it.
@@ -151,11 +177,12 @@ impl RedisCluster {
 
     /// Closes the connections.
     pub async fn quit(&self) {
+        self.closed.store(true, Ordering::Relaxed);
         let _ = self.subscriber.quit().await;
         let _ = self.publisher.quit().await;
     }
 
-    fn lookup(&self, nsp: &str) -> Option<Arc<dyn Route>> {
+    pub(crate) fn lookup(&self, nsp: &str) -> Option<Arc<dyn Route>> {
         self.adapters.read().ok()?.get(nsp)?.upgrade()
     }
 

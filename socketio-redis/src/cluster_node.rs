@@ -122,6 +122,92 @@ pub fn join_or_leave<N: ClusterNode>(
     local_then(local, tell)
 }
 
+/// The [`Adapter`] methods every cluster adapter answers the same way,
+/// inside its `impl Adapter`, for a type whose `.0` is an
+/// `Arc<impl ClusterNode>`: the local rooms' queries, and the operations
+/// of this module.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! cluster_node_operations {
+    () => {
+        fn server_id(&self) -> Option<&str> {
+            Some(&self.0.state().uid)
+        }
+        fn socket_rooms(&self, sid: engineio::Sid) -> Vec<socketio::Room> {
+            self.0.state().rooms.socket_rooms(sid)
+        }
+        fn rooms(&self) -> Vec<socketio::Room> {
+            self.0.state().rooms.rooms()
+        }
+        fn local_sockets(&self, opts: &socketio::BroadcastOptions) -> Vec<engineio::Sid> {
+            self.0.state().rooms.local_sockets(opts)
+        }
+        fn broadcast_with_ack(
+            &self,
+            packet: socketio::Packet,
+            opts: socketio::BroadcastOptions,
+            timeout: std::time::Duration,
+        ) -> socketio::BoxFuture<Result<Vec<socketio::AckResult>, socketio::AdapterError>> {
+            Box::pin($crate::cluster_node::broadcast_with_ack(
+                self.0.clone(),
+                packet,
+                opts,
+                timeout,
+            ))
+        }
+        fn add_sockets(
+            &self,
+            opts: socketio::BroadcastOptions,
+            rooms: Vec<socketio::Room>,
+        ) -> socketio::BoxFuture<Result<(), socketio::AdapterError>> {
+            $crate::cluster_node::join_or_leave(&*self.0, true, opts, rooms)
+        }
+        fn del_sockets(
+            &self,
+            opts: socketio::BroadcastOptions,
+            rooms: Vec<socketio::Room>,
+        ) -> socketio::BoxFuture<Result<(), socketio::AdapterError>> {
+            $crate::cluster_node::join_or_leave(&*self.0, false, opts, rooms)
+        }
+        fn disconnect_sockets(
+            &self,
+            opts: socketio::BroadcastOptions,
+            close: bool,
+        ) -> socketio::BoxFuture<Result<(), socketio::AdapterError>> {
+            $crate::cluster_node::disconnect(&*self.0, opts, close)
+        }
+        fn fetch_sockets(
+            &self,
+            opts: socketio::BroadcastOptions,
+        ) -> socketio::BoxFuture<Result<Vec<socketio::SocketInfo>, socketio::AdapterError>> {
+            Box::pin($crate::cluster_node::fetch(self.0.clone(), opts))
+        }
+        fn server_side_emit(
+            &self,
+            event: String,
+            data: socketio::Data,
+        ) -> socketio::BoxFuture<Result<(), socketio::AdapterError>> {
+            $crate::cluster_node::server_side_emit(&*self.0, event, data)
+        }
+        fn server_side_emit_with_ack(
+            &self,
+            event: String,
+            data: socketio::Data,
+        ) -> socketio::BoxFuture<Result<Vec<socketio::Data>, socketio::AdapterError>> {
+            Box::pin($crate::cluster_node::server_side_emit_with_ack(
+                self.0.clone(),
+                event,
+                data,
+            ))
+        }
+        fn all_rooms(
+            &self,
+        ) -> socketio::BoxFuture<Result<Vec<socketio::Room>, socketio::AdapterError>> {
+            Box::pin($crate::cluster_node::all_rooms(self.0.clone()))
+        }
+    };
+}
+
 /// `disconnectSockets`: here, then (unless local) on every node.
 pub fn disconnect<N: ClusterNode>(
     node: &N,
@@ -143,6 +229,50 @@ pub fn server_side_emit<N: ClusterNode>(
 ) -> BoxFuture<Result<(), AdapterError>> {
     let body = server_side_message(event, &data, None);
     node.publish(ty::SERVER_SIDE_EMIT, body, data.attachments())
+}
+
+/// Handles a message `{type, data, uid, nsp}` (JSON or msgpack) from a
+/// channel of the namespace: drops this node's own and another
+/// namespace's, hands an answer to its request and applies the rest; false
+/// when it is not a message of the protocol.
+pub fn on_envelope<N: ClusterNode>(node: &N, payload: &[u8]) -> bool {
+    let Ok(wire::Decoded { value, attachments }) = wire::decode(payload) else {
+        return false;
+    };
+    let (Some(t), Some(uid)) = (
+        value.get("type").and_then(Value::as_u64),
+        value.get("uid").and_then(Value::as_str),
+    ) else {
+        return false;
+    };
+    let state = node.state();
+    if uid == state.uid || value.get("nsp").and_then(Value::as_str) != Some(&state.name) {
+        return true;
+    }
+    let data = value.get("data").cloned().unwrap_or(Value::Null);
+    on_message(node, t, uid, data, attachments)
+}
+
+/// Handles a decoded message of type `t` from node `uid`: an answer goes to
+/// its request, an operation is applied; false when malformed.
+pub fn on_message<N: ClusterNode>(
+    node: &N,
+    t: u64,
+    uid: &str,
+    data: Value,
+    attachments: Vec<Bytes>,
+) -> bool {
+    if crate::cluster_msg::is_response(t) {
+        // An answer: the envelope's type and sender, with its data.
+        let Some(value) = crate::cluster_msg::answer_value(t, uid, data) else {
+            return false;
+        };
+        return node
+            .state()
+            .requests
+            .answer(wire::Decoded { value, attachments });
+    }
+    apply(node, t, uid, &data, attachments).is_some()
 }
 
 /// Applies a peer's operation of type `t` from node `uid` here (answering
@@ -302,6 +432,18 @@ pub async fn fetch<N: ClusterNode>(
         );
     }
     Ok(infos)
+}
+
+/// Every room with a member on any node. The reference's `ClusterAdapter`
+/// has no request for it: the rooms of every node's sockets, by a fetch
+/// (which Node servers answer too).
+pub async fn all_rooms<N: ClusterNode>(node: Arc<N>) -> Result<Vec<socketio::Room>, AdapterError> {
+    let mut rooms: std::collections::BTreeSet<socketio::Room> =
+        node.state().rooms.rooms().into_iter().collect();
+    for s in fetch(node, BroadcastOptions::default()).await? {
+        rooms.extend(s.rooms);
+    }
+    Ok(rooms.into_iter().collect())
 }
 
 /// A broadcast with acks: the local clients' and every other node's.

@@ -1,5 +1,6 @@
 //! [`RedisAdapterConfig`]: the adapters' options, with the reference's
-//! defaults, and which adapter: the classic pub/sub one or the sharded one.
+//! defaults, and which adapter: the classic pub/sub one, the sharded one,
+//! or the Redis Streams one.
 
 use std::time::Duration;
 
@@ -12,6 +13,11 @@ pub enum AdapterKind {
     /// The sharded adapter (`createShardedAdapter`, Redis 7+): SPUBLISH /
     /// SSUBSCRIBE, with this subscription mode.
     Sharded(SubscriptionMode),
+    /// The Redis Streams adapter (`@socket.io/redis-streams-adapter` 0.3):
+    /// broadcasts, joins, leaves and disconnects in one stream (XADD /
+    /// XREAD), requests and answers over PUBLISH / SUBSCRIBE, sessions kept
+    /// in Redis for connection state recovery on any node.
+    Streams,
 }
 
 /// How the sharded adapter subscribes (`subscriptionMode`).
@@ -48,6 +54,24 @@ pub struct RedisAdapterConfig {
     /// How long a command may wait for Redis before it fails (a publish
     /// during an outage). Default 10 s.
     pub command_timeout: Duration,
+    /// Streams adapter: the stream's name (`streamName`). Default `socket.io`.
+    pub stream_name: String,
+    /// Streams adapter: the stream is trimmed to about this many entries
+    /// (`XADD MAXLEN ~`, `maxLen`). Default 10 000.
+    pub max_len: u64,
+    /// Streams adapter: entries read per XREAD (`readCount`). Default 100.
+    pub read_count: u64,
+    /// Streams adapter: how long one XREAD blocks (`blockTimeInMs`).
+    /// Default 5 s.
+    pub block_time: Duration,
+    /// Streams adapter: prefix of the keys sessions are kept under for
+    /// connection state recovery (`sessionKeyPrefix`). Default
+    /// `sio:session:`.
+    pub session_key_prefix: String,
+    /// Streams adapter: most entries read while restoring one session (the
+    /// packets its client missed); a longer backlog is not recovered.
+    /// Default 100 000 (the reference reads up to 100 ranges).
+    pub max_replay: usize,
 }
 
 impl Default for RedisAdapterConfig {
@@ -60,6 +84,12 @@ impl Default for RedisAdapterConfig {
             kind: AdapterKind::PubSub,
             command_buffer: 4096,
             command_timeout: Duration::from_secs(10),
+            stream_name: "socket.io".into(),
+            max_len: 10_000,
+            read_count: 100,
+            block_time: Duration::from_secs(5),
+            session_key_prefix: "sio:session:".into(),
+            max_replay: 100_000,
         }
     }
 }
@@ -78,6 +108,27 @@ impl RedisAdapterConfig {
     /// The sharded adapter with subscription mode `mode`.
     pub fn sharded(mut self, mode: SubscriptionMode) -> Self {
         self.kind = AdapterKind::Sharded(mode);
+        self
+    }
+    /// The Redis Streams adapter, on stream `name`.
+    pub fn streams(mut self, name: impl Into<String>) -> Self {
+        self.kind = AdapterKind::Streams;
+        self.stream_name = name.into();
+        self
+    }
+    /// Sets [`RedisAdapterConfig::max_len`].
+    pub fn max_len(mut self, n: u64) -> Self {
+        self.max_len = n;
+        self
+    }
+    /// Sets [`RedisAdapterConfig::read_count`].
+    pub fn read_count(mut self, n: u64) -> Self {
+        self.read_count = n;
+        self
+    }
+    /// Sets [`RedisAdapterConfig::block_time`].
+    pub fn block_time(mut self, t: Duration) -> Self {
+        self.block_time = t;
         self
     }
     /// Sets [`RedisAdapterConfig::publish_on_specific_response_channel`].

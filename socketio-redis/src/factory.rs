@@ -10,6 +10,8 @@ use crate::adapter::RedisAdapter;
 use crate::cluster::RedisCluster;
 use crate::config::AdapterKind;
 use crate::sharded::ShardedAdapter;
+use crate::stream_reader;
+use crate::streams::StreamsAdapter;
 
 impl RedisCluster {
     /// The factory to give `SocketIo::builder().adapter(..)`: one
@@ -20,6 +22,14 @@ impl RedisCluster {
             AdapterKind::Sharded(mode) => Arc::new(move |nsp: WeakNamespace| {
                 Arc::new(ShardedAdapter::new(&cluster, nsp, mode))
             }),
+            AdapterKind::Streams => {
+                // One reader per server, started with its first factory.
+                let reader = self.reader.lock().ok().and_then(|mut r| r.take());
+                if let Some(reader) = reader {
+                    tokio::spawn(stream_reader::read(Arc::downgrade(self), reader));
+                }
+                Arc::new(move |nsp: WeakNamespace| Arc::new(StreamsAdapter::new(&cluster, nsp)))
+            }
             _ => Arc::new(move |nsp: WeakNamespace| Arc::new(RedisAdapter::new(&cluster, nsp))),
         }
     }

@@ -1,6 +1,8 @@
 //! Socket.IO cluster adapter over Redis, wire-compatible with Node's
 //! `@socket.io/redis-adapter` 8.3 (the classic pub/sub adapter,
-//! `createAdapter`) and `@socket.io/redis-emitter` 5: Node servers and ours
+//! `createAdapter`, and the sharded one), `@socket.io/redis-streams-adapter`
+//! 0.3 (Redis Streams, with connection state recovery across servers) and
+//! `@socket.io/redis-emitter` 5: Node servers and ours
 //! share one Redis, and every cross-node operation (broadcasts with rooms,
 //! except and flags, broadcasts with acks, remote join, leave, disconnect
 //! and fetch, all rooms, server-side emit, server count) works in both
@@ -32,6 +34,10 @@ pub mod remote;
 pub mod requests;
 mod sharded;
 mod stats;
+mod stream_reader;
+mod stream_session;
+pub mod stream_wire;
+mod streams;
 pub mod wire;
 
 pub use adapter::RedisAdapter;
@@ -41,3 +47,4 @@ pub use emitter::Emitter;
 pub use fred;
 pub use sharded::ShardedAdapter;
 pub use stats::Stats;
+pub use streams::StreamsAdapter;

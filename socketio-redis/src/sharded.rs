@@ -18,17 +18,13 @@ use bytes::Bytes;
 use engineio::Sid;
 use fred::prelude::PubsubInterface;
 use serde_json::Value;
-use socketio::{
-    AckResult, Adapter, AdapterError, BoxFuture, BroadcastOptions, Data, Packet, Room, SocketInfo,
-    WeakNamespace,
-};
+use socketio::{Adapter, AdapterError, BoxFuture, BroadcastOptions, Packet, Room, WeakNamespace};
 
 use crate::cluster::{keep_subscribing, Channel, RedisCluster, Route, Subscribing};
-use crate::cluster_msg::{answer_value, envelope, hex_id, is_response, ty};
+use crate::cluster_msg::{envelope, hex_id, ty};
 use crate::cluster_node::{self, Borrowed, ClusterNode, NodeState, Responder};
 use crate::config::SubscriptionMode;
 use crate::stats::Stats;
-use crate::wire::{self, Decoded};
 
 /// A socket id is 20 characters: the reference never gives such a room a
 /// channel of its own in the `dynamic` mode.
@@ -82,31 +78,6 @@ impl Inner {
         let payload = envelope(t, data, &self.node.uid, &self.node.name, attachments);
         let cluster = self.cluster.clone();
         Box::pin(async move { cluster.spublish(channel, payload).await })
-    }
-
-    fn on_message(&self, payload: &[u8]) -> bool {
-        let Ok(Decoded { value, attachments }) = wire::decode(payload) else {
-            return false;
-        };
-        let (Some(t), Some(uid)) = (
-            value.get("type").and_then(Value::as_u64),
-            value.get("uid").and_then(Value::as_str),
-        ) else {
-            return false;
-        };
-        if uid == self.node.uid || value.get("nsp").and_then(Value::as_str) != Some(&self.node.name)
-        {
-            return true;
-        }
-        let data = value.get("data").cloned().unwrap_or(Value::Null);
-        if is_response(t) {
-            // An answer: the envelope's type and sender, with its data.
-            let Some(value) = answer_value(t, uid, data) else {
-                return false;
-            };
-            return self.node.requests.answer(Decoded { value, attachments });
-        }
-        cluster_node::apply(self, t, uid, &data, attachments).is_some()
     }
 
     /// The other servers of the namespace.
@@ -245,7 +216,7 @@ impl Route for Inner {
 
     fn handle(&self, kind: Channel<'_>, payload: &[u8]) -> bool {
         match kind {
-            Channel::Broadcast(_) => self.on_message(payload),
+            Channel::Broadcast(_) => cluster_node::on_envelope(self, payload),
             // Classic channels: not this adapter's.
             _ => true,
         }
@@ -253,6 +224,8 @@ impl Route for Inner {
 }
 
 impl Adapter for ShardedAdapter {
+    crate::cluster_node_operations!();
+
     fn init(&self) -> BoxFuture<Result<(), AdapterError>> {
         let route: Weak<dyn Route> = Arc::downgrade(&self.0) as Weak<Inner>;
         self.0.cluster.register(&self.0.node.name, route.clone());
@@ -275,10 +248,6 @@ impl Adapter for ShardedAdapter {
         })
     }
 
-    fn server_id(&self) -> Option<&str> {
-        Some(&self.0.node.uid)
-    }
-
     fn add_all(&self, sid: Sid, rooms: &[Room]) {
         let existed: Vec<bool> = rooms
             .iter()
@@ -295,15 +264,6 @@ impl Adapter for ShardedAdapter {
         let rooms = self.0.node.rooms.socket_rooms(sid);
         self.0.node.rooms.del_all(sid);
         self.0.rooms_maybe_deleted(&rooms);
-    }
-    fn socket_rooms(&self, sid: Sid) -> Vec<Room> {
-        self.0.node.rooms.socket_rooms(sid)
-    }
-    fn rooms(&self) -> Vec<Room> {
-        self.0.node.rooms.rooms()
-    }
-    fn local_sockets(&self, opts: &BroadcastOptions) -> Vec<Sid> {
-        self.0.node.rooms.local_sockets(opts)
     }
 
     fn broadcast(
@@ -326,67 +286,6 @@ impl Adapter for ShardedAdapter {
             local.await?;
             publish.await
         })
-    }
-
-    fn broadcast_with_ack(
-        &self,
-        packet: Packet,
-        opts: BroadcastOptions,
-        timeout: Duration,
-    ) -> BoxFuture<Result<Vec<AckResult>, AdapterError>> {
-        Box::pin(cluster_node::broadcast_with_ack(
-            self.0.clone(),
-            packet,
-            opts,
-            timeout,
-        ))
-    }
-
-    fn add_sockets(
-        &self,
-        opts: BroadcastOptions,
-        rooms: Vec<Room>,
-    ) -> BoxFuture<Result<(), AdapterError>> {
-        cluster_node::join_or_leave(&*self.0, true, opts, rooms)
-    }
-
-    fn del_sockets(
-        &self,
-        opts: BroadcastOptions,
-        rooms: Vec<Room>,
-    ) -> BoxFuture<Result<(), AdapterError>> {
-        cluster_node::join_or_leave(&*self.0, false, opts, rooms)
-    }
-
-    fn disconnect_sockets(
-        &self,
-        opts: BroadcastOptions,
-        close: bool,
-    ) -> BoxFuture<Result<(), AdapterError>> {
-        cluster_node::disconnect(&*self.0, opts, close)
-    }
-
-    fn fetch_sockets(
-        &self,
-        opts: BroadcastOptions,
-    ) -> BoxFuture<Result<Vec<SocketInfo>, AdapterError>> {
-        Box::pin(cluster_node::fetch(self.0.clone(), opts))
-    }
-
-    fn server_side_emit(&self, event: String, data: Data) -> BoxFuture<Result<(), AdapterError>> {
-        cluster_node::server_side_emit(&*self.0, event, data)
-    }
-
-    fn server_side_emit_with_ack(
-        &self,
-        event: String,
-        data: Data,
-    ) -> BoxFuture<Result<Vec<Data>, AdapterError>> {
-        Box::pin(cluster_node::server_side_emit_with_ack(
-            self.0.clone(),
-            event,
-            data,
-        ))
     }
 
     fn server_count(&self) -> BoxFuture<Result<usize, AdapterError>> {

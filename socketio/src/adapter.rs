@@ -198,6 +198,13 @@ pub trait LocalNamespace: Send + Sync + 'static {
         self.server_side_emit(event, data);
         None
     }
+    /// With connection state recovery on, how long a disconnected socket's
+    /// session may be recovered; `None` when it is off. A cluster adapter
+    /// that keeps recovery offsets appends one to each broadcast event only
+    /// then, as the reference does. Default `None`.
+    fn recovery(&self) -> Option<Duration> {
+        None
+    }
 }
 
 /// A weak handle on a namespace, held by its adapter (the namespace owns
@@ -233,6 +240,37 @@ impl WeakNamespace {
 
 /// Rooms and cluster operations for one namespace.
 ///
+/// A disconnected socket's session, kept by a cluster adapter for
+/// connection state recovery on any node (the reference's
+/// `SessionToPersist`).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct ClusterSession {
+    /// The socket's id, given back on recovery.
+    pub sid: Sid,
+    /// Its private id, which the client sends back to recover.
+    pub pid: String,
+    /// Its rooms (its own id included).
+    pub rooms: Vec<Room>,
+    /// Its JSON data ([`Socket::set_data`](crate::Socket::set_data)).
+    pub data: Value,
+}
+
+impl ClusterSession {
+    /// A session.
+    pub fn new(sid: Sid, pid: String, rooms: Vec<Room>, data: Value) -> Self {
+        ClusterSession {
+            sid,
+            pid,
+            rooms,
+            data,
+        }
+    }
+}
+
+/// What [`Adapter::missed_packets`] gives back.
+pub type Missed = (Vec<Packet>, u64);
+
 /// Lifecycle: the factory builds the adapter with its namespace; [`init`]
 /// runs once right after (in the background when it does not finish at
 /// once), [`close`] when the server closes or forgets the namespace (an
@@ -324,6 +362,47 @@ pub trait Adapter: Send + Sync + 'static {
     /// Every room with a member on any node. Default: this node's rooms.
     fn all_rooms(&self) -> BoxFuture<Result<Vec<Room>, AdapterError>> {
         Box::pin(std::future::ready(Ok(self.rooms())))
+    }
+
+    /// Whether this adapter keeps the sessions and broadcast offsets of
+    /// connection state recovery itself, so that a client recovers on any
+    /// node (the Redis Streams adapter). Then the namespace records
+    /// nothing: the adapter appends each broadcast event's offset (see
+    /// [`LocalNamespace::recovery`]), a socket's direct emits go through
+    /// [`Adapter::broadcast`] to its own room, and its sessions go to
+    /// [`Adapter::persist_session`]. Default false: the namespace's own
+    /// store (recovery on the same node only).
+    fn keeps_sessions(&self) -> bool {
+        false
+    }
+    /// Keeps a disconnected socket's session for `ttl` (fire and forget).
+    /// Default: nothing.
+    fn persist_session(&self, session: ClusterSession, ttl: Duration) {
+        let _ = (session, ttl);
+    }
+    /// Takes the session of private id `pid`, once, if it is still kept and
+    /// `offset` (the last one the client got) still known; `None`
+    /// otherwise (the client connects anew). Default `None`.
+    fn restore_session(
+        &self,
+        pid: String,
+        offset: String,
+    ) -> BoxFuture<Result<Option<ClusterSession>, AdapterError>> {
+        let _ = (pid, offset);
+        Box::pin(std::future::ready(Ok(None)))
+    }
+    /// The broadcasts after `offset` that a socket in `rooms` gets, oldest
+    /// first, each with its offset appended and its recovery mark set
+    /// ([`Packet::set_recovery_mark`]); and a mark above theirs: a live
+    /// packet marked below it is one of them, which the recovering socket
+    /// drops. Called once the socket is in its rooms. Default: none.
+    fn missed_packets(
+        &self,
+        offset: String,
+        rooms: Vec<Room>,
+    ) -> BoxFuture<Result<Missed, AdapterError>> {
+        let _ = (offset, rooms);
+        Box::pin(std::future::ready(Ok((Vec::new(), 0))))
     }
 }
 

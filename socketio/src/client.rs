@@ -322,8 +322,23 @@ impl Connection {
             ));
             return;
         };
+        if let Some(restore) = cluster_restore(&nsp, &auth) {
+            // The adapter keeps the sessions: asked before the socket exists.
+            let this = self.clone();
+            nsp.clone().runtime().spawn(Box::pin(async move {
+                let restored = restore.await;
+                this.connect_as(nsp, auth, restored);
+            }));
+            return;
+        }
         let now = nsp.runtime().now();
-        let mut restored = nsp.recovery().and_then(|r| r.take(now, &auth));
+        let restored = nsp.recovery().and_then(|r| r.take(now, &auth));
+        self.connect_as(nsp, auth, restored);
+    }
+
+    /// Builds the socket (recovered or new), runs the middlewares, then
+    /// answers.
+    fn connect_as(&self, nsp: Namespace, auth: Value, mut restored: Option<Restored>) {
         let id = restored.as_ref().map_or_else(Sid::random, |r| r.id);
         let handshake = Arc::new(Handshake::new(&self.0.info, auth));
         let link: Weak<Client> = Arc::downgrade(&self.0);
@@ -402,10 +417,32 @@ impl Connection {
         let (missed, replayed) = match (restored, nsp.recovery()) {
             (Some(mut r), Some(recovery)) => {
                 restore(&socket, &mut r);
+                if let Some(offset) = r.offset.take() {
+                    // The adapter reads what it missed; output stays held.
+                    let this = self.clone();
+                    let ask = nsp.adapter().missed_packets(offset, socket.rooms());
+                    nsp.runtime().spawn(Box::pin(async move {
+                        let (packets, mark) = ask.await.unwrap_or_default();
+                        let parser = this.0.server.namespaces.config().parser;
+                        let missed = packets
+                            .iter()
+                            .map(|p| Encoded::with_parser(parser, p, true))
+                            .collect();
+                        this.answer(socket, missed, mark);
+                    }));
+                    return;
+                }
                 recovery.missed(&r, &socket.rooms())
             }
             _ => (Vec::new(), 0),
         };
+        self.answer(socket, missed, replayed);
+    }
+
+    /// Queues the CONNECT answer, then the `missed` packets, starts the
+    /// connection handlers and releases the socket's output.
+    fn answer(&self, socket: Socket, missed: Vec<Encoded>, replayed: u64) {
+        let nsp = socket.nsp().clone();
         let pid = recovery_pid(&nsp, &socket);
         // The answer goes out first; with `connect_ack_gap`, the socket's
         // next packets wait for it so the answer reaches the client alone.
@@ -443,10 +480,31 @@ impl Connection {
 /// (and may change) what comes back; data they store replaces the restored
 /// value of the same type.
 fn restore(socket: &Socket, restored: &mut Restored) {
-    if let Some((extensions, rooms)) = restored.take_state() {
+    if let Some((extensions, rooms, data)) = restored.take_state() {
         socket.set_extensions(extensions);
+        if let Some(data) = data {
+            socket.set_data(data);
+        }
         socket.join(rooms);
     }
+}
+
+/// With an adapter that keeps the sessions and a client that names its
+/// private id and last offset: the session the adapter gives back (`None`
+/// when it has none, or fails).
+fn cluster_restore(nsp: &Namespace, auth: &Value) -> Option<BoxFuture<Option<Restored>>> {
+    nsp.recovery()?;
+    let adapter = nsp.adapter();
+    if !adapter.keeps_sessions() {
+        return None;
+    }
+    let pid = auth.get("pid")?.as_str()?.to_owned();
+    let offset = auth.get("offset")?.as_str()?.to_owned();
+    let ask = adapter.restore_session(pid, offset.clone());
+    Some(Box::pin(async move {
+        let session = ask.await.ok()??;
+        Some(Restored::from_cluster(session, offset))
+    }))
 }
 
 /// The socket's private id for the CONNECT answer (recovery only): a

@@ -59,8 +59,8 @@ mod socket;
 mod io;
 
 pub use adapter::{
-    AckResult, AckStream, Adapter, AdapterFactory, BroadcastOptions, IntoRooms, LocalAdapter,
-    LocalNamespace, Room, SocketInfo, WeakNamespace,
+    AckResult, AckStream, Adapter, AdapterFactory, BroadcastOptions, ClusterSession, IntoRooms,
+    LocalAdapter, LocalNamespace, Missed, Room, SocketInfo, WeakNamespace,
 };
 pub use client::Connection;
 pub use config::{RecoveryConfig, SocketIoConfig};

@@ -338,6 +338,12 @@ impl LocalNamespace for NsInner {
         self.scope.name()
     }
 
+    fn recovery(&self) -> Option<Duration> {
+        self.scope
+            .recovery()
+            .map(|r| r.max_disconnection_duration())
+    }
+
     /// Sends `packet` to the local sockets `sids`, encoding it once.
     ///
     /// A recipient whose send buffer is full misses a volatile packet. A

@@ -8,8 +8,6 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::FutureExt;
-
 use crate::adapter::{AckResult, BroadcastOptions, IntoRooms, SocketInfo};
 use crate::data::Data;
 use crate::error::{AdapterError, EmitError};
@@ -91,20 +89,13 @@ impl BroadcastOperator {
         }
         let (payload, bins) = data.into().into_event(event);
         let mut packet = Packet::event(self.scope.name(), payload, None, bins);
-        if let Some(recovery) = self.scope.recovery() {
+        // An adapter that keeps sessions appends the offsets itself.
+        let recovery = self.scope.recovery();
+        if let Some(recovery) = recovery.filter(|_| !self.scope.adapter().keeps_sessions()) {
             recovery.record(self.scope.runtime().now(), &mut packet, &self.opts);
         }
-        let mut fut = self.scope.adapter().broadcast(packet, self.opts);
-        // The local adapter finishes at once; a distributed one goes on in the background.
-        match (&mut fut).now_or_never() {
-            Some(r) => r.map_err(|_| EmitError::Adapter),
-            None => {
-                self.scope.runtime().spawn(Box::pin(async move {
-                    let _ = fut.await;
-                }));
-                Ok(())
-            }
-        }
+        let fut = self.scope.adapter().broadcast(packet, self.opts);
+        self.scope.finish_or_spawn(fut)
     }
 
     /// Emits `event` and collects every recipient's ack within `timeout`.

@@ -120,6 +120,14 @@ pub struct Packet {
 }
 
 impl Packet {
+    /// Marks a broadcast a cluster adapter stored with a recovery offset
+    /// (see [`Adapter::restore_session`](crate::Adapter::restore_session)):
+    /// `mark` grows with the offset, so that a recovering socket drops the
+    /// live copy of a packet it also gets among its missed ones.
+    pub fn set_recovery_mark(&mut self, mark: u64) {
+        self.recorded = Some(mark);
+    }
+
     /// A packet without ack id or attachments.
     pub fn new(ty: PacketType, nsp: impl Into<String>, data: Option<Value>) -> Self {
         Packet {

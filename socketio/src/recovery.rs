@@ -15,7 +15,7 @@ use std::time::Instant;
 use engineio::Sid;
 use serde_json::Value;
 
-use crate::adapter::{BroadcastOptions, Room};
+use crate::adapter::{BroadcastOptions, ClusterSession, Room};
 use crate::config::{RecoveryConfig, SocketIoConfig};
 use crate::conn::Encoded;
 use crate::packet::{Packet, PacketType};
@@ -79,9 +79,14 @@ pub(crate) struct Restored {
     /// The socket's id.
     pub(crate) id: Sid,
     /// Its data and rooms, until taken.
-    state: Option<(Extensions, Vec<Room>)>,
+    state: Option<(Extensions, Vec<Room>, Option<Value>)>,
     /// The `seq` of the last packet the client had: it missed the later ones.
     after: u64,
+    /// A session the adapter kept ([`Adapter::keeps_sessions`]): the last
+    /// offset the client had, from which the adapter reads what it missed.
+    ///
+    /// [`Adapter::keeps_sessions`]: crate::Adapter::keeps_sessions
+    pub(crate) offset: Option<String>,
 }
 
 impl Recovery {
@@ -99,6 +104,11 @@ impl Recovery {
 
     fn lock(&self) -> MutexGuard<'_, Store> {
         self.store.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// How long a session may be recovered.
+    pub(crate) fn max_disconnection_duration(&self) -> std::time::Duration {
+        self.config.max_disconnection_duration
     }
 
     /// Whether a recovered socket skips the connection middlewares.
@@ -193,8 +203,9 @@ impl Recovery {
         drop(st);
         Some(Restored {
             id,
-            state: Some((extensions, rooms)),
+            state: Some((extensions, rooms, None)),
             after,
+            offset: None,
         })
     }
 
@@ -224,10 +235,25 @@ impl Recovery {
 }
 
 impl Restored {
-    /// The socket's data and rooms; `None` once taken. Given back before
-    /// the connection middlewares when they run for recovered sockets, so
-    /// they see (and may change) what comes back.
-    pub(crate) fn take_state(&mut self) -> Option<(Extensions, Vec<Room>)> {
+    /// A session the adapter kept, for a client whose last offset was
+    /// `offset`: its private id and JSON data come back (typed data stays
+    /// on the node it was set on).
+    pub(crate) fn from_cluster(session: ClusterSession, offset: String) -> Restored {
+        let mut extensions = Extensions::new();
+        extensions.insert(TypeId::of::<Pid>(), Box::new(Pid(session.pid)));
+        Restored {
+            id: session.sid,
+            state: Some((extensions, session.rooms, Some(session.data))),
+            after: 0,
+            offset: Some(offset),
+        }
+    }
+
+    /// The socket's data (typed, then JSON from another node) and rooms;
+    /// `None` once taken. Given back before the connection middlewares
+    /// when they run for recovered sockets, so they see (and may change)
+    /// what comes back.
+    pub(crate) fn take_state(&mut self) -> Option<(Extensions, Vec<Room>, Option<Value>)> {
         self.state.take()
     }
 }

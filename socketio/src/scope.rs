@@ -97,4 +97,22 @@ impl Scope {
     pub(crate) fn next_ack_id(&self) -> u64 {
         self.ack_ids.fetch_add(1, Ordering::Relaxed)
     }
+
+    /// Finishes an adapter operation at once when it can (the local
+    /// adapter always does), else lets it go on in the background.
+    pub(crate) fn finish_or_spawn(
+        &self,
+        mut fut: crate::runtime::BoxFuture<Result<(), crate::error::AdapterError>>,
+    ) -> Result<(), crate::error::EmitError> {
+        use futures_util::FutureExt;
+        match (&mut fut).now_or_never() {
+            Some(r) => r.map_err(|_| crate::error::EmitError::Adapter),
+            None => {
+                self.runtime().spawn(Box::pin(async move {
+                    let _ = fut.await;
+                }));
+                Ok(())
+            }
+        }
+    }
 }

@@ -265,8 +265,39 @@ mod tests {
         let e = Config::from_toml("[redis]\nadapter = \"cluster\"\n").unwrap_err();
         assert_eq!(
             e.to_string(),
-            "invalid config: redis.adapter `cluster` must be `pubsub` or `sharded`"
+            "invalid config: redis.adapter `cluster` must be `pubsub`, `sharded` or `streams`"
         );
+        let c = Config::from_toml(
+            "[redis]\nadapter = \"streams\"\nstream_name = \"s\"\nmax_len = 50\nread_count = 5\n",
+        )
+        .unwrap();
+        assert_eq!(c.redis.adapter, RedisAdapterKind::Streams);
+        assert_eq!(
+            (
+                c.redis.stream_name.as_str(),
+                c.redis.max_len,
+                c.redis.read_count
+            ),
+            ("s", 50, 5)
+        );
+        let d = Config::from_toml("[redis]\n").unwrap();
+        assert_eq!(
+            (
+                d.redis.stream_name.as_str(),
+                d.redis.max_len,
+                d.redis.read_count
+            ),
+            ("socket.io", 10_000, 100)
+        );
+        for (bad, msg) in [
+            ("stream_name = \"\"", "redis.stream_name must not be empty"),
+            ("max_len = 0", "redis.max_len must be 1 to 100000000"),
+            ("read_count = 0", "redis.read_count must be 1 to 100000"),
+        ] {
+            let e =
+                Config::from_toml(&format!("[redis]\nadapter = \"streams\"\n{bad}\n")).unwrap_err();
+            assert_eq!(e.to_string(), format!("invalid config: {msg}"));
+        }
         let c = Layers::new()
             .env([(
                 "SOCKETIO_SERVER_REDIS__KEY_PREFIX".to_string(),

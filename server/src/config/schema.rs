@@ -552,8 +552,11 @@ pub struct RedisSection {
     /// retried with backoff (100 ms doubling to 5 s); local clients are
     /// served meanwhile.
     pub url: String,
-    /// `"pubsub"` (the classic adapter, `createAdapter`) or `"sharded"`
-    /// (`createShardedAdapter`: Redis 7 sharded pub/sub). Default `"pubsub"`.
+    /// `"pubsub"` (the classic adapter, `createAdapter`), `"sharded"`
+    /// (`createShardedAdapter`: Redis 7 sharded pub/sub) or `"streams"`
+    /// (`@socket.io/redis-streams-adapter` 0.3: Redis Streams, with
+    /// connection state recovery across servers when `connection.recovery_secs` is above 0).
+    /// Default `"pubsub"`.
     pub adapter: RedisAdapterKind,
     /// The sharded adapter's `subscriptionMode`: `"dynamic"` (a channel
     /// per public room, so a room's broadcasts reach only the servers that
@@ -570,6 +573,16 @@ pub struct RedisSection {
     /// be, in milliseconds: at most one cluster request per namespace per
     /// this interval, however many clients ask. Default 1000.
     pub online_users_refresh_ms: u64,
+    /// The streams adapter's stream (`streamName`); servers of one cluster
+    /// share it. Default `socket.io`.
+    pub stream_name: String,
+    /// The streams adapter trims its stream to about this many entries
+    /// (`maxLen`, `XADD MAXLEN ~`): how far back a reconnecting client's
+    /// missed packets can be found (1 to 100,000,000). Default 10,000.
+    pub max_len: u64,
+    /// Entries the streams adapter reads per XREAD (`readCount`, 1 to
+    /// 100,000). Default 100.
+    pub read_count: u64,
 }
 
 impl Default for RedisSection {
@@ -582,6 +595,9 @@ impl Default for RedisSection {
             key_prefix: "socket.io".into(),
             requests_timeout_ms: 5000,
             online_users_refresh_ms: 1000,
+            stream_name: "socket.io".into(),
+            max_len: 10_000,
+            read_count: 100,
         }
     }
 }
@@ -747,6 +763,8 @@ choice! {
         Pubsub = "pubsub",
         /// `"sharded"`: the sharded adapter (Redis 7 sharded pub/sub).
         Sharded = "sharded",
+        /// `"streams"`: the Redis Streams adapter.
+        Streams = "streams",
     }
 }
 

@@ -60,7 +60,7 @@ const CHOICES: &[Choice] = &[
         section: "redis",
         key: "adapter",
         accepted: RedisAdapterKind::NAMES,
-        message: |v| format!("redis.adapter `{v}` must be `pubsub` or `sharded`"),
+        message: |v| format!("redis.adapter `{v}` must be `pubsub`, `sharded` or `streams`"),
     },
     Choice {
         section: "redis",
@@ -343,6 +343,15 @@ impl Config {
         }
         if r.online_users_refresh_ms > 3_600_000 {
             return bad("redis.online_users_refresh_ms is at most 3600000");
+        }
+        if r.stream_name.is_empty() {
+            return bad("redis.stream_name must not be empty");
+        }
+        if !(1..=100_000_000).contains(&r.max_len) {
+            return bad("redis.max_len must be 1 to 100000000");
+        }
+        if !(1..=100_000).contains(&r.read_count) {
+            return bad("redis.read_count must be 1 to 100000");
         }
         Ok(())
     }

@@ -179,6 +179,14 @@ impl Redis {
         self.spawn().await;
     }
 
+    /// Saves the data (SAVE), stops the server and starts a new one on the
+    /// same port that loads it back: a Redis outage that keeps the streams.
+    pub async fn restart_keeping_data(&mut self) {
+        self.cmd(&["SAVE"]).await;
+        self.stop();
+        self.spawn().await;
+    }
+
     async fn spawn(&mut self) {
         let log = self.dir.join("redis.log");
         let child = std::process::Command::new("redis-server")

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use serde_json::Value;
-use socketio::{AdapterFactory, Data, SocketIo};
+use socketio::{AdapterFactory, Data, SocketIo, SocketIoConfig};
 use socketio_redis::{RedisAdapterConfig, RedisCluster};
 use tokio::sync::mpsc;
 
@@ -32,7 +32,16 @@ pub async fn ours_with(redis_url: &str, config: RedisAdapterConfig) -> Ours {
 
 /// Our server on `factory`'s adapters (of `cluster`).
 pub async fn serve<C>(cluster: Arc<C>, factory: AdapterFactory) -> Ours<C> {
-    let io = SocketIo::builder().adapter(factory).build();
+    serve_config(cluster, factory, SocketIoConfig::default()).await
+}
+
+/// Like [`serve`], with these server options (connection state recovery).
+pub async fn serve_config<C>(
+    cluster: Arc<C>,
+    factory: AdapterFactory,
+    config: SocketIoConfig,
+) -> Ours<C> {
+    let io = SocketIo::builder().config(config).adapter(factory).build();
     for nsp in ["/", "/chat"] {
         io.of(nsp).on_connection(|s| async move {
             if let Some(Value::Array(rooms)) = s.handshake().auth.get("rooms") {

@@ -21,7 +21,7 @@ use engineio::Sid;
 use futures_channel::oneshot;
 use serde_json::{json, Value};
 
-use crate::adapter::{BroadcastOptions, IntoRooms, Room, SocketInfo};
+use crate::adapter::{BroadcastOptions, ClusterSession, IntoRooms, Room, SocketInfo};
 use crate::conn::{Conn, Encoded};
 use crate::data::Data;
 use crate::error::{DisconnectReason, EmitError};
@@ -273,6 +273,10 @@ impl Socket {
                 rooms: vec![self.0.id.to_string()],
                 ..Default::default()
             };
+            if self.0.scope.adapter().keeps_sessions() {
+                // Stored by the adapter, with an offset every node knows.
+                return self.broadcast_to_self(packet, opts);
+            }
             recovery.record(self.0.scope.runtime().now(), &mut packet, &opts);
             return self.send_packet(Encoded::with_parser(self.0.scope.parser(), &packet, true));
         }
@@ -409,6 +413,14 @@ impl Socket {
         info
     }
 
+    /// A direct emit with recovery on an adapter that keeps sessions: a
+    /// broadcast to the socket's own room (in the background when the
+    /// adapter does not finish at once).
+    fn broadcast_to_self(&self, packet: Packet, opts: BroadcastOptions) -> Result<(), EmitError> {
+        let fut = self.0.scope.adapter().broadcast(packet, opts);
+        self.0.scope.finish_or_spawn(fut)
+    }
+
     /// Ends the socket: `disconnecting`, leave rooms, `disconnect`, and
     /// (recovery) keep its state for a reconnect.
     pub(crate) fn close(&self, reason: DisconnectReason) {
@@ -438,6 +450,15 @@ impl Socket {
         }
         // After the handlers, which may still read the socket's data.
         if let (Some(recovery), Some(rooms), Some(Pid(pid))) = (recovery, rooms, self.get()) {
+            let adapter = self.0.scope.adapter();
+            if adapter.keeps_sessions() {
+                // Node's default data is `{}`: what a Node server restores.
+                let data = Some(self.data()).filter(|d| !d.is_null());
+                let data = data.unwrap_or_else(|| Value::Object(Default::default()));
+                let session = ClusterSession::new(self.0.id, pid, rooms, data);
+                adapter.persist_session(session, recovery.max_disconnection_duration());
+                return;
+            }
             let session = Session {
                 id: self.0.id,
                 rooms,
