@@ -20,24 +20,27 @@ use bytes::Bytes;
 use http::HeaderMap;
 
 use crate::config::TransportKind;
+use crate::eio3::Wire;
 use crate::mailbox::Mailbox;
 use crate::outgoing::Outgoing;
 use crate::packet::Packet;
 use crate::session::{PollError, Session, Transmit};
-use crate::wsbuf::WsPacket;
+use crate::wsbuf::{WsInput, WsPacket};
 
 /// Inputs handled per call before yielding to other tasks.
 pub const BUDGET: usize = 64;
 
 /// A server WebSocket as a session's task drives it.
 pub trait WsIo {
-    /// The next packet, control frame or end of the connection.
-    fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<WsPacket>;
+    /// The next message, control frame or end of the connection (decoded
+    /// here, for the session's protocol).
+    fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<WsInput>;
     /// Ready when another frame may be queued (writing while too much is
     /// buffered); `Err` when the connection failed.
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), ()>>;
-    /// Queues `packet` as one frame (binary as base64 text when `base64`).
-    fn start_send(&mut self, packet: &Packet, base64: bool);
+    /// Queues `packet` as one frame, encoded for `wire` (see
+    /// [`WsBuffers::queue_packet`](crate::wsbuf::WsBuffers::queue_packet)).
+    fn start_send(&mut self, packet: &Packet, wire: Wire);
     /// Writes and flushes what is queued; `Err` when the connection failed.
     fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), ()>>;
     /// Sends a close frame, flushes and shuts down; `Ready` when done or failed.
@@ -85,8 +88,9 @@ pub struct Transports<W, R> {
     compress: bool,
     /// A transmit that waits for its WebSocket to be writable.
     stalled: Option<Transmit>,
-    /// The client asked for binary as base64 text (`b64=1`).
-    base64: bool,
+    /// The session's protocol, and whether the client asked for binary as
+    /// base64 text (`b64=1`).
+    wire: Wire,
     /// The headers of the probe's upgrade request, and then of the
     /// WebSocket it became, when messages keep their request's headers
     /// (see [`Hooks::message_headers`](crate::Hooks::message_headers)).
@@ -95,15 +99,15 @@ pub struct Transports<W, R> {
 }
 
 impl<W: WsIo, R: PollReply> Transports<W, R> {
-    /// No transport yet; binary goes as base64 text when `base64`.
-    pub fn new(base64: bool) -> Self {
+    /// No transport yet; packets go on WebSockets encoded for `wire`.
+    pub fn new(wire: Wire) -> Self {
         Transports {
             ws: None,
             probe: None,
             pending_poll: None,
             compress: false,
             stalled: None,
-            base64,
+            wire,
             probe_headers: None,
             ws_headers: None,
         }
@@ -218,7 +222,7 @@ impl<W: WsIo, R: PollReply> Transports<W, R> {
                 break;
             };
             progress = true;
-            match read {
+            match read.decode_as(self.wire.protocol) {
                 WsPacket::Packet(p) => session.handle_probe_packet(now, p),
                 WsPacket::ParseError | WsPacket::Closed { .. } => {
                     session.handle_probe_closed(now);
@@ -254,7 +258,7 @@ impl<W: WsIo, R: PollReply> Transports<W, R> {
                 break;
             };
             progress = true;
-            match read {
+            match read.decode_as(self.wire.protocol) {
                 WsPacket::Packet(p) => session.handle_packet(now, p),
                 WsPacket::ParseError => session.handle_parse_error(now),
                 WsPacket::Closed { error } => session.handle_transport_closed(now, error),
@@ -350,7 +354,7 @@ impl<W: WsIo, R: PollReply> Transports<W, R> {
                                 self.stalled = Some(t);
                                 return any;
                             }
-                            Poll::Ready(Ok(())) => slot.ws.start_send(p, self.base64),
+                            Poll::Ready(Ok(())) => slot.ws.start_send(p, self.wire),
                             Poll::Ready(Err(())) => self.ws_failed(session, claimed, is_probe),
                         }
                     }
@@ -444,19 +448,19 @@ mod tests {
     /// A WebSocket whose reads are scripted and whose writes are recorded.
     #[derive(Default)]
     struct Mock {
-        reads: VecDeque<WsPacket>,
+        reads: VecDeque<WsInput>,
         sent: Vec<String>,
         closed: bool,
     }
 
     impl WsIo for Mock {
-        fn poll_read(&mut self, _: &mut Context<'_>) -> Poll<WsPacket> {
+        fn poll_read(&mut self, _: &mut Context<'_>) -> Poll<WsInput> {
             self.reads.pop_front().map_or(Poll::Pending, Poll::Ready)
         }
         fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), ()>> {
             Poll::Ready(Ok(()))
         }
-        fn start_send(&mut self, packet: &Packet, _: bool) {
+        fn start_send(&mut self, packet: &Packet, _: Wire) {
             let mut b = bytes::BytesMut::new();
             packet.encode_text_into(&mut b);
             self.sent.push(String::from_utf8_lossy(&b).into_owned());
@@ -485,8 +489,8 @@ mod tests {
         }
     }
 
-    fn text(s: &str) -> WsPacket {
-        WsPacket::Packet(Packet::decode_str(Str::from(s.to_owned())).unwrap())
+    fn text(s: &str) -> WsInput {
+        WsInput::Text(Str::from(s.to_owned()))
     }
 
     #[test]
@@ -497,7 +501,7 @@ mod tests {
         let mut s = Session::new(Sid::random(), &config, TransportKind::Polling, now);
         s.handle_poll(now).unwrap();
         let _open = s.poll_transmit();
-        let mut t: Transports<Mock, Reply> = Transports::new(false);
+        let mut t: Transports<Mock, Reply> = Transports::new(Wire::default());
         let answer = std::sync::Arc::new(std::sync::Mutex::new(None));
         t.handle_poll(&mut s, now, Reply(answer.clone()));
         let waker = std::task::Waker::noop();
@@ -546,7 +550,7 @@ mod tests {
             .unwrap()
             .ws
             .reads
-            .push_back(WsPacket::Closed { error: false });
+            .push_back(WsInput::Closed { error: false });
         quiet = Quiet::default();
         assert!(t.poll_ws(&mut s, &mut cx, now, &mut quiet));
         assert!(s.is_closed());
@@ -561,7 +565,7 @@ mod tests {
         let claimed = AtomicBool::new(true);
         let config = EngineConfig::default();
         let mut s = Session::new(Sid::random(), &config, TransportKind::Polling, now);
-        let mut t: Transports<Mock, Reply> = Transports::new(false);
+        let mut t: Transports<Mock, Reply> = Transports::new(Wire::default());
         let waker = std::task::Waker::noop();
         let mut cx = Context::from_waker(waker);
         t.set_probe(Box::default(), true, None);

@@ -53,6 +53,15 @@ impl Handshake {
         self.query("b64").is_some_and(|v| v == "1" || v == "true")
     }
 
+    /// The protocol revision (`EIO`) and binary encoding (`b64`) the
+    /// client asked for: how the session's packets go on the wire.
+    pub fn wire(&self) -> crate::eio3::Wire {
+        crate::eio3::Wire {
+            protocol: crate::eio3::Protocol::from_eio(self.query("EIO").as_deref()),
+            base64: self.binary_as_base64(),
+        }
+    }
+
     /// The request URL as the request line carried it: path and query
     /// (a URI in absolute form keeps its scheme and authority).
     pub fn url(&self) -> String {

@@ -77,7 +77,7 @@ const LENIENT_BASE64: base64::engine::GeneralPurpose = base64::engine::GeneralPu
         .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
 );
 
-fn decode_base64(data: &[u8]) -> Result<Bytes, PacketError> {
+pub(crate) fn decode_base64(data: &[u8]) -> Result<Bytes, PacketError> {
     use base64::Engine as _;
     LENIENT_BASE64
         .decode(data)

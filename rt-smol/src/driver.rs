@@ -66,7 +66,7 @@ impl Driver {
         engine: Arc<Inner>,
         ws: Option<Box<Ws>>,
     ) -> Self {
-        let mut t = Transports::new(socket.handshake().binary_as_base64());
+        let mut t = Transports::new(socket.handshake().wire());
         if let Some(ws) = ws {
             t.set_websocket(ws);
         }
