@@ -181,4 +181,6 @@ pub fn sio_interop_config() -> engineio::EngineConfig {
         .ping_interval(Duration::from_millis(500))
         .ping_timeout(Duration::from_millis(400))
         .cors(engineio::Cors::any())
+        // socket.io v2 clients (Engine.IO 3) too.
+        .allow_eio3(true)
 }
