@@ -22,6 +22,7 @@
 // and exits 1.
 
 import { isDeepStrictEqual } from "node:util";
+import { norm, show } from "./values.mjs";
 import io from "socket.io-client-v2";
 
 const MODES = {
@@ -43,15 +44,6 @@ function fail(why) {
 setTimeout(() => fail("overall timeout (30 s)"), 30_000).unref();
 const WAIT_MS = 5000;
 
-const show = (v) =>
-  JSON.stringify(v, (_k, x) => (x && x.type === "Buffer" && Array.isArray(x.data) ? { Buffer: x.data } : x));
-function norm(v) {
-  if (v instanceof ArrayBuffer) return { "<bytes>": [...new Uint8Array(v)] };
-  if (ArrayBuffer.isView(v)) return { "<bytes>": [...new Uint8Array(v.buffer, v.byteOffset, v.byteLength)] };
-  if (Array.isArray(v)) return v.map(norm);
-  if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, norm(x)]));
-  return v;
-}
 function expectEqual(what, got, want) {
   if (!isDeepStrictEqual(norm(got), norm(want))) fail(`${what}: expected ${show(want)}, got ${show(got)}`);
 }
