@@ -91,6 +91,8 @@ pub struct Transports<W, R> {
     /// The session's protocol, and whether the client asked for binary as
     /// base64 text (`b64=1`).
     wire: Wire,
+    /// The probe's request asked for binary as base64 text.
+    probe_base64: bool,
     /// The headers of the probe's upgrade request, and then of the
     /// WebSocket it became, when messages keep their request's headers
     /// (see [`Hooks::message_headers`](crate::Hooks::message_headers)).
@@ -108,6 +110,7 @@ impl<W: WsIo, R: PollReply> Transports<W, R> {
             compress: false,
             stalled: None,
             wire,
+            probe_base64: false,
             probe_headers: None,
             ws_headers: None,
         }
@@ -122,12 +125,23 @@ impl<W: WsIo, R: PollReply> Transports<W, R> {
     /// start the upgrade) closes it at once, releasing the claim. `headers`:
     /// the upgrade request's, when messages keep them; they become
     /// [`Transports::ws_headers`] when the probe becomes the transport.
-    pub fn set_probe(&mut self, ws: Box<W>, refused: bool, headers: Option<Arc<HeaderMap>>) {
+    /// `base64`: the upgrade request asked for binary as base64 text
+    /// ([`query::binary_as_base64`](crate::query::binary_as_base64)); each
+    /// transport has its own, as in the reference (an Engine.IO 3 client
+    /// whose polling cannot take binary upgrades to a WebSocket that can).
+    pub fn set_probe(
+        &mut self,
+        ws: Box<W>,
+        refused: bool,
+        headers: Option<Arc<HeaderMap>>,
+        base64: bool,
+    ) {
         self.probe = Some(Slot {
             ws,
             closing: refused,
         });
         self.probe_headers = headers;
+        self.probe_base64 = base64;
     }
 
     /// The headers of the upgrade request whose probe became the transport,
@@ -233,6 +247,7 @@ impl<W: WsIo, R: PollReply> Transports<W, R> {
             if session.transport() == TransportKind::WebSocket && self.ws.is_none() {
                 self.ws = self.probe.take();
                 self.ws_headers = self.probe_headers.take();
+                self.wire.base64 = self.probe_base64;
                 quiet.ws = false;
             }
         }
@@ -510,7 +525,7 @@ mod tests {
 
         let mut probe = Box::new(Mock::default());
         probe.reads.push_back(text("2probe"));
-        t.set_probe(probe, s.handle_upgrade_start(now).is_err(), None);
+        t.set_probe(probe, s.handle_upgrade_start(now).is_err(), None, false);
         assert!(t.poll_probe(&mut s, &claimed, &mut cx, now, &mut quiet));
         t.write_transmits(&mut s, &claimed, &mut cx);
         // The probe's reads ran out: it is quiet for this wake.
@@ -568,7 +583,7 @@ mod tests {
         let mut t: Transports<Mock, Reply> = Transports::new(Wire::default());
         let waker = std::task::Waker::noop();
         let mut cx = Context::from_waker(waker);
-        t.set_probe(Box::default(), true, None);
+        t.set_probe(Box::default(), true, None, false);
         assert!(!t.poll_sockets(&mut s, &claimed, &mut cx));
         assert!(t.probe.is_none());
         assert!(!claimed.load(Ordering::Acquire));

@@ -153,11 +153,11 @@ impl Driver {
                 }
             }
             Ctl::Probe(probe) => {
-                let (io, headers) = *probe;
+                let (io, headers, base64) = *probe;
                 let ws = wrap(io, ws_config(&self.engine.config));
                 // A refused probe is closed (and its claim released) by poll_sockets.
                 let refused = self.session.handle_upgrade_start(now).is_err();
-                self.t.set_probe(ws, refused, headers);
+                self.t.set_probe(ws, refused, headers, base64);
             }
             Ctl::Close(reason) => {
                 // What the application sent before closing still goes out

@@ -50,7 +50,7 @@ impl Handshake {
     /// Whether the client asked for binary messages as base64 text on
     /// WebSocket (`b64=1` or `b64=true`).
     pub fn binary_as_base64(&self) -> bool {
-        self.query("b64").is_some_and(|v| v == "1" || v == "true")
+        crate::query::binary_as_base64(self.uri.query().unwrap_or(""))
     }
 
     /// The protocol revision (`EIO`) and binary encoding (`b64`) the

@@ -119,3 +119,24 @@ async fn v3_websocket_frames() {
     ws_send(&mut ws, "2").await;
     assert_eq!(ws_text(&mut ws).await, "3");
 }
+
+/// Each transport has its own `b64`: a v3 client whose polling asked for
+/// base64 upgrades to a WebSocket that takes binary frames.
+#[tokio::test]
+async fn the_websocket_has_its_own_base64_flag() {
+    let srv = start(fast_config().allow_eio3(true)).await;
+    let sid = open_v3(&srv, "&b64=1").await;
+    let target = format!("/engine.io/?EIO=3&transport=websocket&sid={sid}");
+    let mut ws = ws_connect(srv.addr, &target).await.unwrap();
+    ws_send(&mut ws, "2probe").await;
+    assert_eq!(ws_text(&mut ws).await, "3probe");
+    ws_send(&mut ws, "5").await;
+    ws.send(Message::binary(vec![4, 1])).await.unwrap();
+    loop {
+        match ws_next(&mut ws).await {
+            Some(Message::Binary(b)) => break assert_eq!(&b[..], &[4, 1]),
+            Some(Message::Text(t)) if t.as_str() == "6" => continue,
+            other => panic!("expected a binary frame, got {other:?}"),
+        }
+    }
+}

@@ -488,7 +488,9 @@ impl Engine {
             return Next::Upgraded;
         }
         let headers = message_headers(inner, &head);
-        if let Err(Ctl::Probe(..)) = socket.0.mail.push_ctl(Ctl::Probe(ws, headers)) {
+        let base64 = engineio::query::binary_as_base64(head.uri.query().unwrap_or(""));
+        let probe = Ctl::Probe(ws, headers, base64);
+        if let Err(Ctl::Probe(..)) = socket.0.mail.push_ctl(probe) {
             // The session ended meanwhile; dropping closes the connection.
         }
         Next::Upgraded

@@ -99,3 +99,24 @@ fn v3_websocket_frames() {
     ws.send_text("2");
     assert_eq!(ws.read(), Frame::Text("3".into()));
 }
+
+/// Each transport has its own `b64`: a v3 client whose polling asked for
+/// base64 upgrades to a WebSocket that takes binary frames.
+#[test]
+fn the_websocket_has_its_own_base64_flag() {
+    let s = Server::start(config());
+    let sid = open_v3(&s, "&b64=1");
+    let target = format!("/engine.io/?EIO=3&transport=websocket&sid={sid}");
+    let mut ws = WsClient::connect(s.addr, &target);
+    ws.send_text("2probe");
+    assert_eq!(ws.read(), Frame::Text("3probe".into()));
+    ws.send_text("5");
+    ws.send_frame(2, &[4, 1]);
+    loop {
+        match ws.read() {
+            Frame::Binary(b) => break assert_eq!(b, [4, 1]),
+            Frame::Text(t) if t == "6" => continue,
+            other => panic!("expected a binary frame, got {other:?}"),
+        }
+    }
+}
