@@ -18,6 +18,13 @@
 //!
 //! Decoders never panic and bound their work by the input's length and
 //! `max_packets`; every failure is a [`PacketError`].
+//!
+//! The rest of Engine.IO 3 is session state ([`crate::Session::with_wire`]:
+//! the client pings, the server answers) and the transports' (`b64` is per
+//! transport request, [`crate::query::binary_as_base64`]). JSONP polling
+//! (`j=`), which the reference still serves to browsers without
+//! cross-origin XHR, is not served for either revision: such a request is
+//! answered as XHR polling.
 
 use base64::Engine as _;
 use bytes::{BufMut, Bytes, BytesMut};
