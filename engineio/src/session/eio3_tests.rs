@@ -152,3 +152,27 @@ fn a_v3_websocket_session_answers_pings_on_the_socket() {
     );
     assert_eq!(s.poll_timeout(), Some(now + Duration::from_millis(500)));
 }
+
+#[test]
+fn a_client_ping_during_the_upgrade_is_answered_on_polling() {
+    let (mut s, now) = polling(true);
+    s.handle_upgrade_start(now).unwrap();
+    s.handle_probe_packet(now, Packet::Ping("probe".into()));
+    assert_eq!(
+        s.poll_transmit(),
+        Some(Transmit::Probe(Packet::Pong("probe".into())))
+    );
+    s.handle_packet(now, Packet::Ping(Str::new()));
+    s.handle_poll(now).unwrap();
+    assert_eq!(&poll(&mut s)[..], b"1:3");
+    s.handle_probe_packet(now, Packet::Upgrade);
+    assert_eq!(s.transport(), TransportKind::WebSocket);
+    s.handle_packet(now, Packet::Ping(Str::new()));
+    assert_eq!(
+        s.poll_transmit(),
+        Some(Transmit::WebSocket(Packet::Pong(Str::new())))
+    );
+    let later = now + Duration::from_millis(499);
+    s.handle_timeout(later);
+    assert!(!s.is_closed(), "the ping on polling restarted the deadline");
+}
