@@ -3,9 +3,11 @@
 //
 // Usage:
 //   npm ci                                   # once, in this folder
-//   node sio-client-v2.mjs <base-url> <mode>
+//   node sio-client-v2.mjs <base-url> <mode> [b64]
 //     base-url  e.g. http://127.0.0.1:3000  (path /socket.io/)
 //     mode      polling | websocket | upgrade
+//     b64       forceBase64: binary as base64 text on every transport
+//               (node's XHR polling always asks for it: `b64=1`)
 //
 // The server under test is `conformance sio-interop` (it allows EIO=3; see
 // conformance/src/interop.rs for its handlers), without recovery (v2
@@ -30,15 +32,15 @@ const MODES = {
   websocket: ["websocket"],
   upgrade: ["polling", "websocket"],
 };
-const [baseUrl, mode] = process.argv.slice(2);
-if (!baseUrl || !MODES[mode]) {
-  console.error("usage: node sio-client-v2.mjs <base-url> <polling|websocket|upgrade>");
+const [baseUrl, mode, b64] = process.argv.slice(2);
+if (!baseUrl || !MODES[mode] || (b64 !== undefined && b64 !== "b64")) {
+  console.error("usage: node sio-client-v2.mjs <base-url> <polling|websocket|upgrade> [b64]");
   process.exit(2);
 }
 const base = baseUrl.replace(/\/+$/, "");
 let step = "setup";
 function fail(why) {
-  console.error(`FAIL v2 mode=${mode} step="${step}": ${why}`);
+  console.error(`FAIL v2 mode=${mode}${b64 ? " b64" : ""} step="${step}": ${why}`);
   process.exit(1);
 }
 setTimeout(() => fail("overall timeout (30 s)"), 30_000).unref();
@@ -77,6 +79,7 @@ function open(nsp, { shared, query } = {}) {
         transports: MODES[mode],
         forceNew: true,
         reconnection: false,
+        forceBase64: b64 === "b64",
         ...(query ? { query } : {}),
       });
   sockets.push(s);
@@ -151,5 +154,5 @@ b.emit("disconnect-me");
 expectEqual("disconnect reason", await gone, ["io server disconnect"]);
 
 for (const s of sockets) s.close();
-console.log(`ok v2 ${mode}`);
+console.log(`ok v2 ${mode}${b64 ? " b64" : ""}`);
 process.exit(0);
