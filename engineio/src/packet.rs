@@ -230,6 +230,12 @@ pub(crate) mod tests {
         Str::from(s)
     }
 
+    /// One to five random packets, as a payload carries them.
+    pub(crate) fn random_batch(rng: &mut impl Rng) -> Vec<Packet> {
+        let n = rng.random_range(1..6);
+        (0..n).map(|_| random_packet(rng)).collect()
+    }
+
     pub(crate) fn random_packet(rng: &mut impl Rng) -> Packet {
         match rng.random_range(0..8) {
             0 => Packet::Open(random_text(rng)),

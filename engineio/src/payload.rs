@@ -78,7 +78,7 @@ pub fn encode<'a>(packets: impl IntoIterator<Item = &'a Packet>) -> Bytes {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::packet::tests::random_packet;
+    use crate::packet::tests::random_batch;
 
     fn decode_all(body: Bytes) -> Result<Vec<Packet>, PacketError> {
         decode(body, usize::MAX)
@@ -145,8 +145,7 @@ mod tests {
     fn round_trip_property() {
         let mut rng = rand::rng();
         for _ in 0..2000 {
-            let n = rand::Rng::random_range(&mut rng, 1..6);
-            let packets: Vec<Packet> = (0..n).map(|_| random_packet(&mut rng)).collect();
+            let packets = random_batch(&mut rng);
             let wire = encode(&packets);
             assert_eq!(decode_all(wire).unwrap(), packets);
         }

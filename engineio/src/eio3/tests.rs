@@ -1,5 +1,5 @@
 use super::*;
-use crate::packet::tests::random_packet;
+use crate::packet::tests::random_batch;
 
 fn text_payload(s: &str) -> Result<Vec<Packet>, PacketError> {
     decode_payload(Bytes::copy_from_slice(s.as_bytes()), false, usize::MAX)
@@ -158,8 +158,7 @@ fn packet_count_is_bounded() {
 fn round_trip_property() {
     let mut rng = rand::rng();
     for _ in 0..2000 {
-        let n = rand::Rng::random_range(&mut rng, 1..6);
-        let packets: Vec<Packet> = (0..n).map(|_| random_packet(&mut rng)).collect();
+        let packets = random_batch(&mut rng);
         for base64 in [false, true] {
             let wire = encode_payload(&packets, base64);
             let binary = wire.first().is_some_and(|b| *b < 2);
