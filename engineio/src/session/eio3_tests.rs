@@ -111,7 +111,7 @@ fn payloads_stay_within_max_payload() {
         s.handle_poll(now).unwrap();
         let body = poll(&mut s);
         assert!(body.len() <= 100, "{}", body.len());
-        let packets = eio3::decode_payload(body, false, 16).unwrap();
+        let packets = crate::eio3::decode_payload(body, false, 16).unwrap();
         assert!(!packets.is_empty());
         answers += 1;
     }
