@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace: unit, integration, doc tests, and the
 # interop tests driven by real clients: engine.io-client and socket.io-client
-# (npm, from the lock file) and python-socketio (pinned, in a venv), and the
+# (4.x and 2.5 for socket.io v2 / Engine.IO 3; npm, from the lock file) and
+# python-socketio (pinned, in a venv), and the
 # socketio-redis mixed-cluster tests (Node servers on @socket.io/redis-adapter
 # and @socket.io/redis-streams-adapter, socket.io-client for recovery across
 # servers, npm from the lock file, against a redis-server they start) and the

@@ -19,7 +19,9 @@
 //! - `disconnect-me`: server-side namespace disconnect;
 //! - `drop-me`: broadcast `tick` 1, close the connection (the client
 //!   reconnects), and 100 ms later broadcast `missed` 2 (recovery replays it);
-//! - `/custom`: emit `welcome-custom`; dynamic `/dyn-*`: emit `welcome-dyn` with the name.
+//! - `/custom`: the same middleware as `/` (socket.io v2 clients give a
+//!   namespace its auth as a query: `io("/custom", {query: {token}})`),
+//!   emit `welcome-custom`; dynamic `/dyn-*`: emit `welcome-dyn` with the name.
 //!
 //! The same server speaks either parser ([`sio_interop_server_using`]):
 //! the JSON one by default, msgpack for `socket.io-msgpack-parser` clients.
@@ -65,20 +67,7 @@ pub fn sio_interop_server_on(
         .runtime(runtime.clone())
         .build();
     let main = io.of("/");
-    main.use_middleware(|socket| async move {
-        if socket
-            .handshake()
-            .auth
-            .get("token")
-            .and_then(|t| t.as_str())
-            == Some("bad")
-        {
-            return Err(
-                ConnectError::new("unauthorized").with_data(json!({ "reason": "bad token" }))
-            );
-        }
-        Ok(())
-    });
+    main.use_middleware(|socket| async move { refuse_bad_token(&socket) });
     let io2 = io.clone();
     main.on_connection(move |socket| {
         let io = io2.clone();
@@ -165,7 +154,9 @@ pub fn sio_interop_server_on(
             });
         }
     });
-    io.of("/custom").on_connection(|socket| async move {
+    let custom = io.of("/custom");
+    custom.use_middleware(|socket| async move { refuse_bad_token(&socket) });
+    custom.on_connection(|socket| async move {
         let _ = socket.emit("welcome-custom", json!({ "id": socket.id().as_str() }));
     });
     io.dynamic(|name| name.starts_with("/dyn-"))
@@ -175,10 +166,25 @@ pub fn sio_interop_server_on(
     io
 }
 
+/// The middleware of `/` and `/custom`: `auth.token == "bad"` is refused.
+fn refuse_bad_token(socket: &socketio::Socket) -> Result<(), ConnectError> {
+    let token = socket
+        .handshake()
+        .auth
+        .get("token")
+        .and_then(|t| t.as_str());
+    if token == Some("bad") {
+        return Err(ConnectError::new("unauthorized").with_data(json!({ "reason": "bad token" })));
+    }
+    Ok(())
+}
+
 /// The interop engine configuration.
 pub fn sio_interop_config() -> engineio::EngineConfig {
     engineio::EngineConfig::default()
         .ping_interval(Duration::from_millis(500))
         .ping_timeout(Duration::from_millis(400))
         .cors(engineio::Cors::any())
+        // socket.io v2 clients (Engine.IO 3) too.
+        .allow_eio3(true)
 }

@@ -203,6 +203,10 @@ pub struct EngineConfig {
     /// [`linger_timeout`](Self::linger_timeout)); beyond them the
     /// connection closes. Default 1 MiB (1,048,576).
     pub linger_bytes: usize,
+    /// Accept Engine.IO 3 clients (socket.io v2: `EIO=3`, or no `EIO`, as
+    /// the reference's `allowEIO3`); they ping the server, which answers.
+    /// Default false: their handshakes get 400, code 5.
+    pub allow_eio3: bool,
 }
 
 impl Default for EngineConfig {
@@ -227,6 +231,7 @@ impl Default for EngineConfig {
             http_compression: Some(1024),
             linger_timeout: Duration::from_secs(2),
             linger_bytes: 1 << 20,
+            allow_eio3: false,
         }
     }
 }
@@ -278,6 +283,8 @@ setters! {
     linger_timeout: Duration;
     /// Sets [`EngineConfig::linger_bytes`].
     linger_bytes: usize;
+    /// Sets [`EngineConfig::allow_eio3`].
+    allow_eio3: bool;
 }
 
 impl EngineConfig {
@@ -306,6 +313,7 @@ mod tests {
         assert!(c.allow_upgrades);
         assert_eq!(c.linger_timeout, Duration::from_secs(2));
         assert_eq!(c.linger_bytes, 1_048_576);
+        assert!(!c.allow_eio3);
         assert_eq!(c.upgrades_for(TransportKind::Polling), &["websocket"]);
         assert!(c.upgrades_for(TransportKind::WebSocket).is_empty());
     }

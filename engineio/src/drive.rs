@@ -20,24 +20,27 @@ use bytes::Bytes;
 use http::HeaderMap;
 
 use crate::config::TransportKind;
+use crate::eio3::Wire;
 use crate::mailbox::Mailbox;
 use crate::outgoing::Outgoing;
 use crate::packet::Packet;
 use crate::session::{PollError, Session, Transmit};
-use crate::wsbuf::WsPacket;
+use crate::wsbuf::{WsInput, WsPacket};
 
 /// Inputs handled per call before yielding to other tasks.
 pub const BUDGET: usize = 64;
 
 /// A server WebSocket as a session's task drives it.
 pub trait WsIo {
-    /// The next packet, control frame or end of the connection.
-    fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<WsPacket>;
+    /// The next message, control frame or end of the connection (decoded
+    /// here, for the session's protocol).
+    fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<WsInput>;
     /// Ready when another frame may be queued (writing while too much is
     /// buffered); `Err` when the connection failed.
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), ()>>;
-    /// Queues `packet` as one frame (binary as base64 text when `base64`).
-    fn start_send(&mut self, packet: &Packet, base64: bool);
+    /// Queues `packet` as one frame, encoded for `wire` (see
+    /// [`WsBuffers::queue_packet`](crate::wsbuf::WsBuffers::queue_packet)).
+    fn start_send(&mut self, packet: &Packet, wire: Wire);
     /// Writes and flushes what is queued; `Err` when the connection failed.
     fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), ()>>;
     /// Sends a close frame, flushes and shuts down; `Ready` when done or failed.
@@ -85,8 +88,11 @@ pub struct Transports<W, R> {
     compress: bool,
     /// A transmit that waits for its WebSocket to be writable.
     stalled: Option<Transmit>,
-    /// The client asked for binary as base64 text (`b64=1`).
-    base64: bool,
+    /// The session's protocol, and whether the client asked for binary as
+    /// base64 text (`b64=1`).
+    wire: Wire,
+    /// The probe's request asked for binary as base64 text.
+    probe_base64: bool,
     /// The headers of the probe's upgrade request, and then of the
     /// WebSocket it became, when messages keep their request's headers
     /// (see [`Hooks::message_headers`](crate::Hooks::message_headers)).
@@ -95,15 +101,16 @@ pub struct Transports<W, R> {
 }
 
 impl<W: WsIo, R: PollReply> Transports<W, R> {
-    /// No transport yet; binary goes as base64 text when `base64`.
-    pub fn new(base64: bool) -> Self {
+    /// No transport yet; packets go on WebSockets encoded for `wire`.
+    pub fn new(wire: Wire) -> Self {
         Transports {
             ws: None,
             probe: None,
             pending_poll: None,
             compress: false,
             stalled: None,
-            base64,
+            wire,
+            probe_base64: false,
             probe_headers: None,
             ws_headers: None,
         }
@@ -118,12 +125,23 @@ impl<W: WsIo, R: PollReply> Transports<W, R> {
     /// start the upgrade) closes it at once, releasing the claim. `headers`:
     /// the upgrade request's, when messages keep them; they become
     /// [`Transports::ws_headers`] when the probe becomes the transport.
-    pub fn set_probe(&mut self, ws: Box<W>, refused: bool, headers: Option<Arc<HeaderMap>>) {
+    /// `base64`: the upgrade request asked for binary as base64 text
+    /// ([`query::binary_as_base64`](crate::query::binary_as_base64)); each
+    /// transport has its own, as in the reference (an Engine.IO 3 client
+    /// whose polling cannot take binary upgrades to a WebSocket that can).
+    pub fn set_probe(
+        &mut self,
+        ws: Box<W>,
+        refused: bool,
+        headers: Option<Arc<HeaderMap>>,
+        base64: bool,
+    ) {
         self.probe = Some(Slot {
             ws,
             closing: refused,
         });
         self.probe_headers = headers;
+        self.probe_base64 = base64;
     }
 
     /// The headers of the upgrade request whose probe became the transport,
@@ -218,7 +236,7 @@ impl<W: WsIo, R: PollReply> Transports<W, R> {
                 break;
             };
             progress = true;
-            match read {
+            match read.decode_as(self.wire.protocol) {
                 WsPacket::Packet(p) => session.handle_probe_packet(now, p),
                 WsPacket::ParseError | WsPacket::Closed { .. } => {
                     session.handle_probe_closed(now);
@@ -229,6 +247,7 @@ impl<W: WsIo, R: PollReply> Transports<W, R> {
             if session.transport() == TransportKind::WebSocket && self.ws.is_none() {
                 self.ws = self.probe.take();
                 self.ws_headers = self.probe_headers.take();
+                self.wire.base64 = self.probe_base64;
                 quiet.ws = false;
             }
         }
@@ -254,7 +273,7 @@ impl<W: WsIo, R: PollReply> Transports<W, R> {
                 break;
             };
             progress = true;
-            match read {
+            match read.decode_as(self.wire.protocol) {
                 WsPacket::Packet(p) => session.handle_packet(now, p),
                 WsPacket::ParseError => session.handle_parse_error(now),
                 WsPacket::Closed { error } => session.handle_transport_closed(now, error),
@@ -350,7 +369,7 @@ impl<W: WsIo, R: PollReply> Transports<W, R> {
                                 self.stalled = Some(t);
                                 return any;
                             }
-                            Poll::Ready(Ok(())) => slot.ws.start_send(p, self.base64),
+                            Poll::Ready(Ok(())) => slot.ws.start_send(p, self.wire),
                             Poll::Ready(Err(())) => self.ws_failed(session, claimed, is_probe),
                         }
                     }
@@ -444,19 +463,19 @@ mod tests {
     /// A WebSocket whose reads are scripted and whose writes are recorded.
     #[derive(Default)]
     struct Mock {
-        reads: VecDeque<WsPacket>,
+        reads: VecDeque<WsInput>,
         sent: Vec<String>,
         closed: bool,
     }
 
     impl WsIo for Mock {
-        fn poll_read(&mut self, _: &mut Context<'_>) -> Poll<WsPacket> {
+        fn poll_read(&mut self, _: &mut Context<'_>) -> Poll<WsInput> {
             self.reads.pop_front().map_or(Poll::Pending, Poll::Ready)
         }
         fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), ()>> {
             Poll::Ready(Ok(()))
         }
-        fn start_send(&mut self, packet: &Packet, _: bool) {
+        fn start_send(&mut self, packet: &Packet, _: Wire) {
             let mut b = bytes::BytesMut::new();
             packet.encode_text_into(&mut b);
             self.sent.push(String::from_utf8_lossy(&b).into_owned());
@@ -485,8 +504,8 @@ mod tests {
         }
     }
 
-    fn text(s: &str) -> WsPacket {
-        WsPacket::Packet(Packet::decode_str(Str::from(s.to_owned())).unwrap())
+    fn text(s: &str) -> WsInput {
+        WsInput::Text(Str::from(s.to_owned()))
     }
 
     #[test]
@@ -497,7 +516,7 @@ mod tests {
         let mut s = Session::new(Sid::random(), &config, TransportKind::Polling, now);
         s.handle_poll(now).unwrap();
         let _open = s.poll_transmit();
-        let mut t: Transports<Mock, Reply> = Transports::new(false);
+        let mut t: Transports<Mock, Reply> = Transports::new(Wire::default());
         let answer = std::sync::Arc::new(std::sync::Mutex::new(None));
         t.handle_poll(&mut s, now, Reply(answer.clone()));
         let waker = std::task::Waker::noop();
@@ -506,7 +525,7 @@ mod tests {
 
         let mut probe = Box::new(Mock::default());
         probe.reads.push_back(text("2probe"));
-        t.set_probe(probe, s.handle_upgrade_start(now).is_err(), None);
+        t.set_probe(probe, s.handle_upgrade_start(now).is_err(), None, false);
         assert!(t.poll_probe(&mut s, &claimed, &mut cx, now, &mut quiet));
         t.write_transmits(&mut s, &claimed, &mut cx);
         // The probe's reads ran out: it is quiet for this wake.
@@ -546,7 +565,7 @@ mod tests {
             .unwrap()
             .ws
             .reads
-            .push_back(WsPacket::Closed { error: false });
+            .push_back(WsInput::Closed { error: false });
         quiet = Quiet::default();
         assert!(t.poll_ws(&mut s, &mut cx, now, &mut quiet));
         assert!(s.is_closed());
@@ -561,10 +580,10 @@ mod tests {
         let claimed = AtomicBool::new(true);
         let config = EngineConfig::default();
         let mut s = Session::new(Sid::random(), &config, TransportKind::Polling, now);
-        let mut t: Transports<Mock, Reply> = Transports::new(false);
+        let mut t: Transports<Mock, Reply> = Transports::new(Wire::default());
         let waker = std::task::Waker::noop();
         let mut cx = Context::from_waker(waker);
-        t.set_probe(Box::default(), true, None);
+        t.set_probe(Box::default(), true, None, false);
         assert!(!t.poll_sockets(&mut s, &claimed, &mut cx));
         assert!(t.probe.is_none());
         assert!(!claimed.load(Ordering::Acquire));

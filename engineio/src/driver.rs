@@ -23,12 +23,13 @@ use tokio::sync::oneshot;
 use tokio::time::Sleep;
 
 use crate::drive::{PollReply, Quiet, Transports, WsIo, BUDGET};
+use crate::eio3::Wire;
 use crate::packet::Packet;
 use crate::registry::Inner;
 use crate::session::{Event, PollError, Session};
 use crate::socket::{Ctl, Socket};
-use crate::transport::wsconn::{wrap, ws_config, Ws, WsConn, WsEvent};
-use crate::wsbuf::WsPacket;
+use crate::transport::wsconn::{wrap, ws_config, Ws, WsConn};
+use crate::wsbuf::WsInput;
 use hyper::upgrade::OnUpgrade;
 use tokio::io::{AsyncRead, AsyncWrite};
 
@@ -40,16 +41,16 @@ fn now() -> Instant {
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> WsIo for WsConn<S> {
-    fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<WsPacket> {
-        self.poll_next(cx).map(WsEvent::decode)
+    fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<WsInput> {
+        self.poll_next(cx)
     }
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), ()>> {
         WsConn::poll_ready(self, cx).map_err(|_| ())
     }
 
-    fn start_send(&mut self, packet: &Packet, base64: bool) {
-        WsConn::start_send(self, packet, base64);
+    fn start_send(&mut self, packet: &Packet, wire: Wire) {
+        WsConn::start_send(self, packet, wire);
     }
 
     fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), ()>> {
@@ -92,12 +93,12 @@ pub(crate) struct Driver {
 
 impl Driver {
     pub(crate) fn new(session: Session, socket: Socket, engine: Arc<Inner>) -> Self {
-        let base64 = socket.handshake().binary_as_base64();
+        let wire = socket.handshake().wire();
         Driver {
             session,
             socket,
             engine,
-            t: Transports::new(base64),
+            t: Transports::new(wire),
             timer: Box::pin(tokio::time::sleep_until(tokio::time::Instant::now())),
             deadline: None,
             connected: false,
@@ -152,11 +153,11 @@ impl Driver {
                 }
             }
             Ctl::Probe(probe) => {
-                let (io, headers) = *probe;
+                let (io, headers, base64) = *probe;
                 let ws = wrap(io, ws_config(&self.engine.config));
                 // A refused probe is closed (and its claim released) by poll_sockets.
                 let refused = self.session.handle_upgrade_start(now).is_err();
-                self.t.set_probe(ws, refused, headers);
+                self.t.set_probe(ws, refused, headers, base64);
             }
             Ctl::Close(reason) => {
                 // What the application sent before closing still goes out

@@ -333,7 +333,8 @@ where
         return cors(inner, &req, at_capacity());
     }
     let now = now();
-    let mut session = Session::new(sid, config, transport, now);
+    let wire = socket.handshake().wire();
+    let mut session = Session::with_wire(sid, config, transport, now, wire);
     let opened = match transport {
         TransportKind::Polling => polling::open(inner, &mut session, &req, now)
             .map(|resp| (resp, Driver::new(session, socket, inner.clone()))),

@@ -18,6 +18,9 @@ pub enum PacketError {
     InvalidUtf8,
     /// A `b`-prefixed payload packet whose base64 is invalid.
     InvalidBase64,
+    /// An Engine.IO 3 payload whose length prefix is missing, malformed or
+    /// does not match its record.
+    BadLength,
     /// A polling payload with more packets than the configured limit.
     TooManyPackets {
         /// The configured limit.
@@ -32,6 +35,7 @@ impl fmt::Display for PacketError {
             PacketError::UnknownType(b) => write!(f, "unknown packet type byte 0x{b:02x}"),
             PacketError::InvalidUtf8 => f.write_str("text packet is not valid utf-8"),
             PacketError::InvalidBase64 => f.write_str("invalid base64 in binary packet"),
+            PacketError::BadLength => f.write_str("bad length prefix in payload"),
             PacketError::TooManyPackets { limit } => {
                 write!(f, "payload holds more than {limit} packets")
             }

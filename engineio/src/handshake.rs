@@ -50,7 +50,16 @@ impl Handshake {
     /// Whether the client asked for binary messages as base64 text on
     /// WebSocket (`b64=1` or `b64=true`).
     pub fn binary_as_base64(&self) -> bool {
-        self.query("b64").is_some_and(|v| v == "1" || v == "true")
+        crate::query::binary_as_base64(self.uri.query().unwrap_or(""))
+    }
+
+    /// The protocol revision (`EIO`) and binary encoding (`b64`) the
+    /// client asked for: how the session's packets go on the wire.
+    pub fn wire(&self) -> crate::eio3::Wire {
+        crate::eio3::Wire {
+            protocol: crate::eio3::Protocol::from_eio(self.query("EIO").as_deref()),
+            base64: self.binary_as_base64(),
+        }
     }
 
     /// The request URL as the request line carried it: path and query

@@ -51,6 +51,7 @@
 
 pub mod config;
 pub mod drive;
+pub mod eio3;
 pub mod error;
 pub mod handle;
 mod handshake;
@@ -70,6 +71,7 @@ pub mod wsframe;
 pub use config::{
     Cookie, Cors, CorsOrigins, EngineConfig, SlowClientPolicy, TransportKind, Transports,
 };
+pub use eio3::{Protocol, Wire};
 pub use error::{CloseReason, PacketError, SendError};
 pub use handshake::{detach_headers, Handshake};
 pub use hooks::{BoxFuture, Hooks, Refusal, RequestHead, RequestInfo};

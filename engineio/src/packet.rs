@@ -77,7 +77,7 @@ const LENIENT_BASE64: base64::engine::GeneralPurpose = base64::engine::GeneralPu
         .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
 );
 
-fn decode_base64(data: &[u8]) -> Result<Bytes, PacketError> {
+pub(crate) fn decode_base64(data: &[u8]) -> Result<Bytes, PacketError> {
     use base64::Engine as _;
     LENIENT_BASE64
         .decode(data)
@@ -228,6 +228,12 @@ pub(crate) mod tests {
             .filter(|c| *c != '\u{1e}')
             .collect();
         Str::from(s)
+    }
+
+    /// One to five random packets, as a payload carries them.
+    pub(crate) fn random_batch(rng: &mut impl Rng) -> Vec<Packet> {
+        let n = rng.random_range(1..6);
+        (0..n).map(|_| random_packet(rng)).collect()
     }
 
     pub(crate) fn random_packet(rng: &mut impl Rng) -> Packet {

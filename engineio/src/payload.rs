@@ -41,6 +41,22 @@ pub fn decode(body: Bytes, max_packets: usize) -> Result<Vec<Packet>, PacketErro
     }
 }
 
+/// Decodes a POST body for a session speaking `protocol`: an Engine.IO 3
+/// body in its text or (`binary`: sent as `application/octet-stream`)
+/// binary form ([`crate::eio3::decode_payload`]), else [`decode`]. A
+/// binary Engine.IO 4 body is refused by the transports before this.
+pub fn decode_for(
+    protocol: crate::eio3::Protocol,
+    binary: bool,
+    body: Bytes,
+    max_packets: usize,
+) -> Result<Vec<Packet>, PacketError> {
+    match protocol {
+        crate::eio3::Protocol::V3 => crate::eio3::decode_payload(body, binary, max_packets),
+        _ => decode(body, max_packets),
+    }
+}
+
 fn decode_record(record: Bytes) -> Result<Packet, PacketError> {
     // A slice of valid UTF-8 split at an ASCII separator is valid UTF-8;
     // `decode_text` also handles `b` + base64 records.
@@ -62,7 +78,7 @@ pub fn encode<'a>(packets: impl IntoIterator<Item = &'a Packet>) -> Bytes {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::packet::tests::random_packet;
+    use crate::packet::tests::random_batch;
 
     fn decode_all(body: Bytes) -> Result<Vec<Packet>, PacketError> {
         decode(body, usize::MAX)
@@ -129,8 +145,7 @@ mod tests {
     fn round_trip_property() {
         let mut rng = rand::rng();
         for _ in 0..2000 {
-            let n = rand::Rng::random_range(&mut rng, 1..6);
-            let packets: Vec<Packet> = (0..n).map(|_| random_packet(&mut rng)).collect();
+            let packets = random_batch(&mut rng);
             let wire = encode(&packets);
             assert_eq!(decode_all(wire).unwrap(), packets);
         }

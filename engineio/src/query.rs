@@ -9,6 +9,12 @@ pub fn param(query: &str, name: &str) -> Option<String> {
     param_cow(query, name).map(Cow::into_owned)
 }
 
+/// Whether a request's query asks for binary messages as base64 text
+/// (`b64=1` or `b64=true`), as clients that cannot take binary do.
+pub fn binary_as_base64(query: &str) -> bool {
+    param_cow(query, "b64").is_some_and(|v| v == "1" || v == "true")
+}
+
 /// Every `key=value` pair of a raw query string, in order, both sides
 /// percent-decoded (`key` alone gives an empty value).
 pub fn pairs_decoded(query: &str) -> impl Iterator<Item = (String, String)> + '_ {

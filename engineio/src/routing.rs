@@ -111,6 +111,24 @@ pub fn text(body: Bytes) -> Response<Bytes> {
     r
 }
 
+/// A polling answer carrying a payload: `text/plain; charset=UTF-8`, or
+/// `application/octet-stream` for an Engine.IO 3 binary payload, which is
+/// told apart by its first byte (0 or 1; every text payload starts with a
+/// digit or `b`).
+pub fn payload(body: Bytes) -> Response<Bytes> {
+    let content_type = payload_type(&body);
+    let mut r = Response::new(body);
+    r.headers_mut().insert(header::CONTENT_TYPE, content_type);
+    r
+}
+
+fn payload_type(body: &[u8]) -> HeaderValue {
+    match body.first() {
+        Some(0 | 1) => HeaderValue::from_static("application/octet-stream"),
+        _ => HeaderValue::from_static("text/plain; charset=UTF-8"),
+    }
+}
+
 /// A polling answer compressed with the best encoding the client accepts
 /// (gzip, then deflate; a `q=0` refuses one), given its `Accept-Encoding`;
 /// uncompressed if it accepts neither.
@@ -146,10 +164,13 @@ pub fn compressed(body: Bytes, accept_encoding: Option<&HeaderValue>) -> Respons
     } else {
         None
     };
+    let content_type = payload_type(&body);
     let Some((data, coding)) = encoded else {
-        return text(body);
+        return payload(body);
     };
-    let mut resp = text(Bytes::from(data));
+    let mut resp = Response::new(Bytes::from(data));
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, content_type);
     resp.headers_mut()
         .insert(header::CONTENT_ENCODING, HeaderValue::from_static(coding));
     resp.headers_mut()
@@ -194,7 +215,8 @@ pub enum Route<'q> {
 /// Routes a request as the reference server does: the path, then a CORS
 /// preflight (`OPTIONS` with CORS on), then the query: repeated `EIO`,
 /// `transport` or `sid` (ambiguous: code 3), the transport (code 0), `EIO=4`
-/// (code 5), and without a sid the handshake's method (code 2) and
+/// (code 5; any `EIO` with [`EngineConfig::allow_eio3`], which the session
+/// then speaks: see [`crate::Handshake::wire`]), and without a sid the handshake's method (code 2) and
 /// WebSocket headers.
 pub fn route<'q>(
     config: &EngineConfig,
@@ -221,7 +243,7 @@ pub fn route<'q>(
         Some(t @ TransportKind::WebSocket) if transports.websocket => t,
         _ => return Route::Error(ErrorCode::UnknownTransport),
     };
-    if params.eio.as_deref() != Some("4") {
+    if params.eio.as_deref() != Some("4") && !config.allow_eio3 {
         return Route::Error(ErrorCode::UnsupportedProtocolVersion);
     }
     if let Some(sid) = params.sid {
@@ -445,6 +467,38 @@ mod tests {
             accept_key(b"dGhlIHNhbXBsZSBub25jZQ=="),
             "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
         );
+    }
+
+    #[test]
+    fn eio3_is_refused_unless_allowed() {
+        let h = HeaderMap::new();
+        let get = &Method::GET;
+        let off = EngineConfig::default();
+        let on = EngineConfig::default().allow_eio3(true);
+        for q in ["EIO=3&transport=polling", "transport=polling"] {
+            assert_eq!(
+                route(&off, get, "/engine.io/", q, &h),
+                Route::Error(ErrorCode::UnsupportedProtocolVersion)
+            );
+            assert_eq!(
+                route(&on, get, "/engine.io/", q, &h),
+                Route::Open(TransportKind::Polling)
+            );
+        }
+    }
+
+    #[test]
+    fn payload_answers_are_typed_by_their_first_byte() {
+        let ct = |b: &'static [u8]| {
+            payload(Bytes::from_static(b)).headers()[header::CONTENT_TYPE].clone()
+        };
+        assert_eq!(ct(b"4hi"), "text/plain; charset=UTF-8");
+        assert_eq!(ct(b"3:4hi"), "text/plain; charset=UTF-8");
+        assert_eq!(
+            ct(&[0, 3, 255, b'4', b'h', b'i']),
+            "application/octet-stream"
+        );
+        assert_eq!(ct(&[1, 2, 255, 4, 9]), "application/octet-stream");
     }
 
     #[test]

@@ -84,8 +84,9 @@ pub(crate) enum Ctl {
     Post(Box<PostRequest>),
     /// The HTTP connection of an accepted upgrade, for the probe: the
     /// driver makes it a WebSocket; with the upgrade request's headers when
-    /// messages keep them. Boxed, as `Post`.
-    Probe(Box<(Upgraded, Option<Arc<http::HeaderMap>>)>),
+    /// messages keep them, and whether it asked for binary as base64 text.
+    /// Boxed, as `Post`.
+    Probe(Box<(Upgraded, Option<Arc<http::HeaderMap>>, bool)>),
     Close(CloseReason),
 }
 

@@ -12,6 +12,7 @@
 
 use bytes::{Buf, Bytes, BytesMut};
 
+use crate::eio3::{self, Protocol, Wire};
 use crate::packet::Packet;
 use crate::str::Str;
 use crate::wsframe::{encode_close, encode_header, FrameKind, WsDecoder, WsMessage};
@@ -49,17 +50,26 @@ pub enum WsInput {
 }
 
 impl WsInput {
-    /// What this input is to an Engine.IO session: a text message is
+    /// What this input is to an Engine.IO 4 session: a text message is
     /// decoded as a packet, a binary one is a binary packet.
     pub fn decode(self) -> WsPacket {
-        match self {
-            WsInput::Text(t) => match Packet::decode_str(t) {
-                Ok(p) => WsPacket::Packet(p),
-                Err(_) => WsPacket::ParseError,
-            },
-            WsInput::Binary(b) => WsPacket::Packet(Packet::decode_binary(b)),
-            WsInput::Skip => WsPacket::Skip,
-            WsInput::Closed { error } => WsPacket::Closed { error },
+        self.decode_as(Protocol::V4)
+    }
+
+    /// What this input is to a session speaking `protocol` (in Engine.IO 3
+    /// a binary frame starts with the type byte, see [`crate::eio3`]).
+    pub fn decode_as(self, protocol: Protocol) -> WsPacket {
+        let decoded = match (self, protocol) {
+            (WsInput::Text(t), Protocol::V3) => eio3::decode_text(t),
+            (WsInput::Text(t), _) => Packet::decode_str(t),
+            (WsInput::Binary(b), Protocol::V3) => eio3::decode_binary(b),
+            (WsInput::Binary(b), _) => Ok(Packet::decode_binary(b)),
+            (WsInput::Skip, _) => return WsPacket::Skip,
+            (WsInput::Closed { error }, _) => return WsPacket::Closed { error },
+        };
+        match decoded {
+            Ok(p) => WsPacket::Packet(p),
+            Err(_) => WsPacket::ParseError,
         }
     }
 }
@@ -211,15 +221,26 @@ impl WsBuffers {
 
     /// Queues `packet` as one frame (binary as base64 text when `base64`).
     /// Dropped once a close frame is queued.
-    pub fn queue_packet(&mut self, packet: &Packet, base64: bool) {
+    pub fn queue_packet(&mut self, packet: &Packet, wire: Wire) {
         if self.close_queued {
             return;
         }
+        let v3 = wire.protocol == Protocol::V3;
         match packet {
-            Packet::Binary(b) if !base64 => {
-                self.reserve_frame(10 + b.len());
-                encode_header(&mut self.wbuf, FrameKind::Binary, b.len());
+            Packet::Binary(b) if !wire.base64 => {
+                let len = b.len() + usize::from(v3);
+                self.reserve_frame(10 + len);
+                encode_header(&mut self.wbuf, FrameKind::Binary, len);
+                if v3 {
+                    self.wbuf.extend_from_slice(&[4]);
+                }
                 self.wbuf.extend_from_slice(b);
+            }
+            Packet::Binary(_) if v3 => {
+                let text = eio3::encode_text(packet);
+                self.reserve_frame(10 + text.len());
+                encode_header(&mut self.wbuf, FrameKind::Text, text.len());
+                self.wbuf.extend_from_slice(text.as_bytes());
             }
             other => {
                 let len = other.text_len();
@@ -320,7 +341,7 @@ mod tests {
         assert!(b.read_done());
         assert_eq!(&b.pending()[3..], [0x88, 2, 0x03, 0xE8], "the close echoed");
         // Nothing is queued after a close frame.
-        b.queue_packet(&Packet::Noop, false);
+        b.queue_packet(&Packet::Noop, Wire::default());
         assert_eq!(b.pending().len(), 7);
         b.written(7);
         assert_eq!(b.capacities(), (0, 0), "no buffer held once done");

@@ -66,7 +66,7 @@ impl Driver {
         engine: Arc<Inner>,
         ws: Option<Box<Ws>>,
     ) -> Self {
-        let mut t = Transports::new(socket.handshake().binary_as_base64());
+        let mut t = Transports::new(socket.handshake().wire());
         if let Some(ws) = ws {
             t.set_websocket(ws);
         }
@@ -98,10 +98,10 @@ impl Driver {
                     self.dispatch_events_from(Some(&h));
                 }
             }
-            Ctl::Probe(ws, headers) => {
+            Ctl::Probe(ws, headers, base64) => {
                 // A refused probe is closed (and its claim released) by poll_sockets.
                 let refused = self.session.handle_upgrade_start(now).is_err();
-                self.t.set_probe(ws, refused, headers);
+                self.t.set_probe(ws, refused, headers, base64);
             }
             Ctl::Close(reason) => {
                 // What the application sent before closing still goes out first.

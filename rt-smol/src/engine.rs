@@ -278,7 +278,8 @@ impl Engine {
                 .await;
         }
         let now = Instant::now();
-        let mut session = Session::new(sid, &inner.config, transport, now);
+        let wire = socket.handshake().wire();
+        let mut session = Session::with_wire(sid, &inner.config, transport, now, wire);
         if transport == TransportKind::WebSocket {
             let mut resp = routing::switching_protocols(&head.headers);
             routing::set_cookie(&inner.config, sid, &mut resp);
@@ -302,7 +303,7 @@ impl Engine {
                     .await;
             }
         };
-        let mut resp = with_cors(inner, &origin, routing::text(body));
+        let mut resp = with_cors(inner, &origin, routing::payload(body));
         routing::set_cookie(&inner.config, sid, &mut resp);
         hook_headers(inner, &head, sid, transport, true, &mut resp);
         inner
@@ -340,7 +341,7 @@ impl Engine {
                                     let accept = head.headers.get(header::ACCEPT_ENCODING);
                                     routing::compressed(body, accept)
                                 }
-                                _ => routing::text(body),
+                                _ => routing::payload(body),
                             };
                             let sid = socket.sid();
                             hook_headers(
@@ -376,7 +377,9 @@ impl Engine {
     ) -> Next {
         let inner = &self.0;
         let config = &inner.config;
-        if routing::is_binary_post(&head.headers) {
+        let binary = routing::is_binary_post(&head.headers);
+        let protocol = socket.handshake().wire().protocol;
+        if binary && protocol != engineio::Protocol::V3 {
             // EIO=4 payloads are text only: an error of the transport, 400
             // with no body, as the reference server answers.
             socket.0.close_with(CloseReason::TransportError);
@@ -415,7 +418,7 @@ impl Engine {
             let _ = conn.respond(resp, true).await;
             return Next::Close;
         };
-        let packets = payload::decode(data, config.max_packets_per_post);
+        let packets = payload::decode_for(protocol, binary, data, config.max_packets_per_post);
         // Copied once per POST, and only when messages keep them.
         let headers = message_headers(inner, &head);
         let (reply, rx) = oneshot::channel();
@@ -485,7 +488,9 @@ impl Engine {
             return Next::Upgraded;
         }
         let headers = message_headers(inner, &head);
-        if let Err(Ctl::Probe(..)) = socket.0.mail.push_ctl(Ctl::Probe(ws, headers)) {
+        let base64 = engineio::query::binary_as_base64(head.uri.query().unwrap_or(""));
+        let probe = Ctl::Probe(ws, headers, base64);
+        if let Err(Ctl::Probe(..)) = socket.0.mail.push_ctl(probe) {
             // The session ended meanwhile; dropping closes the connection.
         }
         Next::Upgraded

@@ -74,8 +74,9 @@ pub(crate) enum Ctl {
     /// A POST body (boxed: the queue holds one item inline).
     Post(Box<PostRequest>),
     /// The WebSocket of an accepted upgrade, for the probe, with the
-    /// upgrade request's headers when messages keep them.
-    Probe(Box<Ws>, Option<Arc<HeaderMap>>),
+    /// upgrade request's headers when messages keep them, and whether it
+    /// asked for binary as base64 text.
+    Probe(Box<Ws>, Option<Arc<HeaderMap>>, bool),
     /// Close with this reason.
     Close(CloseReason),
 }

@@ -14,7 +14,7 @@ use std::task::{ready, Context, Poll};
 
 use async_io::Async;
 use engineio::drive::WsIo;
-use engineio::wsbuf::{WsBuffers, WsPacket};
+use engineio::wsbuf::{WsBuffers, WsInput};
 use engineio::{EngineConfig, Packet};
 use futures_lite::{AsyncRead, AsyncWrite};
 
@@ -40,10 +40,10 @@ impl Ws {
 }
 
 impl WsIo for Ws {
-    fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<WsPacket> {
+    fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<WsInput> {
         loop {
             if let Some(input) = self.bufs.poll_input() {
-                return Poll::Ready(input.decode());
+                return Poll::Ready(input);
             }
             let read = match self.bufs.partial() {
                 true => {
@@ -72,7 +72,7 @@ impl WsIo for Ws {
                 Ok(_) => continue,
                 Err(_) => self.bufs.handle_read_error(),
             };
-            return Poll::Ready(input.decode());
+            return Poll::Ready(input);
         }
     }
 
@@ -87,8 +87,8 @@ impl WsIo for Ws {
         }
     }
 
-    fn start_send(&mut self, packet: &Packet, base64: bool) {
-        self.bufs.queue_packet(packet, base64);
+    fn start_send(&mut self, packet: &Packet, wire: engineio::Wire) {
+        self.bufs.queue_packet(packet, wire);
     }
 
     fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), ()>> {

@@ -78,6 +78,7 @@ pub fn engine_config(config: &Config, path: &str) -> EngineConfig {
         .linger_bytes(c.linger_bytes)
         .max_packets_per_post(c.max_packets_per_post)
         .ws_read_buffer(c.ws_read_buffer)
+        .allow_eio3(c.allow_eio3)
         .http_compression((c.compression_threshold > 0).then_some(c.compression_threshold))
         .transports(Transports {
             polling: t.contains(&Transport::Polling),
@@ -562,7 +563,7 @@ mod tests {
     fn connection_knobs_reach_the_engine() {
         let toml = "[connection]\nsend_buffer = 7\nslow_client = \"close\"\n\
                     header_read_timeout_ms = 1234\nbody_read_timeout_ms = 2345\n\
-                    upgrade_timeout_ms = 3456\nmax_packets_per_post = 9\nws_read_buffer = 128\n\
+                    upgrade_timeout_ms = 3456\nmax_packets_per_post = 9\nws_read_buffer = 128\nallow_eio3 = true\n\
                     linger_timeout_ms = 0\nlinger_bytes = 4096\n";
         let c = Config::from_toml(toml).unwrap();
         let e = engine_config(&c, "/socket.io/");
@@ -575,6 +576,7 @@ mod tests {
         assert_eq!(e.ws_read_buffer, 128);
         assert_eq!(e.linger_timeout, Duration::ZERO);
         assert_eq!(e.linger_bytes, 4096);
+        assert!(e.allow_eio3);
         let d = engine_config(&Config::default(), "/x/");
         assert_eq!(d.path, "/x/");
         let defaults = EngineConfig::default();
@@ -587,5 +589,6 @@ mod tests {
         assert_eq!(d.ws_read_buffer, defaults.ws_read_buffer);
         assert_eq!(d.linger_timeout, defaults.linger_timeout);
         assert_eq!(d.linger_bytes, defaults.linger_bytes);
+        assert!(!d.allow_eio3);
     }
 }

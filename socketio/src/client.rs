@@ -90,6 +90,9 @@ pub(crate) struct Client {
     conn: Arc<dyn Conn>,
     server: Arc<Shared>,
     info: ConnectionInfo,
+    /// A socket.io v2 client (Engine.IO 3): joined to `/` at once, its
+    /// CONNECTs carry a query instead of `auth`, its answers no payload.
+    v2: bool,
     state: Mutex<State>,
 }
 
@@ -144,10 +147,12 @@ impl Connection {
     ) -> Connection {
         let config = server.namespaces.config();
         let decoder = Decoder::with_parser(config.parser, config.max_attachments);
+        let v2 = info.protocol() == engineio::Protocol::V3;
         let client = Arc::new(Client {
             conn,
             server,
             info,
+            v2,
             state: Mutex::new(State {
                 decoder,
                 pending_headers: None,
@@ -162,7 +167,13 @@ impl Connection {
         if let Some(o) = client.server.namespaces.observer().get() {
             o.connection_opened();
         }
-        Connection(client)
+        let c = Connection(client);
+        if v2 {
+            // socket.io v2 clients never send a CONNECT for the main
+            // namespace: the server connects them to it right away.
+            c.connect("/".to_owned(), json!({}));
+        }
+        c
     }
 
     /// A text message arrived.
@@ -270,6 +281,10 @@ impl Connection {
     /// disconnect).
     fn handle_packet(&self, p: Packet, headers: Option<Arc<HeaderMap>>) {
         match p.ty {
+            PacketType::Connect if self.0.v2 => {
+                let (name, auth) = v2_namespace(&p.nsp);
+                self.connect(name, auth)
+            }
             PacketType::Connect => self.connect(p.nsp, p.data.unwrap_or_else(|| json!({}))),
             PacketType::ConnectError => self.force_close(),
             _ => {
@@ -371,10 +386,14 @@ impl Connection {
                 if let Err(e) = verdict {
                     this.0.lock().connecting.remove(socket.nsp().name());
                     socket.abandon();
+                    let data = match this.0.v2 {
+                        true => e.v2_payload(),
+                        false => e.payload(),
+                    };
                     this.send(Packet::new(
                         PacketType::ConnectError,
                         socket.nsp().name(),
-                        Some(e.payload()),
+                        Some(data),
                     ));
                     return;
                 }
@@ -449,11 +468,9 @@ impl Connection {
         let handlers = nsp.connection_handlers();
         let gap = self.0.server.namespaces.config().connect_ack_gap;
         let keep = !gap.is_zero() && (!handlers.is_empty() || !missed.is_empty());
-        let answer = Packet::new(
-            PacketType::Connect,
-            nsp.name(),
-            Some(connect_payload(socket.id(), pid.as_deref())),
-        );
+        // socket.io v2 clients take a CONNECT without payload.
+        let data = (!self.0.v2).then(|| connect_payload(socket.id(), pid.as_deref()));
+        let answer = Packet::new(PacketType::Connect, nsp.name(), data);
         socket.answer_connect(self.encode(&answer), missed, replayed, keep);
         // The connection handlers start now, up to their first await (rooms
         // they join are joined before anyone can react to the answer); the
@@ -473,6 +490,16 @@ impl Connection {
         }
         socket.release_queue();
     }
+}
+
+/// A socket.io v2 CONNECT's namespace (`/nsp?token=x`): its name, and its
+/// query as the `auth` object (`{"token":"x"}`), as the reference reads it.
+fn v2_namespace(nsp: &str) -> (String, Value) {
+    let (name, query) = nsp.split_once('?').unwrap_or((nsp, ""));
+    let auth: serde_json::Map<String, Value> = engineio::query::pairs_decoded(query)
+        .map(|(k, v)| (k, Value::String(v)))
+        .collect();
+    (name.to_owned(), Value::Object(auth))
 }
 
 /// Gives a recovered socket its data and rooms back, once. Done before the

@@ -95,6 +95,14 @@ impl ConnectError {
         self
     }
 
+    /// The CONNECT_ERROR data for a socket.io v2 client (Engine.IO 3),
+    /// as the reference sends it: the error's data, else its message.
+    pub(crate) fn v2_payload(&self) -> Value {
+        self.data
+            .clone()
+            .unwrap_or_else(|| Value::String(self.message.clone()))
+    }
+
     pub(crate) fn payload(&self) -> Value {
         match &self.data {
             Some(d) => json!({ "message": self.message, "data": d }),

@@ -40,6 +40,21 @@ pub struct Handshake {
     pub issued: SystemTime,
 }
 
+impl ConnectionInfo {
+    /// The Engine.IO revision the client speaks, from the URL's `EIO`
+    /// parameter: 4, or 3 for any other value (socket.io v2 clients send
+    /// `EIO=3`; the engine admits them only with `allow_eio3`). A URL
+    /// without `EIO` (connection facts an embedder built itself) is taken
+    /// as 4.
+    pub fn protocol(&self) -> engineio::Protocol {
+        let q = self.url.split_once('?').map_or("", |(_, q)| q);
+        match engineio::query::param(q, "EIO") {
+            None => engineio::Protocol::V4,
+            Some(v) => engineio::Protocol::from_eio(Some(&v)),
+        }
+    }
+}
+
 impl Handshake {
     /// A query parameter of the handshake URL, percent-decoded.
     pub fn query(&self, name: &str) -> Option<String> {

@@ -400,3 +400,34 @@ fn a_handler_that_awaits_outlives_the_connection_closing() {
     rt.run_all();
     assert!(*finished.lock().unwrap(), "the running handler was dropped");
 }
+
+/// A socket.io v2 client (Engine.IO 3): connected to `/` without asking,
+/// a namespace's query is its auth, answers carry no CONNECT payload and
+/// a refusal carries the error's data, else its message.
+#[test]
+fn a_v2_client_is_joined_to_main_and_authenticates_by_query() {
+    let io = SocketIo::builder().runtime(Arc::new(Threads)).build();
+    io.of("/admin").use_middleware(|s| async move {
+        match s.handshake().auth.get("token").and_then(|t| t.as_str()) {
+            Some("ok") => Ok(()),
+            _ => Err(socketio::ConnectError::new("denied")),
+        }
+    });
+    io.of("/data").use_middleware(|_| async move {
+        Err(socketio::ConnectError::new("no").with_data(json!({ "code": 7 })))
+    });
+    let conn = Arc::new(Recorder::default());
+    let v2 = ConnectionInfo {
+        url: "/socket.io/?EIO=3&transport=polling".into(),
+        ..info()
+    };
+    let c = io.accept(conn.clone(), v2);
+    assert_eq!(wait_for(&conn, 1)[0], "0");
+    c.handle_text("0/admin?token=bad,");
+    assert_eq!(wait_for(&conn, 2)[1], r#"4/admin,"denied""#);
+    c.handle_text("0/admin?token=ok,");
+    assert_eq!(wait_for(&conn, 3)[2], "0/admin,");
+    c.handle_text("0/data,");
+    assert_eq!(wait_for(&conn, 4)[3], r#"4/data,{"code":7}"#);
+    assert!(!*conn.closed.lock().unwrap());
+}

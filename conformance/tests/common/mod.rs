@@ -19,6 +19,7 @@ pub fn ensure_npm() {
         let installed = [
             "engine.io-client",
             "socket.io-client",
+            "socket.io-client-v2",
             "socket.io-msgpack-parser",
         ]
         .iter()

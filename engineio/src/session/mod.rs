@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 
 use crate::config::{EngineConfig, TransportKind};
+use crate::eio3::{Protocol, Wire};
 use crate::error::{CloseReason, PacketError, SendError};
 use crate::packet::Packet;
 use crate::payload;
@@ -178,6 +179,12 @@ pub struct Session {
     close_reason: Option<CloseReason>,
     /// The last ping was handed to a transport (only then can a pong answer it).
     ping_sent: bool,
+    /// The protocol revision and binary encoding of the session.
+    wire: Wire,
+    /// Engine.IO 3: a pong to a client ping waits in the outbox (client
+    /// pings then queue no more: a client that pings without reading
+    /// cannot grow the outbox).
+    pong_queued: bool,
     poll_pending: bool,
     outbox: Queue<Packet>,
     transmits: Queue<Transmit>,
@@ -186,9 +193,24 @@ pub struct Session {
 }
 
 impl Session {
-    /// A new session on `transport`; queues the open packet and schedules the
-    /// first ping `ping_interval` from `now`.
+    /// A new Engine.IO 4 session on `transport`; queues the open packet and
+    /// schedules the first ping `ping_interval` from `now`.
     pub fn new(sid: Sid, config: &EngineConfig, transport: TransportKind, now: Instant) -> Self {
+        Session::with_wire(sid, config, transport, now, Wire::default())
+    }
+
+    /// A new session speaking `wire` (see [`crate::Handshake::wire`]). In
+    /// Engine.IO 3 the client pings every `ping_interval` and the server
+    /// answers: the session closes when no ping came for `ping_interval +
+    /// ping_timeout` (the reference's v3 timer), counted from `now` and
+    /// from each ping.
+    pub fn with_wire(
+        sid: Sid,
+        config: &EngineConfig,
+        transport: TransportKind,
+        now: Instant,
+        wire: Wire,
+    ) -> Self {
         let mut s = Session {
             sid,
             ping_interval: config.ping_interval,
@@ -202,6 +224,8 @@ impl Session {
             state: State::Open,
             close_reason: None,
             ping_sent: false,
+            wire,
+            pong_queued: false,
             poll_pending: false,
             outbox: Queue::default(),
             transmits: Queue::default(),
@@ -216,8 +240,21 @@ impl Session {
             config.max_payload,
         );
         s.outbox.push_back(Packet::Open(Str::from(open)));
-        s.timers.set(Timer::PingDue, now + s.ping_interval);
+        match wire.protocol {
+            Protocol::V3 => s.timers.set(Timer::PongDeadline, s.v3_deadline(now)),
+            _ => s.timers.set(Timer::PingDue, now + s.ping_interval),
+        }
         s
+    }
+
+    /// How the session's packets go on the wire.
+    pub fn wire(&self) -> Wire {
+        self.wire
+    }
+
+    /// Engine.IO 3: when the session closes if the client stops pinging.
+    fn v3_deadline(&self, now: Instant) -> Instant {
+        now + self.ping_interval + self.ping_timeout
     }
 
     /// The session id.
@@ -363,6 +400,9 @@ impl Session {
             // Only a pong for a ping the client could have seen counts: a
             // client that never polls cannot keep the session alive with
             // blind pongs (and make unsent pings pile up).
+            Packet::Pong(_) | Packet::Ping(_) if self.wire.protocol == Protocol::V3 => {
+                self.handle_v3_heartbeat(now, packet)
+            }
             Packet::Pong(_) => {
                 if self.timers.get(Timer::PongDeadline).is_some() && self.ping_sent {
                     self.timers.stop(Timer::PongDeadline);
@@ -536,6 +576,7 @@ impl Session {
             TransportKind::WebSocket => {
                 let p = self.outbox.pop_front()?;
                 self.ping_sent |= matches!(p, Packet::Ping(_));
+                self.pong_queued &= !matches!(p, Packet::Pong(_));
                 Some(Transmit::WebSocket(p))
             }
             TransportKind::Polling if self.poll_pending => {
@@ -577,6 +618,9 @@ impl Session {
     /// a close at once but may deliver the messages before it later, so
     /// sharing a response would let the close overtake them.
     fn drain_payload(&mut self) -> Bytes {
+        if self.wire.protocol == Protocol::V3 {
+            return self.drain_v3_payload();
+        }
         let mut out = BytesMut::new();
         while let Some(p) = self.outbox.front() {
             let extra = p.text_len() + usize::from(!out.is_empty());
@@ -603,7 +647,8 @@ impl Session {
         }
         if self.poll_pending && self.outbox.is_empty() {
             self.poll_pending = false;
-            self.transmits.push_back(Transmit::Poll(noop_payload()));
+            self.transmits
+                .push_back(Transmit::Poll(self.noop_payload()));
         }
         let next = at + UPGRADE_CHECK_INTERVAL;
         let next = if next > now {
@@ -650,8 +695,8 @@ impl Session {
                 if self.poll_pending {
                     self.poll_pending = false;
                     let body = match last {
-                        Some(Packet::Noop) | None => noop_payload(),
-                        Some(p) => payload::encode(self.outbox.iter().chain([&p])),
+                        Some(Packet::Noop) | None => self.noop_payload(),
+                        Some(p) => self.encode_payload(self.outbox.iter().chain([&p])),
                     };
                     self.transmits.push_back(Transmit::Poll(body));
                 }
@@ -661,10 +706,6 @@ impl Session {
         self.close_reason = Some(reason.clone());
         self.events.push_back(Event::Closed(reason));
     }
-}
-
-fn noop_payload() -> Bytes {
-    Bytes::from_static(b"6")
 }
 
 /// The handshake's JSON, written directly: every handshake sends one, and
@@ -706,6 +747,10 @@ fn duration_ms(d: Duration) -> u64 {
 }
 
 mod queue;
+mod v3;
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod eio3_tests;

@@ -74,7 +74,7 @@ impl<T> Queue<T> {
     }
 
     /// The elements, front first.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = &T> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &T> + Clone {
         self.head.iter().chain(self.rest.iter())
     }
 

@@ -24,6 +24,7 @@ use super::{
     Resp, ResponseFuture,
 };
 use crate::config::TransportKind;
+use crate::eio3::Protocol;
 use crate::error::CloseReason;
 use crate::handshake::detach_headers;
 use crate::hooks::append_headers;
@@ -35,6 +36,11 @@ use crate::socket::{Ctl, Socket};
 
 fn text_response(body: Bytes) -> Resp {
     full(routing::text(body))
+}
+
+/// A poll's answer: its payload, typed as [`routing::payload`] decides.
+fn payload_response(body: Bytes) -> Resp {
+    full(routing::payload(body))
 }
 
 /// Answers the polling handshake: the handshake request is the session's
@@ -51,7 +57,7 @@ pub(crate) fn open<B>(
         Ok(Some(Transmit::Poll(body))) => body,
         _ => return None,
     };
-    let mut resp = text_response(body);
+    let mut resp = payload_response(body);
     set_cookie(inner, session.sid(), &mut resp);
     let resp = with_hook_headers(
         inner,
@@ -96,7 +102,8 @@ where
             }))
         }
         Method::POST => {
-            if routing::is_binary_post(req.headers()) {
+            let binary = routing::is_binary_post(req.headers());
+            if binary && socket.handshake().wire().protocol != Protocol::V3 {
                 // EIO=4 payloads are text only (binary goes base64 in
                 // them): like the reference server, a binary body is an
                 // error of the transport, answered 400 with no body.
@@ -128,6 +135,7 @@ where
                 origin,
                 extra,
                 headers,
+                binary,
                 stage: PostStage::Read {
                     body,
                     acc: BodyAcc::default(),
@@ -184,7 +192,7 @@ impl PollWait {
                     .filter(|t| compress && body.len() >= *t)
                 {
                     Some(_) => compressed_response(body, self.accept_encoding.as_ref()),
-                    None => text_response(body),
+                    None => payload_response(body),
                 };
                 with_extra(resp, self.extra.take())
             }
@@ -205,6 +213,8 @@ pub(crate) struct PostWait<B> {
     extra: Option<Box<HeaderMap>>,
     /// The POST's headers, for its messages (see `Hooks::message_headers`).
     headers: Option<Arc<HeaderMap>>,
+    /// The body is `application/octet-stream` (Engine.IO 3's binary form).
+    binary: bool,
     stage: PostStage<B>,
 }
 
@@ -264,7 +274,9 @@ where
                     return Poll::Pending;
                 }
             };
-            let packets = payload::decode(data, self.inner.config.max_packets_per_post);
+            let protocol = self.socket.handshake().wire().protocol;
+            let max = self.inner.config.max_packets_per_post;
+            let packets = payload::decode_for(protocol, self.binary, data, max);
             let (reply, rx) = oneshot::channel();
             let post = Ctl::Post(Box::new((packets, reply, self.headers.take())));
             if self.socket.0.mail.push_ctl(post).is_err() {

@@ -91,11 +91,12 @@ fn upgrade_or_refuse<B>(inner: &Arc<Inner>, socket: Socket, req: &mut Request<B>
         .hooks
         .keeps_message_headers()
         .then(|| Arc::new(detach_headers(req.headers())));
+    let base64 = crate::query::binary_as_base64(req.uri().query().unwrap_or(""));
     tokio::spawn(async move {
         match on.await {
             // The driver, which owns the session's WebSockets, frames it.
             Ok(io) => {
-                let probe = Ctl::Probe(Box::new((io, headers)));
+                let probe = Ctl::Probe(Box::new((io, headers, base64)));
                 if let Err(Ctl::Probe(_io)) = socket.0.mail.push_ctl(probe) {
                     // The session ended meanwhile; dropping closes the connection.
                 }

@@ -181,6 +181,12 @@ pub struct ConnectionSection {
     /// Most bytes of packets kept for recovery (oldest dropped first).
     /// Default 67,108,864 (64 MiB).
     pub recovery_max_bytes: usize,
+    /// Accept socket.io v2 clients (Engine.IO 3, `EIO=3`), as the
+    /// reference's `allowEIO3`: they are connected to `/` at once, their
+    /// namespace query is their auth (`io("/nsp?token=...")`), and they
+    /// ping the server. Changes apply to new connections after a restart.
+    /// Default false (their handshakes get 400, code 5).
+    pub allow_eio3: bool,
 }
 
 impl Default for ConnectionSection {
@@ -207,6 +213,7 @@ impl Default for ConnectionSection {
             recovery_secs: 0,
             recovery_max_packets: 10_000,
             recovery_max_bytes: 64 << 20,
+            allow_eio3: false,
         }
     }
 }
