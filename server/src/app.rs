@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use crate::clock::Clock;
 use crate::config::{Config, PacketParser, SlowClient, Transport};
 use crate::gateway::Gateway;
-use crate::identity::{bind_user, now_secs, token, user_of, User};
+use crate::identity::{bind_user, token, user_id_json, user_of, User};
 use crate::monitor::OTHER;
 use crate::rate_limit::{EventLimiter, Limit};
 use crate::reply::retry_secs;
@@ -144,12 +144,13 @@ async fn authorize(st: &State, gw: &Gateway, socket: &Socket) -> Result<(), Conn
             "retryAfter": retry_secs(retry),
         })));
     }
-    let mut user = identify(st, cfg, socket)?;
+    let mut user = identify(st, cfg, socket).await?;
     let admitted = gw.admit(st, socket, &user).await?;
     if admitted.user_id.is_some() || admitted.role.is_some() {
         // The backend says who this is: its id and role replace the token's.
         if let Some(id) = admitted.user_id {
             user.id = Some(id);
+            user.numeric_id = admitted.numeric_id;
         }
         if let Some(role) = admitted.role {
             user.role = role;
@@ -177,19 +178,19 @@ async fn authorize(st: &State, gw: &Gateway, socket: &Socket) -> Result<(), Conn
     // Rooms are joined here, before the CONNECT answer: a push or broadcast
     // sent once the client sees `connect` reaches it (a refused or
     // abandoned socket leaves them again).
-    bind_user(socket, user);
+    bind_user(socket, user, live.server_rooms());
     Ok(())
 }
 
 /// The user the handshake's token names, with the role's permissions for
 /// the socket's namespace checked.
-fn identify(st: &State, cfg: &Config, socket: &Socket) -> Result<User, ConnectError> {
+async fn identify(st: &State, cfg: &Config, socket: &Socket) -> Result<User, ConnectError> {
     let ns = socket.nsp().name();
     let required =
         cfg.auth.require_authentication || cfg.namespaces.get(ns).is_some_and(|n| n.require_auth);
     let fail = |code: &str| st.metrics.auth_failures_total.inc(&[code]);
     let user = match token(socket.handshake()) {
-        Ok(Some(t)) => match st.verifier.verify(&t, now_secs()) {
+        Ok(Some(t)) => match st.verify_token(&t).await {
             Ok(claims) => User::from_claims(claims, &cfg.auth.default_role),
             Err(e) => {
                 fail(e.code());
@@ -260,7 +261,7 @@ fn on_connection(st: &Arc<State>, gw: &Arc<Gateway>, socket: Socket) {
         let m = live.config.monitoring.max_event_log;
         st.monitor.log(
             "connection",
-            json!({ "namespace": ns, "socketId": socket.id().as_str(), "userId": user.id }),
+            json!({ "namespace": ns, "socketId": socket.id().as_str(), "userId": user.id_json() }),
             m,
         );
     }
@@ -285,7 +286,7 @@ fn on_packet(st: &State, s: &Socket, event: &str) -> PacketVerdict {
     // Counted without a shared lock; the log's lock only when logging.
     st.monitor.count(name, mon.max_event_types);
     if mon.event_logging {
-        let user = user_of(s).and_then(|u| u.id.clone());
+        let user = user_id_json(s);
         st.monitor.log(
             name,
             json!({ "namespace": s.nsp().name(), "socketId": s.id().as_str(), "userId": user }),

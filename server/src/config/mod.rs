@@ -9,6 +9,7 @@
 //! other than the config file itself, and nothing here reads the server
 //! state or the events.
 
+mod auth;
 mod content;
 mod gateway;
 mod hardening;

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use socketio::{Data, Socket};
 
 use super::{event, fan_out, new_id, now_iso, object_with, too_long, Family, Reply};
-use crate::identity::user_id;
+use crate::identity::user_id_json;
 use crate::state::{Live, State};
 
 pub(super) const FAMILY: Family = Family {
@@ -31,7 +31,7 @@ fn forward(st: &State, live: &Live, s: &Socket, event: &str, mut body: Value) ->
     }
     if let Value::Object(o) = &mut body {
         o.insert("socketId".into(), s.id().as_str().into());
-        o.insert("userId".into(), user_id(s).into());
+        o.insert("userId".into(), user_id_json(s));
         o.insert("namespace".into(), s.nsp().name().into());
         o.insert("timestamp".into(), now_iso().into());
     }

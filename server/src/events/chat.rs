@@ -12,7 +12,7 @@ use super::{
     arg_or_field, check_room, event, fan_out, new_id, now_iso, object_with, too_long, Family, Reply,
 };
 use crate::chat::Sent;
-use crate::identity::{user_id, user_room};
+use crate::identity::{user_id, user_id_json, user_room};
 use crate::state::{lock, Live, State};
 
 pub(super) const FAMILY: Family = Family {
@@ -31,6 +31,7 @@ fn conversation(live: &Live, s: &Socket, data: &Data) -> Result<String, (&'stati
     let room = check_room(
         arg_or_field(data, "conversationId"),
         live.config.events.max_room_name,
+        live.server_rooms(),
     )
     .map_err(|e| (e.code(), e.message().to_owned()))?;
     if !s.rooms().contains(&room) {
@@ -112,7 +113,7 @@ fn on_message_read(st: &State, _: &Live, s: &Socket, data: &Data, r: Reply) {
         json!({
             "messageId": id,
             "conversationId": sent.conversation,
-            "userId": user_id(s),
+            "userId": user_id_json(s),
             "timestamp": now_iso(),
         }),
     );
@@ -129,7 +130,7 @@ fn on_typing(st: &State, live: &Live, s: &Socket, data: &Data, r: Reply) {
         s.nsp(),
         s.to(conv.as_str()),
         r.event,
-        json!({ "userId": user_id(s), "conversationId": conv }),
+        json!({ "userId": user_id_json(s), "conversationId": conv }),
     );
     r.ok(json!({ "success": true }));
 }

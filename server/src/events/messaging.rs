@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use socketio::{Data, Socket};
 
 use super::{emit, event, json_len, now_iso, Family, Reply};
-use crate::identity::user_id;
+use crate::identity::user_id_json;
 use crate::state::{Live, State};
 
 pub(super) const FAMILY: Family = Family {
@@ -40,7 +40,7 @@ fn on_private_message(st: &State, live: &Live, s: &Socket, data: &Data, r: Reply
     };
     let body = json!({
         "from": s.id().as_str(),
-        "fromUser": user_id(s),
+        "fromUser": user_id_json(s),
         "message": message,
         "timestamp": now_iso(),
     });
