@@ -60,6 +60,10 @@ enum Command {
     CheckConfig,
     /// Print a commented config file with every default.
     GenConfig,
+    /// Print the TypeScript declarations of the built-in events
+    /// (`ServerToClientEvents`, `ClientToServerEvents`) for
+    /// socket.io-client's typed sockets.
+    GenTypes,
     /// Print an HS256/384/512 JWT signed with the first auth.jwt_secrets
     /// entry, for testing (HS only: RS*/ES*/EdDSA tokens come from the
     /// identity provider behind auth.jwks_url).
@@ -149,6 +153,10 @@ fn main() -> ExitCode {
     match cli.command {
         Some(Command::GenConfig) => {
             print!("{DEFAULT_CONFIG_TOML}");
+            return ExitCode::SUCCESS;
+        }
+        Some(Command::GenTypes) => {
+            print!("{}", socketio_server::events::typescript());
             return ExitCode::SUCCESS;
         }
         Some(Command::CheckConfig) => {

@@ -15,10 +15,20 @@ use crate::state::{Live, State};
 
 pub(super) const FAMILY: Family = Family {
     events: &[
-        event("client:event", Some("server:response"), on_client_event),
-        event("client:message", Some("message:ack"), on_client_message),
-        event("client:action", Some("action:result"), on_client_action),
+        event("client:event", Some("server:response"), on_client_event).ts(
+            "body: { type: string; data?: unknown }",
+            "{ success: true; requestId: string; data: { type: string; forwarded: boolean } } | (Failure & { requestId: string })",
+        ),
+        event("client:message", Some("message:ack"), on_client_message).ts(
+            "body: { content: string; type?: string; metadata?: unknown }",
+            "{ success: true; requestId: string; messageId: string } | (Failure & { requestId: string })",
+        ),
+        event("client:action", Some("action:result"), on_client_action).ts(
+            "body: { action: string; params?: unknown }",
+            "{ success: true; requestId: string; result: { action: string; forwarded: boolean } } | (Failure & { requestId: string })",
+        ),
     ],
+    emits: &[],
     on_connect: None,
     on_close: None,
 };

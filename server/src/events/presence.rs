@@ -23,7 +23,7 @@ use std::time::{Duration, Instant, UNIX_EPOCH};
 use serde_json::{json, Value};
 use socketio::{Data, Socket, SocketInfo};
 
-use super::{arg_or_field, event, fan_out, Family, Reply};
+use super::{arg_or_field, emits, event, fan_out, Family, Reply};
 use crate::chat::STATUSES;
 use crate::config::EventsSection;
 use crate::identity::{typed_id, user_id, user_of, user_room};
@@ -31,8 +31,17 @@ use crate::state::{lock, Live, State};
 
 pub(super) const FAMILY: Family = Family {
     events: &[
-        event("user:status", None, on_user_status),
-        event("getOnlineUsers", None, on_online_users),
+        event("user:status", None, on_user_status).ts(
+            "body: { status: \"online\" | \"away\" | \"busy\" | \"offline\" }",
+            "{ success: true; status: string } | Failure",
+        ),
+        event("getOnlineUsers", None, on_online_users)
+            .ts("", "{ success: true; users: UserId[] } | Failure"),
+    ],
+    emits: &[
+        emits("user:online", "{ userId: UserId; status: string }"),
+        emits("user:offline", "{ userId: UserId }"),
+        emits("getOnlineUsers", "UserId[]"),
     ],
     on_connect: Some(connected),
     on_close: Some(closed),

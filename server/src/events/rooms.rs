@@ -20,14 +20,20 @@ use crate::state::{Live, State};
 
 pub(super) const FAMILY: Family = Family {
     events: &[
-        event("join-room", None, on_join),
-        event("room:join", Some("room:join:ack"), on_join_object),
-        event("conversation:join", None, on_join),
-        event("leave-room", None, on_leave),
-        event("room:leave", Some("room:leave:ack"), on_leave_object),
-        event("conversation:leave", None, on_leave),
-        event("get-rooms", None, on_get_rooms),
+        event("join-room", None, on_join).ts("room: string", "RoomAnswer | Failure"),
+        event("room:join", Some("room:join:ack"), on_join_object)
+            .ts("body: { room: string }", "RoomAnswer | Failure"),
+        event("conversation:join", None, on_join)
+            .ts("conversationId: string", "RoomAnswer | Failure"),
+        event("leave-room", None, on_leave).ts("room: string", "RoomAnswer | Failure"),
+        event("room:leave", Some("room:leave:ack"), on_leave_object)
+            .ts("body: { room: string }", "RoomAnswer | Failure"),
+        event("conversation:leave", None, on_leave)
+            .ts("conversationId: string", "RoomAnswer | Failure"),
+        event("get-rooms", None, on_get_rooms)
+            .ts("", "{ success: true; rooms: string[] } | Failure"),
     ],
+    emits: &[],
     on_connect: None,
     on_close: None,
 };

@@ -13,7 +13,7 @@ use std::time::SystemTime;
 use serde_json::{json, Value};
 use socketio::{Data, Socket};
 
-use super::{arg_or_field, emit, event, now_iso, presence, Family, Reply};
+use super::{arg_or_field, emit, emits, event, now_iso, presence, Family, Reply};
 use crate::identity::{bind_user, now_secs, user_id, user_id_json, user_of, User};
 use crate::jwt::{Claims, JwtError};
 use crate::monitor::unix_ms;
@@ -21,9 +21,22 @@ use crate::state::{Live, State};
 
 pub(super) const FAMILY: Family = Family {
     events: &[
-        event("register", Some("register:ack"), on_register),
-        event("authenticate", None, on_authenticate),
-        event("ping", None, on_ping),
+        event("register", Some("register:ack"), on_register).ts(
+            "body: { userId: UserId }",
+            "{ success: true; userId: UserId } | Failure",
+        ),
+        event("authenticate", None, on_authenticate)
+            .ts("body: { token: string }", "Authenticated | AuthError"),
+        event("ping", None, on_ping).ts("body?: { timestamp?: number }", "void"),
+    ],
+    emits: &[
+        emits("system:welcome", "{ message: string; socketId: string; timestamp: string; serverInfo: { version: string; environment: string } }"),
+        emits("connected", "{ userId: UserId | null; socketId: string }"),
+        emits("system:state_recovered", "{ userId: UserId | null; timestamp: string }"),
+        emits("system:state_recovery_failed", "{ message: string; timestamp: string }"),
+        emits("authenticated", "Authenticated"),
+        emits("authError", "AuthError"),
+        emits("pong", "{ timestamp: number | null; serverTime: number }"),
     ],
     on_connect: Some(welcome),
     on_close: None,
