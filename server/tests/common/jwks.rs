@@ -31,6 +31,11 @@ pub struct Provider {
 impl Provider {
     /// Serves `doc` (the body of every answer) on a free port.
     pub async fn start(doc: String) -> Provider {
+        Provider::start_with(doc, None).await
+    }
+
+    /// [`Provider::start`] over TLS with `tls`.
+    pub async fn start_with(doc: String, tls: Option<tokio_rustls::TlsAcceptor>) -> Provider {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let p = Provider {
@@ -41,7 +46,7 @@ impl Provider {
         let (doc, hits) = (p.doc.clone(), p.hits.clone());
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                let (doc, hits) = (doc.clone(), hits.clone());
+                let (doc, hits, tls) = (doc.clone(), hits.clone(), tls.clone());
                 tokio::spawn(async move {
                     let svc = hyper::service::service_fn(move |_req| {
                         hits.fetch_add(1, Ordering::SeqCst);
@@ -51,9 +56,17 @@ impl Provider {
                             .insert("content-type", "application/json".parse().unwrap());
                         std::future::ready(Ok::<_, Infallible>(r))
                     });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), svc)
-                        .await;
+                    let http = hyper::server::conn::http1::Builder::new();
+                    match tls {
+                        None => {
+                            let _ = http.serve_connection(TokioIo::new(stream), svc).await;
+                        }
+                        Some(tls) => {
+                            if let Ok(stream) = tls.accept(stream).await {
+                                let _ = http.serve_connection(TokioIo::new(stream), svc).await;
+                            }
+                        }
+                    }
                 });
             }
         });
@@ -63,6 +76,11 @@ impl Provider {
     /// The set's URL.
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}/jwks.json", self.port)
+    }
+
+    /// The set's https URL (for a certificate of `localhost`).
+    pub fn https_url(&self) -> String {
+        format!("https://localhost:{}/jwks.json", self.port)
     }
 
     /// Replaces the set served.
