@@ -8,7 +8,10 @@
 # servers, npm from the lock file, against a redis-server they start) and the
 # socketio-postgres ones (Node servers on @socket.io/postgres-adapter, against
 # the PostgreSQL on 127.0.0.1:5432, installed and started when none answers,
-# scripts/postgres.sh); headless Chromium tests (Debian's chromium and
+# scripts/postgres.sh); the typed client's declarations (clients/typescript:
+# typescript and socket.io-client from the lock file, `tsc --noEmit` over
+# events.d.ts, generated from the server's event table, and a usage file);
+# headless Chromium tests (Debian's chromium and
 # playwright-core, scripts/browser.sh); the Autobahn
 # WebSocket cases against `conformance ws-echo` (kosoku, pinned, in a venv);
 # the HTTP API against its OpenAPI description (schemathesis, pinned, in a
@@ -23,6 +26,8 @@ echo "==> npm ci (socketio-redis/tests/node)"
 npm ci --prefix socketio-redis/tests/node --no-audit --no-fund
 echo "==> npm ci (socketio-postgres/tests/node)"
 npm ci --prefix socketio-postgres/tests/node --no-audit --no-fund
+echo "==> npm ci (clients/typescript)"
+npm ci --prefix clients/typescript --no-audit --no-fund
 echo "==> python client venv (conformance/interop/python)"
 bash scripts/venv.sh conformance/interop/python
 echo "==> redis-server (socketio-redis mixed-cluster tests)"
@@ -40,6 +45,8 @@ echo "==> socketio core without tokio (cargo tree)"
 scripts/runtime-free.sh
 echo "==> cargo test --workspace"
 cargo test --workspace
+echo "==> tsc --noEmit (clients/typescript: the typed socket.io-client events)"
+npm run --prefix clients/typescript check
 echo "==> autobahn (conformance ws-echo)"
 # The binary `cargo test` just built (a `cargo build -p conformance` would
 # resolve features differently and rebuild the crates under it).

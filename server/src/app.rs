@@ -25,7 +25,7 @@ use crate::config::{Config, PacketParser, SlowClient, Transport};
 use crate::dashboard::payload_bytes;
 use crate::dashboard::recorder::{Kind, Record};
 use crate::gateway::Gateway;
-use crate::identity::{bind_user, now_secs, token, user_of, user_room, User};
+use crate::identity::{bind_user, token, user_id_json, user_of, ServerRooms, User};
 use crate::monitor::OTHER;
 use crate::rate_limit::{EventLimiter, Limit};
 use crate::reply::retry_secs;
@@ -148,12 +148,13 @@ async fn authorize(st: &State, gw: &Gateway, socket: &Socket) -> Result<(), Conn
             "retryAfter": retry_secs(retry),
         })));
     }
-    let mut user = identify(st, cfg, socket)?;
+    let mut user = identify(st, cfg, socket).await?;
     let admitted = gw.admit(st, socket, &user).await?;
     if admitted.user_id.is_some() || admitted.role.is_some() {
         // The backend says who this is: its id and role replace the token's.
         if let Some(id) = admitted.user_id {
             user.id = Some(id);
+            user.numeric_id = admitted.numeric_id;
         }
         if let Some(role) = admitted.role {
             user.role = role;
@@ -163,7 +164,7 @@ async fn authorize(st: &State, gw: &Gateway, socket: &Socket) -> Result<(), Conn
     if !admitted.data.is_null() {
         socket.set_data(admitted.data);
     }
-    if socket.recovered() && !same_user(socket, &user) {
+    if socket.recovered() && !same_user(socket, &user, live.server_rooms()) {
         // Another user (or none) on this session: it must not get the
         // first one's rooms or missed packets.
         st.metrics.auth_failures_total.inc(&["RECOVERY_REFUSED"]);
@@ -175,7 +176,7 @@ async fn authorize(st: &State, gw: &Gateway, socket: &Socket) -> Result<(), Conn
     // Rooms are joined here, before the CONNECT answer: a push or broadcast
     // sent once the client sees `connect` reaches it (a refused or
     // abandoned socket leaves them again).
-    bind_user(socket, user);
+    bind_user(socket, user, live.server_rooms());
     Ok(())
 }
 
@@ -183,28 +184,28 @@ async fn authorize(st: &State, gw: &Gateway, socket: &Socket) -> Result<(), Conn
 /// rooms are back already (recovery runs the middleware again, before
 /// anything missed is sent). A session from this node kept the typed user;
 /// one from another node (the Redis Streams adapter keeps rooms and JSON
-/// data) names its user by its `user_<id>` room.
-fn same_user(socket: &Socket, user: &User) -> bool {
+/// data) names its user by its per-user rooms (`user_<id>`, `user-<id>`:
+/// every prefix of `events.reserved_room_prefixes`).
+fn same_user(socket: &Socket, user: &User, rooms: ServerRooms<'_>) -> bool {
     if let Some(old) = user_of(socket) {
         return old.id == user.id;
     }
-    let mine = user.id.as_deref().map(user_room);
     socket
         .rooms()
         .iter()
-        .filter(|r| r.starts_with("user_"))
-        .all(|r| Some(r) == mine.as_ref())
+        .filter_map(|r| rooms.owner(r))
+        .all(|owner| Some(owner) == user.id.as_deref())
 }
 
 /// The user the handshake's token names, with the role's permissions for
 /// the socket's namespace checked.
-fn identify(st: &State, cfg: &Config, socket: &Socket) -> Result<User, ConnectError> {
+async fn identify(st: &State, cfg: &Config, socket: &Socket) -> Result<User, ConnectError> {
     let ns = socket.nsp().name();
     let required =
         cfg.auth.require_authentication || cfg.namespaces.get(ns).is_some_and(|n| n.require_auth);
     let fail = |code: &str| st.metrics.auth_failures_total.inc(&[code]);
     let user = match token(socket.handshake()) {
-        Ok(Some(t)) => match st.verifier.verify(&t, now_secs()) {
+        Ok(Some(t)) => match st.verify_token(&t).await {
             Ok(claims) => User::from_claims(claims, &cfg.auth.default_role),
             Err(e) => {
                 fail(e.code());
@@ -275,7 +276,7 @@ fn on_connection(st: &Arc<State>, gw: &Arc<Gateway>, socket: Socket) {
         let m = live.config.monitoring.max_event_log;
         st.monitor.log(
             "connection",
-            json!({ "namespace": ns, "socketId": socket.id().as_str(), "userId": user.id }),
+            json!({ "namespace": ns, "socketId": socket.id().as_str(), "userId": user.id_json() }),
             m,
         );
     }
@@ -309,7 +310,7 @@ fn on_packet(st: &State, s: &Socket, event: &str, data: &Data) -> PacketVerdict 
     // Counted without a shared lock; the log's lock only when logging.
     st.monitor.count(name, mon.max_event_types);
     if mon.event_logging {
-        let user = user_of(s).and_then(|u| u.id.clone());
+        let user = user_id_json(s);
         st.monitor.log(
             name,
             json!({ "namespace": s.nsp().name(), "socketId": s.id().as_str(), "userId": user }),

@@ -1,115 +1,51 @@
-//! HMAC-signed JSON Web Tokens (HS256, HS384, HS512) in the compact form of
-//! RFC 7519 / RFC 7515.
+//! Signed JSON Web Tokens in the compact form of RFC 7519 / RFC 7515:
+//! HMAC (HS256, HS384, HS512) under configured secrets, and RS256/384/512,
+//! ES256/384 and EdDSA under the public keys of a [`KeySet`]
+//! ([`crate::jwk`], fetched by [`crate::jwks`]).
 //!
 //! This module owns token verification for client authentication: structural
-//! checks, header policy (`alg`, `typ`, `crit`), constant-time signature
-//! checking against a set of rotating secrets, and the registered time claims
-//! (`exp`, `nbf`, `iat`). It also owns [`sign`], used by tests and tooling to
-//! mint tokens. It performs no I/O and reads no clock: the caller passes the
-//! current Unix time in seconds.
+//! checks, header policy (`alg`, `typ`, `crit`, `kid`), constant-time
+//! checking of HMAC tags against a set of rotating secrets, public-key
+//! signature checks, the registered time claims (`exp`, `nbf`, `iat`) and
+//! the issuer and audience (`iss`, `aud`). It also owns [`sign`] and
+//! [`sign_with`], used by tests and tooling to mint tokens. It performs no
+//! I/O and reads no clock: the caller passes the current Unix time in
+//! seconds and the key set.
 //!
 //! Verification order (each step runs only if the previous ones passed):
 //! 1. token length against [`Verifier::max_token_len`] (before any decoding);
-//! 2. at least one non-empty secret configured;
+//! 2. at least one non-empty secret configured, unless a public-key
+//!    algorithm is accepted;
 //! 3. exactly three unpadded base64url segments, header a JSON object;
-//! 4. header policy: `alg` (none / allowed), `typ`, `crit`;
-//! 5. signature against every secret (constant time), before the payload is parsed;
+//! 4. header policy: `alg` (none / allowed), `typ`, `crit`, `kid` (a string);
+//! 5. signature, before the payload is parsed: an HMAC algorithm against
+//!    every secret (constant time; [`JwtError::NoSecret`] without one), a
+//!    public-key algorithm against the keys of the set with the header's
+//!    `kid` (every key fitting the algorithm when there is none);
+//!    [`JwtError::UnknownKey`] when no key fits, so that the caller can
+//!    refresh the set;
 //! 6. payload JSON object and claim types;
-//! 7. `exp` presence and expiry, `nbf`, `iat`, then the subject.
+//! 7. `exp` presence and expiry, `nbf`, `iat`, then `iss` and `aud`, then
+//!    the subject.
 
 use std::fmt;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use hmac::digest::KeyInit;
-use hmac::{Hmac, Mac};
 use serde_json::{Map, Value};
-use sha2::{Sha256, Sha384, Sha512};
 
-/// Longest `alg` value kept verbatim in [`JwtError::UnsupportedAlgorithm`].
+pub use crate::jwa::Algorithm;
+use crate::jwk::KeySet;
+
+/// Longest `alg` or `kid` value kept verbatim in an error.
 const MAX_ALG_ECHO: usize = 32;
-
-/// An HMAC signing algorithm accepted in the JWS `alg` header.
-/// Its serde form (`auth.jwt_algorithms`) is the `alg` value.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(try_from = "String", into = "&'static str")]
-pub enum Algorithm {
-    /// HMAC with SHA-256 (`"HS256"`).
-    Hs256,
-    /// HMAC with SHA-384 (`"HS384"`).
-    Hs384,
-    /// HMAC with SHA-512 (`"HS512"`).
-    Hs512,
-}
-
-impl Algorithm {
-    /// Every `alg` value accepted, in order.
-    pub const NAMES: &'static [&'static str] = &["HS256", "HS384", "HS512"];
-
-    /// Parses a JWS `alg` value; the match is exact and case-sensitive
-    /// (`"HS256"`, `"HS384"`, `"HS512"`), as RFC 7515 requires.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "HS256" => Some(Self::Hs256),
-            "HS384" => Some(Self::Hs384),
-            "HS512" => Some(Self::Hs512),
-            _ => None,
-        }
-    }
-
-    /// The JWS `alg` value of this algorithm, e.g. `"HS256"`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Hs256 => "HS256",
-            Self::Hs384 => "HS384",
-            Self::Hs512 => "HS512",
-        }
-    }
-
-    fn mac(self, key: &[u8], data: &[u8]) -> Vec<u8> {
-        match self {
-            Self::Hs256 => mac_bytes::<Hmac<Sha256>>(key, data),
-            Self::Hs384 => mac_bytes::<Hmac<Sha384>>(key, data),
-            Self::Hs512 => mac_bytes::<Hmac<Sha512>>(key, data),
-        }
-    }
-
-    fn verify(self, key: &[u8], data: &[u8], tag: &[u8]) -> bool {
-        match self {
-            Self::Hs256 => mac_verify::<Hmac<Sha256>>(key, data, tag),
-            Self::Hs384 => mac_verify::<Hmac<Sha384>>(key, data, tag),
-            Self::Hs512 => mac_verify::<Hmac<Sha512>>(key, data, tag),
-        }
-    }
-}
-
-fn mac_bytes<M: Mac + KeyInit>(key: &[u8], data: &[u8]) -> Vec<u8> {
-    // HMAC accepts keys of any length, so the error arm is unreachable in
-    // practice; it yields an empty (never verifying) tag rather than a panic.
-    match <M as Mac>::new_from_slice(key) {
-        Ok(mut mac) => {
-            mac.update(data);
-            mac.finalize().into_bytes().to_vec()
-        }
-        Err(_) => Vec::new(),
-    }
-}
-
-fn mac_verify<M: Mac + KeyInit>(key: &[u8], data: &[u8], tag: &[u8]) -> bool {
-    match <M as Mac>::new_from_slice(key) {
-        Ok(mut mac) => {
-            mac.update(data);
-            mac.verify_slice(tag).is_ok()
-        }
-        Err(_) => false,
-    }
-}
 
 /// Token verification policy and keys.
 ///
 /// Empty entries in [`secrets`](Self::secrets) are ignored (an empty HMAC key
 /// would let anyone forge tokens); with no non-empty secret every token is
-/// refused with [`JwtError::NoSecret`].
+/// refused with [`JwtError::NoSecret`] unless a public-key algorithm is
+/// accepted (its keys come with each call, see [`Verifier::verify_with`]).
 #[derive(Clone)]
 pub struct Verifier {
     /// Accepted HMAC keys; a token verifying under any of them is accepted
@@ -123,10 +59,16 @@ pub struct Verifier {
     pub max_token_len: usize,
     /// Whether a token without an `exp` claim is refused.
     pub require_exp: bool,
+    /// Accepted `iss` values; when not empty, a token must name one of them.
+    pub issuers: Vec<String>,
+    /// Accepted audiences; when not empty, the token's `aud` (a string or
+    /// an array of strings) must name one of them.
+    pub audiences: Vec<String>,
 }
 
 impl Default for Verifier {
-    /// No secrets, `[Hs256]`, 30 s leeway, 8192-byte tokens, `exp` required.
+    /// No secrets, `[Hs256]`, 30 s leeway, 8192-byte tokens, `exp`
+    /// required, any issuer and audience.
     fn default() -> Self {
         Self {
             secrets: Vec::new(),
@@ -134,6 +76,8 @@ impl Default for Verifier {
             leeway_secs: 30,
             max_token_len: 8192,
             require_exp: true,
+            issuers: Vec::new(),
+            audiences: Vec::new(),
         }
     }
 }
@@ -150,6 +94,8 @@ impl fmt::Debug for Verifier {
             .field("leeway_secs", &self.leeway_secs)
             .field("max_token_len", &self.max_token_len)
             .field("require_exp", &self.require_exp)
+            .field("issuers", &self.issuers)
+            .field("audiences", &self.audiences)
             .finish()
     }
 }
@@ -197,6 +143,13 @@ pub enum JwtError {
     MissingSubject,
     /// No (non-empty) secret is configured, so no token can be verified.
     NoSecret,
+    /// A public-key token whose key is not in the set: carries the
+    /// (possibly truncated) `kid`, `None` when the header names none.
+    UnknownKey(Option<String>),
+    /// `iss` is missing or not an accepted issuer.
+    BadIssuer,
+    /// `aud` is missing or names no accepted audience.
+    BadAudience,
 }
 
 impl JwtError {
@@ -214,6 +167,9 @@ impl JwtError {
             Self::IssuedInFuture => "TOKEN_ISSUED_IN_FUTURE",
             Self::MissingExpiry => "TOKEN_MISSING_EXPIRY",
             Self::NoSecret => "AUTH_NOT_CONFIGURED",
+            Self::UnknownKey(_) => "TOKEN_UNKNOWN_KEY",
+            Self::BadIssuer => "TOKEN_BAD_ISSUER",
+            Self::BadAudience => "TOKEN_BAD_AUDIENCE",
         }
     }
 }
@@ -232,6 +188,10 @@ impl fmt::Display for JwtError {
             Self::MissingExpiry => f.write_str("token has no expiry"),
             Self::MissingSubject => f.write_str("token has no subject"),
             Self::NoSecret => f.write_str("no token secret configured"),
+            Self::UnknownKey(Some(kid)) => write!(f, "unknown token signing key {kid:?}"),
+            Self::UnknownKey(None) => f.write_str("no signing key fits the token"),
+            Self::BadIssuer => f.write_str("token issuer not accepted"),
+            Self::BadAudience => f.write_str("token audience not accepted"),
         }
     }
 }
@@ -245,10 +205,21 @@ impl Verifier {
     /// `now >= exp + leeway`; `nbf` and `iat` are refused when later than
     /// `now + leeway`.
     pub fn verify(&self, token: &str, now_unix_secs: u64) -> Result<Claims, JwtError> {
+        self.verify_with(token, now_unix_secs, &KeySet::default())
+    }
+
+    /// [`Verifier::verify`] with `keys` for the public-key algorithms.
+    pub fn verify_with(
+        &self,
+        token: &str,
+        now_unix_secs: u64,
+        keys: &KeySet,
+    ) -> Result<Claims, JwtError> {
         if token.len() > self.max_token_len {
             return Err(JwtError::TooLong);
         }
-        if !self.secrets.iter().any(|s| !s.is_empty()) {
+        let public = self.algorithms.iter().any(|a| !a.is_hmac());
+        if !public && !self.has_secret() {
             return Err(JwtError::NoSecret);
         }
 
@@ -260,21 +231,14 @@ impl Verifier {
         };
 
         let header = decode_object(header_b64)?;
-        let alg = self.check_header(&header)?;
+        let (alg, kid) = self.check_header(&header)?;
 
         let signature = decode_segment(sig_b64)?;
         // `header.payload`, exactly as sent.
         let signing_input = token
             .get(..header_b64.len() + 1 + payload_b64.len())
             .ok_or(JwtError::Malformed)?;
-        let verified = self
-            .secrets
-            .iter()
-            .filter(|s| !s.is_empty())
-            .any(|secret| alg.verify(secret, signing_input.as_bytes(), &signature));
-        if !verified {
-            return Err(JwtError::BadSignature);
-        }
+        self.check_signature(alg, kid, keys, signing_input.as_bytes(), &signature)?;
 
         let raw = decode_object(payload_b64)?;
         let exp = numeric_claim(&raw, "exp")?;
@@ -300,6 +264,7 @@ impl Verifier {
         if iat.is_some_and(|iat| iat > horizon) {
             return Err(JwtError::IssuedInFuture);
         }
+        self.check_issuer_audience(&raw)?;
 
         let user_id = subject(&raw).ok_or(JwtError::MissingSubject)?;
         Ok(Claims {
@@ -311,7 +276,69 @@ impl Verifier {
         })
     }
 
-    fn check_header(&self, header: &Map<String, Value>) -> Result<Algorithm, JwtError> {
+    fn has_secret(&self) -> bool {
+        self.secrets.iter().any(|s| !s.is_empty())
+    }
+
+    fn check_signature(
+        &self,
+        alg: Algorithm,
+        kid: Option<&str>,
+        keys: &KeySet,
+        input: &[u8],
+        signature: &[u8],
+    ) -> Result<(), JwtError> {
+        let verified = if alg.is_hmac() {
+            if !self.has_secret() {
+                return Err(JwtError::NoSecret);
+            }
+            self.secrets
+                .iter()
+                .filter(|s| !s.is_empty())
+                .any(|secret| alg.verify(secret, input, signature))
+        } else {
+            let mut fitting = keys.candidates(kid, alg).peekable();
+            if fitting.peek().is_none() {
+                let echo = kid.map(|k| k.chars().take(MAX_ALG_ECHO).collect());
+                return Err(JwtError::UnknownKey(echo));
+            }
+            fitting.any(|k| k.verify(alg, input, signature))
+        };
+        if verified {
+            Ok(())
+        } else {
+            Err(JwtError::BadSignature)
+        }
+    }
+
+    fn check_issuer_audience(&self, raw: &Map<String, Value>) -> Result<(), JwtError> {
+        if !self.issuers.is_empty() {
+            let iss = raw.get("iss").and_then(Value::as_str);
+            if !iss.is_some_and(|i| self.issuers.iter().any(|a| a == i)) {
+                return Err(JwtError::BadIssuer);
+            }
+        }
+        if !self.audiences.is_empty() {
+            let accepted = |v: &Value| {
+                v.as_str()
+                    .is_some_and(|a| self.audiences.iter().any(|x| x == a))
+            };
+            let ok = match raw.get("aud") {
+                Some(Value::Array(list)) => list.iter().any(accepted),
+                Some(v) => accepted(v),
+                None => false,
+            };
+            if !ok {
+                return Err(JwtError::BadAudience);
+            }
+        }
+        Ok(())
+    }
+
+    fn check_header<'h>(
+        &self,
+        header: &'h Map<String, Value>,
+    ) -> Result<(Algorithm, Option<&'h str>), JwtError> {
         let Some(Value::String(alg)) = header.get("alg") else {
             return Err(JwtError::Malformed);
         };
@@ -333,7 +360,12 @@ impl Verifier {
         if header.contains_key("crit") {
             return Err(JwtError::Malformed);
         }
-        Ok(alg)
+        let kid = match header.get("kid") {
+            None => None,
+            Some(Value::String(k)) => Some(k.as_str()),
+            Some(_) => return Err(JwtError::Malformed),
+        };
+        Ok((alg, kid))
     }
 }
 
@@ -385,29 +417,24 @@ fn subject(map: &Map<String, Value>) -> Option<String> {
 }
 
 /// Signs `claims` (serialized as compact JSON) under `secret` with header
-/// `{"alg":…,"typ":"JWT"}` and returns the compact token.
+/// `{"alg":…,"typ":"JWT"}` and returns the compact token. HMAC only: for a
+/// public-key `alg` the signature is empty (see [`sign_with`]).
 pub fn sign(claims: &Value, secret: &[u8], alg: Algorithm) -> String {
     let header = serde_json::json!({ "alg": alg.as_str(), "typ": "JWT" });
+    sign_with(&header, claims, |input| alg.mac(secret, input))
+}
+
+/// A compact token of `header` and `claims` whose signature is `signer`'s
+/// answer for the signing input (`header.payload`, base64url); for keys
+/// held elsewhere (tests sign RS/ES/EdDSA tokens this way).
+pub fn sign_with(header: &Value, claims: &Value, signer: impl FnOnce(&[u8]) -> Vec<u8>) -> String {
     let mut token = URL_SAFE_NO_PAD.encode(header.to_string());
     token.push('.');
     token.push_str(&URL_SAFE_NO_PAD.encode(claims.to_string()));
-    let tag = alg.mac(secret, token.as_bytes());
+    let tag = signer(token.as_bytes());
     token.push('.');
     token.push_str(&URL_SAFE_NO_PAD.encode(tag));
     token
-}
-
-impl TryFrom<String> for Algorithm {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
-        Algorithm::parse(&s).ok_or_else(|| format!("unsupported algorithm `{s}`"))
-    }
-}
-
-impl From<Algorithm> for &'static str {
-    fn from(a: Algorithm) -> &'static str {
-        a.as_str()
-    }
 }
 
 #[cfg(test)]
@@ -495,7 +522,7 @@ mod tests {
             assert_eq!(claims.raw.get("userId"), Some(&json!("u1")));
         }
         assert_eq!(Algorithm::parse("hs256"), None);
-        assert_eq!(Algorithm::parse("RS256"), None);
+        assert_eq!(Algorithm::parse("rs256"), None);
     }
 
     #[test]
@@ -679,6 +706,94 @@ mod tests {
     }
 
     #[test]
+    fn issuer_and_audience() {
+        let mut v = verifier();
+        v.issuers = vec!["https://id.example".into()];
+        v.audiences = vec!["chat".into(), "api".into()];
+        let exp = NOW + 60;
+        let ok = |c: Value| v.verify(&hs(c), NOW);
+        assert!(ok(json!({"sub":"u","exp":exp,"iss":"https://id.example","aud":"chat"})).is_ok());
+        assert!(
+            ok(json!({"sub":"u","exp":exp,"iss":"https://id.example","aud":["x","api"]})).is_ok()
+        );
+        let bad_iss = [
+            json!({"sub":"u","exp":exp,"aud":"chat"}),
+            json!({"sub":"u","exp":exp,"iss":"https://evil.example","aud":"chat"}),
+            json!({"sub":"u","exp":exp,"iss":["https://id.example"],"aud":"chat"}),
+        ];
+        for c in bad_iss {
+            assert_eq!(ok(c), Err(BadIssuer));
+        }
+        let bad_aud = [
+            json!({"sub":"u","exp":exp,"iss":"https://id.example"}),
+            json!({"sub":"u","exp":exp,"iss":"https://id.example","aud":"other"}),
+            json!({"sub":"u","exp":exp,"iss":"https://id.example","aud":[]}),
+            json!({"sub":"u","exp":exp,"iss":"https://id.example","aud":[1, "CHAT"]}),
+        ];
+        for c in bad_aud {
+            assert_eq!(ok(c), Err(BadAudience));
+        }
+        // Without the settings, any issuer and audience pass.
+        assert!(run(&hs(json!({"sub":"u","exp":exp,"iss":7,"aud":{}}))).is_ok());
+    }
+
+    #[test]
+    fn public_key_tokens_need_a_fitting_key() {
+        use crate::jwk::Jwk;
+        use ring::signature::{Ed25519KeyPair, KeyPair};
+        let doc = Ed25519KeyPair::generate_pkcs8(&ring::rand::SystemRandom::new()).unwrap();
+        let kp = Ed25519KeyPair::from_pkcs8(doc.as_ref()).unwrap();
+        let x = URL_SAFE_NO_PAD.encode(kp.public_key().as_ref());
+        let jwk = json!({"kty":"OKP","crv":"Ed25519","kid":"k1","x":x});
+        let keys = KeySet::from_keys(vec![Jwk::parse(jwk.as_object().unwrap()).unwrap()]);
+        let v = Verifier {
+            algorithms: vec![Algorithm::EdDsa],
+            ..Verifier::default()
+        };
+        let token = |kid: Value| {
+            let mut h = json!({"alg":"EdDSA","typ":"JWT"});
+            if !kid.is_null() {
+                h["kid"] = kid;
+            }
+            sign_with(&h, &good(), |m| kp.sign(m).as_ref().to_vec())
+        };
+        let c = v.verify_with(&token(json!("k1")), NOW, &keys).unwrap();
+        assert_eq!(c.user_id, "u1");
+        // No kid: every key of the algorithm is tried.
+        assert!(v.verify_with(&token(Value::Null), NOW, &keys).is_ok());
+        let unknown = v.verify_with(&token(json!("k2")), NOW, &keys);
+        assert_eq!(unknown, Err(UnknownKey(Some("k2".into()))));
+        assert_eq!(v.verify(&token(Value::Null), NOW), Err(UnknownKey(None)));
+        assert_eq!(v.verify_with(&token(json!(3)), NOW, &keys), Err(Malformed));
+        let long = v.verify_with(&token(json!("k".repeat(100))), NOW, &keys);
+        assert_eq!(long, Err(UnknownKey(Some("k".repeat(32)))));
+        // A forged signature, and an HS token when only EdDSA is accepted.
+        let t = token(json!("k1"));
+        let forged = format!("{}AAAA", &t[..t.len() - 4]);
+        assert_eq!(v.verify_with(&forged, NOW, &keys), Err(BadSignature));
+        assert_eq!(
+            v.verify_with(&hs(good()), NOW, &keys),
+            Err(UnsupportedAlgorithm("HS256".into()))
+        );
+        // HS beside EdDSA with no secret: HS tokens say so.
+        let mut both = v.clone();
+        both.algorithms.push(Algorithm::Hs256);
+        assert_eq!(both.verify_with(&hs(good()), NOW, &keys), Err(NoSecret));
+        assert!(both.verify_with(&t, NOW, &keys).is_ok());
+    }
+
+    #[test]
+    fn every_algorithm_name_round_trips() {
+        for name in Algorithm::NAMES {
+            let a = Algorithm::parse(name).unwrap();
+            assert_eq!(a.as_str(), *name);
+            assert_eq!(a.is_hmac(), name.starts_with("HS"));
+        }
+        assert_eq!(Algorithm::parse("eddsa"), None);
+        assert_eq!(Algorithm::parse("ES512"), None);
+    }
+
+    #[test]
     fn errors_display_and_codes() {
         let codes = [
             (TooLong, "TOKEN_TOO_LONG"),
@@ -692,6 +807,10 @@ mod tests {
             (MissingExpiry, "TOKEN_MISSING_EXPIRY"),
             (MissingSubject, "INVALID_TOKEN"),
             (NoSecret, "AUTH_NOT_CONFIGURED"),
+            (UnknownKey(Some("k".into())), "TOKEN_UNKNOWN_KEY"),
+            (UnknownKey(None), "TOKEN_UNKNOWN_KEY"),
+            (BadIssuer, "TOKEN_BAD_ISSUER"),
+            (BadAudience, "TOKEN_BAD_AUDIENCE"),
         ];
         for (e, code) in codes {
             let s = e.to_string();

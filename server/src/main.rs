@@ -5,7 +5,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::{Args, Parser, Subcommand};
 use socketio_server::config::{Config, Layers, DEFAULT_CONFIG_TOML, ENV_PREFIX};
-use socketio_server::jwt::{self, Algorithm};
+use socketio_server::jwt;
 
 /// A standalone Socket.IO (v5, Engine.IO v4) gateway.
 ///
@@ -60,7 +60,13 @@ enum Command {
     CheckConfig,
     /// Print a commented config file with every default.
     GenConfig,
-    /// Print a JWT signed with the first auth.jwt_secrets entry, for testing.
+    /// Print the TypeScript declarations of the built-in events
+    /// (`ServerToClientEvents`, `ClientToServerEvents`) for
+    /// socket.io-client's typed sockets.
+    GenTypes,
+    /// Print an HS256/384/512 JWT signed with the first auth.jwt_secrets
+    /// entry, for testing (HS only: RS*/ES*/EdDSA tokens come from the
+    /// identity provider behind auth.jwks_url).
     GenToken {
         /// The user id (`userId` claim).
         #[arg(long)]
@@ -149,6 +155,10 @@ fn main() -> ExitCode {
             print!("{DEFAULT_CONFIG_TOML}");
             return ExitCode::SUCCESS;
         }
+        Some(Command::GenTypes) => {
+            print!("{}", socketio_server::events::typescript());
+            return ExitCode::SUCCESS;
+        }
         Some(Command::CheckConfig) => {
             return match load(&cli.overrides) {
                 Ok(c) => {
@@ -211,18 +221,34 @@ fn gen_token(config: &Config, user: &str, role: Option<String>, ttl: u64) -> Exi
         );
         return ExitCode::from(2);
     };
-    let alg = config
+    // HS only: the public-key algorithms' private keys are the identity
+    // provider's.
+    let Some(alg) = config
         .auth
         .jwt_algorithms
-        .first()
+        .iter()
         .copied()
-        .unwrap_or(Algorithm::Hs256);
+        .find(|a| a.is_hmac())
+    else {
+        eprintln!(
+            "error: gen-token signs HS256/HS384/HS512 tokens, and auth.jwt_algorithms names none; \
+             RS*/ES*/EdDSA tokens come from the identity provider behind auth.jwks_url"
+        );
+        return ExitCode::from(2);
+    };
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     let mut claims = serde_json::json!({ "userId": user, "iat": now, "exp": now + ttl });
     if let Some(r) = role {
         claims["role"] = r.into();
+    }
+    // So that the token passes the configured issuer and audience checks.
+    if let Some(iss) = config.auth.issuer.first() {
+        claims["iss"] = iss.as_str().into();
+    }
+    if let Some(aud) = config.auth.audience.first() {
+        claims["aud"] = aud.as_str().into();
     }
     println!("{}", jwt::sign(&claims, secret.as_bytes(), alg));
     ExitCode::SUCCESS

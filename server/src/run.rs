@@ -87,6 +87,9 @@ impl Server {
         let io = crate::app::socketio(&config, factory);
         let state = State::with_clock(config, io, cluster, clock)?;
         crate::app::install(&state);
+        if let Some(jwks) = &state.jwks {
+            jwks.spawn();
+        }
         Ok(Server {
             state,
             listener,
@@ -151,10 +154,17 @@ pub fn startup_summary(c: &Config) -> Vec<String> {
     let auth = &c.auth;
     let algs: Vec<&str> = auth.jwt_algorithms.iter().map(|a| a.as_str()).collect();
     let jwt = match auth.jwt_secrets.len() {
+        0 if auth.jwks_url.is_some() => format!(
+            "JWT: keys of the JWKS at {} ({}); authentication {}",
+            auth.jwks_url.as_deref().unwrap_or_default(),
+            algs.join(", "),
+            if auth.require_authentication { "required" } else { "optional" }
+        ),
         0 => "JWT secrets: none, so tokens are refused and sockets connect anonymously; set auth.jwt_secrets to accept tokens (and sign them with gen-token)".to_owned(),
         n => format!(
-            "JWT secrets: {n} ({}); authentication {}",
+            "JWT secrets: {n} ({}){}; authentication {}",
             algs.join(", "),
+            auth.jwks_url.as_deref().map_or(String::new(), |u| format!(", and the JWKS at {u}")),
             if auth.require_authentication { "required" } else { "optional" }
         ),
     };

@@ -20,8 +20,10 @@ use crate::chat::Chat;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::dashboard::recorder::{Record, Recorder};
+use crate::identity::ServerRooms;
 use crate::ipnet::IpList;
-use crate::jwt::Verifier;
+use crate::jwks::{Jwks, JwksSettings};
+use crate::jwt::{Claims, JwtError, Verifier};
 use crate::metrics::Metrics;
 use crate::monitor::{unix_ms, Monitor};
 use crate::rate_limit::{KeyedLimiter, Limit};
@@ -60,6 +62,14 @@ impl Live {
         self.config.connection.recovery_secs > 0 || self.config.redis.enabled
     }
 
+    /// The rules of the server's own rooms under these settings.
+    pub fn server_rooms(&self) -> ServerRooms<'_> {
+        ServerRooms {
+            user_prefixes: &self.config.events.reserved_room_prefixes,
+            all_sids: self.sid_rooms_reserved(),
+        }
+    }
+
     /// Whether `ip` may connect under the allow and deny lists.
     pub fn ip_allowed(&self, ip: IpAddr) -> bool {
         !self.deny.contains(ip) && (self.allow.is_empty() || self.allow.contains(ip))
@@ -83,6 +93,8 @@ pub struct State {
     live: RwLock<Arc<Live>>,
     /// Token verification (the `auth` section; fixed at start).
     pub verifier: Verifier,
+    /// The identity provider's keys, when `auth.jwks_url` is set.
+    pub jwks: Option<Arc<Jwks>>,
     /// Metrics for `/metrics`.
     pub metrics: Metrics,
     /// Event statistics and log.
@@ -160,11 +172,27 @@ impl State {
             leeway_secs: a.leeway_secs,
             max_token_len: a.max_token_len,
             require_exp: a.require_exp,
+            issuers: a.issuer.clone(),
+            audiences: a.audience.clone(),
+        };
+        let jwks = match &a.jwks_url {
+            None => None,
+            Some(url) => Some(Jwks::new(JwksSettings {
+                url: url
+                    .parse()
+                    .map_err(|e| format!("auth.jwks_url `{url}`: {e}"))?,
+                refresh: Duration::from_secs(a.jwks_refresh_secs),
+                min_refresh: Duration::from_millis(a.jwks_min_refresh_ms),
+                timeout: Duration::from_millis(a.jwks_timeout_ms),
+                max_bytes: a.jwks_max_bytes,
+                ca_file: a.jwks_ca_file.clone(),
+            })?),
         };
         let keys = config.rate_limits.max_tracked_keys;
         Ok(Arc::new(State {
             live: RwLock::new(Arc::new(Live::new(config)?)),
             verifier,
+            jwks,
             metrics: Metrics::default(),
             monitor: Monitor::default(),
             dashboard: Recorder::default(),
@@ -183,6 +211,13 @@ impl State {
             ready: AtomicBool::new(false),
             draining: AtomicBool::new(false),
         }))
+    }
+
+    /// Verifies a client's token now: the `auth` secrets, and the JWKS
+    /// (refreshed when the token names an unknown key, rate-limited).
+    pub async fn verify_token(&self, token: &str) -> Result<Claims, JwtError> {
+        let now = crate::identity::now_secs();
+        crate::jwks::verify(&self.verifier, self.jwks.as_ref(), token, now).await
     }
 
     /// The settings in force now.

@@ -22,7 +22,7 @@ use super::{
     namespace, namespace_of, not_found, ok, present, room_of, socket_id, user_id, Answer, ApiError,
     Call,
 };
-use crate::identity::{has_reserved_prefix, user_of, user_room};
+use crate::identity::{user_of, user_room};
 use crate::monitor::iso8601;
 use crate::state::State;
 
@@ -155,13 +155,13 @@ async fn fetch(st: &State, op: BroadcastOperator) -> (Vec<SocketInfo>, Option<St
 /// own room, by the rule of `identity::sid_room_reserved`).
 fn member_room(c: &Call<'_>, room: &str, found: &Found) -> Result<(), ApiError> {
     let all_sids = c.live.sid_rooms_reserved();
-    let reserved = has_reserved_prefix(room)
+    let reserved = c.live.server_rooms().has_reserved_prefix(room)
         || Sid::parse(room).is_some_and(|sid| {
             all_sids || found.by.iter().any(|(nsp, _)| nsp.socket(sid).is_some())
         });
     if reserved {
         return Err(ApiError::bad(format!(
-            "`{room}` is a server room (user_…, role_… or a socket's id)"
+            "`{room}` is a server room (role_…, a user's room of events.reserved_room_prefixes, or a socket's id)"
         )));
     }
     Ok(())

@@ -10,6 +10,7 @@
 //! state or the events.
 
 mod admin_ui;
+mod auth;
 mod content;
 mod gateway;
 mod hardening;

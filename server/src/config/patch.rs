@@ -22,7 +22,7 @@ pub const RUNTIME_SETTINGS: &[&str] = &[
     "security",
     "roles",
     "monitoring",
-    "events",
+    "events (except reserved_room_prefixes)",
     "content",
     "connection.max_connections",
     "auth.require_authentication",
@@ -54,7 +54,11 @@ fn frozen(c: &Config) -> Config {
     f.security = SecuritySection::default();
     f.roles = BTreeMap::new();
     f.monitoring = MonitoringSection::default();
-    f.events = EventsSection::default();
+    f.events = EventsSection {
+        // Fixed at start: sockets joined their users' rooms by these.
+        reserved_room_prefixes: c.events.reserved_room_prefixes.clone(),
+        ..EventsSection::default()
+    };
     f.content = ContentSection::default();
     f.connection.max_connections = 0;
     f.auth.require_authentication = false;

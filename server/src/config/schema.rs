@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use super::auth::AuthSection;
 use super::gateway::{EnginePaths, ProxyConnectSection, ProxyLimitsSection, ProxyRule, RelayRule};
-use crate::jwt::Algorithm;
 
 /// The whole configuration. Every field has a default (see `gen-config`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -227,45 +227,6 @@ pub struct CorsSection {
     pub origins: Vec<String>,
     /// Send `Access-Control-Allow-Credentials: true`. Default false.
     pub credentials: bool,
-}
-
-/// `[auth]`
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(default, deny_unknown_fields)]
-pub struct AuthSection {
-    /// Refuse sockets without a valid token on every namespace. Default false
-    /// (a token, when sent, must still be valid).
-    pub require_authentication: bool,
-    /// HS* secrets; the first signs `gen-token` tokens, all verify (key
-    /// rotation). Default none.
-    pub jwt_secrets: Vec<String>,
-    /// Accepted algorithms. Default `["HS256"]`.
-    pub jwt_algorithms: Vec<Algorithm>,
-    /// Clock skew allowed for `exp`, `iat` and `nbf`, in seconds. Default 30.
-    pub leeway_secs: u64,
-    /// Longest accepted token in bytes. Default 8192.
-    pub max_token_len: usize,
-    /// Refuse tokens without `exp`. Default true.
-    pub require_exp: bool,
-    /// Role of sockets without a token. Default `public`.
-    pub anonymous_role: String,
-    /// Role of tokens without a `role` claim. Default `authenticated`.
-    pub default_role: String,
-}
-
-impl Default for AuthSection {
-    fn default() -> Self {
-        AuthSection {
-            require_authentication: false,
-            jwt_secrets: Vec::new(),
-            jwt_algorithms: vec![Algorithm::Hs256],
-            leeway_secs: 30,
-            max_token_len: 8192,
-            require_exp: true,
-            anonymous_role: "public".into(),
-            default_role: "authenticated".into(),
-        }
-    }
 }
 
 /// `[namespaces."/name"]`
@@ -526,6 +487,12 @@ pub struct EventsSection {
     /// (`user_…` or `role_…`) so clients cannot join it. Default empty: not
     /// forwarded.
     pub forward_room: String,
+    /// Prefixes of the per-user rooms: `<prefix><id>` is joined for every
+    /// socket of user `id` and reserved to that user (another socket's
+    /// client cannot join it; `user-<id>` is the notification room of
+    /// document 001). Must include `user_`, the room the HTTP API pushes
+    /// to. Default `["user_", "user-"]`.
+    pub reserved_room_prefixes: Vec<String>,
 }
 
 impl Default for EventsSection {
@@ -541,6 +508,7 @@ impl Default for EventsSection {
             client_room_joins: ClientRoomJoins::All,
             message_cache: 10_000,
             forward_room: String::new(),
+            reserved_room_prefixes: vec!["user_".into(), "user-".into()],
         }
     }
 }

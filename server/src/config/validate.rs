@@ -10,7 +10,7 @@ use super::{
     ClientRoomJoins, Config, ConfigError, LogFormat, LogLevel, PacketParser, RedisAdapterKind,
     RedisSubscriptionMode, SlowClient, Transport,
 };
-use crate::identity::RESERVED_PREFIXES;
+use crate::identity::{ROLE_PREFIX, USER_PREFIX};
 use crate::ipnet::IpList;
 use crate::jwt::Algorithm;
 
@@ -54,7 +54,12 @@ const CHOICES: &[Choice] = &[
         section: "auth",
         key: "jwt_algorithms",
         accepted: Algorithm::NAMES,
-        message: |v| format!("auth.jwt_algorithms: unsupported `{v}` (HS256, HS384, HS512)"),
+        message: |v| {
+            format!(
+                "auth.jwt_algorithms: unsupported `{v}` ({})",
+                Algorithm::NAMES.join(", ")
+            )
+        },
     },
     Choice {
         section: "redis",
@@ -176,6 +181,39 @@ impl Config {
         self.check_gateway().map_err(ConfigError::Invalid)
     }
 
+    fn check_reserved_prefixes(&self) -> Checked {
+        let list = &self.events.reserved_room_prefixes;
+        if !list.iter().any(|p| p == USER_PREFIX) {
+            return bad("events.reserved_room_prefixes must include `user_` (the room the HTTP API pushes to)");
+        }
+        if list.len() > 16 {
+            return bad("events.reserved_room_prefixes takes at most 16 prefixes");
+        }
+        for p in list {
+            if p.is_empty() || p.len() > 64 || p.chars().any(char::is_control) {
+                return bad(format!("events.reserved_room_prefixes: `{p}` must be 1 to 64 characters, none a control character"));
+            }
+            if ROLE_PREFIX.starts_with(p.as_str()) || p.starts_with(ROLE_PREFIX) {
+                return bad(format!(
+                    "events.reserved_room_prefixes: `{p}` overlaps the role rooms (`role_…`)"
+                ));
+            }
+        }
+        for (i, p) in list.iter().enumerate() {
+            // One prefix inside another would give a room two owners.
+            if let Some(q) = list
+                .iter()
+                .skip(i + 1)
+                .find(|q| q.starts_with(p.as_str()) || p.starts_with(q.as_str()))
+            {
+                return bad(format!(
+                    "events.reserved_room_prefixes: `{p}` and `{q}` overlap"
+                ));
+            }
+        }
+        Ok(())
+    }
+
     fn check_events(&self) -> Checked {
         let e = &self.events;
         if e.max_rooms_per_socket > 100_000 || e.message_cache > 1_000_000 {
@@ -184,10 +222,11 @@ impl Config {
         if e.max_room_name == 0 || e.max_room_name > 1024 {
             return bad("events.max_room_name must be 1 to 1024");
         }
+        self.check_reserved_prefixes()?;
+        let mut prefixes =
+            std::iter::once(ROLE_PREFIX).chain(e.reserved_room_prefixes.iter().map(String::as_str));
         if !e.forward_room.is_empty()
-            && !RESERVED_PREFIXES
-                .iter()
-                .any(|p| e.forward_room.len() > p.len() && e.forward_room.starts_with(p))
+            && !prefixes.any(|p| e.forward_room.len() > p.len() && e.forward_room.starts_with(p))
         {
             return bad(format!(
                 "events.forward_room `{}` must be a server room (user_… or role_…) so clients cannot join it",
@@ -270,8 +309,55 @@ impl Config {
         }
         let needs_auth =
             self.auth.require_authentication || self.namespaces.values().any(|n| n.require_auth);
-        if needs_auth && self.auth.jwt_secrets.is_empty() {
-            return bad("authentication is required but auth.jwt_secrets is empty");
+        if needs_auth && self.auth.jwt_secrets.is_empty() && self.auth.jwks_url.is_none() {
+            return bad(
+                "authentication is required but neither auth.jwt_secrets nor auth.jwks_url is set",
+            );
+        }
+        self.check_jwks()?;
+        for (key, list) in [
+            ("issuer", &self.auth.issuer),
+            ("audience", &self.auth.audience),
+        ] {
+            if list.iter().any(|v| v.is_empty()) {
+                return bad(format!("auth.{key} entries must not be empty"));
+            }
+        }
+        Ok(())
+    }
+
+    fn check_jwks(&self) -> Checked {
+        let a = &self.auth;
+        let Some(url) = &a.jwks_url else {
+            if a.uses_keys() {
+                return bad("auth.jwt_algorithms names a public-key algorithm (RS*, ES*, EdDSA) but auth.jwks_url is not set");
+            }
+            if a.jwks_ca_file.is_some() {
+                return bad("auth.jwks_ca_file is set but auth.jwks_url is not");
+            }
+            return Ok(());
+        };
+        if !a.uses_keys() {
+            return bad("auth.jwks_url is set but auth.jwt_algorithms names no public-key algorithm (RS256, RS384, RS512, ES256, ES384, EdDSA)");
+        }
+        match url.parse::<http::Uri>() {
+            Ok(u)
+                if matches!(u.scheme_str(), Some("http" | "https"))
+                    && u.host().is_some_and(|h| !h.is_empty()) => {}
+            _ => {
+                return bad(format!(
+                    "auth.jwks_url `{url}` must be an http:// or https:// URL with a host"
+                ))
+            }
+        }
+        if a.jwks_refresh_secs == 0 {
+            return bad("auth.jwks_refresh_secs must be at least 1");
+        }
+        if a.jwks_timeout_ms == 0 || a.jwks_timeout_ms > 60_000 {
+            return bad("auth.jwks_timeout_ms must be between 1 and 60000");
+        }
+        if a.jwks_max_bytes < 64 || a.jwks_max_bytes > 16 * 1024 * 1024 {
+            return bad("auth.jwks_max_bytes must be between 64 and 16777216");
         }
         Ok(())
     }
@@ -412,7 +498,40 @@ mod tests {
         let e = Config::from_toml("[auth]\njwt_algorithms = [\"none\"]\n").unwrap_err();
         assert_eq!(
             e.to_string(),
-            "invalid config: auth.jwt_algorithms: unsupported `none` (HS256, HS384, HS512)"
+            "invalid config: auth.jwt_algorithms: unsupported `none` (HS256, HS384, HS512, RS256, RS384, RS512, ES256, ES384, EdDSA)"
         );
+    }
+
+    #[test]
+    fn reserved_room_prefixes_are_checked() {
+        let c = Config::default();
+        assert_eq!(c.events.reserved_room_prefixes, ["user_", "user-"]);
+        let ok = Config::from_toml("[events]\nreserved_room_prefixes = [\"user_\", \"member:\"]\n");
+        assert!(ok.is_ok());
+        let cases = [
+            ("[\"user-\"]", "must include `user_`"),
+            ("[]", "must include `user_`"),
+            ("[\"user_\", \"\"]", "must be 1 to 64 characters"),
+            ("[\"user_\", \"a\\nb\"]", "must be 1 to 64 characters"),
+            ("[\"user_\", \"role\"]", "overlaps the role rooms"),
+            ("[\"user_\", \"role_x\"]", "overlaps the role rooms"),
+            ("[\"user\", \"user_\"]", "`user` and `user_` overlap"),
+            ("[\"user_\", \"user_\"]", "overlap"),
+            ("\"user_\"", "invalid"),
+        ];
+        for (list, want) in cases {
+            let toml = format!("[events]\nreserved_room_prefixes = {list}\n");
+            let e = Config::from_toml(&toml).unwrap_err().to_string();
+            assert!(e.contains(want), "{list}: {e}");
+        }
+        let many: Vec<String> = (0..17).map(|i| format!("\"p{i}:\"")).collect();
+        let toml = format!(
+            "[events]\nreserved_room_prefixes = [\"user_\", {}]\n",
+            many.join(", ")
+        );
+        assert!(Config::from_toml(&toml)
+            .unwrap_err()
+            .to_string()
+            .contains("at most 16"));
     }
 }

@@ -10,15 +10,25 @@ use serde_json::{json, Value};
 use socketio::{Data, Socket};
 
 use super::{event, fan_out, new_id, now_iso, object_with, too_long, Family, Reply};
-use crate::identity::user_id;
+use crate::identity::user_id_json;
 use crate::state::{Live, State};
 
 pub(super) const FAMILY: Family = Family {
     events: &[
-        event("client:event", Some("server:response"), on_client_event),
-        event("client:message", Some("message:ack"), on_client_message),
-        event("client:action", Some("action:result"), on_client_action),
+        event("client:event", Some("server:response"), on_client_event).ts(
+            "body: { type: string; data?: unknown }",
+            "{ success: true; requestId: string; data: { type: string; forwarded: boolean } } | (Failure & { requestId: string })",
+        ),
+        event("client:message", Some("message:ack"), on_client_message).ts(
+            "body: { content: string; type?: string; metadata?: unknown }",
+            "{ success: true; requestId: string; messageId: string } | (Failure & { requestId: string })",
+        ),
+        event("client:action", Some("action:result"), on_client_action).ts(
+            "body: { action: string; params?: unknown }",
+            "{ success: true; requestId: string; result: { action: string; forwarded: boolean } } | (Failure & { requestId: string })",
+        ),
     ],
+    emits: &[],
     on_connect: None,
     on_close: None,
 };
@@ -31,7 +41,7 @@ fn forward(st: &State, live: &Live, s: &Socket, event: &str, mut body: Value) ->
     }
     if let Value::Object(o) = &mut body {
         o.insert("socketId".into(), s.id().as_str().into());
-        o.insert("userId".into(), user_id(s).into());
+        o.insert("userId".into(), user_id_json(s));
         o.insert("namespace".into(), s.nsp().name().into());
         o.insert("timestamp".into(), now_iso().into());
     }

@@ -9,18 +9,34 @@ use serde_json::{json, Value};
 use socketio::{Data, Socket};
 
 use super::{
-    arg_or_field, check_room, event, fan_out, new_id, now_iso, object_with, too_long, Family, Reply,
+    arg_or_field, check_room, emits, event, fan_out, new_id, now_iso, object_with, too_long,
+    Family, Reply,
 };
 use crate::chat::Sent;
-use crate::identity::{user_id, user_room};
+use crate::identity::{user_id, user_id_json, user_room};
 use crate::state::{lock, Live, State};
 
 pub(super) const FAMILY: Family = Family {
     events: &[
-        event("message:send", None, on_message_send),
-        event("message:read", None, on_message_read),
-        event("typing:start", None, on_typing),
-        event("typing:stop", None, on_typing),
+        event("message:send", None, on_message_send).ts(
+            "body: { conversationId: string; content: string; type?: string }",
+            "{ success: true; messageId: string; timestamp: string } | Failure",
+        ),
+        event("message:read", None, on_message_read).ts(
+            "body: { messageId: string }",
+            "{ success: true; messageId: string } | Failure",
+        ),
+        event("typing:start", None, on_typing)
+            .ts("body: { conversationId: string }", "{ success: true } | Failure"),
+        event("typing:stop", None, on_typing)
+            .ts("body: { conversationId: string }", "{ success: true } | Failure"),
+    ],
+    emits: &[
+        emits("message:new", "{ id: string; conversationId: string; senderId: UserId | null; content: unknown; type: string; timestamp: string }"),
+        emits("message:delivered", "{ messageId: string; conversationId: string }"),
+        emits("message:read", "{ messageId: string; conversationId: string; userId: UserId | null; timestamp: string }"),
+        emits("typing:start", "{ userId: UserId | null; conversationId: string }"),
+        emits("typing:stop", "{ userId: UserId | null; conversationId: string }"),
     ],
     on_connect: None,
     on_close: None,
@@ -31,6 +47,7 @@ fn conversation(live: &Live, s: &Socket, data: &Data) -> Result<String, (&'stati
     let room = check_room(
         arg_or_field(data, "conversationId"),
         live.config.events.max_room_name,
+        live.server_rooms(),
     )
     .map_err(|e| (e.code(), e.message().to_owned()))?;
     if !s.rooms().contains(&room) {
@@ -112,7 +129,7 @@ fn on_message_read(st: &State, _: &Live, s: &Socket, data: &Data, r: Reply) {
         json!({
             "messageId": id,
             "conversationId": sent.conversation,
-            "userId": user_id(s),
+            "userId": user_id_json(s),
             "timestamp": now_iso(),
         }),
     );
@@ -129,7 +146,7 @@ fn on_typing(st: &State, live: &Live, s: &Socket, data: &Data, r: Reply) {
         s.nsp(),
         s.to(conv.as_str()),
         r.event,
-        json!({ "userId": user_id(s), "conversationId": conv }),
+        json!({ "userId": user_id_json(s), "conversationId": conv }),
     );
     r.ok(json!({ "success": true }));
 }

@@ -12,12 +12,19 @@ use engineio::Sid;
 use serde_json::{json, Value};
 use socketio::{Data, Socket};
 
-use super::{emit, event, json_len, now_iso, Family, Reply};
-use crate::identity::user_id;
+use super::{emit, emits, event, json_len, now_iso, Family, Reply};
+use crate::identity::user_id_json;
 use crate::state::{Live, State};
 
 pub(super) const FAMILY: Family = Family {
-    events: &[event("private-message", None, on_private_message)],
+    events: &[event("private-message", None, on_private_message).ts(
+        "body: { to: string; message: unknown }",
+        "{ success: true; to: string } | Failure",
+    )],
+    emits: &[emits(
+        "private-message",
+        "{ from: string; fromUser: UserId | null; message: unknown; timestamp: string }",
+    )],
     on_connect: None,
     on_close: None,
 };
@@ -40,7 +47,7 @@ fn on_private_message(st: &State, live: &Live, s: &Socket, data: &Data, r: Reply
     };
     let body = json!({
         "from": s.id().as_str(),
-        "fromUser": user_id(s),
+        "fromUser": user_id_json(s),
         "message": message,
         "timestamp": now_iso(),
     });

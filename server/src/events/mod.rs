@@ -40,6 +40,7 @@ mod messaging;
 mod presence;
 mod rooms;
 mod system;
+mod typescript;
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -53,6 +54,7 @@ use crate::reply::{failure, json_len};
 use crate::state::{Live, State};
 
 pub use rooms::{check_room, RoomError};
+pub use typescript::declarations as typescript;
 
 /// What answers one event: the state, the settings in force, the socket,
 /// the event's data and where the answer goes.
@@ -64,6 +66,12 @@ struct Event {
     name: &'static str,
     reply: Option<&'static str>,
     handler: Handler,
+    /// The TypeScript parameters of the client's emit, before the ack
+    /// (e.g. `room: string`); see [`typescript`].
+    args: &'static str,
+    /// The TypeScript type of the answer (the ack's and the reply
+    /// event's), empty when the event is not answered.
+    answer: &'static str,
 }
 
 /// A row of a family's table.
@@ -72,13 +80,57 @@ const fn event(name: &'static str, reply: Option<&'static str>, handler: Handler
         name,
         reply,
         handler,
+        args: "",
+        answer: "",
     }
 }
+
+impl Event {
+    /// The row with its TypeScript parameters and answer type.
+    const fn ts(self, args: &'static str, answer: &'static str) -> Event {
+        Event {
+            args,
+            answer,
+            ..self
+        }
+    }
+}
+
+/// An event the server emits on its own (not a reply), with the
+/// TypeScript type of its payload.
+struct Emit {
+    name: &'static str,
+    payload: &'static str,
+}
+
+/// A row of a family's emits.
+const fn emits(name: &'static str, payload: &'static str) -> Emit {
+    Emit { name, payload }
+}
+
+/// What any family or the server itself may emit: refusals without an
+/// ack or reply event, and the drain notice.
+const COMMON_EMITS: &[Emit] = &[
+    emits(
+        "error",
+        "{ event: string; message: string; code: string; retryAfter?: number }",
+    ),
+    emits(
+        "server:shutdown",
+        "{ message: string; reconnectIn: number; timestamp: string }",
+    ),
+    emits(
+        "server_shutdown",
+        "{ message: string; reconnectIn: number; timestamp: string }",
+    ),
+];
 
 /// A family of events: one file and one row of [`FAMILIES`].
 struct Family {
     /// The events it answers.
     events: &'static [Event],
+    /// The events it emits besides its replies.
+    emits: &'static [Emit],
     /// Runs for a new socket after every handler is installed, when the
     /// events are enabled; families run in table order.
     on_connect: Option<fn(&Arc<State>, &Live, &Socket)>,
@@ -107,6 +159,7 @@ pub fn install(st: &Arc<State>, socket: &Socket) {
             name,
             reply,
             handler,
+            ..
         } in f.events
         {
             // An application rule (`[[proxy]]`, `[[relay]]`) that takes this

@@ -23,16 +23,25 @@ use std::time::{Duration, Instant, UNIX_EPOCH};
 use serde_json::{json, Value};
 use socketio::{Data, Socket, SocketInfo};
 
-use super::{arg_or_field, event, fan_out, Family, Reply};
+use super::{arg_or_field, emits, event, fan_out, Family, Reply};
 use crate::chat::STATUSES;
 use crate::config::EventsSection;
-use crate::identity::{user_id, user_room};
+use crate::identity::{typed_id, user_id, user_of, user_room};
 use crate::state::{lock, Live, State};
 
 pub(super) const FAMILY: Family = Family {
     events: &[
-        event("user:status", None, on_user_status),
-        event("getOnlineUsers", None, on_online_users),
+        event("user:status", None, on_user_status).ts(
+            "body: { status: \"online\" | \"away\" | \"busy\" | \"offline\" }",
+            "{ success: true; status: string } | Failure",
+        ),
+        event("getOnlineUsers", None, on_online_users)
+            .ts("", "{ success: true; users: UserId[] } | Failure"),
+    ],
+    emits: &[
+        emits("user:online", "{ userId: UserId; status: string }"),
+        emits("user:offline", "{ userId: UserId }"),
+        emits("getOnlineUsers", "UserId[]"),
     ],
     on_connect: Some(connected),
     on_close: Some(closed),
@@ -85,7 +94,13 @@ fn closed(st: &Arc<State>, socket: &Socket) {
 fn announce_offline(st: &State, socket: &Socket, user: &str) {
     let nsp = socket.nsp();
     let op = nsp.broadcast().except(socket.id().as_str());
-    fan_out(st, nsp, op, "user:offline", json!({ "userId": user }));
+    fan_out(
+        st,
+        nsp,
+        op,
+        "user:offline",
+        json!({ "userId": typed(socket, user) }),
+    );
 }
 
 pub(super) fn opened(st: &Arc<State>, ev: &EventsSection, socket: &Socket, user: &str) {
@@ -129,7 +144,7 @@ fn age(s: &SocketInfo) -> (u128, String) {
 }
 
 fn announce_online(st: &State, socket: &Socket, user: &str) {
-    let body = json!({ "userId": user, "status": "online" });
+    let body = json!({ "userId": typed(socket, user), "status": "online" });
     fan_out(st, socket.nsp(), socket.broadcast(), "user:online", body);
 }
 
@@ -154,9 +169,12 @@ fn on_user_status(st: &State, live: &Live, s: &Socket, data: &Data, r: Reply) {
         return r.ok(json!({ "success": true, "status": status }));
     }
     let (event, body) = if status == "offline" {
-        ("user:offline", json!({ "userId": user }))
+        ("user:offline", json!({ "userId": typed(s, &user) }))
     } else {
-        ("user:online", json!({ "userId": user, "status": status }))
+        (
+            "user:online",
+            json!({ "userId": typed(s, &user), "status": status }),
+        )
     };
     fan_out(st, s.nsp(), s.broadcast(), event, body);
     r.ok(json!({ "success": true, "status": status }));
@@ -204,4 +222,10 @@ fn answer_online(r: Reply, list: Value) {
     } else {
         r.emit("getOnlineUsers", list);
     }
+}
+
+/// `user` (the id of `socket`'s user) with the JSON type its token gave.
+fn typed(socket: &Socket, user: &str) -> Value {
+    let numeric = user_of(socket).is_some_and(|u| u.numeric_id);
+    typed_id(user, numeric)
 }

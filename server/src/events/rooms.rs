@@ -4,27 +4,36 @@
 //! `conversation:join` / `conversation:leave`; and the checks on a room
 //! name a client gives.
 //!
-//! Owns client rooms only: the server's own rooms (`user_…`, `role_…`, a
-//! socket's id) are [`crate::identity`]'s and are never joined or left here.
+//! Owns client rooms only: the server's own rooms (`role_…`, the per-user
+//! rooms of `events.reserved_room_prefixes`, a socket's id) are
+//! [`crate::identity`]'s and are never left here; the only one joined here
+//! is a socket's own user's room (`join-room` `user-<own id>`, as document
+//! 001's clients do), which the socket is in already.
 
 use serde_json::{json, Value};
 use socketio::{Data, Socket};
 
 use super::{arg_or_field, event, Family, Reply};
 use crate::config::ClientRoomJoins;
-use crate::identity::{has_reserved_prefix, sid_room_reserved, user_id};
+use crate::identity::{user_id, ServerRooms};
 use crate::state::{Live, State};
 
 pub(super) const FAMILY: Family = Family {
     events: &[
-        event("join-room", None, on_join),
-        event("room:join", Some("room:join:ack"), on_join_object),
-        event("conversation:join", None, on_join),
-        event("leave-room", None, on_leave),
-        event("room:leave", Some("room:leave:ack"), on_leave_object),
-        event("conversation:leave", None, on_leave),
-        event("get-rooms", None, on_get_rooms),
+        event("join-room", None, on_join).ts("room: string", "RoomAnswer | Failure"),
+        event("room:join", Some("room:join:ack"), on_join_object)
+            .ts("body: { room: string }", "RoomAnswer | Failure"),
+        event("conversation:join", None, on_join)
+            .ts("conversationId: string", "RoomAnswer | Failure"),
+        event("leave-room", None, on_leave).ts("room: string", "RoomAnswer | Failure"),
+        event("room:leave", Some("room:leave:ack"), on_leave_object)
+            .ts("body: { room: string }", "RoomAnswer | Failure"),
+        event("conversation:leave", None, on_leave)
+            .ts("conversationId: string", "RoomAnswer | Failure"),
+        event("get-rooms", None, on_get_rooms)
+            .ts("", "{ success: true; rooms: string[] } | Failure"),
     ],
+    emits: &[],
     on_connect: None,
     on_close: None,
 };
@@ -38,7 +47,7 @@ pub enum RoomError {
     TooLong,
     /// A control character in the name.
     Control,
-    /// A server room: `user_…`, `role_…` or a socket's own room.
+    /// A server room: `role_…`, another user's room or a socket's own room.
     Reserved,
     /// Clients may not join rooms themselves (`events.client_room_joins`).
     NotAllowed,
@@ -66,9 +75,24 @@ impl RoomError {
     }
 }
 
-/// Checks the shape of a room name a client asked for (see also
+/// Checks a room name a client asked for: its shape, and that it has no
+/// reserved prefix of `rooms` (see also
 /// [`crate::identity::sid_room_reserved`]).
-pub fn check_room(name: Option<&Value>, max_len: usize) -> Result<String, RoomError> {
+pub fn check_room(
+    name: Option<&Value>,
+    max_len: usize,
+    rooms: ServerRooms<'_>,
+) -> Result<String, RoomError> {
+    let name = check_room_shape(name, max_len)?;
+    if rooms.has_reserved_prefix(&name) {
+        return Err(RoomError::Reserved);
+    }
+    Ok(name)
+}
+
+/// The shape rules of [`check_room`]: a non-empty string of at most
+/// `max_len` bytes without control characters.
+fn check_room_shape(name: Option<&Value>, max_len: usize) -> Result<String, RoomError> {
     let Some(Value::String(name)) = name else {
         return Err(RoomError::Invalid);
     };
@@ -80,9 +104,6 @@ pub fn check_room(name: Option<&Value>, max_len: usize) -> Result<String, RoomEr
     }
     if name.chars().any(char::is_control) {
         return Err(RoomError::Control);
-    }
-    if has_reserved_prefix(name) {
-        return Err(RoomError::Reserved);
     }
     Ok(name.clone())
 }
@@ -105,16 +126,23 @@ fn client_room_name(
     if joining && !allowed {
         return Err(RoomError::NotAllowed);
     }
-    let room = check_room(name, ev.max_room_name)?;
-    if sid_room_reserved(&room, socket, live.sid_rooms_reserved()) {
+    let rooms = live.server_rooms();
+    let room = check_room_shape(name, ev.max_room_name)?;
+    // A user may name its own room (it is in it already); no other
+    // reserved room.
+    let own = joining
+        && rooms
+            .owner(&room)
+            .is_some_and(|id| user_id(socket).as_deref() == Some(id));
+    if !own && rooms.contains(&room, socket) {
         return Err(RoomError::Reserved);
     }
     Ok(room)
 }
 
 /// Whether `room` is one a client joined (not a server room).
-pub(super) fn client_room(room: &str, socket: &Socket) -> bool {
-    room != socket.id().as_str() && !has_reserved_prefix(room)
+pub(super) fn client_room(room: &str, socket: &Socket, rooms: ServerRooms<'_>) -> bool {
+    room != socket.id().as_str() && !rooms.has_reserved_prefix(room)
 }
 
 fn join(live: &Live, socket: &Socket, name: Option<&Value>, r: Reply) {
@@ -125,7 +153,10 @@ fn join(live: &Live, socket: &Socket, name: Option<&Value>, r: Reply) {
     };
     let rooms = socket.rooms();
     if !rooms.contains(&room) {
-        let n = rooms.iter().filter(|x| client_room(x, socket)).count();
+        let n = rooms
+            .iter()
+            .filter(|x| client_room(x, socket, live.server_rooms()))
+            .count();
         if n >= ev.max_rooms_per_socket {
             return r.fail_with(
                 "TOO_MANY_ROOMS",
@@ -164,11 +195,11 @@ fn on_leave_object(_: &State, live: &Live, s: &Socket, data: &Data, r: Reply) {
     leave(live, s, arg_or_field(data, "room"), r)
 }
 
-fn on_get_rooms(_: &State, _: &Live, s: &Socket, _: &Data, r: Reply) {
+fn on_get_rooms(_: &State, live: &Live, s: &Socket, _: &Data, r: Reply) {
     let mut rooms: Vec<String> = s
         .rooms()
         .into_iter()
-        .filter(|x| client_room(x, s))
+        .filter(|x| client_room(x, s, live.server_rooms()))
         .collect();
     rooms.sort();
     r.ok(json!({ "success": true, "rooms": rooms }));
@@ -181,6 +212,12 @@ mod tests {
 
     #[test]
     fn room_names_are_checked() {
+        let prefixes = vec!["user_".to_owned(), "user-".to_owned()];
+        let rules = ServerRooms {
+            user_prefixes: &prefixes,
+            all_sids: false,
+        };
+        let check_room = |name: Option<&Value>, max| check_room(name, max, rules);
         let ok = |s: &str| check_room(Some(&json!(s)), 16);
         assert_eq!(ok("chat-1"), Ok("chat-1".into()));
         assert_eq!(ok("café ☕"), Ok("café ☕".into()));
@@ -191,6 +228,8 @@ mod tests {
         assert_eq!(ok("a\nb"), Err(RoomError::Control));
         assert_eq!(ok("user_42"), Err(RoomError::Reserved));
         assert_eq!(ok("role_admin"), Err(RoomError::Reserved));
+        assert_eq!(ok("user-42"), Err(RoomError::Reserved));
+        assert_eq!(ok("user:42"), Ok("user:42".into()));
         // The shape of a socket id alone is fine here; whether such a name
         // is a socket's own room depends on the server (sid_room_reserved).
         let sid = Sid::random();

@@ -30,6 +30,9 @@ pub struct Admitted {
     pub data: Value,
     /// The user id the backend gives the socket, in place of the token's.
     pub user_id: Option<String>,
+    /// Whether the backend gave that id as a JSON number (replies give it
+    /// back as one).
+    pub numeric_id: bool,
     /// The role the backend gives the socket, in place of the token's.
     pub role: Option<String>,
 }
@@ -104,7 +107,7 @@ fn request(socket: &Socket, user: &User) -> Value {
     json!({
         "socketId": socket.id().to_string(),
         "namespace": socket.nsp().name(),
-        "userId": user.id,
+        "userId": user.id_json(),
         "role": user.role,
         "handshake": {
             "auth": h.auth,
@@ -170,6 +173,7 @@ fn accept(o: &Map<String, Value>) -> Result<Admitted, CallError> {
     };
     Ok(Admitted {
         data: o.get("data").cloned().unwrap_or(Value::Null),
+        numeric_id: matches!(o.get("userId"), Some(Value::Number(_))),
         user_id,
         role,
     })
@@ -188,6 +192,7 @@ mod tests {
             Decision::Accept(Admitted {
                 data: json!({"plan": "pro"}),
                 user_id: Some("42".into()),
+                numeric_id: true,
                 role: Some("vip".into()),
             })
         );

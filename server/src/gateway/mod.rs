@@ -210,10 +210,10 @@ fn too_long(live: &Live, data: &Data) -> bool {
 
 /// The first argument with `userId` and `socketId` set (when it is an
 /// object), the rest unchanged.
-fn with_sender(args: Vec<Value>, user: Option<String>, sid: &str) -> Vec<Value> {
+fn with_sender(args: Vec<Value>, user: Value, sid: &str) -> Vec<Value> {
     let mut args = args;
     if let Some(Value::Object(o)) = args.first_mut() {
-        o.insert("userId".into(), user.map_or(Value::Null, Value::String));
+        o.insert("userId".into(), user);
         o.insert("socketId".into(), sid.into());
     }
     args
@@ -227,19 +227,19 @@ mod tests {
     fn the_sender_is_stamped_on_an_object_only() {
         let a = with_sender(
             vec![json!({"roomId": "r", "userId": "spoof"}), json!(2)],
-            Some("7".into()),
+            json!(7),
             "S",
         );
         assert_eq!(
             a,
             vec![
-                json!({"roomId": "r", "userId": "7", "socketId": "S"}),
+                json!({"roomId": "r", "userId": 7, "socketId": "S"}),
                 json!(2)
             ]
         );
-        let a = with_sender(vec![json!("text")], None, "S");
+        let a = with_sender(vec![json!("text")], Value::Null, "S");
         assert_eq!(a, vec![json!("text")]);
-        let a = with_sender(vec![json!({})], None, "S");
+        let a = with_sender(vec![json!({})], Value::Null, "S");
         assert_eq!(a, vec![json!({"userId": null, "socketId": "S"})]);
     }
 }

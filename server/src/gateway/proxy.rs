@@ -41,7 +41,7 @@ use tokio::task::JoinHandle;
 use super::backend::CallError;
 use super::{count_sent, refuse, too_long, Gateway, Target};
 use crate::events::check_room;
-use crate::identity::{is_server_room, user_of};
+use crate::identity::user_of;
 use crate::metrics::GatewayMetrics;
 use crate::state::{Live, State};
 
@@ -201,7 +201,7 @@ fn start(gw: &Arc<Gateway>, st: &Arc<State>, job: Job) -> Option<Started> {
         "event": job.event,
         "args": job.args,
         "socketId": own,
-        "userId": user.as_ref().and_then(|u| u.id.clone()),
+        "userId": user.as_ref().map_or(Value::Null, |u| u.id_json()),
         "role": user.as_ref().map(|u| u.role.clone()),
         "namespace": s.nsp().name(),
         "rooms": rooms,
@@ -368,11 +368,10 @@ fn parse_emit(v: &Value) -> Result<Emit, String> {
 fn answer(gw: &Gateway, st: &State, job: Job, result: Result<Map<String, Value>, CallError>) {
     let live = st.live();
     let s = &job.socket;
-    let all_sids = live.sid_rooms_reserved();
+    let rules = live.server_rooms();
     let max = live.config.events.max_room_name;
     let room_ok = |r: &str| {
-        check_room(Some(&Value::String(r.to_owned())), max).is_ok()
-            && !is_server_room(r, s, all_sids)
+        check_room(Some(&Value::String(r.to_owned())), max, rules).is_ok() && !rules.contains(r, s)
     };
     let reply = match result {
         Ok(o) => parse_reply(&o, &room_ok).map_err(CallError::Invalid),

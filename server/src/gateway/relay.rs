@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use socketio::{AckSender, Data, Socket};
 
 use super::{count_sent, refuse, too_long, with_sender};
-use crate::identity::{is_server_room, user_id};
+use crate::identity::user_id_json;
 use crate::state::{Live, State};
 
 /// Relays `event` by rule `rule` of `live`'s config.
@@ -36,12 +36,12 @@ pub(super) fn relay(
     if too_long(live, &data) {
         return refused("MESSAGE_TOO_LARGE", "Message is too long", ack);
     }
-    let all_sids = live.sid_rooms_reserved();
+    let rules = live.server_rooms();
     let own = s.id().to_string();
     let rooms: Vec<String> = if r.room_field.is_empty() {
         s.rooms()
             .into_iter()
-            .filter(|r| *r != own && !is_server_room(r, s, all_sids))
+            .filter(|r| *r != own && !rules.contains(r, s))
             .collect()
     } else {
         let named = match data.args().first() {
@@ -53,14 +53,14 @@ pub(super) fn relay(
             return refused("INVALID_ROOM", &m, ack);
         };
         let member = s.rooms().iter().any(|x| x == room);
-        if !member || room == own || is_server_room(room, s, all_sids) {
+        if !member || room == own || rules.contains(room, s) {
             return refused("NOT_IN_ROOM", &format!("Not in room {room}"), ack);
         }
         vec![room.to_owned()]
     };
     if !rooms.is_empty() {
         let (args, bins) = data.into_parts();
-        let args = with_sender(args, user_id(s), &own);
+        let args = with_sender(args, user_id_json(s), &own);
         let op = s.to(rooms);
         let n = s.nsp().adapter().local_sockets(op.options()).len();
         count_sent(st, n);

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod backend;
+pub mod jwks;
 pub mod redis;
 
 use std::path::PathBuf;
