@@ -50,6 +50,7 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
+pub mod deflate;
 pub mod drive;
 pub mod error;
 pub mod handle;
@@ -68,7 +69,8 @@ pub mod wsbuf;
 pub mod wsframe;
 
 pub use config::{
-    Cookie, Cors, CorsOrigins, EngineConfig, SlowClientPolicy, TransportKind, Transports,
+    Cookie, Cors, CorsOrigins, EngineConfig, PerMessageDeflate, SlowClientPolicy, TransportKind,
+    Transports,
 };
 pub use error::{CloseReason, PacketError, SendError};
 pub use handshake::{detach_headers, Handshake};
