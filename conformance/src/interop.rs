@@ -181,4 +181,5 @@ pub fn sio_interop_config() -> engineio::EngineConfig {
         .ping_interval(Duration::from_millis(500))
         .ping_timeout(Duration::from_millis(400))
         .cors(engineio::Cors::any())
+        .per_message_deflate(Some(engineio::PerMessageDeflate::default()))
 }

@@ -22,7 +22,7 @@ use std::sync::Mutex;
 
 use bytes::Bytes;
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
-use http::header::{HeaderMap, SEC_WEBSOCKET_EXTENSIONS};
+use http::header::{HeaderMap, HeaderValue, SEC_WEBSOCKET_EXTENSIONS};
 
 pub use crate::config::PerMessageDeflate;
 
@@ -324,6 +324,21 @@ pub fn negotiate_headers(
         .iter()
         .filter_map(|v| v.to_str().ok());
     negotiate(values, config)
+}
+
+/// Negotiates with the upgrade request's headers `req` (see
+/// [`negotiate_headers`]) and, when an offer is accepted, puts the answer
+/// in the 101 response's headers `resp`. The returned parameters go to
+/// [`WsBuffers::set_deflate`](crate::wsbuf::WsBuffers::set_deflate).
+pub fn answer(
+    req: &HeaderMap,
+    config: Option<&PerMessageDeflate>,
+    resp: &mut HeaderMap,
+) -> Option<Negotiated> {
+    let agreed = negotiate_headers(req, config)?;
+    let value = HeaderValue::from_str(&agreed.response()).ok()?;
+    resp.insert(SEC_WEBSOCKET_EXTENSIONS, value);
+    Some(agreed)
 }
 
 #[cfg(test)]

@@ -30,6 +30,8 @@ use crate::socket::{Ctl, Socket};
 use crate::transport::wsconn::{wrap, ws_config, Ws, WsConn, WsEvent};
 use crate::wsbuf::WsPacket;
 use hyper::upgrade::OnUpgrade;
+
+use crate::deflate::Negotiated;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 /// How long a closed session's WebSockets may take to flush and close.
@@ -88,6 +90,8 @@ pub(crate) struct Driver {
     /// A WebSocket session's HTTP upgrade, until it completes: the driver
     /// is the only task (and allocation) a connection needs from the 101 on.
     upgrade: Option<OnUpgrade>,
+    /// The permessage-deflate parameters agreed in the 101 of `upgrade`.
+    upgrade_deflate: Option<Negotiated>,
 }
 
 impl Driver {
@@ -104,6 +108,7 @@ impl Driver {
             unregistered: false,
             linger: None,
             upgrade: None,
+            upgrade_deflate: None,
         }
     }
 
@@ -114,9 +119,11 @@ impl Driver {
         socket: Socket,
         engine: Arc<Inner>,
         upgrade: OnUpgrade,
+        deflate: Option<Negotiated>,
     ) -> Self {
         let mut d = Driver::new(session, socket, engine);
         d.upgrade = Some(upgrade);
+        d.upgrade_deflate = deflate;
         d
     }
 
@@ -130,8 +137,8 @@ impl Driver {
         let Ok(io) = upgraded else {
             return Poll::Ready(false);
         };
-        self.t
-            .set_websocket(wrap(io, ws_config(&self.engine.config)));
+        let limits = ws_config(&self.engine.config).with_deflate(self.upgrade_deflate);
+        self.t.set_websocket(wrap(io, limits));
         Poll::Ready(true)
     }
 
@@ -152,8 +159,8 @@ impl Driver {
                 }
             }
             Ctl::Probe(probe) => {
-                let (io, headers) = *probe;
-                let ws = wrap(io, ws_config(&self.engine.config));
+                let (io, headers, deflate) = *probe;
+                let ws = wrap(io, ws_config(&self.engine.config).with_deflate(deflate));
                 // A refused probe is closed (and its claim released) by poll_sockets.
                 let refused = self.session.handle_upgrade_start(now).is_err();
                 self.t.set_probe(ws, refused, headers);

@@ -84,10 +84,20 @@ pub(crate) enum Ctl {
     Post(Box<PostRequest>),
     /// The HTTP connection of an accepted upgrade, for the probe: the
     /// driver makes it a WebSocket; with the upgrade request's headers when
-    /// messages keep them. Boxed, as `Post`.
-    Probe(Box<(Upgraded, Option<Arc<http::HeaderMap>>)>),
+    /// messages keep them, and the permessage-deflate parameters its 101
+    /// agreed. Boxed, as `Post`.
+    Probe(Box<ProbeRequest>),
     Close(CloseReason),
 }
+
+/// An accepted upgrade for the probe: the connection, the upgrade
+/// request's headers (when messages keep them) and the permessage-deflate
+/// parameters agreed.
+pub(crate) type ProbeRequest = (
+    Upgraded,
+    Option<Arc<http::HeaderMap>>,
+    Option<crate::deflate::Negotiated>,
+);
 
 /// A socket's shared state: the runtime-free [`SocketCore`] (reached
 /// through `Deref`) and the signal `send_async` waits on.

@@ -20,6 +20,7 @@ pub fn ensure_npm() {
             "engine.io-client",
             "socket.io-client",
             "socket.io-msgpack-parser",
+            "ws",
         ]
         .iter()
         .all(|p| dir.join("node_modules").join(p).is_dir());
