@@ -105,6 +105,35 @@ fn deflate_parts(c: &mut Compress, parts: &[&[u8]]) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// The concatenation of `parts` (`len` bytes) as deflate stored blocks
+/// (RFC 1951 section 3.2.4), ended as a sync flush without its tail: the
+/// header byte of the empty stored block the tail completes.
+fn stored(parts: &[&[u8]], len: usize) -> Vec<u8> {
+    const MAX: usize = 0xFFFF;
+    let mut out = Vec::with_capacity(len + 5 * (len / MAX + 1) + 1);
+    let mut rest = parts.iter().flat_map(|p| p.chunks(MAX)).peekable();
+    let mut block: Vec<u8> = Vec::with_capacity(len.min(MAX));
+    while rest.peek().is_some() || !block.is_empty() {
+        while block.len() < MAX {
+            let Some(chunk) = rest.peek_mut() else { break };
+            let take = chunk.len().min(MAX - block.len());
+            block.extend_from_slice(&chunk[..take]);
+            *chunk = &chunk[take..];
+            if chunk.is_empty() {
+                rest.next();
+            }
+        }
+        // BFINAL 0, BTYPE 00, padded to the byte; LEN and its complement.
+        let n = block.len() as u16;
+        out.push(0);
+        out.extend_from_slice(&n.to_le_bytes());
+        out.extend_from_slice(&(!n).to_le_bytes());
+        out.append(&mut block);
+    }
+    out.push(0);
+    out
+}
+
 /// Inflates `data` followed by the flush tail, refusing output over `max`
 /// bytes as soon as it is produced. Resets `d` if the data ended its
 /// deflate stream (a final block).
@@ -205,15 +234,20 @@ impl fmt::Debug for Deflater {
 impl Deflater {
     /// The compressed payload of the message that is the concatenation
     /// of `parts`, or `None` to send it uncompressed (below the
-    /// threshold, too long for the window, or, without context, no
-    /// smaller). `shared`: the message's shared buffer and frame kind,
-    /// when other connections may send the same (a broadcast): its
-    /// compressed form is then reused. Must be called for every message
-    /// sent on the connection, in order.
+    /// threshold). From the threshold on every message is compressed: one
+    /// longer than the client's window for the server
+    /// (`server_max_window_bits`) goes in stored blocks, which refer to
+    /// nothing. `shared`: the message's shared buffer and frame kind, when
+    /// other connections may send the same (a broadcast): its compressed
+    /// form is then reused. Must be called for every message sent on the
+    /// connection, in order.
     pub fn compress(&mut self, parts: &[&[u8]], shared: Option<(&Bytes, u8)>) -> Option<Bytes> {
         let len: usize = parts.iter().map(|p| p.len()).sum();
-        if len < self.threshold || len > self.max_len {
+        if len < self.threshold {
             return None;
+        }
+        if len > self.max_len {
+            return Some(Bytes::from(stored(parts, len)));
         }
         if let Some(c) = self.own.as_deref_mut() {
             // With context: every message compressed changes the state the
@@ -229,9 +263,6 @@ impl Deflater {
             c.reset();
             deflate_parts(c, parts)
         })?;
-        if out.len() >= len {
-            return None;
-        }
         let out = Bytes::from(out);
         if let Some((k, t)) = shared {
             shared_insert(k, t, &out);

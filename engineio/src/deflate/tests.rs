@@ -159,8 +159,18 @@ fn the_threshold_and_the_window_limit_what_is_compressed() {
         cfg().threshold(0),
     );
     let mut d = n.deflater();
-    assert!(d.compress(&[&text(512)], None).is_some());
-    assert!(d.compress(&[&text(513)], None).is_none(), "past the window");
+    let z = d.compress(&[&text(512)], None).unwrap();
+    assert!(z.len() < 300);
+    // Past the window: stored blocks, which any window inflates.
+    let mut i = n.inflater();
+    for len in [513, 65_535, 65_536, 200_000] {
+        let msg = text(len);
+        let (a, b) = msg.split_at(len / 2);
+        let z = d.compress(&[&a, &b], None).unwrap();
+        assert!(z.len() > len, "{len}: stored");
+        let back = i.inflate(&z, len).unwrap();
+        assert_eq!(back, msg, "{len}");
+    }
 }
 
 #[test]
