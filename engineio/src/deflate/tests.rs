@@ -166,7 +166,7 @@ fn the_threshold_and_the_window_limit_what_is_compressed() {
     for len in [513, 65_535, 65_536, 200_000] {
         let msg = text(len);
         let (a, b) = msg.split_at(len / 2);
-        let z = d.compress(&[&a, &b], None).unwrap();
+        let z = d.compress(&[a, b], None).unwrap();
         assert!(z.len() > len, "{len}: stored");
         let back = i.inflate(&z, len).unwrap();
         assert_eq!(back, msg, "{len}");
