@@ -79,7 +79,10 @@ fn deflate_parts(c: &mut Compress, parts: &[&[u8]]) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(total / 2 + 64);
     for part in parts {
         let mut input = *part;
-        while !input.is_empty() {
+        // Until the part is taken and the codec's pending output is out: a
+        // call that only copies pending output does not flush (miniz_oxide),
+        // so the flush below must find none.
+        loop {
             if out.capacity() - out.len() < 64 {
                 out.reserve(4096.max(input.len() / 2));
             }
@@ -87,22 +90,43 @@ fn deflate_parts(c: &mut Compress, parts: &[&[u8]]) -> Option<Vec<u8>> {
             c.compress_vec(input, &mut out, FlushCompress::None).ok()?;
             let used = usize::try_from(c.total_in() - before).ok()?;
             input = input.get(used..)?;
+            if input.is_empty() && out.len() < out.capacity() {
+                break;
+            }
         }
     }
-    loop {
+    sync_flush(c, &mut out)?;
+    out.truncate(out.len() - TAIL.len());
+    Some(out)
+}
+
+/// A sync flush of what `c` holds, appended to `out`, which then ends with
+/// the flush's tail. miniz_oxide may return from a flush call with room
+/// left and the flush not done (it copied pending output, or stopped at
+/// its own buffer's end), and each completed flush call adds a marker: so
+/// a flush whose output ends with the tail is probed with one more call,
+/// which on a flushed stream adds just an empty stored block (removed).
+fn sync_flush(c: &mut Compress, out: &mut Vec<u8>) -> Option<()> {
+    /// An empty stored block on a byte boundary: a flush's marker.
+    const MARK: [u8; 5] = [0x00, 0x00, 0x00, 0xff, 0xff];
+    // A flush takes a few calls; the cap only guards against a codec bug.
+    for _ in 0..100_000 {
         if out.capacity() - out.len() < 64 {
             out.reserve(4096);
         }
-        c.compress_vec(&[], &mut out, FlushCompress::Sync).ok()?;
-        if out.len() < out.capacity() {
-            break;
+        c.compress_vec(&[], out, FlushCompress::Sync).ok()?;
+        if out.len() == out.capacity() || !out.ends_with(&TAIL) {
+            continue;
+        }
+        let mark = out.len();
+        out.reserve(64);
+        c.compress_vec(&[], out, FlushCompress::Sync).ok()?;
+        if out[mark..] == MARK {
+            out.truncate(mark);
+            return Some(());
         }
     }
-    if !out.ends_with(&TAIL) {
-        return None;
-    }
-    out.truncate(out.len() - TAIL.len());
-    Some(out)
+    None
 }
 
 /// The concatenation of `parts` (`len` bytes) as deflate stored blocks

@@ -237,3 +237,39 @@ fn a_shared_message_is_compressed_once() {
     n.deflater().compress(&[&big], Some((&big, 0))).unwrap();
     assert!(!shared_has(&big, 0));
 }
+
+/// Found by Autobahn 12.2.9 (a bitmap in 64 KiB messages, with context):
+/// a flush call of miniz_oxide that only copied pending output was taken
+/// for the flush, and the message went uncompressed, desyncing the
+/// client's context. Every message must compress, and inflate back.
+#[test]
+fn long_runs_with_context_always_compress() {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7692);
+    let mut data = Vec::new();
+    while data.len() < 300_000 {
+        let run = rng.random_range(1..400);
+        match rng.random_range(0..3) {
+            0 => data.extend((0..run).map(|_| rng.random::<u8>())),
+            1 => data.extend(std::iter::repeat_n(rng.random::<u8>(), run)),
+            _ => data.extend((0..run).map(|i| (i % 7) as u8)),
+        }
+    }
+    let n = agreed(
+        "permessage-deflate",
+        cfg().context_takeover(true).threshold(0),
+    );
+    let (mut d, mut i) = (n.deflater(), n.inflater());
+    let mut ptr = 0;
+    for k in 0..100 {
+        let len = [65_536, 65_535, 4096, 131_072][k % 4];
+        let to = (ptr + len) % data.len();
+        let msg = match to > ptr {
+            true => data[ptr..to].to_vec(),
+            false => [&data[ptr..], &data[..to]].concat(),
+        };
+        ptr = to;
+        let z = d.compress(&[&msg], None).expect("compressed");
+        assert_eq!(i.inflate(&z, 1 << 20).unwrap(), msg, "message {k}");
+    }
+}
