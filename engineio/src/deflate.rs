@@ -9,7 +9,9 @@
 //! the client, a connection keeps no codec state at all; each message is
 //! compressed or inflated with a per-thread codec that is reset first, and
 //! an outgoing message shared by several connections (a broadcast) is
-//! compressed once and its frame payload reused ([`SHARED_BYTES`]).
+//! compressed once and its frame payload reused ([`SHARED_BYTES`]). Each
+//! thread that compressed or inflated once keeps one codec of each kind
+//! (a few hundred KiB, whatever the number of connections).
 //!
 //! Pure (std, bytes, flate2's Rust backend): it must not touch sockets,
 //! sessions or the framing itself; [`crate::wsframe`] and

@@ -452,5 +452,10 @@ mod tests {
         b.written(b.pending().len());
         b.queue_packet(&Packet::Binary(bin), true);
         assert_eq!(b.pending()[0], 0xC1);
+        // Memory stays bounded: flushed, the connection holds no buffer,
+        // and by default no codec state either.
+        b.written(b.pending().len());
+        assert_eq!(b.capacities(), (0, 0));
+        assert!(!b.deflater.as_ref().unwrap().keeps_context());
     }
 }
