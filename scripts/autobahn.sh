@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the Autobahn fuzzingclient cases 1-7, 9 and 10 (kosoku, pinned in
+# Runs the Autobahn fuzzingclient cases 1-7, 9, 10, 12 and 13 (kosoku, pinned in
 # conformance/autobahn/requirements.txt, in the venv conformance/autobahn/.venv
 # this script makes) against `conformance ws-echo`, the raw WebSocket echo
 # server on the engine's own framing; fails unless every case's behavior and
@@ -8,11 +8,12 @@
 #   AUTOBAHN_BIN=target/release/conformance scripts/autobahn.sh   # a binary as is
 #   AUTOBAHN_CASES="5.* 7.*" scripts/autobahn.sh   # chosen cases only
 # Reports (JSON per case, index.json, HTML) go to target/autobahn/.
-# Cases 12 and 13 (permessage-deflate) join once the engine negotiates it.
+# Cases 12 and 13 are permessage-deflate's (ws-echo negotiates it, with
+# context takeover when the client allows it and every message compressed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin="${AUTOBAHN_BIN:-}"
-cases=(${AUTOBAHN_CASES:-1.* 2.* 3.* 4.* 5.* 6.* 7.* 9.* 10.*})
+cases=(${AUTOBAHN_CASES:-1.* 2.* 3.* 4.* 5.* 6.* 7.* 9.* 10.* 12.* 13.*})
 # Cases run concurrently: case 9's large messages dominate the run time.
 parallel="${AUTOBAHN_PARALLEL:-4}"
 if [ -z "$bin" ]; then

@@ -187,4 +187,5 @@ pub fn sio_interop_config() -> engineio::EngineConfig {
         .cors(engineio::Cors::any())
         // socket.io v2 clients (Engine.IO 3) too.
         .allow_eio3(true)
+        .per_message_deflate(Some(engineio::PerMessageDeflate::default()))
 }

@@ -3,7 +3,8 @@
 //! framing ([`engineio::raw_ws`]), no Engine.IO on top; each text message
 //! comes back as text, each binary as binary. Messages up to
 //! [`WS_ECHO_MAX_MESSAGE`] (64 MiB) are accepted; a request that is not an
-//! upgrade gets 400.
+//! upgrade gets 400. permessage-deflate is negotiated with clients that
+//! offer it.
 
 use std::convert::Infallible;
 use std::future::poll_fn;
@@ -12,6 +13,7 @@ use std::task::Poll;
 
 use engineio::bytes::Bytes;
 use engineio::raw_ws::{self, RawConfig, RawEvent, RawWebSocket};
+use engineio::PerMessageDeflate;
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
@@ -21,9 +23,17 @@ use tokio::net::TcpListener;
 /// The echo server's message limit: 64 MiB (Autobahn's case 9 sends up to 16 MiB).
 pub const WS_ECHO_MAX_MESSAGE: usize = 64 << 20;
 
-/// The echo server's limits.
+/// The echo server's limits, and permessage-deflate for clients that offer
+/// it: context takeover when the client allows it, every message
+/// compressed (threshold 0), so Autobahn's cases 12 and 13 exercise the
+/// codec on every size.
 pub fn ws_echo_config() -> RawConfig {
-    RawConfig::default().max_message(WS_ECHO_MAX_MESSAGE)
+    let deflate = PerMessageDeflate::default()
+        .threshold(0)
+        .context_takeover(true);
+    RawConfig::default()
+        .max_message(WS_ECHO_MAX_MESSAGE)
+        .per_message_deflate(Some(deflate))
 }
 
 /// Accepts connections on `listener` until it fails, echoing every

@@ -31,6 +31,8 @@ use crate::socket::{Ctl, Socket};
 use crate::transport::wsconn::{wrap, ws_config, Ws, WsConn};
 use crate::wsbuf::WsInput;
 use hyper::upgrade::OnUpgrade;
+
+use crate::deflate::Negotiated;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 /// How long a closed session's WebSockets may take to flush and close.
@@ -89,6 +91,8 @@ pub(crate) struct Driver {
     /// A WebSocket session's HTTP upgrade, until it completes: the driver
     /// is the only task (and allocation) a connection needs from the 101 on.
     upgrade: Option<OnUpgrade>,
+    /// The permessage-deflate parameters agreed in the 101 of `upgrade`.
+    upgrade_deflate: Option<Negotiated>,
 }
 
 impl Driver {
@@ -105,6 +109,7 @@ impl Driver {
             unregistered: false,
             linger: None,
             upgrade: None,
+            upgrade_deflate: None,
         }
     }
 
@@ -115,9 +120,11 @@ impl Driver {
         socket: Socket,
         engine: Arc<Inner>,
         upgrade: OnUpgrade,
+        deflate: Option<Negotiated>,
     ) -> Self {
         let mut d = Driver::new(session, socket, engine);
         d.upgrade = Some(upgrade);
+        d.upgrade_deflate = deflate;
         d
     }
 
@@ -131,8 +138,8 @@ impl Driver {
         let Ok(io) = upgraded else {
             return Poll::Ready(false);
         };
-        self.t
-            .set_websocket(wrap(io, ws_config(&self.engine.config)));
+        let limits = ws_config(&self.engine.config).with_deflate(self.upgrade_deflate);
+        self.t.set_websocket(wrap(io, limits));
         Poll::Ready(true)
     }
 
@@ -153,8 +160,8 @@ impl Driver {
                 }
             }
             Ctl::Probe(probe) => {
-                let (io, headers, base64) = *probe;
-                let ws = wrap(io, ws_config(&self.engine.config));
+                let (io, headers, deflate, base64) = *probe;
+                let ws = wrap(io, ws_config(&self.engine.config).with_deflate(deflate));
                 // A refused probe is closed (and its claim released) by poll_sockets.
                 let refused = self.session.handle_upgrade_start(now).is_err();
                 self.t.set_probe(ws, refused, headers, base64);

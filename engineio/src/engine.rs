@@ -338,10 +338,10 @@ where
     let opened = match transport {
         TransportKind::Polling => polling::open(inner, &mut session, &req, now)
             .map(|resp| (resp, Driver::new(session, socket, inner.clone()))),
-        TransportKind::WebSocket => websocket::open(inner, sid, req).map(|(resp, on)| {
+        TransportKind::WebSocket => websocket::open(inner, sid, req).map(|(resp, on, deflate)| {
             (
                 resp,
-                Driver::with_upgrade(session, socket, inner.clone(), on),
+                Driver::with_upgrade(session, socket, inner.clone(), on, deflate),
             )
         }),
     };

@@ -50,6 +50,7 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
+pub mod deflate;
 pub mod drive;
 pub mod eio3;
 pub mod error;
@@ -69,7 +70,8 @@ pub mod wsbuf;
 pub mod wsframe;
 
 pub use config::{
-    Cookie, Cors, CorsOrigins, EngineConfig, SlowClientPolicy, TransportKind, Transports,
+    Cookie, Cors, CorsOrigins, EngineConfig, PerMessageDeflate, SlowClientPolicy, TransportKind,
+    Transports,
 };
 pub use eio3::{Protocol, Wire};
 pub use error::{CloseReason, PacketError, SendError};

@@ -24,9 +24,10 @@ use http::Request;
 use http_body_util::Full;
 use hyper::upgrade::OnUpgrade;
 
+use crate::config::PerMessageDeflate;
 use crate::str::Str;
 use crate::transport::full;
-use crate::transport::websocket::{check_handshake, switching_protocols, BadHandshake};
+use crate::transport::websocket::{check_handshake, switching_protocols_deflate, BadHandshake};
 use crate::transport::wsconn::{wrap, ws_limits, Ws, WsEvent, WsLimits};
 use crate::wsframe::FrameKind;
 
@@ -47,6 +48,9 @@ pub struct RawConfig {
     /// received, in bytes (capped at 16 KiB). Default
     /// [`DEFAULT_READ_BUFFER`].
     pub read_buffer: usize,
+    /// permessage-deflate for clients that offer it (RFC 7692); `None`
+    /// (default) negotiates no extension.
+    pub per_message_deflate: Option<PerMessageDeflate>,
 }
 
 impl Default for RawConfig {
@@ -54,6 +58,7 @@ impl Default for RawConfig {
         RawConfig {
             max_message: DEFAULT_MAX_MESSAGE,
             read_buffer: DEFAULT_READ_BUFFER,
+            per_message_deflate: None,
         }
     }
 }
@@ -68,6 +73,12 @@ impl RawConfig {
     /// Sets [`RawConfig::read_buffer`].
     pub fn read_buffer(mut self, bytes: usize) -> Self {
         self.read_buffer = bytes;
+        self
+    }
+
+    /// Sets [`RawConfig::per_message_deflate`].
+    pub fn per_message_deflate(mut self, v: Option<PerMessageDeflate>) -> Self {
+        self.per_message_deflate = v;
         self
     }
 }
@@ -142,8 +153,9 @@ impl Upgrading {
 }
 
 /// Answers a WebSocket upgrade request on any path: the 101 response to
-/// send, and the upgrade to await. No subprotocol or extension is
-/// negotiated.
+/// send, and the upgrade to await. No subprotocol is negotiated; the only
+/// extension is permessage-deflate, when [`RawConfig::per_message_deflate`]
+/// is on.
 pub fn upgrade<B>(
     req: &mut Request<B>,
     config: RawConfig,
@@ -157,8 +169,9 @@ pub fn upgrade<B>(
         .extensions_mut()
         .remove::<OnUpgrade>()
         .ok_or(RawUpgradeError::Unsupported)?;
-    let limits = ws_limits(config.max_message, config.read_buffer);
-    Ok((switching_protocols(req), Upgrading { on, limits }))
+    let (resp, agreed) = switching_protocols_deflate(req, config.per_message_deflate.as_ref());
+    let limits = ws_limits(config.max_message, config.read_buffer).with_deflate(agreed);
+    Ok((resp, Upgrading { on, limits }))
 }
 
 /// A message from the peer, or the end of the connection.

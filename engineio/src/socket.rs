@@ -84,11 +84,23 @@ pub(crate) enum Ctl {
     Post(Box<PostRequest>),
     /// The HTTP connection of an accepted upgrade, for the probe: the
     /// driver makes it a WebSocket; with the upgrade request's headers when
-    /// messages keep them, and whether it asked for binary as base64 text.
-    /// Boxed, as `Post`.
-    Probe(Box<(Upgraded, Option<Arc<http::HeaderMap>>, bool)>),
+    /// messages keep them, the permessage-deflate parameters its 101
+    /// agreed, and whether it asked for binary as base64 text. Boxed, as
+    /// `Post`.
+    Probe(Box<ProbeRequest>),
     Close(CloseReason),
 }
+
+/// An accepted upgrade for the probe: the connection, the upgrade
+/// request's headers (when messages keep them), the permessage-deflate
+/// parameters agreed, and whether the client asked for binary as base64
+/// (Engine.IO 3's `b64`, per transport).
+pub(crate) type ProbeRequest = (
+    Upgraded,
+    Option<Arc<http::HeaderMap>>,
+    Option<crate::deflate::Negotiated>,
+    bool,
+);
 
 /// A socket's shared state: the runtime-free [`SocketCore`] (reached
 /// through `Deref`) and the signal `send_async` waits on.

@@ -8,14 +8,20 @@
 //! [`WsBuffers::unread`]), takes [`WsInput`]s from [`WsBuffers::poll_input`], and
 //! writes [`WsBuffers::pending`] out. Idle connections hold no buffer: the
 //! read buffer is released once nothing partial is in it, the write buffer
-//! once flushed. It must not touch streams, sessions or sockets.
+//! once flushed. With permessage-deflate negotiated ([`WsBuffers::set_deflate`])
+//! messages from the threshold on go out compressed and the client's
+//! compressed messages are inflated (see [`crate::deflate`]). It must not
+//! touch streams, sessions or sockets.
 
 use bytes::{Buf, Bytes, BytesMut};
 
+use crate::deflate::{Deflater, Negotiated};
 use crate::eio3::{self, Protocol, Wire};
 use crate::packet::Packet;
 use crate::str::Str;
-use crate::wsframe::{encode_close, encode_header, FrameKind, WsDecoder, WsMessage};
+use crate::wsframe::{
+    encode_close, encode_header, encode_header_with, FrameKind, WsDecoder, WsMessage,
+};
 
 /// Largest read into a partly received frame.
 const FRAME_READ: usize = 64 * 1024;
@@ -101,6 +107,8 @@ pub struct WsBuffers {
     wbuf: BytesMut,
     read_done: bool,
     close_queued: bool,
+    /// permessage-deflate's compressor, when negotiated.
+    deflater: Option<Deflater>,
 }
 
 impl WsBuffers {
@@ -113,7 +121,20 @@ impl WsBuffers {
             wbuf: BytesMut::new(),
             read_done: false,
             close_queued: false,
+            deflater: None,
         }
+    }
+
+    /// Turns permessage-deflate on with the parameters agreed in the
+    /// opening handshake (before any frame is read or queued).
+    pub fn set_deflate(&mut self, agreed: &Negotiated) {
+        self.decoder.set_inflater(agreed.inflater());
+        self.deflater = Some(agreed.deflater());
+    }
+
+    /// Whether permessage-deflate is on.
+    pub fn deflate(&self) -> bool {
+        self.deflater.is_some()
     }
 
     /// Appends bytes read from the stream (or read ahead by whoever read
@@ -222,10 +243,14 @@ impl WsBuffers {
     /// Queues `packet` as one frame (binary as base64 text when `base64`).
     /// Dropped once a close frame is queued.
     pub fn queue_packet(&mut self, packet: &Packet, wire: Wire) {
-        if self.close_queued {
+        let v3 = wire.protocol == Protocol::V3;
+        // Engine.IO 3 frames binary with a type byte of its own: those go
+        // uncompressed (RFC 7692 lets any message skip compression); every
+        // other packet is encoded alike in both revisions.
+        let deflatable = !(v3 && matches!(packet, Packet::Binary(_)));
+        if self.close_queued || (deflatable && self.queue_compressed(packet, wire.base64)) {
             return;
         }
-        let v3 = wire.protocol == Protocol::V3;
         match packet {
             Packet::Binary(b) if !wire.base64 => {
                 let len = b.len() + usize::from(v3);
@@ -257,9 +282,50 @@ impl WsBuffers {
         if self.close_queued {
             return;
         }
+        if let Some(z) = self
+            .deflater
+            .as_mut()
+            .and_then(|d| d.compress(&[data], None))
+        {
+            self.put_compressed(kind, &z);
+            return;
+        }
         self.reserve_frame(10 + data.len());
         encode_header(&mut self.wbuf, kind, data.len());
         self.wbuf.extend_from_slice(data);
+    }
+
+    /// Queues `packet` compressed when permessage-deflate is on and the
+    /// deflater takes it; whether it did. A message or binary packet
+    /// names its shared buffer, so a broadcast is compressed once.
+    fn queue_compressed(&mut self, packet: &Packet, base64: bool) -> bool {
+        let Some(d) = self.deflater.as_mut() else {
+            return false;
+        };
+        let (kind, z) = match packet {
+            Packet::Binary(b) if !base64 => (FrameKind::Binary, d.compress(&[b], Some((b, 0)))),
+            Packet::Message(s) => {
+                let key = Some((s.as_bytes(), b'4'));
+                (FrameKind::Text, d.compress(&[b"4", s.as_bytes()], key))
+            }
+            other => {
+                if other.text_len() < d.threshold() {
+                    return false;
+                }
+                let mut text = BytesMut::with_capacity(other.text_len());
+                other.encode_text_into(&mut text);
+                (FrameKind::Text, d.compress(&[&text], None))
+            }
+        };
+        let Some(z) = z else { return false };
+        self.put_compressed(kind, &z);
+        true
+    }
+
+    fn put_compressed(&mut self, kind: FrameKind, z: &[u8]) {
+        self.reserve_frame(10 + z.len());
+        encode_header_with(&mut self.wbuf, kind, z.len(), true);
+        self.wbuf.extend_from_slice(z);
     }
 
     fn reserve_frame(&mut self, n: usize) {
@@ -381,5 +447,49 @@ mod tests {
             WsInput::Text(Str::from("x".to_string())).decode(),
             WsPacket::ParseError
         ));
+    }
+
+    #[test]
+    fn large_messages_go_compressed_once_negotiated() {
+        let config = crate::config::PerMessageDeflate::default();
+        let agreed = crate::deflate::negotiate(["permessage-deflate"], &config).unwrap();
+        let mut b = WsBuffers::new(1 << 20);
+        b.set_deflate(&agreed);
+        assert!(b.deflate());
+        let big = "x".repeat(5000);
+        b.queue_packet(&Packet::Message(Str::from(big.clone())), Wire::default());
+        let wire = b.pending().to_vec();
+        assert_eq!(wire[0], 0xC1, "final text frame with RSV1");
+        let len = usize::from(wire[1]);
+        assert!(len < 126, "compressed to {len} bytes");
+        let mut inflate = agreed.inflater();
+        let text = inflate.inflate(&wire[2..], 1 << 20).unwrap();
+        assert_eq!(&text[..], format!("4{big}").as_bytes());
+        b.written(wire.len());
+        // Below the threshold: uncompressed.
+        b.queue_packet(
+            &Packet::Message(Str::from("small".to_string())),
+            Wire::default(),
+        );
+        assert_eq!(b.pending()[0], 0x81);
+        b.written(b.pending().len());
+        // Binary, raw and as base64 text.
+        let bin = Bytes::from(vec![7u8; 3000]);
+        b.queue_packet(&Packet::Binary(bin.clone()), Wire::default());
+        assert_eq!(b.pending()[0], 0xC2);
+        b.written(b.pending().len());
+        b.queue_packet(
+            &Packet::Binary(bin),
+            Wire {
+                base64: true,
+                ..Wire::default()
+            },
+        );
+        assert_eq!(b.pending()[0], 0xC1);
+        // Memory stays bounded: flushed, the connection holds no buffer,
+        // and by default no codec state either.
+        b.written(b.pending().len());
+        assert_eq!(b.capacities(), (0, 0));
+        assert!(!b.deflater.as_ref().unwrap().keeps_context());
     }
 }

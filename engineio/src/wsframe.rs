@@ -5,7 +5,9 @@
 //! fragmented message being assembled.
 //!
 //! The decoder enforces what a server must (section 5.1-5.5): client frames
-//! are masked, reserved bits are clear (no extension is negotiated), control
+//! are masked, reserved bits are clear (but RSV1 on the first frame of a
+//! data message once permessage-deflate is negotiated, RFC 7692 section
+//! 6: the message is then inflated, capped at the limit), control
 //! frames are final and at most 125 bytes, fragments follow a started
 //! message, close codes and text are valid (section 7.4, 8.1; text as it
 //! arrives, see [`WsDecoder`]). A frame or a
@@ -19,6 +21,7 @@ use std::fmt;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 
+use crate::deflate::{InflateError, Inflater};
 use crate::str::Str;
 
 mod utf8;
@@ -63,6 +66,8 @@ pub enum WsError {
     TooBig,
     /// A text message is not UTF-8.
     InvalidUtf8,
+    /// A compressed message is not valid deflate data.
+    BadCompression,
 }
 
 impl WsError {
@@ -71,7 +76,7 @@ impl WsError {
         match self {
             WsError::Protocol => 1002,
             WsError::TooBig => 1009,
-            WsError::InvalidUtf8 => 1007,
+            WsError::InvalidUtf8 | WsError::BadCompression => 1007,
         }
     }
 }
@@ -82,6 +87,7 @@ impl fmt::Display for WsError {
             WsError::Protocol => "websocket protocol error",
             WsError::TooBig => "websocket message too big",
             WsError::InvalidUtf8 => "websocket text is not utf-8",
+            WsError::BadCompression => "websocket message is not valid deflate data",
         })
     }
 }
@@ -91,6 +97,8 @@ impl std::error::Error for WsError {}
 /// A parsed frame header.
 struct Header {
     fin: bool,
+    /// RSV1: the message is compressed (RFC 7692 section 6).
+    rsv1: bool,
     opcode: u8,
     mask: [u8; 4],
     /// Header length in bytes.
@@ -104,7 +112,9 @@ fn parse_header(buf: &[u8]) -> Result<Option<Header>, WsError> {
     let [b0, b1, rest @ ..] = buf else {
         return Ok(None);
     };
-    if b0 & 0x70 != 0 {
+    // RSV2 and RSV3 belong to no extension the server negotiates; RSV1 is
+    // checked by the decoder, which knows whether permessage-deflate is on.
+    if b0 & 0x30 != 0 {
         return Err(WsError::Protocol);
     }
     // Section 5.2: a reserved opcode fails the connection; refused on the
@@ -146,6 +156,7 @@ fn parse_header(buf: &[u8]) -> Result<Option<Header>, WsError> {
     mask.copy_from_slice(m);
     Ok(Some(Header {
         fin: b0 & 0x80 != 0,
+        rsv1: b0 & 0x40 != 0,
         opcode,
         mask,
         len: 2 + ext + 4,
@@ -191,6 +202,10 @@ pub struct WsDecoder {
     checked: usize,
     /// The text being received (this frame, and the fragments before it).
     utf8: Utf8Stream,
+    /// permessage-deflate, when negotiated.
+    inflater: Option<Inflater>,
+    /// The message being received is compressed (its first frame had RSV1).
+    compressed: bool,
 }
 
 impl WsDecoder {
@@ -201,7 +216,15 @@ impl WsDecoder {
             partial: None,
             checked: 0,
             utf8: Utf8Stream::default(),
+            inflater: None,
+            compressed: false,
         }
+    }
+
+    /// Accepts compressed messages (RSV1), inflated by `inflater`: the
+    /// connection negotiated permessage-deflate.
+    pub fn set_inflater(&mut self, inflater: Inflater) {
+        self.inflater = Some(inflater);
     }
 
     /// Whether a fragmented message is being assembled.
@@ -223,14 +246,25 @@ impl WsDecoder {
         }
     }
 
-    /// Whether a data frame with `opcode` carries text of a message
-    /// started correctly (a misplaced frame is refused by [`Self::frame`]).
-    fn carries_text(&self, opcode: u8) -> bool {
+    /// Whether a data frame with `opcode` carries uncompressed text of a
+    /// message started correctly (a misplaced frame is refused by
+    /// [`Self::frame`]); compressed text is checked once inflated.
+    fn carries_text(&self, opcode: u8, rsv1: bool) -> bool {
         match (opcode, &self.partial) {
-            (op::TEXT, None) => true,
-            (op::CONTINUATION, Some((text, _))) => *text,
+            (op::TEXT, None) => !rsv1,
+            (op::CONTINUATION, Some((text, _))) => *text && !self.compressed,
             _ => false,
         }
+    }
+
+    /// RSV1 is allowed only on the first frame of a data message, once
+    /// permessage-deflate is negotiated (RFC 7692 section 6.1).
+    fn check_rsv1(&self, h: &Header) -> Result<(), WsError> {
+        let first_data = matches!(h.opcode, op::TEXT | op::BINARY);
+        if h.rsv1 && !(first_data && self.inflater.is_some()) {
+            return Err(WsError::Protocol);
+        }
+        Ok(())
     }
 
     /// Takes the next message from the front of `buf`, consuming the frames
@@ -248,6 +282,7 @@ impl WsDecoder {
             if control && (!h.fin || h.payload > 125) {
                 return Err(WsError::Protocol);
             }
+            self.check_rsv1(&h)?;
             let so_far = match (&self.partial, control) {
                 (Some((_, data)), false) => data.len() as u64,
                 _ => 0,
@@ -257,7 +292,7 @@ impl WsDecoder {
             }
             // Fits in usize: bounded by max_message above.
             let n = h.payload as usize;
-            let text = self.carries_text(h.opcode);
+            let text = self.carries_text(h.opcode, h.rsv1);
             let here = (buf.len() - h.len).min(n);
             if text && here > self.checked {
                 let new = &mut buf[h.len + self.checked..h.len + here];
@@ -274,19 +309,15 @@ impl WsDecoder {
                 unmask(&mut data, h.mask, 0);
             }
             self.checked = 0;
-            if let Some(msg) = self.frame(h.opcode, h.fin, data)? {
+            if let Some(msg) = self.frame(&h, data)? {
                 return Ok(Some(msg));
             }
         }
     }
 
     /// Handles one unmasked frame; `None` when it only continued a message.
-    fn frame(
-        &mut self,
-        opcode: u8,
-        fin: bool,
-        data: BytesMut,
-    ) -> Result<Option<WsMessage>, WsError> {
+    fn frame(&mut self, h: &Header, data: BytesMut) -> Result<Option<WsMessage>, WsError> {
+        let (opcode, fin) = (h.opcode, h.fin);
         match opcode {
             op::CONTINUATION => {
                 let Some((_, buf)) = self.partial.as_mut() else {
@@ -304,6 +335,7 @@ impl WsDecoder {
                     return Err(WsError::Protocol);
                 }
                 let text = opcode == op::TEXT;
+                self.compressed = h.rsv1;
                 if fin {
                     return self.message(text, data.freeze()).map(Some);
                 }
@@ -319,11 +351,21 @@ impl WsDecoder {
 
     /// A complete message; text has been fed to the validator, which must
     /// end on a sequence boundary.
-    fn message(&mut self, text: bool, data: Bytes) -> Result<WsMessage, WsError> {
+    fn message(&mut self, text: bool, mut data: Bytes) -> Result<WsMessage, WsError> {
+        if std::mem::take(&mut self.compressed) {
+            let inflater = self.inflater.as_mut().ok_or(WsError::Protocol)?;
+            data = inflater
+                .inflate(&data, self.max_message)
+                .map_err(|e| match e {
+                    InflateError::TooBig => WsError::TooBig,
+                    _ => WsError::BadCompression,
+                })?;
+        } else if text {
+            self.utf8.finish().map_err(|_| WsError::InvalidUtf8)?;
+        }
         if !text {
             return Ok(WsMessage::Binary(data));
         }
-        self.utf8.finish().map_err(|_| WsError::InvalidUtf8)?;
         Str::from_utf8(data)
             .map(WsMessage::Text)
             .map_err(|_| WsError::InvalidUtf8)
@@ -364,13 +406,25 @@ pub enum FrameKind {
 /// Appends the header of a final, unmasked server frame carrying
 /// `payload_len` bytes; the caller appends the payload itself.
 pub fn encode_header(out: &mut BytesMut, kind: FrameKind, payload_len: usize) {
+    encode_header_with(out, kind, payload_len, false);
+}
+
+/// [`encode_header`], with RSV1 set when `compressed` (a data frame whose
+/// payload is permessage-deflate data, RFC 7692 section 6).
+pub fn encode_header_with(
+    out: &mut BytesMut,
+    kind: FrameKind,
+    payload_len: usize,
+    compressed: bool,
+) {
     let opcode = match kind {
         FrameKind::Text => op::TEXT,
         FrameKind::Binary => op::BINARY,
         FrameKind::Close => op::CLOSE,
         FrameKind::Pong => op::PONG,
     };
-    out.put_u8(0x80 | opcode);
+    let rsv1 = if compressed { 0x40 } else { 0 };
+    out.put_u8(0x80 | rsv1 | opcode);
     if payload_len < 126 {
         out.put_u8(payload_len as u8);
     } else if let Ok(n) = u16::try_from(payload_len) {

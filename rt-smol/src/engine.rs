@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use async_io::{Async, Timer};
 use bytes::Bytes;
+use engineio::deflate;
 use engineio::hooks::{append_headers, RequestHead};
 use engineio::routing::{self, ErrorCode, Route};
 use engineio::{
@@ -282,13 +283,15 @@ impl Engine {
         let mut session = Session::with_wire(sid, &inner.config, transport, now, wire);
         if transport == TransportKind::WebSocket {
             let mut resp = routing::switching_protocols(&head.headers);
+            let deflate = inner.config.per_message_deflate.as_ref();
+            let agreed = deflate::answer(&head.headers, deflate, resp.headers_mut());
             routing::set_cookie(&inner.config, sid, &mut resp);
             hook_headers(inner, &head, sid, transport, true, &mut resp);
             if conn.respond(resp, false).await.is_err() {
                 inner.unregister(sid);
                 return Next::Close;
             }
-            let ws = Ws::new(conn.io.clone(), &conn.buf, &inner.config);
+            let ws = Ws::new(conn.io.clone(), &conn.buf, &inner.config, agreed.as_ref());
             let driver = Driver::new(session, socket, inner.clone(), Some(Box::new(ws)));
             inner.runtime.spawn(driver);
             return Next::Upgraded;
@@ -461,6 +464,13 @@ impl Engine {
         let refuse = socket.transport() != TransportKind::Polling
             || socket.0.ws_claimed.swap(true, Ordering::AcqRel);
         let mut resp = routing::switching_protocols(&head.headers);
+        // A refused upgrade is closed at once: no extension for it.
+        let deflate = inner
+            .config
+            .per_message_deflate
+            .as_ref()
+            .filter(|_| !refuse);
+        let agreed = deflate::answer(&head.headers, deflate, resp.headers_mut());
         // Every 101, as the tokio engine (the reference's `headers` event).
         let sid = socket.sid();
         hook_headers(
@@ -477,7 +487,8 @@ impl Engine {
             }
             return Next::Close;
         }
-        let mut ws = Box::new(Ws::new(conn.io.clone(), &conn.buf, &inner.config));
+        let ws = Ws::new(conn.io.clone(), &conn.buf, &inner.config, agreed.as_ref());
+        let mut ws = Box::new(ws);
         if refuse {
             // A peer that does not read gets a bounded wait for its close.
             let close = std::future::poll_fn(|cx| ws.poll_close(cx));

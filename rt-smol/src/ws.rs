@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 
 use async_io::Async;
+use engineio::deflate::Negotiated;
 use engineio::drive::WsIo;
 use engineio::wsbuf::{WsBuffers, WsInput};
 use engineio::{EngineConfig, Packet};
@@ -27,9 +28,18 @@ pub(crate) struct Ws {
 
 impl Ws {
     /// A WebSocket on `io`; `read` holds the bytes the client sent right
-    /// behind its upgrade request, already read.
-    pub(crate) fn new(io: Arc<Async<TcpStream>>, read: &[u8], config: &EngineConfig) -> Self {
+    /// behind its upgrade request, already read; `deflate`: the
+    /// permessage-deflate parameters its 101 agreed.
+    pub(crate) fn new(
+        io: Arc<Async<TcpStream>>,
+        read: &[u8],
+        config: &EngineConfig,
+        deflate: Option<&Negotiated>,
+    ) -> Self {
         let mut bufs = WsBuffers::new(config.max_payload);
+        if let Some(agreed) = deflate {
+            bufs.set_deflate(agreed);
+        }
         bufs.unread(read);
         Ws {
             io,

@@ -11,7 +11,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use engineio::bytes::Bytes;
-use engineio::{CloseReason, Engine, EngineConfig, SendError, SlowClientPolicy, Str, Transports};
+use engineio::{
+    CloseReason, Engine, EngineConfig, PerMessageDeflate, SendError, SlowClientPolicy, Str,
+    Transports,
+};
 use serde_json::json;
 use socketio::{
     AckSender, AdapterFactory, Conn, ConnectError, Connection, ConnectionInfo, Data,
@@ -80,6 +83,10 @@ pub fn engine_config(config: &Config, path: &str) -> EngineConfig {
         .ws_read_buffer(c.ws_read_buffer)
         .allow_eio3(c.allow_eio3)
         .http_compression((c.compression_threshold > 0).then_some(c.compression_threshold))
+        .per_message_deflate(
+            c.per_message_deflate
+                .then(|| PerMessageDeflate::default().threshold(c.per_message_deflate_threshold)),
+        )
         .transports(Transports {
             polling: t.contains(&Transport::Polling),
             websocket: t.contains(&Transport::Websocket),
@@ -565,7 +572,8 @@ mod tests {
         let toml = "[connection]\nsend_buffer = 7\nslow_client = \"close\"\n\
                     header_read_timeout_ms = 1234\nbody_read_timeout_ms = 2345\n\
                     upgrade_timeout_ms = 3456\nmax_packets_per_post = 9\nws_read_buffer = 128\nallow_eio3 = true\n\
-                    linger_timeout_ms = 0\nlinger_bytes = 4096\n";
+                    linger_timeout_ms = 0\nlinger_bytes = 4096\n\
+                    per_message_deflate = true\nper_message_deflate_threshold = 2048\n";
         let c = Config::from_toml(toml).unwrap();
         let e = engine_config(&c, "/socket.io/");
         assert_eq!(e.send_buffer, 7);
@@ -578,6 +586,9 @@ mod tests {
         assert_eq!(e.linger_timeout, Duration::ZERO);
         assert_eq!(e.linger_bytes, 4096);
         assert!(e.allow_eio3);
+        let deflate = e.per_message_deflate.unwrap();
+        assert_eq!(deflate.threshold, 2048);
+        assert!(!deflate.context_takeover);
         let d = engine_config(&Config::default(), "/x/");
         assert_eq!(d.path, "/x/");
         let defaults = EngineConfig::default();
@@ -591,5 +602,6 @@ mod tests {
         assert_eq!(d.linger_timeout, defaults.linger_timeout);
         assert_eq!(d.linger_bytes, defaults.linger_bytes);
         assert!(!d.allow_eio3);
+        assert_eq!(d.per_message_deflate, None);
     }
 }

@@ -69,8 +69,9 @@ impl BroadcastOperator {
 
     /// Whether the transport may compress the packet (default true): with
     /// false, a polling response holding only such packets is sent
-    /// uncompressed. WebSocket frames are never compressed (no
-    /// permessage-deflate).
+    /// uncompressed. Not applied to WebSocket frames: with permessage-deflate
+    /// on (`EngineConfig::per_message_deflate`, off by default), every
+    /// message from its threshold on is compressed.
     pub fn compress(mut self, compress: bool) -> Self {
         self.opts.compress = compress;
         self

@@ -21,6 +21,7 @@ pub fn ensure_npm() {
             "socket.io-client",
             "socket.io-client-v2",
             "socket.io-msgpack-parser",
+            "ws",
         ]
         .iter()
         .all(|p| dir.join("node_modules").join(p).is_dir());

@@ -15,7 +15,8 @@ use hyper::upgrade::OnUpgrade;
 
 use super::wsconn::{wrap, ws_config, Ws, WsLimits};
 use super::{error, full, set_cookie, with_hook_headers, ErrorCode, Resp};
-use crate::config::TransportKind;
+use crate::config::{PerMessageDeflate, TransportKind};
+use crate::deflate::{self, Negotiated};
 use crate::handshake::detach_headers;
 use crate::registry::Inner;
 use crate::routing;
@@ -34,6 +35,17 @@ pub(crate) fn switching_protocols<B>(req: &Request<B>) -> Resp {
     full(routing::switching_protocols(req.headers()))
 }
 
+/// The 101 answer, with the permessage-deflate offer `config` accepts
+/// (see [`deflate::answer`]), and the parameters agreed.
+pub(crate) fn switching_protocols_deflate<B>(
+    req: &Request<B>,
+    config: Option<&PerMessageDeflate>,
+) -> (Resp, Option<Negotiated>) {
+    let mut resp = routing::switching_protocols(req.headers());
+    let agreed = deflate::answer(req.headers(), config, resp.headers_mut());
+    (full(resp), agreed)
+}
+
 /// Takes the upgrade future off the request; fails when the server that
 /// delivered the request does not support upgrades.
 fn take_upgrade<B>(req: &mut Request<B>) -> Option<OnUpgrade> {
@@ -49,12 +61,17 @@ async fn accept(on: OnUpgrade, limits: WsLimits) -> Option<Box<Ws>> {
 /// completion is the session's WebSocket, for its driver to await. `None`
 /// when the server that delivered the request cannot upgrade (a bad
 /// request).
-pub(crate) fn open<B>(inner: &Inner, sid: Sid, mut req: Request<B>) -> Option<(Resp, OnUpgrade)> {
+pub(crate) fn open<B>(
+    inner: &Inner,
+    sid: Sid,
+    mut req: Request<B>,
+) -> Option<(Resp, OnUpgrade, Option<Negotiated>)> {
     let on = take_upgrade(&mut req)?;
-    let mut resp = switching_protocols(&req);
+    let deflate = inner.config.per_message_deflate.as_ref();
+    let (mut resp, agreed) = switching_protocols_deflate(&req, deflate);
     set_cookie(inner, sid, &mut resp);
     let resp = with_hook_headers(inner, &req, sid, TransportKind::WebSocket, true, resp);
-    Some((resp, on))
+    Some((resp, on, agreed))
 }
 
 /// An upgrade of a polling session. Refused (400, session untouched) when
@@ -92,11 +109,13 @@ fn upgrade_or_refuse<B>(inner: &Arc<Inner>, socket: Socket, req: &mut Request<B>
         .keeps_message_headers()
         .then(|| Arc::new(detach_headers(req.headers())));
     let base64 = crate::query::binary_as_base64(req.uri().query().unwrap_or(""));
+    let (resp, agreed) =
+        switching_protocols_deflate(req, inner.config.per_message_deflate.as_ref());
     tokio::spawn(async move {
         match on.await {
             // The driver, which owns the session's WebSockets, frames it.
             Ok(io) => {
-                let probe = Ctl::Probe(Box::new((io, headers, base64)));
+                let probe = Ctl::Probe(Box::new((io, headers, agreed, base64)));
                 if let Err(Ctl::Probe(_io)) = socket.0.mail.push_ctl(probe) {
                     // The session ended meanwhile; dropping closes the connection.
                 }
@@ -104,7 +123,7 @@ fn upgrade_or_refuse<B>(inner: &Arc<Inner>, socket: Socket, req: &mut Request<B>
             Err(_) => socket.0.ws_claimed.store(false, Ordering::Release),
         }
     });
-    switching_protocols(req)
+    resp
 }
 
 /// Accepts the WebSocket handshake and closes the connection right away.

@@ -26,6 +26,7 @@ use tokio::net::TcpStream;
 
 use super::linger::Lingering;
 use crate::config::EngineConfig;
+use crate::deflate::Negotiated;
 use crate::packet::Packet;
 use crate::wsbuf::WsBuffers;
 use crate::wsframe::FrameKind;
@@ -234,6 +235,16 @@ impl AsyncWrite for WsIo {
 pub(crate) struct WsLimits {
     max_message: usize,
     read_chunk: usize,
+    /// permessage-deflate, as the 101 agreed.
+    deflate: Option<Negotiated>,
+}
+
+impl WsLimits {
+    /// These limits with the permessage-deflate parameters `agreed`.
+    pub(crate) fn with_deflate(mut self, agreed: Option<Negotiated>) -> Self {
+        self.deflate = agreed;
+        self
+    }
 }
 
 pub(crate) fn ws_config(config: &EngineConfig) -> WsLimits {
@@ -246,6 +257,7 @@ pub(crate) fn ws_limits(max_message: usize, read_chunk: usize) -> WsLimits {
     WsLimits {
         max_message,
         read_chunk,
+        deflate: None,
     }
 }
 
@@ -266,6 +278,9 @@ pub(crate) fn wrap(upgraded: Upgraded, limits: WsLimits) -> Box<Ws> {
         },
     };
     let mut ws = WsConn::new(io, limits.max_message, limits.read_chunk);
+    if let Some(agreed) = &limits.deflate {
+        ws.bufs.set_deflate(agreed);
+    }
     ws.unread(&read);
     Box::new(ws)
 }

@@ -353,3 +353,72 @@ fn random_fragmentation_round_trip() {
         assert!(buf.is_empty() && !d.in_message());
     }
 }
+
+fn deflating(max: usize) -> WsDecoder {
+    let agreed = crate::deflate::negotiate(["permessage-deflate"], &Default::default()).unwrap();
+    let mut d = WsDecoder::new(max);
+    d.set_inflater(agreed.inflater());
+    d
+}
+
+/// RFC 7692 section 7.2.3.1: "Hello", compressed.
+const HELLO_Z: [u8; 7] = [0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00];
+
+#[test]
+fn inflates_compressed_messages_whole_and_fragmented() {
+    let mut bytes = frame(0xC1, &HELLO_Z, M);
+    // Section 7.2.3.1's fragmented form: RSV1 on the first frame only.
+    bytes.extend(frame(0x41, &HELLO_Z[..3], M));
+    bytes.extend(frame(0x89, b"x", M));
+    bytes.extend(frame(0x80, &HELLO_Z[3..], M));
+    bytes.extend(frame(0xC2, &HELLO_Z, M));
+    bytes.extend(frame(0x81, b"plain", M));
+    let got = decode_all(&mut deflating(100), &bytes).unwrap();
+    assert_eq!(
+        got,
+        vec![
+            text("Hello"),
+            WsMessage::Ping(Bytes::from_static(b"x")),
+            text("Hello"),
+            WsMessage::Binary(Bytes::from_static(b"Hello")),
+            text("plain"),
+        ]
+    );
+}
+
+#[test]
+fn rsv1_is_refused_where_no_compression_applies() {
+    for (name, bytes) in [
+        ("on a ping", frame(0xC9, b"", M)),
+        ("on a close", frame(0xC8, b"", M)),
+        ("on a continuation", {
+            let mut f = frame(0x01, b"a", M);
+            f.extend(frame(0xC0, b"b", M));
+            f
+        }),
+        ("rsv2", frame(0xA1, b"a", M)),
+        ("rsv3", frame(0x91, b"a", M)),
+    ] {
+        let r = decode_all(&mut deflating(100), &bytes);
+        assert_eq!(r, Err(WsError::Protocol), "{name}");
+    }
+    // Not negotiated: RSV1 is a protocol error (1002).
+    let r = decode_all(&mut WsDecoder::new(100), &frame(0xC1, &HELLO_Z, M));
+    assert_eq!(r, Err(WsError::Protocol));
+}
+
+#[test]
+fn bad_compressed_messages_close_with_their_codes() {
+    let r = decode_all(&mut deflating(100), &frame(0xC1, &[0xff, 0x00], M));
+    assert_eq!(r, Err(WsError::BadCompression));
+    assert_eq!(WsError::BadCompression.close_code(), 1007);
+    // Inflates to more than the limit: 1009, however small the frame.
+    let r = decode_all(&mut deflating(4), &frame(0xC2, &HELLO_Z, M));
+    assert_eq!(r, Err(WsError::TooBig));
+    // Inflates to invalid UTF-8 in a text message: 1007.
+    let agreed = crate::deflate::negotiate(["permessage-deflate"], &Default::default()).unwrap();
+    let mut d = agreed.deflater();
+    let z = d.compress(&[&[0xC3u8; 2000]], None).unwrap();
+    let r = decode_all(&mut deflating(5000), &frame(0xC1, &z, M));
+    assert_eq!(r, Err(WsError::InvalidUtf8));
+}

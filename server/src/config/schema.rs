@@ -167,6 +167,14 @@ pub struct ConnectionSection {
     /// Most bytes one WebSocket read takes (64 to 16384); idle connections
     /// hold no read buffer whatever this is. Default 4096.
     pub ws_read_buffer: usize,
+    /// permessage-deflate (RFC 7692) on WebSocket connections whose client
+    /// offers it. Without context takeover: connections keep no codec
+    /// state and a broadcast is compressed once. Default false (as the
+    /// reference).
+    pub per_message_deflate: bool,
+    /// With `per_message_deflate`, WebSocket messages from this many bytes
+    /// on are compressed. Default 1024.
+    pub per_message_deflate_threshold: usize,
     /// Connection state recovery: a client that lost its connection and
     /// comes back within this many seconds gets its socket id, rooms and
     /// data back, with the packets it missed; 0 turns recovery off.
@@ -210,6 +218,8 @@ impl Default for ConnectionSection {
             linger_bytes: 1 << 20,
             max_packets_per_post: 1024,
             ws_read_buffer: 4096,
+            per_message_deflate: false,
+            per_message_deflate_threshold: 1024,
             recovery_secs: 0,
             recovery_max_packets: 10_000,
             recovery_max_bytes: 64 << 20,
