@@ -41,7 +41,7 @@ use socketio::Namespace;
 use crate::config::RequireSignature;
 use crate::monitor::iso8601;
 use crate::rate_limit::limit_key;
-use crate::reply::{failure, json, too_many};
+use crate::reply::{failure, get_or_head_only, is_get_or_head, json, too_many};
 use crate::signing::{self, SignedHeaders, SigningPolicy};
 use crate::state::{lock, Live, State};
 
@@ -378,6 +378,9 @@ pub async fn handle(
                 ),
                 &id,
             )
+        }
+        "/health" | "/ready" | "/metrics" if !is_get_or_head(req.method()) => {
+            get_or_head_only(req.method(), &path, &id)
         }
         "/health" => status::health(),
         "/ready" => status::ready(st),
@@ -802,7 +805,10 @@ mod tests {
             assert!(op.is_object(), "{method} {path} missing from openapi.json");
         }
         for p in ["/health", "/ready", "/metrics"] {
-            assert!(spec["paths"][p]["get"].is_object(), "{p}");
+            let ops = spec["paths"][p].as_object().unwrap();
+            let mut methods: Vec<&str> = ops.keys().map(String::as_str).collect();
+            methods.sort_unstable();
+            assert_eq!(methods, ["get", "head"], "{p}: GET and HEAD only");
         }
         let paths = spec["paths"].as_object().unwrap();
         for p in paths.keys() {
