@@ -9,11 +9,11 @@
 //! are rate limited per key, and every error has the documents' shape
 //! `{"success":false,"error","code","requestId"}`.
 //!
-//! This module holds the route table ([`ROUTES`]: path, method, access,
+//! This module holds the route table (`ROUTES`: path, method, access,
 //! handler), the router, authentication and the request helpers the
-//! handlers share; each route is one handler function in [`emit`],
-//! [`sockets`], [`admin`], [`status`], [`testing`], [`dashboard`] or
-//! [`webhooks`]. It answers requests the HTTP front
+//! handlers share; each route is one handler function in `emit`,
+//! `sockets`, `admin`, `status`, `testing`, `dashboard` or
+//! `webhooks`. It answers requests the HTTP front
 //! ([`crate::http`]) hands it and must not reach back into the front.
 
 mod admin;
