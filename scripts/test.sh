@@ -17,7 +17,10 @@
 # the HTTP API against its OpenAPI description (schemathesis, pinned, in a
 # venv); a 2-minute soak (scripts/soak.sh); then a 30-second smoke run of
 # every fuzz target (installs cargo-fuzz if missing). Before the tests, a check
-# that `socketio` without default features pulls in no tokio (scripts/runtime-free.sh).
+# that `socketio` without default features pulls in no tokio (scripts/runtime-free.sh)
+# and the docs' check: `cargo doc --no-deps` with warnings denied (broken or
+# private intra-doc links) for `engineio` and `socketio` without default
+# features and for the workspace (about 30 s).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 echo "==> npm ci (conformance/interop)"
@@ -43,6 +46,10 @@ echo "==> chromium and playwright-core (browser tests: Admin UI, dashboard)"
 scripts/browser.sh
 echo "==> socketio core without tokio (cargo tree)"
 scripts/runtime-free.sh
+echo "==> docs: cargo doc --no-deps, warnings denied (runtime-free crates, then the workspace)"
+RUSTDOCFLAGS="-D warnings" cargo doc -p engineio --no-default-features --no-deps
+RUSTDOCFLAGS="-D warnings" cargo doc -p socketio --no-default-features --no-deps
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 echo "==> cargo test --workspace"
 cargo test --workspace
 echo "==> tsc --noEmit (clients/typescript: the typed socket.io-client events)"

@@ -124,7 +124,9 @@ pub fn spawn_using(mode: Mode, parser: Parser) -> io::Result<Background> {
                 let _ = stopped.await;
             };
             futures_lite::future::or(serve, stopped).await
-        })
+        });
+        // Cancels the connection and session tasks left: their sockets close.
+        rt.shutdown();
     });
     Ok(Background {
         addr,

@@ -236,8 +236,8 @@ pub struct EngineConfig {
     /// on the headers), it shuts down writing and discards what the client
     /// still sends for at most this long, so that the client reads the
     /// answer instead of a reset. Zero closes at once. Applies to
-    /// connections the engine serves ([`Engine::serve`](crate::Engine::serve),
-    /// [`Engine::serve_connection`](crate::Engine::serve_connection)).
+    /// connections the engine serves (`Engine::serve`,
+    /// `Engine::serve_connection`, feature `tokio`).
     /// Default 2 s.
     pub linger_timeout: Duration,
     /// Most bytes discarded by one lingering close (see

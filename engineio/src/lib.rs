@@ -25,9 +25,9 @@
 //! # }
 //! ```
 //!
-//! To mount the engine in another hyper or axum app, route the engine path
-//! to [`Engine::handle`]; to serve a connection you accepted yourself, use
-//! [`Engine::serve_connection`]; in a tower stack (an axum `Router`), use
+//! To mount the engine in another hyper or axum app (feature `tokio`),
+//! route the engine path to `Engine::handle`; to serve a connection you
+//! accepted yourself, use `Engine::serve_connection`; in a tower stack (an axum `Router`), use
 //! the layer or the service of the `tower` module (feature
 //! `tower`). Sessions are driven by a pure
 //! [`Session`] that you can also drive from another runtime.
@@ -44,7 +44,7 @@
 //!
 //! The application's request [`Hooks`] (refuse a handshake, add response
 //! headers, keep each message's request headers) are runtime-free too:
-//! [`EngineBuilder::hooks`] installs them; another driver runs them
+//! `EngineBuilder::hooks` (feature `tokio`) installs them; another driver runs them
 //! itself (through [`Hooks::check`] and [`Hooks::response_headers`]).
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]

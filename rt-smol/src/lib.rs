@@ -34,7 +34,7 @@
 //! listener only (no mounting in another HTTP server).
 //!
 //! ```no_run
-//! use std::sync::Arc;
+//! use std::sync::{Arc, Mutex};
 //! use socketio_smol::{SmolRuntime, async_io::Async};
 //!
 //! let rt = SmolRuntime::new();
@@ -47,6 +47,9 @@
 //!     socketio_smol::serve(&io, listener, engineio::EngineConfig::default(), &rt).await
 //! })
 //! .unwrap();
+//! // Served until the listener failed: cancel the tasks left (connections,
+//! // sessions), closing their sockets.
+//! rt.shutdown();
 //! ```
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
@@ -59,7 +62,7 @@ mod socket;
 mod ws;
 
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use async_executor::Executor;
 
@@ -71,10 +74,16 @@ pub use socket::{Handler, Socket};
 pub use async_io;
 
 /// The executor every task of an engine (connections, session drivers)
-/// and of a Socket.IO server (handlers, timers) runs on. Cheap to clone.
+/// and of a Socket.IO server (handlers, timers) runs on. Cheap to clone:
+/// the clones share the executor, and [`SmolRuntime::shutdown`] stops
+/// them all.
 #[derive(Clone, Debug)]
 pub struct SmolRuntime {
-    executor: Arc<Executor<'static>>,
+    /// `None` once shut down. The tasks hold clones of the runtime (an
+    /// engine keeps one to spawn with), so the executor is reached through
+    /// this slot: emptying it breaks the cycle executor -> task -> runtime
+    /// -> executor and lets the executor drop.
+    executor: Arc<Mutex<Option<Arc<Executor<'static>>>>>,
 }
 
 impl Default for SmolRuntime {
@@ -88,34 +97,65 @@ impl SmolRuntime {
     /// or the caller's own threads run [`SmolRuntime::executor`]).
     pub fn new() -> Self {
         SmolRuntime {
-            executor: Arc::new(Executor::new()),
+            executor: Arc::new(Mutex::new(Some(Arc::new(Executor::new())))),
         }
     }
 
-    /// The executor, for callers that run it on threads of their own.
-    pub fn executor(&self) -> &Arc<Executor<'static>> {
-        &self.executor
+    /// The executor, for callers that run it on threads of their own;
+    /// `None` after [`SmolRuntime::shutdown`]. A caller holding it keeps
+    /// the tasks alive until it drops it.
+    pub fn executor(&self) -> Option<Arc<Executor<'static>>> {
+        self.executor
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
-    /// Runs `fut` in the background.
+    /// Runs `fut` in the background; after [`SmolRuntime::shutdown`],
+    /// drops it unrun.
     pub fn spawn(&self, fut: impl Future<Output = ()> + Send + 'static) {
-        self.executor.spawn(fut).detach();
+        if let Some(ex) = self.executor() {
+            ex.spawn(fut).detach();
+        }
+    }
+
+    /// Stops the runtime: later spawns are dropped, and as soon as no
+    /// [`SmolRuntime::block_on`] runs the executor (and no caller holds
+    /// [`SmolRuntime::executor`]) every task is cancelled: its future is
+    /// dropped with what it owns (connections, WebSockets, sessions, a
+    /// listener served by a spawned task), so their sockets close. Call it
+    /// after the future given to `block_on` has returned, or from inside
+    /// it to have the tasks cancelled when `block_on` returns.
+    /// Idempotent.
+    pub fn shutdown(&self) {
+        let ex = self
+            .executor
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        // Dropped outside the lock: cancelling the tasks drops their
+        // clones of this runtime, which take the lock.
+        drop(ex);
     }
 
     /// Runs the executor on this thread and `threads - 1` more until `fut`
     /// completes; returns its output. The extra threads stop with it.
+    /// After [`SmolRuntime::shutdown`], runs `fut` alone on this thread.
     pub fn block_on<T>(&self, threads: usize, fut: impl Future<Output = T>) -> T {
+        let Some(executor) = self.executor() else {
+            return async_io::block_on(fut);
+        };
         std::thread::scope(|s| {
             // Each extra thread runs the executor until its sender drops.
             let stops: Vec<_> = (1..threads.max(1))
                 .map(|_| {
                     let (stop, stopped) = futures_channel::oneshot::channel::<()>();
-                    let ex = self.executor.clone();
+                    let ex = executor.clone();
                     s.spawn(move || async_io::block_on(ex.run(stopped)));
                     stop
                 })
                 .collect();
-            let out = async_io::block_on(self.executor.run(fut));
+            let out = async_io::block_on(executor.run(fut));
             drop(stops);
             out
         })

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
-use http::{Response, StatusCode};
+use http::{Method, Response, StatusCode};
 use http_body_util::Full;
 use serde_json::{json, Value};
 
@@ -28,6 +28,26 @@ pub fn json(status: StatusCode, body: &Value) -> Response<Full<Bytes>> {
         HeaderValue::from_static("application/json; charset=utf-8"),
     );
     r
+}
+
+/// The 405 for `method` on `path`, a target answering only GET and HEAD:
+/// `Allow: GET, HEAD` (RFC 9110 section 15.5.6) and the API's error body
+/// with `requestId`.
+pub fn get_or_head_only(method: &Method, path: &str, request_id: &str) -> Response<Full<Bytes>> {
+    let mut body = failure(
+        "METHOD_NOT_ALLOWED",
+        &format!("{method} is not allowed on {path}"),
+    );
+    body["requestId"] = request_id.into();
+    let mut r = json(StatusCode::METHOD_NOT_ALLOWED, &body);
+    r.headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+    r
+}
+
+/// Whether `method` is GET or HEAD, the methods of the pages and probes.
+pub fn is_get_or_head(method: &Method) -> bool {
+    method == Method::GET || method == Method::HEAD
 }
 
 /// The length of `v`'s JSON text in bytes (counted, not copied).

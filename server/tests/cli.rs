@@ -1,5 +1,5 @@
 //! The command line: help, gen-config, check-config (precedence, masking,
-//! unknown keys), gen-token, and the default run.
+//! unknown keys), gen-token, the default port, and a run on the defaults.
 
 mod common;
 
@@ -173,33 +173,24 @@ fn gen_token_signs_with_the_first_secret() {
     assert!(err.contains("jwt_secrets"), "{err}");
 }
 
+#[test]
+fn the_default_port_is_3000() {
+    // What the README's run command (no config, no flags) listens on,
+    // read without binding it: the official suites use 3000 meanwhile.
+    let (code, out, err) = run(&["check-config"], &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("port = 3000"), "{out}");
+}
+
 #[tokio::test]
-async fn no_arguments_serves_on_3000_with_defaults_when_free() {
-    // The README's run command: no config, no flags. Skipped when something
-    // else holds the port (another test run, a developer's server).
-    if std::net::TcpListener::bind("127.0.0.1:3000").is_err() {
-        eprintln!("skipped: 127.0.0.1:3000 is in use");
-        return;
-    }
-    let mut child = tokio::process::Command::new(bin())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut up = false;
-    for _ in 0..100 {
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        if tokio::net::TcpStream::connect("127.0.0.1:3000")
-            .await
-            .is_ok()
-        {
-            up = true;
-            break;
-        }
-    }
-    assert!(up, "not listening on 3000");
-    let mut c = common::Client::start("http://127.0.0.1:3000/", serde_json::json!({})).await;
+async fn no_config_serves_with_defaults() {
+    // The README's run command with only the port changed (0: a free one,
+    // never 3000); everything else is the built-in defaults.
+    let s = common::Server::start_bare(&["--port", "0"]).await;
+    assert_ne!(s.port, 3000);
+    let mut c = common::Client::start(&s.url(), serde_json::json!({})).await;
     c.connected().await;
     c.close().await;
-    let _ = child.kill().await;
+    let status = s.terminate().await;
+    assert!(status.success(), "{status}");
 }

@@ -68,7 +68,7 @@ pub struct SocketIoConfig {
     pub connect_ack_gap: Duration,
     /// The wire format of every packet of this server, as the reference's
     /// `parser` option: [`Parser::Json`] (default, `socket.io-parser`) or
-    /// [`Parser::Msgpack`] (feature `msgpack`; clients must use
+    /// `Parser::Msgpack` (feature `msgpack`; clients must use
     /// `socket.io-msgpack-parser` 3.x). One per server: a client with the
     /// other parser is closed at its first packet (a parse error). The
     /// limits are the same with both: `max_attachments` caps the binary

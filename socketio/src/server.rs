@@ -143,7 +143,7 @@ impl SocketIo {
     /// The request hooks given to the builder
     /// ([`SocketIoBuilder::allow_request`], [`initial_headers`](SocketIoBuilder::initial_headers),
     /// [`headers`](SocketIoBuilder::headers), [`message_headers`](SocketIoBuilder::message_headers)).
-    /// [`SocketIo::engine`] installs them on its engine; a driver on
+    /// `SocketIo::engine` (feature `tokio`) installs them on its engine; a driver on
     /// another runtime runs them itself: [`Hooks::check`] on each
     /// handshake, [`Hooks::response_headers`] on each successful answer,
     /// and, when [`Hooks::keeps_message_headers`], feeds each message

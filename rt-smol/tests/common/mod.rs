@@ -101,6 +101,8 @@ impl Server {
                 }
             };
             rt.block_on(2, futures_lite::future::or(serve, watch));
+            // Cancels the connection and session tasks: their sockets close.
+            rt.shutdown();
         });
         Server {
             addr,
@@ -299,6 +301,11 @@ pub struct WsClient {
 }
 
 impl WsClient {
+    /// The client under the WebSocket (its TCP stream).
+    pub fn client(&mut self) -> &mut Client {
+        &mut self.client
+    }
+
     /// Opens a WebSocket at `target` (101 checked).
     pub fn connect(addr: SocketAddr, target: &str) -> WsClient {
         WsClient::connect_with(addr, target, &[])

@@ -9,11 +9,11 @@
 //! are rate limited per key, and every error has the documents' shape
 //! `{"success":false,"error","code","requestId"}`.
 //!
-//! This module holds the route table ([`ROUTES`]: path, method, access,
+//! This module holds the route table (`ROUTES`: path, method, access,
 //! handler), the router, authentication and the request helpers the
-//! handlers share; each route is one handler function in [`emit`],
-//! [`sockets`], [`admin`], [`status`], [`testing`], [`dashboard`] or
-//! [`webhooks`]. It answers requests the HTTP front
+//! handlers share; each route is one handler function in `emit`,
+//! `sockets`, `admin`, `status`, `testing`, `dashboard` or
+//! `webhooks`. It answers requests the HTTP front
 //! ([`crate::http`]) hands it and must not reach back into the front.
 
 mod admin;
@@ -41,7 +41,7 @@ use socketio::Namespace;
 use crate::config::RequireSignature;
 use crate::monitor::iso8601;
 use crate::rate_limit::limit_key;
-use crate::reply::{failure, json, too_many};
+use crate::reply::{failure, get_or_head_only, is_get_or_head, json, too_many};
 use crate::signing::{self, SignedHeaders, SigningPolicy};
 use crate::state::{lock, Live, State};
 
@@ -378,6 +378,9 @@ pub async fn handle(
                 ),
                 &id,
             )
+        }
+        "/health" | "/ready" | "/metrics" if !is_get_or_head(req.method()) => {
+            get_or_head_only(req.method(), &path, &id)
         }
         "/health" => status::health(),
         "/ready" => status::ready(st),
@@ -802,7 +805,10 @@ mod tests {
             assert!(op.is_object(), "{method} {path} missing from openapi.json");
         }
         for p in ["/health", "/ready", "/metrics"] {
-            assert!(spec["paths"][p]["get"].is_object(), "{p}");
+            let ops = spec["paths"][p].as_object().unwrap();
+            let mut methods: Vec<&str> = ops.keys().map(String::as_str).collect();
+            methods.sort_unstable();
+            assert_eq!(methods, ["get", "head"], "{p}: GET and HEAD only");
         }
         let paths = spec["paths"].as_object().unwrap();
         for p in paths.keys() {

@@ -1,8 +1,8 @@
 //! The server's configuration: the TOML schema with its defaults
-//! ([`schema`]), layering (embedded defaults < file < `SOCKETIO_SERVER_*`
-//! environment < CLI flags, [`layers`]), validation ([`validate`]), the
-//! run-time settings patch ([`patch`], which also takes the CMS plugin's
-//! names, [`plugin`]) and the masked view printed by
+//! (`schema`), layering (embedded defaults < file < `SOCKETIO_SERVER_*`
+//! environment < CLI flags, `layers`), validation (`validate`), the
+//! run-time settings patch (`patch`, which also takes the CMS plugin's
+//! names, `plugin`) and the masked view printed by
 //! `check-config` and the settings API.
 //!
 //! Owns parsing and checking only; nothing here opens sockets or files

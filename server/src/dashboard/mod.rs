@@ -17,11 +17,11 @@ pub mod recorder;
 
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
-use http::{Method, Response, StatusCode};
+use http::{Method, Response};
 use http_body_util::Full;
 use socketio::Data;
 
-use crate::reply::{failure, json, json_len};
+use crate::reply::{get_or_head_only, is_get_or_head, json_len};
 
 /// The page's paths: the page itself and its two assets.
 pub const PATHS: [&str; 4] = [
@@ -46,20 +46,10 @@ frame-ancestors 'none'";
 /// for GET and HEAD (no key: the page holds no data), else 405 with
 /// `Allow` and the API's error body (`request_id` its `requestId`).
 pub fn page(method: &Method, path: &str, request_id: &str) -> Response<Full<Bytes>> {
-    let found = (method == Method::GET || method == Method::HEAD)
+    is_get_or_head(method)
         .then(|| asset(path))
-        .flatten();
-    found.unwrap_or_else(|| {
-        let mut body = failure(
-            "METHOD_NOT_ALLOWED",
-            &format!("{method} is not allowed on {path}"),
-        );
-        body["requestId"] = request_id.into();
-        let mut r = json(StatusCode::METHOD_NOT_ALLOWED, &body);
-        r.headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
-        r
-    })
+        .flatten()
+        .unwrap_or_else(|| get_or_head_only(method, path, request_id))
 }
 
 /// The response for one of [`PATHS`], `None` for another path (the page
@@ -108,6 +98,7 @@ pub fn payload_bytes(data: &Data) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::StatusCode;
 
     #[test]
     fn pages_and_headers() {

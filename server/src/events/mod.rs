@@ -25,7 +25,7 @@
 //! own: the `user_` and `role_` rooms and the rooms named by socket ids
 //! (see [`crate::identity::sid_room_reserved`]).
 //!
-//! Each family of events is one file, and one row of [`FAMILIES`]: its
+//! Each family of events is one file, and one row of `FAMILIES`: its
 //! events with their reply events and handlers, and what it does when a
 //! socket connects or disconnects. This module holds the table and what
 //! the families share (where an answer goes, emitting with counts, the

@@ -164,6 +164,25 @@ impl Server {
         for (k, v) in env {
             cmd.env(k, v);
         }
+        Server::spawn(cmd, dir).await
+    }
+
+    /// Starts the binary with `args` only: no config file, none of the
+    /// `SOCKETIO_SERVER_*` variables of the test's environment.
+    pub async fn start_bare(args: &[&str]) -> Server {
+        let mut cmd = Command::new(bin());
+        cmd.args(args);
+        for (k, _) in std::env::vars() {
+            if k.starts_with("SOCKETIO_SERVER_") {
+                cmd.env_remove(k);
+            }
+        }
+        Server::spawn(cmd, scratch()).await
+    }
+
+    /// Spawns `cmd` (its stderr piped) and waits for its "listening on"
+    /// line, which gives the port; `dir` is removed with the server.
+    async fn spawn(mut cmd: Command, dir: PathBuf) -> Server {
         cmd.stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

@@ -1,7 +1,7 @@
 //! [`Parser`]: how a server's packets go on the wire. The JSON parser
 //! (the reference's default `socket.io-parser`) lives in
 //! [`crate::packet`] and [`crate::decoder`]; the msgpack one
-//! (`socket.io-msgpack-parser` 3.x, feature `msgpack`) in [`msgpack`].
+//! (`socket.io-msgpack-parser` 3.x, feature `msgpack`) in `msgpack`.
 //!
 //! Pure codecs: no I/O. A server uses one parser for all its clients, as
 //! the reference does (its `parser` option), so clients must be built with
