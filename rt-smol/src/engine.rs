@@ -395,7 +395,7 @@ impl Engine {
             let resp = with_cors(inner, &origin, routing::error(ErrorCode::BadRequest));
             return self.answer(conn, &head, resp).await;
         }
-        let _active = PostActive(&socket);
+        let active = PostActive(&socket);
         if head.body_len > config.max_payload as u64 {
             // 413 with no body; the rest of the body is never read.
             socket.0.close_with(CloseReason::TransportError);
@@ -443,6 +443,10 @@ impl Engine {
                 Err(_) => routing::error(ErrorCode::UnknownSid),
             },
         };
+        // Released before the answer goes out: a client that sends its next
+        // POST as soon as it reads this one's answer (on another
+        // connection, served by another thread) must not find it active.
+        drop(active);
         let resp = with_cors(inner, &origin, resp);
         match conn.respond(resp, false).await {
             Ok(()) => Next::KeepAlive,
