@@ -55,23 +55,39 @@ impl Credentials {
     }
 }
 
-/// Checks passwords against one [`Credentials`], a bounded number at once.
-pub(crate) struct Checker {
+/// Checks passwords against one [`Credentials`], a bounded number at once
+/// ([`MAX_CHECKS`]), each on a thread of its own: usable from any async
+/// runtime without blocking its workers (the server's dashboard login
+/// shares it with the Admin UI's).
+pub struct Checker {
     creds: Credentials,
     running: Arc<AtomicUsize>,
 }
 
 /// Why a login failed.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum LoginError {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LoginError {
     /// Wrong username or password.
     Invalid,
     /// [`MAX_CHECKS`] checks are running.
     Busy,
 }
 
+impl std::fmt::Display for LoginError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            LoginError::Invalid => "invalid username or password",
+            LoginError::Busy => "too many login attempts",
+        })
+    }
+}
+
+impl std::error::Error for LoginError {}
+
 impl Checker {
-    pub(crate) fn new(creds: Credentials) -> Self {
+    /// A checker of passwords against `creds`.
+    pub fn new(creds: Credentials) -> Self {
         Checker {
             creds,
             running: Arc::new(AtomicUsize::new(0)),
@@ -79,8 +95,9 @@ impl Checker {
     }
 
     /// Whether `username` and `password` match, checked on a thread of
-    /// its own.
-    pub(crate) async fn check(&self, username: &str, password: String) -> Result<(), LoginError> {
+    /// its own: [`LoginError::Invalid`] when not, [`LoginError::Busy`]
+    /// (at once, nothing checked) while [`MAX_CHECKS`] checks are running.
+    pub async fn check(&self, username: &str, password: String) -> Result<(), LoginError> {
         if username != self.creds.username {
             return Err(LoginError::Invalid);
         }
@@ -109,16 +126,18 @@ impl Checker {
     }
 }
 
-/// Session ids handed out to logged-in UIs, each valid for a time; at most
-/// `max` at once (the oldest goes first).
-pub(crate) struct Sessions {
+/// Session ids (or any secret tokens) handed out on login, each valid for
+/// a time; at most `max` at once (the oldest goes first). Time comes from
+/// the caller.
+pub struct Sessions {
     ttl: Duration,
     max: usize,
     ids: Mutex<HashMap<String, Instant>>,
 }
 
 impl Sessions {
-    pub(crate) fn new(ttl: Duration, max: usize) -> Self {
+    /// Ids valid for `ttl` after their insertion, at most `max` (at least 1).
+    pub fn new(ttl: Duration, max: usize) -> Self {
         Sessions {
             ttl,
             max: max.max(1),
@@ -131,7 +150,7 @@ impl Sessions {
     }
 
     /// Keeps `id` until `now + ttl`.
-    pub(crate) fn insert(&self, now: Instant, id: String) {
+    pub fn insert(&self, now: Instant, id: String) {
         let mut ids = self.lock();
         ids.retain(|_, until| *until > now);
         if ids.len() >= self.max {
@@ -144,8 +163,18 @@ impl Sessions {
     }
 
     /// Whether `id` is a session id still valid at `now`.
-    pub(crate) fn contains(&self, now: Instant, id: &str) -> bool {
+    pub fn contains(&self, now: Instant, id: &str) -> bool {
         self.lock().get(id).is_some_and(|until| *until > now)
+    }
+
+    /// Forgets `id` (a logout); whether it was kept.
+    pub fn remove(&self, id: &str) -> bool {
+        self.lock().remove(id).is_some()
+    }
+
+    /// How long an id stays valid.
+    pub fn ttl(&self) -> Duration {
+        self.ttl
     }
 }
 
@@ -223,6 +252,9 @@ mod tests {
         );
         assert!(s.contains(t0 + Duration::from_secs(2), "b"));
         assert!(s.contains(t0 + Duration::from_secs(2), "c"));
+        assert!(s.remove("c"));
+        assert!(!s.remove("c"));
+        assert!(!s.contains(t0 + Duration::from_secs(2), "c"));
         assert_eq!(session_id().len(), 16);
     }
 }

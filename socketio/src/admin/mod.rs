@@ -33,7 +33,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use auth::{Credentials, MAX_CHECKS};
+pub use auth::{Checker, Credentials, LoginError, Sessions, MAX_CHECKS};
 pub use serialize::date as iso_date;
 
 use crate::server::SocketIo;
