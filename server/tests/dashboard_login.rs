@@ -258,3 +258,33 @@ async fn without_admin_ui_there_is_no_login() {
     let r = off.http("GET", "/api/dashboard/login", &[], b"").await;
     assert_eq!(r.status, 404);
 }
+
+/// The Admin UI's own logins (`/admin` namespace) have the same kind of
+/// limit: `admin_ui.login_failures_per_minute` failures per address, then
+/// even the right password is refused until the minute ends.
+#[tokio::test]
+async fn the_admin_ui_namespace_limits_failed_logins_too() {
+    let s = start("login_failures_per_minute = 2\n").await;
+    let try_login = |password: &'static str| {
+        let s = &s;
+        async move {
+            let opts = json!({ "auth": { "username": "admin", "password": password } });
+            let mut c = s.client("/admin", opts).await;
+            let v = c
+                .expect(20, "connect or refusal", |v| {
+                    v["type"] == "connect" || v["type"] == "connect_error"
+                })
+                .await;
+            c.disconnect().await;
+            v
+        }
+    };
+    assert_eq!(try_login("secret").await["type"], "connect");
+    for _ in 0..2 {
+        let v = try_login("wrong").await;
+        assert_eq!(v["message"], "invalid credentials", "{v}");
+    }
+    let v = try_login("secret").await;
+    assert_eq!(v["type"], "connect_error", "{v}");
+    assert_eq!(v["message"], "too many failed logins", "{v}");
+}

@@ -7,6 +7,7 @@
 //! worker must not spend them), at most [`MAX_CHECKS`] at once.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -178,6 +179,65 @@ impl Sessions {
     }
 }
 
+/// Failed logins per client address in fixed windows: an address with
+/// `max` failures in the current window is refused until the window ends.
+/// At most `cap` addresses are tracked (expired ones go first, then the
+/// oldest window).
+pub(crate) struct Failures {
+    max: u32,
+    per: Duration,
+    cap: usize,
+    seen: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+}
+
+impl Failures {
+    /// `max` failures per `per` (0: no limit), at most `cap` addresses.
+    pub(crate) fn new(max: u32, per: Duration, cap: usize) -> Self {
+        Failures {
+            max,
+            per,
+            cap: cap.max(1),
+            seen: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<IpAddr, (Instant, u32)>> {
+        self.seen.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether `ip` has used up its failures at `now`.
+    pub(crate) fn blocked(&self, now: Instant, ip: IpAddr) -> bool {
+        self.max > 0
+            && self
+                .lock()
+                .get(&ip)
+                .is_some_and(|(start, n)| now < *start + self.per && *n >= self.max)
+    }
+
+    /// Counts a failure of `ip` at `now`.
+    pub(crate) fn fail(&self, now: Instant, ip: IpAddr) {
+        if self.max == 0 {
+            return;
+        }
+        let per = self.per;
+        let mut seen = self.lock();
+        if !seen.contains_key(&ip) && seen.len() >= self.cap {
+            seen.retain(|_, (start, _)| now < *start + per);
+            if seen.len() >= self.cap {
+                let oldest = seen.iter().min_by_key(|(_, (t, _))| *t).map(|(k, _)| *k);
+                if let Some(k) = oldest {
+                    seen.remove(&k);
+                }
+            }
+        }
+        let e = seen.entry(ip).or_insert((now, 0));
+        if now >= e.0 + per {
+            *e = (now, 0);
+        }
+        e.1 = e.1.saturating_add(1);
+    }
+}
+
 /// A fresh session id: 16 hex digits, as the reference's.
 pub(crate) fn session_id() -> String {
     let bytes: [u8; 8] = rand::random();
@@ -234,6 +294,27 @@ mod tests {
             }
             std::thread::park();
         }
+    }
+
+    #[test]
+    fn failures_block_an_address_for_the_window() {
+        let t0 = Instant::now();
+        let (a, b) = ([127, 0, 0, 1].into(), [127, 0, 0, 2].into());
+        let f = Failures::new(2, Duration::from_secs(60), 1);
+        f.fail(t0, a);
+        assert!(!f.blocked(t0, a));
+        f.fail(t0, a);
+        assert!(f.blocked(t0 + Duration::from_secs(59), a));
+        assert!(!f.blocked(t0, b));
+        assert!(!f.blocked(t0 + Duration::from_secs(60), a));
+        // Capped: b's failure evicts a.
+        f.fail(t0, b);
+        f.fail(t0, b);
+        assert!(f.blocked(t0, b));
+        assert!(!f.blocked(t0, a));
+        let off = Failures::new(0, Duration::from_secs(60), 1);
+        off.fail(t0, a);
+        assert!(!off.blocked(t0, a));
     }
 
     #[test]
