@@ -25,7 +25,8 @@ pub fn install(io: &SocketIo, config: &Config) {
     };
     let admin = AdminConfig::new(Some(credentials))
         .namespace(section.namespace.clone())
-        .read_only(section.read_only);
+        .read_only(section.read_only)
+        .login_failures_per_minute(section.login_failures_per_minute);
     match instrument(io, admin) {
         Ok(a) => tracing::info!(
             namespace = a.namespace(),

@@ -132,6 +132,13 @@ impl Window {
         Ok(())
     }
 
+    /// Whether one more request at `now` is within `limit` (the retry-after
+    /// when not), counting nothing: for limits that count only some
+    /// outcomes (failed logins), checked before the attempt.
+    pub fn allows(&mut self, limit: Limit, now: Instant) -> Result<(), Duration> {
+        self.evaluate(limit, now).map(|_| ())
+    }
+
     /// Rolls the window forward to `now` and decides, without counting.
     /// On success returns the offset to record for the request.
     fn evaluate(&mut self, limit: Limit, now: Instant) -> Result<u32, Duration> {
@@ -279,6 +286,15 @@ impl<K: Hash + Eq + Clone> KeyedLimiter<K> {
         Ok(())
     }
 
+    /// [`Window::allows`] for `key` (a key never counted is allowed unless
+    /// `limit` allows nothing); counts and stores nothing.
+    pub fn allows(&mut self, key: &K, limit: Limit, now: Instant) -> Result<(), Duration> {
+        match self.windows.get_mut(key) {
+            Some(w) => w.allows(limit, now),
+            None => Window::new(now).allows(limit, now),
+        }
+    }
+
     /// Removes keys whose current fixed window started at least `idle`
     /// before `now`. With `idle` of at least two windows this forgets
     /// nothing that could still limit the key.
@@ -388,6 +404,26 @@ mod tests {
         }
         assert!(w.check(limit, t0 + ms(5)).is_err());
         assert!(w.check(limit, t0 + secs(9)).is_err());
+    }
+
+    #[test]
+    fn allows_counts_nothing() {
+        let t0 = Instant::now();
+        let limit = Limit::new(2, secs(60));
+        let mut k = KeyedLimiter::new(4);
+        for _ in 0..10 {
+            assert_eq!(k.allows(&1, limit, t0), Ok(()));
+        }
+        assert!(k.is_empty(), "allows stores no key");
+        k.check(&1, limit, t0).unwrap();
+        k.check(&1, limit, t0).unwrap();
+        let retry = k.allows(&1, limit, t0).unwrap_err();
+        assert!(retry > Duration::ZERO && retry <= secs(60));
+        assert_eq!(k.allows(&2, limit, t0), Ok(()));
+        assert!(k.allows(&1, limit, t0 + secs(121)).is_ok());
+        assert!(KeyedLimiter::new(4)
+            .allows(&1, Limit::new(0, secs(1)), t0)
+            .is_err());
     }
 
     #[test]

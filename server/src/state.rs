@@ -19,6 +19,7 @@ use socketio_redis::RedisCluster;
 use crate::chat::Chat;
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::dashboard::login::Logins;
 use crate::dashboard::recorder::{Record, Recorder};
 use crate::identity::ServerRooms;
 use crate::ipnet::IpList;
@@ -101,6 +102,8 @@ pub struct State {
     pub monitor: Monitor,
     /// The dashboard's event log and history.
     pub dashboard: Recorder,
+    /// The dashboard's logins with the `[admin_ui]` credentials.
+    pub dashboard_logins: Logins,
     /// New connections per client IP.
     pub conn_limiter: Mutex<KeyedLimiter<IpAddr>>,
     /// API requests per valid key.
@@ -189,6 +192,7 @@ impl State {
             })?),
         };
         let keys = config.rate_limits.max_tracked_keys;
+        let dashboard_logins = Logins::new(&config.admin_ui, &config.dashboard, keys);
         Ok(Arc::new(State {
             live: RwLock::new(Arc::new(Live::new(config)?)),
             verifier,
@@ -196,6 +200,7 @@ impl State {
             metrics: Metrics::default(),
             monitor: Monitor::default(),
             dashboard: Recorder::default(),
+            dashboard_logins,
             conn_limiter: Mutex::new(KeyedLimiter::new(keys)),
             api_limiter: Mutex::new(KeyedLimiter::new(keys)),
             api_ip_limiter: Mutex::new(KeyedLimiter::new(keys)),

@@ -302,30 +302,47 @@ async fn disabled_it_is_not_served() {
 /// The page in headless Chromium (server/tests/browser/dashboard.mjs:
 /// playwright-core and Debian's `chromium`, installed by scripts/browser.sh):
 /// it loads, refuses a wrong key, signs in, shows the JSON's numbers,
-/// follows a client that connects, and its test actions reach that client.
-/// The screenshot goes to target/browser-shots/dashboard.png.
+/// follows a client that connects, and its test actions reach that client;
+/// then again signing in with the `[admin_ui]` username and password (a
+/// wrong password first) and signing out. The screenshots go to
+/// target/browser-shots/dashboard.png and dashboard-login.png. The two runs
+/// are one after the other: one Chromium at a time.
 #[tokio::test]
 async fn the_page_works_in_headless_chromium() {
-    let s = InProc::start(&format!("{POLLING}[dashboard]\nsample_secs = 1\n")).await;
+    let s = InProc::start(&format!(
+        "{POLLING}[dashboard]\nsample_secs = 1\n{}",
+        common::ADMIN_UI
+    ))
+    .await;
     let dir = env!("CARGO_MANIFEST_DIR");
-    let script = format!("{dir}/tests/browser/dashboard.mjs");
     assert!(
         std::path::Path::new(&format!("{dir}/tests/browser/node_modules/playwright-core")).exists(),
         "playwright-core is missing: run scripts/browser.sh"
     );
-    let shot = std::path::Path::new(dir).join("../target/browser-shots/dashboard.png");
+    run_page(&s, "dashboard.png", None).await;
+    run_page(&s, "dashboard-login.png", Some("admin:secret")).await;
+}
+
+/// One run of dashboard.mjs against `s`, signing in with `login`
+/// (`user:password`) or else the admin key.
+async fn run_page(s: &InProc, shot: &str, login: Option<&str>) {
+    let dir = env!("CARGO_MANIFEST_DIR");
+    let script = format!("{dir}/tests/browser/dashboard.mjs");
+    let shot = std::path::Path::new(dir)
+        .join("../target/browser-shots")
+        .join(shot);
     let _ = std::fs::remove_file(&shot);
     let user = "browser-user-7";
-    let run = tokio::process::Command::new("node")
-        .arg(&script)
+    let mut cmd = tokio::process::Command::new("node");
+    cmd.arg(&script)
         .arg(s.url())
         .arg(ADMIN_KEY)
         .arg(common::token(user, None))
         .arg(user)
         .arg(&shot)
-        .kill_on_drop(true)
-        .output();
-    let out = tokio::time::timeout(Duration::from_secs(180), run)
+        .args(login)
+        .kill_on_drop(true);
+    let out = tokio::time::timeout(Duration::from_secs(180), cmd.output())
         .await
         .expect("dashboard.mjs did not finish in 180 s")
         .expect("node");

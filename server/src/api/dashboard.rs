@@ -68,7 +68,7 @@ pub fn sample(st: &State) {
 }
 
 /// 404 when `dashboard.enabled` is off.
-fn enabled(c: &Call) -> Result<(), ApiError> {
+pub(super) fn enabled(c: &Call) -> Result<(), ApiError> {
     if c.live.config.dashboard.enabled {
         Ok(())
     } else {

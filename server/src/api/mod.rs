@@ -3,7 +3,8 @@
 //! disconnect}`), the CMS webhooks (`/api/webhooks/{strapi,content}`), the admin routes (`/api/settings`, `/api/monitoring/*`), `/health`,
 //! the documents' test and health routes (`/api/socket-test`, `/api/socket/health`,
 //! `/api/monitoring/test`), the dashboard's (`/api/dashboard/{overview,
-//! history,events}`, and its page `/dashboard`, see [`crate::dashboard`]),
+//! history,events,login,logout}`, and its page `/dashboard`, see
+//! [`crate::dashboard`]),
 //! `/ready`, `/metrics` and the OpenAPI description. Requests authenticate
 //! with `X-API-Key` (and optionally a signature, see [`crate::signing`]),
 //! are rate limited per key, and every error has the documents' shape
@@ -12,13 +13,14 @@
 //! This module holds the route table (`ROUTES`: path, method, access,
 //! handler), the router, authentication and the request helpers the
 //! handlers share; each route is one handler function in `emit`,
-//! `sockets`, `admin`, `status`, `testing`, `dashboard` or
+//! `sockets`, `admin`, `status`, `testing`, `dashboard`, `login` or
 //! `webhooks`. It answers requests the HTTP front
 //! ([`crate::http`]) hands it and must not reach back into the front.
 
 mod admin;
 mod dashboard;
 mod emit;
+mod login;
 mod sockets;
 mod status;
 mod testing;
@@ -217,6 +219,24 @@ const ROUTES: &[Route] = &[
         dashboard::events,
     ),
     now(
+        "/api/dashboard/login",
+        Method::GET,
+        Access::Public,
+        login::info,
+    ),
+    route(
+        "/api/dashboard/login",
+        Method::POST,
+        Access::Public,
+        later!(login::login),
+    ),
+    now(
+        "/api/dashboard/logout",
+        Method::POST,
+        Access::Admin,
+        login::logout,
+    ),
+    now(
         "/api/socket/health",
         Method::GET,
         Access::Health,
@@ -272,8 +292,11 @@ struct Call<'a> {
     ip: IpAddr,
     /// The query string (`""` when none).
     query: String,
-    /// Whether the key is an admin key.
+    /// Whether the key is an admin key (or a dashboard login token, see
+    /// [`login`]).
     admin: bool,
+    /// The dashboard login token the request carries, if it came with one.
+    session: Option<String>,
     /// The request's time, ISO 8601.
     ts: String,
     /// The JSON object of a POST or PATCH; `null` for a GET.
@@ -577,8 +600,9 @@ fn find_route(path: &str, method: &Method) -> Result<&'static Route, ApiError> {
 
 /// Routes a request under `/api/`: the key (before the route is looked
 /// up, so that routes cannot be probed without one; public routes
-/// excepted), the route, the admin check, the body, the signature, then
-/// the route's handler.
+/// excepted; a dashboard login token on the routes that take one), the
+/// route, the admin check, the body, the signature (not for a token),
+/// then the route's handler.
 async fn api(st: &State, live: &Live, ip: IpAddr, req: Request<Incoming>) -> Answer {
     let (parts, body) = req.into_parts();
     let found = find_route(parts.uri.path(), &parts.method);
@@ -588,14 +612,19 @@ async fn api(st: &State, live: &Live, ip: IpAddr, req: Request<Incoming>) -> Ans
         Some(Access::Health) => !live.config.api.metrics_require_key,
         _ => false,
     };
-    let key = if public {
+    let session = found
+        .as_ref()
+        .ok()
+        .and_then(|r| login::session(st, live, ip, &parts.headers, r))
+        .transpose()?;
+    let key = if public || session.is_some() {
         None
     } else {
         let webhook = access == Some(Access::Webhook);
         Some(authenticate(st, live, ip, &parts.headers, webhook)?)
     };
     let route = found?;
-    let admin = key.as_ref().is_some_and(|(_, admin)| *admin);
+    let admin = session.is_some() || key.as_ref().is_some_and(|(_, admin)| *admin);
     if route.access == Access::Admin && !admin {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -632,6 +661,7 @@ async fn api(st: &State, live: &Live, ip: IpAddr, req: Request<Incoming>) -> Ans
         ip,
         query,
         admin,
+        session,
         ts: iso8601(SystemTime::now()),
         body,
     };

@@ -25,6 +25,11 @@ pub struct AdminUiSection {
     /// The namespace the UI connects to, not `/` nor one of
     /// `[namespaces]`. Default `"/admin"`.
     pub namespace: String,
+    /// The UI's failed logins per client address per minute; beyond, its
+    /// logins are refused ("too many failed logins") until the minute
+    /// ends. Default 5; 0 disables the limit. (The dashboard's own login
+    /// has `dashboard.login_failures_per_minute`.)
+    pub login_failures_per_minute: u32,
 }
 
 impl Default for AdminUiSection {
@@ -35,6 +40,7 @@ impl Default for AdminUiSection {
             password_hash: String::new(),
             read_only: false,
             namespace: "/admin".to_owned(),
+            login_failures_per_minute: socketio::admin::DEFAULT_LOGIN_FAILURES_PER_MINUTE,
         }
     }
 }

@@ -213,6 +213,9 @@ mod tests {
             "[dashboard]\nevent_log = 10001",
             "[dashboard]\nhistory = 10001",
             "[dashboard]\nsample_secs = 0",
+            "[dashboard]\nsession_ttl_secs = 59",
+            "[dashboard]\nmax_sessions = 0",
+            "[dashboard]\nlogin_failures_per_minute = 0",
         ];
         for b in bad {
             assert!(Config::from_toml(b).is_err(), "accepted: {b}");

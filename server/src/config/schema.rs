@@ -442,6 +442,17 @@ pub struct DashboardSection {
     pub history: usize,
     /// Seconds between two history samples. Default 2, 1 to 3600.
     pub sample_secs: u64,
+    /// Seconds a dashboard login token (`POST /api/dashboard/login` with
+    /// the `[admin_ui]` credentials) stays valid. Default 3600, 60 to
+    /// 86400.
+    pub session_ttl_secs: u64,
+    /// Login tokens kept at once; a login beyond evicts the oldest.
+    /// Default 100, 1 to 10000.
+    pub max_sessions: usize,
+    /// Failed dashboard logins per client address (/64 for IPv6) per
+    /// minute; more attempts are refused with 429 and `Retry-After`
+    /// (whatever `rate_limits.enabled`). Default 5, 1 to 1000.
+    pub login_failures_per_minute: u32,
 }
 
 impl Default for DashboardSection {
@@ -451,6 +462,9 @@ impl Default for DashboardSection {
             event_log: 200,
             history: 300,
             sample_secs: 2,
+            session_ttl_secs: 3600,
+            max_sessions: 100,
+            login_failures_per_minute: 5,
         }
     }
 }

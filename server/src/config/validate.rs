@@ -244,6 +244,15 @@ impl Config {
         if d.sample_secs == 0 || d.sample_secs > 3600 {
             return bad("dashboard.sample_secs must be 1 to 3600");
         }
+        if !(60..=86_400).contains(&d.session_ttl_secs) {
+            return bad("dashboard.session_ttl_secs must be 60 to 86400");
+        }
+        if !(1..=10_000).contains(&d.max_sessions) {
+            return bad("dashboard.max_sessions must be 1 to 10000");
+        }
+        if !(1..=1000).contains(&d.login_failures_per_minute) {
+            return bad("dashboard.login_failures_per_minute must be 1 to 1000");
+        }
         Ok(())
     }
 

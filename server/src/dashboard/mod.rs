@@ -6,13 +6,14 @@
 //! admin API key (`api.admin_keys`) and reads everything through the admin
 //! routes under `/api/dashboard/` (see `crate::api`), sending the key as
 //! `X-API-Key`. Its login keeps the key in the tab's `sessionStorage` only.
-//! The page's login is written for more than one method: a second one
-//! (the `[admin_ui]` username and password exchanged for a short-lived
-//! token sent as `Authorization: Bearer`) plugs into the same place.
+//! The page's login has a second method when `[admin_ui]` is enabled: the
+//! Admin UI's username and password exchanged for a short-lived token
+//! ([`login`]) sent as `Authorization: Bearer`.
 //!
-//! Pure: serves fixed bytes and keeps counts; must not read the settings
-//! or the server state (the routes that do are the API's).
+//! Pure: serves fixed bytes, keeps counts and tokens; must not read the
+//! settings or the server state (the routes that do are the API's).
 
+pub mod login;
 pub mod recorder;
 
 use bytes::Bytes;

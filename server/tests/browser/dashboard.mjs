@@ -4,8 +4,11 @@
 // numbers the server's JSON reports, updates when a socket.io-client
 // connects, and its test actions (send to a user, broadcast, emit the
 // online-user list) reach that client. A screenshot is written to SHOT.
+// With LOGIN (`username:password` of [admin_ui]) the page signs in with the
+// username and password form instead (a wrong password first), and signs
+// out at the end (the token is revoked).
 //
-// Usage: node dashboard.mjs BASE_URL ADMIN_KEY USER_TOKEN USER_ID SHOT
+// Usage: node dashboard.mjs BASE_URL ADMIN_KEY USER_TOKEN USER_ID SHOT [LOGIN]
 // (run by server/tests/dashboard.rs). Prints progress lines; exits 0 when
 // every check passed, 1 with the reason otherwise. Bounded: every wait has
 // a timeout and the whole run stops after 120 s.
@@ -14,7 +17,7 @@ import path from "node:path";
 import { chromium } from "playwright-core";
 import { io } from "socket.io-client";
 
-const [base, adminKey, userToken, userId, shot] = process.argv.slice(2);
+const [base, adminKey, userToken, userId, shot, login] = process.argv.slice(2);
 if (!shot) {
   console.error("usage: node dashboard.mjs BASE_URL ADMIN_KEY USER_TOKEN USER_ID SHOT");
   process.exit(2);
@@ -71,6 +74,54 @@ function nextEvent(socket, event) {
   });
 }
 
+// The refused request is the one error the console may show.
+function dropRefusal(problems, status) {
+  const refused = problems.findIndex((p) => p.includes("status of " + status));
+  if (refused >= 0) problems.splice(refused, 1);
+}
+
+// A wrong key is refused, the admin key signs in.
+async function signInWithKey(page, problems) {
+  await page.fill("#key", "not-the-key");
+  await page.click("#login button[type=submit]");
+  await textIs(page, "#login-error", (t) => t.length > 0, "a wrong key is refused");
+  dropRefusal(problems, 401);
+  check(await page.isHidden("#board"), "a wrong key shows no data");
+  log("wrong key refused: " + (await page.textContent("#login-error")));
+
+  await page.fill("#key", adminKey);
+  await page.click("#login button[type=submit]");
+  await page.waitForSelector("#board", { state: "visible", timeout: WAIT });
+  log("signed in");
+}
+
+// The username and password tab: a wrong password is refused, the right
+// one signs in with a bearer token kept in sessionStorage.
+async function signInWithPassword(page, problems, login) {
+  const [username, password] = [login.slice(0, login.indexOf(":")), login.slice(login.indexOf(":") + 1)];
+  const tab = "#login-methods button[data-method=adminUi]";
+  await page.waitForSelector(tab, { state: "visible", timeout: WAIT });
+  await page.click(tab);
+  check(await page.isVisible("#username"), "the username field is shown");
+  check(await page.isHidden("#key"), "the key field is hidden");
+  await page.fill("#username", username);
+  await page.fill("#password", password + "-wrong");
+  await page.click("#login button[type=submit]");
+  await textIs(page, "#login-error", (t) => t.includes("Invalid username or password"), "a wrong password is refused");
+  dropRefusal(problems, 401);
+  check(await page.isHidden("#board"), "a wrong password shows no data");
+  log("wrong password refused");
+
+  await page.fill("#username", username);
+  await page.fill("#password", password);
+  await page.click("#login button[type=submit]");
+  await page.waitForSelector("#board", { state: "visible", timeout: WAIT });
+  const stored = await page.evaluate(() => Object.values(sessionStorage).join(" "));
+  check(stored.includes("Bearer "), "a bearer token in sessionStorage");
+  check(!stored.includes(password), "no password in sessionStorage");
+  log("signed in with the username and password");
+}
+
 async function run(browser) {
   const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
   const problems = [];
@@ -85,19 +136,11 @@ async function run(browser) {
   check(await page.isHidden("#board"), "no data before signing in");
   log("page loaded");
 
-  await page.fill("#key", "not-the-key");
-  await page.click("#login button[type=submit]");
-  await textIs(page, "#login-error", (t) => t.length > 0, "a wrong key is refused");
-  // The refused request is the one error the console may show.
-  const refused = problems.findIndex((p) => p.includes("status of 401"));
-  if (refused >= 0) problems.splice(refused, 1);
-  check(await page.isHidden("#board"), "a wrong key shows no data");
-  log("wrong key refused: " + (await page.textContent("#login-error")));
-
-  await page.fill("#key", adminKey);
-  await page.click("#login button[type=submit]");
-  await page.waitForSelector("#board", { state: "visible", timeout: WAIT });
-  log("signed in");
+  if (login) {
+    await signInWithPassword(page, problems, login);
+  } else {
+    await signInWithKey(page, problems);
+  }
 
   // The numbers the server reports.
   const before = await overview();
@@ -166,6 +209,22 @@ async function run(browser) {
   await page.screenshot({ path: shot, fullPage: true });
   log("screenshot " + shot);
   client.close();
+  if (login) {
+    const token = await page.evaluate(() => JSON.parse(Object.values(sessionStorage)[0]).Authorization);
+    await page.click("#logout");
+    await page.waitForSelector("#login-view", { state: "visible", timeout: WAIT });
+    // The sign-out revokes the token on the server.
+    const deadline = Date.now() + WAIT;
+    let status = 0;
+    while (Date.now() < deadline) {
+      const r = await fetch(base + "/api/dashboard/overview", { headers: { Authorization: token } });
+      status = r.status;
+      if (status === 401) break;
+      await new Promise((ok) => setTimeout(ok, 200));
+    }
+    check(status === 401, "the token is revoked after signing out (got " + status + ")");
+    log("signed out: the token is revoked");
+  }
   check(problems.length === 0, "no console or CSP errors: " + problems.join("; "));
 }
 

@@ -21,6 +21,10 @@ pub const SECRET: &str = "test-secret-0123456789abcdef";
 pub const KEY: &str = "test-api-key-0123456789";
 /// An admin API key the tests configure.
 pub const ADMIN_KEY: &str = "test-admin-key-0123456789";
+/// An `[admin_ui]` section logging in as `admin` with the password
+/// `secret` (bcrypt at cost 4: fast tests).
+pub const ADMIN_UI: &str = "[admin_ui]\nenabled = true\nusername = \"admin\"\n\
+password_hash = \"$2a$04$02HPE/21Z1L2otbVBYk6.eSPDWraCLpJfiR3sI1DYNvs.DOHhGrC.\"\n";
 
 /// A server listening on 127.0.0.1: the requests every kind of test server
 /// answers ([`Server`] and [`InProc`] dereference to it).

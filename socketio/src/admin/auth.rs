@@ -7,6 +7,7 @@
 //! worker must not spend them), at most [`MAX_CHECKS`] at once.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -55,23 +56,39 @@ impl Credentials {
     }
 }
 
-/// Checks passwords against one [`Credentials`], a bounded number at once.
-pub(crate) struct Checker {
+/// Checks passwords against one [`Credentials`], a bounded number at once
+/// ([`MAX_CHECKS`]), each on a thread of its own: usable from any async
+/// runtime without blocking its workers (the server's dashboard login
+/// shares it with the Admin UI's).
+pub struct Checker {
     creds: Credentials,
     running: Arc<AtomicUsize>,
 }
 
 /// Why a login failed.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum LoginError {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LoginError {
     /// Wrong username or password.
     Invalid,
     /// [`MAX_CHECKS`] checks are running.
     Busy,
 }
 
+impl std::fmt::Display for LoginError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            LoginError::Invalid => "invalid username or password",
+            LoginError::Busy => "too many login attempts",
+        })
+    }
+}
+
+impl std::error::Error for LoginError {}
+
 impl Checker {
-    pub(crate) fn new(creds: Credentials) -> Self {
+    /// A checker of passwords against `creds`.
+    pub fn new(creds: Credentials) -> Self {
         Checker {
             creds,
             running: Arc::new(AtomicUsize::new(0)),
@@ -79,8 +96,9 @@ impl Checker {
     }
 
     /// Whether `username` and `password` match, checked on a thread of
-    /// its own.
-    pub(crate) async fn check(&self, username: &str, password: String) -> Result<(), LoginError> {
+    /// its own: [`LoginError::Invalid`] when not, [`LoginError::Busy`]
+    /// (at once, nothing checked) while [`MAX_CHECKS`] checks are running.
+    pub async fn check(&self, username: &str, password: String) -> Result<(), LoginError> {
         if username != self.creds.username {
             return Err(LoginError::Invalid);
         }
@@ -109,16 +127,18 @@ impl Checker {
     }
 }
 
-/// Session ids handed out to logged-in UIs, each valid for a time; at most
-/// `max` at once (the oldest goes first).
-pub(crate) struct Sessions {
+/// Session ids (or any secret tokens) handed out on login, each valid for
+/// a time; at most `max` at once (the oldest goes first). Time comes from
+/// the caller.
+pub struct Sessions {
     ttl: Duration,
     max: usize,
     ids: Mutex<HashMap<String, Instant>>,
 }
 
 impl Sessions {
-    pub(crate) fn new(ttl: Duration, max: usize) -> Self {
+    /// Ids valid for `ttl` after their insertion, at most `max` (at least 1).
+    pub fn new(ttl: Duration, max: usize) -> Self {
         Sessions {
             ttl,
             max: max.max(1),
@@ -131,7 +151,7 @@ impl Sessions {
     }
 
     /// Keeps `id` until `now + ttl`.
-    pub(crate) fn insert(&self, now: Instant, id: String) {
+    pub fn insert(&self, now: Instant, id: String) {
         let mut ids = self.lock();
         ids.retain(|_, until| *until > now);
         if ids.len() >= self.max {
@@ -144,8 +164,77 @@ impl Sessions {
     }
 
     /// Whether `id` is a session id still valid at `now`.
-    pub(crate) fn contains(&self, now: Instant, id: &str) -> bool {
+    pub fn contains(&self, now: Instant, id: &str) -> bool {
         self.lock().get(id).is_some_and(|until| *until > now)
+    }
+
+    /// Forgets `id` (a logout); whether it was kept.
+    pub fn remove(&self, id: &str) -> bool {
+        self.lock().remove(id).is_some()
+    }
+
+    /// How long an id stays valid.
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+}
+
+/// Failed logins per client address in fixed windows: an address with
+/// `max` failures in the current window is refused until the window ends.
+/// At most `cap` addresses are tracked (expired ones go first, then the
+/// oldest window).
+pub(crate) struct Failures {
+    max: u32,
+    per: Duration,
+    cap: usize,
+    seen: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+}
+
+impl Failures {
+    /// `max` failures per `per` (0: no limit), at most `cap` addresses.
+    pub(crate) fn new(max: u32, per: Duration, cap: usize) -> Self {
+        Failures {
+            max,
+            per,
+            cap: cap.max(1),
+            seen: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<IpAddr, (Instant, u32)>> {
+        self.seen.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether `ip` has used up its failures at `now`.
+    pub(crate) fn blocked(&self, now: Instant, ip: IpAddr) -> bool {
+        self.max > 0
+            && self
+                .lock()
+                .get(&ip)
+                .is_some_and(|(start, n)| now < *start + self.per && *n >= self.max)
+    }
+
+    /// Counts a failure of `ip` at `now`.
+    pub(crate) fn fail(&self, now: Instant, ip: IpAddr) {
+        if self.max == 0 {
+            return;
+        }
+        let per = self.per;
+        let mut seen = self.lock();
+        if !seen.contains_key(&ip) && seen.len() >= self.cap {
+            seen.retain(|_, (start, _)| now < *start + per);
+            if seen.len() >= self.cap {
+                let oldest = seen.iter().min_by_key(|(_, (t, _))| *t).map(|(k, _)| *k);
+                if let Some(k) = oldest {
+                    seen.remove(&k);
+                }
+            }
+        }
+        let e = seen.entry(ip).or_insert((now, 0));
+        if now >= e.0 + per {
+            *e = (now, 0);
+        }
+        e.1 = e.1.saturating_add(1);
     }
 }
 
@@ -208,6 +297,27 @@ mod tests {
     }
 
     #[test]
+    fn failures_block_an_address_for_the_window() {
+        let t0 = Instant::now();
+        let (a, b) = ([127, 0, 0, 1].into(), [127, 0, 0, 2].into());
+        let f = Failures::new(2, Duration::from_secs(60), 1);
+        f.fail(t0, a);
+        assert!(!f.blocked(t0, a));
+        f.fail(t0, a);
+        assert!(f.blocked(t0 + Duration::from_secs(59), a));
+        assert!(!f.blocked(t0, b));
+        assert!(!f.blocked(t0 + Duration::from_secs(60), a));
+        // Capped: b's failure evicts a.
+        f.fail(t0, b);
+        f.fail(t0, b);
+        assert!(f.blocked(t0, b));
+        assert!(!f.blocked(t0, a));
+        let off = Failures::new(0, Duration::from_secs(60), 1);
+        off.fail(t0, a);
+        assert!(!off.blocked(t0, a));
+    }
+
+    #[test]
     fn sessions_expire_and_are_capped() {
         let t0 = Instant::now();
         let s = Sessions::new(Duration::from_secs(10), 2);
@@ -223,6 +333,9 @@ mod tests {
         );
         assert!(s.contains(t0 + Duration::from_secs(2), "b"));
         assert!(s.contains(t0 + Duration::from_secs(2), "c"));
+        assert!(s.remove("c"));
+        assert!(!s.remove("c"));
+        assert!(!s.contains(t0 + Duration::from_secs(2), "c"));
         assert_eq!(session_id().len(), 16);
     }
 }

@@ -5,12 +5,12 @@
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use engineio::Sid;
 use serde_json::{json, Value};
 
-use super::auth::{session_id, Checker, LoginError, Sessions};
+use super::auth::{session_id, Checker, Failures, LoginError, Sessions};
 use super::serialize::{self, date, Local};
 use super::stats::Counters;
 use super::{commands, AdminConfig};
@@ -44,6 +44,7 @@ pub(crate) struct Inner {
     nsp: Weak<NsInner>,
     checker: Option<Checker>,
     sessions: Sessions,
+    failures: Failures,
     pub(super) counters: Counters,
     /// Local sockets of the admin namespace: with none (and no cluster),
     /// live events are not even built.
@@ -65,6 +66,11 @@ impl Inner {
             nsp: Arc::downgrade(&nsp.0),
             checker: config.credentials.clone().map(Checker::new),
             sessions: Sessions::new(config.session_ttl, config.max_sessions),
+            failures: Failures::new(
+                config.login_failures_per_minute,
+                Duration::from_secs(60),
+                super::MAX_TRACKED_ADDRESSES,
+            ),
             counters: Counters::default(),
             watchers: AtomicUsize::new(0),
             clustered: nsp.adapter().server_id().is_some(),
@@ -132,6 +138,10 @@ impl Inner {
                 return Ok(());
             }
         }
+        let ip = socket.handshake().address.map(|a| a.ip());
+        if ip.is_some_and(|ip| self.failures.blocked(now, ip)) {
+            return Err(ConnectError::new("too many failed logins"));
+        }
         let field = |k: &str| auth.get(k).and_then(Value::as_str).unwrap_or_default();
         match checker
             .check(field("username"), field("password").to_owned())
@@ -145,7 +155,12 @@ impl Inner {
                 socket.insert(NewSession(id));
                 Ok(())
             }
-            Err(LoginError::Invalid) => Err(ConnectError::new("invalid credentials")),
+            Err(LoginError::Invalid) => {
+                if let Some(ip) = ip {
+                    self.failures.fail(socket.nsp().runtime().now(), ip);
+                }
+                Err(ConnectError::new("invalid credentials"))
+            }
             Err(LoginError::Busy) => Err(ConnectError::new("too many login attempts")),
         }
     }

@@ -33,7 +33,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use auth::{Credentials, MAX_CHECKS};
+pub use auth::{Checker, Credentials, LoginError, Sessions, MAX_CHECKS};
 pub use serialize::date as iso_date;
 
 use crate::server::SocketIo;
@@ -47,6 +47,12 @@ pub const DEFAULT_STATS_INTERVAL: Duration = Duration::from_secs(2);
 pub const DEFAULT_SESSION_TTL: Duration = Duration::from_secs(86_400);
 /// Most session ids kept at once by default (the oldest goes first).
 pub const DEFAULT_MAX_SESSIONS: usize = 1_000;
+/// Failed logins a client address may make per minute by default; then
+/// its logins are refused ("too many failed logins") until the minute
+/// ends.
+pub const DEFAULT_LOGIN_FAILURES_PER_MINUTE: u32 = 5;
+/// Client addresses whose failed logins are tracked at once.
+pub const MAX_TRACKED_ADDRESSES: usize = 10_000;
 
 /// How the Admin UI is served. Start from [`AdminConfig::new`].
 #[derive(Debug, Clone)]
@@ -59,6 +65,7 @@ pub struct AdminConfig {
     pub(crate) stats_interval: Duration,
     pub(crate) session_ttl: Duration,
     pub(crate) max_sessions: usize,
+    pub(crate) login_failures_per_minute: u32,
 }
 
 impl AdminConfig {
@@ -78,6 +85,7 @@ impl AdminConfig {
             stats_interval: DEFAULT_STATS_INTERVAL,
             session_ttl: DEFAULT_SESSION_TTL,
             max_sessions: DEFAULT_MAX_SESSIONS,
+            login_failures_per_minute: DEFAULT_LOGIN_FAILURES_PER_MINUTE,
         }
     }
 
@@ -89,6 +97,16 @@ impl AdminConfig {
         } else {
             format!("/{name}")
         };
+        self
+    }
+
+    /// Failed logins per client address per minute (default
+    /// [`DEFAULT_LOGIN_FAILURES_PER_MINUTE`]; 0: no limit). Beyond, the
+    /// address's logins are refused before the password is checked until
+    /// the minute ends; a login without an address (another runtime's
+    /// connection) is not limited.
+    pub fn login_failures_per_minute(mut self, max: u32) -> Self {
+        self.login_failures_per_minute = max;
         self
     }
 

@@ -10,23 +10,43 @@
   const MAX_LOG_ROWS = 500;
 
   // The ways to sign in. Each turns the form into the headers every request
-  // carries. A second method (the [admin_ui] username and password) would
-  // POST them to a login route and return { Authorization: "Bearer " + token }
-  // for the short-lived token it answers; nothing else changes.
+  // carries; `available(info)` says whether the server offers it
+  // (`info` is GET /api/dashboard/login's answer, null when unreadable).
   const LOGIN_METHODS = [
     {
       id: "apiKey",
       label: "API key",
+      available: () => true,
       headers(form) {
         const key = form.elements.key.value.trim();
         return key ? Promise.resolve({ "X-API-Key": key }) : Promise.reject(new Error("Enter an admin API key"));
+      },
+    },
+    {
+      // The [admin_ui] username and password, exchanged for a short-lived
+      // token sent as a bearer token; when it expires the server answers
+      // 401 and the page goes back to this form.
+      id: "adminUi",
+      label: "Admin UI login",
+      available: (info) => Boolean(info && info.available),
+      async headers(form) {
+        const username = form.elements.username.value;
+        const password = form.elements.password.value;
+        if (!username || !password) throw new Error("Enter the username and the password");
+        const r = await api("/api/dashboard/login", {
+          method: "POST",
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ username, password }),
+        });
+        return { Authorization: "Bearer " + r.token };
       },
     },
   ];
 
   const $ = (id) => document.getElementById(id);
   let auth = null; // headers of the signed-in session
-  let method = LOGIN_METHODS[0];
+  let methods = LOGIN_METHODS.slice(0, 1);
+  let method = methods[0];
   let timer = null;
   let nextSeq = 0;
   let logCapacity = MAX_LOG_ROWS;
@@ -60,7 +80,7 @@
 
   function explain(err) {
     if (err.status === 401) return "Not accepted: " + err.message;
-    if (err.status === 403) return "This key is not an admin key (api.admin_keys)";
+    if (err.status === 403) return err.message && err.message !== "HTTP 403" ? err.message : "This key is not an admin key (api.admin_keys)";
     if (err.status === 429) return "Rate limited: try again shortly";
     if (err.status === 404) return err.message;
     return err.message || String(err);
@@ -68,10 +88,12 @@
 
   // ---- sign in / out ------------------------------------------------------
 
-  function buildMethods() {
+  function buildMethods(info) {
+    methods = LOGIN_METHODS.filter((m) => m.available(info));
     const tabs = $("login-methods");
-    tabs.hidden = LOGIN_METHODS.length < 2;
-    for (const m of LOGIN_METHODS) {
+    tabs.textContent = "";
+    tabs.hidden = methods.length < 2;
+    for (const m of methods) {
       const b = document.createElement("button");
       b.type = "button";
       b.className = "tab";
@@ -81,7 +103,17 @@
       b.dataset.method = m.id;
       tabs.appendChild(b);
     }
-    selectMethod(method);
+    selectMethod(methods.includes(method) ? method : methods[0]);
+  }
+
+  // Which methods the server offers (the API key always).
+  async function loginInfo() {
+    try {
+      const res = await fetch("/api/dashboard/login", { cache: "no-store", credentials: "omit" });
+      return res.ok ? await res.json() : null;
+    } catch (_) {
+      return null;
+    }
   }
 
   function selectMethod(m) {
@@ -108,7 +140,12 @@
     timer = setTimeout(poll, POLL_MS);
   }
 
-  function signOut(message) {
+  // `revoke`: the user signed out, so a login token is revoked on the
+  // server too (a key has nothing to revoke; an expired token neither).
+  function signOut(message, revoke) {
+    if (revoke && auth && auth.Authorization) {
+      fetch("/api/dashboard/logout", { method: "POST", headers: auth, cache: "no-store", credentials: "omit" }).catch(() => {});
+    }
     auth = null;
     sessionStorage.removeItem(STORE);
     clearTimeout(timer);
@@ -439,8 +476,8 @@
 
   // ---- start --------------------------------------------------------------
 
-  function start() {
-    buildMethods();
+  async function start() {
+    buildMethods(await loginInfo());
     $("login").addEventListener("submit", async (ev) => {
       ev.preventDefault();
       $("login-error").textContent = "";
@@ -452,7 +489,7 @@
         $("login-error").textContent = explain(err);
       }
     });
-    $("logout").addEventListener("click", () => signOut(""));
+    $("logout").addEventListener("click", () => signOut("", true));
     $("test-action").addEventListener("change", updateTestForm);
     $("test-form").addEventListener("submit", sendTest);
     updateTestForm();
