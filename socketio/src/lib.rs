@@ -7,7 +7,7 @@
 //! The `tower` feature adds `SocketIo::layer` and `SocketIo::service`, to
 //! mount Socket.IO in a tower stack such as an axum `Router`, beside the
 //! application's routes (`examples/axum.rs`). The `admin` feature adds
-//! [`admin`]: the server side of the official Admin UI
+//! the `admin` module: the server side of the official Admin UI
 //! (`@socket.io/admin-ui`), on any runtime, through the server-wide
 //! [`Observer`] hooks (which cost one atomic load each while none is
 //! attached).
