@@ -232,12 +232,9 @@ async fn an_oversized_or_broken_set_keeps_tokens_out_not_the_server() {
 
 #[tokio::test]
 async fn an_https_jwks_with_a_private_ca() {
-    let d = common::scratch();
-    let Some((ca, cert, key)) = common::pki::test_pki(&d) else {
-        eprintln!("skipped: the openssl command is not available to make test certificates");
+    let Some((ca, tls)) = common::pki::test_tls() else {
         return;
     };
-    let tls = socketio_server::http::tls_acceptor(&cert, &key).unwrap();
     let ed = Signer::ed();
     let p = Provider::start_with(set(&[ed.jwk("d1")]), Some(tls)).await;
     let cfg = format!(

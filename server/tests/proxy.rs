@@ -146,12 +146,9 @@ async fn proxied_events_are_answered_by_the_backend() {
 
 #[tokio::test]
 async fn an_https_backend_with_a_private_ca() {
-    let d = common::scratch();
-    let Some((ca, cert, key)) = common::pki::test_pki(&d) else {
-        eprintln!("skipped: the openssl command is not available to make test certificates");
+    let Some((ca, tls)) = common::pki::test_tls() else {
         return;
     };
-    let tls = socketio_server::http::tls_acceptor(&cert, &key).unwrap();
     let be = Backend::start_with(SECRET, Some(tls), |b: Value| {
         now(
             200,

@@ -47,6 +47,19 @@ pub fn test_pki(d: &std::path::Path) -> Option<(String, String, String)> {
     Some((f("ca.pem"), f("leaf.pem"), f("leaf.key")))
 }
 
+/// A scratch directory's test CA (its PEM file) and a TLS acceptor of a
+/// `localhost` certificate it signed; `None` (the test is skipped, and
+/// says so) where the `openssl` command is missing.
+pub fn test_tls() -> Option<(String, tokio_rustls::TlsAcceptor)> {
+    let d = super::scratch();
+    let Some((ca, cert, key)) = test_pki(&d) else {
+        eprintln!("skipped: the openssl command is not available to make test certificates");
+        return None;
+    };
+    let tls = socketio_server::http::tls_acceptor(&cert, &key).unwrap();
+    Some((ca, tls))
+}
+
 /// Serves one accepted connection with `svc`, over TLS when `tls` is
 /// given (a failed handshake ends it).
 pub async fn serve<S, B>(
