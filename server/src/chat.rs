@@ -10,6 +10,10 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use serde_json::Value;
+
+use crate::identity::typed_id;
+
 /// Statuses `user:status` accepts.
 pub const STATUSES: [&str; 4] = ["online", "away", "busy", "offline"];
 
@@ -30,9 +34,10 @@ pub struct Chat {
 struct Online {
     /// Open sockets and status per user.
     users: HashMap<String, Presence>,
-    /// The sorted visible users (status other than `offline`), built on
-    /// the first request after a change.
-    listed: Option<Arc<Vec<String>>>,
+    /// The visible users (status other than `offline`) sorted by id, as
+    /// JSON with their token's type; built on the first request after a
+    /// change.
+    listed: Option<Arc<Vec<Value>>>,
 }
 
 /// The users of a namespace on every node, as the cluster last answered.
@@ -47,6 +52,8 @@ struct ClusterUsers {
 struct Presence {
     sockets: usize,
     status: &'static str,
+    /// Whether the user's token gave the id as a JSON number.
+    numeric: bool,
 }
 
 /// Where a sent message came from.
@@ -61,12 +68,14 @@ pub struct Sent {
 }
 
 impl Chat {
-    /// Counts a socket of `user` in `nsp`; true when it is the user's first.
-    pub fn socket_opened(&mut self, nsp: &str, user: &str) -> bool {
+    /// Counts a socket of `user` in `nsp` (`numeric` when its token gave
+    /// the id as a JSON number); true when it is the user's first.
+    pub fn socket_opened(&mut self, nsp: &str, user: &str, numeric: bool) -> bool {
         let o = self.online.entry(nsp.to_owned()).or_default();
         let p = o.users.entry(user.to_owned()).or_insert(Presence {
             sockets: 0,
             status: "online",
+            numeric,
         });
         p.sockets += 1;
         let first = p.sockets == 1;
@@ -111,23 +120,34 @@ impl Chat {
         }
     }
 
-    /// Users with a socket in `nsp` who do not appear offline, sorted.
-    pub fn online_users(&mut self, nsp: &str) -> Arc<Vec<String>> {
+    /// Users with a socket in `nsp` who do not appear offline, sorted by
+    /// id; each a JSON number when its token gave a number, else a string.
+    pub fn online_users(&mut self, nsp: &str) -> Arc<Vec<Value>> {
         let Some(o) = self.online.get_mut(nsp) else {
             return Arc::default();
         };
+        let users = &o.users;
         o.listed
             .get_or_insert_with(|| {
-                let mut v: Vec<String> = o
-                    .users
-                    .iter()
-                    .filter(|(_, p)| p.status != "offline")
-                    .map(|(u, _)| u.clone())
-                    .collect();
-                v.sort();
-                Arc::new(v)
+                let visible = users.iter().filter(|(_, p)| p.status != "offline");
+                let mut v: Vec<(&str, bool)> =
+                    visible.map(|(u, p)| (u.as_str(), p.numeric)).collect();
+                v.sort_unstable();
+                Arc::new(v.into_iter().map(|(u, n)| typed_id(u, n)).collect())
             })
             .clone()
+    }
+
+    /// `ids` (users of `nsp` on other nodes too) sorted and deduplicated,
+    /// as JSON: typed as their token gave them for users with a socket on
+    /// this node, strings for the others (the cluster's room names carry
+    /// no type).
+    pub fn typed_users(&self, nsp: &str, mut ids: Vec<String>) -> Vec<Value> {
+        ids.sort_unstable();
+        ids.dedup();
+        let here = self.online.get(nsp);
+        let numeric = |u: &str| here.and_then(|o| o.users.get(u)).is_some_and(|p| p.numeric);
+        ids.iter().map(|u| typed_id(u, numeric(u))).collect()
     }
 
     /// Whether the cluster's users of `nsp` should be asked for now (they
@@ -163,20 +183,22 @@ impl Chat {
 
     /// Online users of `nsp` on every node: this node's visible ones, and
     /// the cluster's (as last asked) that have no socket here (a user here
-    /// who appears offline stays hidden), sorted.
-    pub fn cluster_online_users(&mut self, nsp: &str) -> Vec<String> {
-        let mut v = self.online_users(nsp).to_vec();
+    /// who appears offline stays hidden), sorted by id, typed as
+    /// [`Chat::typed_users`] says.
+    pub fn cluster_online_users(&self, nsp: &str) -> Vec<Value> {
+        let here = self.online.get(nsp);
+        let mut ids: Vec<String> = here.map_or_else(Vec::new, |o| {
+            let visible = o.users.iter().filter(|(_, p)| p.status != "offline");
+            visible.map(|(u, _)| u.clone()).collect()
+        });
         if let Some(c) = self.cluster.get(nsp) {
-            let here = self.online.get(nsp);
             let elsewhere = c
                 .users
                 .iter()
                 .filter(|u| here.is_none_or(|o| !o.users.contains_key(*u)));
-            v.extend(elsewhere.cloned());
+            ids.extend(elsewhere.cloned());
         }
-        v.sort();
-        v.dedup();
-        v
+        self.typed_users(nsp, ids)
     }
 
     /// Remembers message `id`, forgetting the oldest beyond `cap`.
@@ -202,27 +224,48 @@ impl Chat {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    macro_rules! json_ids {
+        ($($v:expr),*) => { vec![$(json!($v)),*] };
+    }
+
+    #[test]
+    fn numeric_ids_are_listed_as_numbers() {
+        let mut c = Chat::default();
+        c.socket_opened("/", "42", true);
+        c.socket_opened("/", "7", false);
+        c.socket_opened("/", "abc", false);
+        assert_eq!(*c.online_users("/"), json_ids![42, "7", "abc"]);
+        let elsewhere = ["9", "42", "7"].map(String::from).to_vec();
+        c.set_cluster_users("/", elsewhere, Instant::now());
+        assert_eq!(
+            c.cluster_online_users("/"),
+            json_ids![42, "7", "9", "abc"],
+            "ids only seen elsewhere are strings"
+        );
+    }
 
     #[test]
     fn presence_counts_sockets_per_user_and_namespace() {
         let mut c = Chat::default();
-        assert!(c.socket_opened("/", "u1"));
-        assert!(!c.socket_opened("/", "u1"));
-        assert!(c.socket_opened("/chat", "u1"));
-        assert!(c.socket_opened("/", "u2"));
-        assert_eq!(*c.online_users("/"), vec!["u1", "u2"]);
+        assert!(c.socket_opened("/", "u1", false));
+        assert!(!c.socket_opened("/", "u1", false));
+        assert!(c.socket_opened("/chat", "u1", false));
+        assert!(c.socket_opened("/", "u2", false));
+        assert_eq!(*c.online_users("/"), json_ids!["u1", "u2"]);
         // Appearing offline hides a user; a repeated status is no change.
         assert!(c.set_status("/", "u2", "offline"));
         assert!(!c.set_status("/", "u2", "offline"));
-        assert_eq!(*c.online_users("/"), vec!["u1"]);
+        assert_eq!(*c.online_users("/"), json_ids!["u1"]);
         assert!(c.set_status("/", "u2", "away"));
-        assert_eq!(*c.online_users("/"), vec!["u1", "u2"]);
+        assert_eq!(*c.online_users("/"), json_ids!["u1", "u2"]);
         assert!(!c.set_status("/", "nobody", "away"));
         assert_eq!(c.socket_closed("/", "u1"), None);
         assert_eq!(c.socket_closed("/", "u1"), Some(true));
         assert_eq!(c.socket_closed("/", "u1"), None, "already gone");
-        assert_eq!(*c.online_users("/"), vec!["u2"]);
-        assert_eq!(*c.online_users("/chat"), vec!["u1"]);
+        assert_eq!(*c.online_users("/"), json_ids!["u2"]);
+        assert_eq!(*c.online_users("/chat"), json_ids!["u1"]);
         assert!(c.set_status("/chat", "u1", "offline"));
         assert_eq!(
             c.socket_closed("/chat", "u1"),
@@ -243,13 +286,13 @@ mod tests {
         let age = Duration::from_secs(1);
         assert!(c.should_ask_cluster("/", t0, age));
         assert!(!c.should_ask_cluster("/", t0, age), "one asker at a time");
-        c.socket_opened("/", "here");
-        c.socket_opened("/", "hidden");
+        c.socket_opened("/", "here", false);
+        c.socket_opened("/", "hidden", false);
         c.set_status("/", "hidden", "offline");
         let all = ["b", "here", "hidden"].map(String::from).to_vec();
         c.set_cluster_users("/", all, t0);
         assert!(!c.should_ask_cluster("/", t0 + age / 2, age), "fresh");
-        assert_eq!(c.cluster_online_users("/"), vec!["b", "here"]);
+        assert_eq!(c.cluster_online_users("/"), json_ids!["b", "here"]);
         assert!(c.should_ask_cluster("/", t0 + age, age), "stale");
         c.cluster_ask_failed("/");
         assert!(

@@ -30,6 +30,8 @@ use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio_rustls::rustls;
 
+use crate::tls_client;
+
 use crate::jwk::KeySet;
 use crate::jwt::{Claims, JwtError, Verifier};
 
@@ -79,7 +81,10 @@ impl Jwks {
     /// `Err` when the URL or the CA file is unusable.
     pub fn new(settings: JwksSettings) -> Result<Arc<Jwks>, String> {
         let tls = match settings.url.scheme_str() {
-            Some("https") => Some(tls_config(settings.ca_file.as_deref())?),
+            Some("https") => Some(tls_client::config(
+                settings.ca_file.as_deref(),
+                "auth.jwks_ca_file",
+            )?),
             Some("http") => None,
             _ => return Err("auth.jwks_url must be an http or https URL".into()),
         };
@@ -274,36 +279,6 @@ impl Jwks {
             _ = conn => Err("connection ended".into()),
         }
     }
-}
-
-fn tls_config(ca_file: Option<&str>) -> Result<Arc<rustls::ClientConfig>, String> {
-    use rustls_pki_types::pem::PemObject;
-    use rustls_pki_types::CertificateDer;
-    let mut roots = rustls::RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-    };
-    if let Some(path) = ca_file {
-        let certs = CertificateDer::pem_file_iter(path)
-            .map_err(|e| format!("auth.jwks_ca_file {path}: {e}"))?;
-        let mut n = 0;
-        for cert in certs {
-            let cert = cert.map_err(|e| format!("auth.jwks_ca_file {path}: {e}"))?;
-            roots
-                .add(cert)
-                .map_err(|e| format!("auth.jwks_ca_file {path}: {e}"))?;
-            n += 1;
-        }
-        if n == 0 {
-            return Err(format!("auth.jwks_ca_file {path}: no certificate found"));
-        }
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(Arc::new(config))
 }
 
 /// Verifies `token` under `verifier`'s secrets and `jwks`'s keys; a token

@@ -45,3 +45,4 @@ pub mod reply;
 pub mod run;
 pub mod signing;
 pub mod state;
+pub mod tls_client;

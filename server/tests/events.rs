@@ -340,6 +340,40 @@ async fn welcome_ping_and_presence() {
     e.close().await;
 }
 
+/// A token whose `userId` is the JSON value `id` (a number or a string).
+fn typed_token(id: Value) -> String {
+    let now = common::now();
+    let claims = json!({ "userId": id, "iat": now, "exp": now + 3600 });
+    socketio_server::jwt::sign(
+        &claims,
+        common::SECRET.as_bytes(),
+        socketio_server::jwt::Algorithm::Hs256,
+    )
+}
+
+#[tokio::test]
+async fn online_user_lists_keep_the_type_of_token_ids() {
+    let s = Server::start("").await;
+    let (mut n, _) = connect(&s, json!({ "auth": { "token": typed_token(json!(42)) } })).await;
+    let (_t, _) = connect(&s, json!({ "auth": { "token": typed_token(json!("7")) } })).await;
+    let online = n.emit_ack("getOnlineUsers", json!([])).await;
+    assert_eq!(online[0]["users"], json!([42, "7"]), "{online:?}");
+    n.emit("getOnlineUsers", json!([])).await;
+    assert_eq!(n.event("getOnlineUsers").await, vec![json!([42, "7"])]);
+    // The HTTP test action sends the same list.
+    let r = s
+        .admin(
+            "POST",
+            "/api/socket-test",
+            &json!({ "action": "emitOnlineUsers" }),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["users"], json!([42, "7"]));
+    assert_eq!(n.event("getOnlineUsers").await, vec![json!([42, "7"])]);
+    n.close().await;
+}
+
 #[tokio::test]
 async fn chat_messages_typing_and_read_receipts() {
     let s = Server::start("").await;

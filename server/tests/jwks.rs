@@ -230,61 +230,11 @@ async fn an_oversized_or_broken_set_keeps_tokens_out_not_the_server() {
     connects_eventually(&s, &t).await;
 }
 
-/// A test CA and a `localhost` certificate it signed, made with the
-/// `openssl` command: (CA PEM, certificate PEM, key PEM), or `None` where
-/// the command is missing.
-fn test_pki(d: &std::path::Path) -> Option<(String, String, String)> {
-    let f = |n: &str| d.join(n).to_string_lossy().into_owned();
-    let ext = f("ext.cnf");
-    std::fs::write(
-        &ext,
-        "subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
-    )
-    .ok()?;
-    let steps: [Vec<String>; 3] = [
-        "req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=test-ca -keyout"
-            .split(' ')
-            .map(String::from)
-            .chain([f("ca.key"), "-out".into(), f("ca.pem")])
-            .collect(),
-        "req -newkey rsa:2048 -nodes -subj /CN=localhost -keyout"
-            .split(' ')
-            .map(String::from)
-            .chain([f("leaf.key"), "-out".into(), f("leaf.csr")])
-            .collect(),
-        "x509 -req -days 1 -CAcreateserial -in"
-            .split(' ')
-            .map(String::from)
-            .chain([
-                f("leaf.csr"),
-                "-CA".into(),
-                f("ca.pem"),
-                "-CAkey".into(),
-                f("ca.key"),
-            ])
-            .chain(["-extfile".into(), ext, "-out".into(), f("leaf.pem")])
-            .collect(),
-    ];
-    for args in steps {
-        let o = std::process::Command::new("openssl")
-            .args(&args)
-            .output()
-            .ok()?;
-        if !o.status.success() {
-            return None;
-        }
-    }
-    Some((f("ca.pem"), f("leaf.pem"), f("leaf.key")))
-}
-
 #[tokio::test]
 async fn an_https_jwks_with_a_private_ca() {
-    let d = common::scratch();
-    let Some((ca, cert, key)) = test_pki(&d) else {
-        eprintln!("skipped: the openssl command is not available to make test certificates");
+    let Some((ca, tls)) = common::pki::test_tls() else {
         return;
     };
-    let tls = socketio_server::http::tls_acceptor(&cert, &key).unwrap();
     let ed = Signer::ed();
     let p = Provider::start_with(set(&[ed.jwk("d1")]), Some(tls)).await;
     let cfg = format!(

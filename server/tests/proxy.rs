@@ -145,6 +145,37 @@ async fn proxied_events_are_answered_by_the_backend() {
 }
 
 #[tokio::test]
+async fn an_https_backend_with_a_private_ca() {
+    let Some((ca, tls)) = common::pki::test_tls() else {
+        return;
+    };
+    let be = Backend::start_with(SECRET, Some(tls), |b: Value| {
+        now(
+            200,
+            json!({ "ack": [{ "ok": true, "n": b["args"][0]["n"] }] }).to_string(),
+        )
+    })
+    .await;
+    let url = be.url("/socket-events");
+    assert!(url.starts_with("https://"), "{url}");
+    let rules = rule("[\"order:*\"]", &url, 5000);
+    let s = InProc::start(&format!("[proxy_limits]\nca_file = \"{ca}\"\n{rules}")).await;
+    let mut c = s.client("/", json!({})).await;
+    c.connected().await;
+    let ack = c.emit_ack("order:create", json!([{ "n": 5 }])).await;
+    assert_eq!(ack, vec![json!({ "ok": true, "n": 5 })]);
+    assert!(be.seen()[0].signature_ok);
+    drop(s);
+    // Without the CA the backend's certificate is not trusted.
+    let s = InProc::start(&rules).await;
+    let mut c = s.client("/", json!({})).await;
+    c.connected().await;
+    let ack = c.emit_ack("order:create", json!([{ "n": 6 }])).await;
+    assert!(unavailable(&ack[0]), "{ack:?}");
+    assert_eq!(be.seen().len(), 1, "no request got through");
+}
+
+#[tokio::test]
 async fn a_backend_that_fails_answers_backend_unavailable() {
     let be = app().await;
     let dead = dead_port().await;

@@ -1,7 +1,8 @@
 //! The connection proxy (`[proxy_connect]`) end to end: the backend
 //! accepts a connection and attaches data (then sent with every proxied
 //! event), refuses one with its own message and code, and a backend that
-//! does not answer in time refuses with `BACKEND_UNAVAILABLE`.
+//! does not answer in time refuses with `BACKEND_UNAVAILABLE`; an https
+//! backend is trusted through `proxy_limits.ca_file`.
 
 mod common;
 
@@ -118,4 +119,28 @@ async fn the_backend_accepts_refuses_and_attaches_data() {
         );
         assert!(m.contains(&line), "{line} in {m}");
     }
+}
+
+#[tokio::test]
+async fn an_https_backend_with_a_private_ca_accepts() {
+    let Some((ca, tls)) = common::pki::test_tls() else {
+        return;
+    };
+    let be = Backend::start_with(SECRET, Some(tls), |_| {
+        now(200, json!({ "data": { "plan": "pro" } }).to_string())
+    })
+    .await;
+    let section = format!(
+        "[proxy_connect]\nurl = \"{}\"\nsecret = \"{SECRET}\"\n",
+        be.url("/connect")
+    );
+    let s = InProc::start(&format!("[proxy_limits]\nca_file = \"{ca}\"\n{section}")).await;
+    s.client("/", json!({})).await.connected().await;
+    assert!(be.seen()[0].signature_ok);
+    drop(s);
+    // Without the CA the backend's certificate is not trusted.
+    let s = InProc::start(&section).await;
+    let e = s.client("/", json!({})).await.refused().await;
+    assert_eq!(e["data"]["code"], "BACKEND_UNAVAILABLE", "{e}");
+    assert_eq!(be.seen().len(), 1, "no request got through");
 }

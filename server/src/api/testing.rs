@@ -147,20 +147,19 @@ fn target(nsp: Namespace, room: Option<String>, event: String, data: Value) -> T
 
 /// The online user ids of `nsp`: this node's, or with clustering on every
 /// node's (this node's when the others cannot be asked).
-async fn online_users(c: &Call<'_>, nsp: &Namespace) -> Vec<String> {
+/// Typed as [`crate::chat::Chat::typed_users`] says.
+async fn online_users(c: &Call<'_>, nsp: &Namespace) -> Vec<Value> {
     let local = || lock(&c.st.chat).online_users(nsp.name()).to_vec();
     if c.st.cluster.is_none() || c.st.redis_connected() != Some(true) {
         return local();
     }
     match c.st.bounded(nsp.adapter().all_rooms()).await {
         Ok(rooms) => {
-            let mut users: Vec<String> = rooms
+            let users = rooms
                 .iter()
                 .filter_map(|r| r.strip_prefix("user_").map(str::to_owned))
                 .collect();
-            users.sort();
-            users.dedup();
-            users
+            lock(&c.st.chat).typed_users(nsp.name(), users)
         }
         Err(e) => {
             tracing::warn!(error = %e, "socket-test: the other servers could not be asked");

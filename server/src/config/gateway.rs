@@ -110,7 +110,7 @@ pub struct ProxyRule {
     /// Event names this rule takes: exact names or globs where `*` stands
     /// for any run of characters (`"order:*"`). Required.
     pub events: Vec<String>,
-    /// The backend's `http://` URL. Required.
+    /// The backend's `http://` or `https://` URL. Required.
     pub url: String,
     /// Key of the `X-Signature` HMAC (at least 16 bytes). Required.
     pub secret: String,
@@ -155,6 +155,9 @@ pub struct ProxyLimitsSection {
     /// Largest backend answer read, in bytes; a longer one counts as
     /// unavailable. Default 1,048,576.
     pub max_answer_bytes: usize,
+    /// PEM file of extra trust anchors (say a private CA) for `https://`
+    /// backends, beside Mozilla's roots; read at start. Default none.
+    pub ca_file: Option<String>,
 }
 
 impl Default for ProxyLimitsSection {
@@ -164,6 +167,7 @@ impl Default for ProxyLimitsSection {
             max_concurrent_per_socket: 1,
             max_queued_per_socket: 64,
             max_answer_bytes: 1_048_576,
+            ca_file: None,
         }
     }
 }
@@ -173,7 +177,8 @@ impl Default for ProxyLimitsSection {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct ProxyConnectSection {
-    /// The backend's `http://` URL; empty turns the connection proxy off.
+    /// The backend's `http://` or `https://` URL; empty turns the connection
+    /// proxy off.
     /// Default empty.
     pub url: String,
     /// Key of the `X-Signature` HMAC (at least 16 bytes); required with
@@ -384,6 +389,9 @@ impl Config {
         if !(1024..=64 * 1024 * 1024).contains(&l.max_answer_bytes) {
             return Err("proxy_limits.max_answer_bytes must be 1024 to 67108864".into());
         }
+        if let Some(path) = &l.ca_file {
+            crate::tls_client::config(Some(path), "proxy_limits.ca_file")?;
+        }
         Ok(())
     }
 }
@@ -406,15 +414,16 @@ fn check_events(at: &str, events: &[String]) -> Result<(), String> {
 }
 
 fn check_url(at: &str, url: &str) -> Result<(), String> {
-    let Some(rest) = url.strip_prefix("http://") else {
-        return Err(format!(
-            "{at} must be an http:// URL (https is not supported: reach the backend over a private network or a local TLS proxy)"
-        ));
+    let Some(rest) = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+    else {
+        return Err(format!("{at} must be an http:// or https:// URL"));
     };
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
     if authority.is_empty() || authority.contains('@') || url.parse::<http::Uri>().is_err() {
         return Err(format!(
-            "{at} must be http://host[:port]/path (no credentials)"
+            "{at} must be http(s)://host[:port]/path (no credentials)"
         ));
     }
     Ok(())
@@ -553,7 +562,8 @@ mod tests {
         let bad = [
             ("[[proxy]]\nurl = \"http://h/\"\nsecret = \"0123456789abcdef\"\n", "proxy[0].events must name"),
             ("[[proxy]]\nevents = [\"*\"]\nurl = \"http://h/\"\nsecret = \"0123456789abcdef\"\n", "every event"),
-            ("[[proxy]]\nevents = [\"a\"]\nurl = \"https://h/\"\nsecret = \"0123456789abcdef\"\n", "proxy[0].url must be an http:// URL"),
+            ("[[proxy]]\nevents = [\"a\"]\nurl = \"ftp://h/\"\nsecret = \"0123456789abcdef\"\n", "proxy[0].url must be an http:// or https:// URL"),
+            ("[proxy_limits]\nca_file = \"/nonexistent/ca.pem\"\n", "proxy_limits.ca_file /nonexistent/ca.pem"),
             ("[[proxy]]\nevents = [\"a\"]\nurl = \"http://u:p@h/\"\nsecret = \"0123456789abcdef\"\n", "no credentials"),
             ("[[proxy]]\nevents = [\"a\"]\nurl = \"http://h/\"\nsecret = \"short\"\n", "proxy[0].secret must be at least 16 bytes"),
             ("[[proxy]]\nevents = [\"a\"]\nurl = \"http://h/\"\nsecret = \"0123456789abcdef\"\ntimeout_ms = 0\n", "proxy[0].timeout_ms must be 1 to 60000"),

@@ -16,6 +16,10 @@
 //! the node announces as a single node would. `getOnlineUsers` adds the
 //! users of the other nodes from the cluster's rooms (`all_rooms`), asked
 //! at most once per `redis.online_users_refresh_ms` per namespace.
+//! The ids keep the JSON type their token gave (a number for a numeric
+//! `userId`/`sub`) for users with a socket on this node; ids known only
+//! from other nodes are strings, since `all_rooms` (the adapter's request,
+//! shared with Node's) answers room names only.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, UNIX_EPOCH};
@@ -112,7 +116,8 @@ pub(super) fn opened(st: &Arc<State>, ev: &EventsSection, socket: &Socket, user:
             return;
         }
         socket.insert(Present);
-        chat.socket_opened(socket.nsp().name(), user)
+        let numeric = user_of(socket).is_some_and(|u| u.numeric_id);
+        chat.socket_opened(socket.nsp().name(), user, numeric)
     };
     if !(first && ev.presence) {
         return;

@@ -1,4 +1,4 @@
-//! The HTTP client of the proxies: one signed JSON POST to the
+//! The HTTP(S) client of the proxies: one signed JSON POST to the
 //! application's backend, bounded by a deadline and an answer size.
 //!
 //! A request carries `X-Timestamp` (Unix milliseconds) and `X-Signature`:
@@ -8,16 +8,19 @@
 //! means is the caller's.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http::header::{self, HeaderValue};
 use http::{Method, Request, Uri};
 use http_body_util::{BodyExt, Full, Limited};
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use serde_json::{Map, Value};
+use tokio_rustls::rustls;
 
 use crate::signing::hmac_hex;
 
@@ -68,15 +71,22 @@ impl std::error::Error for CallError {}
 /// The pooled client every backend call goes through.
 #[derive(Debug, Clone)]
 pub struct Backend {
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
     max_answer: usize,
 }
 
 impl Backend {
-    /// A client reading answers of at most `max_answer` bytes.
-    pub fn new(max_answer: usize) -> Backend {
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
+    /// A client reading answers of at most `max_answer` bytes, over http
+    /// or https (trusting `tls`: see [`crate::tls_client`]).
+    pub fn new(max_answer: usize, tls: Arc<rustls::ClientConfig>) -> Backend {
+        let mut http = HttpConnector::new();
+        http.set_nodelay(true);
+        http.enforce_http(false);
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(Arc::unwrap_or_clone(tls))
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http);
         let client = Client::builder(TokioExecutor::new())
             .timer(TokioTimer::new())
             .pool_timer(TokioTimer::new())

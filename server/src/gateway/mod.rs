@@ -30,6 +30,7 @@ use http::Uri;
 use serde_json::{json, Value};
 use socketio::{AckSender, Data, Socket};
 use tokio::sync::Semaphore;
+use tokio_rustls::rustls;
 
 use crate::config::{AppRoute, Config, ProxyLimitsSection};
 use crate::reply::failure;
@@ -80,6 +81,17 @@ pub struct Gateway {
     last_warn_ms: AtomicU64,
 }
 
+/// The TLS client config of https backends: `proxy_limits.ca_file`
+/// (checked by the validation) beside Mozilla's roots. Should the file have
+/// gone bad since, the error is logged and Mozilla's roots alone are
+/// trusted (a private backend then answers `BACKEND_UNAVAILABLE`).
+fn backend_tls(l: &ProxyLimitsSection) -> Arc<rustls::ClientConfig> {
+    crate::tls_client::config(l.ca_file.as_deref(), "proxy_limits.ca_file").unwrap_or_else(|e| {
+        tracing::error!("{e}; https backends are checked against the public roots only");
+        crate::tls_client::config(None, "").expect("the public roots alone always make a config")
+    })
+}
+
 impl Gateway {
     /// The gateway of a validated `config`.
     pub fn new(config: &Config) -> Arc<Gateway> {
@@ -104,7 +116,7 @@ impl Gateway {
             tracing::info!("connection proxy: {}", c.url);
         }
         Arc::new(Gateway {
-            backend: Backend::new(l.max_answer_bytes),
+            backend: Backend::new(l.max_answer_bytes, backend_tls(l)),
             proxies: config
                 .proxy
                 .iter()

@@ -13,7 +13,6 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use hmac::{Hmac, Mac};
 use http_body_util::{BodyExt, Full};
-use hyper_util::rt::TokioIo;
 use serde_json::Value;
 use sha2::Sha256;
 use tokio::net::TcpListener;
@@ -45,12 +44,26 @@ struct Inner {
 pub struct Backend {
     /// Its port on 127.0.0.1.
     pub port: u16,
+    /// Whether it serves https (for a certificate of `localhost`).
+    https: bool,
     inner: Arc<Mutex<Inner>>,
 }
 
 impl Backend {
     /// Serves on a free port; `answer` gets each request's JSON body.
     pub async fn start<F>(secret: &str, answer: F) -> Backend
+    where
+        F: Fn(Value) -> Answer + Send + Sync + 'static,
+    {
+        Backend::start_with(secret, None, answer).await
+    }
+
+    /// [`Backend::start`], over https with `tls` when given.
+    pub async fn start_with<F>(
+        secret: &str,
+        tls: Option<tokio_rustls::TlsAcceptor>,
+        answer: F,
+    ) -> Backend
     where
         F: Fn(Value) -> Answer + Send + Sync + 'static,
     {
@@ -61,6 +74,7 @@ impl Backend {
         let secret = secret.as_bytes().to_vec();
         let b = Backend {
             port,
+            https: tls.is_some(),
             inner: inner.clone(),
         };
         tokio::spawn(async move {
@@ -69,15 +83,14 @@ impl Backend {
                     return;
                 };
                 let (inner, answer, secret) = (inner.clone(), answer.clone(), secret.clone());
+                let tls = tls.clone();
                 tokio::spawn(async move {
                     let svc = hyper::service::service_fn(move |req| {
                         let (inner, answer, secret) =
                             (inner.clone(), answer.clone(), secret.clone());
                         async move { Ok::<_, Infallible>(handle(req, &inner, &*answer, &secret).await) }
                     });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), svc)
-                        .await;
+                    super::pki::serve(stream, tls, svc).await;
                 });
             }
         });
@@ -86,7 +99,10 @@ impl Backend {
 
     /// The URL of `path` on this backend.
     pub fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
+        match self.https {
+            false => format!("http://127.0.0.1:{}{path}", self.port),
+            true => format!("https://localhost:{}{path}", self.port),
+        }
     }
 
     /// Every request so far.

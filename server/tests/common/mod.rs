@@ -4,6 +4,7 @@
 
 pub mod backend;
 pub mod jwks;
+pub mod pki;
 pub mod redis;
 
 use std::path::PathBuf;
