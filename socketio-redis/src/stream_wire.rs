@@ -41,16 +41,23 @@ pub fn encode_entry(
     nsp: &str,
     attachments: &[Bytes],
 ) -> Vec<(&'static str, Vec<u8>)> {
-    let data = match may_carry_binary(t) && !attachments.is_empty() {
-        true => B64.encode(wire::encode_mp(data, attachments)).into_bytes(),
-        false => serde_json::to_vec(data).unwrap_or_default(),
-    };
-    vec![
+    let mut fields = vec![
         ("uid", uid.as_bytes().to_vec()),
         ("nsp", nsp.as_bytes().to_vec()),
         ("type", t.to_string().into_bytes()),
-        ("data", data),
-    ]
+    ];
+    // The reader takes `data` as JSON only when it starts with `{` (the
+    // reference's rule): anything but an object without binary goes as
+    // base64 msgpack, and no data at all as no field.
+    let data = match data {
+        Value::Null if attachments.is_empty() => return fields,
+        Value::Object(_) if !(may_carry_binary(t) && !attachments.is_empty()) => {
+            serde_json::to_vec(data).unwrap_or_default()
+        }
+        _ => B64.encode(wire::encode_mp(data, attachments)).into_bytes(),
+    };
+    fields.push(("data", data));
+    fields
 }
 
 /// Decodes an entry from its fields (name, value), as XREAD or XRANGE
@@ -172,6 +179,20 @@ pub fn offset_mark((ms, seq): (u64, u64)) -> u64 {
 mod tests {
     use super::*;
     use crate::cluster_msg::ty;
+
+    /// Fuzz find (redis_stream_entry): an entry without `data` decoded as
+    /// `null`, re-encoded as the JSON `null`, which the reader (JSON only
+    /// when it starts with `{`) took for base64 msgpack and refused.
+    #[test]
+    fn data_that_is_not_an_object_round_trips() {
+        let f = encode_entry(4, &Value::Null, "u1", "/", &[]);
+        assert!(f.iter().all(|(n, _)| *n != "data"), "no data, no field");
+        assert_eq!(decode_entry(&f).unwrap().data.value, Value::Null);
+        for v in [json!([1, "a"]), json!("text"), json!(7), json!(true)] {
+            let f = encode_entry(4, &v, "u1", "/", &[]);
+            assert_eq!(decode_entry(&f).unwrap().data.value, v);
+        }
+    }
 
     #[test]
     fn entries_are_json_unless_binary_rides_along() {
