@@ -297,7 +297,13 @@ impl WsDecoder {
             if text && here > self.checked {
                 let new = &mut buf[h.len + self.checked..h.len + here];
                 unmask(new, h.mask, self.checked);
-                self.utf8.feed(new).map_err(|_| WsError::InvalidUtf8)?;
+                // A message that is one frame, here in full, is validated
+                // once, as it becomes a `Str` (`message`); the stream check
+                // is for text still arriving or fragmented.
+                let whole = here == n && self.checked == 0 && h.fin && h.opcode == op::TEXT;
+                if !whole {
+                    self.utf8.feed(new).map_err(|_| WsError::InvalidUtf8)?;
+                }
                 self.checked = here;
             }
             if here < n {
