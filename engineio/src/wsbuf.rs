@@ -13,6 +13,8 @@
 //! compressed messages are inflated (see [`crate::deflate`]). It must not
 //! touch streams, sessions or sockets.
 
+use std::cell::Cell;
+
 use bytes::{Buf, Bytes, BytesMut};
 
 use crate::deflate::{Deflater, Negotiated};
@@ -36,6 +38,17 @@ const PONG_LIMIT: usize = 4 * WRITE_HIGH;
 /// First allocation of the write buffer: room for a burst of small frames
 /// queued in one wake, instead of growing it frame by frame.
 const WRITE_INIT: usize = 1024;
+
+/// Largest flushed write buffer kept for reuse (see [`SPARE`]).
+const SPARE_MAX: usize = 4 * WRITE_INIT;
+
+thread_local! {
+    /// One flushed write buffer, of [`WRITE_INIT`] to [`SPARE_MAX`] bytes,
+    /// for the next WebSocket on this thread that queues a frame. A
+    /// connection answering one message per wake would otherwise allocate
+    /// and free its buffer every time; idle connections still hold none.
+    static SPARE: Cell<BytesMut> = Cell::new(BytesMut::new());
+}
 
 /// What the client's bytes gave.
 #[derive(Debug)]
@@ -330,6 +343,8 @@ impl WsBuffers {
 
     fn reserve_frame(&mut self, n: usize) {
         if self.wbuf.capacity() == 0 {
+            // Empty, so nothing is lost by taking the spare instead.
+            self.wbuf = SPARE.with(Cell::take);
             self.wbuf.reserve(n.max(WRITE_INIT));
         } else {
             self.wbuf.reserve(n);
@@ -354,7 +369,7 @@ impl WsBuffers {
     pub fn written(&mut self, n: usize) {
         self.wbuf.advance(n.min(self.wbuf.len()));
         if self.wbuf.is_empty() {
-            self.wbuf = BytesMut::new();
+            recycle(std::mem::take(&mut self.wbuf));
         }
     }
 
@@ -372,6 +387,16 @@ impl WsBuffers {
     #[cfg(test)]
     pub(crate) fn lens(&self) -> (usize, usize) {
         (self.rbuf.len(), self.wbuf.len())
+    }
+}
+
+/// Keeps a flushed write buffer as this thread's spare if its allocation
+/// is [`WRITE_INIT`] to [`SPARE_MAX`] bytes (drops it otherwise). Neither
+/// check allocates: the first fails unless the allocation is larger than
+/// `SPARE_MAX`, the second moves the empty window back to its start.
+fn recycle(mut buf: BytesMut) {
+    if !buf.try_reclaim(SPARE_MAX + 1) && buf.try_reclaim(WRITE_INIT) {
+        SPARE.with(|spare| spare.set(buf));
     }
 }
 
@@ -491,5 +516,37 @@ mod tests {
         b.written(b.pending().len());
         assert_eq!(b.capacities(), (0, 0));
         assert!(!b.deflater.as_ref().unwrap().keeps_context());
+    }
+
+    /// The capacity of this thread's spare write buffer (taken out).
+    fn take_spare() -> usize {
+        SPARE.with(Cell::take).capacity()
+    }
+
+    #[test]
+    fn a_flushed_write_buffer_is_the_next_ones_spare_and_a_large_one_is_not() {
+        let mut a = WsBuffers::new(100_000);
+        a.queue_packet(&Packet::Noop, Wire::default());
+        let at = a.pending().as_ptr();
+        // Written in two parts: the window moved, the allocation is whole.
+        a.written(1);
+        a.written(a.pending().len());
+        assert_eq!(a.capacities(), (0, 0), "an idle connection holds none");
+        let mut b = WsBuffers::new(100_000);
+        b.queue_packet(&Packet::Message(Str::from("hi")), Wire::default());
+        assert_eq!(b.pending(), [0x81, 3, b'4', b'h', b'i']);
+        assert_eq!(b.pending().as_ptr(), at, "the spare, from its start");
+        assert_eq!(take_spare(), 0, "taken, not shared");
+        b.written(5);
+        assert!((WRITE_INIT..=SPARE_MAX).contains(&take_spare()));
+
+        let big = Str::from("x".repeat(SPARE_MAX));
+        b.queue_packet(&Packet::Message(big), Wire::default());
+        b.written(b.pending().len());
+        assert_eq!(take_spare(), 0, "a large buffer is freed");
+        // A pong alone grows a small buffer: not kept either.
+        b.on_message(WsMessage::Ping(Bytes::from_static(b"p")));
+        b.written(3);
+        assert_eq!(take_spare(), 0);
     }
 }
