@@ -153,7 +153,13 @@ impl WsBuffers {
     /// Appends bytes read from the stream (or read ahead by whoever read
     /// the HTTP upgrade request).
     pub fn unread(&mut self, bytes: &[u8]) {
-        self.rbuf.extend_from_slice(bytes);
+        if self.rbuf.is_empty() {
+            // The usual read of an idle connection: one exact allocation,
+            // without growing an empty buffer.
+            self.rbuf = BytesMut::from(bytes);
+        } else {
+            self.rbuf.extend_from_slice(bytes);
+        }
     }
 
     /// Whether nothing more will be read.
