@@ -2,8 +2,8 @@
 """Runs the benchmark: our bench-server and Node's socket.io under the same
 load, side by side, and prints one table (median of the runs).
 
-    python3 bench/run.py                 # full run, 3 repetitions (~15 min)
-    python3 bench/run.py --runs 1 --quick   # small sizes, a minute or two
+    python3 bench/run.py                 # full run, 3 repetitions (~40 min)
+    python3 bench/run.py --runs 1 --quick   # small sizes, about 6 minutes
     python3 bench/run.py --write         # also write bench/RESULTS.md
     python3 bench/run.py --peer NAME=CMD # one more server in the table
     python3 bench/run.py --servers ours,node  # without the bare floor
