@@ -2,8 +2,8 @@
 """Runs the benchmark: our bench-server and Node's socket.io under the same
 load, side by side, and prints one table (median of the runs).
 
-    python3 bench/run.py                 # full run, 3 repetitions (~15 min)
-    python3 bench/run.py --runs 1 --quick   # small sizes, a minute or two
+    python3 bench/run.py                 # full run, 3 repetitions (~40 min)
+    python3 bench/run.py --runs 1 --quick   # small sizes, about 6 minutes
     python3 bench/run.py --write         # also write bench/RESULTS.md
     python3 bench/run.py --peer NAME=CMD # one more server in the table
     python3 bench/run.py --servers ours,node  # without the bare floor
@@ -23,19 +23,46 @@ Server CPU time comes from /proc/<pid>/stat between the load generator's
 READY and PHASE_END marks; memory from /proc/<pid>/status (VmRSS).
 Every figure starts a fresh server. Targets 127.0.0.1 only.
 
-The `cluster_broadcast` figure (ours and node only) is a cluster of two:
-it starts a throwaway `redis-server` on a free 127.0.0.1 port (no
-persistence) and two servers of the same kind with `REDIS_URL` (ours on
-the socketio_redis adapter, Node on @socket.io/redis-adapter 8.3, both
-classic pub/sub), waits until Redis shows both subscribed, and runs
-`loadgen cluster-broadcast`: the clients alternate between the two
-servers, the sender is on the first, so half of every broadcast's
-deliveries cross Redis. Both servers and Redis share the server core
+Broadcast to everyone is measured at 1k, 5k, 10k and 19k receivers (19k:
+the most one process opens under this machine kind's 20,000 open-files
+hard limit, which both the servers and the load generator get as their
+soft limit); a table of our CPU per delivery over the floor's by size
+shows whether the gap grows with the receivers.
+
+permessage-deflate: the `*_deflate` figures start ours and Node with
+`DEFLATE=1` (bench-server: the engine's per_message_deflate, threshold
+1024; Node: `perMessageDeflate: { threshold: 1024 }`) and run the load
+generator with `--deflate` (it offers permessage-deflate without context
+takeover and inflates what it gets; every broadcast is compared whole with
+what was sent). `idle_10k_deflate` is idle memory per connection beside
+`idle_10k` (the on/off ratio is printed; the target is at most 1.5);
+`broadcast_1k_json_deflate` and `broadcast_10k_json_deflate` broadcast a
+3,000-byte argument of JSON-like records (`--json-pad`, about 6.5:1 with
+deflate) beside the same payload uncompressed (`broadcast_*_json`).
+
+The cluster figures (ours and node only) are a cluster of two, one per
+engine: `cluster_broadcast` (Redis classic pub/sub: ours on the
+socketio_redis adapter, Node on @socket.io/redis-adapter 8.3
+createAdapter), `cluster_sharded` (sharded pub/sub, Redis 7: ours
+sharded, Node createShardedAdapter, both dynamic subscriptions),
+`cluster_streams` (Redis Streams: ours streams, Node
+@socket.io/redis-streams-adapter 0.3) and `cluster_postgres` (ours
+socketio_postgres, Node @socket.io/postgres-adapter 0.5 on pg). The Redis
+ones start a throwaway `redis-server` on a free 127.0.0.1 port (no
+persistence); the PostgreSQL one uses the server on 127.0.0.1:5432,
+database `test` (`--postgres-url`), with a channel prefix and an
+attachments table of its own (dropped after). Each waits until Redis or
+PostgreSQL shows both servers subscribed (streams: also both XREADs
+blocked; PostgreSQL: both LISTENs in pg_stat_activity, through `psql`),
+and runs `loadgen cluster-broadcast`: the clients alternate between the
+two servers, the sender is on the first, so half of every broadcast's
+deliveries cross the broker. Both servers and Redis share the server core
 (core 0): the server side gets the same one core as in every other
 figure, and the load generator keeps core 1 to itself. Server CPU is the
 sum over both servers; Redis's own CPU (`redis_cpu_ms` in
 target/bench-results.json) is kept apart, and is too small to resolve in
-10 ms ticks at these sizes.
+10 ms ticks at these sizes. PostgreSQL is not pinned (its backends are
+not ours to move), and its CPU is not counted.
 """
 
 import argparse
@@ -221,18 +248,76 @@ class Redis:
                 buf += chunk
         return buf.decode(errors="replace").rstrip("\r\n").rsplit("\r\n", 1)[-1]
 
-    def wait_subscribers(self, n, timeout=10):
-        """Waits until `n` servers listen on the main namespace's request
-        channel: both adapters subscribe to it after their broadcast pattern."""
+    def wait_subscribers(self, n, engine="pubsub", timeout=10):
+        """Waits until `n` servers hold `engine`'s subscriptions for the main
+        namespace: classic, its request channel (both adapters subscribe to
+        it after their broadcast pattern); sharded, the namespace's shard
+        channel; streams, the namespace's channel and a blocked XREAD each
+        (then 200 ms for the readers' first read from `$`)."""
         deadline = time.time() + timeout
         while time.time() < deadline:
-            if self.command("PUBSUB", "NUMSUB", "socket.io-request#/#") == f":{n}":
+            if engine == "pubsub":
+                ok = self.command("PUBSUB", "NUMSUB", "socket.io-request#/#") == f":{n}"
+            elif engine == "sharded":
+                ok = self.command("PUBSUB", "SHARDNUMSUB", "socket.io#/#") == f":{n}"
+            else:
+                ok = self.command("PUBSUB", "NUMSUB", "socket.io#/#") == f":{n}" and self.readers() >= n
+            if ok:
+                if engine == "streams":
+                    time.sleep(0.2)
                 return
             time.sleep(0.05)
-        raise RuntimeError(f"fewer than {n} servers subscribed in Redis")
+        raise RuntimeError(f"fewer than {n} servers subscribed in Redis ({engine})")
+
+    def readers(self):
+        """Connections blocked in XREAD now (CLIENT LIST through redis-cli)."""
+        out = subprocess.run(["redis-cli", "-p", str(self.port), "CLIENT", "LIST"],
+                             capture_output=True, text=True, timeout=5).stdout
+        return sum(1 for line in out.splitlines() if " cmd=xread" in line)
 
     def stop(self):
         stop_process(self.proc)
+
+
+class Postgres:
+    """The PostgreSQL at `url` for one cluster figure: a channel prefix and
+    an attachments table no other run uses, dropped by `stop`."""
+
+    def __init__(self, url):
+        self.url = url
+        tag = f"{os.getpid()}_{int(time.time() * 1000) % 10**9}"
+        self.prefix, self.table = f"bench_{tag}", f"bench_att_{tag}"
+        self.sql("SELECT 1")
+
+    def sql(self, query):
+        r = subprocess.run(["psql", self.url, "-XAtqc", query], capture_output=True, text=True, timeout=10)
+        if r.returncode != 0:
+            raise RuntimeError(f"psql {self.url}: {r.stderr.strip()[:200]}")
+        return r.stdout.strip()
+
+    @property
+    def env(self):
+        return {"POSTGRES_URL": self.url, "PG_PREFIX": self.prefix, "PG_TABLE": self.table}
+
+    def wait_subscribers(self, n, timeout=10):
+        """Waits until `n` connections' last statement is the LISTEN on the
+        main namespace's channel (the adapters' listening connections run
+        nothing else)."""
+        like = f"LISTEN \"{self.prefix}#/\"%"
+        q = f"SELECT count(*) FROM pg_stat_activity WHERE query LIKE '{like}'"
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if int(self.sql(q) or 0) >= n:
+                time.sleep(0.2)
+                return
+            time.sleep(0.05)
+        raise RuntimeError(f"fewer than {n} servers LISTENing in PostgreSQL")
+
+    def stop(self):
+        try:
+            self.sql(f"DROP TABLE IF EXISTS {self.table}")
+        except (RuntimeError, subprocess.TimeoutExpired) as e:
+            print(f"run.py: could not drop {self.table}: {e}", file=sys.stderr)
 
 
 def scenarios(quick):
@@ -245,26 +330,60 @@ def scenarios(quick):
         ("polling_echo", ["echo", "--clients", str(n(200)), "--rate", str(n(2000)), "--secs", "5" if quick else "10", "--transport", "polling"]),
         # Enough rounds for the server's CPU time (10 ms ticks) to resolve.
         ("broadcast_1k", ["broadcast", "--clients", str(n(1000)), "--rounds", "50"]),
+        ("broadcast_5k", ["broadcast", "--clients", str(n(5000)), "--rounds", "20"]),
         ("broadcast_10k", ["broadcast", "--clients", str(n(10000)), "--rounds", "20"]),
+        ("broadcast_19k", ["broadcast", "--clients", str(n(19000)), "--rounds", "10"]),
         ("broadcast_10k_room_half", ["broadcast", "--clients", str(n(10000)), "--rounds", "20", "--room-half"]),
         # Ten emits written back to back per round: what a busy room sees.
         ("broadcast_10k_burst", ["broadcast", "--clients", str(n(10000)), "--rounds", "10", "--burst", "10"]),
         ("idle_10k", ["hold", "--n", str(n(10000))]),
         ("idle_max", ["hold", "--n", str(n(19000))]),
-        # Two servers on one Redis, 5k clients each, the sender on the first.
-        ("cluster_broadcast", ["cluster-broadcast", "--clients", str(n(10000)), "--rounds", "20"]),
+        # permessage-deflate: the servers get DEFLATE=1 (SERVER_ENV).
+        ("idle_10k_deflate", ["hold", "--n", str(n(10000)), "--deflate"]),
+        ("broadcast_1k_json", ["broadcast", "--clients", str(n(1000)), "--rounds", "50"] + JSON_PAYLOAD),
+        ("broadcast_1k_json_deflate",
+         ["broadcast", "--clients", str(n(1000)), "--rounds", "50", "--deflate"] + JSON_PAYLOAD),
+        ("broadcast_10k_json", ["broadcast", "--clients", str(n(10000)), "--rounds", "20"] + JSON_PAYLOAD),
+        ("broadcast_10k_json_deflate",
+         ["broadcast", "--clients", str(n(10000)), "--rounds", "20", "--deflate"] + JSON_PAYLOAD),
+    ] + [
+        # Two servers on one broker, 5k clients each, the sender on the first.
+        (name, ["cluster-broadcast", "--clients", str(n(10000)), "--rounds", "20"]) for name in CLUSTER_ENGINES
     ]
 
 
-# Servers that run as a cluster of two on Redis (REDIS_URL): the cluster
-# figure is theirs only.
+# A broadcast argument above the deflate threshold: 3,000 bytes of
+# JSON-like records.
+JSON_PAYLOAD = ["--payload", "3000", "--json-pad"]
+
+# Cluster figure -> (engine, label): the engine is bench-server's and
+# server.js's ADAPTER (Redis) or "postgres".
+CLUSTER_ENGINES = {
+    "cluster_broadcast": ("pubsub", "Redis pub/sub"),
+    "cluster_sharded": ("sharded", "Redis sharded pub/sub"),
+    "cluster_streams": ("streams", "Redis Streams"),
+    "cluster_postgres": ("postgres", "PostgreSQL"),
+}
+
+
+def server_env(name):
+    """The environment a figure's servers get on top of PORT."""
+    return {"DEFLATE": "1"} if name.endswith("_deflate") else {}
+
+
+# Servers that run as a cluster of two on a broker (REDIS_URL + ADAPTER,
+# POSTGRES_URL): the cluster figures are theirs only; and those that
+# negotiate permessage-deflate (DEFLATE=1): the deflate figures.
 CLUSTER = {"ours", "node"}
+DEFLATE = {"ours", "node"}
+# Settings from the command line (--postgres-url).
+CONFIG = {"postgres_url": "postgres://postgres@127.0.0.1:5432/test"}
 
 
 def measure(kind, name, args):
     if name.startswith("cluster"):
-        return measure_cluster(kind, args)
-    srv = Server(kind)
+        return measure_cluster(kind, CLUSTER_ENGINES[name][0], args)
+    srv = Server(kind, server_env(name))
     try:
         r, (user, kernel), mem, _ = loadgen(srv, args)
     finally:
@@ -293,32 +412,46 @@ def measure(kind, name, args):
     if name.startswith("idle"):
         fig["connections"] = r["connections"]
         fig["kib_per_conn"] = (mem["ready"] - mem["base"]) / max(1, r["connections"])
+    if "deflate" in r:
+        # What came compressed: none for the idle figure, every delivery
+        # for the broadcasts above the threshold.
+        d = r["deflate"]
+        fig["compressed_messages"] = d["messages"]
+        fig["compression_ratio"] = d["inflated_bytes"] / d["wire_bytes"] if d["wire_bytes"] else None
+        if name.startswith("broadcast") and d["messages"] < r["deliveries"]:
+            raise RuntimeError(f"only {d['messages']} of {r['deliveries']} deliveries came compressed")
     return fig
 
 
-def measure_cluster(kind, args):
-    """`cluster_broadcast`: a fresh Redis and two fresh `kind` servers on
-    it; the load generator's --url is the first (where the sender is),
-    --url-b the second. CPU per delivery sums both servers."""
-    redis = Redis()
+def measure_cluster(kind, engine, args):
+    """A cluster figure: a fresh Redis (or this run's PostgreSQL prefix and
+    table) and two fresh `kind` servers on it with `engine`; the load
+    generator's --url is the first (where the sender is), --url-b the
+    second. CPU per delivery sums both servers."""
+    broker = Postgres(CONFIG["postgres_url"]) if engine == "postgres" else Redis()
     servers = []
     try:
+        env = broker.env if engine == "postgres" else {"REDIS_URL": broker.url, "ADAPTER": engine}
         for _ in range(2):
-            servers.append(Server(kind, {"REDIS_URL": redis.url}))
-        redis.wait_subscribers(2)
+            servers.append(Server(kind, env))
+        if engine == "postgres":
+            broker.wait_subscribers(2)
+        else:
+            broker.wait_subscribers(2, engine)
         a, b = servers
-        r, (ua, ka), _, [(ub, kb), (ur, kr)] = loadgen(
-            a, args + ["--url-b", b.url], watch=[b.proc.pid, redis.proc.pid])
+        watch = [b.proc.pid] + ([broker.proc.pid] if engine != "postgres" else [])
+        r, (ua, ka), _, watched = loadgen(a, args + ["--url-b", b.url], watch=watch)
+        (ub, kb), (ur, kr) = watched[0], (watched[1] if len(watched) > 1 else (0, 0))
     finally:
         for srv in servers:
             srv.stop()
-        redis.stop()
+        broker.stop()
     user, kernel = ua + ub, ka + kb
     cpu = user + kernel
     units = max(1, r["deliveries"])
     return {
         "loadgen_cpu_ms": r.get("loadgen_cpu_ms"), "errors": r.get("errors", 0), "server_cpu_ms": cpu,
-        "server_cpu_ms_a": ua + ka, "server_cpu_ms_b": ub + kb, "redis_cpu_ms": ur + kr,
+        "server_cpu_ms_a": ua + ka, "server_cpu_ms_b": ub + kb, "redis_cpu_ms": None if engine == "postgres" else ur + kr,
         "deliveries_per_sec": r["deliveries_per_sec"], "full_delivery_ms": r["median_full_delivery_ms"],
         "cross_p50_ms": r["cross_p50_us"] / 1000, "cross_p99_ms": r["cross_p99_us"] / 1000,
         "local_p50_ms": r["local_p50_us"] / 1000, "local_p99_ms": r["local_p99_us"] / 1000,
@@ -342,21 +475,39 @@ ROWS = [
     ("polling echo+ack: server CPU per message", "polling_echo", "cpu_us_per_msg", "µs", True),
     ("broadcast to 1k: deliveries/s", "broadcast_1k", "deliveries_per_sec", "", False),
     ("broadcast to 1k: server CPU per delivery", "broadcast_1k", "cpu_us_per_delivery", "µs", True),
+    ("broadcast to 5k: server CPU per delivery", "broadcast_5k", "cpu_us_per_delivery", "µs", True),
     ("broadcast to 10k: deliveries/s", "broadcast_10k", "deliveries_per_sec", "", False),
     ("broadcast to 10k: time to full delivery", "broadcast_10k", "full_delivery_ms", "ms", True),
     ("broadcast to 10k: server CPU per delivery", "broadcast_10k", "cpu_us_per_delivery", "µs", True),
+    ("broadcast to 19k: time to full delivery", "broadcast_19k", "full_delivery_ms", "ms", True),
+    ("broadcast to 19k: server CPU per delivery", "broadcast_19k", "cpu_us_per_delivery", "µs", True),
     ("room of 5k (of 10k): server CPU per delivery", "broadcast_10k_room_half", "cpu_us_per_delivery", "µs", True),
     ("bursts of 10 to 10k: deliveries/s", "broadcast_10k_burst", "deliveries_per_sec", "", False),
     ("bursts of 10 to 10k: server CPU per delivery", "broadcast_10k_burst", "cpu_us_per_delivery", "µs", True),
     ("idle WS connection (10k): resident memory", "idle_10k", "kib_per_conn", "KiB", True),
     ("idle WS connection (max): resident memory", "idle_max", "kib_per_conn", "KiB", True),
-    ("cluster of 2 on Redis, 10k: deliveries/s", "cluster_broadcast", "deliveries_per_sec", "", False),
-    ("cluster of 2 on Redis, 10k: time to full delivery", "cluster_broadcast", "full_delivery_ms", "ms", True),
-    ("cluster of 2 on Redis, 10k: cross-node delivery p50", "cluster_broadcast", "cross_p50_ms", "ms", True),
-    ("cluster of 2 on Redis, 10k: cross-node delivery p99", "cluster_broadcast", "cross_p99_ms", "ms", True),
-    ("cluster of 2 on Redis, 10k: same-node delivery p50", "cluster_broadcast", "local_p50_ms", "ms", True),
-    ("cluster of 2 on Redis, 10k: server CPU per delivery (both)", "cluster_broadcast", "cpu_us_per_delivery",
-     "µs", True),
+    ("idle WS connection (10k), deflate on: resident memory", "idle_10k_deflate", "kib_per_conn", "KiB", True),
+    ("3 KB JSON broadcast to 1k: server CPU per delivery", "broadcast_1k_json", "cpu_us_per_delivery", "µs", True),
+    ("3 KB JSON broadcast to 1k, deflate on: server CPU per delivery", "broadcast_1k_json_deflate",
+     "cpu_us_per_delivery", "µs", True),
+    ("3 KB JSON broadcast to 10k: server CPU per delivery", "broadcast_10k_json", "cpu_us_per_delivery", "µs",
+     True),
+    ("3 KB JSON broadcast to 10k, deflate on: server CPU per delivery", "broadcast_10k_json_deflate",
+     "cpu_us_per_delivery", "µs", True),
+    ("3 KB JSON broadcast to 10k, deflate on: time to full delivery", "broadcast_10k_json_deflate",
+     "full_delivery_ms", "ms", True),
+] + [
+    row
+    for scen, (_, broker) in CLUSTER_ENGINES.items()
+    for row in [
+        (f"cluster of 2 on {broker}, 10k: deliveries/s", scen, "deliveries_per_sec", "", False),
+        (f"cluster of 2 on {broker}, 10k: time to full delivery", scen, "full_delivery_ms", "ms", True),
+        (f"cluster of 2 on {broker}, 10k: cross-node delivery p50", scen, "cross_p50_ms", "ms", True),
+        (f"cluster of 2 on {broker}, 10k: cross-node delivery p99", scen, "cross_p99_ms", "ms", True),
+        (f"cluster of 2 on {broker}, 10k: same-node delivery p50", scen, "local_p50_ms", "ms", True),
+        (f"cluster of 2 on {broker}, 10k: server CPU per delivery (both)", scen, "cpu_us_per_delivery", "µs",
+         True),
+    ]
 ]
 
 
@@ -437,6 +588,69 @@ def table(results):
     return "\n".join(lines), extra, lg
 
 
+def median_of(results, kind, scen, key):
+    """The median of `key` over `kind`'s runs of `scen`, or None."""
+    vals = [r[key] for r in results.get(kind, {}).get(scen, []) if r.get(key) is not None]
+    return statistics.median(vals) if vals else None
+
+
+def over(a, b):
+    """`a / b` as `1.23×`, or — when either is missing."""
+    return f"{a / b:,.2f}×" if a and b else "—"
+
+
+# Broadcast to everyone by receivers: (label, scenario).
+SIZES = [("1k", "broadcast_1k"), ("5k", "broadcast_5k"), ("10k", "broadcast_10k"), ("19k", "broadcast_19k")]
+
+
+def floor_table(results):
+    """Server CPU per broadcast delivery by receivers, over the floor's: does
+    the gap grow with the receivers?"""
+    if "bare" not in results:
+        return []
+    others = [k for k in results if k != "bare"]
+    rows = []
+    for size, scen in SIZES:
+        floor = median_of(results, "bare", scen, "cpu_us_per_delivery")
+        vals = {k: median_of(results, k, scen, "cpu_us_per_delivery") for k in others}
+        if floor is None and all(v is None for v in vals.values()):
+            continue
+        cells = [size, fmt(floor, "µs")] + [fmt(vals[k], "µs") for k in others] + [over(vals[k], floor) for k in others]
+        rows.append("| " + " | ".join(cells) + " |")
+    if not rows:
+        return []
+    head = ["receivers", "floor (bare)"] + [LABELS[k] for k in others] + [f"{LABELS[k].split()[0]} / floor"
+                                                                          for k in others]
+    return ["", "Broadcast to everyone, server CPU per delivery by receivers, against the floor (medians; "
+            "the ratio should not grow with the receivers):", "",
+            "| " + " | ".join(head) + " |", "|" + "---|" * len(head)] + rows
+
+
+def deflate_table(results):
+    """permessage-deflate on against off, per server: idle memory per
+    connection and CPU per delivery of the 3 KB JSON broadcast."""
+    pairs = [("idle memory per WS connection (10k)", "idle_10k", "idle_10k_deflate", "kib_per_conn", "KiB")]
+    for size in ("1k", "10k"):
+        pairs.append((f"CPU per delivery, 3 KB JSON broadcast to {size}", f"broadcast_{size}_json",
+                      f"broadcast_{size}_json_deflate", "cpu_us_per_delivery", "µs"))
+    kinds = [k for k in results if any(median_of(results, k, p[2], p[3]) is not None for p in pairs)]
+    if not kinds:
+        return []
+    rows = []
+    for label, off, on, key, unit in pairs:
+        cells = [label]
+        for k in kinds:
+            a, b = median_of(results, k, off, key), median_of(results, k, on, key)
+            cells += [fmt(a, unit), fmt(b, unit), over(b, a)]
+        rows.append("| " + " | ".join(cells) + " |")
+    ratio = [median_of(results, k, "broadcast_10k_json_deflate", "compression_ratio") for k in kinds]
+    head = ["figure"] + [f"{LABELS[k]} {c}" for k in kinds for c in ("off", "on", "on / off")]
+    note = "; ".join(f"{LABELS[k]} {r:,.1f}:1" for k, r in zip(kinds, ratio) if r)
+    return ["", "permessage-deflate (threshold 1024, no context takeover) on against off, medians; idle memory "
+            "on / off should stay within 1.5×" + (f"; the 3 KB broadcast compressed {note}" if note else "") + ":",
+            "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)] + rows
+
+
 def machine():
     model = ""
     try:
@@ -462,7 +676,10 @@ def main():
                     help="one more server: its command (PORT in the environment), measured like the others")
     ap.add_argument("--write", action="store_true", help="write bench/RESULTS.md")
     ap.add_argument("--no-build", action="store_true")
+    ap.add_argument("--postgres-url", default=CONFIG["postgres_url"],
+                    help=f"the PostgreSQL of the cluster_postgres figure (default {CONFIG['postgres_url']})")
     a = ap.parse_args()
+    CONFIG["postgres_url"] = a.postgres_url
     if not a.no_build:
         subprocess.run(["cargo", "build", "--release", "-p", "bench"], cwd=ROOT, check=True)
     # socket.io itself is installed even with --no-build when missing (a
@@ -488,6 +705,8 @@ def main():
                     continue
                 if kind not in CLUSTER and name.startswith("cluster"):
                     continue
+                if kind not in DEFLATE and name.endswith("_deflate"):
+                    continue
                 t = time.time()
                 try:
                     fig = measure(kind, name, args)
@@ -497,9 +716,10 @@ def main():
                 results[kind].setdefault(name, []).append(fig)
                 print(f"run {run + 1} {kind:4} {name:24} {json.dumps(fig)} ({time.time() - t:.0f} s)", file=sys.stderr)
     tab, extra, lg = table(results)
+    tab = "\n".join([tab] + floor_table(results) + deflate_table(results))
     cmd = "python3 bench/run.py " + " ".join(sys.argv[1:])
-    cluster = any("cluster_broadcast" in results[k] for k in results)
-    pin_note = " (the cluster figure: both servers and Redis)" if cluster else ""
+    cluster = any(s in results[k] for k in results for s in CLUSTER_ENGINES)
+    pin_note = " (the cluster figures: both servers and Redis; PostgreSQL is not pinned)" if cluster else ""
     text = (
         f"{tab}\n\nMedian of {a.runs} run(s){' (quick sizes)' if a.quick else ''}; server pinned to core "
         f"{SERVER_CORE}{pin_note}, load generator to core {LOADGEN_CORE}. Machine: {machine()}. "

@@ -100,6 +100,8 @@ mod conn;
 mod hist;
 #[path = "../loadgen/http.rs"]
 mod http;
+#[path = "../loadgen/inflate.rs"]
+mod inflate;
 #[path = "../loadgen/polling.rs"]
 mod polling;
 #[path = "../loadgen/rss.rs"]
@@ -149,8 +151,11 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let ctx =
-        Arc::new(Ctx::new(args.target.clone(), args.payload).with_target_b(args.target_b.clone()));
+    let ctx = Arc::new(
+        Ctx::new(args.target.clone(), args.payload)
+            .with_target_b(args.target_b.clone())
+            .with_deflate(args.deflate, args.payload, args.pad),
+    );
     let (out, code) = rt.block_on(async {
         let run = async {
             match args.scenario {
@@ -190,6 +195,17 @@ fn main() {
     });
     let mut out = out;
     out.insert("errors".into(), json!(ctx.errors()));
+    if let Some(d) = &ctx.deflate {
+        let n = |a: &std::sync::atomic::AtomicU64| a.load(std::sync::atomic::Ordering::Relaxed);
+        out.insert(
+            "deflate".into(),
+            json!({
+                "messages": n(&d.messages),
+                "wire_bytes": n(&d.wire_bytes),
+                "inflated_bytes": n(&d.inflated_bytes),
+            }),
+        );
+    }
     let mut stdout = std::io::stdout().lock();
     let _ = writeln!(stdout, "{}", Value::Object(out));
     let _ = stdout.flush();

@@ -35,6 +35,11 @@ options:
   --rounds K         broadcast: rounds (default 5)
   --burst B          broadcast: emits per round, sent back to back (default 1)
   --room-half        broadcast: every second client joins room `half`, emit to it
+  --json-pad         broadcast: pad the argument with JSON-like records (escaped in
+                     the string) instead of x's, to compress like real JSON
+  --deflate          WebSocket clients offer permessage-deflate (no context takeover)
+                     and inflate what comes compressed; every broadcast is checked
+                     whole; the result gets a `deflate` object (messages, bytes)
   --room NAME        connect/echo/hold: every client joins room NAME
   --sync             wait for a line on stdin after READY, before the timed phase
   --threads N        runtime worker threads (default 1)
@@ -91,6 +96,15 @@ impl Transport {
     }
 }
 
+/// How a broadcast argument is padded to `--payload` bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pad {
+    /// `xxx…` (the default).
+    X,
+    /// JSON-like records (`--json-pad`).
+    Records,
+}
+
 /// Where the server is.
 #[derive(Debug, Clone)]
 pub struct Target {
@@ -131,6 +145,10 @@ pub struct Args {
     pub room_half: bool,
     /// Room every client joins (connect, echo, hold).
     pub room: Option<String>,
+    /// Broadcast: how the argument is padded.
+    pub pad: Pad,
+    /// WebSocket clients negotiate permessage-deflate.
+    pub deflate: bool,
     /// Wait for a stdin line after READY.
     pub sync: bool,
     /// Runtime worker threads.
@@ -247,6 +265,8 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
         burst: 1,
         room_half: false,
         room: None,
+        pad: Pad::X,
+        deflate: false,
         sync: false,
         threads: 1,
         timeout: Duration::from_secs(900),
@@ -257,6 +277,8 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
         match flag.as_str() {
             "--sync" => args.sync = true,
             "--room-half" => args.room_half = true,
+            "--json-pad" => args.pad = Pad::Records,
+            "--deflate" => args.deflate = true,
             "-h" | "--help" => return Err(String::new()),
             _ => {
                 let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
@@ -393,6 +415,10 @@ mod tests {
         assert_eq!((s.count, s.soak.polling, s.soak.churn), (10_000, 3, 50.0));
         assert_eq!(s.soak.server_pid, Some(7));
         assert_eq!(s.timeout, Duration::from_secs(720));
+        let d =
+            p("broadcast --url http://127.0.0.1:1 --deflate --json-pad --payload 3000").unwrap();
+        assert_eq!((d.deflate, d.pad, d.payload), (true, Pad::Records, 3000));
+        assert!(!a.deflate);
     }
 
     #[test]

@@ -56,7 +56,11 @@ async fn client(
     let opened = || ctx.connect_hist.record(started.elapsed().as_nanos() as u64);
     match spec.transport {
         Transport::WebSocket => {
-            let res = tokio::time::timeout(CONNECT_TIMEOUT, ws::connect(target, room)).await;
+            let res = tokio::time::timeout(
+                CONNECT_TIMEOUT,
+                ws::connect(target, room, ctx.deflate.as_ref()),
+            )
+            .await;
             drop(permit);
             match res.unwrap_or_else(|_| Err(timed_out())) {
                 Ok(conn) => {

@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Map, Value};
 use tokio::sync::{mpsc, oneshot};
 
-use super::cli::{Args, Scenario, Transport};
+use super::cli::{Args, Pad, Scenario, Transport};
 use super::conn::{close_all, open_all, Conn, Spec};
-use super::session::{Cmd, Ctx};
+use super::session::{round_arg, Cmd, Ctx};
 use super::sys;
 
 /// Bound on the wait for one broadcast round's deliveries.
@@ -294,14 +294,6 @@ pub async fn echo(args: &Args, ctx: &Arc<Ctx>) -> Result<Map<String, Value>, Str
     Ok(out)
 }
 
-/// The broadcast argument of round `round`: `"r<round>:xxx…"`, `payload`
-/// bytes long (or just the prefix if longer).
-fn round_arg(round: usize, payload: usize) -> String {
-    let prefix = format!("r{round}:");
-    let pad = payload.saturating_sub(prefix.len());
-    format!("\"{prefix}{}\"", "x".repeat(pad))
-}
-
 /// The median of `v` (mean of the middle two for an even count).
 fn median(v: &[f64]) -> f64 {
     let mut s = v.to_vec();
@@ -409,7 +401,7 @@ pub async fn broadcast(args: &Args, ctx: &Arc<Ctx>) -> Result<Map<String, Value>
     for r in 0..args.rounds {
         // 200 ms between rounds, and before the first one (after READY).
         tokio::time::sleep(Duration::from_millis(200)).await;
-        let arg = round_arg(r, args.payload);
+        let arg = round_arg(r, args.payload, args.pad);
         let packet = if args.room_half {
             format!("42[\"broadcast-room\",\"half\",{arg}]")
         } else {
@@ -601,10 +593,17 @@ pub async fn smoke(args: &Args, ctx: &Arc<Ctx>) -> Result<Map<String, Value>, St
     let echoes = wait_for(2, "echo events", |c| c.echoes.load(Relaxed)).await;
     let mut rounds = Vec::new();
     for (r, packet, expected) in [
-        (0, format!("42[\"broadcast\",{}]", round_arg(0, 32)), 25),
+        (
+            0,
+            format!("42[\"broadcast\",{}]", round_arg(0, 32, Pad::X)),
+            25,
+        ),
         (
             1,
-            format!("42[\"broadcast-room\",\"half\",{}]", round_arg(1, 32)),
+            format!(
+                "42[\"broadcast-room\",\"half\",{}]",
+                round_arg(1, 32, Pad::X)
+            ),
             10,
         ),
     ] {

@@ -12,12 +12,14 @@
 use std::collections::VecDeque;
 use std::fmt::Display;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use tokio::sync::Notify;
 
-use super::cli::Target;
+use super::cli::{Pad, Target};
 use super::hist::Histogram;
+use super::inflate::DeflateStats;
 
 /// How many error messages go to stderr; later ones are only counted.
 const LOGGED_ERRORS: u64 = 10;
@@ -61,6 +63,12 @@ pub struct Ctx {
     pub echo_arg: String,
     /// Set while the run closes its connections: losses are expected then.
     pub closing: AtomicBool,
+    /// With `--deflate`: WebSocket clients negotiate permessage-deflate and
+    /// count what arrived compressed here.
+    pub deflate: Option<Arc<DeflateStats>>,
+    /// Compare every broadcast argument received, whole, with the one sent
+    /// (`--payload` bytes, this padding); otherwise only its round prefix.
+    pub verify_broadcasts: Option<(usize, Pad)>,
 }
 
 impl Ctx {
@@ -83,7 +91,19 @@ impl Ctx {
             delivery_hist: [Histogram::new(), Histogram::new()],
             echo_arg: format!("\"{}\"", "x".repeat(payload)),
             closing: AtomicBool::new(false),
+            deflate: None,
+            verify_broadcasts: None,
         }
+    }
+
+    /// With `deflate`, clients negotiate permessage-deflate, and every
+    /// broadcast is checked whole against `round_arg(_, payload, pad)`.
+    pub fn with_deflate(mut self, deflate: bool, payload: usize, pad: Pad) -> Self {
+        if deflate {
+            self.deflate = Some(Arc::default());
+            self.verify_broadcasts = Some((payload, pad));
+        }
+        self
     }
 
     /// A second server (cluster scenarios), whose clients' delivery
@@ -124,6 +144,39 @@ impl Ctx {
     pub fn now_ns(&self) -> u64 {
         self.base.elapsed().as_nanos() as u64
     }
+}
+
+/// The broadcast argument of round `round`: the JSON string
+/// `"r<round>:…"`, `payload` bytes long (or just the prefix if longer),
+/// padded as `pad` says.
+pub fn round_arg(round: usize, payload: usize, pad: Pad) -> String {
+    let mut s = format!("\"r{round}:");
+    // The opening quote and `payload` bytes, or just the prefix.
+    let end = (payload + 1).max(s.len());
+    match pad {
+        Pad::X => s.push_str(&"x".repeat(end.saturating_sub(s.len()))),
+        Pad::Records => {
+            // JSON-like records (quotes escaped), as a chat or presence
+            // message would repeat them: compresses like real JSON.
+            let mut i = 0;
+            while s.len() < end {
+                let rec = format!(
+                    "{{\\\"id\\\":{i},\\\"user\\\":\\\"user-{}\\\",\\\"online\\\":{}}},",
+                    i * 7919 % 100_000,
+                    i % 3 == 0
+                );
+                s.push_str(&rec);
+                i += 1;
+            }
+            // Not inside an escape `\"`.
+            s.truncate(end);
+            if s.ends_with('\\') {
+                s.pop();
+            }
+        }
+    }
+    s.push('"');
+    s
 }
 
 /// Counts the deliveries of one broadcast round across all connections:
@@ -373,6 +426,15 @@ impl Session {
         if let Some(rest) = p.strip_prefix("[\"broadcast\",\"r") {
             match leading_number(rest) {
                 Some((round, tail)) if tail.starts_with(':') => {
+                    if let Some((payload, pad)) = self.ctx.verify_broadcasts {
+                        let want = round_arg(round as usize, payload, pad);
+                        let got = p
+                            .strip_prefix("[\"broadcast\",")
+                            .and_then(|a| a.strip_suffix(']'));
+                        if got != Some(want.as_str()) {
+                            return self.ctx.error(format!("broadcast altered {:?}", clip(p)));
+                        }
+                    }
                     self.report.broadcasts += 1;
                     let ctx = &self.ctx;
                     // One clock read for both uses when latencies are kept.
@@ -445,7 +507,26 @@ pub fn room_query(room: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
+
+    #[test]
+    fn broadcast_arguments_are_json_strings_of_the_payload_size() {
+        for pad in [Pad::X, Pad::Records] {
+            for payload in [0, 3, 100, 1000, 3000] {
+                let arg = round_arg(7, payload, pad);
+                let v: serde_json::Value = serde_json::from_str(&arg).expect("a JSON string");
+                let text = v.as_str().expect("a string");
+                assert!(text.starts_with("r7:"), "{arg}");
+                // Records: an escape `\"` is one character once decoded.
+                let raw = arg.len() - 2;
+                assert!(
+                    raw == payload.max(3) || (pad == Pad::Records && raw + 1 == payload),
+                    "{arg}"
+                );
+            }
+        }
+        let rec = round_arg(0, 200, Pad::Records);
+        assert!(rec.contains(r#"{\"id\":1,\"user\":\"user-7919\""#), "{rec}");
+    }
 
     fn ctx() -> Arc<Ctx> {
         let target =

@@ -3,23 +3,31 @@
 //! polling), then one task per connection that reads frames and writes the
 //! packets its scenario asks for.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
 
 use super::cli::Target;
+use super::inflate::{self, DeflateStats, Inflating};
 use super::session::{room_query, Cmd, ConnReport, Reply, Session};
+
+/// The client's WebSocket: inflating when the run negotiates
+/// permessage-deflate, plain otherwise.
+type Ws = WebSocketStream<Inflating<TcpStream>>;
 
 /// A connected WebSocket client: the `40{...}` answer has arrived.
 pub struct WsConn {
     /// The connection.
-    ws: WebSocketStream<TcpStream>,
+    ws: Ws,
     /// Silence after which the server counts as gone (ping interval + ping
     /// timeout + 5 s).
     idle: Duration,
@@ -33,7 +41,7 @@ const FRAME_TIMEOUT: Duration = Duration::from_secs(10);
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Reads the next text frame, answering Engine.IO pings on the way.
-async fn next_text(ws: &mut WebSocketStream<TcpStream>) -> Result<String, String> {
+async fn next_text(ws: &mut Ws) -> Result<String, String> {
     loop {
         let msg = tokio::time::timeout(FRAME_TIMEOUT, ws.next())
             .await
@@ -70,9 +78,15 @@ pub fn idle_from_open(open: &str) -> Result<Duration, String> {
 }
 
 /// Opens a WebSocket connection and connects to the main namespace (until
-/// `40{...}`), joining `room` through the handshake query when given. The
-/// caller bounds the whole of it in time.
-pub async fn connect(target: &Target, room: Option<&str>) -> Result<WsConn, String> {
+/// `40{...}`), joining `room` through the handshake query when given, and
+/// negotiating permessage-deflate without context takeover when `deflate`
+/// is given (counting the compressed messages there). The caller bounds the
+/// whole of it in time.
+pub async fn connect(
+    target: &Target,
+    room: Option<&str>,
+    deflate: Option<&Arc<DeflateStats>>,
+) -> Result<WsConn, String> {
     let stream = TcpStream::connect(target.addr)
         .await
         .map_err(|e| format!("connect: {e}"))?;
@@ -87,9 +101,27 @@ pub async fn connect(target: &Target, room: Option<&str>) -> Result<WsConn, Stri
     let config = WebSocketConfig::default()
         .read_buffer_size(4096)
         .write_buffer_size(16 * 1024);
-    let (mut ws, _) = tokio_tungstenite::client_async_with_config(url, stream, Some(config))
-        .await
-        .map_err(|e| format!("WebSocket handshake: {e}"))?;
+    let mut request = url
+        .into_client_request()
+        .map_err(|e| format!("WebSocket request: {e}"))?;
+    let stream = match deflate {
+        Some(stats) => {
+            let offer = HeaderValue::from_static(inflate::OFFER);
+            request
+                .headers_mut()
+                .insert("Sec-WebSocket-Extensions", offer);
+            Inflating::deflate(stream, stats.clone())
+        }
+        None => Inflating::plain(stream),
+    };
+    let (mut ws, answer) =
+        tokio_tungstenite::client_async_with_config(request, stream, Some(config))
+            .await
+            .map_err(|e| format!("WebSocket handshake: {e}"))?;
+    if deflate.is_some() {
+        let ext = answer.headers().get("Sec-WebSocket-Extensions");
+        inflate::check_answer(ext.and_then(|v| v.to_str().ok()))?;
+    }
     let idle = idle_from_open(&next_text(&mut ws).await?)?;
     ws.send(Message::text("40"))
         .await
