@@ -75,7 +75,7 @@ pub fn sio_interop_server_on(
         async move {
             let _ = socket.emit(
                 "welcome",
-                json!({ "id": socket.id().as_str(), "recovered": socket.recovered() }),
+                json!({ "id": socket.public_id(), "recovered": socket.recovered() }),
             );
             socket.on("echo", |s, data, _| async move {
                 let _ = s.emit("echo", data);
@@ -157,7 +157,7 @@ pub fn sio_interop_server_on(
     let custom = io.of("/custom");
     custom.use_middleware(|socket| async move { refuse_bad_token(&socket) });
     custom.on_connection(|socket| async move {
-        let _ = socket.emit("welcome-custom", json!({ "id": socket.id().as_str() }));
+        let _ = socket.emit("welcome-custom", json!({ "id": socket.public_id() }));
     });
     io.dynamic(|name| name.starts_with("/dyn-"))
         .on_connection(|socket| async move {

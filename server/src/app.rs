@@ -283,7 +283,7 @@ fn on_connection(st: &Arc<State>, gw: &Arc<Gateway>, socket: Socket) {
         let m = live.config.monitoring.max_event_log;
         st.monitor.log(
             "connection",
-            json!({ "namespace": ns, "socketId": socket.id().as_str(), "userId": user.id_json() }),
+            json!({ "namespace": ns, "socketId": socket.public_id(), "userId": user.id_json() }),
             m,
         );
     }
@@ -320,7 +320,7 @@ fn on_packet(st: &State, s: &Socket, event: &str, data: &Data) -> PacketVerdict 
         let user = user_id_json(s);
         st.monitor.log(
             name,
-            json!({ "namespace": s.nsp().name(), "socketId": s.id().as_str(), "userId": user }),
+            json!({ "namespace": s.nsp().name(), "socketId": s.public_id(), "userId": user }),
             mon.max_event_log,
         );
     }
@@ -380,7 +380,7 @@ fn on_disconnect(st: &Arc<State>, s: &Socket, reason: &DisconnectReason) {
     }
     if live.config.monitoring.event_logging {
         let m = live.config.monitoring.max_event_log;
-        st.monitor.log("disconnect", json!({ "namespace": s.nsp().name(), "socketId": s.id().as_str(), "reason": reason.as_str() }), m);
+        st.monitor.log("disconnect", json!({ "namespace": s.nsp().name(), "socketId": s.public_id(), "reason": reason.as_str() }), m);
     }
     let (sid, nsp) = (s.id(), s.nsp());
     st.dashboard_record(&live, || Record {
