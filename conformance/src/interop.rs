@@ -119,6 +119,19 @@ pub fn sio_interop_server_on(
                     let _ = s.nsp().to(room).emit("room-message", msg);
                 }
             });
+            socket.on("uncompressed", |s, data, _| async move {
+                // `compress(false)`: to this socket's own room, then to
+                // the whole namespace, then the same to everyone again
+                // compressible (the control).
+                let nsp = s.nsp();
+                let own = s.public_id().to_owned();
+                let _ = nsp.to(own).compress(false).emit("plain-own", data.clone());
+                let _ = nsp
+                    .broadcast()
+                    .compress(false)
+                    .emit("plain-all", data.clone());
+                let _ = nsp.broadcast().emit("deflated-all", data);
+            });
             socket.on("broadcast", |s, data, _| async move {
                 let _ = s.broadcast().emit("broadcast", data);
             });
