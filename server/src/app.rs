@@ -83,10 +83,13 @@ pub fn engine_config(config: &Config, path: &str) -> EngineConfig {
         .ws_read_buffer(c.ws_read_buffer)
         .allow_eio3(c.allow_eio3)
         .http_compression((c.compression_threshold > 0).then_some(c.compression_threshold))
-        .per_message_deflate(
-            c.per_message_deflate
-                .then(|| PerMessageDeflate::default().threshold(c.per_message_deflate_threshold)),
-        )
+        .per_message_deflate(c.per_message_deflate.then(|| {
+            let bits = c.per_message_deflate_client_max_window_bits;
+            PerMessageDeflate::default()
+                .threshold(c.per_message_deflate_threshold)
+                .level(c.per_message_deflate_level)
+                .client_max_window_bits((bits != 0).then_some(bits))
+        }))
         .transports(Transports {
             polling: t.contains(&Transport::Polling),
             websocket: t.contains(&Transport::Websocket),
@@ -573,7 +576,8 @@ mod tests {
                     header_read_timeout_ms = 1234\nbody_read_timeout_ms = 2345\n\
                     upgrade_timeout_ms = 3456\nmax_packets_per_post = 9\nws_read_buffer = 128\nallow_eio3 = true\n\
                     linger_timeout_ms = 0\nlinger_bytes = 4096\n\
-                    per_message_deflate = true\nper_message_deflate_threshold = 2048\n";
+                    per_message_deflate = true\nper_message_deflate_threshold = 2048\n\
+                    per_message_deflate_level = 1\nper_message_deflate_client_max_window_bits = 10\n";
         let c = Config::from_toml(toml).unwrap();
         let e = engine_config(&c, "/socket.io/");
         assert_eq!(e.send_buffer, 7);
@@ -588,6 +592,8 @@ mod tests {
         assert!(e.allow_eio3);
         let deflate = e.per_message_deflate.unwrap();
         assert_eq!(deflate.threshold, 2048);
+        assert_eq!(deflate.level, 1);
+        assert_eq!(deflate.client_max_window_bits, Some(10));
         assert!(!deflate.context_takeover);
         let d = engine_config(&Config::default(), "/x/");
         assert_eq!(d.path, "/x/");
