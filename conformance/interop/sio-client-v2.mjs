@@ -17,7 +17,9 @@
 // its auth refused by a middleware (the v2 `error` event with the error's
 // data), namespaces (static, dynamic, unknown) multiplexed on one
 // connection, echo with binary args, acks both ways (binary too), rooms and
-// broadcasts between two connections, server-side disconnect. In upgrade
+// broadcasts between two connections, the client's own socket.id (which it
+// computes itself) equal to the server's on "/" and on a namespace, and
+// naming its own room, server-side disconnect. In upgrade
 // mode every connection waits for its upgrade to WebSocket before it is
 // used. Prints "ok v2 <mode>" and exits 0 on success; on any failure or
 // after 30 s prints `FAIL v2 mode=<mode> step="<step>": <detail>` to stderr
@@ -99,6 +101,10 @@ await next(a, "connect");
 const [hello] = await welcome;
 expectEqual("welcome.recovered", hello.recovered, false);
 if (typeof hello.id !== "string" || !hello.id) fail(`welcome without id: ${show(hello)}`);
+// The v2 client computes its id (the Engine.IO id on "/"): the server's
+// must be the same.
+expectEqual("socket.id on / (server's view)", hello.id, a.id);
+expectEqual("socket.id on / is the Engine.IO id", a.id, a.io.engine.id);
 await upgraded(a);
 
 step = "echo with binary args";
@@ -124,6 +130,8 @@ const custom = open("/custom", { shared: a });
 if (custom.io !== a.io) fail("/custom did not share the connection of /");
 const [wc] = await next(custom, "welcome-custom");
 if (typeof wc.id !== "string") fail(`welcome-custom: ${show(wc)}`);
+expectEqual("socket.id on /custom (server's view)", wc.id, custom.id);
+expectEqual("socket.id on /custom", custom.id, `/custom#${a.io.engine.id}`);
 const dyn = open("/dyn-7", { shared: a });
 expectEqual("welcome-dyn", await next(dyn, "welcome-dyn"), ["/dyn-7"]);
 const nope = open("/nope", { shared: a });
@@ -144,6 +152,14 @@ if (!rooms.includes("r1")) fail(`rooms after join: ${show(rooms)}`);
 const inRoom = next(a, "room-message");
 b.emit("to-room", "r1", { hi: 1 });
 expectEqual("room-message", await inRoom, [{ hi: 1 }]);
+step = "own room named by the id";
+const own = next(a, "room-message");
+b.emit("to-room", a.id, "private");
+expectEqual("to the own room", await own, ["private"]);
+const [withOwn] = await ack(a, "join", "r2");
+if (!withOwn.includes(a.id)) fail(`own room missing from ${show(withOwn)}`);
+
+step = "broadcasts";
 const bc = next(a, "broadcast");
 b.emit("broadcast", "to all");
 expectEqual("broadcast", await bc, ["to all"]);

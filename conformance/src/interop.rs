@@ -75,7 +75,7 @@ pub fn sio_interop_server_on(
         async move {
             let _ = socket.emit(
                 "welcome",
-                json!({ "id": socket.id().as_str(), "recovered": socket.recovered() }),
+                json!({ "id": socket.public_id(), "recovered": socket.recovered() }),
             );
             socket.on("echo", |s, data, _| async move {
                 let _ = s.emit("echo", data);
@@ -119,6 +119,19 @@ pub fn sio_interop_server_on(
                     let _ = s.nsp().to(room).emit("room-message", msg);
                 }
             });
+            socket.on("uncompressed", |s, data, _| async move {
+                // `compress(false)`: to this socket's own room, then to
+                // the whole namespace, then the same to everyone again
+                // compressible (the control).
+                let nsp = s.nsp();
+                let own = s.public_id().to_owned();
+                let _ = nsp.to(own).compress(false).emit("plain-own", data.clone());
+                let _ = nsp
+                    .broadcast()
+                    .compress(false)
+                    .emit("plain-all", data.clone());
+                let _ = nsp.broadcast().emit("deflated-all", data);
+            });
             socket.on("broadcast", |s, data, _| async move {
                 let _ = s.broadcast().emit("broadcast", data);
             });
@@ -157,7 +170,7 @@ pub fn sio_interop_server_on(
     let custom = io.of("/custom");
     custom.use_middleware(|socket| async move { refuse_bad_token(&socket) });
     custom.on_connection(|socket| async move {
-        let _ = socket.emit("welcome-custom", json!({ "id": socket.id().as_str() }));
+        let _ = socket.emit("welcome-custom", json!({ "id": socket.public_id() }));
     });
     io.dynamic(|name| name.starts_with("/dyn-"))
         .on_connection(|socket| async move {

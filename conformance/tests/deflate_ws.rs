@@ -2,7 +2,7 @@
 //! (which turns it on), on each runtime (the test's name ends with it),
 //! seen on the wire by a hand-made client: the 101 answers the offer, a
 //! large event sent compressed comes back compressed (RSV1), a small one
-//! does not; a decompression bomb closes with 1009, bad deflate data with
+//! does not, nor a large one emitted or broadcast with `compress(false)`; a decompression bomb closes with 1009, bad deflate data with
 //! 1007, RSV1 on a control frame or without the extension with 1002.
 
 mod common;
@@ -114,6 +114,38 @@ async fn compressed_echo(addr: SocketAddr) {
     assert_eq!(first, 0x81, "uncompressed");
 }
 
+/// `compress(false)`: a large event to the socket's own room and one to
+/// the whole namespace come uncompressed (RSV1 clear) though above the
+/// threshold; the same broadcast without it comes compressed.
+async fn compress_false_is_honoured(addr: SocketAddr) {
+    let (mut s, _) = open(addr, OFFER).await;
+    let big = "pease porridge hot ".repeat(500);
+    let ask = format!(r#"42["uncompressed","{big}"]"#);
+    s.write_all(&frame(0x81, ask.as_bytes())).await.unwrap();
+    let codec = client_codec();
+    let mut seen = Vec::new();
+    while seen.len() < 3 {
+        let (first, p) = next_frame(&mut s).await;
+        let text = match first {
+            0xC1 => codec.inflater().inflate(&p, 1 << 20).unwrap().to_vec(),
+            _ => p,
+        };
+        for name in ["plain-own", "plain-all", "deflated-all"] {
+            if text.starts_with(format!(r#"42["{name}","{big}""#).as_bytes()) {
+                seen.push((name, first));
+            }
+        }
+    }
+    assert_eq!(
+        seen,
+        [
+            ("plain-own", 0x81),
+            ("plain-all", 0x81),
+            ("deflated-all", 0xC1)
+        ]
+    );
+}
+
 async fn bad_input_closes(addr: SocketAddr) {
     // 3 MB of text inflated from a few KB: over max_payload (1 MB).
     let bomb = format!(r#"42["echo","{}"]"#, "a".repeat(3 << 20));
@@ -145,6 +177,7 @@ fn run(runtime: &str) {
     rt.block_on(async move {
         tokio::time::timeout(std::time::Duration::from_secs(60), async {
             compressed_echo(addr).await;
+            compress_false_is_honoured(addr).await;
             bad_input_closes(addr).await;
         })
         .await

@@ -160,6 +160,15 @@ pub struct PerMessageDeflate {
     /// `client_no_context_takeover`, connections hold no codec state and a
     /// broadcast is compressed once for all its recipients.
     pub context_takeover: bool,
+    /// The compression level, 0 (stored, no compression) to 9 (smallest,
+    /// slowest). Default 6, zlib's default and the reference's `ws`.
+    pub level: u32,
+    /// The window (2^bits bytes, 8 to 15) asked of clients whose offer
+    /// carries `client_max_window_bits` (RFC 7692 section 7.1.2.2: only
+    /// those may be asked): a smaller one saves the client's memory, and
+    /// the server's inflate state when context takeover is on. `None`
+    /// (default) asks nothing: clients use up to 32 KiB.
+    pub client_max_window_bits: Option<u8>,
 }
 
 impl Default for PerMessageDeflate {
@@ -167,6 +176,8 @@ impl Default for PerMessageDeflate {
         PerMessageDeflate {
             threshold: 1024,
             context_takeover: false,
+            level: 6,
+            client_max_window_bits: None,
         }
     }
 }
@@ -181,6 +192,19 @@ impl PerMessageDeflate {
     /// Sets [`PerMessageDeflate::context_takeover`].
     pub fn context_takeover(mut self, v: bool) -> Self {
         self.context_takeover = v;
+        self
+    }
+
+    /// Sets [`PerMessageDeflate::level`] (above 9 taken as 9).
+    pub fn level(mut self, v: u32) -> Self {
+        self.level = v.min(9);
+        self
+    }
+
+    /// Sets [`PerMessageDeflate::client_max_window_bits`] (clamped to 8
+    /// to 15).
+    pub fn client_max_window_bits(mut self, v: Option<u8>) -> Self {
+        self.client_max_window_bits = v.map(|b| b.clamp(8, 15));
         self
     }
 }

@@ -44,9 +44,6 @@ pub const SHARED_BYTES: usize = 4 << 20;
 /// Most messages the cache of shared compressed messages keeps.
 const SHARED_ENTRIES: usize = 16;
 
-/// The compression level (zlib's default, as the reference's `ws`).
-const LEVEL: u32 = 6;
-
 /// Why a compressed message could not be inflated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -70,7 +67,8 @@ impl std::error::Error for InflateError {}
 
 thread_local! {
     /// The codecs of connections that keep no context, reset before use.
-    static COMPRESS: RefCell<Option<Compress>> = const { RefCell::new(None) };
+    /// The thread's compressor for messages without context, and its level.
+    static COMPRESS: RefCell<Option<(u32, Compress)>> = const { RefCell::new(None) };
     static DECOMPRESS: RefCell<Option<Decompress>> = const { RefCell::new(None) };
 }
 
@@ -246,6 +244,8 @@ pub struct Deflater {
     /// Longest message compressed (the client's `server_max_window_bits`
     /// with no context: no reference can reach further back).
     max_len: usize,
+    /// The compression level, 0 to 9.
+    level: u32,
 }
 
 impl fmt::Debug for Deflater {
@@ -285,7 +285,11 @@ impl Deflater {
         }
         let out = COMPRESS.with(|cell| {
             let mut cell = cell.try_borrow_mut().ok()?;
-            let c = cell.get_or_insert_with(|| Compress::new(Compression::new(LEVEL), false));
+            let level = self.level;
+            if cell.as_ref().is_none_or(|(l, _)| *l != level) {
+                *cell = Some((level, Compress::new(Compression::new(level), false)));
+            }
+            let (_, c) = cell.as_mut()?;
             c.reset();
             deflate_parts(c, parts)
         })?;
@@ -352,8 +356,9 @@ impl Negotiated {
     pub fn deflater(&self) -> Deflater {
         Deflater {
             own: (!self.server_no_context_takeover)
-                .then(|| Box::new(Compress::new(Compression::new(LEVEL), false))),
+                .then(|| Box::new(Compress::new(Compression::new(self.level), false))),
             threshold: self.threshold,
+            level: self.level,
             max_len: match self.server_max_window_bits {
                 Some(bits) if bits < 15 => 1usize << bits,
                 _ => usize::MAX,

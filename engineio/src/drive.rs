@@ -38,9 +38,10 @@ pub trait WsIo {
     /// Ready when another frame may be queued (writing while too much is
     /// buffered); `Err` when the connection failed.
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), ()>>;
-    /// Queues `packet` as one frame, encoded for `wire` (see
+    /// Queues `packet` as one frame, encoded for `wire`, compressed (when
+    /// permessage-deflate is on) only if `compress` (see
     /// [`WsBuffers::queue_packet`](crate::wsbuf::WsBuffers::queue_packet)).
-    fn start_send(&mut self, packet: &Packet, wire: Wire);
+    fn start_send(&mut self, packet: &Packet, wire: Wire, compress: bool);
     /// Writes and flushes what is queued; `Err` when the connection failed.
     fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), ()>>;
     /// Sends a close frame, flushes and shuts down; `Ready` when done or failed.
@@ -86,6 +87,11 @@ pub struct Transports<W, R> {
     /// An application packet queued since the last poll answer asked for
     /// compression (internal packets are tiny, below any threshold).
     compress: bool,
+    /// Whether every application packet queued since the session's
+    /// queue last drained may be compressed: a WebSocket frame is
+    /// compressed only then. On a WebSocket the queue holds one item of
+    /// the send buffer at a time, so this is that item's flag.
+    ws_compress: bool,
     /// A transmit that waits for its WebSocket to be writable.
     stalled: Option<Transmit>,
     /// The session's protocol, and whether the client asked for binary as
@@ -108,6 +114,7 @@ impl<W: WsIo, R: PollReply> Transports<W, R> {
             probe: None,
             pending_poll: None,
             compress: false,
+            ws_compress: true,
             stalled: None,
             wire,
             probe_base64: false,
@@ -181,7 +188,9 @@ impl<W: WsIo, R: PollReply> Transports<W, R> {
 
     /// Hands an item of the send buffer to the session.
     pub fn queue(&mut self, session: &mut Session, out: Outgoing) {
-        self.compress |= out.queue_into(session);
+        let compress = out.queue_into(session);
+        self.compress |= compress;
+        self.ws_compress &= compress;
     }
 
     /// Whether nothing waits to be written (a closed session may end).
@@ -337,6 +346,7 @@ impl<W: WsIo, R: PollReply> Transports<W, R> {
         let mut any = false;
         loop {
             let Some(t) = self.stalled.take().or_else(|| session.poll_transmit()) else {
+                self.ws_compress = true;
                 return any;
             };
             match t {
@@ -369,7 +379,9 @@ impl<W: WsIo, R: PollReply> Transports<W, R> {
                                 self.stalled = Some(t);
                                 return any;
                             }
-                            Poll::Ready(Ok(())) => slot.ws.start_send(p, self.wire),
+                            Poll::Ready(Ok(())) => {
+                                slot.ws.start_send(p, self.wire, self.ws_compress)
+                            }
                             Poll::Ready(Err(())) => self.ws_failed(session, claimed, is_probe),
                         }
                     }
@@ -475,7 +487,7 @@ mod tests {
         fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), ()>> {
             Poll::Ready(Ok(()))
         }
-        fn start_send(&mut self, packet: &Packet, _: Wire) {
+        fn start_send(&mut self, packet: &Packet, _: Wire, _: bool) {
             let mut b = bytes::BytesMut::new();
             packet.encode_text_into(&mut b);
             self.sent.push(String::from_utf8_lossy(&b).into_owned());

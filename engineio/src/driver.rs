@@ -51,8 +51,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsIo for WsConn<S> {
         WsConn::poll_ready(self, cx).map_err(|_| ())
     }
 
-    fn start_send(&mut self, packet: &Packet, wire: Wire) {
-        WsConn::start_send(self, packet, wire);
+    fn start_send(&mut self, packet: &Packet, wire: Wire, compress: bool) {
+        WsConn::start_send(self, packet, wire, compress);
     }
 
     fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), ()>> {

@@ -260,13 +260,16 @@ impl WsBuffers {
     }
 
     /// Queues `packet` as one frame (binary as base64 text when `base64`).
-    /// Dropped once a close frame is queued.
-    pub fn queue_packet(&mut self, packet: &Packet, wire: Wire) {
+    /// With permessage-deflate on, it goes compressed from the threshold
+    /// on unless `compress` is false (the sender's `compress(false)`): then
+    /// uncompressed whatever its size, and without the shared compressed
+    /// copy of a broadcast. Dropped once a close frame is queued.
+    pub fn queue_packet(&mut self, packet: &Packet, wire: Wire, compress: bool) {
         let v3 = wire.protocol == Protocol::V3;
         // Engine.IO 3 frames binary with a type byte of its own: those go
         // uncompressed (RFC 7692 lets any message skip compression); every
         // other packet is encoded alike in both revisions.
-        let deflatable = !(v3 && matches!(packet, Packet::Binary(_)));
+        let deflatable = compress && !(v3 && matches!(packet, Packet::Binary(_)));
         if self.close_queued || (deflatable && self.queue_compressed(packet, wire.base64)) {
             return;
         }
@@ -438,7 +441,7 @@ mod tests {
         assert!(b.read_done());
         assert_eq!(&b.pending()[3..], [0x88, 2, 0x03, 0xE8], "the close echoed");
         // Nothing is queued after a close frame.
-        b.queue_packet(&Packet::Noop, Wire::default());
+        b.queue_packet(&Packet::Noop, Wire::default(), true);
         assert_eq!(b.pending().len(), 7);
         b.written(7);
         assert_eq!(b.capacities(), (0, 0), "no buffer held once done");
@@ -488,7 +491,11 @@ mod tests {
         b.set_deflate(&agreed);
         assert!(b.deflate());
         let big = "x".repeat(5000);
-        b.queue_packet(&Packet::Message(Str::from(big.clone())), Wire::default());
+        b.queue_packet(
+            &Packet::Message(Str::from(big.clone())),
+            Wire::default(),
+            true,
+        );
         let wire = b.pending().to_vec();
         assert_eq!(wire[0], 0xC1, "final text frame with RSV1");
         let len = usize::from(wire[1]);
@@ -501,12 +508,13 @@ mod tests {
         b.queue_packet(
             &Packet::Message(Str::from("small".to_string())),
             Wire::default(),
+            true,
         );
         assert_eq!(b.pending()[0], 0x81);
         b.written(b.pending().len());
         // Binary, raw and as base64 text.
         let bin = Bytes::from(vec![7u8; 3000]);
-        b.queue_packet(&Packet::Binary(bin.clone()), Wire::default());
+        b.queue_packet(&Packet::Binary(bin.clone()), Wire::default(), true);
         assert_eq!(b.pending()[0], 0xC2);
         b.written(b.pending().len());
         b.queue_packet(
@@ -515,6 +523,7 @@ mod tests {
                 base64: true,
                 ..Wire::default()
             },
+            true,
         );
         assert_eq!(b.pending()[0], 0xC1);
         // Memory stays bounded: flushed, the connection holds no buffer,
@@ -532,14 +541,14 @@ mod tests {
     #[test]
     fn a_flushed_write_buffer_is_the_next_ones_spare_and_a_large_one_is_not() {
         let mut a = WsBuffers::new(100_000);
-        a.queue_packet(&Packet::Noop, Wire::default());
+        a.queue_packet(&Packet::Noop, Wire::default(), true);
         let at = a.pending().as_ptr();
         // Written in two parts: the window moved, the allocation is whole.
         a.written(1);
         a.written(a.pending().len());
         assert_eq!(a.capacities(), (0, 0), "an idle connection holds none");
         let mut b = WsBuffers::new(100_000);
-        b.queue_packet(&Packet::Message(Str::from("hi")), Wire::default());
+        b.queue_packet(&Packet::Message(Str::from("hi")), Wire::default(), true);
         assert_eq!(b.pending(), [0x81, 3, b'4', b'h', b'i']);
         assert_eq!(b.pending().as_ptr(), at, "the spare, from its start");
         assert_eq!(take_spare(), 0, "taken, not shared");
@@ -547,12 +556,34 @@ mod tests {
         assert!((WRITE_INIT..=SPARE_MAX).contains(&take_spare()));
 
         let big = Str::from("x".repeat(SPARE_MAX));
-        b.queue_packet(&Packet::Message(big), Wire::default());
+        b.queue_packet(&Packet::Message(big), Wire::default(), true);
         b.written(b.pending().len());
         assert_eq!(take_spare(), 0, "a large buffer is freed");
         // A pong alone grows a small buffer: not kept either.
         b.on_message(WsMessage::Ping(Bytes::from_static(b"p")));
         b.written(3);
         assert_eq!(take_spare(), 0);
+    }
+
+    /// `compress(false)`: uncompressed above the threshold too, text and
+    /// binary, and the next compressible message is compressed again.
+    #[test]
+    fn packets_sent_without_compression_skip_the_deflater() {
+        let config = crate::config::PerMessageDeflate::default();
+        let agreed = crate::deflate::negotiate(["permessage-deflate"], &config).unwrap();
+        let mut b = WsBuffers::new(1 << 20);
+        b.set_deflate(&agreed);
+        let big = Str::from("y".repeat(5000));
+        b.queue_packet(&Packet::Message(big.clone()), Wire::default(), false);
+        let wire = b.pending().to_vec();
+        assert_eq!(&wire[..2], &[0x81, 126], "final text frame, no RSV1");
+        assert_eq!(usize::from(u16::from_be_bytes([wire[2], wire[3]])), 5001);
+        b.written(wire.len());
+        let bin = Bytes::from(vec![3u8; 3000]);
+        b.queue_packet(&Packet::Binary(bin), Wire::default(), false);
+        assert_eq!(b.pending()[0], 0x82);
+        b.written(b.pending().len());
+        b.queue_packet(&Packet::Message(big), Wire::default(), true);
+        assert_eq!(b.pending()[0], 0xC1);
     }
 }

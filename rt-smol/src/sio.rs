@@ -63,7 +63,7 @@ struct Bridge(SocketIo);
 
 impl Handler for Bridge {
     fn on_connect(&self, socket: &Socket) {
-        let info = ConnectionInfo::from(socket.handshake());
+        let info = ConnectionInfo::from(socket.handshake()).with_sid(socket.sid());
         let conn = self.0.accept(Arc::new(socket.clone()), info);
         let _ = socket.set_data(conn);
     }

@@ -97,8 +97,8 @@ impl WsIo for Ws {
         }
     }
 
-    fn start_send(&mut self, packet: &Packet, wire: engineio::Wire) {
-        self.bufs.queue_packet(packet, wire);
+    fn start_send(&mut self, packet: &Packet, wire: engineio::Wire, compress: bool) {
+        self.bufs.queue_packet(packet, wire, compress);
     }
 
     fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), ()>> {

@@ -83,10 +83,13 @@ pub fn engine_config(config: &Config, path: &str) -> EngineConfig {
         .ws_read_buffer(c.ws_read_buffer)
         .allow_eio3(c.allow_eio3)
         .http_compression((c.compression_threshold > 0).then_some(c.compression_threshold))
-        .per_message_deflate(
-            c.per_message_deflate
-                .then(|| PerMessageDeflate::default().threshold(c.per_message_deflate_threshold)),
-        )
+        .per_message_deflate(c.per_message_deflate.then(|| {
+            let bits = c.per_message_deflate_client_max_window_bits;
+            PerMessageDeflate::default()
+                .threshold(c.per_message_deflate_threshold)
+                .level(c.per_message_deflate_level)
+                .client_max_window_bits((bits != 0).then_some(bits))
+        }))
         .transports(Transports {
             polling: t.contains(&Transport::Polling),
             websocket: t.contains(&Transport::Websocket),
@@ -283,7 +286,7 @@ fn on_connection(st: &Arc<State>, gw: &Arc<Gateway>, socket: Socket) {
         let m = live.config.monitoring.max_event_log;
         st.monitor.log(
             "connection",
-            json!({ "namespace": ns, "socketId": socket.id().as_str(), "userId": user.id_json() }),
+            json!({ "namespace": ns, "socketId": socket.public_id(), "userId": user.id_json() }),
             m,
         );
     }
@@ -320,7 +323,7 @@ fn on_packet(st: &State, s: &Socket, event: &str, data: &Data) -> PacketVerdict 
         let user = user_id_json(s);
         st.monitor.log(
             name,
-            json!({ "namespace": s.nsp().name(), "socketId": s.id().as_str(), "userId": user }),
+            json!({ "namespace": s.nsp().name(), "socketId": s.public_id(), "userId": user }),
             mon.max_event_log,
         );
     }
@@ -380,7 +383,7 @@ fn on_disconnect(st: &Arc<State>, s: &Socket, reason: &DisconnectReason) {
     }
     if live.config.monitoring.event_logging {
         let m = live.config.monitoring.max_event_log;
-        st.monitor.log("disconnect", json!({ "namespace": s.nsp().name(), "socketId": s.id().as_str(), "reason": reason.as_str() }), m);
+        st.monitor.log("disconnect", json!({ "namespace": s.nsp().name(), "socketId": s.public_id(), "reason": reason.as_str() }), m);
     }
     let (sid, nsp) = (s.id(), s.nsp());
     st.dashboard_record(&live, || Record {
@@ -573,7 +576,8 @@ mod tests {
                     header_read_timeout_ms = 1234\nbody_read_timeout_ms = 2345\n\
                     upgrade_timeout_ms = 3456\nmax_packets_per_post = 9\nws_read_buffer = 128\nallow_eio3 = true\n\
                     linger_timeout_ms = 0\nlinger_bytes = 4096\n\
-                    per_message_deflate = true\nper_message_deflate_threshold = 2048\n";
+                    per_message_deflate = true\nper_message_deflate_threshold = 2048\n\
+                    per_message_deflate_level = 1\nper_message_deflate_client_max_window_bits = 10\n";
         let c = Config::from_toml(toml).unwrap();
         let e = engine_config(&c, "/socket.io/");
         assert_eq!(e.send_buffer, 7);
@@ -588,6 +592,8 @@ mod tests {
         assert!(e.allow_eio3);
         let deflate = e.per_message_deflate.unwrap();
         assert_eq!(deflate.threshold, 2048);
+        assert_eq!(deflate.level, 1);
+        assert_eq!(deflate.client_max_window_bits, Some(10));
         assert!(!deflate.context_takeover);
         let d = engine_config(&Config::default(), "/x/");
         assert_eq!(d.path, "/x/");

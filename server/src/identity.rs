@@ -11,7 +11,6 @@
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use engineio::Sid;
 use socketio::{Handshake, Socket};
 
 use crate::jwt::{Claims, JwtError};
@@ -142,7 +141,8 @@ pub fn role_room(role: &str) -> String {
 /// node). Other 20-character names of that alphabet (many databases' ids)
 /// stay usable on a single node without recovery.
 pub fn sid_room_reserved(room: &str, socket: &Socket, all_sids: bool) -> bool {
-    Sid::parse(room).is_some_and(|sid| all_sids || socket.nsp().socket(sid).is_some())
+    socketio::parse_socket_id(room)
+        .is_some_and(|sid| all_sids || socket.nsp().socket(sid).is_some())
 }
 
 /// The user of `socket` (`None` when the middleware stored none).

@@ -7,7 +7,6 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use engineio::Sid;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::{json, Map, Value};
 use socketio::{ConnectionInfo, Handshake, SocketInfo};
@@ -43,7 +42,7 @@ pub fn socket_value(info: &SocketInfo) -> Value {
         })
         .collect();
     let mut out = json!({
-        "id": info.id.as_str(),
+        "id": info.public_id,
         "handshake": {
             "headers": headers,
             "time": http_date(h.issued),
@@ -65,7 +64,8 @@ pub fn socket_value(info: &SocketInfo) -> Value {
 
 /// A socket a peer described, or `None` when the description is unusable.
 pub fn remote_socket(v: &Value, nsp: &str) -> Option<SocketInfo> {
-    let id = Sid::parse(v.get("id")?.as_str()?)?;
+    let public_id = v.get("id")?.as_str()?;
+    let id = socketio::parse_socket_id(public_id)?;
     let rooms = crate::wire::strings(v.get("rooms")).ok()?;
     let h = v.get("handshake").cloned().unwrap_or(Value::Null);
     let mut headers = HeaderMap::new();
@@ -99,10 +99,12 @@ pub fn remote_socket(v: &Value, nsp: &str) -> Option<SocketInfo> {
         headers: Arc::new(headers),
         address,
         issued,
+        sid: None,
     };
     let auth = h.get("auth").cloned().unwrap_or_else(|| json!({}));
     let mut s = SocketInfo::new(id, nsp, rooms, Arc::new(Handshake::new(&info, auth)));
     s.data = v.get("data").cloned().unwrap_or(Value::Null);
+    s.public_id = public_id.to_owned();
     // Which server: the caller knows it when the protocol says.
     s.server = Some(String::new());
     Some(s)

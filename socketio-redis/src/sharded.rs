@@ -26,10 +26,6 @@ use crate::cluster_node::{self, Borrowed, ClusterNode, NodeState, Responder};
 use crate::config::SubscriptionMode;
 use crate::stats::Stats;
 
-/// A socket id is 20 characters: the reference never gives such a room a
-/// channel of its own in the `dynamic` mode.
-const SOCKET_ID_LEN: usize = 20;
-
 struct Inner {
     cluster: Arc<RedisCluster>,
     node: NodeState,
@@ -89,10 +85,17 @@ impl Inner {
             .saturating_sub(1))
     }
 
-    /// The channel a broadcast goes to.
+    /// The channel a broadcast goes to. A socket's own room (a socket id,
+    /// or a socket.io v2 client's `nsp#id`) never has a channel of its own
+    /// in the `dynamic` mode: broadcasts to it take the main channel. The
+    /// reference tells them by length (20 characters), which misses v2
+    /// ids; any room of that length still reaches its members here, which
+    /// subscribe to its channel.
     fn broadcast_channel(&self, opts: &BroadcastOptions, with_ack: bool) -> String {
         match (self.mode, opts.rooms.as_slice()) {
-            (SubscriptionMode::Dynamic, [room]) if !with_ack && room.len() != SOCKET_ID_LEN => {
+            (SubscriptionMode::Dynamic, [room])
+                if !with_ack && socketio::parse_socket_id(room).is_none() =>
+            {
                 self.own_channel(room)
             }
             _ => self.main_channel(),
@@ -101,8 +104,8 @@ impl Inner {
 
     /// Whether `room` is a socket's own room (which gets no channel).
     fn is_private(&self, room: &str, joining: Sid) -> bool {
-        room == joining.as_str()
-            || Sid::parse(room).is_some_and(|s| !self.node.rooms.socket_rooms(s).is_empty())
+        socketio::parse_socket_id(room)
+            .is_some_and(|s| s == joining || !self.node.rooms.socket_rooms(s).is_empty())
     }
 
     /// `dynamic` mode: subscribes to the channels of public rooms that

@@ -122,6 +122,11 @@ impl BroadcastOptions {
 pub struct SocketInfo {
     /// Socket id.
     pub id: Sid,
+    /// The id as the client knows it ([`Socket::public_id`]): `id`'s text
+    /// but for a socket.io v2 client on a namespace other than `/`.
+    ///
+    /// [`Socket::public_id`]: crate::Socket::public_id
+    pub public_id: String,
     /// Namespace name.
     pub nsp: String,
     /// Rooms the socket is in (including its own).
@@ -145,12 +150,27 @@ impl SocketInfo {
     ) -> Self {
         SocketInfo {
             id,
+            public_id: id.to_string(),
             nsp: nsp.into(),
             rooms,
             handshake,
             data: Value::Null,
             server: None,
         }
+    }
+}
+
+/// The [`Sid`] of a socket id as text ([`Socket::public_id`]): an id as
+/// such, or a socket.io v2 client's `nsp#id` (`nsp` starting with `/`).
+/// `None` for anything else. The `Sid` alone does not say which namespace
+/// a socket is in: look it up in the namespace named before the `#`.
+///
+/// [`Socket::public_id`]: crate::Socket::public_id
+pub fn parse_socket_id(text: &str) -> Option<Sid> {
+    match text.rsplit_once('#') {
+        Some((nsp, id)) if nsp.starts_with('/') => Sid::parse(id),
+        Some(_) => None,
+        None => Sid::parse(text),
     }
 }
 

@@ -355,6 +355,12 @@ impl Connection {
             ));
             return;
         };
+        if self.0.v2 {
+            // socket.io v2 has no connection state recovery: its ids are
+            // the engine's, and its CONNECT query is not a session claim.
+            self.connect_as(nsp, auth, None);
+            return;
+        }
         if let Some(restore) = cluster_restore(&nsp, &auth) {
             // The adapter keeps the sessions: asked before the socket exists.
             let this = self.clone();
@@ -372,11 +378,16 @@ impl Connection {
     /// Builds the socket (recovered or new), runs the middlewares, then
     /// answers.
     fn connect_as(&self, nsp: Namespace, auth: Value, mut restored: Option<Restored>) {
-        let id = restored.as_ref().map_or_else(Sid::random, |r| r.id);
+        let (id, public_id) = match (&restored, self.0.v2) {
+            (Some(r), _) => (r.id, None),
+            (None, true) => v2_ids(self.0.info.sid, nsp.name()),
+            (None, false) => (Sid::random(), None),
+        };
         let handshake = Arc::new(Handshake::new(&self.0.info, auth));
         let link: Weak<Client> = Arc::downgrade(&self.0);
         let socket = nsp.new_socket(NewSocket {
             id,
+            public_id,
             conn: self.0.conn.clone(),
             link,
             handshake,
@@ -480,7 +491,7 @@ impl Connection {
     /// connection handlers and releases the socket's output.
     fn answer(&self, socket: Socket, missed: Vec<Encoded>, replayed: u64) {
         let nsp = socket.nsp().clone();
-        let pid = recovery_pid(&nsp, &socket);
+        let pid = (!self.0.v2).then(|| recovery_pid(&nsp, &socket)).flatten();
         // The answer goes out first; with `connect_ack_gap`, the socket's
         // next packets wait for it so the answer reaches the client alone.
         let handlers = nsp.connection_handlers();
@@ -518,6 +529,18 @@ fn v2_namespace(nsp: &str) -> (String, Value) {
         .map(|(k, v)| (k, Value::String(v)))
         .collect();
     (name.to_owned(), Value::Object(auth))
+}
+
+/// A socket.io v2 client's socket ids on namespace `nsp`, as the reference
+/// gives them (and the client computes them): the Engine.IO id `sid` on
+/// `/`, `nsp#sid` elsewhere. The key stays the Engine.IO id on every
+/// namespace (one socket per namespace and connection keeps it unique in
+/// each). Without the Engine.IO id (a driver that does not tell it), a
+/// random id.
+fn v2_ids(sid: Option<Sid>, nsp: &str) -> (Sid, Option<Box<str>>) {
+    let id = sid.unwrap_or_else(Sid::random);
+    let public = (nsp != "/").then(|| format!("{nsp}#{id}").into_boxed_str());
+    (id, public)
 }
 
 /// Gives a recovered socket its data and rooms back, once. Done before the

@@ -21,6 +21,13 @@ pub struct ConnectionInfo {
     pub address: Option<SocketAddr>,
     /// Handshake time.
     pub issued: SystemTime,
+    /// The Engine.IO session id, when the driver tells it (both bundled
+    /// drivers do). A socket.io v2 client's socket ids are made of it, as
+    /// the client computes them itself (see [`Socket::public_id`]); without
+    /// it such a client gets random ids that differ from its own view.
+    ///
+    /// [`Socket::public_id`]: crate::Socket::public_id
+    pub sid: Option<engineio::Sid>,
 }
 
 /// The client's handshake, as the socket's namespace saw it.
@@ -55,6 +62,14 @@ impl ConnectionInfo {
     }
 }
 
+impl ConnectionInfo {
+    /// These facts with the Engine.IO session id `sid`.
+    pub fn with_sid(mut self, sid: engineio::Sid) -> Self {
+        self.sid = Some(sid);
+        self
+    }
+}
+
 impl Handshake {
     /// A query parameter of the handshake URL, percent-decoded.
     pub fn query(&self, name: &str) -> Option<String> {
@@ -86,6 +101,7 @@ impl From<&engineio::Handshake> for ConnectionInfo {
             headers: h.headers.clone(),
             address: h.peer,
             issued: h.issued_at,
+            sid: None,
         }
     }
 }

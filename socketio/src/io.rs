@@ -18,7 +18,7 @@ struct Bridge(SocketIo);
 
 impl engineio::Handler for Bridge {
     fn on_connect(&self, socket: &engineio::Socket) {
-        let info = ConnectionInfo::from(socket.handshake());
+        let info = ConnectionInfo::from(socket.handshake()).with_sid(socket.sid());
         let conn = self.0.accept(Arc::new(socket.clone()), info);
         let _ = socket.set_data(conn);
     }

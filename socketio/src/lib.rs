@@ -59,8 +59,9 @@ mod socket;
 mod io;
 
 pub use adapter::{
-    AckResult, AckStream, Adapter, AdapterFactory, BroadcastOptions, ClusterSession, IntoRooms,
-    LocalAdapter, LocalNamespace, Missed, Room, SocketInfo, WeakNamespace,
+    parse_socket_id, AckResult, AckStream, Adapter, AdapterFactory, BroadcastOptions,
+    ClusterSession, IntoRooms, LocalAdapter, LocalNamespace, Missed, Room, SocketInfo,
+    WeakNamespace,
 };
 pub use client::Connection;
 pub use config::{RecoveryConfig, SocketIoConfig};

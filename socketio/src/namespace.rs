@@ -231,7 +231,7 @@ impl Namespace {
         if let Ok(mut m) = self.0.sockets.write() {
             m.insert(socket.id(), socket.clone());
         }
-        let own = [socket.id().to_string()];
+        let own = [socket.public_id().to_owned()];
         self.adapter().add_all(socket.id(), &own);
         if let Some(o) = self.0.observer.get() {
             o.joined(self.name(), socket.id(), &own);

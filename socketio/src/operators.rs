@@ -69,9 +69,10 @@ impl BroadcastOperator {
 
     /// Whether the transport may compress the packet (default true): with
     /// false, a polling response holding only such packets is sent
-    /// uncompressed. Not applied to WebSocket frames: with permessage-deflate
-    /// on (`EngineConfig::per_message_deflate`, off by default), every
-    /// message from its threshold on is compressed.
+    /// uncompressed, and with permessage-deflate on
+    /// (`EngineConfig::per_message_deflate`, off by default) its WebSocket
+    /// frames go uncompressed whatever their size (without the compressed
+    /// copy every recipient of a broadcast otherwise shares).
     pub fn compress(mut self, compress: bool) -> Self {
         self.opts.compress = compress;
         self

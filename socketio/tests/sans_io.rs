@@ -85,6 +85,7 @@ fn info() -> ConnectionInfo {
         headers: Default::default(),
         address: None,
         issued: std::time::SystemTime::now(),
+        sid: None,
     }
 }
 
@@ -430,4 +431,64 @@ fn a_v2_client_is_joined_to_main_and_authenticates_by_query() {
     c.handle_text("0/data,");
     assert_eq!(wait_for(&conn, 4)[3], r#"4/data,{"code":7}"#);
     assert!(!*conn.closed.lock().unwrap());
+}
+
+/// A socket.io v2 client's socket ids are the ones it computes itself, as
+/// in the reference: the Engine.IO id on `/`, `nsp#engineId` elsewhere;
+/// that id names its own room and comes back from `fetch_sockets`, and
+/// recovery, which v2 lacks, neither answers nor restores it.
+#[test]
+fn a_v2_client_gets_the_socket_ids_it_computes() {
+    let config = SocketIoConfig::default().recovery(Some(socketio::RecoveryConfig::default()));
+    let io = SocketIo::builder()
+        .runtime(Arc::new(Threads))
+        .config(config)
+        .build();
+    io.of("/chat");
+    let conn = Arc::new(Recorder::default());
+    let sid = engineio::Sid::random();
+    let v2 = ConnectionInfo {
+        url: "/socket.io/?EIO=3&transport=polling".into(),
+        ..info()
+    }
+    .with_sid(sid);
+    let c = io.accept(conn.clone(), v2);
+    assert_eq!(wait_for(&conn, 1)[0], "0");
+    let main = io.of("/").sockets();
+    assert_eq!(main.len(), 1);
+    assert_eq!(main[0].id(), sid);
+    assert_eq!(main[0].public_id(), sid.as_str());
+    // A recovery claim in the query is just auth for a v2 client.
+    c.handle_text("0/chat?pid=x&offset=y,");
+    assert_eq!(wait_for(&conn, 2)[1], "0/chat,");
+    let chat = io.of("/chat").sockets();
+    let own = format!("/chat#{sid}");
+    assert_eq!(chat[0].id(), sid);
+    assert_eq!(chat[0].public_id(), own);
+    assert_eq!(chat[0].rooms(), vec![own.clone()]);
+    assert_eq!(socketio::parse_socket_id(&own), Some(sid));
+    io.of("/chat").to(own.clone()).emit("hi", json!(1)).unwrap();
+    // Recovery on: the broadcast carries its offset, for every client, as
+    // in the reference (one encoding for all recipients).
+    assert!(wait_for(&conn, 3)[2].starts_with(r#"2/chat,["hi",1,""#));
+    let infos = block_on(io.of("/chat").broadcast().fetch_sockets()).unwrap();
+    assert_eq!(infos.len(), 1);
+    assert_eq!(
+        (infos[0].id, infos[0].public_id.as_str()),
+        (sid, own.as_str())
+    );
+    block_on(io.of("/chat").to(own).disconnect_sockets(false)).unwrap();
+    assert_eq!(wait_for(&conn, 4)[3], "1/chat,");
+    assert!(io.of("/chat").sockets().is_empty());
+}
+
+#[test]
+fn socket_ids_parse_from_either_form() {
+    let sid = engineio::Sid::random();
+    assert_eq!(socketio::parse_socket_id(sid.as_str()), Some(sid));
+    assert_eq!(socketio::parse_socket_id(&format!("/a/b#{sid}")), Some(sid));
+    assert_eq!(socketio::parse_socket_id(&format!("a#{sid}")), None);
+    assert_eq!(socketio::parse_socket_id(&format!("/a#{sid}x")), None);
+    assert_eq!(socketio::parse_socket_id("/a#"), None);
+    assert_eq!(socketio::parse_socket_id(""), None);
 }

@@ -20,8 +20,13 @@ pub struct Negotiated {
     /// longer than the window are then sent uncompressed (the server
     /// compresses without context under it).
     pub server_max_window_bits: Option<u8>,
+    /// The window asked of the client (its offer allowed it, and
+    /// [`PerMessageDeflate::client_max_window_bits`] asked for one).
+    pub client_max_window_bits: Option<u8>,
     /// Messages shorter than this are sent uncompressed.
     pub threshold: usize,
+    /// The compression level ([`PerMessageDeflate::level`]).
+    pub level: u32,
 }
 
 impl Negotiated {
@@ -36,6 +41,9 @@ impl Negotiated {
         }
         if let Some(bits) = self.server_max_window_bits {
             s.push_str(&format!("; server_max_window_bits={bits}"));
+        }
+        if let Some(bits) = self.client_max_window_bits {
+            s.push_str(&format!("; client_max_window_bits={bits}"));
         }
         s
     }
@@ -104,6 +112,9 @@ struct Offer {
     server_no_context_takeover: bool,
     client_no_context_takeover: bool,
     server_max_window_bits: Option<u8>,
+    /// `client_max_window_bits` was offered (the server may then limit the
+    /// client's window), with the client's own limit if it named one.
+    client_max_window_bits: Option<Option<u8>>,
 }
 
 /// Sets a flag given once.
@@ -116,7 +127,7 @@ fn parse_offer(params: &[&str]) -> Option<Offer> {
     let mut o = Offer::default();
     let mut server_bits_seen = false;
     // `client_max_window_bits` lets the server limit the client's window;
-    // it does not need to (it inflates any window), so it is not echoed.
+    // it does only when its config asks (it inflates any window).
     let mut client_bits_seen = false;
     for p in params {
         let (name, v) = match p.split_once('=') {
@@ -132,9 +143,10 @@ fn parse_offer(params: &[&str]) -> Option<Offer> {
             }
             ("client_max_window_bits", v) => {
                 once(&mut client_bits_seen)?;
-                if let Some(v) = v {
-                    window_bits(&v)?;
-                }
+                o.client_max_window_bits = Some(match v {
+                    Some(v) => Some(window_bits(&v)?),
+                    None => None,
+                });
             }
             _ => return None,
         }
@@ -148,6 +160,16 @@ fn parse_offer(params: &[&str]) -> Option<Offer> {
 /// asks for no context on both sides (section 7.1.1: the server may add
 /// both parameters to any accepted offer); a client's
 /// `server_max_window_bits` below 15 also drops the server's context.
+///
+/// A window below 15 asked of the server is honoured although the
+/// compressor (miniz_oxide) always uses 32 KiB: with no context kept, a
+/// message no longer than the window cannot refer further back, and a
+/// longer one goes in stored blocks (see [`Deflater::compress`]), so no
+/// such offer needs declining (section 7.1.2.1). When the offer allows
+/// it, the client is asked for [`PerMessageDeflate::client_max_window_bits`]
+/// (never more than it named itself).
+///
+/// [`Deflater::compress`]: crate::deflate::Deflater::compress
 pub fn negotiate<'a>(
     headers: impl IntoIterator<Item = &'a str>,
     config: &PerMessageDeflate,
@@ -177,7 +199,12 @@ pub fn negotiate<'a>(
                 client_no_context_takeover: o.client_no_context_takeover
                     || !config.context_takeover,
                 server_max_window_bits: o.server_max_window_bits,
+                client_max_window_bits: o.client_max_window_bits.and_then(|own| {
+                    let want = config.client_max_window_bits?;
+                    Some(own.map_or(want, |b| b.min(want)))
+                }),
                 threshold: config.threshold,
+                level: config.level.min(9),
             });
         }
     }

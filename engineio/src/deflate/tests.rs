@@ -273,3 +273,87 @@ fn long_runs_with_context_always_compress() {
         assert_eq!(i.inflate(&z, 1 << 20).unwrap(), msg, "message {k}");
     }
 }
+
+/// `client_max_window_bits` is asked only of an offer that allows it, and
+/// never above the client's own limit (RFC 7692 section 7.1.2.2).
+#[test]
+fn client_window_is_asked_only_when_offered() {
+    let want = cfg().client_max_window_bits(Some(10));
+    let n = agreed("permessage-deflate; client_max_window_bits", want);
+    assert_eq!(n.client_max_window_bits, Some(10));
+    assert!(n.response().ends_with("; client_max_window_bits=10"));
+    let n = agreed("permessage-deflate; client_max_window_bits=9", want);
+    assert_eq!(n.client_max_window_bits, Some(9));
+    let n = agreed("permessage-deflate; client_max_window_bits=12", want);
+    assert_eq!(n.client_max_window_bits, Some(10));
+    // Not offered: not asked; offered but not configured: not asked.
+    let n = agreed("permessage-deflate", want);
+    assert_eq!(n.client_max_window_bits, None);
+    assert!(!n.response().contains("client_max_window_bits"));
+    let n = agreed("permessage-deflate; client_max_window_bits", cfg());
+    assert_eq!(n.client_max_window_bits, None);
+    // A bad value still declines the offer, and the next one is taken.
+    let n = negotiate(
+        ["permessage-deflate; client_max_window_bits=16, permessage-deflate; client_max_window_bits=11"],
+        &want,
+    )
+    .unwrap();
+    assert_eq!(n.client_max_window_bits, Some(10));
+    // The setter clamps to the valid range.
+    assert_eq!(
+        cfg().client_max_window_bits(Some(3)).client_max_window_bits,
+        Some(8)
+    );
+    assert_eq!(
+        cfg()
+            .client_max_window_bits(Some(20))
+            .client_max_window_bits,
+        Some(15)
+    );
+}
+
+/// A narrow window asked of the server is accepted and honoured: the
+/// messages it compresses are no longer than the window.
+#[test]
+fn a_narrow_server_window_is_honoured() {
+    let n = agreed(
+        "permessage-deflate; server_max_window_bits=9",
+        cfg().threshold(0).context_takeover(true),
+    );
+    assert_eq!(n.server_max_window_bits, Some(9));
+    assert!(
+        n.server_no_context_takeover,
+        "no context under a narrow window"
+    );
+    assert!(n.response().contains("server_max_window_bits=9"));
+    let (mut d, mut i) = (n.deflater(), n.inflater());
+    for len in [100, 512, 513, 5000] {
+        let msg = text(len);
+        let z = d.compress(&[&msg], None).unwrap();
+        if len > 512 {
+            // Stored blocks: longer than the message.
+            assert!(z.len() > len, "{len}: {} bytes", z.len());
+        } else {
+            assert!(z.len() < len, "{len}: {} bytes", z.len());
+        }
+        assert_eq!(&i.inflate(&z, 1 << 20).unwrap()[..], &msg[..]);
+    }
+}
+
+/// The level knob: 0 stores, 9 compresses at least as well as 1, and each
+/// round-trips.
+#[test]
+fn the_level_is_applied() {
+    let msg = text(50_000);
+    let size = |level: u32| {
+        let n = agreed("permessage-deflate", cfg().threshold(0).level(level));
+        assert_eq!(n.level, level.min(9));
+        let z = n.deflater().compress(&[&msg], None).unwrap();
+        assert_eq!(&n.inflater().inflate(&z, 1 << 20).unwrap()[..], &msg[..]);
+        z.len()
+    };
+    assert!(size(0) > msg.len(), "level 0 stores");
+    assert!(size(9) <= size(1));
+    assert!(size(1) < msg.len() / 4);
+    assert_eq!(cfg().level(12).level, 9);
+}

@@ -114,10 +114,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WsConn<S> {
         }
     }
 
-    /// Queues `packet` as one frame (binary as base64 text when `base64`).
-    /// Dropped once a close frame is queued.
-    pub(crate) fn start_send(&mut self, packet: &Packet, wire: crate::eio3::Wire) {
-        self.bufs.queue_packet(packet, wire);
+    /// Queues `packet` as one frame (binary as base64 text when `base64`),
+    /// compressed only if `compress` allows. Dropped once a close frame
+    /// is queued.
+    pub(crate) fn start_send(&mut self, packet: &Packet, wire: crate::eio3::Wire, compress: bool) {
+        self.bufs.queue_packet(packet, wire, compress);
     }
 
     /// Queues one final frame of `kind` carrying `data` as it is (no

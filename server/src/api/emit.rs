@@ -7,7 +7,6 @@
 
 use std::sync::atomic::Ordering;
 
-use engineio::Sid;
 use serde_json::{json, Value};
 use socketio::Namespace;
 
@@ -25,7 +24,7 @@ pub(super) async fn push(c: &Call<'_>) -> Answer {
     let b = &c.body;
     let room = match (present(b, "userId"), present(b, "socketId")) {
         (Some(_), Some(_)) => return Err(ApiError::bad("give `userId` or `socketId`, not both")),
-        (None, Some(id)) => socket_id(id)?.as_str().to_owned(),
+        (None, Some(id)) => socket_id(id)?.1,
         (u, None) => user_room(&user_id(u)?),
     };
     let sent = emit(c, target(c.st, b, Some(room), None)?, true).await;
@@ -39,7 +38,10 @@ pub(super) async fn push(c: &Call<'_>) -> Answer {
 /// counts this node's.
 pub(super) async fn broadcast(c: &Call<'_>) -> Answer {
     let b = &c.body;
-    let except = present(b, "exceptSocketId").map(socket_id).transpose()?;
+    let except = present(b, "exceptSocketId")
+        .map(socket_id)
+        .transpose()?
+        .map(|(_, id)| id);
     let sent = emit(c, target(c.st, b, None, except)?, false).await;
     let mut body = json!({ "success": true, "recipients": sent.n, "timestamp": c.ts });
     sent.describe(c.st, &mut body);
@@ -81,7 +83,7 @@ pub(super) struct Target {
     /// The room, or `None` for the whole namespace.
     pub(super) room: Option<String>,
     /// A socket left out.
-    pub(super) except: Option<Sid>,
+    pub(super) except: Option<String>,
     pub(super) event: String,
     pub(super) data: Option<Value>,
 }
@@ -92,7 +94,7 @@ fn target(
     st: &State,
     b: &Value,
     room: Option<String>,
-    except: Option<Sid>,
+    except: Option<String>,
 ) -> Result<Target, ApiError> {
     let event = event_of(b)?;
     Ok(Target {
@@ -259,7 +261,7 @@ async fn emit_to_roles(c: &Call<'_>, t: Target, roles: Vec<String>) -> Sent {
             let ids: Vec<String> = members
                 .iter()
                 .filter(|s| s.rooms.iter().any(|r| roles.contains(r)))
-                .map(|s| s.id.as_str().to_owned())
+                .map(|s| s.public_id.clone())
                 .collect();
             if !ids.is_empty() {
                 let _ = nsp.to(ids.clone()).emit(&event, payload(data));

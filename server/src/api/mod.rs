@@ -472,7 +472,7 @@ fn named_rooms(n: &Namespace) -> Vec<String> {
     let ids: std::collections::HashSet<String> = n
         .sockets()
         .iter()
-        .map(|s| s.id().as_str().to_owned())
+        .map(|s| s.public_id().to_owned())
         .collect();
     n.adapter()
         .rooms()
@@ -791,10 +791,12 @@ fn user_id(v: Option<&Value>) -> Result<String, ApiError> {
     }
 }
 
-/// A socket id in the server's format.
-fn socket_id(v: &Value) -> Result<Sid, ApiError> {
-    v.as_str()
-        .and_then(Sid::parse)
+/// A socket id in the server's format (20 characters, or a socket.io v2
+/// client's `nsp#id`): its [`Sid`] and its text, which names its room.
+fn socket_id(v: &Value) -> Result<(Sid, String), ApiError> {
+    let text = v.as_str().unwrap_or_default();
+    socketio::parse_socket_id(text)
+        .map(|sid| (sid, text.to_owned()))
         .ok_or_else(|| ApiError::bad("`socketId` must be a socket id (20 characters)"))
 }
 

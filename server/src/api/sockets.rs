@@ -13,7 +13,6 @@
 
 use std::sync::atomic::Ordering;
 
-use engineio::Sid;
 use serde_json::{json, Value};
 use socketio::packet::Packet;
 use socketio::{BroadcastOperator, Data, Namespace, Socket, SocketInfo};
@@ -156,7 +155,7 @@ async fn fetch(st: &State, op: BroadcastOperator) -> (Vec<SocketInfo>, Option<St
 fn member_room(c: &Call<'_>, room: &str, found: &Found) -> Result<(), ApiError> {
     let all_sids = c.live.sid_rooms_reserved();
     let reserved = c.live.server_rooms().has_reserved_prefix(room)
-        || Sid::parse(room).is_some_and(|sid| {
+        || socketio::parse_socket_id(room).is_some_and(|sid| {
             all_sids || found.by.iter().any(|(nsp, _)| nsp.socket(sid).is_some())
         });
     if reserved {
@@ -185,8 +184,8 @@ async fn select(st: &State, b: &Value, all_by_default: bool) -> Result<(String, 
     let (sel, id) = match (present(b, "socketId"), present(b, "userId")) {
         (Some(_), Some(_)) => return Err(ApiError::bad("give `socketId` or `userId`, not both")),
         (Some(id), None) => {
-            let sid = socket_id(id)?;
-            (sid.as_str().to_owned(), Some(sid))
+            let (sid, text) = socket_id(id)?;
+            (text, Some(sid))
         }
         (None, Some(u)) => (user_room(&user_id(Some(u))?), None),
         (None, None) => return Err(ApiError::bad("`socketId` or `userId` is required")),
@@ -263,7 +262,7 @@ fn info_json(nsp: &Namespace, s: &SocketInfo, admin: bool) -> Value {
         Some(n) => n,
     };
     let mut v = json!({
-        "id": s.id.as_str(),
+        "id": s.public_id.as_str(),
         "namespace": s.nsp,
         "connected": true,
         "rooms": s.rooms,
@@ -285,7 +284,7 @@ fn info_json(nsp: &Namespace, s: &SocketInfo, admin: bool) -> Value {
 pub(super) fn socket_json(s: &Socket, with_handshake: bool) -> Value {
     let user = user_of(s);
     let mut v = json!({
-        "id": s.id().as_str(),
+        "id": s.public_id(),
         "namespace": s.nsp().name(),
         "connected": s.connected(),
         "rooms": s.rooms(),

@@ -175,6 +175,14 @@ pub struct ConnectionSection {
     /// With `per_message_deflate`, WebSocket messages from this many bytes
     /// on are compressed. Default 1024.
     pub per_message_deflate_threshold: usize,
+    /// With `per_message_deflate`, the compression level: 0 (stored) to 9
+    /// (smallest, slowest). Default 6 (zlib's default, as the reference's
+    /// `ws`).
+    pub per_message_deflate_level: u32,
+    /// With `per_message_deflate`, the window (2^bits bytes, 8 to 15)
+    /// asked of clients whose offer carries `client_max_window_bits`; 0
+    /// (default) asks nothing.
+    pub per_message_deflate_client_max_window_bits: u8,
     /// Connection state recovery: a client that lost its connection and
     /// comes back within this many seconds gets its socket id, rooms and
     /// data back, with the packets it missed; 0 turns recovery off.
@@ -220,6 +228,8 @@ impl Default for ConnectionSection {
             ws_read_buffer: 4096,
             per_message_deflate: false,
             per_message_deflate_threshold: 1024,
+            per_message_deflate_level: 6,
+            per_message_deflate_client_max_window_bits: 0,
             recovery_secs: 0,
             recovery_max_packets: 10_000,
             recovery_max_bytes: 64 << 20,

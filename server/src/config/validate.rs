@@ -284,6 +284,12 @@ impl Config {
         if c.recovery_secs > 86_400 || c.recovery_max_packets > 10_000_000 {
             return bad("connection.recovery_secs is at most 86400 and recovery_max_packets at most 10000000");
         }
+        if c.per_message_deflate_level > 9 {
+            return bad("connection.per_message_deflate_level must be between 0 and 9");
+        }
+        if !matches!(c.per_message_deflate_client_max_window_bits, 0 | 8..=15) {
+            return bad("connection.per_message_deflate_client_max_window_bits must be 0 (not asked) or between 8 and 15");
+        }
         if !(64..=16384).contains(&c.ws_read_buffer) {
             return bad("connection.ws_read_buffer must be between 64 and 16384");
         }

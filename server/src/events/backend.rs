@@ -40,7 +40,7 @@ fn forward(st: &State, live: &Live, s: &Socket, event: &str, mut body: Value) ->
         return false;
     }
     if let Value::Object(o) = &mut body {
-        o.insert("socketId".into(), s.id().as_str().into());
+        o.insert("socketId".into(), s.public_id().into());
         o.insert("userId".into(), user_id_json(s));
         o.insert("namespace".into(), s.nsp().name().into());
         o.insert("timestamp".into(), now_iso().into());

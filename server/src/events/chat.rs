@@ -83,7 +83,7 @@ fn on_message_send(st: &State, live: &Live, s: &Socket, data: &Data, r: Reply) {
         Sent {
             conversation: conv.clone(),
             user: sender.clone(),
-            socket: s.id().as_str().to_owned(),
+            socket: s.public_id().to_owned(),
         },
         ev.message_cache,
     );

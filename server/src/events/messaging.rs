@@ -8,7 +8,6 @@
 
 use std::sync::atomic::Ordering;
 
-use engineio::Sid;
 use serde_json::{json, Value};
 use socketio::{Data, Socket};
 
@@ -42,16 +41,16 @@ fn on_private_message(st: &State, live: &Live, s: &Socket, data: &Data, r: Reply
     if json_len(message) > live.config.events.max_message_len {
         return r.fail("MESSAGE_TOO_LARGE", "Message is too long");
     }
-    let Some(sid) = Sid::parse(to) else {
+    let Some(sid) = socketio::parse_socket_id(to) else {
         return r.fail("NOT_FOUND", "Target socket not found");
     };
     let body = json!({
-        "from": s.id().as_str(),
+        "from": s.public_id(),
         "fromUser": user_id_json(s),
         "message": message,
         "timestamp": now_iso(),
     });
-    if let Some(target) = s.nsp().socket(sid) {
+    if let Some(target) = s.nsp().socket(sid).filter(|t| t.public_id() == to) {
         emit(st, &target, "private-message", body);
         return r.ok(json!({ "success": true, "to": to }));
     }
@@ -61,16 +60,17 @@ fn on_private_message(st: &State, live: &Live, s: &Socket, data: &Data, r: Reply
     // Maybe on another node: asked first, so that a missing target is
     // still a NOT_FOUND, then sent through the adapter to its own room.
     let later = r.later();
+    let to = to.to_owned();
     tokio::spawn(async move {
-        let op = later.socket.nsp().to(sid.as_str());
+        let op = later.socket.nsp().to(to.clone());
         let found = later.st.bounded(op.clone().fetch_sockets()).await;
         later.answer(|r| match found {
-            Ok(all) if all.iter().any(|t| t.id == sid) => {
+            Ok(all) if all.iter().any(|t| t.public_id == to) => {
                 r.st.metrics
                     .events_sent_total
                     .fetch_add(1, Ordering::Relaxed);
                 let _ = op.emit("private-message", body);
-                r.ok(json!({ "success": true, "to": sid.as_str() }));
+                r.ok(json!({ "success": true, "to": to }));
             }
             Ok(_) => r.fail("NOT_FOUND", "Target socket not found"),
             Err(_) => r.fail(

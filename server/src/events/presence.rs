@@ -97,7 +97,7 @@ fn closed(st: &Arc<State>, socket: &Socket) {
 
 fn announce_offline(st: &State, socket: &Socket, user: &str) {
     let nsp = socket.nsp();
-    let op = nsp.broadcast().except(socket.id().as_str());
+    let op = nsp.broadcast().except(socket.public_id());
     fan_out(
         st,
         nsp,
@@ -145,7 +145,7 @@ fn age(s: &SocketInfo) -> (u128, String) {
         .issued
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis());
-    (ms, s.id.as_str().to_owned())
+    (ms, s.public_id.clone())
 }
 
 fn announce_online(st: &State, socket: &Socket, user: &str) {

@@ -142,7 +142,7 @@ fn client_room_name(
 
 /// Whether `room` is one a client joined (not a server room).
 pub(super) fn client_room(room: &str, socket: &Socket, rooms: ServerRooms<'_>) -> bool {
-    room != socket.id().as_str() && !rooms.has_reserved_prefix(room)
+    room != socket.public_id() && !rooms.has_reserved_prefix(room)
 }
 
 fn join(live: &Live, socket: &Socket, name: Option<&Value>, r: Reply) {

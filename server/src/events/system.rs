@@ -54,7 +54,7 @@ fn welcome(st: &Arc<State>, live: &Live, socket: &Socket) {
             "system:welcome",
             json!({
                 "message": "Welcome to the Socket.IO server",
-                "socketId": socket.id().as_str(),
+                "socketId": socket.public_id(),
                 "timestamp": now_iso(),
                 "serverInfo": {
                     "version": env!("CARGO_PKG_VERSION"),
@@ -66,7 +66,7 @@ fn welcome(st: &Arc<State>, live: &Live, socket: &Socket) {
             st,
             socket,
             "connected",
-            json!({ "userId": user, "socketId": socket.id().as_str() }),
+            json!({ "userId": user, "socketId": socket.public_id() }),
         );
     }
     // A client that asked to recover (its CONNECT carries `pid`) learns
@@ -172,7 +172,7 @@ fn authenticated(live: &Live, result: Result<Claims, JwtError>, r: Reply) {
         "success": true,
         "userId": id_json,
         "role": role,
-        "socketId": s.id().as_str(),
+        "socketId": s.public_id(),
     });
     r.emit("authenticated", body.clone());
     if let Some(a) = r.ack {

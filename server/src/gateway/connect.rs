@@ -105,7 +105,7 @@ fn request(socket: &Socket, user: &User) -> Value {
             .or_insert(header_json(v));
     }
     json!({
-        "socketId": socket.id().to_string(),
+        "socketId": socket.public_id().to_owned(),
         "namespace": socket.nsp().name(),
         "userId": user.id_json(),
         "role": user.role,

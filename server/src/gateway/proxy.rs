@@ -195,7 +195,7 @@ fn start(gw: &Arc<Gateway>, st: &Arc<State>, job: Job) -> Option<Started> {
     let target = gw.proxies.get(job.rule)?.clone();
     let s = &job.socket;
     let user = user_of(s);
-    let own = s.id().to_string();
+    let own = s.public_id().to_owned();
     let rooms: Vec<String> = s.rooms().into_iter().filter(|r| *r != own).collect();
     let body = json!({
         "event": job.event,

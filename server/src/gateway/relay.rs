@@ -37,7 +37,7 @@ pub(super) fn relay(
         return refused("MESSAGE_TOO_LARGE", "Message is too long", ack);
     }
     let rules = live.server_rooms();
-    let own = s.id().to_string();
+    let own = s.public_id().to_owned();
     let rooms: Vec<String> = if r.room_field.is_empty() {
         s.rooms()
             .into_iter()

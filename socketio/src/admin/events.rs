@@ -213,7 +213,7 @@ impl Inner {
                 if seen != Some(SeenTransport(now)) {
                     s.insert(SeenTransport(now));
                     self.tell("socket_updated", || {
-                        vec![json!({"id": s.id().as_str(), "nsp": n.name(), "transport": now})]
+                        vec![json!({"id": s.public_id(), "nsp": n.name(), "transport": now})]
                     });
                 }
             }
@@ -289,7 +289,7 @@ impl Observer for Watch {
                         inner.tell(event, || {
                             vec![
                                 s.nsp().name().into(),
-                                s.id().as_str().into(),
+                                s.public_id().into(),
                                 args(ev, data),
                                 now(),
                             ]
@@ -305,10 +305,9 @@ impl Observer for Watch {
         socket.on_disconnect(move |s, reason| {
             if let Some(inner) = weak.upgrade() {
                 inner.tell("socket_disconnected", || {
-                    let id = s.id();
                     vec![
                         s.nsp().name().into(),
-                        id.as_str().into(),
+                        s.public_id().into(),
                         reason.as_str().into(),
                         now(),
                     ]
@@ -341,7 +340,7 @@ impl Observer for Watch {
             self.0.tell("event_sent", || {
                 vec![
                     nsp.into(),
-                    socket.id().as_str().into(),
+                    socket.public_id().into(),
                     payload.clone(),
                     now(),
                 ]

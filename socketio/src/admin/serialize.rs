@@ -37,7 +37,7 @@ pub(crate) fn socket(info: &SocketInfo, local: Option<Local<'_>>) -> Value {
         v => v,
     };
     json!({
-        "id": info.id.as_str(),
+        "id": info.public_id,
         "clientId": client_id.map(Value::from).or_else(|| from_data("clientId")),
         "transport": transport.map(Value::from).or_else(|| from_data("transport")),
         "nsp": info.nsp,
@@ -162,6 +162,7 @@ mod tests {
             headers: Arc::new(headers),
             address: Some("127.0.0.1:4000".parse().unwrap()),
             issued: UNIX_EPOCH + Duration::from_millis(1_000),
+            sid: None,
         };
         let hs = Arc::new(Handshake::new(&info, json!({"token": "hidden"})));
         let id = engineio::Sid::random();

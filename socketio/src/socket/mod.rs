@@ -86,6 +86,9 @@ pub(crate) struct SocketInner {
     recovered: bool,
     conn: Arc<dyn Conn>,
     id: Sid,
+    /// The id the client knows when it differs from `id`'s text (a
+    /// socket.io v2 client on a namespace other than `/`: `nsp#engineId`).
+    public_id: Option<Box<str>>,
     scope: Arc<Scope>,
     home: Box<dyn Home>,
     link: Weak<dyn Link>,
@@ -115,8 +118,11 @@ pub(crate) struct SocketInner {
 
 /// What a connection gives a namespace to make one of its sockets.
 pub(crate) struct NewSocket {
-    /// The socket id (a recovered socket keeps its own).
+    /// The socket id (a recovered socket keeps its own; a socket.io v2
+    /// client's is its Engine.IO id).
     pub(crate) id: Sid,
+    /// The id as the client knows it, when not `id`'s text.
+    pub(crate) public_id: Option<Box<str>>,
     /// The Engine.IO connection it rides on.
     pub(crate) conn: Arc<dyn Conn>,
     /// The Socket.IO connection that owns it.
@@ -143,6 +149,7 @@ impl Socket {
     pub(crate) fn new(scope: Arc<Scope>, home: Box<dyn Home>, spec: NewSocket) -> Socket {
         let NewSocket {
             id,
+            public_id,
             conn,
             link,
             handshake,
@@ -156,6 +163,7 @@ impl Socket {
                 .and_then(|c| c.downcast_ref::<engineio::Socket>())
                 .cloned(),
             id,
+            public_id,
             scope,
             home,
             conn,
@@ -178,9 +186,23 @@ impl Socket {
         }))
     }
 
-    /// The socket id (not the Engine.IO session id).
+    /// The socket id: the socket's key in its namespace. Random (not the
+    /// Engine.IO session id, which is sensitive) for socket.io v3+ clients;
+    /// for a socket.io v2 client (Engine.IO 3) it is the Engine.IO id, as
+    /// in the reference, since that client computes its id itself. See
+    /// [`Socket::public_id`] for the id as text.
     pub fn id(&self) -> Sid {
         self.0.id
+    }
+
+    /// The socket id as the client knows it (the reference's `socket.id`),
+    /// which also names the socket's own room: [`Socket::id`]'s text,
+    /// except for a socket.io v2 client on a namespace other than `/`,
+    /// whose id is `nsp#engineId` (`/chat#` followed by [`Socket::id`]).
+    /// [`parse_socket_id`](crate::parse_socket_id) takes either form back
+    /// to the [`Sid`].
+    pub fn public_id(&self) -> &str {
+        self.0.public_id.as_deref().unwrap_or(self.0.id.as_str())
     }
 
     /// The connection this socket rides on, shared by the sockets of every
@@ -270,7 +292,7 @@ impl Socket {
             // that it is replayed if the client misses it.
             let mut packet = Packet::event(self.nsp_name(), payload, None, bins);
             let opts = BroadcastOptions {
-                rooms: vec![self.0.id.to_string()],
+                rooms: vec![self.public_id().to_owned()],
                 ..Default::default()
             };
             if self.0.scope.adapter().keeps_sessions() {
@@ -353,13 +375,13 @@ impl Socket {
     /// Broadcast to `rooms`, excluding this socket.
     pub fn to(&self, rooms: impl IntoRooms) -> BroadcastOperator {
         BroadcastOperator::new(self.0.scope.clone())
-            .except(self.0.id.to_string())
+            .except(self.public_id().to_owned())
             .to(rooms)
     }
 
     /// Broadcast to every socket of the namespace but this one.
     pub fn broadcast(&self) -> BroadcastOperator {
-        BroadcastOperator::new(self.0.scope.clone()).except(self.0.id.to_string())
+        BroadcastOperator::new(self.0.scope.clone()).except(self.public_id().to_owned())
     }
 
     /// Disconnects from the namespace; with `close`, closes the whole connection.
@@ -410,6 +432,9 @@ impl Socket {
             self.0.handshake.clone(),
         );
         info.data = self.data();
+        if let Some(p) = &self.0.public_id {
+            info.public_id = p.to_string();
+        }
         info
     }
 

@@ -262,5 +262,6 @@ pub fn info() -> ConnectionInfo {
         headers: Default::default(),
         address: None,
         issued: std::time::SystemTime::UNIX_EPOCH,
+        sid: None,
     }
 }

@@ -70,9 +70,17 @@ async fn reads_messages_and_keeps_no_buffer_between_them() {
 #[tokio::test]
 async fn queued_frames_go_out_together_and_the_buffer_is_released() {
     let (mut ws, mut peer) = pair(1000);
-    ws.start_send(&Packet::Message(Str::from("a".to_string())), v4(false));
-    ws.start_send(&Packet::Binary(Bytes::from_static(&[1, 2])), v4(false));
-    ws.start_send(&Packet::Binary(Bytes::from_static(&[1, 2])), v4(true));
+    ws.start_send(
+        &Packet::Message(Str::from("a".to_string())),
+        v4(false),
+        true,
+    );
+    ws.start_send(
+        &Packet::Binary(Bytes::from_static(&[1, 2])),
+        v4(false),
+        true,
+    );
+    ws.start_send(&Packet::Binary(Bytes::from_static(&[1, 2])), v4(true), true);
     assert!(ws.bufs().lens().1 > 0);
     flush(&mut ws).await;
     assert_eq!(
@@ -100,7 +108,7 @@ async fn answers_pings_and_echoes_a_close() {
         WsEvent::Closed { error: false }
     ));
     // Nothing is sent after the close frame.
-    ws.start_send(&Packet::Noop, v4(false));
+    ws.start_send(&Packet::Noop, v4(false), true);
     flush(&mut ws).await;
     assert_eq!(
         read_some(&mut peer).await,
@@ -225,7 +233,7 @@ async fn a_pending_stream_flush_is_retried_with_nothing_new_queued() {
         100,
         4096,
     );
-    ws.start_send(&Packet::Noop, v4(false));
+    ws.start_send(&Packet::Noop, v4(false), true);
     let first = poll_fn(|cx| Poll::Ready(ws.poll_flush(cx))).await;
     assert!(first.is_pending());
     assert_eq!(ws.io.written, vec![0x81, 1, b'6']);
