@@ -43,7 +43,7 @@ use socketio::Namespace;
 use crate::config::RequireSignature;
 use crate::monitor::iso8601;
 use crate::rate_limit::limit_key;
-use crate::reply::{failure, get_or_head_only, is_get_or_head, json, too_many};
+use crate::reply::{self, failure, get_or_head_only, is_get_or_head, json, too_many};
 use crate::signing::{self, SignedHeaders, SigningPolicy};
 use crate::state::{lock, Live, State};
 
@@ -402,6 +402,13 @@ pub async fn handle(
                 &id,
             )
         }
+        _ if req.method() == Method::OPTIONS => match methods(live, &path) {
+            Some(m) => reply::options(&m),
+            None => error_response(
+                &ApiError::new(StatusCode::NOT_FOUND, "NOT_FOUND", "Not found"),
+                &id,
+            ),
+        },
         "/health" | "/ready" | "/metrics" if !is_get_or_head(req.method()) => {
             get_or_head_only(req.method(), &path, &id)
         }
@@ -442,6 +449,19 @@ pub async fn handle(
         }
     }
     resp
+}
+
+/// The methods `path` takes, as `Allow` lists them: GET and HEAD for
+/// `/health`, `/ready`, `/metrics` and the dashboard's pages (when on),
+/// the methods of its routes for an API path (when the API is on); `None`
+/// for a path that is none of these (the engine paths are the front's).
+pub fn methods(live: &Live, path: &str) -> Option<String> {
+    let page = live.config.dashboard.enabled && crate::dashboard::PATHS.contains(&path);
+    if matches!(path, "/health" | "/ready" | "/metrics") || page {
+        return Some("GET, HEAD".to_owned());
+    }
+    let on_path = allowed_methods(path);
+    (live.config.api.enabled && !on_path.is_empty()).then_some(on_path)
 }
 
 /// The methods of the routes on `path`, for the `Allow` header of a 405.
