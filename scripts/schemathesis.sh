@@ -3,8 +3,9 @@
 # schemathesis: scripts/schemathesis.sh [MAX_EXAMPLES]
 #
 # Makes the venv from server/tests/schemathesis/requirements.txt (pinned),
-# starts socketio-server (target/debug, built if missing; SOCKETIO_SERVER_BIN
-# overrides) on 127.0.0.1 with an API key, an admin key and no rate limits,
+# starts socketio-server (target/debug, built if missing; SCHEMATHESIS_BIN
+# overrides: not a SOCKETIO_SERVER_* name, which the server would read as a
+# config key) on 127.0.0.1 with an API key, an admin key and no rate limits,
 # and runs every operation with at most MAX_EXAMPLES generated cases
 # (default 50, fixed seed) and the checks not_a_server_error,
 # status_code_conformance, content_type_conformance and
@@ -17,7 +18,7 @@ cd "$(dirname "$0")/.."
 examples=${1:-50}
 here=server/tests/schemathesis
 bash scripts/venv.sh "$here"
-bin=${SOCKETIO_SERVER_BIN:-target/debug/socketio-server}
+bin=${SCHEMATHESIS_BIN:-target/debug/socketio-server}
 if [ ! -x "$bin" ]; then
     cargo build --bin socketio-server
 fi
@@ -38,6 +39,11 @@ keys = ["schemathesis-api-key-0123456789"]
 admin_keys = ["$key"]
 CONF
 
+# This config only: the server reads SOCKETIO_SERVER_* variables as config
+# keys, so none of the caller's reach it.
+for v in $(compgen -e); do
+    case "$v" in SOCKETIO_SERVER_*) unset "$v" ;; esac
+done
 "$bin" --config "$work/config.toml" 2>"$work/server.log" &
 pid=$!
 cleanup() {

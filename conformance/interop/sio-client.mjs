@@ -282,6 +282,17 @@ async function main() {
   expectArgs("room-message args on A", A, "room-message", await A.next("room-message"), ["hi"]);
   await B.none("room-message");
   await main.none("room-message", 0);
+  step = "f. to-room with binary";
+  {
+    const args = [Buffer.from([7, 8, 9]), { file: new Uint8Array([1, 0, 255]) }, "tail"];
+    B.emit("to-room", "room1", ...args);
+    const got = await A.next("room-message");
+    expectArgs("binary room-message args on A", A, "room-message", got, args);
+    if (!Buffer.isBuffer(got[0]) || !Buffer.isBuffer(got[1]?.file)) {
+      fail(`room binary did not come as binary: ${show(got)}`);
+    }
+    await B.none("room-message");
+  }
   step = "f. broadcast";
   B.emit("broadcast", "all");
   expectArgs("broadcast args on A", A, "broadcast", await A.next("broadcast"), ["all"]);

@@ -11,7 +11,8 @@
 //!   with the client's ack args, or `answer-timeout`;
 //! - `join` (room) with ack: join, ack with the socket's rooms (sorted);
 //! - `leave` (room): leave;
-//! - `to-room` (room, msg): emit `room-message` msg to the room;
+//! - `to-room` (room, args...): emit `room-message` with the args after
+//!   the room (binary too) to the room;
 //! - `broadcast` (msg): emit `broadcast` msg to every other socket;
 //! - `broadcast-ack` with ack: emit `ping-all` to every socket with ack
 //!   (2 s), then ack with the number of answers;
@@ -115,7 +116,11 @@ pub fn sio_interop_server_on(
             });
             socket.on("to-room", |s, data, _| async move {
                 if let Ok(room) = data.get::<String>(0) {
-                    let msg = data.args().get(1).cloned().unwrap_or_default();
+                    // The room is a string: every attachment belongs to
+                    // the args after it.
+                    let (mut args, attachments) = data.into_parts();
+                    args.remove(0);
+                    let msg = Data::from_parts(args, attachments);
                     let _ = s.nsp().to(room).emit("room-message", msg);
                 }
             });

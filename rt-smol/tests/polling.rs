@@ -77,6 +77,22 @@ fn connection_close_is_honoured() {
 }
 
 #[test]
+fn keep_alive_connections_stay_open() {
+    // Without `Connection: close` the connection serves the next request;
+    // `closed()` must not take the wait for the server's close for one.
+    let s = Server::start(EngineConfig::default());
+    let mut c = Client::connect(s.addr);
+    let a = c.request("GET", "/engine.io/?EIO=4&transport=polling", &[], b"");
+    assert_eq!(a.status, 200);
+    c.stream()
+        .set_read_timeout(Some(std::time::Duration::from_millis(300)))
+        .unwrap();
+    assert!(!c.closed(), "a keep-alive connection was closed");
+    let a = c.request("GET", "/engine.io/?EIO=4&transport=polling", &[], b"");
+    assert_eq!(a.status, 200);
+}
+
+#[test]
 fn large_answers_are_compressed_for_clients_that_accept_it() {
     let s = Server::start(EngineConfig::default().http_compression(Some(100)));
     let sid = open_polling(s.addr);

@@ -69,25 +69,39 @@ fn add_cors(live: &Live, origin: Option<&str>, headers: &mut HeaderMap) {
     }
 }
 
-fn preflight(live: &Live, req_headers: &HeaderMap, origin: Option<&str>) -> Response<Full<Bytes>> {
-    let mut r = Response::new(Full::new(Bytes::new()));
-    *r.status_mut() = StatusCode::NO_CONTENT;
-    let h = r.headers_mut();
+/// What an engine path takes: polling GETs and POSTs (a WebSocket
+/// handshake is a GET).
+const ENGINE_METHODS: &str = "GET, POST";
+
+/// Makes `resp`, the answer to an OPTIONS request, a CORS preflight answer
+/// when it is a 204 (a path that exists) and `origin` is allowed: the
+/// methods are the answer's `Allow` (the path's own), the headers those
+/// the request asks for.
+fn preflight(
+    live: &Live,
+    request_headers: Option<HeaderValue>,
+    origin: Option<&str>,
+    mut resp: Response<Full<Bytes>>,
+) -> Response<Full<Bytes>> {
+    if resp.status() != StatusCode::NO_CONTENT {
+        add_cors(live, origin, resp.headers_mut());
+        return resp;
+    }
+    let h = resp.headers_mut();
     add_cors(live, origin, h);
     if h.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN) {
-        h.insert(
-            header::ACCESS_CONTROL_ALLOW_METHODS,
-            HeaderValue::from_static("GET, POST, PATCH, OPTIONS"),
-        );
-        if let Some(v) = req_headers.get(header::ACCESS_CONTROL_REQUEST_HEADERS) {
-            h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, v.clone());
+        if let Some(allow) = h.get(header::ALLOW).cloned() {
+            h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, allow);
+        }
+        if let Some(v) = request_headers {
+            h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, v);
         }
         h.insert(
             header::ACCESS_CONTROL_MAX_AGE,
             HeaderValue::from_static("86400"),
         );
     }
-    r
+    resp
 }
 
 /// A refusal before the engine: the Engine.IO error body with `reason`, a
@@ -141,7 +155,17 @@ pub async fn handle(
         false => st.engines.get().and_then(|e| e.for_path(path)).cloned(),
     };
     if req.method() == Method::OPTIONS {
-        return preflight(&live, req.headers(), origin.as_deref());
+        // Per path: an engine path's methods here, the API side's (404 on
+        // a path served by neither) from the API.
+        let asked = req
+            .headers()
+            .get(header::ACCESS_CONTROL_REQUEST_HEADERS)
+            .cloned();
+        let resp = match engine {
+            Some(_) => crate::reply::options(ENGINE_METHODS),
+            None => crate::api::handle(&st, &live, ip, req).await,
+        };
+        return preflight(&live, asked, origin.as_deref(), resp);
     }
     let mut refused = false;
     let mut resp = if let Some(engine) = engine {

@@ -1,6 +1,7 @@
 //! The JSON reply shapes the built-in events and the HTTP API share: the
-//! refusal `{success: false, error, code}`, a JSON response, and the
-//! rate-limit refusal (429 with `Retry-After` and `retryAfter`).
+//! refusal `{success: false, error, code}`, a JSON response, the
+//! rate-limit refusal (429 with `Retry-After` and `retryAfter`), and the
+//! answers about methods (405 with `Allow`, OPTIONS).
 //!
 //! Owns shapes only: it decides nothing about who is refused and must not
 //! touch the server state, the settings or sockets.
@@ -42,6 +43,17 @@ pub fn get_or_head_only(method: &Method, path: &str, request_id: &str) -> Respon
     let mut r = json(StatusCode::METHOD_NOT_ALLOWED, &body);
     r.headers_mut()
         .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+    r
+}
+
+/// The answer to OPTIONS on a target taking `methods` (`"GET, HEAD"`):
+/// 204 with `Allow` listing them and OPTIONS (RFC 9110 section 9.3.7).
+pub fn options(methods: &str) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::new()));
+    *r.status_mut() = StatusCode::NO_CONTENT;
+    if let Ok(v) = HeaderValue::from_str(&format!("{methods}, OPTIONS")) {
+        r.headers_mut().insert(header::ALLOW, v);
+    }
     r
 }
 

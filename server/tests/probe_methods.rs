@@ -1,9 +1,8 @@
 //! `/health`, `/ready` and `/metrics` answer GET and HEAD only: another
 //! method gets 405 `METHOD_NOT_ALLOWED` with `Allow: GET, HEAD` and the
 //! API's error body, and is not run (a POST to `/metrics` returns no
-//! metrics, a DELETE to `/ready` changes nothing). OPTIONS is the CORS
-//! preflight everywhere on the server (answered before routing), not a
-//! method of these targets.
+//! metrics, a DELETE to `/ready` changes nothing). OPTIONS, the CORS
+//! preflight, names these methods too (see `preflight.rs`).
 
 mod common;
 

@@ -243,10 +243,22 @@ impl Client {
         self.read()
     }
 
-    /// Whether the server closed the connection (reads end) within 5 s.
+    /// Whether the server closed the connection (the read ends, or the
+    /// connection is reset) within the read timeout (5 s unless the test
+    /// set another on [`Client::stream`]). Bytes instead, or nothing
+    /// before the timeout, is not closed.
     pub fn closed(&mut self) -> bool {
+        use std::io::ErrorKind;
         let mut b = [0u8; 1];
-        matches!(self.reader.read(&mut b), Ok(0) | Err(_))
+        match self.reader.read(&mut b) {
+            Ok(0) => true,
+            Ok(_) => false,
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => false,
+            Err(e) => matches!(
+                e.kind(),
+                ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe
+            ),
+        }
     }
 }
 
@@ -348,11 +360,17 @@ impl WsClient {
         self.send_frame(1, text.as_bytes());
     }
 
-    /// Reads one server frame.
+    /// Reads one server frame; the connection's end (or a reset) before
+    /// one is [`Frame::Close`], nothing within the read timeout a failure.
     pub fn read(&mut self) -> Frame {
+        use std::io::ErrorKind;
         let r = &mut self.client.reader;
         let mut h = [0u8; 2];
-        if r.read_exact(&mut h).is_err() {
+        if let Err(e) = r.read_exact(&mut h) {
+            assert!(
+                !matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut),
+                "no frame and no close within the read timeout"
+            );
             return Frame::Close;
         }
         assert_eq!(h[1] & 0x80, 0, "server frames are unmasked");

@@ -11,13 +11,16 @@
 //! `{"success":false,"error","code","requestId"}`.
 //!
 //! This module holds the route table (`ROUTES`: path, method, access,
-//! handler), the router, authentication and the request helpers the
-//! handlers share; each route is one handler function in `emit`,
+//! handler) and the router; authentication is `auth`'s, the request
+//! helpers the handlers share (body, fields) are `args`'s; each route is
+//! one handler function in `emit`,
 //! `sockets`, `admin`, `status`, `testing`, `dashboard`, `login` or
 //! `webhooks`. It answers requests the HTTP front
 //! ([`crate::http`]) hands it and must not reach back into the front.
 
 mod admin;
+mod args;
+mod auth;
 mod dashboard;
 mod emit;
 mod login;
@@ -27,26 +30,25 @@ mod testing;
 mod webhooks;
 
 use std::net::IpAddr;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use engineio::Sid;
-use hmac::{Hmac, Mac};
 use http::header::{self, HeaderValue};
-use http::{HeaderMap, Method, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full, Limited};
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::Full;
 use hyper::body::Incoming;
-use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
-use socketio::Namespace;
+use serde_json::Value;
 
-use crate::config::RequireSignature;
 use crate::monitor::iso8601;
-use crate::rate_limit::limit_key;
-use crate::reply::{failure, get_or_head_only, is_get_or_head, json, too_many};
-use crate::signing::{self, SignedHeaders, SigningPolicy};
-use crate::state::{lock, Live, State};
+use crate::reply::{self, failure, get_or_head_only, is_get_or_head, json, too_many};
+use crate::signing;
+use crate::state::{Live, State};
 
+use args::{
+    count_rooms, named_rooms, namespace, namespace_of, not_found, parse_json, present, read_body,
+    room_of, socket_id, user_id,
+};
+use auth::{authenticate, check_signature, key_id, metrics_access};
 pub use dashboard::{sample as sample_dashboard, MAX_LISTED_ROOMS};
 pub use sockets::MAX_LISTED_SOCKETS;
 pub use status::OPENAPI;
@@ -354,18 +356,6 @@ fn api_error(e: &ApiError, id: &str) -> Response<Full<Bytes>> {
     }
 }
 
-/// A short, non-secret identifier of an API key.
-fn key_id(key: &str) -> String {
-    let d = Sha256::digest(key.as_bytes());
-    d[..8].iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
-
 /// Answers a request outside the engine path.
 pub async fn handle(
     st: &State,
@@ -402,6 +392,13 @@ pub async fn handle(
                 &id,
             )
         }
+        _ if req.method() == Method::OPTIONS => match methods(live, &path) {
+            Some(m) => reply::options(&m),
+            None => error_response(
+                &ApiError::new(StatusCode::NOT_FOUND, "NOT_FOUND", "Not found"),
+                &id,
+            ),
+        },
         "/health" | "/ready" | "/metrics" if !is_get_or_head(req.method()) => {
             get_or_head_only(req.method(), &path, &id)
         }
@@ -444,6 +441,19 @@ pub async fn handle(
     resp
 }
 
+/// The methods `path` takes, as `Allow` lists them: GET and HEAD for
+/// `/health`, `/ready`, `/metrics` and the dashboard's pages (when on),
+/// the methods of its routes for an API path (when the API is on); `None`
+/// for a path that is none of these (the engine paths are the front's).
+pub fn methods(live: &Live, path: &str) -> Option<String> {
+    let page = live.config.dashboard.enabled && crate::dashboard::PATHS.contains(&path);
+    if matches!(path, "/health" | "/ready" | "/metrics") || page {
+        return Some("GET, HEAD".to_owned());
+    }
+    let on_path = allowed_methods(path);
+    (live.config.api.enabled && !on_path.is_empty()).then_some(on_path)
+}
+
 /// The methods of the routes on `path`, for the `Allow` header of a 405.
 fn allowed_methods(path: &str) -> String {
     let methods: Vec<&str> = ROUTES
@@ -452,130 +462,6 @@ fn allowed_methods(path: &str) -> String {
         .map(|r| r.method.as_str())
         .collect();
     methods.join(", ")
-}
-
-/// `/metrics` needs a key when `api.metrics_require_key` is on.
-fn metrics_access(
-    st: &State,
-    live: &Live,
-    ip: IpAddr,
-    req: &Request<Incoming>,
-) -> Result<(), ApiError> {
-    if live.config.api.metrics_require_key {
-        authenticate(st, live, ip, req.headers(), false)?;
-    }
-    Ok(())
-}
-
-/// The rooms of `n`, without the rooms named by its socket ids.
-fn named_rooms(n: &Namespace) -> Vec<String> {
-    let ids: std::collections::HashSet<String> = n
-        .sockets()
-        .iter()
-        .map(|s| s.public_id().to_owned())
-        .collect();
-    n.adapter()
-        .rooms()
-        .into_iter()
-        .filter(|r| !ids.contains(r.as_str()))
-        .collect()
-}
-
-/// Rooms of every namespace, without the rooms named by socket ids.
-fn count_rooms(st: &State) -> usize {
-    st.io
-        .namespaces()
-        .iter()
-        .map(|n| named_rooms(n).len())
-        .sum()
-}
-
-/// Compares `given` with `key` in time independent of where they differ.
-fn key_matches(given: &[u8], key: &[u8]) -> bool {
-    // Equal-length digests, compared with HMAC's constant-time check.
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(b"api-key-compare") else {
-        return false;
-    };
-    mac.update(key);
-    let expected = mac.finalize().into_bytes();
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(b"api-key-compare") else {
-        return false;
-    };
-    mac.update(given);
-    mac.verify_slice(&expected).is_ok()
-}
-
-/// The key a request carries in `X-API-Key` (or, when `bearer`, in
-/// `Authorization: Bearer`), if valid: `(key, is_admin)`. Limits failed
-/// attempts per client address.
-fn authenticate(
-    st: &State,
-    live: &Live,
-    ip: IpAddr,
-    h: &HeaderMap,
-    bearer: bool,
-) -> Result<(String, bool), ApiError> {
-    let given = h
-        .get("x-api-key")
-        .map(|v| v.as_bytes().to_vec())
-        .or_else(|| {
-            let v = h.get(header::AUTHORIZATION).filter(|_| bearer)?.as_bytes();
-            let scheme = v.get(..7)?;
-            scheme
-                .eq_ignore_ascii_case(b"bearer ")
-                .then(|| v[7..].trim_ascii().to_vec())
-        });
-    let api = &live.config.api;
-    let found = given.as_ref().and_then(|g| {
-        let admin = api.admin_keys.iter().find(|k| key_matches(g, k.as_bytes()));
-        let user = api.keys.iter().find(|k| key_matches(g, k.as_bytes()));
-        admin
-            .map(|k| (k.clone(), true))
-            .or(user.map(|k| (k.clone(), false)))
-    });
-    if let Some(limit) = live.per_minute(live.config.rate_limits.api_requests_per_minute) {
-        let now = st.clock.now();
-        let r = match &found {
-            Some((k, _)) => lock(&st.api_limiter).check(&key_id(k), limit, now),
-            None => lock(&st.api_ip_limiter).check(&limit_key(ip), limit, now),
-        };
-        if let Err(retry) = r {
-            st.metrics.rate_limited_total.inc(&["api"]);
-            return Err(ApiError::limited(retry));
-        }
-    }
-    match (given, found) {
-        (None, _) => {
-            st.metrics.auth_failures_total.inc(&["API_KEY_MISSING"]);
-            Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "UNAUTHORIZED",
-                if bearer {
-                    "Missing API key (X-API-Key or Authorization: Bearer)"
-                } else {
-                    "Missing API key (X-API-Key)"
-                },
-            ))
-        }
-        (Some(_), None) if api.keys.is_empty() && api.admin_keys.is_empty() => {
-            st.metrics.auth_failures_total.inc(&["INVALID_API_KEY"]);
-            Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "INVALID_API_KEY",
-                "Invalid API key: the server has no API key configured (set api.keys)",
-            ))
-        }
-        (Some(_), None) => {
-            st.metrics.auth_failures_total.inc(&["INVALID_API_KEY"]);
-            tracing::info!(address = %ip, "API request with an invalid key");
-            Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "INVALID_API_KEY",
-                "Invalid API key",
-            ))
-        }
-        (Some(_), Some(f)) => Ok(f),
-    }
 }
 
 /// The route for `path` and `method`: 404 for an unknown path, 405 for a
@@ -671,160 +557,6 @@ async fn api(st: &State, live: &Live, ip: IpAddr, req: Request<Incoming>) -> Ans
     }
 }
 
-/// Checks the request's signature when one is sent or `api.require_signature`
-/// is on (unless `unsigned_ok`); nonces are remembered per key.
-fn check_signature(
-    st: &State,
-    live: &Live,
-    ip: IpAddr,
-    h: &HeaderMap,
-    req: &signing::RequestParts,
-    key: &str,
-    unsigned_ok: bool,
-) -> Result<(), ApiError> {
-    let signed = SignedHeaders {
-        timestamp: h.get("x-request-timestamp").and_then(|v| v.to_str().ok()),
-        nonce: h.get("x-request-nonce").and_then(|v| v.to_str().ok()),
-        version: h.get("x-signature-version").and_then(|v| v.to_str().ok()),
-        signature: h.get("x-signature").and_then(|v| v.to_str().ok()),
-    };
-    let require = live.config.api.require_signature;
-    if (unsigned_ok || !require.required()) && signed.signature.is_none() {
-        return Ok(());
-    }
-    let min = if require == RequireSignature::V2 && !unsigned_ok {
-        signing::Version::V2
-    } else {
-        signing::Version::V1
-    };
-    let policy = SigningPolicy {
-        window_ms: live.config.api.signature_window_secs.saturating_mul(1000),
-        ..SigningPolicy::default()
-    };
-    let r = {
-        let mut caches = lock(&st.nonces);
-        let cache = caches
-            .entry(key_id(key))
-            .or_insert_with(|| signing::NonceCache::new(live.config.api.nonce_cache_size));
-        signing::verify_request(key.as_bytes(), req, &signed, &policy, min, now_ms(), cache)
-    };
-    r.map(|_| ()).map_err(|e| {
-        st.metrics.auth_failures_total.inc(&[e.code()]);
-        tracing::info!(address = %ip, reason = e.code(), "API request signature refused");
-        ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "UNAUTHORIZED",
-            format!("Request signature refused: {e} ({})", e.code()),
-        )
-    })
-}
-
-/// The body, at most `max` bytes (413 beyond).
-async fn read_body(body: Incoming, headers: &HeaderMap, max: usize) -> Result<Bytes, ApiError> {
-    if let Some(len) = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
-    {
-        if len > max {
-            return Err(too_large(max));
-        }
-    }
-    Ok(Limited::new(body, max)
-        .collect()
-        .await
-        .map_err(|e| {
-            if e.downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some()
-            {
-                too_large(max)
-            } else {
-                ApiError::bad("Could not read the request body")
-            }
-        })?
-        .to_bytes())
-}
-
-/// A JSON object body (`{}` when empty).
-fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
-    if body.is_empty() {
-        return Ok(json!({}));
-    }
-    let v: Value =
-        serde_json::from_slice(body).map_err(|e| ApiError::bad(format!("Invalid JSON: {e}")))?;
-    if !v.is_object() {
-        return Err(ApiError::bad("The body must be a JSON object"));
-    }
-    Ok(v)
-}
-
-fn too_large(max: usize) -> ApiError {
-    ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "PAYLOAD_TOO_LARGE",
-        format!("Body larger than {max} bytes"),
-    )
-}
-
-/// `room`: a non-empty string of at most 256 bytes.
-fn room_of(b: &Value) -> Result<String, ApiError> {
-    match b.get("room") {
-        Some(Value::String(s)) if !s.is_empty() && s.len() <= 256 => Ok(s.clone()),
-        _ => Err(ApiError::bad(
-            "`room` must be a non-empty string (at most 256 bytes)",
-        )),
-    }
-}
-
-/// Field `k` of `b`, with `null` taken as absent.
-fn present<'a>(b: &'a Value, k: &str) -> Option<&'a Value> {
-    b.get(k).filter(|v| !v.is_null())
-}
-
-/// A user id: a non-empty string or an integer.
-fn user_id(v: Option<&Value>) -> Result<String, ApiError> {
-    match v {
-        Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
-        Some(Value::Number(n)) if n.is_u64() || n.is_i64() => Ok(n.to_string()),
-        _ => Err(ApiError::bad(
-            "`userId` must be a non-empty string or an integer",
-        )),
-    }
-}
-
-/// A socket id in the server's format (20 characters, or a socket.io v2
-/// client's `nsp#id`): its [`Sid`] and its text, which names its room.
-fn socket_id(v: &Value) -> Result<(Sid, String), ApiError> {
-    let text = v.as_str().unwrap_or_default();
-    socketio::parse_socket_id(text)
-        .map(|sid| (sid, text.to_owned()))
-        .ok_or_else(|| ApiError::bad("`socketId` must be a socket id (20 characters)"))
-}
-
-fn not_found(what: String) -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "NOT_FOUND", what)
-}
-
-/// The namespace named `name`.
-fn namespace(st: &State, name: &str) -> Result<Namespace, ApiError> {
-    st.io
-        .namespaces()
-        .into_iter()
-        .find(|n| n.name() == name)
-        .ok_or_else(|| not_found(format!("No namespace {name}")))
-}
-
-/// The request's `namespace`, `/` when absent; a name without its
-/// leading slash (`admin`, as the plugin's `emitToNamespace` takes it)
-/// names the same namespace.
-fn namespace_of(st: &State, b: &Value) -> Result<Namespace, ApiError> {
-    match present(b, "namespace") {
-        None => namespace(st, "/"),
-        Some(Value::String(n)) if n.starts_with('/') => namespace(st, n),
-        Some(Value::String(n)) => namespace(st, &format!("/{n}")),
-        Some(_) => Err(ApiError::bad("`namespace` must be a string")),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -850,13 +582,5 @@ mod tests {
                 "{p} documented but not routed"
             );
         }
-    }
-
-    #[test]
-    fn key_comparison() {
-        assert!(key_matches(b"abc", b"abc"));
-        assert!(!key_matches(b"abc", b"abd"));
-        assert!(!key_matches(b"", b"abc"));
-        assert_eq!(key_id("k").len(), 16);
     }
 }

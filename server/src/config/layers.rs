@@ -49,14 +49,24 @@ impl Layers {
             .collect();
         pairs.sort();
         for (key, value) in pairs {
-            self = self.set(
-                &format!(
-                    "environment variable {ENV_PREFIX}{}",
-                    key.to_ascii_uppercase().replace('.', "__")
+            let source = format!(
+                "environment variable {ENV_PREFIX}{}",
+                key.to_ascii_uppercase().replace('.', "__")
+            );
+            self = self.set(&source, &key, &value).map_err(|e| match e {
+                // No `__`: most likely another program's variable with
+                // this prefix (a script's `SOCKETIO_SERVER_BIN`), not a
+                // top-level key (`proxy`) with a typo.
+                ConfigError::Parse(src, m) if !key.contains('.') => ConfigError::Parse(
+                    src,
+                    format!(
+                        "{}; the server reads every {ENV_PREFIX}* variable as a config key \
+                         ({ENV_PREFIX}<SECTION>__<KEY>): unset it if it is another program's",
+                        m.trim_end()
+                    ),
                 ),
-                &key,
-                &value,
-            )?;
+                e => e,
+            })?;
         }
         Ok(self)
     }
@@ -151,6 +161,38 @@ mod tests {
             e.to_string().contains("SOCKETIO_SERVER_SERVER__PROT"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_variable_naming_no_key_says_how_variables_are_read() {
+        // A script's own variable with the prefix is refused, and the
+        // error says why rather than only listing the sections.
+        let e = Layers::new()
+            .env([(
+                "SOCKETIO_SERVER_BIN".to_string(),
+                "target/debug/socketio-server".to_string(),
+            )])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("environment variable SOCKETIO_SERVER_BIN:"),
+            "{e}"
+        );
+        assert!(e.contains("SOCKETIO_SERVER_<SECTION>__<KEY>"), "{e}");
+        assert!(e.contains("another program's"), "{e}");
+        // A section's key keeps the plain message.
+        let e = Layers::new()
+            .env([("SOCKETIO_SERVER_SERVER__PROT".to_string(), "1".to_string())])
+            .unwrap_err()
+            .to_string();
+        assert!(!e.contains("another program's"), "{e}");
+        // A top-level key with a value still works (`proxy` is an array).
+        let c = Layers::new()
+            .env([("SOCKETIO_SERVER_PROXY".to_string(), "[]".to_string())])
+            .unwrap()
+            .build()
+            .unwrap();
+        assert!(c.proxy.is_empty());
     }
 
     #[test]

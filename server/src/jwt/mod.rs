@@ -30,12 +30,18 @@
 
 use std::fmt;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use serde_json::{Map, Value};
+
+mod claims;
+mod error;
+mod sign;
 
 pub use crate::jwa::Algorithm;
 use crate::jwk::KeySet;
+pub use claims::Claims;
+use claims::{decode_object, decode_segment, numeric_claim, subject};
+pub use error::JwtError;
+pub use sign::{sign, sign_with};
 
 /// Longest `alg` or `kid` value kept verbatim in an error.
 const MAX_ALG_ECHO: usize = 32;
@@ -99,104 +105,6 @@ impl fmt::Debug for Verifier {
             .finish()
     }
 }
-
-/// The claims of a verified token.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Claims {
-    /// The subject: the `userId` claim if present, else `sub`; integer
-    /// subjects are rendered in decimal.
-    pub user_id: String,
-    /// The `role` claim, if present.
-    pub role: Option<String>,
-    /// The `exp` claim in Unix seconds (fractions truncated), if present.
-    pub exp: Option<u64>,
-    /// The `iat` claim in Unix seconds (fractions truncated), if present.
-    pub iat: Option<u64>,
-    /// The whole payload object, including the claims above.
-    pub raw: Map<String, Value>,
-}
-
-/// Why a token was refused.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum JwtError {
-    /// The token is longer than [`Verifier::max_token_len`].
-    TooLong,
-    /// The token is not a well-formed compact JWS / JWT.
-    Malformed,
-    /// The header names the `none` algorithm (in any letter case).
-    AlgNone,
-    /// The header names an algorithm that is not accepted; carries the
-    /// (possibly truncated) `alg` value.
-    UnsupportedAlgorithm(String),
-    /// The signature does not verify under any configured secret.
-    BadSignature,
-    /// The `exp` claim (plus leeway) has passed.
-    Expired,
-    /// The `nbf` claim is later than now plus leeway.
-    NotYetValid,
-    /// The `iat` claim is later than now plus leeway.
-    IssuedInFuture,
-    /// The token has no `exp` claim and one is required.
-    MissingExpiry,
-    /// Neither `userId` nor `sub` holds a non-empty string or an integer.
-    MissingSubject,
-    /// No (non-empty) secret is configured, so no token can be verified.
-    NoSecret,
-    /// A public-key token whose key is not in the set: carries the
-    /// (possibly truncated) `kid`, `None` when the header names none.
-    UnknownKey(Option<String>),
-    /// `iss` is missing or not an accepted issuer.
-    BadIssuer,
-    /// `aud` is missing or names no accepted audience.
-    BadAudience,
-}
-
-impl JwtError {
-    /// A stable machine-readable code for clients and logs.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::TooLong => "TOKEN_TOO_LONG",
-            Self::Malformed
-            | Self::AlgNone
-            | Self::UnsupportedAlgorithm(_)
-            | Self::BadSignature
-            | Self::MissingSubject => "INVALID_TOKEN",
-            Self::Expired => "TOKEN_EXPIRED",
-            Self::NotYetValid => "TOKEN_NOT_YET_VALID",
-            Self::IssuedInFuture => "TOKEN_ISSUED_IN_FUTURE",
-            Self::MissingExpiry => "TOKEN_MISSING_EXPIRY",
-            Self::NoSecret => "AUTH_NOT_CONFIGURED",
-            Self::UnknownKey(_) => "TOKEN_UNKNOWN_KEY",
-            Self::BadIssuer => "TOKEN_BAD_ISSUER",
-            Self::BadAudience => "TOKEN_BAD_AUDIENCE",
-        }
-    }
-}
-
-impl fmt::Display for JwtError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::TooLong => f.write_str("token too long"),
-            Self::Malformed => f.write_str("malformed token"),
-            Self::AlgNone => f.write_str("unsigned token (alg none) refused"),
-            Self::UnsupportedAlgorithm(alg) => write!(f, "unsupported token algorithm {alg:?}"),
-            Self::BadSignature => f.write_str("bad token signature"),
-            Self::Expired => f.write_str("token expired"),
-            Self::NotYetValid => f.write_str("token not yet valid"),
-            Self::IssuedInFuture => f.write_str("token issued in the future"),
-            Self::MissingExpiry => f.write_str("token has no expiry"),
-            Self::MissingSubject => f.write_str("token has no subject"),
-            Self::NoSecret => f.write_str("no token secret configured"),
-            Self::UnknownKey(Some(kid)) => write!(f, "unknown token signing key {kid:?}"),
-            Self::UnknownKey(None) => f.write_str("no signing key fits the token"),
-            Self::BadIssuer => f.write_str("token issuer not accepted"),
-            Self::BadAudience => f.write_str("token audience not accepted"),
-        }
-    }
-}
-
-impl std::error::Error for JwtError {}
 
 impl Verifier {
     /// Verifies `token` at time `now_unix_secs` and returns its claims.
@@ -369,78 +277,12 @@ impl Verifier {
     }
 }
 
-/// Decodes one unpadded base64url segment; padding, the standard alphabet's
-/// `+` and `/`, and non-canonical trailing bits are all refused.
-fn decode_segment(segment: &str) -> Result<Vec<u8>, JwtError> {
-    URL_SAFE_NO_PAD
-        .decode(segment)
-        .map_err(|_| JwtError::Malformed)
-}
-
-fn decode_object(segment: &str) -> Result<Map<String, Value>, JwtError> {
-    let bytes = decode_segment(segment)?;
-    match serde_json::from_slice(&bytes) {
-        Ok(Value::Object(map)) => Ok(map),
-        _ => Err(JwtError::Malformed),
-    }
-}
-
-/// Reads a NumericDate claim: a non-negative JSON number, fractions
-/// truncated, saturating at `u64::MAX`.
-fn numeric_claim(map: &Map<String, Value>, name: &str) -> Result<Option<u64>, JwtError> {
-    let Some(value) = map.get(name) else {
-        return Ok(None);
-    };
-    let Value::Number(n) = value else {
-        return Err(JwtError::Malformed);
-    };
-    if let Some(v) = n.as_u64() {
-        return Ok(Some(v));
-    }
-    match n.as_f64() {
-        // `as` saturates for large finite floats.
-        Some(f) if f.is_finite() && f >= 0.0 => Ok(Some(f as u64)),
-        _ => Err(JwtError::Malformed),
-    }
-}
-
-/// The subject: `userId` if that key is present (no fallback even when it
-/// is invalid), else `sub`.
-fn subject(map: &Map<String, Value>) -> Option<String> {
-    let value = map.get("userId").or_else(|| map.get("sub"))?;
-    match value {
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
-        // Integers print in decimal; floats are refused.
-        Value::Number(n) if n.is_u64() || n.is_i64() => Some(n.to_string()),
-        _ => None,
-    }
-}
-
-/// Signs `claims` (serialized as compact JSON) under `secret` with header
-/// `{"alg":…,"typ":"JWT"}` and returns the compact token. HMAC only: for a
-/// public-key `alg` the signature is empty (see [`sign_with`]).
-pub fn sign(claims: &Value, secret: &[u8], alg: Algorithm) -> String {
-    let header = serde_json::json!({ "alg": alg.as_str(), "typ": "JWT" });
-    sign_with(&header, claims, |input| alg.mac(secret, input))
-}
-
-/// A compact token of `header` and `claims` whose signature is `signer`'s
-/// answer for the signing input (`header.payload`, base64url); for keys
-/// held elsewhere (tests sign RS/ES/EdDSA tokens this way).
-pub fn sign_with(header: &Value, claims: &Value, signer: impl FnOnce(&[u8]) -> Vec<u8>) -> String {
-    let mut token = URL_SAFE_NO_PAD.encode(header.to_string());
-    token.push('.');
-    token.push_str(&URL_SAFE_NO_PAD.encode(claims.to_string()));
-    let tag = signer(token.as_bytes());
-    token.push('.');
-    token.push_str(&URL_SAFE_NO_PAD.encode(tag));
-    token
-}
-
 #[cfg(test)]
 mod tests {
     use super::JwtError::*;
     use super::*;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine as _;
     use serde_json::json;
 
     const NOW: u64 = 1_700_000_000;
