@@ -124,10 +124,7 @@ async fn without_postgres_a_server_serves_its_own_clients() {
     let (mut client, _) = Client::connect(ours.port, "/", json!({"rooms": ["r"]})).await;
     ours.io.to("r").emit("e", json!(1)).unwrap();
     assert_eq!(client.event().await, ("e".into(), vec![json!(1)]));
-    assert_eq!(
-        ours.io.of("/").adapter().server_count().await.unwrap(),
-        1
-    );
+    assert_eq!(ours.io.of("/").adapter().server_count().await.unwrap(), 1);
     assert!(
         ours.io
             .of("/")
