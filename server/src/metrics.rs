@@ -516,7 +516,7 @@ mod tests {
         }
         .render(&mut t);
         assert!(
-            t.contains("# HELP socketio_postgres_connected Whether the connections to PostgreSQL are up (1) or retrying (0)\nsocketio_postgres_connected 1\n"),
+            t.contains("# HELP socketio_postgres_connected Whether the connections to PostgreSQL are up (1) or retrying (0)\n# TYPE socketio_postgres_connected gauge\nsocketio_postgres_connected 1\n"),
             "{t}"
         );
         assert!(t.contains("socketio_postgres_requests_total 2\n"), "{t}");
