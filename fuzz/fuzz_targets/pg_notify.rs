@@ -5,7 +5,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use socketio_postgres::wire::{self, Notification, Outgoing};
-use socketio_redis::wire as values;
+use socketio_cluster::wire as values;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(Notification::Message(d)) = wire::decode_notification(data) else {

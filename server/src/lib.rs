@@ -25,6 +25,7 @@ pub mod api;
 pub mod app;
 pub mod chat;
 pub mod clock;
+pub mod cluster;
 pub mod config;
 pub mod content;
 pub mod dashboard;

@@ -293,11 +293,15 @@ impl Metrics {
     }
 }
 
-/// The Redis adapter's counters (from `socketio_redis::Stats`), for the
-/// `socketio_redis_*` series `/metrics` adds when clustering is on.
+/// The cluster adapters' counters (from `socketio_cluster::Stats`), for
+/// the `socketio_<engine>_*` series (`socketio_redis_*`,
+/// `socketio_postgres_*`) `/metrics` adds when clustering is on.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct ClusterCounters {
-    /// Both connections to Redis are up.
+    /// The engine (`redis`, `postgres`; empty reads as `redis`): the
+    /// series' prefix.
+    pub engine: &'static str,
+    /// The engine's connections are up.
     pub connected: bool,
     /// Messages published.
     pub published: u64,
@@ -305,13 +309,13 @@ pub struct ClusterCounters {
     pub received: u64,
     /// Received messages that were not messages of the protocol.
     pub malformed: u64,
-    /// Publishes or counts Redis refused or could not take.
+    /// Publishes or counts the engine refused or could not take.
     pub errors: u64,
     /// Received messages dropped because routing fell behind.
     pub dropped: u64,
     /// Requests to the other servers that timed out.
     pub timeouts: u64,
-    /// Reconnections to Redis.
+    /// Reconnections to the engine.
     pub reconnects: u64,
     /// Requests to the other servers that got every answer.
     pub requests: u64,
@@ -320,63 +324,73 @@ pub struct ClusterCounters {
 }
 
 impl ClusterCounters {
-    /// Appends the `socketio_redis_*` series to `s`.
+    /// Appends the `socketio_<engine>_*` series to `s`.
     pub fn render(&self, s: &mut String) {
+        let engine = if self.engine.is_empty() {
+            "redis"
+        } else {
+            self.engine
+        };
+        let what = match engine {
+            "postgres" => "PostgreSQL",
+            _ => "Redis",
+        };
+        let name = |n: &str| format!("socketio_{engine}_{n}");
         gauge(
             s,
-            "socketio_redis_connected",
-            "Whether the connections to Redis are up (1) or retrying (0)",
+            &name("connected"),
+            &format!("Whether the connections to {what} are up (1) or retrying (0)"),
             i64::from(self.connected),
         );
         let counters = [
             (
-                "socketio_redis_messages_published_total",
-                "Messages published to Redis",
+                name("messages_published_total"),
+                format!("Messages published to {what}"),
                 self.published,
             ),
             (
-                "socketio_redis_messages_received_total",
-                "Messages received from Redis",
+                name("messages_received_total"),
+                format!("Messages received from {what}"),
                 self.received,
             ),
             (
-                "socketio_redis_messages_malformed_total",
-                "Received messages that were not of the protocol",
+                name("messages_malformed_total"),
+                String::from("Received messages that were not of the protocol"),
                 self.malformed,
             ),
             (
-                "socketio_redis_errors_total",
-                "Publishes and counts Redis refused or could not take",
+                name("errors_total"),
+                format!("Publishes and counts {what} refused or could not take"),
                 self.errors,
             ),
             (
-                "socketio_redis_messages_dropped_total",
-                "Received messages dropped because routing fell behind",
+                name("messages_dropped_total"),
+                String::from("Received messages dropped because routing fell behind"),
                 self.dropped,
             ),
             (
-                "socketio_redis_request_timeouts_total",
-                "Requests to the other servers that timed out",
+                name("request_timeouts_total"),
+                String::from("Requests to the other servers that timed out"),
                 self.timeouts,
             ),
             (
-                "socketio_redis_reconnects_total",
-                "Reconnections to Redis",
+                name("reconnects_total"),
+                format!("Reconnections to {what}"),
                 self.reconnects,
             ),
             (
-                "socketio_redis_requests_total",
-                "Requests to the other servers that got every answer",
+                name("requests_total"),
+                String::from("Requests to the other servers that got every answer"),
                 self.requests,
             ),
         ];
         for (name, help, v) in counters {
-            counter(s, name, help, v);
+            counter(s, &name, &help, v);
         }
-        let name = "socketio_redis_request_duration_seconds";
+        let name = name("request_duration_seconds");
         header(
             s,
-            name,
+            &name,
             "Duration of the requests that got every answer",
             "summary",
         );
@@ -494,5 +508,18 @@ mod tests {
             "{t}"
         );
         assert!(t.contains("socketio_redis_request_duration_seconds_sum 1.5\nsocketio_redis_request_duration_seconds_count 2\n"), "{t}");
+        // PostgreSQL's: the same series under its own prefix.
+        let mut t = String::new();
+        ClusterCounters {
+            engine: "postgres",
+            ..c
+        }
+        .render(&mut t);
+        assert!(
+            t.contains("# HELP socketio_postgres_connected Whether the connections to PostgreSQL are up (1) or retrying (0)\n# TYPE socketio_postgres_connected gauge\nsocketio_postgres_connected 1\n"),
+            "{t}"
+        );
+        assert!(t.contains("socketio_postgres_requests_total 2\n"), "{t}");
+        assert!(!t.contains("socketio_redis_"), "{t}");
     }
 }

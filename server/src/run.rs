@@ -13,11 +13,11 @@ use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use socketio::AdapterFactory;
 use socketio_postgres::{PostgresAdapterConfig, PostgresCluster};
 use socketio_redis::{RedisAdapterConfig, RedisCluster, SubscriptionMode};
 
 use crate::clock::Clock;
+use crate::cluster::Cluster;
 use crate::config::{Config, LogFormat, LogLevel, RedisAdapterKind, RedisSubscriptionMode};
 use crate::state::State;
 
@@ -78,13 +78,12 @@ impl Server {
         let listener = listen(&addr)
             .await
             .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-        let cluster = connect_redis(&config).await?;
         // Validation lets at most one engine be enabled.
-        let factory = match &cluster {
-            Some(c) => Some(c.factory()),
+        let cluster = match connect_redis(&config).await? {
+            Some(c) => Some(c),
             None => connect_postgres(&config).await?,
         };
-        let io = crate::app::socketio(&config, factory);
+        let io = crate::app::socketio(&config, cluster.as_ref().map(Cluster::factory));
         let state = State::with_clock(config, io, cluster, clock)?;
         crate::app::install(&state);
         if let Some(jwks) = &state.jwks {
@@ -214,7 +213,7 @@ pub fn check(config: &Config) -> Result<(), String> {
 /// not an error (the connections retry with backoff and local clients are
 /// served meanwhile); a URL the client cannot use is. Logs which it is, and
 /// spawns the task that logs each change of the connection's state.
-async fn connect_redis(config: &Config) -> Result<Option<Arc<RedisCluster>>, String> {
+async fn connect_redis(config: &Config) -> Result<Option<Cluster>, String> {
     let r = &config.redis;
     if !r.enabled {
         return Ok(None);
@@ -250,13 +249,13 @@ async fn connect_redis(config: &Config) -> Result<Option<Arc<RedisCluster>>, Str
     tokio::spawn(watch_engine("redis", masked, move || {
         weak.upgrade().map(|c| c.connected())
     }));
-    Ok(Some(cluster))
+    Ok(Some(Cluster::Redis(cluster)))
 }
 
-/// Joins the PostgreSQL cluster when `postgres.enabled`: the factory of its
-/// adapters (which keep the cluster alive). As for Redis, a database that is
-/// down is not an error; a URL or table name that cannot be used is.
-async fn connect_postgres(config: &Config) -> Result<Option<AdapterFactory>, String> {
+/// Joins the PostgreSQL cluster when `postgres.enabled`. As for Redis, a
+/// database that is down is not an error; a URL or table name that cannot
+/// be used is.
+async fn connect_postgres(config: &Config) -> Result<Option<Cluster>, String> {
     let p = &config.postgres;
     if !p.enabled {
         return Ok(None);
@@ -278,7 +277,7 @@ async fn connect_postgres(config: &Config) -> Result<Option<AdapterFactory>, Str
     tokio::spawn(watch_engine("postgres", masked, move || {
         weak.upgrade().map(|c| c.connected())
     }));
-    Ok(Some(cluster.factory()))
+    Ok(Some(Cluster::Postgres(cluster)))
 }
 
 /// Logs each change of a cluster engine's connection state (`connected`,

@@ -14,10 +14,10 @@ use std::time::{Duration, Instant, SystemTime};
 use std::future::Future;
 
 use socketio::{AdapterError, SocketIo};
-use socketio_redis::RedisCluster;
 
 use crate::chat::Chat;
 use crate::clock::Clock;
+use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::dashboard::login::Logins;
 use crate::dashboard::recorder::{Record, Recorder};
@@ -119,8 +119,9 @@ pub struct State {
     pub settings_update: Mutex<()>,
     /// The Socket.IO server.
     pub io: SocketIo,
-    /// The Redis cluster its adapters share, when `redis.enabled`.
-    pub cluster: Option<Arc<RedisCluster>>,
+    /// The cluster engine its adapters share, when `redis.enabled` or
+    /// `postgres.enabled`.
+    pub cluster: Option<Cluster>,
     /// The engines, one per engine path (`server.path`), once built; all
     /// feed [`State::io`].
     pub engines: OnceLock<Engines>,
@@ -152,7 +153,7 @@ impl State {
     pub fn new(
         config: Config,
         io: SocketIo,
-        cluster: Option<Arc<RedisCluster>>,
+        cluster: Option<Cluster>,
     ) -> Result<Arc<State>, String> {
         State::with_clock(config, io, cluster, Clock::system())
     }
@@ -161,7 +162,7 @@ impl State {
     pub fn with_clock(
         config: Config,
         io: SocketIo,
-        cluster: Option<Arc<RedisCluster>>,
+        cluster: Option<Cluster>,
         clock: Clock,
     ) -> Result<Arc<State>, String> {
         let a = &config.auth;
@@ -255,9 +256,16 @@ impl State {
         self.draining.store(true, Ordering::Release);
     }
 
-    /// Whether Redis is reachable: `None` without clustering.
-    pub fn redis_connected(&self) -> Option<bool> {
+    /// Whether the cluster engine (Redis, PostgreSQL) is reachable: `None`
+    /// without clustering.
+    pub fn cluster_connected(&self) -> Option<bool> {
         self.cluster.as_ref().map(|c| c.connected())
+    }
+
+    /// The cluster engine's name and whether it is reachable: `None`
+    /// without clustering.
+    pub fn cluster_state(&self) -> Option<(&'static str, bool)> {
+        self.cluster.as_ref().map(|c| (c.engine(), c.connected()))
     }
 
     /// Runs a cluster operation (a request to the other servers through the

@@ -5,6 +5,7 @@
 
 mod common;
 
+use common::pair::{private_messages_and_presence, until_nodes, user};
 use common::redis::Redis;
 use common::{poll, token, Client, Server};
 use serde_json::{json, Value};
@@ -24,23 +25,6 @@ async fn pair(redis: &Redis) -> (Server, Server) {
     until_nodes(&a, 2).await;
     until_nodes(&b, 2).await;
     (a, b)
-}
-
-/// Waits until `s` counts `n` nodes in the cluster.
-async fn until_nodes(s: &Server, n: u64) {
-    poll(15, &format!("{n} nodes"), || async {
-        let v = s.api("GET", "/api/status", None).await.json();
-        (v["nodes"] == n).then_some(())
-    })
-    .await
-}
-
-async fn user(s: &Server, id: &str) -> (Client, String) {
-    let mut c = s
-        .client("/", json!({ "auth": { "token": token(id, None) } }))
-        .await;
-    let sid = c.connected().await;
-    (c, sid)
 }
 
 async fn post(s: &Server, path: &str, body: Value) -> Value {
@@ -224,70 +208,6 @@ async fn private_messages_and_presence_cross_nodes_on_the_streams_adapter() {
     until_nodes(&a, 2).await;
     until_nodes(&b, 2).await;
     private_messages_and_presence(a, b).await;
-}
-
-/// Private messages and presence between a user on `a` and one on `b`.
-async fn private_messages_and_presence(a: Server, b: Server) {
-    let (mut bob, bob_sid) = user(&b, "bob").await;
-    // Alice connects on A: Bob, on B, hears she is online.
-    let (mut alice, alice_sid) = user(&a, "alice").await;
-    let on = bob.event("user:online").await;
-    assert_eq!(on[0], json!({ "userId": "alice", "status": "online" }));
-
-    // A private message from A to B's socket, and a missing target.
-    let r = alice
-        .emit_ack(
-            "private-message",
-            json!([{ "to": bob_sid, "message": "hi" }]),
-        )
-        .await;
-    assert_eq!(r[0]["success"], true, "{r:?}");
-    let m = bob.event("private-message").await;
-    assert_eq!(
-        (
-            m[0]["from"].clone(),
-            m[0]["fromUser"].clone(),
-            m[0]["message"].clone()
-        ),
-        (json!(alice_sid), json!("alice"), json!("hi"))
-    );
-    let r = alice
-        .emit_ack(
-            "private-message",
-            json!([{ "to": "AAAAAAAAAAAAAAAAAAAA", "message": "x" }]),
-        )
-        .await;
-    assert_eq!(r[0]["code"], "NOT_FOUND", "{r:?}");
-
-    // Both nodes list both users.
-    for c in [&mut alice, &mut bob] {
-        let r = c.emit_ack("getOnlineUsers", json!([])).await;
-        assert_eq!(r[0]["users"], json!(["alice", "bob"]), "{r:?}");
-    }
-
-    // A second device of Alice on B is no news; her first going is none
-    // either (the second remains); her last going is. (The waits for no
-    // news also let each node finish asking the other.)
-    let (mut alice2, _) = user(&b, "alice").await;
-    assert!(
-        !bob.gets_within("user:online", 500).await,
-        "a second user:online"
-    );
-    alice.disconnect().await;
-    alice.close().await;
-    assert!(
-        !bob.gets_within("user:offline", 500).await,
-        "offline while on B"
-    );
-    alice2.disconnect().await;
-    alice2.close().await;
-    let off = bob.event("user:offline").await;
-    assert_eq!(off[0], json!({ "userId": "alice" }));
-    assert!(
-        !bob.gets_within("user:offline", 300).await,
-        "a second user:offline"
-    );
-    bob.close().await;
 }
 
 #[tokio::test]

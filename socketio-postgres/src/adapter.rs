@@ -1,11 +1,13 @@
 //! [`PostgresAdapter`]: `@socket.io/postgres-adapter` 0.5's adapter of one
 //! namespace, over its server's [`PostgresCluster`]: socket.io-adapter's
-//! `ClusterAdapterWithHeartbeat`, whose operations are socketio-redis's
+//! `ClusterAdapterWithHeartbeat`, whose operations are socketio-cluster's
 //! [`cluster_node`] and whose transport is the namespace's NOTIFY channel.
 //!
 //! The other nodes are the uids heard from (an emitter's excepted), each
 //! forgotten after `heartbeat_timeout` of silence or when it says its
-//! adapter closed; the server count is theirs plus one. This node sends a
+//! adapter closed (the fetches and server-side emits waiting for it then
+//! end with the answers they have, as in the reference); the server count
+//! is theirs plus one. This node sends a
 //! heartbeat every `heartbeat_interval`, and an initial one (which the
 //! others answer) when it starts and after each reconnection.
 
@@ -16,14 +18,11 @@ use std::time::Duration;
 use bytes::Bytes;
 use engineio::Sid;
 use serde_json::Value;
-use socketio::{
-    AckResult, Adapter, AdapterError, BoxFuture, BroadcastOptions, Data, Packet, Room, SocketInfo,
-    WeakNamespace,
-};
-use socketio_redis::cluster_msg::{answer_value, hex_id, is_response, ty};
-use socketio_redis::cluster_node::{self, Borrowed, ClusterNode, NodeState, Responder};
-use socketio_redis::wire::Decoded;
-use socketio_redis::Stats;
+use socketio::{Adapter, AdapterError, BoxFuture, BroadcastOptions, Packet, Room, WeakNamespace};
+use socketio_cluster::cluster_msg::{hex_id, ty};
+use socketio_cluster::cluster_node::{self, Borrowed, ClusterNode, NodeState, Responder};
+use socketio_cluster::wire::Decoded;
+use socketio_cluster::Stats;
 use tokio::time::Instant;
 
 use crate::cluster::{PostgresCluster, Route};
@@ -102,16 +101,8 @@ impl Inner {
         match t {
             ty::INITIAL_HEARTBEAT => self.announce(ty::HEARTBEAT),
             ty::HEARTBEAT => {}
-            ty::ADAPTER_CLOSE => {
-                self.nodes().remove(uid);
-            }
-            t if is_response(t) => {
-                let Some(value) = answer_value(t, uid, data) else {
-                    return false;
-                };
-                return self.node.requests.answer(Decoded { value, attachments });
-            }
-            t => return cluster_node::apply(self, t, uid, &data, attachments).is_some(),
+            ty::ADAPTER_CLOSE => self.forget(&[uid.to_owned()]),
+            t => return cluster_node::on_message(self, t, uid, data, attachments),
         }
         true
     }
@@ -119,8 +110,28 @@ impl Inner {
     /// Forgets the nodes silent for longer than the heartbeat timeout.
     fn expire(&self, now: Instant) {
         let timeout = self.cluster.config.heartbeat_timeout;
-        self.nodes()
-            .retain(|_, seen| now.saturating_duration_since(*seen) <= timeout);
+        let silent: Vec<String> = self
+            .nodes()
+            .iter()
+            .filter(|(_, seen)| now.saturating_duration_since(**seen) > timeout)
+            .map(|(uid, _)| uid.clone())
+            .collect();
+        self.forget(&silent);
+    }
+
+    /// Forgets nodes: no longer counted, and the requests waiting for
+    /// them end with the answers they have, as the reference's
+    /// `removeNode` does.
+    fn forget(&self, uids: &[String]) {
+        {
+            let mut nodes = self.nodes();
+            for uid in uids {
+                nodes.remove(uid);
+            }
+        }
+        for uid in uids {
+            self.node.requests.forget(uid);
+        }
     }
 }
 
@@ -179,6 +190,9 @@ impl ClusterNode for Inner {
         let n = self.nodes().len();
         Box::pin(async move { Ok(n) })
     }
+    fn peers(&self) -> Option<Vec<String>> {
+        Some(self.nodes().keys().cloned().collect())
+    }
 }
 
 impl Route for Inner {
@@ -194,6 +208,8 @@ impl Route for Inner {
 }
 
 impl Adapter for PostgresAdapter {
+    socketio_cluster::cluster_node_operations!();
+
     fn init(&self) -> BoxFuture<Result<(), AdapterError>> {
         let inner = self.0.clone();
         Box::pin(async move {
@@ -215,10 +231,6 @@ impl Adapter for PostgresAdapter {
         })
     }
 
-    fn server_id(&self) -> Option<&str> {
-        Some(&self.0.node.uid)
-    }
-
     fn add_all(&self, sid: Sid, rooms: &[Room]) {
         self.0.node.rooms.add_all(sid, rooms)
     }
@@ -227,15 +239,6 @@ impl Adapter for PostgresAdapter {
     }
     fn del_all(&self, sid: Sid) {
         self.0.node.rooms.del_all(sid)
-    }
-    fn socket_rooms(&self, sid: Sid) -> Vec<Room> {
-        self.0.node.rooms.socket_rooms(sid)
-    }
-    fn rooms(&self) -> Vec<Room> {
-        self.0.node.rooms.rooms()
-    }
-    fn local_sockets(&self, opts: &BroadcastOptions) -> Vec<Sid> {
-        self.0.node.rooms.local_sockets(opts)
     }
 
     fn broadcast(
@@ -249,67 +252,6 @@ impl Adapter for PostgresAdapter {
         });
         let local = self.0.node.rooms.broadcast(packet, opts);
         cluster_node::local_then(local, send)
-    }
-
-    fn broadcast_with_ack(
-        &self,
-        packet: Packet,
-        opts: BroadcastOptions,
-        timeout: Duration,
-    ) -> BoxFuture<Result<Vec<AckResult>, AdapterError>> {
-        Box::pin(cluster_node::broadcast_with_ack(
-            self.0.clone(),
-            packet,
-            opts,
-            timeout,
-        ))
-    }
-
-    fn add_sockets(
-        &self,
-        opts: BroadcastOptions,
-        rooms: Vec<Room>,
-    ) -> BoxFuture<Result<(), AdapterError>> {
-        cluster_node::join_or_leave(&*self.0, true, opts, rooms)
-    }
-
-    fn del_sockets(
-        &self,
-        opts: BroadcastOptions,
-        rooms: Vec<Room>,
-    ) -> BoxFuture<Result<(), AdapterError>> {
-        cluster_node::join_or_leave(&*self.0, false, opts, rooms)
-    }
-
-    fn disconnect_sockets(
-        &self,
-        opts: BroadcastOptions,
-        close: bool,
-    ) -> BoxFuture<Result<(), AdapterError>> {
-        cluster_node::disconnect(&*self.0, opts, close)
-    }
-
-    fn fetch_sockets(
-        &self,
-        opts: BroadcastOptions,
-    ) -> BoxFuture<Result<Vec<SocketInfo>, AdapterError>> {
-        Box::pin(cluster_node::fetch(self.0.clone(), opts))
-    }
-
-    fn server_side_emit(&self, event: String, data: Data) -> BoxFuture<Result<(), AdapterError>> {
-        cluster_node::server_side_emit(&*self.0, event, data)
-    }
-
-    fn server_side_emit_with_ack(
-        &self,
-        event: String,
-        data: Data,
-    ) -> BoxFuture<Result<Vec<Data>, AdapterError>> {
-        Box::pin(cluster_node::server_side_emit_with_ack(
-            self.0.clone(),
-            event,
-            data,
-        ))
     }
 
     fn server_count(&self) -> BoxFuture<Result<usize, AdapterError>> {

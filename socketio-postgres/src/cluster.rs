@@ -16,9 +16,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use socketio::AdapterError;
-use socketio_redis::cluster_msg::message;
-use socketio_redis::wire::Decoded;
-use socketio_redis::Stats;
+use socketio_cluster::cluster_msg::message;
+use socketio_cluster::wire::Decoded;
+use socketio_cluster::Stats;
 use tokio::sync::{mpsc, watch};
 use tokio_postgres::{AsyncMessage, Client, NoTls};
 

@@ -36,7 +36,7 @@ use socketio::{AdapterFactory, WeakNamespace};
 pub use adapter::PostgresAdapter;
 pub use cluster::{PostgresCluster, SetupError};
 pub use config::PostgresAdapterConfig;
-pub use socketio_redis::Stats;
+pub use socketio_cluster::Stats;
 pub use tokio_postgres;
 
 impl PostgresCluster {

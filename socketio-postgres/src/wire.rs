@@ -10,10 +10,10 @@
 use bytes::Bytes;
 use serde_json::{json, Value};
 use socketio::parser::msgpack;
-use socketio_redis::cluster_msg::may_carry_binary;
-use socketio_redis::wire::{self as redis_wire, Decoded};
+use socketio_cluster::cluster_msg::may_carry_binary;
+use socketio_cluster::wire::{self as values, Decoded};
 
-pub use socketio_redis::wire::WireError;
+pub use socketio_cluster::wire::WireError;
 
 /// Most arrays and maps a message may nest.
 const MAX_DEPTH: usize = 64;
@@ -70,7 +70,7 @@ pub fn decode_notification(payload: &[u8]) -> Result<Notification, WireError> {
     if payload.first() != Some(&b'{') {
         return Err(WireError::Malformed);
     }
-    let d = redis_wire::decode(payload)?;
+    let d = values::decode(payload)?;
     let ty = message_type(&d.value)?;
     let Some(id) = d.value.get("attachmentId") else {
         return Ok(Notification::Message(d));
@@ -129,11 +129,11 @@ pub enum Outgoing {
 /// more, through the table; JSON on the NOTIFY otherwise.
 pub fn encode(msg: &Value, t: u64, attachments: &[Bytes], threshold: usize) -> Outgoing {
     if may_carry_binary(t) && !attachments.is_empty() {
-        return Outgoing::Attachment(redis_wire::encode_mp(msg, attachments));
+        return Outgoing::Attachment(values::encode_mp(msg, attachments));
     }
     let json = serde_json::to_string(msg).unwrap_or_default();
     match json.len() >= threshold {
-        true => Outgoing::Attachment(redis_wire::encode_mp(msg, &[])),
+        true => Outgoing::Attachment(values::encode_mp(msg, &[])),
         false => Outgoing::Notify(json),
     }
 }
@@ -170,7 +170,7 @@ pub fn cleanup_sql(table: &str, millis: u128) -> String {
 mod tests {
     use super::*;
     use socketio::packet::placeholder;
-    use socketio_redis::cluster_msg::{message, ty};
+    use socketio_cluster::cluster_msg::{message, ty};
 
     #[test]
     fn channels_and_identifiers() {

@@ -3,7 +3,8 @@
 //! cluster works again both ways; malformed notifications and rows are
 //! ignored and counted; a server that cannot reach PostgreSQL still serves
 //! its own clients; a node gone silent is forgotten after the heartbeat
-//! timeout.
+//! timeout, and a node forgotten mid-request (closed or silent) ends the
+//! requests waiting for it with the answers they have.
 #[path = "../../socketio-redis/tests/common/mod.rs"]
 mod common;
 mod support;
@@ -13,6 +14,7 @@ use std::time::Duration;
 
 use common::*;
 use serde_json::json;
+use socketio_postgres::tokio_postgres::Client as PgClient;
 use socketio_postgres::{PostgresAdapterConfig, PostgresCluster};
 
 /// Ends every connection of ours (by application name); how many.
@@ -177,5 +179,65 @@ async fn a_silent_node_is_forgotten_after_the_heartbeat_timeout() {
         "{:?}",
         silent.elapsed()
     );
+    support::drop_table(&n).await;
+}
+
+/// A node that only ever heartbeats (`uid`), as raw NOTIFYs on `n`'s "/"
+/// channel.
+async fn fake_node(sql: &PgClient, n: &support::Names, t: u64, uid: &str) {
+    let channel = format!("{}#/", n.prefix);
+    let msg = format!(r#"{{"type":{t},"uid":"{uid}","nsp":"/"}}"#);
+    sql.execute("SELECT pg_notify($1, $2)", &[&channel, &msg])
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_node_forgotten_mid_request_ends_the_wait_with_the_answers_there_are() {
+    let n = support::names();
+    // Requests would wait 20 s for a node that never answers.
+    let config = support::config(&n).requests_timeout(Duration::from_secs(20));
+    let ours = support::ours_with(&n, config).await;
+    let (_client, _) = Client::connect(ours.port, "/", json!({})).await;
+    let sql = support::sql().await;
+    let nsp = ours.io.of("/");
+    fake_node(&sql, &n, 2, "closing").await;
+    eventually!(
+        "the fake node counted",
+        nsp.adapter().server_count().await.unwrap() == 2
+    );
+    // ADAPTER_CLOSE mid-fetch: the fetch ends with this node's socket.
+    let started = tokio::time::Instant::now();
+    let fetch = tokio::spawn({
+        let io = ours.io.clone();
+        async move { io.of("/").broadcast().fetch_sockets().await }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!fetch.is_finished());
+    fake_node(&sql, &n, 13, "closing").await;
+    let sockets = fetch.await.unwrap().unwrap();
+    assert_eq!(sockets.len(), 1);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    // Silence mid-emit: forgotten after the heartbeat timeout (3 s), and
+    // the server-side emit ends then, with no answers, not at 20 s.
+    fake_node(&sql, &n, 2, "silent").await;
+    eventually!(
+        "the silent node counted",
+        nsp.adapter().server_count().await.unwrap() == 2
+    );
+    let started = tokio::time::Instant::now();
+    let answers = nsp
+        .adapter()
+        .server_side_emit_with_ack("ask".into(), socketio::Data::new())
+        .await
+        .unwrap();
+    assert!(answers.is_empty());
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(8), "{took:?}");
+    assert_eq!(ours.cluster.stats().timeouts.load(Ordering::Relaxed), 0);
     support::drop_table(&n).await;
 }

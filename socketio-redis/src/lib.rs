@@ -19,26 +19,34 @@
 //! # Ok(()) }
 //! ```
 //!
-//! The adapter runs on tokio (the runtime of its Redis client, fred).
+//! The adapter runs on tokio (the runtime of its Redis client, fred). The
+//! broker-neutral part (the `ClusterAdapter` operations, requests, message
+//! values) is socketio-cluster's, re-exported here as [`cluster_msg`],
+//! [`cluster_node`], [`requests`], [`remote`] and (in) [`wire`].
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
 mod adapter;
 mod cluster;
-pub mod cluster_msg;
-pub mod cluster_node;
 mod config;
 mod emitter;
 mod factory;
-pub mod remote;
-pub mod requests;
 mod sharded;
-mod stats;
 mod stream_reader;
 mod stream_session;
 pub mod stream_wire;
 mod streams;
 pub mod wire;
+
+// The shared cluster core, under the paths this crate gave it before it
+// became socketio-cluster.
+#[doc(hidden)]
+pub use socketio_cluster::cluster_node_operations;
+pub use socketio_cluster::{cluster_msg, cluster_node, remote, requests};
+/// [`Stats`] under its old module path, for this crate's files.
+mod stats {
+    pub(crate) use socketio_cluster::Stats;
+}
 
 pub use adapter::RedisAdapter;
 pub use cluster::RedisCluster;
@@ -46,5 +54,5 @@ pub use config::{AdapterKind, RedisAdapterConfig, SubscriptionMode};
 pub use emitter::Emitter;
 pub use fred;
 pub use sharded::ShardedAdapter;
-pub use stats::Stats;
+pub use socketio_cluster::Stats;
 pub use streams::StreamsAdapter;

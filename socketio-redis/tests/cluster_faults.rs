@@ -3,12 +3,14 @@
 //! once Redis is up; a Redis restart mid-run is survived by ours and Node's
 //! servers alike (reconnect, resubscribe), local delivery never stops.
 mod common;
+#[path = "common/redis_ours.rs"]
+mod redis_ours;
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use common::ours::ours;
 use common::*;
+use redis_ours::ours;
 use serde_json::json;
 
 #[tokio::test]

@@ -3,11 +3,14 @@
 //! on both; every cross-node operation started from each side reaches the
 //! other side's clients, and `@socket.io/redis-emitter` reaches ours.
 mod common;
+#[path = "common/redis_ours.rs"]
+mod redis_ours;
 
 use std::time::Duration;
 
-use common::ours::{ours, server_side_answers_cross, Ours};
+use common::ours::server_side_answers_cross;
 use common::*;
+use redis_ours::{ours, Ours};
 use serde_json::{json, Value};
 use socketio::Data;
 use socketio_redis::Emitter;
@@ -355,7 +358,7 @@ async fn the_node_emitter_reaches_our_clients_and_ours_reaches_node_clients() {
 
 #[tokio::test]
 async fn answers_on_the_requesters_own_channel_work_both_ways() {
-    use common::ours::ours_with;
+    use redis_ours::ours_with;
     use socketio_redis::RedisAdapterConfig;
     let redis = Redis::start().await;
     let env = [("SPECIFIC_RESPONSE", "1")];

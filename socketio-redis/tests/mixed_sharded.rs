@@ -3,12 +3,14 @@
 //! the `static` subscription modes; every operation from each side reaches
 //! the other side's clients.
 mod common;
+#[path = "common/redis_ours.rs"]
+mod redis_ours;
 
 use std::time::Duration;
 
 use common::both_ways;
-use common::ours::{ours_with, Ours};
 use common::*;
+use redis_ours::{ours_with, Ours};
 use serde_json::json;
 use socketio_redis::{RedisAdapterConfig, SubscriptionMode};
 

@@ -2,13 +2,15 @@
 //! `@socket.io/redis-streams-adapter` 0.3 and one of ours share a stream;
 //! every operation from each side reaches the other side's clients.
 mod common;
+#[path = "common/redis_ours.rs"]
+mod redis_ours;
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use common::both_ways;
-use common::ours::{ours_with, Ours};
 use common::*;
+use redis_ours::{ours_with, Ours};
 use socketio_redis::RedisAdapterConfig;
 
 async fn cluster() -> (Redis, NodeServer, Ours) {

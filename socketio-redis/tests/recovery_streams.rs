@@ -5,12 +5,15 @@
 //! A and B: Node's (`@socket.io/redis-streams-adapter` 0.3) and ours, in
 //! each combination with one of ours.
 mod common;
+#[path = "common/redis_ours.rs"]
+mod redis_ours;
 
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::ours::{serve_config, Ours};
+use common::ours::serve_config;
 use common::*;
+use redis_ours::Ours;
 use serde_json::{json, Value};
 use socketio::{RecoveryConfig, SocketIoConfig};
 use socketio_redis::{RedisAdapterConfig, RedisCluster};

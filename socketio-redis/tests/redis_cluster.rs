@@ -2,13 +2,15 @@
 //! pub/sub exists for): two of our servers, rooms whose channels hash to
 //! different masters, and a master restarted in the middle.
 mod common;
+#[path = "common/redis_ours.rs"]
+mod redis_ours;
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::ours::{ours_with, Ours};
 use common::*;
+use redis_ours::{ours_with, Ours};
 use serde_json::json;
 use socketio_redis::{RedisAdapterConfig, SubscriptionMode};
 

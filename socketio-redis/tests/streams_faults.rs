@@ -3,12 +3,14 @@
 //! the last id it read, neither losing nor repeating entries), and
 //! malformed entries are ignored and counted.
 mod common;
+#[path = "common/redis_ours.rs"]
+mod redis_ours;
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use common::ours::{ours_with, Ours};
 use common::*;
+use redis_ours::{ours_with, Ours};
 use serde_json::json;
 use socketio_redis::RedisAdapterConfig;
 

@@ -143,7 +143,7 @@ async fn cluster(c: &Call<'_>) -> Result<Value, ApiError> {
     };
     let nsp = namespace(c.st, "/")?;
     let mut v = json!({ "mode": mode, "serverId": nsp.adapter().server_id() });
-    if let Some(up) = c.st.redis_connected() {
+    if let Some(up) = c.st.cluster_connected() {
         v["connected"] = up.into();
     }
     match c.st.bounded(nsp.adapter().server_count()).await {

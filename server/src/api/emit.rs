@@ -192,7 +192,7 @@ async fn emit_to(c: &Call<'_>, t: Target, count_cluster: bool) -> Sent {
     let counting = op.clone();
     let _ = op.emit(&event, payload(data));
     // While Redis is down the others cannot be asked (the adapter would wait).
-    let ask = count_cluster && c.st.redis_connected() == Some(true);
+    let ask = count_cluster && c.st.cluster_connected() == Some(true);
     let sent = match (ask, &c.st.cluster) {
         (true, Some(_)) => match c.st.bounded(counting.fetch_sockets()).await {
             Ok(all) => Sent {

@@ -127,7 +127,7 @@ fn describe(body: &mut Value, error: Option<String>) {
 /// `op` on every node, or on this one only while Redis is down (the
 /// adapter would wait for it).
 fn reach(st: &State, op: BroadcastOperator) -> BroadcastOperator {
-    match st.redis_connected() {
+    match st.cluster_connected() {
         Some(false) => op.local(),
         _ => op,
     }
@@ -136,9 +136,12 @@ fn reach(st: &State, op: BroadcastOperator) -> BroadcastOperator {
 /// The sockets `op` selects on every node; this node's, with the reason,
 /// when the others cannot be asked.
 async fn fetch(st: &State, op: BroadcastOperator) -> (Vec<SocketInfo>, Option<String>) {
-    if st.redis_connected() == Some(false) {
+    if let Some((engine, false)) = st.cluster_state() {
         let local = op.local().fetch_sockets().await.unwrap_or_default();
-        return (local, Some("redis disconnected: this node only".into()));
+        return (
+            local,
+            Some(format!("{engine} disconnected: this node only")),
+        );
     }
     match st.bounded(op.clone().fetch_sockets()).await {
         Ok(all) => (all, None),

@@ -31,9 +31,10 @@ pub(super) fn health() -> Response<Full<Bytes>> {
 }
 
 /// `GET /ready`: 200 when ready, else 503 (starting or draining). With
-/// clustering on, `redis` says whether Redis is reachable; a node without
-/// Redis still serves its own clients, so it stays ready (a load balancer
-/// must not drop every node when Redis goes down).
+/// clustering on, `redis` (or `postgres`, the engine's name) says whether
+/// it is reachable; a node without it still serves its own clients, so it
+/// stays ready (a load balancer must not drop every node when the cluster
+/// engine goes down).
 pub(super) fn ready(st: &State) -> Response<Full<Bytes>> {
     let ready = st.ready();
     let status = if ready {
@@ -50,14 +51,14 @@ pub(super) fn ready(st: &State) -> Response<Full<Bytes>> {
     };
     let mut body =
         json!({ "ready": ready, "status": status, "timestamp": iso8601(SystemTime::now()) });
-    if let Some(up) = st.redis_connected() {
-        body["redis"] = redis_state(up).into();
+    if let Some((engine, up)) = st.cluster_state() {
+        body[engine] = link_state(up).into();
     }
     json(code, &body)
 }
 
-/// `connected` or `disconnected`.
-fn redis_state(up: bool) -> &'static str {
+/// `connected` or `disconnected` (the cluster engine's connection).
+fn link_state(up: bool) -> &'static str {
     if up {
         "connected"
     } else {
@@ -73,6 +74,7 @@ pub(super) fn metrics(st: &State) -> Response<Full<Bytes>> {
         let x = c.stats();
         let r = Ordering::Relaxed;
         ClusterCounters {
+            engine: c.engine(),
             connected: c.connected(),
             published: x.published.load(r),
             received: x.received.load(r),
@@ -145,8 +147,8 @@ pub(super) async fn status(c: &Call<'_>) -> Answer {
             body["nodesError"] = e.to_string().into();
         }
     }
-    if let Some(up) = c.st.redis_connected() {
-        body["redis"] = redis_state(up).into();
+    if let Some((engine, up)) = c.st.cluster_state() {
+        body[engine] = link_state(up).into();
     }
     ok(body)
 }

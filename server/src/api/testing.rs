@@ -49,7 +49,8 @@ pub(super) fn info(c: &Call) -> Answer {
             "actions": ACTIONS,
             "sendToUser": true, "broadcast": true, "emitOnlineUsers": true,
             "rooms": true, "clustering": st.cluster.is_some(),
-            "redis": st.redis_connected(),
+            "redis": st.cluster_state().filter(|(e, _)| *e == "redis").map(|(_, up)| up),
+            "postgres": st.cluster_state().filter(|(e, _)| *e == "postgres").map(|(_, up)| up),
         },
         "timestamp": c.ts,
     }))
@@ -150,7 +151,7 @@ fn target(nsp: Namespace, room: Option<String>, event: String, data: Value) -> T
 /// Typed as [`crate::chat::Chat::typed_users`] says.
 async fn online_users(c: &Call<'_>, nsp: &Namespace) -> Vec<Value> {
     let local = || lock(&c.st.chat).online_users(nsp.name()).to_vec();
-    if c.st.cluster.is_none() || c.st.redis_connected() != Some(true) {
+    if c.st.cluster.is_none() || c.st.cluster_connected() != Some(true) {
         return local();
     }
     match c.st.bounded(nsp.adapter().all_rooms()).await {

@@ -4,6 +4,7 @@
 
 pub mod backend;
 pub mod jwks;
+pub mod pair;
 pub mod pki;
 pub mod redis;
 

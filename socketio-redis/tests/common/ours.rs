@@ -6,28 +6,18 @@ use std::sync::Arc;
 
 use serde_json::Value;
 use socketio::{AdapterFactory, Data, SocketIo, SocketIoConfig};
-use socketio_redis::{RedisAdapterConfig, RedisCluster};
 use tokio::sync::mpsc;
 
 /// Our server on the cluster: sockets join the rooms their auth names and
 /// answer `echo` with its argument; server-side `sse` events are recorded.
-/// (socketio-postgres's tests use it with their cluster type.)
-pub struct Ours<C = RedisCluster> {
+/// Generic over the cluster type (Redis's: `tests/redis_ours.rs`;
+/// socketio-postgres's tests use theirs), so that this file names no
+/// adapter crate.
+pub struct Ours<C> {
     pub io: SocketIo,
     pub port: u16,
     pub cluster: Arc<C>,
     pub server_side: mpsc::UnboundedReceiver<Vec<Value>>,
-}
-
-pub async fn ours(redis_url: &str) -> Ours {
-    ours_with(redis_url, RedisAdapterConfig::default()).await
-}
-
-/// Our server with these adapter options.
-pub async fn ours_with(redis_url: &str, config: RedisAdapterConfig) -> Ours {
-    let cluster = RedisCluster::connect(redis_url, config).await.unwrap();
-    let factory = cluster.factory();
-    serve(cluster, factory).await
 }
 
 /// Our server on `factory`'s adapters (of `cluster`).

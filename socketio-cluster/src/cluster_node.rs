@@ -1,6 +1,6 @@
 //! The operations of socket.io-adapter 2.5's `ClusterAdapter`, over any
-//! transport that carries its messages: the sharded Redis adapter and the
-//! PostgreSQL adapter (socketio-postgres) both implement [`ClusterNode`]
+//! transport that carries its messages: socketio-redis's sharded and
+//! streams adapters and socketio-postgres's adapter implement [`ClusterNode`]
 //! (how a message reaches every node, or one requester) and leave the rest
 //! here: applying a peer's operation to the local sockets, answering its
 //! requests, and the requester's side of fetch, broadcast-with-ack and
@@ -25,8 +25,8 @@ use socketio::{
 use crate::cluster_msg::ty;
 use crate::remote::{remote_socket, socket_value};
 use crate::requests::Requests;
-use crate::stats::Stats;
 use crate::wire;
+use crate::Stats;
 
 /// A future borrowing its node.
 pub type Borrowed<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -82,6 +82,33 @@ pub trait ClusterNode: Send + Sync + 'static {
     fn responder(&self, requester: &str) -> Responder;
     /// How many other nodes answer a request.
     fn others(&self) -> Borrowed<'_, Result<usize, AdapterError>>;
+    /// The other nodes' uids, when the transport knows them (the heartbeat
+    /// adapters do): a fetch or server-side emit then waits for each by
+    /// uid and ends early when the ones missing are
+    /// [forgotten](Requests::forget). `None` (the default): it counts
+    /// [`others`](Self::others)' answers.
+    fn peers(&self) -> Option<Vec<String>> {
+        None
+    }
+}
+
+/// Starts a request for the other nodes: `(request, answers expected)`,
+/// by uid when the node knows its peers.
+async fn start_request<N: ClusterNode>(
+    node: &N,
+) -> Result<(crate::requests::Request<'_>, usize), AdapterError> {
+    let requests = &node.state().requests;
+    let id = crate::cluster_msg::hex_id();
+    Ok(match node.peers() {
+        Some(uids) => {
+            let n = uids.len();
+            (requests.start_for(id, uids), n)
+        }
+        None => {
+            let n = node.others().await?;
+            (requests.start(id, n), n)
+        }
+    })
 }
 
 /// Runs an operation's local part, then (if any) what tells the other
@@ -133,21 +160,26 @@ macro_rules! cluster_node_operations {
         fn server_id(&self) -> Option<&str> {
             Some(&self.0.state().uid)
         }
-        fn socket_rooms(&self, sid: engineio::Sid) -> Vec<socketio::Room> {
+        fn socket_rooms(&self, sid: $crate::__private::Sid) -> Vec<$crate::__private::Room> {
             self.0.state().rooms.socket_rooms(sid)
         }
-        fn rooms(&self) -> Vec<socketio::Room> {
+        fn rooms(&self) -> Vec<$crate::__private::Room> {
             self.0.state().rooms.rooms()
         }
-        fn local_sockets(&self, opts: &socketio::BroadcastOptions) -> Vec<engineio::Sid> {
+        fn local_sockets(
+            &self,
+            opts: &$crate::__private::BroadcastOptions,
+        ) -> Vec<$crate::__private::Sid> {
             self.0.state().rooms.local_sockets(opts)
         }
         fn broadcast_with_ack(
             &self,
-            packet: socketio::Packet,
-            opts: socketio::BroadcastOptions,
+            packet: $crate::__private::Packet,
+            opts: $crate::__private::BroadcastOptions,
             timeout: std::time::Duration,
-        ) -> socketio::BoxFuture<Result<Vec<socketio::AckResult>, socketio::AdapterError>> {
+        ) -> $crate::__private::BoxFuture<
+            Result<Vec<$crate::__private::AckResult>, $crate::__private::AdapterError>,
+        > {
             Box::pin($crate::cluster_node::broadcast_with_ack(
                 self.0.clone(),
                 packet,
@@ -157,43 +189,47 @@ macro_rules! cluster_node_operations {
         }
         fn add_sockets(
             &self,
-            opts: socketio::BroadcastOptions,
-            rooms: Vec<socketio::Room>,
-        ) -> socketio::BoxFuture<Result<(), socketio::AdapterError>> {
+            opts: $crate::__private::BroadcastOptions,
+            rooms: Vec<$crate::__private::Room>,
+        ) -> $crate::__private::BoxFuture<Result<(), $crate::__private::AdapterError>> {
             $crate::cluster_node::join_or_leave(&*self.0, true, opts, rooms)
         }
         fn del_sockets(
             &self,
-            opts: socketio::BroadcastOptions,
-            rooms: Vec<socketio::Room>,
-        ) -> socketio::BoxFuture<Result<(), socketio::AdapterError>> {
+            opts: $crate::__private::BroadcastOptions,
+            rooms: Vec<$crate::__private::Room>,
+        ) -> $crate::__private::BoxFuture<Result<(), $crate::__private::AdapterError>> {
             $crate::cluster_node::join_or_leave(&*self.0, false, opts, rooms)
         }
         fn disconnect_sockets(
             &self,
-            opts: socketio::BroadcastOptions,
+            opts: $crate::__private::BroadcastOptions,
             close: bool,
-        ) -> socketio::BoxFuture<Result<(), socketio::AdapterError>> {
+        ) -> $crate::__private::BoxFuture<Result<(), $crate::__private::AdapterError>> {
             $crate::cluster_node::disconnect(&*self.0, opts, close)
         }
         fn fetch_sockets(
             &self,
-            opts: socketio::BroadcastOptions,
-        ) -> socketio::BoxFuture<Result<Vec<socketio::SocketInfo>, socketio::AdapterError>> {
+            opts: $crate::__private::BroadcastOptions,
+        ) -> $crate::__private::BoxFuture<
+            Result<Vec<$crate::__private::SocketInfo>, $crate::__private::AdapterError>,
+        > {
             Box::pin($crate::cluster_node::fetch(self.0.clone(), opts))
         }
         fn server_side_emit(
             &self,
             event: String,
-            data: socketio::Data,
-        ) -> socketio::BoxFuture<Result<(), socketio::AdapterError>> {
+            data: $crate::__private::Data,
+        ) -> $crate::__private::BoxFuture<Result<(), $crate::__private::AdapterError>> {
             $crate::cluster_node::server_side_emit(&*self.0, event, data)
         }
         fn server_side_emit_with_ack(
             &self,
             event: String,
-            data: socketio::Data,
-        ) -> socketio::BoxFuture<Result<Vec<socketio::Data>, socketio::AdapterError>> {
+            data: $crate::__private::Data,
+        ) -> $crate::__private::BoxFuture<
+            Result<Vec<$crate::__private::Data>, $crate::__private::AdapterError>,
+        > {
             Box::pin($crate::cluster_node::server_side_emit_with_ack(
                 self.0.clone(),
                 event,
@@ -202,7 +238,9 @@ macro_rules! cluster_node_operations {
         }
         fn all_rooms(
             &self,
-        ) -> socketio::BoxFuture<Result<Vec<socketio::Room>, socketio::AdapterError>> {
+        ) -> $crate::__private::BoxFuture<
+            Result<Vec<$crate::__private::Room>, $crate::__private::AdapterError>,
+        > {
             Box::pin($crate::cluster_node::all_rooms(self.0.clone()))
         }
     };
@@ -397,14 +435,10 @@ pub async fn fetch<N: ClusterNode>(
     if opts.local {
         return Ok(infos);
     }
-    let expected = node.others().await?;
+    let (mut req, expected) = start_request(&*node).await?;
     if expected == 0 {
         return Ok(infos);
     }
-    let mut req = node
-        .state()
-        .requests
-        .start(crate::cluster_msg::hex_id(), expected);
     let data = json!({ "opts": wire::opts_value(&opts, true), "requestId": req.id });
     node.publish(ty::FETCH_SOCKETS, data, &[]).await?;
     let deadline = tokio::time::Instant::now() + node.requests_timeout();
@@ -530,14 +564,10 @@ pub async fn server_side_emit_with_ack<N: ClusterNode>(
     event: String,
     data: Data,
 ) -> Result<Vec<Data>, AdapterError> {
-    let expected = node.others().await?;
+    let (mut req, expected) = start_request(&*node).await?;
     if expected == 0 {
         return Ok(Vec::new());
     }
-    let mut req = node
-        .state()
-        .requests
-        .start(crate::cluster_msg::hex_id(), expected);
     let body = server_side_message(event, &data, Some(&req.id));
     node.publish(ty::SERVER_SIDE_EMIT, body, data.attachments())
         .await?;

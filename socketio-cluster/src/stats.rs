@@ -1,5 +1,5 @@
-//! [`Stats`]: the counters of one server's cluster adapters (the Redis
-//! ones here, and socketio-postgres's, which shares them).
+//! [`Stats`]: the counters of one server's cluster adapters (socketio-redis's
+//! and socketio-postgres's).
 
 use std::sync::atomic::AtomicU64;
 
