@@ -233,7 +233,11 @@ async fn connect_redis(config: &Config) -> Result<Option<Cluster>, String> {
             adapter = adapter
                 .streams(r.stream_name.clone())
                 .max_len(r.max_len)
-                .read_count(r.read_count);
+                .read_count(r.read_count)
+                .stream_count(r.stream_count)
+                .sharded_pub_sub(r.use_sharded_pub_sub)
+                .block_time(Duration::from_millis(r.block_time_ms))
+                .session_key_prefix(r.session_key_prefix.clone());
         }
         _ => {}
     }

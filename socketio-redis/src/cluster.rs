@@ -67,8 +67,9 @@ pub struct RedisCluster {
     pub(crate) config: RedisAdapterConfig,
     pub(crate) publisher: Client,
     pub(crate) subscriber: SubscriberClient,
-    /// The Streams adapter's reading connection, until its reader starts.
-    pub(crate) reader: std::sync::Mutex<Option<Client>>,
+    /// The Streams adapter's reading connections, one per stream, until
+    /// their readers start.
+    pub(crate) readers: std::sync::Mutex<Vec<(Client, String)>>,
     /// Set by [`RedisCluster::quit`]: the reader stops.
     pub(crate) closed: std::sync::atomic::AtomicBool,
     adapters: RwLock<HashMap<String, Weak<dyn Route>>>,
@@ -107,17 +108,18 @@ impl RedisCluster {
         let subscriber = builder.build_subscriber_client()?;
         // The Streams adapter reads with a blocking XREAD: on a connection
         // of its own, whose commands may take that long.
-        let reader = match config.kind {
-            AdapterKind::Streams => {
-                let block = config.block_time;
-                builder.with_performance_config(|p| p.default_command_timeout = timeout + block);
-                Some(builder.build()?)
+        let mut readers = Vec::new();
+        if config.kind == AdapterKind::Streams {
+            let block = config.block_time;
+            builder.with_performance_config(|p| p.default_command_timeout = timeout + block);
+            let names = crate::stream_wire::stream_names(&config.stream_name, config.stream_count);
+            for name in names {
+                readers.push((builder.build()?, name));
             }
-            _ => None,
-        };
+        }
         publisher.connect();
         subscriber.connect();
-        if let Some(r) = &reader {
+        for (r, _) in &readers {
             r.connect();
         }
         // Bounded: a Redis that is down does not hold the server's start.
@@ -132,7 +134,7 @@ impl RedisCluster {
             config,
             publisher,
             subscriber,
-            reader: std::sync::Mutex::new(reader),
+            readers: std::sync::Mutex::new(readers),
             closed: Default::default(),
             adapters: RwLock::new(HashMap::new()),
             stats: Arc::default(),
@@ -212,6 +214,15 @@ impl RedisCluster {
             self.stats.errors.fetch_add(1, Ordering::Relaxed);
             AdapterError::Remote(e.to_string())
         })
+    }
+
+    /// Publishes `payload` on `channel` the Streams adapter's way: SPUBLISH
+    /// with [`RedisAdapterConfig::sharded_pub_sub`], PUBLISH otherwise.
+    pub(crate) async fn send(&self, channel: String, payload: Vec<u8>) -> Result<(), AdapterError> {
+        match self.config.sharded_pub_sub {
+            true => self.spublish(channel, payload).await,
+            false => self.publish(channel, payload).await,
+        }
     }
 
     /// Publishes `payload` on the shard channel `channel` (SPUBLISH).

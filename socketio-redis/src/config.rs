@@ -59,6 +59,18 @@ pub struct RedisAdapterConfig {
     /// Streams adapter: the stream is trimmed to about this many entries
     /// (`XADD MAXLEN ~`, `maxLen`). Default 10 000.
     pub max_len: u64,
+    /// Streams adapter: how many streams (`streamCount`). With 1 the
+    /// stream is [`RedisAdapterConfig::stream_name`]; with more, each
+    /// namespace goes to `<stream_name>-<i>`, `i` picked from its name as
+    /// the reference picks it ([`crate::stream_wire::stream_for`]), so that
+    /// a namespace's entries stay in order; every server reads them all,
+    /// each on a connection of its own. Default 1.
+    pub stream_count: u32,
+    /// Streams adapter: requests and answers over sharded pub/sub
+    /// (SPUBLISH / SSUBSCRIBE, Redis 7+; the server count is `PUBSUB
+    /// SHARDNUMSUB`) instead of PUBLISH / SUBSCRIBE (`useShardedPubSub`).
+    /// Default false.
+    pub sharded_pub_sub: bool,
     /// Streams adapter: entries read per XREAD (`readCount`). Default 100.
     pub read_count: u64,
     /// Streams adapter: how long one XREAD blocks (`blockTimeInMs`).
@@ -86,6 +98,8 @@ impl Default for RedisAdapterConfig {
             command_timeout: Duration::from_secs(10),
             stream_name: "socket.io".into(),
             max_len: 10_000,
+            stream_count: 1,
+            sharded_pub_sub: false,
             read_count: 100,
             block_time: Duration::from_secs(5),
             session_key_prefix: "sio:session:".into(),
@@ -129,6 +143,21 @@ impl RedisAdapterConfig {
     /// Sets [`RedisAdapterConfig::block_time`].
     pub fn block_time(mut self, t: Duration) -> Self {
         self.block_time = t;
+        self
+    }
+    /// Sets [`RedisAdapterConfig::stream_count`] (0 counts as 1).
+    pub fn stream_count(mut self, n: u32) -> Self {
+        self.stream_count = n.max(1);
+        self
+    }
+    /// Sets [`RedisAdapterConfig::sharded_pub_sub`].
+    pub fn sharded_pub_sub(mut self, v: bool) -> Self {
+        self.sharded_pub_sub = v;
+        self
+    }
+    /// Sets [`RedisAdapterConfig::session_key_prefix`].
+    pub fn session_key_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.session_key_prefix = prefix.into();
         self
     }
     /// Sets [`RedisAdapterConfig::publish_on_specific_response_channel`].

@@ -23,10 +23,11 @@ impl RedisCluster {
                 Arc::new(ShardedAdapter::new(&cluster, nsp, mode))
             }),
             AdapterKind::Streams => {
-                // One reader per server, started with its first factory.
-                let reader = self.reader.lock().ok().and_then(|mut r| r.take());
-                if let Some(reader) = reader {
-                    tokio::spawn(stream_reader::read(Arc::downgrade(self), reader));
+                // One reader per stream and server, started with its first
+                // factory.
+                let readers = self.readers.lock().map(|mut r| std::mem::take(&mut *r));
+                for (reader, stream) in readers.unwrap_or_default() {
+                    tokio::spawn(stream_reader::read(Arc::downgrade(self), reader, stream));
                 }
                 Arc::new(move |nsp: WeakNamespace| Arc::new(StreamsAdapter::new(&cluster, nsp)))
             }

@@ -67,12 +67,13 @@ impl RedisCluster {
     /// XADD with `MAXLEN ~`: the new entry's id.
     pub(crate) async fn xadd(
         &self,
+        stream: &str,
         fields: Vec<(&'static str, Vec<u8>)>,
     ) -> Result<String, AdapterError> {
         self.stats.published.fetch_add(1, Ordering::Relaxed);
         let c = &self.config;
         let mut args: Vec<RValue> = vec![
-            c.stream_name.as_str().into(),
+            stream.into(),
             "MAXLEN".into(),
             "~".into(),
             RValue::Integer(i64::try_from(c.max_len).unwrap_or(i64::MAX)),
@@ -97,15 +98,17 @@ impl RedisCluster {
         id
     }
 
-    /// XRANGE from `start` to `end` (inclusive), at most `count` entries.
+    /// XRANGE of `stream` from `start` to `end` (inclusive), at most
+    /// `count` entries.
     pub(crate) async fn xrange(
         &self,
+        stream: &str,
         start: &str,
         end: &str,
         count: usize,
     ) -> Result<Vec<RawEntry>, AdapterError> {
         let args: Vec<RValue> = vec![
-            self.config.stream_name.as_str().into(),
+            stream.into(),
             start.into(),
             end.into(),
             "COUNT".into(),
@@ -149,10 +152,10 @@ impl RedisCluster {
         Ok(bytes(v))
     }
 
-    /// The id of the stream's last entry, `0-0` when it has none.
-    async fn last_id(&self) -> Result<String, AdapterError> {
+    /// The id of `stream`'s last entry, `0-0` when it has none.
+    async fn last_id(&self, stream: &str) -> Result<String, AdapterError> {
         let args: Vec<RValue> = vec![
-            self.config.stream_name.as_str().into(),
+            stream.into(),
             "+".into(),
             "-".into(),
             "COUNT".into(),
@@ -172,10 +175,11 @@ impl RedisCluster {
     }
 }
 
-/// One XREAD BLOCK on `reader` from `from`.
+/// One XREAD BLOCK of `stream` on `reader` from `from`.
 async fn xread(
     cluster: &RedisCluster,
     reader: &Client,
+    stream: &str,
     from: &str,
 ) -> Result<Vec<RawEntry>, AdapterError> {
     let c = &cluster.config;
@@ -186,7 +190,7 @@ async fn xread(
         "COUNT".into(),
         RValue::Integer(i64::try_from(c.read_count.max(1)).unwrap_or(i64::MAX)),
         "STREAMS".into(),
-        c.stream_name.as_str().into(),
+        stream.into(),
         from.into(),
     ];
     let v: RValue = reader
@@ -205,10 +209,11 @@ async fn xread(
     Ok(out)
 }
 
-/// Reads the stream until the cluster is gone, handing each entry to its
+/// Reads `stream` until the cluster is gone, handing each entry to its
 /// namespace's adapter; entries that are not messages are counted in
-/// `malformed` and skipped.
-pub(crate) async fn read(cluster: Weak<RedisCluster>, reader: Client) {
+/// `malformed` and skipped. One task (and connection) per stream, so that
+/// the streams do not wait for each other's blocking reads.
+pub(crate) async fn read(cluster: Weak<RedisCluster>, reader: Client, stream: String) {
     let mut last: Option<String> = None;
     let mut backoff = Duration::from_millis(100);
     loop {
@@ -221,12 +226,12 @@ pub(crate) async fn read(cluster: Weak<RedisCluster>, reader: Client) {
         };
         let from = match &last {
             Some(id) => Ok(id.clone()),
-            None => c.last_id().await,
+            None => c.last_id(&stream).await,
         };
         let batch = match from {
             Ok(from) => {
                 last = Some(from.clone());
-                xread(&c, &reader, &from).await
+                xread(&c, &reader, &stream, &from).await
             }
             Err(e) => Err(e),
         };

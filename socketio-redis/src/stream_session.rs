@@ -53,7 +53,7 @@ impl Inner {
         }
         let (raw, known) = futures_util::join!(
             self.cluster.getdel(self.session_key(&pid)),
-            self.cluster.xrange(&offset, &offset, 1)
+            self.cluster.xrange(&self.stream, &offset, &offset, 1)
         );
         let (Some(raw), false) = (raw?, known?.is_empty()) else {
             return Ok(None);
@@ -79,14 +79,20 @@ impl Inner {
         rooms: Vec<String>,
     ) -> Result<Missed, AdapterError> {
         let Some(mut last) = parse_offset(&offset) else {
-            return Ok((Vec::new(), 0));
+            return Ok(Missed::default());
         };
+        let mut resume = None;
         let (mut packets, mut read) = (Vec::new(), 0);
         let max = self.cluster.config.max_replay;
         while read < max {
             let batch = self
                 .cluster
-                .xrange(&next_offset(last), "+", REPLAY_BATCH.min(max - read))
+                .xrange(
+                    &self.stream,
+                    &next_offset(last),
+                    "+",
+                    REPLAY_BATCH.min(max - read),
+                )
                 .await?;
             if batch.is_empty() {
                 break;
@@ -97,12 +103,13 @@ impl Inner {
                     continue;
                 };
                 last = parsed;
+                resume = Some(id.clone());
                 if let Some(p) = self.replayed(&id, &fields, &rooms) {
                     packets.push(p);
                 }
             }
         }
-        Ok((packets, offset_mark(last) + 1))
+        Ok(Missed::new(packets, offset_mark(last) + 1, resume))
     }
 
     /// The packet of a broadcast entry of this namespace that reached

@@ -175,9 +175,66 @@ pub fn offset_mark((ms, seq): (u64, u64)) -> u64 {
         .saturating_add(seq.min((1 << 20) - 1))
 }
 
+/// The reference's `hashCode`: Java's string hash over the name's UTF-16
+/// code units, on 32-bit signed integers (wrapping).
+pub fn name_hash(name: &str) -> i32 {
+    name.encode_utf16()
+        .fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(i32::from(c)))
+}
+
+/// The stream of namespace `nsp` among `count` streams named after `name`:
+/// `name` itself for one stream, else `name-i` with `i` the hash modulo
+/// `count` (JavaScript's `%`: negative for a negative hash, so
+/// `socket.io--1` is a name the reference uses).
+pub fn stream_for(name: &str, count: u32, nsp: &str) -> String {
+    if count <= 1 {
+        return name.to_owned();
+    }
+    format!("{name}-{}", i64::from(name_hash(nsp)) % i64::from(count))
+}
+
+/// The streams every server reads: those of [`stream_for`]'s `0..count`
+/// (the reference reads only these, so a namespace whose hash is negative
+/// is written to a stream no one reads; we read those too).
+pub fn stream_names(name: &str, count: u32) -> Vec<String> {
+    if count <= 1 {
+        return vec![name.to_owned()];
+    }
+    let n = i64::from(count);
+    (-(n - 1)..n).map(|i| format!("{name}-{i}")).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn namespaces_go_to_the_reference_s_stream() {
+        // Values computed with the reference's hashCode in Node.
+        assert_eq!(name_hash(""), 0);
+        assert_eq!(name_hash("/"), 47);
+        assert_eq!(stream_for("s", 1, "/chat"), "s");
+        assert_eq!(stream_for("s", 3, "/"), "s-2");
+        assert_eq!(name_hash("/chat"), 46_457_863);
+        assert_eq!(name_hash("/\u{1F600}"), 1_818_066); // UTF-16 units
+        assert_eq!(name_hash("/orders"), 2_049_197_012);
+        // Wraps like `hash |= 0`, and `%` keeps the sign.
+        assert_eq!(name_hash("/notifications"), -1_014_064_871);
+        assert_eq!(stream_for("s", 3, "/notifications"), "s--2");
+        assert_eq!(stream_for("s", 3, "/orders"), "s-2");
+        assert_eq!(stream_for("s", 4, "/chat"), "s-3");
+        assert_eq!(stream_names("s", 1), vec!["s"]);
+        assert_eq!(stream_names("s", 2), vec!["s--1", "s-0", "s-1"]);
+        for nsp in [
+            "/",
+            "/chat",
+            "/é",
+            "/\u{1F600}",
+            "/a-rather-long-namespace-name",
+        ] {
+            assert!(stream_names("s", 5).contains(&stream_for("s", 5, nsp)));
+        }
+    }
     use crate::cluster_msg::ty;
 
     /// Fuzz find (redis_stream_entry): an entry without `data` decoded as

@@ -7,8 +7,10 @@
 //! one stream (XADD `MAXLEN ~`), read by every server from the last id it
 //! read ([`crate::stream_reader`]); the other messages (requests:
 //! broadcasts with acks, fetches, server-side emits) go as msgpack over
-//! PUBLISH to `K#N#`, answers to the requester's `K#N#<uid>#`. The server
-//! count is `PUBSUB NUMSUB K#N#`.
+//! PUBLISH to `K#N#`, answers to the requester's `K#N#<uid>#` (SPUBLISH
+//! with `sharded_pub_sub`). The server count is `PUBSUB NUMSUB K#N#`
+//! (`SHARDNUMSUB`). With `stream_count` above 1, each namespace has its
+//! own stream of several ([`crate::stream_wire::stream_for`]).
 //!
 //! With connection state recovery on, each broadcast event carries its
 //! stream id as its offset, and sessions are kept in Redis
@@ -37,7 +39,7 @@ use crate::cluster::{keep_subscribing, Channel, RedisCluster, Route, Subscribing
 use crate::cluster_msg::{hex_id, message, ty};
 use crate::cluster_node::{self, Borrowed, ClusterNode, NodeState, Responder};
 use crate::stats::Stats;
-use crate::stream_wire::{encode_entry, offset_mark, parse_offset, Entry};
+use crate::stream_wire::{encode_entry, offset_mark, parse_offset, stream_for, Entry};
 use crate::wire;
 
 /// An entry waiting for its XADD, and what to do once it has its id.
@@ -50,6 +52,8 @@ struct Outgoing {
 
 pub(crate) struct Inner {
     pub(crate) cluster: Arc<RedisCluster>,
+    /// The namespace's stream ([`crate::stream_wire::stream_for`]).
+    pub(crate) stream: String,
     pub(crate) node: NodeState,
     outbox: mpsc::Sender<Outgoing>,
 }
@@ -61,12 +65,21 @@ impl StreamsAdapter {
     pub(crate) fn new(cluster: &Arc<RedisCluster>, nsp: WeakNamespace) -> Self {
         let cap = cluster.config.command_buffer.max(1);
         let (outbox, rx) = mpsc::channel(cap);
+        let c = &cluster.config;
+        let stream = stream_for(&c.stream_name, c.stream_count, nsp.name());
         let inner = Arc::new(Inner {
             cluster: cluster.clone(),
+            stream: stream.clone(),
             node: NodeState::new(nsp, hex_id()),
             outbox,
         });
-        tokio::spawn(pipeline(Arc::downgrade(&inner), cluster.clone(), rx, cap));
+        tokio::spawn(pipeline(
+            Arc::downgrade(&inner),
+            cluster.clone(),
+            stream,
+            rx,
+            cap,
+        ));
         StreamsAdapter(inner)
     }
 }
@@ -76,6 +89,7 @@ impl StreamsAdapter {
 async fn pipeline(
     inner: Weak<Inner>,
     cluster: Arc<RedisCluster>,
+    stream: String,
     mut rx: mpsc::Receiver<Outgoing>,
     cap: usize,
 ) {
@@ -85,8 +99,10 @@ async fn pipeline(
         tokio::select! {
             job = rx.recv(), if open && pending.len() < cap => match job {
                 Some(Outgoing { fields, local, done }) => {
-                    let cluster = cluster.clone();
-                    pending.push_back(async move { (local, done, cluster.xadd(fields).await) });
+                    let (cluster, stream) = (cluster.clone(), stream.clone());
+                    pending.push_back(async move {
+                        (local, done, cluster.xadd(&stream, fields).await)
+                    });
                 }
                 None => open = false,
             },
@@ -187,7 +203,11 @@ impl Inner {
         let v = message(t, data, &self.node.uid, &self.node.name);
         let payload = wire::encode_mp(&v, attachments);
         let cluster = self.cluster.clone();
-        Box::pin(async move { cluster.publish(channel, payload).await })
+        Box::pin(async move { cluster.send(channel, payload).await })
+    }
+
+    fn channels(&self) -> Vec<String> {
+        vec![self.public_channel(), self.private_channel(&self.node.uid)]
     }
 
     /// A peer's stream entry, read at `offset`.
@@ -264,12 +284,13 @@ impl ClusterNode for Inner {
         Arc::new(move |t, data, attachments| {
             let payload = wire::encode_mp(&message(t, data, &uid, &name), attachments);
             let (cluster, channel) = (cluster.clone(), channel.clone());
-            Box::pin(async move { cluster.publish(channel, payload).await })
+            Box::pin(async move { cluster.send(channel, payload).await })
         })
     }
     fn others(&self) -> Borrowed<'_, Result<usize, AdapterError>> {
         Box::pin(async move {
-            let n = self.cluster.numsub(&self.public_channel(), false).await?;
+            let shard = self.cluster.config.sharded_pub_sub;
+            let n = self.cluster.numsub(&self.public_channel(), shard).await?;
             Ok(n.saturating_sub(1))
         })
     }
@@ -278,9 +299,18 @@ impl ClusterNode for Inner {
 impl Route for Inner {
     fn subscribe(&self) -> Subscribing<'_> {
         Box::pin(async move {
-            let channels = vec![self.public_channel(), self.private_channel(&self.node.uid)];
-            let r =
-                fred::prelude::PubsubInterface::subscribe(&self.cluster.subscriber, channels).await;
+            let sub = &self.cluster.subscriber;
+            let r = match self.cluster.config.sharded_pub_sub {
+                // One by one: the two channels may be on different shards.
+                true => {
+                    let mut r = Ok(());
+                    for channel in self.channels() {
+                        r = r.and(fred::prelude::PubsubInterface::ssubscribe(sub, channel).await);
+                    }
+                    r
+                }
+                false => fred::prelude::PubsubInterface::subscribe(sub, self.channels()).await,
+            };
             r.map_err(|e| AdapterError::Remote(e.to_string()))
         })
     }
@@ -309,12 +339,14 @@ impl Adapter for StreamsAdapter {
     fn close(&self) -> BoxFuture<()> {
         let inner = self.0.clone();
         Box::pin(async move {
-            let channels = vec![
-                inner.public_channel(),
-                inner.private_channel(&inner.node.uid),
-            ];
             let sub = &inner.cluster.subscriber;
-            let _ = fred::prelude::PubsubInterface::unsubscribe(sub, channels).await;
+            if inner.cluster.config.sharded_pub_sub {
+                for channel in inner.channels() {
+                    let _ = fred::prelude::PubsubInterface::sunsubscribe(sub, channel).await;
+                }
+            } else {
+                let _ = fred::prelude::PubsubInterface::unsubscribe(sub, inner.channels()).await;
+            }
             inner.cluster.unregister(&inner.node.name);
         })
     }
@@ -401,9 +433,10 @@ impl Adapter for StreamsAdapter {
     fn server_count(&self) -> BoxFuture<Result<usize, AdapterError>> {
         let inner = self.0.clone();
         Box::pin(async move {
+            let shard = inner.cluster.config.sharded_pub_sub;
             Ok(inner
                 .cluster
-                .numsub(&inner.public_channel(), false)
+                .numsub(&inner.public_channel(), shard)
                 .await?
                 .max(1))
         })

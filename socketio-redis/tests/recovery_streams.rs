@@ -9,6 +9,8 @@ mod common;
 mod redis_ours;
 
 use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::ours::serve_config;
@@ -22,10 +24,14 @@ use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
 
 async fn ours(redis: &Redis) -> Ours {
+    ours_at(&redis.url()).await
+}
+
+async fn ours_at(url: &str) -> Ours {
     let config = RedisAdapterConfig::default()
         .streams("socket.io")
         .block_time(Duration::from_secs(1));
-    let cluster = RedisCluster::connect(&redis.url(), config).await.unwrap();
+    let cluster = RedisCluster::connect(url, config).await.unwrap();
     let factory = cluster.factory();
     let mut sio = SocketIoConfig::default();
     sio.recovery = Some(RecoveryConfig::default());
@@ -171,18 +177,14 @@ async fn recovers(mut a: Server, mut b: Server) {
     // Let the entries reach the stream (ours appends in the background).
     tokio::time::sleep(Duration::from_millis(300)).await;
     c.send("reconnect").await;
-    // Node's server writes the missed packets before its CONNECT answer
-    // (the client emits them before `connect`), ours after it.
-    let (mut again, mut missed) = (None, Vec::new());
-    while again.is_none() || missed.len() < 3 {
-        let v = c.any().await;
-        match v["event"].as_str() {
-            Some("connect") if again.is_none() => again = Some(v),
-            Some("msg") => missed.push(v["args"][0].clone()),
-            _ => panic!("unexpected {v}"),
-        }
+    // Node's server and ours write the missed packets before the CONNECT
+    // answer: the client buffers them and emits them before `connect` (an
+    // answer first would print `connect` first).
+    let mut missed = Vec::new();
+    for _ in 2..=4 {
+        missed.push(c.next("msg").await["args"][0].clone());
     }
-    let again = again.unwrap();
+    let again = c.next("connect").await;
     assert_eq!(again["recovered"], true, "{again}");
     assert_eq!(again["id"], id.as_str());
     assert_eq!(missed, [json!(2), json!(3), json!(4)]);
@@ -240,4 +242,78 @@ async fn an_unknown_offset_connects_anew() {
     let again = c.next("connect").await;
     assert_eq!(again["recovered"], false, "{again}");
     assert_ne!(again["id"], first["id"]);
+}
+
+/// A TCP proxy to `redis` that, while `armed`, cuts every connection
+/// that sends the replay's XRANGE (to `+`; the offset check's XRANGE names
+/// the offset twice); its URL.
+async fn replay_cutter(redis: &Redis, armed: Arc<AtomicBool>) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let target = format!("127.0.0.1:{}", redis.port());
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let Ok(server) = tokio::net::TcpStream::connect(&target).await else {
+                continue;
+            };
+            let armed = armed.clone();
+            tokio::spawn(async move {
+                let (mut cr, mut cw) = client.into_split();
+                let (mut sr, mut sw) = server.into_split();
+                let down = tokio::spawn(async move {
+                    let _ = tokio::io::copy(&mut sr, &mut cw).await;
+                });
+                let mut buf = vec![0u8; 64 * 1024];
+                loop {
+                    let n = match tokio::io::AsyncReadExt::read(&mut cr, &mut buf).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => n,
+                    };
+                    let chunk = &buf[..n];
+                    let has = |needle: &[u8]| chunk.windows(needle.len()).any(|w| w == needle);
+                    if armed.load(Ordering::Relaxed) && has(b"XRANGE\r\n") && has(b"\r\n+\r\n") {
+                        break;
+                    }
+                    if sw.write_all(chunk).await.is_err() {
+                        break;
+                    }
+                }
+                down.abort();
+            });
+        }
+    });
+    format!("redis://127.0.0.1:{port}")
+}
+
+/// The session is still kept and the client's offset still in the stream,
+/// but reading what it missed fails (the connection to Redis drops at
+/// each try): the client gets a fresh session, as the reference gives when
+/// its `restoreSession` fails, not `recovered` without its missed packets.
+#[tokio::test]
+async fn a_failing_replay_connects_anew() {
+    let redis = Redis::start().await;
+    let mut a = Server::Ours(ours(&redis).await);
+    let armed = Arc::new(AtomicBool::new(false));
+    let url = replay_cutter(&redis, armed.clone()).await;
+    let b = Server::Ours(ours_at(&url).await);
+    let mut c = RecoveringClient::start(a.port(), b.port(), json!({"rooms": ["r1"]}));
+    let first = c.next("connect").await;
+    a.emit("r1", 1).await;
+    c.next("msg").await;
+    c.send("drop").await;
+    c.next("disconnect").await;
+    a.emit("r1", 2).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    armed.store(true, Ordering::Relaxed);
+    c.send("reconnect").await;
+    let again = c.next("connect").await;
+    assert_eq!(again["recovered"], false, "{again}");
+    assert_ne!(again["id"], first["id"]);
+    c.quiet(300).await;
+    // The session was taken: the same client cannot recover it later.
+    let keys = redis.cmd(&["KEYS", "sio:session:*"]).await;
+    assert!(
+        matches!(&keys, Resp::Array(Some(k)) if k.is_empty()),
+        "{keys:?}"
+    );
 }

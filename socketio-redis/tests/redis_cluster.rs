@@ -236,3 +236,34 @@ async fn two_of_ours_on_three_masters_and_a_master_restarted_in_the_middle() {
     assert_eq!(on_a.event().await.0, "after");
     assert_eq!(on_b.event().await, ("after".into(), vec![json!(3)]));
 }
+
+/// The Streams adapter on the same cluster, as the reference runs there
+/// (`useShardedPubSub`; each stream one key, so on one master): three
+/// streams, so "/" and "/chat" go to streams on different slots; broadcasts
+/// both ways, a fetch and the server count across two of ours.
+#[tokio::test]
+async fn streams_on_three_masters() {
+    let cluster = Cluster::start().await;
+    let config = || {
+        RedisAdapterConfig::default()
+            .streams("socket.io")
+            .stream_count(3)
+            .sharded_pub_sub(true)
+            .block_time(Duration::from_secs(1))
+    };
+    let a = ours_with(&cluster.url(), config()).await;
+    let b = ours_with(&cluster.url(), config()).await;
+    for channel in ["socket.io#/#", "socket.io#/chat#"] {
+        eventually!("both subscribed", cluster.shard_subscribers(channel) == 2);
+    }
+    let (mut on_a, _) = Client::connect(a.port, "/", json!({"rooms": ["r"]})).await;
+    let (mut on_b, _) = Client::connect(b.port, "/chat", json!({})).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    b.io.to("r").emit("to-a", json!(1)).unwrap();
+    assert_eq!(on_a.event().await, ("to-a".into(), vec![json!(1)]));
+    a.io.of("/chat").emit("to-b", json!(2)).unwrap();
+    assert_eq!(on_b.event().await, ("to-b".into(), vec![json!(2)]));
+    let infos = b.io.of("/").broadcast().fetch_sockets().await.unwrap();
+    assert_eq!(infos.len(), 1);
+    assert_eq!(a.io.of("/").adapter().server_count().await.unwrap(), 2);
+}

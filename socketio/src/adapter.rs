@@ -289,7 +289,30 @@ impl ClusterSession {
 }
 
 /// What [`Adapter::missed_packets`] gives back.
-pub type Missed = (Vec<Packet>, u64);
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct Missed {
+    /// The broadcasts the socket missed, oldest first, each with its offset
+    /// appended and its recovery mark set ([`Packet::set_recovery_mark`]).
+    pub packets: Vec<Packet>,
+    /// A mark above theirs: a live packet marked below it is one of them
+    /// (or older), which the recovering socket drops.
+    pub mark: u64,
+    /// The offset of the last entry read, from which a later read goes on
+    /// without returning these again; `None` when nothing was read.
+    pub resume: Option<String>,
+}
+
+impl Missed {
+    /// `packets`, marked below `mark`, read up to offset `resume`.
+    pub fn new(packets: Vec<Packet>, mark: u64, resume: Option<String>) -> Self {
+        Missed {
+            packets,
+            mark,
+            resume,
+        }
+    }
+}
 
 /// Lifecycle: the factory builds the adapter with its namespace; [`init`]
 /// runs once right after (in the background when it does not finish at
@@ -411,18 +434,19 @@ pub trait Adapter: Send + Sync + 'static {
         let _ = (pid, offset);
         Box::pin(std::future::ready(Ok(None)))
     }
-    /// The broadcasts after `offset` that a socket in `rooms` gets, oldest
-    /// first, each with its offset appended and its recovery mark set
-    /// ([`Packet::set_recovery_mark`]); and a mark above theirs: a live
-    /// packet marked below it is one of them, which the recovering socket
-    /// drops. Called once the socket is in its rooms. Default: none.
+    /// The broadcasts after `offset` that a socket in `rooms` gets (see
+    /// [`Missed`]). Called twice for a restored session: before the socket
+    /// exists (an error then gives the client a fresh session, as the
+    /// reference does when it cannot restore one), and once it is in its
+    /// rooms, from [`Missed::resume`] of the first read, for what came in
+    /// between (an error then only loses those). Default: none.
     fn missed_packets(
         &self,
         offset: String,
         rooms: Vec<Room>,
     ) -> BoxFuture<Result<Missed, AdapterError>> {
         let _ = (offset, rooms);
-        Box::pin(std::future::ready(Ok((Vec::new(), 0))))
+        Box::pin(std::future::ready(Ok(Missed::default())))
     }
 }
 

@@ -466,17 +466,23 @@ impl Connection {
             (Some(mut r), Some(recovery)) => {
                 restore(&socket, &mut r);
                 if let Some(offset) = r.offset.take() {
-                    // The adapter reads what it missed; output stays held.
+                    // What came in since the adapter's first read, now that
+                    // the socket is in its rooms; output stays held. Should
+                    // this read fail, only those are lost (the reference
+                    // loses them always: it reads once, before the joins).
                     let this = self.clone();
+                    let before = std::mem::take(&mut r.missed);
                     let ask = nsp.adapter().missed_packets(offset, socket.rooms());
                     nsp.runtime().spawn(Box::pin(async move {
-                        let (packets, mark) = ask.await.unwrap_or_default();
+                        let after = ask.await.unwrap_or_default();
                         let parser = this.0.server.namespaces.config().parser;
-                        let missed = packets
+                        let missed = before
+                            .packets
                             .iter()
+                            .chain(&after.packets)
                             .map(|p| Encoded::with_parser(parser, p, true))
                             .collect();
-                        this.answer(socket, missed, mark);
+                        this.answer(socket, missed, before.mark.max(after.mark));
                     }));
                     return;
                 }
@@ -558,11 +564,13 @@ fn restore(socket: &Socket, restored: &mut Restored) {
 }
 
 /// With an adapter that keeps the sessions and a client that names its
-/// private id and last offset: the session the adapter gives back (`None`
-/// when it has none, or fails).
+/// private id and last offset: the session the adapter gives back, with
+/// the packets the client missed; `None` (a fresh session) when it has
+/// none, or fails to give either, as the reference's `restoreSession`
+/// fails as a whole.
 fn cluster_restore(nsp: &Namespace, auth: &Value) -> Option<BoxFuture<Option<Restored>>> {
     nsp.recovery()?;
-    let adapter = nsp.adapter();
+    let adapter = nsp.adapter().clone();
     if !adapter.keeps_sessions() {
         return None;
     }
@@ -571,7 +579,9 @@ fn cluster_restore(nsp: &Namespace, auth: &Value) -> Option<BoxFuture<Option<Res
     let ask = adapter.restore_session(pid, offset.clone());
     Some(Box::pin(async move {
         let session = ask.await.ok()??;
-        Some(Restored::from_cluster(session, offset))
+        let read = adapter.missed_packets(offset.clone(), session.rooms.clone());
+        let missed = read.await.ok()?;
+        Some(Restored::from_cluster(session, offset, missed))
     }))
 }
 

@@ -15,7 +15,7 @@ use std::time::Instant;
 use engineio::Sid;
 use serde_json::Value;
 
-use crate::adapter::{BroadcastOptions, ClusterSession, Room};
+use crate::adapter::{BroadcastOptions, ClusterSession, Missed, Room};
 use crate::config::{RecoveryConfig, SocketIoConfig};
 use crate::conn::Encoded;
 use crate::packet::{Packet, PacketType};
@@ -82,11 +82,15 @@ pub(crate) struct Restored {
     state: Option<(Extensions, Vec<Room>, Option<Value>)>,
     /// The `seq` of the last packet the client had: it missed the later ones.
     after: u64,
-    /// A session the adapter kept ([`Adapter::keeps_sessions`]): the last
-    /// offset the client had, from which the adapter reads what it missed.
+    /// A session the adapter kept ([`Adapter::keeps_sessions`]): the offset
+    /// the adapter read up to before the socket existed, from which it
+    /// reads what came in until the socket was in its rooms.
     ///
     /// [`Adapter::keeps_sessions`]: crate::Adapter::keeps_sessions
     pub(crate) offset: Option<String>,
+    /// A session the adapter kept: the packets the client missed, read
+    /// before the socket existed.
+    pub(crate) missed: Missed,
 }
 
 impl Recovery {
@@ -206,6 +210,7 @@ impl Recovery {
             state: Some((extensions, rooms, None)),
             after,
             offset: None,
+            missed: Missed::default(),
         })
     }
 
@@ -236,16 +241,21 @@ impl Recovery {
 
 impl Restored {
     /// A session the adapter kept, for a client whose last offset was
-    /// `offset`: its private id and JSON data come back (typed data stays
-    /// on the node it was set on).
-    pub(crate) fn from_cluster(session: ClusterSession, offset: String) -> Restored {
+    /// `offset`, with what it `missed` from there: its private id and JSON
+    /// data come back (typed data stays on the node it was set on).
+    pub(crate) fn from_cluster(
+        session: ClusterSession,
+        offset: String,
+        missed: Missed,
+    ) -> Restored {
         let mut extensions = Extensions::new();
         extensions.insert(TypeId::of::<Pid>(), Box::new(Pid(session.pid)));
         Restored {
             id: session.sid,
             state: Some((extensions, session.rooms, Some(session.data))),
             after: 0,
-            offset: Some(offset),
+            offset: Some(missed.resume.clone().unwrap_or(offset)),
+            missed,
         }
     }
 

@@ -1,7 +1,8 @@
 //! The CONNECT answer is the first packet a socket gets, however busy its
 //! namespace: a broadcaster on another thread hammers the namespace while
 //! clients connect; with connection state recovery, the missed packets
-//! follow the answer, then live ones, in order and each once.
+//! come first (as the reference's recovered socket sends them from its
+//! constructor), then the answer, then live ones, in order and each once.
 //!
 //! The broadcaster runs on its own thread and the server on two tokio
 //! workers, so broadcasts really race the connections.
@@ -114,7 +115,8 @@ async fn the_connect_answer_comes_before_any_broadcast() {
 
 /// One client's round: connect, read a few ticks, drop the connection,
 /// let ticks go by, recover, and read on past the ticks it missed: every
-/// tick from the last one it had, once and in order, after the answer.
+/// tick from the last one it had, once and in order, the missed ones
+/// before the answer, the live ones after it.
 async fn recover_once(addr: std::net::SocketAddr, sent: Arc<AtomicU64>, round: usize) {
     let mut c = Client::open(addr).await;
     c.send("40").await;
@@ -133,9 +135,26 @@ async fn recover_once(addr: std::net::SocketAddr, sent: Arc<AtomicU64>, round: u
     let mut c = Client::open(addr).await;
     let auth = json!({ "pid": pid, "offset": offset.unwrap() });
     c.send(&format!("40{auth}")).await;
-    let first = c.text().await;
+    let before = last;
+    let first = loop {
+        let text = c.text().await;
+        if text.starts_with("40") {
+            break text;
+        }
+        let (n, _) = tick(&text);
+        assert_eq!(
+            n,
+            last + 1,
+            "round {round}: missed, before the answer, {text}"
+        );
+        last = n;
+    };
     let a = answer(&first, round);
     assert_eq!(a["sid"], sid, "round {round}: not recovered: {first}");
+    assert!(
+        last > before,
+        "round {round}: ticks went by, none came back"
+    );
     // Past what was sent when it reconnected: missed and live ones both.
     let until = sent.load(Ordering::Acquire) + 30;
     while last < until {
@@ -147,7 +166,7 @@ async fn recover_once(addr: std::net::SocketAddr, sent: Arc<AtomicU64>, round: u
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn recovered_packets_come_after_the_answer_in_order_and_once() {
+async fn recovered_packets_come_before_the_answer_in_order_and_once() {
     let config = SocketIoConfig::default().recovery(Some(RecoveryConfig {
         max_disconnection_duration: Duration::from_secs(30),
         skip_middlewares: true,

@@ -267,7 +267,23 @@ mod tests {
         let e = Config::from_toml("[redis]\nurl = \"redis-cluster://h:7000\"\n").unwrap_err();
         assert_eq!(
             e.to_string(),
-            "invalid config: redis.url redis-cluster:// needs redis.adapter `sharded`"
+            "invalid config: redis.url redis-cluster:// needs redis.adapter `sharded`, or \
+             `streams` with redis.use_sharded_pub_sub"
+        );
+        let c = Config::from_toml(
+            "[redis]\nurl = \"redis-cluster://127.0.0.1:7000\"\nadapter = \"streams\"\n\
+             use_sharded_pub_sub = true\nstream_count = 3\nblock_time_ms = 250\n\
+             session_key_prefix = \"app:s:\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                c.redis.use_sharded_pub_sub,
+                c.redis.stream_count,
+                c.redis.block_time_ms,
+                c.redis.session_key_prefix.as_str()
+            ),
+            (true, 3, 250, "app:s:")
         );
         let e = Config::from_toml("[redis]\nadapter = \"cluster\"\n").unwrap_err();
         assert_eq!(
@@ -296,10 +312,32 @@ mod tests {
             ),
             ("socket.io", 10_000, 100)
         );
+        assert_eq!(
+            (
+                d.redis.stream_count,
+                d.redis.use_sharded_pub_sub,
+                d.redis.block_time_ms,
+                d.redis.session_key_prefix.as_str()
+            ),
+            (1, false, 5000, "sio:session:")
+        );
         for (bad, msg) in [
             ("stream_name = \"\"", "redis.stream_name must not be empty"),
             ("max_len = 0", "redis.max_len must be 1 to 100000000"),
             ("read_count = 0", "redis.read_count must be 1 to 100000"),
+            ("stream_count = 0", "redis.stream_count must be 1 to 1024"),
+            (
+                "stream_count = 1025",
+                "redis.stream_count must be 1 to 1024",
+            ),
+            (
+                "block_time_ms = 0",
+                "redis.block_time_ms must be 1 to 60000",
+            ),
+            (
+                "session_key_prefix = \"\"",
+                "redis.session_key_prefix must not be empty",
+            ),
         ] {
             let e =
                 Config::from_toml(&format!("[redis]\nadapter = \"streams\"\n{bad}\n")).unwrap_err();

@@ -557,7 +557,7 @@ pub struct RedisSection {
     pub enabled: bool,
     /// Server URL, `redis://[user:password@]host:port[/db]`, or a Redis
     /// Cluster's `redis-cluster://host:port?node=host:port&node=...` (for the
-    /// sharded adapter). Default `redis://127.0.0.1:6379`. A Redis that is down at start or later is
+    /// sharded adapter, and the streams adapter with `use_sharded_pub_sub`). Default `redis://127.0.0.1:6379`. A Redis that is down at start or later is
     /// retried with backoff (100 ms doubling to 5 s); local clients are
     /// served meanwhile.
     pub url: String,
@@ -592,6 +592,21 @@ pub struct RedisSection {
     /// Entries the streams adapter reads per XREAD (`readCount`, 1 to
     /// 100,000). Default 100.
     pub read_count: u64,
+    /// How many streams the streams adapter spreads its namespaces over
+    /// (`streamCount`, 1 to 1024): above 1, namespace `N` goes to
+    /// `<stream_name>-<i>`, picked from its name as the reference picks it,
+    /// and every server reads them all. Default 1.
+    pub stream_count: u32,
+    /// The streams adapter sends its requests and answers over sharded
+    /// pub/sub (`useShardedPubSub`, Redis 7+). Default false.
+    pub use_sharded_pub_sub: bool,
+    /// How long one XREAD of the streams adapter blocks, in milliseconds
+    /// (`blockTimeInMs`, 1 to 60,000). Default 5000.
+    pub block_time_ms: u64,
+    /// Prefix of the keys the streams adapter keeps disconnected sessions
+    /// under for recovery (`sessionKeyPrefix`); servers of one cluster
+    /// share it. Default `sio:session:`.
+    pub session_key_prefix: String,
 }
 
 impl Default for RedisSection {
@@ -607,6 +622,10 @@ impl Default for RedisSection {
             stream_name: "socket.io".into(),
             max_len: 10_000,
             read_count: 100,
+            stream_count: 1,
+            use_sharded_pub_sub: false,
+            block_time_ms: 5000,
+            session_key_prefix: "sio:session:".into(),
         }
     }
 }

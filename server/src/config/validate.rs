@@ -432,9 +432,14 @@ impl Config {
                 "redis.url must start with redis:// (redis://host:port[/db]) or redis-cluster://",
             );
         }
-        if cluster_url && r.adapter != RedisAdapterKind::Sharded {
+        let sharded = r.adapter == RedisAdapterKind::Sharded
+            || (r.adapter == RedisAdapterKind::Streams && r.use_sharded_pub_sub);
+        if cluster_url && !sharded {
             // The classic adapter counts servers with NUMSUB, per node.
-            return bad("redis.url redis-cluster:// needs redis.adapter `sharded`");
+            return bad(
+                "redis.url redis-cluster:// needs redis.adapter `sharded`, or `streams` with \
+                 redis.use_sharded_pub_sub",
+            );
         }
         if r.key_prefix.is_empty() {
             return bad("redis.key_prefix must not be empty");
@@ -453,6 +458,15 @@ impl Config {
         }
         if !(1..=100_000).contains(&r.read_count) {
             return bad("redis.read_count must be 1 to 100000");
+        }
+        if !(1..=1024).contains(&r.stream_count) {
+            return bad("redis.stream_count must be 1 to 1024");
+        }
+        if !(1..=60_000).contains(&r.block_time_ms) {
+            return bad("redis.block_time_ms must be 1 to 60000");
+        }
+        if r.session_key_prefix.is_empty() {
+            return bad("redis.session_key_prefix must not be empty");
         }
         Ok(())
     }

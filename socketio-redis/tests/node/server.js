@@ -8,6 +8,8 @@
 //   ADAPTER            "pubsub" (createAdapter, the default), "sharded" (createShardedAdapter)
 //                      or "streams" (@socket.io/redis-streams-adapter's createAdapter)
 //   STREAM_NAME        streams only: `streamName`, default "socket.io"
+//   STREAM_COUNT       streams only: `streamCount`, default 1
+//   SHARDED_PUBSUB     streams only: "1" sets `useShardedPubSub`
 //   RECOVERY           streams only: "1" turns connectionStateRecovery on (2 min, middlewares skipped)
 //   SUBSCRIPTION_MODE  sharded only: "static" | "dynamic" (default) | "dynamic-private"
 //   KEY                channel prefix: `key` (pubsub) or `channelPrefix` (sharded, streams), default "socket.io"
@@ -69,6 +71,8 @@ const adapter =
       : createStreamsAdapter(sub, {
           channelPrefix: KEY,
           streamName: process.env.STREAM_NAME || "socket.io",
+          streamCount: Number(process.env.STREAM_COUNT || 1),
+          useShardedPubSub: process.env.SHARDED_PUBSUB === "1",
           blockTimeInMs: 1_000,
         });
 

@@ -1,14 +1,16 @@
 //! A connecting socket's held output: nothing reaches the client before
-//! its CONNECT answer, and recovered packets come right after it, in
-//! order and once.
+//! its CONNECT answer but the packets it missed (recovery), which come
+//! right before it, as the reference's recovered `Socket` sends them from
+//! its constructor, in order and once.
 //!
 //! A socket holds its output from before it is visible (connected, in its
 //! namespace and rooms) to broadcasts from other threads. Everything sent
 //! to it meanwhile waits here. [`Socket::answer_connect`] then queues the
-//! answer, the missed packets, and the held ones that are not copies of
-//! those, in that order; with `connect_ack_gap`, the rest waits for the
-//! gap ([`AckGap`]). Nothing is sent with the held lock taken: while one
-//! thread sends them, output stays held and later packets queue behind.
+//! missed packets, the answer, and the held ones that are not copies of
+//! the missed ones, in that order; with `connect_ack_gap`, the held ones
+//! wait for the gap ([`AckGap`]). Nothing is sent with the held lock
+//! taken: while one thread sends them, output stays held and later
+//! packets queue behind.
 //! A copy is a recorded broadcast below the socket's
 //! `replayed` mark: it was recorded before the missed packets were read,
 //! so it is among them (or was not meant for the socket's rooms), though
@@ -55,7 +57,7 @@ impl Socket {
         self.0.holding.store(true, Ordering::Release);
     }
 
-    /// Queues the CONNECT `answer`, then the `missed` packets (recovery),
+    /// Queues the `missed` packets (recovery), then the CONNECT `answer`,
     /// then what was held meanwhile minus the copies of missed ones
     /// (recorded below `replayed`, see the module doc). With `keep`, the
     /// packets after the answer wait for [`Socket::release_output`]
@@ -78,23 +80,26 @@ impl Socket {
             let mut guard = lock(&self.0.held_output);
             let Some(held) = guard.as_mut() else {
                 // Not held (never happens: the connection holds first): the
-                // order is still answer first.
+                // order is still the missed packets, then the answer.
                 drop(guard);
-                for p in std::iter::once(answer).chain(missed) {
+                for p in missed.into_iter().chain(std::iter::once(answer)) {
                     let _ = self.0.conn.send(&p);
                 }
                 return;
             };
             held.sending = true;
-            if !missed.is_empty() || replayed > 0 {
-                let live = std::mem::take(&mut held.packets);
-                held.packets = missed;
-                held.packets
-                    .extend(live.into_iter().filter(|p| !self.replayed(p)));
+            if replayed > 0 {
+                held.packets.retain(|p| !self.replayed(p));
             }
         }
-        if self.0.conn.send(&answer) == Err(engineio::SendError::Full) {
-            self.0.conn.close();
+        for p in missed.iter().chain(std::iter::once(&answer)) {
+            if self.0.conn.send(p) == Err(engineio::SendError::Full) {
+                // Whatever waits is dropped with the connection.
+                *lock(&self.0.held_output) = None;
+                self.0.holding.store(false, Ordering::Release);
+                self.0.conn.close();
+                return;
+            }
         }
         let mut guard = lock(&self.0.held_output);
         let Some(held) = guard.as_mut() else { return };
