@@ -51,7 +51,7 @@ pub fn encode_entry(
     // base64 msgpack, and no data at all as no field.
     let data = match data {
         Value::Null if attachments.is_empty() => return fields,
-        Value::Object(_) if !(may_carry_binary(t) && !attachments.is_empty()) => {
+        Value::Object(_) if !may_carry_binary(t) || attachments.is_empty() => {
             serde_json::to_vec(data).unwrap_or_default()
         }
         _ => B64.encode(wire::encode_mp(data, attachments)).into_bytes(),
