@@ -68,16 +68,7 @@ async fn test_action(s: &InProc, token: &str) -> common::HttpResponse {
 }
 
 async fn overview(s: &InProc) -> Value {
-    let r = s
-        .http(
-            "GET",
-            "/api/dashboard/overview",
-            &[("x-api-key", ADMIN_KEY)],
-            b"",
-        )
-        .await;
-    assert_eq!(r.status, 200);
-    r.json()
+    s.overview().await
 }
 
 #[tokio::test]

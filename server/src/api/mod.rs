@@ -47,7 +47,7 @@ use crate::reply::{failure, get_or_head_only, is_get_or_head, json, too_many};
 use crate::signing::{self, SignedHeaders, SigningPolicy};
 use crate::state::{lock, Live, State};
 
-pub use dashboard::{sample as sample_dashboard, MAX_LISTED_ROOMS};
+pub use dashboard::{sample as sample_dashboard, serve_node_info, MAX_LISTED_ROOMS};
 pub use sockets::MAX_LISTED_SOCKETS;
 pub use status::OPENAPI;
 

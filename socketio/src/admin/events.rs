@@ -447,7 +447,7 @@ async fn on_admin(inner: &Arc<Inner>, socket: Socket) {
 }
 
 /// The host name, as the kernel has it (`localhost` when unknown).
-fn hostname() -> String {
+pub fn hostname() -> String {
     ["/proc/sys/kernel/hostname", "/etc/hostname"]
         .iter()
         .find_map(|p| std::fs::read_to_string(p).ok())

@@ -34,6 +34,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use auth::{Checker, Credentials, LoginError, Sessions, MAX_CHECKS};
+pub use events::hostname;
 pub use serialize::date as iso_date;
 
 use crate::server::SocketIo;
