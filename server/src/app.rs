@@ -117,7 +117,7 @@ pub fn install(state: &Arc<State>) -> Engines {
             async move { on_connection(&st, &g, socket) }
         });
     }
-    crate::admin_ui::install(&state.io, &config);
+    crate::admin_ui::install(&state.io, &config, state.cluster.as_ref());
     let engines = Engines::new(
         config
             .server

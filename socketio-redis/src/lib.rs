@@ -24,6 +24,8 @@
 #![forbid(unsafe_code)]
 
 mod adapter;
+#[cfg(feature = "admin")]
+mod admin_store;
 mod cluster;
 pub mod cluster_msg;
 pub mod cluster_node;
@@ -41,6 +43,8 @@ mod streams;
 pub mod wire;
 
 pub use adapter::RedisAdapter;
+#[cfg(feature = "admin")]
+pub use admin_store::{RedisSessionStore, DEFAULT_ADMIN_PREFIX};
 pub use cluster::RedisCluster;
 pub use config::{AdapterKind, RedisAdapterConfig, SubscriptionMode};
 pub use emitter::Emitter;

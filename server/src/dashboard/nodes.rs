@@ -5,9 +5,9 @@
 //! The serving node asks every other node through the cluster adapter
 //! (`server_side_emit` of [`ASK_EVENT`] with a request id); each answers
 //! with [`ANSWER_EVENT`] (the id, the asker's server id, its own
-//! [`NodeInfo`]-shaped JSON). A node that answered an earlier request but
-//! not the current one stays listed as not answering, with the time it
-//! last did, until `dashboard.cluster_forget_secs` passed; at most
+//! description as `crate::api::dashboard::node_info` makes it). A node
+//! that answered an earlier request but not the current one stays listed
+//! as not answering, with the time it last did, until `dashboard.cluster_forget_secs` passed; at most
 //! `dashboard.cluster_max_nodes` are kept.
 //!
 //! Pure bookkeeping: time comes from the caller, sending and waiting are

@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 use futures_channel::oneshot;
 
 use super::AdminError;
+use crate::error::AdapterError;
+use crate::runtime::BoxFuture;
 
 /// Password checks running at once; more login attempts are refused
 /// ("too many login attempts") rather than queued.
@@ -176,6 +178,40 @@ impl Sessions {
     /// How long an id stays valid.
     pub fn ttl(&self) -> Duration {
         self.ttl
+    }
+}
+
+/// Where the Admin UI's session ids are kept: the in-memory [`Sessions`]
+/// by default, or one the nodes of a cluster share (the Redis store of
+/// `socketio-redis`, keyed as `@socket.io/admin-ui`'s `RedisStore`), set
+/// with [`AdminConfig::session_store`](super::AdminConfig::session_store).
+/// `now` is the server runtime's time, for stores that keep time
+/// themselves.
+pub trait SessionStore: Send + Sync + 'static {
+    /// Keeps `id` valid for `ttl` from `now`.
+    fn save(&self, now: Instant, id: String, ttl: Duration) -> BoxFuture<Result<(), AdapterError>>;
+    /// Whether `id` is valid at `now`.
+    fn exists(&self, now: Instant, id: String) -> BoxFuture<Result<bool, AdapterError>>;
+    /// Whether every node of the cluster reads the same store (then a new
+    /// id is not sent to the other nodes). Default false.
+    fn shared(&self) -> bool {
+        false
+    }
+}
+
+impl SessionStore for Sessions {
+    fn save(
+        &self,
+        now: Instant,
+        id: String,
+        _ttl: Duration,
+    ) -> BoxFuture<Result<(), AdapterError>> {
+        self.insert(now, id);
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn exists(&self, now: Instant, id: String) -> BoxFuture<Result<bool, AdapterError>> {
+        Box::pin(std::future::ready(Ok(self.contains(now, &id))))
     }
 }
 

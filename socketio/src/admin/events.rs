@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 use engineio::Sid;
 use serde_json::{json, Value};
 
-use super::auth::{session_id, Checker, Failures, LoginError, Sessions};
+use super::auth::{session_id, Checker, Failures, LoginError, SessionStore, Sessions};
 use super::serialize::{self, date, Local};
 use super::stats::Counters;
 use super::{commands, AdminConfig};
@@ -43,7 +43,7 @@ pub(crate) struct Inner {
     io: Weak<Shared>,
     nsp: Weak<NsInner>,
     checker: Option<Checker>,
-    sessions: Sessions,
+    sessions: Arc<dyn SessionStore>,
     failures: Failures,
     pub(super) counters: Counters,
     /// Local sockets of the admin namespace: with none (and no cluster),
@@ -65,7 +65,10 @@ impl Inner {
             io: Arc::downgrade(&io.0),
             nsp: Arc::downgrade(&nsp.0),
             checker: config.credentials.clone().map(Checker::new),
-            sessions: Sessions::new(config.session_ttl, config.max_sessions),
+            sessions: match &config.session_store {
+                Some(s) => s.0.clone(),
+                None => Arc::new(Sessions::new(config.session_ttl, config.max_sessions)),
+            },
             failures: Failures::new(
                 config.login_failures_per_minute,
                 Duration::from_secs(60),
@@ -134,7 +137,8 @@ impl Inner {
         let auth = &socket.handshake().auth;
         let now = socket.nsp().runtime().now();
         if let Some(id) = auth.get("sessionId").and_then(Value::as_str) {
-            if self.sessions.contains(now, id) {
+            // A store that cannot be read: the credentials may still do.
+            if let Ok(true) = self.sessions.exists(now, id.to_owned()).await {
                 return Ok(());
             }
         }
@@ -149,9 +153,14 @@ impl Inner {
         {
             Ok(()) => {
                 let id = session_id();
-                self.sessions
-                    .insert(socket.nsp().runtime().now(), id.clone());
-                share_session(socket.nsp(), id.clone());
+                let now = socket.nsp().runtime().now();
+                let ttl = self.config.session_ttl;
+                // A store that cannot be written: this login still holds,
+                // the id will not log in again.
+                let _ = self.sessions.save(now, id.clone(), ttl).await;
+                if !self.sessions.shared() {
+                    share_session(socket.nsp(), id.clone());
+                }
                 socket.insert(NewSession(id));
                 Ok(())
             }
@@ -403,7 +412,11 @@ pub(super) fn install(io: &SocketIo, inner: &Arc<Inner>) {
                 return;
             };
             if let Some(nsp) = inner.nsp() {
-                inner.sessions.insert(nsp.runtime().now(), id.to_owned());
+                let ttl = inner.config.session_ttl;
+                let save = inner.sessions.save(nsp.runtime().now(), id.to_owned(), ttl);
+                nsp.runtime().spawn(Box::pin(async move {
+                    let _ = save.await;
+                }));
             }
         }),
     );

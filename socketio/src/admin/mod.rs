@@ -15,8 +15,10 @@
 //! With a cluster adapter everything goes through it: the admin
 //! namespace's events reach UIs connected to any node, `all_sockets`
 //! lists every node's sockets, commands apply cluster-wide, and session
-//! ids are shared with the other nodes (`server_side_emit`; a node that
-//! starts later knows only the ids handed out after it joined).
+//! ids are shared with the other nodes: sent to them (`server_side_emit`;
+//! a node that starts later knows only the ids handed out after it
+//! joined), or kept in a [`SessionStore`] they all read (the Redis one of
+//! `socketio-redis`, which `@socket.io/admin-ui`'s `RedisStore` shares).
 //!
 //! This module owns the admin namespace's handlers and an [`Observer`](crate::Observer);
 //! it reaches the rest of the server only through public operations
@@ -33,7 +35,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use auth::{Checker, Credentials, LoginError, Sessions, MAX_CHECKS};
+pub use auth::{Checker, Credentials, LoginError, SessionStore, Sessions, MAX_CHECKS};
 pub use events::hostname;
 pub use serialize::date as iso_date;
 
@@ -67,6 +69,17 @@ pub struct AdminConfig {
     pub(crate) session_ttl: Duration,
     pub(crate) max_sessions: usize,
     pub(crate) login_failures_per_minute: u32,
+    pub(crate) session_store: Option<Store>,
+}
+
+/// A [`SessionStore`] in the config (printed as its presence only).
+#[derive(Clone)]
+pub(crate) struct Store(pub(crate) Arc<dyn SessionStore>);
+
+impl fmt::Debug for Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SessionStore")
+    }
 }
 
 impl AdminConfig {
@@ -87,6 +100,7 @@ impl AdminConfig {
             session_ttl: DEFAULT_SESSION_TTL,
             max_sessions: DEFAULT_MAX_SESSIONS,
             login_failures_per_minute: DEFAULT_LOGIN_FAILURES_PER_MINUTE,
+            session_store: None,
         }
     }
 
@@ -142,6 +156,16 @@ impl AdminConfig {
     /// How long a session id stays valid.
     pub fn session_ttl(mut self, ttl: Duration) -> Self {
         self.session_ttl = ttl;
+        self
+    }
+
+    /// Keeps session ids in `store` instead of this node's memory (a
+    /// [`Sessions`] of [`AdminConfig::session_ttl`] and
+    /// [`AdminConfig::max_sessions`] by default). With a
+    /// [shared](SessionStore::shared) store, a node started after a login
+    /// accepts its session id.
+    pub fn session_store(mut self, store: Arc<dyn SessionStore>) -> Self {
+        self.session_store = Some(Store(store));
         self
     }
 
