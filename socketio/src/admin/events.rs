@@ -358,6 +358,15 @@ impl Observer for Watch {
         }
     }
 
+    fn data_set(&self, nsp: &str, sid: Sid, data: &Value) {
+        // The reference's `socket.data` proxy: every change of the data.
+        if self.0.config.all_events && !self.0.is_admin(nsp) {
+            self.0.tell("socket_updated", || {
+                vec![json!({"id": sid.as_str(), "nsp": nsp, "data": data})]
+            });
+        }
+    }
+
     fn connection_opened(&self) {
         self.0.counters.connection_opened();
     }

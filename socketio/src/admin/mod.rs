@@ -7,7 +7,8 @@
 //! with the session id a previous login handed it, and then gets:
 //! `config` (the features it may use), `all_sockets`, `server_stats`
 //! every 2 s (with the aggregated counts of connections, packets and
-//! bytes), and live `socket_connected`, `socket_disconnected`,
+//! bytes), and live `socket_connected`, `socket_updated` (an upgrade, or
+//! new data through [`Socket::set_data`](crate::Socket::set_data)), `socket_disconnected`,
 //! `room_joined`, `room_left`, `event_received` and `event_sent`. Unless
 //! read-only, it may send `emit`, `join`, `leave` and `_disconnect`, each
 //! aimed at a namespace and optionally a room (or socket id).
