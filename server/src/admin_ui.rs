@@ -16,7 +16,13 @@ use crate::config::Config;
 /// Starts serving the Admin UI when `[admin_ui] enabled` (the section was
 /// validated with the config: its credentials are good); its session ids
 /// live in `redis`, when given, under `admin_ui.session_prefix`.
-pub fn install(io: &SocketIo, config: &Config, redis: Option<&Arc<RedisCluster>>) {
+/// `on_refused` hears each refused login's code (`socketio::admin::refusal`).
+pub fn install(
+    io: &SocketIo,
+    config: &Config,
+    redis: Option<&Arc<RedisCluster>>,
+    on_refused: impl Fn(&str) + Send + Sync + 'static,
+) {
     let section = &config.admin_ui;
     if !section.enabled {
         return;
@@ -32,7 +38,8 @@ pub fn install(io: &SocketIo, config: &Config, redis: Option<&Arc<RedisCluster>>
         .namespace(section.namespace.clone())
         .read_only(section.read_only)
         .session_ttl(Duration::from_secs(section.session_ttl_secs))
-        .login_failures_per_minute(section.login_failures_per_minute);
+        .login_failures_per_minute(section.login_failures_per_minute)
+        .on_refused(on_refused);
     if let Some(cluster) = redis {
         let store = RedisSessionStore::new(cluster.clone(), section.session_prefix.clone());
         admin = admin.session_store(Arc::new(store));

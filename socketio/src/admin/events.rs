@@ -144,6 +144,7 @@ impl Inner {
         }
         let ip = socket.handshake().address.map(|a| a.ip());
         if ip.is_some_and(|ip| self.failures.blocked(now, ip)) {
+            self.refused(super::refusal::TOO_MANY_FAILURES);
             return Err(ConnectError::new("too many failed logins"));
         }
         let field = |k: &str| auth.get(k).and_then(Value::as_str).unwrap_or_default();
@@ -168,9 +169,20 @@ impl Inner {
                 if let Some(ip) = ip {
                     self.failures.fail(socket.nsp().runtime().now(), ip);
                 }
+                self.refused(super::refusal::INVALID_CREDENTIALS);
                 Err(ConnectError::new("invalid credentials"))
             }
-            Err(LoginError::Busy) => Err(ConnectError::new("too many login attempts")),
+            Err(LoginError::Busy) => {
+                self.refused(super::refusal::BUSY);
+                Err(ConnectError::new("too many login attempts"))
+            }
+        }
+    }
+
+    /// Tells the [`on_refused`](super::AdminConfig::on_refused) callback.
+    fn refused(&self, code: &str) {
+        if let Some(f) = &self.config.on_refused {
+            (f.0)(code);
         }
     }
 

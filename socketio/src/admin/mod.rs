@@ -71,6 +71,27 @@ pub struct AdminConfig {
     pub(crate) max_sessions: usize,
     pub(crate) login_failures_per_minute: u32,
     pub(crate) session_store: Option<Store>,
+    pub(crate) on_refused: Option<Refused>,
+}
+
+/// The callback told of each refused login.
+#[derive(Clone)]
+pub(crate) struct Refused(pub(crate) Arc<dyn Fn(&str) + Send + Sync>);
+
+impl fmt::Debug for Refused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("on_refused")
+    }
+}
+
+/// The reasons [`AdminConfig::on_refused`] is called with.
+pub mod refusal {
+    /// Wrong username or password.
+    pub const INVALID_CREDENTIALS: &str = "ADMIN_INVALID_CREDENTIALS";
+    /// The address (its /64 for IPv6) used up its failed logins.
+    pub const TOO_MANY_FAILURES: &str = "ADMIN_TOO_MANY_FAILURES";
+    /// [`MAX_CHECKS`](super::MAX_CHECKS) password checks were running.
+    pub const BUSY: &str = "ADMIN_BUSY";
 }
 
 /// A [`SessionStore`] in the config (printed as its presence only).
@@ -102,6 +123,7 @@ impl AdminConfig {
             max_sessions: DEFAULT_MAX_SESSIONS,
             login_failures_per_minute: DEFAULT_LOGIN_FAILURES_PER_MINUTE,
             session_store: None,
+            on_refused: None,
         }
     }
 
@@ -117,7 +139,9 @@ impl AdminConfig {
     }
 
     /// Failed logins per client address per minute (default
-    /// [`DEFAULT_LOGIN_FAILURES_PER_MINUTE`]; 0: no limit). Beyond, the
+    /// [`DEFAULT_LOGIN_FAILURES_PER_MINUTE`]; 0: no limit); IPv6
+    /// addresses count by /64 (one host usually holds a whole /64), IPv4
+    /// ones exactly. Beyond, the
     /// address's logins are refused before the password is checked until
     /// the minute ends; a login without an address (another runtime's
     /// connection) is not limited.
@@ -167,6 +191,13 @@ impl AdminConfig {
     /// accepts its session id.
     pub fn session_store(mut self, store: Arc<dyn SessionStore>) -> Self {
         self.session_store = Some(Store(store));
+        self
+    }
+
+    /// Calls `f` with a [`refusal`] code each time a login is refused
+    /// (for metrics); called with no lock held, it must be quick.
+    pub fn on_refused(mut self, f: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        self.on_refused = Some(Refused(Arc::new(f)));
         self
     }
 
