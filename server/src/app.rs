@@ -120,7 +120,19 @@ pub fn install(state: &Arc<State>) -> Engines {
             async move { on_connection(&st, &g, socket) }
         });
     }
-    crate::admin_ui::install(&state.io, &config);
+    let st = Arc::downgrade(state);
+    // Refused Admin UI logins count with the other authentication failures.
+    let refused = move |code: &str| {
+        if let Some(st) = st.upgrade() {
+            st.metrics.auth_failures_total.inc(&[code]);
+        }
+    };
+    crate::admin_ui::install(
+        &state.io,
+        &config,
+        state.cluster.as_ref().and_then(|c| c.redis()),
+        refused,
+    );
     let engines = Engines::new(
         config
             .server

@@ -54,6 +54,15 @@ impl Cluster {
         }
     }
 
+    /// The Redis engine, when this node runs on Redis (where the Admin UI's
+    /// session ids are kept, as the reference's `RedisStore` keeps them).
+    pub fn redis(&self) -> Option<&Arc<RedisCluster>> {
+        match self {
+            Cluster::Redis(c) => Some(c),
+            Cluster::Postgres(_) => None,
+        }
+    }
+
     /// Closes the engine's connections (at shutdown).
     pub async fn quit(&self) {
         match self {

@@ -86,6 +86,7 @@ impl Server {
         let io = crate::app::socketio(&config, cluster.as_ref().map(Cluster::factory));
         let state = State::with_clock(config, io, cluster, clock)?;
         crate::app::install(&state);
+        crate::api::serve_node_info(&state);
         if let Some(jwks) = &state.jwks {
             jwks.spawn();
         }

@@ -20,6 +20,7 @@ use crate::clock::Clock;
 use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::dashboard::login::Logins;
+use crate::dashboard::nodes::Nodes;
 use crate::dashboard::recorder::{Record, Recorder};
 use crate::identity::ServerRooms;
 use crate::ipnet::IpList;
@@ -104,6 +105,8 @@ pub struct State {
     pub dashboard: Recorder,
     /// The dashboard's logins with the `[admin_ui]` credentials.
     pub dashboard_logins: Logins,
+    /// The other cluster nodes as the dashboard last heard of them.
+    pub dashboard_nodes: Nodes,
     /// New connections per client IP.
     pub conn_limiter: Mutex<KeyedLimiter<IpAddr>>,
     /// API requests per valid key.
@@ -202,6 +205,7 @@ impl State {
             monitor: Monitor::default(),
             dashboard: Recorder::default(),
             dashboard_logins,
+            dashboard_nodes: Nodes::default(),
             conn_limiter: Mutex::new(KeyedLimiter::new(keys)),
             api_limiter: Mutex::new(KeyedLimiter::new(keys)),
             api_ip_limiter: Mutex::new(KeyedLimiter::new(keys)),

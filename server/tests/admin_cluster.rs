@@ -70,23 +70,60 @@ async fn a_ui_on_one_node_sees_and_commands_the_other() {
     assert_eq!(user.event("hello").await, [json!("from a")]);
 
     // The session id handed out by a logs in on b.
-    let again = poll(15, "the session id on the other node", || {
-        let (b, session) = (&b, session.clone());
-        async move {
-            let mut c = b
-                .client("/admin", json!({ "auth": { "sessionId": session } }))
-                .await;
-            let v = c
-                .expect(10, "connect", |v| {
-                    v["type"] == "connect" || v["type"] == "connect_error"
-                })
-                .await;
-            (v["type"] == "connect").then_some(c)
-        }
+    poll(15, "the session id on the other node", || async {
+        session_accepted(&b, &session).await.then_some(())
     })
     .await;
-    drop(again);
 
     ui.emit("_disconnect", json!(["/", false, sid])).await;
     assert_eq!(user.disconnected(10).await, "io server disconnect");
+}
+
+/// Whether `s` lets the UI in with session id `id`.
+async fn session_accepted(s: &Server, id: &str) -> bool {
+    let mut c = s
+        .client("/admin", json!({ "auth": { "sessionId": id } }))
+        .await;
+    let v = c
+        .expect(10, "connect", |v| {
+            v["type"] == "connect" || v["type"] == "connect_error"
+        })
+        .await;
+    v["type"] == "connect"
+}
+
+/// Session ids live in Redis as `@socket.io/admin-ui`'s `RedisStore`
+/// keeps them: a node started after the login accepts the id, and a key
+/// written the reference's way (`SET socket.io-admin#<id> 1 EX <secs>`)
+/// logs in on our nodes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_live_in_redis_under_the_reference_keys() {
+    let redis = Redis::start().await;
+    let a = node(&redis).await;
+    let login = json!({ "auth": { "username": "admin", "password": "secret" } });
+    let mut ui = a.client("/admin", login).await;
+    ui.connected().await;
+    let session = ui.event("session").await[0].as_str().unwrap().to_owned();
+    let key = format!("socket.io-admin#{session}");
+    assert_eq!(redis.cli(&["GET", &key]), "1");
+    let ttl: u64 = redis.cli(&["TTL", &key]).parse().unwrap();
+    assert!((86_000..=86_400).contains(&ttl), "TTL {ttl}");
+
+    // b did not exist at login time: nothing was sent to it.
+    let b = node(&redis).await;
+    assert!(session_accepted(&b, &session).await, "the later node");
+    assert!(
+        !session_accepted(&b, "0123456789abcdef").await,
+        "unknown id"
+    );
+
+    // What a Node server with RedisStore writes at its login.
+    let theirs = "fedcba9876543210";
+    let key = format!("socket.io-admin#{theirs}");
+    assert_eq!(redis.cli(&["SET", &key, "1", "EX", "60"]), "OK");
+    assert!(session_accepted(&a, theirs).await);
+    assert!(session_accepted(&b, theirs).await);
+    // Gone from Redis (expired, or deleted): refused.
+    redis.cli(&["DEL", &key]);
+    assert!(!session_accepted(&a, theirs).await, "a deleted key");
 }

@@ -68,16 +68,7 @@ async fn test_action(s: &InProc, token: &str) -> common::HttpResponse {
 }
 
 async fn overview(s: &InProc) -> Value {
-    let r = s
-        .http(
-            "GET",
-            "/api/dashboard/overview",
-            &[("x-api-key", ADMIN_KEY)],
-            b"",
-        )
-        .await;
-    assert_eq!(r.status, 200);
-    r.json()
+    s.overview().await
 }
 
 #[tokio::test]
@@ -287,4 +278,14 @@ async fn the_admin_ui_namespace_limits_failed_logins_too() {
     let v = try_login("secret").await;
     assert_eq!(v["type"], "connect_error", "{v}");
     assert_eq!(v["message"], "too many failed logins", "{v}");
+    // Both kinds of refusal are counted in /metrics and the dashboard.
+    let metrics = s.http("GET", "/metrics", &[], b"").await.text();
+    for line in [
+        r#"socket_server_auth_failures_total{reason="ADMIN_INVALID_CREDENTIALS"} 2"#,
+        r#"socket_server_auth_failures_total{reason="ADMIN_TOO_MANY_FAILURES"} 1"#,
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "{line} in\n{metrics}");
+    }
+    let auth = &overview(&s).await["rejections"]["auth"];
+    assert_eq!(auth["ADMIN_INVALID_CREDENTIALS"], 2, "{auth}");
 }

@@ -27,6 +27,8 @@
 #![forbid(unsafe_code)]
 
 mod adapter;
+#[cfg(feature = "admin")]
+mod admin_store;
 mod cluster;
 mod config;
 mod emitter;
@@ -49,6 +51,8 @@ mod stats {
 }
 
 pub use adapter::RedisAdapter;
+#[cfg(feature = "admin")]
+pub use admin_store::{RedisSessionStore, DEFAULT_ADMIN_PREFIX};
 pub use cluster::RedisCluster;
 pub use config::{AdapterKind, RedisAdapterConfig, SubscriptionMode};
 pub use emitter::Emitter;

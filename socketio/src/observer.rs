@@ -41,6 +41,11 @@ pub trait Observer: Send + Sync + 'static {
     fn broadcast_sent(&self, socket: &Socket, payload: &Value) {
         let _ = (socket, payload);
     }
+    /// The socket `sid` of namespace `nsp` got new data
+    /// ([`Socket::set_data`]); called before the socket holds it.
+    fn data_set(&self, nsp: &str, sid: Sid, data: &Value) {
+        let _ = (nsp, sid, data);
+    }
     /// An Engine.IO connection started its Socket.IO life.
     fn connection_opened(&self) {}
     /// An Engine.IO connection closed, for `reason`.
@@ -100,6 +105,10 @@ impl Tap for AsTap {
 
     fn message_out(&self, len: usize) {
         self.0.message_out(len);
+    }
+
+    fn data_set(&self, nsp: &str, sid: Sid, data: &Value) {
+        self.0.data_set(nsp, sid, data);
     }
 }
 

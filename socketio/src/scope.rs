@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use engineio::Sid;
+use serde_json::Value;
 
 use crate::adapter::{Adapter, Room};
 use crate::parser::Parser;
@@ -24,6 +25,8 @@ pub(crate) trait Tap: Send + Sync + 'static {
     fn left(&self, nsp: &str, sid: Sid, room: &str);
     /// A packet of `len` bytes went to a connection.
     fn message_out(&self, len: usize);
+    /// The socket `sid` of `nsp` got new data.
+    fn data_set(&self, nsp: &str, sid: Sid, data: &Value);
 }
 
 /// Where the server's [`Tap`] lives once an observer is attached, shared

@@ -310,3 +310,30 @@ fn an_upgrade_is_reported_as_socket_updated() {
     );
     assert_eq!(named(&seen, "server_stats")[0]["pollingClientsCount"], 0);
 }
+
+#[test]
+fn new_socket_data_is_reported_as_socket_updated() {
+    let pair = server(|c| c);
+    let (_user, sid) = pair.connect();
+    let (ui, _, _) = login(&pair);
+    ui.drain();
+    let s = socket(&pair, &sid);
+    s.set_data(json!({"user": "u1", "score": 3}));
+    pair.settle();
+    let seen: Vec<_> = ui.drain().iter().map(|t| event(t)).collect();
+    let updates: Vec<_> = seen.iter().filter(|(n, _)| n == "socket_updated").collect();
+    assert_eq!(updates.len(), 1, "{seen:?}");
+    assert_eq!(
+        updates[0].1[0],
+        json!({"id": sid, "nsp": "/", "data": {"user": "u1", "score": 3}})
+    );
+    assert_eq!(s.data()["score"], 3);
+    // Production mode (no live events): nothing.
+    let quiet = server(|c| c.all_events(false));
+    let (_user, sid) = quiet.connect();
+    let (ui, _, _) = login(&quiet);
+    ui.drain();
+    socket(&quiet, &sid).set_data(json!(1));
+    quiet.settle();
+    assert!(ui.drain().iter().all(|t| event(t).0 != "socket_updated"));
+}

@@ -10,6 +10,7 @@
 
 use std::collections::HashSet;
 use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use serde_json::{json, Map, Value};
@@ -17,6 +18,7 @@ use socketio::adapter::BroadcastOptions;
 use socketio::{Namespace, Socket};
 
 use super::{named_rooms, namespace, not_found, ok, Answer, ApiError, Call};
+use crate::dashboard::nodes::{ANSWER_EVENT, ASK_EVENT};
 use crate::dashboard::recorder::Totals;
 use crate::metrics::Family;
 use crate::monitor::unix_ms;
@@ -130,8 +132,9 @@ fn rejections(st: &State) -> Value {
 }
 
 /// The cluster: `single` without an adapter, else the adapter's kind, this
-/// node's id and the node count (null with `nodesError` when the other
-/// nodes cannot be asked).
+/// node's id, the node count (null with `nodesError` when the other nodes
+/// cannot be asked) and `nodeList`: this node and each other one as it
+/// answered the node-info request ([`node_list`]).
 async fn cluster(c: &Call<'_>) -> Result<Value, ApiError> {
     let cfg = &c.live.config;
     let mode = if cfg.redis.enabled {
@@ -146,14 +149,131 @@ async fn cluster(c: &Call<'_>) -> Result<Value, ApiError> {
     if let Some(up) = c.st.cluster_connected() {
         v["connected"] = up.into();
     }
-    match c.st.bounded(nsp.adapter().server_count()).await {
-        Ok(n) => v["nodes"] = n.into(),
+    let count = match c.st.bounded(nsp.adapter().server_count()).await {
+        Ok(n) => {
+            v["nodes"] = n.into();
+            Some(n)
+        }
         Err(e) => {
             v["nodes"] = Value::Null;
             v["nodesError"] = e.to_string().into();
+            None
         }
-    }
+    };
+    let (list, silent) = node_list(c, &nsp, count).await;
+    v["nodeList"] = list.into();
+    v["notAnswering"] = silent.into();
     Ok(v)
+}
+
+/// This node as the dashboard lists it (and answers a node-info request):
+/// id, host name, pid, uptime (s), engine connections, sockets per
+/// namespace.
+pub fn node_info(st: &State) -> Value {
+    let me = st.io.of("/").adapter().server_id().map(str::to_owned);
+    let namespaces: Vec<Value> = st
+        .io
+        .namespaces()
+        .iter()
+        .map(|n| json!({ "name": n.name(), "sockets": n.sockets().len() }))
+        .collect();
+    json!({
+        "id": me,
+        "hostname": socketio::admin::hostname(),
+        "pid": std::process::id(),
+        "uptime": st.started.elapsed().as_secs(),
+        "connections": st.connection_count(),
+        "namespaces": namespaces,
+    })
+}
+
+/// Ends the node-info request it holds when dropped (also when the
+/// overview's caller goes away mid-wait).
+struct Finish<'a>(&'a State);
+
+impl Drop for Finish<'_> {
+    fn drop(&mut self) {
+        self.0.dashboard_nodes.finish();
+    }
+}
+
+/// Every node, this one first: asks the other nodes (one request at a
+/// time; a concurrent overview waits for the one in flight) and waits
+/// `dashboard.cluster_timeout_ms` at most for the `count - 1` answers.
+/// Also how many of the nodes the adapter counts did not answer.
+async fn node_list(c: &Call<'_>, nsp: &Namespace, count: Option<usize>) -> (Vec<Value>, usize) {
+    let (st, d) = (c.st, &c.live.config.dashboard);
+    let now = || unix_ms(SystemTime::now());
+    let mut me = node_info(st);
+    me["self"] = true.into();
+    me["answering"] = true.into();
+    me["lastAnswered"] = now().into();
+    let expected = count.map_or(d.cluster_max_nodes, |n| n.saturating_sub(1));
+    let mut answered = 0;
+    if expected > 0 {
+        let mut ask = st.dashboard_nodes.ask();
+        let _finish = ask.send.is_some().then_some(Finish(st));
+        let sent = match &ask.send {
+            Some(id) => {
+                let from = nsp.adapter().server_id().unwrap_or_default();
+                let msg = json!({ "requestId": id, "from": from });
+                let emit = nsp
+                    .adapter()
+                    .server_side_emit(ASK_EVENT.to_owned(), msg.into());
+                st.bounded(emit).await.is_ok()
+            }
+            None => true,
+        };
+        if sent {
+            let wait = std::time::Duration::from_millis(d.cluster_timeout_ms);
+            let _ = tokio::time::timeout(wait, ask.answers.wait_for(|n| *n >= expected)).await;
+        }
+        answered = *ask.answers.borrow();
+    }
+    let forget = d.cluster_forget_secs.saturating_mul(1000);
+    let mut list = vec![me];
+    list.extend(st.dashboard_nodes.list(now(), forget));
+    (list, expected.saturating_sub(answered))
+}
+
+/// With a cluster adapter, answers the other nodes' node-info requests
+/// and keeps the answers to this node's (see [`crate::dashboard::nodes`]).
+pub fn serve_node_info(state: &Arc<State>) {
+    let nsp = state.io.of("/");
+    let Some(me) = nsp.adapter().server_id().map(str::to_owned) else {
+        return;
+    };
+    let w = Arc::downgrade(state);
+    state.io.on_server_side(ASK_EVENT, move |data| {
+        let (Some(st), Some(msg)) = (w.upgrade(), data.args().first()) else {
+            return;
+        };
+        let (Some(req), Some(to)) = (
+            msg.get("requestId").and_then(Value::as_str),
+            msg.get("from").and_then(Value::as_str),
+        ) else {
+            return;
+        };
+        let answer = json!({ "requestId": req, "to": to, "node": node_info(&st) });
+        let adapter = st.io.of("/").adapter().clone();
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        rt.spawn(async move {
+            let _ = adapter
+                .server_side_emit(ANSWER_EVENT.to_owned(), answer.into())
+                .await;
+        });
+    });
+    let w = Arc::downgrade(state);
+    state.io.on_server_side(ANSWER_EVENT, move |data| {
+        let (Some(st), Some(msg)) = (w.upgrade(), data.args().first()) else {
+            return;
+        };
+        let max = st.live().config.dashboard.cluster_max_nodes;
+        st.dashboard_nodes
+            .answer(&me, msg, unix_ms(SystemTime::now()), max);
+    });
 }
 
 /// The newest history samples and log entries a poller has not seen:

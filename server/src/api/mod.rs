@@ -49,7 +49,7 @@ use args::{
     room_of, socket_id, user_id,
 };
 use auth::{authenticate, check_signature, key_id, metrics_access};
-pub use dashboard::{sample as sample_dashboard, MAX_LISTED_ROOMS};
+pub use dashboard::{sample as sample_dashboard, serve_node_info, MAX_LISTED_ROOMS};
 pub use sockets::MAX_LISTED_SOCKETS;
 pub use status::OPENAPI;
 

@@ -30,6 +30,15 @@ pub struct AdminUiSection {
     /// ends. Default 5; 0 disables the limit. (The dashboard's own login
     /// has `dashboard.login_failures_per_minute`.)
     pub login_failures_per_minute: u32,
+    /// How long a session id the UI got at login stays valid, in seconds.
+    /// Default 86400 (the reference's), 60 to 2592000.
+    pub session_ttl_secs: u64,
+    /// With `[redis]` enabled, session ids are kept in Redis under
+    /// `<session_prefix>#<id>`, as `@socket.io/admin-ui`'s `RedisStore`
+    /// keeps them (its default prefix is this default), so every node, a
+    /// later one or a Node server with that store included, accepts them.
+    /// Default `"socket.io-admin"`, 1 to 128 bytes.
+    pub session_prefix: String,
 }
 
 impl Default for AdminUiSection {
@@ -41,6 +50,8 @@ impl Default for AdminUiSection {
             read_only: false,
             namespace: "/admin".to_owned(),
             login_failures_per_minute: socketio::admin::DEFAULT_LOGIN_FAILURES_PER_MINUTE,
+            session_ttl_secs: socketio::admin::DEFAULT_SESSION_TTL.as_secs(),
+            session_prefix: "socket.io-admin".to_owned(),
         }
     }
 }
@@ -67,6 +78,16 @@ impl AdminUiSection {
             return Ok(());
         }
         self.credentials()?;
+        if !(60..=2_592_000).contains(&self.session_ttl_secs) {
+            return Err(ConfigError::Invalid(
+                "admin_ui.session_ttl_secs must be 60 to 2592000".to_owned(),
+            ));
+        }
+        if self.session_prefix.is_empty() || self.session_prefix.len() > 128 {
+            return Err(ConfigError::Invalid(
+                "admin_ui.session_prefix must be 1 to 128 bytes".to_owned(),
+            ));
+        }
         let n = &self.namespace;
         if !n.starts_with('/') || n == "/" || namespaces.any(|k| k == n) {
             return Err(ConfigError::Invalid(format!(
@@ -110,6 +131,21 @@ mod tests {
         assert!(main.contains("admin_ui.namespace"), "{main}");
         // Disabled, nothing is required.
         assert!(cfg("username = \"\"").is_ok());
+        let on = format!("enabled = true\nusername = \"a\"\npassword_hash = \"{HASH}\"\n");
+        assert_eq!(cfg(&on).unwrap().admin_ui.session_prefix, "socket.io-admin");
+        assert_eq!(cfg(&on).unwrap().admin_ui.session_ttl_secs, 86_400);
+        for (bad, name) in [
+            ("session_ttl_secs = 59", "session_ttl_secs"),
+            ("session_ttl_secs = 2592001", "session_ttl_secs"),
+            ("session_prefix = \"\"", "session_prefix"),
+        ] {
+            let e = cfg(&format!("{on}{bad}")).unwrap_err();
+            assert!(e.contains(name), "{bad}: {e}");
+        }
+        assert!(cfg(&format!(
+            "{on}session_ttl_secs = 60\nsession_prefix = \"x\""
+        ))
+        .is_ok());
     }
 
     #[test]

@@ -219,6 +219,10 @@ mod tests {
             "[dashboard]\nsession_ttl_secs = 59",
             "[dashboard]\nmax_sessions = 0",
             "[dashboard]\nlogin_failures_per_minute = 0",
+            "[dashboard]\ncluster_timeout_ms = 49",
+            "[dashboard]\ncluster_timeout_ms = 60001",
+            "[dashboard]\ncluster_max_nodes = 0",
+            "[dashboard]\ncluster_forget_secs = 0",
         ];
         for b in bad {
             assert!(Config::from_toml(b).is_err(), "accepted: {b}");

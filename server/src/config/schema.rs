@@ -463,6 +463,17 @@ pub struct DashboardSection {
     /// minute; more attempts are refused with 429 and `Retry-After`
     /// (whatever `rate_limits.enabled`). Default 5, 1 to 1000.
     pub login_failures_per_minute: u32,
+    /// With a cluster adapter, how long the overview waits for the other
+    /// nodes to answer its node-info request, in milliseconds; a node
+    /// silent past it is listed as not answering. Default 1000, 50 to
+    /// 60000.
+    pub cluster_timeout_ms: u64,
+    /// Other nodes the overview lists at most (answers from more are
+    /// dropped). Default 64, 1 to 10000.
+    pub cluster_max_nodes: usize,
+    /// Seconds a node that stopped answering stays listed (as not
+    /// answering) before it is forgotten. Default 600, 1 to 86400.
+    pub cluster_forget_secs: u64,
 }
 
 impl Default for DashboardSection {
@@ -475,6 +486,9 @@ impl Default for DashboardSection {
             session_ttl_secs: 3600,
             max_sessions: 100,
             login_failures_per_minute: 5,
+            cluster_timeout_ms: 1000,
+            cluster_max_nodes: 64,
+            cluster_forget_secs: 600,
         }
     }
 }

@@ -253,6 +253,15 @@ impl Config {
         if !(1..=1000).contains(&d.login_failures_per_minute) {
             return bad("dashboard.login_failures_per_minute must be 1 to 1000");
         }
+        if !(50..=60_000).contains(&d.cluster_timeout_ms) {
+            return bad("dashboard.cluster_timeout_ms must be 50 to 60000");
+        }
+        if !(1..=10_000).contains(&d.cluster_max_nodes) {
+            return bad("dashboard.cluster_max_nodes must be 1 to 10000");
+        }
+        if !(1..=86_400).contains(&d.cluster_forget_secs) {
+            return bad("dashboard.cluster_forget_secs must be 1 to 86400");
+        }
         Ok(())
     }
 

@@ -10,10 +10,15 @@
 //! Admin UI's username and password exchanged for a short-lived token
 //! ([`login`]) sent as `Authorization: Bearer`.
 //!
-//! Pure: serves fixed bytes, keeps counts and tokens; must not read the
-//! settings or the server state (the routes that do are the API's).
+//! With a cluster adapter the overview lists every node ([`nodes`]: what
+//! the other nodes answered to a node-info request).
+//!
+//! Pure: serves fixed bytes, keeps counts, tokens and the nodes table;
+//! must not read the settings or the server state (the routes that do are
+//! the API's).
 
 pub mod login;
+pub mod nodes;
 pub mod recorder;
 
 use bytes::Bytes;

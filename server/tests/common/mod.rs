@@ -80,6 +80,21 @@ impl Endpoint {
         c
     }
 
+    /// `GET /api/dashboard/overview` with the test admin key, which must
+    /// answer 200.
+    pub async fn overview(&self) -> Value {
+        let r = self
+            .http(
+                "GET",
+                "/api/dashboard/overview",
+                &[("x-api-key", ADMIN_KEY)],
+                b"",
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        r.json()
+    }
+
     /// A JSON request with the test admin key.
     pub async fn admin(&self, method: &str, path: &str, body: &Value) -> HttpResponse {
         self.http(

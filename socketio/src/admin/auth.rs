@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 use futures_channel::oneshot;
 
 use super::AdminError;
+use crate::error::AdapterError;
+use crate::runtime::BoxFuture;
 
 /// Password checks running at once; more login attempts are refused
 /// ("too many login attempts") rather than queued.
@@ -179,6 +181,40 @@ impl Sessions {
     }
 }
 
+/// Where the Admin UI's session ids are kept: the in-memory [`Sessions`]
+/// by default, or one the nodes of a cluster share (the Redis store of
+/// `socketio-redis`, keyed as `@socket.io/admin-ui`'s `RedisStore`), set
+/// with [`AdminConfig::session_store`](super::AdminConfig::session_store).
+/// `now` is the server runtime's time, for stores that keep time
+/// themselves.
+pub trait SessionStore: Send + Sync + 'static {
+    /// Keeps `id` valid for `ttl` from `now`.
+    fn save(&self, now: Instant, id: String, ttl: Duration) -> BoxFuture<Result<(), AdapterError>>;
+    /// Whether `id` is valid at `now`.
+    fn exists(&self, now: Instant, id: String) -> BoxFuture<Result<bool, AdapterError>>;
+    /// Whether every node of the cluster reads the same store (then a new
+    /// id is not sent to the other nodes). Default false.
+    fn shared(&self) -> bool {
+        false
+    }
+}
+
+impl SessionStore for Sessions {
+    fn save(
+        &self,
+        now: Instant,
+        id: String,
+        _ttl: Duration,
+    ) -> BoxFuture<Result<(), AdapterError>> {
+        self.insert(now, id);
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn exists(&self, now: Instant, id: String) -> BoxFuture<Result<bool, AdapterError>> {
+        Box::pin(std::future::ready(Ok(self.contains(now, &id))))
+    }
+}
+
 /// Failed logins per client address in fixed windows: an address with
 /// `max` failures in the current window is refused until the window ends.
 /// At most `cap` addresses are tracked (expired ones go first, then the
@@ -207,6 +243,7 @@ impl Failures {
 
     /// Whether `ip` has used up its failures at `now`.
     pub(crate) fn blocked(&self, now: Instant, ip: IpAddr) -> bool {
+        let ip = key(ip);
         self.max > 0
             && self
                 .lock()
@@ -219,7 +256,7 @@ impl Failures {
         if self.max == 0 {
             return;
         }
-        let per = self.per;
+        let (per, ip) = (self.per, key(ip));
         let mut seen = self.lock();
         if !seen.contains_key(&ip) && seen.len() >= self.cap {
             seen.retain(|_, (start, _)| now < *start + per);
@@ -235,6 +272,18 @@ impl Failures {
             *e = (now, 0);
         }
         e.1 = e.1.saturating_add(1);
+    }
+}
+
+/// The address failures are counted under: an IPv4 address (also mapped
+/// in IPv6) as is, an IPv6 one by its /64.
+fn key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6((u128::from(v6) & !((1u128 << 64) - 1)).into()),
+        },
     }
 }
 
@@ -315,6 +364,22 @@ mod tests {
         let off = Failures::new(0, Duration::from_secs(60), 1);
         off.fail(t0, a);
         assert!(!off.blocked(t0, a));
+    }
+
+    #[test]
+    fn ipv6_counts_by_64_and_ipv4_exactly() {
+        let t0 = Instant::now();
+        let f = Failures::new(2, Duration::from_secs(60), 100);
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        f.fail(t0, ip("2001:db8:1:2::1"));
+        f.fail(t0, ip("2001:db8:1:2:ffff::9"));
+        assert!(f.blocked(t0, ip("2001:db8:1:2::abcd")), "same /64");
+        assert!(!f.blocked(t0, ip("2001:db8:1:3::1")), "next /64");
+        f.fail(t0, ip("10.0.0.1"));
+        f.fail(t0, ip("10.0.0.2"));
+        assert!(!f.blocked(t0, ip("10.0.0.1")), "IPv4 exactly");
+        f.fail(t0, ip("::ffff:10.0.0.1"));
+        assert!(f.blocked(t0, ip("10.0.0.1")), "mapped is the IPv4 address");
     }
 
     #[test]

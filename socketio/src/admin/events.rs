@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 use engineio::Sid;
 use serde_json::{json, Value};
 
-use super::auth::{session_id, Checker, Failures, LoginError, Sessions};
+use super::auth::{session_id, Checker, Failures, LoginError, SessionStore, Sessions};
 use super::serialize::{self, date, Local};
 use super::stats::Counters;
 use super::{commands, AdminConfig};
@@ -43,7 +43,7 @@ pub(crate) struct Inner {
     io: Weak<Shared>,
     nsp: Weak<NsInner>,
     checker: Option<Checker>,
-    sessions: Sessions,
+    sessions: Arc<dyn SessionStore>,
     failures: Failures,
     pub(super) counters: Counters,
     /// Local sockets of the admin namespace: with none (and no cluster),
@@ -65,7 +65,10 @@ impl Inner {
             io: Arc::downgrade(&io.0),
             nsp: Arc::downgrade(&nsp.0),
             checker: config.credentials.clone().map(Checker::new),
-            sessions: Sessions::new(config.session_ttl, config.max_sessions),
+            sessions: match &config.session_store {
+                Some(s) => s.0.clone(),
+                None => Arc::new(Sessions::new(config.session_ttl, config.max_sessions)),
+            },
             failures: Failures::new(
                 config.login_failures_per_minute,
                 Duration::from_secs(60),
@@ -134,12 +137,14 @@ impl Inner {
         let auth = &socket.handshake().auth;
         let now = socket.nsp().runtime().now();
         if let Some(id) = auth.get("sessionId").and_then(Value::as_str) {
-            if self.sessions.contains(now, id) {
+            // A store that cannot be read: the credentials may still do.
+            if let Ok(true) = self.sessions.exists(now, id.to_owned()).await {
                 return Ok(());
             }
         }
         let ip = socket.handshake().address.map(|a| a.ip());
         if ip.is_some_and(|ip| self.failures.blocked(now, ip)) {
+            self.refused(super::refusal::TOO_MANY_FAILURES);
             return Err(ConnectError::new("too many failed logins"));
         }
         let field = |k: &str| auth.get(k).and_then(Value::as_str).unwrap_or_default();
@@ -149,9 +154,14 @@ impl Inner {
         {
             Ok(()) => {
                 let id = session_id();
-                self.sessions
-                    .insert(socket.nsp().runtime().now(), id.clone());
-                share_session(socket.nsp(), id.clone());
+                let now = socket.nsp().runtime().now();
+                let ttl = self.config.session_ttl;
+                // A store that cannot be written: this login still holds,
+                // the id will not log in again.
+                let _ = self.sessions.save(now, id.clone(), ttl).await;
+                if !self.sessions.shared() {
+                    share_session(socket.nsp(), id.clone());
+                }
                 socket.insert(NewSession(id));
                 Ok(())
             }
@@ -159,9 +169,20 @@ impl Inner {
                 if let Some(ip) = ip {
                     self.failures.fail(socket.nsp().runtime().now(), ip);
                 }
+                self.refused(super::refusal::INVALID_CREDENTIALS);
                 Err(ConnectError::new("invalid credentials"))
             }
-            Err(LoginError::Busy) => Err(ConnectError::new("too many login attempts")),
+            Err(LoginError::Busy) => {
+                self.refused(super::refusal::BUSY);
+                Err(ConnectError::new("too many login attempts"))
+            }
+        }
+    }
+
+    /// Tells the [`on_refused`](super::AdminConfig::on_refused) callback.
+    fn refused(&self, code: &str) {
+        if let Some(f) = &self.config.on_refused {
+            (f.0)(code);
         }
     }
 
@@ -348,6 +369,15 @@ impl Observer for Watch {
         }
     }
 
+    fn data_set(&self, nsp: &str, sid: Sid, data: &Value) {
+        // The reference's `socket.data` proxy: every change of the data.
+        if self.0.config.all_events && !self.0.is_admin(nsp) {
+            self.0.tell("socket_updated", || {
+                vec![json!({"id": sid.as_str(), "nsp": nsp, "data": data})]
+            });
+        }
+    }
+
     fn connection_opened(&self) {
         self.0.counters.connection_opened();
     }
@@ -402,7 +432,11 @@ pub(super) fn install(io: &SocketIo, inner: &Arc<Inner>) {
                 return;
             };
             if let Some(nsp) = inner.nsp() {
-                inner.sessions.insert(nsp.runtime().now(), id.to_owned());
+                let ttl = inner.config.session_ttl;
+                let save = inner.sessions.save(nsp.runtime().now(), id.to_owned(), ttl);
+                nsp.runtime().spawn(Box::pin(async move {
+                    let _ = save.await;
+                }));
             }
         }),
     );
@@ -446,7 +480,7 @@ async fn on_admin(inner: &Arc<Inner>, socket: Socket) {
 }
 
 /// The host name, as the kernel has it (`localhost` when unknown).
-fn hostname() -> String {
+pub fn hostname() -> String {
     ["/proc/sys/kernel/hostname", "/etc/hostname"]
         .iter()
         .find_map(|p| std::fs::read_to_string(p).ok())

@@ -7,7 +7,8 @@
 //! with the session id a previous login handed it, and then gets:
 //! `config` (the features it may use), `all_sockets`, `server_stats`
 //! every 2 s (with the aggregated counts of connections, packets and
-//! bytes), and live `socket_connected`, `socket_disconnected`,
+//! bytes), and live `socket_connected`, `socket_updated` (an upgrade, or
+//! new data through [`Socket::set_data`](crate::Socket::set_data)), `socket_disconnected`,
 //! `room_joined`, `room_left`, `event_received` and `event_sent`. Unless
 //! read-only, it may send `emit`, `join`, `leave` and `_disconnect`, each
 //! aimed at a namespace and optionally a room (or socket id).
@@ -15,8 +16,10 @@
 //! With a cluster adapter everything goes through it: the admin
 //! namespace's events reach UIs connected to any node, `all_sockets`
 //! lists every node's sockets, commands apply cluster-wide, and session
-//! ids are shared with the other nodes (`server_side_emit`; a node that
-//! starts later knows only the ids handed out after it joined).
+//! ids are shared with the other nodes: sent to them (`server_side_emit`;
+//! a node that starts later knows only the ids handed out after it
+//! joined), or kept in a [`SessionStore`] they all read (the Redis one of
+//! `socketio-redis`, which `@socket.io/admin-ui`'s `RedisStore` shares).
 //!
 //! This module owns the admin namespace's handlers and an [`Observer`](crate::Observer);
 //! it reaches the rest of the server only through public operations
@@ -33,7 +36,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use auth::{Checker, Credentials, LoginError, Sessions, MAX_CHECKS};
+pub use auth::{Checker, Credentials, LoginError, SessionStore, Sessions, MAX_CHECKS};
+pub use events::hostname;
 pub use serialize::date as iso_date;
 
 use crate::server::SocketIo;
@@ -66,6 +70,38 @@ pub struct AdminConfig {
     pub(crate) session_ttl: Duration,
     pub(crate) max_sessions: usize,
     pub(crate) login_failures_per_minute: u32,
+    pub(crate) session_store: Option<Store>,
+    pub(crate) on_refused: Option<Refused>,
+}
+
+/// The callback told of each refused login.
+#[derive(Clone)]
+pub(crate) struct Refused(pub(crate) Arc<dyn Fn(&str) + Send + Sync>);
+
+impl fmt::Debug for Refused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("on_refused")
+    }
+}
+
+/// The reasons [`AdminConfig::on_refused`] is called with.
+pub mod refusal {
+    /// Wrong username or password.
+    pub const INVALID_CREDENTIALS: &str = "ADMIN_INVALID_CREDENTIALS";
+    /// The address (its /64 for IPv6) used up its failed logins.
+    pub const TOO_MANY_FAILURES: &str = "ADMIN_TOO_MANY_FAILURES";
+    /// [`MAX_CHECKS`](super::MAX_CHECKS) password checks were running.
+    pub const BUSY: &str = "ADMIN_BUSY";
+}
+
+/// A [`SessionStore`] in the config (printed as its presence only).
+#[derive(Clone)]
+pub(crate) struct Store(pub(crate) Arc<dyn SessionStore>);
+
+impl fmt::Debug for Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SessionStore")
+    }
 }
 
 impl AdminConfig {
@@ -86,6 +122,8 @@ impl AdminConfig {
             session_ttl: DEFAULT_SESSION_TTL,
             max_sessions: DEFAULT_MAX_SESSIONS,
             login_failures_per_minute: DEFAULT_LOGIN_FAILURES_PER_MINUTE,
+            session_store: None,
+            on_refused: None,
         }
     }
 
@@ -101,7 +139,9 @@ impl AdminConfig {
     }
 
     /// Failed logins per client address per minute (default
-    /// [`DEFAULT_LOGIN_FAILURES_PER_MINUTE`]; 0: no limit). Beyond, the
+    /// [`DEFAULT_LOGIN_FAILURES_PER_MINUTE`]; 0: no limit); IPv6
+    /// addresses count by /64 (one host usually holds a whole /64), IPv4
+    /// ones exactly. Beyond, the
     /// address's logins are refused before the password is checked until
     /// the minute ends; a login without an address (another runtime's
     /// connection) is not limited.
@@ -141,6 +181,23 @@ impl AdminConfig {
     /// How long a session id stays valid.
     pub fn session_ttl(mut self, ttl: Duration) -> Self {
         self.session_ttl = ttl;
+        self
+    }
+
+    /// Keeps session ids in `store` instead of this node's memory (a
+    /// [`Sessions`] of [`AdminConfig::session_ttl`] and
+    /// [`AdminConfig::max_sessions`] by default). With a
+    /// [shared](SessionStore::shared) store, a node started after a login
+    /// accepts its session id.
+    pub fn session_store(mut self, store: Arc<dyn SessionStore>) -> Self {
+        self.session_store = Some(Store(store));
+        self
+    }
+
+    /// Calls `f` with a [`refusal`] code each time a login is refused
+    /// (for metrics); called with no lock held, it must be quick.
+    pub fn on_refused(mut self, f: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        self.on_refused = Some(Refused(Arc::new(f)));
         self
     }
 

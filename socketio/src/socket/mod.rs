@@ -268,8 +268,14 @@ impl Socket {
 
     /// Sets the socket's JSON data (the reference's `socket.data`): what
     /// `fetch_sockets` reports of it to any node, Node servers included.
-    /// Kept with its other data by connection state recovery.
+    /// Kept with its other data by connection state recovery. The
+    /// server's [`Observer`](crate::Observer) hears of it
+    /// ([`Observer::data_set`](crate::Observer::data_set): the Admin UI's
+    /// `socket_updated`); without one that costs one atomic load.
     pub fn set_data(&self, data: Value) {
+        if let Some(o) = self.0.scope.tap() {
+            o.data_set(self.nsp_name(), self.0.id, &data);
+        }
         self.insert(SocketData(data));
     }
 

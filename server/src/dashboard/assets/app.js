@@ -298,6 +298,7 @@
       dl.appendChild(dt);
       dl.appendChild(dd);
     };
+    $("nodes-box").hidden = !Array.isArray(cl.nodeList);
     if (cl.mode === "single") {
       text("stat-cluster", "single node");
       text("stat-cluster-sub", "no adapter");
@@ -310,6 +311,30 @@
     fact("Nodes", cl.nodes === null ? "unknown: " + (cl.nodesError || "") : String(cl.nodes));
     if (cl.serverId) fact("This node", cl.serverId);
     if (cl.connected !== undefined) fact("Connection", cl.connected ? "connected" : "disconnected");
+    if (cl.notAnswering > 0) fact("Not answering", fmt.format(cl.notAnswering) + " of the counted nodes");
+    renderNodes(cl.nodeList || []);
+  }
+
+  function uptime(secs) {
+    if (typeof secs !== "number") return "?";
+    const d = Math.floor(secs / 86400), h = Math.floor(secs / 3600) % 24, m = Math.floor(secs / 60) % 60;
+    if (d > 0) return d + "d " + h + "h";
+    if (h > 0) return h + "h " + m + "m";
+    return m + "m " + (secs % 60) + "s";
+  }
+
+  function renderNodes(list) {
+    const rows = list.map((n) => {
+      const sockets = (n.namespaces || []).map((x) => x.name + " " + fmt.format(x.sockets)).join(", ");
+      const last = n.self ? "this node" : (n.answering ? "" : "not answering, last ") +
+        new Date(n.lastAnswered).toLocaleTimeString();
+      const tr = row([String(n.id), String(n.hostname), String(n.pid), uptime(n.uptime),
+        typeof n.connections === "number" ? fmt.format(n.connections) : "?", sockets, last],
+        [null, null, "num", "num", "num", null, null]);
+      tr.className = n.answering ? "node" : "node silent";
+      return tr;
+    });
+    fill("nodes", rows, 7, "no node answered");
   }
 
   function renderHistory() {
