@@ -205,5 +205,7 @@ pub fn sio_interop_config() -> engineio::EngineConfig {
         .cors(engineio::Cors::any())
         // socket.io v2 clients (Engine.IO 3) too.
         .allow_eio3(true)
+        // Their JSONP polling (`forceJSONP`) too.
+        .allow_jsonp(true)
         .per_message_deflate(Some(engineio::PerMessageDeflate::default()))
 }

@@ -4,7 +4,8 @@
 //! allows EIO=3) over polling, WebSocket and upgrade, on each runtime (the
 //! test's name ends with it), and with `forceBase64` (binary as `b4`
 //! base64 text on WebSocket too). What it checks is listed in
-//! `interop/sio-client-v2.mjs`. Missing packages are installed on first use.
+//! `interop/sio-client-v2.mjs`; and with `forceJSONP` in headless Chromium.
+//! Missing packages are installed on first use.
 
 mod common;
 
@@ -66,4 +67,26 @@ fn socket_io_client_v2_websocket_base64_tokio() {
 #[test]
 fn socket_io_client_v2_upgrade_base64_smol() {
     node_v2("smol", "upgrade", true);
+}
+
+/// socket.io-client 2.5 with `forceJSONP` in headless Chromium
+/// (`interop/sio-client-v2-jsonp.mjs`: playwright-core and Debian's
+/// `chromium`, see scripts/browser.sh): JSONP polling only, tricky strings
+/// and a binary echoed, every request JSONP.
+fn browser_jsonp(runtime: &str) {
+    ensure_npm();
+    let srv = Server::start_using(runtime, Mode::SioInteropNoRecovery, Parser::Json);
+    let url = format!("http://{}", srv.addr());
+    let args = ["sio-client-v2-jsonp.mjs"];
+    run_client("node", &args, &url, interop_dir(), "ok v2 jsonp");
+}
+
+#[test]
+fn socket_io_client_v2_jsonp_in_chromium_tokio() {
+    browser_jsonp("tokio");
+}
+
+#[test]
+fn socket_io_client_v2_jsonp_in_chromium_smol() {
+    browser_jsonp("smol");
 }

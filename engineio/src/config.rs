@@ -272,6 +272,16 @@ pub struct EngineConfig {
     /// the reference's `allowEIO3`); they ping the server, which answers.
     /// Default false: their handshakes get 400, code 5.
     pub allow_eio3: bool,
+    /// Serve JSONP polling: a polling request whose query has `j=<number>`
+    /// gets its payloads wrapped as `___eio[<j>]("...");`
+    /// (`text/javascript`) and sends them form-encoded (`d=<payload>`), as
+    /// engine.io-client 3.x does in browsers without cross-origin XHR
+    /// (`forceJSONP`). A `j` that is not a number is refused (400, code 3).
+    /// Default false, a security choice: JSONP answers are scripts any
+    /// page may load, so CORS does not protect them. The reference serves
+    /// JSONP whenever `j` is present; with this off a `j` request is plain
+    /// XHR polling.
+    pub allow_jsonp: bool,
     /// permessage-deflate on WebSocket connections whose client offers it;
     /// `None` (default, as the reference) negotiates no extension.
     pub per_message_deflate: Option<PerMessageDeflate>,
@@ -300,6 +310,7 @@ impl Default for EngineConfig {
             linger_timeout: Duration::from_secs(2),
             linger_bytes: 1 << 20,
             allow_eio3: false,
+            allow_jsonp: false,
             per_message_deflate: None,
         }
     }
@@ -354,6 +365,8 @@ setters! {
     linger_bytes: usize;
     /// Sets [`EngineConfig::allow_eio3`].
     allow_eio3: bool;
+    /// Sets [`EngineConfig::allow_jsonp`].
+    allow_jsonp: bool;
     /// Sets [`EngineConfig::per_message_deflate`].
     per_message_deflate: Option<PerMessageDeflate>;
 }
@@ -385,6 +398,7 @@ mod tests {
         assert_eq!(c.linger_timeout, Duration::from_secs(2));
         assert_eq!(c.linger_bytes, 1_048_576);
         assert!(!c.allow_eio3);
+        assert!(!c.allow_jsonp);
         assert_eq!(c.per_message_deflate, None);
         assert_eq!(PerMessageDeflate::default().threshold, 1024);
         assert_eq!(c.upgrades_for(TransportKind::Polling), &["websocket"]);

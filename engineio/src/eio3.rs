@@ -23,8 +23,9 @@
 //! the client pings, the server answers) and the transports' (`b64` is per
 //! transport request, [`crate::query::binary_as_base64`]). JSONP polling
 //! (`j=`), which the reference still serves to browsers without
-//! cross-origin XHR, is not served for either revision: such a request is
-//! answered as XHR polling.
+//! cross-origin XHR, is [`crate::jsonp`], served for either revision only
+//! with [`EngineConfig::allow_jsonp`](crate::EngineConfig::allow_jsonp);
+//! otherwise such a request is answered as XHR polling.
 
 use base64::Engine as _;
 use bytes::{BufMut, Bytes, BytesMut};

@@ -57,6 +57,7 @@ pub mod error;
 pub mod handle;
 mod handshake;
 pub mod hooks;
+pub mod jsonp;
 pub mod mailbox;
 mod outgoing;
 pub mod packet;

@@ -216,8 +216,10 @@ pub enum Route<'q> {
 /// preflight (`OPTIONS` with CORS on), then the query: repeated `EIO`,
 /// `transport` or `sid` (ambiguous: code 3), the transport (code 0), `EIO=4`
 /// (code 5; any `EIO` with [`EngineConfig::allow_eio3`], which the session
-/// then speaks: see [`crate::Handshake::wire`]), and without a sid the handshake's method (code 2) and
-/// WebSocket headers.
+/// then speaks: see [`crate::Handshake::wire`]), with
+/// [`EngineConfig::allow_jsonp`] a polling `j` that is not a number (code
+/// 3), and without a sid the handshake's method (code 2) and WebSocket
+/// headers.
 pub fn route<'q>(
     config: &EngineConfig,
     method: &Method,
@@ -246,6 +248,12 @@ pub fn route<'q>(
     if params.eio.as_deref() != Some("4") && !config.allow_eio3 {
         return Route::Error(ErrorCode::UnsupportedProtocolVersion);
     }
+    if transport == TransportKind::Polling
+        && jsonp_param(config, query).is_some_and(|j| j.is_none())
+    {
+        // Its value goes into the script answered: a number or nothing.
+        return Route::Error(ErrorCode::BadRequest);
+    }
     if let Some(sid) = params.sid {
         return Route::Session { sid, transport };
     }
@@ -258,6 +266,35 @@ pub fn route<'q>(
         }
     }
     Route::Open(transport)
+}
+
+/// `j` when JSONP applies (on, and present): `Some(None)` when it is not
+/// a callback index ([`crate::jsonp::parse_index`]).
+fn jsonp_param(config: &EngineConfig, query: &str) -> Option<Option<u32>> {
+    if !config.allow_jsonp {
+        return None;
+    }
+    crate::query::param_cow(query, "j").map(|j| crate::jsonp::parse_index(&j))
+}
+
+/// The JSONP callback index of a polling request that [`route`] let
+/// through: `Some` when [`EngineConfig::allow_jsonp`] is on and the query
+/// has a numeric `j`; its GETs are answered with [`jsonp_payload`] and its
+/// POST bodies read with [`crate::jsonp::decode_form`]. `None`: XHR polling.
+pub fn jsonp(config: &EngineConfig, query: &str) -> Option<u32> {
+    jsonp_param(config, query).flatten()
+}
+
+/// A JSONP poll's answer: `payload` wrapped for callback `index`
+/// ([`crate::jsonp::wrap`]) as `text/javascript; charset=UTF-8`. Never
+/// compressed.
+pub fn jsonp_payload(index: u32, payload: &[u8]) -> Response<Bytes> {
+    let mut r = Response::new(crate::jsonp::wrap(index, payload));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/javascript; charset=UTF-8"),
+    );
+    r
 }
 
 /// Adds CORS headers to a polling answer, when CORS is on and `origin`
@@ -485,6 +522,38 @@ mod tests {
                 Route::Open(TransportKind::Polling)
             );
         }
+    }
+
+    #[test]
+    fn jsonp_needs_the_knob_and_a_numeric_j() {
+        let h = HeaderMap::new();
+        let get = &Method::GET;
+        let off = EngineConfig::default();
+        let on = EngineConfig::default().allow_jsonp(true);
+        let open = Route::Open(TransportKind::Polling);
+        let q = "EIO=4&transport=polling&j=7";
+        assert_eq!(route(&off, get, "/engine.io/", q, &h), open);
+        assert_eq!(jsonp(&off, q), None);
+        assert_eq!(route(&on, get, "/engine.io/", q, &h), open);
+        assert_eq!(jsonp(&on, q), Some(7));
+        assert_eq!(jsonp(&on, "EIO=4&transport=polling"), None);
+        for bad in ["j=", "j=x", "j=1%29%3Balert(1)", "j=-1"] {
+            let q = format!("EIO=4&transport=polling&{bad}");
+            // Off: handled as today, `j` ignored.
+            assert_eq!(route(&off, get, "/engine.io/", &q, &h), open, "{bad}");
+            assert_eq!(
+                route(&on, get, "/engine.io/", &q, &h),
+                Route::Error(ErrorCode::BadRequest),
+                "{bad}"
+            );
+            assert_eq!(jsonp(&on, &q), None);
+        }
+        let r = jsonp_payload(2, b"1:6");
+        assert_eq!(
+            r.headers()[header::CONTENT_TYPE],
+            "text/javascript; charset=UTF-8"
+        );
+        assert_eq!(&r.body()[..], b"___eio[2](\"1:6\");");
     }
 
     #[test]

@@ -306,7 +306,11 @@ impl Engine {
                     .await;
             }
         };
-        let mut resp = with_cors(inner, &origin, routing::payload(body));
+        let resp = match jsonp_of(inner, &head) {
+            Some(j) => routing::jsonp_payload(j, &body),
+            None => routing::payload(body),
+        };
+        let mut resp = with_cors(inner, &origin, resp);
         routing::set_cookie(&inner.config, sid, &mut resp);
         hook_headers(inner, &head, sid, transport, true, &mut resp);
         inner
@@ -339,12 +343,17 @@ impl Engine {
                         // The client left: dropping the receiver tells the driver.
                         None => return Next::Close,
                         Some(Ok(Ok((body, compress)))) => {
-                            let mut resp = match inner.config.http_compression {
-                                Some(t) if compress && body.len() >= t => {
+                            let compress = inner
+                                .config
+                                .http_compression
+                                .is_some_and(|t| compress && body.len() >= t);
+                            let mut resp = match jsonp_of(inner, &head) {
+                                Some(j) => routing::jsonp_payload(j, &body),
+                                None if compress => {
                                     let accept = head.headers.get(header::ACCEPT_ENCODING);
                                     routing::compressed(body, accept)
                                 }
-                                _ => routing::payload(body),
+                                None => routing::payload(body),
                             };
                             let sid = socket.sid();
                             hook_headers(
@@ -420,6 +429,20 @@ impl Engine {
             let resp = with_cors(inner, &origin, routing::error(ErrorCode::BadRequest));
             let _ = conn.respond(resp, true).await;
             return Next::Close;
+        };
+        let data = match jsonp_of(inner, &head) {
+            None => data,
+            Some(_) => match engineio::jsonp::decode_form(&data) {
+                Ok(d) => d,
+                Err(_) => {
+                    // Not the form a JSONP client sends: a transport error.
+                    socket.0.close_with(CloseReason::TransportError);
+                    drop(active);
+                    let resp = with_cors(inner, &origin, routing::error(ErrorCode::BadRequest));
+                    let _ = conn.respond(resp, true).await;
+                    return Next::Close;
+                }
+            },
         };
         let packets = payload::decode_for(protocol, binary, data, config.max_packets_per_post);
         // Copied once per POST, and only when messages keep them.
@@ -545,6 +568,11 @@ fn message_headers(inner: &Inner, head: &Head) -> Option<Arc<http::HeaderMap>> {
         .hooks
         .keeps_message_headers()
         .then(|| Arc::new(engineio::detach_headers(&head.headers)))
+}
+
+/// The request's JSONP callback index ([`routing::jsonp`]).
+fn jsonp_of(inner: &Inner, head: &Head) -> Option<u32> {
+    routing::jsonp(&inner.config, head.uri.query().unwrap_or(""))
 }
 
 fn with_cors(

@@ -82,6 +82,7 @@ pub fn engine_config(config: &Config, path: &str) -> EngineConfig {
         .max_packets_per_post(c.max_packets_per_post)
         .ws_read_buffer(c.ws_read_buffer)
         .allow_eio3(c.allow_eio3)
+        .allow_jsonp(c.allow_jsonp)
         .http_compression((c.compression_threshold > 0).then_some(c.compression_threshold))
         .per_message_deflate(c.per_message_deflate.then(|| {
             let bits = c.per_message_deflate_client_max_window_bits;
@@ -586,7 +587,7 @@ mod tests {
     fn connection_knobs_reach_the_engine() {
         let toml = "[connection]\nsend_buffer = 7\nslow_client = \"close\"\n\
                     header_read_timeout_ms = 1234\nbody_read_timeout_ms = 2345\n\
-                    upgrade_timeout_ms = 3456\nmax_packets_per_post = 9\nws_read_buffer = 128\nallow_eio3 = true\n\
+                    upgrade_timeout_ms = 3456\nmax_packets_per_post = 9\nws_read_buffer = 128\nallow_eio3 = true\nallow_jsonp = true\n\
                     linger_timeout_ms = 0\nlinger_bytes = 4096\n\
                     per_message_deflate = true\nper_message_deflate_threshold = 2048\n\
                     per_message_deflate_level = 1\nper_message_deflate_client_max_window_bits = 10\n";
@@ -602,6 +603,7 @@ mod tests {
         assert_eq!(e.linger_timeout, Duration::ZERO);
         assert_eq!(e.linger_bytes, 4096);
         assert!(e.allow_eio3);
+        assert!(e.allow_jsonp);
         let deflate = e.per_message_deflate.unwrap();
         assert_eq!(deflate.threshold, 2048);
         assert_eq!(deflate.level, 1);
@@ -620,6 +622,7 @@ mod tests {
         assert_eq!(d.linger_timeout, defaults.linger_timeout);
         assert_eq!(d.linger_bytes, defaults.linger_bytes);
         assert!(!d.allow_eio3);
+        assert!(!d.allow_jsonp);
         assert_eq!(d.per_message_deflate, None);
     }
 }

@@ -22,6 +22,7 @@ pub fn ensure_npm() {
             "socket.io-client-v2",
             "socket.io-msgpack-parser",
             "ws",
+            "playwright-core",
         ]
         .iter()
         .all(|p| dir.join("node_modules").join(p).is_dir());

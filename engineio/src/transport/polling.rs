@@ -57,7 +57,10 @@ pub(crate) fn open<B>(
         Ok(Some(Transmit::Poll(body))) => body,
         _ => return None,
     };
-    let mut resp = payload_response(body);
+    let mut resp = match jsonp_of(inner, req) {
+        Some(j) => full(routing::jsonp_payload(j, &body)),
+        None => payload_response(body),
+    };
     set_cookie(inner, session.sid(), &mut resp);
     let resp = with_hook_headers(
         inner,
@@ -68,6 +71,11 @@ pub(crate) fn open<B>(
         resp,
     );
     Some(cors(inner, req, resp))
+}
+
+/// The request's JSONP callback index ([`routing::jsonp`]).
+fn jsonp_of<B>(inner: &Inner, req: &Request<B>) -> Option<u32> {
+    routing::jsonp(&inner.config, req.uri().query().unwrap_or(""))
 }
 
 /// Serves a GET or POST on an existing polling session.
@@ -81,6 +89,7 @@ where
     // Boxed: only a server with a headers hook pays for the room.
     let extra =
         || hook_headers(inner, &req, socket.sid(), TransportKind::Polling, false).map(Box::new);
+    let jsonp = jsonp_of(inner, &req);
     match *req.method() {
         Method::GET => {
             let (reply, rx) = oneshot::channel();
@@ -99,6 +108,7 @@ where
                 accept_encoding,
                 origin: origin(),
                 extra: extra(),
+                jsonp,
             }))
         }
         Method::POST => {
@@ -136,6 +146,7 @@ where
                 extra,
                 headers,
                 binary,
+                jsonp: jsonp.is_some(),
                 stage: PostStage::Read {
                     body,
                     acc: BodyAcc::default(),
@@ -179,19 +190,22 @@ pub(crate) struct PollWait {
     origin: Option<HeaderValue>,
     /// What the `headers` hook adds to a payload answer.
     extra: Option<Box<HeaderMap>>,
+    /// The JSONP callback index: the payload is answered as a script.
+    jsonp: Option<u32>,
 }
 
 impl PollWait {
     pub(crate) fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Resp> {
         let resp = match ready!(Pin::new(&mut self.rx).poll(cx)) {
             Ok(Ok((body, compress))) => {
-                let resp = match self
+                let compress = self
                     .inner
                     .config
                     .http_compression
-                    .filter(|t| compress && body.len() >= *t)
-                {
-                    Some(_) => compressed_response(body, self.accept_encoding.as_ref()),
+                    .is_some_and(|t| compress && body.len() >= t);
+                let resp = match self.jsonp {
+                    Some(j) => full(routing::jsonp_payload(j, &body)),
+                    None if compress => compressed_response(body, self.accept_encoding.as_ref()),
                     None => payload_response(body),
                 };
                 with_extra(resp, self.extra.take())
@@ -215,6 +229,8 @@ pub(crate) struct PostWait<B> {
     headers: Option<Arc<HeaderMap>>,
     /// The body is `application/octet-stream` (Engine.IO 3's binary form).
     binary: bool,
+    /// The body is a JSONP form ([`crate::jsonp::decode_form`]).
+    jsonp: bool,
     stage: PostStage<B>,
 }
 
@@ -273,6 +289,14 @@ where
                     }
                     return Poll::Pending;
                 }
+            };
+            let data = match self.jsonp {
+                false => data,
+                true => match crate::jsonp::decode_form(&data) {
+                    Ok(d) => d,
+                    // Not the form a JSONP client sends: a transport error.
+                    Err(_) => return Poll::Ready(self.broken()),
+                },
             };
             let protocol = self.socket.handshake().wire().protocol;
             let max = self.inner.config.max_packets_per_post;

@@ -203,6 +203,13 @@ pub struct ConnectionSection {
     /// ping the server. Changes apply to new connections after a restart.
     /// Default false (their handshakes get 400, code 5).
     pub allow_eio3: bool,
+    /// Serve JSONP polling (`j=<number>` in a polling request's query:
+    /// answers are `___eio[j]("...");` scripts, POSTs form-encoded), as
+    /// socket.io v2 clients use with `forceJSONP` or without cross-origin
+    /// XHR. Default false: a JSONP answer is a script any page may load,
+    /// so CORS does not guard it (the reference serves JSONP whenever `j`
+    /// is present). Off, a `j` request is plain polling.
+    pub allow_jsonp: bool,
 }
 
 impl Default for ConnectionSection {
@@ -234,6 +241,7 @@ impl Default for ConnectionSection {
             recovery_max_packets: 10_000,
             recovery_max_bytes: 64 << 20,
             allow_eio3: false,
+            allow_jsonp: false,
         }
     }
 }
