@@ -22,7 +22,7 @@ use crate::deadlines::{Deadlines, Due};
 use crate::decoder::Decoder;
 use crate::error::{ConnectError, DisconnectReason, ParseError};
 use crate::handshake::{ConnectionInfo, Handshake};
-use crate::namespace::{Directory, Namespace};
+use crate::namespace::{Directory, HookList, Namespace};
 use crate::packet::{Packet, PacketType};
 use crate::recovery::{Pid, Restored};
 use crate::runtime::BoxFuture;
@@ -81,7 +81,10 @@ struct State {
     /// The request headers of a binary packet's first part, until its
     /// attachments complete it (see [`Connection::handle_text_with`]).
     pending_headers: Option<Arc<HeaderMap>>,
-    sockets: HashMap<String, Socket>,
+    sockets: Sockets,
+    /// Namespaces whose CONNECT is being decided (middlewares, recovery);
+    /// its table is freed once empty, as it is for the whole life of a
+    /// connected client.
     connecting: HashSet<String>,
     closed: bool,
 }
@@ -101,21 +104,93 @@ pub(crate) struct Client {
 #[derive(Clone)]
 pub struct Connection(pub(crate) Arc<Client>);
 
-impl State {
-    /// The socket on namespace `nsp`. Most connections have exactly one:
-    /// that one is compared directly, without hashing the name (SipHash,
-    /// which stays for the names a client picks, was 1.7% of a WebSocket
-    /// echo's instructions).
-    fn socket(&self, nsp: &str) -> Option<&Socket> {
-        if self.sockets.len() == 1 {
-            return self
-                .sockets
-                .iter()
-                .next()
-                .filter(|(name, _)| name.as_str() == nsp)
-                .map(|(_, s)| s);
+/// The sockets of one connection by namespace. Most connections have one
+/// or two: a short list compared in order, without hashing and without a
+/// key of its own (each socket knows its namespace's name), against a hash
+/// map's table and a copied name per entry; past [`Sockets::FEW`] entries a
+/// map, so that a client on many namespaces costs no more per packet.
+enum Sockets {
+    Few(Vec<Socket>),
+    Many(HashMap<String, Socket>),
+}
+
+impl Sockets {
+    /// The most sockets kept as a list.
+    const FEW: usize = 8;
+
+    fn get(&self, nsp: &str) -> Option<&Socket> {
+        match self {
+            Sockets::Few(v) => v.iter().find(|s| s.nsp_name() == nsp),
+            Sockets::Many(m) => m.get(nsp),
         }
+    }
+
+    /// Adds `socket`, replacing the one of the same namespace.
+    fn insert(&mut self, socket: Socket) {
+        match self {
+            Sockets::Few(v) => {
+                if let Some(old) = v.iter_mut().find(|s| s.nsp_name() == socket.nsp_name()) {
+                    *old = socket;
+                } else if v.len() < Self::FEW {
+                    v.reserve_exact(1);
+                    v.push(socket);
+                } else {
+                    let mut m: HashMap<String, Socket> =
+                        v.drain(..).map(|s| (s.nsp_name().to_owned(), s)).collect();
+                    m.insert(socket.nsp_name().to_owned(), socket);
+                    *self = Sockets::Many(m);
+                }
+            }
+            Sockets::Many(m) => {
+                m.insert(socket.nsp_name().to_owned(), socket);
+            }
+        }
+    }
+
+    fn remove(&mut self, nsp: &str) {
+        match self {
+            Sockets::Few(v) => v.retain(|s| s.nsp_name() != nsp),
+            Sockets::Many(m) => {
+                m.remove(nsp);
+            }
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        match self {
+            Sockets::Few(v) => v.is_empty(),
+            Sockets::Many(m) => m.is_empty(),
+        }
+    }
+
+    fn to_vec(&self) -> Vec<Socket> {
+        match self {
+            Sockets::Few(v) => v.clone(),
+            Sockets::Many(m) => m.values().cloned().collect(),
+        }
+    }
+
+    fn take(&mut self) -> Vec<Socket> {
+        match std::mem::replace(self, Sockets::Few(Vec::new())) {
+            Sockets::Few(v) => v,
+            Sockets::Many(m) => m.into_values().collect(),
+        }
+    }
+}
+
+impl State {
+    /// The socket on namespace `nsp`.
+    fn socket(&self, nsp: &str) -> Option<&Socket> {
         self.sockets.get(nsp)
+    }
+
+    /// `nsp` is no longer connecting; the set's table goes with its last
+    /// name.
+    fn connected_or_refused(&mut self, nsp: &str) {
+        self.connecting.remove(nsp);
+        if self.connecting.is_empty() {
+            self.connecting = HashSet::new();
+        }
     }
 }
 
@@ -147,7 +222,7 @@ impl Link for Client {
 
     /// Disconnects every socket of this connection (server side), then closes it.
     fn disconnect_all(&self) {
-        let sockets: Vec<Socket> = self.lock().sockets.values().cloned().collect();
+        let sockets = self.lock().sockets.to_vec();
         for s in sockets {
             s.disconnect_namespace();
             // Packets held after a CONNECT answer go out before the close.
@@ -174,7 +249,7 @@ impl Connection {
             state: Mutex::new(State {
                 decoder,
                 pending_headers: None,
-                sockets: HashMap::new(),
+                sockets: Sockets::Few(Vec::new()),
                 connecting: HashSet::new(),
                 closed: false,
             }),
@@ -267,7 +342,7 @@ impl Connection {
         let (sockets, was_closed): (Vec<Socket>, bool) = {
             let mut st = self.0.lock();
             let was_closed = std::mem::replace(&mut st.closed, true);
-            (st.sockets.drain().map(|(_, s)| s).collect(), was_closed)
+            (st.sockets.take(), was_closed)
         };
         for s in sockets {
             s.close(reason.clone());
@@ -279,7 +354,7 @@ impl Connection {
 
     /// Sockets of this connection, one per namespace.
     pub fn sockets(&self) -> Vec<Socket> {
-        self.0.lock().sockets.values().cloned().collect()
+        self.0.lock().sockets.to_vec()
     }
 
     /// Routes a decoded packet. Like the reference client (`ondecoded`), a
@@ -347,7 +422,7 @@ impl Connection {
             }
         }
         let Some(nsp) = self.0.server.namespaces.namespace_for(&name) else {
-            self.0.lock().connecting.remove(&name);
+            self.0.lock().connected_or_refused(&name);
             self.send(Packet::new(
                 PacketType::ConnectError,
                 name,
@@ -395,7 +470,11 @@ impl Connection {
             max_queued: self.0.server.namespaces.config().max_queued_events,
         });
         let skip = restored.is_some() && nsp.recovery().is_some_and(|r| r.skip_middlewares());
-        let middlewares = if skip { Vec::new() } else { nsp.middlewares() };
+        let middlewares = if skip {
+            HookList::default()
+        } else {
+            nsp.middlewares()
+        };
         if let (Some(r), false) = (restored.as_mut(), middlewares.is_empty()) {
             // The middlewares see the restored data and rooms.
             restore(&socket, r);
@@ -406,14 +485,14 @@ impl Connection {
             return;
         }
         let mut job: BoxFuture<()> = Box::pin(async move {
-            for mw in middlewares {
+            for mw in middlewares.iter() {
                 // A panicking middleware refuses the connection like an error.
                 let verdict = AssertUnwindSafe(mw(socket.clone()))
                     .catch_unwind()
                     .await
                     .unwrap_or_else(|_| Err(ConnectError::new("middleware error")));
                 if let Err(e) = verdict {
-                    this.0.lock().connecting.remove(socket.nsp().name());
+                    this.0.lock().connected_or_refused(socket.nsp_name());
                     socket.abandon();
                     let data = match this.0.v2 {
                         true => e.v2_payload(),
@@ -446,7 +525,7 @@ impl Connection {
         socket.hold_output();
         {
             let mut st = self.0.lock();
-            st.connecting.remove(nsp.name());
+            st.connected_or_refused(nsp.name());
             if st.closed {
                 drop(st);
                 socket.abandon();
@@ -454,7 +533,7 @@ impl Connection {
             }
             // Registered and marked connected in one step with the client's
             // state, so a concurrent close either sees it or prevents it.
-            st.sockets.insert(nsp.name().to_owned(), socket.clone());
+            st.sockets.insert(socket.clone());
             socket.set_connected();
             nsp.add_socket(&socket);
         }
@@ -514,7 +593,7 @@ impl Connection {
         if !handlers.is_empty() {
             let s = socket.clone();
             socket.start_job(Box::pin(async move {
-                for h in handlers {
+                for h in handlers.iter() {
                     h(s.clone()).await;
                 }
             }));

@@ -47,10 +47,46 @@ type ServerSideHandler = Arc<dyn Fn(&Data) + Send + Sync>;
 pub(crate) type ServerSideAckHandler = Arc<dyn Fn(&Data) -> Data + Send + Sync>;
 
 /// Middlewares and handlers, shared by a parent namespace and its children.
+/// Each list is replaced whole when one is added, so that a connecting
+/// socket takes it with a reference count, not a copy.
 #[derive(Default)]
 pub(crate) struct Hooks {
-    middlewares: RwLock<Vec<Middleware>>,
-    handlers: RwLock<Vec<ConnectionHandler>>,
+    middlewares: RwLock<Option<Arc<[Middleware]>>>,
+    handlers: RwLock<Option<Arc<[ConnectionHandler]>>>,
+}
+
+/// A parent namespace's middlewares (or connection handlers), then the
+/// namespace's own, in the order they run.
+pub(crate) struct HookList<T>([Option<Arc<[T]>>; 2]);
+
+impl<T> Default for HookList<T> {
+    fn default() -> Self {
+        HookList([None, None])
+    }
+}
+
+impl<T> HookList<T> {
+    /// Whether it holds none.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.iter().next().is_none()
+    }
+
+    /// Each, in order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &T> {
+        self.0.iter().flatten().flat_map(|list| list.iter())
+    }
+}
+
+/// Adds `item` to the list behind `lock`.
+fn push_hook<T: Clone>(lock: &RwLock<Option<Arc<[T]>>>, item: T) {
+    let mut list = lock.write().unwrap_or_else(|e| e.into_inner());
+    let mut v = list.as_deref().map(<[T]>::to_vec).unwrap_or_default();
+    v.push(item);
+    *list = Some(v.into());
+}
+
+fn read_hooks<T>(lock: &RwLock<Option<Arc<[T]>>>) -> Option<Arc<[T]>> {
+    lock.read().unwrap_or_else(|e| e.into_inner()).clone()
 }
 
 impl Hooks {
@@ -60,10 +96,7 @@ impl Hooks {
         Fut: Future<Output = Result<(), ConnectError>> + Send + 'static,
     {
         let m: Middleware = Arc::new(move |s| Box::pin(f(s)));
-        self.middlewares
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(m);
+        push_hook(&self.middlewares, m);
     }
 
     fn add_handler<F, Fut>(&self, f: F)
@@ -72,21 +105,15 @@ impl Hooks {
         Fut: Future<Output = ()> + Send + 'static,
     {
         let h: ConnectionHandler = Arc::new(move |s| Box::pin(f(s)));
-        self.handlers
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(h);
+        push_hook(&self.handlers, h);
     }
 
-    pub(crate) fn middlewares(&self) -> Vec<Middleware> {
-        self.middlewares
-            .read()
-            .map(|v| v.clone())
-            .unwrap_or_default()
+    fn middlewares(&self) -> Option<Arc<[Middleware]>> {
+        read_hooks(&self.middlewares)
     }
 
-    pub(crate) fn handlers(&self) -> Vec<ConnectionHandler> {
-        self.handlers.read().map(|v| v.clone()).unwrap_or_default()
+    fn handlers(&self) -> Option<Arc<[ConnectionHandler]>> {
+        read_hooks(&self.handlers)
     }
 }
 
@@ -186,26 +213,17 @@ impl Namespace {
         self
     }
 
-    pub(crate) fn middlewares(&self) -> Vec<Middleware> {
-        let mut v = self
-            .0
-            .parent
-            .as_ref()
-            .map(|p| p.0.hooks.middlewares())
-            .unwrap_or_default();
-        v.extend(self.0.hooks.middlewares());
-        v
+    /// The middlewares a socket connecting here passes: its parent's
+    /// (a dynamic namespace's), then its own.
+    pub(crate) fn middlewares(&self) -> HookList<Middleware> {
+        let parent = self.0.parent.as_ref().and_then(|p| p.0.hooks.middlewares());
+        HookList([parent, self.0.hooks.middlewares()])
     }
 
-    pub(crate) fn connection_handlers(&self) -> Vec<ConnectionHandler> {
-        let mut v = self
-            .0
-            .parent
-            .as_ref()
-            .map(|p| p.0.hooks.handlers())
-            .unwrap_or_default();
-        v.extend(self.0.hooks.handlers());
-        v
+    /// The connection handlers, in the same order.
+    pub(crate) fn connection_handlers(&self) -> HookList<ConnectionHandler> {
+        let parent = self.0.parent.as_ref().and_then(|p| p.0.hooks.handlers());
+        HookList([parent, self.0.hooks.handlers()])
     }
 
     /// The connected local socket with this id.

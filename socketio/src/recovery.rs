@@ -21,8 +21,11 @@ use crate::conn::Encoded;
 use crate::packet::{Packet, PacketType};
 use crate::parser::Parser;
 
-/// A socket's typed data (one value per type).
-pub(crate) type Extensions = HashMap<TypeId, Box<dyn Any + Send + Sync>>;
+/// A socket's typed data (one value per type). Its keys are the program's
+/// own types, never a peer's choice, so a multiply hash does (see
+/// [`engineio::BuildSidHasher`]); the map is 16 bytes smaller than with
+/// SipHash's keys, on every socket.
+pub(crate) type Extensions = HashMap<TypeId, Box<dyn Any + Send + Sync>, engineio::BuildSidHasher>;
 
 /// The private session id of a socket, kept in its data.
 #[derive(Clone)]
@@ -248,7 +251,7 @@ impl Restored {
         offset: String,
         missed: Missed,
     ) -> Restored {
-        let mut extensions = Extensions::new();
+        let mut extensions = Extensions::default();
         extensions.insert(TypeId::of::<Pid>(), Box::new(Pid(session.pid)));
         Restored {
             id: session.sid,

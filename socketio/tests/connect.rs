@@ -256,3 +256,38 @@ async fn a_panicking_middleware_refuses_the_connection() {
     c.send("40").await;
     assert_eq!(c.text().await, r#"44{"message":"middleware error"}"#);
 }
+
+#[tokio::test]
+async fn one_connection_on_many_namespaces_routes_each_packet_to_its_own() {
+    // Past eight namespaces a connection's sockets move from a list to a
+    // map: packets must reach the right socket on both sides of that.
+    let io = SocketIo::new();
+    let names: Vec<String> = (0..12).map(|i| format!("/n{i}")).collect();
+    for name in &names {
+        io.of(name).on_connection(|s| async move {
+            s.on("ping", |s, _, _| async move {
+                let _ = s.emit("pong", s.nsp().name().to_owned());
+            });
+        });
+    }
+    let addr = serve(&io).await;
+    let mut c = Client::open(addr).await;
+    for name in &names {
+        c.join_nsp(name, None).await;
+    }
+    for name in names.iter().rev() {
+        c.send(&format!(r#"42{name},["ping"]"#)).await;
+        assert_eq!(c.text().await, format!(r#"42{name},["pong","{name}"]"#));
+    }
+    // One namespace left by the client: the others still answer, and it can
+    // be joined again.
+    c.send("41/n3,").await;
+    c.send(r#"42/n11,["ping"]"#).await;
+    assert_eq!(c.text().await, r#"42/n11,["pong","/n11"]"#);
+    let n3 = io.of("/n3");
+    eventually(|| n3.sockets().is_empty()).await;
+    c.join_nsp("/n3", None).await;
+    c.send(r#"42/n3,["ping"]"#).await;
+    assert_eq!(c.text().await, r#"42/n3,["pong","/n3"]"#);
+    assert_eq!(n3.sockets().len(), 1);
+}

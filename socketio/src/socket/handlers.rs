@@ -87,17 +87,37 @@ impl std::hash::Hasher for NameHasher {
 
 type NameMap<V> = HashMap<String, V, std::hash::BuildHasherDefault<NameHasher>>;
 
+/// What a socket registered. What every event reads stays inline; the
+/// listeners most sockets never register are boxed apart, allocated with
+/// the first of them (104 bytes less per socket without any).
 #[derive(Default)]
 pub(super) struct Handlers {
     events: NameMap<EventEntry>,
-    fallback: Option<FallbackHandler>,
     any_in: Vec<AnyHandler>,
-    any_out: Vec<AnyHandler>,
     packet_mw: Vec<PacketMiddleware>,
-    disconnecting: Vec<DisconnectHandler>,
     disconnect: Vec<DisconnectHandler>,
+    rare: Option<Box<Rare>>,
+}
+
+/// The listeners few sockets register.
+#[derive(Default)]
+struct Rare {
+    fallback: Option<FallbackHandler>,
+    any_out: Vec<AnyHandler>,
+    disconnecting: Vec<DisconnectHandler>,
     error: Vec<ErrorHandler>,
     refused_ack: Option<RefusedAckHandler>,
+}
+
+impl Handlers {
+    /// The rare listeners, to add one.
+    fn rare(&mut self) -> &mut Rare {
+        self.rare.get_or_insert_with(Box::default)
+    }
+
+    fn fallback(&self) -> Option<&FallbackHandler> {
+        self.rare.as_ref()?.fallback.as_ref()
+    }
 }
 
 impl Socket {
@@ -114,7 +134,7 @@ impl Socket {
         let h = self.0.handlers.read().unwrap_or_else(|e| e.into_inner());
         let gen = self.0.handlers_gen.load(Ordering::Acquire);
         let entry = h.events.get(event);
-        let handler = match (entry, &h.fallback) {
+        let handler = match (entry, h.fallback()) {
             (Some(e), _) => Some(e.handler.clone()),
             (None, Some(f)) => {
                 let (f, name) = (f.clone(), event.to_owned());
@@ -175,7 +195,7 @@ impl Socket {
         Fut: std::future::Future<Output = ()> + Send + 'static,
     {
         let handler: FallbackHandler = Arc::new(move |s, n, d, a| Box::pin(handler(s, n, d, a)));
-        self.handlers().fallback = Some(handler);
+        self.handlers().rare().fallback = Some(handler);
     }
 
     /// Removes the handler of `event`.
@@ -190,7 +210,7 @@ impl Socket {
 
     /// Calls `f` for every outgoing event of this socket.
     pub fn on_any_outgoing(&self, f: impl Fn(&Socket, &str, &Data) + Send + Sync + 'static) {
-        self.handlers().any_out.push(Arc::new(f));
+        self.handlers().rare().any_out.push(Arc::new(f));
     }
 
     /// A per-packet middleware (`socket.use`): `Ok(())` lets the event
@@ -215,17 +235,17 @@ impl Socket {
         &self,
         f: impl Fn(&Socket, &str, Option<&Data>, AckSender) + Send + Sync + 'static,
     ) {
-        self.handlers().refused_ack = Some(Arc::new(f));
+        self.handlers().rare().refused_ack = Some(Arc::new(f));
     }
 
     /// Called with the error of a packet middleware that refused an event.
     pub fn on_error(&self, f: impl Fn(&Socket, &Data) + Send + Sync + 'static) {
-        self.handlers().error.push(Arc::new(f));
+        self.handlers().rare().error.push(Arc::new(f));
     }
 
     /// Called when the socket is about to leave its rooms (rooms still readable).
     pub fn on_disconnecting(&self, f: impl Fn(&Socket, &DisconnectReason) + Send + Sync + 'static) {
-        self.handlers().disconnecting.push(Arc::new(f));
+        self.handlers().rare().disconnecting.push(Arc::new(f));
     }
 
     /// Called once the socket has disconnected.
@@ -236,7 +256,8 @@ impl Socket {
     /// The `disconnecting` and `disconnect` listeners, read once.
     pub(super) fn disconnect_handlers(&self) -> (Vec<DisconnectHandler>, Vec<DisconnectHandler>) {
         let h = self.0.handlers.read().unwrap_or_else(|e| e.into_inner());
-        (h.disconnecting.clone(), h.disconnect.clone())
+        let disconnecting = h.rare.as_ref().map(|r| r.disconnecting.clone());
+        (disconnecting.unwrap_or_default(), h.disconnect.clone())
     }
 
     pub(super) fn notify_outgoing(&self, event: &str, data: &Data) {
@@ -244,7 +265,8 @@ impl Socket {
             .0
             .handlers
             .read()
-            .map(|h| h.any_out.clone())
+            .ok()
+            .and_then(|h| Some(h.rare.as_ref()?.any_out.clone()))
             .unwrap_or_default();
         for f in any_out {
             f(self, event, data);
@@ -283,7 +305,8 @@ impl Socket {
                         .0
                         .handlers
                         .read()
-                        .map(|h| h.error.clone())
+                        .ok()
+                        .and_then(|h| Some(h.rare.as_ref()?.error.clone()))
                         .unwrap_or_default();
                     for f in listeners {
                         f(self, err);
@@ -295,7 +318,7 @@ impl Socket {
                         .handlers
                         .read()
                         .ok()
-                        .and_then(|h| h.refused_ack.clone());
+                        .and_then(|h| h.rare.as_ref()?.refused_ack.clone());
                     if let Some(f) = refused {
                         f(self, &event, err.as_ref(), ack);
                     }

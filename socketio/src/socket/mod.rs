@@ -98,7 +98,8 @@ pub(crate) struct SocketInner {
     /// event whose handlers were resolved at an unchanged generation runs
     /// them without looking them up again.
     handlers_gen: AtomicU64,
-    acks: Mutex<HashMap<u64, oneshot::Sender<Data>>>,
+    /// By ack id, which the socket picks (a multiply hash does).
+    acks: Mutex<HashMap<u64, oneshot::Sender<Data>, engineio::BuildSidHasher>>,
     queue: Mutex<Queue>,
     /// Packets held back while the socket connects, until its CONNECT
     /// answer is out, and then for `connect_ack_gap` (see `output.rs`);
@@ -171,7 +172,7 @@ impl Socket {
             handshake,
             handlers: RwLock::new(Handlers::default()),
             handlers_gen: AtomicU64::new(0),
-            acks: Mutex::new(HashMap::new()),
+            acks: Mutex::new(HashMap::default()),
             queue: Mutex::new(Queue::default()),
             held_output: Mutex::new(None),
             replayed: AtomicU64::new(0),
@@ -180,7 +181,7 @@ impl Socket {
             concurrent: AtomicUsize::new(0),
             heard: AtomicBool::new(false),
             connected: AtomicBool::new(false),
-            extensions: Mutex::new(HashMap::new()),
+            extensions: Mutex::new(Extensions::default()),
             recovered,
             max_queued,
         }))
@@ -211,7 +212,7 @@ impl Socket {
         &self.0.conn
     }
 
-    fn nsp_name(&self) -> &str {
+    pub(crate) fn nsp_name(&self) -> &str {
         self.0.scope.name()
     }
 
