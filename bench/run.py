@@ -19,8 +19,10 @@ column and a ratio of its own. Nothing here builds or installs a peer.
 Installs what it needs itself: `cargo build --release -p bench` and
 `npm ci --prefix bench/node` (socket.io from the lock file). Each server
 runs alone, pinned to core 0; the load generator is pinned to core 1.
-Server CPU time comes from /proc/<pid>/stat between the load generator's
-READY and PHASE_END marks; memory from /proc/<pid>/status (VmRSS).
+Server CPU time is the scheduler's, to the nanosecond (the threads'
+/proc/<pid>/task/*/schedstat), between the load generator's READY and
+PHASE_END marks, split into user and kernel in the proportion of
+/proc/<pid>/stat's 10 ms ticks; memory from /proc/<pid>/status (VmRSS).
 Every figure starts a fresh server. Targets 127.0.0.1 only.
 
 Broadcast to everyone is measured at 1k, 5k, 10k and 19k receivers (19k:
@@ -60,8 +62,7 @@ deliveries cross the broker. Both servers and Redis share the server core
 (core 0): the server side gets the same one core as in every other
 figure, and the load generator keeps core 1 to itself. Server CPU is the
 sum over both servers; Redis's own CPU (`redis_cpu_ms` in
-target/bench-results.json) is kept apart, and is too small to resolve in
-10 ms ticks at these sizes. PostgreSQL is not pinned (its backends are
+target/bench-results.json) is kept apart. PostgreSQL is not pinned (its backends are
 not ours to move), and its CPU is not counted.
 """
 
@@ -101,11 +102,32 @@ def free_port():
 
 
 def cpu_ms(pid):
-    """(user, kernel) CPU time of `pid` so far, in milliseconds."""
+    """(user, kernel, total) CPU time of `pid` so far, in milliseconds:
+    user and kernel in the 10 ms ticks of /proc/<pid>/stat, total to the
+    nanosecond from the scheduler (/proc/<pid>/task/*/schedstat, summed
+    over the threads alive now)."""
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
+    total_ns = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/schedstat") as f:
+                total_ns += int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            pass
     # utime and stime are fields 14 and 15 of the whole line.
-    return int(fields[11]) * 1000.0 / TICKS, int(fields[12]) * 1000.0 / TICKS
+    user, kernel = int(fields[11]) * 1000.0 / TICKS, int(fields[12]) * 1000.0 / TICKS
+    return user, kernel, (total_ns / 1e6 if total_ns else user + kernel)
+
+
+def cpu_between(a, b):
+    """(user, kernel) CPU time from reading `a` to reading `b` of cpu_ms:
+    their sum is the scheduler's exact total (a 10 ms tick is 3 % of a
+    350 ms phase), split in the ticks' proportion."""
+    user, kernel, total = b[0] - a[0], b[1] - a[1], b[2] - a[2]
+    if user + kernel <= 0:
+        return total, 0.0
+    return total * user / (user + kernel), total * kernel / (user + kernel)
 
 
 def rss_kib(pid):
@@ -204,8 +226,8 @@ def loadgen(server, args, timeout=600, watch=()):
     if p.returncode != 0 or cpu0 is None or cpu1 is None:
         raise RuntimeError(f"loadgen {args} failed (rc {p.returncode}): {out[-500:]}")
     result = json.loads(out.strip().splitlines()[-1])
-    watched = [(b[0] - a[0], b[1] - a[1]) for a, b in zip(w0, w1)]
-    return result, (cpu1[0] - cpu0[0], cpu1[1] - cpu0[1]), mem, watched
+    watched = [cpu_between(a, b) for a, b in zip(w0, w1)]
+    return result, cpu_between(cpu0, cpu1), mem, watched
 
 
 class Redis:

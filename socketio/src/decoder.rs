@@ -20,7 +20,9 @@ pub struct Decoder {
     #[cfg_attr(not(feature = "msgpack"), allow(dead_code))]
     parser: Parser,
     max_attachments: usize,
-    pending: Option<Packet>,
+    /// A binary packet waiting for its attachments; boxed, as every
+    /// connection holds a decoder and few are ever halfway through one.
+    pending: Option<Box<Packet>>,
 }
 
 impl Default for Decoder {
@@ -63,7 +65,7 @@ impl Decoder {
         let mut p = Packet::decode(s, self.max_attachments)?;
         if p.ty.is_binary() && p.expected > 0 {
             p.attachments.reserve_exact(p.expected);
-            self.pending = Some(p);
+            self.pending = Some(Box::new(p));
             return Ok(None);
         }
         p.check_placeholders()?;
@@ -82,7 +84,7 @@ impl Decoder {
         if p.attachments.len() < p.expected {
             return Ok(None);
         }
-        let mut p = self.pending.take().ok_or(ParseError::UnexpectedBinary)?;
+        let mut p = *self.pending.take().ok_or(ParseError::UnexpectedBinary)?;
         p.expected = 0;
         p.check_placeholders()?;
         Ok(Some(p))
