@@ -97,7 +97,7 @@ pub(crate) struct Driver {
 
 impl Driver {
     pub(crate) fn new(session: Session, socket: Socket, engine: Arc<Inner>) -> Self {
-        let wire = socket.handshake().wire();
+        let wire = session.wire();
         Driver {
             session,
             socket,

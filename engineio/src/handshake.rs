@@ -57,7 +57,9 @@ impl Handshake {
     /// client asked for: how the session's packets go on the wire.
     pub fn wire(&self) -> crate::eio3::Wire {
         crate::eio3::Wire {
-            protocol: crate::eio3::Protocol::from_eio(self.query("EIO").as_deref()),
+            protocol: crate::eio3::Protocol::from_eio(
+                crate::query::param_cow(self.uri.query().unwrap_or(""), "EIO").as_deref(),
+            ),
             base64: self.binary_as_base64(),
         }
     }

@@ -438,10 +438,12 @@ pub fn check_handshake(method: &Method, h: &HeaderMap) -> Result<(), BadHandshak
 fn is_websocket_key(key: &[u8]) -> bool {
     use base64::Engine as _;
     let key = key.trim_ascii();
+    // Decoded on the stack: 24 characters are at most 18 bytes.
+    let mut raw = [0u8; 18];
     key.len() == 24
         && base64::engine::general_purpose::STANDARD
-            .decode(key)
-            .is_ok_and(|raw| raw.len() == 16)
+            .decode_slice(key, &mut raw)
+            .is_ok_and(|n| n == 16)
 }
 
 /// The `Sec-WebSocket-Accept` value for a `Sec-WebSocket-Key` (RFC 6455

@@ -82,9 +82,10 @@ struct State {
     /// attachments complete it (see [`Connection::handle_text_with`]).
     pending_headers: Option<Arc<HeaderMap>>,
     sockets: Sockets,
-    /// Namespaces whose CONNECT is being decided (middlewares, recovery);
-    /// its table is freed once empty, as it is for the whole life of a
-    /// connected client.
+    /// Namespaces whose CONNECT waits for something (an awaiting
+    /// middleware, a cluster adapter's session lookup): a CONNECT decided
+    /// within its own call, as most are, is never listed. The table is
+    /// freed once empty, as it is for the whole life of a connected client.
     connecting: HashSet<String>,
     closed: bool,
 }
@@ -184,9 +185,19 @@ impl State {
         self.sockets.get(nsp)
     }
 
+    /// `nsp`'s CONNECT waits: another one for it is ignored meanwhile.
+    fn waiting(&mut self, nsp: &str) {
+        if !self.connecting.contains(nsp) {
+            self.connecting.insert(nsp.to_owned());
+        }
+    }
+
     /// `nsp` is no longer connecting; the set's table goes with its last
     /// name.
     fn connected_or_refused(&mut self, nsp: &str) {
+        if self.connecting.is_empty() {
+            return;
+        }
         self.connecting.remove(nsp);
         if self.connecting.is_empty() {
             self.connecting = HashSet::new();
@@ -402,13 +413,27 @@ impl Connection {
         Encoded::with_parser(parser, packet, true)
     }
 
+    /// The CONNECT answer for the socket `id` on `nsp` (`pid`: its
+    /// private id with connection state recovery). socket.io v2 clients
+    /// take it without payload. With the JSON parser it is written as
+    /// text directly, as `Packet::encode` would write it.
+    fn connect_answer(&self, nsp: &str, id: Sid, pid: Option<&str>) -> Encoded {
+        let parser = self.0.server.namespaces.config().parser;
+        if parser != crate::Parser::Json {
+            let data = (!self.0.v2).then(|| connect_payload(id, pid));
+            return self.encode(&Packet::new(PacketType::Connect, nsp, data));
+        }
+        let v2 = self.0.v2;
+        Encoded::json_text(|out| write_connect_answer(out, nsp, id, pid, v2), true)
+    }
+
     fn send(&self, packet: Packet) {
         let _ = self.0.conn.send(&self.encode(&packet));
     }
 
     fn connect(&self, name: String, auth: Value) {
         {
-            let mut st = self.0.lock();
+            let st = self.0.lock();
             if let Some(s) = st.socket(&name).filter(|_| !st.closed) {
                 let known = s.heard();
                 drop(st);
@@ -417,12 +442,14 @@ impl Connection {
                 }
                 return;
             }
-            if st.closed || !st.connecting.insert(name.clone()) {
+            // Messages come one at a time: a CONNECT for a namespace not
+            // yet listed is decided within this call, or listed before it
+            // returns (see `State::waiting`).
+            if st.closed || st.connecting.contains(&name) {
                 return;
             }
         }
         let Some(nsp) = self.0.server.namespaces.namespace_for(&name) else {
-            self.0.lock().connected_or_refused(&name);
             self.send(Packet::new(
                 PacketType::ConnectError,
                 name,
@@ -438,6 +465,7 @@ impl Connection {
         }
         if let Some(restore) = cluster_restore(&nsp, &auth) {
             // The adapter keeps the sessions: asked before the socket exists.
+            self.0.lock().waiting(&name);
             let this = self.clone();
             nsp.clone().runtime().spawn(Box::pin(async move {
                 let restored = restore.await;
@@ -509,7 +537,10 @@ impl Connection {
             this.finish_connect(socket, restored);
         });
         // Most middlewares decide without awaiting: then no task is spawned.
+        // The job was polled with a no-op waker: nothing runs it before the
+        // spawn, so it cannot finish before it is listed as waiting.
         if !poll_in_place(&mut job) {
+            self.0.lock().waiting(nsp.name());
             nsp.runtime().spawn(job);
         }
     }
@@ -583,9 +614,8 @@ impl Connection {
         let gap = self.0.server.namespaces.config().connect_ack_gap;
         let keep = !gap.is_zero() && (!handlers.is_empty() || !missed.is_empty());
         // socket.io v2 clients take a CONNECT without payload.
-        let data = (!self.0.v2).then(|| connect_payload(socket.id(), pid.as_deref()));
-        let answer = Packet::new(PacketType::Connect, nsp.name(), data);
-        socket.answer_connect(self.encode(&answer), missed, replayed, keep);
+        let answer = self.connect_answer(nsp.name(), socket.id(), pid.as_deref());
+        socket.answer_connect(answer, missed, replayed, keep);
         // The connection handlers start now, up to their first await (rooms
         // they join are joined before anyone can react to the answer); the
         // rest runs before the client's first events, which wait in the
@@ -667,6 +697,27 @@ fn cluster_restore(nsp: &Namespace, auth: &Value) -> Option<BoxFuture<Option<Res
 /// The socket's private id for the CONNECT answer (recovery only): a
 /// recovered socket keeps its own, as clients compare them to decide
 /// whether they recovered.
+/// Writes the JSON parser's CONNECT answer text (see
+/// `Connection::connect_answer`): what `Packet::encode` writes for it.
+fn write_connect_answer(out: &mut Vec<u8>, nsp: &str, id: Sid, pid: Option<&str>, v2: bool) {
+    out.push(b'0');
+    if nsp != "/" && !nsp.is_empty() {
+        out.extend_from_slice(nsp.as_bytes());
+        out.push(b',');
+    }
+    if v2 {
+        return;
+    }
+    // Serializing a str into a Vec cannot fail.
+    out.extend_from_slice(br#"{"sid":"#);
+    let _ = serde_json::to_writer(&mut *out, id.as_str());
+    if let Some(pid) = pid {
+        out.extend_from_slice(br#","pid":"#);
+        let _ = serde_json::to_writer(&mut *out, pid);
+    }
+    out.push(b'}');
+}
+
 fn recovery_pid(nsp: &Namespace, socket: &Socket) -> Option<String> {
     nsp.recovery()?;
     if let Some(Pid(pid)) = socket.get::<Pid>() {
@@ -675,4 +726,30 @@ fn recovery_pid(nsp: &Namespace, socket: &Socket) -> Option<String> {
     let pid = Sid::random().to_string();
     socket.insert(Pid(pid.clone()));
     Some(pid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_connect_answer_is_what_the_packet_encoder_writes() {
+        let id = Sid::random();
+        for nsp in ["/", "/chat", "/a,b"] {
+            for pid in [None, Some("p1d-_x"), Some("quote\"d")] {
+                for v2 in [false, true] {
+                    let mut direct = Vec::new();
+                    write_connect_answer(&mut direct, nsp, id, pid, v2);
+                    let data = (!v2).then(|| connect_payload(id, pid));
+                    let mut encoded = Vec::new();
+                    Packet::new(PacketType::Connect, nsp, data).encode_into(&mut encoded);
+                    assert_eq!(
+                        String::from_utf8(direct).unwrap(),
+                        String::from_utf8(encoded).unwrap(),
+                        "{nsp} {pid:?} v2={v2}"
+                    );
+                }
+            }
+        }
+    }
 }

@@ -116,6 +116,24 @@ impl Encoded {
         }
     }
 
+    /// A JSON parser text message written by `write` (no attachments):
+    /// for the packets the server makes itself often enough to skip
+    /// building a [`Packet`] and its JSON value (a CONNECT answer).
+    pub(crate) fn json_text(write: impl FnOnce(&mut Vec<u8>), compress: bool) -> Self {
+        let text = with_scratch(|buf| {
+            write(buf);
+            match std::str::from_utf8(buf) {
+                Ok(s) => Str::from(s),
+                Err(_) => Str::from(String::from_utf8_lossy(buf).into_owned()),
+            }
+        });
+        Encoded {
+            message: Message::Text(text, None),
+            compress,
+            recorded: None,
+        }
+    }
+
     /// The text message (JSON parser); `None` with the msgpack parser.
     pub fn text(&self) -> Option<&Str> {
         match &self.message {
