@@ -694,9 +694,6 @@ fn cluster_restore(nsp: &Namespace, auth: &Value) -> Option<BoxFuture<Option<Res
     }))
 }
 
-/// The socket's private id for the CONNECT answer (recovery only): a
-/// recovered socket keeps its own, as clients compare them to decide
-/// whether they recovered.
 /// Writes the JSON parser's CONNECT answer text (see
 /// `Connection::connect_answer`): what `Packet::encode` writes for it.
 fn write_connect_answer(out: &mut Vec<u8>, nsp: &str, id: Sid, pid: Option<&str>, v2: bool) {
@@ -718,6 +715,9 @@ fn write_connect_answer(out: &mut Vec<u8>, nsp: &str, id: Sid, pid: Option<&str>
     out.push(b'}');
 }
 
+/// The socket's private id for the CONNECT answer (recovery only): a
+/// recovered socket keeps its own, as clients compare them to decide
+/// whether they recovered.
 fn recovery_pid(nsp: &Namespace, socket: &Socket) -> Option<String> {
     nsp.recovery()?;
     if let Some(Pid(pid)) = socket.get::<Pid>() {
