@@ -698,10 +698,7 @@ fn cluster_restore(nsp: &Namespace, auth: &Value) -> Option<BoxFuture<Option<Res
 /// `Connection::connect_answer`): what `Packet::encode` writes for it.
 fn write_connect_answer(out: &mut Vec<u8>, nsp: &str, id: Sid, pid: Option<&str>, v2: bool) {
     out.push(b'0');
-    if nsp != "/" && !nsp.is_empty() {
-        out.extend_from_slice(nsp.as_bytes());
-        out.push(b',');
-    }
+    crate::packet::encode_nsp_into(out, nsp);
     if v2 {
         return;
     }

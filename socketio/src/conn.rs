@@ -91,13 +91,7 @@ impl Encoded {
     ) -> Self {
         let message = match parser {
             Parser::Json => {
-                let text = with_scratch(|buf| {
-                    parts.encode_into(buf);
-                    match std::str::from_utf8(buf) {
-                        Ok(s) => Str::from(s),
-                        Err(_) => Str::from(String::from_utf8_lossy(buf).into_owned()),
-                    }
-                });
+                let text = scratch_text(|buf| parts.encode_into(buf));
                 Message::Text(
                     text,
                     (!attachments.is_empty()).then(|| Arc::from(attachments)),
@@ -120,15 +114,8 @@ impl Encoded {
     /// for the packets the server makes itself often enough to skip
     /// building a [`Packet`] and its JSON value (a CONNECT answer).
     pub(crate) fn json_text(write: impl FnOnce(&mut Vec<u8>), compress: bool) -> Self {
-        let text = with_scratch(|buf| {
-            write(buf);
-            match std::str::from_utf8(buf) {
-                Ok(s) => Str::from(s),
-                Err(_) => Str::from(String::from_utf8_lossy(buf).into_owned()),
-            }
-        });
         Encoded {
-            message: Message::Text(text, None),
+            message: Message::Text(scratch_text(write), None),
             compress,
             recorded: None,
         }
@@ -207,6 +194,17 @@ impl Encoded {
 /// encoded before their exact-size copy: one allocation per packet, owned
 /// by its message alone.
 #[inline(always)]
+/// The text `write` puts in this thread's scratch buffer.
+fn scratch_text(write: impl FnOnce(&mut Vec<u8>)) -> Str {
+    with_scratch(|buf| {
+        write(buf);
+        match std::str::from_utf8(buf) {
+            Ok(s) => Str::from(s),
+            Err(_) => Str::from(String::from_utf8_lossy(buf).into_owned()),
+        }
+    })
+}
+
 fn with_scratch<T>(f: impl FnOnce(&mut Vec<u8>) -> T) -> T {
     thread_local! {
         static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };

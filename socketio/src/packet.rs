@@ -358,10 +358,7 @@ impl Parts<'_> {
             push_decimal(out, self.attachments as u64);
             out.push(b'-');
         }
-        if self.nsp != "/" && !self.nsp.is_empty() {
-            out.extend_from_slice(self.nsp.as_bytes());
-            out.push(b',');
-        }
+        encode_nsp_into(out, self.nsp);
         if let Some(id) = self.id {
             push_decimal(out, id);
         }
@@ -369,6 +366,15 @@ impl Parts<'_> {
             // Serializing a Value into a Vec cannot fail.
             let _ = serde_json::to_writer(&mut *out, data);
         }
+    }
+}
+
+/// A packet's namespace as it goes on the wire: nothing for `/`, else the
+/// name and a comma.
+pub(crate) fn encode_nsp_into(out: &mut Vec<u8>, nsp: &str) {
+    if nsp != "/" && !nsp.is_empty() {
+        out.extend_from_slice(nsp.as_bytes());
+        out.push(b',');
     }
 }
 
