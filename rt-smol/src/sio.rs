@@ -70,7 +70,7 @@ impl Handler for Bridge {
 
     fn on_message(&self, socket: &Socket, text: Str) {
         if let Some(c) = socket.data::<Connection>() {
-            c.handle_text(&text);
+            c.handle_message(text, None);
         }
     }
 
@@ -82,7 +82,7 @@ impl Handler for Bridge {
 
     fn on_message_with(&self, socket: &Socket, text: Str, headers: &Arc<HeaderMap>) {
         if let Some(c) = socket.data::<Connection>() {
-            c.handle_text_with(&text, Some(headers.clone()));
+            c.handle_message(text, Some(headers.clone()));
         }
     }
 

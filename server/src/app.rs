@@ -543,7 +543,7 @@ impl engineio::Handler for Bridge {
     fn on_message(&self, socket: &engineio::Socket, text: Str) {
         self.count(text.len());
         if let Some(c) = socket.data::<Connection>() {
-            c.handle_text(&text);
+            c.handle_message(text, None);
         }
     }
 

@@ -12,18 +12,19 @@ use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use bytes::Bytes;
-use engineio::{Hooks, Sid};
+use engineio::{Hooks, Sid, Str};
 use futures_util::FutureExt;
 use http::HeaderMap;
 use serde_json::{json, Value};
 
 use crate::conn::{Conn, Encoded};
+use crate::data::Data;
 use crate::deadlines::{Deadlines, Due};
 use crate::decoder::Decoder;
 use crate::error::{ConnectError, DisconnectReason, ParseError};
 use crate::handshake::{ConnectionInfo, Handshake};
 use crate::namespace::{Directory, HookList, Namespace};
-use crate::packet::{Packet, PacketType};
+use crate::packet::{decode_event_raw, Packet, PacketType, RawEvent};
 use crate::recovery::{Pid, Restored};
 use crate::runtime::BoxFuture;
 use crate::socket::{connect_payload, poll_in_place, AckGap, Link, NewSocket, Socket};
@@ -299,8 +300,61 @@ impl Connection {
     ///
     /// A binary packet keeps the headers of its first part (this text):
     /// its attachments may come in later requests.
-    pub fn handle_text_with(&self, text: &str, headers: Option<Arc<HeaderMap>>) {
+    pub fn handle_text_with(&self, text: &str, mut headers: Option<Arc<HeaderMap>>) {
         self.observe_in(text.len());
+        if let Some(ev) = decode_event_raw(text) {
+            let array = Bytes::copy_from_slice(&text.as_bytes()[ev.array_at..]);
+            if self.handle_raw_event(ev, array, &mut headers) {
+                return;
+            }
+        }
+        self.decode_text(text, headers);
+    }
+
+    /// A text message arrived, taken by value; `headers` as for
+    /// [`Connection::handle_text_with`]. The arguments of an event stay in
+    /// the message's buffer, without a copy, until a handler reads them
+    /// ([`Data`](crate::Data) parses them on first use), so a handler that
+    /// only answers or forwards them never builds their JSON tree. A driver
+    /// that owns its messages calls this instead.
+    pub fn handle_message(&self, text: Str, mut headers: Option<Arc<HeaderMap>>) {
+        self.observe_in(text.len());
+        if let Some(ev) = decode_event_raw(&text) {
+            let array = text.as_bytes().slice(ev.array_at..);
+            if self.handle_raw_event(ev, array, &mut headers) {
+                return;
+            }
+        }
+        self.decode_text(&text, headers);
+    }
+
+    /// Dispatches an event read by `decode_event_raw` (`array`: its payload
+    /// array), as [`Connection::handle_packet`] would the packet
+    /// `Packet::decode` makes of it. `false` when the decoder is not ready
+    /// for it (the msgpack parser, attachments awaited): the text then goes
+    /// the general way, which refuses it, with `headers` left in place.
+    fn handle_raw_event(
+        &self,
+        ev: RawEvent<'_>,
+        array: Bytes,
+        headers: &mut Option<Arc<HeaderMap>>,
+    ) -> bool {
+        let socket = {
+            let st = self.0.lock();
+            if !st.decoder.takes_text_events() {
+                return false;
+            }
+            st.socket(ev.nsp).cloned()
+        };
+        if let Some(s) = socket {
+            let data = Data::from_event_text(array, ev.args_at);
+            s.handle_event_data(ev.name.into_owned(), data, ev.id, headers.take());
+        }
+        true
+    }
+
+    /// Decodes a text message with the decoder and routes what it gives.
+    fn decode_text(&self, text: &str, headers: Option<Arc<HeaderMap>>) {
         let r = {
             let mut st = self.0.lock();
             let r = st.decoder.decode_text(text);

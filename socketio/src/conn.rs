@@ -190,11 +190,8 @@ impl Encoded {
     }
 }
 
-/// Runs `f` on this thread's cleared encoding buffer, where packets are
-/// encoded before their exact-size copy: one allocation per packet, owned
-/// by its message alone.
-#[inline(always)]
 /// The text `write` puts in this thread's scratch buffer.
+#[inline(always)]
 fn scratch_text(write: impl FnOnce(&mut Vec<u8>)) -> Str {
     with_scratch(|buf| {
         write(buf);
@@ -205,6 +202,9 @@ fn scratch_text(write: impl FnOnce(&mut Vec<u8>)) -> Str {
     })
 }
 
+/// Runs `f` on this thread's cleared encoding buffer, where packets are
+/// encoded before their exact-size copy: one allocation per packet, owned
+/// by its message alone.
 fn with_scratch<T>(f: impl FnOnce(&mut Vec<u8>) -> T) -> T {
     thread_local! {
         static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };

@@ -7,8 +7,15 @@
 //!
 //! Received data may also name the headers of the HTTP request that
 //! carried it ([`Data::request_headers`]); they are never encoded.
+//!
+//! The arguments of a received text event are kept as the JSON text they
+//! arrived in and parsed on first use: a handler that answers or forwards
+//! them untouched (an echo, a gateway) writes that text back out without
+//! building a JSON tree, and one that reads them pays the parse it would
+//! have paid anyway. The text was validated on arrival (see
+//! `packet::decode_event_raw`), so reading it never fails.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use http::HeaderMap;
@@ -24,23 +31,84 @@ use crate::packet::{placeholder, placeholder_index};
 /// at the [request headers](Data::request_headers).
 #[derive(Clone, Default)]
 pub struct Data {
-    args: Vec<Value>,
+    args: Args,
     attachments: Vec<Bytes>,
     /// The headers of the request that carried it (received data, when
     /// the server keeps them).
     request: Option<Arc<HeaderMap>>,
 }
 
+/// The arguments: values, or a received event's JSON text.
+#[derive(Clone)]
+enum Args {
+    Values(Vec<Value>),
+    Raw(Raw),
+}
+
+impl Default for Args {
+    fn default() -> Self {
+        Args::Values(Vec::new())
+    }
+}
+
+/// A received text event's JSON array, `["name",arg,...]`, validated, with
+/// at least one argument; parsed on first use.
+#[derive(Clone)]
+struct Raw {
+    /// The whole array, event name included.
+    array: Bytes,
+    /// Where its first argument starts.
+    start: usize,
+    parsed: OnceLock<Vec<Value>>,
+}
+
+impl Raw {
+    fn values(&self) -> &[Value] {
+        self.parsed.get_or_init(|| parse_after_name(&self.array))
+    }
+
+    fn into_values(self) -> Vec<Value> {
+        match self.parsed.into_inner() {
+            Some(v) => v,
+            None => parse_after_name(&self.array),
+        }
+    }
+}
+
+/// The elements of a JSON array after its first, which is skipped.
+fn parse_after_name(array: &[u8]) -> Vec<Value> {
+    use serde::de::{Deserializer as _, IgnoredAny, SeqAccess, Visitor};
+    struct AfterFirst;
+    impl<'de> Visitor<'de> for AfterFirst {
+        type Value = Vec<Value>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an event array")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            seq.next_element::<IgnoredAny>()?;
+            let mut v = Vec::with_capacity(seq.size_hint().unwrap_or(1));
+            while let Some(x) = seq.next_element::<Value>()? {
+                v.push(x);
+            }
+            Ok(v)
+        }
+    }
+    let parsed = serde_json::Deserializer::from_slice(array).deserialize_seq(AfterFirst);
+    // Validated on arrival with the same limits as this parse.
+    debug_assert!(parsed.is_ok(), "received event text no longer parses");
+    parsed.unwrap_or_default()
+}
+
 impl PartialEq for Data {
     fn eq(&self, other: &Self) -> bool {
-        self.args == other.args && self.attachments == other.attachments
+        self.args() == other.args() && self.attachments == other.attachments
     }
 }
 
 impl std::fmt::Debug for Data {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Data")
-            .field("args", &self.args)
+            .field("args", &self.args())
             .field("attachments", &self.attachments)
             .finish()
     }
@@ -55,9 +123,58 @@ impl Data {
     /// From raw parts; placeholders in `args` must refer to `attachments`.
     pub fn from_parts(args: Vec<Value>, attachments: Vec<Bytes>) -> Self {
         Data {
-            args,
+            args: Args::Values(args),
             attachments,
             request: None,
+        }
+    }
+
+    /// A received text event's arguments: `array` is its whole payload,
+    /// `["name",arg,...]`, already validated (`packet::decode_event_raw`),
+    /// and its first argument starts at `start` (`None`: it has none).
+    pub(crate) fn from_event_text(array: Bytes, start: Option<usize>) -> Self {
+        let args = match start {
+            Some(start) => Args::Raw(Raw {
+                array,
+                start,
+                parsed: OnceLock::new(),
+            }),
+            None => Args::Values(Vec::new()),
+        };
+        Data {
+            args,
+            attachments: Vec::new(),
+            request: None,
+        }
+    }
+
+    /// The arguments as the JSON text of an array, when they are still the
+    /// text they arrived in: `[` followed by these bytes is that array.
+    pub(crate) fn args_text(&self) -> Option<&[u8]> {
+        match &self.args {
+            Args::Raw(r) => Some(&r.array[r.start..]),
+            Args::Values(_) => None,
+        }
+    }
+
+    /// The arguments as values, to change them.
+    fn values_mut(&mut self) -> &mut Vec<Value> {
+        if let Args::Raw(r) = &mut self.args {
+            let values = std::mem::take(&mut r.parsed)
+                .into_inner()
+                .unwrap_or_else(|| parse_after_name(&r.array));
+            self.args = Args::Values(values);
+        }
+        match &mut self.args {
+            Args::Values(v) => v,
+            Args::Raw(_) => unreachable!("made values above"),
+        }
+    }
+
+    fn into_values(self) -> Vec<Value> {
+        match self.args {
+            Args::Values(v) => v,
+            Args::Raw(r) => r.into_values(),
         }
     }
 
@@ -94,13 +211,13 @@ impl Data {
     /// Appends a binary argument.
     pub fn binary(mut self, b: impl Into<Bytes>) -> Self {
         let p = self.attach(b.into());
-        self.args.push(p);
+        self.values_mut().push(p);
         self
     }
 
     /// Appends a JSON argument.
     pub fn push(&mut self, v: Value) {
-        self.args.push(v);
+        self.values_mut().push(v);
     }
 
     /// Registers an attachment and returns the placeholder to put anywhere
@@ -112,27 +229,34 @@ impl Data {
 
     /// The arguments (binary parts as placeholders).
     pub fn args(&self) -> &[Value] {
-        &self.args
+        match &self.args {
+            Args::Values(v) => v,
+            Args::Raw(r) => r.values(),
+        }
     }
 
     /// Number of arguments.
     pub fn len(&self) -> usize {
-        self.args.len()
+        self.args().len()
     }
 
     /// Whether there are no arguments.
     pub fn is_empty(&self) -> bool {
-        self.args.is_empty()
+        match &self.args {
+            Args::Values(v) => v.is_empty(),
+            // Kept as text only with an argument.
+            Args::Raw(_) => false,
+        }
     }
 
     /// Argument `i` deserialized into `T`.
     pub fn get<T: DeserializeOwned>(&self, i: usize) -> Result<T, serde_json::Error> {
-        T::deserialize(self.args.get(i).unwrap_or(&Value::Null))
+        T::deserialize(self.args().get(i).unwrap_or(&Value::Null))
     }
 
     /// All arguments deserialized as one tuple or sequence type.
     pub fn parse<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
-        T::deserialize(Value::Array(self.args.clone()))
+        T::deserialize(Value::Array(self.args().to_vec()))
     }
 
     /// The attachments, in placeholder order.
@@ -150,20 +274,22 @@ impl Data {
 
     /// Argument `i` as binary, when it is a placeholder.
     pub fn binary_arg(&self, i: usize) -> Option<&Bytes> {
-        self.resolve(self.args.get(i)?)
+        self.resolve(self.args().get(i)?)
     }
 
     /// The parts.
-    pub fn into_parts(self) -> (Vec<Value>, Vec<Bytes>) {
-        (self.args, self.attachments)
+    pub fn into_parts(mut self) -> (Vec<Value>, Vec<Bytes>) {
+        let attachments = std::mem::take(&mut self.attachments);
+        (self.into_values(), attachments)
     }
 
     /// Prepends the event name and returns the payload array and attachments.
     pub fn into_event(self, event: &str) -> (Value, Vec<Bytes>) {
-        let mut args = Vec::with_capacity(self.args.len() + 1);
+        let (values, attachments) = self.into_parts();
+        let mut args = Vec::with_capacity(values.len() + 1);
         args.push(Value::String(event.to_owned()));
-        args.extend(self.args);
-        (Value::Array(args), self.attachments)
+        args.extend(values);
+        (Value::Array(args), attachments)
     }
 
     /// Splits an event payload into its name and arguments.

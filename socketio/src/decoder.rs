@@ -48,6 +48,17 @@ impl Decoder {
         }
     }
 
+    /// Whether a text EVENT may skip this decoder (`packet::decode_event_raw`):
+    /// JSON parser, no attachments awaited. Otherwise the decoder must see
+    /// it (and refuses it).
+    pub(crate) fn takes_text_events(&self) -> bool {
+        #[cfg(feature = "msgpack")]
+        if self.parser == Parser::Msgpack {
+            return false;
+        }
+        self.pending.is_none()
+    }
+
     /// Whether attachments are still expected.
     pub fn is_pending(&self) -> bool {
         self.pending.is_some()

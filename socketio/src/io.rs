@@ -25,7 +25,7 @@ impl engineio::Handler for Bridge {
 
     fn on_message(&self, socket: &engineio::Socket, text: Str) {
         if let Some(c) = socket.data::<Connection>() {
-            c.handle_text(&text);
+            c.handle_message(text, None);
         }
     }
 
@@ -37,7 +37,7 @@ impl engineio::Handler for Bridge {
 
     fn on_message_with(&self, socket: &engineio::Socket, text: Str, headers: &Arc<HeaderMap>) {
         if let Some(c) = socket.data::<Connection>() {
-            c.handle_text_with(&text, Some(headers.clone()));
+            c.handle_message(text, Some(headers.clone()));
         }
     }
 

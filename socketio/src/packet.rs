@@ -287,6 +287,211 @@ impl Packet {
     }
 }
 
+/// A text EVENT read without building its JSON tree
+/// ([`decode_event_raw`]).
+#[derive(Debug, PartialEq)]
+pub(crate) struct RawEvent<'a> {
+    /// Namespace (borrowed from the text).
+    pub(crate) nsp: &'a str,
+    /// Ack id.
+    pub(crate) id: Option<u64>,
+    /// The event name (borrowed unless it has escapes).
+    pub(crate) name: std::borrow::Cow<'a, str>,
+    /// Where the payload array starts in the text.
+    pub(crate) array_at: usize,
+    /// Where its first argument starts, relative to the array; `None`
+    /// without arguments.
+    pub(crate) args_at: Option<usize>,
+}
+
+/// Reads `s` as a text EVENT (`2[/nsp,][id]["name",...]`) whose arguments
+/// can stay JSON text: `Some` only for a packet that [`Packet::decode`]
+/// accepts, and then the arguments parse into exactly the values that
+/// [`Data`](crate::Data) would have held. Anything else (another type, a
+/// placeholder key, a malformed or refused packet) is `None` and goes
+/// through [`Packet::decode`], which gives its error.
+///
+/// The JSON is checked by the parser [`Packet::decode`] uses, with the same
+/// limits (nesting, numbers in `f64` range), walking it without building
+/// values.
+pub(crate) fn decode_event_raw(s: &str) -> Option<RawEvent<'_>> {
+    let b = s.as_bytes();
+    if b.first() != Some(&b'2') {
+        return None;
+    }
+    let mut i = 1;
+    let mut nsp = "/";
+    if b.get(i) == Some(&b'/') {
+        let end = b[i..].iter().position(|&c| c == b',')? + i;
+        nsp = &s[i..end];
+        i = end + 1;
+    }
+    let digits = b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
+    let mut id = None;
+    if digits > 0 {
+        id = Some(s[i..i + digits].parse::<u64>().ok()?);
+        i += digits;
+    }
+    let json = &b[i..];
+    // `[`, the name's string, then `,` or `]`: where the arguments start.
+    let ws = |j: usize| {
+        j + json[j..]
+            .iter()
+            .take_while(|c| c.is_ascii_whitespace())
+            .count()
+    };
+    let mut j = ws(0);
+    if json.get(j) != Some(&b'[') {
+        return None;
+    }
+    j = ws(j + 1);
+    if json.get(j) != Some(&b'"') {
+        return None;
+    }
+    j += 1;
+    loop {
+        match json.get(j)? {
+            b'"' => break,
+            b'\\' => j += 2,
+            _ => j += 1,
+        }
+    }
+    j = ws(j + 1);
+    let args_at = match json.get(j) {
+        Some(b',') => Some(j + 1),
+        Some(b']') => None,
+        _ => return None,
+    };
+    let mut de = serde_json::Deserializer::from_slice(json);
+    let name = serde::Deserializer::deserialize_seq(&mut de, check::EventArray).ok()?;
+    de.end().ok()?;
+    if RESERVED_EVENTS.contains(&&*name) {
+        return None;
+    }
+    Some(RawEvent {
+        nsp,
+        id,
+        name,
+        array_at: i,
+        args_at,
+    })
+}
+
+/// Walks JSON as a `Value` parse would, building nothing: refuses what it
+/// refuses, and also any object with a `_placeholder` key (such a text
+/// event is the general path's to judge).
+mod check {
+    use std::borrow::Cow;
+    use std::fmt;
+
+    use serde::de::{Deserialize, Deserializer, Error, MapAccess, SeqAccess, Visitor};
+
+    /// An event's array: its name, then arguments that are checked.
+    pub(super) struct EventArray;
+
+    impl<'de> Visitor<'de> for EventArray {
+        type Value = Cow<'de, str>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an event array")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let name = seq
+                .next_element::<Name<'de>>()?
+                .ok_or_else(|| A::Error::custom("no event name"))?;
+            while seq.next_element::<Checked>()?.is_some() {}
+            Ok(name.0)
+        }
+    }
+
+    /// The event name: a string, borrowed when it has no escapes.
+    struct Name<'a>(Cow<'a, str>);
+
+    impl<'de> Deserialize<'de> for Name<'de> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V;
+            impl<'de> Visitor<'de> for V {
+                type Value = Name<'de>;
+                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.write_str("a string")
+                }
+                fn visit_borrowed_str<E: Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                    Ok(Name(Cow::Borrowed(v)))
+                }
+                fn visit_str<E: Error>(self, v: &str) -> Result<Self::Value, E> {
+                    Ok(Name(Cow::Owned(v.to_owned())))
+                }
+            }
+            d.deserialize_str(V)
+        }
+    }
+
+    /// Any JSON value, walked.
+    struct Checked;
+
+    impl<'de> Deserialize<'de> for Checked {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_any(Checked)
+        }
+    }
+
+    /// An object key, refused when it is `_placeholder`.
+    struct Key;
+
+    impl<'de> Deserialize<'de> for Key {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_str(Key)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Key {
+        type Value = Key;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a key")
+        }
+        fn visit_str<E: Error>(self, v: &str) -> Result<Key, E> {
+            match v {
+                "_placeholder" => Err(E::custom("placeholder key")),
+                _ => Ok(Key),
+            }
+        }
+    }
+
+    impl<'de> Visitor<'de> for Checked {
+        type Value = Checked;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a JSON value")
+        }
+        fn visit_bool<E: Error>(self, _: bool) -> Result<Checked, E> {
+            Ok(Checked)
+        }
+        fn visit_i64<E: Error>(self, _: i64) -> Result<Checked, E> {
+            Ok(Checked)
+        }
+        fn visit_u64<E: Error>(self, _: u64) -> Result<Checked, E> {
+            Ok(Checked)
+        }
+        fn visit_f64<E: Error>(self, _: f64) -> Result<Checked, E> {
+            Ok(Checked)
+        }
+        fn visit_str<E: Error>(self, _: &str) -> Result<Checked, E> {
+            Ok(Checked)
+        }
+        fn visit_unit<E: Error>(self) -> Result<Checked, E> {
+            Ok(Checked)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Checked, A::Error> {
+            while seq.next_element::<Checked>()?.is_some() {}
+            Ok(Checked)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Checked, A::Error> {
+            while map.next_key::<Key>()?.is_some() {
+                map.next_value::<Checked>()?;
+            }
+            Ok(Checked)
+        }
+    }
+}
+
 fn payload_valid(ty: PacketType, data: Option<&Value>) -> bool {
     match ty {
         PacketType::Connect => data.is_none_or(Value::is_object),
@@ -369,6 +574,28 @@ impl Parts<'_> {
     }
 }
 
+impl Parts<'_> {
+    /// Appends the text part of a JSON packet whose payload array is
+    /// `[`, then `name` as a JSON string and a comma when given, then
+    /// `rest`: the elements and closing bracket of a valid array, as
+    /// [`Data`](crate::Data) keeps received arguments. `self.data` is not
+    /// written.
+    pub(crate) fn encode_array_into(&self, out: &mut Vec<u8>, name: Option<&str>, rest: &[u8]) {
+        Parts {
+            data: None,
+            ..*self
+        }
+        .encode_into(out);
+        out.push(b'[');
+        if let Some(name) = name {
+            // Serializing a string into a Vec cannot fail.
+            let _ = serde_json::to_writer(&mut *out, name);
+            out.push(b',');
+        }
+        out.extend_from_slice(rest);
+    }
+}
+
 /// A packet's namespace as it goes on the wire: nothing for `/`, else the
 /// name and a comma.
 pub(crate) fn encode_nsp_into(out: &mut Vec<u8>, nsp: &str) {
@@ -396,6 +623,7 @@ fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::decoder::Decoder;
     use serde_json::json;
 
     fn dec(s: &str) -> Result<Packet, ParseError> {
@@ -636,5 +864,129 @@ mod tests {
             back.expected = 0;
             assert_eq!(back, p);
         }
+    }
+
+    /// What the general path makes of an event text: name, id, namespace
+    /// and arguments.
+    fn general(s: &str) -> Option<(String, Option<u64>, String, Vec<Value>)> {
+        let p = Decoder::default().decode_text(s).ok()??;
+        let (name, data) = crate::data::Data::from_event(p.data, p.attachments)?;
+        Some((name, p.id, p.nsp, data.args().to_vec()))
+    }
+
+    /// What `decode_event_raw` and the lazy `Data` make of it.
+    fn raw(s: &str) -> Option<(String, Option<u64>, String, Vec<Value>)> {
+        let ev = decode_event_raw(s)?;
+        let array = Bytes::copy_from_slice(&s.as_bytes()[ev.array_at..]);
+        let data = crate::data::Data::from_event_text(array, ev.args_at);
+        Some((
+            ev.name.into_owned(),
+            ev.id,
+            ev.nsp.to_owned(),
+            data.args().to_vec(),
+        ))
+    }
+
+    #[test]
+    fn raw_events_read_as_the_general_path_does() {
+        let kept = [
+            r#"2["echo","abc"]"#,
+            r#"2["e"]"#,
+            r#"212["e",1,2.5,-3,true,false,null]"#,
+            r#"2/chat,7["msg",{"a":[1,{"b":"c"}],"d":{}},[]]"#,
+            "2 [ \"e\" , \"x\" ,\t{ \"k\" : [ ] } ] \n",
+            r#"2["ünï","€",{"😀":"x"}]"#,
+            r#"2["e","1e5"]"#,
+            r#"2["e",{"placeholder":true,"num":0}]"#,
+            r#"2["e","a\"b\\"]"#,
+            r#"2["e\u0041\n"]"#,
+            r#"2["e",1E5,1.5e-3,-0.0,1e-400]"#,
+            "2[\"e\",[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
+            "2[\"e\",1000000000000000000000000000000000000000000000000000000000000000000000]",
+            r#"2["e",18446744073709551615,18446744073709551616,-9223372036854775808]"#,
+        ];
+        for s in kept {
+            let s = s.replacen("2 [", "2[", 1);
+            assert!(decode_event_raw(&s).is_some(), "not kept as text: {s}");
+            assert_eq!(raw(&s), general(&s), "{s}");
+        }
+        let general_only = [
+            r#"2["e",{"_placeholder":true,"num":0}]"#,
+            r#"2["e",{"_placeholder":false}]"#,
+            r#"2["e",[{"\u005fplaceholder":true,"num":0}]]"#,
+            r#"2["e",1e400]"#,
+            r#"2["e",-1e400]"#,
+            r#"2["e\x"]"#,
+            r#"2["e\"]"#,
+            r#"2["e","\ud800"]"#,
+            r#"2/chat["e"]"#,
+            r#"2["connect"]"#,
+            r#"2["disconnecting",1]"#,
+            r#"2[1,"e"]"#,
+            r#"2[]"#,
+            r#"2"#,
+            r#"2{"e":1}"#,
+            r#"2["e",]"#,
+            r#"2["e" "x"]"#,
+            r#"2["e",1]x"#,
+            r#"2["e",01]"#,
+            "2[\"e\u{1}\"]",
+            r#"299999999999999999999999["e"]"#,
+            r#"3["e"]"#,
+            r#"51-["e",{"_placeholder":true,"num":0}]"#,
+        ];
+        for s in general_only {
+            assert_eq!(decode_event_raw(s), None, "kept as text: {s}");
+        }
+        // Where the general path accepts them, its arguments stand.
+        assert_eq!(
+            general(r#"2["e",{"_placeholder":false}]"#).unwrap().3,
+            vec![json!({"_placeholder": false})]
+        );
+        assert_eq!(general("2[\"e\",1e400]"), None);
+        let deep = format!("2[\"e\",{}1{}]", "[".repeat(200), "]".repeat(200));
+        assert_eq!((decode_event_raw(&deep), general(&deep)), (None, None));
+        let nested = format!("2[\"e\",{}1{}]", "[".repeat(100), "]".repeat(100));
+        assert_eq!(raw(&nested), general(&nested));
+        assert!(raw(&nested).is_some());
+    }
+
+    #[test]
+    fn raw_event_text_is_written_back_as_it_came() {
+        let s = r#"2/chat,7["msg", {"a":[1,{"b":"c"}]} ,"x"]"#;
+        let ev = decode_event_raw(s).unwrap();
+        let array = Bytes::copy_from_slice(&s.as_bytes()[ev.array_at..]);
+        let data = crate::data::Data::from_event_text(array, ev.args_at);
+        let rest = data.args_text().unwrap();
+        let parts = Parts {
+            ty: PacketType::Ack,
+            nsp: "/chat",
+            id: Some(7),
+            data: None,
+            attachments: 0,
+        };
+        let mut out = Vec::new();
+        parts.encode_array_into(&mut out, None, rest);
+        assert_eq!(out, br#"3/chat,7[ {"a":[1,{"b":"c"}]} ,"x"]"#);
+        let back = Packet::decode(std::str::from_utf8(&out).unwrap(), 10).unwrap();
+        assert_eq!(back.data.unwrap(), json!([{"a":[1,{"b":"c"}]}, "x"]));
+        out.clear();
+        Parts {
+            id: None,
+            ty: PacketType::Event,
+            ..parts
+        }
+        .encode_array_into(&mut out, Some("re\"ply"), rest);
+        assert_eq!(out, br#"2/chat,["re\"ply", {"a":[1,{"b":"c"}]} ,"x"]"#);
+        // Once changed, the arguments are values again.
+        let mut changed = data.clone();
+        changed.push(json!(3));
+        assert_eq!(changed.args_text(), None);
+        assert_eq!(changed.len(), 3);
+        assert_eq!(data.len(), 2);
+        assert_eq!(
+            data,
+            crate::data::Data::from(vec![json!({"a":[1,{"b":"c"}]}), json!("x")])
+        );
     }
 }

@@ -13,6 +13,7 @@ use crate::conn::Encoded;
 use crate::data::Data;
 use crate::error::{AckError, EmitError};
 use crate::packet::{Packet, PacketType, Parts};
+use crate::parser::Parser;
 
 /// Answers a client's ack request. Dropping it without sending answers nothing.
 #[derive(Debug)]
@@ -24,7 +25,21 @@ pub struct AckSender {
 impl AckSender {
     /// Sends the ack with `data`.
     pub fn send(self, data: impl Into<Data>) -> Result<(), EmitError> {
-        let (args, bins) = data.into().into_parts();
+        let data = data.into();
+        let parser = self.socket.0.scope.parser();
+        if let (Parser::Json, Some(args)) = (parser, data.args_text()) {
+            // Received arguments answered as they came: their text.
+            let parts = Parts {
+                ty: PacketType::Ack,
+                nsp: self.socket.nsp_name(),
+                id: Some(self.id),
+                data: None,
+                attachments: 0,
+            };
+            let encoded = Encoded::json_text(|out| parts.encode_array_into(out, None, args), true);
+            return self.socket.send_packet(encoded);
+        }
+        let (args, bins) = data.into_parts();
         let args = Value::Array(args);
         // Encoded from its parts: no `Packet`, no copy of the namespace.
         let parts = Parts {

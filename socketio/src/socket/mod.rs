@@ -28,6 +28,7 @@ use crate::error::{DisconnectReason, EmitError};
 use crate::handshake::Handshake;
 use crate::operators::BroadcastOperator;
 use crate::packet::{Packet, PacketType, Parts};
+use crate::parser::Parser;
 use crate::recovery::{Extensions, Pid, Session};
 use crate::scope::Scope;
 
@@ -292,6 +293,22 @@ impl Socket {
         }
         let data = data.into();
         self.notify_outgoing(event, &data);
+        let parser = self.0.scope.parser();
+        if let (None, Parser::Json, Some(args)) =
+            (self.0.scope.recovery(), parser, data.args_text())
+        {
+            // Received arguments sent on as they came: their text.
+            let parts = Parts {
+                ty: PacketType::Event,
+                nsp: self.nsp_name(),
+                id: None,
+                data: None,
+                attachments: 0,
+            };
+            let encoded =
+                Encoded::json_text(|out| parts.encode_array_into(out, Some(event), args), true);
+            return self.send_packet(encoded);
+        }
         let (payload, bins) = data.into_event(event);
         if let Some(recovery) = self.0.scope.recovery() {
             // Like the reference: with recovery on, a direct emit is a
@@ -317,12 +334,7 @@ impl Socket {
             data: Some(&payload),
             attachments: bins.len(),
         };
-        self.send_packet(Encoded::from_parts(
-            self.0.scope.parser(),
-            parts,
-            &bins,
-            true,
-        ))
+        self.send_packet(Encoded::from_parts(parser, parts, &bins, true))
     }
 
     /// Reads what [`Socket::send_packet`] reads first, without locking, so

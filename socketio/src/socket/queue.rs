@@ -48,8 +48,31 @@ impl Socket {
         let Some((event, data)) = Data::from_event(packet.data, packet.attachments) else {
             return;
         };
+        self.run_event(event, data, packet.id, headers);
+    }
+
+    /// An EVENT from the client, its name and arguments already apart
+    /// (`Connection`'s text events that skip the decoder).
+    pub(crate) fn handle_event_data(
+        &self,
+        event: String,
+        data: Data,
+        id: Option<u64>,
+        headers: Option<Arc<http::HeaderMap>>,
+    ) {
+        self.0.heard.store(true, Ordering::Relaxed);
+        self.run_event(event, data, id, headers);
+    }
+
+    fn run_event(
+        &self,
+        event: String,
+        data: Data,
+        id: Option<u64>,
+        headers: Option<Arc<http::HeaderMap>>,
+    ) {
         let data = data.with_request_headers(headers);
-        let ack = packet.id.map(|id| AckSender {
+        let ack = id.map(|id| AckSender {
             socket: self.clone(),
             id,
         });
