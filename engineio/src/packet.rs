@@ -126,7 +126,7 @@ impl Packet {
         }
         let ty = PacketType::from_byte(first)?;
         // The type byte is ASCII, so index 1 is a char boundary.
-        let data = || s.slice_from(1);
+        let data = || s.without_first_byte();
         Ok(match ty {
             PacketType::Open => Packet::Open(data()),
             PacketType::Close => Packet::Close,

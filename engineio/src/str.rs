@@ -8,8 +8,12 @@
 use std::fmt;
 use std::ops::Deref;
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
 use bytestring::ByteString;
+
+/// Longest text [`Str::without_first_byte`] checks again rather than share
+/// its buffer: checking this much ASCII costs less than the allocation.
+const RECHECK_MAX: usize = 1024;
 
 /// Immutable UTF-8 text sharing its buffer on clone.
 ///
@@ -47,6 +51,21 @@ impl Str {
     /// Converts into the underlying bytes (shares the buffer).
     pub fn into_bytes(self) -> Bytes {
         self.0.into_bytes()
+    }
+
+    /// The text after its first byte, which must be ASCII (a packet type);
+    /// otherwise the result is empty (never a panic). A short text keeps
+    /// its own buffer, checked again as UTF-8, rather than share it: a
+    /// buffer fresh from a read is not shared yet, and sharing it would
+    /// allocate a header for it; a long one is shared (no copy, no
+    /// second check).
+    pub(crate) fn without_first_byte(self) -> Str {
+        if self.len() > RECHECK_MAX || !self.as_bytes().first().is_some_and(u8::is_ascii) {
+            return self.slice_from(1);
+        }
+        let mut bytes = self.into_bytes();
+        bytes.advance(1);
+        Str::from_utf8(bytes).unwrap_or_default()
     }
 
     /// The text from byte `start` on, sharing this buffer. `start` must be a
@@ -127,5 +146,18 @@ mod tests {
         let t = s.slice_from(1);
         assert_eq!(t, "hello");
         assert_eq!(t.as_bytes().as_ptr(), s.as_bytes()[1..].as_ptr());
+    }
+
+    #[test]
+    fn without_first_byte_keeps_the_buffer() {
+        let s = Str::from("4héllo");
+        let at = s.as_bytes()[1..].as_ptr();
+        let t = s.without_first_byte();
+        assert_eq!(t, "héllo");
+        assert_eq!(t.as_bytes().as_ptr(), at);
+        let long = format!("4{}", "é".repeat(RECHECK_MAX));
+        assert_eq!(Str::from(long.as_str()).without_first_byte(), long[1..]);
+        assert_eq!(Str::from("é").without_first_byte(), "");
+        assert_eq!(Str::new().without_first_byte(), "");
     }
 }

@@ -310,7 +310,13 @@ impl WsDecoder {
                 return Ok(None);
             }
             buf.advance(h.len);
-            let mut data = buf.split_to(n);
+            // A frame that is all the buffer holds (the usual read of one
+            // message) takes the buffer itself: splitting would allocate a
+            // shared header to let both halves live on.
+            let mut data = match buf.len() == n {
+                true => std::mem::take(buf),
+                false => buf.split_to(n),
+            };
             if !text {
                 unmask(&mut data, h.mask, 0);
             }

@@ -11,7 +11,7 @@ use std::collections::{HashMap, HashSet};
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
 use engineio::{Hooks, Sid, Str};
 use futures_util::FutureExt;
 use http::HeaderMap;
@@ -105,6 +105,27 @@ pub(crate) struct Client {
 /// messages in order; it answers through its [`Conn`].
 #[derive(Clone)]
 pub struct Connection(pub(crate) Arc<Client>);
+
+/// A text event on its way to its socket, its arguments not parsed
+/// (`Connection::route_raw_event`).
+struct RawTarget {
+    socket: Socket,
+    name: String,
+    id: Option<u64>,
+    /// Where the payload array starts in the message.
+    array_at: usize,
+    /// Where the first argument starts in the array.
+    args_at: Option<usize>,
+}
+
+impl RawTarget {
+    /// Runs the event, `array` being the message from its payload array on.
+    fn deliver(self, array: Bytes, headers: Option<Arc<HeaderMap>>) {
+        let data = Data::from_event_text(array, self.args_at);
+        self.socket
+            .handle_event_data(self.name, data, self.id, headers);
+    }
+}
 
 /// The sockets of one connection by namespace. Most connections have one
 /// or two: a short list compared in order, without hashing and without a
@@ -300,15 +321,16 @@ impl Connection {
     ///
     /// A binary packet keeps the headers of its first part (this text):
     /// its attachments may come in later requests.
-    pub fn handle_text_with(&self, text: &str, mut headers: Option<Arc<HeaderMap>>) {
+    pub fn handle_text_with(&self, text: &str, headers: Option<Arc<HeaderMap>>) {
         self.observe_in(text.len());
-        if let Some(ev) = decode_event_raw(text) {
-            let array = Bytes::copy_from_slice(&text.as_bytes()[ev.array_at..]);
-            if self.handle_raw_event(ev, array, &mut headers) {
-                return;
+        match decode_event_raw(text).and_then(|ev| self.route_raw_event(ev)) {
+            Some(Some(to)) => {
+                let array = Bytes::copy_from_slice(&text.as_bytes()[to.array_at..]);
+                to.deliver(array, headers);
             }
+            Some(None) => {}
+            None => self.decode_text(text, headers),
         }
-        self.decode_text(text, headers);
     }
 
     /// A text message arrived, taken by value; `headers` as for
@@ -317,40 +339,41 @@ impl Connection {
     /// ([`Data`](crate::Data) parses them on first use), so a handler that
     /// only answers or forwards them never builds their JSON tree. A driver
     /// that owns its messages calls this instead.
-    pub fn handle_message(&self, text: Str, mut headers: Option<Arc<HeaderMap>>) {
+    pub fn handle_message(&self, text: Str, headers: Option<Arc<HeaderMap>>) {
         self.observe_in(text.len());
-        if let Some(ev) = decode_event_raw(&text) {
-            let array = text.as_bytes().slice(ev.array_at..);
-            if self.handle_raw_event(ev, array, &mut headers) {
-                return;
+        match decode_event_raw(&text).and_then(|ev| self.route_raw_event(ev)) {
+            Some(Some(to)) => {
+                // The message's own buffer, not a shared slice of it.
+                let mut array = text.into_bytes();
+                array.advance(to.array_at);
+                to.deliver(array, headers);
             }
+            Some(None) => {}
+            None => self.decode_text(&text, headers),
         }
-        self.decode_text(&text, headers);
     }
 
-    /// Dispatches an event read by `decode_event_raw` (`array`: its payload
-    /// array), as [`Connection::handle_packet`] would the packet
-    /// `Packet::decode` makes of it. `false` when the decoder is not ready
-    /// for it (the msgpack parser, attachments awaited): the text then goes
-    /// the general way, which refuses it, with `headers` left in place.
-    fn handle_raw_event(
-        &self,
-        ev: RawEvent<'_>,
-        array: Bytes,
-        headers: &mut Option<Arc<HeaderMap>>,
-    ) -> bool {
+    /// Where an event read by `decode_event_raw` goes, as
+    /// [`Connection::handle_packet`] would route the packet
+    /// `Packet::decode` makes of it: `Some(None)` when this connection has
+    /// no socket on its namespace (it is dropped). `None` when the decoder
+    /// is not ready for it (the msgpack parser, attachments awaited): the
+    /// text then goes the general way, which refuses it.
+    fn route_raw_event(&self, ev: RawEvent<'_>) -> Option<Option<RawTarget>> {
         let socket = {
             let st = self.0.lock();
             if !st.decoder.takes_text_events() {
-                return false;
+                return None;
             }
             st.socket(ev.nsp).cloned()
         };
-        if let Some(s) = socket {
-            let data = Data::from_event_text(array, ev.args_at);
-            s.handle_event_data(ev.name.into_owned(), data, ev.id, headers.take());
-        }
-        true
+        Some(socket.map(|socket| RawTarget {
+            socket,
+            name: ev.name.into_owned(),
+            id: ev.id,
+            array_at: ev.array_at,
+            args_at: ev.args_at,
+        }))
     }
 
     /// Decodes a text message with the decoder and routes what it gives.
