@@ -149,11 +149,12 @@ impl Data {
     }
 
     /// The arguments as the JSON text of an array, when they are still the
-    /// text they arrived in: `[` followed by these bytes is that array.
+    /// text they arrived in and no attachment was added since
+    /// ([`Data::attach`]): `[` followed by these bytes is that array.
     pub(crate) fn args_text(&self) -> Option<&[u8]> {
         match &self.args {
-            Args::Raw(r) => Some(&r.array[r.start..]),
-            Args::Values(_) => None,
+            Args::Raw(r) if self.attachments.is_empty() => Some(&r.array[r.start..]),
+            _ => None,
         }
     }
 

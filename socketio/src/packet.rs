@@ -978,6 +978,10 @@ mod tests {
         }
         .encode_array_into(&mut out, Some("re\"ply"), rest);
         assert_eq!(out, br#"2/chat,["re\"ply", {"a":[1,{"b":"c"}]} ,"x"]"#);
+        // With an attachment added, they go out as a binary packet.
+        let mut attached = data.clone();
+        let _ = attached.attach(Bytes::from_static(b"x"));
+        assert_eq!(attached.args_text(), None);
         // Once changed, the arguments are values again.
         let mut changed = data.clone();
         changed.push(json!(3));
