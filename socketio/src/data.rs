@@ -62,16 +62,21 @@ struct Raw {
     parsed: OnceLock<Vec<Value>>,
 }
 
+impl Args {
+    fn into_values(self) -> Vec<Value> {
+        match self {
+            Args::Values(v) => v,
+            Args::Raw(r) => r
+                .parsed
+                .into_inner()
+                .unwrap_or_else(|| parse_after_name(&r.array)),
+        }
+    }
+}
+
 impl Raw {
     fn values(&self) -> &[Value] {
         self.parsed.get_or_init(|| parse_after_name(&self.array))
-    }
-
-    fn into_values(self) -> Vec<Value> {
-        match self.parsed.into_inner() {
-            Some(v) => v,
-            None => parse_after_name(&self.array),
-        }
     }
 }
 
@@ -160,22 +165,12 @@ impl Data {
 
     /// The arguments as values, to change them.
     fn values_mut(&mut self) -> &mut Vec<Value> {
-        if let Args::Raw(r) = &mut self.args {
-            let values = std::mem::take(&mut r.parsed)
-                .into_inner()
-                .unwrap_or_else(|| parse_after_name(&r.array));
-            self.args = Args::Values(values);
+        if let Args::Raw(_) = self.args {
+            self.args = Args::Values(std::mem::take(&mut self.args).into_values());
         }
         match &mut self.args {
             Args::Values(v) => v,
             Args::Raw(_) => unreachable!("made values above"),
-        }
-    }
-
-    fn into_values(self) -> Vec<Value> {
-        match self.args {
-            Args::Values(v) => v,
-            Args::Raw(r) => r.into_values(),
         }
     }
 
@@ -279,9 +274,8 @@ impl Data {
     }
 
     /// The parts.
-    pub fn into_parts(mut self) -> (Vec<Value>, Vec<Bytes>) {
-        let attachments = std::mem::take(&mut self.attachments);
-        (self.into_values(), attachments)
+    pub fn into_parts(self) -> (Vec<Value>, Vec<Bytes>) {
+        (self.args.into_values(), self.attachments)
     }
 
     /// Prepends the event name and returns the payload array and attachments.

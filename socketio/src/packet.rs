@@ -224,26 +224,8 @@ impl Packet {
             expected = n;
             i += dash + 1;
         }
-        let mut nsp = String::from("/");
-        if b.get(i) == Some(&b'/') {
-            let end = b[i..]
-                .iter()
-                .position(|&c| c == b',')
-                .map_or(b.len(), |p| i + p);
-            nsp = s[i..end].to_owned();
-            i = (end + 1).min(b.len());
-        }
-        let mut id = None;
-        let digits = b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
-        if digits > 0 {
-            // Parsed as an integer, never through a float: a decimal
-            // above `MAX_ACK_ID` overflows and is refused.
-            let v: u64 = s[i..i + digits]
-                .parse()
-                .map_err(|_| ParseError::InvalidAckId)?;
-            id = Some(v);
-            i += digits;
-        }
+        let (nsp, id, i) = nsp_and_id(s, i)?;
+        let nsp = nsp.to_owned();
         let data = if i < b.len() {
             let v: Value = serde_json::from_str(&s[i..]).map_err(|_| ParseError::InvalidPayload)?;
             Some(v)
@@ -287,6 +269,34 @@ impl Packet {
     }
 }
 
+/// The namespace (`/` when absent) and ack id that follow a packet's type
+/// (and attachment count) from byte `i` of `s`, and where its data starts.
+/// The namespace runs to the first comma, or to the end without one.
+fn nsp_and_id(s: &str, mut i: usize) -> Result<(&str, Option<u64>, usize), ParseError> {
+    let b = s.as_bytes();
+    let mut nsp = "/";
+    if b.get(i) == Some(&b'/') {
+        let end = b[i..]
+            .iter()
+            .position(|&c| c == b',')
+            .map_or(b.len(), |p| i + p);
+        nsp = &s[i..end];
+        i = (end + 1).min(b.len());
+    }
+    let mut id = None;
+    let digits = b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
+    if digits > 0 {
+        // Parsed as an integer, never through a float: a decimal above
+        // `MAX_ACK_ID` overflows and is refused.
+        let v: u64 = s[i..i + digits]
+            .parse()
+            .map_err(|_| ParseError::InvalidAckId)?;
+        id = Some(v);
+        i += digits;
+    }
+    Ok((nsp, id, i))
+}
+
 /// A text EVENT read without building its JSON tree
 /// ([`decode_event_raw`]).
 #[derive(Debug, PartialEq)]
@@ -319,19 +329,7 @@ pub(crate) fn decode_event_raw(s: &str) -> Option<RawEvent<'_>> {
     if b.first() != Some(&b'2') {
         return None;
     }
-    let mut i = 1;
-    let mut nsp = "/";
-    if b.get(i) == Some(&b'/') {
-        let end = b[i..].iter().position(|&c| c == b',')? + i;
-        nsp = &s[i..end];
-        i = end + 1;
-    }
-    let digits = b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
-    let mut id = None;
-    if digits > 0 {
-        id = Some(s[i..i + digits].parse::<u64>().ok()?);
-        i += digits;
-    }
+    let (nsp, id, i) = nsp_and_id(s, 1).ok()?;
     let json = &b[i..];
     // `[`, the name's string, then `,` or `]`: where the arguments start.
     let ws = |j: usize| {
