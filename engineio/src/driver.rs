@@ -128,6 +128,12 @@ impl Driver {
         d
     }
 
+    /// Gives a WebSocket-only session its WebSocket, open already (the
+    /// engine's accept path answered the handshake itself).
+    pub(crate) fn set_websocket(&mut self, ws: Box<Ws>) {
+        self.t.set_websocket(ws);
+    }
+
     /// Waits for the HTTP upgrade; `Ready(false)` when it failed.
     fn poll_upgrade(&mut self, cx: &mut Context<'_>) -> Poll<bool> {
         let Some(on) = self.upgrade.as_mut() else {

@@ -10,7 +10,9 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{ready, Context, Poll};
 
 use bytes::Bytes;
 use http::{Request, Response};
@@ -18,19 +20,20 @@ use http_body_util::Full;
 use hyper::body::Body;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 
+use crate::accept::{self, First};
 use crate::config::{EngineConfig, TransportKind};
 use crate::driver::Driver;
 use crate::error::CloseReason;
 use crate::handshake::Handshake;
-use crate::hooks::{Hooks, Refusal, RequestInfo};
+use crate::hooks::{BoxFuture, Hooks, Refusal, RequestInfo};
+use crate::opening;
 use crate::registry::Inner;
 use crate::routing::{self, Route};
-use crate::session::Session;
 use crate::sid::Sid;
 use crate::socket::{Handler, Socket};
-use crate::transport::linger::lingering;
+use crate::transport::linger::lingering_after;
 use crate::transport::{
     at_capacity, cors, error, full, not_found, now, polling, preflight, refused, websocket,
     ErrorCode, Resp, ResponseFuture,
@@ -170,8 +173,22 @@ impl Engine {
     where
         I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
+        self.serve_after(io, Bytes::new(), peer).await
+    }
+
+    /// [`Engine::serve_connection`] for a stream off which `read` was
+    /// read already: hyper reads those bytes first.
+    async fn serve_after<I>(
+        &self,
+        io: I,
+        read: Bytes,
+        peer: Option<SocketAddr>,
+    ) -> Result<(), hyper::Error>
+    where
+        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
         let config = &self.0.config;
-        let (io, linger) = lingering(io, config.linger_timeout, config.linger_bytes);
+        let (io, linger) = lingering_after(io, read, config.linger_timeout, config.linger_bytes);
         let served = hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())
             .header_read_timeout(config.header_read_timeout)
@@ -182,7 +199,25 @@ impl Engine {
         served
     }
 
+    /// The connection's first request: the driver of the WebSocket session
+    /// it opened, or `None` once hyper served the connection (or the
+    /// client left).
+    async fn first_request(self, stream: TcpStream, peer: SocketAddr) -> Option<Driver> {
+        match accept::first_request(&self.0, &stream).await {
+            First::Gone => None,
+            First::Open(head, ahead) => accept::open(&self.0, stream, head, ahead, peer).await,
+            First::Other(read) => {
+                let _ = self.serve_after(stream, read, Some(peer)).await;
+                None
+            }
+        }
+    }
+
     /// Accepts connections on `listener` forever, one task per connection.
+    /// A connection that opens a WebSocket session with its first request
+    /// is answered without hyper, and its task becomes the session's
+    /// driver; every other request is served by hyper as in
+    /// [`Engine::serve_connection`].
     pub async fn serve(&self, listener: TcpListener) -> std::io::Result<()> {
         loop {
             let (stream, peer) = match listener.accept().await {
@@ -194,10 +229,39 @@ impl Engine {
                 }
             };
             let _ = stream.set_nodelay(true);
-            let engine = self.clone();
-            tokio::spawn(async move {
-                let _ = engine.serve_connection(stream, Some(peer)).await;
-            });
+            let first = self.clone().first_request(stream, peer);
+            tokio::spawn(Connection::Accepting(Box::pin(first)));
+        }
+    }
+}
+
+/// The task of one connection accepted by [`Engine::serve`]: a WebSocket
+/// handshake for a new session first is answered by the engine itself
+/// and the task becomes the session's driver (see `accept`); anything
+/// else is hyper's. What reads the head, runs the hook or serves hyper is
+/// boxed (it is larger than the driver), so that a session's task holds
+/// its driver and little else.
+// The large variant is the one a connection lives in: boxing the driver
+// would cost an allocation per session, to save nothing.
+#[allow(clippy::large_enum_variant)]
+enum Connection {
+    Accepting(BoxFuture<Option<Driver>>),
+    Driving(Driver),
+}
+
+impl Future for Connection {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        loop {
+            match this {
+                Connection::Accepting(first) => match ready!(first.as_mut().poll(cx)) {
+                    Some(driver) => *this = Connection::Driving(driver),
+                    None => return Poll::Ready(()),
+                },
+                Connection::Driving(driver) => return Pin::new(driver).poll(cx),
+            }
         }
     }
 }
@@ -320,21 +384,11 @@ where
     B: Body + Send + Unpin + 'static,
 {
     let handshake = Handshake::detached(req.uri(), req.headers(), peer);
-    let sid = Sid::random();
-    let config = &inner.config;
-    let socket = Socket::new(
-        sid,
-        handshake,
-        transport,
-        config.send_buffer,
-        config.slow_client,
-    );
-    if !inner.register(&socket) {
-        return cors(inner, &req, at_capacity());
-    }
     let now = now();
-    let wire = socket.handshake().wire();
-    let mut session = Session::with_wire(sid, config, transport, now, wire);
+    let Some((socket, mut session)) = opening::open(inner, handshake, transport, now) else {
+        return cors(inner, &req, at_capacity());
+    };
+    let sid = socket.sid();
     let opened = match transport {
         TransportKind::Polling => polling::open(inner, &mut session, &req, now)
             .map(|resp| (resp, Driver::new(session, socket, inner.clone()))),

@@ -25,6 +25,11 @@
 //! # }
 //! ```
 //!
+//! `Engine::serve` answers a connection whose first request opens a
+//! WebSocket session itself ([`http1`] parses the head), and the
+//! connection's task then drives that session; every other connection is
+//! hyper's.
+//!
 //! To mount the engine in another hyper or axum app (feature `tokio`),
 //! route the engine path to `Engine::handle`; to serve a connection you
 //! accepted yourself, use `Engine::serve_connection`; in a tower stack (an axum `Router`), use
@@ -38,7 +43,8 @@
 //! cookie, WebSocket handshake checks), [`wsbuf`] (a server WebSocket's
 //! framing and buffers, without the stream), [`handle`] (a socket handle's
 //! state and the [`mailbox`] to its session's task), [`Outgoing`] and
-//! [`Handshake`]. What it brings itself: accepting connections and HTTP/1.1,
+//! [`Handshake`], and [`http1`] (request heads and answers, without hyper).
+//! What it brings itself: accepting connections and HTTP/1.1 I/O,
 //! one task per session owning its [`Session`], and one timer per session
 //! re-armed at [`Session::poll_timeout`].
 //!
@@ -57,6 +63,7 @@ pub mod error;
 pub mod handle;
 mod handshake;
 pub mod hooks;
+pub mod http1;
 pub mod jsonp;
 pub mod mailbox;
 mod outgoing;
@@ -85,9 +92,13 @@ pub use sid::{BuildSidHasher, Sessions, Sid, SidHasher, SidMap, SidSet};
 pub use str::Str;
 
 #[cfg(feature = "tokio")]
+mod accept;
+#[cfg(feature = "tokio")]
 mod driver;
 #[cfg(feature = "tokio")]
 mod engine;
+#[cfg(feature = "tokio")]
+mod opening;
 #[cfg(feature = "tokio")]
 pub mod raw_ws;
 #[cfg(feature = "tokio")]

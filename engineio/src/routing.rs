@@ -268,6 +268,18 @@ pub fn route<'q>(
     Route::Open(transport)
 }
 
+/// [`route`] for a request head parsed by [`crate::http1`].
+pub fn route_head<'q>(config: &EngineConfig, head: &'q crate::http1::Head) -> Route<'q> {
+    let uri = &head.uri;
+    route(
+        config,
+        &head.method,
+        uri.path(),
+        uri.query().unwrap_or(""),
+        &head.headers,
+    )
+}
+
 /// `j` when JSONP applies (on, and present): `Some(None)` when it is not
 /// a callback index ([`crate::jsonp::parse_index`]).
 fn jsonp_param(config: &EngineConfig, query: &str) -> Option<Option<u32>> {
@@ -473,6 +485,27 @@ pub fn switching_protocols(req: &HeaderMap) -> Response<Bytes> {
         h.insert(header::SEC_WEBSOCKET_ACCEPT, v);
     }
     resp
+}
+
+/// The `101 Switching Protocols` answer that opens a WebSocket-only
+/// session `sid` on a checked handshake (`method`, `uri`, `headers`): the
+/// accept key, the permessage-deflate parameters `config` agrees to
+/// ([`crate::deflate::answer`], returned), the session cookie and the
+/// `hooks`' headers for an initial answer. For drivers that answer the
+/// handshake themselves.
+pub fn websocket_open(
+    config: &EngineConfig,
+    hooks: &crate::hooks::Hooks,
+    head: &crate::hooks::RequestHead<'_>,
+) -> (Response<Bytes>, Option<crate::deflate::Negotiated>) {
+    let mut resp = switching_protocols(head.headers);
+    let deflate = config.per_message_deflate.as_ref();
+    let agreed = crate::deflate::answer(head.headers, deflate, resp.headers_mut());
+    set_cookie(config, head.sid, &mut resp);
+    if let Some(extra) = hooks.response_headers(head, true) {
+        crate::hooks::append_headers(resp.headers_mut(), extra);
+    }
+    (resp, agreed)
 }
 
 #[cfg(test)]

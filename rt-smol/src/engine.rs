@@ -188,13 +188,7 @@ impl Engine {
     async fn request(&self, conn: &mut Conn, head: Head, peer: Option<SocketAddr>) -> Next {
         let inner = &self.0;
         let origin = head.headers.get(header::ORIGIN).cloned();
-        let route = routing::route(
-            &inner.config,
-            &head.method,
-            head.uri.path(),
-            head.uri.query().unwrap_or(""),
-            &head.headers,
-        );
+        let route = routing::route_head(&inner.config, &head);
         let resp = match route {
             Route::Session { sid, transport } => {
                 let socket = Sid::parse(&sid).and_then(|s| inner.lookup(&s));
@@ -282,11 +276,8 @@ impl Engine {
         let wire = socket.handshake().wire();
         let mut session = Session::with_wire(sid, &inner.config, transport, now, wire);
         if transport == TransportKind::WebSocket {
-            let mut resp = routing::switching_protocols(&head.headers);
-            let deflate = inner.config.per_message_deflate.as_ref();
-            let agreed = deflate::answer(&head.headers, deflate, resp.headers_mut());
-            routing::set_cookie(&inner.config, sid, &mut resp);
-            hook_headers(inner, &head, sid, transport, true, &mut resp);
+            let req = RequestHead::new(&head.method, &head.uri, &head.headers, sid, transport);
+            let (resp, agreed) = routing::websocket_open(&inner.config, &inner.hooks, &req);
             if conn.respond(resp, false).await.is_err() {
                 inner.unregister(sid);
                 return Next::Close;

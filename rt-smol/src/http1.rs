@@ -1,11 +1,11 @@
-//! HTTP/1.1 on one TCP connection: request heads parsed by `httparse`,
-//! bodies read by `Content-Length` up to a limit, responses written with
+//! HTTP/1.1 on one TCP connection: request heads parsed by
+//! [`engineio::http1`] (which also writes the answers), bodies read by `Content-Length` up to a limit, responses written with
 //! their length. Owns the connection's read buffer (bytes the client sent
 //! ahead, kept for the next request or a WebSocket) and nothing else; the
 //! engine decides what to answer.
 //!
-//! Limits: a head of at most [`MAX_HEAD`] bytes and [`MAX_HEADERS`]
-//! headers (431 beyond), read within the engine's `header_read_timeout`
+//! Limits: a head of at most [`MAX_HEAD`] bytes and
+//! [`engineio::http1::MAX_HEADERS`] headers (431 beyond), read within the engine's `header_read_timeout`
 //! (which also bounds how long a kept-alive connection waits for its next
 //! request); a body within `body_read_timeout` (`Expect: 100-continue`
 //! is answered before it is read). Chunked request bodies are
@@ -20,29 +20,12 @@ use std::time::Duration;
 use async_io::{Async, Timer};
 use bytes::{Bytes, BytesMut};
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
-use http::header::{self, HeaderMap, HeaderName, HeaderValue};
-use http::{Method, Response, StatusCode, Uri};
+use http::{Response, StatusCode};
 
-/// Largest request head.
-pub(crate) const MAX_HEAD: usize = 64 * 1024;
-
-/// Most headers in a request.
-pub(crate) const MAX_HEADERS: usize = 100;
+pub(crate) use engineio::http1::{Head, MAX_HEAD};
 
 /// Read size.
 const READ: usize = 8 * 1024;
-
-/// A request head.
-#[derive(Debug)]
-pub(crate) struct Head {
-    pub(crate) method: Method,
-    pub(crate) uri: Uri,
-    pub(crate) headers: HeaderMap,
-    /// The body's declared length (0 without one).
-    pub(crate) body_len: u64,
-    /// The connection may carry another request after this one.
-    pub(crate) keep_alive: bool,
-}
 
 /// Why no request head could be read.
 #[derive(Debug)]
@@ -111,64 +94,18 @@ impl Conn {
         futures_lite::future::or(read, expire).await
     }
 
-    /// Parses a complete head at the start of the buffer and consumes it.
+    /// Parses a complete head at the start of the buffer and consumes it
+    /// ([`engineio::http1::parse_head`]).
     fn parse_head(&mut self) -> Result<Option<Head>, HeadError> {
-        let bad = HeadError::Refuse(StatusCode::BAD_REQUEST);
-        let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
-        let mut req = httparse::Request::new(&mut slots);
-        let len = match req.parse(&self.buf) {
-            Ok(httparse::Status::Complete(n)) => n,
-            Ok(httparse::Status::Partial) => return Ok(None),
-            Err(httparse::Error::TooManyHeaders) => {
-                return Err(HeadError::Refuse(
-                    StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-                ))
+        match engineio::http1::parse_head(&self.buf) {
+            Ok(Some((head, len))) => {
+                let _ = self.buf.split_to(len);
+                self.keep_alive = head.keep_alive;
+                Ok(Some(head))
             }
-            Err(_) => return Err(bad),
-        };
-        let method = Method::from_bytes(req.method.unwrap_or("").as_bytes()).map_err(|_| bad_())?;
-        let uri: Uri = req.path.unwrap_or("").parse().map_err(|_| bad_())?;
-        let mut headers = HeaderMap::with_capacity(req.headers.len());
-        for h in req.headers.iter() {
-            let name = HeaderName::from_bytes(h.name.as_bytes()).map_err(|_| bad_())?;
-            let value = HeaderValue::from_bytes(h.value).map_err(|_| bad_())?;
-            headers.append(name, value);
+            Ok(None) => Ok(None),
+            Err(status) => Err(HeadError::Refuse(status)),
         }
-        let http11 = req.version == Some(1);
-        let _ = self.buf.split_to(len);
-        if headers.contains_key(header::TRANSFER_ENCODING) {
-            return Err(HeadError::Refuse(StatusCode::LENGTH_REQUIRED));
-        }
-        let mut lengths = headers.get_all(header::CONTENT_LENGTH).iter();
-        let body_len = match (lengths.next(), lengths.next()) {
-            (None, _) => 0,
-            (Some(v), None) => v
-                .to_str()
-                .ok()
-                .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
-                .and_then(|s| s.parse().ok())
-                .ok_or_else(bad_)?,
-            // Two lengths: which one frames the body is ambiguous.
-            (Some(_), Some(_)) => return Err(bad),
-        };
-        let connection = |token: &str| {
-            headers.get_all(header::CONNECTION).iter().any(|v| {
-                v.to_str()
-                    .is_ok_and(|s| s.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
-            })
-        };
-        let keep_alive = match http11 {
-            true => !connection("close"),
-            false => connection("keep-alive"),
-        };
-        self.keep_alive = keep_alive;
-        Ok(Some(Head {
-            method,
-            uri,
-            headers,
-            body_len,
-            keep_alive,
-        }))
     }
 
     /// Reads a body of exactly `len` bytes within `timeout`; `None` when the
@@ -238,30 +175,7 @@ impl Conn {
     /// Writes `resp` with its length; `close` (or a request that asked for
     /// it) adds `Connection: close`.
     pub(crate) async fn respond(&mut self, resp: Response<Bytes>, close: bool) -> io::Result<()> {
-        let close = close || !self.keep_alive;
-        let (parts, body) = resp.into_parts();
-        let mut out = Vec::with_capacity(128 + body.len());
-        let reason = parts.status.canonical_reason().unwrap_or("");
-        out.extend_from_slice(
-            format!("HTTP/1.1 {} {reason}\r\n", parts.status.as_u16()).as_bytes(),
-        );
-        for (name, value) in &parts.headers {
-            if name == header::CONTENT_LENGTH || name == header::CONNECTION && close {
-                continue;
-            }
-            out.extend_from_slice(name.as_str().as_bytes());
-            out.extend_from_slice(b": ");
-            out.extend_from_slice(value.as_bytes());
-            out.extend_from_slice(b"\r\n");
-        }
-        if parts.status != StatusCode::SWITCHING_PROTOCOLS {
-            out.extend_from_slice(format!("content-length: {}\r\n", body.len()).as_bytes());
-        }
-        if close {
-            out.extend_from_slice(b"connection: close\r\n");
-        }
-        out.extend_from_slice(b"\r\n");
-        out.extend_from_slice(&body);
+        let out = engineio::http1::encode_response(&resp, close || !self.keep_alive);
         (&*self.io).write_all(&out).await?;
         (&*self.io).flush().await
     }
@@ -288,8 +202,4 @@ impl Conn {
         };
         futures_lite::future::or(drain, expire).await;
     }
-}
-
-fn bad_() -> HeadError {
-    HeadError::Refuse(StatusCode::BAD_REQUEST)
 }

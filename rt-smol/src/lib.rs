@@ -5,7 +5,7 @@
 //! # What a runtime driver provides
 //! The protocol cores read no clock, spawn nothing and do no I/O. A driver
 //! supplies:
-//! - **I/O**: accepting connections and HTTP/1.1 (here `httparse` over
+//! - **I/O**: accepting connections and HTTP/1.1 (here [`engineio::http1`] over
 //!   async-io's `Async<TcpStream>`: heads within `header_read_timeout`,
 //!   `Content-Length` bodies bounded by `max_payload`, keep-alive), and the
 //!   WebSocket byte stream, framed and buffered by the shared

@@ -26,6 +26,9 @@ use tokio::sync::oneshot;
 pub struct Lingering<I> {
     /// Always `Some` until dropped.
     io: Option<I>,
+    /// Bytes read off `io` before it was wrapped (a request head looked at
+    /// by the engine's accept path), read again first.
+    prefix: bytes::Bytes,
     shut: bool,
     eof: bool,
     back: Option<oneshot::Sender<I>>,
@@ -44,9 +47,21 @@ pub struct Linger<I> {
 /// Wraps `io` for lingering closes of at most `timeout` and `max_bytes`
 /// (a zero `timeout` closes at once, as without the wrapper).
 pub fn lingering<I>(io: I, timeout: Duration, max_bytes: usize) -> (Lingering<I>, Linger<I>) {
+    lingering_after(io, bytes::Bytes::new(), timeout, max_bytes)
+}
+
+/// [`lingering`] for a stream off which `prefix` was already read: those
+/// bytes come first.
+pub(crate) fn lingering_after<I>(
+    io: I,
+    prefix: bytes::Bytes,
+    timeout: Duration,
+    max_bytes: usize,
+) -> (Lingering<I>, Linger<I>) {
     let (tx, rx) = oneshot::channel();
     let io = Lingering {
         io: Some(io),
+        prefix,
         shut: false,
         eof: false,
         back: Some(tx),
@@ -64,6 +79,11 @@ impl<I> Lingering<I> {
     /// connection (an upgrade to a WebSocket) and closes by other means.
     pub fn detach(&mut self) {
         self.back = None;
+    }
+
+    /// The bytes of the prefix not read yet (see [`lingering_after`]).
+    pub(crate) fn take_prefix(&mut self) -> bytes::Bytes {
+        std::mem::take(&mut self.prefix)
     }
 
     fn io(&mut self) -> io::Result<&mut I> {
@@ -91,6 +111,11 @@ impl<I: AsyncRead + Unpin> AsyncRead for Lingering<I> {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
+        if !self.prefix.is_empty() {
+            let n = self.prefix.len().min(buf.remaining());
+            buf.put_slice(&self.prefix.split_to(n));
+            return Poll::Ready(Ok(()));
+        }
         let before = buf.filled().len();
         let r = Pin::new(self.io()?).poll_read(cx, buf);
         if matches!(r, Poll::Ready(Ok(()))) && buf.filled().len() == before && buf.remaining() > 0 {

@@ -14,10 +14,11 @@ use http::{Request, StatusCode};
 use hyper::upgrade::OnUpgrade;
 
 use super::wsconn::{wrap, ws_config, Ws, WsLimits};
-use super::{error, full, set_cookie, with_hook_headers, ErrorCode, Resp};
+use super::{error, full, with_hook_headers, ErrorCode, Resp};
 use crate::config::{PerMessageDeflate, TransportKind};
 use crate::deflate::{self, Negotiated};
 use crate::handshake::detach_headers;
+use crate::hooks::RequestHead;
 use crate::registry::Inner;
 use crate::routing;
 use crate::sid::Sid;
@@ -67,11 +68,15 @@ pub(crate) fn open<B>(
     mut req: Request<B>,
 ) -> Option<(Resp, OnUpgrade, Option<Negotiated>)> {
     let on = take_upgrade(&mut req)?;
-    let deflate = inner.config.per_message_deflate.as_ref();
-    let (mut resp, agreed) = switching_protocols_deflate(&req, deflate);
-    set_cookie(inner, sid, &mut resp);
-    let resp = with_hook_headers(inner, &req, sid, TransportKind::WebSocket, true, resp);
-    Some((resp, on, agreed))
+    let head = RequestHead::new(
+        req.method(),
+        req.uri(),
+        req.headers(),
+        sid,
+        TransportKind::WebSocket,
+    );
+    let (resp, agreed) = routing::websocket_open(&inner.config, &inner.hooks, &head);
+    Some((full(resp), on, agreed))
 }
 
 /// An upgrade of a polling session. Refused (400, session untouched) when

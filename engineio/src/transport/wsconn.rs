@@ -267,22 +267,48 @@ pub(crate) fn ws_limits(max_message: usize, read_chunk: usize) -> WsLimits {
 pub(crate) fn wrap(upgraded: Upgraded, limits: WsLimits) -> Box<Ws> {
     // The engine's own connections come wrapped for lingering closes; a
     // WebSocket closes by its own handshake instead.
-    let (io, read) = match upgraded.downcast::<TokioIo<Lingering<TcpStream>>>() {
+    let (io, read, prefix) = match upgraded.downcast::<TokioIo<Lingering<TcpStream>>>() {
         Ok(parts) => {
             let mut io = parts.io.into_inner();
             io.detach();
-            (WsIo::Engine(io), parts.read_buf)
+            // What hyper read came off the stream before what it left of
+            // the accept path's prefix.
+            let prefix = io.take_prefix();
+            (WsIo::Engine(io), parts.read_buf, prefix)
         }
         Err(other) => match other.downcast::<TokioIo<TcpStream>>() {
-            Ok(parts) => (WsIo::Tcp(parts.io.into_inner()), parts.read_buf),
-            Err(other) => (WsIo::Upgraded(TokioIo::new(other)), Bytes::new()),
+            Ok(parts) => (
+                WsIo::Tcp(parts.io.into_inner()),
+                parts.read_buf,
+                Bytes::new(),
+            ),
+            Err(other) => (
+                WsIo::Upgraded(TokioIo::new(other)),
+                Bytes::new(),
+                Bytes::new(),
+            ),
         },
     };
+    let mut ws = ws_over(io, limits);
+    ws.unread(&read);
+    ws.unread(&prefix);
+    ws
+}
+
+/// The WebSocket over a TCP connection on which the engine itself
+/// answered the opening handshake; `ahead`: what the client sent behind
+/// its request.
+pub(crate) fn wrap_tcp(stream: TcpStream, ahead: &[u8], limits: WsLimits) -> Box<Ws> {
+    let mut ws = ws_over(WsIo::Tcp(stream), limits);
+    ws.unread(ahead);
+    ws
+}
+
+fn ws_over(io: WsIo, limits: WsLimits) -> Box<Ws> {
     let mut ws = WsConn::new(io, limits.max_message, limits.read_chunk);
     if let Some(agreed) = &limits.deflate {
         ws.bufs.set_deflate(agreed);
     }
-    ws.unread(&read);
     Box::new(ws)
 }
 
