@@ -110,19 +110,24 @@ fn classify(inner: &Inner, buf: &mut Vec<u8>) -> Option<First> {
         let may_be_get = got.len() < 4 && b"GET ".starts_with(got);
         return (!may_be_get || full).then(|| other(buf));
     }
-    let Some(line_end) = find(got, b"\r\n") else {
+    let Some(line_end) = got.iter().position(|&b| b == b'\n') else {
         return full.then(|| other(buf));
     };
     let line = &got[..line_end];
-    if find(line, b"transport=websocket").is_none() || find(line, b"sid=").is_some() {
+    if !line.ends_with(b"\r")
+        || find(line, b"transport=websocket").is_none()
+        || find(line, b"sid=").is_some()
+    {
         return Some(other(buf));
     }
     if !got.ends_with(b"\r\n\r\n") && find(got, b"\r\n\r\n").is_none() {
-        return full.then(|| other(buf));
+        // Bare newlines (which httparse takes) may end it: hyper's then.
+        let bare = find(got, b"\n\n").is_some();
+        return (bare || full).then(|| other(buf));
     }
     let bytes = Bytes::from(std::mem::take(buf));
     let Ok(Some((head, head_len))) = http1::parse_head_shared(&bytes) else {
-        // Refused (or ended by bare newlines): hyper answers it its way.
+        // Refused: hyper answers it its way.
         return Some(First::Other(bytes));
     };
     let route = routing::route_head(&inner.config, &head);

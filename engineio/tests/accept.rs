@@ -140,6 +140,14 @@ async fn a_head_in_pieces_and_a_head_too_long_for_the_first_buffer_open_sessions
     assert_eq!(read_text(&mut s, &mut rest).await, "4long");
     let handshake = srv.rec.socket(&sid).handshake().clone();
     assert_eq!(handshake.headers["x-long"].len(), 6000);
+    // Lines ended by bare newlines (httparse takes them): answered, not
+    // left waiting for a CRLF that never comes.
+    let bare = ws_head("").replace("\r\n", "\n");
+    let (mut s, mut rest, _) = open(srv.addr, &bare, 1, &frame("4bare")).await;
+    assert_eq!(read_text(&mut s, &mut rest).await, "4bare");
+    let mixed = ws_head("").replacen("\r\n", "\n", 2);
+    let (mut s, mut rest, _) = open(srv.addr, &mixed, 1, &frame("4mixed")).await;
+    assert_eq!(read_text(&mut s, &mut rest).await, "4mixed");
 }
 
 #[tokio::test]
