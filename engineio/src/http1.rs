@@ -130,8 +130,9 @@ fn connection_has(headers: &HeaderMap, token: &str) -> bool {
 }
 
 /// Writes `resp` as HTTP/1.1 bytes: the status line, its headers, a
-/// `Content-Length` (its own is replaced; none on a 101) and, when `close`,
-/// `Connection: close` (in place of its own), then the body.
+/// `Date` (unless it has one; none on a 1xx, where RFC 9110 does not ask
+/// for it), a `Content-Length` (its own is replaced; none on a 101) and,
+/// when `close`, `Connection: close` (in place of its own), then the body.
 pub fn encode_response(resp: &Response<impl AsRef<[u8]>>, close: bool) -> Vec<u8> {
     let body = resp.body().as_ref();
     let mut out = Vec::with_capacity(160 + body.len());
@@ -152,6 +153,11 @@ pub fn encode_response(resp: &Response<impl AsRef<[u8]>>, close: bool) -> Vec<u8
         out.extend_from_slice(value.as_bytes());
         out.extend_from_slice(b"\r\n");
     }
+    if !status.is_informational() && !resp.headers().contains_key(header::DATE) {
+        out.extend_from_slice(b"date: ");
+        out.extend_from_slice(&http_date(std::time::SystemTime::now()));
+        out.extend_from_slice(b"\r\n");
+    }
     if status != StatusCode::SWITCHING_PROTOCOLS {
         let _ = write!(out, "content-length: {}\r\n", body.len());
     }
@@ -160,6 +166,47 @@ pub fn encode_response(resp: &Response<impl AsRef<[u8]>>, close: bool) -> Vec<u8
     }
     out.extend_from_slice(b"\r\n");
     out.extend_from_slice(body);
+    out
+}
+
+/// `at` as an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`, RFC 9110
+/// section 5.6.7); a time before 1970 is written as 1970's first second.
+pub fn http_date(at: std::time::SystemTime) -> [u8; 29] {
+    const DAYS: [&[u8; 3]; 7] = [b"Thu", b"Fri", b"Sat", b"Sun", b"Mon", b"Tue", b"Wed"];
+    const MONTHS: [&[u8; 3]; 12] = [
+        b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",
+        b"Dec",
+    ];
+    let secs = at
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let days = secs / 86_400;
+    let in_day = secs % 86_400;
+    // The proleptic Gregorian date of a day count, in 400-year eras of
+    // 146,097 days counted from 0000-03-01 (so that a leap day ends a year).
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z % 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    let mut out = *b"Thu, 01 Jan 1970 00:00:00 GMT";
+    let two = |out: &mut [u8; 29], at: usize, v: u64| {
+        out[at] = b'0' + (v / 10 % 10) as u8;
+        out[at + 1] = b'0' + (v % 10) as u8;
+    };
+    out[..3].copy_from_slice(DAYS[(days % 7) as usize]);
+    two(&mut out, 5, day);
+    out[8..11].copy_from_slice(MONTHS[(month - 1) as usize]);
+    // Four digits: the year 10000 is 8,000 years away.
+    two(&mut out, 12, year / 100);
+    two(&mut out, 14, year);
+    two(&mut out, 17, in_day / 3_600);
+    two(&mut out, 20, in_day / 60 % 60);
+    two(&mut out, 23, in_day % 60);
     out
 }
 
@@ -245,12 +292,21 @@ mod tests {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
+        resp.headers_mut()
+            .insert(header::DATE, HeaderValue::from_static("x"));
         let out = encode_response(&resp, true);
         assert_eq!(
             std::str::from_utf8(&out).unwrap(),
             "HTTP/1.1 403 Forbidden\r\ncontent-type: application/json\r\n\
-             content-length: 2\r\nconnection: close\r\n\r\n{}"
+             date: x\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}"
         );
+        // Without one, a date of now.
+        resp.headers_mut().remove(header::DATE);
+        let out = String::from_utf8(encode_response(&resp, false)).unwrap();
+        let date = out.split("\r\ndate: ").nth(1).unwrap();
+        let date = &date[..date.find("\r\n").unwrap()];
+        assert_eq!(date.len(), 29);
+        assert!(date.ends_with(" GMT"), "{date}");
         let mut resp = Response::new(&b""[..]);
         *resp.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
         resp.headers_mut()
@@ -260,5 +316,27 @@ mod tests {
             std::str::from_utf8(&out).unwrap(),
             "HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\n\r\n"
         );
+    }
+
+    #[test]
+    fn dates() {
+        use std::time::{Duration, UNIX_EPOCH};
+        let at = |secs: u64| {
+            let d = http_date(UNIX_EPOCH + Duration::from_secs(secs));
+            String::from_utf8(d.to_vec()).unwrap()
+        };
+        assert_eq!(at(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+        // RFC 9110's example.
+        assert_eq!(at(784_111_777), "Sun, 06 Nov 1994 08:49:37 GMT");
+        // Leap days, a century that is not a leap year and one that is.
+        assert_eq!(at(951_782_400), "Tue, 29 Feb 2000 00:00:00 GMT");
+        assert_eq!(at(1_709_164_799), "Wed, 28 Feb 2024 23:59:59 GMT");
+        assert_eq!(at(1_709_251_199), "Thu, 29 Feb 2024 23:59:59 GMT");
+        assert_eq!(at(1_709_251_200), "Fri, 01 Mar 2024 00:00:00 GMT");
+        assert_eq!(at(4_107_542_400), "Mon, 01 Mar 2100 00:00:00 GMT");
+        assert_eq!(at(253_402_300_799), "Fri, 31 Dec 9999 23:59:59 GMT");
+        // Before 1970: its first second.
+        let before = UNIX_EPOCH - Duration::from_secs(5);
+        assert_eq!(&http_date(before), b"Thu, 01 Jan 1970 00:00:00 GMT");
     }
 }

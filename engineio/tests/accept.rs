@@ -223,6 +223,9 @@ async fn hooks_run_on_the_accept_path() {
     assert_eq!(r.status, 403, "{}", r.text());
     assert_eq!(r.json()["message"], "no token");
     assert_eq!(r.header("connection"), Some("close"));
+    // Dated, as hyper's answers are (RFC 9110: every 4xx from a server
+    // with a clock).
+    assert!(r.header("date").is_some_and(|d| d.ends_with(" GMT")));
     assert_eq!(calls.load(Ordering::SeqCst), 2);
     assert_eq!(srv.engine.session_count(), 1);
 }

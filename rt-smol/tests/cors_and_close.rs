@@ -21,6 +21,8 @@ fn cors_preflight_and_cookie() {
         b"",
     );
     assert_eq!(a.status, 200);
+    // Dated, as the tokio server's (hyper's) answers are.
+    assert!(a.header("date").is_some_and(|d| d.ends_with(" GMT")));
     assert_eq!(
         a.header("access-control-allow-origin"),
         Some("https://example.com")
