@@ -18,7 +18,10 @@
 //! incomplete when the client stops sending goes to hyper, which answers
 //! it as it answers any other. The head is read within
 //! [`EngineConfig::header_read_timeout`](crate::EngineConfig) (the timer
-//! is armed only when the head is not already there at the first read).
+//! is armed only when the head is not already there at the first read);
+//! hyper's own timer starts when it takes over, so a head longer than
+//! [`HEAD_BUF`] that arrives slowly may take up to twice that timeout in
+//! all before it is refused.
 //!
 //! Names the driver, the registry, the sessions and the WebSocket glue,
 //! as the engine does; the engine calls it and it must not call back

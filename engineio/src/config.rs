@@ -233,7 +233,10 @@ pub struct EngineConfig {
     /// The `io` cookie. Default none.
     pub cookie: Option<Cookie>,
     /// Time allowed to read a request's headers, also the longest an idle
-    /// keep-alive connection waits for its next request. Default 10 s.
+    /// keep-alive connection waits for its next request (with
+    /// `Engine::serve`, feature `tokio`, a first head longer than
+    /// 4 KiB may take up to twice this: the accept path's read, then
+    /// hyper's). Default 10 s.
     pub header_read_timeout: Duration,
     /// Time allowed to read a POST body. Default 10 s.
     pub body_read_timeout: Duration,
