@@ -148,8 +148,8 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 /// Answers a WebSocket handshake for a new session (see [`First::Open`]):
-/// once the 101 is written, the session's driver with its WebSocket, for
-/// the connection's task to run.
+/// the session's driver with its WebSocket, the 101 queued on it, for the
+/// connection's task to run.
 pub(crate) async fn open(
     inner: &Arc<Inner>,
     stream: TcpStream,
@@ -166,10 +166,10 @@ pub(crate) async fn open(
             return None;
         }
     };
-    // Dropping the driver of a failed write unregisters the session; the
-    // handler never saw it.
-    write_all(&stream, &answer).await.ok()?;
-    driver.set_websocket(wrap_tcp(stream, &ahead, limits));
+    // The 101 waits in the WebSocket's write buffer: the driver's first
+    // flush writes it with the open packet, one write instead of two. A
+    // client gone by then is a transport close, as on any later write.
+    driver.set_websocket(wrap_tcp(stream, &ahead, &answer, limits));
     Some(driver)
 }
 

@@ -360,6 +360,18 @@ impl WsBuffers {
         }
     }
 
+    /// Queues `bytes` as they are, ahead of the frames queued after them:
+    /// the HTTP answer that opens the WebSocket, so that it and the first
+    /// frames (Engine.IO's open packet) leave in one write. Dropped once a
+    /// close frame is queued.
+    pub fn queue_raw(&mut self, bytes: &[u8]) {
+        if self.close_queued {
+            return;
+        }
+        self.reserve_frame(bytes.len());
+        self.wbuf.extend_from_slice(bytes);
+    }
+
     /// Queues a close frame with `code`, once; nothing is queued after it.
     pub fn queue_close(&mut self, code: Option<u16>) {
         if !self.close_queued {

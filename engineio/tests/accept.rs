@@ -114,6 +114,36 @@ async fn open(
     (s, rest, sid)
 }
 
+/// The 101 waits for the open packet: both leave in one write, so the
+/// client receives them in one TCP segment.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn the_101_and_the_open_packet_leave_in_one_write() {
+    use std::os::fd::AsRawFd;
+    let srv = start(fast_config()).await;
+    let mut s = TcpStream::connect(srv.addr).await.unwrap();
+    s.write_all(ws_head("").as_bytes()).await.unwrap();
+    let mut rest = Vec::new();
+    assert_eq!(read_head(&mut s, &mut rest).await.status, 101);
+    assert!(read_text(&mut s, &mut rest).await.starts_with("0{"));
+    // SAFETY: `info` is a plain struct of integers, `len` its size, and
+    // the descriptor is this test's open socket.
+    let info = unsafe {
+        let mut info: libc::tcp_info = std::mem::zeroed();
+        let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
+        let rc = libc::getsockopt(
+            s.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_INFO,
+            (&mut info as *mut libc::tcp_info).cast(),
+            &mut len,
+        );
+        assert_eq!(rc, 0, "{}", std::io::Error::last_os_error());
+        info
+    };
+    assert_eq!(info.tcpi_data_segs_in, 1, "segments with data received");
+}
+
 #[tokio::test]
 async fn frames_sent_behind_the_handshake_are_read() {
     let srv = start(fast_config()).await;

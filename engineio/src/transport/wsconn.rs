@@ -298,9 +298,18 @@ pub(crate) fn wrap(upgraded: Upgraded, limits: WsLimits) -> Box<Ws> {
 /// The WebSocket over a TCP connection on which the engine itself
 /// answered the opening handshake; `ahead`: what the client sent behind
 /// its request.
-pub(crate) fn wrap_tcp(stream: TcpStream, ahead: &[u8], limits: WsLimits) -> Box<Ws> {
+/// A WebSocket over `stream` whose handshake answer, `answer` (the 101),
+/// is not written yet: it goes out with the first frames, in one write.
+/// `ahead`: bytes read after the request's head, the first frames' start.
+pub(crate) fn wrap_tcp(
+    stream: TcpStream,
+    ahead: &[u8],
+    answer: &[u8],
+    limits: WsLimits,
+) -> Box<Ws> {
     let mut ws = ws_over(WsIo::Tcp(stream), limits);
     ws.unread(ahead);
+    ws.bufs.queue_raw(answer);
     ws
 }
 
