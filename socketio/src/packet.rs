@@ -360,9 +360,15 @@ pub(crate) fn decode_event_raw(s: &str) -> Option<RawEvent<'_>> {
         Some(b']') => None,
         _ => return None,
     };
-    let mut de = serde_json::Deserializer::from_slice(json);
-    let name = serde::Deserializer::deserialize_seq(&mut de, check::EventArray).ok()?;
-    de.end().ok()?;
+    let name = match quick::event_name(&s[i..]) {
+        Some(name) => std::borrow::Cow::Borrowed(name),
+        None => {
+            let mut de = serde_json::Deserializer::from_slice(json);
+            let name = serde::Deserializer::deserialize_seq(&mut de, check::EventArray).ok()?;
+            de.end().ok()?;
+            name
+        }
+    };
     if RESERVED_EVENTS.contains(&&*name) {
         return None;
     }
@@ -373,6 +379,212 @@ pub(crate) fn decode_event_raw(s: &str) -> Option<RawEvent<'_>> {
         array_at: i,
         args_at,
     })
+}
+
+/// The usual event text's check in one pass over its bytes, without the
+/// JSON parser: the walk `check` makes, for the texts where it is sure to
+/// agree with it, and `None` for everything else, which `check` then
+/// decides (malformed text too: the general path gives its error). Sure
+/// means: no escape in the name or in a key (their unescaped text is
+/// what is compared), no `\u` escape of a surrogate, no exponent and at
+/// most [`quick::MAX_DIGITS`] digits before a number's point (so no number
+/// out of `f64` range), and at most [`quick::MAX_DEPTH`] levels of nesting
+/// (under the parser's limit of 128).
+mod quick {
+    /// Most digits of a number's integer part taken here (`f64` ends past 309).
+    pub(super) const MAX_DIGITS: usize = 300;
+    /// Most levels of nesting taken here, the event's array included.
+    pub(super) const MAX_DEPTH: u32 = 100;
+
+    /// The name of the event array `json` (`["name",...]`, whitespace
+    /// around), when it is sure to pass `check` with no `_placeholder`
+    /// key; see the module.
+    pub(super) fn event_name(json: &str) -> Option<&str> {
+        let b = json.as_bytes();
+        let mut i = ws(b, 0);
+        if b.get(i) != Some(&b'[') {
+            return None;
+        }
+        i = ws(b, i + 1);
+        let (end, escaped) = string(b, i)?;
+        if escaped {
+            return None;
+        }
+        let name = json.get(i + 1..end - 1)?;
+        // Bit `d` of `objects`: nesting level `d` is an object (level 0,
+        // the event's array, is not).
+        let (mut depth, mut objects) = (1u32, 0u128);
+        i = end;
+        let mut want_value = false;
+        loop {
+            i = ws(b, i);
+            let c = *b.get(i)?;
+            if want_value {
+                want_value = false;
+                match c {
+                    b'[' | b'{' => {
+                        if depth == MAX_DEPTH {
+                            return None;
+                        }
+                        let object = c == b'{';
+                        objects = (objects & !(1 << depth)) | (u128::from(object) << depth);
+                        depth += 1;
+                        i = ws(b, i + 1);
+                        match (object, *b.get(i)?) {
+                            (false, b']') | (true, b'}') => {
+                                depth -= 1;
+                                i += 1;
+                            }
+                            (false, _) => want_value = true,
+                            (true, _) => {
+                                i = key(b, i)?;
+                                want_value = true;
+                            }
+                        }
+                    }
+                    b'"' => i = string(b, i)?.0,
+                    b't' => i = literal(b, i, b"true")?,
+                    b'f' => i = literal(b, i, b"false")?,
+                    b'n' => i = literal(b, i, b"null")?,
+                    b'-' | b'0'..=b'9' => i = number(b, i)?,
+                    _ => return None,
+                }
+                continue;
+            }
+            let object = objects & (1 << (depth - 1)) != 0;
+            match (c, object) {
+                (b',', false) => {
+                    i += 1;
+                    want_value = true;
+                }
+                (b',', true) => {
+                    i = key(b, ws(b, i + 1))?;
+                    want_value = true;
+                }
+                (b']', false) | (b'}', true) => {
+                    depth -= 1;
+                    i += 1;
+                    if depth == 0 {
+                        return (ws(b, i) == b.len()).then_some(name);
+                    }
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// Past JSON whitespace from `i`.
+    fn ws(b: &[u8], mut i: usize) -> usize {
+        while let Some(b' ' | b'\n' | b'\t' | b'\r') = b.get(i) {
+            i += 1;
+        }
+        i
+    }
+
+    /// An object key at `i` and its colon: past them. `None` for a key
+    /// with an escape or `_placeholder`.
+    fn key(b: &[u8], i: usize) -> Option<usize> {
+        let (end, escaped) = string(b, i)?;
+        if escaped || &b[i + 1..end - 1] == b"_placeholder" {
+            return None;
+        }
+        let i = ws(b, end);
+        (b.get(i) == Some(&b':')).then_some(i + 1)
+    }
+
+    /// A string at `i`: past its closing quote, and whether it has an
+    /// escape. `None` for a control character, a bad escape, a `\u` of a
+    /// surrogate or no closing quote.
+    pub(super) fn string(b: &[u8], i: usize) -> Option<(usize, bool)> {
+        if b.get(i) != Some(&b'"') {
+            return None;
+        }
+        let mut j = i + 1;
+        let mut escaped = false;
+        loop {
+            j = plain_run(b, j);
+            match *b.get(j)? {
+                b'"' => return Some((j + 1, escaped)),
+                b'\\' => {
+                    escaped = true;
+                    j += match *b.get(j + 1)? {
+                        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => 2,
+                        b'u' => {
+                            let hex = std::str::from_utf8(b.get(j + 2..j + 6)?).ok()?;
+                            if !hex.bytes().all(|h| h.is_ascii_hexdigit()) {
+                                return None;
+                            }
+                            let unit = u16::from_str_radix(hex, 16).ok()?;
+                            if (0xD800..=0xDFFF).contains(&unit) {
+                                return None;
+                            }
+                            6
+                        }
+                        _ => return None,
+                    };
+                }
+                0..=0x1F => return None,
+                _ => j += 1,
+            }
+        }
+    }
+
+    /// Past the bytes from `j` on that need no look inside a string (not a
+    /// quote, a backslash or a control character), eight at a time.
+    fn plain_run(b: &[u8], mut j: usize) -> usize {
+        const ONES: u64 = u64::from_ne_bytes([1; 8]);
+        const HIGH: u64 = ONES << 7;
+        // Whether a byte of `x` is zero / below `n` (`n` at most 0x80).
+        let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+        let below = |x: u64, n: u8| x.wrapping_sub(ONES * u64::from(n)) & !x & HIGH;
+        while let Some(chunk) = b.get(j..j + 8) {
+            let x = u64::from_ne_bytes(chunk.try_into().unwrap_or_default());
+            if zero(x ^ (ONES * u64::from(b'"')))
+                | zero(x ^ (ONES * u64::from(b'\\')))
+                | below(x, 0x20)
+                != 0
+            {
+                break;
+            }
+            j += 8;
+        }
+        j
+    }
+
+    /// `word` at `i`: past it.
+    fn literal(b: &[u8], i: usize, word: &[u8]) -> Option<usize> {
+        (b.get(i..i + word.len())? == word).then_some(i + word.len())
+    }
+
+    /// A number at `i` without an exponent: past it.
+    fn number(b: &[u8], mut i: usize) -> Option<usize> {
+        let digits = |b: &[u8], i: usize| b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
+        if b[i] == b'-' {
+            i += 1;
+        }
+        match *b.get(i)? {
+            b'0' => i += 1,
+            b'1'..=b'9' => {
+                let n = digits(b, i);
+                if n > MAX_DIGITS {
+                    return None;
+                }
+                i += n;
+            }
+            _ => return None,
+        }
+        if b.get(i) == Some(&b'.') {
+            let n = digits(b, i + 1);
+            if n == 0 {
+                return None;
+            }
+            i += 1 + n;
+        }
+        match b.get(i) {
+            Some(b'e' | b'E') => None,
+            _ => Some(i),
+        }
+    }
 }
 
 /// Walks JSON as a `Value` parse would, building nothing: refuses what it
@@ -947,6 +1159,172 @@ mod tests {
         let nested = format!("2[\"e\",{}1{}]", "[".repeat(100), "]".repeat(100));
         assert_eq!(raw(&nested), general(&nested));
         assert!(raw(&nested).is_some());
+    }
+
+    /// The serde walk's verdict on an event array: its name, or `None`.
+    fn walked(json: &str) -> Option<String> {
+        let mut de = serde_json::Deserializer::from_slice(json.as_bytes());
+        let name = serde::Deserializer::deserialize_seq(&mut de, check::EventArray).ok()?;
+        de.end().ok()?;
+        Some(name.into_owned())
+    }
+
+    /// The one-pass walk never takes a text the serde walk refuses, and
+    /// names what it takes as that walk does.
+    fn agrees(json: &str) -> bool {
+        let quick = quick::event_name(json);
+        if let Some(name) = quick {
+            assert_eq!(walked(json).as_deref(), Some(name), "{json:?}");
+        }
+        quick.is_some()
+    }
+
+    #[test]
+    fn the_one_pass_walk_takes_the_usual_texts_and_agrees_with_the_parser() {
+        let taken = [
+            r#"["echo","abc"]"#,
+            r#"["e"]"#,
+            r#" [ "e" , 1 , -2.50 , 0 , -0 , true , false , null ] "#,
+            r#"["msg",{"a":[1,{"b":"c"}],"d":{},"e":[]},[],"a\"b\\\/\b\f\n\r\t\u00e9"]"#,
+            "[\"ünï\",\"€\",{\"😀\":\"x\"}]\n",
+        ];
+        for json in taken {
+            assert!(agrees(json), "not taken: {json}");
+        }
+        let nested = format!("[\"e\",{}1{}]", "[".repeat(98), "]".repeat(98));
+        assert!(agrees(&nested));
+        let big = format!("[\"e\",{}.5]", "9".repeat(quick::MAX_DIGITS));
+        assert!(agrees(&big));
+        // Left to the parser: escapes in the name or a key, surrogate
+        // escapes, exponents, long numbers, deep nesting, placeholders and
+        // everything malformed.
+        let left = [
+            r#"["e\u0041"]"#,
+            r#"["e",{"\u0041":1}]"#,
+            r#"["e","\ud83d\ude00"]"#,
+            r#"["e","\udc00"]"#,
+            r#"["e",1e5]"#,
+            r#"["e",1.5E-3]"#,
+            r#"["e",{"_placeholder":true,"num":0}]"#,
+            r#"["e",[{"a":{"_placeholder":false}}]]"#,
+            r#"["e",01]"#,
+            r#"["e",1.]"#,
+            r#"["e",-]"#,
+            r#"["e",.5]"#,
+            r#"["e",+1]"#,
+            r#"["e",tru]"#,
+            r#"["e",nul]"#,
+            r#"["e","\x"]"#,
+            r#"["e","\u12"]"#,
+            r#"["e","\u12G4"]"#,
+            "[\"e\",\"a\u{1f}\"]",
+            r#"["e",]"#,
+            r#"["e",{"a"}]"#,
+            r#"["e",{"a":}]"#,
+            r#"["e",{,}]"#,
+            r#"["e",{"a":1,}]"#,
+            r#"["e",[1,]]"#,
+            r#"["e",[1}]"#,
+            r#"["e",{"a":1]]"#,
+            r#"["e"]]"#,
+            r#"["e"] x"#,
+            r#"["e""#,
+            r#"["e",1"#,
+            "[\"e\"]\u{a0}",
+            r#"[1,"e"]"#,
+            r#"{"e":1}"#,
+        ];
+        for json in left {
+            assert!(!agrees(json), "taken: {json}");
+        }
+        let long = format!("[\"e\",{}]", "9".repeat(quick::MAX_DIGITS + 1));
+        let deep = format!("[\"e\",{}1{}]", "[".repeat(100), "]".repeat(100));
+        assert!(!agrees(&long) && !agrees(&deep));
+    }
+
+    /// A string's quote, backslash or control character is found wherever
+    /// it falls in the eight-byte steps, past any other byte.
+    #[test]
+    fn the_one_pass_walk_finds_a_strings_special_byte_at_every_offset() {
+        for filler in ["a", " ", "\u{7f}", "é", "😀", "~"] {
+            for before in 0..20 {
+                let head = format!("\"{}", filler.repeat(before));
+                let quoted = format!("{head}\"{}\"", filler.repeat(9));
+                assert_eq!(quick_string(&quoted), Some((head.len() + 1, false)));
+                let escaped = format!("{head}\\n{}\"", filler.repeat(9));
+                assert_eq!(quick_string(&escaped), Some((escaped.len(), true)));
+                for control in ["\u{0}", "\u{1}", "\u{1f}"] {
+                    let bad = format!("{head}{control}{}\"", filler.repeat(9));
+                    assert_eq!(quick_string(&bad), None, "{bad:?}");
+                }
+                assert_eq!(quick_string(&format!("{head}{}", filler.repeat(9))), None);
+            }
+        }
+    }
+
+    fn quick_string(s: &str) -> Option<(usize, bool)> {
+        quick::string(s.as_bytes(), 0)
+    }
+
+    /// Texts of random tokens (a tenth of them well formed by chance or
+    /// close to it): whatever the one-pass walk takes, the parser takes
+    /// with the same name.
+    #[test]
+    fn the_one_pass_walk_agrees_with_the_parser_on_random_texts() {
+        const TOKENS: &[&str] = &[
+            "[",
+            "]",
+            "{",
+            "}",
+            ",",
+            ":",
+            " ",
+            "\t",
+            "\"a\"",
+            "\"_placeholder\"",
+            "\"\\u0041\"",
+            "\"\\ud800\"",
+            "\"\\n\"",
+            "\"\u{1}\"",
+            "\"é\"",
+            "\"",
+            "\\",
+            "1",
+            "-0",
+            "01",
+            "1.5",
+            "1.",
+            "1e5",
+            "-",
+            "true",
+            "tru",
+            "null",
+            "false",
+            "\"e\"",
+            "x",
+        ];
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut taken = 0;
+        for _ in 0..50_000 {
+            let mut json = String::from(["[\"e\",", "[\"e\"", "["][next() as usize % 3]);
+            for _ in 0..next() % 12 {
+                json.push_str(TOKENS[next() as usize % TOKENS.len()]);
+            }
+            if next() % 2 == 0 {
+                json.push(']');
+            }
+            taken += usize::from(agrees(&json));
+        }
+        assert!(
+            taken > 500,
+            "only {taken} texts taken: the generator misses the fast path"
+        );
     }
 
     #[test]
