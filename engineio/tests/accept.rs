@@ -6,6 +6,9 @@
 //! sessions at capacity and a head that never completes.
 mod common;
 use common::*;
+#[cfg(target_os = "linux")]
+#[path = "support/tcp_info.rs"]
+mod tcp_info;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -119,29 +122,17 @@ async fn open(
 #[cfg(target_os = "linux")]
 #[tokio::test]
 async fn the_101_and_the_open_packet_leave_in_one_write() {
-    use std::os::fd::AsRawFd;
     let srv = start(fast_config()).await;
     let mut s = TcpStream::connect(srv.addr).await.unwrap();
     s.write_all(ws_head("").as_bytes()).await.unwrap();
     let mut rest = Vec::new();
     assert_eq!(read_head(&mut s, &mut rest).await.status, 101);
     assert!(read_text(&mut s, &mut rest).await.starts_with("0{"));
-    // SAFETY: `info` is a plain struct of integers, `len` its size, and
-    // the descriptor is this test's open socket.
-    let info = unsafe {
-        let mut info: libc::tcp_info = std::mem::zeroed();
-        let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
-        let rc = libc::getsockopt(
-            s.as_raw_fd(),
-            libc::IPPROTO_TCP,
-            libc::TCP_INFO,
-            (&mut info as *mut libc::tcp_info).cast(),
-            &mut len,
-        );
-        assert_eq!(rc, 0, "{}", std::io::Error::last_os_error());
-        info
-    };
-    assert_eq!(info.tcpi_data_segs_in, 1, "segments with data received");
+    assert_eq!(
+        tcp_info::data_segments_in(&s),
+        1,
+        "segments with data received"
+    );
 }
 
 #[tokio::test]

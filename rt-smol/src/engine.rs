@@ -278,11 +278,11 @@ impl Engine {
         if transport == TransportKind::WebSocket {
             let req = RequestHead::new(&head.method, &head.uri, &head.headers, sid, transport);
             let (resp, agreed) = routing::websocket_open(&inner.config, &inner.hooks, &req);
-            if conn.respond(resp, false).await.is_err() {
-                inner.unregister(sid);
-                return Next::Close;
-            }
-            let ws = Ws::new(conn.io.clone(), &conn.buf, &inner.config, agreed.as_ref());
+            // The 101 waits in the WebSocket's write buffer and leaves with
+            // the open packet in the driver's first write (a client gone by
+            // then is a transport close, as on any later write).
+            let mut ws = Ws::new(conn.io.clone(), &conn.buf, &inner.config, agreed.as_ref());
+            ws.queue_raw(&engineio::http1::encode_response(&resp, false));
             let driver = Driver::new(session, socket, inner.clone(), Some(Box::new(ws)));
             inner.runtime.spawn(driver);
             return Next::Upgraded;

@@ -49,6 +49,14 @@ impl Ws {
     }
 }
 
+impl Ws {
+    /// Queues `bytes` (the handshake's 101) ahead of the first frames,
+    /// to leave with them in one write.
+    pub(crate) fn queue_raw(&mut self, bytes: &[u8]) {
+        self.bufs.queue_raw(bytes);
+    }
+}
+
 impl WsIo for Ws {
     fn poll_read(&mut self, cx: &mut Context<'_>) -> Poll<WsInput> {
         loop {

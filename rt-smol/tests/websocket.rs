@@ -2,6 +2,9 @@
 //! from polling with the probe.
 
 mod common;
+#[cfg(target_os = "linux")]
+#[path = "../../engineio/tests/support/tcp_info.rs"]
+mod tcp_info;
 
 use common::{open_polling, poll_url, request, Frame, Seen, Server, WsClient};
 use engineio::EngineConfig;
@@ -25,6 +28,21 @@ fn a_websocket_session_echoes_text_and_binary() {
     assert_eq!(ws.read_text(), "1");
     assert_eq!(ws.read(), Frame::Close);
     s.wait_empty();
+}
+
+/// The 101 waits for the open packet: both leave in one write, so the
+/// client receives them in one TCP segment.
+#[cfg(target_os = "linux")]
+#[test]
+fn the_101_and_the_open_packet_leave_in_one_write() {
+    let s = Server::start(EngineConfig::default());
+    let mut ws = WsClient::connect(s.addr, "/engine.io/?EIO=4&transport=websocket");
+    assert!(ws.read_text().starts_with("0{"));
+    assert_eq!(
+        tcp_info::data_segments_in(ws.client().stream()),
+        1,
+        "segments with data received"
+    );
 }
 
 #[test]
