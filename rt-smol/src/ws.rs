@@ -47,9 +47,7 @@ impl Ws {
             read_chunk: config.ws_read_buffer.clamp(64, 16 * 1024),
         }
     }
-}
 
-impl Ws {
     /// Queues `bytes` (the handshake's 101) ahead of the first frames,
     /// to leave with them in one write.
     pub(crate) fn queue_raw(&mut self, bytes: &[u8]) {

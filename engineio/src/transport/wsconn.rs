@@ -295,12 +295,10 @@ pub(crate) fn wrap(upgraded: Upgraded, limits: WsLimits) -> Box<Ws> {
     ws
 }
 
-/// The WebSocket over a TCP connection on which the engine itself
-/// answered the opening handshake; `ahead`: what the client sent behind
-/// its request.
-/// A WebSocket over `stream` whose handshake answer, `answer` (the 101),
-/// is not written yet: it goes out with the first frames, in one write.
-/// `ahead`: bytes read after the request's head, the first frames' start.
+/// The WebSocket over a TCP connection on which the engine itself answers
+/// the opening handshake: `answer` (the 101) is not written yet and goes
+/// out with the first frames, in one write; `ahead`: what the client sent
+/// behind its request.
 pub(crate) fn wrap_tcp(
     stream: TcpStream,
     ahead: &[u8],
